@@ -1,0 +1,2 @@
+//! `fal`: the command line for fal.ai.
+fn main() {}

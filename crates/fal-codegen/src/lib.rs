@@ -1,0 +1,1 @@
+//! `fal-codegen`: fal endpoint OpenAPI documents to typed Rust bindings.

@@ -1,0 +1,1 @@
+//! `fal-testkit`: a local server that speaks fal's wire protocol.
