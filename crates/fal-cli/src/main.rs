@@ -1,2 +1,113 @@
 //! `fal`: the command line for fal.ai.
-fn main() {}
+//!
+//! One module per verb group; `main` only parses arguments, dispatches, and
+//! turns the outcome into the exit status DESIGN.md promises (0 success,
+//! 1 the API or model failed, 2 bad usage or bad input).
+
+mod call;
+mod codegen;
+mod failure;
+mod schemas;
+mod testkit;
+mod upload;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use failure::Failure;
+
+/// Call fal.ai endpoints, generate typed bindings, upload files, and serve a
+/// local fal-compatible testkit.
+#[derive(Parser, Debug)]
+#[command(name = "fal", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Call an endpoint and wait for its result (queue + status stream), or run it directly with --sync.
+    Run(call::RunArgs),
+    /// Submit a request to the queue and print its request id.
+    Submit(call::SubmitArgs),
+    /// Print one status of a queued request.
+    Status(call::StatusArgs),
+    /// Print the result of a completed request.
+    Result(call::RequestArgs),
+    /// Cancel a queued or running request.
+    Cancel(call::RequestArgs),
+    /// Stream an endpoint's events, one JSON line per event.
+    Stream(call::StreamArgs),
+    /// Upload a file to fal storage and print its URL.
+    Upload(upload::UploadArgs),
+    /// Generate or check typed Rust bindings.
+    Codegen {
+        #[command(subcommand)]
+        command: CodegenCommand,
+    },
+    /// Work with endpoint schemas.
+    Schemas {
+        #[command(subcommand)]
+        command: SchemasCommand,
+    },
+    /// Serve the local fal-compatible testkit and print its base URL.
+    Testkit(testkit::TestkitArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum CodegenCommand {
+    /// Write bindings for every schema in a directory.
+    Generate(CodegenArgs),
+    /// Exit 1 if the bindings file is not what `generate` would write.
+    Check(CodegenArgs),
+}
+
+/// Where schemas come from and where bindings go.
+#[derive(Args, Debug)]
+pub struct CodegenArgs {
+    /// Directory of endpoint OpenAPI documents (`*.json`).
+    #[arg(long)]
+    pub schemas: PathBuf,
+    /// The bindings file.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+enum SchemasCommand {
+    /// Download endpoint OpenAPI documents.
+    Fetch(schemas::FetchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Run(args) => call::run(args),
+        Command::Submit(args) => call::submit(args),
+        Command::Status(args) => call::status(args),
+        Command::Result(args) => call::result(args),
+        Command::Cancel(args) => call::cancel(args),
+        Command::Stream(args) => call::stream(args),
+        Command::Upload(args) => upload::upload(args),
+        Command::Codegen {
+            command: CodegenCommand::Generate(args),
+        } => codegen::generate(args),
+        Command::Codegen {
+            command: CodegenCommand::Check(args),
+        } => codegen::check(args),
+        Command::Schemas {
+            command: SchemasCommand::Fetch(args),
+        } => schemas::fetch(args),
+        Command::Testkit(args) => testkit::serve(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            failure.exit_code()
+        }
+    }
+}

@@ -66,19 +66,26 @@ impl EndpointId {
     /// Parses an id following fal's clients: a leading `workflows` or `comfy` is a
     /// namespace, and the legacy `12345-my-app` form becomes `12345/my-app`.
     pub fn parse(id: &str) -> Result<Self, InvalidEndpointId> {
-        let invalid = |reason| InvalidEndpointId { id: id.to_owned(), reason };
+        let invalid = |reason| InvalidEndpointId {
+            id: id.to_owned(),
+            reason,
+        };
         let trimmed = id.trim_matches('/');
         if trimmed.is_empty() {
             return Err(invalid("it is empty"));
         }
-        if trimmed.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
+        if trimmed
+            .chars()
+            .any(|c| c.is_whitespace() || c == '?' || c == '#')
+        {
             return Err(invalid("it contains whitespace, '?' or '#'"));
         }
         let legacy;
         let normalized = if trimmed.contains('/') {
             trimmed
         } else {
-            legacy = legacy_numeric(trimmed).ok_or_else(|| invalid("it has no '/' between owner and alias"))?;
+            legacy = legacy_numeric(trimmed)
+                .ok_or_else(|| invalid("it has no '/' between owner and alias"))?;
             legacy.as_str()
         };
         let mut segments: Vec<&str> = normalized.split('/').collect();
@@ -166,9 +173,27 @@ mod tests {
         let cases = [
             ("fal-ai/fast-sdxl", None, "fal-ai", "fast-sdxl", None),
             ("fal-ai/flux/dev", None, "fal-ai", "flux", Some("dev")),
-            ("fal-ai/flux-pro/v1.1-ultra", None, "fal-ai", "flux-pro", Some("v1.1-ultra")),
-            ("workflows/acme/my-flow", Some("workflows"), "acme", "my-flow", None),
-            ("comfy/acme/wf/extra", Some("comfy"), "acme", "wf", Some("extra")),
+            (
+                "fal-ai/flux-pro/v1.1-ultra",
+                None,
+                "fal-ai",
+                "flux-pro",
+                Some("v1.1-ultra"),
+            ),
+            (
+                "workflows/acme/my-flow",
+                Some("workflows"),
+                "acme",
+                "my-flow",
+                None,
+            ),
+            (
+                "comfy/acme/wf/extra",
+                Some("comfy"),
+                "acme",
+                "wf",
+                Some("extra"),
+            ),
             ("12345-my-app", None, "12345", "my-app", None),
         ];
         for (id, ns, owner, alias, path) in cases {
@@ -178,13 +203,30 @@ mod tests {
             assert_eq!(parsed.alias(), alias, "{id}");
             assert_eq!(parsed.path(), path, "{id}");
         }
-        assert_eq!(EndpointId::parse("fal-ai/flux/dev").unwrap().base(), "fal-ai/flux");
-        assert_eq!(EndpointId::parse("comfy/acme/wf/extra").unwrap().to_string(), "comfy/acme/wf/extra");
+        assert_eq!(
+            EndpointId::parse("fal-ai/flux/dev").unwrap().base(),
+            "fal-ai/flux"
+        );
+        assert_eq!(
+            EndpointId::parse("comfy/acme/wf/extra")
+                .unwrap()
+                .to_string(),
+            "comfy/acme/wf/extra"
+        );
     }
 
     #[test]
     fn rejects_malformed_ids() {
-        for id in ["", "/", "flux", "abc-def", "workflows/acme", "fal-ai//dev", "fal ai/flux", "a/b?x=1"] {
+        for id in [
+            "",
+            "/",
+            "flux",
+            "abc-def",
+            "workflows/acme",
+            "fal-ai//dev",
+            "fal ai/flux",
+            "a/b?x=1",
+        ] {
             assert!(EndpointId::parse(id).is_err(), "{id:?} should be rejected");
         }
     }

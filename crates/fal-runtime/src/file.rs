@@ -84,7 +84,11 @@ impl FileInput {
 
     /// Local bytes, uploaded before the request.
     pub fn bytes(data: impl Into<Bytes>, content_type: impl Into<String>) -> Self {
-        Self::Bytes { data: data.into(), content_type: Some(content_type.into()), file_name: None }
+        Self::Bytes {
+            data: data.into(),
+            content_type: Some(content_type.into()),
+            file_name: None,
+        }
     }
 
     /// A local file, uploaded before the request.
