@@ -99,9 +99,18 @@ fn legacy_numeric(id: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// id, namespace, owner, alias, path.
+    type Case = (
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+    );
+
     #[test]
     fn accepts_the_spec_examples() {
-        let cases: [(&str, Option<&str>, &str, &str, &[&str]); 6] = [
+        let cases: [Case; 6] = [
             ("fal-ai/fast-sdxl", None, "fal-ai", "fast-sdxl", &[]),
             ("fal-ai/flux/dev", None, "fal-ai", "flux", &["dev"]),
             (
