@@ -2,7 +2,12 @@
 //! and `../shared/fal-schemas` exists beside the repository) plus a table of
 //! round-trip cases: every `examples` value of every field.
 
+mod validate;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+use serde_json::Value;
 
 use fal_codegen::emit::{rust_type, Names};
 use fal_codegen::ir::{Ir, Kind, TypeDef};
@@ -46,7 +51,7 @@ fn main() {
         } else {
             (
                 String::new(),
-                "pub fn cases() -> Vec<Case> { Vec::new() }".to_owned(),
+                "pub fn cases() -> Vec<Case> { Vec::new() }\npub fn skipped() -> Vec<(&'static str, &'static str)> { Vec::new() }".to_owned(),
             )
         };
         write(&out_dir.join(format!("{module}.rs")), &code);
@@ -73,17 +78,22 @@ fn generate(module: &str, dir: &Path) -> (String, String) {
         .collect();
     files.sort();
     let mut documents = Vec::new();
+    let mut raw = BTreeMap::new();
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
         let text =
             std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        documents.push(
-            fal_codegen::parse::parse_document(file, &text).unwrap_or_else(|e| panic!("{e}")),
+        let document =
+            fal_codegen::parse::parse_document(file, &text).unwrap_or_else(|e| panic!("{e}"));
+        raw.insert(
+            document.endpoint_id.clone(),
+            serde_json::from_str(&text).unwrap_or(Value::Null),
         );
+        documents.push(document);
     }
     let ir = fal_codegen::ir::lower(&documents).unwrap_or_else(|e| panic!("{e}"));
     let code = fal_codegen::emit::render(&ir).unwrap_or_else(|e| panic!("{e}"));
-    (code, cases(module, &ir))
+    (code, cases(module, &ir, &raw))
 }
 
 /// Spells shared types from the crate root.
@@ -97,35 +107,59 @@ impl Names for CrateNames {
     }
 }
 
-/// One round-trip case per example of every struct field, plus one whole input
-/// per endpoint built from the first example (or default) of each field.
-fn cases(module: &str, ir: &Ir) -> String {
+/// One round-trip case per valid example of every struct field, plus one whole
+/// input per endpoint built from the first valid example (or default) of each
+/// field. Examples that contradict their own schema are listed, not tested.
+fn cases(module: &str, ir: &Ir, documents: &BTreeMap<String, Value>) -> String {
     let tier = format_ident!("{}", module);
     let names = CrateNames(quote!(fal_bindings_all::#tier));
     let mut entries: Vec<TokenStream> = Vec::new();
-    let field_cases = |entries: &mut Vec<TokenStream>, owner: &str, def: &TypeDef| {
-        if let Kind::Struct(fields) = &def.kind {
+    let mut skipped: Vec<TokenStream> = Vec::new();
+    let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for endpoint in &ir.endpoints {
+        let Some(root) = documents.get(&endpoint.id) else {
+            continue;
+        };
+        let mut defs: Vec<(&str, &TypeDef)> = vec![(endpoint.input.name.as_str(), &endpoint.input)];
+        for key in endpoint.exports.values() {
+            if let Some(def) = ir.types.get(key) {
+                defs.push((key.as_str(), def));
+            }
+        }
+        for (owner, def) in defs {
+            let Kind::Struct(fields) = &def.kind else {
+                continue;
+            };
             for field in fields {
                 let ty = rust_type(&field.ty, &names);
+                let schema = root.pointer(&field.pointer).cloned().unwrap_or(Value::Null);
                 for example in &field.docs.examples {
-                    let label = format!("{module} {owner}.{}", field.json_name);
-                    entries.push(quote!((#label, #example, check::<#ty>)));
+                    let id = (owner.to_owned(), field.json_name.clone(), example.clone());
+                    if !seen.insert(id) {
+                        continue;
+                    }
+                    let label = format!("{module} {} {owner}.{}", endpoint.id, field.json_name);
+                    let value: Value = serde_json::from_str(example).unwrap_or(Value::Null);
+                    match validate::check(&value, &schema, root, 0) {
+                        Ok(()) => entries.push(quote!((#label, #example, check::<#ty>))),
+                        Err(reason) => skipped.push(quote!((#label, #reason))),
+                    }
                 }
             }
         }
-    };
-    for (key, def) in &ir.types {
-        field_cases(&mut entries, key, def);
-    }
-    for endpoint in &ir.endpoints {
-        let owner = format!("{} {}", endpoint.id, endpoint.input.name);
-        field_cases(&mut entries, &owner, &endpoint.input);
         if let Kind::Struct(fields) = &endpoint.input.kind {
             let mut object = serde_json::Map::new();
             let mut complete = true;
             for field in fields {
-                let value = field.docs.examples.first().or(field.docs.default.as_ref());
-                match value.and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok()) {
+                let schema = root.pointer(&field.pointer).cloned().unwrap_or(Value::Null);
+                let value = field
+                    .docs
+                    .examples
+                    .iter()
+                    .chain(&field.docs.default)
+                    .filter_map(|v| serde_json::from_str::<Value>(v).ok())
+                    .find(|v| validate::check(v, &schema, root, 0).is_ok());
+                match value {
                     Some(v) => {
                         object.insert(field.json_name.clone(), v);
                     }
@@ -140,7 +174,7 @@ fn cases(module: &str, ir: &Ir) -> String {
                 });
                 let input = format_ident!("{}", endpoint.input.name);
                 let label = format!("{module} {} whole input", endpoint.id);
-                let json = serde_json::Value::Object(object).to_string();
+                let json = Value::Object(object).to_string();
                 entries.push(
                     quote!((#label, #json, check::<fal_bindings_all::#tier::#(#path::)*#input>)),
                 );
@@ -150,8 +184,11 @@ fn cases(module: &str, ir: &Ir) -> String {
     let tokens = quote! {
         /// Every round-trip case of this tier.
         pub fn cases() -> Vec<Case> {
-
             vec![#(#entries),*]
+        }
+        /// Examples that contradict their own schema, with the reason.
+        pub fn skipped() -> Vec<(&'static str, &'static str)> {
+            vec![#(#skipped),*]
         }
     };
     let file: syn::File = syn::parse2(tokens).unwrap_or_else(|e| panic!("{e}"));

@@ -71,10 +71,26 @@ mod bulk {
 #[test]
 fn every_example_round_trips() {
     let cases: Vec<Case> = [tier_a::cases(), imgly::cases(), bulk::cases()].concat();
+    let skipped = [tier_a::skipped(), imgly::skipped(), bulk::skipped()].concat();
     assert!(
         cases.len() > 1000,
         "expected the whole corpus, got {} cases",
         cases.len()
+    );
+    // Examples that contradict their own schema are fal's, not ours; they are
+    // listed (run with --nocapture) and must stay a small minority.
+    for (label, reason) in &skipped {
+        println!("skipped (example contradicts its schema) {label}: {reason}");
+    }
+    println!(
+        "{} round-trip cases, {} examples skipped",
+        cases.len(),
+        skipped.len()
+    );
+    assert!(
+        skipped.len() * 20 < cases.len(),
+        "{} examples skipped",
+        skipped.len()
     );
     let failures: Vec<String> = cases
         .iter()

@@ -22,7 +22,7 @@ use super::docs::{docs_of, type_docs};
 use super::hash::stable_hash;
 use super::naming::{snake_ident, type_name, unique, variant_name};
 use super::{Docs, Endpoint, Field, Ir, Kind, Role, Ty, TypeDef, TypeKey, UnionArm, Variant};
-use crate::error::Error;
+use crate::error::{pointer_token, Error};
 use crate::parse::{Document, COMPONENTS};
 
 /// Lowers documents (one endpoint each) into one IR. Endpoint ids must be unique.
@@ -61,17 +61,33 @@ struct Ctx {
     file_url: bool,
     /// Set when lowering a component, so its reserved name applies.
     component: Option<String>,
+    /// JSON pointer of the schema being lowered.
+    pointer: String,
 }
 
 impl Ctx {
-    fn child(&self, base: String) -> Self {
+    /// The context of a nested schema at `pointer` + `/part`.
+    fn child(&self, base: String, part: &str) -> Self {
         Self {
             role: self.role,
             base,
             file_url: self.file_url,
             component: None,
+            pointer: format!("{}/{part}", self.pointer),
         }
     }
+
+    /// The same name and use, for a schema at `pointer` + `/part`.
+    fn at(&self, part: &str) -> Self {
+        Self {
+            pointer: format!("{}/{part}", self.pointer),
+            ..self.clone()
+        }
+    }
+}
+
+fn component_pointer(key: &str) -> String {
+    format!("/components/schemas/{}", pointer_token(key))
 }
 
 struct EndpointLowering<'a> {
@@ -144,6 +160,10 @@ impl<'a> EndpointLowering<'a> {
             base: input_name.clone(),
             file_url: false,
             component: None,
+            pointer: input_key
+                .as_deref()
+                .map(component_pointer)
+                .unwrap_or_else(|| doc.input_pointer.clone()),
         };
         let input = match input_schema {
             Some(schema) => {
@@ -160,7 +180,7 @@ impl<'a> EndpointLowering<'a> {
                         kind,
                     },
                     Shape::Def(kind, docs) => {
-                        let inner_ctx = ctx.child(format!("{input_name}Value"));
+                        let inner_ctx = ctx.child(format!("{input_name}Value"), "");
                         let ty = self.define(kind, docs, &inner_ctx);
                         newtype(&input_name, ty, base_docs)
                     }
@@ -203,6 +223,7 @@ impl<'a> EndpointLowering<'a> {
                     base: output_name.clone(),
                     file_url: false,
                     component: None,
+                    pointer: String::new(),
                 };
                 self.lower(schema, &ctx)
             }
@@ -284,6 +305,7 @@ impl<'a> EndpointLowering<'a> {
             base: name,
             file_url: false,
             component: Some(key.to_owned()),
+            pointer: component_pointer(key),
         };
         let ty = self.lower(target, &component_ctx);
         self.in_progress.remove(&memo);
@@ -355,8 +377,11 @@ impl<'a> EndpointLowering<'a> {
             if let Some(all) = &sub.all_of {
                 return self.all_of(schema, all, ctx);
             }
-            if let Some(arms) = sub.any_of.as_ref().or(sub.one_of.as_ref()) {
-                return self.union(schema, arms, ctx);
+            if let Some(arms) = &sub.any_of {
+                return self.union(schema, arms, &ctx.at("anyOf"));
+            }
+            if let Some(arms) = &sub.one_of {
+                return self.union(schema, arms, &ctx.at("oneOf"));
             }
         }
         match &schema.instance_type {
@@ -424,7 +449,7 @@ impl<'a> EndpointLowering<'a> {
             }
             InstanceType::Array => {
                 let items = schema.array.as_deref().and_then(|a| a.items.as_ref());
-                let item_ctx = ctx.child(format!("{}Item", ctx.base));
+                let item_ctx = ctx.child(format!("{}Item", ctx.base), "items");
                 let ty = match items {
                     Some(SingleOrVec::Single(item)) => self.lower(item, &item_ctx),
                     Some(SingleOrVec::Vec(items)) => self.tuple(items, &item_ctx),
@@ -434,7 +459,10 @@ impl<'a> EndpointLowering<'a> {
                                 .iter()
                                 .filter_map(|v| serde_json::from_value(v.clone()).ok())
                                 .collect();
-                            self.tuple(&items, &item_ctx)
+                            self.tuple(
+                                &items,
+                                &ctx.child(format!("{}Item", ctx.base), "prefixItems"),
+                            )
                         }
                         _ => Ty::Json,
                     },
@@ -460,7 +488,7 @@ impl<'a> EndpointLowering<'a> {
         let Some(properties) = properties else {
             return match object.and_then(|o| o.additional_properties.as_deref()) {
                 Some(Schema::Object(value)) => {
-                    let value_ctx = ctx.child(format!("{}Value", ctx.base));
+                    let value_ctx = ctx.child(format!("{}Value", ctx.base), "additionalProperties");
                     let ty = self.lower(&Schema::Object(value.clone()), &value_ctx);
                     Shape::Ty(Ty::Map(Box::new(ty)))
                 }
@@ -485,6 +513,7 @@ impl<'a> EndpointLowering<'a> {
                 base: type_name(json_name),
                 file_url: json_name.ends_with("_url") || json_name.ends_with("_urls"),
                 component: None,
+                pointer: format!("{}/properties/{}", ctx.pointer, pointer_token(json_name)),
             };
             let ty = self.lower(property, &field_ctx);
             let mut docs = match property {
@@ -502,6 +531,7 @@ impl<'a> EndpointLowering<'a> {
                 ty,
                 required: is_required,
                 docs,
+                pointer: field_ctx.pointer,
             });
         }
         Shape::Def(Kind::Struct(fields), type_docs(schema))
@@ -579,7 +609,7 @@ impl<'a> EndpointLowering<'a> {
     fn all_of(&mut self, schema: &SchemaObject, parts: &[Schema], ctx: &Ctx) -> Shape {
         if let [only] = parts {
             return match only {
-                Schema::Object(obj) => self.shape(obj, ctx),
+                Schema::Object(obj) => self.shape(obj, &ctx.at("allOf/0")),
                 Schema::Bool(_) => Shape::Ty(Ty::Json),
             };
         }
@@ -622,11 +652,16 @@ impl<'a> EndpointLowering<'a> {
         let parent_values = string_values(parent);
         let mut nullable = false;
         let mut tys: Vec<Ty> = Vec::new();
-        for arm in arms {
+        let list_pointer = ctx.pointer.clone();
+        for (index, arm) in arms.iter().enumerate() {
             if is_null(arm) {
                 nullable = true;
                 continue;
             }
+            let ctx = &Ctx {
+                pointer: format!("{list_pointer}/{index}"),
+                ..ctx.clone()
+            };
             let ty = match (arm, &parent_values) {
                 // `enum` next to `anyOf: [string, null]` constrains the string arm.
                 (Schema::Object(obj), Some(values))
@@ -644,7 +679,11 @@ impl<'a> EndpointLowering<'a> {
                             Kind::Union(_) => "Choice",
                             Kind::Newtype(_) => "Value",
                         };
-                        let arm_ctx = ctx.child(format!("{}{suffix}", ctx.base));
+                        let arm_ctx = Ctx {
+                            base: format!("{}{suffix}", ctx.base),
+                            component: None,
+                            ..ctx.clone()
+                        };
                         self.define(kind, docs, &arm_ctx)
                     }
                 },

@@ -133,6 +133,9 @@ pub struct Field {
     pub required: bool,
     /// Documentation.
     pub docs: Docs,
+    /// JSON pointer of the property's schema in the document it was read from
+    /// (for tools that check values against the original schema).
+    pub pointer: String,
 }
 
 /// A string enum value.
