@@ -316,6 +316,19 @@ impl Testkit {
         &self.shared.settings.key
     }
 
+    /// A `fal-runtime` client builder already pointed at this testkit (its three
+    /// hosts and its key) and deaf to the environment, so a developer's real
+    /// `FAL_KEY` can never reach a test. Adjust it (retry policy, user agent)
+    /// before `build()`.
+    pub fn client_builder(&self) -> fal_runtime::ClientBuilder {
+        fal_runtime::Client::builder()
+            .ignore_env()
+            .key(self.key())
+            .queue_url(self.queue_url())
+            .run_url(self.run_url())
+            .rest_url(self.rest_url())
+    }
+
     /// Adds a fault rule after those already pending (see [`FaultRule`]).
     pub fn inject(&self, rule: FaultRule) {
         self.shared.faults.add(rule);
