@@ -11,6 +11,8 @@ extern crate self as fal_runtime;
 
 pub mod endpoint;
 pub mod file;
+pub mod realtime;
+pub mod stream;
 
 pub use endpoint::{Endpoint, EndpointId, InvalidEndpointId};
 pub use file::{File, FileInput, Image};
