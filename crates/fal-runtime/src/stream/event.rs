@@ -1,8 +1,8 @@
 //! From one SSE event to a typed value, or to the error the server reported in it.
 
 use serde::de::DeserializeOwned;
+use serde::de::IgnoredAny;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use super::error::StreamErrorKind;
 use super::sse::SseEvent;
@@ -13,9 +13,10 @@ const EXCERPT_CHARS: usize = 120;
 /// Just enough of an event to tell whether it reports an error; everything else
 /// is skipped without being materialised.
 #[derive(Deserialize)]
-struct ErrorProbe<'a> {
-    #[serde(borrow, default)]
-    error: Option<&'a RawValue>,
+struct ErrorProbe {
+    /// `null` deserializes as `None`, so `Some` means a real error value.
+    #[serde(default)]
+    error: Option<IgnoredAny>,
 }
 
 /// Decodes one event. An event is an *error event* when it is named `error`, or when
@@ -23,11 +24,9 @@ struct ErrorProbe<'a> {
 /// convention of fal's streaming apps, whose partial outputs carry `"error": null`).
 pub(crate) fn decode<T: DeserializeOwned>(event: &SseEvent) -> Result<T, StreamErrorKind> {
     let named_error = event.name.as_deref() == Some("error");
-    let probed = serde_json::from_str::<ErrorProbe<'_>>(&event.data)
-        .ok()
-        .and_then(|probe| probe.error)
-        .filter(|raw| raw.get() != "null");
-    if named_error || probed.is_some() {
+    let has_error = serde_json::from_str::<ErrorProbe>(&event.data)
+        .is_ok_and(|probe| probe.error.is_some());
+    if named_error || has_error {
         return Err(error_event(&event.data));
     }
     serde_json::from_str(&event.data).map_err(|source| StreamErrorKind::InvalidEvent {

@@ -18,6 +18,7 @@
 
 mod error;
 mod event;
+mod request;
 pub(crate) mod sse;
 
 use std::collections::VecDeque;
@@ -32,6 +33,7 @@ use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
 pub use error::{StreamError, StreamErrorKind};
+pub use request::StreamCall;
 pub use sse::SseError;
 
 use sse::{SseEvent, SseParser};
@@ -74,7 +76,7 @@ impl StreamOptions {
 /// The events of one `/stream` call, each decoded as `T`.
 ///
 /// `T` defaults to the endpoint's output type; choose another (or
-/// `serde_json::Value`) with [`crate::Client::stream_as`]. The stream ends after the
+/// `serde_json::Value`) with [`StreamCall::output`]. The stream ends after the
 /// first error it yields.
 pub struct EventStream<T> {
     request_id: Option<String>,
