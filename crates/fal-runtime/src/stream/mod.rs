@@ -197,3 +197,71 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Feeds `chunks` through the whole typed pipeline, as a response body would.
+    fn collect(chunks: Vec<Vec<u8>>) -> Vec<Result<serde_json::Value, StreamError>> {
+        let body = futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let options = StreamOptions::default().max_event_bytes(4096);
+            EventStream::<serde_json::Value>::from_body(body, Some("req-1".into()), &options)
+                .collect()
+                .await
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bodies_end_in_events_or_one_error(
+            chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..8)
+        ) {
+            let items = collect(chunks);
+            // At most one error, and only as the last item.
+            let errors = items.iter().filter(|i| i.is_err()).count();
+            prop_assert!(errors <= 1);
+            if errors == 1 {
+                prop_assert!(items.last().is_some_and(|i| i.is_err()));
+            }
+        }
+
+        #[test]
+        fn a_body_cut_inside_the_final_event_is_reported_as_cut(
+            values in proptest::collection::vec(any::<u32>(), 1..5),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut body = Vec::new();
+            for v in &values {
+                body.extend_from_slice(format!("data: {{\"n\":{v}}}\n\n").as_bytes());
+            }
+            let last_start = body.len() - format!("data: {{\"n\":{}}}\n\n", values[values.len() - 1]).len();
+            // Cut anywhere after the last event started but before its blank line.
+            let at = last_start + 1 + cut.index(body.len() - last_start - 2);
+            body.truncate(at);
+            let items = collect(vec![body]);
+            let (last, good) = items.split_last().unwrap();
+            prop_assert_eq!(good.len(), values.len() - 1);
+            let cut_error = last.as_ref().err().is_some_and(|e| e.is_cut() && e.request_id.as_deref() == Some("req-1"));
+            prop_assert!(cut_error);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_timeout_fires_during_a_silent_gap() {
+        let body = futures::stream::iter([Ok(Bytes::from_static(b"data: 1\n\n"))])
+            .chain(futures::stream::pending());
+        let options = StreamOptions::default().inactivity_timeout(Duration::from_secs(2));
+        let mut events = EventStream::<u32>::from_body(body, None, &options);
+        assert_eq!(events.next().await.unwrap().unwrap(), 1);
+        let error = events.next().await.unwrap().unwrap_err();
+        assert!(error.is_timeout(), "{error}");
+        assert!(events.next().await.is_none(), "the stream ends after its error");
+    }
+}
