@@ -30,8 +30,10 @@ pub mod http;
 pub mod input;
 pub mod options;
 pub mod queue;
+pub mod realtime;
 pub mod run;
 pub mod status;
+pub mod stream;
 pub mod subscribe;
 
 pub use calls::Untyped;

@@ -52,12 +52,14 @@ mod image;
 mod journal;
 mod lifecycle;
 mod queue;
+pub mod realtime;
 mod reply;
 mod router;
 mod run;
 mod scenario;
 mod state;
 mod status_stream;
+pub mod stream;
 mod synth;
 
 use std::net::{Ipv4Addr, SocketAddr};
