@@ -11,6 +11,7 @@ extern crate self as fal_runtime;
 
 pub mod endpoint;
 pub mod file;
+pub mod storage;
 pub mod webhook;
 
 pub use endpoint::{Endpoint, EndpointId, InvalidEndpointId};
