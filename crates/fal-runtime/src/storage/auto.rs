@@ -23,8 +23,9 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use super::source::UploadSource;
-use super::upload::{upload, RestAccess};
-use super::{UploadError, UploadOptions};
+use super::upload::upload;
+use crate::{Client, Error, Result};
+use super::UploadOptions;
 use crate::file::FileInput;
 
 /// Files uploaded at once while preparing one input.
@@ -81,8 +82,8 @@ pub(crate) struct Collected {
     pub(crate) files: Vec<FileInput>,
 }
 
-/// Serialises `input`, collecting its local files.
-pub(crate) fn collect(input: &impl Serialize) -> Result<Collected, serde_json::Error> {
+/// Serialises `input`, collecting its local files; a failure names the field.
+pub(crate) fn collect(input: &(impl Serialize + ?Sized)) -> Result<Collected> {
     let nonce = format!("{:032x}", rand::random::<u128>());
     COLLECTOR.with(|cell| {
         *cell.borrow_mut() = Some(Collector {
@@ -91,14 +92,18 @@ pub(crate) fn collect(input: &impl Serialize) -> Result<Collected, serde_json::E
         });
     });
     let guard = Active;
-    let value = serde_json::to_value(input);
+    let value = serde_path_to_error::serialize(input, serde_json::value::Serializer);
     let files = COLLECTOR
         .with(|cell| cell.borrow_mut().take())
         .map(|collector| collector.files)
         .unwrap_or_default();
     drop(guard);
+    let value = value.map_err(|err| Error::Input {
+        path: err.path().to_string(),
+        message: err.inner().to_string(),
+    })?;
     Ok(Collected {
-        value: value?,
+        value,
         nonce,
         files,
     })
@@ -134,23 +139,19 @@ fn replace(value: &mut Value, prefix: &str, urls: &[String]) {
 
 /// Serialises `input`, uploading every local file in it and putting its URL
 /// in its place.
-pub(crate) async fn prepare(
-    access: &impl RestAccess,
-    input: &impl Serialize,
-) -> Result<Value, PrepareError> {
-    let collected = collect(input).map_err(PrepareError::Serialize)?;
+pub(crate) async fn prepare(client: &Client, input: &(impl Serialize + ?Sized)) -> Result<Value> {
+    let collected = collect(input)?;
     if collected.files.is_empty() {
         return Ok(collected.value);
     }
     let urls: Vec<String> = stream::iter(collected.files.iter().cloned())
         .map(|file| async move {
             let (source, options) = source_of(file);
-            upload(access, source, &options).await
+            upload(client, source, &options).await
         })
         .buffered(CONCURRENT_UPLOADS)
         .try_collect()
-        .await
-        .map_err(PrepareError::Upload)?;
+        .await?;
     Ok(collected.substitute(&urls))
 }
 
@@ -173,17 +174,6 @@ fn source_of(file: FileInput) -> (UploadSource, UploadOptions) {
         // Never collected: URLs serialise as themselves.
         FileInput::Url(url) => (UploadSource::Bytes(url.into()), options),
     }
-}
-
-/// Why an input could not be prepared.
-#[derive(Debug, thiserror::Error)]
-pub enum PrepareError {
-    /// The input does not serialise to JSON.
-    #[error("input does not serialize to JSON: {0}")]
-    Serialize(#[source] serde_json::Error),
-    /// A local file in the input could not be uploaded.
-    #[error("uploading a local file of the input failed: {0}")]
-    Upload(#[source] UploadError),
 }
 
 #[cfg(test)]

@@ -34,14 +34,16 @@ pub enum UploadError {
         #[source]
         source: std::io::Error,
     },
-    /// The authenticated `initiate` call failed.
-    #[error("storage upload initiation at {url} failed: {failure}")]
-    Initiate {
+    /// The authenticated `initiate` call failed (after the client's retries).
+    #[error("storage upload initiation failed: {0}")]
+    Initiate(#[source] Box<crate::Error>),
+    /// `initiate` answered 2xx with something other than `{upload_url, file_url}`.
+    #[error("storage upload initiation at {url} answered unexpectedly: {message}")]
+    InitiateAnswer {
         /// The initiate URL.
         url: String,
-        /// What went wrong.
-        #[source]
-        failure: UploadFailure,
+        /// What was wrong with the answer.
+        message: String,
     },
     /// The single PUT to the signed URL failed.
     #[error("upload PUT failed after {attempts} attempt(s): {failure}")]

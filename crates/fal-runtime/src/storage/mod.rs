@@ -18,14 +18,16 @@ mod upload;
 
 pub(crate) mod auto;
 
+use std::path::Path;
+
+use bytes::Bytes;
+
+use crate::{Client, ObjectLifecycle, Result};
+
 
 pub use error::{UploadError, UploadFailure};
-pub use lifecycle::{
-    AclDecision, AclRule, Expiration, InitialAcl, InvalidExpiration, ObjectLifecycle,
-    LIFECYCLE_HEADER, LIFECYCLE_PREFERENCE_HEADER,
-};
+pub use lifecycle::{InvalidExpiration, LIFECYCLE_HEADER, LIFECYCLE_PREFERENCE_HEADER};
 pub use source::UploadSource;
-pub use auto::PrepareError;
 
 /// fal's JS client switches to multipart above 90 MiB.
 pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 90 * 1024 * 1024;
@@ -113,5 +115,33 @@ impl UploadOptions {
     pub fn part_attempts(mut self, attempts: u32) -> Self {
         self.part_attempts = attempts.max(1);
         self
+    }
+}
+
+impl Client {
+    /// Uploads `source` to fal storage and returns the URL fal serves it at.
+    ///
+    /// Content up to [`UploadOptions::multipart_threshold`] goes in one PUT;
+    /// larger content (or a reader longer than one part) goes multipart with
+    /// bounded memory. The URL is returned only once storage confirmed the
+    /// whole upload.
+    pub async fn upload(&self, source: UploadSource, options: &UploadOptions) -> Result<String> {
+        Ok(upload::upload(self, source, options).await?)
+    }
+
+    /// Uploads bytes from memory with the given MIME type.
+    pub async fn upload_bytes(
+        &self,
+        data: impl Into<Bytes>,
+        content_type: impl Into<String>,
+    ) -> Result<String> {
+        let options = UploadOptions::default().content_type(content_type);
+        self.upload(UploadSource::Bytes(data.into()), &options).await
+    }
+
+    /// Uploads a local file, streamed from disk; the type is guessed from its name.
+    pub async fn upload_file(&self, path: impl AsRef<Path>) -> Result<String> {
+        let source = UploadSource::File(path.as_ref().to_owned());
+        self.upload(source, &UploadOptions::default()).await
     }
 }

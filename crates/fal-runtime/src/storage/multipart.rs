@@ -17,7 +17,8 @@ use url::Url;
 
 use super::error::{status_failure, UploadError, UploadFailure};
 use super::source::PartReader;
-use super::upload::{backoff, initiate, Described, Flow, RestAccess};
+use super::upload::{backoff, initiate, Described, Flow};
+use crate::Client;
 use super::UploadOptions;
 
 /// Part numbers run from 1 to 10,000 (the usual object-store limit).
@@ -32,24 +33,24 @@ pub(crate) struct CompletedPart {
 
 /// Uploads everything `reader` yields as a multipart upload.
 pub(crate) async fn upload(
-    access: &impl RestAccess,
+    client: &Client,
     described: &Described,
     options: &UploadOptions,
     reader: PartReader,
     path: Option<PathBuf>,
 ) -> Result<String, UploadError> {
-    run(access, described, options, None, reader, path).await
+    run(client, described, options, None, reader, path).await
 }
 
 /// Same, when the first part was already read (to decide single vs multipart).
 pub(crate) async fn upload_with_first(
-    access: &impl RestAccess,
+    client: &Client,
     described: &Described,
     options: &UploadOptions,
     first: Bytes,
     reader: PartReader,
 ) -> Result<String, UploadError> {
-    run(access, described, options, Some(first), reader, None).await
+    run(client, described, options, Some(first), reader, None).await
 }
 
 struct Producer {
@@ -61,14 +62,14 @@ struct Producer {
 }
 
 async fn run(
-    access: &impl RestAccess,
+    client: &Client,
     described: &Described,
     options: &UploadOptions,
     first: Option<Bytes>,
     reader: PartReader,
     path: Option<PathBuf>,
 ) -> Result<String, UploadError> {
-    let initiated = initiate(access, Flow::Multipart, described, options).await?;
+    let initiated = initiate(client, Flow::Multipart, described, options).await?;
     let part_size = options.part_size.max(1);
     let producer = Producer {
         reader,
@@ -107,16 +108,16 @@ async fn run(
     let upload_url = &initiated.upload_url;
     let attempts = options.part_attempts.max(1);
     let mut completed: Vec<CompletedPart> = parts
-        .map_ok(|(number, chunk)| put_part(access.http(), upload_url, number, chunk, attempts))
+        .map_ok(|(number, chunk)| put_part(client.http(), upload_url, number, chunk, attempts))
         .try_buffer_unordered(options.part_concurrency.max(1))
         .try_collect()
         .await?;
     if completed.is_empty() {
         // Empty content: one empty part, so the upload still has an object.
-        completed.push(put_part(access.http(), upload_url, 1, Bytes::new(), attempts).await?);
+        completed.push(put_part(client.http(), upload_url, 1, Bytes::new(), attempts).await?);
     }
     completed.sort_by_key(|part| part.part_number);
-    complete(access.http(), upload_url, &completed, attempts).await?;
+    complete(client.http(), upload_url, &completed, attempts).await?;
     Ok(initiated.file_url)
 }
 

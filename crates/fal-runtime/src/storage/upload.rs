@@ -12,21 +12,12 @@ use tokio_util::io::ReaderStream;
 use url::Url;
 
 use super::error::{status_failure, UploadError, UploadFailure};
+use crate::http::{join, send, Operation};
+use crate::Client;
 use super::lifecycle::{LIFECYCLE_HEADER, LIFECYCLE_PREFERENCE_HEADER};
 use super::multipart;
 use super::source::{PartReader, UploadSource};
 use super::UploadOptions;
-
-/// What storage needs from the client: its HTTP client, the REST host and
-/// credentials. Implemented by [`Client`](crate::Client).
-pub(crate) trait RestAccess: Send + Sync {
-    /// The shared HTTP client.
-    fn http(&self) -> &reqwest::Client;
-    /// `path` under the REST base URL (keeping the base's path prefix).
-    fn rest_url(&self, path: &str) -> Url;
-    /// Adds credentials and the user agent.
-    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder;
-}
 
 /// Which initiate call to make.
 #[derive(Clone, Copy, Debug)]
@@ -58,13 +49,11 @@ struct InitiateResponse {
 /// Attempts for the single PUT: the signed URL accepts a repeat, and a
 /// transient failure should not cost the caller the whole upload.
 const PUT_ATTEMPTS: u32 = 3;
-/// Attempts for initiate on 429/502/503/504 or a transport error (spec 10.1 default).
-const INITIATE_ATTEMPTS: u32 = 4;
 const FILE_READ_CHUNK: usize = 256 * 1024;
 
 /// Uploads `source` and returns the public URL fal serves it at.
 pub(crate) async fn upload(
-    access: &impl RestAccess,
+    client: &Client,
     source: UploadSource,
     options: &UploadOptions,
 ) -> Result<String, UploadError> {
@@ -75,10 +64,10 @@ pub(crate) async fn upload(
     let described = describe(options, path.as_deref());
     match source {
         UploadSource::Bytes(data) if data.len() as u64 <= options.multipart_threshold => {
-            single(access, &described, options, SingleBody::Bytes(data)).await
+            single(client, &described, options, SingleBody::Bytes(data)).await
         }
         UploadSource::Bytes(data) => {
-            multipart::upload(access, &described, options, PartReader::Memory { data }, None).await
+            multipart::upload(client, &described, options, PartReader::Memory { data }, None).await
         }
         UploadSource::File(path) => {
             let read_error = |source| UploadError::Read {
@@ -89,10 +78,10 @@ pub(crate) async fn upload(
             let len = file.metadata().await.map_err(read_error)?.len();
             if len <= options.multipart_threshold {
                 drop(file);
-                single(access, &described, options, SingleBody::File { path, len }).await
+                single(client, &described, options, SingleBody::File { path, len }).await
             } else {
                 let reader = PartReader::Stream(Box::pin(file));
-                multipart::upload(access, &described, options, reader, Some(path)).await
+                multipart::upload(client, &described, options, reader, Some(path)).await
             }
         }
         UploadSource::Reader(reader) => {
@@ -107,9 +96,9 @@ pub(crate) async fn upload(
                 .unwrap_or_default();
             let ended = first.len() < options.part_size;
             if ended && first.len() as u64 <= options.multipart_threshold {
-                single(access, &described, options, SingleBody::Bytes(first)).await
+                single(client, &described, options, SingleBody::Bytes(first)).await
             } else {
-                multipart::upload_with_first(access, &described, options, first, reader).await
+                multipart::upload_with_first(client, &described, options, first, reader).await
             }
         }
     }
@@ -160,7 +149,7 @@ fn extension_of(content_type: &str) -> &str {
 
 /// Calls `initiate` or `initiate-multipart` on the REST host.
 pub(crate) async fn initiate(
-    access: &impl RestAccess,
+    client: &Client,
     flow: Flow,
     described: &Described,
     options: &UploadOptions,
@@ -169,23 +158,17 @@ pub(crate) async fn initiate(
         Flow::Single => "storage/upload/initiate",
         Flow::Multipart => "storage/upload/initiate-multipart",
     };
-    let mut url = access.rest_url(path);
+    let mut url = join(client.rest_base(), path);
     url.query_pairs_mut()
         .append_pair("storage_type", "fal-cdn-v3");
-    let failed = |failure| UploadError::Initiate {
-        url: url.to_string(),
-        failure,
-    };
-    let lifecycle = options.lifecycle.as_ref().and_then(|l| l.header_value());
+    let lifecycle = options.lifecycle.as_ref().and_then(|l| l.to_json());
     let body = json!({
         "content_type": described.content_type,
         "file_name": described.file_name,
     });
-    let mut attempt = 0;
-    let response = loop {
-        attempt += 1;
-        let mut request = access
-            .authorize(access.http().post(url.clone()))
+    let response = send(client, Operation::Upload, || {
+        let mut request = client
+            .authorize(client.http().post(url.clone()))
             .header(http::header::ACCEPT, "application/json")
             .json(&body);
         if let Some(lifecycle) = &lifecycle {
@@ -193,25 +176,23 @@ pub(crate) async fn initiate(
                 .header(LIFECYCLE_HEADER, lifecycle)
                 .header(LIFECYCLE_PREFERENCE_HEADER, lifecycle);
         }
-        let last = attempt >= INITIATE_ATTEMPTS;
-        match request.send().await {
-            Ok(response) if response.status().is_success() => break response,
-            Ok(response) if !last && matches!(response.status().as_u16(), 429 | 502 | 503 | 504) => {}
-            Ok(response) => return Err(failed(status_failure(response).await)),
-            Err(err) if !last && (err.is_connect() || err.is_timeout()) => {}
-            Err(err) => return Err(failed(UploadFailure::Transport(err))),
-        }
-        tokio::time::sleep(backoff(attempt)).await;
+        request
+    })
+    .await
+    .map_err(|err| UploadError::Initiate(Box::new(err)))?;
+    let protocol = |message: String| UploadError::InitiateAnswer {
+        url: url.to_string(),
+        message,
     };
     let answer: InitiateResponse = response
         .json()
         .await
-        .map_err(|err| failed(UploadFailure::Protocol(format!("initiate answer: {err}"))))?;
+        .map_err(|err| protocol(format!("not JSON {{upload_url, file_url}}: {err}")))?;
     let upload_url = Url::parse(&answer.upload_url).map_err(|err| {
-        failed(UploadFailure::Protocol(format!(
+        protocol(format!(
             "upload_url {:?} is not a URL: {err}",
             answer.upload_url
-        )))
+        ))
     })?;
     Ok(Initiated {
         upload_url,
@@ -249,18 +230,18 @@ impl SingleBody {
 }
 
 async fn single(
-    access: &impl RestAccess,
+    client: &Client,
     described: &Described,
     options: &UploadOptions,
     content: SingleBody,
 ) -> Result<String, UploadError> {
-    let initiated = initiate(access, Flow::Single, described, options).await?;
+    let initiated = initiate(client, Flow::Single, described, options).await?;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let (body, len) = content.body().await?;
         // No credentials: the signed URL is the authorization.
-        let outcome = access
+        let outcome = client
             .http()
             .put(initiated.upload_url.clone())
             .header(CONTENT_TYPE, &described.content_type)
