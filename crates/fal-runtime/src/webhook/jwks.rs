@@ -300,3 +300,21 @@ mod tests {
         assert!(matches!(parse_jwks(b"[]"), Err(JwksError::Shape(_))));
     }
 }
+
+impl crate::Client {
+    /// A verifier for deliveries of requests this client submits.
+    ///
+    /// Against fal's real REST host it uses fal's published key set
+    /// ([`DEFAULT_JWKS_URL`], on `rest.alpha.fal.ai`); against any other REST
+    /// base (a testkit, a proxy) it uses `{rest}/.well-known/jwks.json`.
+    pub fn webhook_verifier(&self) -> WebhookVerifier {
+        let rest = self.rest_base();
+        let is_fal = rest.host_str() == Some("rest.fal.ai") && rest.path().trim_matches('/').is_empty();
+        if is_fal {
+            WebhookVerifier::new(self.http().clone())
+        } else {
+            let url = crate::http::join(rest, ".well-known/jwks.json");
+            WebhookVerifier::with_jwks_url(self.http().clone(), url)
+        }
+    }
+}
