@@ -35,6 +35,8 @@ pub mod run;
 pub mod status;
 pub mod stream;
 pub mod subscribe;
+pub mod storage;
+pub mod webhook;
 
 pub use calls::Untyped;
 pub use client::{Client, ClientBuilder};

@@ -59,8 +59,10 @@ mod run;
 mod scenario;
 mod state;
 mod status_stream;
+pub mod storage;
 pub mod stream;
 mod synth;
+pub mod webhook;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
