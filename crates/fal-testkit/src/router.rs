@@ -58,6 +58,10 @@ use crate::reply::{self, REQUEST_ID, TIMEOUT_TYPE};
 use crate::state::Shared;
 use crate::{auth, cdn, discovery, queue, run};
 
+/// Pause before cutting a connection on purpose, so what was meant to arrive
+/// (headers, partial body, earlier events) leaves the server's write buffer first.
+pub(crate) const FLUSH_PAUSE: Duration = Duration::from_millis(30);
+
 /// The header fal's proxy convention uses for the real target URL.
 const TARGET_URL: &str = "x-fal-target-url";
 
@@ -554,6 +558,8 @@ fn cut(response: Response, after: Option<usize>) -> Response {
                 return None;
             }
             if sent >= limit {
+                // Let the server flush the headers and the partial body first.
+                tokio::time::sleep(FLUSH_PAUSE).await;
                 return Some((Err(aborted()), (inner, sent, true)));
             }
             match inner.next().await {
@@ -567,7 +573,10 @@ fn cut(response: Response, after: Option<usize>) -> Response {
                     let sent = sent + part.len();
                     Some((Ok(part), (inner, sent, false)))
                 }
-                Some(Err(_)) | None => Some((Err(aborted()), (inner, sent, true))),
+                Some(Err(_)) | None => {
+                    tokio::time::sleep(FLUSH_PAUSE).await;
+                    Some((Err(aborted()), (inner, sent, true)))
+                }
             }
         },
     );
