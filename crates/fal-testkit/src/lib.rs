@@ -52,12 +52,14 @@ mod image;
 mod journal;
 mod lifecycle;
 mod queue;
+pub mod realtime;
 mod reply;
 mod router;
 mod run;
 mod scenario;
 mod state;
 mod status_stream;
+pub mod stream;
 mod synth;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -314,6 +316,19 @@ impl Testkit {
     /// The accepted credential, for `FAL_KEY`.
     pub fn key(&self) -> &str {
         &self.shared.settings.key
+    }
+
+    /// A `fal-runtime` client builder already pointed at this testkit (its three
+    /// hosts and its key) and deaf to the environment, so a developer's real
+    /// `FAL_KEY` can never reach a test. Adjust it (retry policy, user agent)
+    /// before `build()`.
+    pub fn client_builder(&self) -> fal_runtime::ClientBuilder {
+        fal_runtime::Client::builder()
+            .ignore_env()
+            .key(self.key())
+            .queue_url(self.queue_url())
+            .run_url(self.run_url())
+            .rest_url(self.rest_url())
     }
 
     /// Adds a fault rule after those already pending (see [`FaultRule`]).
