@@ -120,7 +120,9 @@ impl RealtimeState {
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding these locks cannot leave them inconsistent (plain inserts
     // and pops), so a poisoned lock is still usable.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The body of `POST /rest/tokens/`.
@@ -136,14 +138,25 @@ pub struct TokenRequest {
 pub fn issue_token(state: &RealtimeState, body: &[u8]) -> Response {
     let request: TokenRequest = match serde_json::from_slice(body) {
         Ok(request) => request,
-        Err(e) => return detail(StatusCode::UNPROCESSABLE_ENTITY, &format!("invalid token request: {e}")),
+        Err(e) => {
+            return detail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("invalid token request: {e}"),
+            )
+        }
     };
     if request.allowed_apps.is_empty() {
-        return detail(StatusCode::UNPROCESSABLE_ENTITY, "allowed_apps must name at least one app");
+        return detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "allowed_apps must name at least one app",
+        );
     }
     let seconds = request.token_expiration.unwrap_or(DEFAULT_TOKEN_SECONDS);
     if seconds == 0 || seconds > 86_400 {
-        return detail(StatusCode::UNPROCESSABLE_ENTITY, "token_expiration must be 1..=86400 seconds");
+        return detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "token_expiration must be 1..=86400 seconds",
+        );
     }
     let token = state.issue(request.allowed_apps, Duration::from_secs(seconds));
     (StatusCode::CREATED, Json(Value::String(token))).into_response()
@@ -158,12 +171,20 @@ pub fn handle(
     upgrade: Option<WebSocketUpgrade>,
 ) -> Response {
     let Some(upgrade) = upgrade else {
-        return detail(StatusCode::BAD_REQUEST, "the realtime endpoint needs a WebSocket upgrade");
+        return detail(
+            StatusCode::BAD_REQUEST,
+            "the realtime endpoint needs a WebSocket upgrade",
+        );
     };
     if let Some(raw) = query.get("max_buffering") {
         match raw.parse::<u32>() {
             Ok(1..=60) => {}
-            _ => return detail(StatusCode::BAD_REQUEST, "max_buffering must be an integer 1..=60"),
+            _ => {
+                return detail(
+                    StatusCode::BAD_REQUEST,
+                    "max_buffering must be an integer 1..=60",
+                )
+            }
         }
     }
     let Some(token) = query.get("fal_jwt_token").cloned() else {

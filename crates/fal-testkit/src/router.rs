@@ -138,6 +138,12 @@ impl Call {
             .unwrap_or_default()
     }
 
+    /// Query pairs as a map (last value wins), the shape `realtime::handle` takes.
+    #[allow(dead_code)] // read when the realtime route is wired in
+    pub(crate) fn query_map(&self) -> std::collections::HashMap<String, String> {
+        self.query_pairs().into_iter().collect()
+    }
+
     /// First value of query parameter `name`.
     pub(crate) fn query_param(&self, name: &str) -> Option<String> {
         self.query_pairs()
