@@ -103,7 +103,12 @@ fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
     let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let get = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let get = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // Fields after the name start at state (3rd field): utime is 14th, stime 15th.
     get(11) + get(12)
 }
@@ -157,14 +162,20 @@ async fn drive(pid: u32, kit_port: u16, baseline_port: u16) -> Result<(), Failur
     futures::stream::iter(0..QUEUED)
         .map(|_| {
             let request = client
-                .post(format!("http://127.0.0.1:{baseline_port}/queue/fal-ai/flux/dev"))
+                .post(format!(
+                    "http://127.0.0.1:{baseline_port}/queue/fal-ai/flux/dev"
+                ))
                 .json(&serde_json::json!({"prompt": "load"}));
             async move { request.send().await?.bytes().await }
         })
         .buffer_unordered(IN_FLIGHT)
         .try_for_each(|_| async { Ok(()) })
         .await?;
-    rows.push(Row { what: "baseline: bare axum POST".into(), count: QUEUED, secs: started.elapsed().as_secs_f64() });
+    rows.push(Row {
+        what: "baseline: bare axum POST".into(),
+        count: QUEUED,
+        secs: started.elapsed().as_secs_f64(),
+    });
 
     // Submit 10,000 requests that stay queued.
     let started = Instant::now();
@@ -182,7 +193,11 @@ async fn drive(pid: u32, kit_port: u16, baseline_port: u16) -> Result<(), Failur
         .buffered(IN_FLIGHT)
         .try_collect()
         .await?;
-    rows.push(Row { what: "testkit: queue submit".into(), count: QUEUED, secs: started.elapsed().as_secs_f64() });
+    rows.push(Row {
+        what: "testkit: queue submit".into(),
+        count: QUEUED,
+        secs: started.elapsed().as_secs_f64(),
+    });
     let queued_rss = rss(pid);
 
     let poll_all = |label: &'static str| {
@@ -209,7 +224,11 @@ async fn drive(pid: u32, kit_port: u16, baseline_port: u16) -> Result<(), Failur
             if !sorted.iter().enumerate().all(|(i, p)| *p == i as u64) {
                 return Err::<Row, Failure>("queue positions are not a permutation of 0..N".into());
             }
-            Ok(Row { what: label.into(), count: positions.len(), secs: started.elapsed().as_secs_f64() })
+            Ok(Row {
+                what: label.into(),
+                count: positions.len(),
+                secs: started.elapsed().as_secs_f64(),
+            })
         }
     };
     rows.push(poll_all("testkit: status poll (10k queued)").await?);
@@ -226,12 +245,19 @@ async fn drive(pid: u32, kit_port: u16, baseline_port: u16) -> Result<(), Failur
         let mut body = response.bytes_stream();
         let mut seen = String::new();
         while !seen.contains("data:") {
-            let chunk = body.next().await.ok_or("stream ended before its first event")??;
+            let chunk = body
+                .next()
+                .await
+                .ok_or("stream ended before its first event")??;
             seen.push_str(&String::from_utf8_lossy(&chunk));
         }
         streams.push(body);
     }
-    rows.push(Row { what: "testkit: open status stream (first event)".into(), count: STREAMS, secs: started.elapsed().as_secs_f64() });
+    rows.push(Row {
+        what: "testkit: open status stream (first event)".into(),
+        count: STREAMS,
+        secs: started.elapsed().as_secs_f64(),
+    });
     let streams_rss = rss(pid);
 
     rows.push(poll_all("testkit: status poll (10k queued, 1k streams open)").await?);
@@ -255,7 +281,14 @@ async fn drive(pid: u32, kit_port: u16, baseline_port: u16) -> Result<(), Failur
     let base = rows.first().map(|r| r.count as f64 / r.secs).unwrap_or(1.0);
     for row in &rows {
         let rate = row.count as f64 / row.secs;
-        println!("| {} | {} | {:.2} | {:.0} | {:.2} |", row.what, row.count, row.secs, rate, rate / base);
+        println!(
+            "| {} | {} | {:.2} | {:.0} | {:.2} |",
+            row.what,
+            row.count,
+            row.secs,
+            rate,
+            rate / base
+        );
     }
     println!();
     println!("| server memory | RSS MiB | ratio to idle |");
@@ -267,9 +300,17 @@ async fn drive(pid: u32, kit_port: u16, baseline_port: u16) -> Result<(), Failur
         ("10k queued + 1k streams", streams_rss),
         ("after polls and idle streams", final_rss),
     ] {
-        println!("| {what} | {:.1} | {:.2} |", mib(now), now as f64 / idle_rss.0.max(1) as f64);
+        println!(
+            "| {what} | {:.1} | {:.2} |",
+            mib(now),
+            now as f64 / idle_rss.0.max(1) as f64
+        );
     }
-    println!("| peak (VmHWM) | {:.1} | {:.2} |", mib(final_rss.1), final_rss.1 as f64 / idle_rss.0.max(1) as f64);
+    println!(
+        "| peak (VmHWM) | {:.1} | {:.2} |",
+        mib(final_rss.1),
+        final_rss.1 as f64 / idle_rss.0.max(1) as f64
+    );
     println!();
     let hz = 100.0; // USER_HZ on Linux
     println!(

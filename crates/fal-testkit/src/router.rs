@@ -616,6 +616,7 @@ async fn dispatch(call: Call, route: Route, request: Request) -> Response {
         Route::Realtime { .. } => not_served(&call),
         Route::Rest => rest(call),
         Route::Cdn => cdn::handle(call, &method).await,
+        Route::OpenApi | Route::Models if method != Method::GET => reply::method_not_allowed(),
         Route::OpenApi => discovery::openapi(&call),
         Route::Models => discovery::models(&call),
         Route::Unknown => reply::path_not_found(&format!("/{}", call.path)),
