@@ -22,7 +22,7 @@
 //! ```
 //!
 //! What it serves, by module:
-//! - [`router`](crate#routing): host routing by `x-fal-target-url` or path
+//! - routing (`router.rs`): host routing by `x-fal-target-url` or path
 //!   prefix (`/queue`, `/run`, `/rest`, `/cdn`, `/web`, `/api`), auth, faults,
 //!   journal, and the extension points for the stream, realtime, storage and
 //!   webhook modules (documented in `router.rs`);
@@ -335,6 +335,12 @@ impl Testkit {
             .queue_url(self.queue_url())
             .run_url(self.run_url())
             .rest_url(self.rest_url())
+    }
+
+    /// An axum [`Router`] sharing this testkit's state (queue, faults, journal),
+    /// to serve the same testkit on another listener too.
+    pub fn router(&self) -> Router {
+        router(self.shared.clone())
     }
 
     /// Adds a fault rule after those already pending (see [`FaultRule`]).
