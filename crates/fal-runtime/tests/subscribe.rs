@@ -117,6 +117,33 @@ async fn a_status_stream_dropped_before_its_headers_is_reopened() {
 }
 
 #[tokio::test]
+async fn a_silent_status_stream_falls_back_to_polling() {
+    // No state change for 300 ms and keep-alives only every 10 s: the stream goes
+    // quiet longer than the 40 ms idle limit.
+    let tk = fal_testkit::Testkit::builder()
+        .queue_delay(Duration::from_millis(300))
+        .run_duration(ZERO_RUN)
+        .keep_alive(Duration::from_secs(10))
+        .start()
+        .await
+        .unwrap();
+    let client = client(&tk);
+    let output = client
+        .endpoint("fal-ai/flux/dev")
+        .subscribe(prompt())
+        .stream_idle_timeout(Duration::from_millis(40))
+        .poll_interval(Duration::from_millis(10))
+        .await
+        .unwrap();
+    assert_eq!(output["seed"], 7);
+    assert_eq!(entries(&tk, RouteKind::StatusStream).len(), 1);
+    assert!(
+        !entries(&tk, RouteKind::Status).is_empty(),
+        "fallback polled"
+    );
+}
+
+#[tokio::test]
 async fn client_timeout_cancels_and_keeps_the_request_id() {
     let tk = testkit(Duration::from_secs(5), ZERO_RUN).await;
     let client = client(&tk);
