@@ -84,9 +84,18 @@ pub enum Error {
     /// The endpoint id is malformed.
     #[error(transparent)]
     EndpointId(#[from] InvalidEndpointId),
+    /// A storage upload (explicit, or of a local file found in an input) failed.
+    #[error(transparent)]
+    Upload(#[from] crate::storage::UploadError),
     /// The client or a request option is misconfigured (bad URL, bad header value…).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A `/stream` response failed after it was accepted (timeout, error event, bad or cut body).
+    #[error(transparent)]
+    EventStream(#[from] crate::stream::StreamError),
+    /// A realtime session failed.
+    #[error(transparent)]
+    Realtime(#[from] crate::realtime::RealtimeError),
 }
 
 /// An error and its causes, joined: reqwest's own message alone ("error sending
@@ -139,6 +148,7 @@ impl Error {
                 request_id.as_deref()
             }
             Self::Stream { request_id, .. } => Some(request_id),
+            Self::EventStream(err) => err.request_id.as_deref(),
             _ => None,
         }
     }
