@@ -194,6 +194,8 @@ async fn dropping_a_subscribe_stops_all_traffic() {
     assert!(tokio::time::timeout(Duration::from_millis(100), call)
         .await
         .is_err());
+    // A poll in flight at the drop may still be journaled; let it land first.
+    tokio::time::sleep(Duration::from_millis(50)).await;
     let polls = entries(&tk, RouteKind::Status).len();
     assert!(polls > 0);
     tokio::time::sleep(Duration::from_millis(100)).await;
