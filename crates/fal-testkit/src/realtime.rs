@@ -14,8 +14,9 @@
 //! [`crate::Fault::RealtimeError`]): a rule is taken by one WebSocket handshake
 //! and acts on that connection's inputs. Tokens are opaque strings remembered
 //! with their app aliases and expiry; `?fal_jwt_token=` must name one that is
-//! unexpired and issued for the endpoint's alias, else the socket gets fal's
-//! `{"status":"error","error":"Unauthorized"}` and is closed. A handshake without
+//! unexpired and issued for the endpoint's alias, else the handshake is refused
+//! with 401 (so the journal shows it; how fal's gateway refuses is not
+//! documented, spec open question 11). A handshake without
 //! a token was already checked for `Authorization: Key …` by the router (fal's
 //! Python client can connect that way).
 
@@ -147,11 +148,12 @@ pub(crate) async fn handle(call: Call, endpoint: &str, request: Request) -> Resp
             )
         }
     };
-    let authorized = match call.query_param("fal_jwt_token") {
-        Some(token) => call.shared.tokens.accepts(&token, alias_of(endpoint)),
-        // No token: the router already checked `Authorization` (or auth is off).
-        None => true,
-    };
+    if let Some(token) = call.query_param("fal_jwt_token") {
+        // No token means the router already checked `Authorization` (or auth is off).
+        if !call.shared.tokens.accepts(&token, alias_of(endpoint)) {
+            return reply::detail(StatusCode::UNAUTHORIZED, "Invalid or expired fal_jwt_token");
+        }
+    }
     let fault = match call.fault.clone() {
         Some(Fault::RealtimeClose { after_inputs }) => Some(SessionFault::Close { after_inputs }),
         Some(Fault::RealtimeError {
@@ -168,9 +170,6 @@ pub(crate) async fn handle(call: Call, endpoint: &str, request: Request) -> Resp
     let idle = call.shared.settings.realtime_idle;
     let shutdown = call.shared.shutdown.clone();
     upgrade.on_upgrade(move |socket| async move {
-        if !authorized {
-            return refuse(socket).await;
-        }
         tokio::select! {
             () = session(socket, idle, fault) => {}
             () = shutdown.cancelled() => {}
@@ -190,13 +189,6 @@ fn alias_of(endpoint_id: &str) -> &str {
     owner_skipped.unwrap_or_default()
 }
 
-/// What fal's gateway answers to a bad token (spec 6.4), then a policy-violation close.
-async fn refuse(mut socket: WebSocket) {
-    let refusal = json!({"status": "error", "error": "Unauthorized"}).to_string();
-    let _ = socket.send(Message::Text(refusal.into())).await;
-    let _ = socket.send(close(1008, "Unauthorized")).await;
-}
-
 async fn session(mut socket: WebSocket, idle: Duration, fault: Option<SessionFault>) {
     let mut seq: u64 = 0;
     loop {
@@ -212,8 +204,7 @@ async fn session(mut socket: WebSocket, idle: Duration, fault: Option<SessionFau
             Ok(Some(Ok(message))) => message,
         };
         let input = match message {
-            Message::Binary(bytes) => rmp_serde::from_slice::<Value>(&bytes)
-                .map_err(|e| format!("input is not a msgpack document: {e}")),
+            Message::Binary(bytes) => decode_input(&bytes),
             Message::Text(_) => Err("expected a binary msgpack frame, got text".to_owned()),
             Message::Ping(_) | Message::Pong(_) => continue,
             Message::Close(_) => return,
@@ -235,10 +226,10 @@ async fn session(mut socket: WebSocket, idle: Duration, fault: Option<SessionFau
         }
         seq += 1;
         let started = std::time::Instant::now();
-        let output = echo(input, seq);
-        let Ok(frame) = rmp_serde::to_vec_named(&output) else {
+        let mut frame = Vec::new();
+        if rmpv::encode::write_value(&mut frame, &echo(input, seq)).is_err() {
             return fail(socket, "INTERNAL_ERROR", "could not encode the output").await;
-        };
+        }
         if socket.send(Message::Binary(frame.into())).await.is_err() {
             return;
         }
@@ -254,14 +245,30 @@ async fn session(mut socket: WebSocket, idle: Duration, fault: Option<SessionFau
     }
 }
 
-/// The output for one input: the input's fields and the per-connection sequence number.
-fn echo(input: Value, seq: u64) -> Value {
+/// One msgpack document, and nothing after it. Decoded as a msgpack value rather
+/// than JSON because inputs may carry binary fields (image bytes), which JSON
+/// cannot hold.
+fn decode_input(bytes: &[u8]) -> Result<rmpv::Value, String> {
+    let mut rest = bytes;
+    let value = rmpv::decode::read_value(&mut rest)
+        .map_err(|e| format!("input is not a msgpack document: {e}"))?;
+    if !rest.is_empty() {
+        return Err(format!("{} bytes follow the msgpack document", rest.len()));
+    }
+    Ok(value)
+}
+
+/// The output for one input: the input's fields and the per-connection sequence
+/// number (a non-map input comes back as `{"input": …, "seq": …}`).
+fn echo(input: rmpv::Value, seq: u64) -> rmpv::Value {
+    let seq_entry = (rmpv::Value::from("seq"), rmpv::Value::from(seq));
     match input {
-        Value::Object(mut map) => {
-            map.insert("seq".into(), json!(seq));
-            Value::Object(map)
+        rmpv::Value::Map(mut entries) => {
+            entries.retain(|(key, _)| key.as_str() != Some("seq"));
+            entries.push(seq_entry);
+            rmpv::Value::Map(entries)
         }
-        other => json!({"input": other, "seq": seq}),
+        other => rmpv::Value::Map(vec![(rmpv::Value::from("input"), other), seq_entry]),
     }
 }
 
