@@ -30,7 +30,7 @@ pub enum Error {
     #[error(transparent)]
     Api(Box<ApiError>),
     /// The request never got an HTTP answer (connect, reset, timeout…).
-    #[error("{operation} request to {url} failed: {source}")]
+    #[error("{operation} request to {url} failed: {}", causes(.source))]
     Transport {
         /// Which call failed.
         operation: Operation,
@@ -84,6 +84,9 @@ pub enum Error {
     /// The endpoint id is malformed.
     #[error(transparent)]
     EndpointId(#[from] InvalidEndpointId),
+    /// A storage upload (explicit, or of a local file found in an input) failed.
+    #[error(transparent)]
+    Upload(#[from] crate::storage::UploadError),
     /// The client or a request option is misconfigured (bad URL, bad header value…).
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -93,6 +96,22 @@ pub enum Error {
     /// A realtime session failed.
     #[error(transparent)]
     Realtime(#[from] crate::realtime::RealtimeError),
+}
+
+/// An error and its causes, joined: reqwest's own message alone ("error sending
+/// request") hides the useful part ("connection refused").
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = cause.source();
+    }
+    text
 }
 
 fn request_suffix(request_id: Option<&str>) -> String {

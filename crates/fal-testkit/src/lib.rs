@@ -46,6 +46,7 @@
 mod auth;
 mod cdn;
 mod discovery;
+mod fallback;
 mod faults;
 mod ids;
 mod image;
@@ -59,8 +60,10 @@ mod run;
 mod scenario;
 mod state;
 mod status_stream;
+pub mod storage;
 mod stream;
 mod synth;
+pub mod webhook;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -72,6 +75,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use discovery::SchemaError;
+pub use fallback::{
+    client_from_env_or_testkit, credentials_in_env, ClientOrTestkit, FallbackError,
+};
 pub use faults::{Fault, FaultRule};
 pub use journal::{JournalEntry, RouteKind};
 pub use scenario::{Scenario, ScenarioError};
@@ -326,6 +332,19 @@ impl Testkit {
     /// The accepted credential, for `FAL_KEY`.
     pub fn key(&self) -> &str {
         &self.shared.settings.key
+    }
+
+    /// A `fal-runtime` client builder already pointed at this testkit (its three
+    /// hosts and its key) and deaf to the environment, so a developer's real
+    /// `FAL_KEY` can never reach a test. Adjust it (retry policy, user agent)
+    /// before `build()`.
+    pub fn client_builder(&self) -> fal_runtime::ClientBuilder {
+        fal_runtime::Client::builder()
+            .ignore_env()
+            .key(self.key())
+            .queue_url(self.queue_url())
+            .run_url(self.run_url())
+            .rest_url(self.rest_url())
     }
 
     /// Adds a fault rule after those already pending (see [`FaultRule`]).

@@ -165,9 +165,9 @@ fn steps(output: &Value, fault: Option<(StreamFault, usize)>, gap: Duration) -> 
         StreamFault::ErrorEvent => steps.push(Step::Send(event(&json!({
             "error": {"message": "injected by the testkit", "error_type": "internal_error"}
         })))),
-        StreamFault::NotJson => {
-            steps.push(Step::Send(Bytes::from_static(b"data: this is not json\n\n")))
-        }
+        StreamFault::NotJson => steps.push(Step::Send(Bytes::from_static(
+            b"data: this is not json\n\n",
+        ))),
     }
     steps
 }
@@ -185,7 +185,8 @@ fn respond(
                 Step::Send(bytes) => return Some((Ok(bytes), steps)),
                 Step::Pause(gap) => tokio::time::sleep(gap).await,
                 Step::Abort => {
-                    let cut = std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "injected cut");
+                    let cut =
+                        std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "injected cut");
                     return Some((Err(cut), steps));
                 }
             }
@@ -194,7 +195,10 @@ fn respond(
     let mut response = Response::new(Body::from_stream(body));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert("x-fal-request-id", id);

@@ -1,0 +1,5 @@
+//! IR → Rust tokens.
+
+mod endpoint;
+
+pub use endpoint::endpoint_impl;
