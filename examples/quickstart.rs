@@ -14,8 +14,8 @@ use fal_runtime::QueueStatus;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Typed bindings generated at build time (see `build.rs`). An example uses
-/// only part of them, hence `dead_code`; a library would make the module `pub`.
-#[allow(dead_code)]
+/// only part of them, hence the allows; a library would make the module `pub`.
+#[allow(dead_code, unused_imports)]
 mod fal {
     include!(concat!(env!("OUT_DIR"), "/fal_endpoints.rs"));
 }
