@@ -25,7 +25,8 @@ pub struct UploadArgs {
 }
 
 fn parse_expiration(text: &str) -> Result<Expiration, String> {
-    text.parse().map_err(|err: fal_runtime::storage::InvalidExpiration| err.to_string())
+    text.parse()
+        .map_err(|err: fal_runtime::storage::InvalidExpiration| err.to_string())
 }
 
 /// Checks the file, uploads it, prints the URL.

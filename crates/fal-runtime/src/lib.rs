@@ -33,9 +33,9 @@ pub mod queue;
 pub mod realtime;
 pub mod run;
 pub mod status;
+pub mod storage;
 pub mod stream;
 pub mod subscribe;
-pub mod storage;
 pub mod webhook;
 
 pub use calls::Untyped;

@@ -84,7 +84,9 @@ impl Storage {
         Ok(Self {
             inner: Arc::new(Inner {
                 cdn_base: cdn_base.into().trim_end_matches('/').to_owned(),
-                dir: tempfile::Builder::new().prefix("fal-testkit-storage").tempdir()?,
+                dir: tempfile::Builder::new()
+                    .prefix("fal-testkit-storage")
+                    .tempdir()?,
                 state: Mutex::new(Registry::default()),
                 cut_parts: AtomicU32::new(0),
             }),
@@ -96,7 +98,10 @@ impl Storage {
     pub fn rest_routes(&self) -> Router {
         Router::new()
             .route("/storage/upload/initiate", post(initiate_single))
-            .route("/storage/upload/initiate-multipart", post(initiate_multipart))
+            .route(
+                "/storage/upload/initiate-multipart",
+                post(initiate_multipart),
+            )
             .with_state(self.clone())
     }
 
@@ -289,7 +294,10 @@ fn authorize(
 ) -> Result<(String, String), Response> {
     let state = storage.lock();
     let Some(pending) = state.pending.get(id) else {
-        return Err(error(StatusCode::NOT_FOUND, format!("no pending upload {id}")));
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            format!("no pending upload {id}"),
+        ));
     };
     if signed.signature.as_deref() != Some(pending.signature.as_str()) {
         return Err(error(
@@ -519,7 +527,11 @@ async fn complete(
     let file_url = format!("{}/storage/files/{id}/{file_name}", storage.inner.cdn_base);
     let leftovers = {
         let mut state = storage.lock();
-        let leftovers = state.pending.remove(&id).map(|p| p.parts).unwrap_or_default();
+        let leftovers = state
+            .pending
+            .remove(&id)
+            .map(|p| p.parts)
+            .unwrap_or_default();
         state.files.insert(
             format!("{id}/{file_name}"),
             Stored {
@@ -564,6 +576,9 @@ async fn serve(
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, stored.content_type)
         .header(header::CONTENT_LENGTH, stored.len)
-        .body(Body::from_stream(ReaderStream::with_capacity(file, 256 * 1024)))
+        .body(Body::from_stream(ReaderStream::with_capacity(
+            file,
+            256 * 1024,
+        )))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

@@ -44,7 +44,9 @@ pub enum JwksError {
     #[error("webhook key set is not a JWKS document: {0}")]
     Shape(#[source] serde_json::Error),
     /// The document holds no usable Ed25519 key.
-    #[error("webhook key set holds no usable Ed25519 key (OKP/Ed25519 with a 32-byte base64url `x`)")]
+    #[error(
+        "webhook key set holds no usable Ed25519 key (OKP/Ed25519 with a 32-byte base64url `x`)"
+    )]
     NoUsableKeys,
 }
 
@@ -110,10 +112,7 @@ struct Cached {
 }
 
 enum Source {
-    Remote {
-        http: reqwest::Client,
-        url: Url,
-    },
+    Remote { http: reqwest::Client, url: Url },
     Fixed(Arc<[VerifyingKey]>),
 }
 
@@ -309,7 +308,8 @@ impl crate::Client {
     /// base (a testkit, a proxy) it uses `{rest}/.well-known/jwks.json`.
     pub fn webhook_verifier(&self) -> WebhookVerifier {
         let rest = self.rest_base();
-        let is_fal = rest.host_str() == Some("rest.fal.ai") && rest.path().trim_matches('/').is_empty();
+        let is_fal =
+            rest.host_str() == Some("rest.fal.ai") && rest.path().trim_matches('/').is_empty();
         if is_fal {
             WebhookVerifier::new(self.http().clone())
         } else {
