@@ -84,6 +84,9 @@ pub enum Error {
     /// The endpoint id is malformed.
     #[error(transparent)]
     EndpointId(#[from] InvalidEndpointId),
+    /// A storage upload (explicit, or of a local file found in an input) failed.
+    #[error(transparent)]
+    Upload(#[from] crate::storage::UploadError),
     /// The client or a request option is misconfigured (bad URL, bad header value…).
     #[error("invalid configuration: {0}")]
     Config(String),

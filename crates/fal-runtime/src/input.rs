@@ -7,17 +7,12 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::Client;
 
-/// Serializes `input` to JSON, naming the field that failed (e.g. a local
-/// [`crate::FileInput`] that was not uploaded).
+/// Serializes `input` to JSON, naming the field that failed, after uploading
+/// every local [`crate::FileInput`] (bytes or path) in it to fal storage and
+/// putting the returned URL in its place. URLs and `data:` URIs are sent as is.
 pub async fn prepare(client: &Client, input: &(impl Serialize + ?Sized)) -> Result<Value> {
-    let _ = client;
-    serde_path_to_error::serialize(input, serde_json::value::Serializer).map_err(|err| {
-        Error::Input {
-            path: err.path().to_string(),
-            message: err.inner().to_string(),
-        }
-    })
+    crate::storage::auto::prepare(client, input).await
 }

@@ -33,8 +33,10 @@ pub mod queue;
 pub mod realtime;
 pub mod run;
 pub mod status;
+pub mod storage;
 pub mod stream;
 pub mod subscribe;
+pub mod webhook;
 
 pub use calls::Untyped;
 pub use client::{Client, ClientBuilder};

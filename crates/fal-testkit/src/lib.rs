@@ -46,6 +46,7 @@
 mod auth;
 mod cdn;
 mod discovery;
+mod fallback;
 mod faults;
 mod ids;
 mod image;
@@ -59,8 +60,10 @@ mod run;
 mod scenario;
 mod state;
 mod status_stream;
+pub mod storage;
 pub mod stream;
 mod synth;
+pub mod webhook;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -72,6 +75,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use discovery::SchemaError;
+pub use fallback::{
+    client_from_env_or_testkit, credentials_in_env, ClientOrTestkit, FallbackError,
+};
 pub use faults::{Fault, FaultRule};
 pub use journal::{JournalEntry, RouteKind};
 pub use scenario::{Scenario, ScenarioError};

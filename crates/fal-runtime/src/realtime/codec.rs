@@ -199,10 +199,19 @@ mod tests {
     #[test]
     fn control_messages_in_either_framing() {
         let meta = json!({"type": "x-fal-message", "action": "timings", "timing": 0.1});
-        assert!(matches!(decode_text::<Value>(&meta.to_string()), Incoming::Meta));
-        assert!(matches!(decode_binary::<Value>(&msgpack(&meta)), Incoming::Meta));
+        assert!(matches!(
+            decode_text::<Value>(&meta.to_string()),
+            Incoming::Meta
+        ));
+        assert!(matches!(
+            decode_binary::<Value>(&msgpack(&meta)),
+            Incoming::Meta
+        ));
         let idle = json!({"type": "x-fal-error", "error": "TIMEOUT", "reason": "no inputs"});
-        assert!(matches!(decode_text::<Value>(&idle.to_string()), Incoming::IdleTimeout));
+        assert!(matches!(
+            decode_text::<Value>(&idle.to_string()),
+            Incoming::IdleTimeout
+        ));
         let err = json!({"type": "x-fal-error", "error": "INTERNAL_ERROR", "reason": "boom"});
         match decode_binary::<Value>(&msgpack(&err)) {
             Incoming::Error(RealtimeError::Server { error, reason }) => {
@@ -224,7 +233,10 @@ mod tests {
     #[test]
     fn outputs_with_odd_status_fields_stay_outputs() {
         let out = json!({"status": 3, "type": ["x"], "images": []});
-        assert!(matches!(decode_binary::<Value>(&msgpack(&out)), Incoming::Output(_)));
+        assert!(matches!(
+            decode_binary::<Value>(&msgpack(&out)),
+            Incoming::Output(_)
+        ));
         assert!(matches!(decode_text::<Value>("[1,2]"), Incoming::Output(_)));
     }
 

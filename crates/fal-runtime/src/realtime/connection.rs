@@ -57,7 +57,12 @@ fn handshake_error(error: tungstenite::Error) -> RealtimeError {
             let body = response
                 .body()
                 .as_deref()
-                .map(|b| String::from_utf8_lossy(b).chars().take(200).collect::<String>())
+                .map(|b| {
+                    String::from_utf8_lossy(b)
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                })
                 .unwrap_or_default();
             RealtimeError::Connection(format!(
                 "the server refused the WebSocket upgrade with HTTP {}: {body}",

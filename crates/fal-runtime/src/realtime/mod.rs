@@ -165,8 +165,9 @@ impl<I, O> RealtimeBuilder<I, O> {
                 )))
             }
         };
-        url.set_scheme(scheme)
-            .map_err(|()| RealtimeError::InvalidUrl("cannot switch to a WebSocket scheme".into()))?;
+        url.set_scheme(scheme).map_err(|()| {
+            RealtimeError::InvalidUrl("cannot switch to a WebSocket scheme".into())
+        })?;
         if let Some(n) = self.max_buffering {
             url.query_pairs_mut()
                 .append_pair("max_buffering", &n.to_string());
@@ -196,7 +197,8 @@ where
         let endpoint = EndpointId::parse(&self.endpoint)?;
         let url = self.url(&endpoint)?;
         let expiration = Duration::from_secs(self.token_expiration.as_secs());
-        let tokens = token::Tokens::new(self.client.clone(), endpoint.alias().to_owned(), expiration);
+        let tokens =
+            token::Tokens::new(self.client.clone(), endpoint.alias().to_owned(), expiration);
         let socket = connection::open(&url, &tokens).await?;
         let (input_tx, input_rx) = watch::channel(None);
         let (output_tx, output_rx) = mpsc::channel(self.capacity);

@@ -55,7 +55,11 @@ pub(crate) fn parse_response(body: &[u8]) -> Result<String, RealtimeError> {
 }
 
 /// Asks the REST host for a token for `alias` (spec 6.1).
-async fn fetch(client: &Client, alias: &str, expiration: Duration) -> Result<String, RealtimeError> {
+async fn fetch(
+    client: &Client,
+    alias: &str,
+    expiration: Duration,
+) -> Result<String, RealtimeError> {
     let url = http::join(client.rest_base(), "tokens/");
     let body = serde_json::json!({
         "allowed_apps": [alias],
@@ -173,10 +177,21 @@ mod tests {
 
     #[test]
     fn every_accepted_shape() {
-        for body in [r#""abc.def""#, r#"{"token":"abc.def"}"#, r#"{"detail":"abc.def"}"#] {
+        for body in [
+            r#""abc.def""#,
+            r#"{"token":"abc.def"}"#,
+            r#"{"detail":"abc.def"}"#,
+        ] {
             assert_eq!(parse_response(body.as_bytes()).unwrap(), "abc.def");
         }
-        for body in ["", "{}", "42", r#"{"detail":[{"msg":"x"}]}"#, r#""""#, "<html>"] {
+        for body in [
+            "",
+            "{}",
+            "42",
+            r#"{"detail":[{"msg":"x"}]}"#,
+            r#""""#,
+            "<html>",
+        ] {
             assert!(parse_response(body.as_bytes()).is_err(), "{body}");
         }
     }

@@ -24,8 +24,8 @@ struct ErrorProbe {
 /// convention of fal's streaming apps, whose partial outputs carry `"error": null`).
 pub(crate) fn decode<T: DeserializeOwned>(event: &SseEvent) -> Result<T, StreamErrorKind> {
     let named_error = event.name.as_deref() == Some("error");
-    let has_error = serde_json::from_str::<ErrorProbe>(&event.data)
-        .is_ok_and(|probe| probe.error.is_some());
+    let has_error =
+        serde_json::from_str::<ErrorProbe>(&event.data).is_ok_and(|probe| probe.error.is_some());
     if named_error || has_error {
         return Err(error_event(&event.data));
     }
@@ -39,8 +39,8 @@ pub(crate) fn decode<T: DeserializeOwned>(event: &SseEvent) -> Result<T, StreamE
 /// `{"error": "text"}`, `{"error": {"message"|"detail": …, "error_type": …}}`,
 /// `{"detail": …}`, or (for an `error`-named event) any JSON or plain text.
 fn error_event(data: &str) -> StreamErrorKind {
-    let payload: serde_json::Value = serde_json::from_str(data)
-        .unwrap_or_else(|_| serde_json::Value::String(data.to_owned()));
+    let payload: serde_json::Value =
+        serde_json::from_str(data).unwrap_or_else(|_| serde_json::Value::String(data.to_owned()));
     let inner = payload.get("error").filter(|v| !v.is_null());
     let text_of = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => Some(s.clone()),
@@ -96,24 +96,34 @@ mod tests {
     #[test]
     fn error_shapes_are_recognised() {
         let kind = decode::<serde_json::Value>(&event(None, r#"{"error":"boom"}"#)).unwrap_err();
-        assert!(matches!(kind, StreamErrorKind::ErrorEvent { ref message, .. } if message == "boom"));
+        assert!(
+            matches!(kind, StreamErrorKind::ErrorEvent { ref message, .. } if message == "boom")
+        );
         let kind = decode::<serde_json::Value>(&event(
             None,
             r#"{"error":{"message":"bad","error_type":"runner_disconnected"}}"#,
         ))
         .unwrap_err();
-        assert!(matches!(kind, StreamErrorKind::ErrorEvent { ref message, ref error_type, .. }
-            if message == "bad" && error_type.as_deref() == Some("runner_disconnected")));
+        assert!(
+            matches!(kind, StreamErrorKind::ErrorEvent { ref message, ref error_type, .. }
+            if message == "bad" && error_type.as_deref() == Some("runner_disconnected"))
+        );
         let kind =
             decode::<serde_json::Value>(&event(Some("error"), r#"{"detail":"nope"}"#)).unwrap_err();
-        assert!(matches!(kind, StreamErrorKind::ErrorEvent { ref message, .. } if message == "nope"));
+        assert!(
+            matches!(kind, StreamErrorKind::ErrorEvent { ref message, .. } if message == "nope")
+        );
         let kind = decode::<serde_json::Value>(&event(Some("error"), "plain")).unwrap_err();
-        assert!(matches!(kind, StreamErrorKind::ErrorEvent { ref message, .. } if message == "plain"));
+        assert!(
+            matches!(kind, StreamErrorKind::ErrorEvent { ref message, .. } if message == "plain")
+        );
     }
 
     #[test]
     fn non_json_data_is_an_invalid_event() {
         let kind = decode::<serde_json::Value>(&event(None, "not json")).unwrap_err();
-        assert!(matches!(kind, StreamErrorKind::InvalidEvent { ref excerpt, .. } if excerpt == "not json"));
+        assert!(
+            matches!(kind, StreamErrorKind::InvalidEvent { ref excerpt, .. } if excerpt == "not json")
+        );
     }
 }

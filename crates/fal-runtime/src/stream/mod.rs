@@ -262,6 +262,9 @@ mod tests {
         assert_eq!(events.next().await.unwrap().unwrap(), 1);
         let error = events.next().await.unwrap().unwrap_err();
         assert!(error.is_timeout(), "{error}");
-        assert!(events.next().await.is_none(), "the stream ends after its error");
+        assert!(
+            events.next().await.is_none(),
+            "the stream ends after its error"
+        );
     }
 }

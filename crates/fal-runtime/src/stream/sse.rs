@@ -39,7 +39,9 @@ pub enum SseError {
     },
     /// The body ended after part of an event had arrived, without the blank line that
     /// completes it.
-    #[error("the event stream ended in the middle of an event ({pending_bytes} bytes unterminated)")]
+    #[error(
+        "the event stream ended in the middle of an event ({pending_bytes} bytes unterminated)"
+    )]
     Unterminated {
         /// How many bytes of the unfinished event were received.
         pending_bytes: usize,
