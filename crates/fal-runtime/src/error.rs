@@ -92,10 +92,24 @@ pub enum Error {
     Config(String),
     /// A `/stream` response failed after it was accepted (timeout, error event, bad or cut body).
     #[error(transparent)]
-    EventStream(#[from] crate::stream::StreamError),
+    EventStream(Box<crate::stream::StreamError>),
     /// A realtime session failed.
     #[error(transparent)]
-    Realtime(#[from] crate::realtime::RealtimeError),
+    Realtime(Box<crate::realtime::RealtimeError>),
+}
+
+// Boxed so every `Result<T, Error>` stays small (clippy::result_large_err); `?`
+// still converts the unboxed errors.
+impl From<crate::stream::StreamError> for Error {
+    fn from(err: crate::stream::StreamError) -> Self {
+        Error::EventStream(Box::new(err))
+    }
+}
+
+impl From<crate::realtime::RealtimeError> for Error {
+    fn from(err: crate::realtime::RealtimeError) -> Self {
+        Error::Realtime(Box::new(err))
+    }
 }
 
 /// An error and its causes, joined: reqwest's own message alone ("error sending

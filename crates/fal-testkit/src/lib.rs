@@ -53,7 +53,7 @@ mod image;
 mod journal;
 mod lifecycle;
 mod queue;
-pub mod realtime;
+mod realtime;
 mod reply;
 mod router;
 mod run;
@@ -61,7 +61,7 @@ mod scenario;
 mod state;
 mod status_stream;
 pub mod storage;
-pub mod stream;
+mod stream;
 mod synth;
 pub mod webhook;
 
@@ -124,6 +124,7 @@ pub struct TestkitBuilder {
     scenario_file: Option<PathBuf>,
     scenario: Option<Scenario>,
     keep_alive: Duration,
+    realtime_idle: Duration,
 }
 
 impl Default for TestkitBuilder {
@@ -138,6 +139,7 @@ impl Default for TestkitBuilder {
             scenario_file: None,
             scenario: None,
             keep_alive: Duration::from_secs(5),
+            realtime_idle: Duration::from_secs(30),
         }
     }
 }
@@ -197,6 +199,13 @@ impl TestkitBuilder {
         self
     }
 
+    /// How long a realtime socket may go without input before the testkit sends
+    /// the `x-fal-error` `TIMEOUT` frame and closes it (default 30 s).
+    pub fn realtime_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.realtime_idle = timeout;
+        self
+    }
+
     /// Loads schemas and scenarios and builds the shared state.
     fn build_shared(self) -> Result<(Arc<Shared>, u16), TestkitError> {
         let mut scenarios = Vec::new();
@@ -210,6 +219,7 @@ impl TestkitBuilder {
             queue_delay: self.queue_delay,
             run_duration: self.run_duration,
             keep_alive: self.keep_alive,
+            realtime_idle: self.realtime_idle,
         };
         for scenario in &scenarios {
             if let Some(ms) = scenario.queue_delay_ms {

@@ -610,11 +610,9 @@ async fn dispatch(call: Call, route: Route, request: Request) -> Response {
             queue::request_op(call, &prefix, &raw_id, op)
         }
         Route::Run { endpoint } => run::handle(call, &endpoint, request).await,
-        // Extension point: `crate::stream::handle(call, request)`.
-        Route::Stream { .. } => not_served(&call),
-        // Extension point: `crate::realtime::handle(call, request)`.
-        Route::Realtime { .. } => not_served(&call),
-        Route::Rest => rest(call),
+        Route::Stream { endpoint } => crate::stream::handle(call, &endpoint, request).await,
+        Route::Realtime { endpoint } => crate::realtime::handle(call, &endpoint, request).await,
+        Route::Rest => rest(call, request).await,
         Route::Cdn => cdn::handle(call, &method).await,
         Route::OpenApi | Route::Models if method != Method::GET => reply::method_not_allowed(),
         Route::OpenApi => discovery::openapi(&call),
@@ -623,10 +621,13 @@ async fn dispatch(call: Call, route: Route, request: Request) -> Response {
     }
 }
 
-/// REST host. Extension points: `tokens/` (realtime/stream), `storage/...`
-/// (`crate::storage`), `.well-known/jwks.json` (`crate::webhook`).
-fn rest(call: Call) -> Response {
-    not_served(&call)
+/// REST host. Extension points: `storage/...` (`crate::storage`),
+/// `.well-known/jwks.json` (`crate::webhook`).
+async fn rest(call: Call, request: Request) -> Response {
+    match call.path.trim_end_matches('/') {
+        "tokens" => crate::realtime::issue_token(call, request).await,
+        _ => not_served(&call),
+    }
 }
 
 /// fal's 404 for a route whose module is not part of this build yet.

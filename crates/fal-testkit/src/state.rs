@@ -21,6 +21,8 @@ pub(crate) struct Settings {
     pub run_duration: Duration,
     /// Interval of SSE keep-alive comments.
     pub keep_alive: Duration,
+    /// Realtime sockets without input for this long get `TIMEOUT` and are closed.
+    pub realtime_idle: Duration,
 }
 
 /// The state behind the router.
@@ -34,6 +36,8 @@ pub(crate) struct Shared {
     pub shutdown: CancellationToken,
     /// `host:port` used in handed-out URLs when a request has no usable Host header.
     pub fallback_host: OnceLock<String>,
+    /// Realtime tokens issued by `/rest/tokens/`.
+    pub tokens: crate::realtime::Tokens,
 }
 
 impl Shared {
@@ -46,6 +50,7 @@ impl Shared {
             schemas,
             shutdown: CancellationToken::new(),
             fallback_host: OnceLock::new(),
+            tokens: crate::realtime::Tokens::default(),
         }
     }
 }
