@@ -348,3 +348,32 @@ async fn webhook_query_is_recorded() {
         Some("https://example.invalid/hook")
     );
 }
+
+#[tokio::test]
+async fn namespaced_ids_use_the_three_segment_base_app() {
+    let kit = start(fast()).await;
+    let sub = submit(&kit, "workflows/acme/flow/step", json!({"prompt": "p"})).await;
+    let id = sub["request_id"].as_str().expect("id");
+    assert_eq!(
+        sub["status_url"],
+        format!(
+            "{}/workflows/acme/flow/requests/{id}/status",
+            kit.queue_url()
+        )
+    );
+    assert_eq!(
+        get(&kit, sub["status_url"].as_str().expect("url"))
+            .await
+            .status(),
+        200
+    );
+    let bad = authed(
+        &kit,
+        client().post(format!("{}/workflows/acme", kit.queue_url())),
+    )
+    .json(&json!({"prompt": "p"}))
+    .send()
+    .await
+    .expect("sent");
+    assert_eq!(bad.status(), 404);
+}
