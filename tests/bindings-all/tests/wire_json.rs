@@ -35,21 +35,37 @@ fn image_size_object_serializes_as_fals_object() {
 
 #[test]
 fn image_size_reads_both_forms_and_keeps_unknown_presets() {
-    let preset: ImageSizeChoice = serde_json::from_value(json!("square_hd")).unwrap_or_else(|e| panic!("{e}"));
+    let preset: ImageSizeChoice =
+        serde_json::from_value(json!("square_hd")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(preset, ImageSizeChoice::Preset(ImageSizePreset::SquareHd));
-    let object: ImageSizeChoice =
-        serde_json::from_value(json!({"width": 512, "height": 256})).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(object, ImageSizeChoice::ImageSize(ImageSize::new().with_width(512).with_height(256)));
-    let unknown: ImageSizeChoice = serde_json::from_value(json!("ultrawide_21_9")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(unknown, ImageSizeChoice::Preset(ImageSizePreset::Other("ultrawide_21_9".into())));
-    assert_eq!(serde_json::to_value(&unknown).ok(), Some(json!("ultrawide_21_9")));
+    let object: ImageSizeChoice = serde_json::from_value(json!({"width": 512, "height": 256}))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        object,
+        ImageSizeChoice::ImageSize(ImageSize::new().with_width(512).with_height(256))
+    );
+    let unknown: ImageSizeChoice =
+        serde_json::from_value(json!("ultrawide_21_9")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        unknown,
+        ImageSizeChoice::Preset(ImageSizePreset::Other("ultrawide_21_9".into()))
+    );
+    assert_eq!(
+        serde_json::to_value(&unknown).ok(),
+        Some(json!("ultrawide_21_9"))
+    );
 }
 
 #[test]
 fn unset_optional_fields_are_left_out() {
     let input = FluxDevInput::new("p");
-    assert_eq!(serde_json::to_value(&input).ok(), Some(json!({"prompt": "p"})));
-    let input = input.with_output_format(OutputFormat::Png).with_num_images(2);
+    assert_eq!(
+        serde_json::to_value(&input).ok(),
+        Some(json!({"prompt": "p"}))
+    );
+    let input = input
+        .with_output_format(OutputFormat::Png)
+        .with_num_images(2);
     assert_eq!(
         serde_json::to_value(&input).ok(),
         Some(json!({"prompt": "p", "num_images": 2, "output_format": "png"}))
@@ -58,7 +74,8 @@ fn unset_optional_fields_are_left_out() {
 
 #[test]
 fn numeric_looking_enum_values_stay_strings() {
-    let input = PixverseV56ImageToVideoInput::new("p", "https://example.com/a.png").with_duration(Duration::V8);
+    let input = PixverseV56ImageToVideoInput::new("p", "https://example.com/a.png")
+        .with_duration(Duration::V8);
     let value = serde_json::to_value(&input).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(value["duration"], json!("8"));
     assert_eq!(value["image_url"], json!("https://example.com/a.png"));
@@ -69,8 +86,14 @@ fn numeric_looking_enum_values_stay_strings() {
 fn file_url_inputs_take_urls_and_local_files() {
     let input = LumaDreamMachineImageToVideoInput::new("p", "https://example.com/start.png")
         .with_end_image_url(FileInput::path("/tmp/end.png"));
-    assert_eq!(input.image_url, FileInput::url("https://example.com/start.png"));
-    assert!(input.end_image_url.as_ref().is_some_and(FileInput::is_local));
+    assert_eq!(
+        input.image_url,
+        FileInput::url("https://example.com/start.png")
+    );
+    assert!(input
+        .end_image_url
+        .as_ref()
+        .is_some_and(FileInput::is_local));
     // A local file must be uploaded first; plain serialization refuses it.
     assert!(serde_json::to_value(&input).is_err());
 }
@@ -90,7 +113,8 @@ fn outputs_ignore_new_fields_and_use_the_shared_file_types() {
     assert_eq!(image.width, Some(1024));
     assert_eq!(output.timings.get("inference"), Some(&1.25));
     let video: LumaDreamMachineImageToVideoOutput =
-        serde_json::from_value(json!({"video": {"url": "https://v3.fal.media/v.mp4"}})).unwrap_or_else(|e| panic!("{e}"));
+        serde_json::from_value(json!({"video": {"url": "https://v3.fal.media/v.mp4"}}))
+            .unwrap_or_else(|e| panic!("{e}"));
     let file: fal_runtime::File = video.video;
     assert_eq!(file.url, "https://v3.fal.media/v.mp4");
 }
@@ -108,5 +132,8 @@ fn inputs_implement_the_endpoint_trait() {
     {
         std::any::TypeId::of::<E::Output>()
     }
-    assert_eq!(output_of(&FluxDevInput::new("p")), std::any::TypeId::of::<FluxDevOutput>());
+    assert_eq!(
+        output_of(&FluxDevInput::new("p")),
+        std::any::TypeId::of::<FluxDevOutput>()
+    );
 }
