@@ -92,10 +92,10 @@ pub enum Error {
     Config(String),
     /// A `/stream` response failed after it was accepted (timeout, error event, bad or cut body).
     #[error(transparent)]
-    EventStream(#[from] crate::stream::StreamError),
+    EventStream(Box<crate::stream::StreamError>),
     /// A realtime session failed.
     #[error(transparent)]
-    Realtime(#[from] crate::realtime::RealtimeError),
+    Realtime(Box<crate::realtime::RealtimeError>),
 }
 
 /// An error and its causes, joined: reqwest's own message alone ("error sending

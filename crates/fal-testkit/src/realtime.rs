@@ -57,7 +57,9 @@ pub(crate) struct Tokens {
 impl Tokens {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Issued>> {
         // Only single inserts and lookups happen under this lock; a poisoned map is intact.
-        self.issued.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.issued
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn issue(&self, apps: Vec<String>, lifetime: Duration) -> String {
@@ -79,9 +81,9 @@ impl Tokens {
 
     /// Whether `token` is unexpired and was issued for the app `alias`.
     pub(crate) fn accepts(&self, token: &str, alias: &str) -> bool {
-        self.lock().get(token).is_some_and(|t| {
-            t.expires_at > Instant::now() && t.apps.iter().any(|app| app == alias)
-        })
+        self.lock()
+            .get(token)
+            .is_some_and(|t| t.expires_at > Instant::now() && t.apps.iter().any(|app| app == alias))
     }
 }
 
@@ -125,8 +127,14 @@ pub(crate) async fn issue_token(call: Call, request: Request) -> Response {
 /// What the fault rule taken by this handshake does to the connection.
 #[derive(Clone, Debug)]
 enum SessionFault {
-    Close { after_inputs: usize },
-    Error { after_inputs: usize, error: String, reason: String },
+    Close {
+        after_inputs: usize,
+    },
+    Error {
+        after_inputs: usize,
+        error: String,
+        reason: String,
+    },
 }
 
 /// `GET /run/<id>/realtime` (WebSocket upgrade).

@@ -179,19 +179,24 @@ fn respond(
     fault: Option<(StreamFault, usize)>,
     gap: Duration,
 ) -> Response {
-    let body = futures::stream::unfold(steps(output, fault, gap).into_iter(), |mut steps| async move {
-        loop {
-            match steps.next()? {
-                Step::Send(bytes) => return Some((Ok(bytes), steps)),
-                Step::Pause(gap) => tokio::time::sleep(gap).await,
-                Step::Abort => {
-                    let cut =
-                        std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "injected cut");
-                    return Some((Err(cut), steps));
+    let body = futures::stream::unfold(
+        steps(output, fault, gap).into_iter(),
+        |mut steps| async move {
+            loop {
+                match steps.next()? {
+                    Step::Send(bytes) => return Some((Ok(bytes), steps)),
+                    Step::Pause(gap) => tokio::time::sleep(gap).await,
+                    Step::Abort => {
+                        let cut = std::io::Error::new(
+                            std::io::ErrorKind::ConnectionAborted,
+                            "injected cut",
+                        );
+                        return Some((Err(cut), steps));
+                    }
                 }
             }
-        }
-    });
+        },
+    );
     let mut response = Response::new(Body::from_stream(body));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
