@@ -25,7 +25,8 @@ pub struct UploadArgs {
 }
 
 fn parse_expiration(text: &str) -> Result<Expiration, String> {
-    text.parse().map_err(|err: fal_runtime::storage::InvalidExpiration| err.to_string())
+    text.parse()
+        .map_err(|err: fal_runtime::storage::InvalidExpiration| err.to_string())
 }
 
 /// Checks the file, uploads it, prints the URL.
@@ -45,12 +46,14 @@ pub fn upload(args: UploadArgs) -> Result<(), Failure> {
             )))
         }
     }
-    let mut options = UploadOptions::default();
-    options.content_type = args.content_type;
-    options.file_name = args.file_name;
-    options.lifecycle = args
-        .expires
-        .map(|expires| ObjectLifecycle::new().expiration(expires));
+    let options = UploadOptions {
+        content_type: args.content_type,
+        file_name: args.file_name,
+        lifecycle: args
+            .expires
+            .map(|expires| ObjectLifecycle::new().expiration(expires)),
+        ..UploadOptions::default()
+    };
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|err| Failure::Api(format!("cannot start the async runtime: {err}")))?;
     let url = runtime.block_on(async {

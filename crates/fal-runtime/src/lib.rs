@@ -32,8 +32,8 @@ pub mod options;
 pub mod queue;
 pub mod run;
 pub mod status;
-pub mod subscribe;
 pub mod storage;
+pub mod subscribe;
 pub mod webhook;
 
 pub use calls::Untyped;

@@ -54,8 +54,15 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 
 async fn fetch(url: &str) -> (Bytes, String) {
     let response = reqwest::get(url).await.unwrap();
-    assert!(response.status().is_success(), "GET {url}: {}", response.status());
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(
+        response.status().is_success(),
+        "GET {url}: {}",
+        response.status()
+    );
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     (response.bytes().await.unwrap(), content_type)
 }
 
@@ -70,7 +77,11 @@ fn small_parts() -> UploadOptions {
 async fn small_bytes_round_trip_with_their_type() {
     let kit = start().await;
     let data = pattern(100_000, 1);
-    let url = kit.client().upload_bytes(data.clone(), "image/png").await.unwrap();
+    let url = kit
+        .client()
+        .upload_bytes(data.clone(), "image/png")
+        .await
+        .unwrap();
     assert!(url.starts_with(&kit.base), "{url}");
     let (served, content_type) = fetch(&url).await;
     assert_eq!(served, data);
@@ -88,7 +99,10 @@ async fn files_stream_single_and_multipart() {
     std::fs::write(&small, b"hello fal").unwrap();
     let url = client.upload_file(&small).await.unwrap();
     assert!(url.ends_with("/note.txt"), "{url}");
-    assert_eq!(fetch(&url).await, (Bytes::from_static(b"hello fal"), "text/plain".into()));
+    assert_eq!(
+        fetch(&url).await,
+        (Bytes::from_static(b"hello fal"), "text/plain".into())
+    );
 
     // 1.3 MiB in 256 KiB parts: six parts, the last one short.
     let large = dir.path().join("video.mp4");
@@ -111,7 +125,10 @@ async fn readers_of_unknown_length_pick_single_or_multipart() {
     let client = kit.client();
     let short = pattern(1000, 3);
     let url = client
-        .upload(UploadSource::reader(std::io::Cursor::new(short.clone())), &small_parts())
+        .upload(
+            UploadSource::reader(std::io::Cursor::new(short.clone())),
+            &small_parts(),
+        )
         .await
         .unwrap();
     assert_eq!(fetch(&url).await.0, short);
@@ -120,7 +137,10 @@ async fn readers_of_unknown_length_pick_single_or_multipart() {
     // Exactly two parts: the reader's end is only seen after a full part.
     let long = pattern(512 * 1024, 4);
     let url = client
-        .upload(UploadSource::reader(std::io::Cursor::new(long.clone())), &small_parts())
+        .upload(
+            UploadSource::reader(std::io::Cursor::new(long.clone())),
+            &small_parts(),
+        )
         .await
         .unwrap();
     assert!(fetch(&url).await.0 == long);
@@ -146,7 +166,10 @@ async fn a_part_cut_mid_transfer_is_retried() {
         .upload(UploadSource::bytes(data.clone()), &small_parts())
         .await
         .unwrap();
-    assert!(fetch(&url).await.0 == data, "content differs after retried parts");
+    assert!(
+        fetch(&url).await.0 == data,
+        "content differs after retried parts"
+    );
 }
 
 #[tokio::test]
@@ -165,7 +188,10 @@ async fn a_part_that_keeps_failing_fails_the_upload_cleanly() {
         Error::Upload(UploadError::Part { attempts: 2, .. }) => {}
         other => panic!("expected a part failure after 2 attempts, got {other:?}"),
     }
-    assert!(kit.storage().files().is_empty(), "a failed upload was completed");
+    assert!(
+        kit.storage().files().is_empty(),
+        "a failed upload was completed"
+    );
     assert_eq!(kit.storage().completed_multipart_uploads(), 0);
 }
 
@@ -188,8 +214,15 @@ async fn lifecycle_settings_reach_storage() {
 #[tokio::test]
 async fn missing_files_and_refused_initiates_are_typed_errors() {
     let kit = start().await;
-    let err = kit.client().upload_file("/no/such/file.png").await.unwrap_err();
-    assert!(matches!(err, Error::Upload(UploadError::Read { .. })), "{err:?}");
+    let err = kit
+        .client()
+        .upload_file("/no/such/file.png")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Upload(UploadError::Read { .. })),
+        "{err:?}"
+    );
 
     // A wrong key: initiate is refused with 401 and nothing is uploaded.
     let client = Client::builder()
@@ -227,20 +260,32 @@ async fn local_file_inputs_are_uploaded_and_replaced_by_urls() {
         prompt: "fal-upload://not-a-placeholder/0".into(),
         image_url: FileInput::bytes(pattern(3000, 9), "image/jpeg"),
         mask_url: Some(FileInput::path(&path)),
-        references: vec![FileInput::url(data_uri), FileInput::url("https://example.com/a.png")],
+        references: vec![
+            FileInput::url(data_uri),
+            FileInput::url("https://example.com/a.png"),
+        ],
     };
     let client = kit.client();
-    let body = tokio::time::timeout(Duration::from_secs(5), fal_runtime::input::prepare(&client, &input))
-        .await
-        .unwrap()
-        .unwrap();
+    let body = tokio::time::timeout(
+        Duration::from_secs(5),
+        fal_runtime::input::prepare(&client, &input),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(body["prompt"], "fal-upload://not-a-placeholder/0");
     assert_eq!(body["references"][0], data_uri);
     assert_eq!(body["references"][1], "https://example.com/a.png");
     let image = body["image_url"].as_str().unwrap();
     let mask = body["mask_url"].as_str().unwrap();
-    assert_eq!(fetch(image).await, (Bytes::from(pattern(3000, 9)), "image/jpeg".into()));
-    assert_eq!(fetch(mask).await, (Bytes::from(pattern(5000, 8)), "image/png".into()));
+    assert_eq!(
+        fetch(image).await,
+        (Bytes::from(pattern(3000, 9)), "image/jpeg".into())
+    );
+    assert_eq!(
+        fetch(mask).await,
+        (Bytes::from(pattern(5000, 8)), "image/png".into())
+    );
     assert_eq!(kit.storage().files().len(), 2);
 }
 
@@ -283,7 +328,10 @@ async fn submit_and_run_upload_local_inputs_first() {
     assert_eq!(output.prompt, "another fox");
     let mut files = kit.storage().files();
     files.sort_by_key(|f| f.len);
-    let served: Vec<(u64, &str)> = files.iter().map(|f| (f.len, f.content_type.as_str())).collect();
+    let served: Vec<(u64, &str)> = files
+        .iter()
+        .map(|f| (f.len, f.content_type.as_str()))
+        .collect();
     assert_eq!(served, [(2048, "image/png"), (4096, "image/webp")]);
     for file in &files {
         assert!(file.file_url.starts_with(&kit.base), "{}", file.file_url);

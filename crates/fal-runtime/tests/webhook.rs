@@ -12,8 +12,7 @@ use axum::routing::post;
 use axum::Router;
 use ed25519_dalek::{Signer, SigningKey};
 use fal_runtime::webhook::{
-    signed_message, SignatureError, VerifiedWebhook, WebhookError, WebhookOutcome,
-    WebhookVerifier,
+    signed_message, SignatureError, VerifiedWebhook, WebhookError, WebhookOutcome, WebhookVerifier,
 };
 use fal_runtime::Client;
 use fal_testkit::webhook::{DeliveryPolicy, Outcome, Webhooks};
@@ -87,7 +86,9 @@ async fn start_receiver(
         deliveries: tx,
         refuse: Arc::new(AtomicU32::new(refuse)),
     };
-    let app = Router::new().route("/hook", post(receive)).with_state(state);
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -155,13 +156,21 @@ async fn failed_deliveries_are_retried_until_accepted() {
     let kit = start_kit(fast_policy()).await;
     let hooks = kit.webhooks();
     let (url, mut rx) = start_receiver(client(&kit).webhook_verifier(), 2).await;
-    hooks.deliver(url, "req-retry".into(), Outcome::Ok(json!({"seed": 1, "prompt": "p"})));
+    hooks.deliver(
+        url,
+        "req-retry".into(),
+        Outcome::Ok(json!({"seed": 1, "prompt": "p"})),
+    );
     let hook = next(&mut rx).await;
     assert_eq!(hook.delivery.request_id, "req-retry");
     // The handler ran before its 200 reached the testkit; wait for the log.
     let mut statuses = Vec::new();
     for _ in 0..100 {
-        statuses = hooks.attempts().iter().map(|a| a.status).collect::<Vec<_>>();
+        statuses = hooks
+            .attempts()
+            .iter()
+            .map(|a| a.status)
+            .collect::<Vec<_>>();
         if statuses.len() == 3 {
             break;
         }
@@ -175,7 +184,11 @@ async fn failed_deliveries_are_retried_until_accepted() {
         .deliver_now(&gone, "req-lost", &Outcome::Ok(json!({})))
         .await;
     assert!(!delivered);
-    let lost = hooks.attempts().into_iter().filter(|a| a.request_id == "req-lost").count();
+    let lost = hooks
+        .attempts()
+        .into_iter()
+        .filter(|a| a.request_id == "req-lost")
+        .count();
     assert_eq!(lost, 4);
 }
 
@@ -187,9 +200,18 @@ fn now_secs() -> i64 {
 }
 
 /// Posts `body` with the four signature headers, signed by `key` at `ts`.
-async fn post_signed(url: &str, key: &SigningKey, ts: i64, body: &str, tamper: Option<&str>) -> u16 {
+async fn post_signed(
+    url: &str,
+    key: &SigningKey,
+    ts: i64,
+    body: &str,
+    tamper: Option<&str>,
+) -> u16 {
     let ts = ts.to_string();
-    let signature = hex::encode(key.sign(&signed_message("req-1", "user-1", &ts, body.as_bytes())).to_bytes());
+    let signature = hex::encode(
+        key.sign(&signed_message("req-1", "user-1", &ts, body.as_bytes()))
+            .to_bytes(),
+    );
     reqwest::Client::new()
         .post(url)
         .header("x-fal-webhook-request-id", "req-1")
@@ -216,18 +238,42 @@ async fn forged_expired_and_wrong_key_signatures_get_401() {
     assert_eq!(post_signed(&url, &trusted, now, body, None).await, 200);
     assert_eq!(next(&mut rx).await.delivery.request_id, "req-1");
 
-    assert_eq!(post_signed(&url, &stranger, now, body, None).await, 401, "wrong key");
-    assert_eq!(post_signed(&url, &trusted, now - 301, body, None).await, 401, "expired");
-    assert_eq!(post_signed(&url, &trusted, now + 400, body, None).await, 401, "future");
+    assert_eq!(
+        post_signed(&url, &stranger, now, body, None).await,
+        401,
+        "wrong key"
+    );
+    assert_eq!(
+        post_signed(&url, &trusted, now - 301, body, None).await,
+        401,
+        "expired"
+    );
+    assert_eq!(
+        post_signed(&url, &trusted, now + 400, body, None).await,
+        401,
+        "future"
+    );
     let forged = "ab".repeat(64);
-    assert_eq!(post_signed(&url, &trusted, now, body, Some(&forged)).await, 401, "forged");
-    let unsigned = reqwest::Client::new().post(&url).body(body).send().await.unwrap();
+    assert_eq!(
+        post_signed(&url, &trusted, now, body, Some(&forged)).await,
+        401,
+        "forged"
+    );
+    let unsigned = reqwest::Client::new()
+        .post(&url)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unsigned.status().as_u16(), 401, "no headers");
 
     // Authentic but not the endpoint's output type: 400.
     let mistyped = r#"{"request_id":"req-1","status":"OK","payload":{"seed":"five"}}"#;
     assert_eq!(post_signed(&url, &trusted, now, mistyped, None).await, 400);
-    assert!(rx.try_recv().is_err(), "a refused delivery reached the handler");
+    assert!(
+        rx.try_recv().is_err(),
+        "a refused delivery reached the handler"
+    );
 }
 
 #[tokio::test]
@@ -235,14 +281,17 @@ async fn a_captured_delivery_replayed_outside_the_window_is_refused() {
     let kit = start_kit(fast_policy()).await;
     let hooks = kit.webhooks();
     let verifier = client(&kit).webhook_verifier();
-    let body = Webhooks::body("req-cap", &Outcome::Ok(json!({"seed": 3, "prompt": "q"})))
-        .to_string();
+    let body =
+        Webhooks::body("req-cap", &Outcome::Ok(json!({"seed": 3, "prompt": "q"}))).to_string();
     let mut headers = http::HeaderMap::new();
     for (name, value) in hooks.sign("req-cap", body.as_bytes()) {
         headers.insert(name, value.parse().unwrap());
     }
     let now = SystemTime::now();
-    assert!(verifier.verify_at(&headers, body.as_bytes(), now).await.is_ok());
+    assert!(verifier
+        .verify_at(&headers, body.as_bytes(), now)
+        .await
+        .is_ok());
     let replay = now + Duration::from_secs(301 + 1);
     match verifier.verify_at(&headers, body.as_bytes(), replay).await {
         Err(WebhookError::Signature(SignatureError::Expired { .. })) => {}

@@ -608,7 +608,9 @@ async fn dispatch(call: Call, route: Route, request: Request) -> Response {
         Route::Rest => rest(call, request).await,
         Route::Cdn if call.path.starts_with("storage/") => {
             let storage = call.shared.storage.clone();
-            storage.handle_cdn(&call.path, &call.urls.cdn, request).await
+            storage
+                .handle_cdn(&call.path, &call.urls.cdn, request)
+                .await
         }
         Route::Cdn => cdn::handle(call, &method).await,
         Route::OpenApi => discovery::openapi(&call),
@@ -623,7 +625,9 @@ async fn rest(call: Call, request: Request) -> Response {
     let path = call.path.trim_end_matches('/');
     if path.starts_with("storage/") {
         let storage = call.shared.storage.clone();
-        return storage.handle_rest(&call.path, &call.urls.cdn, request).await;
+        return storage
+            .handle_rest(&call.path, &call.urls.cdn, request)
+            .await;
     }
     if path == ".well-known/jwks.json" && request.method() == Method::GET {
         return call.shared.webhooks.jwks_response();

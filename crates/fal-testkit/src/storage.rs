@@ -26,8 +26,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::OnceCell;
-use tower::ServiceExt;
 use tokio_util::io::ReaderStream;
+use tower::ServiceExt;
 
 /// Highest part number accepted (the usual object-store limit).
 const MAX_PART: u32 = 10_000;
@@ -110,11 +110,19 @@ impl Storage {
 
     /// Serves a REST-host request under `storage/...`; `path` is the path
     /// inside the host, `cdn_base` the CDN URL to hand out.
-    pub(crate) async fn handle_rest(&self, path: &str, cdn_base: &str, request: Request) -> Response {
+    pub(crate) async fn handle_rest(
+        &self,
+        path: &str,
+        cdn_base: &str,
+        request: Request,
+    ) -> Response {
         let routes = self.inner.rest_routes.get_or_init(|| {
             Router::new()
                 .route("/storage/upload/initiate", post(initiate_single))
-                .route("/storage/upload/initiate-multipart", post(initiate_multipart))
+                .route(
+                    "/storage/upload/initiate-multipart",
+                    post(initiate_multipart),
+                )
                 .with_state(self.clone())
         });
         forward(routes.clone(), path, cdn_base, request).await
@@ -122,7 +130,12 @@ impl Storage {
 
     /// Serves a CDN-host request: signed upload targets (no credentials, the
     /// signature in the query is the authorization) and the served files.
-    pub(crate) async fn handle_cdn(&self, path: &str, cdn_base: &str, request: Request) -> Response {
+    pub(crate) async fn handle_cdn(
+        &self,
+        path: &str,
+        cdn_base: &str,
+        request: Request,
+    ) -> Response {
         let routes = self.inner.cdn_routes.get_or_init(|| {
             Router::new()
                 .route("/storage/upload/{id}", put(put_single))
@@ -197,7 +210,11 @@ pub(crate) fn is_signed_upload(cdn_path: &str) -> bool {
 /// Runs `routes` on `request` with its URI replaced by `/path?query`.
 async fn forward(routes: Router, path: &str, cdn_base: &str, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
-    let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let query = parts
+        .uri
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
     let uri = format!("/{}{query}", path.trim_start_matches('/'));
     parts.uri = match uri.parse() {
         Ok(uri) => uri,
@@ -347,7 +364,10 @@ fn authorize(
 ) -> Result<(String, String, String), Response> {
     let state = storage.lock();
     let Some(pending) = state.pending.get(id) else {
-        return Err(error(StatusCode::NOT_FOUND, format!("no pending upload {id}")));
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            format!("no pending upload {id}"),
+        ));
     };
     if signed.signature.as_deref() != Some(pending.signature.as_str()) {
         return Err(error(
@@ -590,7 +610,11 @@ async fn complete(
     };
     let leftovers = {
         let mut state = storage.lock();
-        let leftovers = state.pending.remove(&id).map(|p| p.parts).unwrap_or_default();
+        let leftovers = state
+            .pending
+            .remove(&id)
+            .map(|p| p.parts)
+            .unwrap_or_default();
         state.files.insert(
             format!("{id}/{file_name}"),
             Stored {
@@ -636,6 +660,9 @@ async fn serve(
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, stored.content_type)
         .header(header::CONTENT_LENGTH, stored.len)
-        .body(Body::from_stream(ReaderStream::with_capacity(file, 256 * 1024)))
+        .body(Body::from_stream(ReaderStream::with_capacity(
+            file,
+            256 * 1024,
+        )))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

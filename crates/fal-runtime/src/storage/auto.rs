@@ -24,9 +24,9 @@ use serde_json::Value;
 
 use super::source::UploadSource;
 use super::upload::upload;
-use crate::{Client, Error, Result};
 use super::UploadOptions;
 use crate::file::FileInput;
+use crate::{Client, Error, Result};
 
 /// Files uploaded at once while preparing one input.
 const CONCURRENT_UPLOADS: usize = 4;
@@ -129,7 +129,9 @@ fn replace(value: &mut Value, prefix: &str, urls: &[String]) {
                 *text = url.clone();
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|item| replace(item, prefix, urls)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| replace(item, prefix, urls)),
         Value::Object(map) => map
             .values_mut()
             .for_each(|item| replace(item, prefix, urls)),

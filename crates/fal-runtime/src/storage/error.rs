@@ -69,7 +69,9 @@ pub enum UploadError {
     #[error("completing the multipart upload failed: {0}")]
     Complete(#[source] UploadFailure),
     /// The content needs more parts than fal numbers (10,000).
-    #[error("upload of {size} bytes needs more than {max} parts of {part_size} bytes; raise part_size")]
+    #[error(
+        "upload of {size} bytes needs more than {max} parts of {part_size} bytes; raise part_size"
+    )]
     TooManyParts {
         /// Bytes read so far.
         size: u64,

@@ -24,7 +24,6 @@ use bytes::Bytes;
 
 use crate::{Client, ObjectLifecycle, Result};
 
-
 pub use error::{UploadError, UploadFailure};
 pub use lifecycle::{InvalidExpiration, LIFECYCLE_HEADER, LIFECYCLE_PREFERENCE_HEADER};
 pub use source::UploadSource;
@@ -136,7 +135,8 @@ impl Client {
         content_type: impl Into<String>,
     ) -> Result<String> {
         let options = UploadOptions::default().content_type(content_type);
-        self.upload(UploadSource::Bytes(data.into()), &options).await
+        self.upload(UploadSource::Bytes(data.into()), &options)
+            .await
     }
 
     /// Uploads a local file, streamed from disk; the type is guessed from its name.

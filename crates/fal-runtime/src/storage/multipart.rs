@@ -18,8 +18,8 @@ use url::Url;
 use super::error::{status_failure, UploadError, UploadFailure};
 use super::source::PartReader;
 use super::upload::{backoff, initiate, Described, Flow};
-use crate::Client;
 use super::UploadOptions;
+use crate::Client;
 
 /// Part numbers run from 1 to 10,000 (the usual object-store limit).
 pub(crate) const MAX_PARTS: u32 = 10_000;
@@ -125,7 +125,9 @@ async fn run(
 pub(crate) fn child_url(upload_url: &Url, suffix: &str) -> Result<Url, UploadFailure> {
     let mut url = upload_url.clone();
     url.path_segments_mut()
-        .map_err(|()| UploadFailure::Protocol(format!("upload_url {upload_url} cannot take a path")))?
+        .map_err(|()| {
+            UploadFailure::Protocol(format!("upload_url {upload_url} cannot take a path"))
+        })?
         .pop_if_empty()
         .push(suffix);
     Ok(url)

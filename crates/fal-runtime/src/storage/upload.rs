@@ -12,12 +12,12 @@ use tokio_util::io::ReaderStream;
 use url::Url;
 
 use super::error::{status_failure, UploadError, UploadFailure};
-use crate::http::{join, send, Operation};
-use crate::Client;
 use super::lifecycle::{LIFECYCLE_HEADER, LIFECYCLE_PREFERENCE_HEADER};
 use super::multipart;
 use super::source::{PartReader, UploadSource};
 use super::UploadOptions;
+use crate::http::{join, send, Operation};
+use crate::Client;
 
 /// Which initiate call to make.
 #[derive(Clone, Copy, Debug)]
@@ -67,7 +67,14 @@ pub(crate) async fn upload(
             single(client, &described, options, SingleBody::Bytes(data)).await
         }
         UploadSource::Bytes(data) => {
-            multipart::upload(client, &described, options, PartReader::Memory { data }, None).await
+            multipart::upload(
+                client,
+                &described,
+                options,
+                PartReader::Memory { data },
+                None,
+            )
+            .await
         }
         UploadSource::File(path) => {
             let read_error = |source| UploadError::Read {
@@ -216,12 +223,13 @@ impl SingleBody {
         match self {
             Self::Bytes(data) => Ok((reqwest::Body::from(data.clone()), data.len() as u64)),
             Self::File { path, len } => {
-                let file = tokio::fs::File::open(path)
-                    .await
-                    .map_err(|source| UploadError::Read {
-                        path: Some(path.clone()),
-                        source,
-                    })?;
+                let file =
+                    tokio::fs::File::open(path)
+                        .await
+                        .map_err(|source| UploadError::Read {
+                            path: Some(path.clone()),
+                            source,
+                        })?;
                 let stream = ReaderStream::with_capacity(file, FILE_READ_CHUNK);
                 Ok((reqwest::Body::wrap_stream(stream), *len))
             }
@@ -283,7 +291,10 @@ mod tests {
     fn names_and_types_follow_fal_js() {
         let options = UploadOptions::default();
         let d = describe(&options, Some(Path::new("/tmp/cat.png")));
-        assert_eq!((d.content_type.as_str(), d.file_name.as_str()), ("image/png", "cat.png"));
+        assert_eq!(
+            (d.content_type.as_str(), d.file_name.as_str()),
+            ("image/png", "cat.png")
+        );
         let d = describe(&options, None);
         assert_eq!(d.content_type, "application/octet-stream");
         assert!(d.file_name.ends_with(".octet"), "{}", d.file_name);

@@ -18,8 +18,8 @@ mod extract;
 pub use jwks::{parse_jwks, JwksError, WebhookError, WebhookVerifier, DEFAULT_JWKS_URL};
 pub use payload::{PayloadError, WebhookDelivery, WebhookOutcome, WebhookStatus};
 pub use verify::{
-    signed_message, verify_signature, SignatureError, VerifiedHeaders, HEADER_REQUEST_ID, HEADER_SIGNATURE,
-    HEADER_TIMESTAMP, HEADER_USER_ID, TIMESTAMP_TOLERANCE,
+    signed_message, verify_signature, SignatureError, VerifiedHeaders, HEADER_REQUEST_ID,
+    HEADER_SIGNATURE, HEADER_TIMESTAMP, HEADER_USER_ID, TIMESTAMP_TOLERANCE,
 };
 
 #[cfg(feature = "axum")]

@@ -214,8 +214,9 @@ mod tests {
 
     #[test]
     fn wrong_output_type_names_the_request() {
-        let err = parse::<Out>(json!({"request_id": "r9", "status": "OK", "payload": {"seed": "x"}}))
-            .unwrap_err();
+        let err =
+            parse::<Out>(json!({"request_id": "r9", "status": "OK", "payload": {"seed": "x"}}))
+                .unwrap_err();
         assert!(err.to_string().contains("r9"), "{err}");
         assert!(matches!(
             parse::<Out>(json!({"status": "OK"})),

@@ -48,7 +48,9 @@ pub enum SignatureError {
     },
     /// The signing time is more than [`TIMESTAMP_TOLERANCE`] away from now:
     /// an old (possibly replayed) or future-dated delivery.
-    #[error("webhook timestamp {timestamp} is {skew_secs} s away from now (at most 300 s allowed)")]
+    #[error(
+        "webhook timestamp {timestamp} is {skew_secs} s away from now (at most 300 s allowed)"
+    )]
     Expired {
         /// The timestamp as sent.
         timestamp: i64,
@@ -167,7 +169,10 @@ mod tests {
         h.insert(HEADER_REQUEST_ID, "req-1".parse().unwrap());
         h.insert(HEADER_USER_ID, "user-1".parse().unwrap());
         h.insert(HEADER_TIMESTAMP, ts.parse().unwrap());
-        h.insert(HEADER_SIGNATURE, hex::encode(sig.to_bytes()).parse().unwrap());
+        h.insert(
+            HEADER_SIGNATURE,
+            hex::encode(sig.to_bytes()).parse().unwrap(),
+        );
         h
     }
 
