@@ -71,7 +71,9 @@ struct Pending {
 
 #[derive(Clone)]
 struct Stored {
-    path: PathBuf,
+    /// The content, in order: one file for a single PUT, the parts (kept as
+    /// uploaded, never copied) for a multipart upload.
+    paths: Vec<PathBuf>,
     content_type: String,
     len: u64,
     file_url: String,
@@ -444,7 +446,7 @@ async fn put_single(
     state.files.insert(
         format!("{id}/{file_name}"),
         Stored {
-            path,
+            paths: vec![path],
             content_type,
             len,
             file_url,
@@ -595,22 +597,21 @@ async fn complete(
         }
         paths
     };
-    let target = match storage.scratch(&id).await {
-        Ok(path) => path,
-        Err(err) => return error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
-    };
-    let len = match concatenate(&target, &paths).await {
-        Ok(len) => len,
-        Err(err) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("assembling upload failed: {err}"),
-            )
+    let mut len = 0;
+    for path in &paths {
+        match tokio::fs::metadata(path).await {
+            Ok(meta) => len += meta.len(),
+            Err(err) => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("a stored part is gone: {err}"),
+                )
+            }
         }
-    };
-    let leftovers = {
+    }
+    let unlisted: Vec<PathBuf> = {
         let mut state = storage.lock();
-        let leftovers = state
+        let uploaded = state
             .pending
             .remove(&id)
             .map(|p| p.parts)
@@ -618,30 +619,23 @@ async fn complete(
         state.files.insert(
             format!("{id}/{file_name}"),
             Stored {
-                path: target,
+                paths: paths.clone(),
                 content_type,
                 len,
                 file_url: file_url.clone(),
             },
         );
         state.completed_multipart += 1;
-        leftovers
+        uploaded
+            .into_values()
+            .map(|(path, _)| path)
+            .filter(|path| !paths.contains(path))
+            .collect()
     };
-    for (path, _) in leftovers.into_values() {
+    for path in unlisted {
         let _ = tokio::fs::remove_file(path).await;
     }
     Json(json!({ "file_url": file_url })).into_response()
-}
-
-async fn concatenate(target: &PathBuf, parts: &[PathBuf]) -> io::Result<u64> {
-    let mut out = tokio::fs::File::create(target).await?;
-    let mut len = 0;
-    for part in parts {
-        let mut input = tokio::fs::File::open(part).await?;
-        len += tokio::io::copy(&mut input, &mut out).await?;
-    }
-    out.flush().await?;
-    Ok(len)
 }
 
 async fn serve(
@@ -652,17 +646,19 @@ async fn serve(
     let Some(stored) = stored else {
         return error(StatusCode::NOT_FOUND, "no such file");
     };
-    let file = match tokio::fs::File::open(&stored.path).await {
-        Ok(file) => file,
-        Err(err) => return error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
-    };
+    // Each piece is opened when the previous one is done, so serving holds
+    // one read buffer whatever the size.
+    let content = futures::stream::iter(stored.paths)
+        .then(|path| async move { tokio::fs::File::open(path).await })
+        .map(|opened| match opened {
+            Ok(file) => ReaderStream::with_capacity(file, 256 * 1024).left_stream(),
+            Err(err) => futures::stream::once(async move { Err(err) }).right_stream(),
+        })
+        .flatten();
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, stored.content_type)
         .header(header::CONTENT_LENGTH, stored.len)
-        .body(Body::from_stream(ReaderStream::with_capacity(
-            file,
-            256 * 1024,
-        )))
+        .body(Body::from_stream(content))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
