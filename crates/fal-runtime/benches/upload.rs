@@ -48,7 +48,11 @@ fn serve() {
         // Block until the parent closes our stdin.
         let _ = tokio::task::spawn_blocking(|| {
             let mut sink = String::new();
-            while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {}
+            while std::io::stdin()
+                .read_line(&mut sink)
+                .map(|n| n > 0)
+                .unwrap_or(false)
+            {}
         })
         .await;
         drop(kit);
@@ -77,7 +81,9 @@ fn bench() -> Result<(), Failure> {
     let path = dir.path().join("bench-upload.bin");
     write_file(&path, size)?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let result = runtime.block_on(measure(&base, &path, size));
     drop(child.stdin.take());
     let _ = child.wait();
@@ -152,7 +158,10 @@ async fn measure(base: &str, path: &std::path::Path, size: u64) -> Result<(), Fa
 
     let mib = size as f64 / (1024.0 * 1024.0);
     println!("upload of {mib:.0} MiB to the testkit (child process) over 127.0.0.1");
-    println!("{:<18} {:>10} {:>12} {:>14}", "run", "seconds", "MiB/s", "peak RSS MiB");
+    println!(
+        "{:<18} {:>10} {:>12} {:>14}",
+        "run", "seconds", "MiB/s", "peak RSS MiB"
+    );
     for run in &runs {
         println!(
             "{:<18} {:>10.3} {:>12.1} {:>14.1}",
@@ -196,7 +205,10 @@ async fn bare_put(
     http.put(upload_url)
         .header("content-type", "application/octet-stream")
         .header("content-length", size)
-        .body(reqwest::Body::wrap_stream(ReaderStream::with_capacity(file, 256 * 1024)))
+        .body(reqwest::Body::wrap_stream(ReaderStream::with_capacity(
+            file,
+            256 * 1024,
+        )))
         .send()
         .await?
         .error_for_status()?;
