@@ -44,8 +44,8 @@ impl Client {
 /// on a call decodes into your own type instead.
 #[derive(Clone, Debug)]
 pub struct Untyped<'a> {
-    client: &'a Client,
-    endpoint: String,
+    pub(crate) client: &'a Client,
+    pub(crate) endpoint: String,
 }
 
 impl<'a> Untyped<'a> {

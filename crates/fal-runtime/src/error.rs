@@ -30,7 +30,7 @@ pub enum Error {
     #[error(transparent)]
     Api(Box<ApiError>),
     /// The request never got an HTTP answer (connect, reset, timeout…).
-    #[error("{operation} request to {url} failed: {source}")]
+    #[error("{operation} request to {url} failed: {}", causes(.source))]
     Transport {
         /// Which call failed.
         operation: Operation,
@@ -90,6 +90,42 @@ pub enum Error {
     /// The client or a request option is misconfigured (bad URL, bad header value…).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A `/stream` response failed after it was accepted (timeout, error event, bad or cut body).
+    #[error(transparent)]
+    EventStream(Box<crate::stream::StreamError>),
+    /// A realtime session failed.
+    #[error(transparent)]
+    Realtime(Box<crate::realtime::RealtimeError>),
+}
+
+// Boxed so every `Result<T, Error>` stays small (clippy::result_large_err); `?`
+// still converts the unboxed errors.
+impl From<crate::stream::StreamError> for Error {
+    fn from(err: crate::stream::StreamError) -> Self {
+        Error::EventStream(Box::new(err))
+    }
+}
+
+impl From<crate::realtime::RealtimeError> for Error {
+    fn from(err: crate::realtime::RealtimeError) -> Self {
+        Error::Realtime(Box::new(err))
+    }
+}
+
+/// An error and its causes, joined: reqwest's own message alone ("error sending
+/// request") hides the useful part ("connection refused").
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = cause.source();
+    }
+    text
 }
 
 fn request_suffix(request_id: Option<&str>) -> String {
@@ -126,6 +162,7 @@ impl Error {
                 request_id.as_deref()
             }
             Self::Stream { request_id, .. } => Some(request_id),
+            Self::EventStream(err) => err.request_id.as_deref(),
             _ => None,
         }
     }

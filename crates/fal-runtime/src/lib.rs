@@ -30,9 +30,11 @@ pub mod http;
 pub mod input;
 pub mod options;
 pub mod queue;
+pub mod realtime;
 pub mod run;
 pub mod status;
 pub mod storage;
+pub mod stream;
 pub mod subscribe;
 pub mod webhook;
 

@@ -196,6 +196,13 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     /// The status as a stream of updates (SSE), ending after `COMPLETED`. A stream
     /// that breaks or ends early yields an [`Error::Stream`] as its last item.
     pub async fn status_stream(&self, logs: bool) -> Result<StatusStream> {
+        self.status_stream_idle(logs, STATUS_STREAM_IDLE_TIMEOUT)
+            .await
+    }
+
+    /// [`Self::status_stream`] where a silence longer than `idle` (no event, no
+    /// keep-alive) ends the stream with an error.
+    pub async fn status_stream_idle(&self, logs: bool, idle: Duration) -> Result<StatusStream> {
         let mut url = http::join_segments(&self.status_url, ["stream"]);
         url.query_pairs_mut()
             .append_pair("logs", if logs { "1" } else { "0" });
@@ -206,11 +213,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         })
         .instrument(self.span("status_stream"))
         .await?;
-        Ok(StatusStream::new(
-            response,
-            self.request_id.clone(),
-            STATUS_STREAM_IDLE_TIMEOUT,
-        ))
+        Ok(StatusStream::new(response, self.request_id.clone(), idle))
     }
 
     /// The result of a completed request. A request that failed surfaces as the
@@ -463,4 +466,66 @@ pub(crate) fn json_body(value: &Value) -> Result<Bytes> {
             path: ".".into(),
             message: err.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::builder()
+            .ignore_env()
+            .queue_url("http://127.0.0.1:9/queue/")
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn urls_drop_the_sub_path_and_keep_the_namespace() {
+        let client = client();
+        let handle: QueueHandle =
+            QueueHandle::from_id(&client, "comfy/acme/wf/extra", "r-1").unwrap();
+        assert_eq!(
+            handle.response_url().as_str(),
+            "http://127.0.0.1:9/queue/comfy/acme/wf/requests/r-1"
+        );
+        assert_eq!(
+            handle.status_url.as_str(),
+            "http://127.0.0.1:9/queue/comfy/acme/wf/requests/r-1/status"
+        );
+        assert_eq!(
+            handle.cancel_url.as_str(),
+            "http://127.0.0.1:9/queue/comfy/acme/wf/requests/r-1/cancel"
+        );
+        assert!(QueueHandle::<Value>::from_id(&client, "fal-ai/flux", " ").is_err());
+        assert!(QueueHandle::<Value>::from_id(&client, "flux", "r").is_err());
+    }
+
+    #[test]
+    fn returned_urls_are_preferred_on_the_same_origin_only() {
+        let client = client();
+        let endpoint = EndpointId::parse("fal-ai/flux/dev").unwrap();
+        let submitted = SubmitResponse {
+            request_id: "r-2".into(),
+            response_url: Some("http://127.0.0.1:9/queue/fal-ai/flux/dev/requests/r-2".into()),
+            status_url: Some("https://elsewhere.example/fal-ai/flux/requests/r-2/status".into()),
+            cancel_url: Some("not a url".into()),
+            queue_position: Some(3),
+        };
+        let handle: QueueHandle =
+            QueueHandle::build(&client, endpoint, "r-2", Some(&submitted)).unwrap();
+        assert_eq!(
+            handle.response_url().as_str(),
+            "http://127.0.0.1:9/queue/fal-ai/flux/dev/requests/r-2"
+        );
+        assert_eq!(
+            handle.status_url.as_str(),
+            "http://127.0.0.1:9/queue/fal-ai/flux/requests/r-2/status"
+        );
+        assert_eq!(
+            handle.cancel_url.as_str(),
+            "http://127.0.0.1:9/queue/fal-ai/flux/requests/r-2/cancel"
+        );
+        assert_eq!(handle.queue_position(), Some(3));
+    }
 }

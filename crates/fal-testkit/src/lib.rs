@@ -22,7 +22,7 @@
 //! ```
 //!
 //! What it serves, by module:
-//! - [`router`](crate#routing): host routing by `x-fal-target-url` or path
+//! - routing (`router.rs`): host routing by `x-fal-target-url` or path
 //!   prefix (`/queue`, `/run`, `/rest`, `/cdn`, `/web`, `/api`), auth, faults,
 //!   journal, and the extension points for the stream, realtime, storage and
 //!   webhook modules (documented in `router.rs`);
@@ -46,12 +46,14 @@
 mod auth;
 mod cdn;
 mod discovery;
+mod fallback;
 mod faults;
 mod ids;
 mod image;
 mod journal;
 mod lifecycle;
 mod queue;
+mod realtime;
 mod reply;
 mod router;
 mod run;
@@ -59,6 +61,7 @@ mod scenario;
 mod state;
 mod status_stream;
 pub mod storage;
+mod stream;
 mod synth;
 pub mod webhook;
 
@@ -72,6 +75,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use discovery::SchemaError;
+pub use fallback::{
+    client_from_env_or_testkit, credentials_in_env, ClientOrTestkit, FallbackError,
+};
 pub use faults::{Fault, FaultRule};
 pub use journal::{JournalEntry, RouteKind};
 pub use scenario::{Scenario, ScenarioError};
@@ -116,6 +122,7 @@ pub struct TestkitBuilder {
     scenario: Option<Scenario>,
     keep_alive: Duration,
     webhook_policy: webhook::DeliveryPolicy,
+    realtime_idle: Duration,
 }
 
 impl Default for TestkitBuilder {
@@ -131,6 +138,7 @@ impl Default for TestkitBuilder {
             scenario: None,
             keep_alive: Duration::from_secs(5),
             webhook_policy: webhook::DeliveryPolicy::default(),
+            realtime_idle: Duration::from_secs(30),
         }
     }
 }
@@ -197,6 +205,13 @@ impl TestkitBuilder {
         self
     }
 
+    /// How long a realtime socket may go without input before the testkit sends
+    /// the `x-fal-error` `TIMEOUT` frame and closes it (default 30 s).
+    pub fn realtime_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.realtime_idle = timeout;
+        self
+    }
+
     /// Loads schemas and scenarios and builds the shared state.
     fn build_shared(self) -> Result<(Arc<Shared>, u16), TestkitError> {
         let mut scenarios = Vec::new();
@@ -211,6 +226,7 @@ impl TestkitBuilder {
             run_duration: self.run_duration,
             keep_alive: self.keep_alive,
             webhook_policy: self.webhook_policy,
+            realtime_idle: self.realtime_idle,
         };
         for scenario in &scenarios {
             if let Some(ms) = scenario.queue_delay_ms {
@@ -326,6 +342,25 @@ impl Testkit {
     /// The accepted credential, for `FAL_KEY`.
     pub fn key(&self) -> &str {
         &self.shared.settings.key
+    }
+
+    /// A `fal-runtime` client builder already pointed at this testkit (its three
+    /// hosts and its key) and deaf to the environment, so a developer's real
+    /// `FAL_KEY` can never reach a test. Adjust it (retry policy, user agent)
+    /// before `build()`.
+    pub fn client_builder(&self) -> fal_runtime::ClientBuilder {
+        fal_runtime::Client::builder()
+            .ignore_env()
+            .key(self.key())
+            .queue_url(self.queue_url())
+            .run_url(self.run_url())
+            .rest_url(self.rest_url())
+    }
+
+    /// An axum [`Router`] sharing this testkit's state (queue, faults, journal),
+    /// to serve the same testkit on another listener too.
+    pub fn router(&self) -> Router {
+        router(self.shared.clone())
     }
 
     /// Adds a fault rule after those already pending (see [`FaultRule`]).

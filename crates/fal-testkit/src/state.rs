@@ -23,6 +23,8 @@ pub(crate) struct Settings {
     pub keep_alive: Duration,
     /// How webhook deliveries are retried.
     pub webhook_policy: crate::webhook::DeliveryPolicy,
+    /// Realtime sockets without input for this long get `TIMEOUT` and are closed.
+    pub realtime_idle: Duration,
 }
 
 /// The state behind the router.
@@ -40,6 +42,8 @@ pub(crate) struct Shared {
     pub storage: crate::storage::Storage,
     /// The webhook signer and its delivery log (spec 8).
     pub webhooks: crate::webhook::Webhooks,
+    /// Realtime tokens issued by `/rest/tokens/`.
+    pub tokens: crate::realtime::Tokens,
 }
 
 impl Shared {
@@ -57,6 +61,7 @@ impl Shared {
             schemas,
             shutdown,
             fallback_host: OnceLock::new(),
+            tokens: crate::realtime::Tokens::default(),
         }
     }
 }

@@ -1,0 +1,47 @@
+//! The `impl fal_runtime::Endpoint` that ties an input type to its endpoint.
+//!
+//! Shared by generated bindings and `#[fal_endpoint]` so both produce the same
+//! impl; the trait is implemented on the INPUT type, which is what makes
+//! `client.subscribe(input)` typed without a turbofish.
+
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+
+/// `impl fal_runtime::Endpoint for <input_ty> { ENDPOINT_ID = endpoint_id; Output = output_ty }`.
+///
+/// The id is emitted as given; callers check it first with
+/// [`crate::endpoint_id::validate`] so a bad id is a generation-time error.
+pub fn endpoint_impl(
+    input_ty: impl ToTokens,
+    endpoint_id: &str,
+    output_ty: impl ToTokens,
+) -> TokenStream {
+    quote! {
+        impl fal_runtime::Endpoint for #input_ty {
+            const ENDPOINT_ID: &'static str = #endpoint_id;
+            type Output = #output_ty;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_id_and_output() {
+        let input: syn::Type = syn::parse_quote!(FluxDevInput);
+        let tokens = endpoint_impl(&input, "fal-ai/flux/dev", quote!(FluxDevOutput));
+        let file: syn::File = syn::parse2(tokens).unwrap_or_else(|e| panic!("{e}"));
+        let text = prettyplease::unparse(&file);
+        assert!(
+            text.contains("impl fal_runtime::Endpoint for FluxDevInput"),
+            "{text}"
+        );
+        assert!(
+            text.contains("const ENDPOINT_ID: &'static str = \"fal-ai/flux/dev\";"),
+            "{text}"
+        );
+        assert!(text.contains("type Output = FluxDevOutput;"), "{text}");
+    }
+}
