@@ -1,19 +1,136 @@
-//! `fal schemas fetch`. Owned by the codegen work.
-use crate::Failure;
-use clap::Args;
+//! `fal schemas fetch`: download fal's per-endpoint OpenAPI documents (spec 11)
+//! into a directory that `fal codegen` and `fal-codegen`'s build.rs API read.
+//!
+//! Every id is checked before any request is made, so a typo costs no network
+//! round trip. Each document is validated before it is written, and written
+//! atomically, so a directory of fetched schemas never holds a truncated or
+//! non-OpenAPI file that would only fail later at code generation.
+
+mod document;
+mod source;
+mod store;
+
 use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use fal_runtime::EndpointId;
+
+use crate::Failure;
+use source::{Fetched, Fetcher};
+
+/// fal's public web host, which serves the per-endpoint documents.
+const DEFAULT_WEB_URL: &str = "https://fal.ai";
+/// fal's platform API host, which serves the models listing.
+const DEFAULT_API_URL: &str = "https://api.fal.ai";
+/// How many documents are downloaded at once; enough to hide latency without
+/// tripping the unauthenticated rate limit of the models API.
+const PARALLEL_FETCHES: usize = 4;
+
 /// `fal schemas fetch`.
 #[derive(Args, Debug)]
 pub struct FetchArgs {
-    /// Endpoint ids to fetch.
+    /// Endpoint ids to fetch, e.g. fal-ai/flux/dev.
     #[arg(required = true)]
     pub endpoints: Vec<String>,
-    /// Directory to write the documents into.
+    /// Directory to write the documents into (created when missing); each is
+    /// named after its endpoint id with `/` replaced by `__`.
     #[arg(long)]
     pub out: PathBuf,
+    /// Base URL of fal's web host, which serves `/api/openapi/queue/openapi.json`.
+    #[arg(long, env = "FAL_WEB_URL", default_value = DEFAULT_WEB_URL)]
+    pub web_url: String,
+    /// Base URL of fal's platform API, which serves `/v1/models`.
+    #[arg(long, env = "FAL_API_URL", default_value = DEFAULT_API_URL)]
+    pub api_url: String,
+    /// Where to get the documents from.
+    #[arg(long, value_enum, default_value_t = Source::Auto)]
+    pub source: Source,
 }
-pub fn fetch(_args: FetchArgs) -> Result<(), Failure> {
-    Err(crate::Failure::Usage(
-        "this verb is being built (see the open issues)".into(),
-    ))
+
+/// Which of fal's two schema services to ask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Source {
+    /// The web host's per-endpoint document, falling back to the models API
+    /// when that fails.
+    Auto,
+    /// Only the web host's per-endpoint document.
+    Web,
+    /// Only the models API (`expand=openapi-3.0`).
+    Models,
+}
+
+/// Runs `fal schemas fetch`: exit 2 for a bad id, base URL or output
+/// directory; exit 1 when any endpoint could not be fetched (the others are
+/// still written).
+pub fn fetch(args: FetchArgs) -> Result<(), Failure> {
+    let ids = parse_ids(&args.endpoints)?;
+    let fetcher = Fetcher::new(&args.web_url, &args.api_url, api_key())?;
+    let out = store::OutDir::create(&args.out)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Api(format!("cannot start the async runtime: {e}")))?;
+    let results = runtime.block_on(fetch_all(&fetcher, args.source, &ids));
+
+    let mut failures = Vec::new();
+    for (id, result) in ids.iter().zip(results) {
+        match result {
+            Ok(fetched) => match out.write(id, &fetched.bytes) {
+                Ok(path) => {
+                    if let Some(note) = &fetched.note {
+                        eprintln!("note: {id}: {note}");
+                    }
+                    eprintln!("fetched {id} -> {}", path.display());
+                }
+                Err(e) => failures.push(format!("{id}: {e}")),
+            },
+            Err(e) => failures.push(format!("{id}: {e}")),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Api(format!(
+            "{} of {} endpoint(s) could not be fetched:\n  {}",
+            failures.len(),
+            ids.len(),
+            failures.join("\n  ")
+        )))
+    }
+}
+
+/// Parses every id (spec 1.2) and drops repeats, keeping the first order.
+fn parse_ids(raw: &[String]) -> Result<Vec<EndpointId>, Failure> {
+    let mut ids: Vec<EndpointId> = Vec::with_capacity(raw.len());
+    for text in raw {
+        let id = EndpointId::parse(text).map_err(|e| Failure::Usage(e.to_string()))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// The credential fal accepts on both schema services (optional there; it
+/// raises the models API's rate limit). Never printed.
+fn api_key() -> Option<String> {
+    let non_empty = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    non_empty("FAL_KEY").or_else(|| {
+        let id = non_empty("FAL_KEY_ID")?;
+        let secret = non_empty("FAL_KEY_SECRET")?;
+        Some(format!("{id}:{secret}"))
+    })
+}
+
+async fn fetch_all(
+    fetcher: &Fetcher,
+    source: Source,
+    ids: &[EndpointId],
+) -> Vec<Result<Fetched, source::FetchError>> {
+    use futures::stream::{self, StreamExt};
+    stream::iter(ids)
+        .map(|id| fetcher.fetch(id, source))
+        .buffered(PARALLEL_FETCHES)
+        .collect()
+        .await
 }

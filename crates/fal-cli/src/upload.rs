@@ -1,15 +1,78 @@
-//! `fal upload`. Owned by the storage work.
-use crate::Failure;
-use clap::Args;
+//! `fal upload FILE`: uploads one local file to fal storage and prints its URL.
+
 use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use fal_runtime::storage::{UploadError, UploadOptions, UploadSource};
+use fal_runtime::{Error, Expiration, ObjectLifecycle};
+
+use crate::Failure;
+
 /// `fal upload`.
 #[derive(Args, Debug)]
 pub struct UploadArgs {
     /// The file to upload.
     pub file: PathBuf,
+    /// MIME type to store it with (default: guessed from the file name).
+    #[arg(long)]
+    pub content_type: Option<String>,
+    /// Name to store it under (default: the file's own name).
+    #[arg(long)]
+    pub file_name: Option<String>,
+    /// How long fal keeps it: immediate, 1h, 1d, 7d, 30d, 1y, never, or seconds.
+    #[arg(long, value_parser = parse_expiration)]
+    pub expires: Option<Expiration>,
 }
-pub fn upload(_args: UploadArgs) -> Result<(), Failure> {
-    Err(crate::Failure::Usage(
-        "this verb is being built (see the open issues)".into(),
-    ))
+
+fn parse_expiration(text: &str) -> Result<Expiration, String> {
+    text.parse()
+        .map_err(|err: fal_runtime::storage::InvalidExpiration| err.to_string())
+}
+
+/// Checks the file, uploads it, prints the URL.
+pub fn upload(args: UploadArgs) -> Result<(), Failure> {
+    match std::fs::metadata(&args.file) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            return Err(Failure::Usage(format!(
+                "{} is not a regular file",
+                args.file.display()
+            )))
+        }
+        Err(err) => {
+            return Err(Failure::Usage(format!(
+                "cannot read {}: {err}",
+                args.file.display()
+            )))
+        }
+    }
+    let options = UploadOptions {
+        content_type: args.content_type,
+        file_name: args.file_name,
+        lifecycle: args
+            .expires
+            .map(|expires| ObjectLifecycle::new().expiration(expires)),
+        ..UploadOptions::default()
+    };
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|err| Failure::Api(format!("cannot start the async runtime: {err}")))?;
+    let url = runtime.block_on(async {
+        // No key: an embedded testkit (announced on stderr), as DESIGN.md says;
+        // its URL is only good while this command runs.
+        let target = fal_testkit::client_from_env_or_testkit(Duration::ZERO, Duration::ZERO)
+            .await
+            .map_err(|err| Failure::Usage(err.to_string()))?;
+        target
+            .client
+            .upload(UploadSource::File(args.file.clone()), &options)
+            .await
+            .map_err(|err| match err {
+                // The file vanished or became unreadable after the check above.
+                Error::Upload(UploadError::Read { .. }) => Failure::Usage(err.to_string()),
+                other => Failure::Api(other.to_string()),
+            })
+    })?;
+    println!("{url}");
+    Ok(())
 }

@@ -150,10 +150,11 @@ impl Serialize for FileInput {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Self::Url(url) => serializer.serialize_str(url),
-            Self::Bytes { .. } | Self::Path(_) => Err(serde::ser::Error::custom(
-                "a local file input must be uploaded before it is serialized; \
-                 send it through the client (which uploads it) or upload it first",
-            )),
+            // The client's input preparation collects local files here and
+            // uploads them; anywhere else this is an error.
+            Self::Bytes { .. } | Self::Path(_) => {
+                crate::storage::auto::serialize_local(self, serializer)
+            }
         }
     }
 }

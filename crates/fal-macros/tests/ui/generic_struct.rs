@@ -1,0 +1,11 @@
+use fal_runtime::fal_endpoint;
+
+#[derive(serde::Deserialize)]
+struct Out {}
+
+#[fal_endpoint("fal-ai/flux/dev", output = Out)]
+struct Input<T> {
+    prompt: T,
+}
+
+fn main() {}

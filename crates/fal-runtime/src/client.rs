@@ -1,0 +1,299 @@
+//! [`Client`]: one configured connection to fal, cheap to clone and share.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, USER_AGENT};
+use url::Url;
+
+use crate::config::{self, Key, DEFAULT_QUEUE_URL, DEFAULT_REST_URL, DEFAULT_RUN_URL};
+use crate::error::{Error, Result};
+use crate::http::RetryPolicy;
+
+/// The user agent fal sees unless the builder sets another.
+pub const DEFAULT_USER_AGENT: &str = concat!("fal-rs/", env!("CARGO_PKG_VERSION"));
+
+/// A client for fal's hosts.
+///
+/// Cloning is cheap (an `Arc`); clones share one `reqwest::Client` and so one
+/// connection pool, which is what keeps repeated calls fast.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    key: Option<Key>,
+    /// `Key …` (or absent), built once and marked sensitive so HTTP-level logging
+    /// never prints it.
+    auth_headers: HeaderMap,
+    queue: Url,
+    run: Url,
+    rest: Url,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("key", &self.inner.key)
+            .field("queue_url", &self.inner.queue.as_str())
+            .field("run_url", &self.inner.run.as_str())
+            .field("rest_url", &self.inner.rest.as_str())
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder; settings left unset come from the environment, then fal's defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured entirely from the environment (`FAL_KEY`, …).
+    pub fn from_env() -> Result<Client> {
+        Client::builder().build()
+    }
+
+    /// The shared HTTP client.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Base URL of the queue host.
+    pub fn queue_base(&self) -> &Url {
+        &self.inner.queue
+    }
+
+    /// Base URL of the direct-run host.
+    pub fn run_base(&self) -> &Url {
+        &self.inner.run
+    }
+
+    /// Base URL of the REST host.
+    pub fn rest_base(&self) -> &Url {
+        &self.inner.rest
+    }
+
+    /// Whether a key is configured (without one, fal answers 401).
+    pub fn has_key(&self) -> bool {
+        self.inner.key.is_some()
+    }
+
+    /// The retry policy every call follows.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// Adds `Authorization: Key …` (when a key is set) and the user agent. Use it
+    /// only for fal's own hosts, never for signed upload URLs. Calling it twice is
+    /// harmless: the headers replace, not append.
+    pub fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request.headers(self.inner.auth_headers.clone())
+    }
+}
+
+/// Configures a [`Client`]. Explicit settings win over the environment.
+#[derive(Default)]
+pub struct ClientBuilder {
+    key: Option<Key>,
+    queue_url: Option<String>,
+    run_url: Option<String>,
+    rest_url: Option<String>,
+    http: Option<reqwest::Client>,
+    retry: Option<RetryPolicy>,
+    user_agent: Option<String>,
+    ignore_env: bool,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("key", &self.key)
+            .field("queue_url", &self.queue_url)
+            .field("run_url", &self.run_url)
+            .field("rest_url", &self.rest_url)
+            .field("retry", &self.retry)
+            .field("user_agent", &self.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The API key (`key_id:key_secret` or a bare key).
+    pub fn key(mut self, key: impl Into<Key>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Base URL of the queue host (may carry a path prefix).
+    pub fn queue_url(mut self, url: impl Into<String>) -> Self {
+        self.queue_url = Some(url.into());
+        self
+    }
+
+    /// Base URL of the direct-run host (may carry a path prefix).
+    pub fn run_url(mut self, url: impl Into<String>) -> Self {
+        self.run_url = Some(url.into());
+        self
+    }
+
+    /// Base URL of the REST host (may carry a path prefix).
+    pub fn rest_url(mut self, url: impl Into<String>) -> Self {
+        self.rest_url = Some(url.into());
+        self
+    }
+
+    /// Uses this `reqwest::Client` (its proxy, TLS and timeout settings) instead of
+    /// building one.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// The retry policy; [`RetryPolicy::none`] switches retries off.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// The `User-Agent` header (default `fal-rs/<version>`).
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = Some(agent.into());
+        self
+    }
+
+    /// Ignore the environment: only builder settings and fal's defaults apply.
+    /// Tests use it so a developer's `FAL_KEY` never leaks into them.
+    pub fn ignore_env(mut self) -> Self {
+        self.ignore_env = true;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client> {
+        if self.ignore_env {
+            let env = config::Env(|_: &str| None);
+            self.build_with(&env)
+        } else {
+            self.build_with(&config::process_env())
+        }
+    }
+
+    pub(crate) fn build_with<F: Fn(&str) -> Option<String>>(
+        self,
+        env: &config::Env<F>,
+    ) -> Result<Client> {
+        let base = |explicit: Option<String>, var: &str, default: &str| -> Result<Url> {
+            match explicit {
+                Some(url) => config::parse_base("the builder's URL", &url),
+                None => match env.url(var) {
+                    Some(url) => config::parse_base(var, &url),
+                    None => config::parse_base(var, default),
+                },
+            }
+        };
+        let queue = base(self.queue_url, "FAL_QUEUE_URL", DEFAULT_QUEUE_URL)?;
+        let run = base(self.run_url, "FAL_RUN_URL", DEFAULT_RUN_URL)?;
+        let rest = base(self.rest_url, "FAL_REST_URL", DEFAULT_REST_URL)?;
+        let key = self.key.or_else(|| env.key());
+
+        let mut auth_headers = HeaderMap::new();
+        let agent = self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
+        auth_headers.insert(
+            USER_AGENT,
+            HeaderValue::from_str(agent).map_err(|_| {
+                Error::Config(format!("user agent {agent:?} is not a valid header value"))
+            })?,
+        );
+        if let Some(key) = &key {
+            let mut value =
+                HeaderValue::from_str(&format!("Key {}", key.expose())).map_err(|_| {
+                    Error::Config("the API key contains characters not allowed in a header".into())
+                })?;
+            value.set_sensitive(true);
+            auth_headers.insert(AUTHORIZATION, value);
+        }
+
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(30))
+                .pool_idle_timeout(Duration::from_secs(90))
+                .build()
+                .map_err(|err| Error::Config(format!("could not build the HTTP client: {err}")))?,
+        };
+
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                key,
+                auth_headers,
+                queue,
+                run,
+                rest,
+                retry: self.retry.unwrap_or_default(),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> config::Env<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        config::Env(move |name: &str| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_env_and_builder_precedence() {
+        let client = Client::builder().build_with(&env(&[])).unwrap();
+        assert_eq!(client.queue_base().as_str(), "https://queue.fal.run/");
+        assert_eq!(client.run_base().as_str(), "https://fal.run/");
+        assert_eq!(client.rest_base().as_str(), "https://rest.fal.ai/");
+        assert!(!client.has_key());
+
+        let vars = env(&[
+            ("FAL_KEY", "env:key"),
+            ("FAL_QUEUE_URL", "http://127.0.0.1:1/queue/"),
+            ("FAL_RUN_URL", "http://127.0.0.1:1/run"),
+            ("FAL_REST_URL", "http://127.0.0.1:1/rest"),
+        ]);
+        let client = Client::builder().build_with(&vars).unwrap();
+        assert!(client.has_key());
+        assert_eq!(client.queue_base().as_str(), "http://127.0.0.1:1/queue/");
+        assert_eq!(client.run_base().path(), "/run");
+
+        let client = Client::builder()
+            .key("builder:key")
+            .queue_url("http://127.0.0.1:2/q")
+            .build_with(&vars)
+            .unwrap();
+        assert_eq!(client.queue_base().as_str(), "http://127.0.0.1:2/q");
+        assert_eq!(client.inner.key.as_ref().unwrap().expose(), "builder:key");
+        assert!(Client::builder()
+            .build_with(&env(&[("FAL_RUN_URL", "nope")]))
+            .is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let client = Client::builder()
+            .key("id:verysecret")
+            .build_with(&env(&[]))
+            .unwrap();
+        let shown = format!("{client:?}");
+        assert!(!shown.contains("verysecret"), "{shown}");
+        let builder = format!("{:?}", Client::builder().key("id:verysecret"));
+        assert!(!builder.contains("verysecret"));
+    }
+}

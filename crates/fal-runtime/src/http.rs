@@ -1,0 +1,300 @@
+//! Sending one HTTP call to fal: retries per spec 10, and non-2xx answers turned
+//! into [`Error::Api`].
+//!
+//! Which failures are retried depends on the operation:
+//!
+//! | operation | statuses retried | transport errors retried |
+//! |---|---|---|
+//! | status (poll, stream open) | 429, 500, 502, 503, 504 | any |
+//! | submit | 429, 503 | connect errors only |
+//! | everything else | 429, 502, 503, 504 | any |
+//!
+//! A submit is retried only when the failure proves the queue did not take the
+//! request: a connect error means nothing was sent; 429 is the rate limiter turning
+//! the call away before it is queued; 503 is the service refusing work (fal's own
+//! platform treats 503 as "not processed" and retries it). A 502 or 504 is a
+//! gateway losing the upstream's answer, and a reset or timeout after the body was
+//! sent can hide an accepted request, so those are returned to the caller rather than
+//! risking a second, billed request. A 504 carrying `x-fal-request-timeout-type` is
+//! the caller's own start timeout and is never retried, for any operation.
+
+use std::fmt;
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::StatusCode;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::Client;
+
+/// Which kind of call is being made; it selects what may be retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Queue submit.
+    Submit,
+    /// Queue status poll or status-stream open.
+    Status,
+    /// Queue result.
+    Result,
+    /// Queue cancel.
+    Cancel,
+    /// Direct run.
+    Run,
+    /// `/stream` call.
+    Stream,
+    /// Temporary token (realtime, streaming).
+    Token,
+    /// Storage upload calls.
+    Upload,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Operation::Submit => "submit",
+            Operation::Status => "status",
+            Operation::Result => "result",
+            Operation::Cancel => "cancel",
+            Operation::Run => "run",
+            Operation::Stream => "stream",
+            Operation::Token => "token",
+            Operation::Upload => "upload",
+            Operation::Other => "HTTP",
+        })
+    }
+}
+
+impl Operation {
+    fn retries_status(self, status: StatusCode) -> bool {
+        match (self, status.as_u16()) {
+            (Operation::Submit, code) => matches!(code, 429 | 503),
+            (Operation::Status, code) => matches!(code, 429 | 500 | 502 | 503 | 504),
+            (_, code) => matches!(code, 429 | 502 | 503 | 504),
+        }
+    }
+
+    fn retries_transport(self, err: &reqwest::Error) -> bool {
+        match self {
+            Operation::Submit => err.is_connect(),
+            _ => err.is_connect() || err.is_timeout() || err.is_request(),
+        }
+    }
+}
+
+/// When and how often failed calls are retried: exponential backoff from
+/// `base_delay`, doubled per retry, capped at `max_delay`, with ±25 % jitter;
+/// a server's `Retry-After` (header or body) replaces the backoff, capped at
+/// `max_retry_after`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    max_retry_after: Duration,
+    jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    /// fal's JS client defaults: 3 retries, 1 s base, 30 s cap, jitter on;
+    /// `Retry-After` honoured up to 60 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(60),
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// How many retries after the first attempt.
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// The delay before the first retry.
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// The longest backoff delay.
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// The longest wait a server's `Retry-After` may impose.
+    pub fn max_retry_after(mut self, delay: Duration) -> Self {
+        self.max_retry_after = delay;
+        self
+    }
+
+    /// Turns the ±25 % jitter on or off.
+    pub fn jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The retry count.
+    pub fn retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The backoff before retry number `retry` (0 for the first retry).
+    fn backoff(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.min(31));
+        let delay = self.base_delay.saturating_mul(factor).min(self.max_delay);
+        if !self.jitter || delay.is_zero() {
+            return delay;
+        }
+        let spread: f64 = rand::thread_rng().gen_range(-0.25..=0.25);
+        delay.mul_f64(1.0 + spread)
+    }
+
+    fn delay_for(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        match retry_after {
+            Some(wait) => wait.min(self.max_retry_after),
+            None => self.backoff(retry),
+        }
+    }
+}
+
+/// Sends a request built by `make` (called once per attempt), retrying per
+/// `operation` and the client's [`RetryPolicy`]; a non-2xx final answer becomes
+/// [`Error::Api`]. `make` should call [`Client::authorize`] for fal hosts.
+pub async fn send(
+    client: &Client,
+    operation: Operation,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response> {
+    let policy = client.retry_policy();
+    let mut retry = 0;
+    loop {
+        let request = make().build().map_err(|err| {
+            Error::Config(format!("could not build the {operation} request: {err}"))
+        })?;
+        let url = request.url().clone();
+        let can_retry = retry < policy.max_retries;
+        match client.http().execute(request).await {
+            Ok(response) if response.status().is_success() => return Ok(response),
+            Ok(response) => {
+                let status = response.status();
+                let err = Error::from_response(response).await;
+                let api = err.api();
+                let timed_out_by_caller = status == StatusCode::GATEWAY_TIMEOUT
+                    && api.is_some_and(|a| a.timeout_type.is_some());
+                if !can_retry || timed_out_by_caller || !operation.retries_status(status) {
+                    return Err(err);
+                }
+                let delay = policy.delay_for(retry, api.and_then(|a| a.retry_after));
+                tracing::debug!(%operation, %status, retry, ?delay, "retrying after HTTP status");
+                tokio::time::sleep(delay).await;
+            }
+            Err(source) => {
+                if !can_retry || !operation.retries_transport(&source) {
+                    return Err(Error::Transport {
+                        operation,
+                        url: url.to_string(),
+                        source: source.without_url(),
+                    });
+                }
+                let delay = policy.delay_for(retry, None);
+                tracing::debug!(%operation, error = %source.without_url(), retry, ?delay, "retrying after transport error");
+                tokio::time::sleep(delay).await;
+            }
+        }
+        retry += 1;
+    }
+}
+
+/// `base` + `path`, keeping any path prefix the base carries (`http://host/queue` +
+/// `fal-ai/flux/dev` = `http://host/queue/fal-ai/flux/dev`). A `?query` in `path`
+/// becomes the URL's query.
+pub fn join(base: &Url, path: &str) -> Url {
+    let (path, query) = match path.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path, None),
+    };
+    let mut url = base.clone();
+    let prefix = base.path().trim_end_matches('/');
+    let rest = path.trim_start_matches('/');
+    url.set_path(&format!("{prefix}/{rest}"));
+    url.set_query(query);
+    url.set_fragment(None);
+    url
+}
+
+/// `base` + each segment, percent-encoding every segment, so an id from outside
+/// (a request id typed on a command line) can never add or escape a path level.
+pub(crate) fn join_segments<'a>(base: &Url, segments: impl IntoIterator<Item = &'a str>) -> Url {
+    let mut url = base.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty();
+        path.extend(segments);
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_keeps_prefixes_and_queries() {
+        let base = Url::parse("http://127.0.0.1:9/queue/").unwrap();
+        assert_eq!(
+            join(&base, "/fal-ai/flux/dev?fal_webhook=x").as_str(),
+            "http://127.0.0.1:9/queue/fal-ai/flux/dev?fal_webhook=x"
+        );
+        let bare = Url::parse("https://queue.fal.run").unwrap();
+        assert_eq!(join(&bare, "a/b").as_str(), "https://queue.fal.run/a/b");
+        assert_eq!(
+            join_segments(&base, ["fal-ai", "flux", "requests", "a/../b"]).as_str(),
+            "http://127.0.0.1:9/queue/fal-ai/flux/requests/a%2F..%2Fb"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let policy = RetryPolicy::default().jitter(false);
+        assert_eq!(policy.backoff(0), Duration::from_secs(1));
+        assert_eq!(policy.backoff(3), Duration::from_secs(8));
+        assert_eq!(policy.backoff(40), Duration::from_secs(30));
+        assert_eq!(
+            policy.delay_for(0, Some(Duration::from_secs(600))),
+            Duration::from_secs(60)
+        );
+        let jittered = RetryPolicy::default().backoff(1);
+        assert!(jittered >= Duration::from_millis(1500) && jittered <= Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn submit_is_retried_only_when_not_accepted() {
+        for code in [429, 503] {
+            assert!(Operation::Submit.retries_status(StatusCode::from_u16(code).unwrap()));
+        }
+        for code in [500, 502, 504, 400, 422] {
+            assert!(!Operation::Submit.retries_status(StatusCode::from_u16(code).unwrap()));
+        }
+        assert!(Operation::Status.retries_status(StatusCode::INTERNAL_SERVER_ERROR));
+        assert!(!Operation::Result.retries_status(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+}

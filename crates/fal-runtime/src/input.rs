@@ -1,0 +1,18 @@
+//! Turning a call's input into the JSON body fal receives.
+//!
+//! Every call (submit, subscribe, run, stream) goes through [`prepare`], so there
+//! is exactly one place where inputs are serialized (and, with storage support,
+//! where local files are uploaded first).
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::Client;
+
+/// Serializes `input` to JSON, naming the field that failed, after uploading
+/// every local [`crate::FileInput`] (bytes or path) in it to fal storage and
+/// putting the returned URL in its place. URLs and `data:` URIs are sent as is.
+pub async fn prepare(client: &Client, input: &(impl Serialize + ?Sized)) -> Result<Value> {
+    crate::storage::auto::prepare(client, input).await
+}

@@ -1,0 +1,545 @@
+//! The queue API (spec 3): submit a request, then follow it by its
+//! [`QueueHandle`]: status (one poll or an SSE stream), result, cancel.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use eventsource_stream::Eventsource;
+use futures::stream::{self, BoxStream, Stream, StreamExt};
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracing::Instrument;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::http::{self, Operation};
+use crate::options::RequestOptions;
+use crate::status::QueueStatus;
+use crate::{Client, EndpointId};
+
+/// How long a status stream may stay silent (no event, no keep-alive) before it is
+/// treated as broken; `subscribe` then falls back to polling.
+pub const STATUS_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a finished status stream may take to close before its connection is
+/// dropped rather than reused.
+const DRAIN_BUDGET: Duration = Duration::from_millis(50);
+
+/// What a submit returns (spec 3.1).
+#[derive(Clone, Debug, Deserialize)]
+struct SubmitResponse {
+    request_id: String,
+    #[serde(default)]
+    response_url: Option<String>,
+    #[serde(default)]
+    status_url: Option<String>,
+    #[serde(default)]
+    cancel_url: Option<String>,
+    #[serde(default)]
+    queue_position: Option<u64>,
+}
+
+/// A request in fal's queue, typed by what its result decodes to.
+///
+/// It holds the URLs submit returned (fal's own form for this request) and a
+/// client clone, so it can be kept, sent to another task, and asked about later.
+pub struct QueueHandle<O = Value> {
+    client: Client,
+    endpoint: EndpointId,
+    request_id: String,
+    response_url: Url,
+    status_url: Url,
+    cancel_url: Url,
+    queue_position: Option<u64>,
+    _output: PhantomData<fn() -> O>,
+}
+
+impl<O> Clone for QueueHandle<O> {
+    fn clone(&self) -> Self {
+        QueueHandle {
+            client: self.client.clone(),
+            endpoint: self.endpoint.clone(),
+            request_id: self.request_id.clone(),
+            response_url: self.response_url.clone(),
+            status_url: self.status_url.clone(),
+            cancel_url: self.cancel_url.clone(),
+            queue_position: self.queue_position,
+            _output: PhantomData,
+        }
+    }
+}
+
+impl<O> fmt::Debug for QueueHandle<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueueHandle")
+            .field("endpoint", &self.endpoint.to_string())
+            .field("request_id", &self.request_id)
+            .field("status_url", &self.status_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O: DeserializeOwned> QueueHandle<O> {
+    /// A handle for a request submitted earlier, from its endpoint and request id.
+    /// The URLs follow spec 1.3: `[namespace/]owner/alias/requests/<id>` under the
+    /// queue base, with the endpoint's sub-path dropped.
+    pub fn from_id(client: &Client, endpoint: &str, request_id: &str) -> Result<Self> {
+        let endpoint = EndpointId::parse(endpoint)?;
+        Self::build(client, endpoint, request_id, None)
+    }
+
+    fn build(
+        client: &Client,
+        endpoint: EndpointId,
+        request_id: &str,
+        submitted: Option<&SubmitResponse>,
+    ) -> Result<Self> {
+        if request_id.trim().is_empty() {
+            return Err(Error::Config("the request id is empty".into()));
+        }
+        let base = endpoint.base();
+        let response_url = http::join_segments(
+            client.queue_base(),
+            base.split('/').chain(["requests", request_id]),
+        );
+        let built_status = http::join_segments(&response_url, ["status"]);
+        let built_cancel = http::join_segments(&response_url, ["cancel"]);
+        let returned = |url: Option<&String>| {
+            url.and_then(|u| Url::parse(u).ok())
+                .filter(|u| u.origin() == client.queue_base().origin())
+        };
+        let (response_url, status_url, cancel_url) = match submitted {
+            Some(s) => (
+                returned(s.response_url.as_ref()).unwrap_or(response_url),
+                returned(s.status_url.as_ref()).unwrap_or(built_status),
+                returned(s.cancel_url.as_ref()).unwrap_or(built_cancel),
+            ),
+            None => (response_url, built_status, built_cancel),
+        };
+        Ok(QueueHandle {
+            client: client.clone(),
+            endpoint,
+            request_id: request_id.to_owned(),
+            response_url,
+            status_url,
+            cancel_url,
+            queue_position: submitted.and_then(|s| s.queue_position),
+            _output: PhantomData,
+        })
+    }
+
+    /// The request id fal assigned.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// The endpoint the request was submitted to.
+    pub fn endpoint(&self) -> &EndpointId {
+        &self.endpoint
+    }
+
+    /// The queue position submit reported, if any.
+    pub fn queue_position(&self) -> Option<u64> {
+        self.queue_position
+    }
+
+    /// The URL the result is fetched from.
+    pub fn response_url(&self) -> &Url {
+        &self.response_url
+    }
+
+    /// The same request, decoding its result as `T`.
+    pub fn with_output<T: DeserializeOwned>(self) -> QueueHandle<T> {
+        QueueHandle {
+            client: self.client,
+            endpoint: self.endpoint,
+            request_id: self.request_id,
+            response_url: self.response_url,
+            status_url: self.status_url,
+            cancel_url: self.cancel_url,
+            queue_position: self.queue_position,
+            _output: PhantomData,
+        }
+    }
+
+    fn span(&self, name: &'static str) -> tracing::Span {
+        tracing::info_span!("fal", call = name, endpoint = %self.endpoint, request_id = %self.request_id)
+    }
+
+    /// One status poll; `logs` asks for the runner's log lines.
+    pub async fn status(&self, logs: bool) -> Result<QueueStatus> {
+        let mut url = self.status_url.clone();
+        url.query_pairs_mut()
+            .append_pair("logs", if logs { "1" } else { "0" });
+        async {
+            let response = http::send(&self.client, Operation::Status, || {
+                self.client
+                    .authorize(self.client.http().get(url.clone()))
+                    .header(ACCEPT, HeaderValue::from_static("application/json"))
+            })
+            .await?;
+            read_json(
+                Operation::Status,
+                response,
+                "queue status",
+                Some(&self.request_id),
+            )
+            .await
+        }
+        .instrument(self.span("status"))
+        .await
+    }
+
+    /// The status as a stream of updates (SSE), ending after `COMPLETED`. A stream
+    /// that breaks or ends early yields an [`Error::Stream`] as its last item.
+    pub async fn status_stream(&self, logs: bool) -> Result<StatusStream> {
+        self.status_stream_idle(logs, STATUS_STREAM_IDLE_TIMEOUT)
+            .await
+    }
+
+    /// [`Self::status_stream`] where a silence longer than `idle` (no event, no
+    /// keep-alive) ends the stream with an error.
+    pub async fn status_stream_idle(&self, logs: bool, idle: Duration) -> Result<StatusStream> {
+        let mut url = http::join_segments(&self.status_url, ["stream"]);
+        url.query_pairs_mut()
+            .append_pair("logs", if logs { "1" } else { "0" });
+        let response = http::send(&self.client, Operation::Status, || {
+            self.client
+                .authorize(self.client.http().get(url.clone()))
+                .header(ACCEPT, HeaderValue::from_static("text/event-stream"))
+        })
+        .instrument(self.span("status_stream"))
+        .await?;
+        Ok(StatusStream::new(response, self.request_id.clone(), idle))
+    }
+
+    /// The result of a completed request. A request that failed surfaces as the
+    /// [`Error::Api`] fal stored for it.
+    pub async fn result(&self) -> Result<O> {
+        async {
+            let response = http::send(&self.client, Operation::Result, || {
+                self.client
+                    .authorize(self.client.http().get(self.response_url.clone()))
+                    .header(ACCEPT, HeaderValue::from_static("application/json"))
+            })
+            .await?;
+            read_json(
+                Operation::Result,
+                response,
+                "endpoint output",
+                Some(&self.request_id),
+            )
+            .await
+        }
+        .instrument(self.span("result"))
+        .await
+    }
+
+    /// Asks fal to cancel the request: a queued request never runs; a running one
+    /// is told to stop (its app decides). Any 2xx is success.
+    pub async fn cancel(&self) -> Result<()> {
+        http::send(&self.client, Operation::Cancel, || {
+            self.client
+                .authorize(self.client.http().put(self.cancel_url.clone()))
+                .header(ACCEPT, HeaderValue::from_static("application/json"))
+        })
+        .instrument(self.span("cancel"))
+        .await
+        .map(drop)
+    }
+}
+
+/// Reads a 2xx body as JSON `T`, naming the path that failed and keeping the raw body.
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    operation: Operation,
+    response: reqwest::Response,
+    what: &'static str,
+    request_id: Option<&str>,
+) -> Result<T> {
+    let url = response.url().to_string();
+    let header_id = response
+        .headers()
+        .get("x-fal-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.bytes().await.map_err(|source| Error::Transport {
+        operation,
+        url,
+        source: source.without_url(),
+    })?;
+    let request_id = request_id.or(header_id.as_deref());
+    decode(what, &body, request_id)
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(
+    what: &'static str,
+    body: &[u8],
+    request_id: Option<&str>,
+) -> Result<T> {
+    // Fast path: plain serde. Only a failure pays for path tracking, to say where.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|err| Error::decode(what, err, body, request_id))?;
+    deserializer.end().map_err(|err| Error::Decode {
+        what,
+        path: ".".into(),
+        message: err.to_string(),
+        body: String::from_utf8_lossy(body).into_owned(),
+        request_id: request_id.map(str::to_owned),
+    })?;
+    Ok(value)
+}
+
+/// Status updates of one request, read from fal's SSE status stream.
+pub struct StatusStream {
+    inner: BoxStream<'static, Result<QueueStatus>>,
+}
+
+impl fmt::Debug for StatusStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StatusStream").finish_non_exhaustive()
+    }
+}
+
+/// Why the byte stream under the SSE parser stopped.
+#[derive(Debug)]
+enum BodyError {
+    Read(reqwest::Error),
+    Idle(Duration),
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::Read(err) => write!(f, "broke: {}", err),
+            BodyError::Idle(after) => write!(f, "was silent for {after:?}"),
+        }
+    }
+}
+
+impl StatusStream {
+    fn new(response: reqwest::Response, request_id: String, idle: Duration) -> Self {
+        let body = response.bytes_stream();
+        // A silent connection is a broken one: every chunk (events and keep-alive
+        // comments alike) must arrive within `idle`.
+        let guarded = stream::unfold(Some(body), move |body| async move {
+            let mut body = body?;
+            match tokio::time::timeout(idle, body.next()).await {
+                Ok(Some(Ok(chunk))) => Some((Ok::<Bytes, BodyError>(chunk), Some(body))),
+                Ok(Some(Err(err))) => Some((Err(BodyError::Read(err.without_url())), None)),
+                Ok(None) => None,
+                Err(_) => Some((Err(BodyError::Idle(idle)), None)),
+            }
+        });
+        let events = guarded.eventsource();
+        let inner = stream::unfold(
+            (Box::pin(events), request_id, false),
+            |(mut events, request_id, done)| async move {
+                if done {
+                    // Read the rest of the body (fal closes it right after
+                    // COMPLETED) so the connection goes back to the pool instead
+                    // of being torn down; a server that keeps it open gets
+                    // `DRAIN_BUDGET`, then the connection is dropped.
+                    let drain = async { while events.next().await.is_some() {} };
+                    let _ = tokio::time::timeout(DRAIN_BUDGET, drain).await;
+                    return None;
+                }
+                loop {
+                    let item = match events.next().await {
+                        None => Err(Error::Stream {
+                            request_id: request_id.clone(),
+                            reason: "ended before the request completed".into(),
+                        }),
+                        Some(Err(err)) => Err(Error::Stream {
+                            request_id: request_id.clone(),
+                            reason: err.to_string(),
+                        }),
+                        Some(Ok(event)) if event.data.trim().is_empty() => continue,
+                        Some(Ok(event)) => decode::<QueueStatus>(
+                            "queue status event",
+                            event.data.as_bytes(),
+                            Some(&request_id),
+                        ),
+                    };
+                    let finished = !matches!(item, Ok(ref status) if !status.is_completed());
+                    return Some((item, (events, request_id, finished)));
+                }
+            },
+        );
+        StatusStream {
+            inner: inner.boxed(),
+        }
+    }
+}
+
+impl Stream for StatusStream {
+    type Item = Result<QueueStatus>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+/// A queue submit, configured before it is awaited.
+#[must_use = "a submit does nothing until it is awaited"]
+pub struct Submit<'a, I, O> {
+    client: &'a Client,
+    endpoint: String,
+    input: I,
+    options: RequestOptions,
+    _output: PhantomData<fn() -> O>,
+}
+
+impl<'a, I, O> Submit<'a, I, O> {
+    pub(crate) fn new(client: &'a Client, endpoint: String, input: I) -> Self {
+        Submit {
+            client,
+            endpoint,
+            input,
+            options: RequestOptions::default(),
+            _output: PhantomData,
+        }
+    }
+
+    /// Request options (start timeout, priority, headers…).
+    pub fn options(mut self, options: RequestOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// A URL fal calls when the request completes.
+    pub fn webhook(mut self, url: impl Into<String>) -> Self {
+        self.options = self.options.webhook_url(url);
+        self
+    }
+}
+
+impl<'a, I, O> IntoFuture for Submit<'a, I, O>
+where
+    I: Serialize + Send + Sync + 'a,
+    O: DeserializeOwned + 'a,
+{
+    type Output = Result<QueueHandle<O>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let span = tracing::info_span!("fal", call = "submit", endpoint = %self.endpoint, request_id = tracing::field::Empty);
+        Box::pin(
+            async move { submit(self.client, &self.endpoint, &self.input, &self.options).await }
+                .instrument(span),
+        )
+    }
+}
+
+/// Submits `input` to `endpoint` and returns its handle; records the request id on
+/// the current span.
+pub(crate) async fn submit<O: DeserializeOwned>(
+    client: &Client,
+    endpoint: &str,
+    input: &(impl Serialize + Sync + ?Sized),
+    options: &RequestOptions,
+) -> Result<QueueHandle<O>> {
+    let endpoint = EndpointId::parse(endpoint)?;
+    let body = crate::input::prepare(client, input).await?;
+    let body = json_body(&body)?;
+    let headers = options.headers(true)?;
+    let mut url = http::join(client.queue_base(), &endpoint.to_string());
+    if let Some(webhook) = options.webhook() {
+        url.query_pairs_mut().append_pair("fal_webhook", webhook);
+    }
+    let response = http::send(client, Operation::Submit, || {
+        client
+            .authorize(client.http().post(url.clone()))
+            .headers(headers.clone())
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body.clone())
+    })
+    .await?;
+    let submitted: SubmitResponse =
+        read_json(Operation::Submit, response, "submit response", None).await?;
+    tracing::Span::current().record("request_id", submitted.request_id.as_str());
+    QueueHandle::build(client, endpoint, &submitted.request_id, Some(&submitted))
+}
+
+/// The request body, as cheaply clonable bytes (one clone per retry).
+pub(crate) fn json_body(value: &Value) -> Result<Bytes> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|err| Error::Input {
+            path: ".".into(),
+            message: err.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::builder()
+            .ignore_env()
+            .queue_url("http://127.0.0.1:9/queue/")
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn urls_drop_the_sub_path_and_keep_the_namespace() {
+        let client = client();
+        let handle: QueueHandle =
+            QueueHandle::from_id(&client, "comfy/acme/wf/extra", "r-1").unwrap();
+        assert_eq!(
+            handle.response_url().as_str(),
+            "http://127.0.0.1:9/queue/comfy/acme/wf/requests/r-1"
+        );
+        assert_eq!(
+            handle.status_url.as_str(),
+            "http://127.0.0.1:9/queue/comfy/acme/wf/requests/r-1/status"
+        );
+        assert_eq!(
+            handle.cancel_url.as_str(),
+            "http://127.0.0.1:9/queue/comfy/acme/wf/requests/r-1/cancel"
+        );
+        assert!(QueueHandle::<Value>::from_id(&client, "fal-ai/flux", " ").is_err());
+        assert!(QueueHandle::<Value>::from_id(&client, "flux", "r").is_err());
+    }
+
+    #[test]
+    fn returned_urls_are_preferred_on_the_same_origin_only() {
+        let client = client();
+        let endpoint = EndpointId::parse("fal-ai/flux/dev").unwrap();
+        let submitted = SubmitResponse {
+            request_id: "r-2".into(),
+            response_url: Some("http://127.0.0.1:9/queue/fal-ai/flux/dev/requests/r-2".into()),
+            status_url: Some("https://elsewhere.example/fal-ai/flux/requests/r-2/status".into()),
+            cancel_url: Some("not a url".into()),
+            queue_position: Some(3),
+        };
+        let handle: QueueHandle =
+            QueueHandle::build(&client, endpoint, "r-2", Some(&submitted)).unwrap();
+        assert_eq!(
+            handle.response_url().as_str(),
+            "http://127.0.0.1:9/queue/fal-ai/flux/dev/requests/r-2"
+        );
+        assert_eq!(
+            handle.status_url.as_str(),
+            "http://127.0.0.1:9/queue/fal-ai/flux/requests/r-2/status"
+        );
+        assert_eq!(
+            handle.cancel_url.as_str(),
+            "http://127.0.0.1:9/queue/fal-ai/flux/requests/r-2/cancel"
+        );
+        assert_eq!(handle.queue_position(), Some(3));
+    }
+}

@@ -1,0 +1,195 @@
+//! The queue's view of a request (spec 3.2): where it is in the queue, what its
+//! runner has logged, and how it ended.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+/// One status of a queued request.
+///
+/// fal reports `COMPLETED` for failures too, with `error` (and `error_type`) set;
+/// fetching the result then surfaces the failure as an [`crate::Error`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum QueueStatus {
+    /// Waiting for a runner.
+    InQueue {
+        /// Requests ahead of this one (0 = next), when fal reports it.
+        #[serde(rename = "queue_position", default)]
+        position: Option<u64>,
+    },
+    /// Running.
+    InProgress {
+        /// Log lines (empty unless logs were requested).
+        #[serde(default, deserialize_with = "null_as_empty")]
+        logs: Vec<Log>,
+    },
+    /// Finished, successfully or not.
+    Completed {
+        /// Log lines (empty unless logs were requested).
+        #[serde(default, deserialize_with = "null_as_empty")]
+        logs: Vec<Log>,
+        /// Timing figures, e.g. `inference_time` in seconds (absent for legacy apps).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        metrics: Option<Metrics>,
+        /// Why the request failed, when it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// Machine-readable failure category, e.g. `request_timeout`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_type: Option<String>,
+    },
+}
+
+impl QueueStatus {
+    /// Whether the request has finished.
+    pub fn is_completed(&self) -> bool {
+        matches!(self, QueueStatus::Completed { .. })
+    }
+
+    /// The log lines this status carries.
+    pub fn logs(&self) -> &[Log] {
+        match self {
+            QueueStatus::InQueue { .. } => &[],
+            QueueStatus::InProgress { logs } | QueueStatus::Completed { logs, .. } => logs,
+        }
+    }
+
+    pub(crate) fn logs_mut(&mut self) -> Option<&mut Vec<Log>> {
+        match self {
+            QueueStatus::InQueue { .. } => None,
+            QueueStatus::InProgress { logs } | QueueStatus::Completed { logs, .. } => Some(logs),
+        }
+    }
+}
+
+/// Timing figures of a completed request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Seconds the model ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference_time: Option<f64>,
+    /// Any other figure fal reports.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// One log line of a runner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Log {
+    /// The text.
+    #[serde(default)]
+    pub message: String,
+    /// `STDOUT`, `STDERR`, `INFO`, `WARN`, `ERROR`, `DEBUG`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// Who wrote it, e.g. `USER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// ISO-8601 time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Log>, D::Error> {
+    Ok(Option::<Vec<Log>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Tracks which log lines a caller has already seen. Status polls repeat every line
+/// so far while a status stream may send only new ones; both reduce to "lines not
+/// seen before" here.
+#[derive(Debug, Default)]
+pub(crate) struct LogCursor {
+    seen: Vec<Log>,
+}
+
+impl LogCursor {
+    /// Replaces the status's logs with the lines not reported before.
+    pub(crate) fn only_new(&mut self, status: &mut QueueStatus) {
+        let Some(logs) = status.logs_mut() else {
+            return;
+        };
+        let batch = std::mem::take(logs);
+        let repeats_seen = batch.len() >= self.seen.len()
+            && !self.seen.is_empty()
+            && batch[..self.seen.len()] == self.seen[..];
+        let fresh: Vec<Log> = if repeats_seen {
+            batch[self.seen.len()..].to_vec()
+        } else {
+            batch
+        };
+        self.seen.extend(fresh.iter().cloned());
+        *logs = fresh;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_status() {
+        let q: QueueStatus = serde_json::from_str(
+            r#"{"status":"IN_QUEUE","queue_position":2,"request_id":"r","response_url":"u"}"#,
+        )
+        .unwrap();
+        assert_eq!(q, QueueStatus::InQueue { position: Some(2) });
+        let p: QueueStatus =
+            serde_json::from_str(r#"{"status":"IN_PROGRESS","logs":null}"#).unwrap();
+        assert_eq!(p, QueueStatus::InProgress { logs: vec![] });
+        let c: QueueStatus = serde_json::from_str(
+            r#"{"status":"COMPLETED","logs":[{"message":"hi","level":"INFO","source":"USER","timestamp":"t"}],"metrics":{"inference_time":1.5,"x":1},"error":"boom","error_type":"runner_disconnected"}"#,
+        )
+        .unwrap();
+        match c {
+            QueueStatus::Completed {
+                logs,
+                metrics,
+                error,
+                error_type,
+            } => {
+                assert_eq!(logs[0].message, "hi");
+                assert_eq!(metrics.unwrap().inference_time, Some(1.5));
+                assert_eq!(error.as_deref(), Some("boom"));
+                assert_eq!(error_type.as_deref(), Some("runner_disconnected"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(serde_json::from_str::<QueueStatus>(r#"{"status":"FAILED"}"#).is_err());
+    }
+
+    fn log(m: &str) -> Log {
+        Log {
+            message: m.into(),
+            level: None,
+            source: None,
+            timestamp: None,
+        }
+    }
+
+    #[test]
+    fn cursor_handles_cumulative_and_incremental_logs() {
+        let mut cursor = LogCursor::default();
+        let mut s = QueueStatus::InProgress {
+            logs: vec![log("a")],
+        };
+        cursor.only_new(&mut s);
+        assert_eq!(s.logs(), &[log("a")]);
+        let mut s = QueueStatus::InProgress {
+            logs: vec![log("a"), log("b")],
+        };
+        cursor.only_new(&mut s);
+        assert_eq!(s.logs(), &[log("b")]);
+        let mut s = QueueStatus::InProgress {
+            logs: vec![log("c")],
+        };
+        cursor.only_new(&mut s);
+        assert_eq!(s.logs(), &[log("c")]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_status_json_never_panics(body in ".{0,200}") {
+            let _ = serde_json::from_str::<QueueStatus>(&body);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! What can go wrong during an upload, with enough detail to tell where.
+
+use std::path::PathBuf;
+
+/// One failed HTTP exchange with storage.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadFailure {
+    /// No usable response (connection refused or cut, body not fully sent).
+    #[error("transport error: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// Storage answered with a non-2xx status.
+    #[error("HTTP {status}: {body}")]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The start of the response body, for diagnosis.
+        body: String,
+    },
+    /// The part's local content could not be read.
+    #[error("reading the local content failed: {0}")]
+    Local(#[source] std::io::Error),
+    /// A 2xx answer that lacks what the protocol promises (e.g. no ETag).
+    #[error("unexpected response: {0}")]
+    Protocol(String),
+}
+
+/// Why an upload did not complete. An upload that returns this was not
+/// completed: no URL was handed out for it.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// The local content could not be read.
+    #[error("could not read {}: {source}", path.as_ref().map_or("the upload source".to_owned(), |p| p.display().to_string()))]
+    Read {
+        /// The file, when the source was one.
+        path: Option<PathBuf>,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The authenticated `initiate` call failed (after the client's retries).
+    #[error("storage upload initiation failed: {0}")]
+    Initiate(#[source] Box<crate::Error>),
+    /// `initiate` answered 2xx with something other than `{upload_url, file_url}`.
+    #[error("storage upload initiation at {url} answered unexpectedly: {message}")]
+    InitiateAnswer {
+        /// The initiate URL.
+        url: String,
+        /// What was wrong with the answer.
+        message: String,
+    },
+    /// The single PUT to the signed URL failed.
+    #[error("upload PUT failed after {attempts} attempt(s): {failure}")]
+    Put {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        #[source]
+        failure: UploadFailure,
+    },
+    /// A multipart part failed on every attempt; the upload was abandoned.
+    #[error("upload part {part} failed after {attempts} attempt(s): {failure}")]
+    Part {
+        /// The 1-based part number.
+        part: u32,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        #[source]
+        failure: UploadFailure,
+    },
+    /// Completing the multipart upload failed.
+    #[error("completing the multipart upload failed: {0}")]
+    Complete(#[source] UploadFailure),
+    /// The content needs more parts than fal numbers (10,000).
+    #[error(
+        "upload of {size} bytes needs more than {max} parts of {part_size} bytes; raise part_size"
+    )]
+    TooManyParts {
+        /// Bytes read so far.
+        size: u64,
+        /// The part size in use.
+        part_size: usize,
+        /// The part limit.
+        max: u32,
+    },
+}
+
+/// Reads a failing response into an [`UploadFailure::Status`].
+pub(crate) async fn status_failure(response: reqwest::Response) -> UploadFailure {
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap_or_default();
+    let body: String = body.chars().take(512).collect();
+    UploadFailure::Status { status, body }
+}

@@ -1,0 +1,310 @@
+//! Streaming endpoints: `POST {run}/<id>/stream`, answered with Server-Sent Events.
+//!
+//! Each event's `data` is one JSON document, a partial output of the model; the last
+//! event before the server closes the stream is the final output (fal sends no
+//! separate "done" event). [`EventStream`] yields the events typed, and
+//! [`EventStream::final_output`] drains it and returns the last one.
+//!
+//! Failures are typed ([`StreamError`]):
+//! - an inactivity timeout (default 15 s, [`StreamOptions::inactivity_timeout`]) that
+//!   fires *during* a silent gap: every wait for the next event is bounded, unlike
+//!   fal's JS client which only checks after a chunk arrives;
+//! - an **error event**: an event named `error`, or whose data is a JSON object with a
+//!   non-null `error` member (`{"error": "message"}` or
+//!   `{"error": {"message": …, "error_type": …}}`), matching fal's streaming apps whose
+//!   partial outputs carry `"error": null`. It ends the stream;
+//! - a 2xx body that is not `text/event-stream`, data that is not the expected JSON,
+//!   and a body that stops early (connection error, or closed mid-event).
+
+mod error;
+mod event;
+mod request;
+pub(crate) mod sse;
+
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
+use serde::de::DeserializeOwned;
+
+pub use error::{StreamError, StreamErrorKind};
+pub use request::StreamCall;
+pub use sse::SseError;
+
+use sse::{SseEvent, SseParser};
+
+/// Settings of one `/stream` call.
+#[derive(Clone, Debug)]
+pub struct StreamOptions {
+    inactivity_timeout: Duration,
+    max_event_bytes: usize,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        Self {
+            // fal's JS client gives up after 15 s without a message; so do we, but
+            // the timer runs while waiting, not only after the next chunk.
+            inactivity_timeout: Duration::from_secs(15),
+            // Partial outputs may embed previews as data URIs; 32 MiB leaves room for
+            // those while still bounding what a misbehaving server can make us buffer.
+            max_event_bytes: 32 << 20,
+        }
+    }
+}
+
+impl StreamOptions {
+    /// Longest wait for the next event before the stream fails with
+    /// [`StreamErrorKind::InactivityTimeout`]. Default 15 s.
+    pub fn inactivity_timeout(mut self, timeout: Duration) -> Self {
+        self.inactivity_timeout = timeout;
+        self
+    }
+
+    /// Largest event accepted, in bytes. Default 32 MiB.
+    pub fn max_event_bytes(mut self, limit: usize) -> Self {
+        self.max_event_bytes = limit;
+        self
+    }
+}
+
+/// The events of one `/stream` call, each decoded as `T`.
+///
+/// `T` defaults to the endpoint's output type; choose another (or
+/// `serde_json::Value`) with [`StreamCall::output`]. The stream ends after the
+/// first error it yields.
+pub struct EventStream<T> {
+    request_id: Option<String>,
+    inner: BoxStream<'static, Result<T, StreamError>>,
+}
+
+impl<T> std::fmt::Debug for EventStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("request_id", &self.request_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> EventStream<T> {
+    /// Wraps a response body already known to be an event stream.
+    pub(crate) fn from_body<S>(body: S, request_id: Option<String>, options: &StreamOptions) -> Self
+    where
+        S: Stream<Item = Result<Bytes, reqwest::Error>> + Send + 'static,
+    {
+        let state = Decoder::<T, S> {
+            body: Box::pin(body),
+            parser: SseParser::new(options.max_event_bytes),
+            ready: VecDeque::new(),
+            request_id: request_id.clone(),
+            finished: false,
+            _out: PhantomData,
+        };
+        let timeout = options.inactivity_timeout;
+        let inner = futures::stream::unfold(Some(state), move |state| async move {
+            let mut state = state?;
+            let outcome = tokio::time::timeout(timeout, state.next_event()).await;
+            let item = match outcome {
+                Ok(None) => return None,
+                Ok(Some(Ok(value))) => Ok(value),
+                Ok(Some(Err(kind))) => Err(kind),
+                Err(_) => Err(StreamErrorKind::InactivityTimeout(timeout)),
+            };
+            match item {
+                Ok(value) => Some((Ok(value), Some(state))),
+                Err(kind) => {
+                    let error = StreamError::new(kind, state.request_id.as_deref());
+                    Some((Err(error), None))
+                }
+            }
+        })
+        .boxed();
+        Self { request_id, inner }
+    }
+
+    /// Reads every remaining event and returns the last one: the final output.
+    /// Fails with the first error, or with [`StreamErrorKind::NoEvents`] if the
+    /// stream had no event at all.
+    pub async fn final_output(mut self) -> Result<T, StreamError> {
+        let mut last = None;
+        while let Some(item) = self.inner.next().await {
+            last = Some(item?);
+        }
+        last.ok_or_else(|| StreamError::new(StreamErrorKind::NoEvents, self.request_id.as_deref()))
+    }
+}
+
+impl<T> EventStream<T> {
+    /// The `x-fal-request-id` of the response, when fal sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+}
+
+impl<T> Stream for EventStream<T> {
+    type Item = Result<T, StreamError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+/// The per-stream parsing state the unfold loop threads through.
+struct Decoder<T, S> {
+    body: Pin<Box<S>>,
+    parser: SseParser,
+    ready: VecDeque<SseEvent>,
+    request_id: Option<String>,
+    finished: bool,
+    _out: PhantomData<fn() -> T>,
+}
+
+impl<T, S> Decoder<T, S>
+where
+    T: DeserializeOwned,
+    S: Stream<Item = Result<Bytes, reqwest::Error>>,
+{
+    /// The next decoded event; `None` once the body ended cleanly.
+    async fn next_event(&mut self) -> Option<Result<T, StreamErrorKind>> {
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Some(event::decode(&event));
+            }
+            if self.finished {
+                return None;
+            }
+            match self.body.next().await {
+                Some(Ok(chunk)) => {
+                    if let Err(error) = self.parser.push(&chunk, &mut self.ready) {
+                        return Some(Err(StreamErrorKind::Malformed(error)));
+                    }
+                }
+                Some(Err(error)) => return Some(Err(StreamErrorKind::Interrupted(error))),
+                None => {
+                    self.finished = true;
+                    // `ready` is empty here, so every complete event was delivered
+                    // before an unterminated one is reported.
+                    if let Err(error) = self.parser.finish() {
+                        return Some(Err(StreamErrorKind::Malformed(error)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Not public API: lets the benchmark drive the parsing layers without a socket.
+#[doc(hidden)]
+pub mod __bench {
+    use super::*;
+
+    /// Frames `body` fed in `chunk`-byte pieces; returns the number of events.
+    pub fn frame(body: &[u8], chunk: usize) -> Result<usize, SseError> {
+        let mut parser = SseParser::new(usize::MAX);
+        let mut ready = VecDeque::new();
+        let mut count = 0;
+        for piece in body.chunks(chunk.max(1)) {
+            parser.push(piece, &mut ready)?;
+            count += ready.len();
+            ready.clear();
+        }
+        parser.finish()?;
+        Ok(count)
+    }
+
+    /// Frames and decodes every event as `T`, as [`EventStream`] does.
+    pub fn decode<T: DeserializeOwned>(
+        body: &[u8],
+        chunk: usize,
+    ) -> Result<usize, StreamErrorKind> {
+        let mut parser = SseParser::new(usize::MAX);
+        let mut ready = VecDeque::new();
+        let mut count = 0;
+        for piece in body.chunks(chunk.max(1)) {
+            parser
+                .push(piece, &mut ready)
+                .map_err(StreamErrorKind::Malformed)?;
+            for event in ready.drain(..) {
+                std::hint::black_box(event::decode::<T>(&event)?);
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Feeds `chunks` through the whole typed pipeline, as a response body would.
+    fn collect(chunks: Vec<Vec<u8>>) -> Vec<Result<serde_json::Value, StreamError>> {
+        let body = futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let options = StreamOptions::default().max_event_bytes(4096);
+            EventStream::<serde_json::Value>::from_body(body, Some("req-1".into()), &options)
+                .collect()
+                .await
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bodies_end_in_events_or_one_error(
+            chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..8)
+        ) {
+            let items = collect(chunks);
+            // At most one error, and only as the last item.
+            let errors = items.iter().filter(|i| i.is_err()).count();
+            prop_assert!(errors <= 1);
+            if errors == 1 {
+                prop_assert!(items.last().is_some_and(|i| i.is_err()));
+            }
+        }
+
+        #[test]
+        fn a_body_cut_inside_the_final_event_is_reported_as_cut(
+            values in proptest::collection::vec(any::<u32>(), 1..5),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut body = Vec::new();
+            for v in &values {
+                body.extend_from_slice(format!("data: {{\"n\":{v}}}\n\n").as_bytes());
+            }
+            let last_start = body.len() - format!("data: {{\"n\":{}}}\n\n", values[values.len() - 1]).len();
+            // Cut anywhere after the last event started but before its blank line.
+            let at = last_start + 1 + cut.index(body.len() - last_start - 2);
+            body.truncate(at);
+            let items = collect(vec![body]);
+            let (last, good) = items.split_last().unwrap();
+            prop_assert_eq!(good.len(), values.len() - 1);
+            let cut_error = last.as_ref().err().is_some_and(|e| e.is_cut() && e.request_id.as_deref() == Some("req-1"));
+            prop_assert!(cut_error);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_timeout_fires_during_a_silent_gap() {
+        let body = futures::stream::iter([Ok(Bytes::from_static(b"data: 1\n\n"))])
+            .chain(futures::stream::pending());
+        let options = StreamOptions::default().inactivity_timeout(Duration::from_secs(2));
+        let mut events = EventStream::<u32>::from_body(body, None, &options);
+        assert_eq!(events.next().await.unwrap().unwrap(), 1);
+        let error = events.next().await.unwrap().unwrap_err();
+        assert!(error.is_timeout(), "{error}");
+        assert!(
+            events.next().await.is_none(),
+            "the stream ends after its error"
+        );
+    }
+}

@@ -1,0 +1,320 @@
+//! fal's webhook signing keys: the JWKS document (spec 8.3 step 3), fetched
+//! over HTTP and cached, and the verifier that uses them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+use ed25519_dalek::VerifyingKey;
+use http::HeaderMap;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use url::Url;
+
+use super::payload::{PayloadError, WebhookDelivery};
+use super::verify::{verify_signature, SignatureError, VerifiedHeaders};
+
+/// Where fal publishes its webhook keys. Note the host: `rest.alpha.fal.ai`,
+/// not the `rest.fal.ai` used for storage and tokens.
+pub const DEFAULT_JWKS_URL: &str = "https://rest.alpha.fal.ai/.well-known/jwks.json";
+
+/// How long a fetched key set is trusted before it is fetched again (fal's
+/// docs allow caching for up to 24 hours).
+const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A signature that matches no cached key triggers a refetch at most this
+/// often, so forged deliveries cannot make the receiver hammer fal's JWKS.
+const DEFAULT_MIN_REFRESH: Duration = Duration::from_secs(60);
+
+/// Why the key set could not be obtained.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    /// The JWKS request failed or returned a non-2xx status.
+    #[error("could not fetch webhook keys from {url}: {source}")]
+    Fetch {
+        /// The JWKS URL.
+        url: String,
+        /// The HTTP failure.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The document is not a JWKS (`{"keys": [...]}`).
+    #[error("webhook key set is not a JWKS document: {0}")]
+    Shape(#[source] serde_json::Error),
+    /// The document holds no usable Ed25519 key.
+    #[error(
+        "webhook key set holds no usable Ed25519 key (OKP/Ed25519 with a 32-byte base64url `x`)"
+    )]
+    NoUsableKeys,
+}
+
+#[derive(Deserialize)]
+struct JwkSet {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    #[serde(default)]
+    kty: Option<String>,
+    #[serde(default)]
+    crv: Option<String>,
+    #[serde(default)]
+    x: Option<String>,
+}
+
+/// Parses a JWKS document into its Ed25519 public keys.
+///
+/// Keys of other types, and Ed25519 entries whose `x` is not 32 bytes of
+/// base64url, are skipped: one odd entry must not take the whole set down.
+pub fn parse_jwks(document: &[u8]) -> Result<Vec<VerifyingKey>, JwksError> {
+    let set: JwkSet = serde_json::from_slice(document).map_err(JwksError::Shape)?;
+    let keys: Vec<VerifyingKey> = set
+        .keys
+        .iter()
+        .filter(|jwk| jwk.kty.as_deref() == Some("OKP") && jwk.crv.as_deref() == Some("Ed25519"))
+        .filter_map(|jwk| {
+            let x = jwk.x.as_deref()?;
+            let raw = URL_SAFE_NO_PAD
+                .decode(x)
+                .or_else(|_| URL_SAFE.decode(x))
+                .ok()?;
+            let raw: [u8; 32] = raw.try_into().ok()?;
+            VerifyingKey::from_bytes(&raw).ok()
+        })
+        .collect();
+    if keys.is_empty() {
+        Err(JwksError::NoUsableKeys)
+    } else {
+        Ok(keys)
+    }
+}
+
+/// Why a delivery was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// The signature headers are missing, stale or do not verify: not from fal.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// The keys to check against could not be obtained; retrying later may work.
+    #[error(transparent)]
+    Jwks(#[from] JwksError),
+    /// Authentic, but the body is not what the endpoint returns.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+}
+
+struct Cached {
+    keys: Arc<[VerifyingKey]>,
+    fetched: Instant,
+}
+
+enum Source {
+    Remote { http: reqwest::Client, url: Url },
+    Fixed(Arc<[VerifyingKey]>),
+}
+
+struct Inner {
+    source: Source,
+    ttl: Duration,
+    min_refresh: Duration,
+    cache: Mutex<Option<Cached>>,
+}
+
+/// Verifies webhook deliveries against fal's published keys.
+///
+/// Cheap to clone (clones share one cache); build it once and keep it in the
+/// receiver's state.
+#[derive(Clone)]
+pub struct WebhookVerifier {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for WebhookVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let source = match &self.inner.source {
+            Source::Remote { url, .. } => url.as_str().to_owned(),
+            Source::Fixed(keys) => format!("{} fixed key(s)", keys.len()),
+        };
+        f.debug_struct("WebhookVerifier")
+            .field("keys", &source)
+            .field("ttl", &self.inner.ttl)
+            .finish()
+    }
+}
+
+impl WebhookVerifier {
+    /// Verifies against fal's real key set ([`DEFAULT_JWKS_URL`]).
+    pub fn new(http: reqwest::Client) -> Self {
+        // The constant is a valid URL; a failure here would be a typo in this file.
+        let url = Url::parse(DEFAULT_JWKS_URL).unwrap_or_else(|_| unreachable!());
+        Self::with_jwks_url(http, url)
+    }
+
+    /// Verifies against the key set at `url` (e.g. the testkit's
+    /// `{rest}/.well-known/jwks.json`).
+    pub fn with_jwks_url(http: reqwest::Client, url: Url) -> Self {
+        Self::from_source(Source::Remote { http, url })
+    }
+
+    /// Verifies against these keys only, never fetching.
+    pub fn with_keys(keys: Vec<VerifyingKey>) -> Self {
+        Self::from_source(Source::Fixed(keys.into()))
+    }
+
+    fn from_source(source: Source) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                source,
+                ttl: DEFAULT_TTL,
+                min_refresh: DEFAULT_MIN_REFRESH,
+                cache: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// How long fetched keys are used before fetching again (default 24 h).
+    /// Call before cloning: clones made earlier keep the old setting.
+    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.ttl = ttl;
+        }
+        self
+    }
+
+    /// Least time between two refetches caused by unknown signatures
+    /// (default 60 s).
+    pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.min_refresh = interval;
+        }
+        self
+    }
+
+    /// Checks a delivery's signature against the current time.
+    pub async fn verify(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<VerifiedHeaders, WebhookError> {
+        self.verify_at(headers, body, SystemTime::now()).await
+    }
+
+    /// Checks a delivery's signature as of `now`.
+    ///
+    /// A signature matching no cached key refetches the key set once (fal may
+    /// have rotated keys) before refusing.
+    pub async fn verify_at(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<VerifiedHeaders, WebhookError> {
+        let (keys, age) = self.keys(false).await?;
+        match verify_signature(headers, body, &keys, now) {
+            Err(err) if err.may_need_new_keys() && age >= self.inner.min_refresh => {
+                let (fresh, _) = self.keys(true).await?;
+                Ok(verify_signature(headers, body, &fresh, now)?)
+            }
+            verdict => Ok(verdict?),
+        }
+    }
+
+    /// Verifies a delivery, then parses it as the endpoint's output type.
+    pub async fn verify_and_parse<T: DeserializeOwned>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<WebhookDelivery<T>, WebhookError> {
+        self.verify(headers, body).await?;
+        Ok(WebhookDelivery::parse(body)?)
+    }
+
+    /// The key set and its age, fetching when absent, expired or `force`d.
+    async fn keys(&self, force: bool) -> Result<(Arc<[VerifyingKey]>, Duration), JwksError> {
+        let (http, url) = match &self.inner.source {
+            Source::Fixed(keys) => return Ok((keys.clone(), Duration::ZERO)),
+            Source::Remote { http, url } => (http, url),
+        };
+        let mut cache = self.inner.cache.lock().await;
+        if let Some(cached) = cache.as_ref() {
+            let age = cached.fetched.elapsed();
+            let refresh_allowed = force && age >= self.inner.min_refresh;
+            if age < self.inner.ttl && !refresh_allowed {
+                return Ok((cached.keys.clone(), age));
+            }
+        }
+        let keys: Arc<[VerifyingKey]> = fetch(http, url).await?.into();
+        *cache = Some(Cached {
+            keys: keys.clone(),
+            fetched: Instant::now(),
+        });
+        Ok((keys, Duration::ZERO))
+    }
+}
+
+async fn fetch(http: &reqwest::Client, url: &Url) -> Result<Vec<VerifyingKey>, JwksError> {
+    let failed = |source| JwksError::Fetch {
+        url: url.to_string(),
+        source,
+    };
+    let body = http
+        .get(url.clone())
+        .header(http::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(failed)?
+        .bytes()
+        .await
+        .map_err(failed)?;
+    parse_jwks(&body)
+}
+
+impl crate::Client {
+    /// A verifier for deliveries of requests this client submits.
+    ///
+    /// Against fal's real REST host it uses fal's published key set
+    /// ([`DEFAULT_JWKS_URL`], on `rest.alpha.fal.ai`); against any other REST
+    /// base (a testkit, a proxy) it uses `{rest}/.well-known/jwks.json`.
+    pub fn webhook_verifier(&self) -> WebhookVerifier {
+        let rest = self.rest_base();
+        let is_fal =
+            rest.host_str() == Some("rest.fal.ai") && rest.path().trim_matches('/').is_empty();
+        if is_fal {
+            WebhookVerifier::new(self.http().clone())
+        } else {
+            let url = crate::http::join(rest, ".well-known/jwks.json");
+            WebhookVerifier::with_jwks_url(self.http().clone(), url)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    #[test]
+    fn parses_ed25519_keys_and_skips_others() {
+        let key = SigningKey::from_bytes(&[5; 32]).verifying_key();
+        let x = URL_SAFE_NO_PAD.encode(key.as_bytes());
+        let doc = format!(
+            r#"{{"keys":[{{"kty":"RSA","n":"abc","e":"AQAB"}},
+                {{"kty":"OKP","crv":"Ed25519","x":"short"}},
+                {{"kty":"OKP","crv":"Ed25519","x":"{x}","kid":"k1"}}]}}"#
+        );
+        assert_eq!(parse_jwks(doc.as_bytes()).unwrap(), vec![key]);
+    }
+
+    #[test]
+    fn rejects_documents_without_usable_keys() {
+        assert!(matches!(
+            parse_jwks(br#"{"keys":[]}"#),
+            Err(JwksError::NoUsableKeys)
+        ));
+        assert!(matches!(parse_jwks(b"[]"), Err(JwksError::Shape(_))));
+    }
+}
