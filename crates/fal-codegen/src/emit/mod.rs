@@ -52,7 +52,13 @@ pub fn render(ir: &Ir) -> Result<String, Error> {
     units.extend(shared.chunks(TYPES_PER_CHUNK).map(Unit::Types));
     let rendered = render::format_units(&units, |unit| match unit {
         Unit::Endpoint(endpoint) => endpoint_body(endpoint, endpoint.module.len()),
-        Unit::Helpers => types::helper_functions(),
+        Unit::Helpers => {
+            let helpers = types::helper_functions();
+            quote! {
+                use fal_runtime::__private::serde as __serde;
+                #helpers
+            }
+        }
         Unit::Types(chunk) => chunk
             .iter()
             .map(|(key, def)| definition(def, &ident(key), &SharedNames))
@@ -152,6 +158,7 @@ pub fn tokens(ir: &Ir) -> TokenStream {
             /// Not meant to be named directly.
             #[doc(hidden)]
             pub mod #types_mod {
+                use fal_runtime::__private::serde as __serde;
                 #helpers
                 #(#shared)*
             }
@@ -238,7 +245,9 @@ fn endpoint_body(endpoint: &Endpoint, depth: usize) -> TokenStream {
     let supers = (0..depth).map(|_| quote!(super::));
     let types_mod = format_ident!("{}", TYPES_MODULE);
     let prefix = quote!(#(#supers)* #types_mod);
-    let names = LocalNames(&reverse, prefix.clone());
+    let names = LocalNames(&reverse, quote!(#types_mod));
+    let import_helpers =
+        matches!(endpoint.input.kind, crate::ir::Kind::Struct(_)).then(|| quote!(use #prefix;));
     let uses = endpoint.exports.iter().map(|(local, key)| {
         let local = ident(local);
         let key = ident(key);
@@ -258,6 +267,8 @@ fn endpoint_body(endpoint: &Endpoint, depth: usize) -> TokenStream {
     });
     let imp = endpoint_impl(&input_ident, &endpoint.id, &output_ident);
     quote! {
+        use fal_runtime::__private::serde as __serde;
+        #import_helpers
         #(#uses)*
         #input
         #imp

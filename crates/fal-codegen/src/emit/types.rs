@@ -91,15 +91,14 @@ fn structure(
         }
     });
     let helpers = names.helpers();
+    let helpers = &helpers;
     let writes = fields.iter().map(|field| {
         let ident = ident(&field.rust_name);
         let json = &field.json_name;
         match (&field.ty, field.required) {
-            (Ty::Option(_), false) => quote! {
-                if let Some(value) = &self.#ident {
-                    map.serialize_entry(#json, value)?;
-                }
-            },
+            (Ty::Option(_), false) => {
+                quote!(#helpers::optional_entry(&mut map, #json, &self.#ident)?;)
+            }
             _ => quote!(map.serialize_entry(#json, &self.#ident)?;),
         }
     });
@@ -118,16 +117,16 @@ fn structure(
         pub struct #name {
             #(#field_tokens)*
         }
-        impl fal_runtime::__private::serde::Serialize for #name {
-            fn serialize<S: fal_runtime::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                use fal_runtime::__private::serde::ser::SerializeMap as _;
+        impl __serde::Serialize for #name {
+            fn serialize<S: __serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use __serde::ser::SerializeMap as _;
                 let mut map = serializer.serialize_map(None)?;
                 #(#writes)*
                 map.end()
             }
         }
-        impl<'de> fal_runtime::__private::serde::Deserialize<'de> for #name {
-            fn deserialize<D: fal_runtime::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        impl<'de> __serde::Deserialize<'de> for #name {
+            fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let mut map = #helpers::object(deserializer)?;
                 Ok(Self {
                     #(#reads)*
@@ -147,14 +146,25 @@ pub(super) fn helper_functions() -> TokenStream {
         /// A JSON object map, as generated deserializers read it.
         pub type JsonObject = fal_runtime::__private::serde_json::Map<String, fal_runtime::__private::serde_json::Value>;
         /// Reads a JSON object (the first step of every generated struct deserializer).
-        pub fn object<'de, D: fal_runtime::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<JsonObject, D::Error> {
-            <JsonObject as fal_runtime::__private::serde::Deserialize>::deserialize(deserializer)
+        pub fn object<'de, D: __serde::Deserializer<'de>>(deserializer: D) -> Result<JsonObject, D::Error> {
+            <JsonObject as __serde::Deserialize>::deserialize(deserializer)
+        }
+        /// Writes an optional field, leaving it out when unset (so fal applies its default).
+        pub fn optional_entry<M, T>(map: &mut M, name: &'static str, value: &Option<T>) -> Result<(), M::Error>
+        where
+            M: __serde::ser::SerializeMap,
+            T: __serde::Serialize,
+        {
+            match value {
+                Some(value) => map.serialize_entry(name, value),
+                None => Ok(()),
+            }
         }
         /// Takes a field the schema requires; errors name the field.
         pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
         where
-            T: fal_runtime::__private::serde::de::DeserializeOwned,
-            E: fal_runtime::__private::serde::de::Error,
+            T: __serde::de::DeserializeOwned,
+            E: __serde::de::Error,
         {
             match map.remove(name) {
                 Some(value) => fal_runtime::__private::serde_json::from_value(value)
@@ -165,8 +175,8 @@ pub(super) fn helper_functions() -> TokenStream {
         /// Takes a field that may be absent or null.
         pub fn optional_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<Option<T>, E>
         where
-            T: fal_runtime::__private::serde::de::DeserializeOwned,
-            E: fal_runtime::__private::serde::de::Error,
+            T: __serde::de::DeserializeOwned,
+            E: __serde::de::Error,
         {
             match map.remove(name) {
                 None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
@@ -286,14 +296,14 @@ fn string_enum(name: &Ident, docs: &TokenStream, variants: &[Variant]) -> TokenS
                 }
             }
         }
-        impl fal_runtime::__private::serde::Serialize for #name {
-            fn serialize<S: fal_runtime::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl __serde::Serialize for #name {
+            fn serialize<S: __serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
             }
         }
-        impl<'de> fal_runtime::__private::serde::Deserialize<'de> for #name {
-            fn deserialize<D: fal_runtime::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = <String as fal_runtime::__private::serde::Deserialize>::deserialize(deserializer)?;
+        impl<'de> __serde::Deserialize<'de> for #name {
+            fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
                 Ok(Self::from(value.as_str()))
             }
         }
@@ -330,23 +340,23 @@ fn union(
         pub enum #name {
             #( #[doc = #arm_docs] #idents(#tys), )*
         }
-        impl fal_runtime::__private::serde::Serialize for #name {
-            fn serialize<S: fal_runtime::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl __serde::Serialize for #name {
+            fn serialize<S: __serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 match self {
-                    #( Self::#idents(value) => fal_runtime::__private::serde::Serialize::serialize(value, serializer), )*
+                    #( Self::#idents(value) => __serde::Serialize::serialize(value, serializer), )*
                 }
             }
         }
-        impl<'de> fal_runtime::__private::serde::Deserialize<'de> for #name {
+        impl<'de> __serde::Deserialize<'de> for #name {
             /// Tries each form in order, like serde's untagged enums.
-            fn deserialize<D: fal_runtime::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = <fal_runtime::__private::serde_json::Value as fal_runtime::__private::serde::Deserialize>::deserialize(deserializer)?;
+            fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(deserializer)?;
                 #(
-                    if let Ok(arm) = <#tys as fal_runtime::__private::serde::Deserialize>::deserialize(&value) {
+                    if let Ok(arm) = <#tys as __serde::Deserialize>::deserialize(&value) {
                         return Ok(Self::#idents(arm));
                     }
                 )*
-                Err(<D::Error as fal_runtime::__private::serde::de::Error>::custom(#message))
+                Err(<D::Error as __serde::de::Error>::custom(#message))
             }
         }
         #froms
@@ -368,14 +378,14 @@ fn newtype(name: &Ident, docs: &TokenStream, inner: &Ty, names: &dyn Names) -> T
                 Self(value.into())
             }
         }
-        impl fal_runtime::__private::serde::Serialize for #name {
-            fn serialize<S: fal_runtime::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                fal_runtime::__private::serde::Serialize::serialize(&self.0, serializer)
+        impl __serde::Serialize for #name {
+            fn serialize<S: __serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                __serde::Serialize::serialize(&self.0, serializer)
             }
         }
-        impl<'de> fal_runtime::__private::serde::Deserialize<'de> for #name {
-            fn deserialize<D: fal_runtime::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                <#ty as fal_runtime::__private::serde::Deserialize>::deserialize(deserializer).map(Self)
+        impl<'de> __serde::Deserialize<'de> for #name {
+            fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <#ty as __serde::Deserialize>::deserialize(deserializer).map(Self)
             }
         }
     }
