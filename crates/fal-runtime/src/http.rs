@@ -164,7 +164,9 @@ impl RetryPolicy {
             return delay;
         }
         let spread: f64 = rand::thread_rng().gen_range(-0.25..=0.25);
-        delay.mul_f64(1.0 + spread)
+        // `try_from` rather than `mul_f64`, which panics when a huge configured
+        // delay overflows.
+        Duration::try_from_secs_f64(delay.as_secs_f64() * (1.0 + spread)).unwrap_or(delay)
     }
 
     fn delay_for(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
@@ -282,6 +284,10 @@ mod tests {
             policy.delay_for(0, Some(Duration::from_secs(600))),
             Duration::from_secs(60)
         );
+        let huge = RetryPolicy::default()
+            .base_delay(Duration::MAX)
+            .max_delay(Duration::MAX);
+        assert!(huge.backoff(5) >= Duration::from_secs(1));
         let jittered = RetryPolicy::default().backoff(1);
         assert!(jittered >= Duration::from_millis(1500) && jittered <= Duration::from_millis(2500));
     }
