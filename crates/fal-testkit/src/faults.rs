@@ -56,10 +56,43 @@ pub enum Fault {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after_bytes: Option<usize>,
     },
-    /// Cut an SSE stream (no terminating chunk) after this many events.
+    /// Cut an SSE stream (no terminating chunk) after this many events. On
+    /// `/stream` half of the next event is sent before the cut.
     TruncateStream {
         /// Events sent before the cut.
         after_events: usize,
+    },
+    /// `/stream` goes silent (connection open, nothing sent) after this many events.
+    StallStream {
+        /// Events sent before the silence.
+        after_events: usize,
+    },
+    /// `/stream` sends `{"error": {"message": …, "error_type": "internal_error"}}`
+    /// after this many events, then ends.
+    StreamErrorEvent {
+        /// Events sent before the error event.
+        after_events: usize,
+    },
+    /// `/stream` sends an event whose data is not JSON after this many events.
+    MalformedEvent {
+        /// Events sent before the bad one.
+        after_events: usize,
+    },
+    /// The realtime connection this handshake opens closes, without a close frame
+    /// or an answer, when input number `after_inputs + 1` arrives.
+    RealtimeClose {
+        /// Inputs answered normally first.
+        after_inputs: usize,
+    },
+    /// The realtime connection answers input number `after_inputs + 1` with
+    /// `{"type":"x-fal-error","error":…,"reason":…}` and closes.
+    RealtimeError {
+        /// Inputs answered normally first.
+        after_inputs: usize,
+        /// The error code, e.g. `INTERNAL_ERROR`.
+        error: String,
+        /// The reason text.
+        reason: String,
     },
     /// The request runs, then ends `COMPLETED` with an error; its result (or the
     /// direct run) answers with `status` and `{"detail": detail, "error_type": ...}`.
@@ -92,6 +125,12 @@ impl Fault {
             | Fault::DropConnection { .. } => true,
             Fault::TruncateStream { .. } => {
                 matches!(route, RouteKind::StatusStream | RouteKind::Stream)
+            }
+            Fault::StallStream { .. }
+            | Fault::StreamErrorEvent { .. }
+            | Fault::MalformedEvent { .. } => route == RouteKind::Stream,
+            Fault::RealtimeClose { .. } | Fault::RealtimeError { .. } => {
+                route == RouteKind::Realtime
             }
             Fault::CompleteWithError { .. } | Fault::RunnerCancel => {
                 matches!(route, RouteKind::Submit | RouteKind::Run)
@@ -170,6 +209,41 @@ impl FaultRule {
     /// Cut the status stream after `after_events` events.
     pub fn truncate_stream(after_events: usize) -> Self {
         FaultRule::new(Fault::TruncateStream { after_events }).on(RouteKind::StatusStream)
+    }
+
+    /// `/stream` goes silent after `after_events` events.
+    pub fn stall_stream(after_events: usize) -> Self {
+        FaultRule::new(Fault::StallStream { after_events }).on(RouteKind::Stream)
+    }
+
+    /// `/stream` sends an error event after `after_events` events.
+    pub fn stream_error_event(after_events: usize) -> Self {
+        FaultRule::new(Fault::StreamErrorEvent { after_events }).on(RouteKind::Stream)
+    }
+
+    /// `/stream` sends non-JSON data after `after_events` events.
+    pub fn malformed_event(after_events: usize) -> Self {
+        FaultRule::new(Fault::MalformedEvent { after_events }).on(RouteKind::Stream)
+    }
+
+    /// The next realtime connection drops after answering `after_inputs` inputs.
+    pub fn realtime_close(after_inputs: usize) -> Self {
+        FaultRule::new(Fault::RealtimeClose { after_inputs }).on(RouteKind::Realtime)
+    }
+
+    /// The next realtime connection answers input `after_inputs + 1` with an
+    /// `x-fal-error` and closes.
+    pub fn realtime_error(
+        after_inputs: usize,
+        error: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        FaultRule::new(Fault::RealtimeError {
+            after_inputs,
+            error: error.into(),
+            reason: reason.into(),
+        })
+        .on(RouteKind::Realtime)
     }
 
     /// End the request `COMPLETED` with an error answered as `status` + `detail`.

@@ -5,46 +5,42 @@
 //! map echoed back with `seq` (1, 2, … per connection) added, so a test can tell
 //! which input an answer belongs to. After each output it sends the timings meta
 //! as a JSON text frame, as fal's runner SDK does. When no input arrives for the
-//! idle timeout it sends the `x-fal-error` `TIMEOUT` text frame and closes the
-//! socket, which is what makes clients reconnect. A text frame or undecodable
-//! input gets an `INTERNAL_ERROR` and a close (the runner only reads binary frames).
+//! idle timeout ([`crate::TestkitBuilder::realtime_idle_timeout`]) it sends the
+//! `x-fal-error` `TIMEOUT` text frame and closes the socket, which is what makes
+//! clients reconnect. A text frame or undecodable input gets an `INTERNAL_ERROR`
+//! and a close (the runner only reads binary frames).
 //!
-//! Faults queued with [`RealtimeFault`] apply to the next inputs any session
-//! receives, one fault per input.
+//! Faults come from the testkit's fault rules ([`crate::Fault::RealtimeClose`],
+//! [`crate::Fault::RealtimeError`]): a rule is taken by one WebSocket handshake
+//! and acts on that connection's inputs. Tokens are opaque strings remembered
+//! with their app aliases and expiry; `?fal_jwt_token=` must name one that is
+//! unexpired and issued for the endpoint's alias, else the handshake is refused
+//! with 401 (so the journal shows it; how fal's gateway refuses is not
+//! documented, spec open question 11). A handshake without
+//! a token was already checked for `Authorization: Key …` by the router (fal's
+//! Python client can connect that way).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::extract::{FromRequest, Request};
+use axum::response::Response;
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
+use crate::faults::Fault;
+use crate::queue::read_body;
+use crate::reply;
+use crate::router::Call;
+
 /// fal's clients ask for 120 s tokens when they do not say.
 const DEFAULT_TOKEN_SECONDS: u64 = 120;
-/// How many faults may wait at once; injecting more is a test bug, not a queue to grow.
-const MAX_PENDING_FAULTS: usize = 64;
-/// Tokens kept before the oldest expired ones are swept.
+/// Tokens kept before expired ones are swept.
 const TOKEN_SWEEP_THRESHOLD: usize = 4096;
-
-/// A misbehaviour the realtime server shows for one input.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RealtimeFault {
-    /// Close the connection without answering, as a crashed or restarted runner would.
-    CloseWithoutAnswer,
-    /// Answer with `{"type":"x-fal-error","error":…,"reason":…}` and close, as a runner
-    /// does when the app raises.
-    Error {
-        /// The error code, e.g. `INTERNAL_ERROR`.
-        error: String,
-        /// The reason text.
-        reason: String,
-    },
-}
 
 #[derive(Debug)]
 struct Issued {
@@ -52,150 +48,139 @@ struct Issued {
     expires_at: Instant,
 }
 
-/// Tokens, faults and timing shared by the token route and every realtime session.
-#[derive(Debug)]
-pub struct RealtimeState {
-    idle_timeout: Duration,
-    tokens: Mutex<HashMap<String, Issued>>,
-    faults: Mutex<VecDeque<RealtimeFault>>,
-    issued: std::sync::atomic::AtomicU64,
+/// The tokens `/rest/tokens/` issued, checked by realtime and stream calls.
+#[derive(Debug, Default)]
+pub(crate) struct Tokens {
+    issued: Mutex<HashMap<String, Issued>>,
 }
 
-impl RealtimeState {
-    /// Sessions close after `idle_timeout` without input.
-    pub fn new(idle_timeout: Duration) -> Self {
-        Self {
-            idle_timeout,
-            tokens: Mutex::new(HashMap::new()),
-            faults: Mutex::new(VecDeque::new()),
-            issued: std::sync::atomic::AtomicU64::new(0),
-        }
-    }
-
-    /// Queues a fault for the next input; returns false when too many are queued.
-    pub fn inject(&self, fault: RealtimeFault) -> bool {
-        let mut faults = lock(&self.faults);
-        if faults.len() >= MAX_PENDING_FAULTS {
-            return false;
-        }
-        faults.push_back(fault);
-        true
-    }
-
-    /// How many tokens `/rest/tokens/` has issued so far.
-    pub fn tokens_issued(&self) -> u64 {
-        self.issued.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn take_fault(&self) -> Option<RealtimeFault> {
-        lock(&self.faults).pop_front()
+impl Tokens {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Issued>> {
+        // Only single inserts and lookups happen under this lock; a poisoned map is intact.
+        self.issued
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn issue(&self, apps: Vec<String>, lifetime: Duration) -> String {
         let token = format!("testkit-rt.{}", uuid::Uuid::new_v4().simple());
         let now = Instant::now();
-        let mut tokens = lock(&self.tokens);
-        if tokens.len() >= TOKEN_SWEEP_THRESHOLD {
-            tokens.retain(|_, issued| issued.expires_at > now);
+        let mut issued = self.lock();
+        if issued.len() >= TOKEN_SWEEP_THRESHOLD {
+            issued.retain(|_, t| t.expires_at > now);
         }
-        tokens.insert(
+        issued.insert(
             token.clone(),
             Issued {
                 apps,
                 expires_at: now + lifetime,
             },
         );
-        self.issued
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         token
     }
 
-    fn accepts(&self, token: &str, alias: &str) -> bool {
-        lock(&self.tokens).get(token).is_some_and(|issued| {
-            issued.expires_at > Instant::now() && issued.apps.iter().any(|app| app == alias)
-        })
+    /// Whether `token` is unexpired and was issued for the app `alias`.
+    pub(crate) fn accepts(&self, token: &str, alias: &str) -> bool {
+        self.lock()
+            .get(token)
+            .is_some_and(|t| t.expires_at > Instant::now() && t.apps.iter().any(|app| app == alias))
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding these locks cannot leave them inconsistent (plain inserts
-    // and pops), so a poisoned lock is still usable.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The body of `POST /rest/tokens/`.
 #[derive(Deserialize)]
-pub struct TokenRequest {
+struct TokenRequest {
     allowed_apps: Vec<String>,
     #[serde(default)]
     token_expiration: Option<u64>,
 }
 
-/// `POST /rest/tokens/`: issues a token for the listed app aliases, answered as a
-/// bare JSON string like fal's REST API.
-pub fn issue_token(state: &RealtimeState, body: &[u8]) -> Response {
-    let request: TokenRequest = match serde_json::from_slice(body) {
+/// `POST /rest/tokens/`: a token for the listed app aliases, answered as a bare
+/// JSON string like fal's REST API (spec 6.1).
+pub(crate) async fn issue_token(call: Call, request: Request) -> Response {
+    if request.method() != http::Method::POST {
+        return reply::method_not_allowed();
+    }
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let unprocessable = |message: &str| reply::detail(StatusCode::UNPROCESSABLE_ENTITY, message);
+    let request: TokenRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
-        Err(e) => {
-            return detail(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &format!("invalid token request: {e}"),
-            )
-        }
+        Err(e) => return unprocessable(&format!("invalid token request: {e}")),
     };
     if request.allowed_apps.is_empty() {
-        return detail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "allowed_apps must name at least one app",
-        );
+        return unprocessable("allowed_apps must name at least one app");
     }
     let seconds = request.token_expiration.unwrap_or(DEFAULT_TOKEN_SECONDS);
     if seconds == 0 || seconds > 86_400 {
-        return detail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "token_expiration must be 1..=86400 seconds",
-        );
+        return unprocessable("token_expiration must be 1..=86400 seconds");
     }
-    let token = state.issue(request.allowed_apps, Duration::from_secs(seconds));
-    (StatusCode::CREATED, Json(Value::String(token))).into_response()
+    let token = call
+        .shared
+        .tokens
+        .issue(request.allowed_apps, Duration::from_secs(seconds));
+    reply::json(StatusCode::CREATED, &Value::String(token))
 }
 
-/// `GET /run/<id>/realtime` (WebSocket). `endpoint_id` is the path after `/run/`,
-/// with or without the trailing `/realtime`.
-pub fn handle(
-    state: std::sync::Arc<RealtimeState>,
-    endpoint_id: &str,
-    query: &HashMap<String, String>,
-    upgrade: Option<WebSocketUpgrade>,
-) -> Response {
-    let Some(upgrade) = upgrade else {
-        return detail(
-            StatusCode::BAD_REQUEST,
-            "the realtime endpoint needs a WebSocket upgrade",
-        );
-    };
-    if let Some(raw) = query.get("max_buffering") {
-        match raw.parse::<u32>() {
-            Ok(1..=60) => {}
-            _ => {
-                return detail(
-                    StatusCode::BAD_REQUEST,
-                    "max_buffering must be an integer 1..=60",
-                )
-            }
+/// What the fault rule taken by this handshake does to the connection.
+#[derive(Clone, Debug)]
+enum SessionFault {
+    Close {
+        after_inputs: usize,
+    },
+    Error {
+        after_inputs: usize,
+        error: String,
+        reason: String,
+    },
+}
+
+/// `GET /run/<id>/realtime` (WebSocket upgrade).
+pub(crate) async fn handle(call: Call, endpoint: &str, request: Request) -> Response {
+    if let Some(raw) = call.query_param("max_buffering") {
+        if !matches!(raw.parse::<u32>(), Ok(1..=60)) {
+            return reply::detail(
+                StatusCode::BAD_REQUEST,
+                "max_buffering must be an integer between 1 and 60",
+            );
         }
     }
-    let Some(token) = query.get("fal_jwt_token").cloned() else {
-        return detail(StatusCode::UNAUTHORIZED, "missing fal_jwt_token");
+    let upgrade = match WebSocketUpgrade::from_request(request, &()).await {
+        Ok(upgrade) => upgrade,
+        Err(_) => {
+            return reply::detail(
+                StatusCode::BAD_REQUEST,
+                "the realtime endpoint needs a WebSocket upgrade",
+            )
+        }
     };
-    let alias = alias_of(endpoint_id).to_owned();
+    if let Some(token) = call.query_param("fal_jwt_token") {
+        // No token means the router already checked `Authorization` (or auth is off).
+        if !call.shared.tokens.accepts(&token, alias_of(endpoint)) {
+            return reply::detail(StatusCode::UNAUTHORIZED, "Invalid or expired fal_jwt_token");
+        }
+    }
+    let fault = match call.fault.clone() {
+        Some(Fault::RealtimeClose { after_inputs }) => Some(SessionFault::Close { after_inputs }),
+        Some(Fault::RealtimeError {
+            after_inputs,
+            error,
+            reason,
+        }) => Some(SessionFault::Error {
+            after_inputs,
+            error,
+            reason,
+        }),
+        _ => None,
+    };
+    let idle = call.shared.settings.realtime_idle;
+    let shutdown = call.shared.shutdown.clone();
     upgrade.on_upgrade(move |socket| async move {
-        if state.accepts(&token, &alias) {
-            session(socket, &state).await;
-        } else {
-            refuse(socket).await;
+        tokio::select! {
+            () = session(socket, idle, fault) => {}
+            () = shutdown.cancelled() => {}
         }
     })
 }
@@ -212,17 +197,10 @@ fn alias_of(endpoint_id: &str) -> &str {
     owner_skipped.unwrap_or_default()
 }
 
-/// What fal's gateway answers to a bad token (spec 6.4), then a policy-violation close.
-async fn refuse(mut socket: WebSocket) {
-    let refusal = json!({"status": "error", "error": "Unauthorized"}).to_string();
-    let _ = socket.send(Message::Text(refusal.into())).await;
-    let _ = socket.send(close(1008, "Unauthorized")).await;
-}
-
-async fn session(mut socket: WebSocket, state: &RealtimeState) {
+async fn session(mut socket: WebSocket, idle: Duration, fault: Option<SessionFault>) {
     let mut seq: u64 = 0;
     loop {
-        let message = match tokio::time::timeout(state.idle_timeout, socket.recv()).await {
+        let message = match tokio::time::timeout(idle, socket.recv()).await {
             Err(_) => {
                 let notice = json!({"type": "x-fal-error", "error": "TIMEOUT",
                                     "reason": "no inputs, reconnect when needed!"});
@@ -234,8 +212,7 @@ async fn session(mut socket: WebSocket, state: &RealtimeState) {
             Ok(Some(Ok(message))) => message,
         };
         let input = match message {
-            Message::Binary(bytes) => rmp_serde::from_slice::<Value>(&bytes)
-                .map_err(|e| format!("input is not a msgpack document: {e}")),
+            Message::Binary(bytes) => decode_input(&bytes),
             Message::Text(_) => Err("expected a binary msgpack frame, got text".to_owned()),
             Message::Ping(_) | Message::Pong(_) => continue,
             Message::Close(_) => return,
@@ -244,20 +221,23 @@ async fn session(mut socket: WebSocket, state: &RealtimeState) {
             Ok(input) => input,
             Err(reason) => return fail(socket, "INTERNAL_ERROR", &reason).await,
         };
-        match state.take_fault() {
+        let answered = usize::try_from(seq).unwrap_or(usize::MAX);
+        match &fault {
             // Dropping the socket without a close frame, as a crashed runner would.
-            Some(RealtimeFault::CloseWithoutAnswer) => return,
-            Some(RealtimeFault::Error { error, reason }) => {
-                return fail(socket, &error, &reason).await
-            }
-            None => {}
+            Some(SessionFault::Close { after_inputs }) if answered == *after_inputs => return,
+            Some(SessionFault::Error {
+                after_inputs,
+                error,
+                reason,
+            }) if answered == *after_inputs => return fail(socket, error, reason).await,
+            _ => {}
         }
         seq += 1;
         let started = std::time::Instant::now();
-        let output = echo(input, seq);
-        let Ok(frame) = rmp_serde::to_vec_named(&output) else {
+        let mut frame = Vec::new();
+        if rmpv::encode::write_value(&mut frame, &echo(input, seq)).is_err() {
             return fail(socket, "INTERNAL_ERROR", "could not encode the output").await;
-        };
+        }
         if socket.send(Message::Binary(frame.into())).await.is_err() {
             return;
         }
@@ -273,14 +253,30 @@ async fn session(mut socket: WebSocket, state: &RealtimeState) {
     }
 }
 
-/// The output for one input: the input's fields and the per-connection sequence number.
-fn echo(input: Value, seq: u64) -> Value {
+/// One msgpack document, and nothing after it. Decoded as a msgpack value rather
+/// than JSON because inputs may carry binary fields (image bytes), which JSON
+/// cannot hold.
+fn decode_input(bytes: &[u8]) -> Result<rmpv::Value, String> {
+    let mut rest = bytes;
+    let value = rmpv::decode::read_value(&mut rest)
+        .map_err(|e| format!("input is not a msgpack document: {e}"))?;
+    if !rest.is_empty() {
+        return Err(format!("{} bytes follow the msgpack document", rest.len()));
+    }
+    Ok(value)
+}
+
+/// The output for one input: the input's fields and the per-connection sequence
+/// number (a non-map input comes back as `{"input": …, "seq": …}`).
+fn echo(input: rmpv::Value, seq: u64) -> rmpv::Value {
+    let seq_entry = (rmpv::Value::from("seq"), rmpv::Value::from(seq));
     match input {
-        Value::Object(mut map) => {
-            map.insert("seq".into(), json!(seq));
-            Value::Object(map)
+        rmpv::Value::Map(mut entries) => {
+            entries.retain(|(key, _)| key.as_str() != Some("seq"));
+            entries.push(seq_entry);
+            rmpv::Value::Map(entries)
         }
-        other => json!({"input": other, "seq": seq}),
+        other => rmpv::Value::Map(vec![(rmpv::Value::from("input"), other), seq_entry]),
     }
 }
 
@@ -297,10 +293,6 @@ fn close(code: u16, reason: &str) -> Message {
     }))
 }
 
-fn detail(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "detail": message }))).into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,12 +307,12 @@ mod tests {
 
     #[test]
     fn tokens_are_checked_for_app_and_expiry() {
-        let state = RealtimeState::new(Duration::from_secs(1));
-        let token = state.issue(vec!["fast-sdxl".into()], Duration::from_secs(60));
-        assert!(state.accepts(&token, "fast-sdxl"));
-        assert!(!state.accepts(&token, "flux"));
-        assert!(!state.accepts("forged", "fast-sdxl"));
-        let expired = state.issue(vec!["flux".into()], Duration::ZERO);
-        assert!(!state.accepts(&expired, "flux"));
+        let tokens = Tokens::default();
+        let token = tokens.issue(vec!["fast-sdxl".into()], Duration::from_secs(60));
+        assert!(tokens.accepts(&token, "fast-sdxl"));
+        assert!(!tokens.accepts(&token, "flux"));
+        assert!(!tokens.accepts("forged", "fast-sdxl"));
+        let expired = tokens.issue(vec!["flux".into()], Duration::ZERO);
+        assert!(!tokens.accepts(&expired, "flux"));
     }
 }

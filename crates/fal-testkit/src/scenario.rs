@@ -155,6 +155,11 @@ fn fault_kind(fault: &Fault) -> &'static str {
         Fault::Delay { .. } => "delay",
         Fault::DropConnection { .. } => "drop_connection",
         Fault::TruncateStream { .. } => "truncate_stream",
+        Fault::StallStream { .. } => "stall_stream",
+        Fault::StreamErrorEvent { .. } => "stream_error_event",
+        Fault::MalformedEvent { .. } => "malformed_event",
+        Fault::RealtimeClose { .. } => "realtime_close",
+        Fault::RealtimeError { .. } => "realtime_error",
         Fault::CompleteWithError { .. } => "complete_with_error",
         Fault::RunnerCancel => "runner_cancel",
     }

@@ -217,7 +217,7 @@ async fn unknown_paths_and_unbuilt_routes_answer_fal_404_with_request_id() {
     let kit = start(fast()).await;
     for path in [
         "/nowhere",
-        "/rest/tokens/",
+        "/rest/nothing-here",
         "/web/elsewhere",
         "/cdn/files/other/x.png",
     ] {
@@ -232,6 +232,7 @@ async fn unknown_paths_and_unbuilt_routes_answer_fal_404_with_request_id() {
         );
         assert!(json(response).await["detail"].is_string(), "{path}");
     }
+    // The stream route is built: it answers, with the stream's content type.
     let stream = authed(
         &kit,
         client().post(format!("{}/fal-ai/flux/dev/stream", kit.run_url())),
@@ -240,7 +241,11 @@ async fn unknown_paths_and_unbuilt_routes_answer_fal_404_with_request_id() {
     .send()
     .await
     .expect("sent");
-    assert_eq!(stream.status(), 404);
+    assert_eq!(stream.status(), 200);
+    assert_eq!(
+        stream.headers().get("content-type").map(|v| v.as_bytes()),
+        Some(&b"text/event-stream"[..])
+    );
     let wrong_method = authed(
         &kit,
         client().delete(format!("{}/fal-ai/flux/dev", kit.queue_url())),
