@@ -7,7 +7,13 @@
 //! |---|---|---|
 //! | status (poll, stream open) | 429, 500, 502, 503, 504 | any |
 //! | submit | 429, 503 | connect errors only |
-//! | everything else | 429, 502, 503, 504 | any |
+//! | direct run, `/stream`, uploads | 429, 502, 503, 504 | any but a timeout |
+//! | result, cancel, token, other | 429, 502, 503, 504 | any |
+//!
+//! A run whose connection broke was cancelled by fal (it cancels a run when the
+//! client goes away), so sending it again is safe; a run that merely *timed out*
+//! on our side may still be running, so, as in fal's JS client, timeouts are not
+//! retried there.
 //!
 //! A submit is retried only when the failure proves the queue did not take the
 //! request: a connect error means nothing was sent; 429 is the rate limiter turning
@@ -80,6 +86,9 @@ impl Operation {
     fn retries_transport(self, err: &reqwest::Error) -> bool {
         match self {
             Operation::Submit => err.is_connect(),
+            Operation::Run | Operation::Stream | Operation::Upload => {
+                err.is_connect() || (err.is_request() && !err.is_timeout())
+            }
             _ => err.is_connect() || err.is_timeout() || err.is_request(),
         }
     }

@@ -28,6 +28,10 @@ use crate::{Client, EndpointId};
 /// treated as broken; `subscribe` then falls back to polling.
 pub const STATUS_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Upper bound for one status poll or cancel: both are small, so a call that
+/// takes longer is stuck (and is retried), not slow.
+const SHORT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How long a finished status stream may take to close before its connection is
 /// dropped rather than reused.
 const DRAIN_BUDGET: Duration = Duration::from_millis(50);
@@ -183,6 +187,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
                 self.client
                     .authorize(self.client.http().get(url.clone()))
                     .header(ACCEPT, HeaderValue::from_static("application/json"))
+                    .timeout(SHORT_CALL_TIMEOUT)
             })
             .await?;
             read_json(
@@ -249,6 +254,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
             self.client
                 .authorize(self.client.http().put(self.cancel_url.clone()))
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
+                .timeout(SHORT_CALL_TIMEOUT)
         })
         .instrument(self.span("cancel"))
         .await
