@@ -39,9 +39,9 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("key", &self.inner.key)
-            .field("queue_url", &self.inner.queue.as_str())
-            .field("run_url", &self.inner.run.as_str())
-            .field("rest_url", &self.inner.rest.as_str())
+            .field("queue_url", &crate::http::display_url(&self.inner.queue))
+            .field("run_url", &crate::http::display_url(&self.inner.run))
+            .field("rest_url", &crate::http::display_url(&self.inner.rest))
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
