@@ -113,13 +113,21 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("key", &self.key)
-            .field("queue_url", &self.queue_url)
-            .field("run_url", &self.run_url)
-            .field("rest_url", &self.rest_url)
+            .field("queue_url", &shown(&self.queue_url))
+            .field("run_url", &shown(&self.run_url))
+            .field("rest_url", &shown(&self.rest_url))
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
             .finish_non_exhaustive()
     }
+}
+
+/// A configured URL for `Debug`, without any `user:password@` part.
+fn shown(url: &Option<String>) -> Option<String> {
+    url.as_deref().map(|u| match Url::parse(u) {
+        Ok(parsed) => crate::http::display_url(&parsed),
+        Err(_) => "(not a URL)".to_owned(),
+    })
 }
 
 impl ClientBuilder {
