@@ -67,11 +67,16 @@ async fn raw(kit: &Testkit) -> Duration {
         kit.addr(),
         token(kit).await
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("connects");
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+        .await
+        .expect("connects");
     let start = Instant::now();
     for n in 0..ROUND_TRIPS as u64 {
         let frame = rmp_serde::to_vec_named(&input(n)).expect("encodes");
-        socket.send(Message::Binary(frame.into())).await.expect("sends");
+        socket
+            .send(Message::Binary(frame.into()))
+            .await
+            .expect("sends");
         loop {
             match socket.next().await.expect("open").expect("frame") {
                 Message::Binary(bytes) => {
@@ -123,9 +128,15 @@ fn main() {
         }
         let per_s = |d: Duration| ROUND_TRIPS as f64 / d.as_secs_f64();
         println!("\nrealtime round trips, {ROUND_TRIPS} sequential per run, best of 3");
-        println!("{:<28} {:>12} {:>10} {:>8}", "row", "trips/s", "us/trip", "ratio");
+        println!(
+            "{:<28} {:>12} {:>10} {:>8}",
+            "row", "trips/s", "us/trip", "ratio"
+        );
         let base = per_s(raw_best);
-        for (label, d) in [("raw tungstenite (baseline)", raw_best), ("fal_runtime::Realtime", ours_best)] {
+        for (label, d) in [
+            ("raw tungstenite (baseline)", raw_best),
+            ("fal_runtime::Realtime", ours_best),
+        ] {
             println!(
                 "{label:<28} {:>12.0} {:>10.1} {:>7.2}x",
                 per_s(d),

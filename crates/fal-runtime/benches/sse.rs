@@ -96,7 +96,11 @@ fn table(name: &str, body: &[u8], typed: impl Fn(&[u8]) -> usize) {
     let frame = rate(|| __bench::frame(body, CHUNK).expect("valid body"));
     let json = rate(|| {
         data.iter()
-            .map(|p| serde_json::from_slice::<serde_json::Value>(p).map(black_box).is_ok() as usize)
+            .map(|p| {
+                serde_json::from_slice::<serde_json::Value>(p)
+                    .map(black_box)
+                    .is_ok() as usize
+            })
             .sum()
     });
     let value = rate(|| __bench::decode::<serde_json::Value>(body, CHUNK).expect("decodes"));
