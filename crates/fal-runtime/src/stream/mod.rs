@@ -218,12 +218,17 @@ pub mod __bench {
     }
 
     /// Frames and decodes every event as `T`, as [`EventStream`] does.
-    pub fn decode<T: DeserializeOwned>(body: &[u8], chunk: usize) -> Result<usize, StreamErrorKind> {
+    pub fn decode<T: DeserializeOwned>(
+        body: &[u8],
+        chunk: usize,
+    ) -> Result<usize, StreamErrorKind> {
         let mut parser = SseParser::new(usize::MAX);
         let mut ready = VecDeque::new();
         let mut count = 0;
         for piece in body.chunks(chunk.max(1)) {
-            parser.push(piece, &mut ready).map_err(StreamErrorKind::Malformed)?;
+            parser
+                .push(piece, &mut ready)
+                .map_err(StreamErrorKind::Malformed)?;
             for event in ready.drain(..) {
                 std::hint::black_box(event::decode::<T>(&event)?);
                 count += 1;
