@@ -29,3 +29,18 @@ impl fmt::Display for Failure {
         }
     }
 }
+
+/// What the user got wrong (endpoint id, input, configuration) is usage (exit 2);
+/// everything fal or the network reported is an API failure (exit 1). The runtime's
+/// messages already name the HTTP status and request id.
+impl From<fal_runtime::Error> for Failure {
+    fn from(err: fal_runtime::Error) -> Self {
+        use fal_runtime::Error;
+        match &err {
+            Error::EndpointId(_) | Error::Input { .. } | Error::Config(_) => {
+                Failure::Usage(err.to_string())
+            }
+            _ => Failure::Api(err.to_string()),
+        }
+    }
+}

@@ -82,8 +82,19 @@ enum SchemasCommand {
     Fetch(schemas::FetchArgs),
 }
 
+/// Diagnostics go to stderr, off unless `RUST_LOG` asks (stdout carries results).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_tracing();
     let outcome = match cli.command {
         Command::Run(args) => call::run(args),
         Command::Submit(args) => call::submit(args),

@@ -7,7 +7,13 @@
 //! |---|---|---|
 //! | status (poll, stream open) | 429, 500, 502, 503, 504 | any |
 //! | submit | 429, 503 | connect errors only |
-//! | everything else | 429, 502, 503, 504 | any |
+//! | direct run, `/stream`, uploads | 429, 502, 503, 504 | any but a timeout |
+//! | result, cancel, token, other | 429, 502, 503, 504 | any |
+//!
+//! A run whose connection broke was cancelled by fal (it cancels a run when the
+//! client goes away), so sending it again is safe; a run that merely *timed out*
+//! on our side may still be running, so, as in fal's JS client, timeouts are not
+//! retried there.
 //!
 //! A submit is retried only when the failure proves the queue did not take the
 //! request: a connect error means nothing was sent; 429 is the rate limiter turning
@@ -80,6 +86,9 @@ impl Operation {
     fn retries_transport(self, err: &reqwest::Error) -> bool {
         match self {
             Operation::Submit => err.is_connect(),
+            Operation::Run | Operation::Stream | Operation::Upload => {
+                err.is_connect() || (err.is_request() && !err.is_timeout())
+            }
             _ => err.is_connect() || err.is_timeout() || err.is_request(),
         }
     }
@@ -164,7 +173,9 @@ impl RetryPolicy {
             return delay;
         }
         let spread: f64 = rand::thread_rng().gen_range(-0.25..=0.25);
-        delay.mul_f64(1.0 + spread)
+        // `try_from` rather than `mul_f64`, which panics when a huge configured
+        // delay overflows.
+        Duration::try_from_secs_f64(delay.as_secs_f64() * (1.0 + spread)).unwrap_or(delay)
     }
 
     fn delay_for(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
@@ -210,7 +221,7 @@ pub async fn send(
                 if !can_retry || !operation.retries_transport(&source) {
                     return Err(Error::Transport {
                         operation,
-                        url: url.to_string(),
+                        url: display_url(&url),
                         source: source.without_url(),
                     });
                 }
@@ -221,6 +232,18 @@ pub async fn send(
         }
         retry += 1;
     }
+}
+
+/// A URL for messages: any `user:password@` part is dropped, so a credential put
+/// in a base URL never reaches an error or a log.
+pub(crate) fn display_url(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
 }
 
 /// `base` + `path`, keeping any path prefix the base carries (`http://host/queue` +
@@ -273,6 +296,12 @@ mod tests {
     }
 
     #[test]
+    fn urls_in_messages_lose_their_credentials() {
+        let url = Url::parse("http://user:hunter2@127.0.0.1:9/queue").unwrap();
+        assert_eq!(display_url(&url), "http://127.0.0.1:9/queue");
+    }
+
+    #[test]
     fn backoff_grows_and_caps() {
         let policy = RetryPolicy::default().jitter(false);
         assert_eq!(policy.backoff(0), Duration::from_secs(1));
@@ -282,6 +311,10 @@ mod tests {
             policy.delay_for(0, Some(Duration::from_secs(600))),
             Duration::from_secs(60)
         );
+        let huge = RetryPolicy::default()
+            .base_delay(Duration::MAX)
+            .max_delay(Duration::MAX);
+        assert!(huge.backoff(5) >= Duration::from_secs(1));
         let jittered = RetryPolicy::default().backoff(1);
         assert!(jittered >= Duration::from_millis(1500) && jittered <= Duration::from_millis(2500));
     }

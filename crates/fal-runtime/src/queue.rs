@@ -28,6 +28,14 @@ use crate::{Client, EndpointId};
 /// treated as broken; `subscribe` then falls back to polling.
 pub const STATUS_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Upper bound for one status poll or cancel: both are small, so a call that
+/// takes longer is stuck (and is retried), not slow.
+const SHORT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a finished status stream may take to close before its connection is
+/// dropped rather than reused.
+const DRAIN_BUDGET: Duration = Duration::from_millis(50);
+
 /// What a submit returns (spec 3.1).
 #[derive(Clone, Debug, Deserialize)]
 struct SubmitResponse {
@@ -97,8 +105,8 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         request_id: &str,
         submitted: Option<&SubmitResponse>,
     ) -> Result<Self> {
-        if request_id.trim().is_empty() {
-            return Err(Error::Config("the request id is empty".into()));
+        if request_id.trim().is_empty() || matches!(request_id, "." | "..") {
+            return Err(Error::Config(format!("{request_id:?} is not a request id")));
         }
         let base = endpoint.base();
         let response_url = http::join_segments(
@@ -179,6 +187,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
                 self.client
                     .authorize(self.client.http().get(url.clone()))
                     .header(ACCEPT, HeaderValue::from_static("application/json"))
+                    .timeout(SHORT_CALL_TIMEOUT)
             })
             .await?;
             read_json(
@@ -196,6 +205,13 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     /// The status as a stream of updates (SSE), ending after `COMPLETED`. A stream
     /// that breaks or ends early yields an [`Error::Stream`] as its last item.
     pub async fn status_stream(&self, logs: bool) -> Result<StatusStream> {
+        self.status_stream_idle(logs, STATUS_STREAM_IDLE_TIMEOUT)
+            .await
+    }
+
+    /// [`Self::status_stream`] where a silence longer than `idle` (no event, no
+    /// keep-alive) ends the stream with an error.
+    pub async fn status_stream_idle(&self, logs: bool, idle: Duration) -> Result<StatusStream> {
         let mut url = http::join_segments(&self.status_url, ["stream"]);
         url.query_pairs_mut()
             .append_pair("logs", if logs { "1" } else { "0" });
@@ -206,11 +222,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         })
         .instrument(self.span("status_stream"))
         .await?;
-        Ok(StatusStream::new(
-            response,
-            self.request_id.clone(),
-            STATUS_STREAM_IDLE_TIMEOUT,
-        ))
+        Ok(StatusStream::new(response, self.request_id.clone(), idle))
     }
 
     /// The result of a completed request. A request that failed surfaces as the
@@ -242,6 +254,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
             self.client
                 .authorize(self.client.http().put(self.cancel_url.clone()))
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
+                .timeout(SHORT_CALL_TIMEOUT)
         })
         .instrument(self.span("cancel"))
         .await
@@ -256,7 +269,7 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     what: &'static str,
     request_id: Option<&str>,
 ) -> Result<T> {
-    let url = response.url().to_string();
+    let url = http::display_url(response.url());
     let header_id = response
         .headers()
         .get("x-fal-request-id")
@@ -276,8 +289,12 @@ pub(crate) fn decode<T: DeserializeOwned>(
     body: &[u8],
     request_id: Option<&str>,
 ) -> Result<T> {
+    // Fast path: plain serde. Only a failure pays for path tracking, to say where.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer)
+    let value: T = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|err| Error::decode(what, err, body, request_id))?;
     deserializer.end().map_err(|err| Error::Decode {
         what,
@@ -335,6 +352,12 @@ impl StatusStream {
             (Box::pin(events), request_id, false),
             |(mut events, request_id, done)| async move {
                 if done {
+                    // Read the rest of the body (fal closes it right after
+                    // COMPLETED) so the connection goes back to the pool instead
+                    // of being torn down; a server that keeps it open gets
+                    // `DRAIN_BUDGET`, then the connection is dropped.
+                    let drain = async { while events.next().await.is_some() {} };
+                    let _ = tokio::time::timeout(DRAIN_BUDGET, drain).await;
                     return None;
                 }
                 loop {
@@ -463,4 +486,103 @@ pub(crate) fn json_body(value: &Value) -> Result<Bytes> {
             path: ".".into(),
             message: err.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::builder()
+            .ignore_env()
+            .queue_url("http://127.0.0.1:9/queue/")
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn urls_drop_the_sub_path_and_keep_the_namespace() {
+        let client = client();
+        let handle: QueueHandle =
+            QueueHandle::from_id(&client, "comfy/acme/wf/extra", "r-1").unwrap();
+        assert_eq!(
+            handle.response_url().as_str(),
+            "http://127.0.0.1:9/queue/comfy/acme/wf/requests/r-1"
+        );
+        assert_eq!(
+            handle.status_url.as_str(),
+            "http://127.0.0.1:9/queue/comfy/acme/wf/requests/r-1/status"
+        );
+        assert_eq!(
+            handle.cancel_url.as_str(),
+            "http://127.0.0.1:9/queue/comfy/acme/wf/requests/r-1/cancel"
+        );
+        assert!(QueueHandle::<Value>::from_id(&client, "fal-ai/flux", " ").is_err());
+        for id in [".", "..", "a/../..", "%2e%2e"] {
+            match QueueHandle::<Value>::from_id(&client, "fal-ai/flux", id) {
+                Ok(handle) => {
+                    let path = handle.status_url.path().to_owned();
+                    assert!(
+                        path.starts_with("/queue/fal-ai/flux/requests/"),
+                        "{id}: {path}"
+                    );
+                    assert!(path.ends_with("/status"), "{id}: {path}");
+                    assert_eq!(
+                        handle.status_url.path_segments().unwrap().count(),
+                        6,
+                        "{id}: {path}"
+                    );
+                }
+                Err(err) => assert!(matches!(err, Error::Config(_)), "{id}: {err}"),
+            }
+        }
+        assert!(QueueHandle::<Value>::from_id(&client, "flux", "r").is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever a request id contains, it stays one path segment under the
+        /// base app: it can neither add levels nor climb out of the queue prefix.
+        #[test]
+        fn a_request_id_is_always_one_segment(id in "\\PC{1,40}") {
+            let client = client();
+            match QueueHandle::<Value>::from_id(&client, "fal-ai/flux/dev", &id) {
+                Ok(handle) => {
+                    let url = handle.status_url.clone();
+                    let segments: Vec<&str> = url.path_segments().unwrap().collect();
+                    proptest::prop_assert_eq!(segments.len(), 6, "{}", url);
+                    proptest::prop_assert_eq!(&segments[..4], &["queue", "fal-ai", "flux", "requests"]);
+                    proptest::prop_assert_eq!(segments[5], "status");
+                }
+                Err(_) => proptest::prop_assert!(id.trim().is_empty() || id == "." || id == ".."),
+            }
+        }
+    }
+
+    #[test]
+    fn returned_urls_are_preferred_on_the_same_origin_only() {
+        let client = client();
+        let endpoint = EndpointId::parse("fal-ai/flux/dev").unwrap();
+        let submitted = SubmitResponse {
+            request_id: "r-2".into(),
+            response_url: Some("http://127.0.0.1:9/queue/fal-ai/flux/dev/requests/r-2".into()),
+            status_url: Some("https://elsewhere.example/fal-ai/flux/requests/r-2/status".into()),
+            cancel_url: Some("not a url".into()),
+            queue_position: Some(3),
+        };
+        let handle: QueueHandle =
+            QueueHandle::build(&client, endpoint, "r-2", Some(&submitted)).unwrap();
+        assert_eq!(
+            handle.response_url().as_str(),
+            "http://127.0.0.1:9/queue/fal-ai/flux/dev/requests/r-2"
+        );
+        assert_eq!(
+            handle.status_url.as_str(),
+            "http://127.0.0.1:9/queue/fal-ai/flux/requests/r-2/status"
+        );
+        assert_eq!(
+            handle.cancel_url.as_str(),
+            "http://127.0.0.1:9/queue/fal-ai/flux/requests/r-2/cancel"
+        );
+        assert_eq!(handle.queue_position(), Some(3));
+    }
 }

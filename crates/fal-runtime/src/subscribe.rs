@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::options::RequestOptions;
-use crate::queue::{self, QueueHandle};
+use crate::queue::{self, QueueHandle, STATUS_STREAM_IDLE_TIMEOUT};
 use crate::status::{LogCursor, QueueStatus};
 use crate::Client;
 
@@ -69,6 +69,7 @@ pub struct Subscribe<'a, I, O> {
     logs: bool,
     mode: WaitMode,
     poll_interval: Duration,
+    stream_idle: Duration,
     timeout: Option<Duration>,
     on_enqueue: Option<EnqueueFn<'a>>,
     on_update: Option<UpdateFn<'a>>,
@@ -85,6 +86,7 @@ impl<'a, I, O> Subscribe<'a, I, O> {
             logs: false,
             mode: WaitMode::default(),
             poll_interval: DEFAULT_POLL_INTERVAL,
+            stream_idle: STATUS_STREAM_IDLE_TIMEOUT,
             timeout: None,
             on_enqueue: None,
             on_update: None,
@@ -114,6 +116,13 @@ impl<'a, I, O> Subscribe<'a, I, O> {
     /// The pause between polls when polling (also after a stream failure).
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.poll_interval = interval;
+        self
+    }
+
+    /// How long the status stream may stay silent (no event, no keep-alive)
+    /// before it is given up for polling (default 30 s).
+    pub fn stream_idle_timeout(mut self, idle: Duration) -> Self {
+        self.stream_idle = idle;
         self
     }
 
@@ -147,6 +156,7 @@ impl<'a, I, O> Subscribe<'a, I, O> {
             logs: self.logs,
             mode: self.mode,
             poll_interval: self.poll_interval,
+            stream_idle: self.stream_idle,
             timeout: self.timeout,
             on_enqueue: self.on_enqueue,
             on_update: self.on_update,
@@ -225,12 +235,15 @@ where
             done
         };
         if self.mode == WaitMode::Stream {
-            match handle.status_stream(self.logs).await {
+            match handle.status_stream_idle(self.logs, self.stream_idle).await {
                 Ok(mut stream) => {
                     while let Some(item) = stream.next().await {
                         match item {
                             Ok(status) => {
                                 if report(status) {
+                                    // Lets the stream read its end, so its
+                                    // connection is reused for the result.
+                                    let _ = stream.next().await;
                                     return Ok(());
                                 }
                             }

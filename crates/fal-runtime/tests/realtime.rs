@@ -296,7 +296,10 @@ async fn a_refused_handshake_fails_connect_and_is_retried_on_reconnect() {
             matches!(&error, Error::Realtime(e) if matches!(&**e, RealtimeError::Connection(m) if m.contains("401"))),
             "{error:?}"
         );
-        assert!(!error.to_string().contains("fal_jwt_token"), "the token stays out of messages");
+        assert!(
+            !error.to_string().contains("fal_jwt_token"),
+            "the token stays out of messages"
+        );
 
         // First connection drops on its first input; the reconnect is refused once
         // with 503; the attempt after that delivers the input.

@@ -22,7 +22,7 @@
 //! ```
 //!
 //! What it serves, by module:
-//! - [`router`](crate#routing): host routing by `x-fal-target-url` or path
+//! - routing (`router.rs`): host routing by `x-fal-target-url` or path
 //!   prefix (`/queue`, `/run`, `/rest`, `/cdn`, `/web`, `/api`), auth, faults,
 //!   journal, and the extension points for the stream, realtime, storage and
 //!   webhook modules (documented in `router.rs`);
@@ -84,6 +84,9 @@ pub use scenario::{Scenario, ScenarioError};
 
 use state::{Settings, Shared};
 
+/// Longest queue delay or run duration honoured (one year); longer ones are capped.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// The credential the testkit accepts unless told otherwise.
 pub const DEFAULT_KEY: &str = "testkit-key-id:testkit-key-secret";
 
@@ -121,6 +124,7 @@ pub struct TestkitBuilder {
     scenario_file: Option<PathBuf>,
     scenario: Option<Scenario>,
     keep_alive: Duration,
+    webhook_policy: webhook::DeliveryPolicy,
     realtime_idle: Duration,
 }
 
@@ -136,13 +140,14 @@ impl Default for TestkitBuilder {
             scenario_file: None,
             scenario: None,
             keep_alive: Duration::from_secs(5),
+            webhook_policy: webhook::DeliveryPolicy::default(),
             realtime_idle: Duration::from_secs(30),
         }
     }
 }
 
 impl TestkitBuilder {
-    /// Time each queued request spends `IN_QUEUE` (default 50 ms).
+    /// Time each queued request spends `IN_QUEUE` (default 50 ms, at most [`MAX_DURATION`]).
     pub fn queue_delay(mut self, delay: Duration) -> Self {
         self.queue_delay = delay;
         self
@@ -196,6 +201,13 @@ impl TestkitBuilder {
         self
     }
 
+    /// How webhook deliveries are retried (attempts and gaps; see
+    /// [`webhook::DeliveryPolicy`]). Tests usually shorten the gaps.
+    pub fn webhook_policy(mut self, policy: webhook::DeliveryPolicy) -> Self {
+        self.webhook_policy = policy;
+        self
+    }
+
     /// How long a realtime socket may go without input before the testkit sends
     /// the `x-fal-error` `TIMEOUT` frame and closes it (default 30 s).
     pub fn realtime_idle_timeout(mut self, timeout: Duration) -> Self {
@@ -216,6 +228,7 @@ impl TestkitBuilder {
             queue_delay: self.queue_delay,
             run_duration: self.run_duration,
             keep_alive: self.keep_alive,
+            webhook_policy: self.webhook_policy,
             realtime_idle: self.realtime_idle,
         };
         for scenario in &scenarios {
@@ -226,6 +239,9 @@ impl TestkitBuilder {
                 settings.run_duration = Duration::from_millis(ms);
             }
         }
+        // Instants must stay representable however long a scenario asks for.
+        settings.queue_delay = settings.queue_delay.min(MAX_DURATION);
+        settings.run_duration = settings.run_duration.min(MAX_DURATION);
         let schemas = match &self.schemas_dir {
             Some(dir) => discovery::SchemaIndex::load(dir)?,
             None => discovery::SchemaIndex::default(),
@@ -353,6 +369,12 @@ impl Testkit {
             .rest_url(self.rest_url())
     }
 
+    /// An axum [`Router`] sharing this testkit's state (queue, faults, journal),
+    /// to serve the same testkit on another listener too.
+    pub fn router(&self) -> Router {
+        router(self.shared.clone())
+    }
+
     /// Adds a fault rule after those already pending (see [`FaultRule`]).
     pub fn inject(&self, rule: FaultRule) {
         self.shared.faults.add(rule);
@@ -382,6 +404,16 @@ impl Testkit {
     pub fn webhook_of(&self, request_id: &str) -> Option<String> {
         let id = uuid::Uuid::parse_str(request_id).ok()?;
         self.shared.store.webhook_of(id)
+    }
+
+    /// Uploaded files, and the storage fault switch (spec 7).
+    pub fn storage(&self) -> &storage::Storage {
+        &self.shared.storage
+    }
+
+    /// The webhook signer: its public key, JWKS and delivery log (spec 8).
+    pub fn webhooks(&self) -> &webhook::Webhooks {
+        &self.shared.webhooks
     }
 
     /// How many queue requests the testkit holds (any state).

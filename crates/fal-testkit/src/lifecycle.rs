@@ -184,8 +184,12 @@ impl Store {
         let now = Instant::now();
         let id = Uuid::new_v4();
         let start_at = now + self.queue_delay;
+        // The app validates its input before running: a 422 ends the run at once.
+        let rejected = matches!(&new.outcome, Outcome::Failed(f) if f.status == StatusCode::UNPROCESSABLE_ENTITY);
         let end_at = if new.runner_cancel {
             start_at + self.run_duration / 2
+        } else if rejected {
+            start_at
         } else {
             start_at + self.run_duration
         };

@@ -58,6 +58,10 @@ use crate::reply::{self, REQUEST_ID, TIMEOUT_TYPE};
 use crate::state::Shared;
 use crate::{auth, cdn, discovery, queue, run};
 
+/// Pause before cutting a connection on purpose, so what was meant to arrive
+/// (headers, partial body, earlier events) leaves the server's write buffer first.
+pub(crate) const FLUSH_PAUSE: Duration = Duration::from_millis(30);
+
 /// The header fal's proxy convention uses for the real target URL.
 const TARGET_URL: &str = "x-fal-target-url";
 
@@ -132,6 +136,12 @@ impl Call {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Query pairs as a map (last value wins), the shape `realtime::handle` takes.
+    #[allow(dead_code)] // read when the realtime route is wired in
+    pub(crate) fn query_map(&self) -> std::collections::HashMap<String, String> {
+        self.query_pairs().into_iter().collect()
     }
 
     /// First value of query parameter `name`.
@@ -399,7 +409,13 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, request: Request) -
     };
     let own_id = addressed.clone().unwrap_or(fresh_id);
 
-    if shared.settings.require_auth && needs_auth(&route, request.method(), target.query.as_deref())
+    // Signed upload URLs carry their own authorization; fal's key set is public.
+    let self_authorized = (target.service == Service::Cdn
+        && crate::storage::authorizes_itself(&target.path))
+        || (target.service == Service::Rest && target.path == ".well-known/jwks.json");
+    if shared.settings.require_auth
+        && !self_authorized
+        && needs_auth(&route, request.method(), target.query.as_deref())
     {
         if let Err(response) = auth::check(request.headers(), &shared.settings.key) {
             return finish(&shared, seen, response, &own_id, true);
@@ -554,6 +570,8 @@ fn cut(response: Response, after: Option<usize>) -> Response {
                 return None;
             }
             if sent >= limit {
+                // Let the server flush the headers and the partial body first.
+                tokio::time::sleep(FLUSH_PAUSE).await;
                 return Some((Err(aborted()), (inner, sent, true)));
             }
             match inner.next().await {
@@ -567,7 +585,10 @@ fn cut(response: Response, after: Option<usize>) -> Response {
                     let sent = sent + part.len();
                     Some((Ok(part), (inner, sent, false)))
                 }
-                Some(Err(_)) | None => Some((Err(aborted()), (inner, sent, true))),
+                Some(Err(_)) | None => {
+                    tokio::time::sleep(FLUSH_PAUSE).await;
+                    Some((Err(aborted()), (inner, sent, true)))
+                }
             }
         },
     );
@@ -598,18 +619,35 @@ async fn dispatch(call: Call, route: Route, request: Request) -> Response {
         Route::Stream { endpoint } => crate::stream::handle(call, &endpoint, request).await,
         Route::Realtime { endpoint } => crate::realtime::handle(call, &endpoint, request).await,
         Route::Rest => rest(call, request).await,
+        Route::Cdn if crate::storage::serves_cdn(&call.path) => {
+            let storage = call.shared.storage.clone();
+            storage
+                .handle_cdn(&call.path, &call.urls.cdn, request)
+                .await
+        }
         Route::Cdn => cdn::handle(call, &method).await,
+        Route::OpenApi | Route::Models if method != Method::GET => reply::method_not_allowed(),
         Route::OpenApi => discovery::openapi(&call),
         Route::Models => discovery::models(&call),
         Route::Unknown => reply::path_not_found(&format!("/{}", call.path)),
     }
 }
 
-/// REST host. Extension points: `storage/...` (`crate::storage`),
+/// REST host: `tokens/` (realtime/stream), `storage/...` (`crate::storage`),
 /// `.well-known/jwks.json` (`crate::webhook`).
 async fn rest(call: Call, request: Request) -> Response {
-    match call.path.trim_end_matches('/') {
+    let path = call.path.trim_end_matches('/');
+    if path.starts_with("storage/") {
+        let storage = call.shared.storage.clone();
+        return storage
+            .handle_rest(&call.path, &call.urls.cdn, request)
+            .await;
+    }
+    match path {
         "tokens" => crate::realtime::issue_token(call, request).await,
+        ".well-known/jwks.json" if request.method() == Method::GET => {
+            call.shared.webhooks.jwks_response()
+        }
         _ => not_served(&call),
     }
 }
@@ -648,6 +686,23 @@ mod tests {
                 other => format!("{other:?}"),
             };
             assert_eq!(got, want, "{path}");
+        }
+    }
+
+    #[test]
+    fn real_hosts_map_to_services() {
+        let cases = [
+            ("queue.fal.run", Some(Service::Queue)),
+            ("fal.run", Some(Service::Run)),
+            ("rest.fal.ai", Some(Service::Rest)),
+            ("rest.alpha.fal.ai", Some(Service::Rest)),
+            ("v3.fal.media", Some(Service::Cdn)),
+            ("fal.ai", Some(Service::Web)),
+            ("api.fal.ai", Some(Service::Api)),
+            ("evil.fal.run.example", None),
+        ];
+        for (host, want) in cases {
+            assert_eq!(service_of_host(host), want, "{host}");
         }
     }
 

@@ -70,6 +70,8 @@ async fn next_event(mut watch: Watch) -> Option<(Result<Event, io::Error>, Watch
         }
         if watch.cut_after == Some(watch.events) {
             watch.done = true;
+            // Let the server flush what was sent, so the cut lands after the events.
+            tokio::time::sleep(crate::router::FLUSH_PAUSE).await;
             let error = io::Error::new(
                 io::ErrorKind::ConnectionAborted,
                 "status stream cut by fault injection",

@@ -23,6 +23,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How much of an error body is quoted back to the user.
 const ERROR_BODY_QUOTE: usize = 300;
+/// Largest response accepted. fal's biggest documents are well under 1 MiB;
+/// the cap keeps a misbehaving host or proxy from exhausting memory.
+const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// A document ready to be written, and anything the user should know about
 /// how it was obtained.
@@ -74,6 +77,14 @@ pub enum FetchError {
         /// What is missing from the listing.
         problem: String,
     },
+    /// The answer is larger than any endpoint document should be.
+    #[error("GET {url}: the response exceeds {limit} bytes, too large for an endpoint document")]
+    TooLarge {
+        /// The URL asked for.
+        url: Url,
+        /// The cap that was hit.
+        limit: usize,
+    },
     /// Both services failed (auto mode).
     #[error("{web}; the models API fallback also failed: {models}")]
     Both {
@@ -91,6 +102,7 @@ pub struct Fetcher {
     web: Url,
     api: Url,
     key: Option<String>,
+    max_body: usize,
 }
 
 impl Fetcher {
@@ -108,6 +120,7 @@ impl Fetcher {
             web: base_url(web_url, "--web-url / FAL_WEB_URL")?,
             api: base_url(api_url, "--api-url / FAL_API_URL")?,
             key,
+            max_body: MAX_BODY,
         })
     }
 
@@ -182,14 +195,30 @@ impl Fetcher {
             url: url.clone(),
             reason: error_chain(&e.without_url()),
         };
-        let response = request.send().await.map_err(network)?;
+        let mut response = request.send().await.map_err(network)?;
         let status = response.status();
         let request_id = response
             .headers()
             .get("x-fal-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = response.bytes().await.map_err(network)?;
+        let too_large = || FetchError::TooLarge {
+            url: url.clone(),
+            limit: self.max_body,
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_body as u64)
+        {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network)? {
+            if bytes.len() + chunk.len() > self.max_body {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         if !status.is_success() {
             return Err(FetchError::Status {
                 url: url.clone(),
@@ -198,7 +227,7 @@ impl Fetcher {
                 body: quote(&bytes),
             });
         }
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 }
 
@@ -346,6 +375,32 @@ mod tests {
         assert_eq!(quote(b""), "(empty body)");
         assert_eq!(quote(b"{\"detail\":\n  \"no\"}"), "{\"detail\": \"no\"}");
         assert!(quote("é".repeat(1000).as_bytes()).chars().count() <= ERROR_BODY_QUOTE + 1);
+    }
+
+    #[tokio::test]
+    async fn oversized_answers_are_refused() {
+        let kit = fal_testkit::Testkit::builder()
+            .start()
+            .await
+            .expect("testkit starts");
+        kit.inject(fal_testkit::FaultRule::new(fal_testkit::Fault::Status {
+            status: 200,
+            retry_after: None,
+            body: Some(Value::String("x".repeat(4096))),
+            ingress: false,
+        }));
+        let base = format!("{}/web", kit.base_url());
+        let mut fetcher = Fetcher::new(&base, &base, None).expect("fetcher");
+        fetcher.max_body = 1024;
+        let id = EndpointId::parse("fal-ai/flux/dev").expect("valid id");
+        let err = fetcher
+            .fetch(&id, Source::Web)
+            .await
+            .expect_err("too large");
+        assert!(
+            matches!(err, FetchError::TooLarge { limit: 1024, .. }),
+            "{err}"
+        );
     }
 
     proptest! {

@@ -28,6 +28,10 @@ const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// often, so forged deliveries cannot make the receiver hammer fal's JWKS.
 const DEFAULT_MIN_REFRESH: Duration = Duration::from_secs(60);
 
+/// A key-set fetch that takes longer fails, so a stuck JWKS host cannot hold
+/// deliveries (and the receiver's handlers) indefinitely.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Why the key set could not be obtained.
 #[derive(Debug, thiserror::Error)]
 pub enum JwksError {
@@ -262,6 +266,7 @@ async fn fetch(http: &reqwest::Client, url: &Url) -> Result<Vec<VerifyingKey>, J
     };
     let body = http
         .get(url.clone())
+        .timeout(FETCH_TIMEOUT)
         .header(http::header::ACCEPT, "application/json")
         .send()
         .await
@@ -271,6 +276,25 @@ async fn fetch(http: &reqwest::Client, url: &Url) -> Result<Vec<VerifyingKey>, J
         .await
         .map_err(failed)?;
     parse_jwks(&body)
+}
+
+impl crate::Client {
+    /// A verifier for deliveries of requests this client submits.
+    ///
+    /// Against fal's real REST host it uses fal's published key set
+    /// ([`DEFAULT_JWKS_URL`], on `rest.alpha.fal.ai`); against any other REST
+    /// base (a testkit, a proxy) it uses `{rest}/.well-known/jwks.json`.
+    pub fn webhook_verifier(&self) -> WebhookVerifier {
+        let rest = self.rest_base();
+        let is_fal =
+            rest.host_str() == Some("rest.fal.ai") && rest.path().trim_matches('/').is_empty();
+        if is_fal {
+            WebhookVerifier::new(self.http().clone())
+        } else {
+            let url = crate::http::join(rest, ".well-known/jwks.json");
+            WebhookVerifier::with_jwks_url(self.http().clone(), url)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -297,24 +321,5 @@ mod tests {
             Err(JwksError::NoUsableKeys)
         ));
         assert!(matches!(parse_jwks(b"[]"), Err(JwksError::Shape(_))));
-    }
-}
-
-impl crate::Client {
-    /// A verifier for deliveries of requests this client submits.
-    ///
-    /// Against fal's real REST host it uses fal's published key set
-    /// ([`DEFAULT_JWKS_URL`], on `rest.alpha.fal.ai`); against any other REST
-    /// base (a testkit, a proxy) it uses `{rest}/.well-known/jwks.json`.
-    pub fn webhook_verifier(&self) -> WebhookVerifier {
-        let rest = self.rest_base();
-        let is_fal =
-            rest.host_str() == Some("rest.fal.ai") && rest.path().trim_matches('/').is_empty();
-        if is_fal {
-            WebhookVerifier::new(self.http().clone())
-        } else {
-            let url = crate::http::join(rest, ".well-known/jwks.json");
-            WebhookVerifier::with_jwks_url(self.http().clone(), url)
-        }
     }
 }

@@ -1,0 +1,198 @@
+//! The `fal` binary end to end: output streams and exit codes of DESIGN.md.
+
+use std::process::{Command, Output};
+
+fn fal(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fal"))
+        .args(args)
+        .env_remove("FAL_KEY")
+        .env_remove("FAL_KEY_ID")
+        .env_remove("FAL_KEY_SECRET")
+        .env_remove("FAL_QUEUE_URL")
+        .env_remove("FAL_RUN_URL")
+        .env_remove("FAL_REST_URL")
+        .output()
+        .expect("fal runs")
+}
+
+#[test]
+fn run_without_a_key_uses_an_embedded_testkit() {
+    let out = fal(&["run", "fal-ai/flux/dev", "--input", r#"{"prompt":"a cat"}"#]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("embedded fal testkit"), "{stderr}");
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(result["prompt"], "a cat");
+}
+
+#[test]
+fn sync_run_prints_the_result() {
+    let out = fal(&[
+        "run",
+        "fal-ai/flux/dev",
+        "--sync",
+        "--input",
+        r#"{"prompt":"x"}"#,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert!(result["images"][0]["url"].is_string());
+}
+
+#[test]
+fn a_model_failure_exits_1_naming_status_and_request_id() {
+    let out = fal(&["run", "fal-ai/flux/dev", "--sync", "--input", "{}"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("422") && stderr.contains("request id"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("body.prompt"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_flag_or_file() {
+    let out = fal(&["run", "fal-ai/flux/dev", "--input", "{oops"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--input"));
+
+    let out = fal(&[
+        "run",
+        "fal-ai/flux/dev",
+        "--input",
+        "@/nonexistent/input.json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/input.json"));
+
+    let out = fal(&["status", "flux", "some-id"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("flux"));
+}
+
+fn fal_at(tk: &fal_testkit::Testkit, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fal"))
+        .args(args)
+        .env("FAL_KEY", tk.key())
+        .env("FAL_QUEUE_URL", tk.queue_url())
+        .env("FAL_RUN_URL", tk.run_url())
+        .env("FAL_REST_URL", tk.rest_url())
+        .output()
+        .expect("fal runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_verbs_against_a_testkit() {
+    let tk = fal_testkit::Testkit::builder()
+        .queue_delay(std::time::Duration::from_secs(5))
+        .start()
+        .await
+        .unwrap();
+    let out = fal_at(
+        &tk,
+        &[
+            "submit",
+            "fal-ai/flux/dev",
+            "--input",
+            r#"{"prompt":"q"}"#,
+            "--webhook",
+            "https://example.invalid/hook",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(!id.is_empty());
+    assert_eq!(
+        tk.webhook_of(&id).as_deref(),
+        Some("https://example.invalid/hook")
+    );
+
+    let out = fal_at(&tk, &["status", "fal-ai/flux/dev", &id, "--logs"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["status"], "IN_QUEUE");
+
+    let out = fal_at(&tk, &["result", "fal-ai/flux/dev", &id]);
+    assert_eq!(out.status.code(), Some(1), "not finished yet: {out:?}");
+
+    let out = fal_at(&tk, &["cancel", "fal-ai/flux/dev", &id]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(out.stdout.is_empty());
+
+    let out = fal_at(
+        &tk,
+        &[
+            "status",
+            "fal-ai/flux/dev",
+            "00000000-0000-4000-8000-000000000000",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("404"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn testkit_verb_prints_a_base_url_that_serves_fal() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fal"))
+        .args(["testkit", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("fal testkit starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap();
+    let base = line.expect("a line on stdout").trim().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+
+    let client = fal_runtime::Client::builder()
+        .ignore_env()
+        .key(fal_testkit::DEFAULT_KEY)
+        .queue_url(format!("{base}/queue"))
+        .run_url(format!("{base}/run"))
+        .build()
+        .unwrap();
+    let output = client
+        .endpoint("fal-ai/flux/dev")
+        .run(serde_json::json!({"prompt": "served"}))
+        .await;
+    child.kill().expect("the testkit stops");
+    let _ = child.wait();
+    assert_eq!(output.unwrap()["prompt"], "served");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_split_key_form_and_url_prefixes_with_slashes_work() {
+    let tk = fal_testkit::Testkit::builder().start().await.unwrap();
+    let (id, secret) = tk.key().split_once(':').unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fal"))
+        .args([
+            "run",
+            "fal-ai/flux/dev",
+            "--sync",
+            "--input",
+            r#"{"prompt":"split"}"#,
+        ])
+        .env_remove("FAL_KEY")
+        .env("FAL_KEY_ID", id)
+        .env("FAL_KEY_SECRET", secret)
+        .env("FAL_QUEUE_URL", format!("{}/", tk.queue_url()))
+        .env("FAL_RUN_URL", format!("{}/", tk.run_url()))
+        .env("FAL_REST_URL", tk.rest_url())
+        .output()
+        .expect("fal runs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("embedded"), "a key was set: {stderr}");
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["prompt"], "split");
+}

@@ -1,0 +1,268 @@
+//! `fal schemas fetch` against an in-process testkit serving the project's own
+//! `schemas/` directory on its `/web` (fal.ai) and `/api` (api.fal.ai) routes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use fal_testkit::{Fault, FaultRule, RouteKind, Testkit};
+use serde_json::Value;
+
+/// Longest a single `fal` invocation may take before the test fails.
+const RUN_LIMIT: Duration = Duration::from_secs(20);
+
+fn shipped_schemas() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
+}
+
+fn shipped(id: &str) -> Value {
+    let path = shipped_schemas().join(format!("{}.json", id.replace('/', "__")));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+async fn testkit() -> Testkit {
+    Testkit::builder()
+        .schemas_dir(shipped_schemas())
+        .start()
+        .await
+        .expect("testkit starts")
+}
+
+/// Runs the built `fal` with a clean fal environment plus `env`, killing it
+/// after [`RUN_LIMIT`].
+async fn fal(args: Vec<String>, env: Vec<(&'static str, String)>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_fal"));
+        for var in [
+            "FAL_KEY",
+            "FAL_KEY_ID",
+            "FAL_KEY_SECRET",
+            "FAL_WEB_URL",
+            "FAL_API_URL",
+        ] {
+            command.env_remove(var);
+        }
+        command
+            .args(&args)
+            .envs(env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn fal");
+        let started = Instant::now();
+        loop {
+            match child.try_wait().expect("wait for fal") {
+                Some(_) => return child.wait_with_output().expect("collect output"),
+                None if started.elapsed() > RUN_LIMIT => {
+                    let _ = child.kill();
+                    panic!("fal {args:?} ran longer than {RUN_LIMIT:?}");
+                }
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    })
+    .await
+    .expect("runner thread")
+}
+
+fn args(ids: &[&str], out: &Path, extra: &[String]) -> Vec<String> {
+    let mut a: Vec<String> = ["schemas", "fetch"].iter().map(|s| s.to_string()).collect();
+    a.extend(ids.iter().map(|s| s.to_string()));
+    a.push("--out".into());
+    a.push(out.display().to_string());
+    a.extend(extra.iter().cloned());
+    a
+}
+
+fn hosts(kit: &Testkit) -> Vec<String> {
+    vec![
+        "--web-url".into(),
+        format!("{}/web", kit.base_url()),
+        "--api-url".into(),
+        format!("{}/api/", kit.base_url()),
+    ]
+}
+
+fn written(out: &Path, id: &str) -> Value {
+    let path = out.join(format!("{}.json", id.replace('/', "__")));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn routes(kit: &Testkit) -> Vec<RouteKind> {
+    kit.journal().iter().map(|e| e.route).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetches_documents_from_the_web_host() {
+    let kit = testkit().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("fetched");
+    let ids = ["fal-ai/flux/dev", "fal-ai/kokoro/american-english"];
+    let output = fal(args(&ids, &out, &hosts(&kit)), vec![]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(output.stdout.is_empty(), "stdout stays empty");
+    for id in ids {
+        assert_eq!(written(&out, id), shipped(id), "{id}");
+    }
+    let journal = kit.journal();
+    assert_eq!(routes(&kit), vec![RouteKind::OpenApi, RouteKind::OpenApi]);
+    for entry in &journal {
+        assert!(
+            entry
+                .path
+                .starts_with("/web/api/openapi/queue/openapi.json?endpoint_id=fal-ai%2F"),
+            "{}",
+            entry.path
+        );
+        assert!(entry.header("authorization").is_none(), "no key, no header");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_and_key_come_from_the_environment() {
+    let kit = testkit().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = vec![
+        ("FAL_WEB_URL", format!("{}/web/", kit.base_url())),
+        ("FAL_API_URL", format!("{}/api", kit.base_url())),
+        ("FAL_KEY", "id:secret".to_owned()),
+    ];
+    let output = fal(args(&["fal-ai/flux/schnell"], dir.path(), &[]), env).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        written(dir.path(), "fal-ai/flux/schnell"),
+        shipped("fal-ai/flux/schnell")
+    );
+    let journal = kit.journal();
+    assert_eq!(journal.len(), 1);
+    assert!(
+        journal[0].header("authorization").is_some(),
+        "FAL_KEY is sent"
+    );
+    assert!(
+        !stderr(&output).contains("secret"),
+        "the key is never printed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_api_serves_as_source_and_as_fallback() {
+    let kit = testkit().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let id = "fal-ai/bytedance/seed/v2/mini";
+
+    let models_only = args(
+        &[id],
+        dir.path(),
+        &[hosts(&kit), vec!["--source".into(), "models".into()]].concat(),
+    );
+    let output = fal(models_only, vec![]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(written(dir.path(), id), shipped(id));
+    assert_eq!(routes(&kit), vec![RouteKind::Models]);
+    let path = &kit.journal()[0].path;
+    assert!(path.contains("expand=openapi-3.0"), "{path}");
+
+    kit.clear_journal();
+    std::fs::remove_dir_all(dir.path()).expect("clean");
+    kit.inject(FaultRule::status(503).on(RouteKind::OpenApi));
+    let output = fal(args(&[id], dir.path(), &hosts(&kit)), vec![]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(written(dir.path(), id), shipped(id));
+    assert_eq!(routes(&kit), vec![RouteKind::OpenApi, RouteKind::Models]);
+    let err = stderr(&output);
+    assert!(err.contains("503") && err.contains("models API"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_failures_exit_1_and_name_the_cause() {
+    let kit = testkit().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    // Only the web host, and it fails: the status and URL are named.
+    kit.inject(FaultRule::status(503).on(RouteKind::OpenApi));
+    let web_only = [hosts(&kit), vec!["--source".into(), "web".into()]].concat();
+    let output = fal(args(&["fal-ai/flux/dev"], dir.path(), &web_only), vec![]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("HTTP 503") && err.contains("/web/api/openapi/queue/openapi.json"),
+        "{err}"
+    );
+    assert!(!dir.path().join("fal-ai__flux__dev.json").exists());
+
+    // A 200 that is not a document is refused, not written.
+    kit.inject(FaultRule::new(Fault::Status {
+        status: 200,
+        retry_after: None,
+        body: Some(serde_json::json!({"detail": "maintenance"})),
+        ingress: false,
+    }));
+    let output = fal(args(&["fal-ai/flux/dev"], dir.path(), &web_only), vec![]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("no OpenAPI 3 version"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.path().join("fal-ai__flux__dev.json").exists());
+
+    // Unknown to both services; the known one is still written.
+    let output = fal(
+        args(
+            &["acme/nothing-here", "fal-ai/fast-sdxl"],
+            dir.path(),
+            &hosts(&kit),
+        ),
+        vec![],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("1 of 2"), "{err}");
+    assert!(
+        err.contains("acme/nothing-here") && err.contains("HTTP 404"),
+        "{err}"
+    );
+    assert!(err.contains("does not include"), "{err}");
+    assert_eq!(
+        written(dir.path(), "fal-ai/fast-sdxl"),
+        shipped("fal-ai/fast-sdxl")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_usage_exits_2_before_any_request() {
+    let kit = testkit().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = fal(
+        args(&["fal-ai/flux/dev", "flux"], dir.path(), &hosts(&kit)),
+        vec![],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("invalid endpoint id \"flux\""),
+        "{}",
+        stderr(&output)
+    );
+
+    let bad_host = vec!["--web-url".into(), "not a url".into()];
+    let output = fal(args(&["fal-ai/flux/dev"], dir.path(), &bad_host), vec![]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--web-url"), "{}", stderr(&output));
+
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"").expect("write");
+    let output = fal(args(&["fal-ai/flux/dev"], &file, &hosts(&kit)), vec![]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--out"), "{}", stderr(&output));
+
+    assert!(kit.journal().is_empty(), "no request was made");
+}

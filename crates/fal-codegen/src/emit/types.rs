@@ -1,0 +1,291 @@
+//! Type definitions → tokens: structs (with constructors and `with_` setters
+//! for request types), string enums (with an `Other` arm), untagged unions and
+//! newtypes. Enum serde impls are written by hand: a derive for a string enum
+//! costs several times the code, and compile time is a feature here.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use super::docs::doc_attrs;
+use crate::ir::naming::unraw;
+use crate::ir::{Field, Kind, Role, Ty, TypeDef, UnionArm, Variant};
+
+/// How named types are spelled where the code is emitted.
+pub trait Names {
+    /// The tokens naming the type with this key.
+    fn named(&self, key: &str) -> TokenStream;
+}
+
+/// An identifier, raw when the IR name is raw (`r#type`).
+pub(super) fn ident(name: &str) -> Ident {
+    match name.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(name, Span::call_site()),
+    }
+}
+
+const SERDE: &str = "fal_runtime::__private::serde";
+
+/// The Rust spelling of `ty`.
+pub fn rust_type(ty: &Ty, names: &dyn Names) -> TokenStream {
+    match ty {
+        Ty::Bool => quote!(bool),
+        Ty::Integer => quote!(i64),
+        Ty::Number => quote!(f64),
+        Ty::String => quote!(String),
+        Ty::FileInput => quote!(fal_runtime::FileInput),
+        Ty::File => quote!(fal_runtime::File),
+        Ty::Image => quote!(fal_runtime::Image),
+        Ty::Json => quote!(fal_runtime::__private::serde_json::Value),
+        Ty::JsonObject => {
+            quote!(fal_runtime::__private::serde_json::Map<String, fal_runtime::__private::serde_json::Value>)
+        }
+        Ty::List(inner) => {
+            let inner = rust_type(inner, names);
+            quote!(Vec<#inner>)
+        }
+        Ty::Map(inner) => {
+            let inner = rust_type(inner, names);
+            quote!(::std::collections::BTreeMap<String, #inner>)
+        }
+        Ty::Option(inner) => {
+            let inner = rust_type(inner, names);
+            quote!(Option<#inner>)
+        }
+        Ty::Named(key) => names.named(key),
+    }
+}
+
+/// The definition of `def` under the name `name`.
+pub(super) fn definition(def: &TypeDef, name: &Ident, names: &dyn Names) -> TokenStream {
+    let fallback = format!("The `{}` type of the endpoint schema.", def.name);
+    let docs = doc_attrs(&def.docs, &fallback);
+    match &def.kind {
+        Kind::Struct(fields) => structure(def.role, name, &docs, fields, names),
+        Kind::Enum(variants) => string_enum(name, &docs, variants),
+        Kind::Union(arms) => union(def.role, name, &docs, arms, names),
+        Kind::Newtype(inner) => newtype(name, &docs, inner, names),
+    }
+}
+
+fn serde_attr() -> TokenStream {
+    quote!(#[serde(crate = #SERDE)])
+}
+
+fn structure(
+    role: Role,
+    name: &Ident,
+    docs: &TokenStream,
+    fields: &[Field],
+    names: &dyn Names,
+) -> TokenStream {
+    let all_optional = fields.iter().all(|f| !f.required);
+    let default = all_optional.then(|| quote!(Default,));
+    let serde = serde_attr();
+    let field_tokens = fields.iter().map(|field| {
+        let ident = ident(&field.rust_name);
+        let ty = rust_type(&field.ty, names);
+        let fallback = format!("The `{}` field.", field.json_name);
+        let docs = doc_attrs(&field.docs, &fallback);
+        let rename = (unraw(&field.rust_name) != field.json_name).then(|| {
+            let json = &field.json_name;
+            quote!(#[serde(rename = #json)])
+        });
+        let optional = (!field.required)
+            .then(|| quote!(#[serde(default, skip_serializing_if = "Option::is_none")]));
+        quote! {
+            #docs
+            #rename
+            #optional
+            pub #ident: #ty,
+        }
+    });
+    let builders = (role == Role::Input).then(|| builders(name, fields, names));
+    quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq, #default fal_runtime::__private::serde::Serialize, fal_runtime::__private::serde::Deserialize)]
+        #serde
+        pub struct #name {
+            #(#field_tokens)*
+        }
+        #builders
+    }
+}
+
+/// A parameter accepting anything convertible into `ty`, and the expression
+/// converting it. Lists take any iterator of convertible items.
+fn param(
+    ty: &Ty,
+    arg: &Ident,
+    generic: &Ident,
+    names: &dyn Names,
+) -> (TokenStream, Option<TokenStream>, TokenStream) {
+    match ty {
+        Ty::List(item) => {
+            let item = rust_type(item, names);
+            (
+                quote!(impl IntoIterator<Item = #generic>),
+                Some(quote!(#generic: Into<#item>)),
+                quote!(#arg.into_iter().map(Into::into).collect()),
+            )
+        }
+        other => {
+            let ty = rust_type(other, names);
+            (quote!(impl Into<#ty>), None, quote!(#arg.into()))
+        }
+    }
+}
+
+fn builders(name: &Ident, fields: &[Field], names: &dyn Names) -> TokenStream {
+    let mut args = Vec::new();
+    let mut generics = Vec::new();
+    let mut inits = Vec::new();
+    let mut setters = Vec::new();
+    for (index, field) in fields.iter().enumerate() {
+        let member = ident(&field.rust_name);
+        let arg = member.clone();
+        let generic = format_ident!("I{}", index);
+        if field.required {
+            let (param_ty, bound, convert) = param(&field.ty, &arg, &generic, names);
+            args.push(quote!(#arg: #param_ty));
+            generics.extend(bound);
+            inits.push(quote!(#member: #convert));
+        } else {
+            inits.push(quote!(#member: None));
+            let inner = match &field.ty {
+                Ty::Option(inner) => inner.as_ref(),
+                other => other,
+            };
+            let (param_ty, bound, convert) = param(inner, &arg, &generic, names);
+            let method = format_ident!("with_{}", unraw(&field.rust_name).trim_end_matches('_'));
+            let doc = format!(
+                " Sets `{}` (left out of the request until set).",
+                field.json_name
+            );
+            let generics = bound.map(|b| quote!(<#b>));
+            setters.push(quote! {
+                #[doc = #doc]
+                pub fn #method #generics (mut self, #arg: #param_ty) -> Self {
+                    self.#member = Some(#convert);
+                    self
+                }
+            });
+        }
+    }
+    let generics = (!generics.is_empty()).then(|| quote!(<#(#generics),*>));
+    let allow = (args.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+    let new_doc = if args.is_empty() {
+        " An input with every field unset, so fal applies its defaults."
+    } else {
+        " An input from its required fields; optional fields start unset, so fal applies its defaults."
+    };
+    quote! {
+        impl #name {
+            #[doc = #new_doc]
+            #allow
+            pub fn new #generics (#(#args),*) -> Self {
+                Self { #(#inits),* }
+            }
+            #(#setters)*
+        }
+    }
+}
+
+fn string_enum(name: &Ident, docs: &TokenStream, variants: &[Variant]) -> TokenStream {
+    let idents: Vec<Ident> = variants.iter().map(|v| ident(&v.rust_name)).collect();
+    let values: Vec<&str> = variants.iter().map(|v| v.value.as_str()).collect();
+    let variant_docs = values.iter().map(|v| format!(" `{v:?}`"));
+    quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum #name {
+            #( #[doc = #variant_docs] #idents, )*
+            /// A value this binding does not know (yet); kept as sent by fal.
+            Other(String),
+        }
+        impl #name {
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #( Self::#idents => #values, )*
+                    Self::Other(value) => value,
+                }
+            }
+        }
+        impl From<&str> for #name {
+            fn from(value: &str) -> Self {
+                match value {
+                    #( #values => Self::#idents, )*
+                    other => Self::Other(other.to_owned()),
+                }
+            }
+        }
+        impl fal_runtime::__private::serde::Serialize for #name {
+            fn serialize<S: fal_runtime::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> fal_runtime::__private::serde::Deserialize<'de> for #name {
+            fn deserialize<D: fal_runtime::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <String as fal_runtime::__private::serde::Deserialize>::deserialize(deserializer)?;
+                Ok(Self::from(value.as_str()))
+            }
+        }
+    }
+}
+
+fn union(
+    role: Role,
+    name: &Ident,
+    docs: &TokenStream,
+    arms: &[UnionArm],
+    names: &dyn Names,
+) -> TokenStream {
+    let serde = serde_attr();
+    let idents: Vec<Ident> = arms.iter().map(|a| ident(&a.rust_name)).collect();
+    let tys: Vec<TokenStream> = arms.iter().map(|a| rust_type(&a.ty, names)).collect();
+    let arm_docs = arms.iter().map(|a| format!(" The `{}` form.", a.rust_name));
+    let froms = (role == Role::Input).then(|| {
+        quote! {
+            #(
+                impl From<#tys> for #name {
+                    fn from(value: #tys) -> Self {
+                        Self::#idents(value)
+                    }
+                }
+            )*
+        }
+    });
+    quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq, fal_runtime::__private::serde::Serialize, fal_runtime::__private::serde::Deserialize)]
+        #serde
+        #[serde(untagged)]
+        #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+        pub enum #name {
+            #( #[doc = #arm_docs] #idents(#tys), )*
+        }
+        #froms
+    }
+}
+
+fn newtype(name: &Ident, docs: &TokenStream, inner: &Ty, names: &dyn Names) -> TokenStream {
+    let serde = serde_attr();
+    let ty = rust_type(inner, names);
+    quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq, fal_runtime::__private::serde::Serialize, fal_runtime::__private::serde::Deserialize)]
+        #serde
+        #[serde(transparent)]
+        pub struct #name(
+            /// The request body.
+            pub #ty,
+        );
+        impl #name {
+            /// Wraps the request body.
+            pub fn new(value: impl Into<#ty>) -> Self {
+                Self(value.into())
+            }
+        }
+    }
+}

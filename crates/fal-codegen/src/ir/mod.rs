@@ -1,0 +1,174 @@
+//! The intermediate representation between parsing and emitting.
+//!
+//! It says what Rust to write, not how: endpoints with their module path, and
+//! type definitions keyed by a stable, content-derived name. Lowering decides
+//! every naming and typing question (so emitting is mechanical and the testkit
+//! can read the same model); emitting only turns it into tokens.
+
+mod docs;
+mod hash;
+mod lower;
+pub mod naming;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub use lower::lower;
+
+/// Everything to generate: endpoints by id, and the type definitions they use.
+#[derive(Clone, Debug, Default)]
+pub struct Ir {
+    /// Endpoints, sorted by id.
+    pub endpoints: Vec<Endpoint>,
+    /// Shared type definitions by key (see [`TypeKey`]).
+    pub types: BTreeMap<TypeKey, TypeDef>,
+}
+
+/// The key of a shared type definition: its local name followed by a hash of its
+/// content (`ImageSize5e1f09ab`).
+///
+/// Derived from the type alone, so it never changes when unrelated endpoints are
+/// added, and two endpoints with an identical type share one definition.
+pub type TypeKey = String;
+
+/// One endpoint: where its bindings live and which types it uses.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// The endpoint id, e.g. `fal-ai/flux/dev`.
+    pub id: String,
+    /// The document it came from.
+    pub file: PathBuf,
+    /// fal's category, e.g. `text-to-image`.
+    pub category: Option<String>,
+    /// The module path, one Rust identifier per id segment (`fal_ai`, `flux`, `dev`).
+    pub module: Vec<String>,
+    /// The input type, defined in the endpoint's own module because the endpoint
+    /// trait is implemented on it (so it is never shared).
+    pub input: TypeDef,
+    /// The local name of the output type (always present, e.g. `FluxDevOutput`).
+    pub output_name: String,
+    /// The output type.
+    pub output: Ty,
+    /// Shared types visible in the endpoint's module, by local name.
+    pub exports: BTreeMap<String, TypeKey>,
+}
+
+/// A Rust type, as used in a field, union arm, list or map.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ty {
+    /// `bool`.
+    Bool,
+    /// `i64` (JSON Schema `integer`).
+    Integer,
+    /// `f64` (JSON Schema `number`).
+    Number,
+    /// `String`.
+    String,
+    /// `fal_runtime::FileInput`: a file-URL input that may also be local content.
+    FileInput,
+    /// `fal_runtime::File`.
+    File,
+    /// `fal_runtime::Image`.
+    Image,
+    /// `serde_json::Value`: any JSON.
+    Json,
+    /// `serde_json::Map<String, Value>`: a free-form object, kept whole.
+    JsonObject,
+    /// `Vec<T>`.
+    List(Box<Ty>),
+    /// `BTreeMap<String, T>`.
+    Map(Box<Ty>),
+    /// `Option<T>`.
+    Option(Box<Ty>),
+    /// A generated type, by key.
+    Named(TypeKey),
+}
+
+/// A generated type definition.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TypeDef {
+    /// The name in the endpoint's module (the key without its hash).
+    pub name: String,
+    /// Documentation.
+    pub docs: Docs,
+    /// Whether the type is built by users (constructors and `with_` setters are
+    /// generated) or only read from fal.
+    pub role: Role,
+    /// What it is.
+    pub kind: Kind,
+}
+
+/// Whether a type is sent to fal or received from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Part of a request body.
+    Input,
+    /// Part of a result.
+    Output,
+}
+
+/// The shape of a generated type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A struct with named fields.
+    Struct(Vec<Field>),
+    /// A string enum; unknown values are kept in an `Other(String)` variant.
+    Enum(Vec<Variant>),
+    /// An untagged union of distinct JSON shapes, tried in order.
+    Union(Vec<UnionArm>),
+    /// A struct wrapping one value transparently (input types that are not objects).
+    Newtype(Ty),
+}
+
+/// A struct field.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Field {
+    /// The JSON property name.
+    pub json_name: String,
+    /// The Rust field name (snake case, keywords raw), unique in the struct.
+    pub rust_name: String,
+    /// The field's type (already `Option` when the field may be absent or null).
+    pub ty: Ty,
+    /// Whether the schema lists the property as required.
+    pub required: bool,
+    /// Documentation.
+    pub docs: Docs,
+    /// JSON pointer of the property's schema in the document it was read from
+    /// (for tools that check values against the original schema).
+    pub pointer: String,
+}
+
+/// A string enum value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Variant {
+    /// The value on the wire.
+    pub value: String,
+    /// The Rust variant name, unique in the enum and never `Other`.
+    pub rust_name: String,
+}
+
+/// An arm of a union.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UnionArm {
+    /// The Rust variant name.
+    pub rust_name: String,
+    /// The arm's type.
+    pub ty: Ty,
+}
+
+/// Documentation gathered from a schema; every part is already text, so the IR
+/// can be hashed and compared.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Docs {
+    /// The schema's description (or title), dedented.
+    pub description: Option<String>,
+    /// fal's default, as JSON text. Documented only: an unset field is left out
+    /// of the request so the server applies its own default.
+    pub default: Option<String>,
+    /// Up to three example values, as JSON text.
+    pub examples: Vec<String>,
+    /// Limits the server enforces (`1 ≤ value ≤ 4`, length, item counts, pattern).
+    pub constraints: Vec<String>,
+    /// Notes from code generation (e.g. a missing `$ref` target).
+    pub notes: Vec<String>,
+}

@@ -1,0 +1,208 @@
+//! Rust names for JSON names: idiomatic (heck), ASCII, never a keyword, never a
+//! name the generated code itself relies on.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+
+/// Words Rust reserves; a field or module with one of these names is written raw.
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Keywords that cannot be raw identifiers; they get a trailing `_` instead.
+const NOT_RAW: &[&str] = &["crate", "self", "super"];
+
+/// Type names the generated code uses unqualified (prelude types and the traits
+/// named in impls); a schema type with one of these names gets a `Type` suffix.
+const RESERVED_TYPES: &[&str] = &[
+    "Self",
+    "String",
+    "Vec",
+    "Option",
+    "Box",
+    "Result",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "From",
+    "Into",
+    "Default",
+    "Clone",
+    "Copy",
+    "Send",
+    "Sync",
+    "Sized",
+    "Iterator",
+    "IntoIterator",
+    "ToString",
+    "ToOwned",
+    "PartialEq",
+    "Eq",
+    "Debug",
+    "Hash",
+    "AsRef",
+];
+
+/// The ASCII alphanumeric words of `text`, split at every other character.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
+fn starts_with_digit(text: &str) -> bool {
+    text.chars().next().is_some_and(|c| c.is_ascii_digit())
+}
+
+fn ends_with_digit(text: &str) -> bool {
+    text.chars().last().is_some_and(|c| c.is_ascii_digit())
+}
+
+/// UpperCamelCase joining `words`, keeping a `_` between two digits so `16:9`
+/// and `1:69` stay apart (`16_9`, `1_69`); rustc accepts `_` between digits in
+/// camel-case names.
+fn camel_words<'a>(parts: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for word in parts {
+        let camel = word.to_upper_camel_case();
+        if ends_with_digit(&out) && starts_with_digit(&camel) {
+            out.push('_');
+        }
+        out.push_str(&camel);
+    }
+    out
+}
+
+/// A type name: `image_size` → `ImageSize`, `registry__image__Image` →
+/// `RegistryImageImage`, `3d` → `T3d`.
+pub fn type_name(text: &str) -> String {
+    let mut out = camel_words(words(text));
+    if out.is_empty() {
+        out.push_str("Unnamed");
+    }
+    if starts_with_digit(&out) {
+        out.insert(0, 'T');
+    }
+    if RESERVED_TYPES.contains(&out.as_str()) {
+        out.push_str("Type");
+    }
+    out
+}
+
+/// A snake-case identifier (field or module), written raw or suffixed when it is
+/// a keyword and prefixed with `_` when it would start with a digit.
+pub fn snake_ident(text: &str) -> String {
+    let joined = words(text).collect::<Vec<_>>().join("_");
+    let mut out = joined.to_snake_case();
+    if out.is_empty() {
+        out.push_str("field");
+    }
+    if starts_with_digit(&out) {
+        out.insert(0, '_');
+    }
+    escape_keyword(out)
+}
+
+/// `type` → `r#type`, `self` → `self_`.
+pub fn escape_keyword(ident: String) -> String {
+    if NOT_RAW.contains(&ident.as_str()) {
+        format!("{ident}_")
+    } else if KEYWORDS.contains(&ident.as_str()) {
+        format!("r#{ident}")
+    } else {
+        ident
+    }
+}
+
+/// An identifier without its `r#` prefix (for building `with_type` from `r#type`).
+pub fn unraw(ident: &str) -> &str {
+    ident.strip_prefix("r#").unwrap_or(ident)
+}
+
+/// An enum variant for a wire value: `landscape_4_3` → `Landscape4_3`,
+/// `16:9` → `V16_9`, `IN_QUEUE` → `InQueue`. Never `Other`, which is the
+/// catch-all for values the binding does not know.
+pub fn variant_name(value: &str) -> String {
+    let mut out = camel_words(words(value));
+    if out.is_empty() {
+        out.push_str("Value");
+    }
+    if starts_with_digit(&out) {
+        out.insert(0, 'V');
+    }
+    if out == "Other" || out == "Self" {
+        out.push_str("Value");
+    }
+    out
+}
+
+/// Makes `name` unique against `taken` by adding `suffix`, then `suffix2`, ….
+pub fn unique(name: String, suffix: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(&name) {
+        return name;
+    }
+    let mut n = 1usize;
+    loop {
+        let candidate = if n == 1 {
+            format!("{name}{suffix}")
+        } else {
+            format!("{name}{suffix}{n}")
+        };
+        if !taken(&candidate) {
+            return candidate;
+        }
+        n += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types() {
+        assert_eq!(type_name("FluxDevInput"), "FluxDevInput");
+        assert_eq!(type_name("image_size"), "ImageSize");
+        assert_eq!(
+            type_name("registry__image__fast_sdxl__models__Image"),
+            "RegistryImageFastSdxlModelsImage"
+        );
+        assert_eq!(type_name("3d-model"), "T3dModel");
+        assert_eq!(type_name("String"), "StringType");
+        assert_eq!(type_name(""), "Unnamed");
+    }
+
+    #[test]
+    fn idents() {
+        assert_eq!(snake_ident("imageUrl"), "image_url");
+        assert_eq!(snake_ident("type"), "r#type");
+        assert_eq!(snake_ident("loop"), "r#loop");
+        assert_eq!(snake_ident("self"), "self_");
+        assert_eq!(snake_ident("v1.1-ultra"), "v1_1_ultra");
+        assert_eq!(snake_ident("9b"), "_9b");
+        assert_eq!(snake_ident("fal-ai"), "fal_ai");
+        assert_eq!(unraw("r#type"), "type");
+    }
+
+    #[test]
+    fn variants() {
+        assert_eq!(variant_name("landscape_4_3"), "Landscape4_3");
+        assert_eq!(variant_name("16:9"), "V16_9");
+        assert_eq!(variant_name("1:69"), "V1_69");
+        assert_eq!(variant_name("5"), "V5");
+        assert_eq!(variant_name("IN_QUEUE"), "InQueue");
+        assert_eq!(variant_name("other"), "OtherValue");
+        assert_eq!(variant_name("🤩"), "Value");
+        assert_eq!(variant_name("HighPack"), "HighPack");
+    }
+
+    #[test]
+    fn uniqueness() {
+        let taken = ["A", "AAlt"];
+        assert_eq!(unique("A".into(), "Alt", |n| taken.contains(&n)), "AAlt2");
+        assert_eq!(unique("B".into(), "Alt", |n| taken.contains(&n)), "B");
+    }
+}

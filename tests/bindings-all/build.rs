@@ -1,0 +1,207 @@
+//! Generates bindings for the reference corpus (when the `corpus` feature is on
+//! and `../shared/fal-schemas` exists beside the repository) plus a table of
+//! round-trip cases: every `examples` value of every field.
+
+mod validate;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use fal_codegen::emit::{rust_type, Names};
+use fal_codegen::ir::{Ir, Kind, TypeDef};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// The tiers of the corpus: module name and directory under fal-schemas.
+const TIERS: [(&str, &str); 3] = [("tier_a", ""), ("imgly", "derived/imgly"), ("bulk", "bulk")];
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rustc-check-cfg=cfg(fal_corpus)");
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let manifest = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
+    // `../shared` beside the repository (CI), or beside the directory of git
+    // worktrees (development); FAL_SCHEMA_CORPUS overrides both.
+    println!("cargo:rerun-if-env-changed=FAL_SCHEMA_CORPUS");
+    let corpus = std::env::var_os("FAL_SCHEMA_CORPUS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            [
+                "../../../shared/fal-schemas",
+                "../../../../shared/fal-schemas",
+            ]
+            .iter()
+            .map(|p| manifest.join(p))
+            .find(|p| p.is_dir())
+        })
+        .unwrap_or_default();
+    let enabled = std::env::var_os("CARGO_FEATURE_CORPUS").is_some() && corpus.is_dir();
+    if enabled {
+        println!("cargo:rustc-cfg=fal_corpus");
+    } else if std::env::var_os("CARGO_FEATURE_CORPUS").is_some() {
+        println!("cargo:warning=../shared/fal-schemas not found; the corpus bindings are skipped");
+    }
+    // The fixture documents are always compiled (cheap), so every workspace
+    // clippy run checks generated code.
+    let fixtures = manifest.join("../../crates/fal-codegen/tests/fixtures");
+    let generated = fal_codegen::Builder::new()
+        .schema_dir(&fixtures)
+        .generate()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for input in &generated.inputs {
+        println!("cargo:rerun-if-changed={}", input.display());
+    }
+    write(&out_dir.join("fixtures.rs"), &generated.code);
+    for (module, sub) in TIERS {
+        let (code, cases) = if enabled {
+            generate(module, &corpus.join(sub))
+        } else {
+            (
+                String::new(),
+                "pub fn cases() -> Vec<Case> { Vec::new() }\npub fn skipped() -> Vec<(&'static str, &'static str)> { Vec::new() }".to_owned(),
+            )
+        };
+        write(&out_dir.join(format!("{module}.rs")), &code);
+        write(&out_dir.join(format!("{module}_cases.rs")), &cases);
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
+        return;
+    }
+    if let Err(e) = std::fs::write(path, text) {
+        panic!("{}: {e}", path.display());
+    }
+}
+
+fn generate(module: &str, dir: &Path) -> (String, String) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let mut documents = Vec::new();
+    let mut raw = BTreeMap::new();
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", file.display());
+        let text =
+            std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let document =
+            fal_codegen::parse::parse_document(file, &text).unwrap_or_else(|e| panic!("{e}"));
+        raw.insert(
+            document.endpoint_id.clone(),
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+        );
+        documents.push(document);
+    }
+    let ir = fal_codegen::ir::lower(&documents).unwrap_or_else(|e| panic!("{e}"));
+    let code = fal_codegen::emit::render(&ir).unwrap_or_else(|e| panic!("{e}"));
+    (code, cases(module, &ir, &raw))
+}
+
+/// Spells shared types from the crate root.
+struct CrateNames(TokenStream);
+
+impl Names for CrateNames {
+    fn named(&self, key: &str) -> TokenStream {
+        let prefix = &self.0;
+        let key = format_ident!("{}", key);
+        quote!(#prefix::__types::#key)
+    }
+}
+
+/// One round-trip case per valid example of every struct field, plus one whole
+/// input per endpoint built from the first valid example (or default) of each
+/// field. Examples that contradict their own schema are listed, not tested.
+fn cases(module: &str, ir: &Ir, documents: &BTreeMap<String, Value>) -> String {
+    let tier = format_ident!("{}", module);
+    let names = CrateNames(quote!(fal_bindings_all::#tier));
+    let mut entries: Vec<TokenStream> = Vec::new();
+    let mut skipped: Vec<TokenStream> = Vec::new();
+    let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for endpoint in &ir.endpoints {
+        let Some(root) = documents.get(&endpoint.id) else {
+            continue;
+        };
+        let mut defs: Vec<(&str, &TypeDef)> = vec![(endpoint.input.name.as_str(), &endpoint.input)];
+        for key in endpoint.exports.values() {
+            if let Some(def) = ir.types.get(key) {
+                defs.push((key.as_str(), def));
+            }
+        }
+        for (owner, def) in defs {
+            let Kind::Struct(fields) = &def.kind else {
+                continue;
+            };
+            for field in fields {
+                let ty = rust_type(&field.ty, &names);
+                let schema = root.pointer(&field.pointer).cloned().unwrap_or(Value::Null);
+                for example in &field.docs.examples {
+                    let id = (owner.to_owned(), field.json_name.clone(), example.clone());
+                    if !seen.insert(id) {
+                        continue;
+                    }
+                    let label = format!("{module} {} {owner}.{}", endpoint.id, field.json_name);
+                    let value: Value = serde_json::from_str(example).unwrap_or(Value::Null);
+                    match validate::check(&value, &schema, root, 0) {
+                        Ok(()) => entries.push(quote!((#label, #example, check::<#ty>))),
+                        Err(reason) => skipped.push(quote!((#label, #reason))),
+                    }
+                }
+            }
+        }
+        if let Kind::Struct(fields) = &endpoint.input.kind {
+            let mut object = serde_json::Map::new();
+            let mut complete = true;
+            for field in fields {
+                let schema = root.pointer(&field.pointer).cloned().unwrap_or(Value::Null);
+                let value = field
+                    .docs
+                    .examples
+                    .iter()
+                    .chain(&field.docs.default)
+                    .filter_map(|v| serde_json::from_str::<Value>(v).ok())
+                    .find(|v| validate::check(v, &schema, root, 0).is_ok());
+                match value {
+                    Some(v) => {
+                        object.insert(field.json_name.clone(), v);
+                    }
+                    None if field.required => complete = false,
+                    None => {}
+                }
+            }
+            if complete {
+                let path = endpoint.module.iter().map(|m| match m.strip_prefix("r#") {
+                    Some(raw) => proc_macro2::Ident::new_raw(raw, proc_macro2::Span::call_site()),
+                    None => format_ident!("{}", m),
+                });
+                let input = format_ident!("{}", endpoint.input.name);
+                let label = format!("{module} {} whole input", endpoint.id);
+                let json = Value::Object(object).to_string();
+                entries.push(
+                    quote!((#label, #json, check::<fal_bindings_all::#tier::#(#path::)*#input>)),
+                );
+            }
+        }
+    }
+    let tokens = quote! {
+        /// Every round-trip case of this tier.
+        pub fn cases() -> Vec<Case> {
+            vec![#(#entries),*]
+        }
+        /// Examples that contradict their own schema, with the reason.
+        pub fn skipped() -> Vec<(&'static str, &'static str)> {
+            vec![#(#skipped),*]
+        }
+    };
+    let file: syn::File = syn::parse2(tokens).unwrap_or_else(|e| panic!("{e}"));
+    prettyplease::unparse(&file)
+}
