@@ -262,6 +262,19 @@ impl<I: Serialize, O> Realtime<I, O> {
     }
 }
 
+/// The outputs as a stream (the same items as [`Realtime::recv`]), for use with
+/// `StreamExt` combinators.
+impl<I, O> futures::Stream for Realtime<I, O> {
+    type Item = std::result::Result<O, RealtimeError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.outputs.poll_recv(cx)
+    }
+}
+
 /// Sends inputs to a realtime session; cheap to clone.
 #[derive(Debug)]
 pub struct RealtimeSender<I> {
