@@ -299,3 +299,39 @@ impl<I: Serialize> RealtimeSender<I> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url_for(run_url: &str, endpoint: &str, max_buffering: Option<u32>) -> String {
+        let client = Client::builder()
+            .ignore_env()
+            .key("id:secret")
+            .run_url(run_url)
+            .build()
+            .unwrap();
+        let mut builder = client.endpoint(endpoint).realtime();
+        if let Some(n) = max_buffering {
+            builder = builder.max_buffering(n);
+        }
+        let id = EndpointId::parse(endpoint).unwrap();
+        builder.url(&id).unwrap().to_string()
+    }
+
+    #[test]
+    fn the_websocket_url_follows_the_run_url() {
+        assert_eq!(
+            url_for("https://fal.run", "fal-ai/fast-sdxl", Some(3)),
+            "wss://fal.run/fal-ai/fast-sdxl/realtime?max_buffering=3"
+        );
+        assert_eq!(
+            url_for("http://127.0.0.1:9/run/", "fal-ai/flux/dev/realtime", None),
+            "ws://127.0.0.1:9/run/fal-ai/flux/dev/realtime"
+        );
+        assert_eq!(
+            url_for("http://proxy.local/prefix", "workflows/acme/flow", None),
+            "ws://proxy.local/prefix/workflows/acme/flow/realtime"
+        );
+    }
+}
