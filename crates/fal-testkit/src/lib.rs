@@ -84,6 +84,9 @@ pub use scenario::{Scenario, ScenarioError};
 
 use state::{Settings, Shared};
 
+/// Longest queue delay or run duration honoured (one year); longer ones are capped.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// The credential the testkit accepts unless told otherwise.
 pub const DEFAULT_KEY: &str = "testkit-key-id:testkit-key-secret";
 
@@ -142,7 +145,7 @@ impl Default for TestkitBuilder {
 }
 
 impl TestkitBuilder {
-    /// Time each queued request spends `IN_QUEUE` (default 50 ms).
+    /// Time each queued request spends `IN_QUEUE` (default 50 ms, at most [`MAX_DURATION`]).
     pub fn queue_delay(mut self, delay: Duration) -> Self {
         self.queue_delay = delay;
         self
@@ -226,6 +229,9 @@ impl TestkitBuilder {
                 settings.run_duration = Duration::from_millis(ms);
             }
         }
+        // Instants must stay representable however long a scenario asks for.
+        settings.queue_delay = settings.queue_delay.min(MAX_DURATION);
+        settings.run_duration = settings.run_duration.min(MAX_DURATION);
         let schemas = match &self.schemas_dir {
             Some(dir) => discovery::SchemaIndex::load(dir)?,
             None => discovery::SchemaIndex::default(),

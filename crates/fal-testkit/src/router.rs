@@ -668,6 +668,23 @@ mod tests {
     }
 
     #[test]
+    fn real_hosts_map_to_services() {
+        let cases = [
+            ("queue.fal.run", Some(Service::Queue)),
+            ("fal.run", Some(Service::Run)),
+            ("rest.fal.ai", Some(Service::Rest)),
+            ("rest.alpha.fal.ai", Some(Service::Rest)),
+            ("v3.fal.media", Some(Service::Cdn)),
+            ("fal.ai", Some(Service::Web)),
+            ("api.fal.ai", Some(Service::Api)),
+            ("evil.fal.run.example", None),
+        ];
+        for (host, want) in cases {
+            assert_eq!(service_of_host(host), want, "{host}");
+        }
+    }
+
+    #[test]
     fn run_suffixes_pick_stream_and_realtime() {
         assert!(
             matches!(classify(Service::Run, "a/b/stream"), Route::Stream { endpoint } if endpoint == "a/b")

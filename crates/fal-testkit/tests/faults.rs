@@ -286,3 +286,15 @@ async fn bad_scenario_files_fail_start_with_a_named_error() {
     let parsed = Scenario::from_json(r#"{"events": []}"#).expect("empty is fine");
     assert!(parsed.events.is_empty());
 }
+
+#[tokio::test]
+async fn absurd_scenario_durations_are_capped_not_fatal() {
+    let scenario = Scenario::from_json(
+        r#"{"queue_delay_ms": 18446744073709551615, "run_duration_ms": 18446744073709551615}"#,
+    )
+    .expect("parses");
+    let kit = start(Testkit::builder().scenario(scenario)).await;
+    let sub = submit(&kit, "fal-ai/flux/dev", json!({"prompt": "p"})).await;
+    let status = json(get(&kit, sub["status_url"].as_str().expect("url")).await).await;
+    assert_eq!(status["status"], "IN_QUEUE");
+}
