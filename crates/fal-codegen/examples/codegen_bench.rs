@@ -51,6 +51,7 @@ fn main() -> std::process::ExitCode {
     }
     let baseline = started.elapsed();
 
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     let generated = match builder.generate() {
         Ok(generated) => generated,
@@ -60,6 +61,28 @@ fn main() -> std::process::ExitCode {
         }
     };
     let total = started.elapsed();
+    let cpu = cpu_seconds() - cpu_before;
+
+    // The same work again, phase by phase.
+    let mut phases = Vec::new();
+    let t = Instant::now();
+    let mut documents = Vec::new();
+    for file in &files {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            if let Ok(doc) = fal_codegen::parse::parse_document(file, &text) {
+                documents.push(doc);
+            }
+        }
+    }
+    phases.push(("read + parse documents", t.elapsed()));
+    let t = Instant::now();
+    let Ok(ir) = fal_codegen::ir::lower(&documents) else {
+        return std::process::ExitCode::from(1);
+    };
+    phases.push(("lower to IR", t.elapsed()));
+    let t = Instant::now();
+    let _ = std::hint::black_box(fal_codegen::emit::render(&ir));
+    phases.push(("emit + format (all cores)", t.elapsed()));
     let n = generated.endpoints.len().max(1);
     println!("| measure | value |");
     println!("|---|---|");
@@ -90,6 +113,13 @@ fn main() -> std::process::ExitCode {
         "| ratio to baseline | {:.1}x |",
         total.as_secs_f64() / baseline.as_secs_f64().max(1e-9)
     );
+    println!(
+        "| CPU time of the process for the full run (user+sys) | {:.0} ms |",
+        cpu * 1e3
+    );
+    for (name, took) in phases {
+        println!("| phase: {name} | {:.1} ms |", took.as_secs_f64() * 1e3);
+    }
     if let Some(out) = out {
         if let Err(e) = std::fs::write(&out, &generated.code) {
             eprintln!("error: {}: {e}", out.display());
@@ -97,4 +127,22 @@ fn main() -> std::process::ExitCode {
         }
     }
     std::process::ExitCode::SUCCESS
+}
+
+/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`;
+/// 0 elsewhere). Wall time on a shared machine includes waiting for a core.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }

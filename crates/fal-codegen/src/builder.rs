@@ -122,7 +122,7 @@ impl Builder {
             files.extend(json_files(dir)?);
         }
         files.extend(self.files.iter().cloned());
-        let mut documents: Vec<Document> = Vec::with_capacity(files.len());
+        let mut texts: Vec<String> = Vec::with_capacity(files.len());
         for file in &files {
             on_read(file);
             inputs.push(file.clone());
@@ -130,8 +130,9 @@ impl Builder {
                 path: file.clone(),
                 source,
             })?;
-            documents.push(parse_document(file, &text)?);
+            texts.push(text);
         }
+        let mut documents = parse_all(&files, &texts)?;
         if !self.endpoints.is_empty() {
             for wanted in &self.endpoints {
                 if !documents.iter().any(|d| &d.endpoint_id == wanted) {
@@ -149,6 +150,39 @@ impl Builder {
             endpoints,
         })
     }
+}
+
+/// Parses documents on all cores; the first error (in file order) wins.
+fn parse_all(files: &[PathBuf], texts: &[String]) -> Result<Vec<Document>, Error> {
+    let threads = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = files.len().div_ceil(threads).max(1);
+    let parsed: Vec<Result<Document, Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .zip(texts.chunks(chunk))
+            .map(|(files, texts)| {
+                scope.spawn(move || {
+                    files
+                        .iter()
+                        .zip(texts)
+                        .map(|(file, text)| parse_document(file, text))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Err(Error::Internal("a parsing thread panicked".into()))]
+                })
+            })
+            .collect()
+    });
+    parsed.into_iter().collect()
 }
 
 /// The `*.json` files directly in `dir`, sorted by name.

@@ -1,6 +1,8 @@
 //! Doc attributes from IR docs. Every generated item gets one, because the
 //! bindings must pass `missing_docs`.
 
+use std::cell::RefCell;
+
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -11,9 +13,77 @@ const MAX_INLINE: usize = 200;
 
 /// `#[doc = "..."]` lines for `docs`, using `fallback` when there is no description.
 pub(super) fn doc_attrs(docs: &Docs, fallback: &str) -> TokenStream {
-    let text = doc_text(docs, fallback);
-    let lines = text.split('\n');
-    quote! { #( #[doc = #lines] )* }
+    doc_lines(doc_text(docs, fallback))
+}
+
+/// `#[doc]` attributes for `text` (lines starting with a space).
+///
+/// While [`deferred`] runs, this emits one short placeholder instead and keeps
+/// the text aside: doc attributes are more than half of what syn parses in a
+/// large file, and the text needs no formatting, so it is spliced back into the
+/// formatted code by [`splice`].
+pub(super) fn doc_lines(text: String) -> TokenStream {
+    let placeholder = DEFERRED.with(|cell| {
+        cell.borrow_mut().as_mut().map(|texts| {
+            texts.push(text.clone());
+            format!("{MARKER}{}", texts.len() - 1)
+        })
+    });
+    match placeholder {
+        Some(marker) => quote! { #[doc = #marker] },
+        None => {
+            let lines = text.split('\n');
+            quote! { #( #[doc = #lines] )* }
+        }
+    }
+}
+
+/// Marks a deferred doc comment; `///` + this + index is a whole line.
+const MARKER: &str = " @@fal-codegen-doc-";
+
+thread_local! {
+    static DEFERRED: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Runs `build` with doc text deferred; returns its tokens and the texts.
+pub(super) fn deferred(build: impl FnOnce() -> TokenStream) -> (TokenStream, Vec<String>) {
+    DEFERRED.with(|cell| *cell.borrow_mut() = Some(Vec::new()));
+    let tokens = build();
+    let texts = DEFERRED
+        .with(|cell| cell.borrow_mut().take())
+        .unwrap_or_default();
+    (tokens, texts)
+}
+
+/// Replaces every placeholder line in `formatted` with its doc comment lines,
+/// at the placeholder's indentation.
+pub(super) fn splice(formatted: &str, texts: &[String]) -> String {
+    let mut out =
+        String::with_capacity(formatted.len() + texts.iter().map(String::len).sum::<usize>() * 2);
+    for line in formatted.lines() {
+        let trimmed = line.trim_start();
+        let text = trimmed
+            .strip_prefix("///")
+            .and_then(|rest| rest.strip_prefix(MARKER))
+            .and_then(|index| index.parse::<usize>().ok())
+            .and_then(|index| texts.get(index));
+        match text {
+            Some(text) => {
+                let indent = &line[..line.len() - trimmed.len()];
+                for doc_line in text.split('\n') {
+                    out.push_str(indent);
+                    out.push_str("///");
+                    out.push_str(doc_line);
+                    out.push('\n');
+                }
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// The markdown of a doc comment; each line starts with a space like `/// text`.

@@ -117,10 +117,23 @@ pub fn parse_document(file: &Path, text: &str) -> Result<Document, Error> {
         )
     })?;
     normalize::normalize(&mut value);
-    let raw: RawDocument = serde_path_to_error::deserialize(&value).map_err(|e| {
-        let (pointer, message) = locate::locate(&value, e);
-        fail(Location::Pointer(pointer), message)
-    })?;
+    // Path tracking costs time on every document; only a failure needs it.
+    let raw = match RawDocument::deserialize(&value) {
+        Ok(raw) => raw,
+        Err(_) => {
+            let error = match serde_path_to_error::deserialize::<_, RawDocument>(&value) {
+                Ok(_) => {
+                    return Err(fail(
+                        Location::File,
+                        "the document does not deserialize".into(),
+                    ))
+                }
+                Err(error) => error,
+            };
+            let (pointer, message) = locate::locate(&value, error);
+            return Err(fail(Location::Pointer(pointer), message));
+        }
+    };
     if !raw.openapi.starts_with("3.") {
         return Err(fail(
             Location::Pointer("/openapi".into()),
