@@ -28,6 +28,10 @@ use crate::{Client, EndpointId};
 /// treated as broken; `subscribe` then falls back to polling.
 pub const STATUS_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a finished status stream may take to close before its connection is
+/// dropped rather than reused.
+const DRAIN_BUDGET: Duration = Duration::from_millis(50);
+
 /// What a submit returns (spec 3.1).
 #[derive(Clone, Debug, Deserialize)]
 struct SubmitResponse {
@@ -279,8 +283,12 @@ pub(crate) fn decode<T: DeserializeOwned>(
     body: &[u8],
     request_id: Option<&str>,
 ) -> Result<T> {
+    // Fast path: plain serde. Only a failure pays for path tracking, to say where.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer)
+    let value: T = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|err| Error::decode(what, err, body, request_id))?;
     deserializer.end().map_err(|err| Error::Decode {
         what,
@@ -338,6 +346,12 @@ impl StatusStream {
             (Box::pin(events), request_id, false),
             |(mut events, request_id, done)| async move {
                 if done {
+                    // Read the rest of the body (fal closes it right after
+                    // COMPLETED) so the connection goes back to the pool instead
+                    // of being torn down; a server that keeps it open gets
+                    // `DRAIN_BUDGET`, then the connection is dropped.
+                    let drain = async { while events.next().await.is_some() {} };
+                    let _ = tokio::time::timeout(DRAIN_BUDGET, drain).await;
                     return None;
                 }
                 loop {

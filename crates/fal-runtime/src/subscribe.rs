@@ -241,6 +241,9 @@ where
                         match item {
                             Ok(status) => {
                                 if report(status) {
+                                    // Lets the stream read its end, so its
+                                    // connection is reused for the result.
+                                    let _ = stream.next().await;
                                     return Ok(());
                                 }
                             }
