@@ -88,8 +88,21 @@ impl Gen<'_> {
         splitmix(self.p.seed ^ fnv(path))
     }
 
-    fn input_field(&self, name: &str) -> Option<&Value> {
-        self.input.get(name).filter(|v| !v.is_null())
+    /// An input field as the app sees it: the value sent, else the input
+    /// schema's default for it (fal applies defaults before the app runs).
+    fn input_field(&self, name: &str) -> Option<Value> {
+        if let Some(v) = self.input.get(name).filter(|v| !v.is_null()) {
+            return Some(v.clone());
+        }
+        let root = resolve::object(self.doc, &self.doc.input)?;
+        let prop = root.object.as_deref()?.properties.get(name)?;
+        let declared = match prop {
+            schemars::schema::Schema::Object(o) => o.metadata.as_deref()?.default.clone(),
+            schemars::schema::Schema::Bool(_) => None,
+        };
+        declared
+            .or_else(|| resolve::object(self.doc, prop).and_then(resolve::default).cloned())
+            .filter(|v| !v.is_null())
     }
 
     fn value(&self, schema: &Schema, name: &str, path: &str, depth: usize) -> Value {
@@ -184,7 +197,7 @@ impl Gen<'_> {
             return self.file(o, &hint, path, depth);
         }
         let mut out = Map::new();
-        for (key, prop) in &v.properties {
+        for (key, prop) in resolve::properties(o) {
             if !v.required.contains(key) && depth > OPTIONAL_DEPTH {
                 continue;
             }
@@ -199,7 +212,7 @@ impl Gen<'_> {
     fn count(&self, o: &SchemaObject, depth: usize) -> usize {
         let wanted = ["num_images", "num_outputs", "num_samples"]
             .iter()
-            .find_map(|k| self.input_field(k).and_then(lax_int))
+            .find_map(|k| self.input_field(k).as_ref().and_then(lax_int))
             .map_or(1, |n| n.clamp(0, 16) as usize);
         let wanted = if depth > OPTIONAL_DEPTH { 0 } else { wanted };
         let limits = o.array.as_deref();
@@ -234,8 +247,8 @@ impl Gen<'_> {
         }
         if name == "prompt" {
             if let Some(Value::String(p)) = self.input_field("prompt") {
-                if fits(p) {
-                    return Value::String(p.clone());
+                if fits(&p) {
+                    return Value::String(p);
                 }
             }
         }
@@ -343,9 +356,10 @@ impl Gen<'_> {
     fn image_size(&self, video: bool) -> (u32, u32) {
         let default = if video { (1280, 720) } else { (1024, 768) };
         if let Some(size) = self.input_field("image_size") {
-            match size {
+            match &size {
                 Value::String(preset) => {
-                    if let Some((_, w, h)) = crate::synth::PRESETS.iter().find(|(n, _, _)| n == preset) {
+                    let found = crate::synth::PRESETS.iter().find(|(n, _, _)| n == preset);
+                    if let Some((_, w, h)) = found {
                         return (*w, *h);
                     }
                 }
@@ -360,6 +374,7 @@ impl Gen<'_> {
         }
         let long = self
             .input_field("resolution")
+            .as_ref()
             .and_then(Value::as_str)
             .and_then(|r| r.trim_end_matches(['p', 'P']).parse::<u32>().ok())
             .map(|h| (h * 16 / 9, h));
@@ -384,39 +399,75 @@ impl Gen<'_> {
     fn duration_ms(&self, video: bool) -> u32 {
         let secs = self
             .input_field("duration")
+            .as_ref()
             .and_then(lax_float)
             .filter(|s| s.is_finite())
             .unwrap_or(if video { 5.0 } else { 1.0 });
         ((secs * 1000.0).round().clamp(100.0, f64::from(media::MAX_MS))) as u32
     }
 
-    /// What kind of file a field holds, from a declared content type or names.
-    fn kind_of(&self, declared: Option<&str>, hint: &str) -> FileKind {
+    /// The image format the input asks for (`output_format` / `format`), if any.
+    fn asked_format(&self) -> Option<FileKind> {
+        ["output_format", "format"].iter().find_map(|k| {
+            let v = self.input_field(k)?;
+            let f = v.as_str()?.to_ascii_lowercase();
+            match f.as_str() {
+                "jpeg" | "jpg" => Some(FileKind::Jpeg),
+                "png" => Some(FileKind::Png),
+                _ => None,
+            }
+        })
+    }
+
+    /// What kind of file a field holds: a content type the schema pins wins,
+    /// then names, then a schema default or example; images take the
+    /// input's requested format, else the default's, else PNG.
+    fn kind_of(&self, declared: Option<&Declared>, hint: &str) -> FileKind {
         let hint = hint.to_ascii_lowercase();
-        let declared = declared.unwrap_or_default();
-        let wants_jpeg = declared.contains("jpeg")
-            || declared.contains("jpg")
-            || self
-                .input_field("output_format")
-                .and_then(Value::as_str)
-                .is_some_and(|f| f.eq_ignore_ascii_case("jpeg") || f.eq_ignore_ascii_case("jpg"));
         let has = |words: &[&str]| words.iter().any(|w| hint.contains(w));
-        if declared.starts_with("video/") || (declared.is_empty() && has(&["video"])) {
-            FileKind::Video
-        } else if declared.starts_with("audio/")
-            || (declared.is_empty() && has(&["audio", "speech", "voice", "sound", "music"]))
-        {
-            FileKind::Audio
-        } else if declared.starts_with("image/")
-            || (declared.is_empty() && has(&["image", "mask", "frame", "thumbnail", "width"]))
-        {
-            if wants_jpeg {
+        let image = |ct: &str| {
+            if ct.contains("jpeg") || ct.contains("jpg") {
                 FileKind::Jpeg
             } else {
                 FileKind::Png
             }
+        };
+        let by_type = |ct: &str| {
+            if ct.starts_with("video/") {
+                Some(FileKind::Video)
+            } else if ct.starts_with("audio/") {
+                Some(FileKind::Audio)
+            } else if ct.starts_with("image/") {
+                Some(image(ct))
+            } else {
+                None
+            }
+        };
+        if let Some(Declared { value, pinned: true }) = declared {
+            if let Some(kind) = by_type(value) {
+                return kind;
+            }
+        }
+        let soft = declared.and_then(|d| by_type(&d.value));
+        let named = if has(&["video"]) {
+            Some(FileKind::Video)
+        } else if has(&["audio", "speech", "voice", "sound", "music"]) {
+            Some(FileKind::Audio)
+        } else if has(&["image", "mask", "frame", "thumbnail", "width"]) {
+            Some(FileKind::Png)
         } else {
-            FileKind::Bin
+            None
+        };
+        // Names beat an example or default: fal's shared `File` model carries
+        // one example content type whatever the field holds.
+        let soft_image = soft.filter(|k| matches!(k, FileKind::Png | FileKind::Jpeg));
+        match named.or(soft) {
+            Some(FileKind::Png | FileKind::Jpeg) => self
+                .asked_format()
+                .or(soft_image)
+                .unwrap_or(FileKind::Png),
+            Some(kind) => kind,
+            None => FileKind::Bin,
         }
     }
 
@@ -476,7 +527,7 @@ impl Gen<'_> {
             .and_then(declared_string);
         let has_size = v.properties.contains_key("width");
         let hint = if has_size { format!("{hint} width") } else { hint.to_owned() };
-        let kind = self.kind_of(declared.as_deref(), &hint);
+        let kind = self.kind_of(declared.as_ref(), &hint);
         let index = path
             .rsplit('/')
             .next()
@@ -490,9 +541,12 @@ impl Gen<'_> {
                 (s.kind.content_type(), ext, s.width, s.height, s.ms)
             }
         };
-        let content_type = declared.clone().unwrap_or_else(|| content_type.to_owned());
+        let content_type = match declared {
+            Some(Declared { value, pinned: true }) => value,
+            _ => content_type.to_owned(),
+        };
         let mut out = Map::new();
-        for (key, prop) in &v.properties {
+        for (key, prop) in resolve::properties(o) {
             let required = v.required.contains(key);
             let value = match key.as_str() {
                 "url" => json!(url),
@@ -560,26 +614,39 @@ fn is_file(o: &SchemaObject) -> bool {
     })
 }
 
-/// A content type the schema pins: const, single enum value, default or example.
-fn declared_string(o: &SchemaObject) -> Option<String> {
-    let from_enum = o
-        .enum_values
-        .as_ref()
-        .and_then(|v| v.first())
-        .and_then(Value::as_str);
-    let from_meta = o.metadata.as_deref().and_then(|m| {
-        m.default
+/// A content type a schema names.
+struct Declared {
+    value: String,
+    /// Const or enum: the field cannot hold anything else. A default or an
+    /// example only says what is usual.
+    pinned: bool,
+}
+
+/// The content type a `content_type` schema names: const or enum (pinned),
+/// else default or example.
+fn declared_string(o: &SchemaObject) -> Option<Declared> {
+    let pinned = o.const_value.as_ref().and_then(Value::as_str).or_else(|| {
+        o.enum_values
             .as_ref()
+            .and_then(|v| v.first())
             .and_then(Value::as_str)
-            .or_else(|| m.examples.iter().find_map(Value::as_str))
     });
-    o.const_value
+    if let Some(value) = pinned {
+        return Some(Declared {
+            value: value.to_owned(),
+            pinned: true,
+        });
+    }
+    let meta = o.metadata.as_deref()?;
+    meta.default
         .as_ref()
         .and_then(Value::as_str)
-        .or(from_enum)
-        .or(from_meta)
+        .or_else(|| meta.examples.iter().find_map(Value::as_str))
         .filter(|s| s.contains('/'))
-        .map(str::to_owned)
+        .map(|value| Declared {
+            value: value.to_owned(),
+            pinned: false,
+        })
 }
 
 fn accepts_number(doc: &Document, schema: &Schema) -> bool {

@@ -119,6 +119,15 @@ impl EndpointSchema {
     }
 }
 
+impl EndpointSchema {
+    /// A valid input for this endpoint, deterministic for `params.seed` (every
+    /// required field, optional ones filled, file URLs on the testkit CDN):
+    /// a starting point for tests and the fixture of the property tests.
+    pub fn synthesize_input(&self, params: &SynthParams<'_>) -> Value {
+        generate::generate(&self.doc, &self.doc.input, &Value::Null, params)
+    }
+}
+
 /// Endpoint schemas by endpoint id.
 #[derive(Default)]
 pub(crate) struct Registry {

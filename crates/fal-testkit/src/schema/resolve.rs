@@ -70,6 +70,30 @@ pub(super) fn is_model(o: &SchemaObject) -> bool {
     o.object.as_deref().is_some_and(|v| !v.properties.is_empty())
 }
 
+/// Properties in pydantic's field order: `x-fal-order-properties` (fal writes
+/// the model's order there) first, then the rest by name.
+pub(super) fn properties(o: &SchemaObject) -> Vec<(&String, &Schema)> {
+    let Some(v) = o.object.as_deref() else {
+        return Vec::new();
+    };
+    let mut out: Vec<(&String, &Schema)> = Vec::with_capacity(v.properties.len());
+    if let Some(serde_json::Value::Array(listed)) = o.extensions.get("x-fal-order-properties") {
+        for name in listed.iter().filter_map(serde_json::Value::as_str) {
+            if let Some((key, schema)) = v.properties.get_key_value(name) {
+                if !out.iter().any(|(k, _)| *k == key) {
+                    out.push((key, schema));
+                }
+            }
+        }
+    }
+    for (key, schema) in &v.properties {
+        if !out.iter().any(|(k, _)| *k == key) {
+            out.push((key, schema));
+        }
+    }
+    out
+}
+
 /// The item schema of an array schema (the first one of a tuple form).
 pub(super) fn items(o: &SchemaObject) -> Option<&Schema> {
     match o.array.as_deref()?.items.as_ref()? {

@@ -391,7 +391,7 @@ impl Checker<'_> {
         let Some(v) = o.object.as_deref() else {
             return;
         };
-        for (name, schema) in &v.properties {
+        for (name, schema) in resolve::properties(o) {
             let required = v.required.contains(name);
             self.at(Value::from(name.as_str()), |c| match map.get(name) {
                 None if required => c.push("missing", "Field required"),
