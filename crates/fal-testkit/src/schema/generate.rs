@@ -115,6 +115,16 @@ impl Gen<'_> {
         if let Some(c) = &o.const_value {
             return c.clone();
         }
+        if let Some(values) = &o.enum_values {
+            if let Some(d) = resolve::default(o).filter(|d| values.contains(d)) {
+                return d.clone();
+            }
+            if values.is_empty() {
+                return Value::Null;
+            }
+            let pick = (self.draw(path) % values.len() as u64) as usize;
+            return values[pick].clone();
+        }
         if let Some(parts) = resolve::all_of(o) {
             return self.all_of(parts, name, path, depth);
         }
@@ -127,16 +137,6 @@ impl Gen<'_> {
                 }
                 _ => Value::Null,
             };
-        }
-        if let Some(values) = &o.enum_values {
-            if let Some(d) = resolve::default(o).filter(|d| values.contains(d)) {
-                return d.clone();
-            }
-            if values.is_empty() {
-                return Value::Null;
-            }
-            let pick = (self.draw(path) % values.len() as u64) as usize;
-            return values[pick].clone();
         }
         let types = resolve::types(o);
         let t = types
@@ -324,31 +324,44 @@ impl Gen<'_> {
 
     fn number(&self, o: &SchemaObject, path: &str) -> Value {
         let limits = o.number.as_deref();
-        let lo = limits.and_then(|n| n.exclusive_minimum.or(n.minimum));
-        let hi = limits.and_then(|n| n.exclusive_maximum.or(n.maximum));
+        let step = limits.and_then(|n| n.multiple_of).filter(|s| *s > 0.0);
+        let fits = |d: f64| {
+            limits.is_none_or(|n| {
+                n.exclusive_minimum.is_none_or(|m| d > m)
+                    && n.minimum.is_none_or(|m| d >= m)
+                    && n.exclusive_maximum.is_none_or(|m| d < m)
+                    && n.maximum.is_none_or(|m| d <= m)
+            }) && step.is_none_or(|s| ((d / s) - (d / s).round()).abs() <= 1e-9)
+        };
         if let Some(d) = resolve::default(o).and_then(Value::as_f64) {
-            let above = limits.is_none_or(|n| {
-                n.exclusive_minimum.is_none_or(|m| d > m) && n.minimum.is_none_or(|m| d >= m)
-            });
-            let below = limits.is_none_or(|n| {
-                n.exclusive_maximum.is_none_or(|m| d < m) && n.maximum.is_none_or(|m| d <= m)
-            });
-            if above && below && limits.and_then(|n| n.multiple_of).is_none() {
+            if fits(d) {
                 return json!(d);
             }
         }
+        let lo = limits.and_then(|n| n.exclusive_minimum.or(n.minimum));
+        let hi = limits.and_then(|n| n.exclusive_maximum.or(n.maximum));
         let (lo, hi) = match (lo, hi) {
             (Some(l), Some(h)) => (l, h.max(l)),
             (Some(l), None) => (l, l + 1.0),
             (None, Some(h)) => (h - 1.0, h),
             (None, None) => (0.0, 1.0),
         };
-        let u = (self.draw(path) >> 11) as f64 / (1u64 << 53) as f64;
-        let mut v = lo + (hi - lo) * (0.25 + 0.5 * u);
-        if let Some(step) = limits.and_then(|n| n.multiple_of).filter(|s| *s > 0.0) {
-            v = (lo / step).ceil() * step;
+        let draw = self.draw(path);
+        if let Some(step) = step {
+            // A multiple of `step` strictly inside the bounds when one exists.
+            let mut kmin = (lo / step).ceil();
+            if !fits(kmin * step) {
+                kmin += 1.0;
+            }
+            let mut kmax = (hi / step).floor();
+            if !fits(kmax * step) {
+                kmax -= 1.0;
+            }
+            let span = (kmax - kmin).max(0.0).min(1e12) as u64 + 1;
+            return json!((kmin + (draw % span) as f64) * step);
         }
-        json!(v)
+        let u = (draw >> 11) as f64 / (1u64 << 53) as f64;
+        json!(lo + (hi - lo) * (0.25 + 0.5 * u))
     }
 
     /// The requested image size: `image_size` (preset or `{width, height}`),
