@@ -107,11 +107,11 @@ pub(crate) fn client_from_env() -> Result<Client, Failure> {
     Client::from_env().map_err(Failure::from)
 }
 
-/// Whether the environment holds a credential.
-fn env_has_key() -> bool {
-    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
-    set("FAL_KEY") || (set("FAL_KEY_ID") && set("FAL_KEY_SECRET"))
-}
+/// How long the no-key embedded testkit keeps a request queued and running, so
+/// the progress display has something to show.
+const EMBEDDED_QUEUE_DELAY: Duration = Duration::from_millis(300);
+/// See [`EMBEDDED_QUEUE_DELAY`].
+const EMBEDDED_RUN_DURATION: Duration = Duration::from_millis(900);
 
 /// Prints a JSON value on stdout.
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
@@ -136,23 +136,16 @@ pub(crate) fn print_line(text: &str) -> Result<(), Failure> {
 pub fn run(args: RunArgs) -> Result<(), Failure> {
     let input = read_input(&args.input)?;
     block_on(async move {
-        // Kept alive until the call finishes: dropping it stops the server.
-        let mut _embedded = None;
-        let client = if env_has_key() {
-            client_from_env()?
-        } else {
-            let testkit = fal_testkit::Testkit::builder()
-                .start()
-                .await
-                .map_err(|err| Failure::Api(format!("cannot start the embedded testkit: {err}")))?;
-            eprintln!(
-                "no FAL_KEY set: using an embedded fal testkit at {} (fake outputs; set FAL_KEY to call fal.ai)",
-                testkit.base_url()
-            );
-            let client = testkit.client_builder().build().map_err(Failure::from)?;
-            _embedded = Some(testkit);
-            client
-        };
+        // `_embedded` keeps the no-key testkit serving until the call finishes.
+        let fal_testkit::ClientOrTestkit {
+            client,
+            testkit: _embedded,
+        } = fal_testkit::client_from_env_or_testkit(EMBEDDED_QUEUE_DELAY, EMBEDDED_RUN_DURATION)
+            .await
+            .map_err(|err| match err {
+                fal_testkit::FallbackError::Client(err) => Failure::from(err),
+                other => Failure::Api(format!("cannot start the embedded testkit: {other}")),
+            })?;
         let endpoint = client.endpoint(args.endpoint.as_str());
         let output = if args.sync {
             endpoint.run(input).await?

@@ -1,10 +1,11 @@
 //! `fal upload FILE`: uploads one local file to fal storage and prints its URL.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use fal_runtime::storage::{UploadError, UploadOptions, UploadSource};
-use fal_runtime::{Client, Error, Expiration, ObjectLifecycle};
+use fal_runtime::{Error, Expiration, ObjectLifecycle};
 
 use crate::Failure;
 
@@ -46,17 +47,24 @@ pub fn upload(args: UploadArgs) -> Result<(), Failure> {
             )))
         }
     }
-    let mut options = UploadOptions::default();
-    options.content_type = args.content_type;
-    options.file_name = args.file_name;
-    options.lifecycle = args
-        .expires
-        .map(|expires| ObjectLifecycle::new().expiration(expires));
+    let options = UploadOptions {
+        content_type: args.content_type,
+        file_name: args.file_name,
+        lifecycle: args
+            .expires
+            .map(|expires| ObjectLifecycle::new().expiration(expires)),
+        ..UploadOptions::default()
+    };
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|err| Failure::Api(format!("cannot start the async runtime: {err}")))?;
     let url = runtime.block_on(async {
-        let client = Client::from_env().map_err(|err| Failure::Usage(err.to_string()))?;
-        client
+        // No key: an embedded testkit (announced on stderr), as DESIGN.md says;
+        // its URL is only good while this command runs.
+        let target = fal_testkit::client_from_env_or_testkit(Duration::ZERO, Duration::ZERO)
+            .await
+            .map_err(|err| Failure::Usage(err.to_string()))?;
+        target
+            .client
             .upload(UploadSource::File(args.file.clone()), &options)
             .await
             .map_err(|err| match err {

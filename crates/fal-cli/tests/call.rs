@@ -132,3 +132,40 @@ async fn queue_verbs_against_a_testkit() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("404"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn testkit_verb_prints_a_base_url_that_serves_fal() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fal"))
+        .args(["testkit", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("fal testkit starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap();
+    let base = line.expect("a line on stdout").trim().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+
+    let client = fal_runtime::Client::builder()
+        .ignore_env()
+        .key(fal_testkit::DEFAULT_KEY)
+        .queue_url(format!("{base}/queue"))
+        .run_url(format!("{base}/run"))
+        .build()
+        .unwrap();
+    let output = client
+        .endpoint("fal-ai/flux/dev")
+        .run(serde_json::json!({"prompt": "served"}))
+        .await;
+    child.kill().expect("the testkit stops");
+    let _ = child.wait();
+    assert_eq!(output.unwrap()["prompt"], "served");
+}

@@ -92,6 +92,11 @@ impl EndpointId {
         if segments.iter().any(|s| s.is_empty()) {
             return Err(invalid("it has an empty segment"));
         }
+        // URL resolution would turn these into "up one level" and let an id
+        // escape the host's path prefix.
+        if segments.iter().any(|s| matches!(*s, "." | "..")) {
+            return Err(invalid("it has a '.' or '..' segment"));
+        }
         let namespace = if NAMESPACES.contains(&segments[0]) {
             Some(segments.remove(0).to_owned())
         } else {
@@ -226,6 +231,8 @@ mod tests {
             "fal-ai//dev",
             "fal ai/flux",
             "a/b?x=1",
+            "fal-ai/../admin",
+            "fal-ai/flux/./dev",
         ] {
             assert!(EndpointId::parse(id).is_err(), "{id:?} should be rejected");
         }

@@ -98,20 +98,6 @@ pub enum Error {
     Realtime(Box<crate::realtime::RealtimeError>),
 }
 
-// Boxed so every `Result<T, Error>` stays small (clippy::result_large_err); `?`
-// still converts the unboxed errors.
-impl From<crate::stream::StreamError> for Error {
-    fn from(err: crate::stream::StreamError) -> Self {
-        Error::EventStream(Box::new(err))
-    }
-}
-
-impl From<crate::realtime::RealtimeError> for Error {
-    fn from(err: crate::realtime::RealtimeError) -> Self {
-        Error::Realtime(Box::new(err))
-    }
-}
-
 /// An error and its causes, joined: reqwest's own message alone ("error sending
 /// request") hides the useful part ("connection refused").
 fn causes(err: &(dyn std::error::Error + 'static)) -> String {

@@ -7,7 +7,13 @@
 //! |---|---|---|
 //! | status (poll, stream open) | 429, 500, 502, 503, 504 | any |
 //! | submit | 429, 503 | connect errors only |
-//! | everything else | 429, 502, 503, 504 | any |
+//! | direct run, `/stream`, uploads | 429, 502, 503, 504 | any but a timeout |
+//! | result, cancel, token, other | 429, 502, 503, 504 | any |
+//!
+//! A run whose connection broke was cancelled by fal (it cancels a run when the
+//! client goes away), so sending it again is safe; a run that merely *timed out*
+//! on our side may still be running, so, as in fal's JS client, timeouts are not
+//! retried there.
 //!
 //! A submit is retried only when the failure proves the queue did not take the
 //! request: a connect error means nothing was sent; 429 is the rate limiter turning
@@ -80,6 +86,9 @@ impl Operation {
     fn retries_transport(self, err: &reqwest::Error) -> bool {
         match self {
             Operation::Submit => err.is_connect(),
+            Operation::Run | Operation::Stream | Operation::Upload => {
+                err.is_connect() || (err.is_request() && !err.is_timeout())
+            }
             _ => err.is_connect() || err.is_timeout() || err.is_request(),
         }
     }
@@ -164,7 +173,9 @@ impl RetryPolicy {
             return delay;
         }
         let spread: f64 = rand::thread_rng().gen_range(-0.25..=0.25);
-        delay.mul_f64(1.0 + spread)
+        // `try_from` rather than `mul_f64`, which panics when a huge configured
+        // delay overflows.
+        Duration::try_from_secs_f64(delay.as_secs_f64() * (1.0 + spread)).unwrap_or(delay)
     }
 
     fn delay_for(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
@@ -282,6 +293,10 @@ mod tests {
             policy.delay_for(0, Some(Duration::from_secs(600))),
             Duration::from_secs(60)
         );
+        let huge = RetryPolicy::default()
+            .base_delay(Duration::MAX)
+            .max_delay(Duration::MAX);
+        assert!(huge.backoff(5) >= Duration::from_secs(1));
         let jittered = RetryPolicy::default().backoff(1);
         assert!(jittered >= Duration::from_millis(1500) && jittered <= Duration::from_millis(2500));
     }

@@ -28,6 +28,10 @@ use crate::{Client, EndpointId};
 /// treated as broken; `subscribe` then falls back to polling.
 pub const STATUS_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Upper bound for one status poll or cancel: both are small, so a call that
+/// takes longer is stuck (and is retried), not slow.
+const SHORT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How long a finished status stream may take to close before its connection is
 /// dropped rather than reused.
 const DRAIN_BUDGET: Duration = Duration::from_millis(50);
@@ -101,8 +105,8 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         request_id: &str,
         submitted: Option<&SubmitResponse>,
     ) -> Result<Self> {
-        if request_id.trim().is_empty() {
-            return Err(Error::Config("the request id is empty".into()));
+        if request_id.trim().is_empty() || matches!(request_id, "." | "..") {
+            return Err(Error::Config(format!("{request_id:?} is not a request id")));
         }
         let base = endpoint.base();
         let response_url = http::join_segments(
@@ -183,6 +187,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
                 self.client
                     .authorize(self.client.http().get(url.clone()))
                     .header(ACCEPT, HeaderValue::from_static("application/json"))
+                    .timeout(SHORT_CALL_TIMEOUT)
             })
             .await?;
             read_json(
@@ -249,6 +254,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
             self.client
                 .authorize(self.client.http().put(self.cancel_url.clone()))
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
+                .timeout(SHORT_CALL_TIMEOUT)
         })
         .instrument(self.span("cancel"))
         .await
@@ -512,7 +518,44 @@ mod tests {
             "http://127.0.0.1:9/queue/comfy/acme/wf/requests/r-1/cancel"
         );
         assert!(QueueHandle::<Value>::from_id(&client, "fal-ai/flux", " ").is_err());
+        for id in [".", "..", "a/../..", "%2e%2e"] {
+            match QueueHandle::<Value>::from_id(&client, "fal-ai/flux", id) {
+                Ok(handle) => {
+                    let path = handle.status_url.path().to_owned();
+                    assert!(
+                        path.starts_with("/queue/fal-ai/flux/requests/"),
+                        "{id}: {path}"
+                    );
+                    assert!(path.ends_with("/status"), "{id}: {path}");
+                    assert_eq!(
+                        handle.status_url.path_segments().unwrap().count(),
+                        6,
+                        "{id}: {path}"
+                    );
+                }
+                Err(err) => assert!(matches!(err, Error::Config(_)), "{id}: {err}"),
+            }
+        }
         assert!(QueueHandle::<Value>::from_id(&client, "flux", "r").is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever a request id contains, it stays one path segment under the
+        /// base app: it can neither add levels nor climb out of the queue prefix.
+        #[test]
+        fn a_request_id_is_always_one_segment(id in "\\PC{1,40}") {
+            let client = client();
+            match QueueHandle::<Value>::from_id(&client, "fal-ai/flux/dev", &id) {
+                Ok(handle) => {
+                    let url = handle.status_url.clone();
+                    let segments: Vec<&str> = url.path_segments().unwrap().collect();
+                    proptest::prop_assert_eq!(segments.len(), 6, "{}", url);
+                    proptest::prop_assert_eq!(&segments[..4], &["queue", "fal-ai", "flux", "requests"]);
+                    proptest::prop_assert_eq!(segments[5], "status");
+                }
+                Err(_) => proptest::prop_assert!(id.trim().is_empty() || id == "." || id == ".."),
+            }
+        }
     }
 
     #[test]

@@ -257,3 +257,46 @@ async fn an_output_of_the_wrong_shape_names_the_path() {
     assert_eq!(path, "seed");
     assert!(body.contains("\"seed\""));
 }
+
+#[tokio::test]
+async fn an_injected_client_is_used_and_a_timed_out_run_is_not_repeated() {
+    let tk = testkit(ZERO, ZERO).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let client = tk
+        .client_builder()
+        .http_client(http)
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    // The delay hits one request only: had the run been sent again, the second
+    // attempt would have succeeded, so the error itself shows it was sent once.
+    tk.inject(FaultRule::delay(Duration::from_millis(400)).on(RouteKind::Run));
+    let err = client
+        .endpoint("fal-ai/flux/dev")
+        .run(prompt())
+        .await
+        .unwrap_err();
+    let Error::Transport { source, .. } = &err else {
+        panic!("expected the injected client's timeout, got {err:?}");
+    };
+    assert!(source.is_timeout(), "{err}");
+
+    // A status poll is a read: its timeout is retried.
+    let handle = client
+        .endpoint("fal-ai/flux/dev")
+        .submit(prompt())
+        .await
+        .unwrap();
+    tk.inject(FaultRule::delay(Duration::from_millis(400)).on(RouteKind::Status));
+    assert!(handle.status(false).await.unwrap().is_completed());
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        entries(&tk, RouteKind::Run).len(),
+        1,
+        "the run was sent once"
+    );
+}

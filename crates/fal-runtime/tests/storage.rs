@@ -8,34 +8,41 @@ use bytes::Bytes;
 use fal_runtime::storage::{UploadError, UploadOptions, UploadSource};
 use fal_runtime::{Client, Error, Expiration, FileInput, ObjectLifecycle};
 use fal_testkit::storage::Storage;
+use fal_testkit::{Fault, FaultRule, RouteKind, Testkit};
 use serde::Serialize;
 
 struct Kit {
     base: String,
-    storage: Storage,
+    kit: Testkit,
 }
 
 async fn start() -> Kit {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let storage = Storage::new(format!("{base}/cdn")).unwrap();
-    let app = axum::Router::new()
-        .nest("/rest", storage.rest_routes())
-        .nest("/cdn", storage.cdn_routes());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Kit { base, storage }
+    let kit = Testkit::builder()
+        .queue_delay(Duration::ZERO)
+        .run_duration(Duration::from_millis(10))
+        .start()
+        .await
+        .unwrap();
+    Kit {
+        base: kit.base_url(),
+        kit,
+    }
 }
 
 impl Kit {
     fn client(&self) -> Client {
         Client::builder()
-            .key("testkit-key-id:testkit-key-secret")
-            .rest_url(format!("{}/rest", self.base))
-            .queue_url(format!("{}/queue", self.base))
-            .run_url(format!("{}/run", self.base))
+            .key(self.kit.key())
+            .rest_url(self.kit.rest_url())
+            .queue_url(self.kit.queue_url())
+            .run_url(self.kit.run_url())
             .ignore_env()
             .build()
             .unwrap()
+    }
+
+    fn storage(&self) -> &Storage {
+        self.kit.storage()
     }
 }
 
@@ -79,7 +86,7 @@ async fn small_bytes_round_trip_with_their_type() {
     let (served, content_type) = fetch(&url).await;
     assert_eq!(served, data);
     assert_eq!(content_type, "image/png");
-    assert_eq!(kit.storage.completed_multipart_uploads(), 0);
+    assert_eq!(kit.storage().completed_multipart_uploads(), 0);
 }
 
 #[tokio::test]
@@ -109,7 +116,7 @@ async fn files_stream_single_and_multipart() {
     assert_eq!(served.len(), data.len());
     assert!(served == data, "multipart content differs");
     assert_eq!(content_type, "video/mp4");
-    assert_eq!(kit.storage.completed_multipart_uploads(), 1);
+    assert_eq!(kit.storage().completed_multipart_uploads(), 1);
 }
 
 #[tokio::test]
@@ -125,7 +132,7 @@ async fn readers_of_unknown_length_pick_single_or_multipart() {
         .await
         .unwrap();
     assert_eq!(fetch(&url).await.0, short);
-    assert_eq!(kit.storage.completed_multipart_uploads(), 0);
+    assert_eq!(kit.storage().completed_multipart_uploads(), 0);
 
     // Exactly two parts: the reader's end is only seen after a full part.
     let long = pattern(512 * 1024, 4);
@@ -137,7 +144,7 @@ async fn readers_of_unknown_length_pick_single_or_multipart() {
         .await
         .unwrap();
     assert!(fetch(&url).await.0 == long);
-    assert_eq!(kit.storage.completed_multipart_uploads(), 1);
+    assert_eq!(kit.storage().completed_multipart_uploads(), 1);
 
     // Bytes above the threshold are sliced into parts without copying.
     let bytes = pattern(700_000, 5);
@@ -146,14 +153,14 @@ async fn readers_of_unknown_length_pick_single_or_multipart() {
         .await
         .unwrap();
     assert!(fetch(&url).await.0 == bytes);
-    assert_eq!(kit.storage.completed_multipart_uploads(), 2);
+    assert_eq!(kit.storage().completed_multipart_uploads(), 2);
 }
 
 #[tokio::test]
 async fn a_part_cut_mid_transfer_is_retried() {
     let kit = start().await;
     let data = pattern(1_000_000, 6);
-    kit.storage.cut_next_parts(2);
+    kit.storage().cut_next_parts(2);
     let url = kit
         .client()
         .upload(UploadSource::bytes(data.clone()), &small_parts())
@@ -163,12 +170,49 @@ async fn a_part_cut_mid_transfer_is_retried() {
         fetch(&url).await.0 == data,
         "content differs after retried parts"
     );
+
+    // File parts are streamed from disk; a retry reads the range again.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.bin");
+    let data = pattern(900_000, 12);
+    std::fs::write(&path, &data).unwrap();
+    kit.storage().cut_next_parts(3);
+    let url = kit
+        .client()
+        .upload(UploadSource::file(&path), &small_parts())
+        .await
+        .unwrap();
+    assert!(
+        fetch(&url).await.0 == data,
+        "file content differs after retried parts"
+    );
+
+    // The testkit's generic fault: the answer to a part PUT is cut after a
+    // few bytes (the part arrived, its etag did not).
+    kit.kit.inject(
+        FaultRule::new(Fault::DropConnection {
+            after_bytes: Some(5),
+        })
+        .on(RouteKind::Cdn)
+        .times(2),
+    );
+    let data = pattern(800_000, 13);
+    let url = kit
+        .client()
+        .upload(UploadSource::bytes(data.clone()), &small_parts())
+        .await
+        .unwrap();
+    assert!(kit.kit.pending_faults().is_empty(), "the fault never fired");
+    assert!(
+        fetch(&url).await.0 == data,
+        "content differs after cut answers"
+    );
 }
 
 #[tokio::test]
 async fn a_part_that_keeps_failing_fails_the_upload_cleanly() {
     let kit = start().await;
-    kit.storage.cut_next_parts(1000);
+    kit.storage().cut_next_parts(1000);
     let err = kit
         .client()
         .upload(
@@ -182,10 +226,10 @@ async fn a_part_that_keeps_failing_fails_the_upload_cleanly() {
         other => panic!("expected a part failure after 2 attempts, got {other:?}"),
     }
     assert!(
-        kit.storage.files().is_empty(),
+        kit.storage().files().is_empty(),
         "a failed upload was completed"
     );
-    assert_eq!(kit.storage.completed_multipart_uploads(), 0);
+    assert_eq!(kit.storage().completed_multipart_uploads(), 0);
 }
 
 #[tokio::test]
@@ -199,7 +243,7 @@ async fn lifecycle_settings_reach_storage() {
         .await
         .unwrap();
     assert_eq!(
-        kit.storage.lifecycles(),
+        kit.storage().lifecycles(),
         vec![serde_json::json!({"expiration_duration_seconds": 3600})]
     );
 }
@@ -217,18 +261,21 @@ async fn missing_files_and_refused_initiates_are_typed_errors() {
         "{err:?}"
     );
 
-    // Nothing listens on this port's /nowhere: initiate gets a 404.
+    // A wrong key: initiate is refused with 401 and nothing is uploaded.
     let client = Client::builder()
-        .key("k:s")
-        .rest_url(format!("{}/nowhere", kit.base))
+        .key("wrong:key")
+        .rest_url(kit.kit.rest_url())
         .ignore_env()
         .build()
         .unwrap();
     let err = client.upload_bytes("x", "text/plain").await.unwrap_err();
-    assert!(
-        matches!(err, Error::Upload(UploadError::Initiate(_))),
-        "{err:?}"
-    );
+    match &err {
+        Error::Upload(UploadError::Initiate(inner)) => {
+            assert_eq!(inner.status().map(|s| s.as_u16()), Some(401), "{err}")
+        }
+        other => panic!("expected a refused initiate, got {other:?}"),
+    }
+    assert!(kit.storage().files().is_empty());
 }
 
 #[derive(Serialize)]
@@ -276,5 +323,54 @@ async fn local_file_inputs_are_uploaded_and_replaced_by_urls() {
         fetch(mask).await,
         (Bytes::from(pattern(5000, 8)), "image/png".into())
     );
-    assert_eq!(kit.storage.files().len(), 2);
+    assert_eq!(kit.storage().files().len(), 2);
+}
+
+#[derive(Serialize)]
+struct FluxEdit {
+    prompt: String,
+    image_url: FileInput,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct FluxOutput {
+    prompt: String,
+}
+
+impl fal_runtime::Endpoint for FluxEdit {
+    const ENDPOINT_ID: &'static str = "fal-ai/flux/dev";
+    type Output = FluxOutput;
+}
+
+#[tokio::test]
+async fn submit_and_run_upload_local_inputs_first() {
+    let kit = start().await;
+    let client = kit.client();
+    let input = FluxEdit {
+        prompt: "a red fox".into(),
+        image_url: FileInput::bytes(pattern(2048, 10), "image/png"),
+    };
+    let output = client.run(input).await.unwrap();
+    assert_eq!(output.prompt, "a red fox");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fox.webp");
+    std::fs::write(&path, pattern(4096, 11)).unwrap();
+    let output = client
+        .subscribe(FluxEdit {
+            prompt: "another fox".into(),
+            image_url: FileInput::path(&path),
+        })
+        .await
+        .unwrap();
+    assert_eq!(output.prompt, "another fox");
+    let mut files = kit.storage().files();
+    files.sort_by_key(|f| f.len);
+    let served: Vec<(u64, &str)> = files
+        .iter()
+        .map(|f| (f.len, f.content_type.as_str()))
+        .collect();
+    assert_eq!(served, [(2048, "image/png"), (4096, "image/webp")]);
+    for file in &files {
+        assert!(file.file_url.starts_with(&kit.base), "{}", file.file_url);
+    }
 }

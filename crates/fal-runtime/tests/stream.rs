@@ -58,7 +58,7 @@ async fn bounded<F: std::future::Future>(f: F) -> F::Output {
 
 fn stream_error(error: Error) -> StreamError {
     match error {
-        Error::EventStream(e) => e,
+        Error::EventStream(e) => *e,
         other => panic!("expected a stream error, got {other:?}"),
     }
 }

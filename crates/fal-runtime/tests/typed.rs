@@ -55,3 +55,20 @@ async fn typed_run_subscribe_and_queue() {
     assert_eq!(again.result().await.unwrap().seed, 42);
     assert_eq!(entries(&tk, RouteKind::Submit).len(), 2);
 }
+
+/// Clients and call futures cross threads and tasks.
+#[test]
+fn clients_and_calls_are_send_and_sync() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<fal_runtime::Client>();
+    send_sync::<fal_runtime::QueueHandle<FluxOutput>>();
+    let client = fal_runtime::Client::builder().ignore_env().build().unwrap();
+    send(&std::future::IntoFuture::into_future(
+        client.subscribe(input()),
+    ));
+    send(&std::future::IntoFuture::into_future(client.run(input())));
+    send(&std::future::IntoFuture::into_future(
+        client.submit(input()),
+    ));
+}

@@ -16,6 +16,7 @@ use fal_runtime::webhook::{
 };
 use fal_runtime::Client;
 use fal_testkit::webhook::{DeliveryPolicy, Outcome, Webhooks};
+use fal_testkit::{FaultRule, RouteKind, Testkit};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -26,20 +27,23 @@ struct Output {
     prompt: String,
 }
 
-/// The testkit's REST host serving its JWKS.
-async fn start_kit(policy: DeliveryPolicy) -> (String, Webhooks) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let hooks = Webhooks::new(policy);
-    let app = Router::new().nest("/rest", hooks.rest_routes());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (base, hooks)
+/// A testkit whose webhook retries are quick.
+async fn start_kit(policy: DeliveryPolicy) -> Testkit {
+    Testkit::builder()
+        .queue_delay(Duration::from_millis(20))
+        .run_duration(Duration::from_millis(20))
+        .webhook_policy(policy)
+        .start()
+        .await
+        .unwrap()
 }
 
-fn client(base: &str) -> Client {
+fn client(kit: &Testkit) -> Client {
     Client::builder()
-        .key("testkit-key-id:testkit-key-secret")
-        .rest_url(format!("{base}/rest"))
+        .key(kit.key())
+        .rest_url(kit.rest_url())
+        .queue_url(kit.queue_url())
+        .run_url(kit.run_url())
         .ignore_env()
         .build()
         .unwrap()
@@ -109,8 +113,9 @@ async fn next(rx: &mut mpsc::Receiver<VerifiedWebhook<Output>>) -> VerifiedWebho
 
 #[tokio::test]
 async fn signed_deliveries_are_verified_and_parsed() {
-    let (base, hooks) = start_kit(fast_policy()).await;
-    let (url, mut rx) = start_receiver(client(&base).webhook_verifier(), 0).await;
+    let kit = start_kit(fast_policy()).await;
+    let hooks = kit.webhooks();
+    let (url, mut rx) = start_receiver(client(&kit).webhook_verifier(), 0).await;
 
     hooks.deliver(
         url.clone(),
@@ -148,8 +153,9 @@ async fn signed_deliveries_are_verified_and_parsed() {
 
 #[tokio::test]
 async fn failed_deliveries_are_retried_until_accepted() {
-    let (base, hooks) = start_kit(fast_policy()).await;
-    let (url, mut rx) = start_receiver(client(&base).webhook_verifier(), 2).await;
+    let kit = start_kit(fast_policy()).await;
+    let hooks = kit.webhooks();
+    let (url, mut rx) = start_receiver(client(&kit).webhook_verifier(), 2).await;
     hooks.deliver(
         url,
         "req-retry".into(),
@@ -272,8 +278,9 @@ async fn forged_expired_and_wrong_key_signatures_get_401() {
 
 #[tokio::test]
 async fn a_captured_delivery_replayed_outside_the_window_is_refused() {
-    let (base, hooks) = start_kit(fast_policy()).await;
-    let verifier = client(&base).webhook_verifier();
+    let kit = start_kit(fast_policy()).await;
+    let hooks = kit.webhooks();
+    let verifier = client(&kit).webhook_verifier();
     let body =
         Webhooks::body("req-cap", &Outcome::Ok(json!({"seed": 3, "prompt": "q"}))).to_string();
     let mut headers = http::HeaderMap::new();
@@ -304,7 +311,13 @@ async fn a_missing_key_set_is_a_jwks_error_not_a_forgery() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, Router::new()).await });
-    let verifier = client(&base).webhook_verifier();
+    let verifier = Client::builder()
+        .key("k:s")
+        .rest_url(format!("{base}/rest"))
+        .ignore_env()
+        .build()
+        .unwrap()
+        .webhook_verifier();
     let key = SigningKey::from_bytes(&[1; 32]);
     let ts = now_secs().to_string();
     let mut headers = http::HeaderMap::new();
@@ -317,4 +330,52 @@ async fn a_missing_key_set_is_a_jwks_error_not_a_forgery() {
         verifier.verify(&headers, b"{}").await,
         Err(WebhookError::Jwks(_))
     ));
+}
+
+#[derive(serde::Serialize)]
+struct Prompt {
+    prompt: String,
+}
+
+impl fal_runtime::Endpoint for Prompt {
+    const ENDPOINT_ID: &'static str = "fal-ai/flux/dev";
+    type Output = Output;
+}
+
+#[tokio::test]
+async fn queue_requests_submitted_with_a_webhook_are_delivered() {
+    let kit = start_kit(fast_policy()).await;
+    let client = client(&kit);
+    let (url, mut rx) = start_receiver(client.webhook_verifier(), 0).await;
+
+    let handle = client
+        .submit(Prompt {
+            prompt: "a lighthouse".into(),
+        })
+        .webhook(url.clone())
+        .await
+        .unwrap();
+    let hook = next(&mut rx).await;
+    assert_eq!(hook.delivery.request_id, handle.request_id());
+    match hook.delivery.outcome {
+        WebhookOutcome::Ok(output) => assert_eq!(output.prompt, "a lighthouse"),
+        other => panic!("expected the output, got {other:?}"),
+    }
+
+    // A request the endpoint fails is delivered as ERROR with the error body.
+    kit.inject(FaultRule::complete_with_error(422, "prompt is not allowed").on(RouteKind::Submit));
+    let failing = client
+        .submit(Prompt { prompt: "x".into() })
+        .webhook(url)
+        .await
+        .unwrap();
+    let hook = next(&mut rx).await;
+    assert_eq!(hook.delivery.request_id, failing.request_id());
+    match hook.delivery.outcome {
+        WebhookOutcome::Error { error, payload } => {
+            assert_eq!(error, "Invalid status code: 422");
+            assert!(payload.is_some());
+        }
+        other => panic!("expected an error delivery, got {other:?}"),
+    }
 }

@@ -126,6 +126,7 @@ pub struct TestkitBuilder {
     scenario_file: Option<PathBuf>,
     scenario: Option<Scenario>,
     keep_alive: Duration,
+    webhook_policy: webhook::DeliveryPolicy,
     realtime_idle: Duration,
 }
 
@@ -141,6 +142,7 @@ impl Default for TestkitBuilder {
             scenario_file: None,
             scenario: None,
             keep_alive: Duration::from_secs(5),
+            webhook_policy: webhook::DeliveryPolicy::default(),
             realtime_idle: Duration::from_secs(30),
         }
     }
@@ -201,6 +203,13 @@ impl TestkitBuilder {
         self
     }
 
+    /// How webhook deliveries are retried (attempts and gaps; see
+    /// [`webhook::DeliveryPolicy`]). Tests usually shorten the gaps.
+    pub fn webhook_policy(mut self, policy: webhook::DeliveryPolicy) -> Self {
+        self.webhook_policy = policy;
+        self
+    }
+
     /// How long a realtime socket may go without input before the testkit sends
     /// the `x-fal-error` `TIMEOUT` frame and closes it (default 30 s).
     pub fn realtime_idle_timeout(mut self, timeout: Duration) -> Self {
@@ -221,6 +230,7 @@ impl TestkitBuilder {
             queue_delay: self.queue_delay,
             run_duration: self.run_duration,
             keep_alive: self.keep_alive,
+            webhook_policy: self.webhook_policy,
             realtime_idle: self.realtime_idle,
         };
         for scenario in &scenarios {
@@ -390,6 +400,16 @@ impl Testkit {
     pub fn webhook_of(&self, request_id: &str) -> Option<String> {
         let id = uuid::Uuid::parse_str(request_id).ok()?;
         self.shared.store.webhook_of(id)
+    }
+
+    /// Uploaded files, and the storage fault switch (spec 7).
+    pub fn storage(&self) -> &storage::Storage {
+        &self.shared.storage
+    }
+
+    /// The webhook signer: its public key, JWKS and delivery log (spec 8).
+    pub fn webhooks(&self) -> &webhook::Webhooks {
+        &self.shared.webhooks
     }
 
     /// How many queue requests the testkit holds (any state).

@@ -133,15 +133,19 @@ pub(crate) async fn submit(call: Call, endpoint: &str, request: Request) -> Resp
     };
     let id = Uuid::new_v4();
     let outcome = decide_for(&call, endpoint, &body, &id.to_string());
+    let webhook = call.query_param("fal_webhook");
     let (id, position) = call.shared.store.submit(NewRequest {
         id,
         endpoint,
         queue_base: &call.urls.queue,
         outcome,
         start_timeout,
-        webhook: call.query_param("fal_webhook"),
+        webhook: webhook.clone(),
         runner_cancel: matches!(call.fault, Some(Fault::RunnerCancel)),
     });
+    if let Some(url) = webhook {
+        crate::webhook::watch(call.shared.clone(), id, url);
+    }
     let urls = RequestUrls::new(&call.urls.queue, ids::base_app(endpoint), id);
     let mut body = urls.fields(id);
     body.insert("status".into(), json!("IN_QUEUE"));

@@ -409,7 +409,13 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, request: Request) -
     };
     let own_id = addressed.clone().unwrap_or(fresh_id);
 
-    if shared.settings.require_auth && needs_auth(&route, request.method(), target.query.as_deref())
+    // Signed upload URLs carry their own authorization; fal's key set is public.
+    let self_authorized = (target.service == Service::Cdn
+        && crate::storage::is_signed_upload(&target.path))
+        || (target.service == Service::Rest && target.path == ".well-known/jwks.json");
+    if shared.settings.require_auth
+        && !self_authorized
+        && needs_auth(&route, request.method(), target.query.as_deref())
     {
         if let Err(response) = auth::check(request.headers(), &shared.settings.key) {
             return finish(&shared, seen, response, &own_id, true);
@@ -613,6 +619,12 @@ async fn dispatch(call: Call, route: Route, request: Request) -> Response {
         Route::Stream { endpoint } => crate::stream::handle(call, &endpoint, request).await,
         Route::Realtime { endpoint } => crate::realtime::handle(call, &endpoint, request).await,
         Route::Rest => rest(call, request).await,
+        Route::Cdn if call.path.starts_with("storage/") => {
+            let storage = call.shared.storage.clone();
+            storage
+                .handle_cdn(&call.path, &call.urls.cdn, request)
+                .await
+        }
         Route::Cdn => cdn::handle(call, &method).await,
         Route::OpenApi | Route::Models if method != Method::GET => reply::method_not_allowed(),
         Route::OpenApi => discovery::openapi(&call),
@@ -621,11 +633,21 @@ async fn dispatch(call: Call, route: Route, request: Request) -> Response {
     }
 }
 
-/// REST host. Extension points: `storage/...` (`crate::storage`),
+/// REST host: `tokens/` (realtime/stream), `storage/...` (`crate::storage`),
 /// `.well-known/jwks.json` (`crate::webhook`).
 async fn rest(call: Call, request: Request) -> Response {
-    match call.path.trim_end_matches('/') {
+    let path = call.path.trim_end_matches('/');
+    if path.starts_with("storage/") {
+        let storage = call.shared.storage.clone();
+        return storage
+            .handle_rest(&call.path, &call.urls.cdn, request)
+            .await;
+    }
+    match path {
         "tokens" => crate::realtime::issue_token(call, request).await,
+        ".well-known/jwks.json" if request.method() == Method::GET => {
+            call.shared.webhooks.jwks_response()
+        }
         _ => not_served(&call),
     }
 }

@@ -21,6 +21,8 @@ pub(crate) struct Settings {
     pub run_duration: Duration,
     /// Interval of SSE keep-alive comments.
     pub keep_alive: Duration,
+    /// How webhook deliveries are retried.
+    pub webhook_policy: crate::webhook::DeliveryPolicy,
     /// Realtime sockets without input for this long get `TIMEOUT` and are closed.
     pub realtime_idle: Duration,
 }
@@ -38,20 +40,29 @@ pub(crate) struct Shared {
     pub shutdown: CancellationToken,
     /// `host:port` used in handed-out URLs when a request has no usable Host header.
     pub fallback_host: OnceLock<String>,
+    /// Uploaded files (spec 7).
+    pub storage: crate::storage::Storage,
+    /// The webhook signer and its delivery log (spec 8).
+    pub webhooks: crate::webhook::Webhooks,
     /// Realtime tokens issued by `/rest/tokens/`.
     pub tokens: crate::realtime::Tokens,
 }
 
 impl Shared {
     pub(crate) fn new(settings: Settings, schemas: SchemaIndex) -> Self {
+        let shutdown = CancellationToken::new();
+        let webhooks = crate::webhook::Webhooks::new(settings.webhook_policy.clone())
+            .stop_on(shutdown.clone());
         Shared {
+            storage: crate::storage::Storage::new(),
+            webhooks,
             store: Store::new(settings.queue_delay, settings.run_duration),
             settings,
             faults: Faults::default(),
             journal: Journal::default(),
             endpoints: crate::schema::Registry::from_index(&schemas),
             schemas,
-            shutdown: CancellationToken::new(),
+            shutdown,
             fallback_host: OnceLock::new(),
             tokens: crate::realtime::Tokens::default(),
         }

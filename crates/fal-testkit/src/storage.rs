@@ -13,10 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -25,7 +25,9 @@ use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
+use tokio::sync::OnceCell;
 use tokio_util::io::ReaderStream;
+use tower::ServiceExt;
 
 /// Highest part number accepted (the usual object-store limit).
 const MAX_PART: u32 = 10_000;
@@ -37,12 +39,18 @@ pub struct Storage {
 }
 
 struct Inner {
-    /// Absolute base the URLs handed out start with, e.g. `http://127.0.0.1:PORT/cdn`.
-    cdn_base: String,
-    dir: tempfile::TempDir,
+    /// Created on the first upload, removed with the testkit.
+    dir: OnceCell<tempfile::TempDir>,
     state: Mutex<Registry>,
     cut_parts: AtomicU32,
+    rest_routes: OnceLock<Router>,
+    cdn_routes: OnceLock<Router>,
 }
+
+/// The CDN base URL to hand out for one request (`http://127.0.0.1:PORT/cdn`,
+/// or `https://v3.fal.media` for a request routed by `x-fal-target-url`).
+#[derive(Clone)]
+struct CdnBase(String);
 
 #[derive(Default)]
 struct Registry {
@@ -54,6 +62,7 @@ struct Registry {
 
 struct Pending {
     signature: String,
+    file_url: String,
     content_type: String,
     file_name: String,
     multipart: bool,
@@ -62,9 +71,12 @@ struct Pending {
 
 #[derive(Clone)]
 struct Stored {
-    path: PathBuf,
+    /// The content, in order: one file for a single PUT, the parts (kept as
+    /// uploaded, never copied) for a multipart upload.
+    paths: Vec<PathBuf>,
     content_type: String,
     len: u64,
+    file_url: String,
 }
 
 /// What the testkit stored for one uploaded file.
@@ -78,46 +90,67 @@ pub struct StoredFile {
     pub len: u64,
 }
 
+impl Default for Storage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Storage {
-    /// Storage whose URLs start with `cdn_base` (the testkit's `/cdn` URL).
-    pub fn new(cdn_base: impl Into<String>) -> io::Result<Self> {
-        Ok(Self {
+    /// Empty storage; its temporary directory is made on the first upload.
+    pub fn new() -> Self {
+        Self {
             inner: Arc::new(Inner {
-                cdn_base: cdn_base.into().trim_end_matches('/').to_owned(),
-                dir: tempfile::Builder::new()
-                    .prefix("fal-testkit-storage")
-                    .tempdir()?,
+                dir: OnceCell::new(),
                 state: Mutex::new(Registry::default()),
                 cut_parts: AtomicU32::new(0),
+                rest_routes: OnceLock::new(),
+                cdn_routes: OnceLock::new(),
             }),
-        })
+        }
     }
 
-    /// Routes under the REST host: `/storage/upload/initiate` and
-    /// `/storage/upload/initiate-multipart` (authenticated by the router).
-    pub fn rest_routes(&self) -> Router {
-        Router::new()
-            .route("/storage/upload/initiate", post(initiate_single))
-            .route(
-                "/storage/upload/initiate-multipart",
-                post(initiate_multipart),
-            )
-            .with_state(self.clone())
+    /// Serves a REST-host request under `storage/...`; `path` is the path
+    /// inside the host, `cdn_base` the CDN URL to hand out.
+    pub(crate) async fn handle_rest(
+        &self,
+        path: &str,
+        cdn_base: &str,
+        request: Request,
+    ) -> Response {
+        let routes = self.inner.rest_routes.get_or_init(|| {
+            Router::new()
+                .route("/storage/upload/initiate", post(initiate_single))
+                .route(
+                    "/storage/upload/initiate-multipart",
+                    post(initiate_multipart),
+                )
+                .with_state(self.clone())
+        });
+        forward(routes.clone(), path, cdn_base, request).await
     }
 
-    /// Routes under the CDN host: signed upload targets (no credentials, the
+    /// Serves a CDN-host request: signed upload targets (no credentials, the
     /// signature in the query is the authorization) and the served files.
-    pub fn cdn_routes(&self) -> Router {
-        Router::new()
-            .route("/storage/upload/{id}", put(put_single))
-            .route("/storage/upload/{id}/{part}", put(put_part))
-            .route("/storage/upload/{id}/complete", post(complete))
-            .route("/storage/files/{id}/{name}", get(serve))
-            .with_state(self.clone())
+    pub(crate) async fn handle_cdn(
+        &self,
+        path: &str,
+        cdn_base: &str,
+        request: Request,
+    ) -> Response {
+        let routes = self.inner.cdn_routes.get_or_init(|| {
+            Router::new()
+                .route("/storage/upload/{id}", put(put_single))
+                .route("/storage/upload/{id}/{part}", put(put_part))
+                .route("/storage/upload/{id}/complete", post(complete))
+                .route("/storage/files/{id}/{name}", get(serve))
+                .with_state(self.clone())
+        });
+        forward(routes.clone(), path, cdn_base, request).await
     }
 
     /// Makes the next `n` part uploads fail mid-transfer: the server reads
-    /// part of the body, then answers 200 with a body it cuts off, as a
+    /// about half of the part, then answers 200 with a body it cuts off, as a
     /// dropped connection would. Nothing of such a part is kept.
     pub fn cut_next_parts(&self, n: u32) {
         self.inner.cut_parts.store(n, Ordering::SeqCst);
@@ -125,12 +158,11 @@ impl Storage {
 
     /// Every completed upload, in no particular order.
     pub fn files(&self) -> Vec<StoredFile> {
-        let state = self.lock();
-        state
+        self.lock()
             .files
-            .iter()
-            .map(|(key, stored)| StoredFile {
-                file_url: format!("{}/storage/files/{key}", self.inner.cdn_base),
+            .values()
+            .map(|stored| StoredFile {
+                file_url: stored.file_url.clone(),
                 content_type: stored.content_type.clone(),
                 len: stored.len,
             })
@@ -157,8 +189,45 @@ impl Storage {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn scratch(&self, name: &str) -> PathBuf {
-        self.inner.dir.path().join(name)
+    async fn scratch(&self, name: &str) -> io::Result<PathBuf> {
+        let dir = self
+            .inner
+            .dir
+            .get_or_try_init(|| async {
+                tempfile::Builder::new()
+                    .prefix("fal-testkit-storage")
+                    .tempdir()
+            })
+            .await?;
+        Ok(dir.path().join(name))
+    }
+}
+
+/// Whether a CDN request targets a signed upload URL, which carries its own
+/// authorization (the `signature` query) instead of the key.
+pub(crate) fn is_signed_upload(cdn_path: &str) -> bool {
+    cdn_path.starts_with("storage/upload/")
+}
+
+/// Runs `routes` on `request` with its URI replaced by `/path?query`.
+async fn forward(routes: Router, path: &str, cdn_base: &str, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let query = parts
+        .uri
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    let uri = format!("/{}{query}", path.trim_start_matches('/'));
+    parts.uri = match uri.parse() {
+        Ok(uri) => uri,
+        Err(_) => return error(StatusCode::BAD_REQUEST, format!("unusable path {path:?}")),
+    };
+    parts
+        .extensions
+        .insert(CdnBase(cdn_base.trim_end_matches('/').to_owned()));
+    match routes.oneshot(Request::from_parts(parts, body)).await {
+        Ok(response) => response,
+        Err(never) => match never {},
     }
 }
 
@@ -182,24 +251,27 @@ struct StorageTypeQuery {
 
 async fn initiate_single(
     State(storage): State<Storage>,
+    Extension(base): Extension<CdnBase>,
     Query(query): Query<StorageTypeQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    initiate(storage, query, headers, body, false)
+    initiate(storage, &base.0, query, headers, body, false)
 }
 
 async fn initiate_multipart(
     State(storage): State<Storage>,
+    Extension(base): Extension<CdnBase>,
     Query(query): Query<StorageTypeQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    initiate(storage, query, headers, body, true)
+    initiate(storage, &base.0, query, headers, body, true)
 }
 
 fn initiate(
     storage: Storage,
+    base: &str,
     query: StorageTypeQuery,
     headers: HeaderMap,
     body: Bytes,
@@ -246,7 +318,6 @@ fn initiate(
         .map(|name| sanitize(&name))
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "upload.bin".to_owned());
-    let base = &storage.inner.cdn_base;
     let upload_url = format!("{base}/storage/upload/{id}?signature={signature}");
     let file_url = format!("{base}/storage/files/{id}/{file_name}");
     let mut state = storage.lock();
@@ -257,6 +328,7 @@ fn initiate(
         id,
         Pending {
             signature,
+            file_url: file_url.clone(),
             content_type,
             file_name,
             multipart,
@@ -291,7 +363,7 @@ fn authorize(
     id: &str,
     signed: &Signed,
     multipart: bool,
-) -> Result<(String, String), Response> {
+) -> Result<(String, String, String), Response> {
     let state = storage.lock();
     let Some(pending) = state.pending.get(id) else {
         return Err(error(
@@ -316,7 +388,11 @@ fn authorize(
             format!("upload {id} expects {expected}"),
         ));
     }
-    Ok((pending.content_type.clone(), pending.file_name.clone()))
+    Ok((
+        pending.content_type.clone(),
+        pending.file_name.clone(),
+        pending.file_url.clone(),
+    ))
 }
 
 /// Streams a request body to `path`; on any failure the partial file is removed.
@@ -347,11 +423,14 @@ async fn put_single(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (content_type, file_name) = match authorize(&storage, &id, &signed, false) {
+    let (content_type, file_name, file_url) = match authorize(&storage, &id, &signed, false) {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let path = storage.scratch(&id);
+    let path = match storage.scratch(&id).await {
+        Ok(path) => path,
+        Err(err) => return error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+    };
     let len = match write_body(&path, body).await {
         Ok(len) => len,
         Err(err) => return error(StatusCode::BAD_REQUEST, format!("upload body cut: {err}")),
@@ -367,9 +446,10 @@ async fn put_single(
     state.files.insert(
         format!("{id}/{file_name}"),
         Stored {
-            path,
+            paths: vec![path],
             content_type,
             len,
+            file_url,
         },
     );
     StatusCode::OK.into_response()
@@ -397,7 +477,10 @@ async fn put_part(
     if take_one(&storage.inner.cut_parts) {
         return cut(headers, body).await;
     }
-    let path = storage.scratch(&format!("{id}.part{number}"));
+    let path = match storage.scratch(&format!("{id}.part{number}")).await {
+        Ok(path) => path,
+        Err(err) => return error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+    };
     if let Err(err) = write_body(&path, body).await {
         return error(StatusCode::BAD_REQUEST, format!("part body cut: {err}"));
     }
@@ -465,7 +548,7 @@ async fn complete(
     Query(signed): Query<Signed>,
     body: Bytes,
 ) -> Response {
-    let (content_type, file_name) = match authorize(&storage, &id, &signed, true) {
+    let (content_type, file_name, file_url) = match authorize(&storage, &id, &signed, true) {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -514,20 +597,21 @@ async fn complete(
         }
         paths
     };
-    let target = storage.scratch(&id);
-    let len = match concatenate(&target, &paths).await {
-        Ok(len) => len,
-        Err(err) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("assembling upload failed: {err}"),
-            )
+    let mut len = 0;
+    for path in &paths {
+        match tokio::fs::metadata(path).await {
+            Ok(meta) => len += meta.len(),
+            Err(err) => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("a stored part is gone: {err}"),
+                )
+            }
         }
-    };
-    let file_url = format!("{}/storage/files/{id}/{file_name}", storage.inner.cdn_base);
-    let leftovers = {
+    }
+    let unlisted: Vec<PathBuf> = {
         let mut state = storage.lock();
-        let leftovers = state
+        let uploaded = state
             .pending
             .remove(&id)
             .map(|p| p.parts)
@@ -535,29 +619,23 @@ async fn complete(
         state.files.insert(
             format!("{id}/{file_name}"),
             Stored {
-                path: target,
+                paths: paths.clone(),
                 content_type,
                 len,
+                file_url: file_url.clone(),
             },
         );
         state.completed_multipart += 1;
-        leftovers
+        uploaded
+            .into_values()
+            .map(|(path, _)| path)
+            .filter(|path| !paths.contains(path))
+            .collect()
     };
-    for (path, _) in leftovers.into_values() {
+    for path in unlisted {
         let _ = tokio::fs::remove_file(path).await;
     }
     Json(json!({ "file_url": file_url })).into_response()
-}
-
-async fn concatenate(target: &PathBuf, parts: &[PathBuf]) -> io::Result<u64> {
-    let mut out = tokio::fs::File::create(target).await?;
-    let mut len = 0;
-    for part in parts {
-        let mut input = tokio::fs::File::open(part).await?;
-        len += tokio::io::copy(&mut input, &mut out).await?;
-    }
-    out.flush().await?;
-    Ok(len)
 }
 
 async fn serve(
@@ -568,17 +646,19 @@ async fn serve(
     let Some(stored) = stored else {
         return error(StatusCode::NOT_FOUND, "no such file");
     };
-    let file = match tokio::fs::File::open(&stored.path).await {
-        Ok(file) => file,
-        Err(err) => return error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
-    };
+    // Each piece is opened when the previous one is done, so serving holds
+    // one read buffer whatever the size.
+    let content = futures::stream::iter(stored.paths)
+        .then(|path| async move { tokio::fs::File::open(path).await })
+        .map(|opened| match opened {
+            Ok(file) => ReaderStream::with_capacity(file, 256 * 1024).left_stream(),
+            Err(err) => futures::stream::once(async move { Err(err) }).right_stream(),
+        })
+        .flatten();
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, stored.content_type)
         .header(header::CONTENT_LENGTH, stored.len)
-        .body(Body::from_stream(ReaderStream::with_capacity(
-            file,
-            256 * 1024,
-        )))
+        .body(Body::from_stream(content))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

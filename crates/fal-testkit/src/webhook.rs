@@ -6,14 +6,18 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::lifecycle::{Outcome as Finished, Phase};
+use crate::state::Shared;
 
 /// The user id the testkit signs deliveries for.
 pub const TESTKIT_USER_ID: &str = "testkit-user";
@@ -49,6 +53,12 @@ impl Default for DeliveryPolicy {
 pub enum Outcome {
     /// The request completed with this output.
     Ok(Value),
+    /// The request completed but its output is not JSON: no payload is sent,
+    /// `payload_error` says why.
+    Unserializable {
+        /// fal's explanation.
+        payload_error: String,
+    },
     /// The request failed: the error body and fal's `error` text.
     Error {
         /// The endpoint's error body, e.g. `{"detail": [...]}`.
@@ -83,6 +93,7 @@ struct Inner {
     policy: DeliveryPolicy,
     http: reqwest::Client,
     attempts: Mutex<Vec<DeliveryAttempt>>,
+    stop: CancellationToken,
 }
 
 impl Webhooks {
@@ -97,20 +108,29 @@ impl Webhooks {
                 policy,
                 http: reqwest::Client::new(),
                 attempts: Mutex::new(Vec::new()),
+                stop: CancellationToken::new(),
             }),
         }
     }
 
-    /// The JWKS route, `/.well-known/jwks.json`, for the REST host.
-    pub fn rest_routes(&self) -> Router {
-        let jwks = self.jwks();
-        Router::new().route(
-            "/.well-known/jwks.json",
-            get(move || {
-                let jwks = jwks.clone();
-                async move { Json(jwks).into_response() }
-            }),
-        )
+    /// Stops pending deliveries (and their retries) when `token` is cancelled.
+    pub(crate) fn stop_on(self, token: CancellationToken) -> Self {
+        let inner = Inner {
+            key: self.inner.key.clone(),
+            kid: self.inner.kid.clone(),
+            policy: self.inner.policy.clone(),
+            http: self.inner.http.clone(),
+            attempts: Mutex::new(Vec::new()),
+            stop: token,
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The JWKS answer for `GET /.well-known/jwks.json` on the REST host.
+    pub(crate) fn jwks_response(&self) -> Response {
+        Json(self.jwks()).into_response()
     }
 
     /// The key set document: the testkit's one public key.
@@ -152,6 +172,13 @@ impl Webhooks {
                 "gateway_request_id": request_id,
                 "status": "OK",
                 "payload": output,
+            }),
+            Outcome::Unserializable { payload_error } => json!({
+                "request_id": request_id,
+                "gateway_request_id": request_id,
+                "status": "OK",
+                "payload": null,
+                "payload_error": payload_error,
             }),
             Outcome::Error { payload, error } => json!({
                 "request_id": request_id,
@@ -222,12 +249,56 @@ impl Webhooks {
                 return true;
             }
             if attempt < policy.attempts {
-                tokio::time::sleep(delay).await;
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = self.inner.stop.cancelled() => return false,
+                }
                 delay = (delay * 2).min(policy.max_delay);
             }
         }
         false
     }
+}
+
+/// Delivers request `id`'s outcome to `url` once it completes. The queue
+/// computes phases from the clock, so this sleeps until the next phase change
+/// instead of polling.
+pub(crate) fn watch(shared: Arc<Shared>, id: Uuid, url: String) {
+    tokio::spawn(async move {
+        loop {
+            let Some(snapshot) = shared.store.snapshot(id, None) else {
+                return;
+            };
+            if let Phase::Completed { outcome, .. } = snapshot.phase {
+                let outcome = match outcome {
+                    Finished::Output(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+                        Ok(output) => Outcome::Ok(output),
+                        Err(err) => Outcome::Unserializable {
+                            payload_error: format!("Response payload is not JSON: {err}"),
+                        },
+                    },
+                    Finished::Failed(failure) => Outcome::Error {
+                        payload: serde_json::from_slice(&failure.body).unwrap_or(Value::Null),
+                        error: format!("Invalid status code: {}", failure.status.as_u16()),
+                    },
+                };
+                shared
+                    .webhooks
+                    .deliver_now(&url, &id.to_string(), &outcome)
+                    .await;
+                return;
+            }
+            let wait = snapshot
+                .next_change
+                .map(|at| at.saturating_duration_since(std::time::Instant::now()))
+                .unwrap_or(Duration::from_millis(20))
+                .clamp(Duration::from_millis(1), Duration::from_secs(1));
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = shared.shutdown.cancelled() => return,
+            }
+        }
+    });
 }
 
 #[cfg(test)]

@@ -131,7 +131,10 @@ async fn queue_position_counts_requests_ahead_down_to_zero() {
     // missed, but never reordered.)
     assert_eq!(positions.first(), Some(&2), "{positions:?}");
     assert!(positions.windows(2).all(|w| w[1] < w[0]), "{positions:?}");
-    assert!(positions.len() >= 2, "the position changed while queued: {positions:?}");
+    assert!(
+        positions.len() >= 2,
+        "the position changed while queued: {positions:?}"
+    );
 }
 
 #[tokio::test]

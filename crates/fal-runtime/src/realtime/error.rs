@@ -49,3 +49,9 @@ pub enum RealtimeError {
         attempts: u32,
     },
 }
+
+impl From<RealtimeError> for crate::Error {
+    fn from(error: RealtimeError) -> Self {
+        crate::Error::Realtime(Box::new(error))
+    }
+}

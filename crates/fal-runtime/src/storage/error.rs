@@ -16,6 +16,9 @@ pub enum UploadFailure {
         /// The start of the response body, for diagnosis.
         body: String,
     },
+    /// The part's local content could not be read.
+    #[error("reading the local content failed: {0}")]
+    Local(#[source] std::io::Error),
     /// A 2xx answer that lacks what the protocol promises (e.g. no ETag).
     #[error("unexpected response: {0}")]
     Protocol(String),

@@ -6,13 +6,18 @@
 //! only when fewer than `part_concurrency` are in flight, so at most
 //! `(part_concurrency + 1) * part_size` bytes are held, whatever the size.
 
+use std::io::SeekFrom;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::{stream, TryStreamExt};
-use http::header::ETAG;
+use futures::stream::BoxStream;
+use futures::{stream, StreamExt, TryStreamExt};
+use http::header::{CONTENT_LENGTH, ETAG};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
 use url::Url;
 
 use super::error::{status_failure, UploadError, UploadFailure};
@@ -31,26 +36,57 @@ pub(crate) struct CompletedPart {
     pub(crate) etag: String,
 }
 
-/// Uploads everything `reader` yields as a multipart upload.
-pub(crate) async fn upload(
-    client: &Client,
-    described: &Described,
-    options: &UploadOptions,
-    reader: PartReader,
-    path: Option<PathBuf>,
-) -> Result<String, UploadError> {
-    run(client, described, options, None, reader, path).await
+/// Where the parts come from.
+pub(crate) enum Parts {
+    /// Read one after another (bytes, readers) and held while in flight.
+    Sequential {
+        reader: PartReader,
+        /// A part already read while deciding between single and multipart.
+        first: Option<Bytes>,
+    },
+    /// Ranges of a file of known length, each streamed from disk when sent
+    /// (and re-read for a retry), so no part is ever held in memory.
+    File { path: PathBuf, len: u64 },
 }
 
-/// Same, when the first part was already read (to decide single vs multipart).
-pub(crate) async fn upload_with_first(
-    client: &Client,
-    described: &Described,
-    options: &UploadOptions,
-    first: Bytes,
-    reader: PartReader,
-) -> Result<String, UploadError> {
-    run(client, described, options, Some(first), reader, None).await
+/// One part's content, re-creatable for every attempt.
+#[derive(Clone, Debug)]
+enum PartBody {
+    Memory(Bytes),
+    FileRange {
+        path: Arc<PathBuf>,
+        offset: u64,
+        len: u64,
+    },
+}
+
+/// A planned part of a file: its number and byte range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PartRange {
+    pub(crate) number: u32,
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+}
+
+/// Cuts `len` bytes into numbered parts of `part_size` (the last one shorter).
+pub(crate) fn plan(len: u64, part_size: usize) -> Result<Vec<PartRange>, UploadError> {
+    let size = part_size.max(1) as u64;
+    let count = len.div_ceil(size);
+    if count > u64::from(MAX_PARTS) {
+        return Err(UploadError::TooManyParts {
+            size: len,
+            part_size,
+            max: MAX_PARTS,
+        });
+    }
+    Ok((0..count)
+        .map(|i| PartRange {
+            // count <= MAX_PARTS, so the number fits.
+            number: u32::try_from(i + 1).unwrap_or(MAX_PARTS),
+            offset: i * size,
+            len: size.min(len - i * size),
+        })
+        .collect())
 }
 
 struct Producer {
@@ -58,37 +94,75 @@ struct Producer {
     pending_first: Option<Bytes>,
     next_number: u32,
     read_so_far: u64,
-    path: Option<PathBuf>,
 }
 
-async fn run(
+/// Runs a multipart upload: initiate, parts (bounded concurrency, per-part
+/// retries), complete. The file URL is returned only after `complete`
+/// succeeded.
+pub(crate) async fn upload(
     client: &Client,
     described: &Described,
     options: &UploadOptions,
-    first: Option<Bytes>,
-    reader: PartReader,
-    path: Option<PathBuf>,
+    parts: Parts,
 ) -> Result<String, UploadError> {
-    let initiated = initiate(client, Flow::Multipart, described, options).await?;
     let part_size = options.part_size.max(1);
+    let bodies: BoxStream<'static, Result<(u32, PartBody), UploadError>> = match parts {
+        Parts::File { path, len } => {
+            let path = Arc::new(path);
+            let planned = plan(len, part_size)?;
+            stream::iter(planned.into_iter().map(move |range| {
+                Ok((
+                    range.number,
+                    PartBody::FileRange {
+                        path: path.clone(),
+                        offset: range.offset,
+                        len: range.len,
+                    },
+                ))
+            }))
+            .boxed()
+        }
+        Parts::Sequential { reader, first } => sequential(reader, first, part_size).boxed(),
+    };
+    let initiated = initiate(client, Flow::Multipart, described, options).await?;
+    let upload_url = &initiated.upload_url;
+    let attempts = options.part_attempts.max(1);
+    let mut completed: Vec<CompletedPart> = bodies
+        .map_ok(|(number, body)| put_part(client.http(), upload_url, number, body, attempts))
+        .try_buffer_unordered(options.part_concurrency.max(1))
+        .try_collect()
+        .await?;
+    if completed.is_empty() {
+        // Empty content: one empty part, so the upload still has an object.
+        let empty = PartBody::Memory(Bytes::new());
+        completed.push(put_part(client.http(), upload_url, 1, empty, attempts).await?);
+    }
+    completed.sort_by_key(|part| part.part_number);
+    complete(client.http(), upload_url, &completed, attempts).await?;
+    Ok(initiated.file_url)
+}
+
+/// Parts read one after another; a part is read only when the consumer asks,
+/// which `try_buffer_unordered` does only while below its concurrency.
+fn sequential(
+    reader: PartReader,
+    first: Option<Bytes>,
+    part_size: usize,
+) -> impl futures::Stream<Item = Result<(u32, PartBody), UploadError>> + Send + 'static {
     let producer = Producer {
         reader,
         pending_first: first.filter(|f| !f.is_empty()),
         next_number: 1,
         read_so_far: 0,
-        path,
     };
-    let parts = stream::try_unfold(producer, move |mut p| async move {
+    stream::try_unfold(producer, move |mut p| async move {
         let chunk = match p.pending_first.take() {
             Some(first) => Some(first),
             None => p
                 .reader
                 .next(part_size)
                 .await
-                .map_err(|source| UploadError::Read {
-                    path: p.path.clone(),
-                    source,
-                })?,
+                .map_err(|source| UploadError::Read { path: None, source })?,
         };
         let Some(chunk) = chunk else {
             return Ok(None);
@@ -103,23 +177,30 @@ async fn run(
             });
         }
         p.next_number += 1;
-        Ok(Some(((number, chunk), p)))
-    });
-    let upload_url = &initiated.upload_url;
-    let attempts = options.part_attempts.max(1);
-    let mut completed: Vec<CompletedPart> = parts
-        .map_ok(|(number, chunk)| put_part(client.http(), upload_url, number, chunk, attempts))
-        .try_buffer_unordered(options.part_concurrency.max(1))
-        .try_collect()
-        .await?;
-    if completed.is_empty() {
-        // Empty content: one empty part, so the upload still has an object.
-        completed.push(put_part(client.http(), upload_url, 1, Bytes::new(), attempts).await?);
-    }
-    completed.sort_by_key(|part| part.part_number);
-    complete(client.http(), upload_url, &completed, attempts).await?;
-    Ok(initiated.file_url)
+        Ok(Some(((number, PartBody::Memory(chunk)), p)))
+    })
 }
+
+impl PartBody {
+    async fn body(&self) -> Result<(reqwest::Body, u64), UploadFailure> {
+        match self {
+            Self::Memory(data) => Ok((reqwest::Body::from(data.clone()), data.len() as u64)),
+            Self::FileRange { path, offset, len } => {
+                let mut file = tokio::fs::File::open(path.as_ref())
+                    .await
+                    .map_err(UploadFailure::Local)?;
+                file.seek(SeekFrom::Start(*offset))
+                    .await
+                    .map_err(UploadFailure::Local)?;
+                let stream = ReaderStream::with_capacity(file.take(*len), FILE_READ_CHUNK);
+                Ok((reqwest::Body::wrap_stream(stream), *len))
+            }
+        }
+    }
+}
+
+/// Read size when streaming a part from disk.
+const FILE_READ_CHUNK: usize = 256 * 1024;
 
 /// `<origin><path>/<suffix><query>`: the upload URL with one more path segment.
 pub(crate) fn child_url(upload_url: &Url, suffix: &str) -> Result<Url, UploadFailure> {
@@ -137,7 +218,7 @@ async fn put_part(
     http: &reqwest::Client,
     upload_url: &Url,
     number: u32,
-    chunk: Bytes,
+    body: PartBody,
     attempts: u32,
 ) -> Result<CompletedPart, UploadError> {
     let failed = |attempts, failure| UploadError::Part {
@@ -149,7 +230,7 @@ async fn put_part(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match try_part(http, &url, number, chunk.clone()).await {
+        match try_part(http, &url, number, &body).await {
             Ok(part) => return Ok(part),
             Err(failure) if attempt >= attempts => return Err(failed(attempt, failure)),
             Err(failure) => {
@@ -171,11 +252,13 @@ async fn try_part(
     http: &reqwest::Client,
     url: &Url,
     number: u32,
-    chunk: Bytes,
+    body: &PartBody,
 ) -> Result<CompletedPart, UploadFailure> {
+    let (body, len) = body.body().await?;
     let response = http
         .put(url.clone())
-        .body(chunk)
+        .header(CONTENT_LENGTH, len)
+        .body(body)
         .send()
         .await
         .map_err(UploadFailure::Transport)?;
@@ -250,6 +333,23 @@ mod tests {
             "https://up.example/u/abc/complete"
         );
         assert!(child_url(&Url::parse("data:text/plain,hi").unwrap(), "1").is_err());
+    }
+
+    #[test]
+    fn plans_cover_the_file_exactly() {
+        let parts = plan(25, 10).unwrap();
+        let ranges: Vec<(u32, u64, u64)> =
+            parts.iter().map(|p| (p.number, p.offset, p.len)).collect();
+        assert_eq!(ranges, [(1, 0, 10), (2, 10, 10), (3, 20, 5)]);
+        assert_eq!(plan(20, 10).unwrap().len(), 2);
+        assert!(plan(0, 10).unwrap().is_empty());
+        assert_eq!(plan(10_000, 1).unwrap().len(), 10_000);
+        assert!(matches!(
+            plan(10_001, 1),
+            Err(UploadError::TooManyParts { .. })
+        ));
+        // A zero part size is treated as one byte, never a division by zero.
+        assert_eq!(plan(3, 0).unwrap().len(), 3);
     }
 
     #[test]

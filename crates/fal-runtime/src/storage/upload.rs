@@ -13,7 +13,7 @@ use url::Url;
 
 use super::error::{status_failure, UploadError, UploadFailure};
 use super::lifecycle::{LIFECYCLE_HEADER, LIFECYCLE_PREFERENCE_HEADER};
-use super::multipart;
+use super::multipart::{self, Parts};
 use super::source::{PartReader, UploadSource};
 use super::UploadOptions;
 use crate::http::{join, send, Operation};
@@ -67,14 +67,11 @@ pub(crate) async fn upload(
             single(client, &described, options, SingleBody::Bytes(data)).await
         }
         UploadSource::Bytes(data) => {
-            multipart::upload(
-                client,
-                &described,
-                options,
-                PartReader::Memory { data },
-                None,
-            )
-            .await
+            let parts = Parts::Sequential {
+                reader: PartReader::Memory { data },
+                first: None,
+            };
+            multipart::upload(client, &described, options, parts).await
         }
         UploadSource::File(path) => {
             let read_error = |source| UploadError::Read {
@@ -83,12 +80,12 @@ pub(crate) async fn upload(
             };
             let file = tokio::fs::File::open(&path).await.map_err(read_error)?;
             let len = file.metadata().await.map_err(read_error)?.len();
+            drop(file);
             if len <= options.multipart_threshold {
-                drop(file);
                 single(client, &described, options, SingleBody::File { path, len }).await
             } else {
-                let reader = PartReader::Stream(Box::pin(file));
-                multipart::upload(client, &described, options, reader, Some(path)).await
+                let parts = Parts::File { path, len };
+                multipart::upload(client, &described, options, parts).await
             }
         }
         UploadSource::Reader(reader) => {
@@ -105,7 +102,11 @@ pub(crate) async fn upload(
             if ended && first.len() as u64 <= options.multipart_threshold {
                 single(client, &described, options, SingleBody::Bytes(first)).await
             } else {
-                multipart::upload_with_first(client, &described, options, first, reader).await
+                let parts = Parts::Sequential {
+                    reader,
+                    first: Some(first),
+                };
+                multipart::upload(client, &described, options, parts).await
             }
         }
     }

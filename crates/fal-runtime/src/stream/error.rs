@@ -85,6 +85,12 @@ impl StreamError {
     }
 }
 
+impl From<StreamError> for crate::Error {
+    fn from(error: StreamError) -> Self {
+        crate::Error::EventStream(Box::new(error))
+    }
+}
+
 struct RequestIdSuffix<'a>(Option<&'a str>);
 
 impl fmt::Display for RequestIdSuffix<'_> {

@@ -198,6 +198,46 @@ where
     }
 }
 
+/// Not public API: lets the benchmark drive the parsing layers without a socket.
+#[doc(hidden)]
+pub mod __bench {
+    use super::*;
+
+    /// Frames `body` fed in `chunk`-byte pieces; returns the number of events.
+    pub fn frame(body: &[u8], chunk: usize) -> Result<usize, SseError> {
+        let mut parser = SseParser::new(usize::MAX);
+        let mut ready = VecDeque::new();
+        let mut count = 0;
+        for piece in body.chunks(chunk.max(1)) {
+            parser.push(piece, &mut ready)?;
+            count += ready.len();
+            ready.clear();
+        }
+        parser.finish()?;
+        Ok(count)
+    }
+
+    /// Frames and decodes every event as `T`, as [`EventStream`] does.
+    pub fn decode<T: DeserializeOwned>(
+        body: &[u8],
+        chunk: usize,
+    ) -> Result<usize, StreamErrorKind> {
+        let mut parser = SseParser::new(usize::MAX);
+        let mut ready = VecDeque::new();
+        let mut count = 0;
+        for piece in body.chunks(chunk.max(1)) {
+            parser
+                .push(piece, &mut ready)
+                .map_err(StreamErrorKind::Malformed)?;
+            for event in ready.drain(..) {
+                std::hint::black_box(event::decode::<T>(&event)?);
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

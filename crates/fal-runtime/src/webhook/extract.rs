@@ -107,10 +107,7 @@ where
         let body = axum::body::to_bytes(body, MAX_BODY)
             .await
             .map_err(WebhookRejection::Body)?;
-        let signer = verifier
-            .verify(&parts.headers, &body)
-            .await
-            .map_err(WebhookError::from)?;
+        let signer = verifier.verify(&parts.headers, &body).await?;
         let delivery = WebhookDelivery::parse(&body).map_err(WebhookError::from)?;
         Ok(Self { delivery, signer })
     }

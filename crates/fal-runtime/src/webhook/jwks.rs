@@ -273,6 +273,25 @@ async fn fetch(http: &reqwest::Client, url: &Url) -> Result<Vec<VerifyingKey>, J
     parse_jwks(&body)
 }
 
+impl crate::Client {
+    /// A verifier for deliveries of requests this client submits.
+    ///
+    /// Against fal's real REST host it uses fal's published key set
+    /// ([`DEFAULT_JWKS_URL`], on `rest.alpha.fal.ai`); against any other REST
+    /// base (a testkit, a proxy) it uses `{rest}/.well-known/jwks.json`.
+    pub fn webhook_verifier(&self) -> WebhookVerifier {
+        let rest = self.rest_base();
+        let is_fal =
+            rest.host_str() == Some("rest.fal.ai") && rest.path().trim_matches('/').is_empty();
+        if is_fal {
+            WebhookVerifier::new(self.http().clone())
+        } else {
+            let url = crate::http::join(rest, ".well-known/jwks.json");
+            WebhookVerifier::with_jwks_url(self.http().clone(), url)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,24 +316,5 @@ mod tests {
             Err(JwksError::NoUsableKeys)
         ));
         assert!(matches!(parse_jwks(b"[]"), Err(JwksError::Shape(_))));
-    }
-}
-
-impl crate::Client {
-    /// A verifier for deliveries of requests this client submits.
-    ///
-    /// Against fal's real REST host it uses fal's published key set
-    /// ([`DEFAULT_JWKS_URL`], on `rest.alpha.fal.ai`); against any other REST
-    /// base (a testkit, a proxy) it uses `{rest}/.well-known/jwks.json`.
-    pub fn webhook_verifier(&self) -> WebhookVerifier {
-        let rest = self.rest_base();
-        let is_fal =
-            rest.host_str() == Some("rest.fal.ai") && rest.path().trim_matches('/').is_empty();
-        if is_fal {
-            WebhookVerifier::new(self.http().clone())
-        } else {
-            let url = crate::http::join(rest, ".well-known/jwks.json");
-            WebhookVerifier::with_jwks_url(self.http().clone(), url)
-        }
     }
 }

@@ -6,7 +6,7 @@
 //! signature before trusting the body: [`WebhookVerifier`] does that with keys
 //! fetched from fal's JWKS and cached, and [`WebhookDelivery::parse`] then turns
 //! the raw body into the endpoint's typed output. With the `axum` feature,
-//! [`VerifiedWebhook`] does both as a request extractor.
+//! `VerifiedWebhook` does both as a request extractor.
 
 mod jwks;
 mod payload;
