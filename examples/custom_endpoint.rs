@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use fal_testkit::Testkit;
+
 use fal_runtime::{fal_endpoint, Image};
 use serde::Deserialize;
 
@@ -29,7 +31,12 @@ struct Sketches {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let fal = fal_testkit::client_from_env_or_testkit(Duration::ZERO, Duration::ZERO).await?;
+    let fal = fal_testkit::client_from_env_or_testkit(
+        Testkit::builder()
+            .queue_delay(Duration::ZERO)
+            .run_duration(Duration::ZERO),
+    )
+    .await?;
     let input = Sketch {
         prompt: "a red kite over a green hill, ink sketch".into(),
         num_images: 2,

@@ -6,13 +6,15 @@
 use std::time::Duration;
 
 use fal_runtime::QueueStatus;
+use fal_testkit::Testkit;
 use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fal = fal_testkit::client_from_env_or_testkit(
-        Duration::from_millis(300),
-        Duration::from_millis(300),
+        Testkit::builder()
+            .queue_delay(Duration::from_millis(300))
+            .run_duration(Duration::from_millis(300)),
     )
     .await?;
     let flux = fal.client.endpoint("fal-ai/flux/dev");

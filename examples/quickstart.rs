@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use fal_runtime::QueueStatus;
+use fal_testkit::Testkit;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Typed bindings generated at build time (see `build.rs`). An example uses
@@ -28,8 +29,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "fal-quickstart.png".to_owned());
     let fal = fal_testkit::client_from_env_or_testkit(
-        Duration::from_millis(600),
-        Duration::from_millis(1200),
+        Testkit::builder()
+            .queue_delay(Duration::from_millis(600))
+            .run_duration(Duration::from_millis(1200)),
     )
     .await?;
 

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use fal_testkit::Testkit;
+
 use fal_runtime::fal_endpoint;
 
 /// One frame of an interactive drawing app: the prompt as typed so far.
@@ -19,7 +21,12 @@ struct Frame {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let fal = fal_testkit::client_from_env_or_testkit(Duration::ZERO, Duration::ZERO).await?;
+    let fal = fal_testkit::client_from_env_or_testkit(
+        Testkit::builder()
+            .queue_delay(Duration::ZERO)
+            .run_duration(Duration::ZERO),
+    )
+    .await?;
     let mut session = fal
         .client
         .realtime::<Frame>()

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use fal_testkit::Testkit;
 use futures::StreamExt;
 
 /// Typed bindings generated at build time (see `build.rs`).
@@ -18,8 +19,10 @@ use fal::fal_ai::flux::dev::FluxDevInput;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let fal =
-        fal_testkit::client_from_env_or_testkit(Duration::ZERO, Duration::from_millis(400)).await?;
+    let fal = fal_testkit::client_from_env_or_testkit(
+        Testkit::builder().run_duration(Duration::from_millis(400)),
+    )
+    .await?;
 
     let mut events = fal
         .client

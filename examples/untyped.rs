@@ -5,11 +5,18 @@
 
 use std::time::Duration;
 
+use fal_testkit::Testkit;
+
 use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let fal = fal_testkit::client_from_env_or_testkit(Duration::ZERO, Duration::ZERO).await?;
+    let fal = fal_testkit::client_from_env_or_testkit(
+        Testkit::builder()
+            .queue_delay(Duration::ZERO)
+            .run_duration(Duration::ZERO),
+    )
+    .await?;
 
     let output = fal
         .client

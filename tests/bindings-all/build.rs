@@ -45,6 +45,17 @@ fn main() {
     } else if std::env::var_os("CARGO_FEATURE_CORPUS").is_some() {
         println!("cargo:warning=../shared/fal-schemas not found; the corpus bindings are skipped");
     }
+    // The fixture documents are always compiled (cheap), so every workspace
+    // clippy run checks generated code.
+    let fixtures = manifest.join("../../crates/fal-codegen/tests/fixtures");
+    let generated = fal_codegen::Builder::new()
+        .schema_dir(&fixtures)
+        .generate()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for input in &generated.inputs {
+        println!("cargo:rerun-if-changed={}", input.display());
+    }
+    write(&out_dir.join("fixtures.rs"), &generated.code);
     for (module, sub) in TIERS {
         let (code, cases) = if enabled {
             generate(module, &corpus.join(sub))

@@ -1,7 +1,6 @@
 //! `fal upload FILE`: uploads one local file to fal storage and prints its URL.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
 use fal_runtime::storage::{UploadError, UploadOptions, UploadSource};
@@ -60,7 +59,7 @@ pub fn upload(args: UploadArgs) -> Result<(), Failure> {
     let url = runtime.block_on(async {
         // No key: an embedded testkit (announced on stderr), as DESIGN.md says;
         // its URL is only good while this command runs.
-        let target = fal_testkit::client_from_env_or_testkit(Duration::ZERO, Duration::ZERO)
+        let target = fal_testkit::client_from_env_or_testkit(fal_testkit::Testkit::builder())
             .await
             .map_err(|err| Failure::Usage(err.to_string()))?;
         target

@@ -24,6 +24,7 @@ pub mod calls;
 pub mod client;
 pub mod config;
 pub mod endpoint;
+pub mod endpoints;
 pub mod error;
 pub mod file;
 pub mod http;

@@ -5,9 +5,7 @@
 //! a user who set a key expects the real service, and a user who did not
 //! cannot reach it anyway, so the first run still shows a typed call complete.
 
-use std::time::Duration;
-
-use crate::{Testkit, TestkitError};
+use crate::{Testkit, TestkitBuilder, TestkitError};
 
 /// A client for fal, or for an embedded testkit that lives as long as this value.
 #[derive(Debug)]
@@ -37,13 +35,27 @@ pub fn credentials_in_env() -> bool {
 }
 
 /// A client from the environment when it holds credentials; otherwise one
-/// pointed at a freshly started embedded testkit, announced on stderr.
+/// pointed at a testkit started from `embedded`, announced on stderr.
 ///
-/// The embedded testkit keeps requests queued and running for a moment
-/// (`queue_delay`, `run_duration`) so progress displays have something to show.
+/// `embedded` is only started when needed, so callers can configure it freely
+/// (delays long enough for a progress display to show something, a schema
+/// directory for typed outputs):
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), fal_testkit::FallbackError> {
+/// use std::time::Duration;
+/// let fal = fal_testkit::client_from_env_or_testkit(
+///     fal_testkit::Testkit::builder().queue_delay(Duration::from_millis(500)),
+/// )
+/// .await?;
+/// let output = fal.client.endpoint("fal-ai/flux/dev")
+///     .subscribe(serde_json::json!({"prompt": "a red kite"}))
+///     .await;
+/// # let _ = output;
+/// # Ok(()) }
+/// ```
 pub async fn client_from_env_or_testkit(
-    queue_delay: Duration,
-    run_duration: Duration,
+    embedded: TestkitBuilder,
 ) -> Result<ClientOrTestkit, FallbackError> {
     if credentials_in_env() {
         return Ok(ClientOrTestkit {
@@ -51,11 +63,7 @@ pub async fn client_from_env_or_testkit(
             testkit: None,
         });
     }
-    let testkit = Testkit::builder()
-        .queue_delay(queue_delay)
-        .run_duration(run_duration)
-        .start()
-        .await?;
+    let testkit = embedded.start().await?;
     eprintln!(
         "note: FAL_KEY is not set, so this runs against an embedded fal testkit at {} \
          (set FAL_KEY to call fal.ai)",

@@ -1,7 +1,13 @@
 //! Bindings for every reference fal schema, compiled in one crate so that
-//! `clippy -D warnings` and `missing_docs` cover all of them at once. Built only
-//! with the `corpus` feature and when `../shared/fal-schemas` is present.
+//! `clippy -D warnings` and `missing_docs` cover all of them at once. The corpus
+//! is built only with the `corpus` feature and when `../shared/fal-schemas` is
+//! present; the generator's fixture documents are always built.
 #![deny(missing_docs)]
+
+/// Bindings for fal-codegen's own fixture documents (always built).
+pub mod fixtures {
+    include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
+}
 
 /// Tier A: complete fal queue documents.
 #[cfg(fal_corpus)]

@@ -212,7 +212,7 @@ pub(crate) fn endpoint_doc(endpoint: &Endpoint) -> String {
         .map(|c| format!(" (category `{c}`)"))
         .unwrap_or_default();
     format!(
-        " Typed bindings for the fal endpoint `{}`{category}.\n\n Build a [`{}`] and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a [`{}`].",
+        " Typed bindings for the fal endpoint `{}`{category}.\n\n Build a `{}` and pass it to the client (`subscribe`, `submit`, `run`, `stream`); the result is a `{}`.",
         endpoint.id, endpoint.input.name, endpoint.output_name
     )
 }

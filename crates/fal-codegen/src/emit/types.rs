@@ -157,7 +157,7 @@ fn builders(name: &Ident, fields: &[Field], names: &dyn Names) -> TokenStream {
                 other => other,
             };
             let (param_ty, bound, convert) = param(inner, &arg, &generic, names);
-            let method = format_ident!("with_{}", unraw(&field.rust_name));
+            let method = format_ident!("with_{}", unraw(&field.rust_name).trim_end_matches('_'));
             let doc = format!(
                 " Sets `{}` (left out of the request until set).",
                 field.json_name

@@ -69,7 +69,11 @@ fn clean_description(text: &str) -> String {
         if line.is_empty() && lines.last().is_none_or(|l| l.is_empty()) {
             continue;
         }
-        lines.push(line.to_owned());
+        if in_fence {
+            lines.push(line.to_owned());
+        } else {
+            lines.push(escape_markdown(line));
+        }
     }
     if in_fence {
         lines.push("```".into());
@@ -78,6 +82,51 @@ fn clean_description(text: &str) -> String {
         lines.pop();
     }
     lines.join("\n")
+}
+
+/// Keeps rustdoc from reading prose as links or HTML: `[`/`]` are escaped (no
+/// broken intra-doc links), `<` becomes `&lt;` (no unclosed HTML tags) and bare
+/// URLs are wrapped in `<…>` (rustdoc's `bare_urls`). Code spans are left alone.
+fn escape_markdown(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 8);
+    for (i, part) in line.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if i % 2 == 1 {
+            out.push_str(part);
+            continue;
+        }
+        let mut words = part.split(' ').peekable();
+        while let Some(word) = words.next() {
+            out.push_str(&escape_word(word));
+            if words.peek().is_some() {
+                out.push(' ');
+            }
+        }
+    }
+    out
+}
+
+fn escape_word(word: &str) -> String {
+    let escaped = word
+        .replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('<', "&lt;");
+    let Some(start) = escaped.find("http://").or_else(|| escaped.find("https://")) else {
+        return escaped;
+    };
+    // The URL ends before trailing punctuation that belongs to the sentence.
+    let url_part = &escaped[start..];
+    let url_end = url_part
+        .trim_end_matches(['.', ',', ';', ':', ')', '!', '?', '"', '\''])
+        .len();
+    format!(
+        "{}<{}>{}",
+        &escaped[..start],
+        &url_part[..url_end],
+        &url_part[url_end..]
+    )
 }
 
 fn is_list_item(line: &str) -> bool {
@@ -172,6 +221,14 @@ mod tests {
         assert_eq!(
             clean_description("Modes:\n- a\n- b\nafter"),
             "Modes:\n- a\n- b\n\nafter"
+        );
+        assert_eq!(
+            clean_description("See [docs](x) at https://fal.ai/models_a. Use `a[0]` <b>"),
+            "See \\[docs\\](x) at <https://fal.ai/models_a>. Use `a[0]` &lt;b>"
+        );
+        assert_eq!(
+            clean_description("snake_case and 2*3"),
+            "snake_case and 2*3"
         );
     }
 

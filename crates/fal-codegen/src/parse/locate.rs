@@ -1,11 +1,12 @@
 //! Turns a deserialization failure into the JSON pointer of the value at fault.
 //!
-//! schemars' `Schema` is an untagged enum, so serde reports only "did not match
-//! any variant" at the outermost schema. To name the real culprit, the failing
-//! value is retried as a `SchemaObject` (not untagged), which gives a path one
-//! level deeper; this repeats until the path stops growing.
+//! schemars' `Schema` is an untagged enum over a struct with flattened parts,
+//! so serde reports only "did not match any variant" at the outermost schema.
+//! To name the real culprit, the failing schema is searched: first its
+//! sub-schemas (properties, items, anyOf, …), then its keywords one by one.
 
-use schemars::schema::SchemaObject;
+use schemars::schema::{Schema, SchemaObject};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::pointer_token;
@@ -15,30 +16,80 @@ pub(super) fn locate(
     root: &Value,
     error: serde_path_to_error::Error<serde_json::Error>,
 ) -> (String, String) {
-    let mut pointer = to_pointer(error.path());
-    let mut message = error.into_inner().to_string();
-    // Each round goes at least one level deeper, so this ends; the bound is a guard.
-    for _ in 0..64 {
-        let Some(value) = root.pointer(&pointer) else {
-            break;
-        };
-        if !value.is_object() {
-            break;
+    let pointer = to_pointer(error.path());
+    let message = error.into_inner().to_string();
+    match root.pointer(&pointer) {
+        Some(value) if value.is_object() && Schema::deserialize(value).is_err() => {
+            locate_schema(value, pointer, 0)
         }
-        match serde_path_to_error::deserialize::<_, SchemaObject>(value) {
-            Ok(_) => break,
-            Err(inner) => {
-                let suffix = to_pointer(inner.path());
-                if suffix.is_empty() {
-                    message = inner.into_inner().to_string();
-                    break;
-                }
-                pointer.push_str(&suffix);
-                message = inner.into_inner().to_string();
+        _ => (pointer, message),
+    }
+}
+
+/// Keywords whose value is one schema.
+const ONE: [&str; 9] = [
+    "additionalProperties",
+    "additionalItems",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "items",
+];
+/// Keywords whose value is a list of schemas.
+const LIST: [&str; 4] = ["allOf", "anyOf", "oneOf", "items"];
+/// Keywords whose value maps names to schemas.
+const MAP: [&str; 4] = ["properties", "patternProperties", "definitions", "$defs"];
+
+fn locate_schema(value: &Value, pointer: String, depth: usize) -> (String, String) {
+    let whole = Schema::deserialize(value)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    let Some(object) = value.as_object() else {
+        return (pointer, whole);
+    };
+    if depth < 128 {
+        let mut children: Vec<(String, &Value)> = Vec::new();
+        for key in ONE {
+            if let Some(child @ (Value::Object(_) | Value::Bool(_))) = object.get(key) {
+                children.push((key.to_owned(), child));
+            }
+        }
+        for key in LIST {
+            if let Some(Value::Array(items)) = object.get(key) {
+                children.extend(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| (format!("{key}/{i}"), v)),
+                );
+            }
+        }
+        for key in MAP {
+            if let Some(Value::Object(map)) = object.get(key) {
+                children.extend(
+                    map.iter()
+                        .map(|(name, v)| (format!("{key}/{}", pointer_token(name)), v)),
+                );
+            }
+        }
+        for (suffix, child) in children {
+            if Schema::deserialize(child).is_err() {
+                return locate_schema(child, format!("{pointer}/{suffix}"), depth + 1);
             }
         }
     }
-    (pointer, message)
+    for (key, keyword) in object {
+        let single: serde_json::Map<String, Value> =
+            [(key.clone(), keyword.clone())].into_iter().collect();
+        if let Err(e) = SchemaObject::deserialize(&Value::Object(single)) {
+            return (format!("{pointer}/{}", pointer_token(key)), e.to_string());
+        }
+    }
+    (pointer, whole)
 }
 
 fn to_pointer(path: &serde_path_to_error::Path) -> String {

@@ -1,0 +1,137 @@
+//! Behaviour of bindings generated from the generator's fixture documents
+//! (always built, independent of the reference corpus).
+
+use fal_bindings_all::fixtures::acme::sketch::fast::SketchFastInput;
+use fal_bindings_all::fixtures::acme::sketch::v1_5_turbo::{
+    ImageSize, ImageSizeChoice, ImageSizePreset, LoraWeight, Mode, SketchInput, SketchOutput,
+    Style, Tags,
+};
+use fal_bindings_all::fixtures::workflows::acme::echo::{EchoInput, EchoOutput};
+use fal_runtime::Endpoint;
+use serde_json::json;
+
+#[test]
+fn required_fields_are_constructor_arguments() {
+    let input = SketchInput::new("a lighthouse", ["https://example.com/a.png"]);
+    assert_eq!(
+        serde_json::to_value(&input).ok(),
+        Some(json!({"prompt": "a lighthouse", "image_urls": ["https://example.com/a.png"]}))
+    );
+    assert_eq!(
+        <SketchInput as Endpoint>::ENDPOINT_ID,
+        "acme/sketch/v1.5-turbo"
+    );
+}
+
+#[test]
+fn optional_fields_serialize_to_exactly_the_wire_form() {
+    let input = SketchInput::new("p", Vec::<String>::new())
+        .with_image_size(ImageSizePreset::Portrait4_3)
+        .with_style(Style::V16_9)
+        .with_loras([LoraWeight::new("https://example.com/l.safetensors").with_scale(0.5)])
+        .with_type("keyword")
+        .with_loop(true)
+        .with_self("escaped")
+        .with_mode(Mode::Quality)
+        .with_seed(7)
+        .with_strength(2)
+        .with_tags(Tags::Text("one".into()))
+        .with_mystery(json!({"anything": [1, 2]}));
+    assert_eq!(
+        serde_json::to_value(&input).ok(),
+        Some(json!({
+            "prompt": "p",
+            "image_size": "portrait_4_3",
+            "style": "16:9",
+            "loras": [{"path": "https://example.com/l.safetensors", "scale": 0.5}],
+            "image_urls": [],
+            "seed": 7,
+            "strength": 2.0,
+            "type": "keyword",
+            "loop": true,
+            "self": "escaped",
+            "mode": "quality",
+            "mystery": {"anything": [1, 2]},
+            "tags": "one"
+        }))
+    );
+}
+
+#[test]
+fn image_size_object_form() {
+    let input = SketchFastInput::new("p")
+        .with_image_size(ImageSize::new().with_width(640).with_height(480));
+    assert_eq!(
+        serde_json::to_string(&input).ok().as_deref(),
+        // No x-fal-order-properties in this document: fields are in name order.
+        Some(r#"{"image_size":{"width":640,"height":480},"prompt":"p"}"#)
+    );
+    let back: ImageSizeChoice =
+        serde_json::from_value(json!("landscape_16_9")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        back,
+        ImageSizeChoice::Preset(ImageSizePreset::Landscape16_9)
+    );
+}
+
+#[test]
+fn enums_keep_unknown_values_and_edge_case_names() {
+    for (variant, wire) in [
+        (Style::V5, "5"),
+        (Style::V1_69, "1:69"),
+        (Style::OtherValue, "other"),
+        (Style::HighRes, "high-res"),
+        (Style::Type, "Type"),
+        (Style::Value, ""),
+    ] {
+        assert_eq!(variant.as_str(), wire);
+        assert_eq!(Style::from(wire), variant);
+    }
+    let unknown: Style =
+        serde_json::from_value(json!("brand-new")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unknown, Style::Other("brand-new".into()));
+    assert_eq!(
+        serde_json::to_value(&unknown).ok(),
+        Some(json!("brand-new"))
+    );
+}
+
+#[test]
+fn outputs_map_file_shapes_and_ignore_new_fields() {
+    let output: SketchOutput = serde_json::from_value(json!({
+        "images": [{"url": "https://x/a.png", "width": 8, "height": 8}],
+        "preview": {"url": "https://x/p.png", "content_type": null},
+        "timings": {"total": 1},
+        "meta": {"free": ["form"]},
+        "caption": {"text": "a lighthouse", "confidence": 0.9},
+        "seed": 1,
+        "status": "queued-again",
+        "new_field": true
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let first: &fal_runtime::Image = &output.images[0];
+    assert_eq!(first.width, Some(8));
+    let preview: Option<&fal_runtime::File> = output.preview.as_ref();
+    assert_eq!(preview.map(|f| f.url.as_str()), Some("https://x/p.png"));
+    assert_eq!(
+        output.meta.as_ref().and_then(|m| m.get("free")),
+        Some(&json!(["form"]))
+    );
+    assert_eq!(
+        output.caption.as_ref().map(|c| c.text.as_str()),
+        Some("a lighthouse")
+    );
+}
+
+#[test]
+fn non_object_inputs_are_newtypes() {
+    let mut body = serde_json::Map::new();
+    body.insert("anything".into(), json!(1));
+    let input = EchoInput::new(body);
+    assert_eq!(
+        serde_json::to_value(&input).ok(),
+        Some(json!({"anything": 1}))
+    );
+    assert_eq!(<EchoInput as Endpoint>::ENDPOINT_ID, "workflows/acme/echo");
+    let _: fn() -> EchoOutput = || serde_json::Value::Null;
+}
