@@ -488,19 +488,25 @@ pub(crate) async fn submit<O: DeserializeOwned>(
         .get("x-fal-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let submitted: SubmitResponse =
-        match read_json(Operation::Submit, response, "submit response", None).await {
-            Ok(submitted) => submitted,
-            // fal answered 200 and named the request, so it is queued; only the
-            // body broke. Follow it by id: submitting again would run the input twice.
-            Err(Error::Transport { .. }) if header_id.is_some() => {
-                let id = header_id.unwrap_or_default();
-                tracing::debug!(request_id = %id, "submit body broke; following the request by its id");
-                tracing::Span::current().record("request_id", id.as_str());
-                return QueueHandle::build(client, endpoint, &id, None);
-            }
-            Err(err) => return Err(err),
-        };
+    let submitted: SubmitResponse = match read_json(
+        Operation::Submit,
+        response,
+        "submit response",
+        None,
+    )
+    .await
+    {
+        Ok(submitted) => submitted,
+        // fal answered 200 and named the request, so it is queued; only the
+        // body broke. Follow it by id: submitting again would run the input twice.
+        Err(Error::Transport { .. }) if header_id.is_some() => {
+            let id = header_id.unwrap_or_default();
+            tracing::debug!(request_id = %id, "submit body broke; following the request by its id");
+            tracing::Span::current().record("request_id", id.as_str());
+            return QueueHandle::build(client, endpoint, &id, None);
+        }
+        Err(err) => return Err(err),
+    };
     tracing::Span::current().record("request_id", submitted.request_id.as_str());
     QueueHandle::build(client, endpoint, &submitted.request_id, Some(&submitted))
 }

@@ -137,7 +137,10 @@ pub(crate) async fn serve(call: &Call, name: &str, method: &Method) -> Response 
         Body::from(bytes)
     });
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(spec.kind.content_type()));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(spec.kind.content_type()),
+    );
     headers.insert(
         CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),

@@ -35,7 +35,11 @@ enum Call {
 impl Call {
     fn routes(self) -> &'static [RouteKind] {
         match self {
-            Call::Subscribe => &[RouteKind::Submit, RouteKind::StatusStream, RouteKind::Result],
+            Call::Subscribe => &[
+                RouteKind::Submit,
+                RouteKind::StatusStream,
+                RouteKind::Result,
+            ],
             Call::SubscribePolling | Call::SubmitResult => {
                 &[RouteKind::Submit, RouteKind::Status, RouteKind::Result]
             }
@@ -97,7 +101,11 @@ struct Scenario {
 
 impl fmt::Display for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} with {:?} on {:?}", self.call, self.fault, self.route)
+        write!(
+            f,
+            "{:?} with {:?} on {:?}",
+            self.call, self.fault, self.route
+        )
     }
 }
 
@@ -105,7 +113,11 @@ impl fmt::Display for Scenario {
 fn expect(s: &Scenario) -> Expect {
     use Expect::*;
     let after_submit = s.route != RouteKind::Submit;
-    let ok = if s.call == Call::Cancel { Cancelled } else { Output };
+    let ok = if s.call == Call::Cancel {
+        Cancelled
+    } else {
+        Output
+    };
     match (s.fault, s.route) {
         (Fault::Delay | Fault::TruncateStream, _) => ok,
         (_, RouteKind::StatusStream) => ok, // subscribe falls back to polling
@@ -160,7 +172,11 @@ fn scenarios() -> Vec<Scenario> {
             RouteKind::Submit
         };
         for fault in [Fault::CompleteWithError, Fault::RunnerCancel] {
-            out.push(Scenario { call, fault, route: entry });
+            out.push(Scenario {
+                call,
+                fault,
+                route: entry,
+            });
         }
     }
     out.push(Scenario {
@@ -285,7 +301,11 @@ async fn check(s: Scenario) -> Result<(), String> {
             {
                 return fail(format!("got {err:?}"));
             }
-            let id = if s.call == Call::Run { run_id } else { queued_id };
+            let id = if s.call == Call::Run {
+                run_id
+            } else {
+                queued_id
+            };
             if id.is_none() || err.request_id() != id.as_deref() {
                 return fail(format!("request id {:?} not {id:?}", err.request_id()));
             }
@@ -295,7 +315,10 @@ async fn check(s: Scenario) -> Result<(), String> {
                 return fail(format!("got {err:?}"));
             }
             if *queued && (queued_id.is_none() || err.request_id() != queued_id.as_deref()) {
-                return fail(format!("request id {:?} not {queued_id:?}", err.request_id()));
+                return fail(format!(
+                    "request id {:?} not {queued_id:?}",
+                    err.request_id()
+                ));
             }
             let tries = journal.iter().filter(|e| e.route == s.route).count();
             if tries != 1 {

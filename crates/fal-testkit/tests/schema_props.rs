@@ -92,7 +92,12 @@ fn every_sampled_document_synthesizes_conforming_inputs_and_outputs() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn arbitrary_json() -> impl Strategy<Value = Value> {
@@ -102,8 +107,14 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from),
         "[a-z0-9_:/.]{0,12}".prop_map(Value::from),
-        prop_oneof![Just("square_hd"), Just("jpeg"), Just("5"), Just("1.5"), Just("true")]
-            .prop_map(Value::from),
+        prop_oneof![
+            Just("square_hd"),
+            Just("jpeg"),
+            Just("5"),
+            Just("1.5"),
+            Just("true")
+        ]
+        .prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![

@@ -43,11 +43,21 @@ fn every_repo_document_validates_its_own_synthesized_input_and_output() {
         let schema = EndpointSchema::parse(&path, &text).expect("parses");
         for seed in [0, 1, 42, u64::from(u32::MAX)] {
             let input = schema.synthesize_input(&params(seed));
-            assert_eq!(schema.validate_input(&input), [], "{} input {input}", path.display());
+            assert_eq!(
+                schema.validate_input(&input),
+                [],
+                "{} input {input}",
+                path.display()
+            );
             let output = schema
                 .synthesize_output(&input, &params(seed))
                 .expect("has an output schema");
-            assert_eq!(schema.validate_output(&output), [], "{} output {output}", path.display());
+            assert_eq!(
+                schema.validate_output(&output),
+                [],
+                "{} output {output}",
+                path.display()
+            );
             let again = schema.synthesize_output(&input, &params(seed));
             assert_eq!(again.as_ref(), Some(&output), "deterministic for a seed");
         }
@@ -86,9 +96,15 @@ fn missing_prompt_and_out_of_range_values_give_pydantic_errors() {
         assert!(got.contains(w), "{w:?} not in {got:?}");
     }
     assert_eq!(got.len(), want.len(), "{got:?}");
-    let enum_error = errors.iter().find(|e| e.kind == "enum").expect("enum error");
+    let enum_error = errors
+        .iter()
+        .find(|e| e.kind == "enum")
+        .expect("enum error");
     assert_eq!(enum_error.msg, "Input should be 'jpeg' or 'png'");
-    let le = errors.iter().find(|e| e.kind == "less_than_equal").expect("le");
+    let le = errors
+        .iter()
+        .find(|e| e.kind == "less_than_equal")
+        .expect("le");
     assert_eq!(le.msg, "Input should be less than or equal to 4");
 }
 
@@ -115,8 +131,14 @@ fn nested_and_union_errors_carry_their_path() {
         "image_size": {"width": "wide"},
     }));
     let locs: Vec<Value> = errors.iter().map(|e| json!(e.loc)).collect();
-    assert!(locs.contains(&json!(["body", "loras", 1, "path"])), "{locs:?}");
-    assert!(locs.contains(&json!(["body", "loras", 1, "scale"])), "{locs:?}");
+    assert!(
+        locs.contains(&json!(["body", "loras", 1, "path"])),
+        "{locs:?}"
+    );
+    assert!(
+        locs.contains(&json!(["body", "loras", 1, "scale"])),
+        "{locs:?}"
+    );
     // A union reports each arm under its name.
     assert!(
         locs.iter()
@@ -124,7 +146,11 @@ fn nested_and_union_errors_carry_their_path() {
         "{locs:?}"
     );
     let kokoro = load("fal-ai__kokoro__american-english.json");
-    assert_eq!(kokoro.validate_input(&json!({})), [], "kokoro requires nothing");
+    assert_eq!(
+        kokoro.validate_input(&json!({})),
+        [],
+        "kokoro requires nothing"
+    );
 }
 
 #[test]
@@ -138,15 +164,24 @@ fn outputs_follow_the_input() {
     assert_eq!(images.len(), 3);
     assert_eq!(images[0]["width"], 512);
     assert_eq!(images[0]["content_type"], "image/jpeg");
-    assert!(images[0]["url"].as_str().is_some_and(|u| u.ends_with(".jpg")));
+    assert!(images[0]["url"]
+        .as_str()
+        .is_some_and(|u| u.ends_with(".jpg")));
     assert_ne!(images[0]["url"], images[1]["url"]);
     let other = flux.synthesize_output(&input, &params(12)).expect("output");
-    assert_ne!(other["images"][0]["url"], images[0]["url"], "seed changes files");
+    assert_ne!(
+        other["images"][0]["url"], images[0]["url"],
+        "seed changes files"
+    );
 }
 
 async fn fetch(client: &reqwest::Client, url: &str) -> (String, Vec<u8>) {
     let response = client.get(url).send().await.expect("fetch");
-    assert!(response.status().is_success(), "{url}: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "{url}: {}",
+        response.status()
+    );
     let ct = response
         .headers()
         .get("content-type")
@@ -156,7 +191,12 @@ async fn fetch(client: &reqwest::Client, url: &str) -> (String, Vec<u8>) {
     (ct, response.bytes().await.expect("body").to_vec())
 }
 
-async fn run(client: &reqwest::Client, kit: &Testkit, endpoint: &str, input: Value) -> (u16, Value) {
+async fn run(
+    client: &reqwest::Client,
+    kit: &Testkit,
+    endpoint: &str,
+    input: Value,
+) -> (u16, Value) {
     let response = client
         .post(format!("{}/{endpoint}", kit.run_url()))
         .header("authorization", format!("Key {}", kit.key()))
@@ -180,7 +220,13 @@ async fn a_testkit_with_schemas_validates_and_serves_real_files() {
     let client = reqwest::Client::new();
 
     // Direct run: the 422 comes at once, exactly as pydantic words it.
-    let (status, body) = run(&client, &kit, "fal-ai/kling-video/v1.6/standard/image-to-video", json!({"prompt": "x", "duration": "7"})).await;
+    let (status, body) = run(
+        &client,
+        &kit,
+        "fal-ai/kling-video/v1.6/standard/image-to-video",
+        json!({"prompt": "x", "duration": "7"}),
+    )
+    .await;
     assert_eq!(status, 422);
     assert_eq!(
         body,
@@ -191,15 +237,29 @@ async fn a_testkit_with_schemas_validates_and_serves_real_files() {
     );
 
     // PNG (flux/dev defaults to jpeg? no: its output_format default decides).
-    let (status, out) = run(&client, &kit, "fal-ai/flux/dev", json!({"prompt": "p", "image_size": "square", "output_format": "png"})).await;
+    let (status, out) = run(
+        &client,
+        &kit,
+        "fal-ai/flux/dev",
+        json!({"prompt": "p", "image_size": "square", "output_format": "png"}),
+    )
+    .await;
     assert_eq!(status, 200, "{out}");
     let (ct, bytes) = fetch(&client, out["images"][0]["url"].as_str().expect("url")).await;
     assert_eq!(ct, "image/png");
-    let info = png::Decoder::new(bytes.as_slice()).read_info().expect("png decodes");
+    let info = png::Decoder::new(bytes.as_slice())
+        .read_info()
+        .expect("png decodes");
     assert_eq!((info.info().width, info.info().height), (512, 512));
 
     // JPEG (fast-sdxl's `format` defaults to jpeg).
-    let (status, out) = run(&client, &kit, "fal-ai/fast-sdxl", json!({"prompt": "p", "image_size": {"width": 64, "height": 48}})).await;
+    let (status, out) = run(
+        &client,
+        &kit,
+        "fal-ai/fast-sdxl",
+        json!({"prompt": "p", "image_size": {"width": 64, "height": 48}}),
+    )
+    .await;
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["images"][0]["content_type"], "image/jpeg");
     let (ct, bytes) = fetch(&client, out["images"][0]["url"].as_str().expect("url")).await;
@@ -210,14 +270,26 @@ async fn a_testkit_with_schemas_validates_and_serves_real_files() {
     assert_eq!((info.width, info.height), (64, 48));
 
     // MP4 (kling video).
-    let (status, out) = run(&client, &kit, "fal-ai/kling-video/v1.6/standard/image-to-video", json!({"prompt": "p", "image_url": "https://x/a.png", "duration": "5"})).await;
+    let (status, out) = run(
+        &client,
+        &kit,
+        "fal-ai/kling-video/v1.6/standard/image-to-video",
+        json!({"prompt": "p", "image_url": "https://x/a.png", "duration": "5"}),
+    )
+    .await;
     assert_eq!(status, 200, "{out}");
     let (ct, bytes) = fetch(&client, out["video"]["url"].as_str().expect("url")).await;
     assert_eq!(ct, "video/mp4");
     assert_eq!(&bytes[4..8], b"ftyp");
 
     // WAV (kokoro speech).
-    let (status, out) = run(&client, &kit, "fal-ai/kokoro/american-english", json!({"prompt": "hello"})).await;
+    let (status, out) = run(
+        &client,
+        &kit,
+        "fal-ai/kokoro/american-english",
+        json!({"prompt": "hello"}),
+    )
+    .await;
     assert_eq!(status, 200, "{out}");
     let (ct, bytes) = fetch(&client, out["audio"]["url"].as_str().expect("url")).await;
     assert_eq!(ct, "audio/wav");
@@ -235,7 +307,10 @@ async fn a_testkit_with_schemas_validates_and_serves_real_files() {
         .json()
         .await
         .expect("json");
-    let response_url = submit["response_url"].as_str().expect("response_url").to_owned();
+    let response_url = submit["response_url"]
+        .as_str()
+        .expect("response_url")
+        .to_owned();
     let mut result = None;
     for _ in 0..100 {
         let r = client
@@ -290,5 +365,8 @@ async fn queue_outputs_without_seed_are_seeded_by_the_request_id() {
         .subscribe(json!({"prompt": "p", "seed": seed}))
         .await
         .expect("subscribe");
-    assert_eq!(again["images"], out["images"], "same seed, same output ({id})");
+    assert_eq!(
+        again["images"], out["images"],
+        "same seed, same output ({id})"
+    );
 }

@@ -39,7 +39,12 @@ const OPTIONAL_DEPTH: usize = 6;
 /// Largest image side drawn (reported sizes are clamped to it).
 const MAX_IMAGE_SIDE: u32 = 4096;
 
-pub(super) fn generate(doc: &Document, schema: &Schema, input: &Value, p: &SynthParams<'_>) -> Value {
+pub(super) fn generate(
+    doc: &Document,
+    schema: &Schema,
+    input: &Value,
+    p: &SynthParams<'_>,
+) -> Value {
     let gen = Gen { doc, input, p };
     gen.value(schema, "", "", 0)
 }
@@ -67,9 +72,11 @@ fn splitmix(mut z: u64) -> u64 {
 /// A lax integer from the input (number, integral float or numeric string).
 pub(crate) fn lax_int(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                .map(|f| f as i64)
+        }),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -101,7 +108,11 @@ impl Gen<'_> {
             schemars::schema::Schema::Bool(_) => None,
         };
         declared
-            .or_else(|| resolve::object(self.doc, prop).and_then(resolve::default).cloned())
+            .or_else(|| {
+                resolve::object(self.doc, prop)
+                    .and_then(resolve::default)
+                    .cloned()
+            })
             .filter(|v| !v.is_null())
     }
 
@@ -174,7 +185,14 @@ impl Gen<'_> {
         Value::Object(merged)
     }
 
-    fn object(&self, o: &SchemaObject, name: &str, path: &str, depth: usize, schema: &Schema) -> Value {
+    fn object(
+        &self,
+        o: &SchemaObject,
+        name: &str,
+        path: &str,
+        depth: usize,
+        schema: &Schema,
+    ) -> Value {
         let Some(v) = o.object.as_deref() else {
             return json!({});
         };
@@ -253,7 +271,8 @@ impl Gen<'_> {
             }
         }
         let lower = name.to_ascii_lowercase();
-        let is_url = o.format.as_deref() == Some("uri") || lower == "url" || lower.ends_with("_url");
+        let is_url =
+            o.format.as_deref() == Some("uri") || lower == "url" || lower.ends_with("_url");
         if is_url {
             let url = self.file_url(&lower, path, 0).0;
             if fits(&url) {
@@ -279,10 +298,18 @@ impl Gen<'_> {
     fn integer(&self, o: &SchemaObject, name: &str, path: &str) -> Value {
         let limits = o.number.as_deref();
         let lo = limits
-            .and_then(|n| n.exclusive_minimum.map(|v| v.floor() + 1.0).or(n.minimum.map(f64::ceil)))
+            .and_then(|n| {
+                n.exclusive_minimum
+                    .map(|v| v.floor() + 1.0)
+                    .or(n.minimum.map(f64::ceil))
+            })
             .map(|v| v.clamp(-9e15, 9e15) as i64);
         let hi = limits
-            .and_then(|n| n.exclusive_maximum.map(|v| v.ceil() - 1.0).or(n.maximum.map(f64::floor)))
+            .and_then(|n| {
+                n.exclusive_maximum
+                    .map(|v| v.ceil() - 1.0)
+                    .or(n.maximum.map(f64::floor))
+            })
             .map(|v| v.clamp(-9e15, 9e15) as i64);
         let ok = |v: i64| lo.is_none_or(|l| v >= l) && hi.is_none_or(|h| v <= h);
         let step = limits
@@ -357,7 +384,7 @@ impl Gen<'_> {
             if !fits(kmax * step) {
                 kmax -= 1.0;
             }
-            let span = (kmax - kmin).max(0.0).min(1e12) as u64 + 1;
+            let span = (kmax - kmin).clamp(0.0, 1e12) as u64 + 1;
             return json!((kmin + (draw % span) as f64) * step);
         }
         let u = (draw >> 11) as f64 / (1u64 << 53) as f64;
@@ -377,7 +404,11 @@ impl Gen<'_> {
                     }
                 }
                 Value::Object(m) => {
-                    let side = |k: &str| m.get(k).and_then(lax_int).and_then(|v| u32::try_from(v).ok());
+                    let side = |k: &str| {
+                        m.get(k)
+                            .and_then(lax_int)
+                            .and_then(|v| u32::try_from(v).ok())
+                    };
                     if let (Some(w), Some(h)) = (side("width"), side("height")) {
                         return (w, h);
                     }
@@ -416,7 +447,9 @@ impl Gen<'_> {
             .and_then(lax_float)
             .filter(|s| s.is_finite())
             .unwrap_or(if video { 5.0 } else { 1.0 });
-        ((secs * 1000.0).round().clamp(100.0, f64::from(media::MAX_MS))) as u32
+        ((secs * 1000.0)
+            .round()
+            .clamp(100.0, f64::from(media::MAX_MS))) as u32
     }
 
     /// The image format the input asks for (`output_format` / `format`), if any.
@@ -456,7 +489,11 @@ impl Gen<'_> {
                 None
             }
         };
-        if let Some(Declared { value, pinned: true }) = declared {
+        if let Some(Declared {
+            value,
+            pinned: true,
+        }) = declared
+        {
             if let Some(kind) = by_type(value) {
                 return kind;
             }
@@ -475,10 +512,9 @@ impl Gen<'_> {
         // one example content type whatever the field holds.
         let soft_image = soft.filter(|k| matches!(k, FileKind::Png | FileKind::Jpeg));
         match named.or(soft) {
-            Some(FileKind::Png | FileKind::Jpeg) => self
-                .asked_format()
-                .or(soft_image)
-                .unwrap_or(FileKind::Png),
+            Some(FileKind::Png | FileKind::Jpeg) => {
+                self.asked_format().or(soft_image).unwrap_or(FileKind::Png)
+            }
             Some(kind) => kind,
             None => FileKind::Bin,
         }
@@ -539,7 +575,11 @@ impl Gen<'_> {
             .and_then(|s| resolve::object(self.doc, s))
             .and_then(declared_string);
         let has_size = v.properties.contains_key("width");
-        let hint = if has_size { format!("{hint} width") } else { hint.to_owned() };
+        let hint = if has_size {
+            format!("{hint} width")
+        } else {
+            hint.to_owned()
+        };
         let kind = self.kind_of(declared.as_ref(), &hint);
         let index = path
             .rsplit('/')
@@ -555,7 +595,10 @@ impl Gen<'_> {
             }
         };
         let content_type = match declared {
-            Some(Declared { value, pinned: true }) => value,
+            Some(Declared {
+                value,
+                pinned: true,
+            }) => value,
             _ => content_type.to_owned(),
         };
         let mut out = Map::new();
@@ -672,7 +715,8 @@ fn accepts_number(doc: &Document, schema: &Schema) -> bool {
     }
     resolve::union_arms(o).is_some_and(|arms| {
         arms.iter().any(|a| {
-            resolve::object(doc, a).is_some_and(|x| resolve::types(x).contains(&InstanceType::Number))
+            resolve::object(doc, a)
+                .is_some_and(|x| resolve::types(x).contains(&InstanceType::Number))
         })
     })
 }

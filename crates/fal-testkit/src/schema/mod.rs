@@ -40,8 +40,8 @@ use std::sync::Arc;
 use fal_codegen::parse::Document;
 use serde_json::{json, Value};
 
-pub use generate::SynthParams;
 pub(crate) use generate::lax_int;
+pub use generate::SynthParams;
 
 /// One validation error, as pydantic reports it.
 #[derive(Clone, Debug, PartialEq)]

@@ -67,7 +67,9 @@ pub(super) fn all_of(o: &SchemaObject) -> Option<&[Schema]> {
 
 /// Whether the object schema describes a model (named properties) rather than a map.
 pub(super) fn is_model(o: &SchemaObject) -> bool {
-    o.object.as_deref().is_some_and(|v| !v.properties.is_empty())
+    o.object
+        .as_deref()
+        .is_some_and(|v| !v.properties.is_empty())
 }
 
 /// Properties in pydantic's field order: `x-fal-order-properties` (fal writes

@@ -9,7 +9,12 @@ use super::resolve::{self, number, MAX_DEPTH};
 use super::FieldError;
 
 /// Every error for `value` against `schema`, with `loc` starting at `root`.
-pub(super) fn validate(doc: &Document, schema: &Schema, value: &Value, root: &str) -> Vec<FieldError> {
+pub(super) fn validate(
+    doc: &Document,
+    schema: &Schema,
+    value: &Value,
+    root: &str,
+) -> Vec<FieldError> {
     let mut checker = Checker {
         doc,
         errors: Vec::new(),
@@ -65,7 +70,10 @@ impl Checker<'_> {
         }
         if let Some(constant) = &o.const_value {
             if !same(constant, value) {
-                let msg = format!("Input should be {}", choices(std::slice::from_ref(constant)));
+                let msg = format!(
+                    "Input should be {}",
+                    choices(std::slice::from_ref(constant))
+                );
                 self.push("literal_error", msg);
             }
             return;
@@ -410,7 +418,12 @@ impl Checker<'_> {
         self.extra(v, map, depth);
     }
 
-    fn extra(&mut self, v: &schemars::schema::ObjectValidation, map: &Map<String, Value>, depth: usize) {
+    fn extra(
+        &mut self,
+        v: &schemars::schema::ObjectValidation,
+        map: &Map<String, Value>,
+        depth: usize,
+    ) {
         let Some(extra) = v.additional_properties.as_deref() else {
             return;
         };
