@@ -140,12 +140,16 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         let fal_testkit::ClientOrTestkit {
             client,
             testkit: _embedded,
-        } = fal_testkit::client_from_env_or_testkit(EMBEDDED_QUEUE_DELAY, EMBEDDED_RUN_DURATION)
-            .await
-            .map_err(|err| match err {
-                fal_testkit::FallbackError::Client(err) => Failure::from(err),
-                other => Failure::Api(format!("cannot start the embedded testkit: {other}")),
-            })?;
+        } = fal_testkit::client_from_env_or_testkit(
+            fal_testkit::Testkit::builder()
+                .queue_delay(EMBEDDED_QUEUE_DELAY)
+                .run_duration(EMBEDDED_RUN_DURATION),
+        )
+        .await
+        .map_err(|err| match err {
+            fal_testkit::FallbackError::Client(err) => Failure::from(err),
+            other => Failure::Api(format!("cannot start the embedded testkit: {other}")),
+        })?;
         let endpoint = client.endpoint(args.endpoint.as_str());
         let output = if args.sync {
             endpoint.run(input).await?
