@@ -21,7 +21,7 @@ use crate::reply;
 use crate::router::Call;
 
 /// Largest side a JPEG is drawn with (bigger requests are refused as unknown paths).
-pub(crate) const MAX_JPEG_SIDE: u32 = 8192;
+pub(crate) const MAX_JPEG_SIDE: u32 = 4096;
 /// Longest audio or video the testkit describes, in milliseconds.
 pub(crate) const MAX_MS: u32 = 60_000;
 /// WAV sample rate (mono, 16-bit PCM).

@@ -37,7 +37,7 @@ pub struct SynthParams<'a> {
 /// Optional properties are left out below this depth.
 const OPTIONAL_DEPTH: usize = 6;
 /// Largest image side drawn (reported sizes are clamped to it).
-const MAX_IMAGE_SIDE: u32 = 4096;
+const MAX_IMAGE_SIDE: u32 = media::MAX_JPEG_SIDE;
 
 pub(super) fn generate(
     doc: &Document,
