@@ -27,5 +27,12 @@ if [ -f examples/Cargo.toml ]; then
   done
 fi
 
+# fal-codegen over the whole reference corpus (../shared/fal-schemas, about
+# 1,000 endpoints) in one crate: clippy -D warnings + missing_docs, then the
+# round trips of every schema-valid example. Skipped cleanly without ../shared.
+echo "== generated bindings for the reference corpus (fal-bindings-all --features corpus)"
+cargo clippy -p fal-bindings-all --features corpus --all-targets --locked -- -D warnings
+cargo test -p fal-bindings-all --features corpus --locked
+
 echo "== cargo test --workspace"
 cargo test --workspace --locked

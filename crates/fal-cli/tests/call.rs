@@ -169,3 +169,30 @@ async fn testkit_verb_prints_a_base_url_that_serves_fal() {
     let _ = child.wait();
     assert_eq!(output.unwrap()["prompt"], "served");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_split_key_form_and_url_prefixes_with_slashes_work() {
+    let tk = fal_testkit::Testkit::builder().start().await.unwrap();
+    let (id, secret) = tk.key().split_once(':').unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fal"))
+        .args([
+            "run",
+            "fal-ai/flux/dev",
+            "--sync",
+            "--input",
+            r#"{"prompt":"split"}"#,
+        ])
+        .env_remove("FAL_KEY")
+        .env("FAL_KEY_ID", id)
+        .env("FAL_KEY_SECRET", secret)
+        .env("FAL_QUEUE_URL", format!("{}/", tk.queue_url()))
+        .env("FAL_RUN_URL", format!("{}/", tk.run_url()))
+        .env("FAL_REST_URL", tk.rest_url())
+        .output()
+        .expect("fal runs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("embedded"), "a key was set: {stderr}");
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["prompt"], "split");
+}

@@ -67,7 +67,7 @@ async fn raw(kit: &Testkit) -> Duration {
         kit.addr(),
         token(kit).await
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .expect("connects");
     let start = Instant::now();

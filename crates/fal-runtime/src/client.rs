@@ -39,9 +39,9 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("key", &self.inner.key)
-            .field("queue_url", &self.inner.queue.as_str())
-            .field("run_url", &self.inner.run.as_str())
-            .field("rest_url", &self.inner.rest.as_str())
+            .field("queue_url", &crate::http::display_url(&self.inner.queue))
+            .field("run_url", &crate::http::display_url(&self.inner.run))
+            .field("rest_url", &crate::http::display_url(&self.inner.rest))
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
@@ -113,13 +113,21 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("key", &self.key)
-            .field("queue_url", &self.queue_url)
-            .field("run_url", &self.run_url)
-            .field("rest_url", &self.rest_url)
+            .field("queue_url", &shown(&self.queue_url))
+            .field("run_url", &shown(&self.run_url))
+            .field("rest_url", &shown(&self.rest_url))
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
             .finish_non_exhaustive()
     }
+}
+
+/// A configured URL for `Debug`, without any `user:password@` part.
+fn shown(url: &Option<String>) -> Option<String> {
+    url.as_deref().map(|u| match Url::parse(u) {
+        Ok(parsed) => crate::http::display_url(&parsed),
+        Err(_) => "(not a URL)".to_owned(),
+    })
 }
 
 impl ClientBuilder {

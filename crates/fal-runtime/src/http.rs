@@ -221,7 +221,7 @@ pub async fn send(
                 if !can_retry || !operation.retries_transport(&source) {
                     return Err(Error::Transport {
                         operation,
-                        url: url.to_string(),
+                        url: display_url(&url),
                         source: source.without_url(),
                         request_id: None,
                     });
@@ -233,6 +233,18 @@ pub async fn send(
         }
         retry += 1;
     }
+}
+
+/// A URL for messages: any `user:password@` part is dropped, so a credential put
+/// in a base URL never reaches an error or a log.
+pub(crate) fn display_url(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
 }
 
 /// `base` + `path`, keeping any path prefix the base carries (`http://host/queue` +
@@ -282,6 +294,12 @@ mod tests {
             join_segments(&base, ["fal-ai", "flux", "requests", "a/../b"]).as_str(),
             "http://127.0.0.1:9/queue/fal-ai/flux/requests/a%2F..%2Fb"
         );
+    }
+
+    #[test]
+    fn urls_in_messages_lose_their_credentials() {
+        let url = Url::parse("http://user:hunter2@127.0.0.1:9/queue").unwrap();
+        assert_eq!(display_url(&url), "http://127.0.0.1:9/queue");
     }
 
     #[test]

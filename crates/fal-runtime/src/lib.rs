@@ -15,6 +15,28 @@
 //! println!("{output}");
 //! # Ok(()) }
 //! ```
+//!
+//! # How calls behave
+//! - **Configuration**: builder settings win over `FAL_KEY` (or `FAL_KEY_ID` +
+//!   `FAL_KEY_SECRET`) and `FAL_QUEUE_URL` / `FAL_RUN_URL` / `FAL_REST_URL`, which
+//!   win over fal's hosts. A [`Key`] never prints itself.
+//! - **Queue**: a [`QueueHandle`] keeps the `status_url`, `response_url` and
+//!   `cancel_url` submit returned when they are on the configured queue host
+//!   (so a proxy prefix is never bypassed), and otherwise builds them from the id
+//!   with the endpoint's sub-path dropped (`fal-ai/flux/dev` → `fal-ai/flux/requests/…`).
+//! - **subscribe** follows the SSE status stream and falls back to polling when it
+//!   cannot open, breaks, or is silent too long; an overall
+//!   [`Subscribe::timeout`] cancels the request and returns [`Error::Timeout`] with
+//!   its id. Nothing is spawned, so dropping a call stops all of its traffic.
+//! - **Retries** ([`http`] has the table): 429/502/503/504 (plus 500 for status
+//!   polls) and transport errors, exponential backoff with jitter, `Retry-After`
+//!   (header or body) honoured up to a cap, never a 504 carrying
+//!   `x-fal-request-timeout-type`, and a submit only when fal cannot have queued it.
+//! - **Errors** carry the HTTP status, fal's message and field paths
+//!   (`body.prompt`), the request id and error type; decode errors carry the serde
+//!   path and the raw body.
+//! - **tracing**: one span per call (`call`, `endpoint`, `request_id`); no header
+//!   or credential is ever recorded.
 #![warn(missing_docs)]
 
 // Lets generated code and macro output name `fal_runtime::…` even inside this crate.

@@ -279,7 +279,7 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     what: &'static str,
     request_id: Option<&str>,
 ) -> Result<T> {
-    let url = response.url().to_string();
+    let url = http::display_url(response.url());
     let header_id = response
         .headers()
         .get("x-fal-request-id")

@@ -379,3 +379,83 @@ async fn queue_requests_submitted_with_a_webhook_are_delivered() {
         other => panic!("expected an error delivery, got {other:?}"),
     }
 }
+
+/// A JWKS host whose key can be swapped, counting fetches.
+async fn rotating_jwks(key: Arc<std::sync::Mutex<SigningKey>>, fetches: Arc<AtomicU32>) -> String {
+    use base64::Engine;
+    let app = Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || {
+            let key = key.lock().unwrap().verifying_key();
+            fetches.fetch_add(1, Ordering::SeqCst);
+            let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes());
+            async move { axum::Json(json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x}]})) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+fn signed_headers(key: &SigningKey, body: &[u8]) -> http::HeaderMap {
+    let ts = now_secs().to_string();
+    let sig = hex::encode(key.sign(&signed_message("r", "u", &ts, body)).to_bytes());
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-fal-webhook-request-id", "r".parse().unwrap());
+    headers.insert("x-fal-webhook-user-id", "u".parse().unwrap());
+    headers.insert("x-fal-webhook-timestamp", ts.parse().unwrap());
+    headers.insert("x-fal-webhook-signature", sig.parse().unwrap());
+    headers
+}
+
+#[tokio::test]
+async fn keys_are_cached_and_refetched_when_a_signature_matches_none() {
+    let old = SigningKey::from_bytes(&[21; 32]);
+    let new = SigningKey::from_bytes(&[22; 32]);
+    let current = Arc::new(std::sync::Mutex::new(old.clone()));
+    let fetches = Arc::new(AtomicU32::new(0));
+    let url = rotating_jwks(current.clone(), fetches.clone()).await;
+    let body = b"{}";
+
+    // Refetch allowed at once: the rotation is picked up.
+    let eager = WebhookVerifier::with_jwks_url(reqwest::Client::new(), url.parse().unwrap())
+        .min_refresh_interval(Duration::ZERO);
+    eager
+        .verify(&signed_headers(&old, body), body)
+        .await
+        .unwrap();
+    eager
+        .verify(&signed_headers(&old, body), body)
+        .await
+        .unwrap();
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "the key set was not cached"
+    );
+    *current.lock().unwrap() = new.clone();
+    eager
+        .verify(&signed_headers(&new, body), body)
+        .await
+        .unwrap();
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+
+    // Within the minimum refresh interval an unknown signature is refused
+    // without another fetch, so forgeries cannot hammer the JWKS host.
+    let patient = WebhookVerifier::with_jwks_url(reqwest::Client::new(), url.parse().unwrap());
+    patient
+        .verify(&signed_headers(&new, body), body)
+        .await
+        .unwrap();
+    let before = fetches.load(Ordering::SeqCst);
+    let forged = SigningKey::from_bytes(&[23; 32]);
+    assert!(matches!(
+        patient.verify(&signed_headers(&forged, body), body).await,
+        Err(WebhookError::Signature(SignatureError::Mismatch))
+    ));
+    assert_eq!(fetches.load(Ordering::SeqCst), before);
+}

@@ -281,6 +281,12 @@ impl TestkitBuilder {
         let _ = shared.fallback_host.set(addr.to_string());
         let shutdown = shared.shutdown.clone();
         let app = router(shared.clone());
+        // Small frames (realtime answers, SSE events) must not wait for delayed ACKs.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown.cancelled_owned())

@@ -411,7 +411,7 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, request: Request) -
 
     // Signed upload URLs carry their own authorization; fal's key set is public.
     let self_authorized = (target.service == Service::Cdn
-        && crate::storage::is_signed_upload(&target.path))
+        && crate::storage::authorizes_itself(&target.path))
         || (target.service == Service::Rest && target.path == ".well-known/jwks.json");
     if shared.settings.require_auth
         && !self_authorized
@@ -619,7 +619,7 @@ async fn dispatch(call: Call, route: Route, request: Request) -> Response {
         Route::Stream { endpoint } => crate::stream::handle(call, &endpoint, request).await,
         Route::Realtime { endpoint } => crate::realtime::handle(call, &endpoint, request).await,
         Route::Rest => rest(call, request).await,
-        Route::Cdn if call.path.starts_with("storage/") => {
+        Route::Cdn if crate::storage::serves_cdn(&call.path) => {
             let storage = call.shared.storage.clone();
             storage
                 .handle_cdn(&call.path, &call.urls.cdn, request)

@@ -51,8 +51,10 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(settings: Settings, schemas: SchemaIndex) -> Self {
         let shutdown = CancellationToken::new();
-        let webhooks = crate::webhook::Webhooks::new(settings.webhook_policy.clone())
-            .stop_on(shutdown.clone());
+        let webhooks = crate::webhook::Webhooks::stopping_on(
+            settings.webhook_policy.clone(),
+            shutdown.clone(),
+        );
         Shared {
             storage: crate::storage::Storage::new(),
             webhooks,

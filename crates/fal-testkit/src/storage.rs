@@ -9,7 +9,7 @@
 //! an upload is complete: a cut single PUT or a multipart upload that never
 //! completes leaves no file behind.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -55,6 +55,8 @@ struct CdnBase(String);
 #[derive(Default)]
 struct Registry {
     pending: HashMap<String, Pending>,
+    /// CDN tokens handed out by `/storage/auth/token` (spec 7.3).
+    cdn_tokens: HashSet<String>,
     files: HashMap<String, Stored>,
     lifecycles: Vec<Value>,
     completed_multipart: u32,
@@ -125,6 +127,7 @@ impl Storage {
                     "/storage/upload/initiate-multipart",
                     post(initiate_multipart),
                 )
+                .route("/storage/auth/token", post(cdn_token))
                 .with_state(self.clone())
         });
         forward(routes.clone(), path, cdn_base, request).await
@@ -144,6 +147,16 @@ impl Storage {
                 .route("/storage/upload/{id}/{part}", put(put_part))
                 .route("/storage/upload/{id}/complete", post(complete))
                 .route("/storage/files/{id}/{name}", get(serve))
+                .route("/files/upload", post(cdn_upload))
+                .route("/files/upload/multipart", post(cdn_multipart_create))
+                .route(
+                    "/storage/files/{id}/{name}/multipart/{upload_id}/{part}",
+                    put(cdn_multipart_part),
+                )
+                .route(
+                    "/storage/files/{id}/{name}/multipart/{upload_id}/complete",
+                    post(cdn_multipart_complete),
+                )
                 .with_state(self.clone())
         });
         forward(routes.clone(), path, cdn_base, request).await
@@ -203,10 +216,20 @@ impl Storage {
     }
 }
 
-/// Whether a CDN request targets a signed upload URL, which carries its own
-/// authorization (the `signature` query) instead of the key.
-pub(crate) fn is_signed_upload(cdn_path: &str) -> bool {
-    cdn_path.starts_with("storage/upload/")
+/// Whether this module serves a CDN path.
+pub(crate) fn serves_cdn(cdn_path: &str) -> bool {
+    cdn_path.starts_with("storage/") || cdn_path.starts_with("files/upload")
+}
+
+/// Whether a CDN request carries its own authorization instead of the key:
+/// a signed upload URL (the `signature` query, spec 7.1/7.2) or a CDN token
+/// from `/storage/auth/token` (spec 7.3/7.4), both checked here.
+pub(crate) fn authorizes_itself(cdn_path: &str) -> bool {
+    let path = cdn_path.trim_end_matches('/');
+    path.starts_with("storage/upload/")
+        || path == "files/upload"
+        || path == "files/upload/multipart"
+        || (path.starts_with("storage/files/") && path.contains("/multipart/"))
 }
 
 /// Runs `routes` on `request` with its URI replaced by `/path?query`.
@@ -294,27 +317,47 @@ fn initiate(
             )
         }
     };
-    let lifecycle = headers
-        .get("x-fal-object-lifecycle")
-        .or_else(|| headers.get("x-fal-object-lifecycle-preference"));
-    let lifecycle = match lifecycle.map(|v| serde_json::from_slice::<Value>(v.as_bytes())) {
-        None => None,
-        Some(Ok(value)) if value.is_object() => Some(value),
-        Some(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "X-Fal-Object-Lifecycle must be a JSON object",
-            )
-        }
+    let lifecycle = match lifecycle_of(&headers) {
+        Ok(lifecycle) => lifecycle,
+        Err(response) => return response,
     };
+    let registered = register(
+        &storage,
+        base,
+        request.content_type,
+        request.file_name,
+        lifecycle,
+        multipart,
+    );
+    Json(json!({
+        "upload_url": registered.upload_url,
+        "file_url": registered.file_url,
+    }))
+    .into_response()
+}
+
+/// A new pending upload.
+struct Registered {
+    id: String,
+    signature: String,
+    upload_url: String,
+    file_url: String,
+}
+
+fn register(
+    storage: &Storage,
+    base: &str,
+    content_type: Option<String>,
+    file_name: Option<String>,
+    lifecycle: Option<Value>,
+    multipart: bool,
+) -> Registered {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let signature = uuid::Uuid::new_v4().simple().to_string();
-    let content_type = request
-        .content_type
+    let content_type = content_type
         .filter(|ct| !ct.trim().is_empty())
         .unwrap_or_else(|| "application/octet-stream".to_owned());
-    let file_name = request
-        .file_name
+    let file_name = file_name
         .map(|name| sanitize(&name))
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "upload.bin".to_owned());
@@ -325,9 +368,9 @@ fn initiate(
         state.lifecycles.push(lifecycle);
     }
     state.pending.insert(
-        id,
+        id.clone(),
         Pending {
-            signature,
+            signature: signature.clone(),
             file_url: file_url.clone(),
             content_type,
             file_name,
@@ -335,7 +378,27 @@ fn initiate(
             parts: BTreeMap::new(),
         },
     );
-    Json(json!({ "upload_url": upload_url, "file_url": file_url })).into_response()
+    Registered {
+        id,
+        signature,
+        upload_url,
+        file_url,
+    }
+}
+
+/// The lifecycle JSON of an upload, from either header fal's clients send.
+fn lifecycle_of(headers: &HeaderMap) -> Result<Option<Value>, Response> {
+    let raw = headers
+        .get("x-fal-object-lifecycle")
+        .or_else(|| headers.get("x-fal-object-lifecycle-preference"));
+    match raw.map(|v| serde_json::from_slice::<Value>(v.as_bytes())) {
+        None => Ok(None),
+        Some(Ok(value)) if value.is_object() => Ok(Some(value)),
+        Some(_) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "X-Fal-Object-Lifecycle must be a JSON object",
+        )),
+    }
 }
 
 /// Keeps a file name usable as one URL path segment.
@@ -474,6 +537,18 @@ async fn put_part(
     if let Err(response) = authorize(&storage, &id, &signed, true) {
         return response;
     }
+    store_part(&storage, &id, number, headers, body).await
+}
+
+/// Stores one authorized part; answers with its etag as JSON (fal's JS
+/// flow) and as an `ETag` header (the CDN flow).
+async fn store_part(
+    storage: &Storage,
+    id: &str,
+    number: u32,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     if take_one(&storage.inner.cut_parts) {
         return cut(headers, body).await;
     }
@@ -486,7 +561,7 @@ async fn put_part(
     }
     let etag = format!("\"{}\"", uuid::Uuid::new_v4().simple());
     let mut state = storage.lock();
-    let Some(pending) = state.pending.get_mut(&id) else {
+    let Some(pending) = state.pending.get_mut(id) else {
         return error(StatusCode::NOT_FOUND, format!("upload {id} is gone"));
     };
     pending.parts.insert(number, (path, etag.clone()));
@@ -530,6 +605,157 @@ async fn cut(headers: HeaderMap, body: Body) -> Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
+/// `POST /storage/auth/token` (REST, key auth): a CDN token for the
+/// Python client's flow (spec 7.3), valid for an hour.
+async fn cdn_token(
+    State(storage): State<Storage>,
+    Extension(base): Extension<CdnBase>,
+) -> Response {
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    storage.lock().cdn_tokens.insert(token.clone());
+    let expires_at = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    Json(json!({
+        "token": token,
+        "token_type": "Bearer",
+        "base_url": base.0,
+        "expires_at": humantime::format_rfc3339_seconds(expires_at).to_string(),
+    }))
+    .into_response()
+}
+
+/// Checks `Authorization: <token_type> <token>` against the issued CDN tokens.
+fn check_cdn_token(storage: &Storage, headers: &HeaderMap) -> Result<(), Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .map(|(_, token)| token.trim());
+    match token {
+        Some(token) if storage.lock().cdn_tokens.contains(token) => Ok(()),
+        _ => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "missing or unknown CDN token (get one from /storage/auth/token)",
+        )),
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// `POST /files/upload` (CDN token): the whole file as the body; answers
+/// `{"access_url"}` (spec 7.3).
+async fn cdn_upload(
+    State(storage): State<Storage>,
+    Extension(base): Extension<CdnBase>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(response) = check_cdn_token(&storage, &headers) {
+        return response;
+    }
+    let lifecycle = match lifecycle_of(&headers) {
+        Ok(lifecycle) => lifecycle,
+        Err(response) => return response,
+    };
+    let registered = register(
+        &storage,
+        &base.0,
+        header_text(&headers, "content-type"),
+        header_text(&headers, "x-fal-file-name"),
+        lifecycle,
+        false,
+    );
+    let signed = Signed {
+        signature: Some(registered.signature),
+    };
+    let response = put_single(
+        State(storage),
+        Path(registered.id),
+        Query(signed),
+        headers,
+        body,
+    )
+    .await;
+    if !response.status().is_success() {
+        return response;
+    }
+    Json(json!({ "access_url": registered.file_url })).into_response()
+}
+
+/// `POST /files/upload/multipart` (CDN token): answers `{"access_url",
+/// "uploadId"}`; parts go to `<access_url>/multipart/<uploadId>/<n>` (spec 7.4).
+async fn cdn_multipart_create(
+    State(storage): State<Storage>,
+    Extension(base): Extension<CdnBase>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = check_cdn_token(&storage, &headers) {
+        return response;
+    }
+    let lifecycle = match lifecycle_of(&headers) {
+        Ok(lifecycle) => lifecycle,
+        Err(response) => return response,
+    };
+    let registered = register(
+        &storage,
+        &base.0,
+        header_text(&headers, "content-type"),
+        header_text(&headers, "x-fal-file-name"),
+        lifecycle,
+        true,
+    );
+    Json(json!({
+        "access_url": registered.file_url,
+        "uploadId": registered.signature,
+    }))
+    .into_response()
+}
+
+async fn cdn_multipart_part(
+    State(storage): State<Storage>,
+    Path((id, _name, upload_id, part)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(response) = check_cdn_token(&storage, &headers) {
+        return response;
+    }
+    put_part(
+        State(storage),
+        Path((id, part)),
+        Query(Signed {
+            signature: Some(upload_id),
+        }),
+        headers,
+        body,
+    )
+    .await
+}
+
+async fn cdn_multipart_complete(
+    State(storage): State<Storage>,
+    Path((id, _name, upload_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(response) = check_cdn_token(&storage, &headers) {
+        return response;
+    }
+    complete(
+        State(storage),
+        Path(id),
+        Query(Signed {
+            signature: Some(upload_id),
+        }),
+        body,
+    )
+    .await
+}
+
 #[derive(Deserialize)]
 struct CompleteBody {
     parts: Vec<CompletePart>,
@@ -548,11 +774,21 @@ async fn complete(
     Query(signed): Query<Signed>,
     body: Bytes,
 ) -> Response {
-    let (content_type, file_name, file_url) = match authorize(&storage, &id, &signed, true) {
+    let described = match authorize(&storage, &id, &signed, true) {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let mut listed: CompleteBody = match serde_json::from_slice(&body) {
+    finish_multipart(&storage, &id, described, &body).await
+}
+
+/// Completes an authorized multipart upload from the listed parts.
+async fn finish_multipart(
+    storage: &Storage,
+    id: &str,
+    (content_type, file_name, file_url): (String, String, String),
+    body: &[u8],
+) -> Response {
+    let mut listed: CompleteBody = match serde_json::from_slice(body) {
         Ok(listed) => listed,
         Err(err) => {
             return error(
@@ -565,7 +801,7 @@ async fn complete(
     listed.parts.sort_by_key(|part| part.part_number);
     let paths = {
         let state = storage.lock();
-        let Some(pending) = state.pending.get(&id) else {
+        let Some(pending) = state.pending.get(id) else {
             return error(StatusCode::NOT_FOUND, format!("no pending upload {id}"));
         };
         if listed.parts.is_empty() {
@@ -613,7 +849,7 @@ async fn complete(
         let mut state = storage.lock();
         let uploaded = state
             .pending
-            .remove(&id)
+            .remove(id)
             .map(|p| p.parts)
             .unwrap_or_default();
         state.files.insert(

@@ -99,6 +99,12 @@ struct Inner {
 impl Webhooks {
     /// A fresh random key and the given retry policy.
     pub fn new(policy: DeliveryPolicy) -> Self {
+        Self::stopping_on(policy, CancellationToken::new())
+    }
+
+    /// Same, with pending deliveries (and their retries) abandoned once
+    /// `stop` is cancelled (the testkit's shutdown).
+    pub(crate) fn stopping_on(policy: DeliveryPolicy, stop: CancellationToken) -> Self {
         let key = SigningKey::generate(&mut rand::rngs::OsRng);
         let kid = hex::encode(&Sha256::digest(key.verifying_key().as_bytes())[..8]);
         Self {
@@ -108,23 +114,8 @@ impl Webhooks {
                 policy,
                 http: reqwest::Client::new(),
                 attempts: Mutex::new(Vec::new()),
-                stop: CancellationToken::new(),
+                stop,
             }),
-        }
-    }
-
-    /// Stops pending deliveries (and their retries) when `token` is cancelled.
-    pub(crate) fn stop_on(self, token: CancellationToken) -> Self {
-        let inner = Inner {
-            key: self.inner.key.clone(),
-            kid: self.inner.kid.clone(),
-            policy: self.inner.policy.clone(),
-            http: self.inner.http.clone(),
-            attempts: Mutex::new(Vec::new()),
-            stop: token,
-        };
-        Self {
-            inner: Arc::new(inner),
         }
     }
 

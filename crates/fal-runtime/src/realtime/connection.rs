@@ -39,7 +39,8 @@ pub(crate) async fn open(url: &Url, tokens: &Tokens) -> Result<Socket, RealtimeE
     let token = tokens.for_connection().await?;
     let mut url = url.clone();
     url.query_pairs_mut().append_pair("fal_jwt_token", &token);
-    let handshake = tokio_tungstenite::connect_async(url.as_str());
+    // Nagle off: realtime frames are small and latency is the point.
+    let handshake = tokio_tungstenite::connect_async_with_config(url.as_str(), None, true);
     match tokio::time::timeout(OPEN_TIMEOUT, handshake).await {
         Err(_) => Err(RealtimeError::Connection(format!(
             "the handshake took longer than {} s",

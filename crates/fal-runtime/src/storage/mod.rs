@@ -32,8 +32,9 @@ pub use source::UploadSource;
 pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 90 * 1024 * 1024;
 /// fal's clients upload 10 MiB parts.
 pub const DEFAULT_PART_SIZE: usize = 10 * 1024 * 1024;
-/// Parts in flight at once: enough to fill a fast link, few enough that
-/// memory stays near `(concurrency + 1) * part_size`.
+/// Parts in flight at once: enough to fill a fast link. File parts stream
+/// from disk; parts of bytes and readers are held while in flight, so for
+/// those memory stays near `(concurrency + 1) * part_size`.
 pub const DEFAULT_PART_CONCURRENCY: usize = 4;
 /// Attempts per part before the upload fails (fal's JS client makes 3).
 pub const DEFAULT_PART_ATTEMPTS: u32 = 3;

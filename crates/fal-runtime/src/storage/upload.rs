@@ -93,12 +93,13 @@ pub(crate) async fn upload(
             // it (and under the threshold) a single PUT suffices.
             let mut reader = PartReader::Stream(reader);
             let read_error = |source| UploadError::Read { path: None, source };
+            let part_size = options.part_size.max(1);
             let first = reader
-                .next(options.part_size)
+                .next(part_size)
                 .await
                 .map_err(read_error)?
                 .unwrap_or_default();
-            let ended = first.len() < options.part_size;
+            let ended = first.len() < part_size;
             if ended && first.len() as u64 <= options.multipart_threshold {
                 single(client, &described, options, SingleBody::Bytes(first)).await
             } else {

@@ -28,6 +28,10 @@ const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// often, so forged deliveries cannot make the receiver hammer fal's JWKS.
 const DEFAULT_MIN_REFRESH: Duration = Duration::from_secs(60);
 
+/// A key-set fetch that takes longer fails, so a stuck JWKS host cannot hold
+/// deliveries (and the receiver's handlers) indefinitely.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Why the key set could not be obtained.
 #[derive(Debug, thiserror::Error)]
 pub enum JwksError {
@@ -262,6 +266,7 @@ async fn fetch(http: &reqwest::Client, url: &Url) -> Result<Vec<VerifyingKey>, J
     };
     let body = http
         .get(url.clone())
+        .timeout(FETCH_TIMEOUT)
         .header(http::header::ACCEPT, "application/json")
         .send()
         .await
