@@ -46,9 +46,13 @@ pub fn render(ir: &Ir) -> Result<String, Error> {
     }
     let shared: Vec<(&String, &crate::ir::TypeDef)> = ir.types.iter().collect();
     let mut units: Vec<Unit<'_>> = ir.endpoints.iter().map(Unit::Endpoint).collect();
+    if !ir.endpoints.is_empty() {
+        units.push(Unit::Helpers);
+    }
     units.extend(shared.chunks(TYPES_PER_CHUNK).map(Unit::Types));
     let rendered = render::format_units(&units, |unit| match unit {
         Unit::Endpoint(endpoint) => endpoint_body(endpoint, endpoint.module.len()),
+        Unit::Helpers => types::helper_functions(),
         Unit::Types(chunk) => chunk
             .iter()
             .map(|(key, def)| definition(def, &ident(key), &SharedNames))
@@ -61,7 +65,7 @@ pub fn render(ir: &Ir) -> Result<String, Error> {
             Unit::Endpoint(endpoint) => {
                 bodies.insert(endpoint.id.as_str(), text.as_str());
             }
-            Unit::Types(_) => type_chunks.push(text),
+            Unit::Helpers | Unit::Types(_) => type_chunks.push(text),
         }
     }
     let mut out = String::from(HEADER);
@@ -82,11 +86,12 @@ pub fn render(ir: &Ir) -> Result<String, Error> {
 /// Shared types formatted per work unit (small enough to spread over cores).
 const TYPES_PER_CHUNK: usize = 64;
 
-const TYPES_DOC: &str = "/// Type definitions shared by the endpoint modules, which re-export\n/// them under their schema names. Not meant to be named directly.\n";
+const TYPES_DOC: &str = "/// Type definitions shared by the endpoint modules, which re-export\n/// them under their schema names, and the helpers their serde impls use.\n/// Not meant to be named directly.\n";
 
 /// A piece of the file formatted on its own.
 enum Unit<'a> {
     Endpoint(&'a Endpoint),
+    Helpers,
     Types(&'a [(&'a String, &'a crate::ir::TypeDef)]),
 }
 
@@ -101,12 +106,16 @@ impl Names for SharedNames {
 }
 
 /// Named types inside an endpoint module are spelled by their local name.
-struct LocalNames<'a>(&'a BTreeMap<&'a str, &'a str>);
+struct LocalNames<'a>(&'a BTreeMap<&'a str, &'a str>, TokenStream);
 
 impl Names for LocalNames<'_> {
     fn named(&self, key: &str) -> TokenStream {
         let ident = ident(self.0.get(key).copied().unwrap_or(key));
         quote!(#ident)
+    }
+
+    fn helpers(&self) -> TokenStream {
+        self.1.clone()
     }
 }
 
@@ -134,13 +143,16 @@ pub fn tokens(ir: &Ir) -> TokenStream {
         .types
         .iter()
         .map(|(key, def)| definition(def, &ident(key), &SharedNames));
-    let has_types = !ir.types.is_empty();
+    let has_types = !ir.types.is_empty() || !ir.endpoints.is_empty();
+    let helpers = types::helper_functions();
     let types_block = has_types.then(|| {
         quote! {
             /// Type definitions shared by the endpoint modules, which re-export
-            /// them under their schema names. Not meant to be named directly.
+            /// them under their schema names, and the helpers their serde impls use.
+            /// Not meant to be named directly.
             #[doc(hidden)]
             pub mod #types_mod {
+                #helpers
                 #(#shared)*
             }
         }
@@ -223,10 +235,10 @@ fn endpoint_body(endpoint: &Endpoint, depth: usize) -> TokenStream {
         .iter()
         .map(|(local, key)| (key.as_str(), local.as_str()))
         .collect();
-    let names = LocalNames(&reverse);
     let supers = (0..depth).map(|_| quote!(super::));
     let types_mod = format_ident!("{}", TYPES_MODULE);
     let prefix = quote!(#(#supers)* #types_mod);
+    let names = LocalNames(&reverse, prefix.clone());
     let uses = endpoint.exports.iter().map(|(local, key)| {
         let local = ident(local);
         let key = ident(key);

@@ -14,6 +14,11 @@ use crate::ir::{Field, Kind, Role, Ty, TypeDef, UnionArm, Variant};
 pub trait Names {
     /// The tokens naming the type with this key.
     fn named(&self, key: &str) -> TokenStream;
+
+    /// The path of the module holding the generated helper functions.
+    fn helpers(&self) -> TokenStream {
+        quote!(self)
+    }
 }
 
 /// An identifier, raw when the IR name is raw (`r#type`).
@@ -23,8 +28,6 @@ pub(super) fn ident(name: &str) -> Ident {
         None => Ident::new(name, Span::call_site()),
     }
 }
-
-const SERDE: &str = "fal_runtime::__private::serde";
 
 /// The Rust spelling of `ty`.
 pub fn rust_type(ty: &Ty, names: &dyn Names) -> TokenStream {
@@ -63,13 +66,9 @@ pub(super) fn definition(def: &TypeDef, name: &Ident, names: &dyn Names) -> Toke
     match &def.kind {
         Kind::Struct(fields) => structure(def.role, name, &docs, fields, names),
         Kind::Enum(variants) => string_enum(name, &docs, variants),
-        Kind::Union(arms) => union(def.role, name, &docs, arms, names),
+        Kind::Union(arms) => union(def.role, name, &def.name, &docs, arms, names),
         Kind::Newtype(inner) => newtype(name, &docs, inner, names),
     }
-}
-
-fn serde_attr() -> TokenStream {
-    quote!(#[serde(crate = #SERDE)])
 }
 
 fn structure(
@@ -81,34 +80,101 @@ fn structure(
 ) -> TokenStream {
     let all_optional = fields.iter().all(|f| !f.required);
     let default = all_optional.then(|| quote!(Default,));
-    let serde = serde_attr();
     let field_tokens = fields.iter().map(|field| {
         let ident = ident(&field.rust_name);
         let ty = rust_type(&field.ty, names);
         let fallback = format!("The `{}` field.", field.json_name);
         let docs = doc_attrs(&field.docs, &fallback);
-        let rename = (unraw(&field.rust_name) != field.json_name).then(|| {
-            let json = &field.json_name;
-            quote!(#[serde(rename = #json)])
-        });
-        let optional = (!field.required)
-            .then(|| quote!(#[serde(default, skip_serializing_if = "Option::is_none")]));
         quote! {
             #docs
-            #rename
-            #optional
             pub #ident: #ty,
+        }
+    });
+    let helpers = names.helpers();
+    let writes = fields.iter().map(|field| {
+        let ident = ident(&field.rust_name);
+        let json = &field.json_name;
+        match (&field.ty, field.required) {
+            (Ty::Option(_), false) => quote! {
+                if let Some(value) = &self.#ident {
+                    map.serialize_entry(#json, value)?;
+                }
+            },
+            _ => quote!(map.serialize_entry(#json, &self.#ident)?;),
+        }
+    });
+    let reads = fields.iter().map(|field| {
+        let ident = ident(&field.rust_name);
+        let json = &field.json_name;
+        match &field.ty {
+            Ty::Option(_) => quote!(#ident: #helpers::optional_field(&mut map, #json)?,),
+            _ => quote!(#ident: #helpers::required_field(&mut map, #json)?,),
         }
     });
     let builders = (role == Role::Input).then(|| builders(name, fields, names));
     quote! {
         #docs
-        #[derive(Debug, Clone, PartialEq, #default fal_runtime::__private::serde::Serialize, fal_runtime::__private::serde::Deserialize)]
-        #serde
+        #[derive(Debug, Clone, PartialEq, #default)]
         pub struct #name {
             #(#field_tokens)*
         }
+        impl fal_runtime::__private::serde::Serialize for #name {
+            fn serialize<S: fal_runtime::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use fal_runtime::__private::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                #(#writes)*
+                map.end()
+            }
+        }
+        impl<'de> fal_runtime::__private::serde::Deserialize<'de> for #name {
+            fn deserialize<D: fal_runtime::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let mut map = #helpers::object(deserializer)?;
+                Ok(Self {
+                    #(#reads)*
+                })
+            }
+        }
         #builders
+    }
+}
+
+/// Helper functions emitted once per file (in the shared-types module): the
+/// struct impls call them instead of expanding serde's derive, which keeps the
+/// generated code small enough to compile fast. Deserializing goes through a
+/// JSON object, so field errors name the field.
+pub(super) fn helper_functions() -> TokenStream {
+    quote! {
+        /// A JSON object map, as generated deserializers read it.
+        pub type JsonObject = fal_runtime::__private::serde_json::Map<String, fal_runtime::__private::serde_json::Value>;
+        /// Reads a JSON object (the first step of every generated struct deserializer).
+        pub fn object<'de, D: fal_runtime::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<JsonObject, D::Error> {
+            <JsonObject as fal_runtime::__private::serde::Deserialize>::deserialize(deserializer)
+        }
+        /// Takes a field the schema requires; errors name the field.
+        pub fn required_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<T, E>
+        where
+            T: fal_runtime::__private::serde::de::DeserializeOwned,
+            E: fal_runtime::__private::serde::de::Error,
+        {
+            match map.remove(name) {
+                Some(value) => fal_runtime::__private::serde_json::from_value(value)
+                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}"))),
+                None => Err(E::missing_field(name)),
+            }
+        }
+        /// Takes a field that may be absent or null.
+        pub fn optional_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<Option<T>, E>
+        where
+            T: fal_runtime::__private::serde::de::DeserializeOwned,
+            E: fal_runtime::__private::serde::de::Error,
+        {
+            match map.remove(name) {
+                None | Some(fal_runtime::__private::serde_json::Value::Null) => Ok(None),
+                Some(value) => fal_runtime::__private::serde_json::from_value(value)
+                    .map(Some)
+                    .map_err(|e| E::custom(format_args!("field `{name}`: {e}"))),
+            }
+        }
     }
 }
 
@@ -237,11 +303,11 @@ fn string_enum(name: &Ident, docs: &TokenStream, variants: &[Variant]) -> TokenS
 fn union(
     role: Role,
     name: &Ident,
+    local_name: &str,
     docs: &TokenStream,
     arms: &[UnionArm],
     names: &dyn Names,
 ) -> TokenStream {
-    let serde = serde_attr();
     let idents: Vec<Ident> = arms.iter().map(|a| ident(&a.rust_name)).collect();
     let tys: Vec<TokenStream> = arms.iter().map(|a| rust_type(&a.ty, names)).collect();
     let arm_docs = arms.iter().map(|a| format!(" The `{}` form.", a.rust_name));
@@ -256,27 +322,42 @@ fn union(
             )*
         }
     });
+    let message = format!("the value matches none of the forms of {local_name}");
     quote! {
         #docs
-        #[derive(Debug, Clone, PartialEq, fal_runtime::__private::serde::Serialize, fal_runtime::__private::serde::Deserialize)]
-        #serde
-        #[serde(untagged)]
+        #[derive(Debug, Clone, PartialEq)]
         #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
         pub enum #name {
             #( #[doc = #arm_docs] #idents(#tys), )*
+        }
+        impl fal_runtime::__private::serde::Serialize for #name {
+            fn serialize<S: fal_runtime::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    #( Self::#idents(value) => fal_runtime::__private::serde::Serialize::serialize(value, serializer), )*
+                }
+            }
+        }
+        impl<'de> fal_runtime::__private::serde::Deserialize<'de> for #name {
+            /// Tries each form in order, like serde's untagged enums.
+            fn deserialize<D: fal_runtime::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <fal_runtime::__private::serde_json::Value as fal_runtime::__private::serde::Deserialize>::deserialize(deserializer)?;
+                #(
+                    if let Ok(arm) = <#tys as fal_runtime::__private::serde::Deserialize>::deserialize(&value) {
+                        return Ok(Self::#idents(arm));
+                    }
+                )*
+                Err(<D::Error as fal_runtime::__private::serde::de::Error>::custom(#message))
+            }
         }
         #froms
     }
 }
 
 fn newtype(name: &Ident, docs: &TokenStream, inner: &Ty, names: &dyn Names) -> TokenStream {
-    let serde = serde_attr();
     let ty = rust_type(inner, names);
     quote! {
         #docs
-        #[derive(Debug, Clone, PartialEq, fal_runtime::__private::serde::Serialize, fal_runtime::__private::serde::Deserialize)]
-        #serde
-        #[serde(transparent)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct #name(
             /// The request body.
             pub #ty,
@@ -285,6 +366,16 @@ fn newtype(name: &Ident, docs: &TokenStream, inner: &Ty, names: &dyn Names) -> T
             /// Wraps the request body.
             pub fn new(value: impl Into<#ty>) -> Self {
                 Self(value.into())
+            }
+        }
+        impl fal_runtime::__private::serde::Serialize for #name {
+            fn serialize<S: fal_runtime::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                fal_runtime::__private::serde::Serialize::serialize(&self.0, serializer)
+            }
+        }
+        impl<'de> fal_runtime::__private::serde::Deserialize<'de> for #name {
+            fn deserialize<D: fal_runtime::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <#ty as fal_runtime::__private::serde::Deserialize>::deserialize(deserializer).map(Self)
             }
         }
     }
