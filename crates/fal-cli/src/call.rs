@@ -284,13 +284,12 @@ pub fn cancel(args: RequestArgs) -> Result<(), Failure> {
     })
 }
 
-/// Prints one compact JSON line per event, flushing each so a pipe sees progress.
+/// `fal stream`: one compact JSON line per event, flushed as it arrives so a pipe
+/// sees progress. Without a key it streams from an embedded testkit, like `fal run`.
 pub fn stream(args: StreamArgs) -> Result<(), Failure> {
-    use std::io::Write;
-
     use futures::StreamExt;
 
-    let timeout = std::time::Duration::try_from_secs_f64(args.inactivity_timeout)
+    let timeout = Duration::try_from_secs_f64(args.inactivity_timeout)
         .ok()
         .filter(|t| !t.is_zero())
         .ok_or_else(|| {
@@ -299,52 +298,29 @@ pub fn stream(args: StreamArgs) -> Result<(), Failure> {
                 args.inactivity_timeout
             ))
         })?;
-    let input = stream_input(&args.input)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Api(format!("could not start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        let client = fal_runtime::Client::from_env().map_err(stream_failure)?;
+    let input = read_input(&args.input)?;
+    block_on(async move {
+        // `_embedded` keeps the no-key testkit serving until the stream ends.
+        let fal_testkit::ClientOrTestkit {
+            client,
+            testkit: _embedded,
+        } = fal_testkit::client_from_env_or_testkit(
+            fal_testkit::Testkit::builder().run_duration(EMBEDDED_RUN_DURATION),
+        )
+        .await
+        .map_err(|err| match err {
+            fal_testkit::FallbackError::Client(err) => Failure::from(err),
+            other => Failure::Api(format!("cannot start the embedded testkit: {other}")),
+        })?;
         let mut events = client
             .endpoint(args.endpoint.as_str())
             .stream(input)
             .inactivity_timeout(timeout)
-            .await
-            .map_err(stream_failure)?;
-        let mut stdout = std::io::stdout().lock();
+            .await?;
         while let Some(event) = events.next().await {
-            let event = event.map_err(|e| stream_failure(e.into()))?;
-            writeln!(stdout, "{event}")
-                .and_then(|()| stdout.flush())
-                .map_err(|e| Failure::Api(format!("could not write to stdout: {e}")))?;
+            let event = event.map_err(fal_runtime::Error::from)?;
+            print_line(&event.to_string())?;
         }
         Ok(())
     })
-}
-
-/// `--input`: inline JSON, or `@FILE` holding it.
-fn stream_input(arg: &str) -> Result<serde_json::Value, Failure> {
-    let (text, origin) = match arg.strip_prefix('@') {
-        Some(path) => (
-            std::fs::read_to_string(path)
-                .map_err(|e| Failure::Usage(format!("--input: cannot read {path}: {e}")))?,
-            path.to_owned(),
-        ),
-        None => (arg.to_owned(), "--input".to_owned()),
-    };
-    serde_json::from_str(&text)
-        .map_err(|e| Failure::Usage(format!("{origin} is not valid JSON: {e}")))
-}
-
-/// Bad ids, inputs and configuration are usage errors (exit 2); everything the
-/// server or the stream reported is an API failure (exit 1).
-fn stream_failure(error: fal_runtime::Error) -> Failure {
-    use fal_runtime::Error;
-    match error {
-        Error::EndpointId(_) | Error::Input { .. } | Error::Config(_) => {
-            Failure::Usage(error.to_string())
-        }
-        other => Failure::Api(other.to_string()),
-    }
 }

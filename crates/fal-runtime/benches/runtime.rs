@@ -141,16 +141,21 @@ async fn bench() -> Result<(), BoxError> {
         client.endpoint(ENDPOINT).subscribe(input()).await?;
     }
 
-    // (a) sequential direct runs, interleaved so drift hits both alike.
+    // (a) sequential direct runs, interleaved so drift hits both alike, and
+    // alternating which goes first so neither always follows the other.
     let mut bare_lat = Vec::with_capacity(SEQUENTIAL_RUNS);
     let mut ours_lat = Vec::with_capacity(SEQUENTIAL_RUNS);
-    for _ in 0..SEQUENTIAL_RUNS {
-        let t = Instant::now();
-        bare.run().await?;
-        bare_lat.push(t.elapsed());
-        let t = Instant::now();
-        client.endpoint(ENDPOINT).run(input()).await?;
-        ours_lat.push(t.elapsed());
+    for i in 0..SEQUENTIAL_RUNS {
+        for ours_turn in [i % 2 == 0, i % 2 != 0] {
+            let t = Instant::now();
+            if ours_turn {
+                client.endpoint(ENDPOINT).run(input()).await?;
+                ours_lat.push(t.elapsed());
+            } else {
+                bare.run().await?;
+                bare_lat.push(t.elapsed());
+            }
+        }
     }
 
     // (b) concurrent subscribes: ROUNDS rounds of each, alternating so load from

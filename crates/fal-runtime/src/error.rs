@@ -30,7 +30,7 @@ pub enum Error {
     #[error(transparent)]
     Api(Box<ApiError>),
     /// The request never got an HTTP answer (connect, reset, timeout…).
-    #[error("{operation} request to {url} failed: {}", causes(.source))]
+    #[error("{operation} request to {url}{} failed: {}", request_suffix(.request_id.as_deref()), causes(.source))]
     Transport {
         /// Which call failed.
         operation: Operation,
@@ -39,6 +39,9 @@ pub enum Error {
         /// What the HTTP stack reported.
         #[source]
         source: reqwest::Error,
+        /// The request id, when known: a call on a queued request, or a
+        /// response whose body broke after its headers named the request.
+        request_id: Option<String>,
     },
     /// fal answered 2xx but the body is not what the endpoint promised.
     #[error("could not decode the {what}{} at `{path}`: {message}; body: {}", request_suffix(.request_id.as_deref()), preview(.body))]
@@ -144,13 +147,27 @@ impl Error {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Self::Api(api) => api.request_id.as_deref(),
-            Self::Decode { request_id, .. } | Self::Timeout { request_id, .. } => {
-                request_id.as_deref()
-            }
+            Self::Decode { request_id, .. }
+            | Self::Timeout { request_id, .. }
+            | Self::Transport { request_id, .. } => request_id.as_deref(),
             Self::Stream { request_id, .. } => Some(request_id),
             Self::EventStream(err) => err.request_id.as_deref(),
             _ => None,
         }
+    }
+
+    /// The same error, naming `id` as its request when it names none: calls on
+    /// a queued request use it so that no failure after submit loses the id.
+    pub(crate) fn with_request_id(mut self, id: &str) -> Error {
+        let slot = match &mut self {
+            Self::Api(api) => &mut api.request_id,
+            Self::Decode { request_id, .. } | Self::Transport { request_id, .. } => request_id,
+            _ => return self,
+        };
+        if slot.is_none() {
+            *slot = Some(id.to_owned());
+        }
+        self
     }
 
     /// The [`ApiError`] behind an HTTP failure.

@@ -166,7 +166,7 @@ impl RetryPolicy {
     }
 
     /// The backoff before retry number `retry` (0 for the first retry).
-    fn backoff(&self, retry: u32) -> Duration {
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
         let factor = 2u32.saturating_pow(retry.min(31));
         let delay = self.base_delay.saturating_mul(factor).min(self.max_delay);
         if !self.jitter || delay.is_zero() {
@@ -223,6 +223,7 @@ pub async fn send(
                         operation,
                         url: display_url(&url),
                         source: source.without_url(),
+                        request_id: None,
                     });
                 }
                 let delay = policy.delay_for(retry, None);

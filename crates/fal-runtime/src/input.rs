@@ -14,5 +14,12 @@ use crate::Client;
 /// every local [`crate::FileInput`] (bytes or path) in it to fal storage and
 /// putting the returned URL in its place. URLs and `data:` URIs are sent as is.
 pub async fn prepare(client: &Client, input: &(impl Serialize + ?Sized)) -> Result<Value> {
+    // Fast path: outside the storage collector a local `FileInput` refuses to
+    // serialize, so plain success means there is nothing to upload. Any failure
+    // (a local file, or a real serialization error) takes the full path, which
+    // uploads files and names the field that failed.
+    if let Ok(value) = serde_json::to_value(input) {
+        return Ok(value);
+    }
     crate::storage::auto::prepare(client, input).await
 }

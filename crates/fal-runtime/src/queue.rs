@@ -177,27 +177,45 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         tracing::info_span!("fal", call = name, endpoint = %self.endpoint, request_id = %self.request_id)
     }
 
+    /// A GET of this request's JSON (status or result). Both are idempotent, so
+    /// a body cut after the headers is retried like a transport failure, per the
+    /// retry policy; every error names the request.
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        what: &'static str,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<T> {
+        let policy = self.client.retry_policy();
+        let mut retry = 0;
+        loop {
+            let attempt = match http::send(&self.client, operation, &make).await {
+                Ok(response) => read_json(operation, response, what, Some(&self.request_id)).await,
+                Err(err) => Err(err),
+            };
+            match attempt {
+                Err(Error::Transport { .. }) if retry < policy.retries() => {
+                    let delay = policy.backoff(retry);
+                    tracing::debug!(%operation, retry, ?delay, "retrying after a broken body");
+                    tokio::time::sleep(delay).await;
+                    retry += 1;
+                }
+                other => return other.map_err(|err| err.with_request_id(&self.request_id)),
+            }
+        }
+    }
+
     /// One status poll; `logs` asks for the runner's log lines.
     pub async fn status(&self, logs: bool) -> Result<QueueStatus> {
         let mut url = self.status_url.clone();
         url.query_pairs_mut()
             .append_pair("logs", if logs { "1" } else { "0" });
-        async {
-            let response = http::send(&self.client, Operation::Status, || {
-                self.client
-                    .authorize(self.client.http().get(url.clone()))
-                    .header(ACCEPT, HeaderValue::from_static("application/json"))
-                    .timeout(SHORT_CALL_TIMEOUT)
-            })
-            .await?;
-            read_json(
-                Operation::Status,
-                response,
-                "queue status",
-                Some(&self.request_id),
-            )
-            .await
-        }
+        self.get_json(Operation::Status, "queue status", || {
+            self.client
+                .authorize(self.client.http().get(url.clone()))
+                .header(ACCEPT, HeaderValue::from_static("application/json"))
+                .timeout(SHORT_CALL_TIMEOUT)
+        })
         .instrument(self.span("status"))
         .await
     }
@@ -221,28 +239,19 @@ impl<O: DeserializeOwned> QueueHandle<O> {
                 .header(ACCEPT, HeaderValue::from_static("text/event-stream"))
         })
         .instrument(self.span("status_stream"))
-        .await?;
+        .await
+        .map_err(|err| err.with_request_id(&self.request_id))?;
         Ok(StatusStream::new(response, self.request_id.clone(), idle))
     }
 
     /// The result of a completed request. A request that failed surfaces as the
     /// [`Error::Api`] fal stored for it.
     pub async fn result(&self) -> Result<O> {
-        async {
-            let response = http::send(&self.client, Operation::Result, || {
-                self.client
-                    .authorize(self.client.http().get(self.response_url.clone()))
-                    .header(ACCEPT, HeaderValue::from_static("application/json"))
-            })
-            .await?;
-            read_json(
-                Operation::Result,
-                response,
-                "endpoint output",
-                Some(&self.request_id),
-            )
-            .await
-        }
+        self.get_json(Operation::Result, "endpoint output", || {
+            self.client
+                .authorize(self.client.http().get(self.response_url.clone()))
+                .header(ACCEPT, HeaderValue::from_static("application/json"))
+        })
         .instrument(self.span("result"))
         .await
     }
@@ -258,6 +267,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         })
         .instrument(self.span("cancel"))
         .await
+        .map_err(|err| err.with_request_id(&self.request_id))
         .map(drop)
     }
 }
@@ -275,12 +285,13 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
         .get("x-fal-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let request_id = request_id.or(header_id.as_deref());
     let body = response.bytes().await.map_err(|source| Error::Transport {
         operation,
         url,
         source: source.without_url(),
+        request_id: request_id.map(str::to_owned),
     })?;
-    let request_id = request_id.or(header_id.as_deref());
     decode(what, &body, request_id)
 }
 
@@ -472,8 +483,30 @@ pub(crate) async fn submit<O: DeserializeOwned>(
             .body(body.clone())
     })
     .await?;
-    let submitted: SubmitResponse =
-        read_json(Operation::Submit, response, "submit response", None).await?;
+    let header_id = response
+        .headers()
+        .get("x-fal-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let submitted: SubmitResponse = match read_json(
+        Operation::Submit,
+        response,
+        "submit response",
+        None,
+    )
+    .await
+    {
+        Ok(submitted) => submitted,
+        // fal answered 200 and named the request, so it is queued; only the
+        // body broke. Follow it by id: submitting again would run the input twice.
+        Err(Error::Transport { .. }) if header_id.is_some() => {
+            let id = header_id.unwrap_or_default();
+            tracing::debug!(request_id = %id, "submit body broke; following the request by its id");
+            tracing::Span::current().record("request_id", id.as_str());
+            return QueueHandle::build(client, endpoint, &id, None);
+        }
+        Err(err) => return Err(err),
+    };
     tracing::Span::current().record("request_id", submitted.request_id.as_str());
     QueueHandle::build(client, endpoint, &submitted.request_id, Some(&submitted))
 }

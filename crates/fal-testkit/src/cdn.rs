@@ -16,6 +16,9 @@ pub(crate) async fn handle(call: Call, method: &Method) -> Response {
     let Some(name) = call.path.strip_prefix("files/testkit/") else {
         return reply::path_not_found(&format!("/{}", call.path));
     };
+    if let Some(media) = name.strip_prefix("media/") {
+        return crate::media::serve(&call, media, method).await;
+    }
     let Some(spec) = image::parse_name(name) else {
         return reply::path_not_found(&format!("/{}", call.path));
     };

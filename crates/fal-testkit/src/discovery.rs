@@ -115,6 +115,13 @@ impl SchemaIndex {
         Ok(index)
     }
 
+    /// Every document with its endpoint id and file, for schema-driven endpoints.
+    pub(crate) fn documents(&self) -> impl Iterator<Item = (&str, &Path, &Value)> {
+        self.docs
+            .iter()
+            .map(|(id, e)| (id.as_str(), e.file.as_path(), &*e.doc))
+    }
+
     /// Number of documents (for tests and the CLI banner).
     pub(crate) fn len(&self) -> usize {
         self.docs.len()

@@ -29,7 +29,9 @@
 //! - queue (spec 3) with a lifecycle computed from timestamps (`lifecycle.rs`),
 //!   the status SSE stream, direct run (spec 4), FLUX-like outputs (`synth.rs`)
 //!   whose image URLs it serves as real PNGs (`cdn.rs`);
-//! - schema discovery (spec 11) from [`TestkitBuilder::schemas_dir`];
+//! - schema discovery (spec 11) from [`TestkitBuilder::schemas_dir`], and for
+//!   those endpoints pydantic-style input validation and conforming outputs
+//!   ([`schema`]) with real PNG, JPEG, MP4 and WAV files (`media.rs`);
 //! - fault injection ([`FaultRule`]) and scenario files ([`Scenario`]).
 //!
 //! # Routing
@@ -52,12 +54,14 @@ mod ids;
 mod image;
 mod journal;
 mod lifecycle;
+mod media;
 mod queue;
 mod realtime;
 mod reply;
 mod router;
 mod run;
 mod scenario;
+pub mod schema;
 mod state;
 mod status_stream;
 pub mod storage;
@@ -177,7 +181,8 @@ impl TestkitBuilder {
         self
     }
 
-    /// Directory of endpoint OpenAPI documents served by the spec 11 routes.
+    /// Directory of endpoint OpenAPI documents: served by the spec 11 routes,
+    /// and used to validate inputs and synthesize outputs of those endpoints.
     pub fn schemas_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.schemas_dir = Some(dir.into());
         self

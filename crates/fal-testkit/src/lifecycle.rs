@@ -37,6 +37,8 @@ pub(crate) enum Outcome {
 
 /// Everything decided at submit time.
 pub(crate) struct NewRequest<'a> {
+    /// The request id, chosen by the caller (outputs may be seeded by it).
+    pub id: Uuid,
     pub endpoint: &'a str,
     /// Absolute queue base URL the handed-out URLs start with.
     pub queue_base: &'a str,
@@ -182,7 +184,7 @@ impl Store {
     /// Enqueues a request; returns its id and position.
     pub(crate) fn submit(&self, new: NewRequest<'_>) -> (Uuid, usize) {
         let now = Instant::now();
-        let id = Uuid::new_v4();
+        let id = new.id;
         let start_at = now + self.queue_delay;
         // The app validates its input before running: a 422 ends the run at once.
         let rejected = matches!(&new.outcome, Outcome::Failed(f) if f.status == StatusCode::UNPROCESSABLE_ENTITY);
@@ -398,6 +400,7 @@ mod tests {
 
     fn new<'a>(endpoint: &'a str) -> NewRequest<'a> {
         NewRequest {
+            id: Uuid::new_v4(),
             endpoint,
             queue_base: "http://x/queue",
             outcome: Outcome::Output(Bytes::from_static(b"{}")),

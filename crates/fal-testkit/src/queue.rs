@@ -87,6 +87,11 @@ fn start_timeout(request: &Request) -> Result<Option<Duration>, Response> {
 
 /// What the request will end as, before it is queued.
 pub(crate) fn decide(call: &Call, endpoint: &str, body: &[u8]) -> Outcome {
+    decide_for(call, endpoint, body, &call.request_id)
+}
+
+/// [`decide`] for a request whose id is already chosen (a queue submit).
+pub(crate) fn decide_for(call: &Call, endpoint: &str, body: &[u8], request_id: &str) -> Outcome {
     if let Some(Fault::CompleteWithError {
         status,
         detail,
@@ -99,6 +104,8 @@ pub(crate) fn decide(call: &Call, endpoint: &str, body: &[u8]) -> Outcome {
     }
     let ctx = SynthCtx {
         endpoint,
+        schema: call.shared.endpoints.get(endpoint).map(|s| &**s),
+        request_id,
         cdn_base: &call.urls.cdn,
         run_duration: call.shared.settings.run_duration,
     };
@@ -124,9 +131,11 @@ pub(crate) async fn submit(call: Call, endpoint: &str, request: Request) -> Resp
         Ok(body) => body,
         Err(response) => return response,
     };
-    let outcome = decide(&call, endpoint, &body);
+    let id = Uuid::new_v4();
+    let outcome = decide_for(&call, endpoint, &body, &id.to_string());
     let webhook = call.query_param("fal_webhook");
     let (id, position) = call.shared.store.submit(NewRequest {
+        id,
         endpoint,
         queue_base: &call.urls.queue,
         outcome,

@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub faults: Faults,
     pub journal: Journal,
     pub schemas: SchemaIndex,
+    /// Endpoint schemas for validation and synthesis, parsed from `schemas`.
+    pub endpoints: crate::schema::Registry,
     /// Cancelled at shutdown: open streams end so graceful shutdown can finish.
     pub shutdown: CancellationToken,
     /// `host:port` used in handed-out URLs when a request has no usable Host header.
@@ -60,6 +62,7 @@ impl Shared {
             settings,
             faults: Faults::default(),
             journal: Journal::default(),
+            endpoints: crate::schema::Registry::from_index(&schemas),
             schemas,
             shutdown,
             fallback_host: OnceLock::new(),

@@ -1,6 +1,7 @@
-//! Output synthesis: what a request returns. Today every endpoint answers like
-//! FLUX (text-to-image); schema-driven outputs replace this module later, so the
-//! queue and run routes only call [`output`].
+//! Output synthesis: what a request returns. An endpoint whose schema the
+//! testkit has (`schemas_dir`) is validated and synthesized from it
+//! (`crate::schema`); every other endpoint answers like FLUX (text-to-image).
+//! The queue and run routes only call [`output`].
 //!
 //! Validation follows FastAPI's 422 shape (spec 9.1): `prompt` is required and
 //! must be a string; `image_size` is a preset name or `{width, height}`;
@@ -13,13 +14,17 @@ use serde_json::{json, Map, Value};
 
 use crate::image;
 use crate::reply::{field_error, Failure};
+use crate::schema::{EndpointSchema, SynthParams};
 
 /// What synthesis needs to know besides the input.
 pub(crate) struct SynthCtx<'a> {
     /// The full endpoint id called.
-    #[allow(dead_code)]
-    // read by schema-driven synthesis; FLUX-like output is endpoint-independent
+    #[allow(dead_code)] // kept for logs and future per-endpoint defaults
     pub endpoint: &'a str,
+    /// The endpoint's schema, when the testkit has one.
+    pub schema: Option<&'a EndpointSchema>,
+    /// The request id: seeds schema-driven outputs when the input has no `seed`.
+    pub request_id: &'a str,
     /// Absolute CDN base URL for file URLs (same routing form as the request).
     pub cdn_base: &'a str,
     /// How long the run takes (reported in `timings`).
@@ -27,7 +32,7 @@ pub(crate) struct SynthCtx<'a> {
 }
 
 /// FLUX's `image_size` presets.
-const PRESETS: [(&str, u32, u32); 6] = [
+pub(crate) const PRESETS: [(&str, u32, u32); 6] = [
     ("square_hd", 1024, 1024),
     ("square", 512, 512),
     ("portrait_4_3", 768, 1024),
@@ -38,6 +43,52 @@ const PRESETS: [(&str, u32, u32); 6] = [
 
 /// The output for `input`, or the 422 the app would answer.
 pub(crate) fn output(ctx: &SynthCtx<'_>, input: &Value) -> Result<Value, Failure> {
+    match ctx.schema {
+        Some(schema) if schema.has_output() => from_schema(ctx, schema, input),
+        _ => flux_like(ctx, input),
+    }
+}
+
+/// Schema-driven: pydantic's 422 for an invalid input, else a conforming output
+/// seeded by the input's `seed` (else by the request id).
+fn from_schema(
+    ctx: &SynthCtx<'_>,
+    schema: &EndpointSchema,
+    input: &Value,
+) -> Result<Value, Failure> {
+    let errors = schema.validate_input(input);
+    if !errors.is_empty() {
+        return Err(Failure::app_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &crate::schema::detail_body(&errors),
+        ));
+    }
+    let seed = input
+        .get("seed")
+        .and_then(crate::schema::lax_int)
+        .and_then(|s| u64::try_from(s).ok())
+        .unwrap_or_else(|| seed_of(ctx.request_id));
+    let params = SynthParams {
+        seed,
+        cdn_base: ctx.cdn_base,
+        inference_secs: ctx.run_duration.as_secs_f64(),
+    };
+    Ok(schema
+        .synthesize_output(input, &params)
+        .unwrap_or(Value::Null))
+}
+
+/// A seed derived from the request id (FNV-1a), so a replayed id replays the output.
+pub(crate) fn seed_of(request_id: &str) -> u64 {
+    let hash = request_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    // Keep it within JavaScript's safe integers, as fal's seeds are.
+    hash & ((1 << 53) - 1)
+}
+
+/// FLUX-like: every endpoint without a schema.
+fn flux_like(ctx: &SynthCtx<'_>, input: &Value) -> Result<Value, Failure> {
     let Some(object) = input.as_object() else {
         return Err(invalid(vec![field_error(
             &["body"],
@@ -203,6 +254,8 @@ mod tests {
     fn ctx() -> SynthCtx<'static> {
         SynthCtx {
             endpoint: "fal-ai/flux/dev",
+            schema: None,
+            request_id: "00000000-0000-4000-8000-000000000000",
             cdn_base: "http://h/cdn",
             run_duration: Duration::from_millis(250),
         }

@@ -262,6 +262,19 @@ impl<I: Serialize, O> Realtime<I, O> {
     }
 }
 
+/// The outputs as a stream (the same items as [`Realtime::recv`]), for use with
+/// `StreamExt` combinators.
+impl<I, O> futures::Stream for Realtime<I, O> {
+    type Item = std::result::Result<O, RealtimeError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.outputs.poll_recv(cx)
+    }
+}
+
 /// Sends inputs to a realtime session; cheap to clone.
 #[derive(Debug)]
 pub struct RealtimeSender<I> {
@@ -284,5 +297,41 @@ impl<I: Serialize> RealtimeSender<I> {
         let frame = codec::encode(input)?;
         self.slot.send_replace(Some(Bytes::from(frame)));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url_for(run_url: &str, endpoint: &str, max_buffering: Option<u32>) -> String {
+        let client = Client::builder()
+            .ignore_env()
+            .key("id:secret")
+            .run_url(run_url)
+            .build()
+            .unwrap();
+        let mut builder = client.endpoint(endpoint).realtime();
+        if let Some(n) = max_buffering {
+            builder = builder.max_buffering(n);
+        }
+        let id = EndpointId::parse(endpoint).unwrap();
+        builder.url(&id).unwrap().to_string()
+    }
+
+    #[test]
+    fn the_websocket_url_follows_the_run_url() {
+        assert_eq!(
+            url_for("https://fal.run", "fal-ai/fast-sdxl", Some(3)),
+            "wss://fal.run/fal-ai/fast-sdxl/realtime?max_buffering=3"
+        );
+        assert_eq!(
+            url_for("http://127.0.0.1:9/run/", "fal-ai/flux/dev/realtime", None),
+            "ws://127.0.0.1:9/run/fal-ai/flux/dev/realtime"
+        );
+        assert_eq!(
+            url_for("http://proxy.local/prefix", "workflows/acme/flow", None),
+            "ws://proxy.local/prefix/workflows/acme/flow/realtime"
+        );
     }
 }

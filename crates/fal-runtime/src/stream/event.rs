@@ -24,14 +24,30 @@ struct ErrorProbe {
 /// convention of fal's streaming apps, whose partial outputs carry `"error": null`).
 pub(crate) fn decode<T: DeserializeOwned>(event: &SseEvent) -> Result<T, StreamErrorKind> {
     let named_error = event.name.as_deref() == Some("error");
-    let has_error =
-        serde_json::from_str::<ErrorProbe>(&event.data).is_ok_and(|probe| probe.error.is_some());
+    let has_error = may_carry_error(&event.data)
+        && serde_json::from_str::<ErrorProbe>(&event.data).is_ok_and(|probe| probe.error.is_some());
     if named_error || has_error {
         return Err(error_event(&event.data));
     }
     serde_json::from_str(&event.data).map_err(|source| StreamErrorKind::InvalidEvent {
         source,
         excerpt: event.data.chars().take(EXCERPT_CHARS).collect(),
+    })
+}
+
+/// A cheap, conservative pre-filter for the probe: false only when every `"error"`
+/// key in the text is followed by `null`, so no member named `error` (at any depth)
+/// can hold an error. Saves a second JSON pass on most events. Text with `\u`
+/// escapes always goes to the probe, since a key may spell `error` that way.
+fn may_carry_error(data: &str) -> bool {
+    const KEY: &str = "\"error\"";
+    if memchr::memmem::find(data.as_bytes(), b"\\u").is_some() {
+        return true;
+    }
+    memchr::memmem::find_iter(data.as_bytes(), KEY).any(|at| {
+        let after = data.get(at + KEY.len()..).unwrap_or_default().trim_start();
+        let value = after.strip_prefix(':').map(str::trim_start);
+        !value.is_some_and(|v| v.starts_with("null"))
     })
 }
 
@@ -78,6 +94,7 @@ fn error_event(data: &str) -> StreamErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn event(name: Option<&str>, data: &str) -> SseEvent {
         SseEvent {
@@ -117,6 +134,40 @@ mod tests {
         assert!(
             matches!(kind, StreamErrorKind::ErrorEvent { ref message, .. } if message == "plain")
         );
+    }
+
+    #[test]
+    fn the_pre_filter_only_skips_provably_error_free_data() {
+        assert!(!may_carry_error(r#"{"output":"x","error":null}"#));
+        assert!(!may_carry_error(r#"{"output":"say \"error\" twice"}"#));
+        assert!(may_carry_error(r#"{"error" : "boom"}"#));
+        assert!(may_carry_error(r#"{"status":"error"}"#));
+        assert!(may_carry_error(r#"{"err\u006fr":"escaped key"}"#));
+        assert!(may_carry_error(
+            r#"{"a":{"error":null},"error":{"message":"m"}}"#
+        ));
+    }
+
+    fn entry() -> impl Strategy<Value = (String, serde_json::Value)> {
+        let key = prop_oneof![Just("error".to_owned()), "[a-z\"]{0,6}"];
+        let value = prop_oneof![
+            Just(serde_json::Value::Null),
+            "[a-z\" ]{0,8}".prop_map(serde_json::Value::String),
+            any::<i32>().prop_map(serde_json::Value::from),
+        ];
+        (key, value)
+    }
+
+    proptest! {
+        #[test]
+        fn the_pre_filter_never_hides_an_error(
+            entries in proptest::collection::vec(entry(), 0..5),
+        ) {
+            let object: serde_json::Map<String, serde_json::Value> = entries.into_iter().collect();
+            let data = serde_json::Value::Object(object).to_string();
+            let probed = serde_json::from_str::<ErrorProbe>(&data).is_ok_and(|p| p.error.is_some());
+            prop_assert!(!probed || may_carry_error(&data), "{}", data);
+        }
     }
 
     #[test]

@@ -200,7 +200,11 @@ impl SseParser {
             return Ok(());
         }
         self.data.pop();
-        let bytes = std::mem::take(&mut self.data);
+        // Hand the buffer out and start the next one at the same size: events of a
+        // stream tend to be alike, so this is one allocation per event, not a
+        // doubling series.
+        let next = Vec::with_capacity(self.data.len() + 1);
+        let bytes = std::mem::replace(&mut self.data, next);
         let data = String::from_utf8(bytes).map_err(|_| SseError::InvalidUtf8 { field: "data" })?;
         out.push_back(SseEvent { name, data });
         Ok(())
