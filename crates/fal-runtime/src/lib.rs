@@ -3,11 +3,28 @@
 //! It speaks fal's wire protocol (queue, subscribe, direct run, streaming,
 //! realtime, storage, webhooks) over one shared `reqwest` client, and is what
 //! generated bindings and `#[fal_endpoint]` compile against: they implement
-//! [`Endpoint`], and every call is typed by it.
+//! [`Endpoint`] on the **input** type, so the input picks the endpoint and the
+//! output type of every call.
 //!
 //! ```no_run
 //! # async fn demo() -> fal_runtime::Result<()> {
+//! use fal_runtime::endpoints::fal_ai::flux::dev::FluxDevInput;
+//!
+//! // FAL_KEY and FAL_*_URL from the environment; without a key fal answers 401.
 //! let client = fal_runtime::Client::from_env()?;
+//! // Typed: bundled bindings (`endpoints`), your own build.rs, or `#[fal_endpoint]`.
+//! let output = client
+//!     .subscribe(FluxDevInput::new("a lighthouse at dusk"))
+//!     .logs(true)
+//!     .on_update(|status| {
+//!         for line in status.logs() {
+//!             eprintln!("{}", line.message);
+//!         }
+//!     })
+//!     .await?; // a FluxDevOutput
+//! println!("{}", output.images[0].url);
+//!
+//! // Untyped: JSON in, JSON out.
 //! let output = client
 //!     .endpoint("fal-ai/flux/dev")
 //!     .subscribe(serde_json::json!({"prompt": "a lighthouse at dusk"}))
@@ -15,6 +32,19 @@
 //! println!("{output}");
 //! # Ok(()) }
 //! ```
+//!
+//! The verbs on [`Client`]: [`subscribe`](Client::subscribe) (submit, wait with
+//! progress, fetch the result), [`submit`](Client::submit) (a [`QueueHandle`] to
+//! drive yourself), [`run`](Client::run) (one blocking HTTP call),
+//! [`stream`](Client::stream) (partial outputs), [`realtime`](Client::realtime)
+//! (a WebSocket session, opened by `.connect()`) and
+//! [`upload_file`](Client::upload_file). `subscribe`, `submit`, `run` and
+//! `stream` return a builder for per-call options; awaiting it sends the request.
+//!
+//! To test code that uses a client, point it at `fal-testkit`, a local
+//! fal-compatible server: `let kit = fal_testkit::Testkit::builder().start().await?;`
+//! then `kit.client_builder().build()?`, keeping `kit` alive while the client is
+//! used (see the `fal-testkit` crate docs and `docs/testkit.md`).
 //!
 //! # How calls behave
 //! - **Configuration**: builder settings win over `FAL_KEY` (or `FAL_KEY_ID` +

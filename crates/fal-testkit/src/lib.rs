@@ -2,24 +2,35 @@
 //! benchmarks and examples run offline against something that behaves like
 //! fal, down to its failures.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), fal_testkit::TestkitError> {
+//! ```
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
+//! use fal_runtime::endpoints::fal_ai::flux::dev::FluxDevInput;
 //! use fal_testkit::{FaultRule, RouteKind, Testkit};
 //!
 //! let kit = Testkit::builder()
-//!     .queue_delay(Duration::from_millis(100))
-//!     .run_duration(Duration::from_millis(200))
+//!     .queue_delay(Duration::from_millis(20))
+//!     .run_duration(Duration::from_millis(20))
 //!     .start()
 //!     .await?;
-//! // Point a client at it: FAL_QUEUE_URL=kit.queue_url(), FAL_RUN_URL=kit.run_url(),
-//! // FAL_REST_URL=kit.rest_url(), FAL_KEY=kit.key().
-//! kit.inject(FaultRule::status(429).retry_after(1).on(RouteKind::Submit));
-//! // ... run the code under test, then:
+//! // A fal-runtime client pointed at it (its URLs and key; FAL_KEY is ignored).
+//! // Keep `kit` alive while the client is used: dropping it stops the server.
+//! let client = kit.client_builder().build()?;
+//! // The first submit is rate limited; the client waits and retries.
+//! kit.inject(FaultRule::status(429).on(RouteKind::Submit));
+//! let output = client.subscribe(FluxDevInput::new("a red kite")).await?;
+//! assert_eq!(output.images.len(), 1);
 //! let submits = kit.journal().iter().filter(|e| e.route == RouteKind::Submit).count();
-//! # let _ = submits;
+//! assert_eq!(submits, 2); // the 429, then the accepted one
 //! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
 //! ```
+//!
+//! Another process (any language) can use it through the environment:
+//! `FAL_QUEUE_URL` = [`Testkit::queue_url`], `FAL_RUN_URL` = [`Testkit::run_url`],
+//! `FAL_REST_URL` = [`Testkit::rest_url`], `FAL_KEY` = [`Testkit::key`]. Programs that
+//! should call fal.ai when `FAL_KEY` is set and an embedded testkit otherwise use
+//! [`client_from_env_or_testkit`].
 //!
 //! What it serves, by module:
 //! - routing (`router.rs`): host routing by `x-fal-target-url` or path
