@@ -347,4 +347,22 @@ mod tests {
         let builder = format!("{:?}", Client::builder().key("id:verysecret"));
         assert!(!builder.contains("verysecret"));
     }
+
+    #[test]
+    fn the_proxy_is_builder_only_checked_and_shown_without_credentials() {
+        let client = Client::builder()
+            .build_with(&env(&[("FAL_PROXY_URL", "http://127.0.0.1:1/p")]))
+            .unwrap();
+        assert_eq!(client.proxy_url(), None);
+        let client = Client::builder()
+            .proxy_url("http://user:verysecret@127.0.0.1:1/api/fal/proxy")
+            .build_with(&env(&[]))
+            .unwrap();
+        assert_eq!(client.proxy_url().unwrap().path(), "/api/fal/proxy");
+        assert!(!format!("{client:?}").contains("verysecret"));
+        assert!(Client::builder()
+            .proxy_url("ftp://127.0.0.1/p")
+            .build_with(&env(&[]))
+            .is_err());
+    }
 }

@@ -224,7 +224,13 @@ pub async fn send(
                 if !can_retry || !operation.retries_transport(&source) {
                     return Err(Error::Transport {
                         operation,
-                        url: display_url(&url),
+                        url: match client.proxy_url() {
+                            // A dead proxy must not look like a dead fal host.
+                            Some(proxy) => {
+                                format!("{} via proxy {}", display_url(&url), display_url(proxy))
+                            }
+                            None => display_url(&url),
+                        },
                         source: source.without_url(),
                         request_id: None,
                     });

@@ -34,7 +34,7 @@ fn proxied(kit: &Testkit, key: &str) -> Client {
 
 /// The journal, after checking every request came by the proxy convention: to
 /// the proxy's own path, with the real target in the header and the key kept.
-fn journal(kit: &Testkit) -> Vec<JournalEntry> {
+fn proxied_journal(kit: &Testkit) -> Vec<JournalEntry> {
     let journal = kit.journal();
     assert!(!journal.is_empty());
     for entry in &journal {
@@ -62,7 +62,7 @@ async fn subscribe_goes_through_the_proxy() {
         .await
         .unwrap();
     assert_eq!(output["seed"], 7);
-    let journal = journal(&kit);
+    let journal = proxied_journal(&kit);
     assert_eq!(
         targets(&journal, RouteKind::Submit),
         ["https://queue.fal.run/fal-ai/flux/dev"]
@@ -84,7 +84,7 @@ async fn submit_status_result_and_cancel_follow_the_real_urls() {
     assert!(handle.status(true).await.unwrap().is_completed());
     assert_eq!(handle.result().await.unwrap()["seed"], 7);
 
-    let journal = journal(&kit);
+    let journal = proxied_journal(&kit);
     assert_eq!(
         targets(&journal, RouteKind::Status),
         [format!(
@@ -108,7 +108,7 @@ async fn submit_status_result_and_cancel_follow_the_real_urls() {
         QueueStatus::InQueue { .. }
     ));
     handle.cancel().await.unwrap();
-    let cancels = targets(&journal(&slow), RouteKind::Cancel);
+    let cancels = targets(&proxied_journal(&slow), RouteKind::Cancel);
     assert_eq!(
         cancels,
         [format!(
@@ -141,7 +141,7 @@ async fn run_and_stream_go_to_the_run_host_by_header() {
     }
     assert!(count >= 1);
 
-    let journal = journal(&kit);
+    let journal = proxied_journal(&kit);
     assert_eq!(
         targets(&journal, RouteKind::Run),
         ["https://fal.run/fal-ai/flux/dev"]
@@ -189,7 +189,7 @@ async fn uploads_single_and_multipart_go_through_the_proxy() {
     assert!(fetch_through(&kit, &url).await == large);
     assert_eq!(kit.storage().completed_multipart_uploads(), 1);
 
-    let journal = journal(&kit);
+    let journal = proxied_journal(&kit);
     let rest = targets(&journal, RouteKind::Rest);
     assert!(rest
         .iter()
@@ -218,7 +218,7 @@ async fn a_bad_key_through_the_proxy_is_still_a_typed_401() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED), "{err}");
-    assert_eq!(journal(&kit).len(), 1, "401 is not retried");
+    assert_eq!(proxied_journal(&kit).len(), 1, "401 is not retried");
 }
 
 #[tokio::test]
@@ -231,5 +231,85 @@ async fn the_webhook_key_set_is_fetched_through_the_proxy() {
         .await
         .unwrap_err();
     assert!(matches!(err, WebhookError::Signature(_)), "{err}");
-    assert_eq!(targets(&journal(&kit), RouteKind::Rest), [DEFAULT_JWKS_URL]);
+    assert_eq!(
+        targets(&proxied_journal(&kit), RouteKind::Rest),
+        [DEFAULT_JWKS_URL]
+    );
+}
+
+#[tokio::test]
+async fn realtime_fetches_its_token_through_the_proxy_but_connects_directly() {
+    let kit = testkit(ZERO, ZERO).await;
+    // The socket goes to the run host itself, so point that at the testkit; the
+    // REST host stays fal's, reached only by way of the proxy.
+    let client = Client::builder()
+        .ignore_env()
+        .key(kit.key())
+        .proxy_url(kit.base_url())
+        .run_url(kit.run_url())
+        .build()
+        .unwrap();
+    let session = tokio::time::timeout(Duration::from_secs(8), async {
+        let mut session = client
+            .endpoint("fal-ai/fast-lcm-diffusion")
+            .realtime()
+            .connect()
+            .await
+            .expect("connects");
+        session
+            .send(&serde_json::json!({"prompt": "a red fox"}))
+            .unwrap();
+        let output = session.recv().await.expect("an item").expect("an output");
+        assert_eq!(output["prompt"], "a red fox");
+        session
+    })
+    .await
+    .expect("finished in time");
+    session.close().await;
+
+    let journal = kit.journal();
+    let token = journal
+        .iter()
+        .find(|e| e.route == RouteKind::Rest)
+        .expect("token request");
+    assert_eq!(token.path, "/");
+    assert_eq!(
+        token.header(TARGET_URL_HEADER),
+        Some("https://rest.fal.ai/tokens/")
+    );
+    let socket = journal
+        .iter()
+        .find(|e| e.route == RouteKind::Realtime)
+        .expect("handshake");
+    assert!(socket
+        .path
+        .starts_with("/run/fal-ai/fast-lcm-diffusion/realtime?"));
+    assert_eq!(socket.header(TARGET_URL_HEADER), None);
+}
+
+#[tokio::test]
+async fn an_unreachable_proxy_is_named_in_the_error() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::builder()
+        .ignore_env()
+        .key("id:secret")
+        .proxy_url(format!("http://127.0.0.1:{port}"))
+        .retry(fal_runtime::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = client
+        .endpoint("fal-ai/flux/dev")
+        .run(prompt())
+        .await
+        .unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.contains("https://fal.run/fal-ai/flux/dev via proxy http://127.0.0.1:"),
+        "{shown}"
+    );
 }
