@@ -19,10 +19,31 @@ use reqwest::StatusCode;
 
 const ZERO: Duration = Duration::ZERO;
 
+/// An HTTP client that resolves fal's real hosts to a closed loopback port, so
+/// a request that wrongly bypassed the proxy fails here instead of leaving the
+/// machine.
+fn loopback_only() -> reqwest::Client {
+    let closed = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+    [
+        "queue.fal.run",
+        "fal.run",
+        "rest.fal.ai",
+        "rest.alpha.fal.ai",
+        "v3.fal.media",
+    ]
+    .into_iter()
+    .fold(reqwest::Client::builder(), |builder, host| {
+        builder.resolve(host, closed)
+    })
+    .build()
+    .expect("http client builds")
+}
+
 /// A client with fal's default hosts and the testkit as its proxy.
 fn proxied(kit: &Testkit, key: &str) -> Client {
     let client = Client::builder()
         .ignore_env()
+        .http_client(loopback_only())
         .key(key)
         .proxy_url(kit.base_url())
         .retry(fast_retry())
@@ -244,6 +265,7 @@ async fn realtime_fetches_its_token_through_the_proxy_but_connects_directly() {
     // REST host stays fal's, reached only by way of the proxy.
     let client = Client::builder()
         .ignore_env()
+        .http_client(loopback_only())
         .key(kit.key())
         .proxy_url(kit.base_url())
         .run_url(kit.run_url())
@@ -297,6 +319,7 @@ async fn an_unreachable_proxy_is_named_in_the_error() {
         .port();
     let client = Client::builder()
         .ignore_env()
+        .http_client(loopback_only())
         .key("id:secret")
         .proxy_url(format!("http://127.0.0.1:{port}"))
         .retry(fal_runtime::RetryPolicy::none())
