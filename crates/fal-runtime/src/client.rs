@@ -32,6 +32,7 @@ struct Inner {
     queue: Url,
     run: Url,
     rest: Url,
+    proxy: Option<Url>,
     retry: RetryPolicy,
 }
 
@@ -42,6 +43,10 @@ impl fmt::Debug for Client {
             .field("queue_url", &crate::http::display_url(&self.inner.queue))
             .field("run_url", &crate::http::display_url(&self.inner.run))
             .field("rest_url", &crate::http::display_url(&self.inner.rest))
+            .field(
+                "proxy_url",
+                &self.inner.proxy.as_ref().map(crate::http::display_url),
+            )
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
@@ -78,6 +83,11 @@ impl Client {
         &self.inner.rest
     }
 
+    /// The proxy every HTTP request goes through, if any ([`crate::proxy`]).
+    pub fn proxy_url(&self) -> Option<&Url> {
+        self.inner.proxy.as_ref()
+    }
+
     /// Whether a key is configured (without one, fal answers 401).
     pub fn has_key(&self) -> bool {
         self.inner.key.is_some()
@@ -94,6 +104,22 @@ impl Client {
     pub fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.headers(self.inner.auth_headers.clone())
     }
+
+    /// `request` readdressed to the proxy when one is set ([`crate::proxy`]).
+    /// Every request the client makes passes here, so none can bypass the proxy.
+    pub(crate) fn route(&self, request: reqwest::Request) -> reqwest::Request {
+        crate::proxy::route(self.inner.proxy.as_ref(), request)
+    }
+
+    /// Builds, routes and sends one attempt, for the calls that handle their own
+    /// retries and errors (signed upload URLs) instead of [`crate::http::send`].
+    pub(crate) async fn execute(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> reqwest::Result<reqwest::Response> {
+        let request = request.build()?;
+        self.inner.http.execute(self.route(request)).await
+    }
 }
 
 /// Configures a [`Client`]. Explicit settings win over the environment.
@@ -103,6 +129,7 @@ pub struct ClientBuilder {
     queue_url: Option<String>,
     run_url: Option<String>,
     rest_url: Option<String>,
+    proxy_url: Option<String>,
     http: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
@@ -116,6 +143,7 @@ impl fmt::Debug for ClientBuilder {
             .field("queue_url", &shown(&self.queue_url))
             .field("run_url", &shown(&self.run_url))
             .field("rest_url", &shown(&self.rest_url))
+            .field("proxy_url", &shown(&self.proxy_url))
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
             .finish_non_exhaustive()
@@ -152,6 +180,16 @@ impl ClientBuilder {
     /// Base URL of the REST host (may carry a path prefix).
     pub fn rest_url(mut self, url: impl Into<String>) -> Self {
         self.rest_url = Some(url.into());
+        self
+    }
+
+    /// Sends every HTTP request to this URL (e.g. your server's `/api/fal/proxy`)
+    /// with the real fal URL in `x-fal-target-url`, fal's proxy convention (spec
+    /// 2.4). The hosts above keep their meaning: they name the targets. Never
+    /// read from the environment. What is proxied and what is sent with it is
+    /// described in [`crate::proxy`].
+    pub fn proxy_url(mut self, url: impl Into<String>) -> Self {
+        self.proxy_url = Some(url.into());
         self
     }
 
@@ -207,6 +245,10 @@ impl ClientBuilder {
         let queue = base(self.queue_url, "FAL_QUEUE_URL", DEFAULT_QUEUE_URL)?;
         let run = base(self.run_url, "FAL_RUN_URL", DEFAULT_RUN_URL)?;
         let rest = base(self.rest_url, "FAL_REST_URL", DEFAULT_REST_URL)?;
+        let proxy = match self.proxy_url {
+            Some(url) => Some(config::parse_base("the builder's proxy URL", &url)?),
+            None => None,
+        };
         let key = self.key.or_else(|| env.key());
 
         let mut auth_headers = HeaderMap::new();
@@ -243,6 +285,7 @@ impl ClientBuilder {
                 queue,
                 run,
                 rest,
+                proxy,
                 retry: self.retry.unwrap_or_default(),
             }),
         })
@@ -303,5 +346,23 @@ mod tests {
         assert!(!shown.contains("verysecret"), "{shown}");
         let builder = format!("{:?}", Client::builder().key("id:verysecret"));
         assert!(!builder.contains("verysecret"));
+    }
+
+    #[test]
+    fn the_proxy_is_builder_only_checked_and_shown_without_credentials() {
+        let client = Client::builder()
+            .build_with(&env(&[("FAL_PROXY_URL", "http://127.0.0.1:1/p")]))
+            .unwrap();
+        assert_eq!(client.proxy_url(), None);
+        let client = Client::builder()
+            .proxy_url("http://user:verysecret@127.0.0.1:1/api/fal/proxy")
+            .build_with(&env(&[]))
+            .unwrap();
+        assert_eq!(client.proxy_url().unwrap().path(), "/api/fal/proxy");
+        assert!(!format!("{client:?}").contains("verysecret"));
+        assert!(Client::builder()
+            .proxy_url("ftp://127.0.0.1/p")
+            .build_with(&env(&[]))
+            .is_err());
     }
 }

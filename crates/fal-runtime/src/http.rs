@@ -188,7 +188,8 @@ impl RetryPolicy {
 
 /// Sends a request built by `make` (called once per attempt), retrying per
 /// `operation` and the client's [`RetryPolicy`]; a non-2xx final answer becomes
-/// [`Error::Api`]. `make` should call [`Client::authorize`] for fal hosts.
+/// [`Error::Api`]. `make` should call [`Client::authorize`] for fal hosts. Each
+/// attempt goes through the client's proxy when one is set ([`crate::proxy`]).
 pub async fn send(
     client: &Client,
     operation: Operation,
@@ -200,7 +201,9 @@ pub async fn send(
         let request = make().build().map_err(|err| {
             Error::Config(format!("could not build the {operation} request: {err}"))
         })?;
+        // Errors name the fal URL meant, not the proxy it went through.
         let url = request.url().clone();
+        let request = client.route(request);
         let can_retry = retry < policy.max_retries;
         match client.http().execute(request).await {
             Ok(response) if response.status().is_success() => return Ok(response),
@@ -221,7 +224,13 @@ pub async fn send(
                 if !can_retry || !operation.retries_transport(&source) {
                     return Err(Error::Transport {
                         operation,
-                        url: display_url(&url),
+                        url: match client.proxy_url() {
+                            // A dead proxy must not look like a dead fal host.
+                            Some(proxy) => {
+                                format!("{} via proxy {}", display_url(&url), display_url(proxy))
+                            }
+                            None => display_url(&url),
+                        },
                         source: source.without_url(),
                         request_id: None,
                     });

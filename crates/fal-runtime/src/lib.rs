@@ -82,6 +82,7 @@ pub mod file;
 pub mod http;
 pub mod input;
 pub mod options;
+pub mod proxy;
 pub mod queue;
 pub mod realtime;
 pub mod run;

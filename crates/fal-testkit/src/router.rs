@@ -622,7 +622,7 @@ async fn dispatch(call: Call, route: Route, request: Request) -> Response {
         Route::Cdn if crate::storage::serves_cdn(&call.path) => {
             let storage = call.shared.storage.clone();
             storage
-                .handle_cdn(&call.path, &call.urls.cdn, request)
+                .handle_cdn(&call.path, call.query.as_deref(), &call.urls.cdn, request)
                 .await
         }
         Route::Cdn => cdn::handle(call, &method).await,
@@ -640,7 +640,7 @@ async fn rest(call: Call, request: Request) -> Response {
     if path.starts_with("storage/") {
         let storage = call.shared.storage.clone();
         return storage
-            .handle_rest(&call.path, &call.urls.cdn, request)
+            .handle_rest(&call.path, call.query.as_deref(), &call.urls.cdn, request)
             .await;
     }
     match path {

@@ -117,6 +117,7 @@ impl Storage {
     pub(crate) async fn handle_rest(
         &self,
         path: &str,
+        query: Option<&str>,
         cdn_base: &str,
         request: Request,
     ) -> Response {
@@ -130,7 +131,7 @@ impl Storage {
                 .route("/storage/auth/token", post(cdn_token))
                 .with_state(self.clone())
         });
-        forward(routes.clone(), path, cdn_base, request).await
+        forward(routes.clone(), path, query, cdn_base, request).await
     }
 
     /// Serves a CDN-host request: signed upload targets (no credentials, the
@@ -138,6 +139,7 @@ impl Storage {
     pub(crate) async fn handle_cdn(
         &self,
         path: &str,
+        query: Option<&str>,
         cdn_base: &str,
         request: Request,
     ) -> Response {
@@ -159,7 +161,7 @@ impl Storage {
                 )
                 .with_state(self.clone())
         });
-        forward(routes.clone(), path, cdn_base, request).await
+        forward(routes.clone(), path, query, cdn_base, request).await
     }
 
     /// Makes the next `n` part uploads fail mid-transfer: the server reads
@@ -232,14 +234,18 @@ pub(crate) fn authorizes_itself(cdn_path: &str) -> bool {
         || (path.starts_with("storage/files/") && path.contains("/multipart/"))
 }
 
-/// Runs `routes` on `request` with its URI replaced by `/path?query`.
-async fn forward(routes: Router, path: &str, cdn_base: &str, request: Request) -> Response {
+/// Runs `routes` on `request` with its URI replaced by `/path?query`. The query
+/// is the routed one: for a request that came by `x-fal-target-url` it is the
+/// target's (where a signed URL's signature is), not the proxy URL's.
+async fn forward(
+    routes: Router,
+    path: &str,
+    query: Option<&str>,
+    cdn_base: &str,
+    request: Request,
+) -> Response {
     let (mut parts, body) = request.into_parts();
-    let query = parts
-        .uri
-        .query()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
     let uri = format!("/{}{query}", path.trim_start_matches('/'));
     parts.uri = match uri.parse() {
         Ok(uri) => uri,

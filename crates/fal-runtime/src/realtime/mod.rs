@@ -21,7 +21,9 @@
 //!   it at 90 % of its lifetime (retrying at 5 %); each connection uses a token of
 //!   its own;
 //! - connects to `{run}/<id>/realtime` (`http`→`ws`, `https`→`wss`, `/realtime` not
-//!   doubled, `max_buffering` 1..=60);
+//!   doubled, `max_buffering` 1..=60) directly, even with a proxy set: fal's proxy
+//!   does not carry WebSockets; the token is fetched through it
+//!   ([`crate::proxy`]);
 //! - throttles sends, latest wins (128 ms by default, like fal's JS client);
 //! - ignores `x-fal-message` meta frames, turns `x-fal-error` into
 //!   [`RealtimeError::Server`], and treats `TIMEOUT` as the idle notice it is;

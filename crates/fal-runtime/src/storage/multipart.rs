@@ -128,17 +128,17 @@ pub(crate) async fn upload(
     let upload_url = &initiated.upload_url;
     let attempts = options.part_attempts.max(1);
     let mut completed: Vec<CompletedPart> = bodies
-        .map_ok(|(number, body)| put_part(client.http(), upload_url, number, body, attempts))
+        .map_ok(|(number, body)| put_part(client, upload_url, number, body, attempts))
         .try_buffer_unordered(options.part_concurrency.max(1))
         .try_collect()
         .await?;
     if completed.is_empty() {
         // Empty content: one empty part, so the upload still has an object.
         let empty = PartBody::Memory(Bytes::new());
-        completed.push(put_part(client.http(), upload_url, 1, empty, attempts).await?);
+        completed.push(put_part(client, upload_url, 1, empty, attempts).await?);
     }
     completed.sort_by_key(|part| part.part_number);
-    complete(client.http(), upload_url, &completed, attempts).await?;
+    complete(client, upload_url, &completed, attempts).await?;
     Ok(initiated.file_url)
 }
 
@@ -215,7 +215,7 @@ pub(crate) fn child_url(upload_url: &Url, suffix: &str) -> Result<Url, UploadFai
 }
 
 async fn put_part(
-    http: &reqwest::Client,
+    client: &Client,
     upload_url: &Url,
     number: u32,
     body: PartBody,
@@ -230,7 +230,7 @@ async fn put_part(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match try_part(http, &url, number, &body).await {
+        match try_part(client, &url, number, &body).await {
             Ok(part) => return Ok(part),
             Err(failure) if attempt >= attempts => return Err(failed(attempt, failure)),
             Err(failure) => {
@@ -249,17 +249,19 @@ struct PartAnswer {
 
 /// One attempt; success only with a complete 2xx answer naming an ETag.
 async fn try_part(
-    http: &reqwest::Client,
+    client: &Client,
     url: &Url,
     number: u32,
     body: &PartBody,
 ) -> Result<CompletedPart, UploadFailure> {
     let (body, len) = body.body().await?;
-    let response = http
+    let put = client
+        .http()
         .put(url.clone())
         .header(CONTENT_LENGTH, len)
-        .body(body)
-        .send()
+        .body(body);
+    let response = client
+        .execute(put)
         .await
         .map_err(UploadFailure::Transport)?;
     if !response.status().is_success() {
@@ -287,7 +289,7 @@ async fn try_part(
 }
 
 async fn complete(
-    http: &reqwest::Client,
+    client: &Client,
     upload_url: &Url,
     parts: &[CompletedPart],
     attempts: u32,
@@ -297,7 +299,10 @@ async fn complete(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let failure = match http.post(url.clone()).json(&body).send().await {
+        let failure = match client
+            .execute(client.http().post(url.clone()).json(&body))
+            .await
+        {
             Ok(response) if response.status().is_success() => return Ok(()),
             Ok(response) => {
                 let retryable = response.status().is_server_error();

@@ -251,14 +251,13 @@ async fn single(
         attempt += 1;
         let (body, len) = content.body().await?;
         // No credentials: the signed URL is the authorization.
-        let outcome = client
+        let put = client
             .http()
             .put(initiated.upload_url.clone())
             .header(CONTENT_TYPE, &described.content_type)
             .header(CONTENT_LENGTH, len)
-            .body(body)
-            .send()
-            .await;
+            .body(body);
+        let outcome = client.execute(put).await;
         let failure = match outcome {
             Ok(response) if response.status().is_success() => return Ok(initiated.file_url),
             Ok(response) => {

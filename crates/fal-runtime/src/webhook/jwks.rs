@@ -116,7 +116,13 @@ struct Cached {
 }
 
 enum Source {
-    Remote { http: reqwest::Client, url: Url },
+    Remote {
+        http: reqwest::Client,
+        url: Url,
+        /// The client's proxy ([`crate::proxy`]), when built by
+        /// [`crate::Client::webhook_verifier`].
+        proxy: Option<Url>,
+    },
     Fixed(Arc<[VerifyingKey]>),
 }
 
@@ -160,7 +166,11 @@ impl WebhookVerifier {
     /// Verifies against the key set at `url` (e.g. the testkit's
     /// `{rest}/.well-known/jwks.json`).
     pub fn with_jwks_url(http: reqwest::Client, url: Url) -> Self {
-        Self::from_source(Source::Remote { http, url })
+        Self::from_source(Source::Remote {
+            http,
+            url,
+            proxy: None,
+        })
     }
 
     /// Verifies against these keys only, never fetching.
@@ -238,9 +248,9 @@ impl WebhookVerifier {
 
     /// The key set and its age, fetching when absent, expired or `force`d.
     async fn keys(&self, force: bool) -> Result<(Arc<[VerifyingKey]>, Duration), JwksError> {
-        let (http, url) = match &self.inner.source {
+        let (http, url, proxy) = match &self.inner.source {
             Source::Fixed(keys) => return Ok((keys.clone(), Duration::ZERO)),
-            Source::Remote { http, url } => (http, url),
+            Source::Remote { http, url, proxy } => (http, url, proxy.as_ref()),
         };
         let mut cache = self.inner.cache.lock().await;
         if let Some(cached) = cache.as_ref() {
@@ -250,7 +260,7 @@ impl WebhookVerifier {
                 return Ok((cached.keys.clone(), age));
             }
         }
-        let keys: Arc<[VerifyingKey]> = fetch(http, url).await?.into();
+        let keys: Arc<[VerifyingKey]> = fetch(http, url, proxy).await?.into();
         *cache = Some(Cached {
             keys: keys.clone(),
             fetched: Instant::now(),
@@ -259,16 +269,23 @@ impl WebhookVerifier {
     }
 }
 
-async fn fetch(http: &reqwest::Client, url: &Url) -> Result<Vec<VerifyingKey>, JwksError> {
+async fn fetch(
+    http: &reqwest::Client,
+    url: &Url,
+    proxy: Option<&Url>,
+) -> Result<Vec<VerifyingKey>, JwksError> {
     let failed = |source| JwksError::Fetch {
         url: url.to_string(),
         source,
     };
-    let body = http
+    let request = http
         .get(url.clone())
         .timeout(FETCH_TIMEOUT)
         .header(http::header::ACCEPT, "application/json")
-        .send()
+        .build()
+        .map_err(failed)?;
+    let body = http
+        .execute(crate::proxy::route(proxy, request))
         .await
         .and_then(reqwest::Response::error_for_status)
         .map_err(failed)?
@@ -283,17 +300,22 @@ impl crate::Client {
     ///
     /// Against fal's real REST host it uses fal's published key set
     /// ([`DEFAULT_JWKS_URL`], on `rest.alpha.fal.ai`); against any other REST
-    /// base (a testkit, a proxy) it uses `{rest}/.well-known/jwks.json`.
+    /// base (a testkit, a gateway) it uses `{rest}/.well-known/jwks.json`. The
+    /// key set is fetched through the client's proxy, if it has one.
     pub fn webhook_verifier(&self) -> WebhookVerifier {
         let rest = self.rest_base();
         let is_fal =
             rest.host_str() == Some("rest.fal.ai") && rest.path().trim_matches('/').is_empty();
-        if is_fal {
-            WebhookVerifier::new(self.http().clone())
+        let url = if is_fal {
+            Url::parse(DEFAULT_JWKS_URL).unwrap_or_else(|_| unreachable!())
         } else {
-            let url = crate::http::join(rest, ".well-known/jwks.json");
-            WebhookVerifier::with_jwks_url(self.http().clone(), url)
-        }
+            crate::http::join(rest, ".well-known/jwks.json")
+        };
+        WebhookVerifier::from_source(Source::Remote {
+            http: self.http().clone(),
+            url,
+            proxy: self.proxy_url().cloned(),
+        })
     }
 }
 

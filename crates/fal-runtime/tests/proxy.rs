@@ -1,0 +1,338 @@
+//! Proxy mode (spec 2.4) end to end over real sockets: the client keeps fal's
+//! real host URLs (never contacted) and sends everything to the testkit's bare
+//! base URL, which routes by `x-fal-target-url` and hands out real fal URL forms,
+//! so every follow-up URL (status, result, cancel, signed upload) must go through
+//! the proxy too for the flow to work.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{fast_retry, prompt, testkit};
+use fal_runtime::proxy::TARGET_URL_HEADER;
+use fal_runtime::storage::{UploadOptions, UploadSource};
+use fal_runtime::webhook::{WebhookError, DEFAULT_JWKS_URL};
+use fal_runtime::{Client, QueueStatus};
+use fal_testkit::{JournalEntry, RouteKind, Testkit};
+use futures::StreamExt;
+use reqwest::StatusCode;
+
+const ZERO: Duration = Duration::ZERO;
+
+/// An HTTP client that resolves fal's real hosts to a closed loopback port, so
+/// a request that wrongly bypassed the proxy fails here instead of leaving the
+/// machine.
+fn loopback_only() -> reqwest::Client {
+    let closed = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+    [
+        "queue.fal.run",
+        "fal.run",
+        "rest.fal.ai",
+        "rest.alpha.fal.ai",
+        "v3.fal.media",
+    ]
+    .into_iter()
+    .fold(reqwest::Client::builder(), |builder, host| {
+        builder.resolve(host, closed)
+    })
+    .build()
+    .expect("http client builds")
+}
+
+/// A client with fal's default hosts and the testkit as its proxy.
+fn proxied(kit: &Testkit, key: &str) -> Client {
+    let client = Client::builder()
+        .ignore_env()
+        .http_client(loopback_only())
+        .key(key)
+        .proxy_url(kit.base_url())
+        .retry(fast_retry())
+        .build()
+        .expect("client builds");
+    assert_eq!(client.queue_base().as_str(), "https://queue.fal.run/");
+    client
+}
+
+/// The journal, after checking every request came by the proxy convention: to
+/// the proxy's own path, with the real target in the header and the key kept.
+fn proxied_journal(kit: &Testkit) -> Vec<JournalEntry> {
+    let journal = kit.journal();
+    assert!(!journal.is_empty());
+    for entry in &journal {
+        assert_eq!(entry.path, "/", "{entry:?}");
+        let target = entry.header(TARGET_URL_HEADER).unwrap_or_default();
+        assert!(target.starts_with("https://"), "{entry:?}");
+    }
+    journal
+}
+
+fn targets(journal: &[JournalEntry], route: RouteKind) -> Vec<String> {
+    journal
+        .iter()
+        .filter(|e| e.route == route)
+        .filter_map(|e| e.header(TARGET_URL_HEADER).map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn subscribe_goes_through_the_proxy() {
+    let kit = testkit(ZERO, Duration::from_millis(20)).await;
+    let output = proxied(&kit, kit.key())
+        .endpoint("fal-ai/flux/dev")
+        .subscribe(prompt())
+        .await
+        .unwrap();
+    assert_eq!(output["seed"], 7);
+    let journal = proxied_journal(&kit);
+    assert_eq!(
+        targets(&journal, RouteKind::Submit),
+        ["https://queue.fal.run/fal-ai/flux/dev"]
+    );
+    assert_eq!(targets(&journal, RouteKind::Result).len(), 1);
+    assert!(journal.iter().all(|e| e.header("authorization").is_some()));
+}
+
+#[tokio::test]
+async fn submit_status_result_and_cancel_follow_the_real_urls() {
+    let kit = testkit(ZERO, ZERO).await;
+    let client = proxied(&kit, kit.key());
+    let handle = client
+        .endpoint("fal-ai/flux/dev")
+        .submit(prompt())
+        .await
+        .unwrap();
+    let id = handle.request_id().to_owned();
+    assert!(handle.status(true).await.unwrap().is_completed());
+    assert_eq!(handle.result().await.unwrap()["seed"], 7);
+
+    let journal = proxied_journal(&kit);
+    assert_eq!(
+        targets(&journal, RouteKind::Status),
+        [format!(
+            "https://queue.fal.run/fal-ai/flux/requests/{id}/status?logs=1"
+        )]
+    );
+    assert_eq!(
+        targets(&journal, RouteKind::Result),
+        [format!("https://queue.fal.run/fal-ai/flux/requests/{id}")]
+    );
+
+    let slow = testkit(Duration::from_secs(5), ZERO).await;
+    let client = proxied(&slow, slow.key());
+    let handle = client
+        .endpoint("fal-ai/flux/dev")
+        .submit(prompt())
+        .await
+        .unwrap();
+    assert!(matches!(
+        handle.status(false).await.unwrap(),
+        QueueStatus::InQueue { .. }
+    ));
+    handle.cancel().await.unwrap();
+    let cancels = targets(&proxied_journal(&slow), RouteKind::Cancel);
+    assert_eq!(
+        cancels,
+        [format!(
+            "https://queue.fal.run/fal-ai/flux/requests/{}/cancel",
+            handle.request_id()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn run_and_stream_go_to_the_run_host_by_header() {
+    let kit = testkit(ZERO, Duration::from_millis(20)).await;
+    let client = proxied(&kit, kit.key());
+    let output = client
+        .endpoint("fal-ai/flux/dev")
+        .run(prompt())
+        .await
+        .unwrap();
+    assert_eq!(output["seed"], 7);
+
+    let mut events = client
+        .endpoint("fal-ai/flux/dev")
+        .stream(prompt())
+        .await
+        .expect("stream starts");
+    let mut count = 0;
+    while let Some(event) = events.next().await {
+        event.expect("a good event");
+        count += 1;
+    }
+    assert!(count >= 1);
+
+    let journal = proxied_journal(&kit);
+    assert_eq!(
+        targets(&journal, RouteKind::Run),
+        ["https://fal.run/fal-ai/flux/dev"]
+    );
+    assert_eq!(
+        targets(&journal, RouteKind::Stream),
+        ["https://fal.run/fal-ai/flux/dev/stream"]
+    );
+}
+
+/// GETs a file URL the way a proxied client would.
+async fn fetch_through(kit: &Testkit, url: &str) -> Vec<u8> {
+    let response = reqwest::Client::new()
+        .get(kit.base_url())
+        .header(TARGET_URL_HEADER, url)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "GET {url}");
+    response.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn uploads_single_and_multipart_go_through_the_proxy() {
+    let kit = testkit(ZERO, ZERO).await;
+    let client = proxied(&kit, kit.key());
+
+    let small = b"hello through the proxy".to_vec();
+    let url = client
+        .upload_bytes(small.clone(), "text/plain")
+        .await
+        .unwrap();
+    assert!(url.starts_with("https://v3.fal.media/"), "{url}");
+    assert_eq!(fetch_through(&kit, &url).await, small);
+
+    let large: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+    let options = UploadOptions::default()
+        .content_type("application/octet-stream")
+        .multipart_threshold(256 * 1024)
+        .part_size(256 * 1024);
+    let url = client
+        .upload(UploadSource::Bytes(large.clone().into()), &options)
+        .await
+        .unwrap();
+    assert!(fetch_through(&kit, &url).await == large);
+    assert_eq!(kit.storage().completed_multipart_uploads(), 1);
+
+    let journal = proxied_journal(&kit);
+    let rest = targets(&journal, RouteKind::Rest);
+    assert!(rest
+        .iter()
+        .any(|t| t.starts_with("https://rest.fal.ai/storage/upload/initiate?")));
+    let cdn = journal
+        .iter()
+        .filter(|e| e.route == RouteKind::Cdn && e.method == "PUT")
+        .collect::<Vec<_>>();
+    assert_eq!(cdn.len(), 1 + 3, "one single PUT and three parts");
+    for put in cdn {
+        let target = put.header(TARGET_URL_HEADER).unwrap_or_default();
+        assert!(target.starts_with("https://v3.fal.media/"), "{target}");
+        assert!(
+            put.header("authorization").is_none(),
+            "signed URLs get no key"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_key_through_the_proxy_is_still_a_typed_401() {
+    let kit = testkit(ZERO, ZERO).await;
+    let err = proxied(&kit, "wrong:key")
+        .endpoint("fal-ai/flux/dev")
+        .submit(prompt())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED), "{err}");
+    assert_eq!(proxied_journal(&kit).len(), 1, "401 is not retried");
+}
+
+#[tokio::test]
+async fn the_webhook_key_set_is_fetched_through_the_proxy() {
+    let kit = testkit(ZERO, ZERO).await;
+    let verifier = proxied(&kit, kit.key()).webhook_verifier();
+    // Unsigned: the keys are fetched first, then the signature is refused.
+    let err = verifier
+        .verify(&http::HeaderMap::new(), b"{}")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WebhookError::Signature(_)), "{err}");
+    assert_eq!(
+        targets(&proxied_journal(&kit), RouteKind::Rest),
+        [DEFAULT_JWKS_URL]
+    );
+}
+
+#[tokio::test]
+async fn realtime_fetches_its_token_through_the_proxy_but_connects_directly() {
+    let kit = testkit(ZERO, ZERO).await;
+    // The socket goes to the run host itself, so point that at the testkit; the
+    // REST host stays fal's, reached only by way of the proxy.
+    let client = Client::builder()
+        .ignore_env()
+        .http_client(loopback_only())
+        .key(kit.key())
+        .proxy_url(kit.base_url())
+        .run_url(kit.run_url())
+        .build()
+        .unwrap();
+    let session = tokio::time::timeout(Duration::from_secs(8), async {
+        let mut session = client
+            .endpoint("fal-ai/fast-lcm-diffusion")
+            .realtime()
+            .connect()
+            .await
+            .expect("connects");
+        session
+            .send(&serde_json::json!({"prompt": "a red fox"}))
+            .unwrap();
+        let output = session.recv().await.expect("an item").expect("an output");
+        assert_eq!(output["prompt"], "a red fox");
+        session
+    })
+    .await
+    .expect("finished in time");
+    session.close().await;
+
+    let journal = kit.journal();
+    let token = journal
+        .iter()
+        .find(|e| e.route == RouteKind::Rest)
+        .expect("token request");
+    assert_eq!(token.path, "/");
+    assert_eq!(
+        token.header(TARGET_URL_HEADER),
+        Some("https://rest.fal.ai/tokens/")
+    );
+    let socket = journal
+        .iter()
+        .find(|e| e.route == RouteKind::Realtime)
+        .expect("handshake");
+    assert!(socket
+        .path
+        .starts_with("/run/fal-ai/fast-lcm-diffusion/realtime?"));
+    assert_eq!(socket.header(TARGET_URL_HEADER), None);
+}
+
+#[tokio::test]
+async fn an_unreachable_proxy_is_named_in_the_error() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::builder()
+        .ignore_env()
+        .http_client(loopback_only())
+        .key("id:secret")
+        .proxy_url(format!("http://127.0.0.1:{port}"))
+        .retry(fal_runtime::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = client
+        .endpoint("fal-ai/flux/dev")
+        .run(prompt())
+        .await
+        .unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.contains("https://fal.run/fal-ai/flux/dev via proxy http://127.0.0.1:"),
+        "{shown}"
+    );
+}
