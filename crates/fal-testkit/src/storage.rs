@@ -652,6 +652,27 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The start both CDN upload flows share: check the CDN token, read the
+/// lifecycle headers, and register the file under the name and type the
+/// headers give.
+fn register_cdn(
+    storage: &Storage,
+    base: &CdnBase,
+    headers: &HeaderMap,
+    multipart: bool,
+) -> Result<Registered, Response> {
+    check_cdn_token(storage, headers)?;
+    let lifecycle = lifecycle_of(headers)?;
+    Ok(register(
+        storage,
+        &base.0,
+        header_text(headers, "content-type"),
+        header_text(headers, "x-fal-file-name"),
+        lifecycle,
+        multipart,
+    ))
+}
+
 /// `POST /files/upload` (CDN token): the whole file as the body; answers
 /// `{"access_url"}` (spec 7.3).
 async fn cdn_upload(
@@ -660,21 +681,10 @@ async fn cdn_upload(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(response) = check_cdn_token(&storage, &headers) {
-        return response;
-    }
-    let lifecycle = match lifecycle_of(&headers) {
-        Ok(lifecycle) => lifecycle,
+    let registered = match register_cdn(&storage, &base, &headers, false) {
+        Ok(registered) => registered,
         Err(response) => return response,
     };
-    let registered = register(
-        &storage,
-        &base.0,
-        header_text(&headers, "content-type"),
-        header_text(&headers, "x-fal-file-name"),
-        lifecycle,
-        false,
-    );
     let signed = Signed {
         signature: Some(registered.signature),
     };
@@ -699,21 +709,10 @@ async fn cdn_multipart_create(
     Extension(base): Extension<CdnBase>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = check_cdn_token(&storage, &headers) {
-        return response;
-    }
-    let lifecycle = match lifecycle_of(&headers) {
-        Ok(lifecycle) => lifecycle,
+    let registered = match register_cdn(&storage, &base, &headers, true) {
+        Ok(registered) => registered,
         Err(response) => return response,
     };
-    let registered = register(
-        &storage,
-        &base.0,
-        header_text(&headers, "content-type"),
-        header_text(&headers, "x-fal-file-name"),
-        lifecycle,
-        true,
-    );
     Json(json!({
         "access_url": registered.file_url,
         "uploadId": registered.signature,
