@@ -33,6 +33,7 @@ fi
 echo "== generated bindings for the reference corpus (fal-bindings-all --features corpus)"
 cargo clippy -p fal-bindings-all --features corpus --all-targets --locked -- -D warnings
 cargo test -p fal-bindings-all --features corpus --locked
+RUSTDOCFLAGS="-D warnings" cargo doc -p fal-bindings-all --features corpus --no-deps --locked
 
 echo "== cargo test --workspace"
 cargo test --workspace --locked
