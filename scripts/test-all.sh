@@ -29,7 +29,8 @@ fi
 
 # fal-codegen over the whole reference corpus (../shared/fal-schemas, about
 # 1,000 endpoints) in one crate: clippy -D warnings + missing_docs, then the
-# round trips of every schema-valid example. Skipped cleanly without ../shared.
+# round trips of every schema-valid example, then rustdoc -D warnings over the
+# generated docs. Skipped cleanly without ../shared.
 echo "== generated bindings for the reference corpus (fal-bindings-all --features corpus)"
 cargo clippy -p fal-bindings-all --features corpus --all-targets --locked -- -D warnings
 cargo test -p fal-bindings-all --features corpus --locked
