@@ -134,6 +134,7 @@ pub(crate) fn print_line(text: &str) -> Result<(), Failure> {
 /// `fal run`: subscribe (or `--sync` direct run) and print the result. Without a
 /// key it starts an embedded testkit, so a first try needs no account.
 pub fn run(args: RunArgs) -> Result<(), Failure> {
+    endpoint_arg(&args.endpoint)?;
     let input = read_input(&args.input)?;
     block_on(async move {
         // `_embedded` keeps the no-key testkit serving until the call finishes.
@@ -238,6 +239,14 @@ pub fn submit(args: SubmitArgs) -> Result<(), Failure> {
     })
 }
 
+/// Checks an endpoint id before anything starts (an embedded testkit, say),
+/// so a typo is a usage error and nothing else happens.
+fn endpoint_arg(id: &str) -> Result<(), Failure> {
+    fal_runtime::EndpointId::parse(id)
+        .map(drop)
+        .map_err(|err| Failure::Usage(err.to_string()))
+}
+
 fn url_arg(flag: &str, value: &str) -> Result<(), Failure> {
     match url::Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
@@ -298,6 +307,7 @@ pub fn stream(args: StreamArgs) -> Result<(), Failure> {
                 args.inactivity_timeout
             ))
         })?;
+    endpoint_arg(&args.endpoint)?;
     let input = read_input(&args.input)?;
     block_on(async move {
         // `_embedded` keeps the no-key testkit serving until the stream ends.

@@ -70,6 +70,18 @@ fn bad_input_exits_2_naming_the_flag_or_file() {
     let out = fal(&["status", "flux", "some-id"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("flux"));
+
+    // A bad endpoint id is refused before any embedded testkit starts.
+    for verb in ["run", "stream"] {
+        let out = fal(&[verb, "flux", "--input", "{}"]);
+        assert_eq!(out.status.code(), Some(2), "{verb}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("invalid endpoint id \"flux\""),
+            "{verb}: {stderr}"
+        );
+        assert!(!stderr.contains("embedded fal testkit"), "{verb}: {stderr}");
+    }
 }
 
 fn fal_at(tk: &fal_testkit::Testkit, args: &[&str]) -> Output {
