@@ -49,14 +49,7 @@ async fn testkit(idle: Duration) -> Testkit {
 }
 
 fn client(kit: &Testkit) -> Client {
-    Client::builder()
-        .ignore_env()
-        .key(kit.key())
-        .queue_url(kit.queue_url())
-        .run_url(kit.run_url())
-        .rest_url(kit.rest_url())
-        .build()
-        .expect("client builds")
+    kit.client_builder().build().expect("client builds")
 }
 
 async fn bounded<F: std::future::Future>(f: F) -> F::Output {

@@ -39,14 +39,7 @@ async fn testkit() -> Testkit {
 }
 
 fn client(kit: &Testkit) -> Client {
-    Client::builder()
-        .ignore_env()
-        .key(kit.key())
-        .queue_url(kit.queue_url())
-        .run_url(kit.run_url())
-        .rest_url(kit.rest_url())
-        .build()
-        .expect("client builds")
+    kit.client_builder().build().expect("client builds")
 }
 
 /// Every test is bounded, whatever the code under test does.

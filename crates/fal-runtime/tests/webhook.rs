@@ -39,14 +39,7 @@ async fn start_kit(policy: DeliveryPolicy) -> Testkit {
 }
 
 fn client(kit: &Testkit) -> Client {
-    Client::builder()
-        .key(kit.key())
-        .rest_url(kit.rest_url())
-        .queue_url(kit.queue_url())
-        .run_url(kit.run_url())
-        .ignore_env()
-        .build()
-        .unwrap()
+    kit.client_builder().build().expect("client builds")
 }
 
 #[derive(Clone)]
