@@ -47,7 +47,7 @@ fn main() {
     }
     // The fixture documents are always compiled (cheap), so every workspace
     // clippy run checks generated code.
-    let fixtures = manifest.join("../../crates/fal-codegen/tests/fixtures");
+    let fixtures = manifest.join("../../fal-codegen/tests/fixtures");
     let generated = fal_codegen::Builder::new()
         .schema_dir(&fixtures)
         .generate()

@@ -10,7 +10,7 @@ use fal_testkit::Testkit;
 use serde_json::{json, Value};
 
 fn schemas_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas")
 }
 
 fn load(file: &str) -> EndpointSchema {

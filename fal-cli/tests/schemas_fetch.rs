@@ -12,7 +12,7 @@ use serde_json::Value;
 const RUN_LIMIT: Duration = Duration::from_secs(20);
 
 fn shipped_schemas() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas")
 }
 
 fn shipped(id: &str) -> Value {

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn testkit_with_schemas_answers_pydantic_422_and_conforming_outputs() {
-    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
     let mut child = Command::new(env!("CARGO_BIN_EXE_fal"))
         .args(["testkit", "--port", "0", "--schemas"])
         .arg(&schemas)

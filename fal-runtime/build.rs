@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         eprintln!("error: CARGO_MANIFEST_DIR is not set");
         return ExitCode::FAILURE;
     };
-    let schemas = manifest.join("../../schemas");
+    let schemas = manifest.join("../schemas");
     println!("cargo:rerun-if-changed={}", schemas.display());
     let builder = fal_codegen::Builder::new().out_file("endpoints.rs");
     let builder = if schemas.is_dir() {

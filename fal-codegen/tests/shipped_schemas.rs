@@ -24,7 +24,7 @@ const REQUIRED_CATEGORIES: &[&str] = &[
 ];
 
 fn schemas_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas")
 }
 
 /// Every `*.json` in `schemas/`, parsed, with its file name.

@@ -19,8 +19,8 @@ fn fixtures() -> Vec<PathBuf> {
 fn corpus() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let Some(dir) = [
+        "../../shared/fal-schemas",
         "../../../shared/fal-schemas",
-        "../../../../shared/fal-schemas",
     ]
     .iter()
     .map(|p| root.join(p))

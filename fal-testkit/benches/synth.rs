@@ -25,7 +25,7 @@ const PER_ROUND: u32 = 200;
 
 fn load(file: &str) -> Result<EndpointSchema, Box<dyn std::error::Error>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../schemas")
+        .join("../schemas")
         .join(file);
     let text = std::fs::read_to_string(&path)?;
     Ok(EndpointSchema::parse(&path, &text)?)
@@ -74,7 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     in_process("fal-ai/flux/dev", &flux, &flux_input);
     in_process("kling-video image-to-video", &kling, &kling_input);
 
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
     let with = Testkit::builder()
         .schemas_dir(dir)
         .queue_delay(Duration::ZERO)

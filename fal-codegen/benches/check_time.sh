@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): what generated bindings cost a user's build.
 #
-#   crates/fal-codegen/benches/check_time.sh [SCHEMA_CORPUS_DIR]
+#   fal-codegen/benches/check_time.sh [SCHEMA_CORPUS_DIR]
 #
 # 1. Generation time for every bulk document (the codegen_bench example).
 # 2. `cargo check` wall time and peak RSS (GNU time -v) of a scratch crate
@@ -9,7 +9,7 @@
 #    (fal-ai/flux/dev)  (c) every bulk endpoint. Dependencies are compiled
 #    once beforehand and excluded; (a) is the same-run baseline.
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/../../.." && pwd)"
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
 corpus="${1:-$repo/../shared/fal-schemas}"
 [ -d "$corpus" ] || corpus="$repo/../../shared/fal-schemas"
 work="$(mktemp -d)"
@@ -34,7 +34,7 @@ version = "0.0.0"
 edition = "2021"
 publish = false
 [dependencies]
-fal-runtime = { path = "$repo/crates/fal-runtime" }
+fal-runtime = { path = "$repo/fal-runtime" }
 [workspace]
 TOML
 cp "$repo/Cargo.lock" "$work/user/Cargo.lock"
