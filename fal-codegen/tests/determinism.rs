@@ -18,13 +18,11 @@ fn fixtures() -> Vec<PathBuf> {
 /// set is generated and compiled by `tests/bindings-all`).
 fn corpus() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let Some(dir) = [
-        "../../shared/fal-schemas",
-        "../../../shared/fal-schemas",
-    ]
-    .iter()
-    .map(|p| root.join(p))
-    .find(|p| p.is_dir()) else {
+    let Some(dir) = ["../../shared/fal-schemas", "../../../shared/fal-schemas"]
+        .iter()
+        .map(|p| root.join(p))
+        .find(|p| p.is_dir())
+    else {
         eprintln!("../shared/fal-schemas not found; determinism is checked on the fixtures only");
         return Vec::new();
     };
