@@ -21,7 +21,10 @@ use serde_json::Value;
 use super::docs::{docs_of, type_docs};
 use super::hash::stable_hash;
 use super::naming::{snake_ident, type_name, unique, variant_name};
-use super::{Docs, Endpoint, Field, Ir, Kind, Role, Ty, TypeDef, TypeKey, UnionArm, Variant};
+use super::{
+    Docs, Endpoint, Field, Ir, Kind, Role, Tagged, TaggedArm, Ty, TypeDef, TypeKey, UnionArm,
+    Variant,
+};
 use crate::error::{pointer_token, Error};
 use crate::parse::{Document, COMPONENTS};
 
@@ -318,7 +321,7 @@ impl<'a> EndpointLowering<'a> {
         let structural = stable_hash(&(ctx.role, &kind, &docs));
         let suffix = match (&kind, ctx.role, &ctx.component) {
             (_, Role::Output, Some(_)) => "Output",
-            (Kind::Union(_), _, _) => "Choice",
+            (Kind::Union(_) | Kind::Tagged(_), _, _) => "Choice",
             _ => "",
         };
         let available = |this: &Self, name: &str| {
@@ -418,6 +421,8 @@ impl<'a> EndpointLowering<'a> {
                     self.typed(schema, InstanceType::Object, ctx)
                 } else if schema.array.is_some() {
                     self.typed(schema, InstanceType::Array, ctx)
+                } else if let Some(t) = schema.const_value.as_ref().and_then(json_type) {
+                    self.typed(schema, t, ctx)
                 } else {
                     Shape::Ty(Ty::Json)
                 }
@@ -572,7 +577,7 @@ impl<'a> EndpointLowering<'a> {
         let Schema::Object(obj) = schema else {
             return None;
         };
-        if depth > 8 || obj.enum_values.is_some() {
+        if depth > 8 || obj.enum_values.is_some() || obj.const_value.is_some() {
             return None;
         }
         if let Some(key) = obj
@@ -649,6 +654,14 @@ impl<'a> EndpointLowering<'a> {
     }
 
     fn union(&mut self, parent: &SchemaObject, arms: &[Schema], ctx: &Ctx) -> Shape {
+        if let Some((kind, nullable)) = self.tagged(parent, arms, ctx) {
+            let docs = type_docs(parent);
+            return if nullable {
+                Shape::Ty(option(self.define(kind, docs, ctx)))
+            } else {
+                Shape::Def(kind, docs)
+            };
+        }
         let parent_values = string_values(parent);
         let mut nullable = false;
         let mut tys: Vec<Ty> = Vec::new();
@@ -676,7 +689,7 @@ impl<'a> EndpointLowering<'a> {
                         let suffix = match kind {
                             Kind::Enum(_) => "Preset",
                             Kind::Struct(_) => "Object",
-                            Kind::Union(_) => "Choice",
+                            Kind::Union(_) | Kind::Tagged(_) => "Choice",
                             Kind::Newtype(_) => "Value",
                         };
                         let arm_ctx = Ctx {
@@ -730,6 +743,158 @@ impl<'a> EndpointLowering<'a> {
         Shape::Ty(if nullable { option(ty) } else { ty })
     }
 
+    /// A union of objects told apart by one property, when the arms allow it:
+    /// every non-null arm is an object (inline or a component) and either the
+    /// parent names the property (`discriminator.propertyName`, values from its
+    /// `mapping`, the arm's own fixed value, or the component name), or one
+    /// property is required by every arm and fixed by each to a distinct string.
+    /// Returns the union and whether a `null` arm makes it optional.
+    fn tagged(
+        &mut self,
+        parent: &SchemaObject,
+        arms: &[Schema],
+        ctx: &Ctx,
+    ) -> Option<(Kind, bool)> {
+        struct Arm {
+            index: usize,
+            reference: Option<String>,
+            component: Option<String>,
+            schema: SchemaObject,
+        }
+        let mut nullable = false;
+        let mut objects: Vec<Arm> = Vec::new();
+        for (index, arm) in arms.iter().enumerate() {
+            if is_null(arm) {
+                nullable = true;
+                continue;
+            }
+            let Schema::Object(obj) = arm else {
+                return None;
+            };
+            let (component, schema) = match obj.reference.as_deref() {
+                Some(reference) => {
+                    let key = reference.strip_prefix(COMPONENTS)?;
+                    (
+                        Some(key.to_owned()),
+                        to_object(self.doc.components.get(key)?),
+                    )
+                }
+                None => (None, obj.clone()),
+            };
+            let has_properties = schema
+                .object
+                .as_deref()
+                .is_some_and(|o| !o.properties.is_empty());
+            if !has_properties || schema.subschemas.is_some() {
+                return None;
+            }
+            objects.push(Arm {
+                index,
+                reference: obj.reference.clone(),
+                component,
+                schema,
+            });
+        }
+        if objects.len() < 2 {
+            return None;
+        }
+        let fixed = |arm: &Arm, property: &str| -> Option<String> {
+            let object = arm.schema.object.as_deref()?;
+            if !object.required.contains(property) {
+                return None;
+            }
+            match object.properties.get(property)? {
+                Schema::Object(p) => match string_values(p)?.as_slice() {
+                    [only] => Some(only.clone()),
+                    _ => None,
+                },
+                Schema::Bool(_) => None,
+            }
+        };
+        let discriminator = parent.extensions.get("discriminator");
+        let explicit = discriminator
+            .and_then(|d| d.get("propertyName"))
+            .and_then(Value::as_str);
+        let (tag, values) = match explicit {
+            Some(tag) => {
+                let mapping = discriminator
+                    .and_then(|d| d.get("mapping"))
+                    .and_then(Value::as_object);
+                let mut values = Vec::with_capacity(objects.len());
+                for arm in &objects {
+                    let mapped = mapping.and_then(|m| {
+                        m.iter()
+                            .find(|(_, target)| {
+                                target.as_str().is_some()
+                                    && target.as_str() == arm.reference.as_deref()
+                            })
+                            .map(|(value, _)| value.clone())
+                    });
+                    values.push(
+                        mapped
+                            .or_else(|| fixed(arm, tag))
+                            .or_else(|| arm.component.clone())?,
+                    );
+                }
+                (tag.to_owned(), values)
+            }
+            None => {
+                let first = &objects[0];
+                let candidates =
+                    order_of(&first.schema, &first.schema.object.as_deref()?.properties);
+                let found = candidates.into_iter().find_map(|property| {
+                    let values: Option<Vec<String>> =
+                        objects.iter().map(|arm| fixed(arm, property)).collect();
+                    values.map(|v| (property.to_owned(), v))
+                });
+                found?
+            }
+        };
+        let distinct: BTreeSet<&String> = values.iter().collect();
+        if distinct.len() != values.len() {
+            return None;
+        }
+        let list_pointer = ctx.pointer.clone();
+        let mut out: Vec<TaggedArm> = Vec::with_capacity(objects.len());
+        for (arm, value) in objects.into_iter().zip(values) {
+            let rust_name = unique(variant_name(&value), "Alt", |n| {
+                out.iter().any(|a: &TaggedArm| a.rust_name == n)
+            });
+            let arm_ctx = Ctx {
+                role: ctx.role,
+                base: type_name(&value),
+                file_url: false,
+                component: None,
+                pointer: format!("{list_pointer}/{}", arm.index),
+            };
+            let (ty, carries_tag) = match &arm.reference {
+                Some(reference) => (Some(self.lower_ref(reference, &arm_ctx)), true),
+                None => {
+                    let mut stripped = arm.schema;
+                    let object = stripped.object();
+                    object.properties.remove(&tag);
+                    object.required.remove(&tag);
+                    let closed = !matches!(
+                        object.additional_properties.as_deref(),
+                        Some(Schema::Object(_))
+                    );
+                    if object.properties.is_empty() && closed {
+                        (None, false)
+                    } else {
+                        (Some(self.lower(&Schema::Object(stripped), &arm_ctx)), false)
+                    }
+                }
+            };
+            out.push(TaggedArm {
+                value,
+                rust_name,
+                ty,
+                carries_tag,
+            });
+        }
+        Some((Kind::Tagged(Tagged { tag, arms: out }), nullable))
+    }
+
     fn finish_union(
         &mut self,
         arms: Vec<UnionArm>,
@@ -752,7 +917,7 @@ impl<'a> EndpointLowering<'a> {
     fn rank(&self, ty: &Ty) -> u8 {
         match ty {
             Ty::Named(key) => match self.types.get(key).map(|d| &d.kind) {
-                Some(Kind::Struct(_)) => 0,
+                Some(Kind::Struct(_) | Kind::Tagged(_)) => 0,
                 Some(Kind::Enum(_)) => 2,
                 _ => 4,
             },
@@ -832,14 +997,21 @@ fn is_null(schema: &Schema) -> bool {
                     .enum_values
                     .as_ref()
                     .is_some_and(|v| v.iter().all(Value::is_null) && !v.is_empty())
+                || obj.const_value == Some(Value::Null)
         }
         Schema::Bool(_) => false,
     }
 }
 
-/// The string values of an `enum` whose values are all strings (nulls aside).
+/// The string values of an `enum` whose values are all strings (nulls aside),
+/// or the one value of a string `const` (JSON Schema 2019+, OpenAPI 3.1), which
+/// is an `enum` of one.
 fn string_values(schema: &SchemaObject) -> Option<Vec<String>> {
-    let values = schema.enum_values.as_ref()?;
+    let values = match (&schema.enum_values, &schema.const_value) {
+        (Some(values), _) => values.as_slice(),
+        (None, Some(value)) => std::slice::from_ref(value),
+        (None, None) => return None,
+    };
     let mut out = Vec::new();
     for value in values {
         match value {
@@ -853,6 +1025,19 @@ fn string_values(schema: &SchemaObject) -> Option<Vec<String>> {
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The JSON Schema type of a value (integers are numbers without a fraction).
+fn json_type(value: &Value) -> Option<InstanceType> {
+    Some(match value {
+        Value::Null => InstanceType::Null,
+        Value::Bool(_) => InstanceType::Boolean,
+        Value::Number(n) if n.is_i64() || n.is_u64() => InstanceType::Integer,
+        Value::Number(_) => InstanceType::Number,
+        Value::String(_) => InstanceType::String,
+        Value::Array(_) => InstanceType::Array,
+        Value::Object(_) => return None,
+    })
 }
 
 fn variants(values: &[String]) -> Vec<Variant> {
