@@ -42,7 +42,7 @@ pub fn lower(documents: &[Document]) -> Result<Ir, Error> {
                 second: doc.file.clone(),
             });
         }
-        let endpoint = EndpointLowering::new(doc, &mut ir.types).run()?;
+        let endpoint = EndpointLowering::new(&doc.components, &mut ir.types).run(doc)?;
         ir.endpoints.push(endpoint);
     }
     Ok(ir)
@@ -93,8 +93,14 @@ fn component_pointer(key: &str) -> String {
     format!("/components/schemas/{}", pointer_token(key))
 }
 
-struct EndpointLowering<'a> {
-    doc: &'a Document,
+/// The lowering of one naming scope (an endpoint, or one REST operation):
+/// local names are unique inside it, definitions are shared through `types`.
+pub(super) struct EndpointLowering<'a> {
+    /// The document's components, which `$ref`s name.
+    components: &'a BTreeMap<String, Schema>,
+    /// Whether URL strings in request types become `fal_runtime::FileInput`
+    /// (queue inputs, where the client uploads local files), or stay strings.
+    file_inputs: bool,
     types: &'a mut BTreeMap<TypeKey, TypeDef>,
     /// Local names reserved for components (name → component key).
     reserved: BTreeMap<String, String>,
@@ -110,16 +116,20 @@ struct EndpointLowering<'a> {
 }
 
 impl<'a> EndpointLowering<'a> {
-    fn new(doc: &'a Document, types: &'a mut BTreeMap<TypeKey, TypeDef>) -> Self {
+    pub(super) fn new(
+        components: &'a BTreeMap<String, Schema>,
+        types: &'a mut BTreeMap<TypeKey, TypeDef>,
+    ) -> Self {
         let mut reserved = BTreeMap::new();
         let mut component_names = BTreeMap::new();
-        for key in doc.components.keys() {
+        for key in components.keys() {
             let name = unique(type_name(key), "", |n| reserved.contains_key(n));
             reserved.insert(name.clone(), key.clone());
             component_names.insert(key.clone(), name);
         }
         Self {
-            doc,
+            components,
+            file_inputs: true,
             types,
             reserved,
             component_names,
@@ -131,8 +141,7 @@ impl<'a> EndpointLowering<'a> {
         }
     }
 
-    fn run(mut self) -> Result<Endpoint, Error> {
-        let doc = self.doc;
+    fn run(mut self, doc: &Document) -> Result<Endpoint, Error> {
         let parts =
             crate::endpoint_id::parse(&doc.endpoint_id).map_err(|message| Error::Document {
                 file: doc.file.clone(),
@@ -245,6 +254,63 @@ impl<'a> EndpointLowering<'a> {
         })
     }
 
+    /// Keeps URL strings in request types as strings: REST APIs take URLs, and
+    /// the client has nothing to upload for them.
+    pub(super) fn without_file_inputs(mut self) -> Self {
+        self.file_inputs = false;
+        self
+    }
+
+    /// Claims a local name for a type defined outside the lowering (a REST
+    /// operation's request struct), made unique in the scope; returns it.
+    pub(super) fn reserve(&mut self, name: &str) -> String {
+        let name = unique(name.to_owned(), "", |n| {
+            self.reserved.contains_key(n) || self.claimed.contains_key(n)
+        });
+        self.reserved.insert(name.clone(), String::new());
+        self.claimed.insert(name.clone(), 0);
+        name
+    }
+
+    /// Lowers a root schema found at `pointer`; an inline definition is named
+    /// `base` (or a unique variant of it).
+    pub(super) fn lower_root(
+        &mut self,
+        schema: &Schema,
+        role: Role,
+        base: &str,
+        pointer: &str,
+    ) -> Ty {
+        let ctx = Ctx {
+            role,
+            base: base.to_owned(),
+            file_url: false,
+            component: None,
+            pointer: pointer.to_owned(),
+        };
+        self.lower(schema, &ctx)
+    }
+
+    /// The doc notes raised since the last call (missing refs, cycles, …).
+    pub(super) fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// A definition lowered so far, by key.
+    pub(super) fn definition(&self, key: &str) -> Option<&TypeDef> {
+        self.types.get(key)
+    }
+
+    /// The key a local name stands for, if a shared definition took it.
+    pub(super) fn exported(&self, name: &str) -> Option<&str> {
+        self.exports.get(name).map(String::as_str)
+    }
+
+    /// The shared types visible in the scope, by local name.
+    pub(super) fn into_exports(self) -> BTreeMap<String, TypeKey> {
+        self.exports
+    }
+
     /// A root schema: the component it names (if a plain `$ref`) and its content.
     fn resolve_root(&mut self, schema: &Schema) -> (Option<String>, Option<SchemaObject>) {
         match schema {
@@ -253,7 +319,7 @@ impl<'a> EndpointLowering<'a> {
                 .as_deref()
                 .and_then(|r| r.strip_prefix(COMPONENTS))
             {
-                Some(key) => match self.doc.components.get(key) {
+                Some(key) => match self.components.get(key) {
                     Some(target) => (Some(key.to_owned()), Some(to_object(target))),
                     None => {
                         self.notes.push(missing_note(key));
@@ -284,7 +350,7 @@ impl<'a> EndpointLowering<'a> {
             ));
             return Ty::Json;
         };
-        let Some(target) = self.doc.components.get(key) else {
+        let Some(target) = self.components.get(key) else {
             self.notes.push(missing_note(key));
             return Ty::Json;
         };
@@ -446,7 +512,8 @@ impl<'a> EndpointLowering<'a> {
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
                 let uri = schema.format.as_deref() == Some("uri");
-                if ctx.role == Role::Input && (file_flag || uri || ctx.file_url) {
+                if ctx.role == Role::Input && self.file_inputs && (file_flag || uri || ctx.file_url)
+                {
                     Shape::Ty(Ty::FileInput)
                 } else {
                     Shape::Ty(Ty::String)
@@ -585,7 +652,7 @@ impl<'a> EndpointLowering<'a> {
             .as_deref()
             .and_then(|r| r.strip_prefix(COMPONENTS))
         {
-            return self.scalar_type(self.doc.components.get(key)?, depth + 1);
+            return self.scalar_type(self.components.get(key)?, depth + 1);
         }
         if let Some(sub) = obj.subschemas.as_deref() {
             let arms = sub
@@ -631,7 +698,7 @@ impl<'a> EndpointLowering<'a> {
                     .as_deref()
                     .and_then(|r| r.strip_prefix(COMPONENTS))
                 {
-                    Some(key) => self.doc.components.get(key).map(to_object),
+                    Some(key) => self.components.get(key).map(to_object),
                     None => Some(obj.clone()),
                 },
                 Schema::Bool(_) => None,
@@ -774,10 +841,7 @@ impl<'a> EndpointLowering<'a> {
             let (component, schema) = match obj.reference.as_deref() {
                 Some(reference) => {
                     let key = reference.strip_prefix(COMPONENTS)?;
-                    (
-                        Some(key.to_owned()),
-                        to_object(self.doc.components.get(key)?),
-                    )
+                    (Some(key.to_owned()), to_object(self.components.get(key)?))
                 }
                 None => (None, obj.clone()),
             };

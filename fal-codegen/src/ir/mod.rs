@@ -9,6 +9,7 @@ mod docs;
 mod hash;
 mod lower;
 pub mod naming;
+pub mod rest;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -11,6 +11,7 @@
 
 mod locate;
 mod normalize;
+pub mod rest;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -40,6 +40,38 @@ pub(super) fn normalize(value: &mut Value) {
     }
 }
 
+/// Writes each object schema's property order, as the document lists it, into
+/// `x-fal-order-properties` where the schema does not already say: the schema
+/// model keeps properties sorted by name, and REST documents (unlike fal's
+/// queue documents) rely on their own order, which fields then follow.
+pub(super) fn record_property_order(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let names: Option<Vec<Value>> = match map.get("properties") {
+                Some(Value::Object(properties)) if !map.contains_key("x-fal-order-properties") => {
+                    Some(properties.keys().cloned().map(Value::String).collect())
+                }
+                _ => None,
+            };
+            if let Some(names) = names {
+                map.insert("x-fal-order-properties".into(), Value::Array(names));
+            }
+            for (key, child) in map.iter_mut() {
+                if key == "properties" {
+                    // Property names are data; each value is a schema.
+                    if let Value::Object(properties) = child {
+                        properties.values_mut().for_each(record_property_order);
+                    }
+                } else {
+                    record_property_order(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(record_property_order),
+        _ => {}
+    }
+}
+
 /// Moves every `$defs` entry of the document into `components.schemas` under
 /// its own key (a numeric suffix when the key is taken) and rewrites each
 /// `$ref` to its old location (`#/$defs/Name`,
@@ -157,6 +189,28 @@ fn rewrite_refs(value: &mut Value, targets: &std::collections::HashMap<String, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn property_order_is_recorded_where_missing() {
+        let mut v = serde_json::json!({"properties": {
+            "b": {"type": "object", "properties": {"z": {}, "a": {}}},
+            "a": {},
+            "properties": {"type": "object", "properties": {"y": {}, "x": {}}, "x-fal-order-properties": ["x", "y"]}
+        }});
+        record_property_order(&mut v);
+        assert_eq!(
+            v["x-fal-order-properties"],
+            serde_json::json!(["b", "a", "properties"])
+        );
+        assert_eq!(
+            v["properties"]["b"]["x-fal-order-properties"],
+            serde_json::json!(["z", "a"])
+        );
+        assert_eq!(
+            v["properties"]["properties"]["x-fal-order-properties"],
+            serde_json::json!(["x", "y"])
+        );
+    }
 
     #[test]
     fn defs_move_to_components_and_refs_follow() {
