@@ -82,6 +82,8 @@ pub mod file;
 pub mod http;
 pub mod input;
 pub mod options;
+#[cfg(feature = "platform")]
+pub mod platform;
 pub mod proxy;
 pub mod queue;
 pub mod realtime;

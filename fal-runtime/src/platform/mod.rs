@@ -1,0 +1,180 @@
+//! fal's Platform APIs (`https://api.fal.ai/v1`), typed: models, pricing and
+//! cost estimates, usage, analytics, billing events, request history and
+//! payload deletion, storage settings, file ACLs and signed URLs, meta.
+//!
+//! A typed request implements [`Operation`]: fal-codegen's `generate_rest`
+//! writes one module per operation of an OpenAPI document, holding a request
+//! type named after the `operationId` (`getPricing` → `GetPricing`) whose
+//! required parameters are `new(..)` arguments and the others `with_*`
+//! setters. Send a request with [`Platform::send`]; list operations that page
+//! with a cursor also implement [`Paginated`], and [`Platform::pages`] yields
+//! every item across pages.
+//!
+//! Calls go through the same [`Client`] as every other call: its key (the
+//! `Authorization: Key …` header), retries, proxy and tracing. The base URL is
+//! [`ClientBuilder::api_url`](crate::ClientBuilder::api_url), else
+//! `FAL_API_URL`, else `https://api.fal.ai`; operations add their own `/v1/…`
+//! path. A failure is the one [`Error`]: for fal's error envelope
+//! (`{"error": {"type", "message", "request_id"}}`) its
+//! [`ApiError::error_type`](crate::ApiError::error_type) is the envelope's
+//! `type` and [`Error::request_id`] its `request_id`.
+//!
+//! Retries: `GET`, `PUT`, `DELETE` (idempotent by HTTP's definition) and calls
+//! carrying an `Idempotency-Key` are retried like fal's other reads (429, 502,
+//! 503, 504, transport errors); any other `POST` or `PATCH` only when the
+//! server cannot have applied it (429, 503, connect errors), as a queue submit.
+//! Operations that take an `Idempotency-Key` always send one: the caller's, or
+//! a random key made once per call and reused by its retries.
+//!
+//! Admin-key operations say so in their module docs; fal refuses them with an
+//! ordinary key (`authorization_error`).
+
+mod operation;
+
+use std::collections::VecDeque;
+
+use futures::stream::{self, BoxStream, StreamExt};
+use reqwest::header::CONTENT_TYPE;
+
+use crate::error::{Error, Result};
+use crate::http::{self, Operation as Call};
+use crate::Client;
+
+pub use operation::{Method, Operation, Page, Paginated, RequestParts, ResponseBody};
+
+impl Client {
+    /// fal's Platform APIs through this client (same key, retries, proxy).
+    pub fn platform(&self) -> Platform {
+        Platform {
+            client: self.clone(),
+        }
+    }
+}
+
+/// Typed calls of fal's Platform APIs; from [`Client::platform`]. Cheap to
+/// clone (it holds a [`Client`]).
+#[derive(Clone, Debug)]
+pub struct Platform {
+    client: Client,
+}
+
+impl Platform {
+    /// Sends one request and decodes its answer.
+    pub async fn send<O: Operation>(&self, operation: &O) -> Result<O::Output> {
+        use tracing::Instrument;
+        let span = tracing::info_span!(
+            "fal",
+            call = "platform",
+            operation = O::OPERATION_ID,
+            request_id = tracing::field::Empty
+        );
+        self.send_inner(operation).instrument(span).await
+    }
+
+    async fn send_inner<O: Operation>(&self, operation: &O) -> Result<O::Output> {
+        let client = &self.client;
+        let mut parts = RequestParts::new();
+        operation.write(&mut parts)?;
+        let mut url =
+            http::join_segments(client.api_base(), parts.segments.iter().map(String::as_str));
+        if !parts.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&parts.query);
+        }
+        let idempotent = matches!(
+            O::METHOD,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        ) || parts.idempotency_key.is_some();
+        let retry_as = if idempotent {
+            Call::Other
+        } else {
+            Call::Submit
+        };
+        let response = http::send(client, retry_as, || {
+            let mut request = client.authorize(client.http().request(O::METHOD, url.clone()));
+            for (name, value) in &parts.headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            if let Some(body) = &parts.body {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            request
+        })
+        .await?;
+        let request_id = response
+            .headers()
+            .get("x-fal-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Some(id) = &request_id {
+            tracing::Span::current().record("request_id", id.as_str());
+        }
+        let shown = http::display_url(response.url());
+        let bytes = response.bytes().await.map_err(|source| Error::Transport {
+            operation: retry_as,
+            url: shown,
+            source: source.without_url(),
+            request_id: request_id.clone(),
+        })?;
+        O::read(ResponseBody { bytes, request_id })
+    }
+
+    /// One page of a listing: the items and where it continues.
+    pub async fn page<O: Paginated>(&self, operation: &O) -> Result<Page<O::Item>> {
+        Ok(O::into_page(self.send(operation).await?))
+    }
+
+    /// Every item of a listing, following `next_cursor` page after page until
+    /// the server says there is no more. The first error ends the stream. A
+    /// server that hands back a cursor it already gave (which would loop
+    /// forever) ends it with [`Error::Decode`] naming the cursor.
+    pub fn pages<O>(&self, operation: O) -> BoxStream<'static, Result<O::Item>>
+    where
+        O: Paginated + 'static,
+        O::Item: 'static,
+    {
+        struct State<O: Paginated> {
+            platform: Platform,
+            next: Option<O>,
+            buffered: VecDeque<O::Item>,
+            seen: std::collections::HashSet<String>,
+        }
+        let state = State {
+            platform: self.clone(),
+            next: Some(operation),
+            buffered: VecDeque::new(),
+            seen: std::collections::HashSet::new(),
+        };
+        stream::unfold(state, |mut state| async move {
+            loop {
+                if let Some(item) = state.buffered.pop_front() {
+                    return Some((Ok(item), state));
+                }
+                let mut request = state.next.take()?;
+                let page = match state.platform.page(&request).await {
+                    Ok(page) => page,
+                    Err(err) => return Some((Err(err), state)),
+                };
+                if let Some(cursor) = page.continuation() {
+                    if !state.seen.insert(cursor.to_owned()) {
+                        let err = Error::Decode {
+                            what: "platform API listing",
+                            path: "next_cursor".into(),
+                            message: format!(
+                                "the server returned cursor {cursor:?} a second time; stopping instead of looping"
+                            ),
+                            body: String::new(),
+                            request_id: None,
+                        };
+                        return Some((Err(err), state));
+                    }
+                    request.set_cursor(cursor.to_owned());
+                    state.next = Some(request);
+                }
+                state.buffered.extend(page.items);
+            }
+        })
+        .boxed()
+    }
+}
