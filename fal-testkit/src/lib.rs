@@ -66,6 +66,7 @@ mod image;
 mod journal;
 mod lifecycle;
 mod media;
+pub mod platform;
 mod queue;
 mod realtime;
 mod reply;
@@ -95,6 +96,7 @@ pub use fallback::{
 };
 pub use faults::{Fault, FaultRule};
 pub use journal::{JournalEntry, RouteKind};
+pub use platform::{Price, PricingTable};
 pub use scenario::{Scenario, ScenarioError};
 
 use state::{Settings, Shared};
@@ -141,6 +143,8 @@ pub struct TestkitBuilder {
     keep_alive: Duration,
     webhook_policy: webhook::DeliveryPolicy,
     realtime_idle: Duration,
+    pricing: PricingTable,
+    admin_key: Option<String>,
 }
 
 impl Default for TestkitBuilder {
@@ -157,6 +161,8 @@ impl Default for TestkitBuilder {
             keep_alive: Duration::from_secs(5),
             webhook_policy: webhook::DeliveryPolicy::default(),
             realtime_idle: Duration::from_secs(30),
+            pricing: PricingTable::default(),
+            admin_key: None,
         }
     }
 }
@@ -231,6 +237,21 @@ impl TestkitBuilder {
         self
     }
 
+    /// Prices the Platform APIs report and compute estimates, usage and
+    /// billing events from (default [`PricingTable::default`]).
+    pub fn pricing(mut self, table: PricingTable) -> Self {
+        self.pricing = table;
+        self
+    }
+
+    /// A separate admin key for the Platform APIs' admin operations (usage,
+    /// billing events, payload deletion), which then refuse the ordinary key
+    /// with 403. By default the ordinary key is also the admin key.
+    pub fn admin_key(mut self, key: impl Into<String>) -> Self {
+        self.admin_key = Some(key.into());
+        self
+    }
+
     /// Loads schemas and scenarios and builds the shared state.
     fn build_shared(self) -> Result<(Arc<Shared>, u16), TestkitError> {
         let mut scenarios = Vec::new();
@@ -246,6 +267,8 @@ impl TestkitBuilder {
             keep_alive: self.keep_alive,
             webhook_policy: self.webhook_policy,
             realtime_idle: self.realtime_idle,
+            pricing: self.pricing,
+            admin_key: self.admin_key,
         };
         for scenario in &scenarios {
             if let Some(ms) = scenario.queue_delay_ms {
@@ -367,6 +390,11 @@ impl Testkit {
         format!("{}/cdn", self.base_url())
     }
 
+    /// Base URL of the Platform API host (`…/api`, for `FAL_API_URL`).
+    pub fn api_url(&self) -> String {
+        format!("{}/api", self.base_url())
+    }
+
     /// The accepted credential, for `FAL_KEY`.
     pub fn key(&self) -> &str {
         &self.shared.settings.key
@@ -383,6 +411,7 @@ impl Testkit {
             .queue_url(self.queue_url())
             .run_url(self.run_url())
             .rest_url(self.rest_url())
+            .api_url(self.api_url())
     }
 
     /// An axum [`Router`] sharing this testkit's state (queue, faults, journal),

@@ -25,6 +25,10 @@ pub(crate) struct Settings {
     pub webhook_policy: crate::webhook::DeliveryPolicy,
     /// Realtime sockets without input for this long get `TIMEOUT` and are closed.
     pub realtime_idle: Duration,
+    /// Prices of the Platform APIs' pricing, estimate, usage and billing routes.
+    pub pricing: crate::platform::PricingTable,
+    /// The key the Platform APIs' admin operations need (`None`: the ordinary key).
+    pub admin_key: Option<String>,
 }
 
 /// The state behind the router.
@@ -46,6 +50,8 @@ pub(crate) struct Shared {
     pub webhooks: crate::webhook::Webhooks,
     /// Realtime tokens issued by `/rest/tokens/`.
     pub tokens: crate::realtime::Tokens,
+    /// The Platform APIs' own state: pricing, the jobs ledger, storage settings.
+    pub platform: crate::platform::PlatformState,
 }
 
 impl Shared {
@@ -56,6 +62,10 @@ impl Shared {
             shutdown.clone(),
         );
         Shared {
+            platform: crate::platform::PlatformState::new(
+                settings.pricing.clone(),
+                settings.admin_key.clone(),
+            ),
             storage: crate::storage::Storage::new(),
             webhooks,
             store: Store::new(settings.queue_delay, settings.run_duration),
