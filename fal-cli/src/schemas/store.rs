@@ -2,6 +2,7 @@
 //! `../shared/fal-schemas` and `schemas/`, and atomic replacement so an
 //! interrupted fetch never leaves half a document behind.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -34,7 +35,40 @@ impl OutDir {
     /// Writes `bytes` as `id`'s document via a temporary file in the same
     /// directory, then renames it into place.
     pub fn write(&self, id: &EndpointId, bytes: &[u8]) -> std::io::Result<PathBuf> {
-        let path = self.dir.join(file_name(id));
+        self.write_named(&file_name(id), bytes)
+    }
+
+    /// Writes `bytes` as the file `name` unless it already holds exactly
+    /// them (an unchanged file keeps its timestamp, so builds do not rerun).
+    pub fn write_if_changed(&self, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let path = self.dir.join(name);
+        if std::fs::read(&path).is_ok_and(|existing| existing == bytes) {
+            return Ok(path);
+        }
+        self.write_named(name, bytes)
+    }
+
+    /// Deletes every `*.json` file directly in the directory whose name is not
+    /// in `keep`; returns what was deleted.
+    pub fn remove_json_except(&self, keep: &BTreeSet<&str>) -> std::io::Result<Vec<PathBuf>> {
+        let mut removed = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.ends_with(".json") && path.is_file() && !keep.contains(name) {
+                std::fs::remove_file(&path)?;
+                removed.push(path);
+            }
+        }
+        removed.sort();
+        Ok(removed)
+    }
+
+    fn write_named(&self, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let path = self.dir.join(name);
         let mut temp = tempfile::NamedTempFile::new_in(&self.dir)?;
         temp.write_all(bytes)?;
         temp.as_file().sync_all()?;
