@@ -32,16 +32,29 @@ pub struct ReduceArgs {
     /// directory holds exactly the reduced inputs.
     #[arg(long)]
     pub prune: bool,
+    /// Leave out endpoints that a document in this directory already
+    /// describes (e.g. the project's own `schemas/`, which keep their own
+    /// words). Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub except: Vec<PathBuf>,
+    /// Write nothing; exit 1 unless --out already holds exactly what this run
+    /// would write (and, with --prune, nothing else).
+    #[arg(long)]
+    pub check: bool,
 }
 
-/// What a run did, for the summary line and for callers.
+/// What a run did (or, checking, would do), for the summary and for callers.
 #[derive(Debug, Default)]
 pub struct Summary {
     /// Output file name -> the input it came from.
     pub written: BTreeMap<String, PathBuf>,
+    /// Output files whose content changed (or, checking, would change).
+    pub changed: Vec<String>,
+    /// Inputs left out because an --except directory describes their endpoint.
+    pub excepted: Vec<PathBuf>,
     /// Inputs skipped because an earlier one had the same output name.
     pub shadowed: Vec<(PathBuf, PathBuf)>,
-    /// Files deleted by --prune.
+    /// Files deleted (or, checking, that would be deleted) by --prune.
     pub pruned: Vec<PathBuf>,
     /// Prose strings removed, over all documents.
     pub prose_removed: usize,
@@ -53,7 +66,34 @@ pub struct Summary {
 /// an OpenAPI 3 document, exit 1 when a reduction fails its audit (a bug in
 /// the reducer; nothing is written for that document).
 pub fn run(args: ReduceArgs) -> Result<(), Failure> {
-    let summary = reduce_into(&args.inputs, &args.out, args.prune)?;
+    let options = Options {
+        prune: args.prune,
+        except: &args.except,
+        check: args.check,
+    };
+    let summary = reduce_into(&args.inputs, &args.out, &options)?;
+    if args.check {
+        let mut stale: Vec<String> = summary.changed.clone();
+        stale.extend(
+            summary
+                .pruned
+                .iter()
+                .map(|p| format!("{} (not an input)", p.display())),
+        );
+        if stale.is_empty() {
+            eprintln!(
+                "{} is up to date ({} document(s))",
+                args.out.display(),
+                summary.written.len()
+            );
+            return Ok(());
+        }
+        return Err(Failure::Api(format!(
+            "{} is stale: {}; rerun without --check",
+            args.out.display(),
+            stale.join(", ")
+        )));
+    }
     for (skipped, kept) in &summary.shadowed {
         eprintln!(
             "note: {} skipped: the same endpoint comes first from {}",
@@ -81,10 +121,30 @@ pub fn run(args: ReduceArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// How [`reduce_into`] runs (the flags of [`ReduceArgs`]).
+#[derive(Debug, Default)]
+pub struct Options<'a> {
+    /// Delete `*.json` files of the output that were not written.
+    pub prune: bool,
+    /// Directories whose endpoints are left out.
+    pub except: &'a [PathBuf],
+    /// Compare instead of writing.
+    pub check: bool,
+}
+
 /// Reduces `inputs` into `out` (see [`ReduceArgs`]).
-pub fn reduce_into(inputs: &[PathBuf], out: &Path, prune: bool) -> Result<Summary, Failure> {
+pub fn reduce_into(
+    inputs: &[PathBuf],
+    out: &Path,
+    options: &Options<'_>,
+) -> Result<Summary, Failure> {
     let files = expand(inputs)?;
-    let out_dir = OutDir::create(out)?;
+    let excepted = excepted_names(options.except)?;
+    let out_dir = if options.check {
+        OutDir::existing(out)
+    } else {
+        OutDir::create(out)?
+    };
     let mut summary = Summary::default();
     let mut leaks = Vec::new();
     for file in files {
@@ -95,6 +155,10 @@ pub fn reduce_into(inputs: &[PathBuf], out: &Path, prune: bool) -> Result<Summar
         let original: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
         let name = output_name(&file, &reduction.document)?;
+        if excepted.contains(&name) {
+            summary.excepted.push(file);
+            continue;
+        }
         if let Some(kept) = summary.written.get(&name) {
             summary.shadowed.push((file, kept.clone()));
             continue;
@@ -105,19 +169,29 @@ pub fn reduce_into(inputs: &[PathBuf], out: &Path, prune: bool) -> Result<Summar
             leaks.push(format!("{}: {}", file.display(), list.join("; ")));
             continue;
         }
-        out_dir
-            .write_if_changed(&name, reduce::to_text(&reduction.document).as_bytes())
-            .map_err(|e| Failure::Api(format!("{}: {e}", out.join(&name).display())))?;
+        let text = reduce::to_text(&reduction.document);
+        let io = |e: std::io::Error| Failure::Api(format!("{}: {e}", out.join(&name).display()));
+        let changed = if options.check {
+            !out_dir.holds(&name, text.as_bytes()).map_err(io)?
+        } else {
+            out_dir
+                .write_if_changed(&name, text.as_bytes())
+                .map_err(io)?
+        };
+        if changed {
+            summary.changed.push(name.clone());
+        }
         summary.prose_removed += reduction.prose_removed;
         for (key, n) in reduction.dropped {
             *summary.dropped.entry(key).or_default() += n;
         }
         summary.written.insert(name, file);
     }
-    if prune {
+    summary.changed.sort();
+    if options.prune {
         let keep: BTreeSet<&str> = summary.written.keys().map(String::as_str).collect();
         summary.pruned = out_dir
-            .remove_json_except(&keep)
+            .json_except(&keep, !options.check)
             .map_err(|e| Failure::Api(format!("--prune in {}: {e}", out.display())))?;
     }
     if leaks.is_empty() {
@@ -159,6 +233,19 @@ fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
         }
     }
     Ok(files)
+}
+
+/// The output names the documents in `dirs` would get (their endpoints).
+fn excepted_names(dirs: &[PathBuf]) -> Result<BTreeSet<String>, Failure> {
+    let mut names = BTreeSet::new();
+    for file in expand(dirs)? {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| Failure::Usage(format!("--except {}: {e}", file.display())))?;
+        let document: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Failure::Usage(format!("--except {}: {e}", file.display())))?;
+        names.insert(output_name(&file, &document)?);
+    }
+    Ok(names)
 }
 
 /// `<endpoint id with / as __>.json` for a queue document, else the input's
@@ -211,7 +298,11 @@ mod tests {
         std::fs::write(out.join("stale.json"), "{}").expect("write");
         std::fs::write(out.join("keep.txt"), "not json").expect("write");
 
-        let summary = reduce_into(&[a.clone(), b.clone()], &out, true).expect("reduces");
+        let prune = Options {
+            prune: true,
+            ..Options::default()
+        };
+        let summary = reduce_into(&[a.clone(), b.clone()], &out, &prune).expect("reduces");
         let names: Vec<&str> = summary.written.keys().map(String::as_str).collect();
         assert_eq!(names, ["acme__x.json", "acme__y.json", "platform.json"]);
         assert_eq!(summary.written["acme__x.json"], a.join("x.json"));
@@ -224,6 +315,53 @@ mod tests {
         let written = std::fs::read_to_string(out.join("acme__x.json")).expect("read");
         assert!(!written.contains("words"), "{written}");
         assert!(written.contains("\"title\": \"acme/x\""), "{written}");
+        assert_eq!(summary.changed.len(), 3);
+
+        // Nothing changes on a second run, and --check agrees.
+        let again = reduce_into(&[a.clone(), b.clone()], &out, &prune).expect("reduces");
+        assert!(again.changed.is_empty() && again.pruned.is_empty());
+        let check = Options {
+            prune: true,
+            check: true,
+            ..Options::default()
+        };
+        let fresh = reduce_into(&[a.clone(), b.clone()], &out, &check).expect("checks");
+        assert!(fresh.changed.is_empty() && fresh.pruned.is_empty());
+
+        // --check reports a changed, a missing and a stray file, touching none.
+        std::fs::write(out.join("acme__y.json"), "{}").expect("write");
+        std::fs::remove_file(out.join("platform.json")).expect("remove");
+        std::fs::write(out.join("stray.json"), "{}").expect("write");
+        let stale = reduce_into(&[a.clone(), b.clone()], &out, &check).expect("checks");
+        assert_eq!(stale.changed, ["acme__y.json", "platform.json"]);
+        assert_eq!(stale.pruned, [out.join("stray.json")]);
+        assert_eq!(
+            std::fs::read_to_string(out.join("acme__y.json")).expect("read"),
+            "{}"
+        );
+        assert!(out.join("stray.json").exists());
+    }
+
+    #[test]
+    fn except_leaves_out_endpoints_described_elsewhere() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ours = dir.path().join("ours");
+        let theirs = dir.path().join("theirs");
+        let out = dir.path().join("out");
+        for d in [&ours, &theirs] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        std::fs::write(ours.join("mine.json"), queue_doc("acme/x", "Ours.")).expect("write");
+        std::fs::write(theirs.join("acme__x.json"), queue_doc("acme/x", "Theirs.")).expect("write");
+        std::fs::write(theirs.join("acme__y.json"), queue_doc("acme/y", "Theirs.")).expect("write");
+        let options = Options {
+            except: std::slice::from_ref(&ours),
+            ..Options::default()
+        };
+        let summary = reduce_into(std::slice::from_ref(&theirs), &out, &options).expect("reduces");
+        let names: Vec<&str> = summary.written.keys().map(String::as_str).collect();
+        assert_eq!(names, ["acme__y.json"]);
+        assert_eq!(summary.excepted, [theirs.join("acme__x.json")]);
     }
 
     #[test]
@@ -231,14 +369,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("out");
         let missing = dir.path().join("missing.json");
-        let err = reduce_into(std::slice::from_ref(&missing), &out, false).expect_err("missing");
+        let none = Options::default();
+        let err = reduce_into(std::slice::from_ref(&missing), &out, &none).expect_err("missing");
         assert!(
             matches!(&err, Failure::Usage(m) if m.contains("missing.json")),
             "{err}"
         );
         let swagger = dir.path().join("swagger.json");
         std::fs::write(&swagger, r#"{"swagger": "2.0"}"#).expect("write");
-        let err = reduce_into(&[swagger], &out, false).expect_err("not OpenAPI 3");
+        let err = reduce_into(&[swagger], &out, &none).expect_err("not OpenAPI 3");
         assert!(
             matches!(&err, Failure::Usage(m) if m.contains("swagger.json")),
             "{err}"
