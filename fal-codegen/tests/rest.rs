@@ -1,7 +1,7 @@
 //! REST documents (OpenAPI 3.0/3.1 with many operations, such as fal's
 //! Platform APIs) → typed request modules.
 //!
-//! The snapshot is of `fixtures/rest/acme-admin-api.json`, a document written
+//! The snapshot is of `rest_fixtures/acme-admin-api.json`, a document written
 //! for this test with every construct the generator handles: `$ref`'d
 //! parameters and responses, path-level parameters, `$defs`, query lists with
 //! and without `explode`, a header, `Idempotency-Key`, a tagged `oneOf` body,
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use fal_codegen::parse::rest::{parse_rest_document, RestDocument};
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rest/acme-admin-api.json")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rest_fixtures/acme-admin-api.json")
 }
 
 fn read(path: &Path) -> RestDocument {

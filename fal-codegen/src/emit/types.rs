@@ -96,6 +96,13 @@ fn structure(
     let writes = fields.iter().map(|field| {
         let ident = ident(&field.rust_name);
         let json = &field.json_name;
+        if field.additional {
+            return quote! {
+                for (name, value) in &self.#ident {
+                    map.serialize_entry(name, value)?;
+                }
+            };
+        }
         match (&field.ty, field.required) {
             (Ty::Option(_), false) => {
                 quote!(#helpers::optional_entry(&mut map, #json, &self.#ident)?;)
@@ -106,12 +113,23 @@ fn structure(
     let reads = fields.iter().map(|field| {
         let ident = ident(&field.rust_name);
         let json = &field.json_name;
+        if field.additional {
+            // Last: the named fields are taken out of `map` first.
+            return quote!(#ident: #helpers::from_object(::std::mem::take(&mut map))?,);
+        }
         match &field.ty {
             Ty::Option(_) => quote!(#ident: #helpers::optional_field(&mut map, #json)?,),
             _ => quote!(#ident: #helpers::required_field(&mut map, #json)?,),
         }
     });
     let builders = (role == Role::Input).then(|| builders(name, fields, names));
+    // A struct without fields (a REST request with no parameters) writes an
+    // empty object and reads any object.
+    let (map_binding, read_binding) = if fields.is_empty() {
+        (quote!(map), quote!(_map))
+    } else {
+        (quote!(mut map), quote!(mut map))
+    };
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq, #default)]
@@ -121,14 +139,14 @@ fn structure(
         impl __serde::Serialize for #name {
             fn serialize<S: __serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 use __serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
+                let #map_binding = serializer.serialize_map(None)?;
                 #(#writes)*
                 map.end()
             }
         }
         impl<'de> __serde::Deserialize<'de> for #name {
             fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let mut map = #helpers::object(deserializer)?;
+                let #read_binding = #helpers::object(deserializer)?;
                 Ok(Self {
                     #(#reads)*
                 })
@@ -245,6 +263,21 @@ fn builders(name: &Ident, fields: &[Field], names: &dyn Names) -> TokenStream {
         let member = ident(&field.rust_name);
         let arg = member.clone();
         let generic = format_ident!("I{}", index);
+        if field.additional {
+            inits.push(quote!(#member: ::std::default::Default::default()));
+            let value = match &field.ty {
+                Ty::Map(inner) => rust_type(inner, names),
+                _ => quote!(fal_runtime::__private::serde_json::Value),
+            };
+            setters.push(quote! {
+                /// Adds a member the schema does not name (`additionalProperties`).
+                pub fn with_extra_member(mut self, name: impl Into<String>, value: impl Into<#value>) -> Self {
+                    self.#member.insert(name.into(), value.into());
+                    self
+                }
+            });
+            continue;
+        }
         if field.required {
             let (param_ty, bound, convert) = param(&field.ty, &arg, &generic, names);
             args.push(quote!(#arg: #param_ty));

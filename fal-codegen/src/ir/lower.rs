@@ -604,6 +604,38 @@ impl<'a> EndpointLowering<'a> {
                 required: is_required,
                 docs,
                 pointer: field_ctx.pointer,
+                additional: false,
+            });
+        }
+        // `additionalProperties` next to `properties`: the other members are
+        // kept in a map flattened into the object, never dropped.
+        let others = match object.and_then(|o| o.additional_properties.as_deref()) {
+            Some(Schema::Bool(true)) => Some(Ty::JsonObject),
+            Some(Schema::Object(value)) => {
+                let value_ctx = ctx.child(format!("{}Value", ctx.base), "additionalProperties");
+                match self.lower(&Schema::Object(value.clone()), &value_ctx) {
+                    Ty::Json => Some(Ty::JsonObject),
+                    ty => Some(Ty::Map(Box::new(ty))),
+                }
+            }
+            Some(Schema::Bool(false)) | None => None,
+        };
+        if let Some(ty) = others {
+            let mut docs = Docs {
+                description: Some(
+                    "The object's other members (`additionalProperties`), kept as sent.".into(),
+                ),
+                ..Docs::default()
+            };
+            docs.notes.append(&mut self.notes);
+            fields.push(Field {
+                json_name: String::new(),
+                rust_name: unique("extra".to_owned(), "_", |n| names.contains(n)),
+                ty,
+                required: false,
+                docs,
+                pointer: format!("{}/additionalProperties", ctx.pointer),
+                additional: true,
             });
         }
         Shape::Def(Kind::Struct(fields), type_docs(schema))

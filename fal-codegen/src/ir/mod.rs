@@ -165,6 +165,11 @@ pub struct Field {
     /// JSON pointer of the property's schema in the document it was read from
     /// (for tools that check values against the original schema).
     pub pointer: String,
+    /// This field holds the object's other members: `additionalProperties`
+    /// next to `properties`. Its type is a map (`Map` or `JsonObject`), it is
+    /// the struct's last field, its `json_name` is empty, and it is flattened
+    /// into the object on the wire.
+    pub additional: bool,
 }
 
 /// A string enum value.

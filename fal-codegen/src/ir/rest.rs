@@ -290,6 +290,7 @@ impl OperationLowering<'_> {
                 required,
                 docs,
                 pointer: param.pointer.clone(),
+                additional: false,
             });
             params.push(Param {
                 name: param.name.clone(),
@@ -324,6 +325,7 @@ impl OperationLowering<'_> {
                     required: body.required,
                     docs,
                     pointer: body.pointer.clone(),
+                    additional: false,
                 });
                 Some(BodyField {
                     rust_name,

@@ -2,6 +2,32 @@
 //! cost estimates, usage, analytics, billing events, request history and
 //! payload deletion, storage settings, file ACLs and signed URLs, meta.
 //!
+//! ```no_run
+//! # async fn demo() -> fal_runtime::Result<()> {
+//! use fal_runtime::platform::get_models::GetModels;
+//! use futures::StreamExt;
+//!
+//! let client = fal_runtime::Client::from_env()?;
+//! let platform = client.platform();
+//! for price in platform.prices(["fal-ai/flux/dev"]).await? {
+//!     println!("{} {} {} per {}", price.endpoint_id, price.unit_price, price.currency, price.unit);
+//! }
+//! let estimate = platform.estimate_units([("fal-ai/flux/dev", 100.0)]).await?;
+//! println!("100 images: {} {}", estimate.total_cost, estimate.currency);
+//! let mut models = platform.pages(GetModels::new().with_q("flux"));
+//! while let Some(model) = models.next().await {
+//!     println!("{}", model?.endpoint_id);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The request types are generated: fal-codegen's `generate_rest` writes one
+//! module per operation (listed below) from `platform/platform-apis-v1.openapi.json`,
+//! fal's document reduced to facts by `fal schemas reduce`, and CI fails when
+//! the checked-in modules are stale (`fal codegen rest --check`, see
+//! `platform/operations`). Each module's docs say its method and path, the
+//! credentials it needs, how it pages and its documented errors.
+//!
 //! A typed request implements [`Operation`]: fal-codegen's `generate_rest`
 //! writes one module per operation of an OpenAPI document, holding a request
 //! type named after the `operationId` (`getPricing` → `GetPricing`) whose
@@ -29,6 +55,9 @@
 //! Admin-key operations say so in their module docs; fal refuses them with an
 //! ordinary key (`authorization_error`).
 
+// Generated and checked by `fal codegen rest`; rustfmt would reflow it.
+#[rustfmt::skip]
+mod api;
 mod operation;
 
 use std::collections::VecDeque;
@@ -40,7 +69,12 @@ use crate::error::{Error, Result};
 use crate::http::{self, Operation as Call};
 use crate::Client;
 
+#[doc(inline)]
+pub use api::*;
 pub use operation::{Method, Operation, Page, Paginated, RequestParts, ResponseBody};
+
+/// The most endpoint ids one pricing call takes.
+const PRICING_IDS_PER_CALL: usize = 50;
 
 impl Client {
     /// fal's Platform APIs through this client (same key, retries, proxy).
@@ -120,6 +154,70 @@ impl Platform {
         O::read(ResponseBody { bytes, request_id })
     }
 
+    /// Unit prices of endpoints (`GET /v1/models/pricing`), in the order
+    /// asked; more than 50 ids (the API's limit per call) take several calls.
+    pub async fn prices<I, S>(&self, endpoint_ids: I) -> Result<Vec<get_pricing::PricesItem>>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let ids: Vec<String> = endpoint_ids.into_iter().map(Into::into).collect();
+        let mut prices = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(PRICING_IDS_PER_CALL) {
+            let answer = self
+                .send(&get_pricing::GetPricing::new(chunk.to_vec()))
+                .await?;
+            prices.extend(answer.prices);
+        }
+        Ok(prices)
+    }
+
+    /// What `units` billing units of each endpoint would cost at its unit
+    /// price (`POST /v1/models/pricing/estimate`, `unit_price`).
+    pub async fn estimate_units<I, S>(
+        &self,
+        units: I,
+    ) -> Result<estimate_pricing::EstimatePricingResponse>
+    where
+        I: IntoIterator<Item = (S, f64)>,
+        S: Into<String>,
+    {
+        let endpoints = units
+            .into_iter()
+            .map(|(id, quantity)| (id.into(), estimate_pricing::EndpointsValue2::new(quantity)))
+            .collect::<std::collections::BTreeMap<_, _>>();
+        let body = estimate_pricing::EstimatePricingBody::from(estimate_pricing::UnitPrice::new(
+            endpoints,
+        ));
+        self.send(&estimate_pricing::EstimatePricing::new().with_body(body))
+            .await
+    }
+
+    /// What `calls` calls of each endpoint would cost at the historical price
+    /// per call (`POST /v1/models/pricing/estimate`, `historical_api_price`).
+    pub async fn estimate_calls<I, S>(
+        &self,
+        calls: I,
+    ) -> Result<estimate_pricing::EstimatePricingResponse>
+    where
+        I: IntoIterator<Item = (S, u64)>,
+        S: Into<String>,
+    {
+        let mut endpoints = std::collections::BTreeMap::new();
+        for (id, quantity) in calls {
+            let quantity = i64::try_from(quantity).map_err(|_| Error::Input {
+                path: "endpoints".into(),
+                message: format!("{quantity} calls is more than the API takes"),
+            })?;
+            endpoints.insert(id.into(), estimate_pricing::EndpointsValue::new(quantity));
+        }
+        let body = estimate_pricing::EstimatePricingBody::from(
+            estimate_pricing::HistoricalApiPrice::new(endpoints),
+        );
+        self.send(&estimate_pricing::EstimatePricing::new().with_body(body))
+            .await
+    }
+
     /// One page of a listing: the items and where it continues.
     pub async fn page<O: Paginated>(&self, operation: &O) -> Result<Page<O::Item>> {
         Ok(O::into_page(self.send(operation).await?))
@@ -138,12 +236,15 @@ impl Platform {
             platform: Platform,
             next: Option<O>,
             buffered: VecDeque<O::Item>,
+            /// An error to yield once the items before it are out.
+            failed: Option<Error>,
             seen: std::collections::HashSet<String>,
         }
         let state = State {
             platform: self.clone(),
             next: Some(operation),
             buffered: VecDeque::new(),
+            failed: None,
             seen: std::collections::HashSet::new(),
         };
         stream::unfold(state, |mut state| async move {
@@ -151,14 +252,20 @@ impl Platform {
                 if let Some(item) = state.buffered.pop_front() {
                     return Some((Ok(item), state));
                 }
+                if let Some(err) = state.failed.take() {
+                    return Some((Err(err), state));
+                }
                 let mut request = state.next.take()?;
                 let page = match state.platform.page(&request).await {
                     Ok(page) => page,
                     Err(err) => return Some((Err(err), state)),
                 };
                 if let Some(cursor) = page.continuation() {
-                    if !state.seen.insert(cursor.to_owned()) {
-                        let err = Error::Decode {
+                    if state.seen.insert(cursor.to_owned()) {
+                        request.set_cursor(cursor.to_owned());
+                        state.next = Some(request);
+                    } else {
+                        state.failed = Some(Error::Decode {
                             what: "platform API listing",
                             path: "next_cursor".into(),
                             message: format!(
@@ -166,11 +273,8 @@ impl Platform {
                             ),
                             body: String::new(),
                             request_id: None,
-                        };
-                        return Some((Err(err), state));
+                        });
                     }
-                    request.set_cursor(cursor.to_owned());
-                    state.next = Some(request);
                 }
                 state.buffered.extend(page.items);
             }

@@ -91,13 +91,17 @@ enum Access {
     Admin,
 }
 
+/// Answers kept for replay, by (method and path, `Idempotency-Key`): when
+/// each was made, its status and body.
+type Replays = HashMap<(String, String), (Instant, StatusCode, Bytes)>;
+
 /// State of the platform routes that is not computed from elsewhere.
 pub(crate) struct PlatformState {
     pub pricing: PricingTable,
     pub admin_key: Option<String>,
     pub ledger: Ledger,
     pub storage: storage::StorageSettings,
-    replays: Mutex<HashMap<(String, String), (Instant, StatusCode, Bytes)>>,
+    replays: Mutex<Replays>,
 }
 
 impl PlatformState {

@@ -36,28 +36,23 @@ pub(super) fn list(call: &Call) -> Response {
             ),
         );
     }
-    let docs: Vec<(&str, &Value)> = call
-        .shared
-        .schemas
-        .documents()
-        .map(|(id, _, doc)| (id, doc))
-        .collect();
-    let mut selected: Vec<(&str, &Value)> = if ids.is_empty() {
+    let docs: Vec<(&str, &std::path::Path, &Value)> = call.shared.schemas.documents().collect();
+    let mut selected: Vec<(&str, &std::path::Path, &Value)> = if ids.is_empty() {
         docs
     } else {
         ids.iter()
-            .filter_map(|id| docs.iter().find(|(known, _)| known == id).copied())
+            .filter_map(|id| docs.iter().find(|(known, _, _)| known == id).copied())
             .collect()
     };
     if let Some(q) = call.query_param("q").map(|q| q.to_lowercase()) {
-        selected.retain(|(id, doc)| {
+        selected.retain(|(id, _, doc)| {
             id.to_lowercase().contains(&q)
                 || category_of(doc).is_some_and(|c| c.to_lowercase().contains(&q))
                 || description(doc).to_lowercase().contains(&q)
         });
     }
     if let Some(category) = call.query_param("category") {
-        selected.retain(|(_, doc)| category_of(doc) == Some(category.as_str()));
+        selected.retain(|(_, _, doc)| category_of(doc) == Some(category.as_str()));
     }
     if let Some(status) = call.query_param("status") {
         if status != "active" {
@@ -68,7 +63,7 @@ pub(super) fn list(call: &Call) -> Response {
     let (models, next_cursor, more) = page_of(&selected, limit, page);
     let models: Vec<Value> = models
         .iter()
-        .map(|(id, doc)| model_json(id, doc, &expand))
+        .map(|(id, file, doc)| model_json(id, file, doc, &expand))
         .collect();
     reply::json(
         StatusCode::OK,
@@ -87,24 +82,33 @@ pub(super) fn category_of(doc: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
-fn model_json(id: &str, doc: &Value, expand: &[String]) -> Value {
-    let mut metadata = json!({
+/// A model entry with every metadata field the document requires: dates are
+/// the document file's modification time, the thumbnail its
+/// `x-fal-metadata.thumbnailUrl` (empty when it has none).
+fn model_json(id: &str, file: &std::path::Path, doc: &Value, expand: &[String]) -> Value {
+    let modified = std::fs::metadata(file)
+        .and_then(|m| m.modified())
+        .map(super::time::rfc3339)
+        .unwrap_or_default();
+    let thumbnail = doc
+        .pointer("/info/x-fal-metadata/thumbnailUrl")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let metadata = json!({
         "display_name": id,
+        "category": category_of(doc).unwrap_or_default(),
         "description": description(doc),
         "status": "active",
         "tags": [],
+        "updated_at": modified,
+        "is_favorited": false,
+        "thumbnail_url": thumbnail,
         "model_url": format!("https://fal.run/{id}"),
+        "date": modified,
+        "highlighted": false,
+        "pinned": false,
         "kind": "inference",
     });
-    if let Some(category) = category_of(doc) {
-        metadata["category"] = json!(category);
-    }
-    if let Some(thumb) = doc
-        .pointer("/info/x-fal-metadata/thumbnailUrl")
-        .and_then(Value::as_str)
-    {
-        metadata["thumbnail_url"] = json!(thumb);
-    }
     let mut model = json!({ "endpoint_id": id, "metadata": metadata });
     if expand.iter().any(|e| e == "openapi-3.0") {
         model["openapi"] = doc.clone();

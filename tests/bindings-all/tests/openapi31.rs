@@ -87,3 +87,25 @@ fn outputs_read_consts_nullable_unions_and_tag_only_arms() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(out.fill, Some(FillChoice::Solid(s)) if s.color == "red"));
 }
+
+#[test]
+fn members_beside_properties_are_kept() {
+    let wire = json!({
+        "area": 1.0, "version": 2,
+        "meta": {"version": 3, "region": "eu", "tier": "gold"},
+        "raw": {"kind": "k", "nested": {"any": [1, 2]}}
+    });
+    let out: ShapesOutput = serde_json::from_value(wire.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let meta = out
+        .meta
+        .as_ref()
+        .map(|m| (m.version, m.extra.get("region").cloned()));
+    assert_eq!(meta, Some((3, Some("eu".to_owned()))));
+    assert_eq!(out.raw.as_ref().map(|r| r.extra.len()), Some(1));
+    assert_eq!(serde_json::to_value(&out).ok(), Some(wire));
+    // A member of the wrong type for the map fails with the member named.
+    let bad = serde_json::from_value::<ShapesOutput>(
+        json!({"area": 1, "version": 2, "meta": {"version": 1, "region": 5}}),
+    );
+    assert!(bad.is_err());
+}
