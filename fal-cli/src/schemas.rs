@@ -4,7 +4,9 @@
 //! Every id is checked before any request is made, so a typo costs no network
 //! round trip. Each document is validated before it is written, and written
 //! atomically, so a directory of fetched schemas never holds a truncated or
-//! non-OpenAPI file that would only fail later at code generation.
+//! non-OpenAPI file that would only fail later at code generation. Every file
+//! has one format whichever service sent it: pretty JSON with a trailing
+//! newline, mode 0644 (diffable, and readable by the build that uses it).
 
 mod document;
 mod source;
@@ -75,7 +77,7 @@ pub fn fetch(args: FetchArgs) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for (id, result) in ids.iter().zip(results) {
         match result {
-            Ok(fetched) => match out.write(id, &fetched.bytes) {
+            Ok(fetched) => match out.write(id, &fetched.document) {
                 Ok(path) => {
                     if let Some(note) = &fetched.note {
                         eprintln!("note: {id}: {note}");
