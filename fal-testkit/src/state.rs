@@ -25,6 +25,8 @@ pub(crate) struct Settings {
     pub webhook_policy: crate::webhook::DeliveryPolicy,
     /// Realtime sockets without input for this long get `TIMEOUT` and are closed.
     pub realtime_idle: Duration,
+    /// How long finished requests (and journal entries) are kept.
+    pub retention: Duration,
     /// Prices of the Platform APIs' pricing, estimate, usage and billing routes.
     pub pricing: crate::platform::PricingTable,
     /// The key the Platform APIs' admin operations need (`None`: the ordinary key).
@@ -61,6 +63,7 @@ impl Shared {
             settings.webhook_policy.clone(),
             shutdown.clone(),
         );
+        let journal = Journal::new(settings.retention);
         Shared {
             platform: crate::platform::PlatformState::new(
                 settings.pricing.clone(),
@@ -68,10 +71,14 @@ impl Shared {
             ),
             storage: crate::storage::Storage::new(),
             webhooks,
-            store: Store::new(settings.queue_delay, settings.run_duration),
+            store: Store::new(
+                settings.queue_delay,
+                settings.run_duration,
+                settings.retention,
+            ),
             settings,
             faults: Faults::default(),
-            journal: Journal::default(),
+            journal,
             endpoints: crate::schema::Registry::from_index(&schemas),
             schemas,
             shutdown,
