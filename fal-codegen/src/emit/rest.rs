@@ -85,10 +85,12 @@ pub fn render_api(api: &Api) -> Result<String, Error> {
 /// The module's doc: the call, from facts only.
 fn module_doc(op: &Operation) -> String {
     let mut lines = vec![format!(
-        " `{} {}` (operation `{}`): build a [`{}`] and send it with the client's platform calls; the answer is a `{}`.",
+        " `{} {}` (operation `{}`): build a [`{}`]({}::{}) and send it with the client's platform calls; the answer is a `{}`.",
         op.method.as_http(),
         op.template,
         op.id,
+        op.request.name,
+        op.module,
         op.request.name,
         output_text(op),
     )];
