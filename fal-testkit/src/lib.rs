@@ -68,7 +68,7 @@ mod image;
 mod journal;
 mod lifecycle;
 mod media;
-pub mod platform;
+mod platform;
 mod queue;
 mod realtime;
 mod reply;

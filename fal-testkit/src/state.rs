@@ -68,6 +68,7 @@ impl Shared {
             platform: crate::platform::PlatformState::new(
                 settings.pricing.clone(),
                 settings.admin_key.clone(),
+                settings.retention,
             ),
             storage: crate::storage::Storage::new(),
             webhooks,

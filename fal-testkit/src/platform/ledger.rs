@@ -5,7 +5,8 @@
 //! Every queue submit and direct run is recorded with its input. A queue
 //! request's times and outcome are read from the queue itself when asked, so
 //! they follow cancellations and start timeouts; a direct run is recorded
-//! when it ends. The most recent [`CAPACITY`] jobs are kept.
+//! when it ends. Jobs are kept as long as the testkit keeps finished requests
+//! (its retention), and at most the most recent [`CAPACITY`].
 //!
 //! Billing: a job bills only when it succeeded. It bills units of its price
 //! ([`super::PricingTable`]): per item of the output's `images` (unit
@@ -21,7 +22,7 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::response::Response;
 use bytes::Bytes;
@@ -54,6 +55,8 @@ enum Source {
 
 #[derive(Clone, Debug)]
 struct Job {
+    /// When it was recorded (for the retention).
+    recorded: Instant,
     id: String,
     endpoint: String,
     input: Option<Bytes>,
@@ -114,9 +117,9 @@ impl Row {
 }
 
 /// The recorded jobs and the files whose payloads were deleted.
-#[derive(Default)]
 pub(crate) struct Ledger {
     inner: Mutex<Inner>,
+    retention: Duration,
 }
 
 #[derive(Default)]
@@ -126,13 +129,25 @@ struct Inner {
 }
 
 impl Ledger {
+    /// A ledger forgetting jobs older than `retention`.
+    pub(crate) fn new(retention: Duration) -> Self {
+        Ledger {
+            inner: Mutex::new(Inner::default()),
+            retention,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn push(&self, job: Job) {
         let mut inner = self.lock();
-        if inner.jobs.len() == CAPACITY {
+        let now = Instant::now();
+        while inner.jobs.front().is_some_and(|j| {
+            inner.jobs.len() >= CAPACITY
+                || now.saturating_duration_since(j.recorded) > self.retention
+        }) {
             inner.jobs.pop_front();
         }
         inner.jobs.push_back(job);
@@ -156,6 +171,7 @@ pub(crate) fn record_queued(
 ) {
     let units = planned_units(call, endpoint, outcome);
     call.shared.platform.ledger.push(Job {
+        recorded: Instant::now(),
         id: id.to_string(),
         endpoint: endpoint.to_owned(),
         input: Some(input.clone()),
@@ -179,6 +195,7 @@ pub(crate) fn record_run(
     };
     let units = planned_units(call, endpoint, outcome);
     call.shared.platform.ledger.push(Job {
+        recorded: Instant::now(),
         id: call.request_id.clone(),
         endpoint: endpoint.to_owned(),
         input: Some(input.clone()),

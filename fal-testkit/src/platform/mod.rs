@@ -105,11 +105,15 @@ pub(crate) struct PlatformState {
 }
 
 impl PlatformState {
-    pub(crate) fn new(pricing: PricingTable, admin_key: Option<String>) -> Self {
+    pub(crate) fn new(
+        pricing: PricingTable,
+        admin_key: Option<String>,
+        retention: Duration,
+    ) -> Self {
         PlatformState {
             pricing,
             admin_key,
-            ledger: Ledger::default(),
+            ledger: Ledger::new(retention),
             storage: storage::StorageSettings::default(),
             replays: Mutex::new(HashMap::new()),
         }
