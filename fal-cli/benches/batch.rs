@@ -159,7 +159,12 @@ fn batch_child(kit: &Testkit, input: &Path, out: &Path, concurrency: usize, poll
         .arg(input)
         .arg("--out")
         .arg(out)
-        .args(["--concurrency", &concurrency.to_string(), "--poll-interval", poll]);
+        .args([
+            "--concurrency",
+            &concurrency.to_string(),
+            "--poll-interval",
+            poll,
+        ]);
     command.spawn().expect("fal batch run starts")
 }
 
@@ -206,7 +211,13 @@ async fn bench(s: Settings) {
         let input = write_input(work.path(), s.jobs);
         // A fresh testkit per client, so neither inherits the other's queue.
         let kit = testkit(queue, run).await;
-        let base = measure(baseline(&kit, &input, &work.path().join("baseline"), s.concurrency)).await;
+        let base = measure(baseline(
+            &kit,
+            &input,
+            &work.path().join("baseline"),
+            s.concurrency,
+        ))
+        .await;
         drop(kit);
         let kit = testkit(queue, run).await;
         let batch = measure(batch_child(
@@ -218,7 +229,13 @@ async fn bench(s: Settings) {
         ))
         .await;
         drop(kit);
-        row(name, "semaphore + subscribe (baseline)", s.jobs, &base, None);
+        row(
+            name,
+            "semaphore + subscribe (baseline)",
+            s.jobs,
+            &base,
+            None,
+        );
         row(name, "fal batch run", s.jobs, &batch, Some(&base));
     }
     resume_pickup(s.jobs).await;
@@ -261,10 +278,12 @@ async fn resume_pickup(jobs: u64) {
     let resumed = Instant::now();
     let mut command = Command::new(env!("CARGO_BIN_EXE_fal"));
     env_for(&mut command, &kit);
-    command
-        .args(["batch", "resume"])
-        .arg(&out)
-        .args(["--concurrency", &jobs.to_string(), "--poll-interval", "2"]);
+    command.args(["batch", "resume"]).arg(&out).args([
+        "--concurrency",
+        &jobs.to_string(),
+        "--poll-interval",
+        "2",
+    ]);
     let mut child = command.spawn().expect("resume starts");
     let pid = child.id();
     let mut peak_rss = 0;
@@ -341,7 +360,12 @@ fn baseline_child(args: &[String]) {
                     .subscribe(job)
                     .await
                     .expect("subscribe");
-                for (n, image) in output["images"].as_array().into_iter().flatten().enumerate() {
+                for (n, image) in output["images"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
                     if let Some(url) = image["url"].as_str() {
                         let bytes = client
                             .http()
@@ -360,7 +384,12 @@ fn baseline_child(args: &[String]) {
                 }
                 let record = json!({"line": index + 1, "output": output}).to_string() + "\n";
                 use tokio::io::AsyncWriteExt;
-                results.lock().await.write_all(record.as_bytes()).await.expect("append");
+                results
+                    .lock()
+                    .await
+                    .write_all(record.as_bytes())
+                    .await
+                    .expect("append");
             });
             while let Some(done) = tasks.try_join_next() {
                 done.expect("task");

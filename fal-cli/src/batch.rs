@@ -153,7 +153,11 @@ fn seconds(flag: &str, value: f64) -> Result<Duration, Failure> {
     Duration::try_from_secs_f64(value)
         .ok()
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| Failure::Usage(format!("{flag} must be a positive number of seconds, got {value}")))
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "{flag} must be a positive number of seconds, got {value}"
+            ))
+        })
 }
 
 fn options(flags: &RunFlags) -> Result<BatchOptions, Failure> {
@@ -167,7 +171,10 @@ fn options(flags: &RunFlags) -> Result<BatchOptions, Failure> {
         .concurrency(flags.concurrency)
         .connections(flags.connections)
         .poll_interval(seconds("--poll-interval", flags.poll_interval)?)
-        .webhook_poll_interval(seconds("--webhook-poll-interval", flags.webhook_poll_interval)?)
+        .webhook_poll_interval(seconds(
+            "--webhook-poll-interval",
+            flags.webhook_poll_interval,
+        )?)
         .lease(seconds("--lease", flags.lease)?)
         .in_doubt(match flags.in_doubt {
             InDoubtArg::Resubmit => InDoubt::Resubmit,
@@ -181,7 +188,8 @@ fn client() -> Result<Client, Failure> {
     let client = Client::from_env().map_err(Failure::from)?;
     if !client.has_key() {
         return Err(Failure::Usage(
-            "FAL_KEY is not set: a batch calls fal (or a testkit named by FAL_QUEUE_URL) with it".into(),
+            "FAL_KEY is not set: a batch calls fal (or a testkit named by FAL_QUEUE_URL) with it"
+                .into(),
         ));
     }
     Ok(client)
@@ -192,13 +200,18 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(webhook) = &args.webhook {
         match url::Url::parse(webhook) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            _ => return Err(Failure::Usage(format!("--webhook: {webhook:?} is not an http(s) URL"))),
+            _ => {
+                return Err(Failure::Usage(format!(
+                    "--webhook: {webhook:?} is not an http(s) URL"
+                )))
+            }
         }
     }
     let state = state_location(args.flags.state.as_deref(), args.batch.clone())?;
     block_on(async move {
         let client = client()?;
-        let batch = Batch::create(&args.out, &args.endpoint, &args.input, state, args.webhook).await?;
+        let batch =
+            Batch::create(&args.out, &args.endpoint, &args.input, state, args.webhook).await?;
         let status = batch.status().await?;
         eprintln!(
             "batch {}: {} jobs for {} ({} done already)",
@@ -241,7 +254,8 @@ fn state_location(state: Option<&str>, name: Option<String>) -> Result<StateLoca
             })
         }
         Some(_) => Err(Failure::Usage(
-            "--state must be a postgres:// URL (without it the state is a SQLite file in --out)".into(),
+            "--state must be a postgres:// URL (without it the state is a SQLite file in --out)"
+                .into(),
         )),
     }
 }
@@ -332,7 +346,10 @@ fn lines_list(lines: &[u64]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     if lines.len() > SHOWN {
-        text.push_str(&format!(" … ({} in all; `fal batch status` lists them)", lines.len()));
+        text.push_str(&format!(
+            " … ({} in all; `fal batch status` lists them)",
+            lines.len()
+        ));
     }
     text
 }
@@ -477,7 +494,10 @@ fn status_text(batch: &Batch, status: &BatchStatus) -> String {
             lines_list(&lines)
         ));
     }
-    text.push_str(&format!("\n  results: {}", batch.dir().join(RESULTS_FILE).display()));
+    text.push_str(&format!(
+        "\n  results: {}",
+        batch.dir().join(RESULTS_FILE).display()
+    ));
     text
 }
 
@@ -490,7 +510,8 @@ fn receive(args: ReceiveArgs) -> Result<(), Failure> {
                 .map_err(|e| Failure::Usage(format!("--jwks-url: {url:?} is not a URL: {e}")))?,
             None => jwks_on(client.rest_base()),
         };
-        let verifier = fal_runtime::webhook::WebhookVerifier::with_jwks_url(client.http().clone(), jwks);
+        let verifier =
+            fal_runtime::webhook::WebhookVerifier::with_jwks_url(client.http().clone(), jwks);
         let app = fal_runtime::batch::receive_router(batch.clone(), verifier);
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

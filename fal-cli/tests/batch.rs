@@ -81,7 +81,10 @@ async fn accepted_submits(kit: &Testkit) -> BTreeMap<u64, Vec<String>> {
         if entry.route != RouteKind::Submit || entry.status != 200 {
             continue;
         }
-        let id = entry.request_id.clone().expect("an accepted submit has an id");
+        let id = entry
+            .request_id
+            .clone()
+            .expect("an accepted submit has an id");
         // The testkit echoes the prompt, which names the job.
         let output = client
             .endpoint("fal-ai/flux/dev")
@@ -142,10 +145,17 @@ async fn check_invariants(kit: &Testkit, dirs: &[PathBuf], jobs: u64, state: Opt
     let accepted = accepted_submits(kit).await;
     for line in 1..=jobs {
         let ids = recorded.get(&line).cloned().unwrap_or_default();
-        assert_eq!(ids.len(), 1, "job {line}: one recorded request id, got {ids:?}");
+        assert_eq!(
+            ids.len(),
+            1,
+            "job {line}: one recorded request id, got {ids:?}"
+        );
         assert_eq!(lines[&line]["request_id"], ids[0].as_str(), "job {line}");
         let sent = accepted.get(&line).cloned().unwrap_or_default();
-        assert!(sent.contains(&ids[0]), "job {line}: the recorded id was queued");
+        assert!(
+            sent.contains(&ids[0]),
+            "job {line}: the recorded id was queued"
+        );
         let extra = sent.len() as u64 - 1;
         assert!(
             extra <= doubtful.get(&line).copied().unwrap_or(0),
@@ -223,12 +233,22 @@ async fn killed_at_random_moments_and_resumed_every_job_has_one_line() {
     }
     eprintln!("killed {kills} times");
     assert!(kills > 0, "the schedule killed the run at least once");
-    check_invariants(&kit, &[out.clone()], JOBS, None).await;
+    check_invariants(&kit, std::slice::from_ref(&out), JOBS, None).await;
 
     // At most `concurrency` jobs can have been in flight at each kill.
     let batch = Batch::open_read(&out, None).await.unwrap();
-    let doubtful: u64 = batch.status().await.unwrap().doubtful.iter().map(|d| d.1).sum();
-    assert!(doubtful <= (kills * CONCURRENCY) as u64, "{doubtful} doubtful after {kills} kills");
+    let doubtful: u64 = batch
+        .status()
+        .await
+        .unwrap()
+        .doubtful
+        .iter()
+        .map(|d| d.1)
+        .sum();
+    assert!(
+        doubtful <= (kills * CONCURRENCY) as u64,
+        "{doubtful} doubtful after {kills} kills"
+    );
 
     // `status` reads the same facts.
     let status = fal(&kit)
@@ -274,7 +294,9 @@ async fn three_postgres_workers_one_killed_every_job_done_once() {
     let work = tempfile::tempdir().unwrap();
     let input = write_input(work.path(), JOBS);
     let name = format!("test-{:016x}", rand::random::<u64>());
-    let dirs: Vec<PathBuf> = (1..=3).map(|n| work.path().join(format!("worker{n}"))).collect();
+    let dirs: Vec<PathBuf> = (1..=3)
+        .map(|n| work.path().join(format!("worker{n}")))
+        .collect();
     let worker = |dir: &Path| {
         let mut command = fal(&kit);
         command
@@ -283,7 +305,14 @@ async fn three_postgres_workers_one_killed_every_job_done_once() {
             .arg("--out")
             .arg(dir)
             .args(["--state", &url, "--batch", &name])
-            .args(["--concurrency", "4", "--poll-interval", "0.05", "--lease", "2"])
+            .args([
+                "--concurrency",
+                "4",
+                "--poll-interval",
+                "0.05",
+                "--lease",
+                "2",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         command.spawn().unwrap()
@@ -297,7 +326,10 @@ async fn three_postgres_workers_one_killed_every_job_done_once() {
         assert!(Instant::now() < deadline, "worker 1 never produced results");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(kill_after(doomed, Duration::ZERO).await.is_none(), "worker 1 ended by itself");
+    assert!(
+        kill_after(doomed, Duration::ZERO).await.is_none(),
+        "worker 1 ended by itself"
+    );
     for (n, child) in others.into_iter().enumerate() {
         let output = wait(child).await;
         let stderr = String::from_utf8_lossy(&output.stderr);

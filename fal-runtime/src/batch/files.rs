@@ -70,7 +70,10 @@ fn walk(value: &Value, pointer: &mut String, found: &mut Vec<FileRef>) {
                             pointer.clone()
                         },
                         url: url.clone(),
-                        file_name: map.get("file_name").and_then(Value::as_str).map(str::to_owned),
+                        file_name: map
+                            .get("file_name")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
                         content_type: map
                             .get("content_type")
                             .and_then(Value::as_str)
@@ -107,7 +110,9 @@ fn extension(file: &FileRef) -> Option<String> {
     let from_name = |name: &str| {
         name.rsplit_once('.')
             .map(|(_, ext)| ext.to_ascii_lowercase())
-            .filter(|ext| !ext.is_empty() && ext.len() <= 8 && ext.chars().all(|c| c.is_ascii_alphanumeric()))
+            .filter(|ext| {
+                !ext.is_empty() && ext.len() <= 8 && ext.chars().all(|c| c.is_ascii_alphanumeric())
+            })
     };
     if let Some(ext) = file.file_name.as_deref().and_then(from_name) {
         return Some(ext);
@@ -120,7 +125,9 @@ fn extension(file: &FileRef) -> Option<String> {
     });
     if let Some(ext) = content_type
         .as_deref()
-        .and_then(|ct| mime_guess::get_mime_extensions_str(ct.split(';').next().unwrap_or(ct).trim()))
+        .and_then(|ct| {
+            mime_guess::get_mime_extensions_str(ct.split(';').next().unwrap_or(ct).trim())
+        })
         .and_then(|exts| exts.first())
     {
         return Some((*ext).to_owned());
@@ -128,7 +135,11 @@ fn extension(file: &FileRef) -> Option<String> {
     url::Url::parse(&file.url)
         .ok()
         .filter(|u| u.scheme() != "data")
-        .and_then(|u| u.path_segments().and_then(|mut s| s.next_back()).and_then(from_name))
+        .and_then(|u| {
+            u.path_segments()
+                .and_then(|mut s| s.next_back())
+                .and_then(from_name)
+        })
 }
 
 /// Downloads every file of `output` for job `line`. Files already saved
@@ -155,7 +166,11 @@ pub(crate) async fn save_all(
             None => format!("{line}-{index}"),
         };
         let target = files_dir.join(&name);
-        let (size, sha256) = if file.url.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("data:")) {
+        let (size, sha256) = if file
+            .url
+            .get(..5)
+            .is_some_and(|p| p.eq_ignore_ascii_case("data:"))
+        {
             save_data_uri(&file.url, &target).await?
         } else {
             download(client, &file.url, &target).await?
@@ -189,7 +204,10 @@ pub(crate) enum FileError {
 }
 
 fn temp_path(target: &Path) -> PathBuf {
-    let mut name = target.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = target
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".part");
     target.with_file_name(name)
 }
@@ -245,9 +263,11 @@ async fn download(client: &Client, url: &str, target: &Path) -> Result<(u64, Str
     let mut retry = 0;
     loop {
         // No `authorize`: the key goes to fal's API hosts only.
-        let response = http::send(client, Operation::Other, || client.http().get(parsed.clone()))
-            .await
-            .map_err(|e| remote(e.to_string()))?;
+        let response = http::send(client, Operation::Other, || {
+            client.http().get(parsed.clone())
+        })
+        .await
+        .map_err(|e| remote(e.to_string()))?;
         let expected = response.content_length();
         match write_body(response, &temp).await {
             Ok((size, sha)) if expected.is_none_or(|n| n == size) => {
@@ -290,10 +310,16 @@ async fn write_body(
     mut response: reqwest::Response,
     temp: &Path,
 ) -> Result<(u64, String), BodyError> {
-    let mut out = tokio::fs::File::create(temp).await.map_err(BodyError::Local)?;
+    let mut out = tokio::fs::File::create(temp)
+        .await
+        .map_err(BodyError::Local)?;
     let mut hasher = Sha256::new();
     let mut size = 0u64;
-    while let Some(chunk) = response.chunk().await.map_err(|e| BodyError::Remote(e.without_url()))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| BodyError::Remote(e.without_url()))?
+    {
         hasher.update(&chunk);
         size += chunk.len() as u64;
         out.write_all(&chunk).await.map_err(BodyError::Local)?;

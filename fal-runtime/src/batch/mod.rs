@@ -299,8 +299,11 @@ fn read_jobs(path: &Path) -> Result<(Vec<(u64, String)>, String), BatchError> {
         BatchError::Input {
             path: path.to_owned(),
             line,
-            column: (before.len() - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1))
-                as u64
+            column: (before.len()
+                - before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1)) as u64
                 + 1,
             message: "not UTF-8".into(),
         }

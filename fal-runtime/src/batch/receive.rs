@@ -48,7 +48,9 @@ async fn deliver(
 ) -> (StatusCode, String) {
     let signer = match state.verifier.verify(&headers, &body).await {
         Ok(signer) => signer,
-        Err(err @ WebhookError::Jwks(_)) => return (StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
+        Err(err @ WebhookError::Jwks(_)) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, err.to_string())
+        }
         Err(WebhookError::Payload(err)) => return (StatusCode::BAD_REQUEST, err.to_string()),
         Err(err) => return (StatusCode::UNAUTHORIZED, err.to_string()),
     };
@@ -68,7 +70,11 @@ async fn deliver(
     let Ok(text) = std::str::from_utf8(&body) else {
         return (StatusCode::BAD_REQUEST, "the body is not UTF-8".into());
     };
-    match state.batch.record_delivery(&delivery.request_id, text).await {
+    match state
+        .batch
+        .record_delivery(&delivery.request_id, text)
+        .await
+    {
         Ok(true) => {
             tracing::info!(request_id = %delivery.request_id, "webhook delivery recorded");
             (StatusCode::OK, "recorded".into())
@@ -76,7 +82,10 @@ async fn deliver(
         Ok(false) => (StatusCode::OK, "already recorded".into()),
         Err(err) => {
             tracing::error!(error = %err, "could not record a webhook delivery");
-            (StatusCode::SERVICE_UNAVAILABLE, "the batch state is unavailable".into())
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the batch state is unavailable".into(),
+            )
         }
     }
 }

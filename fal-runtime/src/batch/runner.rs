@@ -111,7 +111,12 @@ impl Ctx<'_> {
     /// Hands a recorded line to the writer. Once the run is over there is
     /// none; the line is recorded as finishing, so the next run writes it.
     fn send_line(&self, line: u64, text: String) {
-        if let Some(lines) = self.lines.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(lines) = self
+            .lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             let _ = lines.send((line, text));
         }
     }
@@ -229,7 +234,10 @@ fn error_json(err: &Error) -> Value {
 /// What a failed submit means for the job.
 enum SubmitVerdict {
     /// fal did not take it (429, 503, nothing sent): try again later.
-    Refused { retry_after: Option<Duration>, rate_limited: bool },
+    Refused {
+        retry_after: Option<Duration>,
+        rate_limited: bool,
+    },
     /// fal may have taken it: the answer was lost.
     Doubtful,
     /// This job's input is refused: its result is this error.
@@ -287,7 +295,10 @@ async fn submit(ctx: &Ctx<'_>, line: u64, input: &Value) -> Result<Option<String
         ctx.store.submitting(&ctx.owner, line).await?;
         let answer = {
             let _permit = ctx.net.acquire().await;
-            let call = ctx.client.endpoint(ctx.batch.endpoint()).submit(input.clone());
+            let call = ctx
+                .client
+                .endpoint(ctx.batch.endpoint())
+                .submit(input.clone());
             match &ctx.batch.manifest.webhook {
                 Some(url) => call.webhook(url.clone()).await,
                 None => call.await,
@@ -307,9 +318,12 @@ async fn submit(ctx: &Ctx<'_>, line: u64, input: &Value) -> Result<Option<String
                         if err.lease_lost {
                             Err(Halt::LeaseLost)
                         } else {
-                            Err(Halt::Fatal(BatchError::State(StoreError::new(format!(
-                                "{err} (request {id} of line {line} could not be recorded and was cancelled)"
-                            )))))
+                            let mut err = err;
+                            err.message = format!(
+                                "{} (request {id} of line {line} could not be recorded, so it was cancelled)",
+                                err.message
+                            );
+                            Err(Halt::Fatal(BatchError::State(err)))
                         }
                     }
                 };
@@ -342,7 +356,10 @@ async fn submit(ctx: &Ctx<'_>, line: u64, input: &Value) -> Result<Option<String
                     ctx.finish(line, None, Err(error), None).await?;
                     return Ok(None);
                 }
-                if !ctx.sleep(ctx.client.retry_policy().backoff(doubtful_retries)).await {
+                if !ctx
+                    .sleep(ctx.client.retry_policy().backoff(doubtful_retries))
+                    .await
+                {
                     return Err(Halt::Stopped);
                 }
                 doubtful_retries += 1;
@@ -563,7 +580,9 @@ async fn write_lines(
         let file = results.clone();
         let appended = tokio::task::spawn_blocking(move || {
             let texts: Vec<&str> = group.iter().map(|(_, text)| text.as_str()).collect();
-            file.lock().unwrap_or_else(|p| p.into_inner()).append(&texts)
+            file.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .append(&texts)
         })
         .await
         .unwrap_or_else(|err| Err(BatchError::Corrupt(format!("result writer failed: {err}"))));
@@ -611,9 +630,7 @@ pub(crate) async fn run(
     let store = batch.store();
     let mut results = ResultsFile::open(batch.dir())?;
     let completed_lines = complete_lines(batch, &mut results).await?;
-    if let Store::Sqlite(sqlite) = store {
-        sqlite.clear_leases().await?;
-    }
+    store.starting().await?;
     let (lines, queue) = mpsc::unbounded_channel();
     let ctx = Ctx {
         batch,
@@ -678,19 +695,26 @@ async fn engine(ctx: &Ctx<'_>, progress: &watch::Sender<Progress>) -> (Vec<u64>,
             claim_due = false;
             match ctx
                 .store
-                .claim(&ctx.owner, &ctx.dir_id, concurrency - held.len(), ctx.options.lease)
+                .claim(
+                    &ctx.owner,
+                    &ctx.dir_id,
+                    concurrency - held.len(),
+                    ctx.options.lease,
+                )
                 .await
             {
                 Ok(claimed) => {
                     let got = !claimed.is_empty();
                     for mut job in claimed {
                         if job.state == JobState::Submitting {
-                            if let Err(err) = ctx.store.found_in_doubt(&ctx.owner, job.line).await
-                            {
+                            if let Err(err) = ctx.store.found_in_doubt(&ctx.owner, job.line).await {
                                 ctx.fail(BatchError::State(err));
                                 break;
                             }
-                            tracing::warn!(line = job.line, "submit was in flight when its worker stopped");
+                            tracing::warn!(
+                                line = job.line,
+                                "submit was in flight when its worker stopped"
+                            );
                             found_in_doubt.push(job.line);
                             job.state = JobState::Queued;
                         }

@@ -177,6 +177,17 @@ macro_rules! dispatch {
 }
 
 impl Store {
+    /// Before a run: SQLite clears the leases a dead runner left (the
+    /// directory lock makes this process the only runner); PostgreSQL leases
+    /// expire by themselves.
+    pub(crate) async fn starting(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.clear_leases().await,
+            #[cfg(feature = "batch-postgres")]
+            Store::Postgres(_) => Ok(()),
+        }
+    }
+
     pub(crate) async fn meta(&self) -> Result<Option<Meta>, StoreError> {
         dispatch!(self.meta())
     }

@@ -204,7 +204,10 @@ impl PgStore {
             let line = row.get::<_, i64>(0) as u64;
             let state: String = row.get(2);
             let state = JobState::parse(&state).ok_or_else(|| {
-                StoreError::new(format!("{}: job {line} has an unknown state {state:?}", self.display))
+                StoreError::new(format!(
+                    "{}: job {line} has an unknown state {state:?}",
+                    self.display
+                ))
             })?;
             jobs.push(ClaimedJob {
                 line,

@@ -72,10 +72,7 @@ fn now_secs() -> i64 {
 
 /// A rusqlite error as a [`StoreError`] naming the file.
 fn store_error(path: &Path, err: &rusqlite::Error) -> StoreError {
-    let full = matches!(
-        err.sqlite_error_code(),
-        Some(ErrorCode::DiskFull)
-    );
+    let full = matches!(err.sqlite_error_code(), Some(ErrorCode::DiskFull));
     let mut message = format!("state file {}: {err}", path.display());
     if full {
         message.push_str(" (no space left: free some and run `fal batch resume`)");
@@ -102,6 +99,12 @@ pub(crate) fn open_connection(path: &Path, create: bool) -> Result<Connection, S
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(|e| store_error(path, &e))?;
     conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| store_error(path, &e))?;
+    // Keep the WAL small (checkpoint every 1 MiB, trim it back to 4 MiB): a
+    // batch directory may sit on a small disk.
+    conn.pragma_update(None, "wal_autocheckpoint", 256)
+        .map_err(|e| store_error(path, &e))?;
+    conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)
         .map_err(|e| store_error(path, &e))?;
     conn.execute_batch(SCHEMA)
         .map_err(|e| store_error(path, &e))?;
@@ -300,11 +303,8 @@ impl SqliteStore {
         let changed = self
             .call(move |conn| {
                 let mut stmt = conn.prepare_cached(sql)?;
-                let mut values: Vec<rusqlite::types::Value> = vec![
-                    (line as i64).into(),
-                    owner.into(),
-                    now_secs().into(),
-                ];
+                let mut values: Vec<rusqlite::types::Value> =
+                    vec![(line as i64).into(), owner.into(), now_secs().into()];
                 values.extend(extra);
                 stmt.execute(rusqlite::params_from_iter(values))
             })
@@ -469,8 +469,9 @@ impl SqliteStore {
     pub(crate) async fn counts(&self) -> Result<Counts, StoreError> {
         self.call(|conn| {
             let mut counts = Counts::default();
-            let mut stmt =
-                conn.prepare_cached("SELECT state, outcome, COUNT(*) FROM jobs GROUP BY state, outcome")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT state, outcome, COUNT(*) FROM jobs GROUP BY state, outcome",
+            )?;
             let rows = stmt.query_map([], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
