@@ -56,7 +56,7 @@ pub struct RunFlags {
     /// submit it again, or give it an error result.
     #[arg(long, value_enum, default_value_t = InDoubtArg::Resubmit)]
     pub in_doubt: InDoubtArg,
-    /// PostgreSQL URL of a shared state (postgres://user[:password]@host[:port]/db).
+    /// PostgreSQL URL of a shared state: postgres://USER:PASSWORD@HOST:PORT/DB (password and port optional).
     #[arg(long, env = "FAL_BATCH_STATE")]
     pub state: Option<String>,
 }

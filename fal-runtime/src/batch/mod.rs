@@ -26,8 +26,9 @@
 //! limit); a 429 pauses every submit for its `Retry-After`; waiting jobs are
 //! followed by status polls in rounds over a few pooled connections
 //! ([`BatchOptions::connections`]), never one open stream per job; with a
-//! webhook ([`BatchOptions`] via [`Batch::create`]), deliveries recorded by
-//! [`receive`] finish jobs and polling only covers deliveries that never came.
+//! webhook (given to [`Batch::create`]), deliveries recorded by
+//! `receive_router` (feature `axum`) finish jobs, and polling only covers
+//! deliveries that never came.
 //!
 //! With the `batch-postgres` feature the state can live in PostgreSQL: workers
 //! on several machines run the same batch, each job leased to one worker

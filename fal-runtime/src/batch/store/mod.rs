@@ -110,6 +110,19 @@ impl Counts {
     pub fn is_complete(&self) -> bool {
         self.done() == self.total
     }
+
+    /// Adds `n` jobs in stored `state` with `outcome` (both backends count
+    /// with `GROUP BY state, outcome`).
+    pub(crate) fn add(&mut self, state: &str, outcome: Option<&str>, n: u64) {
+        self.total += n;
+        match (state, outcome) {
+            ("done", Some("ok")) => self.ok += n,
+            ("done", _) => self.failed += n,
+            ("finishing", _) => self.finishing += n,
+            ("queued", _) => self.queued += n,
+            _ => self.in_flight += n,
+        }
+    }
 }
 
 /// A state operation failed.

@@ -428,14 +428,7 @@ impl PgStore {
             let state: String = row.get(0);
             let outcome: Option<String> = row.get(1);
             let n = row.get::<_, i64>(2) as u64;
-            counts.total += n;
-            match (state.as_str(), outcome.as_deref()) {
-                ("done", Some("ok")) => counts.ok += n,
-                ("done", _) => counts.failed += n,
-                ("finishing", _) => counts.finishing += n,
-                ("queued", _) => counts.queued += n,
-                _ => counts.in_flight += n,
-            }
+            counts.add(&state, outcome.as_deref(), n);
         }
         Ok(counts)
     }

@@ -481,14 +481,7 @@ impl SqliteStore {
             })?;
             for row in rows {
                 let (state, outcome, n) = row?;
-                counts.total += n;
-                match (state.as_str(), outcome.as_deref()) {
-                    ("done", Some("ok")) => counts.ok += n,
-                    ("done", _) => counts.failed += n,
-                    ("finishing", _) => counts.finishing += n,
-                    ("queued", _) => counts.queued += n,
-                    _ => counts.in_flight += n,
-                }
+                counts.add(&state, outcome.as_deref(), n);
             }
             Ok(counts)
         })
