@@ -363,3 +363,94 @@ async fn three_postgres_workers_one_killed_every_job_done_once() {
         assert!(!result_lines(dir).is_empty(), "{} took part", dir.display());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_submitting_and_resume_finishes() {
+    const JOBS: u64 = 40;
+    let kit = Testkit::builder()
+        .queue_delay(Duration::from_millis(20))
+        .run_duration(Duration::from_millis(150))
+        .start()
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let input = write_input(work.path(), JOBS);
+    let out = work.path().join("out");
+    let mut run = fal(&kit);
+    run.args(["batch", "run", "fal-ai/flux/dev", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .args(["--concurrency", "2", "--poll-interval", "0.05"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let child = run.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while result_lines(&out).len() < 2 {
+        assert!(Instant::now() < deadline, "no results");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = wait(child).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stopping: no new submits"), "{stderr}");
+    assert!(stderr.contains("fal batch resume"), "{stderr}");
+    let written = result_lines(&out).len() as u64;
+    assert!(written < JOBS, "stopped before the end ({written} lines)");
+    let submits_at_stop = kit
+        .journal()
+        .iter()
+        .filter(|e| e.route == RouteKind::Submit)
+        .count() as u64;
+    assert!(submits_at_stop < JOBS, "it stopped submitting");
+
+    let mut resume = fal(&kit);
+    resume
+        .args(["batch", "resume"])
+        .arg(&out)
+        .args(["--poll-interval", "0.05"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let output = wait(resume.spawn().unwrap()).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    check_invariants(&kit, std::slice::from_ref(&out), JOBS, None).await;
+    // A clean stop leaves nothing in doubt.
+    let batch = Batch::open_read(&out, None).await.unwrap();
+    assert!(batch.status().await.unwrap().doubtful.is_empty());
+}
+
+#[test]
+fn a_bad_input_line_is_named_and_nothing_is_created() {
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("in.jsonl");
+    std::fs::write(&input, "{\"prompt\":\"a\"}\n{\"prompt\": oops}\n").unwrap();
+    let out = work.path().join("out");
+    let output = Command::new(env!("CARGO_BIN_EXE_fal"))
+        .args(["batch", "run", "fal-ai/flux/dev", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .env("FAL_KEY", "k")
+        .env("FAL_QUEUE_URL", "http://127.0.0.1:9/queue")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("in.jsonl:2:"), "{stderr}");
+    assert!(!out.join("batch.json").exists());
+    // Without a key the batch does not start.
+    let output = Command::new(env!("CARGO_BIN_EXE_fal"))
+        .args(["batch", "resume"])
+        .arg(&out)
+        .env_remove("FAL_KEY")
+        .env_remove("FAL_KEY_ID")
+        .env_remove("FAL_KEY_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}
