@@ -417,7 +417,12 @@ async fn ctrl_c_stops_submitting_and_resume_finishes() {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let output = wait(resume.spawn().unwrap()).await;
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     check_invariants(&kit, std::slice::from_ref(&out), JOBS, None).await;
     // A clean stop leaves nothing in doubt.
     let batch = Batch::open_read(&out, None).await.unwrap();
