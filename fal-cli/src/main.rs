@@ -8,7 +8,10 @@ mod batch;
 mod call;
 mod codegen;
 mod failure;
+mod interrupt;
+mod output;
 mod schemas;
+mod target;
 mod testkit;
 mod upload;
 
@@ -130,7 +133,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {failure}");
+            // Messages quote what servers said: shown, never sent to the terminal.
+            eprintln!("error: {}", output::escape(&failure.to_string()));
             failure.exit_code()
         }
     }
