@@ -18,7 +18,8 @@ use serde_json::json;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::call::{block_on, print_line};
+use crate::call::block_on;
+use crate::output::print_line;
 use crate::Failure;
 
 /// `fal batch …`.
