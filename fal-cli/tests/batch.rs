@@ -208,6 +208,14 @@ async fn killed_at_random_moments_and_resumed_every_job_has_one_line() {
         let after = Duration::from_millis(rng.gen_range(20..400));
         let running = child.take().expect("a run to kill");
         if let Some(output) = kill_after(running, after).await {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if stderr.contains("holds no batch") {
+                // Killed before the jobs were recorded: nothing was sent, and
+                // the batch does not exist yet; `run` creates it.
+                assert!(accepted_submits(&kit).await.is_empty(), "{stderr}");
+                child = Some(first.spawn().unwrap());
+                continue;
+            }
             assert_eq!(output.status.code(), Some(0), "round {round}: {output:?}");
             break;
         }

@@ -457,8 +457,13 @@ impl Batch {
         postgres: Option<&str>,
         lock: bool,
     ) -> Result<Batch, BatchError> {
-        let manifest = Manifest::read(dir)?;
         let lock = if lock { Some(lock_dir(dir)?) } else { None };
+        let manifest = match Manifest::read(dir) {
+            Err(BatchError::NotABatch(_)) if lock.is_some() && dir.join(STATE_FILE).exists() => {
+                Self::finish_creation(dir).await?
+            }
+            other => other?,
+        };
         let state = match (&manifest.state, postgres) {
             (manifest::StateRecord::Sqlite, None) => StateLocation::Sqlite,
             (manifest::StateRecord::Sqlite, Some(_)) => {
@@ -509,6 +514,28 @@ impl Batch {
             store,
             _lock: lock,
         })
+    }
+
+    /// A `run` killed after the state was committed but before `batch.json`
+    /// was written left a complete SQLite state (its jobs are recorded in one
+    /// transaction, nothing was sent yet): write the manifest from it.
+    async fn finish_creation(dir: &Path) -> Result<Manifest, BatchError> {
+        let store = store::sqlite::SqliteStore::open(&dir.join(STATE_FILE), false)?;
+        let Some(meta) = store.meta().await? else {
+            return Err(BatchError::NotABatch(dir.to_owned()));
+        };
+        let manifest = Manifest {
+            version: 1,
+            endpoint: meta.endpoint,
+            input: String::new(),
+            input_sha256: meta.input_sha256,
+            jobs: meta.jobs,
+            webhook: meta.webhook,
+            dir_id: random_id(),
+            state: manifest::StateRecord::Sqlite,
+        };
+        manifest.write(dir)?;
+        Ok(manifest)
     }
 
     async fn open_store(
