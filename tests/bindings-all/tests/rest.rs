@@ -96,7 +96,10 @@ fn every_platform_document_example_round_trips() {
         "{count} Platform API examples round-tripped, {} skipped",
         skipped.len()
     );
-    assert!(count >= 60, "expected the document's examples, got {count}");
+    // The document holds 57 success-response and request-body examples; one
+    // belongs to `serverlessUploadLocalFile`, whose multipart body the
+    // generator does not send (it is listed as skipped), so 56 are generated.
+    assert_eq!(count, 56, "expected every generated operation's examples");
     assert!(
         skipped.len() * 10 < count,
         "{} examples skipped",
