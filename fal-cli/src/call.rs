@@ -328,7 +328,7 @@ pub fn stream(args: StreamArgs) -> Result<(), Failure> {
             .inactivity_timeout(timeout)
             .await?;
         while let Some(event) = events.next().await {
-            let event = event.map_err(fal_runtime::Error::from)?;
+            let event = event?;
             print_line(&event.to_string())?;
         }
         Ok(())
