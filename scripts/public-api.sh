@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 # fingerprints, so sharing one would rebuild the dependencies' metadata each
 # time this and an ordinary build take turns.
 target="${CARGO_TARGET_DIR:-target}/public-api"
-RUSTC_BOOTSTRAP=1 cargo rustdoc -q -p fal-runtime --lib --features axum --locked \
+RUSTC_BOOTSTRAP=1 cargo rustdoc -q -p fal-runtime --lib --features axum,batch-postgres --locked \
   --target-dir "$target" -- -Z unstable-options --output-format json
 listing="$(mktemp)"
 trap 'rm -f "$listing"' EXIT

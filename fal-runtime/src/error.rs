@@ -149,6 +149,12 @@ impl Error {
         }
     }
 
+    /// What happened, for the crate's own decisions (the batch runner's).
+    #[cfg_attr(not(feature = "batch"), allow(dead_code))]
+    pub(crate) fn repr(&self) -> &Repr {
+        &self.inner.repr
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         match &self.inner.repr {
