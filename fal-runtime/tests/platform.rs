@@ -295,8 +295,10 @@ async fn deleting_payloads_removes_the_stored_output() {
     let file = deleted.cdn_delete_results[0].link.clone();
     let status = reqwest::get(&file).await.expect("file").status();
     assert_eq!(status.as_u16(), 404);
-    let handle: fal_runtime::QueueHandle =
-        fal_runtime::QueueHandle::from_id(&client, "fal-ai/flux/dev", &id).expect("handle");
+    let handle = client
+        .endpoint("fal-ai/flux/dev")
+        .request(&id)
+        .expect("handle");
     let gone = handle.result().await.expect_err("deleted");
     assert_eq!(gone.status().map(|s| s.as_u16()), Some(410));
 }
@@ -553,7 +555,7 @@ async fn proxy_mode_sends_platform_calls_through_the_proxy() {
     assert_eq!(prices[0].unit_price, 0.03);
     let journal = entries(&kit, RouteKind::Platform);
     assert_eq!(
-        journal[0].header(fal_runtime::proxy::TARGET_URL_HEADER),
+        journal[0].header("x-fal-target-url"),
         Some("https://api.fal.ai/v1/models/pricing?endpoint_id=fal-ai%2Fflux%2Fdev")
     );
 }
@@ -593,5 +595,13 @@ async fn a_hand_written_operation_and_a_repeated_cursor() {
     let results: Vec<_> = client(&kit).platform().pages(Stuck).collect().await;
     assert_eq!(results.len(), 3, "two pages of one item, then the error");
     let err = results[2].as_ref().expect_err("repeated cursor");
-    assert!(err.to_string().contains("\"same\""), "{err}");
+    assert_eq!(err.kind(), fal_runtime::ErrorKind::Decode);
+    // Display shows one level and `source` the next: the cause names the cursor.
+    let mut chain = err.to_string();
+    let mut cause = std::error::Error::source(err);
+    while let Some(next) = cause {
+        chain.push_str(&format!(": {next}"));
+        cause = next.source();
+    }
+    assert!(chain.contains("\"same\""), "{chain}");
 }

@@ -119,7 +119,7 @@ impl Platform {
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
         ) || parts.idempotency_key.is_some();
         let retry_as = if idempotent {
-            Call::Other
+            Call::Platform
         } else {
             Call::Submit
         };
@@ -145,11 +145,12 @@ impl Platform {
             tracing::Span::current().record("request_id", id.as_str());
         }
         let shown = http::display_url(response.url());
-        let bytes = response.bytes().await.map_err(|source| Error::Transport {
-            operation: retry_as,
-            url: shown,
-            source: source.without_url(),
-            request_id: request_id.clone(),
+        let bytes = response.bytes().await.map_err(|source| {
+            let err = Error::transport(retry_as, shown, source);
+            match &request_id {
+                Some(id) => err.with_request_id(id),
+                None => err,
+            }
         })?;
         O::read(ResponseBody { bytes, request_id })
     }
@@ -205,9 +206,11 @@ impl Platform {
     {
         let mut endpoints = std::collections::BTreeMap::new();
         for (id, quantity) in calls {
-            let quantity = i64::try_from(quantity).map_err(|_| Error::Input {
-                path: "endpoints".into(),
-                message: format!("{quantity} calls is more than the API takes"),
+            let quantity = i64::try_from(quantity).map_err(|_| {
+                operation::input_error(
+                    "endpoints",
+                    format!("{quantity} calls is more than the API takes"),
+                )
             })?;
             endpoints.insert(id.into(), estimate_pricing::EndpointsValue::new(quantity));
         }
@@ -226,7 +229,7 @@ impl Platform {
     /// Every item of a listing, following `next_cursor` page after page until
     /// the server says there is no more. The first error ends the stream. A
     /// server that hands back a cursor it already gave (which would loop
-    /// forever) ends it with [`Error::Decode`] naming the cursor.
+    /// forever) ends it with an [`ErrorKind::Decode`](crate::ErrorKind::Decode) error naming the cursor.
     pub fn pages<O>(&self, operation: O) -> BoxStream<'static, Result<O::Item>>
     where
         O: Paginated + 'static,
@@ -265,15 +268,15 @@ impl Platform {
                         request.set_cursor(cursor.to_owned());
                         state.next = Some(request);
                     } else {
-                        state.failed = Some(Error::Decode {
-                            what: "platform API listing",
-                            path: "next_cursor".into(),
-                            message: format!(
+                        state.failed = Some(Error::decode_at(
+                            "platform API listing",
+                            "next_cursor".into(),
+                            <serde_json::Error as serde::de::Error>::custom(format!(
                                 "the server returned cursor {cursor:?} a second time; stopping instead of looping"
-                            ),
-                            body: String::new(),
-                            request_id: None,
-                        });
+                            )),
+                            b"",
+                            None,
+                        ));
                     }
                 }
                 state.buffered.extend(page.items);

@@ -111,10 +111,7 @@ impl RequestParts {
     pub fn param_segment<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
         let text = Self::param_text(value)?;
         if text.is_empty() {
-            return Err(Error::Input {
-                path: ".".into(),
-                message: "a path parameter is empty".into(),
-            });
+            return Err(input_error(".", "a path parameter is empty"));
         }
         self.segments.push(text);
         Ok(())
@@ -174,10 +171,10 @@ impl RequestParts {
             other => scalar_text(&other),
         };
         if reqwest::header::HeaderValue::from_str(&text).is_err() {
-            return Err(Error::Input {
-                path: name.to_owned(),
-                message: "the value is not allowed in an HTTP header".into(),
-            });
+            return Err(input_error(
+                name,
+                "the value is not allowed in an HTTP header",
+            ));
         }
         self.headers.push((name.to_owned(), text));
         Ok(())
@@ -200,10 +197,8 @@ impl RequestParts {
     pub fn json_body<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
         let mut bytes = Vec::new();
         let mut serializer = serde_json::Serializer::new(&mut bytes);
-        serde_path_to_error::serialize(value, &mut serializer).map_err(|err| Error::Input {
-            path: err.path().to_string(),
-            message: err.inner().to_string(),
-        })?;
+        serde_path_to_error::serialize(value, &mut serializer)
+            .map_err(|err| Error::input(err.path().to_string(), err.into_inner()))?;
         if bytes != b"null" {
             self.body = Some(Bytes::from(bytes));
         }
@@ -237,10 +232,15 @@ impl RequestParts {
 }
 
 fn to_json<T: Serialize + ?Sized>(value: &T, what: &str) -> Result<Value> {
-    serde_json::to_value(value).map_err(|err| Error::Input {
-        path: what.to_owned(),
-        message: err.to_string(),
-    })
+    serde_json::to_value(value).map_err(|err| Error::input(what.to_owned(), err))
+}
+
+/// An input the API cannot take, at `path`, for a reason of our own.
+pub(crate) fn input_error(path: &str, message: impl std::fmt::Display) -> Error {
+    Error::input(
+        path.to_owned(),
+        <serde_json::Error as serde::ser::Error>::custom(message),
+    )
 }
 
 /// A scalar as parameter text: strings as they are, numbers and booleans as
@@ -287,12 +287,16 @@ impl ResponseBody {
 
     /// The body as text (it must be UTF-8).
     pub fn text(self) -> Result<String> {
-        String::from_utf8(self.bytes.to_vec()).map_err(|err| Error::Decode {
-            what: "platform API answer",
-            path: ".".into(),
-            message: format!("the text is not UTF-8: {err}"),
-            body: String::from_utf8_lossy(&self.bytes).into_owned(),
-            request_id: self.request_id.clone(),
+        String::from_utf8(self.bytes.to_vec()).map_err(|err| {
+            Error::decode_at(
+                "platform API answer",
+                ".".into(),
+                <serde_json::Error as serde::de::Error>::custom(format!(
+                    "the text is not UTF-8: {err}"
+                )),
+                &self.bytes,
+                self.request_id.as_deref(),
+            )
         })
     }
 
