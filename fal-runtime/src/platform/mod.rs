@@ -123,7 +123,7 @@ impl Platform {
         } else {
             Call::Submit
         };
-        let response = http::send(client, retry_as, || {
+        let make = || {
             let mut request = client.authorize(client.http().request(O::METHOD, url.clone()));
             for (name, value) in &parts.headers {
                 request = request.header(name.as_str(), value.as_str());
@@ -134,24 +134,31 @@ impl Platform {
                     .body(body.clone());
             }
             request
+        };
+        // The body is read inside the attempt, so a body cut short is retried
+        // exactly when the call may be repeated.
+        let (bytes, request_id) = http::exchange(client, retry_as, make, |response| async move {
+            let request_id = response
+                .headers()
+                .get("x-fal-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let shown = http::display_url(response.url());
+            match response.bytes().await {
+                Ok(bytes) => Ok((bytes, request_id)),
+                Err(source) => {
+                    let err = Error::transport(retry_as, shown, source);
+                    Err(match &request_id {
+                        Some(id) => err.with_request_id(id),
+                        None => err,
+                    })
+                }
+            }
         })
         .await?;
-        let request_id = response
-            .headers()
-            .get("x-fal-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
         if let Some(id) = &request_id {
             tracing::Span::current().record("request_id", id.as_str());
         }
-        let shown = http::display_url(response.url());
-        let bytes = response.bytes().await.map_err(|source| {
-            let err = Error::transport(retry_as, shown, source);
-            match &request_id {
-                Some(id) => err.with_request_id(id),
-                None => err,
-            }
-        })?;
         O::read(ResponseBody { bytes, request_id })
     }
 
