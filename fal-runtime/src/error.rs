@@ -93,6 +93,20 @@ pub enum Error {
     /// The client or a request option is misconfigured (bad URL, bad header value…).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A call was not sent, or a redirect not followed, because its URL is
+    /// outside the configured base URLs and fal's own hosts: the only places the
+    /// API key may go (a URL named in a response or a redirect is never trusted
+    /// with it).
+    #[error("{operation} request {} {url}: not sent, as it is outside the configured base URLs and fal's hosts, the only places the API key may go", if *.redirected { "was redirected to" } else { "to" })]
+    UntrustedUrl {
+        /// Which call it was.
+        operation: Operation,
+        /// The URL refused (never carries a credential).
+        url: String,
+        /// Whether the URL came from a redirect (`Location`) rather than from
+        /// the client's own URL building.
+        redirected: bool,
+    },
     /// A `/stream` response failed after it was accepted (timeout, error event, bad or cut body).
     #[error(transparent)]
     EventStream(Box<crate::stream::StreamError>),

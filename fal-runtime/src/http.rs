@@ -31,6 +31,7 @@ use rand::Rng;
 use reqwest::StatusCode;
 use url::Url;
 
+use crate::destination::Traffic;
 use crate::error::{Error, Result};
 use crate::Client;
 
@@ -188,8 +189,9 @@ impl RetryPolicy {
 
 /// Sends a request built by `make` (called once per attempt), retrying per
 /// `operation` and the client's [`RetryPolicy`]; a non-2xx final answer becomes
-/// [`Error::Api`]. `make` should call [`Client::authorize`] for fal hosts. Each
-/// attempt goes through the client's proxy when one is set ([`crate::proxy`]).
+/// [`Error::Api`], a redirect that was not followed [`Error::UntrustedUrl`]. Each
+/// attempt is an API call: the client attaches the key (only where it may go)
+/// and sends it through its proxy when one is set ([`crate::proxy`]).
 pub async fn send(
     client: &Client,
     operation: Operation,
@@ -203,11 +205,16 @@ pub async fn send(
         })?;
         // Errors name the fal URL meant, not the proxy it went through.
         let url = request.url().clone();
-        let request = client.route(request);
+        let request = client.prepare(request, Traffic::Api(operation))?;
         let can_retry = retry < policy.max_retries;
         match client.http().execute(request).await {
             Ok(response) if response.status().is_success() => return Ok(response),
             Ok(response) => {
+                if let Some(err) =
+                    crate::destination::unfollowed_redirect(client, &response, operation)
+                {
+                    return Err(err);
+                }
                 let status = response.status();
                 let err = Error::from_response(response).await;
                 let api = err.api();

@@ -261,7 +261,7 @@ async fn try_part(
         .header(CONTENT_LENGTH, len)
         .body(body);
     let response = client
-        .execute(put)
+        .execute_signed(put)
         .await
         .map_err(UploadFailure::Transport)?;
     if !response.status().is_success() {
@@ -300,7 +300,7 @@ async fn complete(
     loop {
         attempt += 1;
         let failure = match client
-            .execute(client.http().post(url.clone()).json(&body))
+            .execute_signed(client.http().post(url.clone()).json(&body))
             .await
         {
             Ok(response) if response.status().is_success() => return Ok(()),

@@ -177,7 +177,8 @@ pub(crate) async fn initiate(
     });
     let response = send(client, Operation::Upload, || {
         let mut request = client
-            .authorize(client.http().post(url.clone()))
+            .http()
+            .post(url.clone())
             .header(http::header::ACCEPT, "application/json")
             .json(&body);
         if let Some(lifecycle) = &lifecycle {
@@ -257,7 +258,7 @@ async fn single(
             .header(CONTENT_TYPE, &described.content_type)
             .header(CONTENT_LENGTH, len)
             .body(body);
-        let outcome = client.execute(put).await;
+        let outcome = client.execute_signed(put).await;
         let failure = match outcome {
             Ok(response) if response.status().is_success() => return Ok(initiated.file_url),
             Ok(response) => {
