@@ -284,8 +284,24 @@ pub mod testing {
     /// escapes of `.`, `/`, `\` and `%`, backslashes, parameters, namespaces and
     /// the legacy form's parts.
     pub const PIECES: &[&str] = &[
-        "/", ".", "..", "%2e", "%2E%2e", "%2F", "%5C", "%25", "\\", ";", "?q", "#f", "-", "_",
-        "workflows", "comfy", "12345", "12345-",
+        "/",
+        ".",
+        "..",
+        "%2e",
+        "%2E%2e",
+        "%2F",
+        "%5C",
+        "%25",
+        "\\",
+        ";",
+        "?q",
+        "#f",
+        "-",
+        "_",
+        "workflows",
+        "comfy",
+        "12345",
+        "12345-",
     ];
 }
 
