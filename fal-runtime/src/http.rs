@@ -197,6 +197,18 @@ pub async fn send(
     operation: Operation,
     make: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response> {
+    send_as(client, Traffic::Api(operation), operation, make).await
+}
+
+/// [`send`] for any kind of traffic: a public download (a file an output names)
+/// is retried like an API call of `operation` but carries no key and may go to
+/// any host.
+pub(crate) async fn send_as(
+    client: &Client,
+    traffic: Traffic,
+    operation: Operation,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response> {
     let policy = client.retry_policy();
     let mut retry = 0;
     loop {
@@ -205,7 +217,7 @@ pub async fn send(
         })?;
         // Errors name the fal URL meant, not the proxy it went through.
         let url = request.url().clone();
-        let request = client.prepare(request, Traffic::Api(operation))?;
+        let request = client.prepare(request, traffic)?;
         let can_retry = retry < policy.max_retries;
         match client.http().execute(request).await {
             Ok(response) if response.status().is_success() => return Ok(response),

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::BatchError;
+use crate::destination::Traffic;
 use crate::http::{self, Operation};
 use crate::Client;
 
@@ -262,8 +263,8 @@ async fn download(client: &Client, url: &str, target: &Path) -> Result<(u64, Str
     let temp = temp_path(target);
     let mut retry = 0;
     loop {
-        // No `authorize`: the key goes to fal's API hosts only.
-        let response = http::send(client, Operation::Other, || {
+        // A public file: no key, whatever host the output names.
+        let response = http::send_as(client, Traffic::Public, Operation::Other, || {
             client.http().get(parsed.clone())
         })
         .await
