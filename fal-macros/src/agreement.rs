@@ -51,9 +51,7 @@ fn client_accepts(runtime: &tokio::runtime::Runtime, base: &str, id: &str) -> bo
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let untyped = client.endpoint(id);
-    let refused = |result: Result<(), fal_runtime::Error>| {
-        matches!(result, Err(fal_runtime::Error::EndpointId(_)))
-    };
+    let refused = |result: Result<(), fal_runtime::Error>| matches!(&result, Err(e) if e.kind() == fal_runtime::ErrorKind::InvalidId);
     let handle = refused(untyped.request("r-1").map(drop));
     let (submit, run) = runtime.block_on(async {
         (

@@ -67,7 +67,7 @@ impl Client {
     }
 
     /// The shared HTTP client.
-    pub fn http(&self) -> &reqwest::Client {
+    pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.http
     }
 
@@ -86,7 +86,8 @@ impl Client {
         &self.inner.rest
     }
 
-    /// The proxy every HTTP request goes through, if any ([`crate::proxy`]).
+    /// The proxy every HTTP request goes through, if any
+    /// ([`ClientBuilder::proxy_url`]).
     pub fn proxy_url(&self) -> Option<&Url> {
         self.inner.proxy.as_ref()
     }
@@ -114,11 +115,7 @@ impl Client {
         match traffic {
             Traffic::Api(operation) => {
                 if !self.inner.scope.admits(request.url()) {
-                    return Err(Error::UntrustedUrl {
-                        operation,
-                        url: crate::http::display_url(request.url()),
-                        redirected: false,
-                    });
+                    return Err(Error::untrusted_url(operation, request.url(), false));
                 }
                 for (name, value) in &self.inner.auth_headers {
                     request.headers_mut().insert(name, value.clone());
@@ -224,8 +221,9 @@ impl ClientBuilder {
     /// Sends every HTTP request to this URL (e.g. your server's `/api/fal/proxy`)
     /// with the real fal URL in `x-fal-target-url`, fal's proxy convention (spec
     /// 2.4). The hosts above keep their meaning: they name the targets. Never
-    /// read from the environment. What is proxied and what is sent with it is
-    /// described in [`crate::proxy`].
+    /// read from the environment. The `Authorization` key is still sent when the
+    /// client has one; realtime WebSockets connect directly (fal's proxy does not
+    /// carry them), while their token is fetched through the proxy.
     pub fn proxy_url(mut self, url: impl Into<String>) -> Self {
         self.proxy_url = Some(url.into());
         self
@@ -307,13 +305,13 @@ impl ClientBuilder {
         auth_headers.insert(
             USER_AGENT,
             HeaderValue::from_str(agent).map_err(|_| {
-                Error::Config(format!("user agent {agent:?} is not a valid header value"))
+                Error::config(format!("user agent {agent:?} is not a valid header value"))
             })?,
         );
         if let Some(key) = &key {
             let mut value =
                 HeaderValue::from_str(&format!("Key {}", key.expose())).map_err(|_| {
-                    Error::Config("the API key contains characters not allowed in a header".into())
+                    Error::config("the API key contains characters not allowed in a header")
                 })?;
             value.set_sensitive(true);
             auth_headers.insert(AUTHORIZATION, value);
@@ -326,7 +324,7 @@ impl ClientBuilder {
                 .pool_idle_timeout(Duration::from_secs(90))
                 .redirect(scope.redirect_policy())
                 .build()
-                .map_err(|err| Error::Config(format!("could not build the HTTP client: {err}")))?,
+                .map_err(|err| Error::config_because("could not build the HTTP client", err))?,
         };
 
         Ok(Client {

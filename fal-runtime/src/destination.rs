@@ -11,7 +11,7 @@
 //!   URL could take the key.
 //!
 //! It never goes to a URL merely named in a response. A call whose URL is outside
-//! that set is not sent at all ([`crate::Error::UntrustedUrl`]); URLs from
+//! that set is not sent at all (an [`crate::ErrorKind::UntrustedUrl`] error); URLs from
 //! responses (`status_url`, `response_url`, `cancel_url`) are used only when they
 //! lie under the configured queue base, and a redirect from a request that may
 //! carry the key is followed only to a URL the key may go to (others come back
@@ -34,7 +34,7 @@ use reqwest::header::LOCATION;
 use reqwest::redirect::Policy;
 use url::{Host, Url};
 
-use crate::http::{display_url, Operation};
+use crate::http::Operation;
 use crate::{Client, Error};
 
 /// What a request is, which decides whether it carries the key and whether it
@@ -113,11 +113,7 @@ pub(crate) fn unfollowed_redirect(
     if client.key_scope().admits(&url) {
         return None;
     }
-    Some(Error::UntrustedUrl {
-        operation,
-        url: display_url(&url),
-        redirected: true,
-    })
+    Some(Error::untrusted_url(operation, &url, true))
 }
 
 /// `https` on port 443 to `fal.ai`, `fal.run` or a subdomain of either.

@@ -14,7 +14,7 @@
 //! - **Where the key goes**: only to the configured queue, run and REST base URLs
 //!   (their host and path prefix), the proxy, and fal's own hosts (`fal.ai`,
 //!   `fal.run` and their subdomains, https only). A call built for any other URL
-//!   is not sent ([`crate::Error::UntrustedUrl`]); a `status_url`,
+//!   is not sent ([`crate::ErrorKind::UntrustedUrl`]); a `status_url`,
 //!   `response_url` or `cancel_url` in a response is used only when it lies under
 //!   the queue base; a redirect is followed only to a URL the key may go to.
 //!   Judging "under the base" on the decoded path, so that `%2e%2e`, `%2F` or

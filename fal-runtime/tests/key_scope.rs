@@ -15,7 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use fal_runtime::{Client, Error, RetryPolicy};
+use fal_runtime::{Client, ErrorKind, RetryPolicy};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -237,7 +237,7 @@ async fn ids_that_climb_out_of_the_base_path_are_never_sent() {
         let stream = untyped.stream(json!({})).await.map(drop);
         for result in [submit, run, stream] {
             assert!(
-                matches!(result, Err(Error::EndpointId(_))),
+                matches!(&result, Err(e) if e.kind() == ErrorKind::InvalidId),
                 "{id}: {result:?}"
             );
         }
@@ -321,13 +321,7 @@ async fn redirects_are_followed_with_the_key_only_inside_the_scope() {
             .await
             .unwrap_err();
         assert!(
-            matches!(
-                &err,
-                Error::UntrustedUrl {
-                    redirected: true,
-                    ..
-                }
-            ),
+            err.kind() == ErrorKind::UntrustedUrl,
             "{code} {location}: {err}"
         );
         assert!(err.to_string().contains("was redirected to"), "{err}");

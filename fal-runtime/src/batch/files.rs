@@ -264,7 +264,7 @@ async fn download(client: &Client, url: &str, target: &Path) -> Result<(u64, Str
     let mut retry = 0;
     loop {
         // A public file: no key, whatever host the output names.
-        let response = http::send_as(client, Traffic::Public, Operation::Other, || {
+        let response = http::send_as(client, Traffic::Public, Operation::Download, || {
             client.http().get(parsed.clone())
         })
         .await
