@@ -137,9 +137,9 @@ impl Client {
         self.inner.proxy.as_ref()
     }
 
-    /// Builds, readies and sends one attempt to a signed storage URL, for the
-    /// calls that handle their own retries and errors instead of
-    /// [`crate::http::send`].
+    /// Builds, readies and sends one attempt to a signed storage URL (no key),
+    /// for the upload calls, which read their own failures
+    /// (`storage::error::signed_attempt`) inside the one retry loop.
     pub(crate) async fn execute_signed(
         &self,
         request: reqwest::RequestBuilder,
@@ -234,7 +234,7 @@ impl ClientBuilder {
     ///
     /// Its redirect policy applies too. The client built otherwise follows a
     /// redirect of a keyed call only to a URL the key may go to
-    /// ([`crate::proxy`] says where); reqwest's default policy keeps
+    /// (the [crate docs](crate) say where); reqwest's default policy keeps
     /// `Authorization` on any redirect to the same host and port, even outside a
     /// base URL's path. Give this client `reqwest::redirect::Policy::none()`
     /// unless you trust every server it talks to.

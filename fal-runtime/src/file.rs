@@ -176,14 +176,22 @@ impl crate::Client {
             )));
         }
         let operation = crate::http::Operation::Download;
-        let traffic = crate::destination::Traffic::Public;
-        let response =
-            crate::http::send_as(self, traffic, operation, || self.http().get(url.clone())).await?;
         let shown = crate::http::display_url(&url);
-        response
-            .bytes()
-            .await
-            .map_err(|err| crate::Error::transport(operation, shown, err))
+        let read = |response: reqwest::Response| async {
+            response
+                .bytes()
+                .await
+                .map_err(|err| crate::Error::transport(operation, shown.clone(), err))
+        };
+        let traffic = crate::destination::Traffic::Public;
+        crate::http::exchange_as(
+            self,
+            traffic,
+            operation,
+            || self.http().get(url.clone()),
+            read,
+        )
+        .await
     }
 }
 

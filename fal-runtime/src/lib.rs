@@ -56,7 +56,7 @@
 //!   URL named in a response or a redirect elsewhere. A call that would leave
 //!   those fails with an [`ErrorKind::UntrustedUrl`] error before anything is sent. Endpoint
 //!   ids are checked first ([`EndpointId`]: no `%`, `\`, `.` or `..` segment can
-//!   climb out of a base path). [`proxy`] has the details.
+//!   climb out of a base path). [`ClientBuilder::proxy_url`] has the details.
 //! - **Queue**: a [`QueueHandle`] keeps the `status_url`, `response_url` and
 //!   `cancel_url` submit returned when they lie under the configured queue base
 //!   (host and path prefix, so neither a prefix nor a proxy is ever bypassed), and

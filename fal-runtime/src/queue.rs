@@ -181,31 +181,19 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     }
 
     /// A GET of this request's JSON (status or result). Both are idempotent, so
-    /// a body cut after the headers is retried like a transport failure, per the
-    /// retry policy; every error names the request.
+    /// a body cut after the headers is retried inside the same retry loop as
+    /// the request ([`http::exchange`]); every error names the request.
     async fn get_json<T: DeserializeOwned>(
         &self,
         operation: Operation,
         what: &'static str,
         make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<T> {
-        let policy = self.client.retry_policy();
-        let mut retry = 0;
-        loop {
-            let attempt = match http::send(&self.client, operation, &make).await {
-                Ok(response) => read_json(operation, response, what, Some(&self.request_id)).await,
-                Err(err) => Err(err),
-            };
-            match attempt {
-                Err(err) if err.is_transport() && retry < policy.retries() => {
-                    let delay = policy.backoff(retry);
-                    tracing::debug!(%operation, retry, ?delay, "retrying after a broken body");
-                    tokio::time::sleep(delay).await;
-                    retry += 1;
-                }
-                other => return other.map_err(|err| err.with_request_id(&self.request_id)),
-            }
-        }
+        http::exchange(&self.client, operation, make, |response| {
+            read_json(operation, response, what, Some(&self.request_id))
+        })
+        .await
+        .map_err(|err| err.with_request_id(&self.request_id))
     }
 
     /// One status poll; `logs` asks for the runner's log lines.
