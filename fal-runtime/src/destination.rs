@@ -2,7 +2,8 @@
 //! request the client makes passes through (`Client::prepare`).
 //!
 //! **The API key goes only to:**
-//! - a configured base URL (queue, run, REST, and the proxy when one is set):
+//! - a configured base URL (queue, run, REST, the Platform API, and the proxy
+//!   when one is set):
 //!   same scheme, host and port, and a path at or below the base's path;
 //! - fal's own hosts: `fal.ai`, `fal.run` and their subdomains, over https on
 //!   port 443 (where fal's clients send it since 2026). `fal.media`, fal's file
