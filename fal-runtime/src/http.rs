@@ -33,6 +33,9 @@ pub(crate) enum Operation {
     Upload,
     /// Download of a file URL.
     Download,
+    /// A Platform API call that may be sent twice: a read, an idempotent
+    /// write (`PUT`, `DELETE`) or one carrying an `Idempotency-Key`.
+    Platform,
 }
 
 impl fmt::Display for Operation {
@@ -47,6 +50,7 @@ impl fmt::Display for Operation {
             Operation::Token => "token",
             Operation::Upload => "upload",
             Operation::Download => "download",
+            Operation::Platform => "platform",
         })
     }
 }
@@ -72,6 +76,7 @@ impl Operation {
                 | Operation::Token
                 | Operation::Upload
                 | Operation::Download
+                | Operation::Platform
         )
     }
 
@@ -101,6 +106,8 @@ impl Operation {
 /// | uploads (initiate, PUT, parts, complete) | 429, 502, 503, 504 | any but a timeout | retried |
 /// | result, token, file download | 429, 502, 503, 504 | any | retried |
 /// | cancel | 429, 502, 503, 504 | any | (not read) |
+/// | Platform API reads and idempotent writes | 429, 502, 503, 504 | any | retried |
+/// | other Platform API writes | as submit | as submit | not retried |
 ///
 /// Every call retries in one loop, with the body read inside the attempt, so
 /// `max_retries = N` means at most N + 1 requests for any one operation
