@@ -31,7 +31,6 @@
 
 mod builder;
 pub mod emit;
-pub mod endpoint_id;
 mod error;
 pub mod ir;
 pub mod parse;

@@ -344,12 +344,13 @@ impl crate::Client {
     /// ([`DEFAULT_JWKS_URL`], falling back to [`LEGACY_JWKS_URL`] only when
     /// that cannot be fetched); against any other REST
     /// base (a testkit, a gateway) it uses `{rest}/.well-known/jwks.json`. The
-    /// key set is fetched through the client's proxy, if it has one.
+    /// key set is public: it is fetched without the key, through the client's
+    /// proxy if it has one.
     pub fn webhook_verifier(&self) -> WebhookVerifier {
         let rest = self.rest_base();
         let is_fal =
             rest.host_str() == Some("rest.fal.ai") && rest.path().trim_matches('/').is_empty();
-        let proxy = self.proxy_url().cloned();
+        let proxy = self.proxy_for(crate::destination::Traffic::Public).cloned();
         if is_fal {
             return WebhookVerifier::from_source(fal_source(self.http().clone(), proxy));
         }
