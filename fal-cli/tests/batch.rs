@@ -120,6 +120,8 @@ async fn check_invariants(kit: &Testkit, dirs: &[PathBuf], jobs: u64, state: Opt
                 "job {line} has more than one result line"
             );
             assert_eq!(record["status"], "ok", "{record}");
+            // The testkit bills one unit per completed result (x-fal-billable-units: 1).
+            assert_eq!(record["billable_units"], 1.0, "{record}");
             for file in record["files"].as_array().unwrap() {
                 let bytes = std::fs::read(dir.join(file["path"].as_str().unwrap())).unwrap();
                 assert_eq!(bytes.len() as u64, file["size"].as_u64().unwrap());
@@ -138,6 +140,8 @@ async fn check_invariants(kit: &Testkit, dirs: &[PathBuf], jobs: u64, state: Opt
     let batch = Batch::open_read(&dirs[0], state).await.unwrap();
     let status = batch.status().await.unwrap();
     assert!(status.counts.is_complete(), "{:?}", status.counts);
+    // The state holds the units of every job, once each (SQLite or PostgreSQL).
+    assert_eq!(status.billable_units, (jobs as f64, jobs));
     let doubtful: HashMap<u64, u64> = status.doubtful.iter().copied().collect();
     let mut recorded: HashMap<u64, Vec<String>> = HashMap::new();
     for (line, id) in batch.request_ids().await.unwrap() {
