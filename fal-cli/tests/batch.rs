@@ -523,7 +523,10 @@ async fn the_estimate_is_printed_and_a_budget_below_it_refuses_to_start() {
     let output = wait(resume.spawn().unwrap()).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("estimated cost: 2.00 USD for 4 call(s)"), "{stderr}");
+    assert!(
+        stderr.contains("estimated cost: 2.00 USD for 4 call(s)"),
+        "{stderr}"
+    );
     check_invariants(&kit, std::slice::from_ref(&out), JOBS, None).await;
 
     // Nothing left to run: nothing to estimate, and the budget is not asked.

@@ -173,9 +173,16 @@ impl Change {
         }
         sql.push_str(&format!(", updated_at = {} WHERE ", dialect.now));
         if let Some(batch) = scope {
-            sql.push_str(&format!("batch = {} AND ", bind(SqlValue::Text(batch.to_owned()))));
+            sql.push_str(&format!(
+                "batch = {} AND ",
+                bind(SqlValue::Text(batch.to_owned()))
+            ));
         }
-        let from: Vec<String> = self.from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let from: Vec<String> = self
+            .from
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
         sql.push_str(&format!(
             "line = {} AND lease_owner = {} AND state IN ({})",
             bind(SqlValue::Int(line as i64)),
