@@ -3,7 +3,8 @@
 //! Three stages, each its own module: [`parse`] reads a fal queue OpenAPI
 //! document (no network), [`ir`] decides every type and name, [`emit`] writes
 //! formatted Rust. [`Builder`] drives them from a build script; the `fal codegen`
-//! CLI uses the same builder.
+//! CLI uses the same builder, and [`Bundle`] lays bindings out as a crate of their
+//! own with one cargo feature per endpoint (how `fal-endpoints` is generated).
 //!
 //! What the generated code looks like, and why:
 //! - One module per endpoint from its id (`fal-ai/flux/dev` → `fal_ai::flux::dev`)
@@ -29,6 +30,7 @@
 #![warn(missing_docs)]
 
 mod builder;
+pub mod bundle;
 pub mod emit;
 pub mod endpoint_id;
 mod error;
@@ -36,6 +38,7 @@ pub mod ir;
 pub mod parse;
 
 pub use builder::{Builder, Generated, DEFAULT_OUT_FILE};
+pub use bundle::Bundle;
 pub use error::{Error, Location};
 
 /// Bindings for already parsed documents (one endpoint each).

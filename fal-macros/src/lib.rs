@@ -1,8 +1,7 @@
 //! `#[fal_endpoint]`: declare a fal endpoint on your own input type.
 //!
 //! Generated bindings and this attribute produce the same thing, an
-//! implementation of `fal_runtime::Endpoint` on the input type (the emission
-//! code is shared with `fal-codegen`), so every way of calling fal (queue,
+//! implementation of `fal_runtime::Endpoint` on the input type, so every way of calling fal (queue,
 //! subscribe, direct run, stream) works for a declared endpoint exactly as for
 //! a generated one. Use it through `fal_runtime::fal_endpoint` (default feature
 //! `macros`); the expansion names only `fal_runtime` paths, so the crate must
@@ -96,14 +95,16 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         Ok(args) => {
             let input = with_serialize(input.clone(), args.derive_serialize.as_ref());
             let ident = &input.ident;
-            let endpoint = fal_codegen::emit::endpoint_impl(
-                quote!(#ident),
-                &args.endpoint_id.value(),
-                args.output.to_token_stream(),
-            );
+            let id = &args.endpoint_id;
+            let output = &args.output;
+            // The same impl generated bindings carry: the trait in fal-runtime is
+            // the contract both sides write to.
             quote! {
                 #input
-                #endpoint
+                impl fal_runtime::Endpoint for #ident {
+                    const ENDPOINT_ID: &'static str = #id;
+                    type Output = #output;
+                }
             }
         }
         Err(e) => with_item(e, with_serialize(input.clone(), None).into_token_stream()),

@@ -113,6 +113,7 @@ impl Client {
 
     /// Builds, routes and sends one attempt, for the calls that handle their own
     /// retries and errors (signed upload URLs) instead of [`crate::http::send`].
+    #[cfg(feature = "storage")]
     pub(crate) async fn execute(
         &self,
         request: reqwest::RequestBuilder,

@@ -88,15 +88,18 @@ pub enum Error {
     #[error(transparent)]
     EndpointId(#[from] InvalidEndpointId),
     /// A storage upload (explicit, or of a local file found in an input) failed.
+    #[cfg(feature = "storage")]
     #[error(transparent)]
     Upload(#[from] crate::storage::UploadError),
     /// The client or a request option is misconfigured (bad URL, bad header value…).
     #[error("invalid configuration: {0}")]
     Config(String),
     /// A `/stream` response failed after it was accepted (timeout, error event, bad or cut body).
+    #[cfg(feature = "stream")]
     #[error(transparent)]
     EventStream(Box<crate::stream::StreamError>),
     /// A realtime session failed.
+    #[cfg(feature = "realtime")]
     #[error(transparent)]
     Realtime(Box<crate::realtime::RealtimeError>),
 }
@@ -151,6 +154,7 @@ impl Error {
             | Self::Timeout { request_id, .. }
             | Self::Transport { request_id, .. } => request_id.as_deref(),
             Self::Stream { request_id, .. } => Some(request_id),
+            #[cfg(feature = "stream")]
             Self::EventStream(err) => err.request_id.as_deref(),
             _ => None,
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
-use futures::stream::{self, BoxStream, Stream, StreamExt};
+use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

@@ -1,8 +1,8 @@
 //! The `impl fal_runtime::Endpoint` that ties an input type to its endpoint.
 //!
-//! Shared by generated bindings and `#[fal_endpoint]` so both produce the same
-//! impl; the trait is implemented on the INPUT type, which is what makes
-//! `client.subscribe(input)` typed without a turbofish.
+//! `#[fal_endpoint]` writes the same impl of the same trait; the trait is
+//! implemented on the INPUT type, which is what makes `client.subscribe(input)`
+//! typed without a turbofish.
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};

@@ -28,8 +28,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::stream::BoxStream;
-use futures::{Stream, StreamExt};
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
 pub use error::{StreamError, StreamErrorKind};
@@ -106,7 +106,7 @@ impl<T: DeserializeOwned + Send + 'static> EventStream<T> {
             _out: PhantomData,
         };
         let timeout = options.inactivity_timeout;
-        let inner = futures::stream::unfold(Some(state), move |state| async move {
+        let inner = futures_util::stream::unfold(Some(state), move |state| async move {
             let mut state = state?;
             let outcome = tokio::time::timeout(timeout, state.next_event()).await;
             let item = match outcome {
@@ -245,7 +245,7 @@ mod tests {
 
     /// Feeds `chunks` through the whole typed pipeline, as a response body would.
     fn collect(chunks: Vec<Vec<u8>>) -> Vec<Result<serde_json::Value, StreamError>> {
-        let body = futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))));
+        let body = futures_util::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -295,8 +295,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_timeout_fires_during_a_silent_gap() {
-        let body = futures::stream::iter([Ok(Bytes::from_static(b"data: 1\n\n"))])
-            .chain(futures::stream::pending());
+        let body = futures_util::stream::iter([Ok(Bytes::from_static(b"data: 1\n\n"))])
+            .chain(futures_util::stream::pending());
         let options = StreamOptions::default().inactivity_timeout(Duration::from_secs(2));
         let mut events = EventStream::<u32>::from_body(body, None, &options);
         assert_eq!(events.next().await.unwrap().unwrap(), 1);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Packages every publishable crate (`cargo package --workspace`), unpacks the
+# `.crate` files, and builds and tests tests/outside-consumer against them: a
+# crate outside the workspace that depends on them by version, as a user would
+# from crates.io, redirected to the unpacked sources by a [patch.crates-io]
+# section. Its test makes a typed bundled call (fal-endpoints) and a
+# macro-declared call through the testkit.
+#
+# `cargo package` runs with --no-verify because this script does the
+# verification's work itself, from the unpacked sources: the consumer's build
+# compiles fal-runtime, fal-macros, fal-endpoints, fal-testkit and fal-codegen,
+# and the unpacked fal-cli (the one package the consumer does not use) is built
+# here too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo="$PWD"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+case "$target" in /*) ;; *) target="$repo/$target" ;; esac
+
+cargo package --workspace --no-verify --locked
+work="$target/outside-consumer"
+rm -rf "$work"
+mkdir -p "$work/unpacked" "$work/.cargo"
+version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)"
+# Every build below $work (the consumer and the unpacked packages themselves)
+# resolves our crates to the unpacked sources.
+echo "[patch.crates-io]" > "$work/.cargo/config.toml"
+for crate in "$target"/package/*-"$version".crate; do
+  name="$(basename "$crate" ".crate")"
+  name="${name%-"$version"}"
+  tar -xzf "$crate" -C "$work/unpacked"
+  echo "$name = { path = \"$work/unpacked/$name-$version\" }" >> "$work/.cargo/config.toml"
+done
+cp -r tests/outside-consumer "$work/consumer"
+# The workspace's lock pins the dependency versions the workspace is tested with
+# (cargo adds the consumer itself and drops what it does not use).
+cp Cargo.lock "$work/consumer/Cargo.lock"
+
+export CARGO_TARGET_DIR="$target"
+echo "-- the unpacked fal-cli builds"
+(cd "$work/unpacked/fal-cli-$version" && cp "$repo/Cargo.lock" . && cargo build --quiet)
+echo "-- the outside consumer's test"
+(cd "$work/consumer" && cargo test --quiet)
