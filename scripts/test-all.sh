@@ -39,6 +39,10 @@ done
 
 echo "== fal-endpoints is what the generator makes of schemas/ (fal codegen check)"
 cargo run -q -p fal-cli --locked -- codegen check --schemas schemas --crate fal-endpoints
+# Every feature is checked by the workspace clippy above (the crate's tests
+# enable `full`); here no endpoint at all, and one endpoint alone.
+cargo clippy -p fal-endpoints --lib --locked -- -D warnings
+cargo clippy -p fal-endpoints --lib --locked --features fal-ai__flux__dev -- -D warnings
 
 echo "== rustdoc (no warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked

@@ -280,40 +280,23 @@ fn valid_feature(feature: &str) -> Result<(), String> {
     }
 }
 
-/// Bindings for each document alone, on all cores, in document order: the
-/// endpoint id and the code.
+/// Bindings for each document alone, in document order: the endpoint id and
+/// the code. (Each run formats its endpoint's pieces on all cores.)
 fn generate_each(documents: &[PathBuf]) -> Result<Vec<(String, String)>, Error> {
-    let threads = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1)
-        .clamp(1, 8);
-    let chunk = documents.len().div_ceil(threads).max(1);
-    let one = |document: &PathBuf| -> Result<(String, String), Error> {
-        let generated = Builder::new().schema_file(document).generate()?;
-        match generated.endpoints.as_slice() {
-            [id] => Ok((id.clone(), generated.code)),
-            _ => Err(Error::Internal(format!(
-                "{} produced {} endpoints, expected one",
-                document.display(),
-                generated.endpoints.len()
-            ))),
-        }
-    };
-    let results: Vec<Result<(String, String), Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = documents
-            .chunks(chunk)
-            .map(|files| scope.spawn(move || files.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    vec![Err(Error::Internal("a generating thread panicked".into()))]
-                })
-            })
-            .collect()
-    });
-    results.into_iter().collect()
+    documents
+        .iter()
+        .map(|document| {
+            let generated = Builder::new().schema_file(document).generate()?;
+            match generated.endpoints.as_slice() {
+                [id] => Ok((id.clone(), generated.code)),
+                _ => Err(Error::Internal(format!(
+                    "{} produced {} endpoints, expected one",
+                    document.display(),
+                    generated.endpoints.len()
+                ))),
+            }
+        })
+        .collect()
 }
 
 fn describe(id: &str, document: &Path) -> Result<BundledEndpoint, Error> {

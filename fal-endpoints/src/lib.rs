@@ -60,4 +60,6 @@
 #[rustfmt::skip] // generated code, formatted by the generator (prettyplease)
 mod generated;
 
+// With no endpoint feature enabled there is nothing to re-export.
+#[allow(unused_imports)]
 pub use generated::*;

@@ -100,7 +100,7 @@ impl SseParser {
             let rest = head.strip_prefix(BOM).unwrap_or(&head).to_vec();
             return self.push(&rest, out);
         }
-        if self.after_cr {
+        if self.after_cr && !chunk.is_empty() {
             self.after_cr = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {
                 chunk = rest;
@@ -251,6 +251,10 @@ mod tests {
     fn crlf_split_between_chunks_is_one_terminator() {
         let events = parse_all(&[b"data: 1\r", b"\n\r", b"\ndata: 2\n\n"]).unwrap();
         assert_eq!(events, vec![ev(None, "1"), ev(None, "2")]);
+        // An empty chunk between the two halves does not end the `\r`'s wait
+        // for its `\n` (found by the round-trip property below).
+        let events = parse_all(&[b"event: aaa\r", b"", b"\ndata:  \r\n\r\n"]).unwrap();
+        assert_eq!(events, vec![ev(Some("aaa"), " ")]);
     }
 
     #[test]
