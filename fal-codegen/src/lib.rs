@@ -5,6 +5,8 @@
 //! formatted Rust. [`Builder`] drives them from a build script; the `fal codegen`
 //! CLI uses the same builder, and [`Bundle`] lays bindings out as a crate of their
 //! own with one cargo feature per endpoint (how `fal-endpoints` is generated).
+//! [`reduce`] cuts fal's documents down to facts (no prose) before they are
+//! stored in the repository.
 //!
 //! What the generated code looks like, and why:
 //! - One module per endpoint from its id (`fal-ai/flux/dev` → `fal_ai::flux::dev`)
@@ -36,6 +38,7 @@ pub mod endpoint_id;
 mod error;
 pub mod ir;
 pub mod parse;
+pub mod reduce;
 
 pub use builder::{Builder, Generated, DEFAULT_OUT_FILE};
 pub use bundle::Bundle;
