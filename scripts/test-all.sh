@@ -30,6 +30,7 @@ for features in \
   "--no-default-features --features realtime" \
   "--no-default-features --features webhook" \
   "--no-default-features --features axum" \
+  "--no-default-features --features batch" \
   "" \
   "--all-features"; do
   echo "-- fal-runtime ${features:-(default features)}"
@@ -64,6 +65,13 @@ echo "== generated bindings for the reference corpus (fal-bindings-all --feature
 cargo clippy -p fal-bindings-all --features corpus --all-targets --locked -- -D warnings
 cargo test -p fal-bindings-all --features corpus --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p fal-bindings-all --features corpus --no-deps --locked
+
+# fal's official Python and JS clients (pinned; installed from their registries
+# into target/interop) against `fal testkit`: fails under CI=true when they
+# cannot be installed, skips with a message otherwise.
+echo "== fal's official clients against fal testkit (tests/interop/run.sh)"
+./tests/interop/run.sh
+
 
 echo "== packages: cargo package --workspace, then an outside crate builds and calls them"
 ./scripts/outside-consumer.sh

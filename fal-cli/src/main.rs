@@ -4,10 +4,14 @@
 //! turns the outcome into the exit status DESIGN.md promises (0 success,
 //! 1 the API or model failed, 2 bad usage or bad input).
 
+mod batch;
 mod call;
 mod codegen;
 mod failure;
+mod interrupt;
+mod output;
 mod schemas;
+mod target;
 mod testkit;
 mod upload;
 
@@ -55,6 +59,11 @@ enum Command {
     },
     /// Serve the local fal-compatible testkit and print its base URL.
     Testkit(testkit::TestkitArgs),
+    /// Run thousands of inputs through one endpoint, durably (resumable after any stop).
+    Batch {
+        #[command(subcommand)]
+        command: batch::BatchCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -125,11 +134,13 @@ fn main() -> ExitCode {
             command: SchemasCommand::Reduce(args),
         } => schemas::reduce::run(args),
         Command::Testkit(args) => testkit::serve(args),
+        Command::Batch { command } => batch::batch(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {failure}");
+            // Messages quote what servers said: shown, never sent to the terminal.
+            eprintln!("error: {}", output::escape(&failure.to_string()));
             failure.exit_code()
         }
     }
