@@ -142,15 +142,14 @@ impl<'a> EndpointLowering<'a> {
     }
 
     fn run(mut self, doc: &Document) -> Result<Endpoint, Error> {
-        let parts =
-            crate::endpoint_id::parse(&doc.endpoint_id).map_err(|message| Error::Document {
-                file: doc.file.clone(),
-                location: crate::error::Location::Pointer("/paths".into()),
-                message,
-            })?;
+        let parts = fal_id::EndpointId::parse(&doc.endpoint_id).map_err(|err| Error::Document {
+            file: doc.file.clone(),
+            location: crate::error::Location::Pointer("/paths".into()),
+            message: err.to_string(),
+        })?;
         let pascal: String = parts
             .segments()
-            .skip(usize::from(parts.namespace.is_some()) + 1)
+            .skip(usize::from(parts.namespace().is_some()) + 1)
             .map(type_name)
             .collect();
         let module: Vec<String> = parts.segments().map(snake_ident).collect();
