@@ -9,6 +9,7 @@ mod call;
 mod codegen;
 mod failure;
 mod interrupt;
+mod models;
 mod output;
 mod schemas;
 mod target;
@@ -64,6 +65,18 @@ enum Command {
         #[command(subcommand)]
         command: batch::BatchCommand,
     },
+    /// Endpoints fal offers.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ModelsCommand {
+    /// List the endpoints fal-endpoints has typed bindings for (offline): id,
+    /// category and the cargo feature to enable.
+    List(models::ListArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -135,6 +148,9 @@ fn main() -> ExitCode {
         } => schemas::reduce::run(args),
         Command::Testkit(args) => testkit::serve(args),
         Command::Batch { command } => batch::batch(command),
+        Command::Models {
+            command: ModelsCommand::List(args),
+        } => models::list(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

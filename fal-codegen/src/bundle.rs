@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use crate::endpoint_id;
 use crate::error::Error;
 use crate::ir::naming::snake_ident;
-use crate::Builder;
+use crate::parse::parse_document;
 
 /// Where the generated files go, relative to the crate directory.
 pub const GENERATED_DIR: &str = "src/generated";
@@ -56,6 +56,8 @@ pub struct BundledEndpoint {
     pub owner_feature: String,
     /// Its module path, e.g. `["fal_ai", "flux", "dev"]`.
     pub module: Vec<String>,
+    /// Its catalogue category, e.g. `image` (see [`category`]).
+    pub category: String,
     /// The document it was generated from.
     pub document: PathBuf,
 }
@@ -145,8 +147,9 @@ impl Bundle {
         }
         let generated = generate_each(&documents)?;
         let mut endpoints: Vec<(BundledEndpoint, String)> = Vec::new();
-        for (document, (id, code)) in documents.iter().zip(generated) {
-            endpoints.push((describe(&id, document)?, code));
+        for (document, one) in documents.iter().zip(generated) {
+            let endpoint = describe(&one.id, one.category.as_deref(), document)?;
+            endpoints.push((endpoint, one.code));
         }
         endpoints.sort_by(|a, b| a.0.id.cmp(&b.0.id));
         check_unique(endpoints.iter().map(|(e, _)| e))?;
@@ -262,6 +265,38 @@ pub fn owner_feature_name(id: &str) -> Result<String, String> {
     valid_feature(&feature).map(|()| feature)
 }
 
+/// The category of endpoint `id` in the catalogue, from the category its
+/// document declares (`info.x-fal-metadata.category`).
+///
+/// The catalogue uses fal's coarse categories, those of fal's models listing
+/// and bulk export (`image`, `video`, `audio`, `speech`, `llm`, `training`,
+/// `3d`, `json`, …). A declared category is kept, except that fal's
+/// fine-grained `A-to-B` names become their output `B` (`text-to-image` →
+/// `image`, `image-to-video` → `video`, `text-to-speech` → `speech`,
+/// `speech-to-text` → `text`), which is how the coarse ones are cut. A document
+/// that declares none (or `unknown`) is placed by a segment of its id of the
+/// form `A-to-B` the same way (`…/image-to-video` → `video`); failing that,
+/// `other`.
+pub fn category(declared: Option<&str>, id: &str) -> String {
+    let output = |name: &str| -> Option<String> {
+        let name = name.trim().to_ascii_lowercase();
+        let last = name.rsplit("-to-").next().unwrap_or_default();
+        let plain = !last.is_empty()
+            && last
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        (plain && last != "unknown").then(|| last.to_owned())
+    };
+    if let Some(found) = declared.and_then(output) {
+        return found;
+    }
+    id.split('/')
+        .rev()
+        .filter(|segment| segment.contains("-to-"))
+        .find_map(output)
+        .unwrap_or_else(|| "other".to_owned())
+}
+
 /// Cargo's rule for feature names: a letter, digit or `_` first, then letters,
 /// digits, `_`, `-`, `+` or `.`.
 fn valid_feature(feature: &str) -> Result<(), String> {
@@ -280,26 +315,39 @@ fn valid_feature(feature: &str) -> Result<(), String> {
     }
 }
 
-/// Bindings for each document alone, in document order: the endpoint id and
-/// the code. (Each run formats its endpoint's pieces on all cores.)
-fn generate_each(documents: &[PathBuf]) -> Result<Vec<(String, String)>, Error> {
+/// What [`generate_each`] makes of one document.
+struct One {
+    id: String,
+    category: Option<String>,
+    code: String,
+}
+
+/// Bindings for each document alone, in document order. (Each run formats its
+/// endpoint's pieces on all cores.)
+fn generate_each(documents: &[PathBuf]) -> Result<Vec<One>, Error> {
     documents
         .iter()
         .map(|document| {
-            let generated = Builder::new().schema_file(document).generate()?;
-            match generated.endpoints.as_slice() {
-                [id] => Ok((id.clone(), generated.code)),
-                _ => Err(Error::Internal(format!(
-                    "{} produced {} endpoints, expected one",
-                    document.display(),
-                    generated.endpoints.len()
-                ))),
-            }
+            let text = fs::read_to_string(document).map_err(|source| Error::Io {
+                path: document.clone(),
+                source,
+            })?;
+            let parsed = parse_document(document, &text)?;
+            let code = crate::generate(std::slice::from_ref(&parsed))?;
+            Ok(One {
+                id: parsed.endpoint_id,
+                category: parsed.category,
+                code,
+            })
         })
         .collect()
 }
 
-fn describe(id: &str, document: &Path) -> Result<BundledEndpoint, Error> {
+fn describe(
+    id: &str,
+    category_of: Option<&str>,
+    document: &Path,
+) -> Result<BundledEndpoint, Error> {
     let bundle_error = |message: String| Error::Bundle {
         file: document.to_owned(),
         message: format!("endpoint {id}: {message}"),
@@ -310,6 +358,7 @@ fn describe(id: &str, document: &Path) -> Result<BundledEndpoint, Error> {
         feature: feature_name(id).map_err(bundle_error)?,
         owner_feature: owner_feature_name(id).map_err(bundle_error)?,
         module: parts.segments().map(snake_ident).collect(),
+        category: category(category_of, id),
         document: document.to_owned(),
     })
 }
@@ -440,15 +489,45 @@ fn tree(endpoints: &[BundledEndpoint]) -> String {
         out.push('\n');
         write_node(&mut out, name, node, 0);
     }
+    out.push_str(LISTING);
+    out.push_str("pub const CATALOGUE: &[Listing] = &[\n");
+    for endpoint in endpoints {
+        let _ = writeln!(
+            out,
+            "    Listing {{ id: {:?}, category: {:?}, feature: {:?} }},",
+            endpoint.id, endpoint.category, endpoint.feature
+        );
+    }
+    out.push_str("];\n");
     out
 }
+
+/// The listing type, written before the table of every endpoint.
+const LISTING: &str = "
+/// One endpoint of this crate: its id, its category and the cargo feature that
+/// compiles its bindings (what `fal models list` prints).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Listing {
+    /// The endpoint id, e.g. `fal-ai/flux/dev`.
+    pub id: &'static str,
+    /// Its category, e.g. `image` (fal's coarse categories).
+    pub category: &'static str,
+    /// The cargo feature of its bindings, e.g. `fal-ai__flux__dev`.
+    pub feature: &'static str,
+}
+
+/// Every endpoint of this crate, sorted by id. Compiled whatever features are
+/// on, so a program can tell which endpoints exist and which feature to enable.
+";
 
 fn write_node(out: &mut String, name: &str, node: &Node<'_>, depth: usize) {
     let indent = "    ".repeat(depth);
     let doc = match node.endpoint {
         Some(endpoint) => format!(
-            "Typed bindings for the fal endpoint `{}` (cargo feature `{}`).",
-            endpoint.id, endpoint.feature
+            "Typed bindings for the fal endpoint `{}` (category `{}`, cargo feature `{}`).\n\
+             {indent}///\n\
+             {indent}/// The endpoint's page on fal: <https://fal.ai/models/{}>.",
+            endpoint.id, endpoint.category, endpoint.feature, endpoint.id
         ),
         None => format!("Endpoints under `{}`.", node.prefix),
     };
@@ -543,6 +622,26 @@ fn toml_key(feature: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn categories_are_fal_coarse_ones() {
+        let id = "fal-ai/x";
+        assert_eq!(category(Some("image"), id), "image");
+        assert_eq!(category(Some("text-to-image"), id), "image");
+        assert_eq!(category(Some("image-to-video"), id), "video");
+        assert_eq!(category(Some("text-to-speech"), id), "speech");
+        assert_eq!(category(Some("speech-to-text"), id), "text");
+        assert_eq!(category(Some("image-to-3d"), id), "3d");
+        assert_eq!(category(Some(" LLM "), id), "llm");
+        assert_eq!(
+            category(None, "fal-ai/seedance/v1/pro/image-to-video"),
+            "video"
+        );
+        assert_eq!(category(Some("unknown"), "a/text-to-audio/fast"), "audio");
+        assert_eq!(category(None, "fal-ai/gemini-flash-2.5"), "other");
+        assert_eq!(category(Some("a b"), "x/y"), "other");
+        assert_eq!(category(Some(""), "x/y"), "other");
+    }
 
     #[test]
     fn feature_names_follow_the_id() {

@@ -39,7 +39,9 @@ pub mod fal_ai {
             /// Endpoints under `fal-ai/bytedance/seed/v2`.
             #[cfg(feature = "fal-ai__bytedance__seed__v2__mini")]
             pub mod v2 {
-                /// Typed bindings for the fal endpoint `fal-ai/bytedance/seed/v2/mini` (cargo feature `fal-ai__bytedance__seed__v2__mini`).
+                /// Typed bindings for the fal endpoint `fal-ai/bytedance/seed/v2/mini` (category `llm`, cargo feature `fal-ai__bytedance__seed__v2__mini`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seed/v2/mini>.
                 #[cfg(feature = "fal-ai__bytedance__seed__v2__mini")]
                 pub mod mini {
                     #[cfg(feature = "fal-ai__bytedance__seed__v2__mini")]
@@ -51,14 +53,18 @@ pub mod fal_ai {
     /// Endpoints under `fal-ai/elevenlabs`.
     #[cfg(feature = "fal-ai__elevenlabs__speech-to-text")]
     pub mod elevenlabs {
-        /// Typed bindings for the fal endpoint `fal-ai/elevenlabs/speech-to-text` (cargo feature `fal-ai__elevenlabs__speech-to-text`).
+        /// Typed bindings for the fal endpoint `fal-ai/elevenlabs/speech-to-text` (category `text`, cargo feature `fal-ai__elevenlabs__speech-to-text`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/elevenlabs/speech-to-text>.
         #[cfg(feature = "fal-ai__elevenlabs__speech-to-text")]
         pub mod speech_to_text {
             #[cfg(feature = "fal-ai__elevenlabs__speech-to-text")]
             pub use super::super::super::e_fal_ai_elevenlabs_speech_to_text::fal_ai::elevenlabs::speech_to_text::*;
         }
     }
-    /// Typed bindings for the fal endpoint `fal-ai/fast-sdxl` (cargo feature `fal-ai__fast-sdxl`).
+    /// Typed bindings for the fal endpoint `fal-ai/fast-sdxl` (category `image`, cargo feature `fal-ai__fast-sdxl`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-sdxl>.
     #[cfg(feature = "fal-ai__fast-sdxl")]
     pub mod fast_sdxl {
         #[cfg(feature = "fal-ai__fast-sdxl")]
@@ -67,13 +73,17 @@ pub mod fal_ai {
     /// Endpoints under `fal-ai/flux`.
     #[cfg(any(feature = "fal-ai__flux__dev", feature = "fal-ai__flux__schnell"))]
     pub mod flux {
-        /// Typed bindings for the fal endpoint `fal-ai/flux/dev` (cargo feature `fal-ai__flux__dev`).
+        /// Typed bindings for the fal endpoint `fal-ai/flux/dev` (category `image`, cargo feature `fal-ai__flux__dev`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux/dev>.
         #[cfg(feature = "fal-ai__flux__dev")]
         pub mod dev {
             #[cfg(feature = "fal-ai__flux__dev")]
             pub use super::super::super::e_fal_ai_flux_dev::fal_ai::flux::dev::*;
         }
-        /// Typed bindings for the fal endpoint `fal-ai/flux/schnell` (cargo feature `fal-ai__flux__schnell`).
+        /// Typed bindings for the fal endpoint `fal-ai/flux/schnell` (category `image`, cargo feature `fal-ai__flux__schnell`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux/schnell>.
         #[cfg(feature = "fal-ai__flux__schnell")]
         pub mod schnell {
             #[cfg(feature = "fal-ai__flux__schnell")]
@@ -89,7 +99,9 @@ pub mod fal_ai {
             /// Endpoints under `fal-ai/kling-video/v1.6/standard`.
             #[cfg(feature = "fal-ai__kling-video__v1.6__standard__image-to-video")]
             pub mod standard {
-                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1.6/standard/image-to-video` (cargo feature `fal-ai__kling-video__v1.6__standard__image-to-video`).
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1.6/standard/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__v1.6__standard__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1.6/standard/image-to-video>.
                 #[cfg(feature = "fal-ai__kling-video__v1.6__standard__image-to-video")]
                 pub mod image_to_video {
                     #[cfg(feature = "fal-ai__kling-video__v1.6__standard__image-to-video")]
@@ -101,7 +113,9 @@ pub mod fal_ai {
     /// Endpoints under `fal-ai/kokoro`.
     #[cfg(feature = "fal-ai__kokoro__american-english")]
     pub mod kokoro {
-        /// Typed bindings for the fal endpoint `fal-ai/kokoro/american-english` (cargo feature `fal-ai__kokoro__american-english`).
+        /// Typed bindings for the fal endpoint `fal-ai/kokoro/american-english` (category `speech`, cargo feature `fal-ai__kokoro__american-english`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kokoro/american-english>.
         #[cfg(feature = "fal-ai__kokoro__american-english")]
         pub mod american_english {
             #[cfg(feature = "fal-ai__kokoro__american-english")]
@@ -111,7 +125,9 @@ pub mod fal_ai {
     /// Endpoints under `fal-ai/luma-dream-machine`.
     #[cfg(feature = "fal-ai__luma-dream-machine__image-to-video")]
     pub mod luma_dream_machine {
-        /// Typed bindings for the fal endpoint `fal-ai/luma-dream-machine/image-to-video` (cargo feature `fal-ai__luma-dream-machine__image-to-video`).
+        /// Typed bindings for the fal endpoint `fal-ai/luma-dream-machine/image-to-video` (category `video`, cargo feature `fal-ai__luma-dream-machine__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/luma-dream-machine/image-to-video>.
         #[cfg(feature = "fal-ai__luma-dream-machine__image-to-video")]
         pub mod image_to_video {
             #[cfg(feature = "fal-ai__luma-dream-machine__image-to-video")]
@@ -119,3 +135,28 @@ pub mod fal_ai {
         }
     }
 }
+
+/// One endpoint of this crate: its id, its category and the cargo feature that
+/// compiles its bindings (what `fal models list` prints).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Listing {
+    /// The endpoint id, e.g. `fal-ai/flux/dev`.
+    pub id: &'static str,
+    /// Its category, e.g. `image` (fal's coarse categories).
+    pub category: &'static str,
+    /// The cargo feature of its bindings, e.g. `fal-ai__flux__dev`.
+    pub feature: &'static str,
+}
+
+/// Every endpoint of this crate, sorted by id. Compiled whatever features are
+/// on, so a program can tell which endpoints exist and which feature to enable.
+pub const CATALOGUE: &[Listing] = &[
+    Listing { id: "fal-ai/bytedance/seed/v2/mini", category: "llm", feature: "fal-ai__bytedance__seed__v2__mini" },
+    Listing { id: "fal-ai/elevenlabs/speech-to-text", category: "text", feature: "fal-ai__elevenlabs__speech-to-text" },
+    Listing { id: "fal-ai/fast-sdxl", category: "image", feature: "fal-ai__fast-sdxl" },
+    Listing { id: "fal-ai/flux/dev", category: "image", feature: "fal-ai__flux__dev" },
+    Listing { id: "fal-ai/flux/schnell", category: "image", feature: "fal-ai__flux__schnell" },
+    Listing { id: "fal-ai/kling-video/v1.6/standard/image-to-video", category: "video", feature: "fal-ai__kling-video__v1.6__standard__image-to-video" },
+    Listing { id: "fal-ai/kokoro/american-english", category: "speech", feature: "fal-ai__kokoro__american-english" },
+    Listing { id: "fal-ai/luma-dream-machine/image-to-video", category: "video", feature: "fal-ai__luma-dream-machine__image-to-video" },
+];

@@ -1,0 +1,156 @@
+//! `fal models list`: the endpoints `fal-endpoints` has typed bindings for,
+//! offline (the table is compiled into the binary from the catalogue).
+
+use clap::Args;
+use fal_endpoints::Listing;
+
+use crate::output::{print_json_line, print_line};
+use crate::Failure;
+
+/// `fal models list`.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Only endpoints of this category (`image`, `video`, `audio`, `speech`,
+    /// `llm`, `training`, `3d`, `json`, …).
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Only endpoints whose id contains this text (case-insensitive).
+    pub query: Option<String>,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints the matching endpoints: id, category and the cargo feature of
+/// `fal-endpoints` that enables its bindings. An unknown category is a usage
+/// error naming the known ones; no match prints nothing and says so on stderr.
+pub fn list(args: ListArgs) -> Result<(), Failure> {
+    let catalogue = fal_endpoints::CATALOGUE;
+    if let Some(category) = &args.category {
+        if !catalogue.iter().any(|l| l.category == category) {
+            return Err(Failure::Usage(format!(
+                "--category {category:?} is not a category of the catalogue; known: {}",
+                categories(catalogue).join(", ")
+            )));
+        }
+    }
+    let found = select(catalogue, args.category.as_deref(), args.query.as_deref());
+    if found.is_empty() {
+        eprintln!("no endpoint of the catalogue matches");
+        return Ok(());
+    }
+    if args.json {
+        found.iter().try_for_each(|l| print_json_line(&json(l)))
+    } else {
+        table(&found).lines().try_for_each(print_line)
+    }
+}
+
+/// The categories present, sorted.
+fn categories(catalogue: &[Listing]) -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = catalogue.iter().map(|l| l.category).collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// The listings of `category` (exactly) whose id contains `query` (ignoring case).
+fn select<'a>(
+    catalogue: &'a [Listing],
+    category: Option<&str>,
+    query: Option<&str>,
+) -> Vec<&'a Listing> {
+    let query = query.map(str::to_lowercase);
+    catalogue
+        .iter()
+        .filter(|l| category.is_none_or(|c| l.category == c))
+        .filter(|l| {
+            query
+                .as_deref()
+                .is_none_or(|q| l.id.to_lowercase().contains(q))
+        })
+        .collect()
+}
+
+/// Aligned columns with a header.
+fn table(found: &[&Listing]) -> String {
+    let width = |f: fn(&Listing) -> &str, title: &str| {
+        found
+            .iter()
+            .map(|l| f(l).chars().count())
+            .chain([title.len()])
+            .max()
+            .unwrap_or_default()
+    };
+    let id = width(|l| l.id, "ENDPOINT");
+    let category = width(|l| l.category, "CATEGORY");
+    let mut out = format!("{:id$}  {:category$}  FEATURE\n", "ENDPOINT", "CATEGORY");
+    for l in found {
+        out.push_str(&format!(
+            "{:id$}  {:category$}  {}\n",
+            l.id, l.category, l.feature
+        ));
+    }
+    out
+}
+
+/// The JSON object of one listing (`--json`).
+fn json(listing: &Listing) -> serde_json::Value {
+    serde_json::json!({
+        "endpoint_id": listing.id,
+        "category": listing.category,
+        "feature": listing.feature,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &[Listing] = &[
+        Listing {
+            id: "fal-ai/flux/dev",
+            category: "image",
+            feature: "fal-ai__flux__dev",
+        },
+        Listing {
+            id: "fal-ai/kling-video/v1.6/standard/image-to-video",
+            category: "video",
+            feature: "fal-ai__kling-video__v1.6__standard__image-to-video",
+        },
+        Listing {
+            id: "bria/fibo/generate",
+            category: "image",
+            feature: "bria__fibo__generate",
+        },
+    ];
+
+    fn ids(found: &[&Listing]) -> Vec<&'static str> {
+        found.iter().map(|l| l.id).collect()
+    }
+
+    #[test]
+    fn filters_by_category_and_query() {
+        assert_eq!(select(TABLE, None, None).len(), 3);
+        assert_eq!(
+            ids(&select(TABLE, Some("image"), None)),
+            ["fal-ai/flux/dev", "bria/fibo/generate"]
+        );
+        assert_eq!(ids(&select(TABLE, None, Some("FLUX"))), ["fal-ai/flux/dev"]);
+        assert!(select(TABLE, Some("video"), Some("flux")).is_empty());
+        assert_eq!(categories(TABLE), ["image", "video"]);
+    }
+
+    #[test]
+    fn table_aligns_and_json_names_the_fields() {
+        let text = table(&select(TABLE, Some("image"), None));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "ENDPOINT            CATEGORY  FEATURE");
+        assert_eq!(lines[1], "fal-ai/flux/dev     image     fal-ai__flux__dev");
+        assert_eq!(lines[2], "bria/fibo/generate  image     bria__fibo__generate");
+        let value = json(select(TABLE, None, Some("bria"))[0]);
+        assert_eq!(value["feature"], "bria__fibo__generate");
+        assert_eq!(value["endpoint_id"], "bria/fibo/generate");
+        assert_eq!(value["category"], "image");
+    }
+}

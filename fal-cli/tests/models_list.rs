@@ -1,0 +1,75 @@
+//! `fal models list` prints the catalogue of fal-endpoints offline: the same
+//! rows as `fal_endpoints::CATALOGUE`, filtered by category and id.
+
+use std::process::{Command, Output};
+
+use fal_endpoints::CATALOGUE;
+
+fn fal(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fal"))
+        .args(["models", "list"])
+        .args(args)
+        // Offline: nothing of the environment may matter.
+        .env_remove("FAL_KEY")
+        .output()
+        .expect("fal runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).expect("UTF-8")
+}
+
+#[test]
+fn lists_every_endpoint_of_the_catalogue_with_its_feature() {
+    let text = stdout(&fal(&[]));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split_whitespace().collect();
+    assert_eq!(header, ["ENDPOINT", "CATEGORY", "FEATURE"]);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    let expected: Vec<Vec<&str>> = CATALOGUE
+        .iter()
+        .map(|l| vec![l.id, l.category, l.feature])
+        .collect();
+    assert_eq!(rows, expected);
+    assert!(rows.iter().any(|r| r[0] == "fal-ai/flux/dev"));
+}
+
+#[test]
+fn filters_by_category_and_query_and_prints_json_lines() {
+    let text = stdout(&fal(&["--category", "image", "--json", "FLUX/d"]));
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(
+        rows,
+        [serde_json::json!({
+            "endpoint_id": "fal-ai/flux/dev",
+            "category": "image",
+            "feature": "fal-ai__flux__dev",
+        })]
+    );
+}
+
+#[test]
+fn an_unknown_category_is_a_usage_error_naming_the_known_ones() {
+    let output = fal(&["--category", "no-such-category"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no-such-category"), "{stderr}");
+    assert!(stderr.contains("image"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn no_match_prints_nothing_and_says_so() {
+    let output = fal(&["no-endpoint-has-this-in-its-id"]);
+    assert!(output.status.success());
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no endpoint"));
+}
