@@ -61,7 +61,8 @@
 //! `stream`, `storage`, `macros` (the `#[fal_endpoint]` re-export) and
 //! `rustls` (TLS). `realtime` (WebSocket sessions), `webhook` (signature
 //! verification), `axum` (the webhook extractor; implies `webhook`),
-//! `native-tls` (the platform's TLS instead of rustls) and `http2` are opt-in.
+//! `batch` and `batch-postgres` (the durable bulk runner), `native-tls` (the
+//! platform's TLS instead of rustls) and `http2` are opt-in.
 //! With `default-features = false` the crate is the queue client alone
 //! ([`Client::submit`] and the [`QueueHandle`] verbs) with no TLS backend, for a
 //! plain-HTTP proxy or a local testkit; add `rustls` or `native-tls` for fal's
