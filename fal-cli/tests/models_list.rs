@@ -1,18 +1,17 @@
 //! `fal models list` prints the catalogue of fal-endpoints offline: the same
 //! rows as `fal_endpoints::CATALOGUE`, filtered by category and id.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 
 use fal_endpoints::CATALOGUE;
 
+/// `fal models list ARGS`, offline: none of the caller's fal variables.
 fn fal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fal"))
-        .args(["models", "list"])
-        .args(args)
-        // Offline: nothing of the environment may matter.
-        .env_remove("FAL_KEY")
-        .output()
-        .expect("fal runs")
+    let mut all = vec!["models", "list"];
+    all.extend_from_slice(args);
+    common::fal_with(&all, &[])
 }
 
 fn stdout(output: &Output) -> String {

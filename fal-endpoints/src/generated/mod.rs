@@ -2,37 +2,3651 @@
 //! The module tree of the bundled endpoints: each module is compiled only when
 //! a feature of an endpoint at or below it is enabled.
 
+#[cfg(feature = "alibaba__happy-horse__image-to-video")]
+#[path = "alibaba__happy-horse__image-to-video.rs"]
+mod e_alibaba_happy_horse_image_to_video;
+#[cfg(feature = "alibaba__happy-horse__reference-to-video")]
+#[path = "alibaba__happy-horse__reference-to-video.rs"]
+mod e_alibaba_happy_horse_reference_to_video;
+#[cfg(feature = "alibaba__happy-horse__text-to-video")]
+#[path = "alibaba__happy-horse__text-to-video.rs"]
+mod e_alibaba_happy_horse_text_to_video;
+#[cfg(feature = "alibaba__happy-horse__video-edit")]
+#[path = "alibaba__happy-horse__video-edit.rs"]
+mod e_alibaba_happy_horse_video_edit;
+#[cfg(feature = "argil__avatars__audio-to-video")]
+#[path = "argil__avatars__audio-to-video.rs"]
+mod e_argil_avatars_audio_to_video;
+#[cfg(feature = "bria__bria_video_eraser__erase__keypoints")]
+#[path = "bria__bria_video_eraser__erase__keypoints.rs"]
+mod e_bria_bria_video_eraser_erase_keypoints;
+#[cfg(feature = "bria__bria_video_eraser__erase__mask")]
+#[path = "bria__bria_video_eraser__erase__mask.rs"]
+mod e_bria_bria_video_eraser_erase_mask;
+#[cfg(feature = "bria__embed-product")]
+#[path = "bria__embed-product.rs"]
+mod e_bria_embed_product;
+#[cfg(feature = "bria__fibo-bbq-preview__generate")]
+#[path = "bria__fibo-bbq-preview__generate.rs"]
+mod e_bria_fibo_bbq_preview_generate;
+#[cfg(feature = "bria__fibo-edit__colorize")]
+#[path = "bria__fibo-edit__colorize.rs"]
+mod e_bria_fibo_edit_colorize;
+#[cfg(feature = "bria__fibo-edit__edit")]
+#[path = "bria__fibo-edit__edit.rs"]
+mod e_bria_fibo_edit_edit;
+#[cfg(feature = "bria__fibo-edit__edit__structured_instruction")]
+#[path = "bria__fibo-edit__edit__structured_instruction.rs"]
+mod e_bria_fibo_edit_edit_structured_instruction;
+#[cfg(feature = "bria__fibo-edit__erase_by_text")]
+#[path = "bria__fibo-edit__erase_by_text.rs"]
+mod e_bria_fibo_edit_erase_by_text;
+#[cfg(feature = "bria__fibo-edit__relight")]
+#[path = "bria__fibo-edit__relight.rs"]
+mod e_bria_fibo_edit_relight;
+#[cfg(feature = "bria__fibo-edit__replace_object_by_text")]
+#[path = "bria__fibo-edit__replace_object_by_text.rs"]
+mod e_bria_fibo_edit_replace_object_by_text;
+#[cfg(feature = "bria__fibo-edit__restore")]
+#[path = "bria__fibo-edit__restore.rs"]
+mod e_bria_fibo_edit_restore;
+#[cfg(feature = "bria__fibo-edit__restyle")]
+#[path = "bria__fibo-edit__restyle.rs"]
+mod e_bria_fibo_edit_restyle;
+#[cfg(feature = "bria__fibo-edit__sketch_to_colored_image")]
+#[path = "bria__fibo-edit__sketch_to_colored_image.rs"]
+mod e_bria_fibo_edit_sketch_to_colored_image;
+#[cfg(feature = "bria__fibo-lite__generate")]
+#[path = "bria__fibo-lite__generate.rs"]
+mod e_bria_fibo_lite_generate;
+#[cfg(feature = "bria__fibo-lite__generate__structured_prompt")]
+#[path = "bria__fibo-lite__generate__structured_prompt.rs"]
+mod e_bria_fibo_lite_generate_structured_prompt;
+#[cfg(feature = "bria__fibo-lite__generate__structured_prompt__lite")]
+#[path = "bria__fibo-lite__generate__structured_prompt__lite.rs"]
+mod e_bria_fibo_lite_generate_structured_prompt_lite;
+#[cfg(feature = "bria__fibo__generate__structured_prompt")]
+#[path = "bria__fibo__generate__structured_prompt.rs"]
+mod e_bria_fibo_generate_structured_prompt;
+#[cfg(feature = "bria__replace-background")]
+#[path = "bria__replace-background.rs"]
+mod e_bria_replace_background;
+#[cfg(feature = "bria__video__background-removal")]
+#[path = "bria__video__background-removal.rs"]
+mod e_bria_video_background_removal;
+#[cfg(feature = "bria__video__erase__mask")]
+#[path = "bria__video__erase__mask.rs"]
+mod e_bria_video_erase_mask;
+#[cfg(feature = "bria__video__erase__prompt")]
+#[path = "bria__video__erase__prompt.rs"]
+mod e_bria_video_erase_prompt;
+#[cfg(feature = "bria__video__increase-resolution")]
+#[path = "bria__video__increase-resolution.rs"]
+mod e_bria_video_increase_resolution;
+#[cfg(feature = "bytedance__lynx")]
+#[path = "bytedance__lynx.rs"]
+mod e_bytedance_lynx;
+#[cfg(feature = "bytedance__seedance-2.0__fast__image-to-video")]
+#[path = "bytedance__seedance-2.0__fast__image-to-video.rs"]
+mod e_bytedance_seedance_2_0_fast_image_to_video;
+#[cfg(feature = "bytedance__seedance-2.0__fast__reference-to-video")]
+#[path = "bytedance__seedance-2.0__fast__reference-to-video.rs"]
+mod e_bytedance_seedance_2_0_fast_reference_to_video;
+#[cfg(feature = "bytedance__seedance-2.0__fast__text-to-video")]
+#[path = "bytedance__seedance-2.0__fast__text-to-video.rs"]
+mod e_bytedance_seedance_2_0_fast_text_to_video;
+#[cfg(feature = "bytedance__seedance-2.0__image-to-video")]
+#[path = "bytedance__seedance-2.0__image-to-video.rs"]
+mod e_bytedance_seedance_2_0_image_to_video;
+#[cfg(feature = "bytedance__seedance-2.0__reference-to-video")]
+#[path = "bytedance__seedance-2.0__reference-to-video.rs"]
+mod e_bytedance_seedance_2_0_reference_to_video;
+#[cfg(feature = "bytedance__seedance-2.0__text-to-video")]
+#[path = "bytedance__seedance-2.0__text-to-video.rs"]
+mod e_bytedance_seedance_2_0_text_to_video;
+#[cfg(feature = "cassetteai__music-generator")]
+#[path = "cassetteai__music-generator.rs"]
+mod e_cassetteai_music_generator;
+#[cfg(feature = "cassetteai__sound-effects-generator")]
+#[path = "cassetteai__sound-effects-generator.rs"]
+mod e_cassetteai_sound_effects_generator;
+#[cfg(feature = "cassetteai__video-sound-effects-generator")]
+#[path = "cassetteai__video-sound-effects-generator.rs"]
+mod e_cassetteai_video_sound_effects_generator;
+#[cfg(feature = "clarityai__crystal-video-upscaler")]
+#[path = "clarityai__crystal-video-upscaler.rs"]
+mod e_clarityai_crystal_video_upscaler;
+#[cfg(feature = "decart__lucy-edit__pro")]
+#[path = "decart__lucy-edit__pro.rs"]
+mod e_decart_lucy_edit_pro;
+#[cfg(feature = "decart__lucy-restyle")]
+#[path = "decart__lucy-restyle.rs"]
+mod e_decart_lucy_restyle;
+#[cfg(feature = "decart__lucy2-vton__realtime")]
+#[path = "decart__lucy2-vton__realtime.rs"]
+mod e_decart_lucy2_vton_realtime;
+#[cfg(feature = "fal-ai__ace-step__audio-outpaint")]
+#[path = "fal-ai__ace-step__audio-outpaint.rs"]
+mod e_fal_ai_ace_step_audio_outpaint;
+#[cfg(feature = "fal-ai__ace-step__audio-to-audio")]
+#[path = "fal-ai__ace-step__audio-to-audio.rs"]
+mod e_fal_ai_ace_step_audio_to_audio;
+#[cfg(feature = "fal-ai__ace-step__prompt-to-audio")]
+#[path = "fal-ai__ace-step__prompt-to-audio.rs"]
+mod e_fal_ai_ace_step_prompt_to_audio;
+#[cfg(feature = "fal-ai__ai-avatar")]
+#[path = "fal-ai__ai-avatar.rs"]
+mod e_fal_ai_ai_avatar;
+#[cfg(feature = "fal-ai__ai-avatar__multi")]
+#[path = "fal-ai__ai-avatar__multi.rs"]
+mod e_fal_ai_ai_avatar_multi;
+#[cfg(feature = "fal-ai__ai-avatar__multi-text")]
+#[path = "fal-ai__ai-avatar__multi-text.rs"]
+mod e_fal_ai_ai_avatar_multi_text;
+#[cfg(feature = "fal-ai__amt-interpolation__frame-interpolation")]
+#[path = "fal-ai__amt-interpolation__frame-interpolation.rs"]
+mod e_fal_ai_amt_interpolation_frame_interpolation;
+#[cfg(feature = "fal-ai__arbiter__image")]
+#[path = "fal-ai__arbiter__image.rs"]
+mod e_fal_ai_arbiter_image;
+#[cfg(feature = "fal-ai__arbiter__image__image")]
+#[path = "fal-ai__arbiter__image__image.rs"]
+mod e_fal_ai_arbiter_image_image;
+#[cfg(feature = "fal-ai__arbiter__image__text")]
+#[path = "fal-ai__arbiter__image__text.rs"]
+mod e_fal_ai_arbiter_image_text;
+#[cfg(feature = "fal-ai__aura-flow")]
+#[path = "fal-ai__aura-flow.rs"]
+mod e_fal_ai_aura_flow;
+#[cfg(feature = "fal-ai__aura-sr")]
+#[path = "fal-ai__aura-sr.rs"]
+mod e_fal_ai_aura_sr;
+#[cfg(feature = "fal-ai__auto-caption")]
+#[path = "fal-ai__auto-caption.rs"]
+mod e_fal_ai_auto_caption;
+#[cfg(feature = "fal-ai__bagel")]
+#[path = "fal-ai__bagel.rs"]
+mod e_fal_ai_bagel;
+#[cfg(feature = "fal-ai__bagel__edit")]
+#[path = "fal-ai__bagel__edit.rs"]
+mod e_fal_ai_bagel_edit;
+#[cfg(feature = "fal-ai__bagel__understand")]
+#[path = "fal-ai__bagel__understand.rs"]
+mod e_fal_ai_bagel_understand;
+#[cfg(feature = "fal-ai__ben__v2__video")]
+#[path = "fal-ai__ben__v2__video.rs"]
+mod e_fal_ai_ben_v2_video;
+#[cfg(feature = "fal-ai__bria__background__remove")]
+#[path = "fal-ai__bria__background__remove.rs"]
+mod e_fal_ai_bria_background_remove;
+#[cfg(feature = "fal-ai__bria__background__replace")]
+#[path = "fal-ai__bria__background__replace.rs"]
+mod e_fal_ai_bria_background_replace;
+#[cfg(feature = "fal-ai__bria__eraser")]
+#[path = "fal-ai__bria__eraser.rs"]
+mod e_fal_ai_bria_eraser;
+#[cfg(feature = "fal-ai__bria__expand")]
+#[path = "fal-ai__bria__expand.rs"]
+mod e_fal_ai_bria_expand;
+#[cfg(feature = "fal-ai__bria__product-shot")]
+#[path = "fal-ai__bria__product-shot.rs"]
+mod e_fal_ai_bria_product_shot;
+#[cfg(feature = "fal-ai__bria__reimagine")]
+#[path = "fal-ai__bria__reimagine.rs"]
+mod e_fal_ai_bria_reimagine;
+#[cfg(feature = "fal-ai__bria__text-to-image__base")]
+#[path = "fal-ai__bria__text-to-image__base.rs"]
+mod e_fal_ai_bria_text_to_image_base;
+#[cfg(feature = "fal-ai__bria__text-to-image__fast")]
+#[path = "fal-ai__bria__text-to-image__fast.rs"]
+mod e_fal_ai_bria_text_to_image_fast;
+#[cfg(feature = "fal-ai__bytedance-upscaler__upscale__video")]
+#[path = "fal-ai__bytedance-upscaler__upscale__video.rs"]
+mod e_fal_ai_bytedance_upscaler_upscale_video;
+#[cfg(feature = "fal-ai__bytedance__dreamactor__v2")]
+#[path = "fal-ai__bytedance__dreamactor__v2.rs"]
+mod e_fal_ai_bytedance_dreamactor_v2;
+#[cfg(feature = "fal-ai__bytedance__dreamina__v3.1__text-to-image")]
+#[path = "fal-ai__bytedance__dreamina__v3.1__text-to-image.rs"]
+mod e_fal_ai_bytedance_dreamina_v3_1_text_to_image;
+#[cfg(feature = "fal-ai__bytedance__omnihuman__v1.5")]
+#[path = "fal-ai__bytedance__omnihuman__v1.5.rs"]
+mod e_fal_ai_bytedance_omnihuman_v1_5;
 #[cfg(feature = "fal-ai__bytedance__seed__v2__mini")]
 #[path = "fal-ai__bytedance__seed__v2__mini.rs"]
 mod e_fal_ai_bytedance_seed_v2_mini;
+#[cfg(feature = "fal-ai__bytedance__seedance__v1.5__pro__image-to-video")]
+#[path = "fal-ai__bytedance__seedance__v1.5__pro__image-to-video.rs"]
+mod e_fal_ai_bytedance_seedance_v1_5_pro_image_to_video;
+#[cfg(feature = "fal-ai__bytedance__seedance__v1.5__pro__text-to-video")]
+#[path = "fal-ai__bytedance__seedance__v1.5__pro__text-to-video.rs"]
+mod e_fal_ai_bytedance_seedance_v1_5_pro_text_to_video;
+#[cfg(feature = "fal-ai__bytedance__seedance__v1__lite__image-to-video")]
+#[path = "fal-ai__bytedance__seedance__v1__lite__image-to-video.rs"]
+mod e_fal_ai_bytedance_seedance_v1_lite_image_to_video;
+#[cfg(feature = "fal-ai__bytedance__seedance__v1__lite__reference-to-video")]
+#[path = "fal-ai__bytedance__seedance__v1__lite__reference-to-video.rs"]
+mod e_fal_ai_bytedance_seedance_v1_lite_reference_to_video;
+#[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video")]
+#[path = "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video.rs"]
+mod e_fal_ai_bytedance_seedance_v1_pro_fast_image_to_video;
+#[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__image-to-video")]
+#[path = "fal-ai__bytedance__seedance__v1__pro__image-to-video.rs"]
+mod e_fal_ai_bytedance_seedance_v1_pro_image_to_video;
+#[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__text-to-video")]
+#[path = "fal-ai__bytedance__seedance__v1__pro__text-to-video.rs"]
+mod e_fal_ai_bytedance_seedance_v1_pro_text_to_video;
+#[cfg(feature = "fal-ai__bytedance__seedream__v4.5__edit")]
+#[path = "fal-ai__bytedance__seedream__v4.5__edit.rs"]
+mod e_fal_ai_bytedance_seedream_v4_5_edit;
+#[cfg(feature = "fal-ai__bytedance__seedream__v4.5__text-to-image")]
+#[path = "fal-ai__bytedance__seedream__v4.5__text-to-image.rs"]
+mod e_fal_ai_bytedance_seedream_v4_5_text_to_image;
+#[cfg(feature = "fal-ai__bytedance__seedream__v4__edit")]
+#[path = "fal-ai__bytedance__seedream__v4__edit.rs"]
+mod e_fal_ai_bytedance_seedream_v4_edit;
+#[cfg(feature = "fal-ai__bytedance__seedream__v4__text-to-image")]
+#[path = "fal-ai__bytedance__seedream__v4__text-to-image.rs"]
+mod e_fal_ai_bytedance_seedream_v4_text_to_image;
+#[cfg(feature = "fal-ai__bytedance__seedream__v5__lite__edit")]
+#[path = "fal-ai__bytedance__seedream__v5__lite__edit.rs"]
+mod e_fal_ai_bytedance_seedream_v5_lite_edit;
+#[cfg(feature = "fal-ai__bytedance__seedream__v5__lite__text-to-image")]
+#[path = "fal-ai__bytedance__seedream__v5__lite__text-to-image.rs"]
+mod e_fal_ai_bytedance_seedream_v5_lite_text_to_image;
+#[cfg(feature = "fal-ai__bytedance__video-stylize")]
+#[path = "fal-ai__bytedance__video-stylize.rs"]
+mod e_fal_ai_bytedance_video_stylize;
+#[cfg(feature = "fal-ai__cartoonify")]
+#[path = "fal-ai__cartoonify.rs"]
+mod e_fal_ai_cartoonify;
+#[cfg(feature = "fal-ai__cat-vton")]
+#[path = "fal-ai__cat-vton.rs"]
+mod e_fal_ai_cat_vton;
+#[cfg(feature = "fal-ai__ccsr")]
+#[path = "fal-ai__ccsr.rs"]
+mod e_fal_ai_ccsr;
+#[cfg(feature = "fal-ai__chain-of-zoom")]
+#[path = "fal-ai__chain-of-zoom.rs"]
+mod e_fal_ai_chain_of_zoom;
+#[cfg(feature = "fal-ai__chatterbox__speech-to-speech")]
+#[path = "fal-ai__chatterbox__speech-to-speech.rs"]
+mod e_fal_ai_chatterbox_speech_to_speech;
+#[cfg(feature = "fal-ai__chatterbox__text-to-speech")]
+#[path = "fal-ai__chatterbox__text-to-speech.rs"]
+mod e_fal_ai_chatterbox_text_to_speech;
+#[cfg(feature = "fal-ai__chatterbox__text-to-speech__multilingual")]
+#[path = "fal-ai__chatterbox__text-to-speech__multilingual.rs"]
+mod e_fal_ai_chatterbox_text_to_speech_multilingual;
+#[cfg(feature = "fal-ai__chrono-edit")]
+#[path = "fal-ai__chrono-edit.rs"]
+mod e_fal_ai_chrono_edit;
+#[cfg(feature = "fal-ai__chrono-edit-lora-gallery__upscaler")]
+#[path = "fal-ai__chrono-edit-lora-gallery__upscaler.rs"]
+mod e_fal_ai_chrono_edit_lora_gallery_upscaler;
+#[cfg(feature = "fal-ai__clarity-upscaler")]
+#[path = "fal-ai__clarity-upscaler.rs"]
+mod e_fal_ai_clarity_upscaler;
+#[cfg(feature = "fal-ai__cogvideox-5b")]
+#[path = "fal-ai__cogvideox-5b.rs"]
+mod e_fal_ai_cogvideox_5b;
+#[cfg(feature = "fal-ai__cogvideox-5b__video-to-video")]
+#[path = "fal-ai__cogvideox-5b__video-to-video.rs"]
+mod e_fal_ai_cogvideox_5b_video_to_video;
+#[cfg(feature = "fal-ai__controlfoley")]
+#[path = "fal-ai__controlfoley.rs"]
+mod e_fal_ai_controlfoley;
+#[cfg(feature = "fal-ai__controlnext")]
+#[path = "fal-ai__controlnext.rs"]
+mod e_fal_ai_controlnext;
+#[cfg(feature = "fal-ai__cosmos-predict-2.5__distilled__text-to-video")]
+#[path = "fal-ai__cosmos-predict-2.5__distilled__text-to-video.rs"]
+mod e_fal_ai_cosmos_predict_2_5_distilled_text_to_video;
+#[cfg(feature = "fal-ai__cosmos-predict-2.5__text-to-video")]
+#[path = "fal-ai__cosmos-predict-2.5__text-to-video.rs"]
+mod e_fal_ai_cosmos_predict_2_5_text_to_video;
+#[cfg(feature = "fal-ai__cosmos-predict-2.5__video-to-video")]
+#[path = "fal-ai__cosmos-predict-2.5__video-to-video.rs"]
+mod e_fal_ai_cosmos_predict_2_5_video_to_video;
+#[cfg(feature = "fal-ai__creatify__aurora")]
+#[path = "fal-ai__creatify__aurora.rs"]
+mod e_fal_ai_creatify_aurora;
+#[cfg(feature = "fal-ai__creative-upscaler")]
+#[path = "fal-ai__creative-upscaler.rs"]
+mod e_fal_ai_creative_upscaler;
+#[cfg(feature = "fal-ai__csm-1b")]
+#[path = "fal-ai__csm-1b.rs"]
+mod e_fal_ai_csm_1b;
+#[cfg(feature = "fal-ai__ddcolor")]
+#[path = "fal-ai__ddcolor.rs"]
+mod e_fal_ai_ddcolor;
+#[cfg(feature = "fal-ai__deepfilternet3")]
+#[path = "fal-ai__deepfilternet3.rs"]
+mod e_fal_ai_deepfilternet3;
+#[cfg(feature = "fal-ai__demucs")]
+#[path = "fal-ai__demucs.rs"]
+mod e_fal_ai_demucs;
+#[cfg(feature = "fal-ai__depth-anything-video")]
+#[path = "fal-ai__depth-anything-video.rs"]
+mod e_fal_ai_depth_anything_video;
+#[cfg(feature = "fal-ai__dia-tts")]
+#[path = "fal-ai__dia-tts.rs"]
+mod e_fal_ai_dia_tts;
+#[cfg(feature = "fal-ai__dia-tts__voice-clone")]
+#[path = "fal-ai__dia-tts__voice-clone.rs"]
+mod e_fal_ai_dia_tts_voice_clone;
+#[cfg(feature = "fal-ai__diffrhythm")]
+#[path = "fal-ai__diffrhythm.rs"]
+mod e_fal_ai_diffrhythm;
+#[cfg(feature = "fal-ai__docres")]
+#[path = "fal-ai__docres.rs"]
+mod e_fal_ai_docres;
+#[cfg(feature = "fal-ai__drct-super-resolution")]
+#[path = "fal-ai__drct-super-resolution.rs"]
+mod e_fal_ai_drct_super_resolution;
+#[cfg(feature = "fal-ai__dreamo")]
+#[path = "fal-ai__dreamo.rs"]
+mod e_fal_ai_dreamo;
+#[cfg(feature = "fal-ai__dreamomni2__edit")]
+#[path = "fal-ai__dreamomni2__edit.rs"]
+mod e_fal_ai_dreamomni2_edit;
+#[cfg(feature = "fal-ai__dreamshaper")]
+#[path = "fal-ai__dreamshaper.rs"]
+mod e_fal_ai_dreamshaper;
+#[cfg(feature = "fal-ai__dubbing")]
+#[path = "fal-ai__dubbing.rs"]
+mod e_fal_ai_dubbing;
+#[cfg(feature = "fal-ai__dwpose")]
+#[path = "fal-ai__dwpose.rs"]
+mod e_fal_ai_dwpose;
+#[cfg(feature = "fal-ai__echomimic-v3")]
+#[path = "fal-ai__echomimic-v3.rs"]
+mod e_fal_ai_echomimic_v3;
+#[cfg(feature = "fal-ai__editto")]
+#[path = "fal-ai__editto.rs"]
+mod e_fal_ai_editto;
+#[cfg(feature = "fal-ai__elevenlabs__audio-isolation")]
+#[path = "fal-ai__elevenlabs__audio-isolation.rs"]
+mod e_fal_ai_elevenlabs_audio_isolation;
+#[cfg(feature = "fal-ai__elevenlabs__music")]
+#[path = "fal-ai__elevenlabs__music.rs"]
+mod e_fal_ai_elevenlabs_music;
+#[cfg(feature = "fal-ai__elevenlabs__sound-effects__v2")]
+#[path = "fal-ai__elevenlabs__sound-effects__v2.rs"]
+mod e_fal_ai_elevenlabs_sound_effects_v2;
 #[cfg(feature = "fal-ai__elevenlabs__speech-to-text")]
 #[path = "fal-ai__elevenlabs__speech-to-text.rs"]
 mod e_fal_ai_elevenlabs_speech_to_text;
+#[cfg(feature = "fal-ai__elevenlabs__speech-to-text__scribe-v2")]
+#[path = "fal-ai__elevenlabs__speech-to-text__scribe-v2.rs"]
+mod e_fal_ai_elevenlabs_speech_to_text_scribe_v2;
+#[cfg(feature = "fal-ai__elevenlabs__text-to-dialogue__eleven-v3")]
+#[path = "fal-ai__elevenlabs__text-to-dialogue__eleven-v3.rs"]
+mod e_fal_ai_elevenlabs_text_to_dialogue_eleven_v3;
+#[cfg(feature = "fal-ai__elevenlabs__tts__eleven-v3")]
+#[path = "fal-ai__elevenlabs__tts__eleven-v3.rs"]
+mod e_fal_ai_elevenlabs_tts_eleven_v3;
+#[cfg(feature = "fal-ai__elevenlabs__tts__multilingual-v2")]
+#[path = "fal-ai__elevenlabs__tts__multilingual-v2.rs"]
+mod e_fal_ai_elevenlabs_tts_multilingual_v2;
+#[cfg(feature = "fal-ai__elevenlabs__tts__turbo-v2.5")]
+#[path = "fal-ai__elevenlabs__tts__turbo-v2.5.rs"]
+mod e_fal_ai_elevenlabs_tts_turbo_v2_5;
+#[cfg(feature = "fal-ai__emu-3.5-image__edit-image")]
+#[path = "fal-ai__emu-3.5-image__edit-image.rs"]
+mod e_fal_ai_emu_3_5_image_edit_image;
+#[cfg(feature = "fal-ai__emu-3.5-image__text-to-image")]
+#[path = "fal-ai__emu-3.5-image__text-to-image.rs"]
+mod e_fal_ai_emu_3_5_image_text_to_image;
+#[cfg(feature = "fal-ai__era-3d")]
+#[path = "fal-ai__era-3d.rs"]
+mod e_fal_ai_era_3d;
+#[cfg(feature = "fal-ai__ernie-image")]
+#[path = "fal-ai__ernie-image.rs"]
+mod e_fal_ai_ernie_image;
+#[cfg(feature = "fal-ai__ernie-image-trainer")]
+#[path = "fal-ai__ernie-image-trainer.rs"]
+mod e_fal_ai_ernie_image_trainer;
+#[cfg(feature = "fal-ai__ernie-image__lora")]
+#[path = "fal-ai__ernie-image__lora.rs"]
+mod e_fal_ai_ernie_image_lora;
+#[cfg(feature = "fal-ai__ernie-image__lora__turbo")]
+#[path = "fal-ai__ernie-image__lora__turbo.rs"]
+mod e_fal_ai_ernie_image_lora_turbo;
+#[cfg(feature = "fal-ai__ernie-image__turbo")]
+#[path = "fal-ai__ernie-image__turbo.rs"]
+mod e_fal_ai_ernie_image_turbo;
+#[cfg(feature = "fal-ai__esrgan")]
+#[path = "fal-ai__esrgan.rs"]
+mod e_fal_ai_esrgan;
+#[cfg(feature = "fal-ai__evf-sam")]
+#[path = "fal-ai__evf-sam.rs"]
+mod e_fal_ai_evf_sam;
+#[cfg(feature = "fal-ai__f-lite__texture")]
+#[path = "fal-ai__f-lite__texture.rs"]
+mod e_fal_ai_f_lite_texture;
+#[cfg(feature = "fal-ai__f5-tts")]
+#[path = "fal-ai__f5-tts.rs"]
+mod e_fal_ai_f5_tts;
+#[cfg(feature = "fal-ai__face-to-sticker")]
+#[path = "fal-ai__face-to-sticker.rs"]
+mod e_fal_ai_face_to_sticker;
+#[cfg(feature = "fal-ai__fashn__tryon__v1.5")]
+#[path = "fal-ai__fashn__tryon__v1.5.rs"]
+mod e_fal_ai_fashn_tryon_v1_5;
+#[cfg(feature = "fal-ai__fashn__tryon__v1.6")]
+#[path = "fal-ai__fashn__tryon__v1.6.rs"]
+mod e_fal_ai_fashn_tryon_v1_6;
+#[cfg(feature = "fal-ai__fast-animatediff__text-to-video")]
+#[path = "fal-ai__fast-animatediff__text-to-video.rs"]
+mod e_fal_ai_fast_animatediff_text_to_video;
+#[cfg(feature = "fal-ai__fast-animatediff__turbo__text-to-video")]
+#[path = "fal-ai__fast-animatediff__turbo__text-to-video.rs"]
+mod e_fal_ai_fast_animatediff_turbo_text_to_video;
+#[cfg(feature = "fal-ai__fast-fooocus-sdxl")]
+#[path = "fal-ai__fast-fooocus-sdxl.rs"]
+mod e_fal_ai_fast_fooocus_sdxl;
+#[cfg(feature = "fal-ai__fast-fooocus-sdxl__image-to-image")]
+#[path = "fal-ai__fast-fooocus-sdxl__image-to-image.rs"]
+mod e_fal_ai_fast_fooocus_sdxl_image_to_image;
+#[cfg(feature = "fal-ai__fast-lcm-diffusion")]
+#[path = "fal-ai__fast-lcm-diffusion.rs"]
+mod e_fal_ai_fast_lcm_diffusion;
+#[cfg(feature = "fal-ai__fast-lcm-diffusion__inpainting")]
+#[path = "fal-ai__fast-lcm-diffusion__inpainting.rs"]
+mod e_fal_ai_fast_lcm_diffusion_inpainting;
+#[cfg(feature = "fal-ai__fast-lightning-sdxl")]
+#[path = "fal-ai__fast-lightning-sdxl.rs"]
+mod e_fal_ai_fast_lightning_sdxl;
+#[cfg(feature = "fal-ai__fast-lightning-sdxl__inpainting")]
+#[path = "fal-ai__fast-lightning-sdxl__inpainting.rs"]
+mod e_fal_ai_fast_lightning_sdxl_inpainting;
 #[cfg(feature = "fal-ai__fast-sdxl")]
 #[path = "fal-ai__fast-sdxl.rs"]
 mod e_fal_ai_fast_sdxl;
+#[cfg(feature = "fal-ai__fast-sdxl-controlnet-canny__image-to-image")]
+#[path = "fal-ai__fast-sdxl-controlnet-canny__image-to-image.rs"]
+mod e_fal_ai_fast_sdxl_controlnet_canny_image_to_image;
+#[cfg(feature = "fal-ai__fast-sdxl-controlnet-canny__inpainting")]
+#[path = "fal-ai__fast-sdxl-controlnet-canny__inpainting.rs"]
+mod e_fal_ai_fast_sdxl_controlnet_canny_inpainting;
+#[cfg(feature = "fal-ai__fast-sdxl__image-to-image")]
+#[path = "fal-ai__fast-sdxl__image-to-image.rs"]
+mod e_fal_ai_fast_sdxl_image_to_image;
+#[cfg(feature = "fal-ai__fast-svd-lcm")]
+#[path = "fal-ai__fast-svd-lcm.rs"]
+mod e_fal_ai_fast_svd_lcm;
+#[cfg(feature = "fal-ai__fast-svd-lcm__text-to-video")]
+#[path = "fal-ai__fast-svd-lcm__text-to-video.rs"]
+mod e_fal_ai_fast_svd_lcm_text_to_video;
+#[cfg(feature = "fal-ai__fast-svd__text-to-video")]
+#[path = "fal-ai__fast-svd__text-to-video.rs"]
+mod e_fal_ai_fast_svd_text_to_video;
+#[cfg(feature = "fal-ai__firered-image-edit")]
+#[path = "fal-ai__firered-image-edit.rs"]
+mod e_fal_ai_firered_image_edit;
+#[cfg(feature = "fal-ai__firered-image-edit-v1.1")]
+#[path = "fal-ai__firered-image-edit-v1.1.rs"]
+mod e_fal_ai_firered_image_edit_v1_1;
+#[cfg(feature = "fal-ai__flashhead")]
+#[path = "fal-ai__flashhead.rs"]
+mod e_fal_ai_flashhead;
+#[cfg(feature = "fal-ai__flashtalk")]
+#[path = "fal-ai__flashtalk.rs"]
+mod e_fal_ai_flashtalk;
+#[cfg(feature = "fal-ai__flashvsr__upscale__video")]
+#[path = "fal-ai__flashvsr__upscale__video.rs"]
+mod e_fal_ai_flashvsr_upscale_video;
+#[cfg(feature = "fal-ai__florence-2-large__caption")]
+#[path = "fal-ai__florence-2-large__caption.rs"]
+mod e_fal_ai_florence_2_large_caption;
+#[cfg(feature = "fal-ai__florence-2-large__caption-to-phrase-grounding")]
+#[path = "fal-ai__florence-2-large__caption-to-phrase-grounding.rs"]
+mod e_fal_ai_florence_2_large_caption_to_phrase_grounding;
+#[cfg(feature = "fal-ai__florence-2-large__dense-region-caption")]
+#[path = "fal-ai__florence-2-large__dense-region-caption.rs"]
+mod e_fal_ai_florence_2_large_dense_region_caption;
+#[cfg(feature = "fal-ai__florence-2-large__object-detection")]
+#[path = "fal-ai__florence-2-large__object-detection.rs"]
+mod e_fal_ai_florence_2_large_object_detection;
+#[cfg(feature = "fal-ai__florence-2-large__ocr")]
+#[path = "fal-ai__florence-2-large__ocr.rs"]
+mod e_fal_ai_florence_2_large_ocr;
+#[cfg(feature = "fal-ai__florence-2-large__open-vocabulary-detection")]
+#[path = "fal-ai__florence-2-large__open-vocabulary-detection.rs"]
+mod e_fal_ai_florence_2_large_open_vocabulary_detection;
+#[cfg(feature = "fal-ai__florence-2-large__region-proposal")]
+#[path = "fal-ai__florence-2-large__region-proposal.rs"]
+mod e_fal_ai_florence_2_large_region_proposal;
+#[cfg(feature = "fal-ai__florence-2-large__region-to-category")]
+#[path = "fal-ai__florence-2-large__region-to-category.rs"]
+mod e_fal_ai_florence_2_large_region_to_category;
+#[cfg(feature = "fal-ai__florence-2-large__region-to-description")]
+#[path = "fal-ai__florence-2-large__region-to-description.rs"]
+mod e_fal_ai_florence_2_large_region_to_description;
+#[cfg(feature = "fal-ai__flowedit")]
+#[path = "fal-ai__flowedit.rs"]
+mod e_fal_ai_flowedit;
+#[cfg(feature = "fal-ai__flux-1__dev")]
+#[path = "fal-ai__flux-1__dev.rs"]
+mod e_fal_ai_flux_1_dev;
+#[cfg(feature = "fal-ai__flux-1__dev__redux")]
+#[path = "fal-ai__flux-1__dev__redux.rs"]
+mod e_fal_ai_flux_1_dev_redux;
+#[cfg(feature = "fal-ai__flux-1__krea")]
+#[path = "fal-ai__flux-1__krea.rs"]
+mod e_fal_ai_flux_1_krea;
+#[cfg(feature = "fal-ai__flux-1__krea__image-to-image")]
+#[path = "fal-ai__flux-1__krea__image-to-image.rs"]
+mod e_fal_ai_flux_1_krea_image_to_image;
+#[cfg(feature = "fal-ai__flux-1__krea__redux")]
+#[path = "fal-ai__flux-1__krea__redux.rs"]
+mod e_fal_ai_flux_1_krea_redux;
+#[cfg(feature = "fal-ai__flux-1__schnell")]
+#[path = "fal-ai__flux-1__schnell.rs"]
+mod e_fal_ai_flux_1_schnell;
+#[cfg(feature = "fal-ai__flux-1__schnell__redux")]
+#[path = "fal-ai__flux-1__schnell__redux.rs"]
+mod e_fal_ai_flux_1_schnell_redux;
+#[cfg(feature = "fal-ai__flux-1__srpo")]
+#[path = "fal-ai__flux-1__srpo.rs"]
+mod e_fal_ai_flux_1_srpo;
+#[cfg(feature = "fal-ai__flux-1__srpo__image-to-image")]
+#[path = "fal-ai__flux-1__srpo__image-to-image.rs"]
+mod e_fal_ai_flux_1_srpo_image_to_image;
+#[cfg(feature = "fal-ai__flux-2")]
+#[path = "fal-ai__flux-2.rs"]
+mod e_fal_ai_flux_2;
+#[cfg(feature = "fal-ai__flux-2-flex__edit")]
+#[path = "fal-ai__flux-2-flex__edit.rs"]
+mod e_fal_ai_flux_2_flex_edit;
+#[cfg(feature = "fal-ai__flux-2-klein-4b-base-trainer__edit")]
+#[path = "fal-ai__flux-2-klein-4b-base-trainer__edit.rs"]
+mod e_fal_ai_flux_2_klein_4b_base_trainer_edit;
+#[cfg(feature = "fal-ai__flux-2-klein-9b-base-trainer__edit")]
+#[path = "fal-ai__flux-2-klein-9b-base-trainer__edit.rs"]
+mod e_fal_ai_flux_2_klein_9b_base_trainer_edit;
+#[cfg(feature = "fal-ai__flux-2-lora-gallery__add-background")]
+#[path = "fal-ai__flux-2-lora-gallery__add-background.rs"]
+mod e_fal_ai_flux_2_lora_gallery_add_background;
+#[cfg(feature = "fal-ai__flux-2-lora-gallery__apartment-staging")]
+#[path = "fal-ai__flux-2-lora-gallery__apartment-staging.rs"]
+mod e_fal_ai_flux_2_lora_gallery_apartment_staging;
+#[cfg(feature = "fal-ai__flux-2-lora-gallery__ballpoint-pen-sketch")]
+#[path = "fal-ai__flux-2-lora-gallery__ballpoint-pen-sketch.rs"]
+mod e_fal_ai_flux_2_lora_gallery_ballpoint_pen_sketch;
+#[cfg(feature = "fal-ai__flux-2-lora-gallery__digital-comic-art")]
+#[path = "fal-ai__flux-2-lora-gallery__digital-comic-art.rs"]
+mod e_fal_ai_flux_2_lora_gallery_digital_comic_art;
+#[cfg(feature = "fal-ai__flux-2-lora-gallery__face-to-full-portrait")]
+#[path = "fal-ai__flux-2-lora-gallery__face-to-full-portrait.rs"]
+mod e_fal_ai_flux_2_lora_gallery_face_to_full_portrait;
+#[cfg(feature = "fal-ai__flux-2-lora-gallery__hdr-style")]
+#[path = "fal-ai__flux-2-lora-gallery__hdr-style.rs"]
+mod e_fal_ai_flux_2_lora_gallery_hdr_style;
+#[cfg(feature = "fal-ai__flux-2-lora-gallery__sepia-vintage")]
+#[path = "fal-ai__flux-2-lora-gallery__sepia-vintage.rs"]
+mod e_fal_ai_flux_2_lora_gallery_sepia_vintage;
+#[cfg(feature = "fal-ai__flux-2-max")]
+#[path = "fal-ai__flux-2-max.rs"]
+mod e_fal_ai_flux_2_max;
+#[cfg(feature = "fal-ai__flux-2-pro__edit")]
+#[path = "fal-ai__flux-2-pro__edit.rs"]
+mod e_fal_ai_flux_2_pro_edit;
+#[cfg(feature = "fal-ai__flux-2-trainer-v2")]
+#[path = "fal-ai__flux-2-trainer-v2.rs"]
+mod e_fal_ai_flux_2_trainer_v2;
+#[cfg(feature = "fal-ai__flux-2-trainer-v2__edit")]
+#[path = "fal-ai__flux-2-trainer-v2__edit.rs"]
+mod e_fal_ai_flux_2_trainer_v2_edit;
+#[cfg(feature = "fal-ai__flux-2-trainer__edit")]
+#[path = "fal-ai__flux-2-trainer__edit.rs"]
+mod e_fal_ai_flux_2_trainer_edit;
+#[cfg(feature = "fal-ai__flux-2__edit")]
+#[path = "fal-ai__flux-2__edit.rs"]
+mod e_fal_ai_flux_2_edit;
+#[cfg(feature = "fal-ai__flux-2__flash")]
+#[path = "fal-ai__flux-2__flash.rs"]
+mod e_fal_ai_flux_2_flash;
+#[cfg(feature = "fal-ai__flux-2__flash__edit")]
+#[path = "fal-ai__flux-2__flash__edit.rs"]
+mod e_fal_ai_flux_2_flash_edit;
+#[cfg(feature = "fal-ai__flux-2__klein__4b")]
+#[path = "fal-ai__flux-2__klein__4b.rs"]
+mod e_fal_ai_flux_2_klein_4b;
+#[cfg(feature = "fal-ai__flux-2__klein__4b__base")]
+#[path = "fal-ai__flux-2__klein__4b__base.rs"]
+mod e_fal_ai_flux_2_klein_4b_base;
+#[cfg(feature = "fal-ai__flux-2__klein__4b__base__edit")]
+#[path = "fal-ai__flux-2__klein__4b__base__edit.rs"]
+mod e_fal_ai_flux_2_klein_4b_base_edit;
+#[cfg(feature = "fal-ai__flux-2__klein__4b__base__edit__lora")]
+#[path = "fal-ai__flux-2__klein__4b__base__edit__lora.rs"]
+mod e_fal_ai_flux_2_klein_4b_base_edit_lora;
+#[cfg(feature = "fal-ai__flux-2__klein__4b__edit")]
+#[path = "fal-ai__flux-2__klein__4b__edit.rs"]
+mod e_fal_ai_flux_2_klein_4b_edit;
+#[cfg(feature = "fal-ai__flux-2__klein__4b__edit__lora")]
+#[path = "fal-ai__flux-2__klein__4b__edit__lora.rs"]
+mod e_fal_ai_flux_2_klein_4b_edit_lora;
+#[cfg(feature = "fal-ai__flux-2__klein__9b")]
+#[path = "fal-ai__flux-2__klein__9b.rs"]
+mod e_fal_ai_flux_2_klein_9b;
+#[cfg(feature = "fal-ai__flux-2__klein__9b__base")]
+#[path = "fal-ai__flux-2__klein__9b__base.rs"]
+mod e_fal_ai_flux_2_klein_9b_base;
+#[cfg(feature = "fal-ai__flux-2__klein__9b__base__edit")]
+#[path = "fal-ai__flux-2__klein__9b__base__edit.rs"]
+mod e_fal_ai_flux_2_klein_9b_base_edit;
+#[cfg(feature = "fal-ai__flux-2__klein__9b__base__lora")]
+#[path = "fal-ai__flux-2__klein__9b__base__lora.rs"]
+mod e_fal_ai_flux_2_klein_9b_base_lora;
+#[cfg(feature = "fal-ai__flux-2__klein__9b__edit")]
+#[path = "fal-ai__flux-2__klein__9b__edit.rs"]
+mod e_fal_ai_flux_2_klein_9b_edit;
+#[cfg(feature = "fal-ai__flux-2__klein__9b__edit__lora")]
+#[path = "fal-ai__flux-2__klein__9b__edit__lora.rs"]
+mod e_fal_ai_flux_2_klein_9b_edit_lora;
+#[cfg(feature = "fal-ai__flux-2__klein__9b__lora")]
+#[path = "fal-ai__flux-2__klein__9b__lora.rs"]
+mod e_fal_ai_flux_2_klein_9b_lora;
+#[cfg(feature = "fal-ai__flux-2__klein__realtime")]
+#[path = "fal-ai__flux-2__klein__realtime.rs"]
+mod e_fal_ai_flux_2_klein_realtime;
+#[cfg(feature = "fal-ai__flux-2__lora")]
+#[path = "fal-ai__flux-2__lora.rs"]
+mod e_fal_ai_flux_2_lora;
+#[cfg(feature = "fal-ai__flux-2__turbo")]
+#[path = "fal-ai__flux-2__turbo.rs"]
+mod e_fal_ai_flux_2_turbo;
+#[cfg(feature = "fal-ai__flux-control-lora-canny")]
+#[path = "fal-ai__flux-control-lora-canny.rs"]
+mod e_fal_ai_flux_control_lora_canny;
+#[cfg(feature = "fal-ai__flux-control-lora-canny__image-to-image")]
+#[path = "fal-ai__flux-control-lora-canny__image-to-image.rs"]
+mod e_fal_ai_flux_control_lora_canny_image_to_image;
+#[cfg(feature = "fal-ai__flux-control-lora-depth")]
+#[path = "fal-ai__flux-control-lora-depth.rs"]
+mod e_fal_ai_flux_control_lora_depth;
+#[cfg(feature = "fal-ai__flux-control-lora-depth__image-to-image")]
+#[path = "fal-ai__flux-control-lora-depth__image-to-image.rs"]
+mod e_fal_ai_flux_control_lora_depth_image_to_image;
+#[cfg(feature = "fal-ai__flux-differential-diffusion")]
+#[path = "fal-ai__flux-differential-diffusion.rs"]
+mod e_fal_ai_flux_differential_diffusion;
+#[cfg(feature = "fal-ai__flux-general__differential-diffusion")]
+#[path = "fal-ai__flux-general__differential-diffusion.rs"]
+mod e_fal_ai_flux_general_differential_diffusion;
+#[cfg(feature = "fal-ai__flux-general__inpainting")]
+#[path = "fal-ai__flux-general__inpainting.rs"]
+mod e_fal_ai_flux_general_inpainting;
+#[cfg(feature = "fal-ai__flux-general__rf-inversion")]
+#[path = "fal-ai__flux-general__rf-inversion.rs"]
+mod e_fal_ai_flux_general_rf_inversion;
+#[cfg(feature = "fal-ai__flux-kontext-lora")]
+#[path = "fal-ai__flux-kontext-lora.rs"]
+mod e_fal_ai_flux_kontext_lora;
+#[cfg(feature = "fal-ai__flux-kontext-lora__inpaint")]
+#[path = "fal-ai__flux-kontext-lora__inpaint.rs"]
+mod e_fal_ai_flux_kontext_lora_inpaint;
+#[cfg(feature = "fal-ai__flux-kontext-trainer")]
+#[path = "fal-ai__flux-kontext-trainer.rs"]
+mod e_fal_ai_flux_kontext_trainer;
+#[cfg(feature = "fal-ai__flux-krea-lora")]
+#[path = "fal-ai__flux-krea-lora.rs"]
+mod e_fal_ai_flux_krea_lora;
+#[cfg(feature = "fal-ai__flux-krea-lora__image-to-image")]
+#[path = "fal-ai__flux-krea-lora__image-to-image.rs"]
+mod e_fal_ai_flux_krea_lora_image_to_image;
+#[cfg(feature = "fal-ai__flux-krea-lora__inpainting")]
+#[path = "fal-ai__flux-krea-lora__inpainting.rs"]
+mod e_fal_ai_flux_krea_lora_inpainting;
+#[cfg(feature = "fal-ai__flux-krea-lora__stream")]
+#[path = "fal-ai__flux-krea-lora__stream.rs"]
+mod e_fal_ai_flux_krea_lora_stream;
+#[cfg(feature = "fal-ai__flux-lora")]
+#[path = "fal-ai__flux-lora.rs"]
+mod e_fal_ai_flux_lora;
+#[cfg(feature = "fal-ai__flux-lora-canny")]
+#[path = "fal-ai__flux-lora-canny.rs"]
+mod e_fal_ai_flux_lora_canny;
+#[cfg(feature = "fal-ai__flux-lora-depth")]
+#[path = "fal-ai__flux-lora-depth.rs"]
+mod e_fal_ai_flux_lora_depth;
+#[cfg(feature = "fal-ai__flux-lora-fast-training")]
+#[path = "fal-ai__flux-lora-fast-training.rs"]
+mod e_fal_ai_flux_lora_fast_training;
+#[cfg(feature = "fal-ai__flux-lora-fill")]
+#[path = "fal-ai__flux-lora-fill.rs"]
+mod e_fal_ai_flux_lora_fill;
+#[cfg(feature = "fal-ai__flux-lora-portrait-trainer")]
+#[path = "fal-ai__flux-lora-portrait-trainer.rs"]
+mod e_fal_ai_flux_lora_portrait_trainer;
+#[cfg(feature = "fal-ai__flux-lora__image-to-image")]
+#[path = "fal-ai__flux-lora__image-to-image.rs"]
+mod e_fal_ai_flux_lora_image_to_image;
+#[cfg(feature = "fal-ai__flux-lora__inpainting")]
+#[path = "fal-ai__flux-lora__inpainting.rs"]
+mod e_fal_ai_flux_lora_inpainting;
+#[cfg(feature = "fal-ai__flux-lora__stream")]
+#[path = "fal-ai__flux-lora__stream.rs"]
+mod e_fal_ai_flux_lora_stream;
+#[cfg(feature = "fal-ai__flux-pro__kontext")]
+#[path = "fal-ai__flux-pro__kontext.rs"]
+mod e_fal_ai_flux_pro_kontext;
+#[cfg(feature = "fal-ai__flux-pro__kontext__max")]
+#[path = "fal-ai__flux-pro__kontext__max.rs"]
+mod e_fal_ai_flux_pro_kontext_max;
+#[cfg(feature = "fal-ai__flux-pro__kontext__multi")]
+#[path = "fal-ai__flux-pro__kontext__multi.rs"]
+mod e_fal_ai_flux_pro_kontext_multi;
+#[cfg(feature = "fal-ai__flux-pro__kontext__text-to-image")]
+#[path = "fal-ai__flux-pro__kontext__text-to-image.rs"]
+mod e_fal_ai_flux_pro_kontext_text_to_image;
+#[cfg(feature = "fal-ai__flux-pro__v1.1")]
+#[path = "fal-ai__flux-pro__v1.1.rs"]
+mod e_fal_ai_flux_pro_v1_1;
+#[cfg(feature = "fal-ai__flux-pro__v1.1-ultra")]
+#[path = "fal-ai__flux-pro__v1.1-ultra.rs"]
+mod e_fal_ai_flux_pro_v1_1_ultra;
+#[cfg(feature = "fal-ai__flux-pro__v1.1-ultra-finetuned")]
+#[path = "fal-ai__flux-pro__v1.1-ultra-finetuned.rs"]
+mod e_fal_ai_flux_pro_v1_1_ultra_finetuned;
+#[cfg(feature = "fal-ai__flux-pro__v1.1-ultra__redux")]
+#[path = "fal-ai__flux-pro__v1.1-ultra__redux.rs"]
+mod e_fal_ai_flux_pro_v1_1_ultra_redux;
+#[cfg(feature = "fal-ai__flux-pro__v1__fill")]
+#[path = "fal-ai__flux-pro__v1__fill.rs"]
+mod e_fal_ai_flux_pro_v1_fill;
+#[cfg(feature = "fal-ai__flux-pro__v1__fill-finetuned")]
+#[path = "fal-ai__flux-pro__v1__fill-finetuned.rs"]
+mod e_fal_ai_flux_pro_v1_fill_finetuned;
+#[cfg(feature = "fal-ai__flux-pulid")]
+#[path = "fal-ai__flux-pulid.rs"]
+mod e_fal_ai_flux_pulid;
+#[cfg(feature = "fal-ai__flux-subject")]
+#[path = "fal-ai__flux-subject.rs"]
+mod e_fal_ai_flux_subject;
 #[cfg(feature = "fal-ai__flux__dev")]
 #[path = "fal-ai__flux__dev.rs"]
 mod e_fal_ai_flux_dev;
+#[cfg(feature = "fal-ai__flux__dev__image-to-image")]
+#[path = "fal-ai__flux__dev__image-to-image.rs"]
+mod e_fal_ai_flux_dev_image_to_image;
+#[cfg(feature = "fal-ai__flux__dev__redux")]
+#[path = "fal-ai__flux__dev__redux.rs"]
+mod e_fal_ai_flux_dev_redux;
+#[cfg(feature = "fal-ai__flux__krea")]
+#[path = "fal-ai__flux__krea.rs"]
+mod e_fal_ai_flux_krea;
+#[cfg(feature = "fal-ai__flux__krea__image-to-image")]
+#[path = "fal-ai__flux__krea__image-to-image.rs"]
+mod e_fal_ai_flux_krea_image_to_image;
+#[cfg(feature = "fal-ai__flux__krea__redux")]
+#[path = "fal-ai__flux__krea__redux.rs"]
+mod e_fal_ai_flux_krea_redux;
 #[cfg(feature = "fal-ai__flux__schnell")]
 #[path = "fal-ai__flux__schnell.rs"]
 mod e_fal_ai_flux_schnell;
+#[cfg(feature = "fal-ai__flux__srpo")]
+#[path = "fal-ai__flux__srpo.rs"]
+mod e_fal_ai_flux_srpo;
+#[cfg(feature = "fal-ai__flux__srpo__image-to-image")]
+#[path = "fal-ai__flux__srpo__image-to-image.rs"]
+mod e_fal_ai_flux_srpo_image_to_image;
+#[cfg(feature = "fal-ai__fooocus")]
+#[path = "fal-ai__fooocus.rs"]
+mod e_fal_ai_fooocus;
+#[cfg(feature = "fal-ai__fooocus__image-prompt")]
+#[path = "fal-ai__fooocus__image-prompt.rs"]
+mod e_fal_ai_fooocus_image_prompt;
+#[cfg(feature = "fal-ai__fooocus__inpaint")]
+#[path = "fal-ai__fooocus__inpaint.rs"]
+mod e_fal_ai_fooocus_inpaint;
+#[cfg(feature = "fal-ai__framepack__f1")]
+#[path = "fal-ai__framepack__f1.rs"]
+mod e_fal_ai_framepack_f1;
+#[cfg(feature = "fal-ai__gemini-25-flash-image")]
+#[path = "fal-ai__gemini-25-flash-image.rs"]
+mod e_fal_ai_gemini_25_flash_image;
+#[cfg(feature = "fal-ai__gemini-3-pro-image-preview")]
+#[path = "fal-ai__gemini-3-pro-image-preview.rs"]
+mod e_fal_ai_gemini_3_pro_image_preview;
+#[cfg(feature = "fal-ai__gemini-3-pro-image-preview__edit")]
+#[path = "fal-ai__gemini-3-pro-image-preview__edit.rs"]
+mod e_fal_ai_gemini_3_pro_image_preview_edit;
+#[cfg(feature = "fal-ai__gemini-3.1-flash-image-preview__edit")]
+#[path = "fal-ai__gemini-3.1-flash-image-preview__edit.rs"]
+mod e_fal_ai_gemini_3_1_flash_image_preview_edit;
+#[cfg(feature = "fal-ai__gemini-3.1-flash-tts")]
+#[path = "fal-ai__gemini-3.1-flash-tts.rs"]
+mod e_fal_ai_gemini_3_1_flash_tts;
+#[cfg(feature = "fal-ai__gemini-flash-2.5")]
+#[path = "fal-ai__gemini-flash-2.5.rs"]
+mod e_fal_ai_gemini_flash_2_5;
+#[cfg(feature = "fal-ai__gemini-flash-edit")]
+#[path = "fal-ai__gemini-flash-edit.rs"]
+mod e_fal_ai_gemini_flash_edit;
+#[cfg(feature = "fal-ai__gemini-tts")]
+#[path = "fal-ai__gemini-tts.rs"]
+mod e_fal_ai_gemini_tts;
+#[cfg(feature = "fal-ai__genfocus")]
+#[path = "fal-ai__genfocus.rs"]
+mod e_fal_ai_genfocus;
+#[cfg(feature = "fal-ai__ghiblify")]
+#[path = "fal-ai__ghiblify.rs"]
+mod e_fal_ai_ghiblify;
+#[cfg(feature = "fal-ai__glm-image")]
+#[path = "fal-ai__glm-image.rs"]
+mod e_fal_ai_glm_image;
+#[cfg(feature = "fal-ai__glm-image__image-to-image")]
+#[path = "fal-ai__glm-image__image-to-image.rs"]
+mod e_fal_ai_glm_image_image_to_image;
+#[cfg(feature = "fal-ai__got-ocr__v2")]
+#[path = "fal-ai__got-ocr__v2.rs"]
+mod e_fal_ai_got_ocr_v2;
+#[cfg(feature = "fal-ai__gpt-image-1-mini")]
+#[path = "fal-ai__gpt-image-1-mini.rs"]
+mod e_fal_ai_gpt_image_1_mini;
+#[cfg(feature = "fal-ai__gpt-image-1-mini__edit")]
+#[path = "fal-ai__gpt-image-1-mini__edit.rs"]
+mod e_fal_ai_gpt_image_1_mini_edit;
+#[cfg(feature = "fal-ai__gpt-image-1.5")]
+#[path = "fal-ai__gpt-image-1.5.rs"]
+mod e_fal_ai_gpt_image_1_5;
+#[cfg(feature = "fal-ai__gpt-image-1.5__edit")]
+#[path = "fal-ai__gpt-image-1.5__edit.rs"]
+mod e_fal_ai_gpt_image_1_5_edit;
+#[cfg(feature = "fal-ai__gpt-image-1__edit-image")]
+#[path = "fal-ai__gpt-image-1__edit-image.rs"]
+mod e_fal_ai_gpt_image_1_edit_image;
+#[cfg(feature = "fal-ai__gpt-image-1__text-to-image")]
+#[path = "fal-ai__gpt-image-1__text-to-image.rs"]
+mod e_fal_ai_gpt_image_1_text_to_image;
+#[cfg(feature = "fal-ai__heygen__avatar4__digital-twin")]
+#[path = "fal-ai__heygen__avatar4__digital-twin.rs"]
+mod e_fal_ai_heygen_avatar4_digital_twin;
+#[cfg(feature = "fal-ai__heygen__avatar4__image-to-video")]
+#[path = "fal-ai__heygen__avatar4__image-to-video.rs"]
+mod e_fal_ai_heygen_avatar4_image_to_video;
+#[cfg(feature = "fal-ai__heygen__v2__translate__precision")]
+#[path = "fal-ai__heygen__v2__translate__precision.rs"]
+mod e_fal_ai_heygen_v2_translate_precision;
+#[cfg(feature = "fal-ai__heygen__v2__translate__speed")]
+#[path = "fal-ai__heygen__v2__translate__speed.rs"]
+mod e_fal_ai_heygen_v2_translate_speed;
+#[cfg(feature = "fal-ai__heygen__v2__video-agent")]
+#[path = "fal-ai__heygen__v2__video-agent.rs"]
+mod e_fal_ai_heygen_v2_video_agent;
+#[cfg(feature = "fal-ai__heygen__v3__lipsync__precision")]
+#[path = "fal-ai__heygen__v3__lipsync__precision.rs"]
+mod e_fal_ai_heygen_v3_lipsync_precision;
+#[cfg(feature = "fal-ai__heygen__v3__lipsync__speed")]
+#[path = "fal-ai__heygen__v3__lipsync__speed.rs"]
+mod e_fal_ai_heygen_v3_lipsync_speed;
+#[cfg(feature = "fal-ai__hidream-e1-1")]
+#[path = "fal-ai__hidream-e1-1.rs"]
+mod e_fal_ai_hidream_e1_1;
+#[cfg(feature = "fal-ai__hidream-i1-dev")]
+#[path = "fal-ai__hidream-i1-dev.rs"]
+mod e_fal_ai_hidream_i1_dev;
+#[cfg(feature = "fal-ai__hidream-i1-fast")]
+#[path = "fal-ai__hidream-i1-fast.rs"]
+mod e_fal_ai_hidream_i1_fast;
+#[cfg(feature = "fal-ai__hidream-i1-full__image-to-image")]
+#[path = "fal-ai__hidream-i1-full__image-to-image.rs"]
+mod e_fal_ai_hidream_i1_full_image_to_image;
+#[cfg(feature = "fal-ai__hidream-o1-image__dev")]
+#[path = "fal-ai__hidream-o1-image__dev.rs"]
+mod e_fal_ai_hidream_o1_image_dev;
+#[cfg(feature = "fal-ai__hidream-o1-image__dev__edit")]
+#[path = "fal-ai__hidream-o1-image__dev__edit.rs"]
+mod e_fal_ai_hidream_o1_image_dev_edit;
+#[cfg(feature = "fal-ai__hidream-o1-image__edit")]
+#[path = "fal-ai__hidream-o1-image__edit.rs"]
+mod e_fal_ai_hidream_o1_image_edit;
+#[cfg(feature = "fal-ai__hunyuan-3d__v3.1__pro__image-to-3d")]
+#[path = "fal-ai__hunyuan-3d__v3.1__pro__image-to-3d.rs"]
+mod e_fal_ai_hunyuan_3d_v3_1_pro_image_to_3d;
+#[cfg(feature = "fal-ai__hunyuan-3d__v3.1__rapid__image-to-3d")]
+#[path = "fal-ai__hunyuan-3d__v3.1__rapid__image-to-3d.rs"]
+mod e_fal_ai_hunyuan_3d_v3_1_rapid_image_to_3d;
+#[cfg(feature = "fal-ai__hunyuan-3d__v3.1__rapid__text-to-3d")]
+#[path = "fal-ai__hunyuan-3d__v3.1__rapid__text-to-3d.rs"]
+mod e_fal_ai_hunyuan_3d_v3_1_rapid_text_to_3d;
+#[cfg(feature = "fal-ai__hunyuan-3d__v3.1__smart-topology")]
+#[path = "fal-ai__hunyuan-3d__v3.1__smart-topology.rs"]
+mod e_fal_ai_hunyuan_3d_v3_1_smart_topology;
+#[cfg(feature = "fal-ai__hunyuan-avatar")]
+#[path = "fal-ai__hunyuan-avatar.rs"]
+mod e_fal_ai_hunyuan_avatar;
+#[cfg(feature = "fal-ai__hunyuan-custom")]
+#[path = "fal-ai__hunyuan-custom.rs"]
+mod e_fal_ai_hunyuan_custom;
+#[cfg(feature = "fal-ai__hunyuan-image__v2.1__text-to-image")]
+#[path = "fal-ai__hunyuan-image__v2.1__text-to-image.rs"]
+mod e_fal_ai_hunyuan_image_v2_1_text_to_image;
+#[cfg(feature = "fal-ai__hunyuan-image__v3__instruct__edit")]
+#[path = "fal-ai__hunyuan-image__v3__instruct__edit.rs"]
+mod e_fal_ai_hunyuan_image_v3_instruct_edit;
+#[cfg(feature = "fal-ai__hunyuan-image__v3__text-to-image")]
+#[path = "fal-ai__hunyuan-image__v3__text-to-image.rs"]
+mod e_fal_ai_hunyuan_image_v3_text_to_image;
+#[cfg(feature = "fal-ai__hunyuan-motion")]
+#[path = "fal-ai__hunyuan-motion.rs"]
+mod e_fal_ai_hunyuan_motion;
+#[cfg(feature = "fal-ai__hunyuan-motion__fast")]
+#[path = "fal-ai__hunyuan-motion__fast.rs"]
+mod e_fal_ai_hunyuan_motion_fast;
+#[cfg(feature = "fal-ai__hunyuan-part")]
+#[path = "fal-ai__hunyuan-part.rs"]
+mod e_fal_ai_hunyuan_part;
+#[cfg(feature = "fal-ai__hunyuan-portrait")]
+#[path = "fal-ai__hunyuan-portrait.rs"]
+mod e_fal_ai_hunyuan_portrait;
+#[cfg(feature = "fal-ai__hunyuan-video")]
+#[path = "fal-ai__hunyuan-video.rs"]
+mod e_fal_ai_hunyuan_video;
+#[cfg(feature = "fal-ai__hunyuan-video-foley")]
+#[path = "fal-ai__hunyuan-video-foley.rs"]
+mod e_fal_ai_hunyuan_video_foley;
+#[cfg(feature = "fal-ai__hunyuan-video-image-to-video")]
+#[path = "fal-ai__hunyuan-video-image-to-video.rs"]
+mod e_fal_ai_hunyuan_video_image_to_video;
+#[cfg(feature = "fal-ai__hunyuan-video-img2vid-lora")]
+#[path = "fal-ai__hunyuan-video-img2vid-lora.rs"]
+mod e_fal_ai_hunyuan_video_img2vid_lora;
+#[cfg(feature = "fal-ai__hunyuan-video-lora")]
+#[path = "fal-ai__hunyuan-video-lora.rs"]
+mod e_fal_ai_hunyuan_video_lora;
+#[cfg(feature = "fal-ai__hunyuan-video-lora-training")]
+#[path = "fal-ai__hunyuan-video-lora-training.rs"]
+mod e_fal_ai_hunyuan_video_lora_training;
+#[cfg(feature = "fal-ai__hunyuan-video-v1.5__image-to-video")]
+#[path = "fal-ai__hunyuan-video-v1.5__image-to-video.rs"]
+mod e_fal_ai_hunyuan_video_v1_5_image_to_video;
+#[cfg(feature = "fal-ai__hunyuan-video__video-to-video")]
+#[path = "fal-ai__hunyuan-video__video-to-video.rs"]
+mod e_fal_ai_hunyuan_video_video_to_video;
+#[cfg(feature = "fal-ai__hunyuan3d-v3__image-to-3d")]
+#[path = "fal-ai__hunyuan3d-v3__image-to-3d.rs"]
+mod e_fal_ai_hunyuan3d_v3_image_to_3d;
+#[cfg(feature = "fal-ai__hunyuan3d-v3__sketch-to-3d")]
+#[path = "fal-ai__hunyuan3d-v3__sketch-to-3d.rs"]
+mod e_fal_ai_hunyuan3d_v3_sketch_to_3d;
+#[cfg(feature = "fal-ai__hunyuan3d__v2")]
+#[path = "fal-ai__hunyuan3d__v2.rs"]
+mod e_fal_ai_hunyuan3d_v2;
+#[cfg(feature = "fal-ai__hunyuan3d__v2__mini")]
+#[path = "fal-ai__hunyuan3d__v2__mini.rs"]
+mod e_fal_ai_hunyuan3d_v2_mini;
+#[cfg(feature = "fal-ai__hunyuan3d__v2__mini__turbo")]
+#[path = "fal-ai__hunyuan3d__v2__mini__turbo.rs"]
+mod e_fal_ai_hunyuan3d_v2_mini_turbo;
+#[cfg(feature = "fal-ai__hunyuan3d__v2__multi-view__turbo")]
+#[path = "fal-ai__hunyuan3d__v2__multi-view__turbo.rs"]
+mod e_fal_ai_hunyuan3d_v2_multi_view_turbo;
+#[cfg(feature = "fal-ai__hunyuan3d__v2__turbo")]
+#[path = "fal-ai__hunyuan3d__v2__turbo.rs"]
+mod e_fal_ai_hunyuan3d_v2_turbo;
+#[cfg(feature = "fal-ai__hunyuan_world")]
+#[path = "fal-ai__hunyuan_world.rs"]
+mod e_fal_ai_hunyuan_world;
+#[cfg(feature = "fal-ai__hunyuan_world__image-to-world")]
+#[path = "fal-ai__hunyuan_world__image-to-world.rs"]
+mod e_fal_ai_hunyuan_world_image_to_world;
+#[cfg(feature = "fal-ai__hy-wu-edit")]
+#[path = "fal-ai__hy-wu-edit.rs"]
+mod e_fal_ai_hy_wu_edit;
+#[cfg(feature = "fal-ai__hyper3d__rodin")]
+#[path = "fal-ai__hyper3d__rodin.rs"]
+mod e_fal_ai_hyper3d_rodin;
+#[cfg(feature = "fal-ai__iclight-v2")]
+#[path = "fal-ai__iclight-v2.rs"]
+mod e_fal_ai_iclight_v2;
+#[cfg(feature = "fal-ai__ideogram__character")]
+#[path = "fal-ai__ideogram__character.rs"]
+mod e_fal_ai_ideogram_character;
+#[cfg(feature = "fal-ai__ideogram__character__edit")]
+#[path = "fal-ai__ideogram__character__edit.rs"]
+mod e_fal_ai_ideogram_character_edit;
+#[cfg(feature = "fal-ai__ideogram__custom-models")]
+#[path = "fal-ai__ideogram__custom-models.rs"]
+mod e_fal_ai_ideogram_custom_models;
+#[cfg(feature = "fal-ai__ideogram__upscale")]
+#[path = "fal-ai__ideogram__upscale.rs"]
+mod e_fal_ai_ideogram_upscale;
+#[cfg(feature = "fal-ai__ideogram__v2")]
+#[path = "fal-ai__ideogram__v2.rs"]
+mod e_fal_ai_ideogram_v2;
+#[cfg(feature = "fal-ai__ideogram__v2__edit")]
+#[path = "fal-ai__ideogram__v2__edit.rs"]
+mod e_fal_ai_ideogram_v2_edit;
+#[cfg(feature = "fal-ai__ideogram__v2__remix")]
+#[path = "fal-ai__ideogram__v2__remix.rs"]
+mod e_fal_ai_ideogram_v2_remix;
+#[cfg(feature = "fal-ai__ideogram__v2__turbo")]
+#[path = "fal-ai__ideogram__v2__turbo.rs"]
+mod e_fal_ai_ideogram_v2_turbo;
+#[cfg(feature = "fal-ai__ideogram__v2__turbo__edit")]
+#[path = "fal-ai__ideogram__v2__turbo__edit.rs"]
+mod e_fal_ai_ideogram_v2_turbo_edit;
+#[cfg(feature = "fal-ai__ideogram__v2__turbo__remix")]
+#[path = "fal-ai__ideogram__v2__turbo__remix.rs"]
+mod e_fal_ai_ideogram_v2_turbo_remix;
+#[cfg(feature = "fal-ai__ideogram__v2a")]
+#[path = "fal-ai__ideogram__v2a.rs"]
+mod e_fal_ai_ideogram_v2a;
+#[cfg(feature = "fal-ai__ideogram__v2a__remix")]
+#[path = "fal-ai__ideogram__v2a__remix.rs"]
+mod e_fal_ai_ideogram_v2a_remix;
+#[cfg(feature = "fal-ai__ideogram__v2a__turbo")]
+#[path = "fal-ai__ideogram__v2a__turbo.rs"]
+mod e_fal_ai_ideogram_v2a_turbo;
+#[cfg(feature = "fal-ai__ideogram__v2a__turbo__remix")]
+#[path = "fal-ai__ideogram__v2a__turbo__remix.rs"]
+mod e_fal_ai_ideogram_v2a_turbo_remix;
+#[cfg(feature = "fal-ai__ideogram__v3")]
+#[path = "fal-ai__ideogram__v3.rs"]
+mod e_fal_ai_ideogram_v3;
+#[cfg(feature = "fal-ai__ideogram__v3__edit")]
+#[path = "fal-ai__ideogram__v3__edit.rs"]
+mod e_fal_ai_ideogram_v3_edit;
+#[cfg(feature = "fal-ai__ideogram__v3__generate-transparent")]
+#[path = "fal-ai__ideogram__v3__generate-transparent.rs"]
+mod e_fal_ai_ideogram_v3_generate_transparent;
+#[cfg(feature = "fal-ai__ideogram__v3__layerize-text")]
+#[path = "fal-ai__ideogram__v3__layerize-text.rs"]
+mod e_fal_ai_ideogram_v3_layerize_text;
+#[cfg(feature = "fal-ai__ideogram__v3__remix")]
+#[path = "fal-ai__ideogram__v3__remix.rs"]
+mod e_fal_ai_ideogram_v3_remix;
+#[cfg(feature = "fal-ai__ideogram__v3__replace-background")]
+#[path = "fal-ai__ideogram__v3__replace-background.rs"]
+mod e_fal_ai_ideogram_v3_replace_background;
+#[cfg(feature = "fal-ai__illusion-diffusion")]
+#[path = "fal-ai__illusion-diffusion.rs"]
+mod e_fal_ai_illusion_diffusion;
+#[cfg(feature = "fal-ai__image-apps-v2__age-modify")]
+#[path = "fal-ai__image-apps-v2__age-modify.rs"]
+mod e_fal_ai_image_apps_v2_age_modify;
+#[cfg(feature = "fal-ai__image-apps-v2__city-teleport")]
+#[path = "fal-ai__image-apps-v2__city-teleport.rs"]
+mod e_fal_ai_image_apps_v2_city_teleport;
+#[cfg(feature = "fal-ai__image-apps-v2__expression-change")]
+#[path = "fal-ai__image-apps-v2__expression-change.rs"]
+mod e_fal_ai_image_apps_v2_expression_change;
+#[cfg(feature = "fal-ai__image-apps-v2__hair-change")]
+#[path = "fal-ai__image-apps-v2__hair-change.rs"]
+mod e_fal_ai_image_apps_v2_hair_change;
+#[cfg(feature = "fal-ai__image-apps-v2__headshot-photo")]
+#[path = "fal-ai__image-apps-v2__headshot-photo.rs"]
+mod e_fal_ai_image_apps_v2_headshot_photo;
+#[cfg(feature = "fal-ai__image-apps-v2__makeup-application")]
+#[path = "fal-ai__image-apps-v2__makeup-application.rs"]
+mod e_fal_ai_image_apps_v2_makeup_application;
+#[cfg(feature = "fal-ai__image-apps-v2__object-removal")]
+#[path = "fal-ai__image-apps-v2__object-removal.rs"]
+mod e_fal_ai_image_apps_v2_object_removal;
+#[cfg(feature = "fal-ai__image-apps-v2__perspective")]
+#[path = "fal-ai__image-apps-v2__perspective.rs"]
+mod e_fal_ai_image_apps_v2_perspective;
+#[cfg(feature = "fal-ai__image-apps-v2__photo-restoration")]
+#[path = "fal-ai__image-apps-v2__photo-restoration.rs"]
+mod e_fal_ai_image_apps_v2_photo_restoration;
+#[cfg(feature = "fal-ai__image-apps-v2__photography-effects")]
+#[path = "fal-ai__image-apps-v2__photography-effects.rs"]
+mod e_fal_ai_image_apps_v2_photography_effects;
+#[cfg(feature = "fal-ai__image-apps-v2__portrait-enhance")]
+#[path = "fal-ai__image-apps-v2__portrait-enhance.rs"]
+mod e_fal_ai_image_apps_v2_portrait_enhance;
+#[cfg(feature = "fal-ai__image-apps-v2__product-holding")]
+#[path = "fal-ai__image-apps-v2__product-holding.rs"]
+mod e_fal_ai_image_apps_v2_product_holding;
+#[cfg(feature = "fal-ai__image-apps-v2__relighting")]
+#[path = "fal-ai__image-apps-v2__relighting.rs"]
+mod e_fal_ai_image_apps_v2_relighting;
+#[cfg(feature = "fal-ai__image-apps-v2__style-transfer")]
+#[path = "fal-ai__image-apps-v2__style-transfer.rs"]
+mod e_fal_ai_image_apps_v2_style_transfer;
+#[cfg(feature = "fal-ai__image-apps-v2__virtual-try-on")]
+#[path = "fal-ai__image-apps-v2__virtual-try-on.rs"]
+mod e_fal_ai_image_apps_v2_virtual_try_on;
+#[cfg(feature = "fal-ai__image-editing__age-progression")]
+#[path = "fal-ai__image-editing__age-progression.rs"]
+mod e_fal_ai_image_editing_age_progression;
+#[cfg(feature = "fal-ai__image-editing__baby-version")]
+#[path = "fal-ai__image-editing__baby-version.rs"]
+mod e_fal_ai_image_editing_baby_version;
+#[cfg(feature = "fal-ai__image-editing__background-change")]
+#[path = "fal-ai__image-editing__background-change.rs"]
+mod e_fal_ai_image_editing_background_change;
+#[cfg(feature = "fal-ai__image-editing__cartoonify")]
+#[path = "fal-ai__image-editing__cartoonify.rs"]
+mod e_fal_ai_image_editing_cartoonify;
+#[cfg(feature = "fal-ai__image-editing__color-correction")]
+#[path = "fal-ai__image-editing__color-correction.rs"]
+mod e_fal_ai_image_editing_color_correction;
+#[cfg(feature = "fal-ai__image-editing__face-enhancement")]
+#[path = "fal-ai__image-editing__face-enhancement.rs"]
+mod e_fal_ai_image_editing_face_enhancement;
+#[cfg(feature = "fal-ai__image-editing__hair-change")]
+#[path = "fal-ai__image-editing__hair-change.rs"]
+mod e_fal_ai_image_editing_hair_change;
+#[cfg(feature = "fal-ai__image-editing__plushie-style")]
+#[path = "fal-ai__image-editing__plushie-style.rs"]
+mod e_fal_ai_image_editing_plushie_style;
+#[cfg(feature = "fal-ai__image-editing__professional-photo")]
+#[path = "fal-ai__image-editing__professional-photo.rs"]
+mod e_fal_ai_image_editing_professional_photo;
+#[cfg(feature = "fal-ai__image-editing__realism")]
+#[path = "fal-ai__image-editing__realism.rs"]
+mod e_fal_ai_image_editing_realism;
+#[cfg(feature = "fal-ai__image-editing__scene-composition")]
+#[path = "fal-ai__image-editing__scene-composition.rs"]
+mod e_fal_ai_image_editing_scene_composition;
+#[cfg(feature = "fal-ai__image-editing__text-removal")]
+#[path = "fal-ai__image-editing__text-removal.rs"]
+mod e_fal_ai_image_editing_text_removal;
+#[cfg(feature = "fal-ai__image-editing__time-of-day")]
+#[path = "fal-ai__image-editing__time-of-day.rs"]
+mod e_fal_ai_image_editing_time_of_day;
+#[cfg(feature = "fal-ai__image-editing__wojak-style")]
+#[path = "fal-ai__image-editing__wojak-style.rs"]
+mod e_fal_ai_image_editing_wojak_style;
+#[cfg(feature = "fal-ai__image-editing__youtube-thumbnails")]
+#[path = "fal-ai__image-editing__youtube-thumbnails.rs"]
+mod e_fal_ai_image_editing_youtube_thumbnails;
+#[cfg(feature = "fal-ai__image-preprocessors__hed")]
+#[path = "fal-ai__image-preprocessors__hed.rs"]
+mod e_fal_ai_image_preprocessors_hed;
+#[cfg(feature = "fal-ai__image-preprocessors__pidi")]
+#[path = "fal-ai__image-preprocessors__pidi.rs"]
+mod e_fal_ai_image_preprocessors_pidi;
+#[cfg(feature = "fal-ai__image-preprocessors__sam")]
+#[path = "fal-ai__image-preprocessors__sam.rs"]
+mod e_fal_ai_image_preprocessors_sam;
+#[cfg(feature = "fal-ai__image-preprocessors__scribble")]
+#[path = "fal-ai__image-preprocessors__scribble.rs"]
+mod e_fal_ai_image_preprocessors_scribble;
+#[cfg(feature = "fal-ai__image-preprocessors__teed")]
+#[path = "fal-ai__image-preprocessors__teed.rs"]
+mod e_fal_ai_image_preprocessors_teed;
+#[cfg(feature = "fal-ai__image-preprocessors__zoe")]
+#[path = "fal-ai__image-preprocessors__zoe.rs"]
+mod e_fal_ai_image_preprocessors_zoe;
+#[cfg(feature = "fal-ai__image2pixel")]
+#[path = "fal-ai__image2pixel.rs"]
+mod e_fal_ai_image2pixel;
+#[cfg(feature = "fal-ai__image2svg")]
+#[path = "fal-ai__image2svg.rs"]
+mod e_fal_ai_image2svg;
+#[cfg(feature = "fal-ai__imagen3__fast")]
+#[path = "fal-ai__imagen3__fast.rs"]
+mod e_fal_ai_imagen3_fast;
+#[cfg(feature = "fal-ai__imagen4__preview__fast")]
+#[path = "fal-ai__imagen4__preview__fast.rs"]
+mod e_fal_ai_imagen4_preview_fast;
+#[cfg(feature = "fal-ai__imageutils__depth")]
+#[path = "fal-ai__imageutils__depth.rs"]
+mod e_fal_ai_imageutils_depth;
+#[cfg(feature = "fal-ai__imageutils__marigold-depth")]
+#[path = "fal-ai__imageutils__marigold-depth.rs"]
+mod e_fal_ai_imageutils_marigold_depth;
+#[cfg(feature = "fal-ai__imageutils__rembg")]
+#[path = "fal-ai__imageutils__rembg.rs"]
+mod e_fal_ai_imageutils_rembg;
+#[cfg(feature = "fal-ai__index-tts-2__text-to-speech")]
+#[path = "fal-ai__index-tts-2__text-to-speech.rs"]
+mod e_fal_ai_index_tts_2_text_to_speech;
+#[cfg(feature = "fal-ai__infinitalk")]
+#[path = "fal-ai__infinitalk.rs"]
+mod e_fal_ai_infinitalk;
+#[cfg(feature = "fal-ai__infinitalk__video-to-video")]
+#[path = "fal-ai__infinitalk__video-to-video.rs"]
+mod e_fal_ai_infinitalk_video_to_video;
+#[cfg(feature = "fal-ai__infinity-star__text-to-video")]
+#[path = "fal-ai__infinity-star__text-to-video.rs"]
+mod e_fal_ai_infinity_star_text_to_video;
+#[cfg(feature = "fal-ai__inpaint")]
+#[path = "fal-ai__inpaint.rs"]
+mod e_fal_ai_inpaint;
+#[cfg(feature = "fal-ai__instant-character")]
+#[path = "fal-ai__instant-character.rs"]
+mod e_fal_ai_instant_character;
+#[cfg(feature = "fal-ai__invisible-watermark")]
+#[path = "fal-ai__invisible-watermark.rs"]
+mod e_fal_ai_invisible_watermark;
+#[cfg(feature = "fal-ai__inworld-tts")]
+#[path = "fal-ai__inworld-tts.rs"]
+mod e_fal_ai_inworld_tts;
+#[cfg(feature = "fal-ai__joyai-image-edit")]
+#[path = "fal-ai__joyai-image-edit.rs"]
+mod e_fal_ai_joyai_image_edit;
+#[cfg(feature = "fal-ai__kandinsky5__text-to-video__distill")]
+#[path = "fal-ai__kandinsky5__text-to-video__distill.rs"]
+mod e_fal_ai_kandinsky5_text_to_video_distill;
+#[cfg(feature = "fal-ai__kling-image__o3__text-to-image")]
+#[path = "fal-ai__kling-image__o3__text-to-image.rs"]
+mod e_fal_ai_kling_image_o3_text_to_image;
+#[cfg(feature = "fal-ai__kling-image__v3__image-to-image")]
+#[path = "fal-ai__kling-image__v3__image-to-image.rs"]
+mod e_fal_ai_kling_image_v3_image_to_image;
+#[cfg(feature = "fal-ai__kling-image__v3__text-to-image")]
+#[path = "fal-ai__kling-image__v3__text-to-image.rs"]
+mod e_fal_ai_kling_image_v3_text_to_image;
+#[cfg(feature = "fal-ai__kling-video__ai-avatar__v2__pro")]
+#[path = "fal-ai__kling-video__ai-avatar__v2__pro.rs"]
+mod e_fal_ai_kling_video_ai_avatar_v2_pro;
+#[cfg(feature = "fal-ai__kling-video__ai-avatar__v2__standard")]
+#[path = "fal-ai__kling-video__ai-avatar__v2__standard.rs"]
+mod e_fal_ai_kling_video_ai_avatar_v2_standard;
+#[cfg(feature = "fal-ai__kling-video__create-voice")]
+#[path = "fal-ai__kling-video__create-voice.rs"]
+mod e_fal_ai_kling_video_create_voice;
+#[cfg(feature = "fal-ai__kling-video__lipsync__audio-to-video")]
+#[path = "fal-ai__kling-video__lipsync__audio-to-video.rs"]
+mod e_fal_ai_kling_video_lipsync_audio_to_video;
+#[cfg(feature = "fal-ai__kling-video__o1__image-to-video")]
+#[path = "fal-ai__kling-video__o1__image-to-video.rs"]
+mod e_fal_ai_kling_video_o1_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__o1__standard__image-to-video")]
+#[path = "fal-ai__kling-video__o1__standard__image-to-video.rs"]
+mod e_fal_ai_kling_video_o1_standard_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__o1__standard__reference-to-video")]
+#[path = "fal-ai__kling-video__o1__standard__reference-to-video.rs"]
+mod e_fal_ai_kling_video_o1_standard_reference_to_video;
+#[cfg(feature = "fal-ai__kling-video__o1__standard__video-to-video__edit")]
+#[path = "fal-ai__kling-video__o1__standard__video-to-video__edit.rs"]
+mod e_fal_ai_kling_video_o1_standard_video_to_video_edit;
+#[cfg(feature = "fal-ai__kling-video__o1__standard__video-to-video__reference")]
+#[path = "fal-ai__kling-video__o1__standard__video-to-video__reference.rs"]
+mod e_fal_ai_kling_video_o1_standard_video_to_video_reference;
+#[cfg(feature = "fal-ai__kling-video__o1__video-to-video__edit")]
+#[path = "fal-ai__kling-video__o1__video-to-video__edit.rs"]
+mod e_fal_ai_kling_video_o1_video_to_video_edit;
+#[cfg(feature = "fal-ai__kling-video__o1__video-to-video__reference")]
+#[path = "fal-ai__kling-video__o1__video-to-video__reference.rs"]
+mod e_fal_ai_kling_video_o1_video_to_video_reference;
+#[cfg(feature = "fal-ai__kling-video__o3__4k__image-to-video")]
+#[path = "fal-ai__kling-video__o3__4k__image-to-video.rs"]
+mod e_fal_ai_kling_video_o3_4k_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__o3__4k__reference-to-video")]
+#[path = "fal-ai__kling-video__o3__4k__reference-to-video.rs"]
+mod e_fal_ai_kling_video_o3_4k_reference_to_video;
+#[cfg(feature = "fal-ai__kling-video__o3__4k__text-to-video")]
+#[path = "fal-ai__kling-video__o3__4k__text-to-video.rs"]
+mod e_fal_ai_kling_video_o3_4k_text_to_video;
+#[cfg(feature = "fal-ai__kling-video__o3__pro__reference-to-video")]
+#[path = "fal-ai__kling-video__o3__pro__reference-to-video.rs"]
+mod e_fal_ai_kling_video_o3_pro_reference_to_video;
+#[cfg(feature = "fal-ai__kling-video__o3__pro__video-to-video__edit")]
+#[path = "fal-ai__kling-video__o3__pro__video-to-video__edit.rs"]
+mod e_fal_ai_kling_video_o3_pro_video_to_video_edit;
+#[cfg(feature = "fal-ai__kling-video__o3__pro__video-to-video__reference")]
+#[path = "fal-ai__kling-video__o3__pro__video-to-video__reference.rs"]
+mod e_fal_ai_kling_video_o3_pro_video_to_video_reference;
+#[cfg(feature = "fal-ai__kling-video__o3__standard__image-to-video")]
+#[path = "fal-ai__kling-video__o3__standard__image-to-video.rs"]
+mod e_fal_ai_kling_video_o3_standard_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__o3__standard__reference-to-video")]
+#[path = "fal-ai__kling-video__o3__standard__reference-to-video.rs"]
+mod e_fal_ai_kling_video_o3_standard_reference_to_video;
+#[cfg(feature = "fal-ai__kling-video__o3__standard__video-to-video__edit")]
+#[path = "fal-ai__kling-video__o3__standard__video-to-video__edit.rs"]
+mod e_fal_ai_kling_video_o3_standard_video_to_video_edit;
+#[cfg(feature = "fal-ai__kling-video__v1.5__pro__effects")]
+#[path = "fal-ai__kling-video__v1.5__pro__effects.rs"]
+mod e_fal_ai_kling_video_v1_5_pro_effects;
+#[cfg(feature = "fal-ai__kling-video__v1.5__pro__text-to-video")]
+#[path = "fal-ai__kling-video__v1.5__pro__text-to-video.rs"]
+mod e_fal_ai_kling_video_v1_5_pro_text_to_video;
+#[cfg(feature = "fal-ai__kling-video__v1.6__pro__effects")]
+#[path = "fal-ai__kling-video__v1.6__pro__effects.rs"]
+mod e_fal_ai_kling_video_v1_6_pro_effects;
+#[cfg(feature = "fal-ai__kling-video__v1.6__pro__elements")]
+#[path = "fal-ai__kling-video__v1.6__pro__elements.rs"]
+mod e_fal_ai_kling_video_v1_6_pro_elements;
+#[cfg(feature = "fal-ai__kling-video__v1.6__pro__image-to-video")]
+#[path = "fal-ai__kling-video__v1.6__pro__image-to-video.rs"]
+mod e_fal_ai_kling_video_v1_6_pro_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__v1.6__pro__text-to-video")]
+#[path = "fal-ai__kling-video__v1.6__pro__text-to-video.rs"]
+mod e_fal_ai_kling_video_v1_6_pro_text_to_video;
+#[cfg(feature = "fal-ai__kling-video__v1.6__standard__elements")]
+#[path = "fal-ai__kling-video__v1.6__standard__elements.rs"]
+mod e_fal_ai_kling_video_v1_6_standard_elements;
 #[cfg(feature = "fal-ai__kling-video__v1.6__standard__image-to-video")]
 #[path = "fal-ai__kling-video__v1.6__standard__image-to-video.rs"]
 mod e_fal_ai_kling_video_v1_6_standard_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__v1.6__standard__text-to-video")]
+#[path = "fal-ai__kling-video__v1.6__standard__text-to-video.rs"]
+mod e_fal_ai_kling_video_v1_6_standard_text_to_video;
+#[cfg(feature = "fal-ai__kling-video__v1__pro__ai-avatar")]
+#[path = "fal-ai__kling-video__v1__pro__ai-avatar.rs"]
+mod e_fal_ai_kling_video_v1_pro_ai_avatar;
+#[cfg(feature = "fal-ai__kling-video__v1__standard__ai-avatar")]
+#[path = "fal-ai__kling-video__v1__standard__ai-avatar.rs"]
+mod e_fal_ai_kling_video_v1_standard_ai_avatar;
+#[cfg(feature = "fal-ai__kling-video__v1__standard__effects")]
+#[path = "fal-ai__kling-video__v1__standard__effects.rs"]
+mod e_fal_ai_kling_video_v1_standard_effects;
+#[cfg(feature = "fal-ai__kling-video__v1__standard__image-to-video")]
+#[path = "fal-ai__kling-video__v1__standard__image-to-video.rs"]
+mod e_fal_ai_kling_video_v1_standard_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__v1__tts")]
+#[path = "fal-ai__kling-video__v1__tts.rs"]
+mod e_fal_ai_kling_video_v1_tts;
+#[cfg(feature = "fal-ai__kling-video__v2.1__master__image-to-video")]
+#[path = "fal-ai__kling-video__v2.1__master__image-to-video.rs"]
+mod e_fal_ai_kling_video_v2_1_master_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__v2.1__master__text-to-video")]
+#[path = "fal-ai__kling-video__v2.1__master__text-to-video.rs"]
+mod e_fal_ai_kling_video_v2_1_master_text_to_video;
+#[cfg(feature = "fal-ai__kling-video__v2.1__standard__image-to-video")]
+#[path = "fal-ai__kling-video__v2.1__standard__image-to-video.rs"]
+mod e_fal_ai_kling_video_v2_1_standard_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__v2.5-turbo__pro__image-to-video")]
+#[path = "fal-ai__kling-video__v2.5-turbo__pro__image-to-video.rs"]
+mod e_fal_ai_kling_video_v2_5_turbo_pro_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__v2.5-turbo__pro__text-to-video")]
+#[path = "fal-ai__kling-video__v2.5-turbo__pro__text-to-video.rs"]
+mod e_fal_ai_kling_video_v2_5_turbo_pro_text_to_video;
+#[cfg(feature = "fal-ai__kling-video__v2.5-turbo__standard__image-to-video")]
+#[path = "fal-ai__kling-video__v2.5-turbo__standard__image-to-video.rs"]
+mod e_fal_ai_kling_video_v2_5_turbo_standard_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__v2.6__pro__motion-control")]
+#[path = "fal-ai__kling-video__v2.6__pro__motion-control.rs"]
+mod e_fal_ai_kling_video_v2_6_pro_motion_control;
+#[cfg(feature = "fal-ai__kling-video__v2.6__pro__text-to-video")]
+#[path = "fal-ai__kling-video__v2.6__pro__text-to-video.rs"]
+mod e_fal_ai_kling_video_v2_6_pro_text_to_video;
+#[cfg(feature = "fal-ai__kling-video__v2__master__image-to-video")]
+#[path = "fal-ai__kling-video__v2__master__image-to-video.rs"]
+mod e_fal_ai_kling_video_v2_master_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__v2__master__text-to-video")]
+#[path = "fal-ai__kling-video__v2__master__text-to-video.rs"]
+mod e_fal_ai_kling_video_v2_master_text_to_video;
+#[cfg(feature = "fal-ai__kling-video__v3__pro__image-to-video")]
+#[path = "fal-ai__kling-video__v3__pro__image-to-video.rs"]
+mod e_fal_ai_kling_video_v3_pro_image_to_video;
+#[cfg(feature = "fal-ai__kling-video__v3__pro__text-to-video")]
+#[path = "fal-ai__kling-video__v3__pro__text-to-video.rs"]
+mod e_fal_ai_kling_video_v3_pro_text_to_video;
+#[cfg(feature = "fal-ai__kling-video__v3__standard__motion-control")]
+#[path = "fal-ai__kling-video__v3__standard__motion-control.rs"]
+mod e_fal_ai_kling_video_v3_standard_motion_control;
+#[cfg(feature = "fal-ai__kling-video__video-to-audio")]
+#[path = "fal-ai__kling-video__video-to-audio.rs"]
+mod e_fal_ai_kling_video_video_to_audio;
+#[cfg(feature = "fal-ai__kling__v1-5__kolors-virtual-try-on")]
+#[path = "fal-ai__kling__v1-5__kolors-virtual-try-on.rs"]
+mod e_fal_ai_kling_v1_5_kolors_virtual_try_on;
 #[cfg(feature = "fal-ai__kokoro__american-english")]
 #[path = "fal-ai__kokoro__american-english.rs"]
 mod e_fal_ai_kokoro_american_english;
+#[cfg(feature = "fal-ai__kokoro__brazilian-portuguese")]
+#[path = "fal-ai__kokoro__brazilian-portuguese.rs"]
+mod e_fal_ai_kokoro_brazilian_portuguese;
+#[cfg(feature = "fal-ai__kokoro__british-english")]
+#[path = "fal-ai__kokoro__british-english.rs"]
+mod e_fal_ai_kokoro_british_english;
+#[cfg(feature = "fal-ai__kokoro__french")]
+#[path = "fal-ai__kokoro__french.rs"]
+mod e_fal_ai_kokoro_french;
+#[cfg(feature = "fal-ai__kokoro__italian")]
+#[path = "fal-ai__kokoro__italian.rs"]
+mod e_fal_ai_kokoro_italian;
+#[cfg(feature = "fal-ai__kokoro__mandarin-chinese")]
+#[path = "fal-ai__kokoro__mandarin-chinese.rs"]
+mod e_fal_ai_kokoro_mandarin_chinese;
+#[cfg(feature = "fal-ai__kokoro__spanish")]
+#[path = "fal-ai__kokoro__spanish.rs"]
+mod e_fal_ai_kokoro_spanish;
+#[cfg(feature = "fal-ai__krea-wan-14b__text-to-video")]
+#[path = "fal-ai__krea-wan-14b__text-to-video.rs"]
+mod e_fal_ai_krea_wan_14b_text_to_video;
+#[cfg(feature = "fal-ai__latentsync")]
+#[path = "fal-ai__latentsync.rs"]
+mod e_fal_ai_latentsync;
+#[cfg(feature = "fal-ai__lava-sr")]
+#[path = "fal-ai__lava-sr.rs"]
+mod e_fal_ai_lava_sr;
+#[cfg(feature = "fal-ai__layer-diffusion")]
+#[path = "fal-ai__layer-diffusion.rs"]
+mod e_fal_ai_layer_diffusion;
+#[cfg(feature = "fal-ai__lcm")]
+#[path = "fal-ai__lcm.rs"]
+mod e_fal_ai_lcm;
+#[cfg(feature = "fal-ai__lcm-sd15-i2i")]
+#[path = "fal-ai__lcm-sd15-i2i.rs"]
+mod e_fal_ai_lcm_sd15_i2i;
+#[cfg(feature = "fal-ai__leffa__pose-transfer")]
+#[path = "fal-ai__leffa__pose-transfer.rs"]
+mod e_fal_ai_leffa_pose_transfer;
+#[cfg(feature = "fal-ai__leffa__virtual-tryon")]
+#[path = "fal-ai__leffa__virtual-tryon.rs"]
+mod e_fal_ai_leffa_virtual_tryon;
+#[cfg(feature = "fal-ai__lightning-models")]
+#[path = "fal-ai__lightning-models.rs"]
+mod e_fal_ai_lightning_models;
+#[cfg(feature = "fal-ai__lightx__recamera")]
+#[path = "fal-ai__lightx__recamera.rs"]
+mod e_fal_ai_lightx_recamera;
+#[cfg(feature = "fal-ai__live-portrait")]
+#[path = "fal-ai__live-portrait.rs"]
+mod e_fal_ai_live_portrait;
+#[cfg(feature = "fal-ai__live-portrait__image")]
+#[path = "fal-ai__live-portrait__image.rs"]
+mod e_fal_ai_live_portrait_image;
+#[cfg(feature = "fal-ai__longcat-image")]
+#[path = "fal-ai__longcat-image.rs"]
+mod e_fal_ai_longcat_image;
+#[cfg(feature = "fal-ai__longcat-image__edit")]
+#[path = "fal-ai__longcat-image__edit.rs"]
+mod e_fal_ai_longcat_image_edit;
+#[cfg(feature = "fal-ai__longcat-multi-avatar__image-audio-to-video")]
+#[path = "fal-ai__longcat-multi-avatar__image-audio-to-video.rs"]
+mod e_fal_ai_longcat_multi_avatar_image_audio_to_video;
+#[cfg(feature = "fal-ai__longcat-single-avatar__audio-to-video")]
+#[path = "fal-ai__longcat-single-avatar__audio-to-video.rs"]
+mod e_fal_ai_longcat_single_avatar_audio_to_video;
+#[cfg(feature = "fal-ai__longcat-video__distilled__image-to-video__480p")]
+#[path = "fal-ai__longcat-video__distilled__image-to-video__480p.rs"]
+mod e_fal_ai_longcat_video_distilled_image_to_video_480p;
+#[cfg(feature = "fal-ai__longcat-video__distilled__image-to-video__720p")]
+#[path = "fal-ai__longcat-video__distilled__image-to-video__720p.rs"]
+mod e_fal_ai_longcat_video_distilled_image_to_video_720p;
+#[cfg(feature = "fal-ai__longcat-video__distilled__text-to-video__480p")]
+#[path = "fal-ai__longcat-video__distilled__text-to-video__480p.rs"]
+mod e_fal_ai_longcat_video_distilled_text_to_video_480p;
+#[cfg(feature = "fal-ai__longcat-video__distilled__text-to-video__720p")]
+#[path = "fal-ai__longcat-video__distilled__text-to-video__720p.rs"]
+mod e_fal_ai_longcat_video_distilled_text_to_video_720p;
+#[cfg(feature = "fal-ai__longcat-video__image-to-video__480p")]
+#[path = "fal-ai__longcat-video__image-to-video__480p.rs"]
+mod e_fal_ai_longcat_video_image_to_video_480p;
+#[cfg(feature = "fal-ai__longcat-video__text-to-video__720p")]
+#[path = "fal-ai__longcat-video__text-to-video__720p.rs"]
+mod e_fal_ai_longcat_video_text_to_video_720p;
+#[cfg(feature = "fal-ai__lora")]
+#[path = "fal-ai__lora.rs"]
+mod e_fal_ai_lora;
+#[cfg(feature = "fal-ai__lora__image-to-image")]
+#[path = "fal-ai__lora__image-to-image.rs"]
+mod e_fal_ai_lora_image_to_image;
+#[cfg(feature = "fal-ai__ltx-2-19b__audio-to-video")]
+#[path = "fal-ai__ltx-2-19b__audio-to-video.rs"]
+mod e_fal_ai_ltx_2_19b_audio_to_video;
+#[cfg(feature = "fal-ai__ltx-2-19b__audio-to-video__lora")]
+#[path = "fal-ai__ltx-2-19b__audio-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_19b_audio_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2-19b__distilled__audio-to-video")]
+#[path = "fal-ai__ltx-2-19b__distilled__audio-to-video.rs"]
+mod e_fal_ai_ltx_2_19b_distilled_audio_to_video;
+#[cfg(feature = "fal-ai__ltx-2-19b__distilled__extend-video")]
+#[path = "fal-ai__ltx-2-19b__distilled__extend-video.rs"]
+mod e_fal_ai_ltx_2_19b_distilled_extend_video;
+#[cfg(feature = "fal-ai__ltx-2-19b__distilled__extend-video__lora")]
+#[path = "fal-ai__ltx-2-19b__distilled__extend-video__lora.rs"]
+mod e_fal_ai_ltx_2_19b_distilled_extend_video_lora;
+#[cfg(feature = "fal-ai__ltx-2-19b__distilled__image-to-video__lora")]
+#[path = "fal-ai__ltx-2-19b__distilled__image-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_19b_distilled_image_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2-19b__distilled__text-to-video")]
+#[path = "fal-ai__ltx-2-19b__distilled__text-to-video.rs"]
+mod e_fal_ai_ltx_2_19b_distilled_text_to_video;
+#[cfg(feature = "fal-ai__ltx-2-19b__distilled__video-to-video__lora")]
+#[path = "fal-ai__ltx-2-19b__distilled__video-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_19b_distilled_video_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2-19b__extend-video__lora")]
+#[path = "fal-ai__ltx-2-19b__extend-video__lora.rs"]
+mod e_fal_ai_ltx_2_19b_extend_video_lora;
+#[cfg(feature = "fal-ai__ltx-2-19b__image-to-video")]
+#[path = "fal-ai__ltx-2-19b__image-to-video.rs"]
+mod e_fal_ai_ltx_2_19b_image_to_video;
+#[cfg(feature = "fal-ai__ltx-2-19b__text-to-video__lora")]
+#[path = "fal-ai__ltx-2-19b__text-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_19b_text_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2-19b__video-to-video")]
+#[path = "fal-ai__ltx-2-19b__video-to-video.rs"]
+mod e_fal_ai_ltx_2_19b_video_to_video;
+#[cfg(feature = "fal-ai__ltx-2-19b__video-to-video__lora")]
+#[path = "fal-ai__ltx-2-19b__video-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_19b_video_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__audio-to-video")]
+#[path = "fal-ai__ltx-2.3-22b__audio-to-video.rs"]
+mod e_fal_ai_ltx_2_3_22b_audio_to_video;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__audio-to-video__lora")]
+#[path = "fal-ai__ltx-2.3-22b__audio-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_3_22b_audio_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__audio-to-video__lora")]
+#[path = "fal-ai__ltx-2.3-22b__distilled__audio-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_3_22b_distilled_audio_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__image-to-video__lora")]
+#[path = "fal-ai__ltx-2.3-22b__distilled__image-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_3_22b_distilled_image_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video")]
+#[path = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video.rs"]
+mod e_fal_ai_ltx_2_3_22b_distilled_reference_video_to_video;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video__lora")]
+#[path = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_3_22b_distilled_reference_video_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video")]
+#[path = "fal-ai__ltx-2.3-22b__distilled__text-to-video.rs"]
+mod e_fal_ai_ltx_2_3_22b_distilled_text_to_video;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video__lora")]
+#[path = "fal-ai__ltx-2.3-22b__distilled__text-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_3_22b_distilled_text_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video")]
+#[path = "fal-ai__ltx-2.3-22b__distilled__video-to-video.rs"]
+mod e_fal_ai_ltx_2_3_22b_distilled_video_to_video;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video__lora")]
+#[path = "fal-ai__ltx-2.3-22b__distilled__video-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_3_22b_distilled_video_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__extend-video")]
+#[path = "fal-ai__ltx-2.3-22b__extend-video.rs"]
+mod e_fal_ai_ltx_2_3_22b_extend_video;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__extend-video__lora")]
+#[path = "fal-ai__ltx-2.3-22b__extend-video__lora.rs"]
+mod e_fal_ai_ltx_2_3_22b_extend_video_lora;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__image-to-video")]
+#[path = "fal-ai__ltx-2.3-22b__image-to-video.rs"]
+mod e_fal_ai_ltx_2_3_22b_image_to_video;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__image-to-video__lora")]
+#[path = "fal-ai__ltx-2.3-22b__image-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_3_22b_image_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__text-to-video")]
+#[path = "fal-ai__ltx-2.3-22b__text-to-video.rs"]
+mod e_fal_ai_ltx_2_3_22b_text_to_video;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__text-to-video__lora")]
+#[path = "fal-ai__ltx-2.3-22b__text-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_3_22b_text_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__video-to-video")]
+#[path = "fal-ai__ltx-2.3-22b__video-to-video.rs"]
+mod e_fal_ai_ltx_2_3_22b_video_to_video;
+#[cfg(feature = "fal-ai__ltx-2.3-22b__video-to-video__lora")]
+#[path = "fal-ai__ltx-2.3-22b__video-to-video__lora.rs"]
+mod e_fal_ai_ltx_2_3_22b_video_to_video_lora;
+#[cfg(feature = "fal-ai__ltx-2.3__audio-to-video")]
+#[path = "fal-ai__ltx-2.3__audio-to-video.rs"]
+mod e_fal_ai_ltx_2_3_audio_to_video;
+#[cfg(feature = "fal-ai__ltx-2.3__extend-video")]
+#[path = "fal-ai__ltx-2.3__extend-video.rs"]
+mod e_fal_ai_ltx_2_3_extend_video;
+#[cfg(feature = "fal-ai__ltx-2.3__image-to-video")]
+#[path = "fal-ai__ltx-2.3__image-to-video.rs"]
+mod e_fal_ai_ltx_2_3_image_to_video;
+#[cfg(feature = "fal-ai__ltx-2.3__image-to-video__fast")]
+#[path = "fal-ai__ltx-2.3__image-to-video__fast.rs"]
+mod e_fal_ai_ltx_2_3_image_to_video_fast;
+#[cfg(feature = "fal-ai__ltx-2.3__retake-video")]
+#[path = "fal-ai__ltx-2.3__retake-video.rs"]
+mod e_fal_ai_ltx_2_3_retake_video;
+#[cfg(feature = "fal-ai__ltx-2.3__text-to-video")]
+#[path = "fal-ai__ltx-2.3__text-to-video.rs"]
+mod e_fal_ai_ltx_2_3_text_to_video;
+#[cfg(feature = "fal-ai__ltx-2__audio-to-video")]
+#[path = "fal-ai__ltx-2__audio-to-video.rs"]
+mod e_fal_ai_ltx_2_audio_to_video;
+#[cfg(feature = "fal-ai__ltx-2__image-to-video")]
+#[path = "fal-ai__ltx-2__image-to-video.rs"]
+mod e_fal_ai_ltx_2_image_to_video;
+#[cfg(feature = "fal-ai__ltx-2__image-to-video__fast")]
+#[path = "fal-ai__ltx-2__image-to-video__fast.rs"]
+mod e_fal_ai_ltx_2_image_to_video_fast;
+#[cfg(feature = "fal-ai__ltx-2__retake-video")]
+#[path = "fal-ai__ltx-2__retake-video.rs"]
+mod e_fal_ai_ltx_2_retake_video;
+#[cfg(feature = "fal-ai__ltx-2__text-to-video")]
+#[path = "fal-ai__ltx-2__text-to-video.rs"]
+mod e_fal_ai_ltx_2_text_to_video;
+#[cfg(feature = "fal-ai__ltx-video")]
+#[path = "fal-ai__ltx-video.rs"]
+mod e_fal_ai_ltx_video;
+#[cfg(feature = "fal-ai__ltx-video-13b-dev__image-to-video")]
+#[path = "fal-ai__ltx-video-13b-dev__image-to-video.rs"]
+mod e_fal_ai_ltx_video_13b_dev_image_to_video;
+#[cfg(feature = "fal-ai__ltx-video-13b-dev__multiconditioning")]
+#[path = "fal-ai__ltx-video-13b-dev__multiconditioning.rs"]
+mod e_fal_ai_ltx_video_13b_dev_multiconditioning;
+#[cfg(feature = "fal-ai__ltx-video-13b-distilled")]
+#[path = "fal-ai__ltx-video-13b-distilled.rs"]
+mod e_fal_ai_ltx_video_13b_distilled;
+#[cfg(feature = "fal-ai__ltx-video-13b-distilled__image-to-video")]
+#[path = "fal-ai__ltx-video-13b-distilled__image-to-video.rs"]
+mod e_fal_ai_ltx_video_13b_distilled_image_to_video;
+#[cfg(feature = "fal-ai__ltx-video-lora__multiconditioning")]
+#[path = "fal-ai__ltx-video-lora__multiconditioning.rs"]
+mod e_fal_ai_ltx_video_lora_multiconditioning;
+#[cfg(feature = "fal-ai__ltx-video-trainer")]
+#[path = "fal-ai__ltx-video-trainer.rs"]
+mod e_fal_ai_ltx_video_trainer;
+#[cfg(feature = "fal-ai__ltx-video-v095__extend")]
+#[path = "fal-ai__ltx-video-v095__extend.rs"]
+mod e_fal_ai_ltx_video_v095_extend;
+#[cfg(feature = "fal-ai__ltx2-video-trainer")]
+#[path = "fal-ai__ltx2-video-trainer.rs"]
+mod e_fal_ai_ltx2_video_trainer;
+#[cfg(feature = "fal-ai__ltx23-v2v-trainer")]
+#[path = "fal-ai__ltx23-v2v-trainer.rs"]
+mod e_fal_ai_ltx23_v2v_trainer;
+#[cfg(feature = "fal-ai__ltx23-video-trainer")]
+#[path = "fal-ai__ltx23-video-trainer.rs"]
+mod e_fal_ai_ltx23_video_trainer;
+#[cfg(feature = "fal-ai__ltxv-13b-098-distilled")]
+#[path = "fal-ai__ltxv-13b-098-distilled.rs"]
+mod e_fal_ai_ltxv_13b_098_distilled;
+#[cfg(feature = "fal-ai__ltxv-13b-098-distilled__extend")]
+#[path = "fal-ai__ltxv-13b-098-distilled__extend.rs"]
+mod e_fal_ai_ltxv_13b_098_distilled_extend;
+#[cfg(feature = "fal-ai__ltxv-13b-098-distilled__image-to-video")]
+#[path = "fal-ai__ltxv-13b-098-distilled__image-to-video.rs"]
+mod e_fal_ai_ltxv_13b_098_distilled_image_to_video;
+#[cfg(feature = "fal-ai__ltxv-13b-098-distilled__multiconditioning")]
+#[path = "fal-ai__ltxv-13b-098-distilled__multiconditioning.rs"]
+mod e_fal_ai_ltxv_13b_098_distilled_multiconditioning;
+#[cfg(feature = "fal-ai__lucidflux")]
+#[path = "fal-ai__lucidflux.rs"]
+mod e_fal_ai_lucidflux;
 #[cfg(feature = "fal-ai__luma-dream-machine__image-to-video")]
 #[path = "fal-ai__luma-dream-machine__image-to-video.rs"]
 mod e_fal_ai_luma_dream_machine_image_to_video;
+#[cfg(feature = "fal-ai__luma-dream-machine__ray-2")]
+#[path = "fal-ai__luma-dream-machine__ray-2.rs"]
+mod e_fal_ai_luma_dream_machine_ray_2;
+#[cfg(feature = "fal-ai__luma-dream-machine__ray-2-flash__image-to-video")]
+#[path = "fal-ai__luma-dream-machine__ray-2-flash__image-to-video.rs"]
+mod e_fal_ai_luma_dream_machine_ray_2_flash_image_to_video;
+#[cfg(feature = "fal-ai__luma-dream-machine__ray-2-flash__modify")]
+#[path = "fal-ai__luma-dream-machine__ray-2-flash__modify.rs"]
+mod e_fal_ai_luma_dream_machine_ray_2_flash_modify;
+#[cfg(feature = "fal-ai__luma-dream-machine__ray-2-flash__reframe")]
+#[path = "fal-ai__luma-dream-machine__ray-2-flash__reframe.rs"]
+mod e_fal_ai_luma_dream_machine_ray_2_flash_reframe;
+#[cfg(feature = "fal-ai__luma-dream-machine__ray-2__image-to-video")]
+#[path = "fal-ai__luma-dream-machine__ray-2__image-to-video.rs"]
+mod e_fal_ai_luma_dream_machine_ray_2_image_to_video;
+#[cfg(feature = "fal-ai__luma-dream-machine__ray-2__modify")]
+#[path = "fal-ai__luma-dream-machine__ray-2__modify.rs"]
+mod e_fal_ai_luma_dream_machine_ray_2_modify;
+#[cfg(feature = "fal-ai__luma-dream-machine__ray-2__reframe")]
+#[path = "fal-ai__luma-dream-machine__ray-2__reframe.rs"]
+mod e_fal_ai_luma_dream_machine_ray_2_reframe;
+#[cfg(feature = "fal-ai__luma-photon")]
+#[path = "fal-ai__luma-photon.rs"]
+mod e_fal_ai_luma_photon;
+#[cfg(feature = "fal-ai__luma-photon__flash")]
+#[path = "fal-ai__luma-photon__flash.rs"]
+mod e_fal_ai_luma_photon_flash;
+#[cfg(feature = "fal-ai__luma-photon__flash__reframe")]
+#[path = "fal-ai__luma-photon__flash__reframe.rs"]
+mod e_fal_ai_luma_photon_flash_reframe;
+#[cfg(feature = "fal-ai__lumina-image__v2")]
+#[path = "fal-ai__lumina-image__v2.rs"]
+mod e_fal_ai_lumina_image_v2;
+#[cfg(feature = "fal-ai__lux-tts")]
+#[path = "fal-ai__lux-tts.rs"]
+mod e_fal_ai_lux_tts;
+#[cfg(feature = "fal-ai__lyra-2__zoom")]
+#[path = "fal-ai__lyra-2__zoom.rs"]
+mod e_fal_ai_lyra_2_zoom;
+#[cfg(feature = "fal-ai__lyria2")]
+#[path = "fal-ai__lyria2.rs"]
+mod e_fal_ai_lyria2;
+#[cfg(feature = "fal-ai__magi")]
+#[path = "fal-ai__magi.rs"]
+mod e_fal_ai_magi;
+#[cfg(feature = "fal-ai__magi-distilled")]
+#[path = "fal-ai__magi-distilled.rs"]
+mod e_fal_ai_magi_distilled;
+#[cfg(feature = "fal-ai__magi-distilled__extend-video")]
+#[path = "fal-ai__magi-distilled__extend-video.rs"]
+mod e_fal_ai_magi_distilled_extend_video;
+#[cfg(feature = "fal-ai__magi-distilled__image-to-video")]
+#[path = "fal-ai__magi-distilled__image-to-video.rs"]
+mod e_fal_ai_magi_distilled_image_to_video;
+#[cfg(feature = "fal-ai__magi__extend-video")]
+#[path = "fal-ai__magi__extend-video.rs"]
+mod e_fal_ai_magi_extend_video;
+#[cfg(feature = "fal-ai__magi__image-to-video")]
+#[path = "fal-ai__magi__image-to-video.rs"]
+mod e_fal_ai_magi_image_to_video;
+#[cfg(feature = "fal-ai__maya")]
+#[path = "fal-ai__maya.rs"]
+mod e_fal_ai_maya;
+#[cfg(feature = "fal-ai__maya__batch")]
+#[path = "fal-ai__maya__batch.rs"]
+mod e_fal_ai_maya_batch;
+#[cfg(feature = "fal-ai__maya__stream")]
+#[path = "fal-ai__maya__stream.rs"]
+mod e_fal_ai_maya_stream;
+#[cfg(feature = "fal-ai__minimax-music")]
+#[path = "fal-ai__minimax-music.rs"]
+mod e_fal_ai_minimax_music;
+#[cfg(feature = "fal-ai__minimax-music__v1.5")]
+#[path = "fal-ai__minimax-music__v1.5.rs"]
+mod e_fal_ai_minimax_music_v1_5;
+#[cfg(feature = "fal-ai__minimax-music__v2.5")]
+#[path = "fal-ai__minimax-music__v2.5.rs"]
+mod e_fal_ai_minimax_music_v2_5;
+#[cfg(feature = "fal-ai__minimax-music__v2.6")]
+#[path = "fal-ai__minimax-music__v2.6.rs"]
+mod e_fal_ai_minimax_music_v2_6;
+#[cfg(feature = "fal-ai__minimax__hailuo-02-fast__image-to-video")]
+#[path = "fal-ai__minimax__hailuo-02-fast__image-to-video.rs"]
+mod e_fal_ai_minimax_hailuo_02_fast_image_to_video;
+#[cfg(feature = "fal-ai__minimax__hailuo-02__pro__text-to-video")]
+#[path = "fal-ai__minimax__hailuo-02__pro__text-to-video.rs"]
+mod e_fal_ai_minimax_hailuo_02_pro_text_to_video;
+#[cfg(feature = "fal-ai__minimax__hailuo-02__standard__image-to-video")]
+#[path = "fal-ai__minimax__hailuo-02__standard__image-to-video.rs"]
+mod e_fal_ai_minimax_hailuo_02_standard_image_to_video;
+#[cfg(feature = "fal-ai__minimax__hailuo-2.3-fast__standard__image-to-video")]
+#[path = "fal-ai__minimax__hailuo-2.3-fast__standard__image-to-video.rs"]
+mod e_fal_ai_minimax_hailuo_2_3_fast_standard_image_to_video;
+#[cfg(feature = "fal-ai__minimax__hailuo-2.3__pro__image-to-video")]
+#[path = "fal-ai__minimax__hailuo-2.3__pro__image-to-video.rs"]
+mod e_fal_ai_minimax_hailuo_2_3_pro_image_to_video;
+#[cfg(feature = "fal-ai__minimax__hailuo-2.3__pro__text-to-video")]
+#[path = "fal-ai__minimax__hailuo-2.3__pro__text-to-video.rs"]
+mod e_fal_ai_minimax_hailuo_2_3_pro_text_to_video;
+#[cfg(feature = "fal-ai__minimax__hailuo-2.3__standard__image-to-video")]
+#[path = "fal-ai__minimax__hailuo-2.3__standard__image-to-video.rs"]
+mod e_fal_ai_minimax_hailuo_2_3_standard_image_to_video;
+#[cfg(feature = "fal-ai__minimax__hailuo-2.3__standard__text-to-video")]
+#[path = "fal-ai__minimax__hailuo-2.3__standard__text-to-video.rs"]
+mod e_fal_ai_minimax_hailuo_2_3_standard_text_to_video;
+#[cfg(feature = "fal-ai__minimax__image-01")]
+#[path = "fal-ai__minimax__image-01.rs"]
+mod e_fal_ai_minimax_image_01;
+#[cfg(feature = "fal-ai__minimax__speech-02-turbo")]
+#[path = "fal-ai__minimax__speech-02-turbo.rs"]
+mod e_fal_ai_minimax_speech_02_turbo;
+#[cfg(feature = "fal-ai__minimax__speech-2.6-hd")]
+#[path = "fal-ai__minimax__speech-2.6-hd.rs"]
+mod e_fal_ai_minimax_speech_2_6_hd;
+#[cfg(feature = "fal-ai__minimax__speech-2.6-turbo")]
+#[path = "fal-ai__minimax__speech-2.6-turbo.rs"]
+mod e_fal_ai_minimax_speech_2_6_turbo;
+#[cfg(feature = "fal-ai__minimax__speech-2.8-hd")]
+#[path = "fal-ai__minimax__speech-2.8-hd.rs"]
+mod e_fal_ai_minimax_speech_2_8_hd;
+#[cfg(feature = "fal-ai__minimax__speech-2.8-turbo")]
+#[path = "fal-ai__minimax__speech-2.8-turbo.rs"]
+mod e_fal_ai_minimax_speech_2_8_turbo;
+#[cfg(feature = "fal-ai__minimax__video-01")]
+#[path = "fal-ai__minimax__video-01.rs"]
+mod e_fal_ai_minimax_video_01;
+#[cfg(feature = "fal-ai__minimax__video-01-director")]
+#[path = "fal-ai__minimax__video-01-director.rs"]
+mod e_fal_ai_minimax_video_01_director;
+#[cfg(feature = "fal-ai__minimax__video-01-director__image-to-video")]
+#[path = "fal-ai__minimax__video-01-director__image-to-video.rs"]
+mod e_fal_ai_minimax_video_01_director_image_to_video;
+#[cfg(feature = "fal-ai__minimax__video-01-live")]
+#[path = "fal-ai__minimax__video-01-live.rs"]
+mod e_fal_ai_minimax_video_01_live;
+#[cfg(feature = "fal-ai__minimax__video-01-live__image-to-video")]
+#[path = "fal-ai__minimax__video-01-live__image-to-video.rs"]
+mod e_fal_ai_minimax_video_01_live_image_to_video;
+#[cfg(feature = "fal-ai__minimax__video-01-subject-reference")]
+#[path = "fal-ai__minimax__video-01-subject-reference.rs"]
+mod e_fal_ai_minimax_video_01_subject_reference;
+#[cfg(feature = "fal-ai__minimax__video-01__image-to-video")]
+#[path = "fal-ai__minimax__video-01__image-to-video.rs"]
+mod e_fal_ai_minimax_video_01_image_to_video;
+#[cfg(feature = "fal-ai__minimax__voice-clone")]
+#[path = "fal-ai__minimax__voice-clone.rs"]
+mod e_fal_ai_minimax_voice_clone;
+#[cfg(feature = "fal-ai__minimax__voice-design")]
+#[path = "fal-ai__minimax__voice-design.rs"]
+mod e_fal_ai_minimax_voice_design;
+#[cfg(feature = "fal-ai__mix-dehaze-net")]
+#[path = "fal-ai__mix-dehaze-net.rs"]
+mod e_fal_ai_mix_dehaze_net;
+#[cfg(feature = "fal-ai__mmaudio-v2")]
+#[path = "fal-ai__mmaudio-v2.rs"]
+mod e_fal_ai_mmaudio_v2;
+#[cfg(feature = "fal-ai__moondream-next")]
+#[path = "fal-ai__moondream-next.rs"]
+mod e_fal_ai_moondream_next;
+#[cfg(feature = "fal-ai__moondream-next__detection")]
+#[path = "fal-ai__moondream-next__detection.rs"]
+mod e_fal_ai_moondream_next_detection;
+#[cfg(feature = "fal-ai__moondream__batched")]
+#[path = "fal-ai__moondream__batched.rs"]
+mod e_fal_ai_moondream_batched;
+#[cfg(feature = "fal-ai__moondream2")]
+#[path = "fal-ai__moondream2.rs"]
+mod e_fal_ai_moondream2;
+#[cfg(feature = "fal-ai__moondream2__object-detection")]
+#[path = "fal-ai__moondream2__object-detection.rs"]
+mod e_fal_ai_moondream2_object_detection;
+#[cfg(feature = "fal-ai__moondream3-preview__detect")]
+#[path = "fal-ai__moondream3-preview__detect.rs"]
+mod e_fal_ai_moondream3_preview_detect;
+#[cfg(feature = "fal-ai__moondream3-preview__point")]
+#[path = "fal-ai__moondream3-preview__point.rs"]
+mod e_fal_ai_moondream3_preview_point;
+#[cfg(feature = "fal-ai__moondream3-preview__query")]
+#[path = "fal-ai__moondream3-preview__query.rs"]
+mod e_fal_ai_moondream3_preview_query;
+#[cfg(feature = "fal-ai__moondream3-preview__segment")]
+#[path = "fal-ai__moondream3-preview__segment.rs"]
+mod e_fal_ai_moondream3_preview_segment;
+#[cfg(feature = "fal-ai__multishot-master")]
+#[path = "fal-ai__multishot-master.rs"]
+mod e_fal_ai_multishot_master;
+#[cfg(feature = "fal-ai__musetalk")]
+#[path = "fal-ai__musetalk.rs"]
+mod e_fal_ai_musetalk;
+#[cfg(feature = "fal-ai__nafnet__deblur")]
+#[path = "fal-ai__nafnet__deblur.rs"]
+mod e_fal_ai_nafnet_deblur;
+#[cfg(feature = "fal-ai__nafnet__denoise")]
+#[path = "fal-ai__nafnet__denoise.rs"]
+mod e_fal_ai_nafnet_denoise;
+#[cfg(feature = "fal-ai__nano-banana")]
+#[path = "fal-ai__nano-banana.rs"]
+mod e_fal_ai_nano_banana;
+#[cfg(feature = "fal-ai__nano-banana-2")]
+#[path = "fal-ai__nano-banana-2.rs"]
+mod e_fal_ai_nano_banana_2;
+#[cfg(feature = "fal-ai__nano-banana-2__edit")]
+#[path = "fal-ai__nano-banana-2__edit.rs"]
+mod e_fal_ai_nano_banana_2_edit;
+#[cfg(feature = "fal-ai__nano-banana-pro")]
+#[path = "fal-ai__nano-banana-pro.rs"]
+mod e_fal_ai_nano_banana_pro;
+#[cfg(feature = "fal-ai__nano-banana-pro__edit")]
+#[path = "fal-ai__nano-banana-pro__edit.rs"]
+mod e_fal_ai_nano_banana_pro_edit;
+#[cfg(feature = "fal-ai__nano-banana__edit")]
+#[path = "fal-ai__nano-banana__edit.rs"]
+mod e_fal_ai_nano_banana_edit;
+#[cfg(feature = "fal-ai__nova-sr")]
+#[path = "fal-ai__nova-sr.rs"]
+mod e_fal_ai_nova_sr;
+#[cfg(feature = "fal-ai__nucleus-image")]
+#[path = "fal-ai__nucleus-image.rs"]
+mod e_fal_ai_nucleus_image;
+#[cfg(feature = "fal-ai__object-removal")]
+#[path = "fal-ai__object-removal.rs"]
+mod e_fal_ai_object_removal;
+#[cfg(feature = "fal-ai__object-removal__bbox")]
+#[path = "fal-ai__object-removal__bbox.rs"]
+mod e_fal_ai_object_removal_bbox;
+#[cfg(feature = "fal-ai__object-removal__mask")]
+#[path = "fal-ai__object-removal__mask.rs"]
+mod e_fal_ai_object_removal_mask;
+#[cfg(feature = "fal-ai__omnigen-v2")]
+#[path = "fal-ai__omnigen-v2.rs"]
+mod e_fal_ai_omnigen_v2;
+#[cfg(feature = "fal-ai__omnilottie__image-to-lottie")]
+#[path = "fal-ai__omnilottie__image-to-lottie.rs"]
+mod e_fal_ai_omnilottie_image_to_lottie;
+#[cfg(feature = "fal-ai__one-to-all-animation__14b")]
+#[path = "fal-ai__one-to-all-animation__14b.rs"]
+mod e_fal_ai_one_to_all_animation_14b;
+#[cfg(feature = "fal-ai__onereward")]
+#[path = "fal-ai__onereward.rs"]
+mod e_fal_ai_onereward;
+#[cfg(feature = "fal-ai__ovi__image-to-video")]
+#[path = "fal-ai__ovi__image-to-video.rs"]
+mod e_fal_ai_ovi_image_to_video;
+#[cfg(feature = "fal-ai__ovis-image")]
+#[path = "fal-ai__ovis-image.rs"]
+mod e_fal_ai_ovis_image;
+#[cfg(feature = "fal-ai__pasd")]
+#[path = "fal-ai__pasd.rs"]
+mod e_fal_ai_pasd;
+#[cfg(feature = "fal-ai__patina__material")]
+#[path = "fal-ai__patina__material.rs"]
+mod e_fal_ai_patina_material;
+#[cfg(feature = "fal-ai__patina__material__extract")]
+#[path = "fal-ai__patina__material__extract.rs"]
+mod e_fal_ai_patina_material_extract;
+#[cfg(feature = "fal-ai__personaplex")]
+#[path = "fal-ai__personaplex.rs"]
+mod e_fal_ai_personaplex;
+#[cfg(feature = "fal-ai__personaplex__realtime")]
+#[path = "fal-ai__personaplex__realtime.rs"]
+mod e_fal_ai_personaplex_realtime;
+#[cfg(feature = "fal-ai__phota")]
+#[path = "fal-ai__phota.rs"]
+mod e_fal_ai_phota;
+#[cfg(feature = "fal-ai__phota__create-profile")]
+#[path = "fal-ai__phota__create-profile.rs"]
+mod e_fal_ai_phota_create_profile;
+#[cfg(feature = "fal-ai__phota__edit")]
+#[path = "fal-ai__phota__edit.rs"]
+mod e_fal_ai_phota_edit;
+#[cfg(feature = "fal-ai__photomaker")]
+#[path = "fal-ai__photomaker.rs"]
+mod e_fal_ai_photomaker;
+#[cfg(feature = "fal-ai__physic-edit")]
+#[path = "fal-ai__physic-edit.rs"]
+mod e_fal_ai_physic_edit;
+#[cfg(feature = "fal-ai__pika__v1.5__pikaffects")]
+#[path = "fal-ai__pika__v1.5__pikaffects.rs"]
+mod e_fal_ai_pika_v1_5_pikaffects;
+#[cfg(feature = "fal-ai__pika__v2.1__image-to-video")]
+#[path = "fal-ai__pika__v2.1__image-to-video.rs"]
+mod e_fal_ai_pika_v2_1_image_to_video;
+#[cfg(feature = "fal-ai__pika__v2.1__text-to-video")]
+#[path = "fal-ai__pika__v2.1__text-to-video.rs"]
+mod e_fal_ai_pika_v2_1_text_to_video;
+#[cfg(feature = "fal-ai__pika__v2.2__image-to-video")]
+#[path = "fal-ai__pika__v2.2__image-to-video.rs"]
+mod e_fal_ai_pika_v2_2_image_to_video;
+#[cfg(feature = "fal-ai__pika__v2.2__pikaframes")]
+#[path = "fal-ai__pika__v2.2__pikaframes.rs"]
+mod e_fal_ai_pika_v2_2_pikaframes;
+#[cfg(feature = "fal-ai__pika__v2__pikadditions")]
+#[path = "fal-ai__pika__v2__pikadditions.rs"]
+mod e_fal_ai_pika_v2_pikadditions;
+#[cfg(feature = "fal-ai__pika__v2__turbo__image-to-video")]
+#[path = "fal-ai__pika__v2__turbo__image-to-video.rs"]
+mod e_fal_ai_pika_v2_turbo_image_to_video;
+#[cfg(feature = "fal-ai__pika__v2__turbo__text-to-video")]
+#[path = "fal-ai__pika__v2__turbo__text-to-video.rs"]
+mod e_fal_ai_pika_v2_turbo_text_to_video;
+#[cfg(feature = "fal-ai__pixverse__c1__reference-to-video")]
+#[path = "fal-ai__pixverse__c1__reference-to-video.rs"]
+mod e_fal_ai_pixverse_c1_reference_to_video;
+#[cfg(feature = "fal-ai__pixverse__c1__transition")]
+#[path = "fal-ai__pixverse__c1__transition.rs"]
+mod e_fal_ai_pixverse_c1_transition;
+#[cfg(feature = "fal-ai__pixverse__extend")]
+#[path = "fal-ai__pixverse__extend.rs"]
+mod e_fal_ai_pixverse_extend;
+#[cfg(feature = "fal-ai__pixverse__lipsync")]
+#[path = "fal-ai__pixverse__lipsync.rs"]
+mod e_fal_ai_pixverse_lipsync;
+#[cfg(feature = "fal-ai__pixverse__swap")]
+#[path = "fal-ai__pixverse__swap.rs"]
+mod e_fal_ai_pixverse_swap;
+#[cfg(feature = "fal-ai__pixverse__v3.5__effects")]
+#[path = "fal-ai__pixverse__v3.5__effects.rs"]
+mod e_fal_ai_pixverse_v3_5_effects;
+#[cfg(feature = "fal-ai__pixverse__v3.5__image-to-video__fast")]
+#[path = "fal-ai__pixverse__v3.5__image-to-video__fast.rs"]
+mod e_fal_ai_pixverse_v3_5_image_to_video_fast;
+#[cfg(feature = "fal-ai__pixverse__v3.5__text-to-video")]
+#[path = "fal-ai__pixverse__v3.5__text-to-video.rs"]
+mod e_fal_ai_pixverse_v3_5_text_to_video;
+#[cfg(feature = "fal-ai__pixverse__v3.5__transition")]
+#[path = "fal-ai__pixverse__v3.5__transition.rs"]
+mod e_fal_ai_pixverse_v3_5_transition;
+#[cfg(feature = "fal-ai__pixverse__v4.5__effects")]
+#[path = "fal-ai__pixverse__v4.5__effects.rs"]
+mod e_fal_ai_pixverse_v4_5_effects;
+#[cfg(feature = "fal-ai__pixverse__v4.5__image-to-video")]
+#[path = "fal-ai__pixverse__v4.5__image-to-video.rs"]
+mod e_fal_ai_pixverse_v4_5_image_to_video;
+#[cfg(feature = "fal-ai__pixverse__v4.5__image-to-video__fast")]
+#[path = "fal-ai__pixverse__v4.5__image-to-video__fast.rs"]
+mod e_fal_ai_pixverse_v4_5_image_to_video_fast;
+#[cfg(feature = "fal-ai__pixverse__v4.5__text-to-video")]
+#[path = "fal-ai__pixverse__v4.5__text-to-video.rs"]
+mod e_fal_ai_pixverse_v4_5_text_to_video;
+#[cfg(feature = "fal-ai__pixverse__v4.5__text-to-video__fast")]
+#[path = "fal-ai__pixverse__v4.5__text-to-video__fast.rs"]
+mod e_fal_ai_pixverse_v4_5_text_to_video_fast;
+#[cfg(feature = "fal-ai__pixverse__v4__effects")]
+#[path = "fal-ai__pixverse__v4__effects.rs"]
+mod e_fal_ai_pixverse_v4_effects;
+#[cfg(feature = "fal-ai__pixverse__v4__image-to-video")]
+#[path = "fal-ai__pixverse__v4__image-to-video.rs"]
+mod e_fal_ai_pixverse_v4_image_to_video;
+#[cfg(feature = "fal-ai__pixverse__v5.5__effects")]
+#[path = "fal-ai__pixverse__v5.5__effects.rs"]
+mod e_fal_ai_pixverse_v5_5_effects;
+#[cfg(feature = "fal-ai__pixverse__v5.5__image-to-video")]
+#[path = "fal-ai__pixverse__v5.5__image-to-video.rs"]
+mod e_fal_ai_pixverse_v5_5_image_to_video;
+#[cfg(feature = "fal-ai__pixverse__v5.5__text-to-video")]
+#[path = "fal-ai__pixverse__v5.5__text-to-video.rs"]
+mod e_fal_ai_pixverse_v5_5_text_to_video;
+#[cfg(feature = "fal-ai__pixverse__v5.5__transition")]
+#[path = "fal-ai__pixverse__v5.5__transition.rs"]
+mod e_fal_ai_pixverse_v5_5_transition;
+#[cfg(feature = "fal-ai__pixverse__v5.6__image-to-video")]
+#[path = "fal-ai__pixverse__v5.6__image-to-video.rs"]
+mod e_fal_ai_pixverse_v5_6_image_to_video;
+#[cfg(feature = "fal-ai__pixverse__v5.6__text-to-video")]
+#[path = "fal-ai__pixverse__v5.6__text-to-video.rs"]
+mod e_fal_ai_pixverse_v5_6_text_to_video;
+#[cfg(feature = "fal-ai__pixverse__v5.6__transition")]
+#[path = "fal-ai__pixverse__v5.6__transition.rs"]
+mod e_fal_ai_pixverse_v5_6_transition;
+#[cfg(feature = "fal-ai__pixverse__v5__effects")]
+#[path = "fal-ai__pixverse__v5__effects.rs"]
+mod e_fal_ai_pixverse_v5_effects;
+#[cfg(feature = "fal-ai__pixverse__v5__text-to-video")]
+#[path = "fal-ai__pixverse__v5__text-to-video.rs"]
+mod e_fal_ai_pixverse_v5_text_to_video;
+#[cfg(feature = "fal-ai__pixverse__v6__image-to-video")]
+#[path = "fal-ai__pixverse__v6__image-to-video.rs"]
+mod e_fal_ai_pixverse_v6_image_to_video;
+#[cfg(feature = "fal-ai__pixverse__v6__transition")]
+#[path = "fal-ai__pixverse__v6__transition.rs"]
+mod e_fal_ai_pixverse_v6_transition;
+#[cfg(feature = "fal-ai__playground-v25")]
+#[path = "fal-ai__playground-v25.rs"]
+mod e_fal_ai_playground_v25;
+#[cfg(feature = "fal-ai__playground-v25__image-to-image")]
+#[path = "fal-ai__playground-v25__image-to-image.rs"]
+mod e_fal_ai_playground_v25_image_to_image;
+#[cfg(feature = "fal-ai__playground-v25__inpainting")]
+#[path = "fal-ai__playground-v25__inpainting.rs"]
+mod e_fal_ai_playground_v25_inpainting;
+#[cfg(feature = "fal-ai__pony-v7")]
+#[path = "fal-ai__pony-v7.rs"]
+mod e_fal_ai_pony_v7;
+#[cfg(feature = "fal-ai__post-processing__color-correction")]
+#[path = "fal-ai__post-processing__color-correction.rs"]
+mod e_fal_ai_post_processing_color_correction;
+#[cfg(feature = "fal-ai__post-processing__color-tint")]
+#[path = "fal-ai__post-processing__color-tint.rs"]
+mod e_fal_ai_post_processing_color_tint;
+#[cfg(feature = "fal-ai__post-processing__desaturate")]
+#[path = "fal-ai__post-processing__desaturate.rs"]
+mod e_fal_ai_post_processing_desaturate;
+#[cfg(feature = "fal-ai__post-processing__dissolve")]
+#[path = "fal-ai__post-processing__dissolve.rs"]
+mod e_fal_ai_post_processing_dissolve;
+#[cfg(feature = "fal-ai__post-processing__dodge-burn")]
+#[path = "fal-ai__post-processing__dodge-burn.rs"]
+mod e_fal_ai_post_processing_dodge_burn;
+#[cfg(feature = "fal-ai__post-processing__grain")]
+#[path = "fal-ai__post-processing__grain.rs"]
+mod e_fal_ai_post_processing_grain;
+#[cfg(feature = "fal-ai__post-processing__parabolize")]
+#[path = "fal-ai__post-processing__parabolize.rs"]
+mod e_fal_ai_post_processing_parabolize;
+#[cfg(feature = "fal-ai__post-processing__sharpen")]
+#[path = "fal-ai__post-processing__sharpen.rs"]
+mod e_fal_ai_post_processing_sharpen;
+#[cfg(feature = "fal-ai__post-processing__solarize")]
+#[path = "fal-ai__post-processing__solarize.rs"]
+mod e_fal_ai_post_processing_solarize;
+#[cfg(feature = "fal-ai__post-processing__vignette")]
+#[path = "fal-ai__post-processing__vignette.rs"]
+mod e_fal_ai_post_processing_vignette;
+#[cfg(feature = "fal-ai__pshuman")]
+#[path = "fal-ai__pshuman.rs"]
+mod e_fal_ai_pshuman;
+#[cfg(feature = "fal-ai__qwen-3-guard")]
+#[path = "fal-ai__qwen-3-guard.rs"]
+mod e_fal_ai_qwen_3_guard;
+#[cfg(feature = "fal-ai__qwen-3-tts__clone-voice__0.6b")]
+#[path = "fal-ai__qwen-3-tts__clone-voice__0.6b.rs"]
+mod e_fal_ai_qwen_3_tts_clone_voice_0_6b;
+#[cfg(feature = "fal-ai__qwen-3-tts__clone-voice__1.7b")]
+#[path = "fal-ai__qwen-3-tts__clone-voice__1.7b.rs"]
+mod e_fal_ai_qwen_3_tts_clone_voice_1_7b;
+#[cfg(feature = "fal-ai__qwen-3-tts__text-to-speech__1.7b")]
+#[path = "fal-ai__qwen-3-tts__text-to-speech__1.7b.rs"]
+mod e_fal_ai_qwen_3_tts_text_to_speech_1_7b;
+#[cfg(feature = "fal-ai__qwen-image-2__edit")]
+#[path = "fal-ai__qwen-image-2__edit.rs"]
+mod e_fal_ai_qwen_image_2_edit;
+#[cfg(feature = "fal-ai__qwen-image-2__pro__edit")]
+#[path = "fal-ai__qwen-image-2__pro__edit.rs"]
+mod e_fal_ai_qwen_image_2_pro_edit;
+#[cfg(feature = "fal-ai__qwen-image-2__text-to-image")]
+#[path = "fal-ai__qwen-image-2__text-to-image.rs"]
+mod e_fal_ai_qwen_image_2_text_to_image;
+#[cfg(feature = "fal-ai__qwen-image-2512")]
+#[path = "fal-ai__qwen-image-2512.rs"]
+mod e_fal_ai_qwen_image_2512;
+#[cfg(feature = "fal-ai__qwen-image-2512-trainer")]
+#[path = "fal-ai__qwen-image-2512-trainer.rs"]
+mod e_fal_ai_qwen_image_2512_trainer;
+#[cfg(feature = "fal-ai__qwen-image-2512-trainer-v2")]
+#[path = "fal-ai__qwen-image-2512-trainer-v2.rs"]
+mod e_fal_ai_qwen_image_2512_trainer_v2;
+#[cfg(feature = "fal-ai__qwen-image-2512__lora")]
+#[path = "fal-ai__qwen-image-2512__lora.rs"]
+mod e_fal_ai_qwen_image_2512_lora;
+#[cfg(feature = "fal-ai__qwen-image-edit")]
+#[path = "fal-ai__qwen-image-edit.rs"]
+mod e_fal_ai_qwen_image_edit;
+#[cfg(feature = "fal-ai__qwen-image-edit-2509")]
+#[path = "fal-ai__qwen-image-edit-2509.rs"]
+mod e_fal_ai_qwen_image_edit_2509;
+#[cfg(feature = "fal-ai__qwen-image-edit-2509-lora")]
+#[path = "fal-ai__qwen-image-edit-2509-lora.rs"]
+mod e_fal_ai_qwen_image_edit_2509_lora;
+#[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__add-background")]
+#[path = "fal-ai__qwen-image-edit-2509-lora-gallery__add-background.rs"]
+mod e_fal_ai_qwen_image_edit_2509_lora_gallery_add_background;
+#[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__face-to-full-portrait")]
+#[path = "fal-ai__qwen-image-edit-2509-lora-gallery__face-to-full-portrait.rs"]
+mod e_fal_ai_qwen_image_edit_2509_lora_gallery_face_to_full_portrait;
+#[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__group-photo")]
+#[path = "fal-ai__qwen-image-edit-2509-lora-gallery__group-photo.rs"]
+mod e_fal_ai_qwen_image_edit_2509_lora_gallery_group_photo;
+#[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__multiple-angles")]
+#[path = "fal-ai__qwen-image-edit-2509-lora-gallery__multiple-angles.rs"]
+mod e_fal_ai_qwen_image_edit_2509_lora_gallery_multiple_angles;
+#[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__next-scene")]
+#[path = "fal-ai__qwen-image-edit-2509-lora-gallery__next-scene.rs"]
+mod e_fal_ai_qwen_image_edit_2509_lora_gallery_next_scene;
+#[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-element")]
+#[path = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-element.rs"]
+mod e_fal_ai_qwen_image_edit_2509_lora_gallery_remove_element;
+#[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-lighting")]
+#[path = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-lighting.rs"]
+mod e_fal_ai_qwen_image_edit_2509_lora_gallery_remove_lighting;
+#[cfg(feature = "fal-ai__qwen-image-edit-2511")]
+#[path = "fal-ai__qwen-image-edit-2511.rs"]
+mod e_fal_ai_qwen_image_edit_2511;
+#[cfg(feature = "fal-ai__qwen-image-edit-2511-multiple-angles")]
+#[path = "fal-ai__qwen-image-edit-2511-multiple-angles.rs"]
+mod e_fal_ai_qwen_image_edit_2511_multiple_angles;
+#[cfg(feature = "fal-ai__qwen-image-edit-2511__lora")]
+#[path = "fal-ai__qwen-image-edit-2511__lora.rs"]
+mod e_fal_ai_qwen_image_edit_2511_lora;
+#[cfg(feature = "fal-ai__qwen-image-edit-lora")]
+#[path = "fal-ai__qwen-image-edit-lora.rs"]
+mod e_fal_ai_qwen_image_edit_lora;
+#[cfg(feature = "fal-ai__qwen-image-edit-plus")]
+#[path = "fal-ai__qwen-image-edit-plus.rs"]
+mod e_fal_ai_qwen_image_edit_plus;
+#[cfg(feature = "fal-ai__qwen-image-edit-plus-lora")]
+#[path = "fal-ai__qwen-image-edit-plus-lora.rs"]
+mod e_fal_ai_qwen_image_edit_plus_lora;
+#[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__add-background")]
+#[path = "fal-ai__qwen-image-edit-plus-lora-gallery__add-background.rs"]
+mod e_fal_ai_qwen_image_edit_plus_lora_gallery_add_background;
+#[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__face-to-full-portrait")]
+#[path = "fal-ai__qwen-image-edit-plus-lora-gallery__face-to-full-portrait.rs"]
+mod e_fal_ai_qwen_image_edit_plus_lora_gallery_face_to_full_portrait;
+#[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__integrate-product")]
+#[path = "fal-ai__qwen-image-edit-plus-lora-gallery__integrate-product.rs"]
+mod e_fal_ai_qwen_image_edit_plus_lora_gallery_integrate_product;
+#[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__lighting-restoration")]
+#[path = "fal-ai__qwen-image-edit-plus-lora-gallery__lighting-restoration.rs"]
+mod e_fal_ai_qwen_image_edit_plus_lora_gallery_lighting_restoration;
+#[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__multiple-angles")]
+#[path = "fal-ai__qwen-image-edit-plus-lora-gallery__multiple-angles.rs"]
+mod e_fal_ai_qwen_image_edit_plus_lora_gallery_multiple_angles;
+#[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__next-scene")]
+#[path = "fal-ai__qwen-image-edit-plus-lora-gallery__next-scene.rs"]
+mod e_fal_ai_qwen_image_edit_plus_lora_gallery_next_scene;
+#[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-element")]
+#[path = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-element.rs"]
+mod e_fal_ai_qwen_image_edit_plus_lora_gallery_remove_element;
+#[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-lighting")]
+#[path = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-lighting.rs"]
+mod e_fal_ai_qwen_image_edit_plus_lora_gallery_remove_lighting;
+#[cfg(feature = "fal-ai__qwen-image-edit-plus-trainer")]
+#[path = "fal-ai__qwen-image-edit-plus-trainer.rs"]
+mod e_fal_ai_qwen_image_edit_plus_trainer;
+#[cfg(feature = "fal-ai__qwen-image-edit__inpaint")]
+#[path = "fal-ai__qwen-image-edit__inpaint.rs"]
+mod e_fal_ai_qwen_image_edit_inpaint;
+#[cfg(feature = "fal-ai__qwen-image-layered-trainer")]
+#[path = "fal-ai__qwen-image-layered-trainer.rs"]
+mod e_fal_ai_qwen_image_layered_trainer;
+#[cfg(feature = "fal-ai__qwen-image-max__edit")]
+#[path = "fal-ai__qwen-image-max__edit.rs"]
+mod e_fal_ai_qwen_image_max_edit;
+#[cfg(feature = "fal-ai__qwen-image-max__text-to-image")]
+#[path = "fal-ai__qwen-image-max__text-to-image.rs"]
+mod e_fal_ai_qwen_image_max_text_to_image;
+#[cfg(feature = "fal-ai__qwen-image-trainer-v2")]
+#[path = "fal-ai__qwen-image-trainer-v2.rs"]
+mod e_fal_ai_qwen_image_trainer_v2;
+#[cfg(feature = "fal-ai__qwen-image__image-to-image")]
+#[path = "fal-ai__qwen-image__image-to-image.rs"]
+mod e_fal_ai_qwen_image_image_to_image;
+#[cfg(feature = "fal-ai__realistic-vision")]
+#[path = "fal-ai__realistic-vision.rs"]
+mod e_fal_ai_realistic_vision;
+#[cfg(feature = "fal-ai__reconviagen-0.5")]
+#[path = "fal-ai__reconviagen-0.5.rs"]
+mod e_fal_ai_reconviagen_0_5;
+#[cfg(feature = "fal-ai__recraft-20b")]
+#[path = "fal-ai__recraft-20b.rs"]
+mod e_fal_ai_recraft_20b;
+#[cfg(feature = "fal-ai__recraft-v3")]
+#[path = "fal-ai__recraft-v3.rs"]
+mod e_fal_ai_recraft_v3;
+#[cfg(feature = "fal-ai__recraft__upscale__creative")]
+#[path = "fal-ai__recraft__upscale__creative.rs"]
+mod e_fal_ai_recraft_upscale_creative;
+#[cfg(feature = "fal-ai__recraft__upscale__crisp")]
+#[path = "fal-ai__recraft__upscale__crisp.rs"]
+mod e_fal_ai_recraft_upscale_crisp;
+#[cfg(feature = "fal-ai__recraft__v2__text-to-image")]
+#[path = "fal-ai__recraft__v2__text-to-image.rs"]
+mod e_fal_ai_recraft_v2_text_to_image;
+#[cfg(feature = "fal-ai__recraft__v3__create-style")]
+#[path = "fal-ai__recraft__v3__create-style.rs"]
+mod e_fal_ai_recraft_v3_create_style;
+#[cfg(feature = "fal-ai__recraft__v3__text-to-image")]
+#[path = "fal-ai__recraft__v3__text-to-image.rs"]
+mod e_fal_ai_recraft_v3_text_to_image;
+#[cfg(feature = "fal-ai__recraft__v4__pro__text-to-image")]
+#[path = "fal-ai__recraft__v4__pro__text-to-image.rs"]
+mod e_fal_ai_recraft_v4_pro_text_to_image;
+#[cfg(feature = "fal-ai__recraft__v4__text-to-image")]
+#[path = "fal-ai__recraft__v4__text-to-image.rs"]
+mod e_fal_ai_recraft_v4_text_to_image;
+#[cfg(feature = "fal-ai__recraft__v4__text-to-vector")]
+#[path = "fal-ai__recraft__v4__text-to-vector.rs"]
+mod e_fal_ai_recraft_v4_text_to_vector;
+#[cfg(feature = "fal-ai__recraft__vectorize")]
+#[path = "fal-ai__recraft__vectorize.rs"]
+mod e_fal_ai_recraft_vectorize;
+#[cfg(feature = "fal-ai__retoucher")]
+#[path = "fal-ai__retoucher.rs"]
+mod e_fal_ai_retoucher;
+#[cfg(feature = "fal-ai__rife")]
+#[path = "fal-ai__rife.rs"]
+mod e_fal_ai_rife;
+#[cfg(feature = "fal-ai__rife__video")]
+#[path = "fal-ai__rife__video.rs"]
+mod e_fal_ai_rife_video;
+#[cfg(feature = "fal-ai__sa2va__4b__image")]
+#[path = "fal-ai__sa2va__4b__image.rs"]
+mod e_fal_ai_sa2va_4b_image;
+#[cfg(feature = "fal-ai__sa2va__4b__video")]
+#[path = "fal-ai__sa2va__4b__video.rs"]
+mod e_fal_ai_sa2va_4b_video;
+#[cfg(feature = "fal-ai__sa2va__8b__image")]
+#[path = "fal-ai__sa2va__8b__image.rs"]
+mod e_fal_ai_sa2va_8b_image;
+#[cfg(feature = "fal-ai__sa2va__8b__video")]
+#[path = "fal-ai__sa2va__8b__video.rs"]
+mod e_fal_ai_sa2va_8b_video;
+#[cfg(feature = "fal-ai__sadtalker__reference")]
+#[path = "fal-ai__sadtalker__reference.rs"]
+mod e_fal_ai_sadtalker_reference;
+#[cfg(feature = "fal-ai__sam-3-1__image")]
+#[path = "fal-ai__sam-3-1__image.rs"]
+mod e_fal_ai_sam_3_1_image;
+#[cfg(feature = "fal-ai__sam-3-1__video")]
+#[path = "fal-ai__sam-3-1__video.rs"]
+mod e_fal_ai_sam_3_1_video;
+#[cfg(feature = "fal-ai__sam-3-1__video-rle")]
+#[path = "fal-ai__sam-3-1__video-rle.rs"]
+mod e_fal_ai_sam_3_1_video_rle;
+#[cfg(feature = "fal-ai__sam-3__3d-align")]
+#[path = "fal-ai__sam-3__3d-align.rs"]
+mod e_fal_ai_sam_3_3d_align;
+#[cfg(feature = "fal-ai__sam-3__3d-objects")]
+#[path = "fal-ai__sam-3__3d-objects.rs"]
+mod e_fal_ai_sam_3_3d_objects;
+#[cfg(feature = "fal-ai__sam-3__image__embed")]
+#[path = "fal-ai__sam-3__image__embed.rs"]
+mod e_fal_ai_sam_3_image_embed;
+#[cfg(feature = "fal-ai__sam-3__video")]
+#[path = "fal-ai__sam-3__video.rs"]
+mod e_fal_ai_sam_3_video;
+#[cfg(feature = "fal-ai__sam-3__video-rle")]
+#[path = "fal-ai__sam-3__video-rle.rs"]
+mod e_fal_ai_sam_3_video_rle;
+#[cfg(feature = "fal-ai__sam-audio__separate")]
+#[path = "fal-ai__sam-audio__separate.rs"]
+mod e_fal_ai_sam_audio_separate;
+#[cfg(feature = "fal-ai__sam-audio__span-separate")]
+#[path = "fal-ai__sam-audio__span-separate.rs"]
+mod e_fal_ai_sam_audio_span_separate;
+#[cfg(feature = "fal-ai__sam2__auto-segment")]
+#[path = "fal-ai__sam2__auto-segment.rs"]
+mod e_fal_ai_sam2_auto_segment;
+#[cfg(feature = "fal-ai__sam2__image")]
+#[path = "fal-ai__sam2__image.rs"]
+mod e_fal_ai_sam2_image;
+#[cfg(feature = "fal-ai__sam2__video")]
+#[path = "fal-ai__sam2__video.rs"]
+mod e_fal_ai_sam2_video;
+#[cfg(feature = "fal-ai__sana")]
+#[path = "fal-ai__sana.rs"]
+mod e_fal_ai_sana;
+#[cfg(feature = "fal-ai__sana-video")]
+#[path = "fal-ai__sana-video.rs"]
+mod e_fal_ai_sana_video;
+#[cfg(feature = "fal-ai__sana__sprint")]
+#[path = "fal-ai__sana__sprint.rs"]
+mod e_fal_ai_sana_sprint;
+#[cfg(feature = "fal-ai__sana__v1.5__4.8b")]
+#[path = "fal-ai__sana__v1.5__4.8b.rs"]
+mod e_fal_ai_sana_v1_5_4_8b;
+#[cfg(feature = "fal-ai__sd15-depth-controlnet")]
+#[path = "fal-ai__sd15-depth-controlnet.rs"]
+mod e_fal_ai_sd15_depth_controlnet;
+#[cfg(feature = "fal-ai__sdxl-controlnet-union")]
+#[path = "fal-ai__sdxl-controlnet-union.rs"]
+mod e_fal_ai_sdxl_controlnet_union;
+#[cfg(feature = "fal-ai__sdxl-controlnet-union__image-to-image")]
+#[path = "fal-ai__sdxl-controlnet-union__image-to-image.rs"]
+mod e_fal_ai_sdxl_controlnet_union_image_to_image;
+#[cfg(feature = "fal-ai__sdxl-controlnet-union__inpainting")]
+#[path = "fal-ai__sdxl-controlnet-union__inpainting.rs"]
+mod e_fal_ai_sdxl_controlnet_union_inpainting;
+#[cfg(feature = "fal-ai__seedvr__upscale__image")]
+#[path = "fal-ai__seedvr__upscale__image.rs"]
+mod e_fal_ai_seedvr_upscale_image;
+#[cfg(feature = "fal-ai__seedvr__upscale__image__seamless")]
+#[path = "fal-ai__seedvr__upscale__image__seamless.rs"]
+mod e_fal_ai_seedvr_upscale_image_seamless;
+#[cfg(feature = "fal-ai__seedvr__upscale__video")]
+#[path = "fal-ai__seedvr__upscale__video.rs"]
+mod e_fal_ai_seedvr_upscale_video;
+#[cfg(feature = "fal-ai__silero-vad")]
+#[path = "fal-ai__silero-vad.rs"]
+mod e_fal_ai_silero_vad;
+#[cfg(feature = "fal-ai__skyreels-i2v")]
+#[path = "fal-ai__skyreels-i2v.rs"]
+mod e_fal_ai_skyreels_i2v;
+#[cfg(feature = "fal-ai__smart-resize")]
+#[path = "fal-ai__smart-resize.rs"]
+mod e_fal_ai_smart_resize;
+#[cfg(feature = "fal-ai__smart-turn")]
+#[path = "fal-ai__smart-turn.rs"]
+mod e_fal_ai_smart_turn;
+#[cfg(feature = "fal-ai__sora-2__characters")]
+#[path = "fal-ai__sora-2__characters.rs"]
+mod e_fal_ai_sora_2_characters;
+#[cfg(feature = "fal-ai__sora-2__image-to-video")]
+#[path = "fal-ai__sora-2__image-to-video.rs"]
+mod e_fal_ai_sora_2_image_to_video;
+#[cfg(feature = "fal-ai__sora-2__image-to-video__pro")]
+#[path = "fal-ai__sora-2__image-to-video__pro.rs"]
+mod e_fal_ai_sora_2_image_to_video_pro;
+#[cfg(feature = "fal-ai__sora-2__text-to-video__pro")]
+#[path = "fal-ai__sora-2__text-to-video__pro.rs"]
+mod e_fal_ai_sora_2_text_to_video_pro;
+#[cfg(feature = "fal-ai__sora-2__video-to-video__remix")]
+#[path = "fal-ai__sora-2__video-to-video__remix.rs"]
+mod e_fal_ai_sora_2_video_to_video_remix;
+#[cfg(feature = "fal-ai__speech-to-text__stream")]
+#[path = "fal-ai__speech-to-text__stream.rs"]
+mod e_fal_ai_speech_to_text_stream;
+#[cfg(feature = "fal-ai__speech-to-text__turbo")]
+#[path = "fal-ai__speech-to-text__turbo.rs"]
+mod e_fal_ai_speech_to_text_turbo;
+#[cfg(feature = "fal-ai__speech-to-text__turbo__stream")]
+#[path = "fal-ai__speech-to-text__turbo__stream.rs"]
+mod e_fal_ai_speech_to_text_turbo_stream;
+#[cfg(feature = "fal-ai__stable-audio")]
+#[path = "fal-ai__stable-audio.rs"]
+mod e_fal_ai_stable_audio;
+#[cfg(feature = "fal-ai__stable-audio-25__audio-to-audio")]
+#[path = "fal-ai__stable-audio-25__audio-to-audio.rs"]
+mod e_fal_ai_stable_audio_25_audio_to_audio;
+#[cfg(feature = "fal-ai__stable-audio-25__text-to-audio")]
+#[path = "fal-ai__stable-audio-25__text-to-audio.rs"]
+mod e_fal_ai_stable_audio_25_text_to_audio;
+#[cfg(feature = "fal-ai__stable-avatar")]
+#[path = "fal-ai__stable-avatar.rs"]
+mod e_fal_ai_stable_avatar;
+#[cfg(feature = "fal-ai__stable-cascade")]
+#[path = "fal-ai__stable-cascade.rs"]
+mod e_fal_ai_stable_cascade;
+#[cfg(feature = "fal-ai__stable-cascade__sote-diffusion")]
+#[path = "fal-ai__stable-cascade__sote-diffusion.rs"]
+mod e_fal_ai_stable_cascade_sote_diffusion;
+#[cfg(feature = "fal-ai__stable-diffusion-v15")]
+#[path = "fal-ai__stable-diffusion-v15.rs"]
+mod e_fal_ai_stable_diffusion_v15;
+#[cfg(feature = "fal-ai__stable-diffusion-v3-medium")]
+#[path = "fal-ai__stable-diffusion-v3-medium.rs"]
+mod e_fal_ai_stable_diffusion_v3_medium;
+#[cfg(feature = "fal-ai__stable-diffusion-v3-medium__image-to-image")]
+#[path = "fal-ai__stable-diffusion-v3-medium__image-to-image.rs"]
+mod e_fal_ai_stable_diffusion_v3_medium_image_to_image;
+#[cfg(feature = "fal-ai__stable-diffusion-v35-large")]
+#[path = "fal-ai__stable-diffusion-v35-large.rs"]
+mod e_fal_ai_stable_diffusion_v35_large;
+#[cfg(feature = "fal-ai__stable-diffusion-v35-medium")]
+#[path = "fal-ai__stable-diffusion-v35-medium.rs"]
+mod e_fal_ai_stable_diffusion_v35_medium;
+#[cfg(feature = "fal-ai__stable-video")]
+#[path = "fal-ai__stable-video.rs"]
+mod e_fal_ai_stable_video;
+#[cfg(feature = "fal-ai__step1x-edit")]
+#[path = "fal-ai__step1x-edit.rs"]
+mod e_fal_ai_step1x_edit;
+#[cfg(feature = "fal-ai__stepx-edit2")]
+#[path = "fal-ai__stepx-edit2.rs"]
+mod e_fal_ai_stepx_edit2;
+#[cfg(feature = "fal-ai__switti__512")]
+#[path = "fal-ai__switti__512.rs"]
+mod e_fal_ai_switti_512;
+#[cfg(feature = "fal-ai__sync-lipsync__v3")]
+#[path = "fal-ai__sync-lipsync__v3.rs"]
+mod e_fal_ai_sync_lipsync_v3;
+#[cfg(feature = "fal-ai__t2v-turbo")]
+#[path = "fal-ai__t2v-turbo.rs"]
+mod e_fal_ai_t2v_turbo;
+#[cfg(feature = "fal-ai__thinksound")]
+#[path = "fal-ai__thinksound.rs"]
+mod e_fal_ai_thinksound;
+#[cfg(feature = "fal-ai__thinksound__audio")]
+#[path = "fal-ai__thinksound__audio.rs"]
+mod e_fal_ai_thinksound_audio;
+#[cfg(feature = "fal-ai__topaz__upscale__image")]
+#[path = "fal-ai__topaz__upscale__image.rs"]
+mod e_fal_ai_topaz_upscale_image;
+#[cfg(feature = "fal-ai__trellis")]
+#[path = "fal-ai__trellis.rs"]
+mod e_fal_ai_trellis;
+#[cfg(feature = "fal-ai__trellis-2")]
+#[path = "fal-ai__trellis-2.rs"]
+mod e_fal_ai_trellis_2;
+#[cfg(feature = "fal-ai__trellis__multi")]
+#[path = "fal-ai__trellis__multi.rs"]
+mod e_fal_ai_trellis_multi;
+#[cfg(feature = "fal-ai__triposr")]
+#[path = "fal-ai__triposr.rs"]
+mod e_fal_ai_triposr;
+#[cfg(feature = "fal-ai__turbo-flux-trainer")]
+#[path = "fal-ai__turbo-flux-trainer.rs"]
+mod e_fal_ai_turbo_flux_trainer;
+#[cfg(feature = "fal-ai__ultrashape")]
+#[path = "fal-ai__ultrashape.rs"]
+mod e_fal_ai_ultrashape;
+#[cfg(feature = "fal-ai__uno")]
+#[path = "fal-ai__uno.rs"]
+mod e_fal_ai_uno;
+#[cfg(feature = "fal-ai__uso")]
+#[path = "fal-ai__uso.rs"]
+mod e_fal_ai_uso;
+#[cfg(feature = "fal-ai__vecglypher")]
+#[path = "fal-ai__vecglypher.rs"]
+mod e_fal_ai_vecglypher;
+#[cfg(feature = "fal-ai__vecglypher__image-to-svg")]
+#[path = "fal-ai__vecglypher__image-to-svg.rs"]
+mod e_fal_ai_vecglypher_image_to_svg;
+#[cfg(feature = "fal-ai__veo2")]
+#[path = "fal-ai__veo2.rs"]
+mod e_fal_ai_veo2;
+#[cfg(feature = "fal-ai__veo2__image-to-video")]
+#[path = "fal-ai__veo2__image-to-video.rs"]
+mod e_fal_ai_veo2_image_to_video;
+#[cfg(feature = "fal-ai__veo3")]
+#[path = "fal-ai__veo3.rs"]
+mod e_fal_ai_veo3;
+#[cfg(feature = "fal-ai__veo3.1")]
+#[path = "fal-ai__veo3.1.rs"]
+mod e_fal_ai_veo3_1;
+#[cfg(feature = "fal-ai__veo3.1__extend-video")]
+#[path = "fal-ai__veo3.1__extend-video.rs"]
+mod e_fal_ai_veo3_1_extend_video;
+#[cfg(feature = "fal-ai__veo3.1__fast")]
+#[path = "fal-ai__veo3.1__fast.rs"]
+mod e_fal_ai_veo3_1_fast;
+#[cfg(feature = "fal-ai__veo3.1__fast__extend-video")]
+#[path = "fal-ai__veo3.1__fast__extend-video.rs"]
+mod e_fal_ai_veo3_1_fast_extend_video;
+#[cfg(feature = "fal-ai__veo3.1__fast__first-last-frame-to-video")]
+#[path = "fal-ai__veo3.1__fast__first-last-frame-to-video.rs"]
+mod e_fal_ai_veo3_1_fast_first_last_frame_to_video;
+#[cfg(feature = "fal-ai__veo3.1__fast__image-to-video")]
+#[path = "fal-ai__veo3.1__fast__image-to-video.rs"]
+mod e_fal_ai_veo3_1_fast_image_to_video;
+#[cfg(feature = "fal-ai__veo3.1__fast__reference-to-video")]
+#[path = "fal-ai__veo3.1__fast__reference-to-video.rs"]
+mod e_fal_ai_veo3_1_fast_reference_to_video;
+#[cfg(feature = "fal-ai__veo3.1__first-last-frame-to-video")]
+#[path = "fal-ai__veo3.1__first-last-frame-to-video.rs"]
+mod e_fal_ai_veo3_1_first_last_frame_to_video;
+#[cfg(feature = "fal-ai__veo3.1__image-to-video")]
+#[path = "fal-ai__veo3.1__image-to-video.rs"]
+mod e_fal_ai_veo3_1_image_to_video;
+#[cfg(feature = "fal-ai__veo3.1__lite")]
+#[path = "fal-ai__veo3.1__lite.rs"]
+mod e_fal_ai_veo3_1_lite;
+#[cfg(feature = "fal-ai__veo3.1__lite__first-last-frame-to-video")]
+#[path = "fal-ai__veo3.1__lite__first-last-frame-to-video.rs"]
+mod e_fal_ai_veo3_1_lite_first_last_frame_to_video;
+#[cfg(feature = "fal-ai__veo3.1__reference-to-video")]
+#[path = "fal-ai__veo3.1__reference-to-video.rs"]
+mod e_fal_ai_veo3_1_reference_to_video;
+#[cfg(feature = "fal-ai__veo3__fast")]
+#[path = "fal-ai__veo3__fast.rs"]
+mod e_fal_ai_veo3_fast;
+#[cfg(feature = "fal-ai__veo3__fast__image-to-video")]
+#[path = "fal-ai__veo3__fast__image-to-video.rs"]
+mod e_fal_ai_veo3_fast_image_to_video;
+#[cfg(feature = "fal-ai__vibevoice__0.5b")]
+#[path = "fal-ai__vibevoice__0.5b.rs"]
+mod e_fal_ai_vibevoice_0_5b;
+#[cfg(feature = "fal-ai__video-as-prompt")]
+#[path = "fal-ai__video-as-prompt.rs"]
+mod e_fal_ai_video_as_prompt;
+#[cfg(feature = "fal-ai__video-prompt-generator")]
+#[path = "fal-ai__video-prompt-generator.rs"]
+mod e_fal_ai_video_prompt_generator;
+#[cfg(feature = "fal-ai__video-understanding")]
+#[path = "fal-ai__video-understanding.rs"]
+mod e_fal_ai_video_understanding;
+#[cfg(feature = "fal-ai__video-upscaler")]
+#[path = "fal-ai__video-upscaler.rs"]
+mod e_fal_ai_video_upscaler;
+#[cfg(feature = "fal-ai__vidu__image-to-video")]
+#[path = "fal-ai__vidu__image-to-video.rs"]
+mod e_fal_ai_vidu_image_to_video;
+#[cfg(feature = "fal-ai__vidu__q1__reference-to-video")]
+#[path = "fal-ai__vidu__q1__reference-to-video.rs"]
+mod e_fal_ai_vidu_q1_reference_to_video;
+#[cfg(feature = "fal-ai__vidu__q1__start-end-to-video")]
+#[path = "fal-ai__vidu__q1__start-end-to-video.rs"]
+mod e_fal_ai_vidu_q1_start_end_to_video;
+#[cfg(feature = "fal-ai__vidu__q1__text-to-video")]
+#[path = "fal-ai__vidu__q1__text-to-video.rs"]
+mod e_fal_ai_vidu_q1_text_to_video;
+#[cfg(feature = "fal-ai__vidu__q2__image-to-video__pro")]
+#[path = "fal-ai__vidu__q2__image-to-video__pro.rs"]
+mod e_fal_ai_vidu_q2_image_to_video_pro;
+#[cfg(feature = "fal-ai__vidu__q2__image-to-video__turbo")]
+#[path = "fal-ai__vidu__q2__image-to-video__turbo.rs"]
+mod e_fal_ai_vidu_q2_image_to_video_turbo;
+#[cfg(feature = "fal-ai__vidu__q2__reference-to-image")]
+#[path = "fal-ai__vidu__q2__reference-to-image.rs"]
+mod e_fal_ai_vidu_q2_reference_to_image;
+#[cfg(feature = "fal-ai__vidu__q2__reference-to-video__pro")]
+#[path = "fal-ai__vidu__q2__reference-to-video__pro.rs"]
+mod e_fal_ai_vidu_q2_reference_to_video_pro;
+#[cfg(feature = "fal-ai__vidu__q2__text-to-video")]
+#[path = "fal-ai__vidu__q2__text-to-video.rs"]
+mod e_fal_ai_vidu_q2_text_to_video;
+#[cfg(feature = "fal-ai__vidu__q2__video-extension__pro")]
+#[path = "fal-ai__vidu__q2__video-extension__pro.rs"]
+mod e_fal_ai_vidu_q2_video_extension_pro;
+#[cfg(feature = "fal-ai__vidu__q3__image-to-video")]
+#[path = "fal-ai__vidu__q3__image-to-video.rs"]
+mod e_fal_ai_vidu_q3_image_to_video;
+#[cfg(feature = "fal-ai__vidu__q3__image-to-video__turbo")]
+#[path = "fal-ai__vidu__q3__image-to-video__turbo.rs"]
+mod e_fal_ai_vidu_q3_image_to_video_turbo;
+#[cfg(feature = "fal-ai__vidu__q3__reference-to-video__mix")]
+#[path = "fal-ai__vidu__q3__reference-to-video__mix.rs"]
+mod e_fal_ai_vidu_q3_reference_to_video_mix;
+#[cfg(feature = "fal-ai__vidu__reference-to-image")]
+#[path = "fal-ai__vidu__reference-to-image.rs"]
+mod e_fal_ai_vidu_reference_to_image;
+#[cfg(feature = "fal-ai__vidu__reference-to-video")]
+#[path = "fal-ai__vidu__reference-to-video.rs"]
+mod e_fal_ai_vidu_reference_to_video;
+#[cfg(feature = "fal-ai__vidu__template-to-video")]
+#[path = "fal-ai__vidu__template-to-video.rs"]
+mod e_fal_ai_vidu_template_to_video;
+#[cfg(feature = "fal-ai__void-video-inpainting")]
+#[path = "fal-ai__void-video-inpainting.rs"]
+mod e_fal_ai_void_video_inpainting;
+#[cfg(feature = "fal-ai__wan-22-image-trainer")]
+#[path = "fal-ai__wan-22-image-trainer.rs"]
+mod e_fal_ai_wan_22_image_trainer;
+#[cfg(feature = "fal-ai__wan-22-trainer__i2v-a14b")]
+#[path = "fal-ai__wan-22-trainer__i2v-a14b.rs"]
+mod e_fal_ai_wan_22_trainer_i2v_a14b;
+#[cfg(feature = "fal-ai__wan-22-trainer__t2v-a14b")]
+#[path = "fal-ai__wan-22-trainer__t2v-a14b.rs"]
+mod e_fal_ai_wan_22_trainer_t2v_a14b;
+#[cfg(feature = "fal-ai__wan-22-vace-fun-a14b__depth")]
+#[path = "fal-ai__wan-22-vace-fun-a14b__depth.rs"]
+mod e_fal_ai_wan_22_vace_fun_a14b_depth;
+#[cfg(feature = "fal-ai__wan-22-vace-fun-a14b__inpainting")]
+#[path = "fal-ai__wan-22-vace-fun-a14b__inpainting.rs"]
+mod e_fal_ai_wan_22_vace_fun_a14b_inpainting;
+#[cfg(feature = "fal-ai__wan-22-vace-fun-a14b__reframe")]
+#[path = "fal-ai__wan-22-vace-fun-a14b__reframe.rs"]
+mod e_fal_ai_wan_22_vace_fun_a14b_reframe;
+#[cfg(feature = "fal-ai__wan-25-preview__text-to-image")]
+#[path = "fal-ai__wan-25-preview__text-to-image.rs"]
+mod e_fal_ai_wan_25_preview_text_to_image;
+#[cfg(feature = "fal-ai__wan-25-preview__text-to-video")]
+#[path = "fal-ai__wan-25-preview__text-to-video.rs"]
+mod e_fal_ai_wan_25_preview_text_to_video;
+#[cfg(feature = "fal-ai__wan-ati")]
+#[path = "fal-ai__wan-ati.rs"]
+mod e_fal_ai_wan_ati;
+#[cfg(feature = "fal-ai__wan-effects")]
+#[path = "fal-ai__wan-effects.rs"]
+mod e_fal_ai_wan_effects;
+#[cfg(feature = "fal-ai__wan-flf2v")]
+#[path = "fal-ai__wan-flf2v.rs"]
+mod e_fal_ai_wan_flf2v;
+#[cfg(feature = "fal-ai__wan-fun-control")]
+#[path = "fal-ai__wan-fun-control.rs"]
+mod e_fal_ai_wan_fun_control;
+#[cfg(feature = "fal-ai__wan-i2v")]
+#[path = "fal-ai__wan-i2v.rs"]
+mod e_fal_ai_wan_i2v;
+#[cfg(feature = "fal-ai__wan-i2v-lora")]
+#[path = "fal-ai__wan-i2v-lora.rs"]
+mod e_fal_ai_wan_i2v_lora;
+#[cfg(feature = "fal-ai__wan-motion")]
+#[path = "fal-ai__wan-motion.rs"]
+mod e_fal_ai_wan_motion;
+#[cfg(feature = "fal-ai__wan-t2v")]
+#[path = "fal-ai__wan-t2v.rs"]
+mod e_fal_ai_wan_t2v;
+#[cfg(feature = "fal-ai__wan-trainer")]
+#[path = "fal-ai__wan-trainer.rs"]
+mod e_fal_ai_wan_trainer;
+#[cfg(feature = "fal-ai__wan-trainer__flf2v-720p")]
+#[path = "fal-ai__wan-trainer__flf2v-720p.rs"]
+mod e_fal_ai_wan_trainer_flf2v_720p;
+#[cfg(feature = "fal-ai__wan-trainer__i2v-720p")]
+#[path = "fal-ai__wan-trainer__i2v-720p.rs"]
+mod e_fal_ai_wan_trainer_i2v_720p;
+#[cfg(feature = "fal-ai__wan-trainer__t2v-14b")]
+#[path = "fal-ai__wan-trainer__t2v-14b.rs"]
+mod e_fal_ai_wan_trainer_t2v_14b;
+#[cfg(feature = "fal-ai__wan-vace")]
+#[path = "fal-ai__wan-vace.rs"]
+mod e_fal_ai_wan_vace;
+#[cfg(feature = "fal-ai__wan-vace-14b")]
+#[path = "fal-ai__wan-vace-14b.rs"]
+mod e_fal_ai_wan_vace_14b;
+#[cfg(feature = "fal-ai__wan-vace-14b__inpainting")]
+#[path = "fal-ai__wan-vace-14b__inpainting.rs"]
+mod e_fal_ai_wan_vace_14b_inpainting;
+#[cfg(feature = "fal-ai__wan-vace-14b__outpainting")]
+#[path = "fal-ai__wan-vace-14b__outpainting.rs"]
+mod e_fal_ai_wan_vace_14b_outpainting;
+#[cfg(feature = "fal-ai__wan-vace-14b__pose")]
+#[path = "fal-ai__wan-vace-14b__pose.rs"]
+mod e_fal_ai_wan_vace_14b_pose;
+#[cfg(feature = "fal-ai__wan-vace-apps__video-edit")]
+#[path = "fal-ai__wan-vace-apps__video-edit.rs"]
+mod e_fal_ai_wan_vace_apps_video_edit;
+#[cfg(feature = "fal-ai__wan-vision-enhancer")]
+#[path = "fal-ai__wan-vision-enhancer.rs"]
+mod e_fal_ai_wan_vision_enhancer;
+#[cfg(feature = "fal-ai__wan__v2.2-14b__animate__move")]
+#[path = "fal-ai__wan__v2.2-14b__animate__move.rs"]
+mod e_fal_ai_wan_v2_2_14b_animate_move;
+#[cfg(feature = "fal-ai__wan__v2.2-14b__animate__replace")]
+#[path = "fal-ai__wan__v2.2-14b__animate__replace.rs"]
+mod e_fal_ai_wan_v2_2_14b_animate_replace;
+#[cfg(feature = "fal-ai__wan__v2.2-14b__speech-to-video")]
+#[path = "fal-ai__wan__v2.2-14b__speech-to-video.rs"]
+mod e_fal_ai_wan_v2_2_14b_speech_to_video;
+#[cfg(feature = "fal-ai__wan__v2.2-5b__image-to-video")]
+#[path = "fal-ai__wan__v2.2-5b__image-to-video.rs"]
+mod e_fal_ai_wan_v2_2_5b_image_to_video;
+#[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-image")]
+#[path = "fal-ai__wan__v2.2-5b__text-to-image.rs"]
+mod e_fal_ai_wan_v2_2_5b_text_to_image;
+#[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-video")]
+#[path = "fal-ai__wan__v2.2-5b__text-to-video.rs"]
+mod e_fal_ai_wan_v2_2_5b_text_to_video;
+#[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-video__distill")]
+#[path = "fal-ai__wan__v2.2-5b__text-to-video__distill.rs"]
+mod e_fal_ai_wan_v2_2_5b_text_to_video_distill;
+#[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-video__fast-wan")]
+#[path = "fal-ai__wan__v2.2-5b__text-to-video__fast-wan.rs"]
+mod e_fal_ai_wan_v2_2_5b_text_to_video_fast_wan;
+#[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-image")]
+#[path = "fal-ai__wan__v2.2-a14b__image-to-image.rs"]
+mod e_fal_ai_wan_v2_2_a14b_image_to_image;
+#[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-video")]
+#[path = "fal-ai__wan__v2.2-a14b__image-to-video.rs"]
+mod e_fal_ai_wan_v2_2_a14b_image_to_video;
+#[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-video__lora")]
+#[path = "fal-ai__wan__v2.2-a14b__image-to-video__lora.rs"]
+mod e_fal_ai_wan_v2_2_a14b_image_to_video_lora;
+#[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-video__turbo")]
+#[path = "fal-ai__wan__v2.2-a14b__image-to-video__turbo.rs"]
+mod e_fal_ai_wan_v2_2_a14b_image_to_video_turbo;
+#[cfg(feature = "fal-ai__wan__v2.2-a14b__text-to-image")]
+#[path = "fal-ai__wan__v2.2-a14b__text-to-image.rs"]
+mod e_fal_ai_wan_v2_2_a14b_text_to_image;
+#[cfg(feature = "fal-ai__wan__v2.2-a14b__text-to-video__lora")]
+#[path = "fal-ai__wan__v2.2-a14b__text-to-video__lora.rs"]
+mod e_fal_ai_wan_v2_2_a14b_text_to_video_lora;
+#[cfg(feature = "fal-ai__wan__v2.2-a14b__text-to-video__turbo")]
+#[path = "fal-ai__wan__v2.2-a14b__text-to-video__turbo.rs"]
+mod e_fal_ai_wan_v2_2_a14b_text_to_video_turbo;
+#[cfg(feature = "fal-ai__wan__v2.2-a14b__video-to-video")]
+#[path = "fal-ai__wan__v2.2-a14b__video-to-video.rs"]
+mod e_fal_ai_wan_v2_2_a14b_video_to_video;
+#[cfg(feature = "fal-ai__wan__v2.7__edit-video")]
+#[path = "fal-ai__wan__v2.7__edit-video.rs"]
+mod e_fal_ai_wan_v2_7_edit_video;
+#[cfg(feature = "fal-ai__wan__v2.7__pro__text-to-image")]
+#[path = "fal-ai__wan__v2.7__pro__text-to-image.rs"]
+mod e_fal_ai_wan_v2_7_pro_text_to_image;
+#[cfg(feature = "fal-ai__wan__v2.7__reference-to-video")]
+#[path = "fal-ai__wan__v2.7__reference-to-video.rs"]
+mod e_fal_ai_wan_v2_7_reference_to_video;
+#[cfg(feature = "fal-ai__wan__v2.7__text-to-image")]
+#[path = "fal-ai__wan__v2.7__text-to-image.rs"]
+mod e_fal_ai_wan_v2_7_text_to_image;
+#[cfg(feature = "fal-ai__wan__v2.7__text-to-video")]
+#[path = "fal-ai__wan__v2.7__text-to-video.rs"]
+mod e_fal_ai_wan_v2_7_text_to_video;
+#[cfg(feature = "fal-ai__workflow-utilities__audio-compressor")]
+#[path = "fal-ai__workflow-utilities__audio-compressor.rs"]
+mod e_fal_ai_workflow_utilities_audio_compressor;
+#[cfg(feature = "fal-ai__workflow-utilities__auto-subtitle")]
+#[path = "fal-ai__workflow-utilities__auto-subtitle.rs"]
+mod e_fal_ai_workflow_utilities_auto_subtitle;
+#[cfg(feature = "fal-ai__workflow-utilities__extract-nth-frame")]
+#[path = "fal-ai__workflow-utilities__extract-nth-frame.rs"]
+mod e_fal_ai_workflow_utilities_extract_nth_frame;
+#[cfg(feature = "fal-ai__workflow-utilities__interleave-video")]
+#[path = "fal-ai__workflow-utilities__interleave-video.rs"]
+mod e_fal_ai_workflow_utilities_interleave_video;
+#[cfg(feature = "fal-ai__workflow-utilities__pick-image-by-index")]
+#[path = "fal-ai__workflow-utilities__pick-image-by-index.rs"]
+mod e_fal_ai_workflow_utilities_pick_image_by_index;
+#[cfg(feature = "fal-ai__workflow-utilities__reverse-video")]
+#[path = "fal-ai__workflow-utilities__reverse-video.rs"]
+mod e_fal_ai_workflow_utilities_reverse_video;
+#[cfg(feature = "fal-ai__workflow-utilities__scale-video")]
+#[path = "fal-ai__workflow-utilities__scale-video.rs"]
+mod e_fal_ai_workflow_utilities_scale_video;
+#[cfg(feature = "fal-ai__workflow-utilities__trim-video")]
+#[path = "fal-ai__workflow-utilities__trim-video.rs"]
+mod e_fal_ai_workflow_utilities_trim_video;
+#[cfg(feature = "fal-ai__x-ailab__nsfw")]
+#[path = "fal-ai__x-ailab__nsfw.rs"]
+mod e_fal_ai_x_ailab_nsfw;
+#[cfg(feature = "fal-ai__z-image-base-trainer")]
+#[path = "fal-ai__z-image-base-trainer.rs"]
+mod e_fal_ai_z_image_base_trainer;
+#[cfg(feature = "fal-ai__z-image-turbo-trainer-v2")]
+#[path = "fal-ai__z-image-turbo-trainer-v2.rs"]
+mod e_fal_ai_z_image_turbo_trainer_v2;
+#[cfg(feature = "fal-ai__z-image__base")]
+#[path = "fal-ai__z-image__base.rs"]
+mod e_fal_ai_z_image_base;
+#[cfg(feature = "fal-ai__z-image__base__lora")]
+#[path = "fal-ai__z-image__base__lora.rs"]
+mod e_fal_ai_z_image_base_lora;
+#[cfg(feature = "fal-ai__z-image__turbo")]
+#[path = "fal-ai__z-image__turbo.rs"]
+mod e_fal_ai_z_image_turbo;
+#[cfg(feature = "fal-ai__z-image__turbo__controlnet__lora")]
+#[path = "fal-ai__z-image__turbo__controlnet__lora.rs"]
+mod e_fal_ai_z_image_turbo_controlnet_lora;
+#[cfg(feature = "fal-ai__z-image__turbo__image-to-image")]
+#[path = "fal-ai__z-image__turbo__image-to-image.rs"]
+mod e_fal_ai_z_image_turbo_image_to_image;
+#[cfg(feature = "fal-ai__z-image__turbo__image-to-image__lora")]
+#[path = "fal-ai__z-image__turbo__image-to-image__lora.rs"]
+mod e_fal_ai_z_image_turbo_image_to_image_lora;
+#[cfg(feature = "fal-ai__z-image__turbo__inpaint")]
+#[path = "fal-ai__z-image__turbo__inpaint.rs"]
+mod e_fal_ai_z_image_turbo_inpaint;
+#[cfg(feature = "fal-ai__z-image__turbo__inpaint__lora")]
+#[path = "fal-ai__z-image__turbo__inpaint__lora.rs"]
+mod e_fal_ai_z_image_turbo_inpaint_lora;
+#[cfg(feature = "fal-ai__z-image__turbo__lora")]
+#[path = "fal-ai__z-image__turbo__lora.rs"]
+mod e_fal_ai_z_image_turbo_lora;
+#[cfg(feature = "fal-ai__zonos")]
+#[path = "fal-ai__zonos.rs"]
+mod e_fal_ai_zonos;
+#[cfg(feature = "imagineart__imagineart-1.5-preview__text-to-image")]
+#[path = "imagineart__imagineart-1.5-preview__text-to-image.rs"]
+mod e_imagineart_imagineart_1_5_preview_text_to_image;
+#[cfg(feature = "imagineart__imagineart-1.5-pro-preview__text-to-image")]
+#[path = "imagineart__imagineart-1.5-pro-preview__text-to-image.rs"]
+mod e_imagineart_imagineart_1_5_pro_preview_text_to_image;
+#[cfg(feature = "mirelo-ai__sfx-v1.5__video-to-video")]
+#[path = "mirelo-ai__sfx-v1.5__video-to-video.rs"]
+mod e_mirelo_ai_sfx_v1_5_video_to_video;
+#[cfg(feature = "mirelo-ai__sfx-v1__video-to-audio")]
+#[path = "mirelo-ai__sfx-v1__video-to-audio.rs"]
+mod e_mirelo_ai_sfx_v1_video_to_audio;
+#[cfg(feature = "mirelo-ai__sfx-v1__video-to-video")]
+#[path = "mirelo-ai__sfx-v1__video-to-video.rs"]
+mod e_mirelo_ai_sfx_v1_video_to_video;
+#[cfg(feature = "moonvalley__marey__i2v")]
+#[path = "moonvalley__marey__i2v.rs"]
+mod e_moonvalley_marey_i2v;
+#[cfg(feature = "moonvalley__marey__motion-transfer")]
+#[path = "moonvalley__marey__motion-transfer.rs"]
+mod e_moonvalley_marey_motion_transfer;
+#[cfg(feature = "moonvalley__marey__pose-transfer")]
+#[path = "moonvalley__marey__pose-transfer.rs"]
+mod e_moonvalley_marey_pose_transfer;
+#[cfg(feature = "nvidia__nemotron-3-nano-omni")]
+#[path = "nvidia__nemotron-3-nano-omni.rs"]
+mod e_nvidia_nemotron_3_nano_omni;
+#[cfg(feature = "nvidia__nemotron-3-nano-omni__video")]
+#[path = "nvidia__nemotron-3-nano-omni__video.rs"]
+mod e_nvidia_nemotron_3_nano_omni_video;
+#[cfg(feature = "nvidia__nemotron-3-nano-omni__vision")]
+#[path = "nvidia__nemotron-3-nano-omni__vision.rs"]
+mod e_nvidia_nemotron_3_nano_omni_vision;
+#[cfg(feature = "openai__gpt-image-2")]
+#[path = "openai__gpt-image-2.rs"]
+mod e_openai_gpt_image_2;
+#[cfg(feature = "openai__gpt-image-2__edit")]
+#[path = "openai__gpt-image-2__edit.rs"]
+mod e_openai_gpt_image_2_edit;
+#[cfg(feature = "openrouter__router__openai__v1__chat__completions")]
+#[path = "openrouter__router__openai__v1__chat__completions.rs"]
+mod e_openrouter_router_openai_v1_chat_completions;
+#[cfg(feature = "openrouter__router__openai__v1__responses")]
+#[path = "openrouter__router__openai__v1__responses.rs"]
+mod e_openrouter_router_openai_v1_responses;
+#[cfg(feature = "openrouter__router__video")]
+#[path = "openrouter__router__video.rs"]
+mod e_openrouter_router_video;
+#[cfg(feature = "openrouter__router__video__enterprise")]
+#[path = "openrouter__router__video__enterprise.rs"]
+mod e_openrouter_router_video_enterprise;
+#[cfg(feature = "openrouter__router__vision")]
+#[path = "openrouter__router__vision.rs"]
+mod e_openrouter_router_vision;
+#[cfg(feature = "perceptron__isaac-01")]
+#[path = "perceptron__isaac-01.rs"]
+mod e_perceptron_isaac_01;
+#[cfg(feature = "perceptron__isaac-01__openai__v1__chat__completions")]
+#[path = "perceptron__isaac-01__openai__v1__chat__completions.rs"]
+mod e_perceptron_isaac_01_openai_v1_chat_completions;
+#[cfg(feature = "pixelcut__background-removal")]
+#[path = "pixelcut__background-removal.rs"]
+mod e_pixelcut_background_removal;
+#[cfg(feature = "resemble-ai__chatterboxhd__speech-to-speech")]
+#[path = "resemble-ai__chatterboxhd__speech-to-speech.rs"]
+mod e_resemble_ai_chatterboxhd_speech_to_speech;
+#[cfg(feature = "resemble-ai__chatterboxhd__text-to-speech")]
+#[path = "resemble-ai__chatterboxhd__text-to-speech.rs"]
+mod e_resemble_ai_chatterboxhd_text_to_speech;
+#[cfg(feature = "rundiffusion-fal__juggernaut-flux-lora")]
+#[path = "rundiffusion-fal__juggernaut-flux-lora.rs"]
+mod e_rundiffusion_fal_juggernaut_flux_lora;
+#[cfg(feature = "rundiffusion-fal__juggernaut-flux-lora__inpainting")]
+#[path = "rundiffusion-fal__juggernaut-flux-lora__inpainting.rs"]
+mod e_rundiffusion_fal_juggernaut_flux_lora_inpainting;
+#[cfg(feature = "rundiffusion-fal__rundiffusion-photo-flux")]
+#[path = "rundiffusion-fal__rundiffusion-photo-flux.rs"]
+mod e_rundiffusion_fal_rundiffusion_photo_flux;
+#[cfg(feature = "tripo3d__h3.1__multiview-to-3d")]
+#[path = "tripo3d__h3.1__multiview-to-3d.rs"]
+mod e_tripo3d_h3_1_multiview_to_3d;
+#[cfg(feature = "tripo3d__p1__image-to-3d")]
+#[path = "tripo3d__p1__image-to-3d.rs"]
+mod e_tripo3d_p1_image_to_3d;
+#[cfg(feature = "tripo3d__p1__text-to-3d")]
+#[path = "tripo3d__p1__text-to-3d.rs"]
+mod e_tripo3d_p1_text_to_3d;
+#[cfg(feature = "tripo3d__tripo__v2.5__image-to-3d")]
+#[path = "tripo3d__tripo__v2.5__image-to-3d.rs"]
+mod e_tripo3d_tripo_v2_5_image_to_3d;
+#[cfg(feature = "tripo3d__tripo__v2.5__multiview-to-3d")]
+#[path = "tripo3d__tripo__v2.5__multiview-to-3d.rs"]
+mod e_tripo3d_tripo_v2_5_multiview_to_3d;
+#[cfg(feature = "veed__avatars__audio-to-video")]
+#[path = "veed__avatars__audio-to-video.rs"]
+mod e_veed_avatars_audio_to_video;
+#[cfg(feature = "veed__avatars__text-to-video")]
+#[path = "veed__avatars__text-to-video.rs"]
+mod e_veed_avatars_text_to_video;
+#[cfg(feature = "veed__fabric-1.0")]
+#[path = "veed__fabric-1.0.rs"]
+mod e_veed_fabric_1_0;
+#[cfg(feature = "veed__fabric-1.0__fast")]
+#[path = "veed__fabric-1.0__fast.rs"]
+mod e_veed_fabric_1_0_fast;
+#[cfg(feature = "veed__fabric-1.0__text")]
+#[path = "veed__fabric-1.0__text.rs"]
+mod e_veed_fabric_1_0_text;
+#[cfg(feature = "veed__lipsync")]
+#[path = "veed__lipsync.rs"]
+mod e_veed_lipsync;
+#[cfg(feature = "veed__video-background-removal__fast")]
+#[path = "veed__video-background-removal__fast.rs"]
+mod e_veed_video_background_removal_fast;
+#[cfg(feature = "veed__video-background-removal__green-screen")]
+#[path = "veed__video-background-removal__green-screen.rs"]
+mod e_veed_video_background_removal_green_screen;
+#[cfg(feature = "wan__v2.6__image-to-image")]
+#[path = "wan__v2.6__image-to-image.rs"]
+mod e_wan_v2_6_image_to_image;
+#[cfg(feature = "wan__v2.6__image-to-video")]
+#[path = "wan__v2.6__image-to-video.rs"]
+mod e_wan_v2_6_image_to_video;
+#[cfg(feature = "wan__v2.6__image-to-video__flash")]
+#[path = "wan__v2.6__image-to-video__flash.rs"]
+mod e_wan_v2_6_image_to_video_flash;
+#[cfg(feature = "wan__v2.6__reference-to-video")]
+#[path = "wan__v2.6__reference-to-video.rs"]
+mod e_wan_v2_6_reference_to_video;
+#[cfg(feature = "wan__v2.6__text-to-video")]
+#[path = "wan__v2.6__text-to-video.rs"]
+mod e_wan_v2_6_text_to_video;
+#[cfg(feature = "xai__grok-imagine-image")]
+#[path = "xai__grok-imagine-image.rs"]
+mod e_xai_grok_imagine_image;
+#[cfg(feature = "xai__grok-imagine-image__edit")]
+#[path = "xai__grok-imagine-image__edit.rs"]
+mod e_xai_grok_imagine_image_edit;
+#[cfg(feature = "xai__grok-imagine-image__quality__edit")]
+#[path = "xai__grok-imagine-image__quality__edit.rs"]
+mod e_xai_grok_imagine_image_quality_edit;
+#[cfg(feature = "xai__grok-imagine-video__edit-video")]
+#[path = "xai__grok-imagine-video__edit-video.rs"]
+mod e_xai_grok_imagine_video_edit_video;
+#[cfg(feature = "xai__grok-imagine-video__image-to-video")]
+#[path = "xai__grok-imagine-video__image-to-video.rs"]
+mod e_xai_grok_imagine_video_image_to_video;
+#[cfg(feature = "xai__grok-imagine-video__reference-to-video")]
+#[path = "xai__grok-imagine-video__reference-to-video.rs"]
+mod e_xai_grok_imagine_video_reference_to_video;
+#[cfg(feature = "xai__grok-imagine-video__text-to-video")]
+#[path = "xai__grok-imagine-video__text-to-video.rs"]
+mod e_xai_grok_imagine_video_text_to_video;
+#[cfg(feature = "xai__tts__v1")]
+#[path = "xai__tts__v1.rs"]
+mod e_xai_tts_v1;
+
+/// Endpoints under `alibaba`.
+#[cfg(any(feature = "alibaba__happy-horse__image-to-video", feature = "alibaba__happy-horse__reference-to-video", feature = "alibaba__happy-horse__text-to-video", feature = "alibaba__happy-horse__video-edit"))]
+pub mod alibaba {
+    /// Endpoints under `alibaba/happy-horse`.
+    #[cfg(any(feature = "alibaba__happy-horse__image-to-video", feature = "alibaba__happy-horse__reference-to-video", feature = "alibaba__happy-horse__text-to-video", feature = "alibaba__happy-horse__video-edit"))]
+    pub mod happy_horse {
+        /// Typed bindings for the fal endpoint `alibaba/happy-horse/image-to-video` (category `video`, cargo feature `alibaba__happy-horse__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/alibaba/happy-horse/image-to-video>.
+        #[cfg(feature = "alibaba__happy-horse__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "alibaba__happy-horse__image-to-video")]
+            pub use super::super::super::e_alibaba_happy_horse_image_to_video::alibaba::happy_horse::image_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `alibaba/happy-horse/reference-to-video` (category `video`, cargo feature `alibaba__happy-horse__reference-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/alibaba/happy-horse/reference-to-video>.
+        #[cfg(feature = "alibaba__happy-horse__reference-to-video")]
+        pub mod reference_to_video {
+            #[cfg(feature = "alibaba__happy-horse__reference-to-video")]
+            pub use super::super::super::e_alibaba_happy_horse_reference_to_video::alibaba::happy_horse::reference_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `alibaba/happy-horse/text-to-video` (category `video`, cargo feature `alibaba__happy-horse__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/alibaba/happy-horse/text-to-video>.
+        #[cfg(feature = "alibaba__happy-horse__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "alibaba__happy-horse__text-to-video")]
+            pub use super::super::super::e_alibaba_happy_horse_text_to_video::alibaba::happy_horse::text_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `alibaba/happy-horse/video-edit` (category `video`, cargo feature `alibaba__happy-horse__video-edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/alibaba/happy-horse/video-edit>.
+        #[cfg(feature = "alibaba__happy-horse__video-edit")]
+        pub mod video_edit {
+            #[cfg(feature = "alibaba__happy-horse__video-edit")]
+            pub use super::super::super::e_alibaba_happy_horse_video_edit::alibaba::happy_horse::video_edit::*;
+        }
+    }
+}
+
+/// Endpoints under `argil`.
+#[cfg(feature = "argil__avatars__audio-to-video")]
+pub mod argil {
+    /// Endpoints under `argil/avatars`.
+    #[cfg(feature = "argil__avatars__audio-to-video")]
+    pub mod avatars {
+        /// Typed bindings for the fal endpoint `argil/avatars/audio-to-video` (category `video`, cargo feature `argil__avatars__audio-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/argil/avatars/audio-to-video>.
+        #[cfg(feature = "argil__avatars__audio-to-video")]
+        pub mod audio_to_video {
+            #[cfg(feature = "argil__avatars__audio-to-video")]
+            pub use super::super::super::e_argil_avatars_audio_to_video::argil::avatars::audio_to_video::*;
+        }
+    }
+}
+
+/// Endpoints under `bria`.
+#[cfg(any(feature = "bria__bria_video_eraser__erase__keypoints", feature = "bria__bria_video_eraser__erase__mask", feature = "bria__embed-product", feature = "bria__fibo-bbq-preview__generate", feature = "bria__fibo-edit__colorize", feature = "bria__fibo-edit__edit", feature = "bria__fibo-edit__edit__structured_instruction", feature = "bria__fibo-edit__erase_by_text", feature = "bria__fibo-edit__relight", feature = "bria__fibo-edit__replace_object_by_text", feature = "bria__fibo-edit__restore", feature = "bria__fibo-edit__restyle", feature = "bria__fibo-edit__sketch_to_colored_image", feature = "bria__fibo-lite__generate", feature = "bria__fibo-lite__generate__structured_prompt", feature = "bria__fibo-lite__generate__structured_prompt__lite", feature = "bria__fibo__generate__structured_prompt", feature = "bria__replace-background", feature = "bria__video__background-removal", feature = "bria__video__erase__mask", feature = "bria__video__erase__prompt", feature = "bria__video__increase-resolution"))]
+pub mod bria {
+    /// Endpoints under `bria/bria_video_eraser`.
+    #[cfg(any(feature = "bria__bria_video_eraser__erase__keypoints", feature = "bria__bria_video_eraser__erase__mask"))]
+    pub mod bria_video_eraser {
+        /// Endpoints under `bria/bria_video_eraser/erase`.
+        #[cfg(any(feature = "bria__bria_video_eraser__erase__keypoints", feature = "bria__bria_video_eraser__erase__mask"))]
+        pub mod erase {
+            /// Typed bindings for the fal endpoint `bria/bria_video_eraser/erase/keypoints` (category `video`, cargo feature `bria__bria_video_eraser__erase__keypoints`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/bria/bria_video_eraser/erase/keypoints>.
+            #[cfg(feature = "bria__bria_video_eraser__erase__keypoints")]
+            pub mod keypoints {
+                #[cfg(feature = "bria__bria_video_eraser__erase__keypoints")]
+                pub use super::super::super::super::e_bria_bria_video_eraser_erase_keypoints::bria::bria_video_eraser::erase::keypoints::*;
+            }
+            /// Typed bindings for the fal endpoint `bria/bria_video_eraser/erase/mask` (category `video`, cargo feature `bria__bria_video_eraser__erase__mask`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/bria/bria_video_eraser/erase/mask>.
+            #[cfg(feature = "bria__bria_video_eraser__erase__mask")]
+            pub mod mask {
+                #[cfg(feature = "bria__bria_video_eraser__erase__mask")]
+                pub use super::super::super::super::e_bria_bria_video_eraser_erase_mask::bria::bria_video_eraser::erase::mask::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `bria/embed-product` (category `image`, cargo feature `bria__embed-product`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/bria/embed-product>.
+    #[cfg(feature = "bria__embed-product")]
+    pub mod embed_product {
+        #[cfg(feature = "bria__embed-product")]
+        pub use super::super::e_bria_embed_product::bria::embed_product::*;
+    }
+    /// Endpoints under `bria/fibo`.
+    #[cfg(feature = "bria__fibo__generate__structured_prompt")]
+    pub mod fibo {
+        /// Endpoints under `bria/fibo/generate`.
+        #[cfg(feature = "bria__fibo__generate__structured_prompt")]
+        pub mod generate {
+            /// Typed bindings for the fal endpoint `bria/fibo/generate/structured_prompt` (category `json`, cargo feature `bria__fibo__generate__structured_prompt`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo/generate/structured_prompt>.
+            #[cfg(feature = "bria__fibo__generate__structured_prompt")]
+            pub mod structured_prompt {
+                #[cfg(feature = "bria__fibo__generate__structured_prompt")]
+                pub use super::super::super::super::e_bria_fibo_generate_structured_prompt::bria::fibo::generate::structured_prompt::*;
+            }
+        }
+    }
+    /// Endpoints under `bria/fibo-bbq-preview`.
+    #[cfg(feature = "bria__fibo-bbq-preview__generate")]
+    pub mod fibo_bbq_preview {
+        /// Typed bindings for the fal endpoint `bria/fibo-bbq-preview/generate` (category `image`, cargo feature `bria__fibo-bbq-preview__generate`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-bbq-preview/generate>.
+        #[cfg(feature = "bria__fibo-bbq-preview__generate")]
+        pub mod generate {
+            #[cfg(feature = "bria__fibo-bbq-preview__generate")]
+            pub use super::super::super::e_bria_fibo_bbq_preview_generate::bria::fibo_bbq_preview::generate::*;
+        }
+    }
+    /// Endpoints under `bria/fibo-edit`.
+    #[cfg(any(feature = "bria__fibo-edit__colorize", feature = "bria__fibo-edit__edit", feature = "bria__fibo-edit__edit__structured_instruction", feature = "bria__fibo-edit__erase_by_text", feature = "bria__fibo-edit__relight", feature = "bria__fibo-edit__replace_object_by_text", feature = "bria__fibo-edit__restore", feature = "bria__fibo-edit__restyle", feature = "bria__fibo-edit__sketch_to_colored_image"))]
+    pub mod fibo_edit {
+        /// Typed bindings for the fal endpoint `bria/fibo-edit/colorize` (category `image`, cargo feature `bria__fibo-edit__colorize`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-edit/colorize>.
+        #[cfg(feature = "bria__fibo-edit__colorize")]
+        pub mod colorize {
+            #[cfg(feature = "bria__fibo-edit__colorize")]
+            pub use super::super::super::e_bria_fibo_edit_colorize::bria::fibo_edit::colorize::*;
+        }
+        /// Typed bindings for the fal endpoint `bria/fibo-edit/edit` (category `image`, cargo feature `bria__fibo-edit__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-edit/edit>.
+        #[cfg(any(feature = "bria__fibo-edit__edit", feature = "bria__fibo-edit__edit__structured_instruction"))]
+        pub mod edit {
+            #[cfg(feature = "bria__fibo-edit__edit")]
+            pub use super::super::super::e_bria_fibo_edit_edit::bria::fibo_edit::edit::*;
+            /// Typed bindings for the fal endpoint `bria/fibo-edit/edit/structured_instruction` (category `json`, cargo feature `bria__fibo-edit__edit__structured_instruction`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-edit/edit/structured_instruction>.
+            #[cfg(feature = "bria__fibo-edit__edit__structured_instruction")]
+            pub mod structured_instruction {
+                #[cfg(feature = "bria__fibo-edit__edit__structured_instruction")]
+                pub use super::super::super::super::e_bria_fibo_edit_edit_structured_instruction::bria::fibo_edit::edit::structured_instruction::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `bria/fibo-edit/erase_by_text` (category `image`, cargo feature `bria__fibo-edit__erase_by_text`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-edit/erase_by_text>.
+        #[cfg(feature = "bria__fibo-edit__erase_by_text")]
+        pub mod erase_by_text {
+            #[cfg(feature = "bria__fibo-edit__erase_by_text")]
+            pub use super::super::super::e_bria_fibo_edit_erase_by_text::bria::fibo_edit::erase_by_text::*;
+        }
+        /// Typed bindings for the fal endpoint `bria/fibo-edit/relight` (category `image`, cargo feature `bria__fibo-edit__relight`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-edit/relight>.
+        #[cfg(feature = "bria__fibo-edit__relight")]
+        pub mod relight {
+            #[cfg(feature = "bria__fibo-edit__relight")]
+            pub use super::super::super::e_bria_fibo_edit_relight::bria::fibo_edit::relight::*;
+        }
+        /// Typed bindings for the fal endpoint `bria/fibo-edit/replace_object_by_text` (category `image`, cargo feature `bria__fibo-edit__replace_object_by_text`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-edit/replace_object_by_text>.
+        #[cfg(feature = "bria__fibo-edit__replace_object_by_text")]
+        pub mod replace_object_by_text {
+            #[cfg(feature = "bria__fibo-edit__replace_object_by_text")]
+            pub use super::super::super::e_bria_fibo_edit_replace_object_by_text::bria::fibo_edit::replace_object_by_text::*;
+        }
+        /// Typed bindings for the fal endpoint `bria/fibo-edit/restore` (category `image`, cargo feature `bria__fibo-edit__restore`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-edit/restore>.
+        #[cfg(feature = "bria__fibo-edit__restore")]
+        pub mod restore {
+            #[cfg(feature = "bria__fibo-edit__restore")]
+            pub use super::super::super::e_bria_fibo_edit_restore::bria::fibo_edit::restore::*;
+        }
+        /// Typed bindings for the fal endpoint `bria/fibo-edit/restyle` (category `image`, cargo feature `bria__fibo-edit__restyle`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-edit/restyle>.
+        #[cfg(feature = "bria__fibo-edit__restyle")]
+        pub mod restyle {
+            #[cfg(feature = "bria__fibo-edit__restyle")]
+            pub use super::super::super::e_bria_fibo_edit_restyle::bria::fibo_edit::restyle::*;
+        }
+        /// Typed bindings for the fal endpoint `bria/fibo-edit/sketch_to_colored_image` (category `image`, cargo feature `bria__fibo-edit__sketch_to_colored_image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-edit/sketch_to_colored_image>.
+        #[cfg(feature = "bria__fibo-edit__sketch_to_colored_image")]
+        pub mod sketch_to_colored_image {
+            #[cfg(feature = "bria__fibo-edit__sketch_to_colored_image")]
+            pub use super::super::super::e_bria_fibo_edit_sketch_to_colored_image::bria::fibo_edit::sketch_to_colored_image::*;
+        }
+    }
+    /// Endpoints under `bria/fibo-lite`.
+    #[cfg(any(feature = "bria__fibo-lite__generate", feature = "bria__fibo-lite__generate__structured_prompt", feature = "bria__fibo-lite__generate__structured_prompt__lite"))]
+    pub mod fibo_lite {
+        /// Typed bindings for the fal endpoint `bria/fibo-lite/generate` (category `image`, cargo feature `bria__fibo-lite__generate`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-lite/generate>.
+        #[cfg(any(feature = "bria__fibo-lite__generate", feature = "bria__fibo-lite__generate__structured_prompt", feature = "bria__fibo-lite__generate__structured_prompt__lite"))]
+        pub mod generate {
+            #[cfg(feature = "bria__fibo-lite__generate")]
+            pub use super::super::super::e_bria_fibo_lite_generate::bria::fibo_lite::generate::*;
+            /// Typed bindings for the fal endpoint `bria/fibo-lite/generate/structured_prompt` (category `json`, cargo feature `bria__fibo-lite__generate__structured_prompt`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-lite/generate/structured_prompt>.
+            #[cfg(any(feature = "bria__fibo-lite__generate__structured_prompt", feature = "bria__fibo-lite__generate__structured_prompt__lite"))]
+            pub mod structured_prompt {
+                #[cfg(feature = "bria__fibo-lite__generate__structured_prompt")]
+                pub use super::super::super::super::e_bria_fibo_lite_generate_structured_prompt::bria::fibo_lite::generate::structured_prompt::*;
+                /// Typed bindings for the fal endpoint `bria/fibo-lite/generate/structured_prompt/lite` (category `json`, cargo feature `bria__fibo-lite__generate__structured_prompt__lite`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/bria/fibo-lite/generate/structured_prompt/lite>.
+                #[cfg(feature = "bria__fibo-lite__generate__structured_prompt__lite")]
+                pub mod lite {
+                    #[cfg(feature = "bria__fibo-lite__generate__structured_prompt__lite")]
+                    pub use super::super::super::super::super::e_bria_fibo_lite_generate_structured_prompt_lite::bria::fibo_lite::generate::structured_prompt::lite::*;
+                }
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `bria/replace-background` (category `image`, cargo feature `bria__replace-background`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/bria/replace-background>.
+    #[cfg(feature = "bria__replace-background")]
+    pub mod replace_background {
+        #[cfg(feature = "bria__replace-background")]
+        pub use super::super::e_bria_replace_background::bria::replace_background::*;
+    }
+    /// Endpoints under `bria/video`.
+    #[cfg(any(feature = "bria__video__background-removal", feature = "bria__video__erase__mask", feature = "bria__video__erase__prompt", feature = "bria__video__increase-resolution"))]
+    pub mod video {
+        /// Typed bindings for the fal endpoint `bria/video/background-removal` (category `video`, cargo feature `bria__video__background-removal`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bria/video/background-removal>.
+        #[cfg(feature = "bria__video__background-removal")]
+        pub mod background_removal {
+            #[cfg(feature = "bria__video__background-removal")]
+            pub use super::super::super::e_bria_video_background_removal::bria::video::background_removal::*;
+        }
+        /// Endpoints under `bria/video/erase`.
+        #[cfg(any(feature = "bria__video__erase__mask", feature = "bria__video__erase__prompt"))]
+        pub mod erase {
+            /// Typed bindings for the fal endpoint `bria/video/erase/mask` (category `video`, cargo feature `bria__video__erase__mask`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/bria/video/erase/mask>.
+            #[cfg(feature = "bria__video__erase__mask")]
+            pub mod mask {
+                #[cfg(feature = "bria__video__erase__mask")]
+                pub use super::super::super::super::e_bria_video_erase_mask::bria::video::erase::mask::*;
+            }
+            /// Typed bindings for the fal endpoint `bria/video/erase/prompt` (category `video`, cargo feature `bria__video__erase__prompt`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/bria/video/erase/prompt>.
+            #[cfg(feature = "bria__video__erase__prompt")]
+            pub mod prompt {
+                #[cfg(feature = "bria__video__erase__prompt")]
+                pub use super::super::super::super::e_bria_video_erase_prompt::bria::video::erase::prompt::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `bria/video/increase-resolution` (category `video`, cargo feature `bria__video__increase-resolution`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bria/video/increase-resolution>.
+        #[cfg(feature = "bria__video__increase-resolution")]
+        pub mod increase_resolution {
+            #[cfg(feature = "bria__video__increase-resolution")]
+            pub use super::super::super::e_bria_video_increase_resolution::bria::video::increase_resolution::*;
+        }
+    }
+}
+
+/// Endpoints under `bytedance`.
+#[cfg(any(feature = "bytedance__lynx", feature = "bytedance__seedance-2.0__fast__image-to-video", feature = "bytedance__seedance-2.0__fast__reference-to-video", feature = "bytedance__seedance-2.0__fast__text-to-video", feature = "bytedance__seedance-2.0__image-to-video", feature = "bytedance__seedance-2.0__reference-to-video", feature = "bytedance__seedance-2.0__text-to-video"))]
+pub mod bytedance {
+    /// Typed bindings for the fal endpoint `bytedance/lynx` (category `video`, cargo feature `bytedance__lynx`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/bytedance/lynx>.
+    #[cfg(feature = "bytedance__lynx")]
+    pub mod lynx {
+        #[cfg(feature = "bytedance__lynx")]
+        pub use super::super::e_bytedance_lynx::bytedance::lynx::*;
+    }
+    /// Endpoints under `bytedance/seedance-2.0`.
+    #[cfg(any(feature = "bytedance__seedance-2.0__fast__image-to-video", feature = "bytedance__seedance-2.0__fast__reference-to-video", feature = "bytedance__seedance-2.0__fast__text-to-video", feature = "bytedance__seedance-2.0__image-to-video", feature = "bytedance__seedance-2.0__reference-to-video", feature = "bytedance__seedance-2.0__text-to-video"))]
+    pub mod seedance_2_0 {
+        /// Endpoints under `bytedance/seedance-2.0/fast`.
+        #[cfg(any(feature = "bytedance__seedance-2.0__fast__image-to-video", feature = "bytedance__seedance-2.0__fast__reference-to-video", feature = "bytedance__seedance-2.0__fast__text-to-video"))]
+        pub mod fast {
+            /// Typed bindings for the fal endpoint `bytedance/seedance-2.0/fast/image-to-video` (category `video`, cargo feature `bytedance__seedance-2.0__fast__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/bytedance/seedance-2.0/fast/image-to-video>.
+            #[cfg(feature = "bytedance__seedance-2.0__fast__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "bytedance__seedance-2.0__fast__image-to-video")]
+                pub use super::super::super::super::e_bytedance_seedance_2_0_fast_image_to_video::bytedance::seedance_2_0::fast::image_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `bytedance/seedance-2.0/fast/reference-to-video` (category `video`, cargo feature `bytedance__seedance-2.0__fast__reference-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/bytedance/seedance-2.0/fast/reference-to-video>.
+            #[cfg(feature = "bytedance__seedance-2.0__fast__reference-to-video")]
+            pub mod reference_to_video {
+                #[cfg(feature = "bytedance__seedance-2.0__fast__reference-to-video")]
+                pub use super::super::super::super::e_bytedance_seedance_2_0_fast_reference_to_video::bytedance::seedance_2_0::fast::reference_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `bytedance/seedance-2.0/fast/text-to-video` (category `video`, cargo feature `bytedance__seedance-2.0__fast__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/bytedance/seedance-2.0/fast/text-to-video>.
+            #[cfg(feature = "bytedance__seedance-2.0__fast__text-to-video")]
+            pub mod text_to_video {
+                #[cfg(feature = "bytedance__seedance-2.0__fast__text-to-video")]
+                pub use super::super::super::super::e_bytedance_seedance_2_0_fast_text_to_video::bytedance::seedance_2_0::fast::text_to_video::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `bytedance/seedance-2.0/image-to-video` (category `video`, cargo feature `bytedance__seedance-2.0__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bytedance/seedance-2.0/image-to-video>.
+        #[cfg(feature = "bytedance__seedance-2.0__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "bytedance__seedance-2.0__image-to-video")]
+            pub use super::super::super::e_bytedance_seedance_2_0_image_to_video::bytedance::seedance_2_0::image_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `bytedance/seedance-2.0/reference-to-video` (category `video`, cargo feature `bytedance__seedance-2.0__reference-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bytedance/seedance-2.0/reference-to-video>.
+        #[cfg(feature = "bytedance__seedance-2.0__reference-to-video")]
+        pub mod reference_to_video {
+            #[cfg(feature = "bytedance__seedance-2.0__reference-to-video")]
+            pub use super::super::super::e_bytedance_seedance_2_0_reference_to_video::bytedance::seedance_2_0::reference_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `bytedance/seedance-2.0/text-to-video` (category `video`, cargo feature `bytedance__seedance-2.0__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/bytedance/seedance-2.0/text-to-video>.
+        #[cfg(feature = "bytedance__seedance-2.0__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "bytedance__seedance-2.0__text-to-video")]
+            pub use super::super::super::e_bytedance_seedance_2_0_text_to_video::bytedance::seedance_2_0::text_to_video::*;
+        }
+    }
+}
+
+/// Endpoints under `cassetteai`.
+#[cfg(any(feature = "cassetteai__music-generator", feature = "cassetteai__sound-effects-generator", feature = "cassetteai__video-sound-effects-generator"))]
+pub mod cassetteai {
+    /// Typed bindings for the fal endpoint `cassetteai/music-generator` (category `audio`, cargo feature `cassetteai__music-generator`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/cassetteai/music-generator>.
+    #[cfg(feature = "cassetteai__music-generator")]
+    pub mod music_generator {
+        #[cfg(feature = "cassetteai__music-generator")]
+        pub use super::super::e_cassetteai_music_generator::cassetteai::music_generator::*;
+    }
+    /// Typed bindings for the fal endpoint `cassetteai/sound-effects-generator` (category `audio`, cargo feature `cassetteai__sound-effects-generator`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/cassetteai/sound-effects-generator>.
+    #[cfg(feature = "cassetteai__sound-effects-generator")]
+    pub mod sound_effects_generator {
+        #[cfg(feature = "cassetteai__sound-effects-generator")]
+        pub use super::super::e_cassetteai_sound_effects_generator::cassetteai::sound_effects_generator::*;
+    }
+    /// Typed bindings for the fal endpoint `cassetteai/video-sound-effects-generator` (category `video`, cargo feature `cassetteai__video-sound-effects-generator`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/cassetteai/video-sound-effects-generator>.
+    #[cfg(feature = "cassetteai__video-sound-effects-generator")]
+    pub mod video_sound_effects_generator {
+        #[cfg(feature = "cassetteai__video-sound-effects-generator")]
+        pub use super::super::e_cassetteai_video_sound_effects_generator::cassetteai::video_sound_effects_generator::*;
+    }
+}
+
+/// Endpoints under `clarityai`.
+#[cfg(feature = "clarityai__crystal-video-upscaler")]
+pub mod clarityai {
+    /// Typed bindings for the fal endpoint `clarityai/crystal-video-upscaler` (category `video`, cargo feature `clarityai__crystal-video-upscaler`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/clarityai/crystal-video-upscaler>.
+    #[cfg(feature = "clarityai__crystal-video-upscaler")]
+    pub mod crystal_video_upscaler {
+        #[cfg(feature = "clarityai__crystal-video-upscaler")]
+        pub use super::super::e_clarityai_crystal_video_upscaler::clarityai::crystal_video_upscaler::*;
+    }
+}
+
+/// Endpoints under `decart`.
+#[cfg(any(feature = "decart__lucy-edit__pro", feature = "decart__lucy-restyle", feature = "decart__lucy2-vton__realtime"))]
+pub mod decart {
+    /// Endpoints under `decart/lucy2-vton`.
+    #[cfg(feature = "decart__lucy2-vton__realtime")]
+    pub mod lucy2_vton {
+        /// Typed bindings for the fal endpoint `decart/lucy2-vton/realtime` (category `video`, cargo feature `decart__lucy2-vton__realtime`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/decart/lucy2-vton/realtime>.
+        #[cfg(feature = "decart__lucy2-vton__realtime")]
+        pub mod realtime {
+            #[cfg(feature = "decart__lucy2-vton__realtime")]
+            pub use super::super::super::e_decart_lucy2_vton_realtime::decart::lucy2_vton::realtime::*;
+        }
+    }
+    /// Endpoints under `decart/lucy-edit`.
+    #[cfg(feature = "decart__lucy-edit__pro")]
+    pub mod lucy_edit {
+        /// Typed bindings for the fal endpoint `decart/lucy-edit/pro` (category `video`, cargo feature `decart__lucy-edit__pro`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/decart/lucy-edit/pro>.
+        #[cfg(feature = "decart__lucy-edit__pro")]
+        pub mod pro {
+            #[cfg(feature = "decart__lucy-edit__pro")]
+            pub use super::super::super::e_decart_lucy_edit_pro::decart::lucy_edit::pro::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `decart/lucy-restyle` (category `video`, cargo feature `decart__lucy-restyle`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/decart/lucy-restyle>.
+    #[cfg(feature = "decart__lucy-restyle")]
+    pub mod lucy_restyle {
+        #[cfg(feature = "decart__lucy-restyle")]
+        pub use super::super::e_decart_lucy_restyle::decart::lucy_restyle::*;
+    }
+}
 
 /// Endpoints under `fal-ai`.
-#[cfg(any(feature = "fal-ai__bytedance__seed__v2__mini", feature = "fal-ai__elevenlabs__speech-to-text", feature = "fal-ai__fast-sdxl", feature = "fal-ai__flux__dev", feature = "fal-ai__flux__schnell", feature = "fal-ai__kling-video__v1.6__standard__image-to-video", feature = "fal-ai__kokoro__american-english", feature = "fal-ai__luma-dream-machine__image-to-video"))]
+#[cfg(any(feature = "fal-ai__ace-step__audio-outpaint", feature = "fal-ai__ace-step__audio-to-audio", feature = "fal-ai__ace-step__prompt-to-audio", feature = "fal-ai__ai-avatar", feature = "fal-ai__ai-avatar__multi", feature = "fal-ai__ai-avatar__multi-text", feature = "fal-ai__amt-interpolation__frame-interpolation", feature = "fal-ai__arbiter__image", feature = "fal-ai__arbiter__image__image", feature = "fal-ai__arbiter__image__text", feature = "fal-ai__aura-flow", feature = "fal-ai__aura-sr", feature = "fal-ai__auto-caption", feature = "fal-ai__bagel", feature = "fal-ai__bagel__edit", feature = "fal-ai__bagel__understand", feature = "fal-ai__ben__v2__video", feature = "fal-ai__bria__background__remove", feature = "fal-ai__bria__background__replace", feature = "fal-ai__bria__eraser", feature = "fal-ai__bria__expand", feature = "fal-ai__bria__product-shot", feature = "fal-ai__bria__reimagine", feature = "fal-ai__bria__text-to-image__base", feature = "fal-ai__bria__text-to-image__fast", feature = "fal-ai__bytedance-upscaler__upscale__video", feature = "fal-ai__bytedance__dreamactor__v2", feature = "fal-ai__bytedance__dreamina__v3.1__text-to-image", feature = "fal-ai__bytedance__omnihuman__v1.5", feature = "fal-ai__bytedance__seed__v2__mini", feature = "fal-ai__bytedance__seedance__v1.5__pro__image-to-video", feature = "fal-ai__bytedance__seedance__v1.5__pro__text-to-video", feature = "fal-ai__bytedance__seedance__v1__lite__image-to-video", feature = "fal-ai__bytedance__seedance__v1__lite__reference-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__image-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__text-to-video", feature = "fal-ai__bytedance__seedream__v4.5__edit", feature = "fal-ai__bytedance__seedream__v4.5__text-to-image", feature = "fal-ai__bytedance__seedream__v4__edit", feature = "fal-ai__bytedance__seedream__v4__text-to-image", feature = "fal-ai__bytedance__seedream__v5__lite__edit", feature = "fal-ai__bytedance__seedream__v5__lite__text-to-image", feature = "fal-ai__bytedance__video-stylize", feature = "fal-ai__cartoonify", feature = "fal-ai__cat-vton", feature = "fal-ai__ccsr", feature = "fal-ai__chain-of-zoom", feature = "fal-ai__chatterbox__speech-to-speech", feature = "fal-ai__chatterbox__text-to-speech", feature = "fal-ai__chatterbox__text-to-speech__multilingual", feature = "fal-ai__chrono-edit", feature = "fal-ai__chrono-edit-lora-gallery__upscaler", feature = "fal-ai__clarity-upscaler", feature = "fal-ai__cogvideox-5b", feature = "fal-ai__cogvideox-5b__video-to-video", feature = "fal-ai__controlfoley", feature = "fal-ai__controlnext", feature = "fal-ai__cosmos-predict-2.5__distilled__text-to-video", feature = "fal-ai__cosmos-predict-2.5__text-to-video", feature = "fal-ai__cosmos-predict-2.5__video-to-video", feature = "fal-ai__creatify__aurora", feature = "fal-ai__creative-upscaler", feature = "fal-ai__csm-1b", feature = "fal-ai__ddcolor", feature = "fal-ai__deepfilternet3", feature = "fal-ai__demucs", feature = "fal-ai__depth-anything-video", feature = "fal-ai__dia-tts", feature = "fal-ai__dia-tts__voice-clone", feature = "fal-ai__diffrhythm", feature = "fal-ai__docres", feature = "fal-ai__drct-super-resolution", feature = "fal-ai__dreamo", feature = "fal-ai__dreamomni2__edit", feature = "fal-ai__dreamshaper", feature = "fal-ai__dubbing", feature = "fal-ai__dwpose", feature = "fal-ai__echomimic-v3", feature = "fal-ai__editto", feature = "fal-ai__elevenlabs__audio-isolation", feature = "fal-ai__elevenlabs__music", feature = "fal-ai__elevenlabs__sound-effects__v2", feature = "fal-ai__elevenlabs__speech-to-text", feature = "fal-ai__elevenlabs__speech-to-text__scribe-v2", feature = "fal-ai__elevenlabs__text-to-dialogue__eleven-v3", feature = "fal-ai__elevenlabs__tts__eleven-v3", feature = "fal-ai__elevenlabs__tts__multilingual-v2", feature = "fal-ai__elevenlabs__tts__turbo-v2.5", feature = "fal-ai__emu-3.5-image__edit-image", feature = "fal-ai__emu-3.5-image__text-to-image", feature = "fal-ai__era-3d", feature = "fal-ai__ernie-image", feature = "fal-ai__ernie-image-trainer", feature = "fal-ai__ernie-image__lora", feature = "fal-ai__ernie-image__lora__turbo", feature = "fal-ai__ernie-image__turbo", feature = "fal-ai__esrgan", feature = "fal-ai__evf-sam", feature = "fal-ai__f-lite__texture", feature = "fal-ai__f5-tts", feature = "fal-ai__face-to-sticker", feature = "fal-ai__fashn__tryon__v1.5", feature = "fal-ai__fashn__tryon__v1.6", feature = "fal-ai__fast-animatediff__text-to-video", feature = "fal-ai__fast-animatediff__turbo__text-to-video", feature = "fal-ai__fast-fooocus-sdxl", feature = "fal-ai__fast-fooocus-sdxl__image-to-image", feature = "fal-ai__fast-lcm-diffusion", feature = "fal-ai__fast-lcm-diffusion__inpainting", feature = "fal-ai__fast-lightning-sdxl", feature = "fal-ai__fast-lightning-sdxl__inpainting", feature = "fal-ai__fast-sdxl", feature = "fal-ai__fast-sdxl-controlnet-canny__image-to-image", feature = "fal-ai__fast-sdxl-controlnet-canny__inpainting", feature = "fal-ai__fast-sdxl__image-to-image", feature = "fal-ai__fast-svd-lcm", feature = "fal-ai__fast-svd-lcm__text-to-video", feature = "fal-ai__fast-svd__text-to-video", feature = "fal-ai__firered-image-edit", feature = "fal-ai__firered-image-edit-v1.1", feature = "fal-ai__flashhead", feature = "fal-ai__flashtalk", feature = "fal-ai__flashvsr__upscale__video", feature = "fal-ai__florence-2-large__caption", feature = "fal-ai__florence-2-large__caption-to-phrase-grounding", feature = "fal-ai__florence-2-large__dense-region-caption", feature = "fal-ai__florence-2-large__object-detection", feature = "fal-ai__florence-2-large__ocr", feature = "fal-ai__florence-2-large__open-vocabulary-detection", feature = "fal-ai__florence-2-large__region-proposal", feature = "fal-ai__florence-2-large__region-to-category", feature = "fal-ai__florence-2-large__region-to-description", feature = "fal-ai__flowedit", feature = "fal-ai__flux-1__dev", feature = "fal-ai__flux-1__dev__redux", feature = "fal-ai__flux-1__krea", feature = "fal-ai__flux-1__krea__image-to-image", feature = "fal-ai__flux-1__krea__redux", feature = "fal-ai__flux-1__schnell", feature = "fal-ai__flux-1__schnell__redux", feature = "fal-ai__flux-1__srpo", feature = "fal-ai__flux-1__srpo__image-to-image", feature = "fal-ai__flux-2", feature = "fal-ai__flux-2-flex__edit", feature = "fal-ai__flux-2-klein-4b-base-trainer__edit", feature = "fal-ai__flux-2-klein-9b-base-trainer__edit", feature = "fal-ai__flux-2-lora-gallery__add-background", feature = "fal-ai__flux-2-lora-gallery__apartment-staging", feature = "fal-ai__flux-2-lora-gallery__ballpoint-pen-sketch", feature = "fal-ai__flux-2-lora-gallery__digital-comic-art", feature = "fal-ai__flux-2-lora-gallery__face-to-full-portrait", feature = "fal-ai__flux-2-lora-gallery__hdr-style", feature = "fal-ai__flux-2-lora-gallery__sepia-vintage", feature = "fal-ai__flux-2-max", feature = "fal-ai__flux-2-pro__edit", feature = "fal-ai__flux-2-trainer-v2", feature = "fal-ai__flux-2-trainer-v2__edit", feature = "fal-ai__flux-2-trainer__edit", feature = "fal-ai__flux-2__edit", feature = "fal-ai__flux-2__flash", feature = "fal-ai__flux-2__flash__edit", feature = "fal-ai__flux-2__klein__4b", feature = "fal-ai__flux-2__klein__4b__base", feature = "fal-ai__flux-2__klein__4b__base__edit", feature = "fal-ai__flux-2__klein__4b__base__edit__lora", feature = "fal-ai__flux-2__klein__4b__edit", feature = "fal-ai__flux-2__klein__4b__edit__lora", feature = "fal-ai__flux-2__klein__9b", feature = "fal-ai__flux-2__klein__9b__base", feature = "fal-ai__flux-2__klein__9b__base__edit", feature = "fal-ai__flux-2__klein__9b__base__lora", feature = "fal-ai__flux-2__klein__9b__edit", feature = "fal-ai__flux-2__klein__9b__edit__lora", feature = "fal-ai__flux-2__klein__9b__lora", feature = "fal-ai__flux-2__klein__realtime", feature = "fal-ai__flux-2__lora", feature = "fal-ai__flux-2__turbo", feature = "fal-ai__flux-control-lora-canny", feature = "fal-ai__flux-control-lora-canny__image-to-image", feature = "fal-ai__flux-control-lora-depth", feature = "fal-ai__flux-control-lora-depth__image-to-image", feature = "fal-ai__flux-differential-diffusion", feature = "fal-ai__flux-general__differential-diffusion", feature = "fal-ai__flux-general__inpainting", feature = "fal-ai__flux-general__rf-inversion", feature = "fal-ai__flux-kontext-lora", feature = "fal-ai__flux-kontext-lora__inpaint", feature = "fal-ai__flux-kontext-trainer", feature = "fal-ai__flux-krea-lora", feature = "fal-ai__flux-krea-lora__image-to-image", feature = "fal-ai__flux-krea-lora__inpainting", feature = "fal-ai__flux-krea-lora__stream", feature = "fal-ai__flux-lora", feature = "fal-ai__flux-lora-canny", feature = "fal-ai__flux-lora-depth", feature = "fal-ai__flux-lora-fast-training", feature = "fal-ai__flux-lora-fill", feature = "fal-ai__flux-lora-portrait-trainer", feature = "fal-ai__flux-lora__image-to-image", feature = "fal-ai__flux-lora__inpainting", feature = "fal-ai__flux-lora__stream", feature = "fal-ai__flux-pro__kontext", feature = "fal-ai__flux-pro__kontext__max", feature = "fal-ai__flux-pro__kontext__multi", feature = "fal-ai__flux-pro__kontext__text-to-image", feature = "fal-ai__flux-pro__v1.1", feature = "fal-ai__flux-pro__v1.1-ultra", feature = "fal-ai__flux-pro__v1.1-ultra-finetuned", feature = "fal-ai__flux-pro__v1.1-ultra__redux", feature = "fal-ai__flux-pro__v1__fill", feature = "fal-ai__flux-pro__v1__fill-finetuned", feature = "fal-ai__flux-pulid", feature = "fal-ai__flux-subject", feature = "fal-ai__flux__dev", feature = "fal-ai__flux__dev__image-to-image", feature = "fal-ai__flux__dev__redux", feature = "fal-ai__flux__krea", feature = "fal-ai__flux__krea__image-to-image", feature = "fal-ai__flux__krea__redux", feature = "fal-ai__flux__schnell", feature = "fal-ai__flux__srpo", feature = "fal-ai__flux__srpo__image-to-image", feature = "fal-ai__fooocus", feature = "fal-ai__fooocus__image-prompt", feature = "fal-ai__fooocus__inpaint", feature = "fal-ai__framepack__f1", feature = "fal-ai__gemini-25-flash-image", feature = "fal-ai__gemini-3-pro-image-preview", feature = "fal-ai__gemini-3-pro-image-preview__edit", feature = "fal-ai__gemini-3.1-flash-image-preview__edit", feature = "fal-ai__gemini-3.1-flash-tts", feature = "fal-ai__gemini-flash-2.5", feature = "fal-ai__gemini-flash-edit", feature = "fal-ai__gemini-tts", feature = "fal-ai__genfocus", feature = "fal-ai__ghiblify", feature = "fal-ai__glm-image", feature = "fal-ai__glm-image__image-to-image", feature = "fal-ai__got-ocr__v2", feature = "fal-ai__gpt-image-1-mini", feature = "fal-ai__gpt-image-1-mini__edit", feature = "fal-ai__gpt-image-1.5", feature = "fal-ai__gpt-image-1.5__edit", feature = "fal-ai__gpt-image-1__edit-image", feature = "fal-ai__gpt-image-1__text-to-image", feature = "fal-ai__heygen__avatar4__digital-twin", feature = "fal-ai__heygen__avatar4__image-to-video", feature = "fal-ai__heygen__v2__translate__precision", feature = "fal-ai__heygen__v2__translate__speed", feature = "fal-ai__heygen__v2__video-agent", feature = "fal-ai__heygen__v3__lipsync__precision", feature = "fal-ai__heygen__v3__lipsync__speed", feature = "fal-ai__hidream-e1-1", feature = "fal-ai__hidream-i1-dev", feature = "fal-ai__hidream-i1-fast", feature = "fal-ai__hidream-i1-full__image-to-image", feature = "fal-ai__hidream-o1-image__dev", feature = "fal-ai__hidream-o1-image__dev__edit", feature = "fal-ai__hidream-o1-image__edit", feature = "fal-ai__hunyuan-3d__v3.1__pro__image-to-3d", feature = "fal-ai__hunyuan-3d__v3.1__rapid__image-to-3d", feature = "fal-ai__hunyuan-3d__v3.1__rapid__text-to-3d", feature = "fal-ai__hunyuan-3d__v3.1__smart-topology", feature = "fal-ai__hunyuan-avatar", feature = "fal-ai__hunyuan-custom", feature = "fal-ai__hunyuan-image__v2.1__text-to-image", feature = "fal-ai__hunyuan-image__v3__instruct__edit", feature = "fal-ai__hunyuan-image__v3__text-to-image", feature = "fal-ai__hunyuan-motion", feature = "fal-ai__hunyuan-motion__fast", feature = "fal-ai__hunyuan-part", feature = "fal-ai__hunyuan-portrait", feature = "fal-ai__hunyuan-video", feature = "fal-ai__hunyuan-video-foley", feature = "fal-ai__hunyuan-video-image-to-video", feature = "fal-ai__hunyuan-video-img2vid-lora", feature = "fal-ai__hunyuan-video-lora", feature = "fal-ai__hunyuan-video-lora-training", feature = "fal-ai__hunyuan-video-v1.5__image-to-video", feature = "fal-ai__hunyuan-video__video-to-video", feature = "fal-ai__hunyuan3d-v3__image-to-3d", feature = "fal-ai__hunyuan3d-v3__sketch-to-3d", feature = "fal-ai__hunyuan3d__v2", feature = "fal-ai__hunyuan3d__v2__mini", feature = "fal-ai__hunyuan3d__v2__mini__turbo", feature = "fal-ai__hunyuan3d__v2__multi-view__turbo", feature = "fal-ai__hunyuan3d__v2__turbo", feature = "fal-ai__hunyuan_world", feature = "fal-ai__hunyuan_world__image-to-world", feature = "fal-ai__hy-wu-edit", feature = "fal-ai__hyper3d__rodin", feature = "fal-ai__iclight-v2", feature = "fal-ai__ideogram__character", feature = "fal-ai__ideogram__character__edit", feature = "fal-ai__ideogram__custom-models", feature = "fal-ai__ideogram__upscale", feature = "fal-ai__ideogram__v2", feature = "fal-ai__ideogram__v2__edit", feature = "fal-ai__ideogram__v2__remix", feature = "fal-ai__ideogram__v2__turbo", feature = "fal-ai__ideogram__v2__turbo__edit", feature = "fal-ai__ideogram__v2__turbo__remix", feature = "fal-ai__ideogram__v2a", feature = "fal-ai__ideogram__v2a__remix", feature = "fal-ai__ideogram__v2a__turbo", feature = "fal-ai__ideogram__v2a__turbo__remix", feature = "fal-ai__ideogram__v3", feature = "fal-ai__ideogram__v3__edit", feature = "fal-ai__ideogram__v3__generate-transparent", feature = "fal-ai__ideogram__v3__layerize-text", feature = "fal-ai__ideogram__v3__remix", feature = "fal-ai__ideogram__v3__replace-background", feature = "fal-ai__illusion-diffusion", feature = "fal-ai__image-apps-v2__age-modify", feature = "fal-ai__image-apps-v2__city-teleport", feature = "fal-ai__image-apps-v2__expression-change", feature = "fal-ai__image-apps-v2__hair-change", feature = "fal-ai__image-apps-v2__headshot-photo", feature = "fal-ai__image-apps-v2__makeup-application", feature = "fal-ai__image-apps-v2__object-removal", feature = "fal-ai__image-apps-v2__perspective", feature = "fal-ai__image-apps-v2__photo-restoration", feature = "fal-ai__image-apps-v2__photography-effects", feature = "fal-ai__image-apps-v2__portrait-enhance", feature = "fal-ai__image-apps-v2__product-holding", feature = "fal-ai__image-apps-v2__relighting", feature = "fal-ai__image-apps-v2__style-transfer", feature = "fal-ai__image-apps-v2__virtual-try-on", feature = "fal-ai__image-editing__age-progression", feature = "fal-ai__image-editing__baby-version", feature = "fal-ai__image-editing__background-change", feature = "fal-ai__image-editing__cartoonify", feature = "fal-ai__image-editing__color-correction", feature = "fal-ai__image-editing__face-enhancement", feature = "fal-ai__image-editing__hair-change", feature = "fal-ai__image-editing__plushie-style", feature = "fal-ai__image-editing__professional-photo", feature = "fal-ai__image-editing__realism", feature = "fal-ai__image-editing__scene-composition", feature = "fal-ai__image-editing__text-removal", feature = "fal-ai__image-editing__time-of-day", feature = "fal-ai__image-editing__wojak-style", feature = "fal-ai__image-editing__youtube-thumbnails", feature = "fal-ai__image-preprocessors__hed", feature = "fal-ai__image-preprocessors__pidi", feature = "fal-ai__image-preprocessors__sam", feature = "fal-ai__image-preprocessors__scribble", feature = "fal-ai__image-preprocessors__teed", feature = "fal-ai__image-preprocessors__zoe", feature = "fal-ai__image2pixel", feature = "fal-ai__image2svg", feature = "fal-ai__imagen3__fast", feature = "fal-ai__imagen4__preview__fast", feature = "fal-ai__imageutils__depth", feature = "fal-ai__imageutils__marigold-depth", feature = "fal-ai__imageutils__rembg", feature = "fal-ai__index-tts-2__text-to-speech", feature = "fal-ai__infinitalk", feature = "fal-ai__infinitalk__video-to-video", feature = "fal-ai__infinity-star__text-to-video", feature = "fal-ai__inpaint", feature = "fal-ai__instant-character", feature = "fal-ai__invisible-watermark", feature = "fal-ai__inworld-tts", feature = "fal-ai__joyai-image-edit", feature = "fal-ai__kandinsky5__text-to-video__distill", feature = "fal-ai__kling-image__o3__text-to-image", feature = "fal-ai__kling-image__v3__image-to-image", feature = "fal-ai__kling-image__v3__text-to-image", feature = "fal-ai__kling-video__ai-avatar__v2__pro", feature = "fal-ai__kling-video__ai-avatar__v2__standard", feature = "fal-ai__kling-video__create-voice", feature = "fal-ai__kling-video__lipsync__audio-to-video", feature = "fal-ai__kling-video__o1__image-to-video", feature = "fal-ai__kling-video__o1__standard__image-to-video", feature = "fal-ai__kling-video__o1__standard__reference-to-video", feature = "fal-ai__kling-video__o1__standard__video-to-video__edit", feature = "fal-ai__kling-video__o1__standard__video-to-video__reference", feature = "fal-ai__kling-video__o1__video-to-video__edit", feature = "fal-ai__kling-video__o1__video-to-video__reference", feature = "fal-ai__kling-video__o3__4k__image-to-video", feature = "fal-ai__kling-video__o3__4k__reference-to-video", feature = "fal-ai__kling-video__o3__4k__text-to-video", feature = "fal-ai__kling-video__o3__pro__reference-to-video", feature = "fal-ai__kling-video__o3__pro__video-to-video__edit", feature = "fal-ai__kling-video__o3__pro__video-to-video__reference", feature = "fal-ai__kling-video__o3__standard__image-to-video", feature = "fal-ai__kling-video__o3__standard__reference-to-video", feature = "fal-ai__kling-video__o3__standard__video-to-video__edit", feature = "fal-ai__kling-video__v1.5__pro__effects", feature = "fal-ai__kling-video__v1.5__pro__text-to-video", feature = "fal-ai__kling-video__v1.6__pro__effects", feature = "fal-ai__kling-video__v1.6__pro__elements", feature = "fal-ai__kling-video__v1.6__pro__image-to-video", feature = "fal-ai__kling-video__v1.6__pro__text-to-video", feature = "fal-ai__kling-video__v1.6__standard__elements", feature = "fal-ai__kling-video__v1.6__standard__image-to-video", feature = "fal-ai__kling-video__v1.6__standard__text-to-video", feature = "fal-ai__kling-video__v1__pro__ai-avatar", feature = "fal-ai__kling-video__v1__standard__ai-avatar", feature = "fal-ai__kling-video__v1__standard__effects", feature = "fal-ai__kling-video__v1__standard__image-to-video", feature = "fal-ai__kling-video__v1__tts", feature = "fal-ai__kling-video__v2.1__master__image-to-video", feature = "fal-ai__kling-video__v2.1__master__text-to-video", feature = "fal-ai__kling-video__v2.1__standard__image-to-video", feature = "fal-ai__kling-video__v2.5-turbo__pro__image-to-video", feature = "fal-ai__kling-video__v2.5-turbo__pro__text-to-video", feature = "fal-ai__kling-video__v2.5-turbo__standard__image-to-video", feature = "fal-ai__kling-video__v2.6__pro__motion-control", feature = "fal-ai__kling-video__v2.6__pro__text-to-video", feature = "fal-ai__kling-video__v2__master__image-to-video", feature = "fal-ai__kling-video__v2__master__text-to-video", feature = "fal-ai__kling-video__v3__pro__image-to-video", feature = "fal-ai__kling-video__v3__pro__text-to-video", feature = "fal-ai__kling-video__v3__standard__motion-control", feature = "fal-ai__kling-video__video-to-audio", feature = "fal-ai__kling__v1-5__kolors-virtual-try-on", feature = "fal-ai__kokoro__american-english", feature = "fal-ai__kokoro__brazilian-portuguese", feature = "fal-ai__kokoro__british-english", feature = "fal-ai__kokoro__french", feature = "fal-ai__kokoro__italian", feature = "fal-ai__kokoro__mandarin-chinese", feature = "fal-ai__kokoro__spanish", feature = "fal-ai__krea-wan-14b__text-to-video", feature = "fal-ai__latentsync", feature = "fal-ai__lava-sr", feature = "fal-ai__layer-diffusion", feature = "fal-ai__lcm", feature = "fal-ai__lcm-sd15-i2i", feature = "fal-ai__leffa__pose-transfer", feature = "fal-ai__leffa__virtual-tryon", feature = "fal-ai__lightning-models", feature = "fal-ai__lightx__recamera", feature = "fal-ai__live-portrait", feature = "fal-ai__live-portrait__image", feature = "fal-ai__longcat-image", feature = "fal-ai__longcat-image__edit", feature = "fal-ai__longcat-multi-avatar__image-audio-to-video", feature = "fal-ai__longcat-single-avatar__audio-to-video", feature = "fal-ai__longcat-video__distilled__image-to-video__480p", feature = "fal-ai__longcat-video__distilled__image-to-video__720p", feature = "fal-ai__longcat-video__distilled__text-to-video__480p", feature = "fal-ai__longcat-video__distilled__text-to-video__720p", feature = "fal-ai__longcat-video__image-to-video__480p", feature = "fal-ai__longcat-video__text-to-video__720p", feature = "fal-ai__lora", feature = "fal-ai__lora__image-to-image", feature = "fal-ai__ltx-2-19b__audio-to-video", feature = "fal-ai__ltx-2-19b__audio-to-video__lora", feature = "fal-ai__ltx-2-19b__distilled__audio-to-video", feature = "fal-ai__ltx-2-19b__distilled__extend-video", feature = "fal-ai__ltx-2-19b__distilled__extend-video__lora", feature = "fal-ai__ltx-2-19b__distilled__image-to-video__lora", feature = "fal-ai__ltx-2-19b__distilled__text-to-video", feature = "fal-ai__ltx-2-19b__distilled__video-to-video__lora", feature = "fal-ai__ltx-2-19b__extend-video__lora", feature = "fal-ai__ltx-2-19b__image-to-video", feature = "fal-ai__ltx-2-19b__text-to-video__lora", feature = "fal-ai__ltx-2-19b__video-to-video", feature = "fal-ai__ltx-2-19b__video-to-video__lora", feature = "fal-ai__ltx-2.3-22b__audio-to-video", feature = "fal-ai__ltx-2.3-22b__audio-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__audio-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__image-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video", feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video", feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video", feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video__lora", feature = "fal-ai__ltx-2.3-22b__extend-video", feature = "fal-ai__ltx-2.3-22b__extend-video__lora", feature = "fal-ai__ltx-2.3-22b__image-to-video", feature = "fal-ai__ltx-2.3-22b__image-to-video__lora", feature = "fal-ai__ltx-2.3-22b__text-to-video", feature = "fal-ai__ltx-2.3-22b__text-to-video__lora", feature = "fal-ai__ltx-2.3-22b__video-to-video", feature = "fal-ai__ltx-2.3-22b__video-to-video__lora", feature = "fal-ai__ltx-2.3__audio-to-video", feature = "fal-ai__ltx-2.3__extend-video", feature = "fal-ai__ltx-2.3__image-to-video", feature = "fal-ai__ltx-2.3__image-to-video__fast", feature = "fal-ai__ltx-2.3__retake-video", feature = "fal-ai__ltx-2.3__text-to-video", feature = "fal-ai__ltx-2__audio-to-video", feature = "fal-ai__ltx-2__image-to-video", feature = "fal-ai__ltx-2__image-to-video__fast", feature = "fal-ai__ltx-2__retake-video", feature = "fal-ai__ltx-2__text-to-video", feature = "fal-ai__ltx-video", feature = "fal-ai__ltx-video-13b-dev__image-to-video", feature = "fal-ai__ltx-video-13b-dev__multiconditioning", feature = "fal-ai__ltx-video-13b-distilled", feature = "fal-ai__ltx-video-13b-distilled__image-to-video", feature = "fal-ai__ltx-video-lora__multiconditioning", feature = "fal-ai__ltx-video-trainer", feature = "fal-ai__ltx-video-v095__extend", feature = "fal-ai__ltx2-video-trainer", feature = "fal-ai__ltx23-v2v-trainer", feature = "fal-ai__ltx23-video-trainer", feature = "fal-ai__ltxv-13b-098-distilled", feature = "fal-ai__ltxv-13b-098-distilled__extend", feature = "fal-ai__ltxv-13b-098-distilled__image-to-video", feature = "fal-ai__ltxv-13b-098-distilled__multiconditioning", feature = "fal-ai__lucidflux", feature = "fal-ai__luma-dream-machine__image-to-video", feature = "fal-ai__luma-dream-machine__ray-2", feature = "fal-ai__luma-dream-machine__ray-2-flash__image-to-video", feature = "fal-ai__luma-dream-machine__ray-2-flash__modify", feature = "fal-ai__luma-dream-machine__ray-2-flash__reframe", feature = "fal-ai__luma-dream-machine__ray-2__image-to-video", feature = "fal-ai__luma-dream-machine__ray-2__modify", feature = "fal-ai__luma-dream-machine__ray-2__reframe", feature = "fal-ai__luma-photon", feature = "fal-ai__luma-photon__flash", feature = "fal-ai__luma-photon__flash__reframe", feature = "fal-ai__lumina-image__v2", feature = "fal-ai__lux-tts", feature = "fal-ai__lyra-2__zoom", feature = "fal-ai__lyria2", feature = "fal-ai__magi", feature = "fal-ai__magi-distilled", feature = "fal-ai__magi-distilled__extend-video", feature = "fal-ai__magi-distilled__image-to-video", feature = "fal-ai__magi__extend-video", feature = "fal-ai__magi__image-to-video", feature = "fal-ai__maya", feature = "fal-ai__maya__batch", feature = "fal-ai__maya__stream", feature = "fal-ai__minimax-music", feature = "fal-ai__minimax-music__v1.5", feature = "fal-ai__minimax-music__v2.5", feature = "fal-ai__minimax-music__v2.6", feature = "fal-ai__minimax__hailuo-02-fast__image-to-video", feature = "fal-ai__minimax__hailuo-02__pro__text-to-video", feature = "fal-ai__minimax__hailuo-02__standard__image-to-video", feature = "fal-ai__minimax__hailuo-2.3-fast__standard__image-to-video", feature = "fal-ai__minimax__hailuo-2.3__pro__image-to-video", feature = "fal-ai__minimax__hailuo-2.3__pro__text-to-video", feature = "fal-ai__minimax__hailuo-2.3__standard__image-to-video", feature = "fal-ai__minimax__hailuo-2.3__standard__text-to-video", feature = "fal-ai__minimax__image-01", feature = "fal-ai__minimax__speech-02-turbo", feature = "fal-ai__minimax__speech-2.6-hd", feature = "fal-ai__minimax__speech-2.6-turbo", feature = "fal-ai__minimax__speech-2.8-hd", feature = "fal-ai__minimax__speech-2.8-turbo", feature = "fal-ai__minimax__video-01", feature = "fal-ai__minimax__video-01-director", feature = "fal-ai__minimax__video-01-director__image-to-video", feature = "fal-ai__minimax__video-01-live", feature = "fal-ai__minimax__video-01-live__image-to-video", feature = "fal-ai__minimax__video-01-subject-reference", feature = "fal-ai__minimax__video-01__image-to-video", feature = "fal-ai__minimax__voice-clone", feature = "fal-ai__minimax__voice-design", feature = "fal-ai__mix-dehaze-net", feature = "fal-ai__mmaudio-v2", feature = "fal-ai__moondream-next", feature = "fal-ai__moondream-next__detection", feature = "fal-ai__moondream__batched", feature = "fal-ai__moondream2", feature = "fal-ai__moondream2__object-detection", feature = "fal-ai__moondream3-preview__detect", feature = "fal-ai__moondream3-preview__point", feature = "fal-ai__moondream3-preview__query", feature = "fal-ai__moondream3-preview__segment", feature = "fal-ai__multishot-master", feature = "fal-ai__musetalk", feature = "fal-ai__nafnet__deblur", feature = "fal-ai__nafnet__denoise", feature = "fal-ai__nano-banana", feature = "fal-ai__nano-banana-2", feature = "fal-ai__nano-banana-2__edit", feature = "fal-ai__nano-banana-pro", feature = "fal-ai__nano-banana-pro__edit", feature = "fal-ai__nano-banana__edit", feature = "fal-ai__nova-sr", feature = "fal-ai__nucleus-image", feature = "fal-ai__object-removal", feature = "fal-ai__object-removal__bbox", feature = "fal-ai__object-removal__mask", feature = "fal-ai__omnigen-v2", feature = "fal-ai__omnilottie__image-to-lottie", feature = "fal-ai__one-to-all-animation__14b", feature = "fal-ai__onereward", feature = "fal-ai__ovi__image-to-video", feature = "fal-ai__ovis-image", feature = "fal-ai__pasd", feature = "fal-ai__patina__material", feature = "fal-ai__patina__material__extract", feature = "fal-ai__personaplex", feature = "fal-ai__personaplex__realtime", feature = "fal-ai__phota", feature = "fal-ai__phota__create-profile", feature = "fal-ai__phota__edit", feature = "fal-ai__photomaker", feature = "fal-ai__physic-edit", feature = "fal-ai__pika__v1.5__pikaffects", feature = "fal-ai__pika__v2.1__image-to-video", feature = "fal-ai__pika__v2.1__text-to-video", feature = "fal-ai__pika__v2.2__image-to-video", feature = "fal-ai__pika__v2.2__pikaframes", feature = "fal-ai__pika__v2__pikadditions", feature = "fal-ai__pika__v2__turbo__image-to-video", feature = "fal-ai__pika__v2__turbo__text-to-video", feature = "fal-ai__pixverse__c1__reference-to-video", feature = "fal-ai__pixverse__c1__transition", feature = "fal-ai__pixverse__extend", feature = "fal-ai__pixverse__lipsync", feature = "fal-ai__pixverse__swap", feature = "fal-ai__pixverse__v3.5__effects", feature = "fal-ai__pixverse__v3.5__image-to-video__fast", feature = "fal-ai__pixverse__v3.5__text-to-video", feature = "fal-ai__pixverse__v3.5__transition", feature = "fal-ai__pixverse__v4.5__effects", feature = "fal-ai__pixverse__v4.5__image-to-video", feature = "fal-ai__pixverse__v4.5__image-to-video__fast", feature = "fal-ai__pixverse__v4.5__text-to-video", feature = "fal-ai__pixverse__v4.5__text-to-video__fast", feature = "fal-ai__pixverse__v4__effects", feature = "fal-ai__pixverse__v4__image-to-video", feature = "fal-ai__pixverse__v5.5__effects", feature = "fal-ai__pixverse__v5.5__image-to-video", feature = "fal-ai__pixverse__v5.5__text-to-video", feature = "fal-ai__pixverse__v5.5__transition", feature = "fal-ai__pixverse__v5.6__image-to-video", feature = "fal-ai__pixverse__v5.6__text-to-video", feature = "fal-ai__pixverse__v5.6__transition", feature = "fal-ai__pixverse__v5__effects", feature = "fal-ai__pixverse__v5__text-to-video", feature = "fal-ai__pixverse__v6__image-to-video", feature = "fal-ai__pixverse__v6__transition", feature = "fal-ai__playground-v25", feature = "fal-ai__playground-v25__image-to-image", feature = "fal-ai__playground-v25__inpainting", feature = "fal-ai__pony-v7", feature = "fal-ai__post-processing__color-correction", feature = "fal-ai__post-processing__color-tint", feature = "fal-ai__post-processing__desaturate", feature = "fal-ai__post-processing__dissolve", feature = "fal-ai__post-processing__dodge-burn", feature = "fal-ai__post-processing__grain", feature = "fal-ai__post-processing__parabolize", feature = "fal-ai__post-processing__sharpen", feature = "fal-ai__post-processing__solarize", feature = "fal-ai__post-processing__vignette", feature = "fal-ai__pshuman", feature = "fal-ai__qwen-3-guard", feature = "fal-ai__qwen-3-tts__clone-voice__0.6b", feature = "fal-ai__qwen-3-tts__clone-voice__1.7b", feature = "fal-ai__qwen-3-tts__text-to-speech__1.7b", feature = "fal-ai__qwen-image-2__edit", feature = "fal-ai__qwen-image-2__pro__edit", feature = "fal-ai__qwen-image-2__text-to-image", feature = "fal-ai__qwen-image-2512", feature = "fal-ai__qwen-image-2512-trainer", feature = "fal-ai__qwen-image-2512-trainer-v2", feature = "fal-ai__qwen-image-2512__lora", feature = "fal-ai__qwen-image-edit", feature = "fal-ai__qwen-image-edit-2509", feature = "fal-ai__qwen-image-edit-2509-lora", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__add-background", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__face-to-full-portrait", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__group-photo", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__multiple-angles", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__next-scene", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-element", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-lighting", feature = "fal-ai__qwen-image-edit-2511", feature = "fal-ai__qwen-image-edit-2511-multiple-angles", feature = "fal-ai__qwen-image-edit-2511__lora", feature = "fal-ai__qwen-image-edit-lora", feature = "fal-ai__qwen-image-edit-plus", feature = "fal-ai__qwen-image-edit-plus-lora", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__add-background", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__face-to-full-portrait", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__integrate-product", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__lighting-restoration", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__multiple-angles", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__next-scene", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-element", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-lighting", feature = "fal-ai__qwen-image-edit-plus-trainer", feature = "fal-ai__qwen-image-edit__inpaint", feature = "fal-ai__qwen-image-layered-trainer", feature = "fal-ai__qwen-image-max__edit", feature = "fal-ai__qwen-image-max__text-to-image", feature = "fal-ai__qwen-image-trainer-v2", feature = "fal-ai__qwen-image__image-to-image", feature = "fal-ai__realistic-vision", feature = "fal-ai__reconviagen-0.5", feature = "fal-ai__recraft-20b", feature = "fal-ai__recraft-v3", feature = "fal-ai__recraft__upscale__creative", feature = "fal-ai__recraft__upscale__crisp", feature = "fal-ai__recraft__v2__text-to-image", feature = "fal-ai__recraft__v3__create-style", feature = "fal-ai__recraft__v3__text-to-image", feature = "fal-ai__recraft__v4__pro__text-to-image", feature = "fal-ai__recraft__v4__text-to-image", feature = "fal-ai__recraft__v4__text-to-vector", feature = "fal-ai__recraft__vectorize", feature = "fal-ai__retoucher", feature = "fal-ai__rife", feature = "fal-ai__rife__video", feature = "fal-ai__sa2va__4b__image", feature = "fal-ai__sa2va__4b__video", feature = "fal-ai__sa2va__8b__image", feature = "fal-ai__sa2va__8b__video", feature = "fal-ai__sadtalker__reference", feature = "fal-ai__sam-3-1__image", feature = "fal-ai__sam-3-1__video", feature = "fal-ai__sam-3-1__video-rle", feature = "fal-ai__sam-3__3d-align", feature = "fal-ai__sam-3__3d-objects", feature = "fal-ai__sam-3__image__embed", feature = "fal-ai__sam-3__video", feature = "fal-ai__sam-3__video-rle", feature = "fal-ai__sam-audio__separate", feature = "fal-ai__sam-audio__span-separate", feature = "fal-ai__sam2__auto-segment", feature = "fal-ai__sam2__image", feature = "fal-ai__sam2__video", feature = "fal-ai__sana", feature = "fal-ai__sana-video", feature = "fal-ai__sana__sprint", feature = "fal-ai__sana__v1.5__4.8b", feature = "fal-ai__sd15-depth-controlnet", feature = "fal-ai__sdxl-controlnet-union", feature = "fal-ai__sdxl-controlnet-union__image-to-image", feature = "fal-ai__sdxl-controlnet-union__inpainting", feature = "fal-ai__seedvr__upscale__image", feature = "fal-ai__seedvr__upscale__image__seamless", feature = "fal-ai__seedvr__upscale__video", feature = "fal-ai__silero-vad", feature = "fal-ai__skyreels-i2v", feature = "fal-ai__smart-resize", feature = "fal-ai__smart-turn", feature = "fal-ai__sora-2__characters", feature = "fal-ai__sora-2__image-to-video", feature = "fal-ai__sora-2__image-to-video__pro", feature = "fal-ai__sora-2__text-to-video__pro", feature = "fal-ai__sora-2__video-to-video__remix", feature = "fal-ai__speech-to-text__stream", feature = "fal-ai__speech-to-text__turbo", feature = "fal-ai__speech-to-text__turbo__stream", feature = "fal-ai__stable-audio", feature = "fal-ai__stable-audio-25__audio-to-audio", feature = "fal-ai__stable-audio-25__text-to-audio", feature = "fal-ai__stable-avatar", feature = "fal-ai__stable-cascade", feature = "fal-ai__stable-cascade__sote-diffusion", feature = "fal-ai__stable-diffusion-v15", feature = "fal-ai__stable-diffusion-v3-medium", feature = "fal-ai__stable-diffusion-v3-medium__image-to-image", feature = "fal-ai__stable-diffusion-v35-large", feature = "fal-ai__stable-diffusion-v35-medium", feature = "fal-ai__stable-video", feature = "fal-ai__step1x-edit", feature = "fal-ai__stepx-edit2", feature = "fal-ai__switti__512", feature = "fal-ai__sync-lipsync__v3", feature = "fal-ai__t2v-turbo", feature = "fal-ai__thinksound", feature = "fal-ai__thinksound__audio", feature = "fal-ai__topaz__upscale__image", feature = "fal-ai__trellis", feature = "fal-ai__trellis-2", feature = "fal-ai__trellis__multi", feature = "fal-ai__triposr", feature = "fal-ai__turbo-flux-trainer", feature = "fal-ai__ultrashape", feature = "fal-ai__uno", feature = "fal-ai__uso", feature = "fal-ai__vecglypher", feature = "fal-ai__vecglypher__image-to-svg", feature = "fal-ai__veo2", feature = "fal-ai__veo2__image-to-video", feature = "fal-ai__veo3", feature = "fal-ai__veo3.1", feature = "fal-ai__veo3.1__extend-video", feature = "fal-ai__veo3.1__fast", feature = "fal-ai__veo3.1__fast__extend-video", feature = "fal-ai__veo3.1__fast__first-last-frame-to-video", feature = "fal-ai__veo3.1__fast__image-to-video", feature = "fal-ai__veo3.1__fast__reference-to-video", feature = "fal-ai__veo3.1__first-last-frame-to-video", feature = "fal-ai__veo3.1__image-to-video", feature = "fal-ai__veo3.1__lite", feature = "fal-ai__veo3.1__lite__first-last-frame-to-video", feature = "fal-ai__veo3.1__reference-to-video", feature = "fal-ai__veo3__fast", feature = "fal-ai__veo3__fast__image-to-video", feature = "fal-ai__vibevoice__0.5b", feature = "fal-ai__video-as-prompt", feature = "fal-ai__video-prompt-generator", feature = "fal-ai__video-understanding", feature = "fal-ai__video-upscaler", feature = "fal-ai__vidu__image-to-video", feature = "fal-ai__vidu__q1__reference-to-video", feature = "fal-ai__vidu__q1__start-end-to-video", feature = "fal-ai__vidu__q1__text-to-video", feature = "fal-ai__vidu__q2__image-to-video__pro", feature = "fal-ai__vidu__q2__image-to-video__turbo", feature = "fal-ai__vidu__q2__reference-to-image", feature = "fal-ai__vidu__q2__reference-to-video__pro", feature = "fal-ai__vidu__q2__text-to-video", feature = "fal-ai__vidu__q2__video-extension__pro", feature = "fal-ai__vidu__q3__image-to-video", feature = "fal-ai__vidu__q3__image-to-video__turbo", feature = "fal-ai__vidu__q3__reference-to-video__mix", feature = "fal-ai__vidu__reference-to-image", feature = "fal-ai__vidu__reference-to-video", feature = "fal-ai__vidu__template-to-video", feature = "fal-ai__void-video-inpainting", feature = "fal-ai__wan-22-image-trainer", feature = "fal-ai__wan-22-trainer__i2v-a14b", feature = "fal-ai__wan-22-trainer__t2v-a14b", feature = "fal-ai__wan-22-vace-fun-a14b__depth", feature = "fal-ai__wan-22-vace-fun-a14b__inpainting", feature = "fal-ai__wan-22-vace-fun-a14b__reframe", feature = "fal-ai__wan-25-preview__text-to-image", feature = "fal-ai__wan-25-preview__text-to-video", feature = "fal-ai__wan-ati", feature = "fal-ai__wan-effects", feature = "fal-ai__wan-flf2v", feature = "fal-ai__wan-fun-control", feature = "fal-ai__wan-i2v", feature = "fal-ai__wan-i2v-lora", feature = "fal-ai__wan-motion", feature = "fal-ai__wan-t2v", feature = "fal-ai__wan-trainer", feature = "fal-ai__wan-trainer__flf2v-720p", feature = "fal-ai__wan-trainer__i2v-720p", feature = "fal-ai__wan-trainer__t2v-14b", feature = "fal-ai__wan-vace", feature = "fal-ai__wan-vace-14b", feature = "fal-ai__wan-vace-14b__inpainting", feature = "fal-ai__wan-vace-14b__outpainting", feature = "fal-ai__wan-vace-14b__pose", feature = "fal-ai__wan-vace-apps__video-edit", feature = "fal-ai__wan-vision-enhancer", feature = "fal-ai__wan__v2.2-14b__animate__move", feature = "fal-ai__wan__v2.2-14b__animate__replace", feature = "fal-ai__wan__v2.2-14b__speech-to-video", feature = "fal-ai__wan__v2.2-5b__image-to-video", feature = "fal-ai__wan__v2.2-5b__text-to-image", feature = "fal-ai__wan__v2.2-5b__text-to-video", feature = "fal-ai__wan__v2.2-5b__text-to-video__distill", feature = "fal-ai__wan__v2.2-5b__text-to-video__fast-wan", feature = "fal-ai__wan__v2.2-a14b__image-to-image", feature = "fal-ai__wan__v2.2-a14b__image-to-video", feature = "fal-ai__wan__v2.2-a14b__image-to-video__lora", feature = "fal-ai__wan__v2.2-a14b__image-to-video__turbo", feature = "fal-ai__wan__v2.2-a14b__text-to-image", feature = "fal-ai__wan__v2.2-a14b__text-to-video__lora", feature = "fal-ai__wan__v2.2-a14b__text-to-video__turbo", feature = "fal-ai__wan__v2.2-a14b__video-to-video", feature = "fal-ai__wan__v2.7__edit-video", feature = "fal-ai__wan__v2.7__pro__text-to-image", feature = "fal-ai__wan__v2.7__reference-to-video", feature = "fal-ai__wan__v2.7__text-to-image", feature = "fal-ai__wan__v2.7__text-to-video", feature = "fal-ai__workflow-utilities__audio-compressor", feature = "fal-ai__workflow-utilities__auto-subtitle", feature = "fal-ai__workflow-utilities__extract-nth-frame", feature = "fal-ai__workflow-utilities__interleave-video", feature = "fal-ai__workflow-utilities__pick-image-by-index", feature = "fal-ai__workflow-utilities__reverse-video", feature = "fal-ai__workflow-utilities__scale-video", feature = "fal-ai__workflow-utilities__trim-video", feature = "fal-ai__x-ailab__nsfw", feature = "fal-ai__z-image-base-trainer", feature = "fal-ai__z-image-turbo-trainer-v2", feature = "fal-ai__z-image__base", feature = "fal-ai__z-image__base__lora", feature = "fal-ai__z-image__turbo", feature = "fal-ai__z-image__turbo__controlnet__lora", feature = "fal-ai__z-image__turbo__image-to-image", feature = "fal-ai__z-image__turbo__image-to-image__lora", feature = "fal-ai__z-image__turbo__inpaint", feature = "fal-ai__z-image__turbo__inpaint__lora", feature = "fal-ai__z-image__turbo__lora", feature = "fal-ai__zonos"))]
 pub mod fal_ai {
+    /// Endpoints under `fal-ai/ace-step`.
+    #[cfg(any(feature = "fal-ai__ace-step__audio-outpaint", feature = "fal-ai__ace-step__audio-to-audio", feature = "fal-ai__ace-step__prompt-to-audio"))]
+    pub mod ace_step {
+        /// Typed bindings for the fal endpoint `fal-ai/ace-step/audio-outpaint` (category `audio`, cargo feature `fal-ai__ace-step__audio-outpaint`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ace-step/audio-outpaint>.
+        #[cfg(feature = "fal-ai__ace-step__audio-outpaint")]
+        pub mod audio_outpaint {
+            #[cfg(feature = "fal-ai__ace-step__audio-outpaint")]
+            pub use super::super::super::e_fal_ai_ace_step_audio_outpaint::fal_ai::ace_step::audio_outpaint::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ace-step/audio-to-audio` (category `audio`, cargo feature `fal-ai__ace-step__audio-to-audio`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ace-step/audio-to-audio>.
+        #[cfg(feature = "fal-ai__ace-step__audio-to-audio")]
+        pub mod audio_to_audio {
+            #[cfg(feature = "fal-ai__ace-step__audio-to-audio")]
+            pub use super::super::super::e_fal_ai_ace_step_audio_to_audio::fal_ai::ace_step::audio_to_audio::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ace-step/prompt-to-audio` (category `audio`, cargo feature `fal-ai__ace-step__prompt-to-audio`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ace-step/prompt-to-audio>.
+        #[cfg(feature = "fal-ai__ace-step__prompt-to-audio")]
+        pub mod prompt_to_audio {
+            #[cfg(feature = "fal-ai__ace-step__prompt-to-audio")]
+            pub use super::super::super::e_fal_ai_ace_step_prompt_to_audio::fal_ai::ace_step::prompt_to_audio::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ai-avatar` (category `video`, cargo feature `fal-ai__ai-avatar`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ai-avatar>.
+    #[cfg(any(feature = "fal-ai__ai-avatar", feature = "fal-ai__ai-avatar__multi", feature = "fal-ai__ai-avatar__multi-text"))]
+    pub mod ai_avatar {
+        #[cfg(feature = "fal-ai__ai-avatar")]
+        pub use super::super::e_fal_ai_ai_avatar::fal_ai::ai_avatar::*;
+        /// Typed bindings for the fal endpoint `fal-ai/ai-avatar/multi` (category `video`, cargo feature `fal-ai__ai-avatar__multi`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ai-avatar/multi>.
+        #[cfg(feature = "fal-ai__ai-avatar__multi")]
+        pub mod multi {
+            #[cfg(feature = "fal-ai__ai-avatar__multi")]
+            pub use super::super::super::e_fal_ai_ai_avatar_multi::fal_ai::ai_avatar::multi::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ai-avatar/multi-text` (category `video`, cargo feature `fal-ai__ai-avatar__multi-text`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ai-avatar/multi-text>.
+        #[cfg(feature = "fal-ai__ai-avatar__multi-text")]
+        pub mod multi_text {
+            #[cfg(feature = "fal-ai__ai-avatar__multi-text")]
+            pub use super::super::super::e_fal_ai_ai_avatar_multi_text::fal_ai::ai_avatar::multi_text::*;
+        }
+    }
+    /// Endpoints under `fal-ai/amt-interpolation`.
+    #[cfg(feature = "fal-ai__amt-interpolation__frame-interpolation")]
+    pub mod amt_interpolation {
+        /// Typed bindings for the fal endpoint `fal-ai/amt-interpolation/frame-interpolation` (category `video`, cargo feature `fal-ai__amt-interpolation__frame-interpolation`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/amt-interpolation/frame-interpolation>.
+        #[cfg(feature = "fal-ai__amt-interpolation__frame-interpolation")]
+        pub mod frame_interpolation {
+            #[cfg(feature = "fal-ai__amt-interpolation__frame-interpolation")]
+            pub use super::super::super::e_fal_ai_amt_interpolation_frame_interpolation::fal_ai::amt_interpolation::frame_interpolation::*;
+        }
+    }
+    /// Endpoints under `fal-ai/arbiter`.
+    #[cfg(any(feature = "fal-ai__arbiter__image", feature = "fal-ai__arbiter__image__image", feature = "fal-ai__arbiter__image__text"))]
+    pub mod arbiter {
+        /// Typed bindings for the fal endpoint `fal-ai/arbiter/image` (category `vision`, cargo feature `fal-ai__arbiter__image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/arbiter/image>.
+        #[cfg(any(feature = "fal-ai__arbiter__image", feature = "fal-ai__arbiter__image__image", feature = "fal-ai__arbiter__image__text"))]
+        pub mod image {
+            #[cfg(feature = "fal-ai__arbiter__image")]
+            pub use super::super::super::e_fal_ai_arbiter_image::fal_ai::arbiter::image::*;
+            /// Typed bindings for the fal endpoint `fal-ai/arbiter/image/image` (category `vision`, cargo feature `fal-ai__arbiter__image__image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/arbiter/image/image>.
+            #[cfg(feature = "fal-ai__arbiter__image__image")]
+            pub mod image {
+                #[cfg(feature = "fal-ai__arbiter__image__image")]
+                pub use super::super::super::super::e_fal_ai_arbiter_image_image::fal_ai::arbiter::image::image::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/arbiter/image/text` (category `vision`, cargo feature `fal-ai__arbiter__image__text`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/arbiter/image/text>.
+            #[cfg(feature = "fal-ai__arbiter__image__text")]
+            pub mod text {
+                #[cfg(feature = "fal-ai__arbiter__image__text")]
+                pub use super::super::super::super::e_fal_ai_arbiter_image_text::fal_ai::arbiter::image::text::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/aura-flow` (category `image`, cargo feature `fal-ai__aura-flow`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/aura-flow>.
+    #[cfg(feature = "fal-ai__aura-flow")]
+    pub mod aura_flow {
+        #[cfg(feature = "fal-ai__aura-flow")]
+        pub use super::super::e_fal_ai_aura_flow::fal_ai::aura_flow::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/aura-sr` (category `image`, cargo feature `fal-ai__aura-sr`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/aura-sr>.
+    #[cfg(feature = "fal-ai__aura-sr")]
+    pub mod aura_sr {
+        #[cfg(feature = "fal-ai__aura-sr")]
+        pub use super::super::e_fal_ai_aura_sr::fal_ai::aura_sr::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/auto-caption` (category `video`, cargo feature `fal-ai__auto-caption`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/auto-caption>.
+    #[cfg(feature = "fal-ai__auto-caption")]
+    pub mod auto_caption {
+        #[cfg(feature = "fal-ai__auto-caption")]
+        pub use super::super::e_fal_ai_auto_caption::fal_ai::auto_caption::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/bagel` (category `image`, cargo feature `fal-ai__bagel`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bagel>.
+    #[cfg(any(feature = "fal-ai__bagel", feature = "fal-ai__bagel__edit", feature = "fal-ai__bagel__understand"))]
+    pub mod bagel {
+        #[cfg(feature = "fal-ai__bagel")]
+        pub use super::super::e_fal_ai_bagel::fal_ai::bagel::*;
+        /// Typed bindings for the fal endpoint `fal-ai/bagel/edit` (category `image`, cargo feature `fal-ai__bagel__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bagel/edit>.
+        #[cfg(feature = "fal-ai__bagel__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__bagel__edit")]
+            pub use super::super::super::e_fal_ai_bagel_edit::fal_ai::bagel::edit::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/bagel/understand` (category `json`, cargo feature `fal-ai__bagel__understand`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bagel/understand>.
+        #[cfg(feature = "fal-ai__bagel__understand")]
+        pub mod understand {
+            #[cfg(feature = "fal-ai__bagel__understand")]
+            pub use super::super::super::e_fal_ai_bagel_understand::fal_ai::bagel::understand::*;
+        }
+    }
+    /// Endpoints under `fal-ai/ben`.
+    #[cfg(feature = "fal-ai__ben__v2__video")]
+    pub mod ben {
+        /// Endpoints under `fal-ai/ben/v2`.
+        #[cfg(feature = "fal-ai__ben__v2__video")]
+        pub mod v2 {
+            /// Typed bindings for the fal endpoint `fal-ai/ben/v2/video` (category `video`, cargo feature `fal-ai__ben__v2__video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ben/v2/video>.
+            #[cfg(feature = "fal-ai__ben__v2__video")]
+            pub mod video {
+                #[cfg(feature = "fal-ai__ben__v2__video")]
+                pub use super::super::super::super::e_fal_ai_ben_v2_video::fal_ai::ben::v2::video::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/bria`.
+    #[cfg(any(feature = "fal-ai__bria__background__remove", feature = "fal-ai__bria__background__replace", feature = "fal-ai__bria__eraser", feature = "fal-ai__bria__expand", feature = "fal-ai__bria__product-shot", feature = "fal-ai__bria__reimagine", feature = "fal-ai__bria__text-to-image__base", feature = "fal-ai__bria__text-to-image__fast"))]
+    pub mod bria {
+        /// Endpoints under `fal-ai/bria/background`.
+        #[cfg(any(feature = "fal-ai__bria__background__remove", feature = "fal-ai__bria__background__replace"))]
+        pub mod background {
+            /// Typed bindings for the fal endpoint `fal-ai/bria/background/remove` (category `image`, cargo feature `fal-ai__bria__background__remove`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bria/background/remove>.
+            #[cfg(feature = "fal-ai__bria__background__remove")]
+            pub mod remove {
+                #[cfg(feature = "fal-ai__bria__background__remove")]
+                pub use super::super::super::super::e_fal_ai_bria_background_remove::fal_ai::bria::background::remove::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/bria/background/replace` (category `image`, cargo feature `fal-ai__bria__background__replace`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bria/background/replace>.
+            #[cfg(feature = "fal-ai__bria__background__replace")]
+            pub mod replace {
+                #[cfg(feature = "fal-ai__bria__background__replace")]
+                pub use super::super::super::super::e_fal_ai_bria_background_replace::fal_ai::bria::background::replace::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/bria/eraser` (category `image`, cargo feature `fal-ai__bria__eraser`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bria/eraser>.
+        #[cfg(feature = "fal-ai__bria__eraser")]
+        pub mod eraser {
+            #[cfg(feature = "fal-ai__bria__eraser")]
+            pub use super::super::super::e_fal_ai_bria_eraser::fal_ai::bria::eraser::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/bria/expand` (category `image`, cargo feature `fal-ai__bria__expand`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bria/expand>.
+        #[cfg(feature = "fal-ai__bria__expand")]
+        pub mod expand {
+            #[cfg(feature = "fal-ai__bria__expand")]
+            pub use super::super::super::e_fal_ai_bria_expand::fal_ai::bria::expand::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/bria/product-shot` (category `image`, cargo feature `fal-ai__bria__product-shot`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bria/product-shot>.
+        #[cfg(feature = "fal-ai__bria__product-shot")]
+        pub mod product_shot {
+            #[cfg(feature = "fal-ai__bria__product-shot")]
+            pub use super::super::super::e_fal_ai_bria_product_shot::fal_ai::bria::product_shot::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/bria/reimagine` (category `image`, cargo feature `fal-ai__bria__reimagine`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bria/reimagine>.
+        #[cfg(feature = "fal-ai__bria__reimagine")]
+        pub mod reimagine {
+            #[cfg(feature = "fal-ai__bria__reimagine")]
+            pub use super::super::super::e_fal_ai_bria_reimagine::fal_ai::bria::reimagine::*;
+        }
+        /// Endpoints under `fal-ai/bria/text-to-image`.
+        #[cfg(any(feature = "fal-ai__bria__text-to-image__base", feature = "fal-ai__bria__text-to-image__fast"))]
+        pub mod text_to_image {
+            /// Typed bindings for the fal endpoint `fal-ai/bria/text-to-image/base` (category `image`, cargo feature `fal-ai__bria__text-to-image__base`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bria/text-to-image/base>.
+            #[cfg(feature = "fal-ai__bria__text-to-image__base")]
+            pub mod base {
+                #[cfg(feature = "fal-ai__bria__text-to-image__base")]
+                pub use super::super::super::super::e_fal_ai_bria_text_to_image_base::fal_ai::bria::text_to_image::base::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/bria/text-to-image/fast` (category `image`, cargo feature `fal-ai__bria__text-to-image__fast`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bria/text-to-image/fast>.
+            #[cfg(feature = "fal-ai__bria__text-to-image__fast")]
+            pub mod fast {
+                #[cfg(feature = "fal-ai__bria__text-to-image__fast")]
+                pub use super::super::super::super::e_fal_ai_bria_text_to_image_fast::fal_ai::bria::text_to_image::fast::*;
+            }
+        }
+    }
     /// Endpoints under `fal-ai/bytedance`.
-    #[cfg(feature = "fal-ai__bytedance__seed__v2__mini")]
+    #[cfg(any(feature = "fal-ai__bytedance__dreamactor__v2", feature = "fal-ai__bytedance__dreamina__v3.1__text-to-image", feature = "fal-ai__bytedance__omnihuman__v1.5", feature = "fal-ai__bytedance__seed__v2__mini", feature = "fal-ai__bytedance__seedance__v1.5__pro__image-to-video", feature = "fal-ai__bytedance__seedance__v1.5__pro__text-to-video", feature = "fal-ai__bytedance__seedance__v1__lite__image-to-video", feature = "fal-ai__bytedance__seedance__v1__lite__reference-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__image-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__text-to-video", feature = "fal-ai__bytedance__seedream__v4.5__edit", feature = "fal-ai__bytedance__seedream__v4.5__text-to-image", feature = "fal-ai__bytedance__seedream__v4__edit", feature = "fal-ai__bytedance__seedream__v4__text-to-image", feature = "fal-ai__bytedance__seedream__v5__lite__edit", feature = "fal-ai__bytedance__seedream__v5__lite__text-to-image", feature = "fal-ai__bytedance__video-stylize"))]
     pub mod bytedance {
+        /// Endpoints under `fal-ai/bytedance/dreamactor`.
+        #[cfg(feature = "fal-ai__bytedance__dreamactor__v2")]
+        pub mod dreamactor {
+            /// Typed bindings for the fal endpoint `fal-ai/bytedance/dreamactor/v2` (category `video`, cargo feature `fal-ai__bytedance__dreamactor__v2`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/dreamactor/v2>.
+            #[cfg(feature = "fal-ai__bytedance__dreamactor__v2")]
+            pub mod v2 {
+                #[cfg(feature = "fal-ai__bytedance__dreamactor__v2")]
+                pub use super::super::super::super::e_fal_ai_bytedance_dreamactor_v2::fal_ai::bytedance::dreamactor::v2::*;
+            }
+        }
+        /// Endpoints under `fal-ai/bytedance/dreamina`.
+        #[cfg(feature = "fal-ai__bytedance__dreamina__v3.1__text-to-image")]
+        pub mod dreamina {
+            /// Endpoints under `fal-ai/bytedance/dreamina/v3.1`.
+            #[cfg(feature = "fal-ai__bytedance__dreamina__v3.1__text-to-image")]
+            pub mod v3_1 {
+                /// Typed bindings for the fal endpoint `fal-ai/bytedance/dreamina/v3.1/text-to-image` (category `image`, cargo feature `fal-ai__bytedance__dreamina__v3.1__text-to-image`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/dreamina/v3.1/text-to-image>.
+                #[cfg(feature = "fal-ai__bytedance__dreamina__v3.1__text-to-image")]
+                pub mod text_to_image {
+                    #[cfg(feature = "fal-ai__bytedance__dreamina__v3.1__text-to-image")]
+                    pub use super::super::super::super::super::e_fal_ai_bytedance_dreamina_v3_1_text_to_image::fal_ai::bytedance::dreamina::v3_1::text_to_image::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/bytedance/omnihuman`.
+        #[cfg(feature = "fal-ai__bytedance__omnihuman__v1.5")]
+        pub mod omnihuman {
+            /// Typed bindings for the fal endpoint `fal-ai/bytedance/omnihuman/v1.5` (category `video`, cargo feature `fal-ai__bytedance__omnihuman__v1.5`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/omnihuman/v1.5>.
+            #[cfg(feature = "fal-ai__bytedance__omnihuman__v1.5")]
+            pub mod v1_5 {
+                #[cfg(feature = "fal-ai__bytedance__omnihuman__v1.5")]
+                pub use super::super::super::super::e_fal_ai_bytedance_omnihuman_v1_5::fal_ai::bytedance::omnihuman::v1_5::*;
+            }
+        }
         /// Endpoints under `fal-ai/bytedance/seed`.
         #[cfg(feature = "fal-ai__bytedance__seed__v2__mini")]
         pub mod seed {
@@ -49,37 +3663,1037 @@ pub mod fal_ai {
                 }
             }
         }
+        /// Endpoints under `fal-ai/bytedance/seedance`.
+        #[cfg(any(feature = "fal-ai__bytedance__seedance__v1.5__pro__image-to-video", feature = "fal-ai__bytedance__seedance__v1.5__pro__text-to-video", feature = "fal-ai__bytedance__seedance__v1__lite__image-to-video", feature = "fal-ai__bytedance__seedance__v1__lite__reference-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__image-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__text-to-video"))]
+        pub mod seedance {
+            /// Endpoints under `fal-ai/bytedance/seedance/v1`.
+            #[cfg(any(feature = "fal-ai__bytedance__seedance__v1__lite__image-to-video", feature = "fal-ai__bytedance__seedance__v1__lite__reference-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__image-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__text-to-video"))]
+            pub mod v1 {
+                /// Endpoints under `fal-ai/bytedance/seedance/v1/lite`.
+                #[cfg(any(feature = "fal-ai__bytedance__seedance__v1__lite__image-to-video", feature = "fal-ai__bytedance__seedance__v1__lite__reference-to-video"))]
+                pub mod lite {
+                    /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedance/v1/lite/image-to-video` (category `video`, cargo feature `fal-ai__bytedance__seedance__v1__lite__image-to-video`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedance/v1/lite/image-to-video>.
+                    #[cfg(feature = "fal-ai__bytedance__seedance__v1__lite__image-to-video")]
+                    pub mod image_to_video {
+                        #[cfg(feature = "fal-ai__bytedance__seedance__v1__lite__image-to-video")]
+                        pub use super::super::super::super::super::super::e_fal_ai_bytedance_seedance_v1_lite_image_to_video::fal_ai::bytedance::seedance::v1::lite::image_to_video::*;
+                    }
+                    /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedance/v1/lite/reference-to-video` (category `video`, cargo feature `fal-ai__bytedance__seedance__v1__lite__reference-to-video`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedance/v1/lite/reference-to-video>.
+                    #[cfg(feature = "fal-ai__bytedance__seedance__v1__lite__reference-to-video")]
+                    pub mod reference_to_video {
+                        #[cfg(feature = "fal-ai__bytedance__seedance__v1__lite__reference-to-video")]
+                        pub use super::super::super::super::super::super::e_fal_ai_bytedance_seedance_v1_lite_reference_to_video::fal_ai::bytedance::seedance::v1::lite::reference_to_video::*;
+                    }
+                }
+                /// Endpoints under `fal-ai/bytedance/seedance/v1/pro`.
+                #[cfg(any(feature = "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__image-to-video", feature = "fal-ai__bytedance__seedance__v1__pro__text-to-video"))]
+                pub mod pro {
+                    /// Endpoints under `fal-ai/bytedance/seedance/v1/pro/fast`.
+                    #[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video")]
+                    pub mod fast {
+                        /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedance/v1/pro/fast/image-to-video` (category `video`, cargo feature `fal-ai__bytedance__seedance__v1__pro__fast__image-to-video`).
+                        ///
+                        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedance/v1/pro/fast/image-to-video>.
+                        #[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video")]
+                        pub mod image_to_video {
+                            #[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video")]
+                            pub use super::super::super::super::super::super::super::e_fal_ai_bytedance_seedance_v1_pro_fast_image_to_video::fal_ai::bytedance::seedance::v1::pro::fast::image_to_video::*;
+                        }
+                    }
+                    /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedance/v1/pro/image-to-video` (category `video`, cargo feature `fal-ai__bytedance__seedance__v1__pro__image-to-video`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedance/v1/pro/image-to-video>.
+                    #[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__image-to-video")]
+                    pub mod image_to_video {
+                        #[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__image-to-video")]
+                        pub use super::super::super::super::super::super::e_fal_ai_bytedance_seedance_v1_pro_image_to_video::fal_ai::bytedance::seedance::v1::pro::image_to_video::*;
+                    }
+                    /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedance/v1/pro/text-to-video` (category `video`, cargo feature `fal-ai__bytedance__seedance__v1__pro__text-to-video`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedance/v1/pro/text-to-video>.
+                    #[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__text-to-video")]
+                    pub mod text_to_video {
+                        #[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__text-to-video")]
+                        pub use super::super::super::super::super::super::e_fal_ai_bytedance_seedance_v1_pro_text_to_video::fal_ai::bytedance::seedance::v1::pro::text_to_video::*;
+                    }
+                }
+            }
+            /// Endpoints under `fal-ai/bytedance/seedance/v1.5`.
+            #[cfg(any(feature = "fal-ai__bytedance__seedance__v1.5__pro__image-to-video", feature = "fal-ai__bytedance__seedance__v1.5__pro__text-to-video"))]
+            pub mod v1_5 {
+                /// Endpoints under `fal-ai/bytedance/seedance/v1.5/pro`.
+                #[cfg(any(feature = "fal-ai__bytedance__seedance__v1.5__pro__image-to-video", feature = "fal-ai__bytedance__seedance__v1.5__pro__text-to-video"))]
+                pub mod pro {
+                    /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedance/v1.5/pro/image-to-video` (category `video`, cargo feature `fal-ai__bytedance__seedance__v1.5__pro__image-to-video`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedance/v1.5/pro/image-to-video>.
+                    #[cfg(feature = "fal-ai__bytedance__seedance__v1.5__pro__image-to-video")]
+                    pub mod image_to_video {
+                        #[cfg(feature = "fal-ai__bytedance__seedance__v1.5__pro__image-to-video")]
+                        pub use super::super::super::super::super::super::e_fal_ai_bytedance_seedance_v1_5_pro_image_to_video::fal_ai::bytedance::seedance::v1_5::pro::image_to_video::*;
+                    }
+                    /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedance/v1.5/pro/text-to-video` (category `video`, cargo feature `fal-ai__bytedance__seedance__v1.5__pro__text-to-video`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedance/v1.5/pro/text-to-video>.
+                    #[cfg(feature = "fal-ai__bytedance__seedance__v1.5__pro__text-to-video")]
+                    pub mod text_to_video {
+                        #[cfg(feature = "fal-ai__bytedance__seedance__v1.5__pro__text-to-video")]
+                        pub use super::super::super::super::super::super::e_fal_ai_bytedance_seedance_v1_5_pro_text_to_video::fal_ai::bytedance::seedance::v1_5::pro::text_to_video::*;
+                    }
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/bytedance/seedream`.
+        #[cfg(any(feature = "fal-ai__bytedance__seedream__v4.5__edit", feature = "fal-ai__bytedance__seedream__v4.5__text-to-image", feature = "fal-ai__bytedance__seedream__v4__edit", feature = "fal-ai__bytedance__seedream__v4__text-to-image", feature = "fal-ai__bytedance__seedream__v5__lite__edit", feature = "fal-ai__bytedance__seedream__v5__lite__text-to-image"))]
+        pub mod seedream {
+            /// Endpoints under `fal-ai/bytedance/seedream/v4`.
+            #[cfg(any(feature = "fal-ai__bytedance__seedream__v4__edit", feature = "fal-ai__bytedance__seedream__v4__text-to-image"))]
+            pub mod v4 {
+                /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedream/v4/edit` (category `image`, cargo feature `fal-ai__bytedance__seedream__v4__edit`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedream/v4/edit>.
+                #[cfg(feature = "fal-ai__bytedance__seedream__v4__edit")]
+                pub mod edit {
+                    #[cfg(feature = "fal-ai__bytedance__seedream__v4__edit")]
+                    pub use super::super::super::super::super::e_fal_ai_bytedance_seedream_v4_edit::fal_ai::bytedance::seedream::v4::edit::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedream/v4/text-to-image` (category `image`, cargo feature `fal-ai__bytedance__seedream__v4__text-to-image`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedream/v4/text-to-image>.
+                #[cfg(feature = "fal-ai__bytedance__seedream__v4__text-to-image")]
+                pub mod text_to_image {
+                    #[cfg(feature = "fal-ai__bytedance__seedream__v4__text-to-image")]
+                    pub use super::super::super::super::super::e_fal_ai_bytedance_seedream_v4_text_to_image::fal_ai::bytedance::seedream::v4::text_to_image::*;
+                }
+            }
+            /// Endpoints under `fal-ai/bytedance/seedream/v4.5`.
+            #[cfg(any(feature = "fal-ai__bytedance__seedream__v4.5__edit", feature = "fal-ai__bytedance__seedream__v4.5__text-to-image"))]
+            pub mod v4_5 {
+                /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedream/v4.5/edit` (category `image`, cargo feature `fal-ai__bytedance__seedream__v4.5__edit`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedream/v4.5/edit>.
+                #[cfg(feature = "fal-ai__bytedance__seedream__v4.5__edit")]
+                pub mod edit {
+                    #[cfg(feature = "fal-ai__bytedance__seedream__v4.5__edit")]
+                    pub use super::super::super::super::super::e_fal_ai_bytedance_seedream_v4_5_edit::fal_ai::bytedance::seedream::v4_5::edit::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedream/v4.5/text-to-image` (category `image`, cargo feature `fal-ai__bytedance__seedream__v4.5__text-to-image`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedream/v4.5/text-to-image>.
+                #[cfg(feature = "fal-ai__bytedance__seedream__v4.5__text-to-image")]
+                pub mod text_to_image {
+                    #[cfg(feature = "fal-ai__bytedance__seedream__v4.5__text-to-image")]
+                    pub use super::super::super::super::super::e_fal_ai_bytedance_seedream_v4_5_text_to_image::fal_ai::bytedance::seedream::v4_5::text_to_image::*;
+                }
+            }
+            /// Endpoints under `fal-ai/bytedance/seedream/v5`.
+            #[cfg(any(feature = "fal-ai__bytedance__seedream__v5__lite__edit", feature = "fal-ai__bytedance__seedream__v5__lite__text-to-image"))]
+            pub mod v5 {
+                /// Endpoints under `fal-ai/bytedance/seedream/v5/lite`.
+                #[cfg(any(feature = "fal-ai__bytedance__seedream__v5__lite__edit", feature = "fal-ai__bytedance__seedream__v5__lite__text-to-image"))]
+                pub mod lite {
+                    /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedream/v5/lite/edit` (category `image`, cargo feature `fal-ai__bytedance__seedream__v5__lite__edit`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedream/v5/lite/edit>.
+                    #[cfg(feature = "fal-ai__bytedance__seedream__v5__lite__edit")]
+                    pub mod edit {
+                        #[cfg(feature = "fal-ai__bytedance__seedream__v5__lite__edit")]
+                        pub use super::super::super::super::super::super::e_fal_ai_bytedance_seedream_v5_lite_edit::fal_ai::bytedance::seedream::v5::lite::edit::*;
+                    }
+                    /// Typed bindings for the fal endpoint `fal-ai/bytedance/seedream/v5/lite/text-to-image` (category `image`, cargo feature `fal-ai__bytedance__seedream__v5__lite__text-to-image`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/seedream/v5/lite/text-to-image>.
+                    #[cfg(feature = "fal-ai__bytedance__seedream__v5__lite__text-to-image")]
+                    pub mod text_to_image {
+                        #[cfg(feature = "fal-ai__bytedance__seedream__v5__lite__text-to-image")]
+                        pub use super::super::super::super::super::super::e_fal_ai_bytedance_seedream_v5_lite_text_to_image::fal_ai::bytedance::seedream::v5::lite::text_to_image::*;
+                    }
+                }
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/bytedance/video-stylize` (category `video`, cargo feature `fal-ai__bytedance__video-stylize`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance/video-stylize>.
+        #[cfg(feature = "fal-ai__bytedance__video-stylize")]
+        pub mod video_stylize {
+            #[cfg(feature = "fal-ai__bytedance__video-stylize")]
+            pub use super::super::super::e_fal_ai_bytedance_video_stylize::fal_ai::bytedance::video_stylize::*;
+        }
+    }
+    /// Endpoints under `fal-ai/bytedance-upscaler`.
+    #[cfg(feature = "fal-ai__bytedance-upscaler__upscale__video")]
+    pub mod bytedance_upscaler {
+        /// Endpoints under `fal-ai/bytedance-upscaler/upscale`.
+        #[cfg(feature = "fal-ai__bytedance-upscaler__upscale__video")]
+        pub mod upscale {
+            /// Typed bindings for the fal endpoint `fal-ai/bytedance-upscaler/upscale/video` (category `video`, cargo feature `fal-ai__bytedance-upscaler__upscale__video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/bytedance-upscaler/upscale/video>.
+            #[cfg(feature = "fal-ai__bytedance-upscaler__upscale__video")]
+            pub mod video {
+                #[cfg(feature = "fal-ai__bytedance-upscaler__upscale__video")]
+                pub use super::super::super::super::e_fal_ai_bytedance_upscaler_upscale_video::fal_ai::bytedance_upscaler::upscale::video::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/cartoonify` (category `image`, cargo feature `fal-ai__cartoonify`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/cartoonify>.
+    #[cfg(feature = "fal-ai__cartoonify")]
+    pub mod cartoonify {
+        #[cfg(feature = "fal-ai__cartoonify")]
+        pub use super::super::e_fal_ai_cartoonify::fal_ai::cartoonify::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/cat-vton` (category `image`, cargo feature `fal-ai__cat-vton`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/cat-vton>.
+    #[cfg(feature = "fal-ai__cat-vton")]
+    pub mod cat_vton {
+        #[cfg(feature = "fal-ai__cat-vton")]
+        pub use super::super::e_fal_ai_cat_vton::fal_ai::cat_vton::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ccsr` (category `image`, cargo feature `fal-ai__ccsr`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ccsr>.
+    #[cfg(feature = "fal-ai__ccsr")]
+    pub mod ccsr {
+        #[cfg(feature = "fal-ai__ccsr")]
+        pub use super::super::e_fal_ai_ccsr::fal_ai::ccsr::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/chain-of-zoom` (category `image`, cargo feature `fal-ai__chain-of-zoom`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/chain-of-zoom>.
+    #[cfg(feature = "fal-ai__chain-of-zoom")]
+    pub mod chain_of_zoom {
+        #[cfg(feature = "fal-ai__chain-of-zoom")]
+        pub use super::super::e_fal_ai_chain_of_zoom::fal_ai::chain_of_zoom::*;
+    }
+    /// Endpoints under `fal-ai/chatterbox`.
+    #[cfg(any(feature = "fal-ai__chatterbox__speech-to-speech", feature = "fal-ai__chatterbox__text-to-speech", feature = "fal-ai__chatterbox__text-to-speech__multilingual"))]
+    pub mod chatterbox {
+        /// Typed bindings for the fal endpoint `fal-ai/chatterbox/speech-to-speech` (category `speech`, cargo feature `fal-ai__chatterbox__speech-to-speech`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/chatterbox/speech-to-speech>.
+        #[cfg(feature = "fal-ai__chatterbox__speech-to-speech")]
+        pub mod speech_to_speech {
+            #[cfg(feature = "fal-ai__chatterbox__speech-to-speech")]
+            pub use super::super::super::e_fal_ai_chatterbox_speech_to_speech::fal_ai::chatterbox::speech_to_speech::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/chatterbox/text-to-speech` (category `speech`, cargo feature `fal-ai__chatterbox__text-to-speech`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/chatterbox/text-to-speech>.
+        #[cfg(any(feature = "fal-ai__chatterbox__text-to-speech", feature = "fal-ai__chatterbox__text-to-speech__multilingual"))]
+        pub mod text_to_speech {
+            #[cfg(feature = "fal-ai__chatterbox__text-to-speech")]
+            pub use super::super::super::e_fal_ai_chatterbox_text_to_speech::fal_ai::chatterbox::text_to_speech::*;
+            /// Typed bindings for the fal endpoint `fal-ai/chatterbox/text-to-speech/multilingual` (category `speech`, cargo feature `fal-ai__chatterbox__text-to-speech__multilingual`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/chatterbox/text-to-speech/multilingual>.
+            #[cfg(feature = "fal-ai__chatterbox__text-to-speech__multilingual")]
+            pub mod multilingual {
+                #[cfg(feature = "fal-ai__chatterbox__text-to-speech__multilingual")]
+                pub use super::super::super::super::e_fal_ai_chatterbox_text_to_speech_multilingual::fal_ai::chatterbox::text_to_speech::multilingual::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/chrono-edit` (category `image`, cargo feature `fal-ai__chrono-edit`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/chrono-edit>.
+    #[cfg(feature = "fal-ai__chrono-edit")]
+    pub mod chrono_edit {
+        #[cfg(feature = "fal-ai__chrono-edit")]
+        pub use super::super::e_fal_ai_chrono_edit::fal_ai::chrono_edit::*;
+    }
+    /// Endpoints under `fal-ai/chrono-edit-lora-gallery`.
+    #[cfg(feature = "fal-ai__chrono-edit-lora-gallery__upscaler")]
+    pub mod chrono_edit_lora_gallery {
+        /// Typed bindings for the fal endpoint `fal-ai/chrono-edit-lora-gallery/upscaler` (category `image`, cargo feature `fal-ai__chrono-edit-lora-gallery__upscaler`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/chrono-edit-lora-gallery/upscaler>.
+        #[cfg(feature = "fal-ai__chrono-edit-lora-gallery__upscaler")]
+        pub mod upscaler {
+            #[cfg(feature = "fal-ai__chrono-edit-lora-gallery__upscaler")]
+            pub use super::super::super::e_fal_ai_chrono_edit_lora_gallery_upscaler::fal_ai::chrono_edit_lora_gallery::upscaler::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/clarity-upscaler` (category `image`, cargo feature `fal-ai__clarity-upscaler`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/clarity-upscaler>.
+    #[cfg(feature = "fal-ai__clarity-upscaler")]
+    pub mod clarity_upscaler {
+        #[cfg(feature = "fal-ai__clarity-upscaler")]
+        pub use super::super::e_fal_ai_clarity_upscaler::fal_ai::clarity_upscaler::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/cogvideox-5b` (category `video`, cargo feature `fal-ai__cogvideox-5b`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/cogvideox-5b>.
+    #[cfg(any(feature = "fal-ai__cogvideox-5b", feature = "fal-ai__cogvideox-5b__video-to-video"))]
+    pub mod cogvideox_5b {
+        #[cfg(feature = "fal-ai__cogvideox-5b")]
+        pub use super::super::e_fal_ai_cogvideox_5b::fal_ai::cogvideox_5b::*;
+        /// Typed bindings for the fal endpoint `fal-ai/cogvideox-5b/video-to-video` (category `video`, cargo feature `fal-ai__cogvideox-5b__video-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/cogvideox-5b/video-to-video>.
+        #[cfg(feature = "fal-ai__cogvideox-5b__video-to-video")]
+        pub mod video_to_video {
+            #[cfg(feature = "fal-ai__cogvideox-5b__video-to-video")]
+            pub use super::super::super::e_fal_ai_cogvideox_5b_video_to_video::fal_ai::cogvideox_5b::video_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/controlfoley` (category `video`, cargo feature `fal-ai__controlfoley`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/controlfoley>.
+    #[cfg(feature = "fal-ai__controlfoley")]
+    pub mod controlfoley {
+        #[cfg(feature = "fal-ai__controlfoley")]
+        pub use super::super::e_fal_ai_controlfoley::fal_ai::controlfoley::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/controlnext` (category `video`, cargo feature `fal-ai__controlnext`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/controlnext>.
+    #[cfg(feature = "fal-ai__controlnext")]
+    pub mod controlnext {
+        #[cfg(feature = "fal-ai__controlnext")]
+        pub use super::super::e_fal_ai_controlnext::fal_ai::controlnext::*;
+    }
+    /// Endpoints under `fal-ai/cosmos-predict-2.5`.
+    #[cfg(any(feature = "fal-ai__cosmos-predict-2.5__distilled__text-to-video", feature = "fal-ai__cosmos-predict-2.5__text-to-video", feature = "fal-ai__cosmos-predict-2.5__video-to-video"))]
+    pub mod cosmos_predict_2_5 {
+        /// Endpoints under `fal-ai/cosmos-predict-2.5/distilled`.
+        #[cfg(feature = "fal-ai__cosmos-predict-2.5__distilled__text-to-video")]
+        pub mod distilled {
+            /// Typed bindings for the fal endpoint `fal-ai/cosmos-predict-2.5/distilled/text-to-video` (category `video`, cargo feature `fal-ai__cosmos-predict-2.5__distilled__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/cosmos-predict-2.5/distilled/text-to-video>.
+            #[cfg(feature = "fal-ai__cosmos-predict-2.5__distilled__text-to-video")]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__cosmos-predict-2.5__distilled__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_cosmos_predict_2_5_distilled_text_to_video::fal_ai::cosmos_predict_2_5::distilled::text_to_video::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/cosmos-predict-2.5/text-to-video` (category `video`, cargo feature `fal-ai__cosmos-predict-2.5__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/cosmos-predict-2.5/text-to-video>.
+        #[cfg(feature = "fal-ai__cosmos-predict-2.5__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "fal-ai__cosmos-predict-2.5__text-to-video")]
+            pub use super::super::super::e_fal_ai_cosmos_predict_2_5_text_to_video::fal_ai::cosmos_predict_2_5::text_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/cosmos-predict-2.5/video-to-video` (category `video`, cargo feature `fal-ai__cosmos-predict-2.5__video-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/cosmos-predict-2.5/video-to-video>.
+        #[cfg(feature = "fal-ai__cosmos-predict-2.5__video-to-video")]
+        pub mod video_to_video {
+            #[cfg(feature = "fal-ai__cosmos-predict-2.5__video-to-video")]
+            pub use super::super::super::e_fal_ai_cosmos_predict_2_5_video_to_video::fal_ai::cosmos_predict_2_5::video_to_video::*;
+        }
+    }
+    /// Endpoints under `fal-ai/creatify`.
+    #[cfg(feature = "fal-ai__creatify__aurora")]
+    pub mod creatify {
+        /// Typed bindings for the fal endpoint `fal-ai/creatify/aurora` (category `video`, cargo feature `fal-ai__creatify__aurora`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/creatify/aurora>.
+        #[cfg(feature = "fal-ai__creatify__aurora")]
+        pub mod aurora {
+            #[cfg(feature = "fal-ai__creatify__aurora")]
+            pub use super::super::super::e_fal_ai_creatify_aurora::fal_ai::creatify::aurora::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/creative-upscaler` (category `image`, cargo feature `fal-ai__creative-upscaler`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/creative-upscaler>.
+    #[cfg(feature = "fal-ai__creative-upscaler")]
+    pub mod creative_upscaler {
+        #[cfg(feature = "fal-ai__creative-upscaler")]
+        pub use super::super::e_fal_ai_creative_upscaler::fal_ai::creative_upscaler::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/csm-1b` (category `audio`, cargo feature `fal-ai__csm-1b`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/csm-1b>.
+    #[cfg(feature = "fal-ai__csm-1b")]
+    pub mod csm_1b {
+        #[cfg(feature = "fal-ai__csm-1b")]
+        pub use super::super::e_fal_ai_csm_1b::fal_ai::csm_1b::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ddcolor` (category `image`, cargo feature `fal-ai__ddcolor`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ddcolor>.
+    #[cfg(feature = "fal-ai__ddcolor")]
+    pub mod ddcolor {
+        #[cfg(feature = "fal-ai__ddcolor")]
+        pub use super::super::e_fal_ai_ddcolor::fal_ai::ddcolor::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/deepfilternet3` (category `audio`, cargo feature `fal-ai__deepfilternet3`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/deepfilternet3>.
+    #[cfg(feature = "fal-ai__deepfilternet3")]
+    pub mod deepfilternet3 {
+        #[cfg(feature = "fal-ai__deepfilternet3")]
+        pub use super::super::e_fal_ai_deepfilternet3::fal_ai::deepfilternet3::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/demucs` (category `audio`, cargo feature `fal-ai__demucs`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/demucs>.
+    #[cfg(feature = "fal-ai__demucs")]
+    pub mod demucs {
+        #[cfg(feature = "fal-ai__demucs")]
+        pub use super::super::e_fal_ai_demucs::fal_ai::demucs::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/depth-anything-video` (category `video`, cargo feature `fal-ai__depth-anything-video`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/depth-anything-video>.
+    #[cfg(feature = "fal-ai__depth-anything-video")]
+    pub mod depth_anything_video {
+        #[cfg(feature = "fal-ai__depth-anything-video")]
+        pub use super::super::e_fal_ai_depth_anything_video::fal_ai::depth_anything_video::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/dia-tts` (category `speech`, cargo feature `fal-ai__dia-tts`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/dia-tts>.
+    #[cfg(any(feature = "fal-ai__dia-tts", feature = "fal-ai__dia-tts__voice-clone"))]
+    pub mod dia_tts {
+        #[cfg(feature = "fal-ai__dia-tts")]
+        pub use super::super::e_fal_ai_dia_tts::fal_ai::dia_tts::*;
+        /// Typed bindings for the fal endpoint `fal-ai/dia-tts/voice-clone` (category `audio`, cargo feature `fal-ai__dia-tts__voice-clone`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/dia-tts/voice-clone>.
+        #[cfg(feature = "fal-ai__dia-tts__voice-clone")]
+        pub mod voice_clone {
+            #[cfg(feature = "fal-ai__dia-tts__voice-clone")]
+            pub use super::super::super::e_fal_ai_dia_tts_voice_clone::fal_ai::dia_tts::voice_clone::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/diffrhythm` (category `audio`, cargo feature `fal-ai__diffrhythm`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/diffrhythm>.
+    #[cfg(feature = "fal-ai__diffrhythm")]
+    pub mod diffrhythm {
+        #[cfg(feature = "fal-ai__diffrhythm")]
+        pub use super::super::e_fal_ai_diffrhythm::fal_ai::diffrhythm::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/docres` (category `image`, cargo feature `fal-ai__docres`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/docres>.
+    #[cfg(feature = "fal-ai__docres")]
+    pub mod docres {
+        #[cfg(feature = "fal-ai__docres")]
+        pub use super::super::e_fal_ai_docres::fal_ai::docres::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/drct-super-resolution` (category `image`, cargo feature `fal-ai__drct-super-resolution`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/drct-super-resolution>.
+    #[cfg(feature = "fal-ai__drct-super-resolution")]
+    pub mod drct_super_resolution {
+        #[cfg(feature = "fal-ai__drct-super-resolution")]
+        pub use super::super::e_fal_ai_drct_super_resolution::fal_ai::drct_super_resolution::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/dreamo` (category `image`, cargo feature `fal-ai__dreamo`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/dreamo>.
+    #[cfg(feature = "fal-ai__dreamo")]
+    pub mod dreamo {
+        #[cfg(feature = "fal-ai__dreamo")]
+        pub use super::super::e_fal_ai_dreamo::fal_ai::dreamo::*;
+    }
+    /// Endpoints under `fal-ai/dreamomni2`.
+    #[cfg(feature = "fal-ai__dreamomni2__edit")]
+    pub mod dreamomni2 {
+        /// Typed bindings for the fal endpoint `fal-ai/dreamomni2/edit` (category `image`, cargo feature `fal-ai__dreamomni2__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/dreamomni2/edit>.
+        #[cfg(feature = "fal-ai__dreamomni2__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__dreamomni2__edit")]
+            pub use super::super::super::e_fal_ai_dreamomni2_edit::fal_ai::dreamomni2::edit::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/dreamshaper` (category `image`, cargo feature `fal-ai__dreamshaper`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/dreamshaper>.
+    #[cfg(feature = "fal-ai__dreamshaper")]
+    pub mod dreamshaper {
+        #[cfg(feature = "fal-ai__dreamshaper")]
+        pub use super::super::e_fal_ai_dreamshaper::fal_ai::dreamshaper::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/dubbing` (category `video`, cargo feature `fal-ai__dubbing`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/dubbing>.
+    #[cfg(feature = "fal-ai__dubbing")]
+    pub mod dubbing {
+        #[cfg(feature = "fal-ai__dubbing")]
+        pub use super::super::e_fal_ai_dubbing::fal_ai::dubbing::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/dwpose` (category `image`, cargo feature `fal-ai__dwpose`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/dwpose>.
+    #[cfg(feature = "fal-ai__dwpose")]
+    pub mod dwpose {
+        #[cfg(feature = "fal-ai__dwpose")]
+        pub use super::super::e_fal_ai_dwpose::fal_ai::dwpose::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/echomimic-v3` (category `video`, cargo feature `fal-ai__echomimic-v3`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/echomimic-v3>.
+    #[cfg(feature = "fal-ai__echomimic-v3")]
+    pub mod echomimic_v3 {
+        #[cfg(feature = "fal-ai__echomimic-v3")]
+        pub use super::super::e_fal_ai_echomimic_v3::fal_ai::echomimic_v3::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/editto` (category `video`, cargo feature `fal-ai__editto`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/editto>.
+    #[cfg(feature = "fal-ai__editto")]
+    pub mod editto {
+        #[cfg(feature = "fal-ai__editto")]
+        pub use super::super::e_fal_ai_editto::fal_ai::editto::*;
     }
     /// Endpoints under `fal-ai/elevenlabs`.
-    #[cfg(feature = "fal-ai__elevenlabs__speech-to-text")]
+    #[cfg(any(feature = "fal-ai__elevenlabs__audio-isolation", feature = "fal-ai__elevenlabs__music", feature = "fal-ai__elevenlabs__sound-effects__v2", feature = "fal-ai__elevenlabs__speech-to-text", feature = "fal-ai__elevenlabs__speech-to-text__scribe-v2", feature = "fal-ai__elevenlabs__text-to-dialogue__eleven-v3", feature = "fal-ai__elevenlabs__tts__eleven-v3", feature = "fal-ai__elevenlabs__tts__multilingual-v2", feature = "fal-ai__elevenlabs__tts__turbo-v2.5"))]
     pub mod elevenlabs {
+        /// Typed bindings for the fal endpoint `fal-ai/elevenlabs/audio-isolation` (category `audio`, cargo feature `fal-ai__elevenlabs__audio-isolation`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/elevenlabs/audio-isolation>.
+        #[cfg(feature = "fal-ai__elevenlabs__audio-isolation")]
+        pub mod audio_isolation {
+            #[cfg(feature = "fal-ai__elevenlabs__audio-isolation")]
+            pub use super::super::super::e_fal_ai_elevenlabs_audio_isolation::fal_ai::elevenlabs::audio_isolation::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/elevenlabs/music` (category `audio`, cargo feature `fal-ai__elevenlabs__music`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/elevenlabs/music>.
+        #[cfg(feature = "fal-ai__elevenlabs__music")]
+        pub mod music {
+            #[cfg(feature = "fal-ai__elevenlabs__music")]
+            pub use super::super::super::e_fal_ai_elevenlabs_music::fal_ai::elevenlabs::music::*;
+        }
+        /// Endpoints under `fal-ai/elevenlabs/sound-effects`.
+        #[cfg(feature = "fal-ai__elevenlabs__sound-effects__v2")]
+        pub mod sound_effects {
+            /// Typed bindings for the fal endpoint `fal-ai/elevenlabs/sound-effects/v2` (category `audio`, cargo feature `fal-ai__elevenlabs__sound-effects__v2`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/elevenlabs/sound-effects/v2>.
+            #[cfg(feature = "fal-ai__elevenlabs__sound-effects__v2")]
+            pub mod v2 {
+                #[cfg(feature = "fal-ai__elevenlabs__sound-effects__v2")]
+                pub use super::super::super::super::e_fal_ai_elevenlabs_sound_effects_v2::fal_ai::elevenlabs::sound_effects::v2::*;
+            }
+        }
         /// Typed bindings for the fal endpoint `fal-ai/elevenlabs/speech-to-text` (category `text`, cargo feature `fal-ai__elevenlabs__speech-to-text`).
         ///
         /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/elevenlabs/speech-to-text>.
-        #[cfg(feature = "fal-ai__elevenlabs__speech-to-text")]
+        #[cfg(any(feature = "fal-ai__elevenlabs__speech-to-text", feature = "fal-ai__elevenlabs__speech-to-text__scribe-v2"))]
         pub mod speech_to_text {
             #[cfg(feature = "fal-ai__elevenlabs__speech-to-text")]
             pub use super::super::super::e_fal_ai_elevenlabs_speech_to_text::fal_ai::elevenlabs::speech_to_text::*;
+            /// Typed bindings for the fal endpoint `fal-ai/elevenlabs/speech-to-text/scribe-v2` (category `text`, cargo feature `fal-ai__elevenlabs__speech-to-text__scribe-v2`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/elevenlabs/speech-to-text/scribe-v2>.
+            #[cfg(feature = "fal-ai__elevenlabs__speech-to-text__scribe-v2")]
+            pub mod scribe_v2 {
+                #[cfg(feature = "fal-ai__elevenlabs__speech-to-text__scribe-v2")]
+                pub use super::super::super::super::e_fal_ai_elevenlabs_speech_to_text_scribe_v2::fal_ai::elevenlabs::speech_to_text::scribe_v2::*;
+            }
+        }
+        /// Endpoints under `fal-ai/elevenlabs/text-to-dialogue`.
+        #[cfg(feature = "fal-ai__elevenlabs__text-to-dialogue__eleven-v3")]
+        pub mod text_to_dialogue {
+            /// Typed bindings for the fal endpoint `fal-ai/elevenlabs/text-to-dialogue/eleven-v3` (category `audio`, cargo feature `fal-ai__elevenlabs__text-to-dialogue__eleven-v3`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/elevenlabs/text-to-dialogue/eleven-v3>.
+            #[cfg(feature = "fal-ai__elevenlabs__text-to-dialogue__eleven-v3")]
+            pub mod eleven_v3 {
+                #[cfg(feature = "fal-ai__elevenlabs__text-to-dialogue__eleven-v3")]
+                pub use super::super::super::super::e_fal_ai_elevenlabs_text_to_dialogue_eleven_v3::fal_ai::elevenlabs::text_to_dialogue::eleven_v3::*;
+            }
+        }
+        /// Endpoints under `fal-ai/elevenlabs/tts`.
+        #[cfg(any(feature = "fal-ai__elevenlabs__tts__eleven-v3", feature = "fal-ai__elevenlabs__tts__multilingual-v2", feature = "fal-ai__elevenlabs__tts__turbo-v2.5"))]
+        pub mod tts {
+            /// Typed bindings for the fal endpoint `fal-ai/elevenlabs/tts/eleven-v3` (category `audio`, cargo feature `fal-ai__elevenlabs__tts__eleven-v3`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/elevenlabs/tts/eleven-v3>.
+            #[cfg(feature = "fal-ai__elevenlabs__tts__eleven-v3")]
+            pub mod eleven_v3 {
+                #[cfg(feature = "fal-ai__elevenlabs__tts__eleven-v3")]
+                pub use super::super::super::super::e_fal_ai_elevenlabs_tts_eleven_v3::fal_ai::elevenlabs::tts::eleven_v3::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/elevenlabs/tts/multilingual-v2` (category `audio`, cargo feature `fal-ai__elevenlabs__tts__multilingual-v2`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/elevenlabs/tts/multilingual-v2>.
+            #[cfg(feature = "fal-ai__elevenlabs__tts__multilingual-v2")]
+            pub mod multilingual_v2 {
+                #[cfg(feature = "fal-ai__elevenlabs__tts__multilingual-v2")]
+                pub use super::super::super::super::e_fal_ai_elevenlabs_tts_multilingual_v2::fal_ai::elevenlabs::tts::multilingual_v2::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/elevenlabs/tts/turbo-v2.5` (category `speech`, cargo feature `fal-ai__elevenlabs__tts__turbo-v2.5`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/elevenlabs/tts/turbo-v2.5>.
+            #[cfg(feature = "fal-ai__elevenlabs__tts__turbo-v2.5")]
+            pub mod turbo_v2_5 {
+                #[cfg(feature = "fal-ai__elevenlabs__tts__turbo-v2.5")]
+                pub use super::super::super::super::e_fal_ai_elevenlabs_tts_turbo_v2_5::fal_ai::elevenlabs::tts::turbo_v2_5::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/emu-3.5-image`.
+    #[cfg(any(feature = "fal-ai__emu-3.5-image__edit-image", feature = "fal-ai__emu-3.5-image__text-to-image"))]
+    pub mod emu_3_5_image {
+        /// Typed bindings for the fal endpoint `fal-ai/emu-3.5-image/edit-image` (category `image`, cargo feature `fal-ai__emu-3.5-image__edit-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/emu-3.5-image/edit-image>.
+        #[cfg(feature = "fal-ai__emu-3.5-image__edit-image")]
+        pub mod edit_image {
+            #[cfg(feature = "fal-ai__emu-3.5-image__edit-image")]
+            pub use super::super::super::e_fal_ai_emu_3_5_image_edit_image::fal_ai::emu_3_5_image::edit_image::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/emu-3.5-image/text-to-image` (category `image`, cargo feature `fal-ai__emu-3.5-image__text-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/emu-3.5-image/text-to-image>.
+        #[cfg(feature = "fal-ai__emu-3.5-image__text-to-image")]
+        pub mod text_to_image {
+            #[cfg(feature = "fal-ai__emu-3.5-image__text-to-image")]
+            pub use super::super::super::e_fal_ai_emu_3_5_image_text_to_image::fal_ai::emu_3_5_image::text_to_image::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/era-3d` (category `image`, cargo feature `fal-ai__era-3d`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/era-3d>.
+    #[cfg(feature = "fal-ai__era-3d")]
+    pub mod era_3d {
+        #[cfg(feature = "fal-ai__era-3d")]
+        pub use super::super::e_fal_ai_era_3d::fal_ai::era_3d::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ernie-image` (category `image`, cargo feature `fal-ai__ernie-image`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ernie-image>.
+    #[cfg(any(feature = "fal-ai__ernie-image", feature = "fal-ai__ernie-image__lora", feature = "fal-ai__ernie-image__lora__turbo", feature = "fal-ai__ernie-image__turbo"))]
+    pub mod ernie_image {
+        #[cfg(feature = "fal-ai__ernie-image")]
+        pub use super::super::e_fal_ai_ernie_image::fal_ai::ernie_image::*;
+        /// Typed bindings for the fal endpoint `fal-ai/ernie-image/lora` (category `image`, cargo feature `fal-ai__ernie-image__lora`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ernie-image/lora>.
+        #[cfg(any(feature = "fal-ai__ernie-image__lora", feature = "fal-ai__ernie-image__lora__turbo"))]
+        pub mod lora {
+            #[cfg(feature = "fal-ai__ernie-image__lora")]
+            pub use super::super::super::e_fal_ai_ernie_image_lora::fal_ai::ernie_image::lora::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ernie-image/lora/turbo` (category `image`, cargo feature `fal-ai__ernie-image__lora__turbo`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ernie-image/lora/turbo>.
+            #[cfg(feature = "fal-ai__ernie-image__lora__turbo")]
+            pub mod turbo {
+                #[cfg(feature = "fal-ai__ernie-image__lora__turbo")]
+                pub use super::super::super::super::e_fal_ai_ernie_image_lora_turbo::fal_ai::ernie_image::lora::turbo::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ernie-image/turbo` (category `image`, cargo feature `fal-ai__ernie-image__turbo`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ernie-image/turbo>.
+        #[cfg(feature = "fal-ai__ernie-image__turbo")]
+        pub mod turbo {
+            #[cfg(feature = "fal-ai__ernie-image__turbo")]
+            pub use super::super::super::e_fal_ai_ernie_image_turbo::fal_ai::ernie_image::turbo::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ernie-image-trainer` (category `training`, cargo feature `fal-ai__ernie-image-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ernie-image-trainer>.
+    #[cfg(feature = "fal-ai__ernie-image-trainer")]
+    pub mod ernie_image_trainer {
+        #[cfg(feature = "fal-ai__ernie-image-trainer")]
+        pub use super::super::e_fal_ai_ernie_image_trainer::fal_ai::ernie_image_trainer::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/esrgan` (category `image`, cargo feature `fal-ai__esrgan`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/esrgan>.
+    #[cfg(feature = "fal-ai__esrgan")]
+    pub mod esrgan {
+        #[cfg(feature = "fal-ai__esrgan")]
+        pub use super::super::e_fal_ai_esrgan::fal_ai::esrgan::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/evf-sam` (category `image`, cargo feature `fal-ai__evf-sam`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/evf-sam>.
+    #[cfg(feature = "fal-ai__evf-sam")]
+    pub mod evf_sam {
+        #[cfg(feature = "fal-ai__evf-sam")]
+        pub use super::super::e_fal_ai_evf_sam::fal_ai::evf_sam::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/f5-tts` (category `audio`, cargo feature `fal-ai__f5-tts`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/f5-tts>.
+    #[cfg(feature = "fal-ai__f5-tts")]
+    pub mod f5_tts {
+        #[cfg(feature = "fal-ai__f5-tts")]
+        pub use super::super::e_fal_ai_f5_tts::fal_ai::f5_tts::*;
+    }
+    /// Endpoints under `fal-ai/f-lite`.
+    #[cfg(feature = "fal-ai__f-lite__texture")]
+    pub mod f_lite {
+        /// Typed bindings for the fal endpoint `fal-ai/f-lite/texture` (category `image`, cargo feature `fal-ai__f-lite__texture`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/f-lite/texture>.
+        #[cfg(feature = "fal-ai__f-lite__texture")]
+        pub mod texture {
+            #[cfg(feature = "fal-ai__f-lite__texture")]
+            pub use super::super::super::e_fal_ai_f_lite_texture::fal_ai::f_lite::texture::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/face-to-sticker` (category `image`, cargo feature `fal-ai__face-to-sticker`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/face-to-sticker>.
+    #[cfg(feature = "fal-ai__face-to-sticker")]
+    pub mod face_to_sticker {
+        #[cfg(feature = "fal-ai__face-to-sticker")]
+        pub use super::super::e_fal_ai_face_to_sticker::fal_ai::face_to_sticker::*;
+    }
+    /// Endpoints under `fal-ai/fashn`.
+    #[cfg(any(feature = "fal-ai__fashn__tryon__v1.5", feature = "fal-ai__fashn__tryon__v1.6"))]
+    pub mod fashn {
+        /// Endpoints under `fal-ai/fashn/tryon`.
+        #[cfg(any(feature = "fal-ai__fashn__tryon__v1.5", feature = "fal-ai__fashn__tryon__v1.6"))]
+        pub mod tryon {
+            /// Typed bindings for the fal endpoint `fal-ai/fashn/tryon/v1.5` (category `image`, cargo feature `fal-ai__fashn__tryon__v1.5`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fashn/tryon/v1.5>.
+            #[cfg(feature = "fal-ai__fashn__tryon__v1.5")]
+            pub mod v1_5 {
+                #[cfg(feature = "fal-ai__fashn__tryon__v1.5")]
+                pub use super::super::super::super::e_fal_ai_fashn_tryon_v1_5::fal_ai::fashn::tryon::v1_5::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/fashn/tryon/v1.6` (category `image`, cargo feature `fal-ai__fashn__tryon__v1.6`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fashn/tryon/v1.6>.
+            #[cfg(feature = "fal-ai__fashn__tryon__v1.6")]
+            pub mod v1_6 {
+                #[cfg(feature = "fal-ai__fashn__tryon__v1.6")]
+                pub use super::super::super::super::e_fal_ai_fashn_tryon_v1_6::fal_ai::fashn::tryon::v1_6::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/fast-animatediff`.
+    #[cfg(any(feature = "fal-ai__fast-animatediff__text-to-video", feature = "fal-ai__fast-animatediff__turbo__text-to-video"))]
+    pub mod fast_animatediff {
+        /// Typed bindings for the fal endpoint `fal-ai/fast-animatediff/text-to-video` (category `video`, cargo feature `fal-ai__fast-animatediff__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-animatediff/text-to-video>.
+        #[cfg(feature = "fal-ai__fast-animatediff__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "fal-ai__fast-animatediff__text-to-video")]
+            pub use super::super::super::e_fal_ai_fast_animatediff_text_to_video::fal_ai::fast_animatediff::text_to_video::*;
+        }
+        /// Endpoints under `fal-ai/fast-animatediff/turbo`.
+        #[cfg(feature = "fal-ai__fast-animatediff__turbo__text-to-video")]
+        pub mod turbo {
+            /// Typed bindings for the fal endpoint `fal-ai/fast-animatediff/turbo/text-to-video` (category `video`, cargo feature `fal-ai__fast-animatediff__turbo__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-animatediff/turbo/text-to-video>.
+            #[cfg(feature = "fal-ai__fast-animatediff__turbo__text-to-video")]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__fast-animatediff__turbo__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_fast_animatediff_turbo_text_to_video::fal_ai::fast_animatediff::turbo::text_to_video::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/fast-fooocus-sdxl` (category `image`, cargo feature `fal-ai__fast-fooocus-sdxl`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-fooocus-sdxl>.
+    #[cfg(any(feature = "fal-ai__fast-fooocus-sdxl", feature = "fal-ai__fast-fooocus-sdxl__image-to-image"))]
+    pub mod fast_fooocus_sdxl {
+        #[cfg(feature = "fal-ai__fast-fooocus-sdxl")]
+        pub use super::super::e_fal_ai_fast_fooocus_sdxl::fal_ai::fast_fooocus_sdxl::*;
+        /// Typed bindings for the fal endpoint `fal-ai/fast-fooocus-sdxl/image-to-image` (category `image`, cargo feature `fal-ai__fast-fooocus-sdxl__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-fooocus-sdxl/image-to-image>.
+        #[cfg(feature = "fal-ai__fast-fooocus-sdxl__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__fast-fooocus-sdxl__image-to-image")]
+            pub use super::super::super::e_fal_ai_fast_fooocus_sdxl_image_to_image::fal_ai::fast_fooocus_sdxl::image_to_image::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/fast-lcm-diffusion` (category `image`, cargo feature `fal-ai__fast-lcm-diffusion`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-lcm-diffusion>.
+    #[cfg(any(feature = "fal-ai__fast-lcm-diffusion", feature = "fal-ai__fast-lcm-diffusion__inpainting"))]
+    pub mod fast_lcm_diffusion {
+        #[cfg(feature = "fal-ai__fast-lcm-diffusion")]
+        pub use super::super::e_fal_ai_fast_lcm_diffusion::fal_ai::fast_lcm_diffusion::*;
+        /// Typed bindings for the fal endpoint `fal-ai/fast-lcm-diffusion/inpainting` (category `image`, cargo feature `fal-ai__fast-lcm-diffusion__inpainting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-lcm-diffusion/inpainting>.
+        #[cfg(feature = "fal-ai__fast-lcm-diffusion__inpainting")]
+        pub mod inpainting {
+            #[cfg(feature = "fal-ai__fast-lcm-diffusion__inpainting")]
+            pub use super::super::super::e_fal_ai_fast_lcm_diffusion_inpainting::fal_ai::fast_lcm_diffusion::inpainting::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/fast-lightning-sdxl` (category `image`, cargo feature `fal-ai__fast-lightning-sdxl`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-lightning-sdxl>.
+    #[cfg(any(feature = "fal-ai__fast-lightning-sdxl", feature = "fal-ai__fast-lightning-sdxl__inpainting"))]
+    pub mod fast_lightning_sdxl {
+        #[cfg(feature = "fal-ai__fast-lightning-sdxl")]
+        pub use super::super::e_fal_ai_fast_lightning_sdxl::fal_ai::fast_lightning_sdxl::*;
+        /// Typed bindings for the fal endpoint `fal-ai/fast-lightning-sdxl/inpainting` (category `image`, cargo feature `fal-ai__fast-lightning-sdxl__inpainting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-lightning-sdxl/inpainting>.
+        #[cfg(feature = "fal-ai__fast-lightning-sdxl__inpainting")]
+        pub mod inpainting {
+            #[cfg(feature = "fal-ai__fast-lightning-sdxl__inpainting")]
+            pub use super::super::super::e_fal_ai_fast_lightning_sdxl_inpainting::fal_ai::fast_lightning_sdxl::inpainting::*;
         }
     }
     /// Typed bindings for the fal endpoint `fal-ai/fast-sdxl` (category `image`, cargo feature `fal-ai__fast-sdxl`).
     ///
     /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-sdxl>.
-    #[cfg(feature = "fal-ai__fast-sdxl")]
+    #[cfg(any(feature = "fal-ai__fast-sdxl", feature = "fal-ai__fast-sdxl__image-to-image"))]
     pub mod fast_sdxl {
         #[cfg(feature = "fal-ai__fast-sdxl")]
         pub use super::super::e_fal_ai_fast_sdxl::fal_ai::fast_sdxl::*;
+        /// Typed bindings for the fal endpoint `fal-ai/fast-sdxl/image-to-image` (category `image`, cargo feature `fal-ai__fast-sdxl__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-sdxl/image-to-image>.
+        #[cfg(feature = "fal-ai__fast-sdxl__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__fast-sdxl__image-to-image")]
+            pub use super::super::super::e_fal_ai_fast_sdxl_image_to_image::fal_ai::fast_sdxl::image_to_image::*;
+        }
+    }
+    /// Endpoints under `fal-ai/fast-sdxl-controlnet-canny`.
+    #[cfg(any(feature = "fal-ai__fast-sdxl-controlnet-canny__image-to-image", feature = "fal-ai__fast-sdxl-controlnet-canny__inpainting"))]
+    pub mod fast_sdxl_controlnet_canny {
+        /// Typed bindings for the fal endpoint `fal-ai/fast-sdxl-controlnet-canny/image-to-image` (category `image`, cargo feature `fal-ai__fast-sdxl-controlnet-canny__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-sdxl-controlnet-canny/image-to-image>.
+        #[cfg(feature = "fal-ai__fast-sdxl-controlnet-canny__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__fast-sdxl-controlnet-canny__image-to-image")]
+            pub use super::super::super::e_fal_ai_fast_sdxl_controlnet_canny_image_to_image::fal_ai::fast_sdxl_controlnet_canny::image_to_image::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/fast-sdxl-controlnet-canny/inpainting` (category `image`, cargo feature `fal-ai__fast-sdxl-controlnet-canny__inpainting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-sdxl-controlnet-canny/inpainting>.
+        #[cfg(feature = "fal-ai__fast-sdxl-controlnet-canny__inpainting")]
+        pub mod inpainting {
+            #[cfg(feature = "fal-ai__fast-sdxl-controlnet-canny__inpainting")]
+            pub use super::super::super::e_fal_ai_fast_sdxl_controlnet_canny_inpainting::fal_ai::fast_sdxl_controlnet_canny::inpainting::*;
+        }
+    }
+    /// Endpoints under `fal-ai/fast-svd`.
+    #[cfg(feature = "fal-ai__fast-svd__text-to-video")]
+    pub mod fast_svd {
+        /// Typed bindings for the fal endpoint `fal-ai/fast-svd/text-to-video` (category `video`, cargo feature `fal-ai__fast-svd__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-svd/text-to-video>.
+        #[cfg(feature = "fal-ai__fast-svd__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "fal-ai__fast-svd__text-to-video")]
+            pub use super::super::super::e_fal_ai_fast_svd_text_to_video::fal_ai::fast_svd::text_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/fast-svd-lcm` (category `video`, cargo feature `fal-ai__fast-svd-lcm`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-svd-lcm>.
+    #[cfg(any(feature = "fal-ai__fast-svd-lcm", feature = "fal-ai__fast-svd-lcm__text-to-video"))]
+    pub mod fast_svd_lcm {
+        #[cfg(feature = "fal-ai__fast-svd-lcm")]
+        pub use super::super::e_fal_ai_fast_svd_lcm::fal_ai::fast_svd_lcm::*;
+        /// Typed bindings for the fal endpoint `fal-ai/fast-svd-lcm/text-to-video` (category `video`, cargo feature `fal-ai__fast-svd-lcm__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fast-svd-lcm/text-to-video>.
+        #[cfg(feature = "fal-ai__fast-svd-lcm__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "fal-ai__fast-svd-lcm__text-to-video")]
+            pub use super::super::super::e_fal_ai_fast_svd_lcm_text_to_video::fal_ai::fast_svd_lcm::text_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/firered-image-edit` (category `image`, cargo feature `fal-ai__firered-image-edit`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/firered-image-edit>.
+    #[cfg(feature = "fal-ai__firered-image-edit")]
+    pub mod firered_image_edit {
+        #[cfg(feature = "fal-ai__firered-image-edit")]
+        pub use super::super::e_fal_ai_firered_image_edit::fal_ai::firered_image_edit::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/firered-image-edit-v1.1` (category `image`, cargo feature `fal-ai__firered-image-edit-v1.1`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/firered-image-edit-v1.1>.
+    #[cfg(feature = "fal-ai__firered-image-edit-v1.1")]
+    pub mod firered_image_edit_v1_1 {
+        #[cfg(feature = "fal-ai__firered-image-edit-v1.1")]
+        pub use super::super::e_fal_ai_firered_image_edit_v1_1::fal_ai::firered_image_edit_v1_1::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flashhead` (category `video`, cargo feature `fal-ai__flashhead`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flashhead>.
+    #[cfg(feature = "fal-ai__flashhead")]
+    pub mod flashhead {
+        #[cfg(feature = "fal-ai__flashhead")]
+        pub use super::super::e_fal_ai_flashhead::fal_ai::flashhead::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flashtalk` (category `video`, cargo feature `fal-ai__flashtalk`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flashtalk>.
+    #[cfg(feature = "fal-ai__flashtalk")]
+    pub mod flashtalk {
+        #[cfg(feature = "fal-ai__flashtalk")]
+        pub use super::super::e_fal_ai_flashtalk::fal_ai::flashtalk::*;
+    }
+    /// Endpoints under `fal-ai/flashvsr`.
+    #[cfg(feature = "fal-ai__flashvsr__upscale__video")]
+    pub mod flashvsr {
+        /// Endpoints under `fal-ai/flashvsr/upscale`.
+        #[cfg(feature = "fal-ai__flashvsr__upscale__video")]
+        pub mod upscale {
+            /// Typed bindings for the fal endpoint `fal-ai/flashvsr/upscale/video` (category `video`, cargo feature `fal-ai__flashvsr__upscale__video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flashvsr/upscale/video>.
+            #[cfg(feature = "fal-ai__flashvsr__upscale__video")]
+            pub mod video {
+                #[cfg(feature = "fal-ai__flashvsr__upscale__video")]
+                pub use super::super::super::super::e_fal_ai_flashvsr_upscale_video::fal_ai::flashvsr::upscale::video::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/florence-2-large`.
+    #[cfg(any(feature = "fal-ai__florence-2-large__caption", feature = "fal-ai__florence-2-large__caption-to-phrase-grounding", feature = "fal-ai__florence-2-large__dense-region-caption", feature = "fal-ai__florence-2-large__object-detection", feature = "fal-ai__florence-2-large__ocr", feature = "fal-ai__florence-2-large__open-vocabulary-detection", feature = "fal-ai__florence-2-large__region-proposal", feature = "fal-ai__florence-2-large__region-to-category", feature = "fal-ai__florence-2-large__region-to-description"))]
+    pub mod florence_2_large {
+        /// Typed bindings for the fal endpoint `fal-ai/florence-2-large/caption` (category `vision`, cargo feature `fal-ai__florence-2-large__caption`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/florence-2-large/caption>.
+        #[cfg(feature = "fal-ai__florence-2-large__caption")]
+        pub mod caption {
+            #[cfg(feature = "fal-ai__florence-2-large__caption")]
+            pub use super::super::super::e_fal_ai_florence_2_large_caption::fal_ai::florence_2_large::caption::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/florence-2-large/caption-to-phrase-grounding` (category `image`, cargo feature `fal-ai__florence-2-large__caption-to-phrase-grounding`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/florence-2-large/caption-to-phrase-grounding>.
+        #[cfg(feature = "fal-ai__florence-2-large__caption-to-phrase-grounding")]
+        pub mod caption_to_phrase_grounding {
+            #[cfg(feature = "fal-ai__florence-2-large__caption-to-phrase-grounding")]
+            pub use super::super::super::e_fal_ai_florence_2_large_caption_to_phrase_grounding::fal_ai::florence_2_large::caption_to_phrase_grounding::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/florence-2-large/dense-region-caption` (category `image`, cargo feature `fal-ai__florence-2-large__dense-region-caption`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/florence-2-large/dense-region-caption>.
+        #[cfg(feature = "fal-ai__florence-2-large__dense-region-caption")]
+        pub mod dense_region_caption {
+            #[cfg(feature = "fal-ai__florence-2-large__dense-region-caption")]
+            pub use super::super::super::e_fal_ai_florence_2_large_dense_region_caption::fal_ai::florence_2_large::dense_region_caption::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/florence-2-large/object-detection` (category `image`, cargo feature `fal-ai__florence-2-large__object-detection`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/florence-2-large/object-detection>.
+        #[cfg(feature = "fal-ai__florence-2-large__object-detection")]
+        pub mod object_detection {
+            #[cfg(feature = "fal-ai__florence-2-large__object-detection")]
+            pub use super::super::super::e_fal_ai_florence_2_large_object_detection::fal_ai::florence_2_large::object_detection::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/florence-2-large/ocr` (category `vision`, cargo feature `fal-ai__florence-2-large__ocr`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/florence-2-large/ocr>.
+        #[cfg(feature = "fal-ai__florence-2-large__ocr")]
+        pub mod ocr {
+            #[cfg(feature = "fal-ai__florence-2-large__ocr")]
+            pub use super::super::super::e_fal_ai_florence_2_large_ocr::fal_ai::florence_2_large::ocr::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/florence-2-large/open-vocabulary-detection` (category `image`, cargo feature `fal-ai__florence-2-large__open-vocabulary-detection`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/florence-2-large/open-vocabulary-detection>.
+        #[cfg(feature = "fal-ai__florence-2-large__open-vocabulary-detection")]
+        pub mod open_vocabulary_detection {
+            #[cfg(feature = "fal-ai__florence-2-large__open-vocabulary-detection")]
+            pub use super::super::super::e_fal_ai_florence_2_large_open_vocabulary_detection::fal_ai::florence_2_large::open_vocabulary_detection::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/florence-2-large/region-proposal` (category `image`, cargo feature `fal-ai__florence-2-large__region-proposal`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/florence-2-large/region-proposal>.
+        #[cfg(feature = "fal-ai__florence-2-large__region-proposal")]
+        pub mod region_proposal {
+            #[cfg(feature = "fal-ai__florence-2-large__region-proposal")]
+            pub use super::super::super::e_fal_ai_florence_2_large_region_proposal::fal_ai::florence_2_large::region_proposal::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/florence-2-large/region-to-category` (category `vision`, cargo feature `fal-ai__florence-2-large__region-to-category`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/florence-2-large/region-to-category>.
+        #[cfg(feature = "fal-ai__florence-2-large__region-to-category")]
+        pub mod region_to_category {
+            #[cfg(feature = "fal-ai__florence-2-large__region-to-category")]
+            pub use super::super::super::e_fal_ai_florence_2_large_region_to_category::fal_ai::florence_2_large::region_to_category::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/florence-2-large/region-to-description` (category `vision`, cargo feature `fal-ai__florence-2-large__region-to-description`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/florence-2-large/region-to-description>.
+        #[cfg(feature = "fal-ai__florence-2-large__region-to-description")]
+        pub mod region_to_description {
+            #[cfg(feature = "fal-ai__florence-2-large__region-to-description")]
+            pub use super::super::super::e_fal_ai_florence_2_large_region_to_description::fal_ai::florence_2_large::region_to_description::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flowedit` (category `image`, cargo feature `fal-ai__flowedit`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flowedit>.
+    #[cfg(feature = "fal-ai__flowedit")]
+    pub mod flowedit {
+        #[cfg(feature = "fal-ai__flowedit")]
+        pub use super::super::e_fal_ai_flowedit::fal_ai::flowedit::*;
     }
     /// Endpoints under `fal-ai/flux`.
-    #[cfg(any(feature = "fal-ai__flux__dev", feature = "fal-ai__flux__schnell"))]
+    #[cfg(any(feature = "fal-ai__flux__dev", feature = "fal-ai__flux__dev__image-to-image", feature = "fal-ai__flux__dev__redux", feature = "fal-ai__flux__krea", feature = "fal-ai__flux__krea__image-to-image", feature = "fal-ai__flux__krea__redux", feature = "fal-ai__flux__schnell", feature = "fal-ai__flux__srpo", feature = "fal-ai__flux__srpo__image-to-image"))]
     pub mod flux {
         /// Typed bindings for the fal endpoint `fal-ai/flux/dev` (category `image`, cargo feature `fal-ai__flux__dev`).
         ///
         /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux/dev>.
-        #[cfg(feature = "fal-ai__flux__dev")]
+        #[cfg(any(feature = "fal-ai__flux__dev", feature = "fal-ai__flux__dev__image-to-image", feature = "fal-ai__flux__dev__redux"))]
         pub mod dev {
             #[cfg(feature = "fal-ai__flux__dev")]
             pub use super::super::super::e_fal_ai_flux_dev::fal_ai::flux::dev::*;
+            /// Typed bindings for the fal endpoint `fal-ai/flux/dev/image-to-image` (category `image`, cargo feature `fal-ai__flux__dev__image-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux/dev/image-to-image>.
+            #[cfg(feature = "fal-ai__flux__dev__image-to-image")]
+            pub mod image_to_image {
+                #[cfg(feature = "fal-ai__flux__dev__image-to-image")]
+                pub use super::super::super::super::e_fal_ai_flux_dev_image_to_image::fal_ai::flux::dev::image_to_image::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/flux/dev/redux` (category `image`, cargo feature `fal-ai__flux__dev__redux`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux/dev/redux>.
+            #[cfg(feature = "fal-ai__flux__dev__redux")]
+            pub mod redux {
+                #[cfg(feature = "fal-ai__flux__dev__redux")]
+                pub use super::super::super::super::e_fal_ai_flux_dev_redux::fal_ai::flux::dev::redux::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux/krea` (category `image`, cargo feature `fal-ai__flux__krea`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux/krea>.
+        #[cfg(any(feature = "fal-ai__flux__krea", feature = "fal-ai__flux__krea__image-to-image", feature = "fal-ai__flux__krea__redux"))]
+        pub mod krea {
+            #[cfg(feature = "fal-ai__flux__krea")]
+            pub use super::super::super::e_fal_ai_flux_krea::fal_ai::flux::krea::*;
+            /// Typed bindings for the fal endpoint `fal-ai/flux/krea/image-to-image` (category `image`, cargo feature `fal-ai__flux__krea__image-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux/krea/image-to-image>.
+            #[cfg(feature = "fal-ai__flux__krea__image-to-image")]
+            pub mod image_to_image {
+                #[cfg(feature = "fal-ai__flux__krea__image-to-image")]
+                pub use super::super::super::super::e_fal_ai_flux_krea_image_to_image::fal_ai::flux::krea::image_to_image::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/flux/krea/redux` (category `image`, cargo feature `fal-ai__flux__krea__redux`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux/krea/redux>.
+            #[cfg(feature = "fal-ai__flux__krea__redux")]
+            pub mod redux {
+                #[cfg(feature = "fal-ai__flux__krea__redux")]
+                pub use super::super::super::super::e_fal_ai_flux_krea_redux::fal_ai::flux::krea::redux::*;
+            }
         }
         /// Typed bindings for the fal endpoint `fal-ai/flux/schnell` (category `image`, cargo feature `fal-ai__flux__schnell`).
         ///
@@ -89,16 +4703,2400 @@ pub mod fal_ai {
             #[cfg(feature = "fal-ai__flux__schnell")]
             pub use super::super::super::e_fal_ai_flux_schnell::fal_ai::flux::schnell::*;
         }
+        /// Typed bindings for the fal endpoint `fal-ai/flux/srpo` (category `image`, cargo feature `fal-ai__flux__srpo`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux/srpo>.
+        #[cfg(any(feature = "fal-ai__flux__srpo", feature = "fal-ai__flux__srpo__image-to-image"))]
+        pub mod srpo {
+            #[cfg(feature = "fal-ai__flux__srpo")]
+            pub use super::super::super::e_fal_ai_flux_srpo::fal_ai::flux::srpo::*;
+            /// Typed bindings for the fal endpoint `fal-ai/flux/srpo/image-to-image` (category `image`, cargo feature `fal-ai__flux__srpo__image-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux/srpo/image-to-image>.
+            #[cfg(feature = "fal-ai__flux__srpo__image-to-image")]
+            pub mod image_to_image {
+                #[cfg(feature = "fal-ai__flux__srpo__image-to-image")]
+                pub use super::super::super::super::e_fal_ai_flux_srpo_image_to_image::fal_ai::flux::srpo::image_to_image::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/flux-1`.
+    #[cfg(any(feature = "fal-ai__flux-1__dev", feature = "fal-ai__flux-1__dev__redux", feature = "fal-ai__flux-1__krea", feature = "fal-ai__flux-1__krea__image-to-image", feature = "fal-ai__flux-1__krea__redux", feature = "fal-ai__flux-1__schnell", feature = "fal-ai__flux-1__schnell__redux", feature = "fal-ai__flux-1__srpo", feature = "fal-ai__flux-1__srpo__image-to-image"))]
+    pub mod flux_1 {
+        /// Typed bindings for the fal endpoint `fal-ai/flux-1/dev` (category `image`, cargo feature `fal-ai__flux-1__dev`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-1/dev>.
+        #[cfg(any(feature = "fal-ai__flux-1__dev", feature = "fal-ai__flux-1__dev__redux"))]
+        pub mod dev {
+            #[cfg(feature = "fal-ai__flux-1__dev")]
+            pub use super::super::super::e_fal_ai_flux_1_dev::fal_ai::flux_1::dev::*;
+            /// Typed bindings for the fal endpoint `fal-ai/flux-1/dev/redux` (category `image`, cargo feature `fal-ai__flux-1__dev__redux`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-1/dev/redux>.
+            #[cfg(feature = "fal-ai__flux-1__dev__redux")]
+            pub mod redux {
+                #[cfg(feature = "fal-ai__flux-1__dev__redux")]
+                pub use super::super::super::super::e_fal_ai_flux_1_dev_redux::fal_ai::flux_1::dev::redux::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-1/krea` (category `image`, cargo feature `fal-ai__flux-1__krea`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-1/krea>.
+        #[cfg(any(feature = "fal-ai__flux-1__krea", feature = "fal-ai__flux-1__krea__image-to-image", feature = "fal-ai__flux-1__krea__redux"))]
+        pub mod krea {
+            #[cfg(feature = "fal-ai__flux-1__krea")]
+            pub use super::super::super::e_fal_ai_flux_1_krea::fal_ai::flux_1::krea::*;
+            /// Typed bindings for the fal endpoint `fal-ai/flux-1/krea/image-to-image` (category `image`, cargo feature `fal-ai__flux-1__krea__image-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-1/krea/image-to-image>.
+            #[cfg(feature = "fal-ai__flux-1__krea__image-to-image")]
+            pub mod image_to_image {
+                #[cfg(feature = "fal-ai__flux-1__krea__image-to-image")]
+                pub use super::super::super::super::e_fal_ai_flux_1_krea_image_to_image::fal_ai::flux_1::krea::image_to_image::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/flux-1/krea/redux` (category `image`, cargo feature `fal-ai__flux-1__krea__redux`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-1/krea/redux>.
+            #[cfg(feature = "fal-ai__flux-1__krea__redux")]
+            pub mod redux {
+                #[cfg(feature = "fal-ai__flux-1__krea__redux")]
+                pub use super::super::super::super::e_fal_ai_flux_1_krea_redux::fal_ai::flux_1::krea::redux::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-1/schnell` (category `image`, cargo feature `fal-ai__flux-1__schnell`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-1/schnell>.
+        #[cfg(any(feature = "fal-ai__flux-1__schnell", feature = "fal-ai__flux-1__schnell__redux"))]
+        pub mod schnell {
+            #[cfg(feature = "fal-ai__flux-1__schnell")]
+            pub use super::super::super::e_fal_ai_flux_1_schnell::fal_ai::flux_1::schnell::*;
+            /// Typed bindings for the fal endpoint `fal-ai/flux-1/schnell/redux` (category `image`, cargo feature `fal-ai__flux-1__schnell__redux`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-1/schnell/redux>.
+            #[cfg(feature = "fal-ai__flux-1__schnell__redux")]
+            pub mod redux {
+                #[cfg(feature = "fal-ai__flux-1__schnell__redux")]
+                pub use super::super::super::super::e_fal_ai_flux_1_schnell_redux::fal_ai::flux_1::schnell::redux::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-1/srpo` (category `image`, cargo feature `fal-ai__flux-1__srpo`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-1/srpo>.
+        #[cfg(any(feature = "fal-ai__flux-1__srpo", feature = "fal-ai__flux-1__srpo__image-to-image"))]
+        pub mod srpo {
+            #[cfg(feature = "fal-ai__flux-1__srpo")]
+            pub use super::super::super::e_fal_ai_flux_1_srpo::fal_ai::flux_1::srpo::*;
+            /// Typed bindings for the fal endpoint `fal-ai/flux-1/srpo/image-to-image` (category `image`, cargo feature `fal-ai__flux-1__srpo__image-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-1/srpo/image-to-image>.
+            #[cfg(feature = "fal-ai__flux-1__srpo__image-to-image")]
+            pub mod image_to_image {
+                #[cfg(feature = "fal-ai__flux-1__srpo__image-to-image")]
+                pub use super::super::super::super::e_fal_ai_flux_1_srpo_image_to_image::fal_ai::flux_1::srpo::image_to_image::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-2` (category `image`, cargo feature `fal-ai__flux-2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2>.
+    #[cfg(any(feature = "fal-ai__flux-2", feature = "fal-ai__flux-2__edit", feature = "fal-ai__flux-2__flash", feature = "fal-ai__flux-2__flash__edit", feature = "fal-ai__flux-2__klein__4b", feature = "fal-ai__flux-2__klein__4b__base", feature = "fal-ai__flux-2__klein__4b__base__edit", feature = "fal-ai__flux-2__klein__4b__base__edit__lora", feature = "fal-ai__flux-2__klein__4b__edit", feature = "fal-ai__flux-2__klein__4b__edit__lora", feature = "fal-ai__flux-2__klein__9b", feature = "fal-ai__flux-2__klein__9b__base", feature = "fal-ai__flux-2__klein__9b__base__edit", feature = "fal-ai__flux-2__klein__9b__base__lora", feature = "fal-ai__flux-2__klein__9b__edit", feature = "fal-ai__flux-2__klein__9b__edit__lora", feature = "fal-ai__flux-2__klein__9b__lora", feature = "fal-ai__flux-2__klein__realtime", feature = "fal-ai__flux-2__lora", feature = "fal-ai__flux-2__turbo"))]
+    pub mod flux_2 {
+        #[cfg(feature = "fal-ai__flux-2")]
+        pub use super::super::e_fal_ai_flux_2::fal_ai::flux_2::*;
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2/edit` (category `image`, cargo feature `fal-ai__flux-2__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/edit>.
+        #[cfg(feature = "fal-ai__flux-2__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__flux-2__edit")]
+            pub use super::super::super::e_fal_ai_flux_2_edit::fal_ai::flux_2::edit::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2/flash` (category `image`, cargo feature `fal-ai__flux-2__flash`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/flash>.
+        #[cfg(any(feature = "fal-ai__flux-2__flash", feature = "fal-ai__flux-2__flash__edit"))]
+        pub mod flash {
+            #[cfg(feature = "fal-ai__flux-2__flash")]
+            pub use super::super::super::e_fal_ai_flux_2_flash::fal_ai::flux_2::flash::*;
+            /// Typed bindings for the fal endpoint `fal-ai/flux-2/flash/edit` (category `image`, cargo feature `fal-ai__flux-2__flash__edit`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/flash/edit>.
+            #[cfg(feature = "fal-ai__flux-2__flash__edit")]
+            pub mod edit {
+                #[cfg(feature = "fal-ai__flux-2__flash__edit")]
+                pub use super::super::super::super::e_fal_ai_flux_2_flash_edit::fal_ai::flux_2::flash::edit::*;
+            }
+        }
+        /// Endpoints under `fal-ai/flux-2/klein`.
+        #[cfg(any(feature = "fal-ai__flux-2__klein__4b", feature = "fal-ai__flux-2__klein__4b__base", feature = "fal-ai__flux-2__klein__4b__base__edit", feature = "fal-ai__flux-2__klein__4b__base__edit__lora", feature = "fal-ai__flux-2__klein__4b__edit", feature = "fal-ai__flux-2__klein__4b__edit__lora", feature = "fal-ai__flux-2__klein__9b", feature = "fal-ai__flux-2__klein__9b__base", feature = "fal-ai__flux-2__klein__9b__base__edit", feature = "fal-ai__flux-2__klein__9b__base__lora", feature = "fal-ai__flux-2__klein__9b__edit", feature = "fal-ai__flux-2__klein__9b__edit__lora", feature = "fal-ai__flux-2__klein__9b__lora", feature = "fal-ai__flux-2__klein__realtime"))]
+        pub mod klein {
+            /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/4b` (category `image`, cargo feature `fal-ai__flux-2__klein__4b`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/4b>.
+            #[cfg(any(feature = "fal-ai__flux-2__klein__4b", feature = "fal-ai__flux-2__klein__4b__base", feature = "fal-ai__flux-2__klein__4b__base__edit", feature = "fal-ai__flux-2__klein__4b__base__edit__lora", feature = "fal-ai__flux-2__klein__4b__edit", feature = "fal-ai__flux-2__klein__4b__edit__lora"))]
+            pub mod _4b {
+                #[cfg(feature = "fal-ai__flux-2__klein__4b")]
+                pub use super::super::super::super::e_fal_ai_flux_2_klein_4b::fal_ai::flux_2::klein::_4b::*;
+                /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/4b/base` (category `image`, cargo feature `fal-ai__flux-2__klein__4b__base`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/4b/base>.
+                #[cfg(any(feature = "fal-ai__flux-2__klein__4b__base", feature = "fal-ai__flux-2__klein__4b__base__edit", feature = "fal-ai__flux-2__klein__4b__base__edit__lora"))]
+                pub mod base {
+                    #[cfg(feature = "fal-ai__flux-2__klein__4b__base")]
+                    pub use super::super::super::super::super::e_fal_ai_flux_2_klein_4b_base::fal_ai::flux_2::klein::_4b::base::*;
+                    /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/4b/base/edit` (category `image`, cargo feature `fal-ai__flux-2__klein__4b__base__edit`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/4b/base/edit>.
+                    #[cfg(any(feature = "fal-ai__flux-2__klein__4b__base__edit", feature = "fal-ai__flux-2__klein__4b__base__edit__lora"))]
+                    pub mod edit {
+                        #[cfg(feature = "fal-ai__flux-2__klein__4b__base__edit")]
+                        pub use super::super::super::super::super::super::e_fal_ai_flux_2_klein_4b_base_edit::fal_ai::flux_2::klein::_4b::base::edit::*;
+                        /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/4b/base/edit/lora` (category `image`, cargo feature `fal-ai__flux-2__klein__4b__base__edit__lora`).
+                        ///
+                        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/4b/base/edit/lora>.
+                        #[cfg(feature = "fal-ai__flux-2__klein__4b__base__edit__lora")]
+                        pub mod lora {
+                            #[cfg(feature = "fal-ai__flux-2__klein__4b__base__edit__lora")]
+                            pub use super::super::super::super::super::super::super::e_fal_ai_flux_2_klein_4b_base_edit_lora::fal_ai::flux_2::klein::_4b::base::edit::lora::*;
+                        }
+                    }
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/4b/edit` (category `image`, cargo feature `fal-ai__flux-2__klein__4b__edit`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/4b/edit>.
+                #[cfg(any(feature = "fal-ai__flux-2__klein__4b__edit", feature = "fal-ai__flux-2__klein__4b__edit__lora"))]
+                pub mod edit {
+                    #[cfg(feature = "fal-ai__flux-2__klein__4b__edit")]
+                    pub use super::super::super::super::super::e_fal_ai_flux_2_klein_4b_edit::fal_ai::flux_2::klein::_4b::edit::*;
+                    /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/4b/edit/lora` (category `image`, cargo feature `fal-ai__flux-2__klein__4b__edit__lora`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/4b/edit/lora>.
+                    #[cfg(feature = "fal-ai__flux-2__klein__4b__edit__lora")]
+                    pub mod lora {
+                        #[cfg(feature = "fal-ai__flux-2__klein__4b__edit__lora")]
+                        pub use super::super::super::super::super::super::e_fal_ai_flux_2_klein_4b_edit_lora::fal_ai::flux_2::klein::_4b::edit::lora::*;
+                    }
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/9b` (category `image`, cargo feature `fal-ai__flux-2__klein__9b`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/9b>.
+            #[cfg(any(feature = "fal-ai__flux-2__klein__9b", feature = "fal-ai__flux-2__klein__9b__base", feature = "fal-ai__flux-2__klein__9b__base__edit", feature = "fal-ai__flux-2__klein__9b__base__lora", feature = "fal-ai__flux-2__klein__9b__edit", feature = "fal-ai__flux-2__klein__9b__edit__lora", feature = "fal-ai__flux-2__klein__9b__lora"))]
+            pub mod _9b {
+                #[cfg(feature = "fal-ai__flux-2__klein__9b")]
+                pub use super::super::super::super::e_fal_ai_flux_2_klein_9b::fal_ai::flux_2::klein::_9b::*;
+                /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/9b/base` (category `image`, cargo feature `fal-ai__flux-2__klein__9b__base`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/9b/base>.
+                #[cfg(any(feature = "fal-ai__flux-2__klein__9b__base", feature = "fal-ai__flux-2__klein__9b__base__edit", feature = "fal-ai__flux-2__klein__9b__base__lora"))]
+                pub mod base {
+                    #[cfg(feature = "fal-ai__flux-2__klein__9b__base")]
+                    pub use super::super::super::super::super::e_fal_ai_flux_2_klein_9b_base::fal_ai::flux_2::klein::_9b::base::*;
+                    /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/9b/base/edit` (category `image`, cargo feature `fal-ai__flux-2__klein__9b__base__edit`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/9b/base/edit>.
+                    #[cfg(feature = "fal-ai__flux-2__klein__9b__base__edit")]
+                    pub mod edit {
+                        #[cfg(feature = "fal-ai__flux-2__klein__9b__base__edit")]
+                        pub use super::super::super::super::super::super::e_fal_ai_flux_2_klein_9b_base_edit::fal_ai::flux_2::klein::_9b::base::edit::*;
+                    }
+                    /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/9b/base/lora` (category `image`, cargo feature `fal-ai__flux-2__klein__9b__base__lora`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/9b/base/lora>.
+                    #[cfg(feature = "fal-ai__flux-2__klein__9b__base__lora")]
+                    pub mod lora {
+                        #[cfg(feature = "fal-ai__flux-2__klein__9b__base__lora")]
+                        pub use super::super::super::super::super::super::e_fal_ai_flux_2_klein_9b_base_lora::fal_ai::flux_2::klein::_9b::base::lora::*;
+                    }
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/9b/edit` (category `image`, cargo feature `fal-ai__flux-2__klein__9b__edit`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/9b/edit>.
+                #[cfg(any(feature = "fal-ai__flux-2__klein__9b__edit", feature = "fal-ai__flux-2__klein__9b__edit__lora"))]
+                pub mod edit {
+                    #[cfg(feature = "fal-ai__flux-2__klein__9b__edit")]
+                    pub use super::super::super::super::super::e_fal_ai_flux_2_klein_9b_edit::fal_ai::flux_2::klein::_9b::edit::*;
+                    /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/9b/edit/lora` (category `image`, cargo feature `fal-ai__flux-2__klein__9b__edit__lora`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/9b/edit/lora>.
+                    #[cfg(feature = "fal-ai__flux-2__klein__9b__edit__lora")]
+                    pub mod lora {
+                        #[cfg(feature = "fal-ai__flux-2__klein__9b__edit__lora")]
+                        pub use super::super::super::super::super::super::e_fal_ai_flux_2_klein_9b_edit_lora::fal_ai::flux_2::klein::_9b::edit::lora::*;
+                    }
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/9b/lora` (category `image`, cargo feature `fal-ai__flux-2__klein__9b__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/9b/lora>.
+                #[cfg(feature = "fal-ai__flux-2__klein__9b__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__flux-2__klein__9b__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_flux_2_klein_9b_lora::fal_ai::flux_2::klein::_9b::lora::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/flux-2/klein/realtime` (category `image`, cargo feature `fal-ai__flux-2__klein__realtime`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/klein/realtime>.
+            #[cfg(feature = "fal-ai__flux-2__klein__realtime")]
+            pub mod realtime {
+                #[cfg(feature = "fal-ai__flux-2__klein__realtime")]
+                pub use super::super::super::super::e_fal_ai_flux_2_klein_realtime::fal_ai::flux_2::klein::realtime::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2/lora` (category `image`, cargo feature `fal-ai__flux-2__lora`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/lora>.
+        #[cfg(feature = "fal-ai__flux-2__lora")]
+        pub mod lora {
+            #[cfg(feature = "fal-ai__flux-2__lora")]
+            pub use super::super::super::e_fal_ai_flux_2_lora::fal_ai::flux_2::lora::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2/turbo` (category `image`, cargo feature `fal-ai__flux-2__turbo`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2/turbo>.
+        #[cfg(feature = "fal-ai__flux-2__turbo")]
+        pub mod turbo {
+            #[cfg(feature = "fal-ai__flux-2__turbo")]
+            pub use super::super::super::e_fal_ai_flux_2_turbo::fal_ai::flux_2::turbo::*;
+        }
+    }
+    /// Endpoints under `fal-ai/flux-2-flex`.
+    #[cfg(feature = "fal-ai__flux-2-flex__edit")]
+    pub mod flux_2_flex {
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-flex/edit` (category `image`, cargo feature `fal-ai__flux-2-flex__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-flex/edit>.
+        #[cfg(feature = "fal-ai__flux-2-flex__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__flux-2-flex__edit")]
+            pub use super::super::super::e_fal_ai_flux_2_flex_edit::fal_ai::flux_2_flex::edit::*;
+        }
+    }
+    /// Endpoints under `fal-ai/flux-2-klein-4b-base-trainer`.
+    #[cfg(feature = "fal-ai__flux-2-klein-4b-base-trainer__edit")]
+    pub mod flux_2_klein_4b_base_trainer {
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-klein-4b-base-trainer/edit` (category `training`, cargo feature `fal-ai__flux-2-klein-4b-base-trainer__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-klein-4b-base-trainer/edit>.
+        #[cfg(feature = "fal-ai__flux-2-klein-4b-base-trainer__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__flux-2-klein-4b-base-trainer__edit")]
+            pub use super::super::super::e_fal_ai_flux_2_klein_4b_base_trainer_edit::fal_ai::flux_2_klein_4b_base_trainer::edit::*;
+        }
+    }
+    /// Endpoints under `fal-ai/flux-2-klein-9b-base-trainer`.
+    #[cfg(feature = "fal-ai__flux-2-klein-9b-base-trainer__edit")]
+    pub mod flux_2_klein_9b_base_trainer {
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-klein-9b-base-trainer/edit` (category `training`, cargo feature `fal-ai__flux-2-klein-9b-base-trainer__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-klein-9b-base-trainer/edit>.
+        #[cfg(feature = "fal-ai__flux-2-klein-9b-base-trainer__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__flux-2-klein-9b-base-trainer__edit")]
+            pub use super::super::super::e_fal_ai_flux_2_klein_9b_base_trainer_edit::fal_ai::flux_2_klein_9b_base_trainer::edit::*;
+        }
+    }
+    /// Endpoints under `fal-ai/flux-2-lora-gallery`.
+    #[cfg(any(feature = "fal-ai__flux-2-lora-gallery__add-background", feature = "fal-ai__flux-2-lora-gallery__apartment-staging", feature = "fal-ai__flux-2-lora-gallery__ballpoint-pen-sketch", feature = "fal-ai__flux-2-lora-gallery__digital-comic-art", feature = "fal-ai__flux-2-lora-gallery__face-to-full-portrait", feature = "fal-ai__flux-2-lora-gallery__hdr-style", feature = "fal-ai__flux-2-lora-gallery__sepia-vintage"))]
+    pub mod flux_2_lora_gallery {
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-lora-gallery/add-background` (category `image`, cargo feature `fal-ai__flux-2-lora-gallery__add-background`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-lora-gallery/add-background>.
+        #[cfg(feature = "fal-ai__flux-2-lora-gallery__add-background")]
+        pub mod add_background {
+            #[cfg(feature = "fal-ai__flux-2-lora-gallery__add-background")]
+            pub use super::super::super::e_fal_ai_flux_2_lora_gallery_add_background::fal_ai::flux_2_lora_gallery::add_background::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-lora-gallery/apartment-staging` (category `image`, cargo feature `fal-ai__flux-2-lora-gallery__apartment-staging`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-lora-gallery/apartment-staging>.
+        #[cfg(feature = "fal-ai__flux-2-lora-gallery__apartment-staging")]
+        pub mod apartment_staging {
+            #[cfg(feature = "fal-ai__flux-2-lora-gallery__apartment-staging")]
+            pub use super::super::super::e_fal_ai_flux_2_lora_gallery_apartment_staging::fal_ai::flux_2_lora_gallery::apartment_staging::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-lora-gallery/ballpoint-pen-sketch` (category `image`, cargo feature `fal-ai__flux-2-lora-gallery__ballpoint-pen-sketch`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-lora-gallery/ballpoint-pen-sketch>.
+        #[cfg(feature = "fal-ai__flux-2-lora-gallery__ballpoint-pen-sketch")]
+        pub mod ballpoint_pen_sketch {
+            #[cfg(feature = "fal-ai__flux-2-lora-gallery__ballpoint-pen-sketch")]
+            pub use super::super::super::e_fal_ai_flux_2_lora_gallery_ballpoint_pen_sketch::fal_ai::flux_2_lora_gallery::ballpoint_pen_sketch::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-lora-gallery/digital-comic-art` (category `image`, cargo feature `fal-ai__flux-2-lora-gallery__digital-comic-art`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-lora-gallery/digital-comic-art>.
+        #[cfg(feature = "fal-ai__flux-2-lora-gallery__digital-comic-art")]
+        pub mod digital_comic_art {
+            #[cfg(feature = "fal-ai__flux-2-lora-gallery__digital-comic-art")]
+            pub use super::super::super::e_fal_ai_flux_2_lora_gallery_digital_comic_art::fal_ai::flux_2_lora_gallery::digital_comic_art::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-lora-gallery/face-to-full-portrait` (category `image`, cargo feature `fal-ai__flux-2-lora-gallery__face-to-full-portrait`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-lora-gallery/face-to-full-portrait>.
+        #[cfg(feature = "fal-ai__flux-2-lora-gallery__face-to-full-portrait")]
+        pub mod face_to_full_portrait {
+            #[cfg(feature = "fal-ai__flux-2-lora-gallery__face-to-full-portrait")]
+            pub use super::super::super::e_fal_ai_flux_2_lora_gallery_face_to_full_portrait::fal_ai::flux_2_lora_gallery::face_to_full_portrait::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-lora-gallery/hdr-style` (category `image`, cargo feature `fal-ai__flux-2-lora-gallery__hdr-style`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-lora-gallery/hdr-style>.
+        #[cfg(feature = "fal-ai__flux-2-lora-gallery__hdr-style")]
+        pub mod hdr_style {
+            #[cfg(feature = "fal-ai__flux-2-lora-gallery__hdr-style")]
+            pub use super::super::super::e_fal_ai_flux_2_lora_gallery_hdr_style::fal_ai::flux_2_lora_gallery::hdr_style::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-lora-gallery/sepia-vintage` (category `image`, cargo feature `fal-ai__flux-2-lora-gallery__sepia-vintage`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-lora-gallery/sepia-vintage>.
+        #[cfg(feature = "fal-ai__flux-2-lora-gallery__sepia-vintage")]
+        pub mod sepia_vintage {
+            #[cfg(feature = "fal-ai__flux-2-lora-gallery__sepia-vintage")]
+            pub use super::super::super::e_fal_ai_flux_2_lora_gallery_sepia_vintage::fal_ai::flux_2_lora_gallery::sepia_vintage::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-2-max` (category `image`, cargo feature `fal-ai__flux-2-max`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-max>.
+    #[cfg(feature = "fal-ai__flux-2-max")]
+    pub mod flux_2_max {
+        #[cfg(feature = "fal-ai__flux-2-max")]
+        pub use super::super::e_fal_ai_flux_2_max::fal_ai::flux_2_max::*;
+    }
+    /// Endpoints under `fal-ai/flux-2-pro`.
+    #[cfg(feature = "fal-ai__flux-2-pro__edit")]
+    pub mod flux_2_pro {
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-pro/edit` (category `image`, cargo feature `fal-ai__flux-2-pro__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-pro/edit>.
+        #[cfg(feature = "fal-ai__flux-2-pro__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__flux-2-pro__edit")]
+            pub use super::super::super::e_fal_ai_flux_2_pro_edit::fal_ai::flux_2_pro::edit::*;
+        }
+    }
+    /// Endpoints under `fal-ai/flux-2-trainer`.
+    #[cfg(feature = "fal-ai__flux-2-trainer__edit")]
+    pub mod flux_2_trainer {
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-trainer/edit` (category `training`, cargo feature `fal-ai__flux-2-trainer__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-trainer/edit>.
+        #[cfg(feature = "fal-ai__flux-2-trainer__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__flux-2-trainer__edit")]
+            pub use super::super::super::e_fal_ai_flux_2_trainer_edit::fal_ai::flux_2_trainer::edit::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-2-trainer-v2` (category `training`, cargo feature `fal-ai__flux-2-trainer-v2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-trainer-v2>.
+    #[cfg(any(feature = "fal-ai__flux-2-trainer-v2", feature = "fal-ai__flux-2-trainer-v2__edit"))]
+    pub mod flux_2_trainer_v2 {
+        #[cfg(feature = "fal-ai__flux-2-trainer-v2")]
+        pub use super::super::e_fal_ai_flux_2_trainer_v2::fal_ai::flux_2_trainer_v2::*;
+        /// Typed bindings for the fal endpoint `fal-ai/flux-2-trainer-v2/edit` (category `training`, cargo feature `fal-ai__flux-2-trainer-v2__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-2-trainer-v2/edit>.
+        #[cfg(feature = "fal-ai__flux-2-trainer-v2__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__flux-2-trainer-v2__edit")]
+            pub use super::super::super::e_fal_ai_flux_2_trainer_v2_edit::fal_ai::flux_2_trainer_v2::edit::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-control-lora-canny` (category `image`, cargo feature `fal-ai__flux-control-lora-canny`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-control-lora-canny>.
+    #[cfg(any(feature = "fal-ai__flux-control-lora-canny", feature = "fal-ai__flux-control-lora-canny__image-to-image"))]
+    pub mod flux_control_lora_canny {
+        #[cfg(feature = "fal-ai__flux-control-lora-canny")]
+        pub use super::super::e_fal_ai_flux_control_lora_canny::fal_ai::flux_control_lora_canny::*;
+        /// Typed bindings for the fal endpoint `fal-ai/flux-control-lora-canny/image-to-image` (category `image`, cargo feature `fal-ai__flux-control-lora-canny__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-control-lora-canny/image-to-image>.
+        #[cfg(feature = "fal-ai__flux-control-lora-canny__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__flux-control-lora-canny__image-to-image")]
+            pub use super::super::super::e_fal_ai_flux_control_lora_canny_image_to_image::fal_ai::flux_control_lora_canny::image_to_image::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-control-lora-depth` (category `image`, cargo feature `fal-ai__flux-control-lora-depth`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-control-lora-depth>.
+    #[cfg(any(feature = "fal-ai__flux-control-lora-depth", feature = "fal-ai__flux-control-lora-depth__image-to-image"))]
+    pub mod flux_control_lora_depth {
+        #[cfg(feature = "fal-ai__flux-control-lora-depth")]
+        pub use super::super::e_fal_ai_flux_control_lora_depth::fal_ai::flux_control_lora_depth::*;
+        /// Typed bindings for the fal endpoint `fal-ai/flux-control-lora-depth/image-to-image` (category `image`, cargo feature `fal-ai__flux-control-lora-depth__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-control-lora-depth/image-to-image>.
+        #[cfg(feature = "fal-ai__flux-control-lora-depth__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__flux-control-lora-depth__image-to-image")]
+            pub use super::super::super::e_fal_ai_flux_control_lora_depth_image_to_image::fal_ai::flux_control_lora_depth::image_to_image::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-differential-diffusion` (category `image`, cargo feature `fal-ai__flux-differential-diffusion`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-differential-diffusion>.
+    #[cfg(feature = "fal-ai__flux-differential-diffusion")]
+    pub mod flux_differential_diffusion {
+        #[cfg(feature = "fal-ai__flux-differential-diffusion")]
+        pub use super::super::e_fal_ai_flux_differential_diffusion::fal_ai::flux_differential_diffusion::*;
+    }
+    /// Endpoints under `fal-ai/flux-general`.
+    #[cfg(any(feature = "fal-ai__flux-general__differential-diffusion", feature = "fal-ai__flux-general__inpainting", feature = "fal-ai__flux-general__rf-inversion"))]
+    pub mod flux_general {
+        /// Typed bindings for the fal endpoint `fal-ai/flux-general/differential-diffusion` (category `image`, cargo feature `fal-ai__flux-general__differential-diffusion`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-general/differential-diffusion>.
+        #[cfg(feature = "fal-ai__flux-general__differential-diffusion")]
+        pub mod differential_diffusion {
+            #[cfg(feature = "fal-ai__flux-general__differential-diffusion")]
+            pub use super::super::super::e_fal_ai_flux_general_differential_diffusion::fal_ai::flux_general::differential_diffusion::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-general/inpainting` (category `image`, cargo feature `fal-ai__flux-general__inpainting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-general/inpainting>.
+        #[cfg(feature = "fal-ai__flux-general__inpainting")]
+        pub mod inpainting {
+            #[cfg(feature = "fal-ai__flux-general__inpainting")]
+            pub use super::super::super::e_fal_ai_flux_general_inpainting::fal_ai::flux_general::inpainting::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-general/rf-inversion` (category `image`, cargo feature `fal-ai__flux-general__rf-inversion`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-general/rf-inversion>.
+        #[cfg(feature = "fal-ai__flux-general__rf-inversion")]
+        pub mod rf_inversion {
+            #[cfg(feature = "fal-ai__flux-general__rf-inversion")]
+            pub use super::super::super::e_fal_ai_flux_general_rf_inversion::fal_ai::flux_general::rf_inversion::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-kontext-lora` (category `image`, cargo feature `fal-ai__flux-kontext-lora`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-kontext-lora>.
+    #[cfg(any(feature = "fal-ai__flux-kontext-lora", feature = "fal-ai__flux-kontext-lora__inpaint"))]
+    pub mod flux_kontext_lora {
+        #[cfg(feature = "fal-ai__flux-kontext-lora")]
+        pub use super::super::e_fal_ai_flux_kontext_lora::fal_ai::flux_kontext_lora::*;
+        /// Typed bindings for the fal endpoint `fal-ai/flux-kontext-lora/inpaint` (category `image`, cargo feature `fal-ai__flux-kontext-lora__inpaint`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-kontext-lora/inpaint>.
+        #[cfg(feature = "fal-ai__flux-kontext-lora__inpaint")]
+        pub mod inpaint {
+            #[cfg(feature = "fal-ai__flux-kontext-lora__inpaint")]
+            pub use super::super::super::e_fal_ai_flux_kontext_lora_inpaint::fal_ai::flux_kontext_lora::inpaint::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-kontext-trainer` (category `training`, cargo feature `fal-ai__flux-kontext-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-kontext-trainer>.
+    #[cfg(feature = "fal-ai__flux-kontext-trainer")]
+    pub mod flux_kontext_trainer {
+        #[cfg(feature = "fal-ai__flux-kontext-trainer")]
+        pub use super::super::e_fal_ai_flux_kontext_trainer::fal_ai::flux_kontext_trainer::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-krea-lora` (category `image`, cargo feature `fal-ai__flux-krea-lora`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-krea-lora>.
+    #[cfg(any(feature = "fal-ai__flux-krea-lora", feature = "fal-ai__flux-krea-lora__image-to-image", feature = "fal-ai__flux-krea-lora__inpainting", feature = "fal-ai__flux-krea-lora__stream"))]
+    pub mod flux_krea_lora {
+        #[cfg(feature = "fal-ai__flux-krea-lora")]
+        pub use super::super::e_fal_ai_flux_krea_lora::fal_ai::flux_krea_lora::*;
+        /// Typed bindings for the fal endpoint `fal-ai/flux-krea-lora/image-to-image` (category `image`, cargo feature `fal-ai__flux-krea-lora__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-krea-lora/image-to-image>.
+        #[cfg(feature = "fal-ai__flux-krea-lora__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__flux-krea-lora__image-to-image")]
+            pub use super::super::super::e_fal_ai_flux_krea_lora_image_to_image::fal_ai::flux_krea_lora::image_to_image::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-krea-lora/inpainting` (category `image`, cargo feature `fal-ai__flux-krea-lora__inpainting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-krea-lora/inpainting>.
+        #[cfg(feature = "fal-ai__flux-krea-lora__inpainting")]
+        pub mod inpainting {
+            #[cfg(feature = "fal-ai__flux-krea-lora__inpainting")]
+            pub use super::super::super::e_fal_ai_flux_krea_lora_inpainting::fal_ai::flux_krea_lora::inpainting::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-krea-lora/stream` (category `image`, cargo feature `fal-ai__flux-krea-lora__stream`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-krea-lora/stream>.
+        #[cfg(feature = "fal-ai__flux-krea-lora__stream")]
+        pub mod stream {
+            #[cfg(feature = "fal-ai__flux-krea-lora__stream")]
+            pub use super::super::super::e_fal_ai_flux_krea_lora_stream::fal_ai::flux_krea_lora::stream::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-lora` (category `image`, cargo feature `fal-ai__flux-lora`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-lora>.
+    #[cfg(any(feature = "fal-ai__flux-lora", feature = "fal-ai__flux-lora__image-to-image", feature = "fal-ai__flux-lora__inpainting", feature = "fal-ai__flux-lora__stream"))]
+    pub mod flux_lora {
+        #[cfg(feature = "fal-ai__flux-lora")]
+        pub use super::super::e_fal_ai_flux_lora::fal_ai::flux_lora::*;
+        /// Typed bindings for the fal endpoint `fal-ai/flux-lora/image-to-image` (category `image`, cargo feature `fal-ai__flux-lora__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-lora/image-to-image>.
+        #[cfg(feature = "fal-ai__flux-lora__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__flux-lora__image-to-image")]
+            pub use super::super::super::e_fal_ai_flux_lora_image_to_image::fal_ai::flux_lora::image_to_image::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-lora/inpainting` (category `image`, cargo feature `fal-ai__flux-lora__inpainting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-lora/inpainting>.
+        #[cfg(feature = "fal-ai__flux-lora__inpainting")]
+        pub mod inpainting {
+            #[cfg(feature = "fal-ai__flux-lora__inpainting")]
+            pub use super::super::super::e_fal_ai_flux_lora_inpainting::fal_ai::flux_lora::inpainting::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-lora/stream` (category `image`, cargo feature `fal-ai__flux-lora__stream`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-lora/stream>.
+        #[cfg(feature = "fal-ai__flux-lora__stream")]
+        pub mod stream {
+            #[cfg(feature = "fal-ai__flux-lora__stream")]
+            pub use super::super::super::e_fal_ai_flux_lora_stream::fal_ai::flux_lora::stream::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-lora-canny` (category `image`, cargo feature `fal-ai__flux-lora-canny`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-lora-canny>.
+    #[cfg(feature = "fal-ai__flux-lora-canny")]
+    pub mod flux_lora_canny {
+        #[cfg(feature = "fal-ai__flux-lora-canny")]
+        pub use super::super::e_fal_ai_flux_lora_canny::fal_ai::flux_lora_canny::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-lora-depth` (category `image`, cargo feature `fal-ai__flux-lora-depth`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-lora-depth>.
+    #[cfg(feature = "fal-ai__flux-lora-depth")]
+    pub mod flux_lora_depth {
+        #[cfg(feature = "fal-ai__flux-lora-depth")]
+        pub use super::super::e_fal_ai_flux_lora_depth::fal_ai::flux_lora_depth::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-lora-fast-training` (category `training`, cargo feature `fal-ai__flux-lora-fast-training`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-lora-fast-training>.
+    #[cfg(feature = "fal-ai__flux-lora-fast-training")]
+    pub mod flux_lora_fast_training {
+        #[cfg(feature = "fal-ai__flux-lora-fast-training")]
+        pub use super::super::e_fal_ai_flux_lora_fast_training::fal_ai::flux_lora_fast_training::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-lora-fill` (category `image`, cargo feature `fal-ai__flux-lora-fill`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-lora-fill>.
+    #[cfg(feature = "fal-ai__flux-lora-fill")]
+    pub mod flux_lora_fill {
+        #[cfg(feature = "fal-ai__flux-lora-fill")]
+        pub use super::super::e_fal_ai_flux_lora_fill::fal_ai::flux_lora_fill::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-lora-portrait-trainer` (category `training`, cargo feature `fal-ai__flux-lora-portrait-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-lora-portrait-trainer>.
+    #[cfg(feature = "fal-ai__flux-lora-portrait-trainer")]
+    pub mod flux_lora_portrait_trainer {
+        #[cfg(feature = "fal-ai__flux-lora-portrait-trainer")]
+        pub use super::super::e_fal_ai_flux_lora_portrait_trainer::fal_ai::flux_lora_portrait_trainer::*;
+    }
+    /// Endpoints under `fal-ai/flux-pro`.
+    #[cfg(any(feature = "fal-ai__flux-pro__kontext", feature = "fal-ai__flux-pro__kontext__max", feature = "fal-ai__flux-pro__kontext__multi", feature = "fal-ai__flux-pro__kontext__text-to-image", feature = "fal-ai__flux-pro__v1.1", feature = "fal-ai__flux-pro__v1.1-ultra", feature = "fal-ai__flux-pro__v1.1-ultra-finetuned", feature = "fal-ai__flux-pro__v1.1-ultra__redux", feature = "fal-ai__flux-pro__v1__fill", feature = "fal-ai__flux-pro__v1__fill-finetuned"))]
+    pub mod flux_pro {
+        /// Typed bindings for the fal endpoint `fal-ai/flux-pro/kontext` (category `image`, cargo feature `fal-ai__flux-pro__kontext`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-pro/kontext>.
+        #[cfg(any(feature = "fal-ai__flux-pro__kontext", feature = "fal-ai__flux-pro__kontext__max", feature = "fal-ai__flux-pro__kontext__multi", feature = "fal-ai__flux-pro__kontext__text-to-image"))]
+        pub mod kontext {
+            #[cfg(feature = "fal-ai__flux-pro__kontext")]
+            pub use super::super::super::e_fal_ai_flux_pro_kontext::fal_ai::flux_pro::kontext::*;
+            /// Typed bindings for the fal endpoint `fal-ai/flux-pro/kontext/max` (category `image`, cargo feature `fal-ai__flux-pro__kontext__max`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-pro/kontext/max>.
+            #[cfg(feature = "fal-ai__flux-pro__kontext__max")]
+            pub mod max {
+                #[cfg(feature = "fal-ai__flux-pro__kontext__max")]
+                pub use super::super::super::super::e_fal_ai_flux_pro_kontext_max::fal_ai::flux_pro::kontext::max::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/flux-pro/kontext/multi` (category `image`, cargo feature `fal-ai__flux-pro__kontext__multi`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-pro/kontext/multi>.
+            #[cfg(feature = "fal-ai__flux-pro__kontext__multi")]
+            pub mod multi {
+                #[cfg(feature = "fal-ai__flux-pro__kontext__multi")]
+                pub use super::super::super::super::e_fal_ai_flux_pro_kontext_multi::fal_ai::flux_pro::kontext::multi::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/flux-pro/kontext/text-to-image` (category `image`, cargo feature `fal-ai__flux-pro__kontext__text-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-pro/kontext/text-to-image>.
+            #[cfg(feature = "fal-ai__flux-pro__kontext__text-to-image")]
+            pub mod text_to_image {
+                #[cfg(feature = "fal-ai__flux-pro__kontext__text-to-image")]
+                pub use super::super::super::super::e_fal_ai_flux_pro_kontext_text_to_image::fal_ai::flux_pro::kontext::text_to_image::*;
+            }
+        }
+        /// Endpoints under `fal-ai/flux-pro/v1`.
+        #[cfg(any(feature = "fal-ai__flux-pro__v1__fill", feature = "fal-ai__flux-pro__v1__fill-finetuned"))]
+        pub mod v1 {
+            /// Typed bindings for the fal endpoint `fal-ai/flux-pro/v1/fill` (category `image`, cargo feature `fal-ai__flux-pro__v1__fill`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-pro/v1/fill>.
+            #[cfg(feature = "fal-ai__flux-pro__v1__fill")]
+            pub mod fill {
+                #[cfg(feature = "fal-ai__flux-pro__v1__fill")]
+                pub use super::super::super::super::e_fal_ai_flux_pro_v1_fill::fal_ai::flux_pro::v1::fill::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/flux-pro/v1/fill-finetuned` (category `image`, cargo feature `fal-ai__flux-pro__v1__fill-finetuned`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-pro/v1/fill-finetuned>.
+            #[cfg(feature = "fal-ai__flux-pro__v1__fill-finetuned")]
+            pub mod fill_finetuned {
+                #[cfg(feature = "fal-ai__flux-pro__v1__fill-finetuned")]
+                pub use super::super::super::super::e_fal_ai_flux_pro_v1_fill_finetuned::fal_ai::flux_pro::v1::fill_finetuned::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-pro/v1.1` (category `image`, cargo feature `fal-ai__flux-pro__v1.1`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-pro/v1.1>.
+        #[cfg(feature = "fal-ai__flux-pro__v1.1")]
+        pub mod v1_1 {
+            #[cfg(feature = "fal-ai__flux-pro__v1.1")]
+            pub use super::super::super::e_fal_ai_flux_pro_v1_1::fal_ai::flux_pro::v1_1::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-pro/v1.1-ultra` (category `image`, cargo feature `fal-ai__flux-pro__v1.1-ultra`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-pro/v1.1-ultra>.
+        #[cfg(any(feature = "fal-ai__flux-pro__v1.1-ultra", feature = "fal-ai__flux-pro__v1.1-ultra__redux"))]
+        pub mod v1_1_ultra {
+            #[cfg(feature = "fal-ai__flux-pro__v1.1-ultra")]
+            pub use super::super::super::e_fal_ai_flux_pro_v1_1_ultra::fal_ai::flux_pro::v1_1_ultra::*;
+            /// Typed bindings for the fal endpoint `fal-ai/flux-pro/v1.1-ultra/redux` (category `image`, cargo feature `fal-ai__flux-pro__v1.1-ultra__redux`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-pro/v1.1-ultra/redux>.
+            #[cfg(feature = "fal-ai__flux-pro__v1.1-ultra__redux")]
+            pub mod redux {
+                #[cfg(feature = "fal-ai__flux-pro__v1.1-ultra__redux")]
+                pub use super::super::super::super::e_fal_ai_flux_pro_v1_1_ultra_redux::fal_ai::flux_pro::v1_1_ultra::redux::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/flux-pro/v1.1-ultra-finetuned` (category `image`, cargo feature `fal-ai__flux-pro__v1.1-ultra-finetuned`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-pro/v1.1-ultra-finetuned>.
+        #[cfg(feature = "fal-ai__flux-pro__v1.1-ultra-finetuned")]
+        pub mod v1_1_ultra_finetuned {
+            #[cfg(feature = "fal-ai__flux-pro__v1.1-ultra-finetuned")]
+            pub use super::super::super::e_fal_ai_flux_pro_v1_1_ultra_finetuned::fal_ai::flux_pro::v1_1_ultra_finetuned::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-pulid` (category `image`, cargo feature `fal-ai__flux-pulid`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-pulid>.
+    #[cfg(feature = "fal-ai__flux-pulid")]
+    pub mod flux_pulid {
+        #[cfg(feature = "fal-ai__flux-pulid")]
+        pub use super::super::e_fal_ai_flux_pulid::fal_ai::flux_pulid::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/flux-subject` (category `image`, cargo feature `fal-ai__flux-subject`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/flux-subject>.
+    #[cfg(feature = "fal-ai__flux-subject")]
+    pub mod flux_subject {
+        #[cfg(feature = "fal-ai__flux-subject")]
+        pub use super::super::e_fal_ai_flux_subject::fal_ai::flux_subject::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/fooocus` (category `image`, cargo feature `fal-ai__fooocus`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fooocus>.
+    #[cfg(any(feature = "fal-ai__fooocus", feature = "fal-ai__fooocus__image-prompt", feature = "fal-ai__fooocus__inpaint"))]
+    pub mod fooocus {
+        #[cfg(feature = "fal-ai__fooocus")]
+        pub use super::super::e_fal_ai_fooocus::fal_ai::fooocus::*;
+        /// Typed bindings for the fal endpoint `fal-ai/fooocus/image-prompt` (category `image`, cargo feature `fal-ai__fooocus__image-prompt`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fooocus/image-prompt>.
+        #[cfg(feature = "fal-ai__fooocus__image-prompt")]
+        pub mod image_prompt {
+            #[cfg(feature = "fal-ai__fooocus__image-prompt")]
+            pub use super::super::super::e_fal_ai_fooocus_image_prompt::fal_ai::fooocus::image_prompt::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/fooocus/inpaint` (category `image`, cargo feature `fal-ai__fooocus__inpaint`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/fooocus/inpaint>.
+        #[cfg(feature = "fal-ai__fooocus__inpaint")]
+        pub mod inpaint {
+            #[cfg(feature = "fal-ai__fooocus__inpaint")]
+            pub use super::super::super::e_fal_ai_fooocus_inpaint::fal_ai::fooocus::inpaint::*;
+        }
+    }
+    /// Endpoints under `fal-ai/framepack`.
+    #[cfg(feature = "fal-ai__framepack__f1")]
+    pub mod framepack {
+        /// Typed bindings for the fal endpoint `fal-ai/framepack/f1` (category `video`, cargo feature `fal-ai__framepack__f1`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/framepack/f1>.
+        #[cfg(feature = "fal-ai__framepack__f1")]
+        pub mod f1 {
+            #[cfg(feature = "fal-ai__framepack__f1")]
+            pub use super::super::super::e_fal_ai_framepack_f1::fal_ai::framepack::f1::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/gemini-25-flash-image` (category `image`, cargo feature `fal-ai__gemini-25-flash-image`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gemini-25-flash-image>.
+    #[cfg(feature = "fal-ai__gemini-25-flash-image")]
+    pub mod gemini_25_flash_image {
+        #[cfg(feature = "fal-ai__gemini-25-flash-image")]
+        pub use super::super::e_fal_ai_gemini_25_flash_image::fal_ai::gemini_25_flash_image::*;
+    }
+    /// Endpoints under `fal-ai/gemini-3.1-flash-image-preview`.
+    #[cfg(feature = "fal-ai__gemini-3.1-flash-image-preview__edit")]
+    pub mod gemini_3_1_flash_image_preview {
+        /// Typed bindings for the fal endpoint `fal-ai/gemini-3.1-flash-image-preview/edit` (category `image`, cargo feature `fal-ai__gemini-3.1-flash-image-preview__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gemini-3.1-flash-image-preview/edit>.
+        #[cfg(feature = "fal-ai__gemini-3.1-flash-image-preview__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__gemini-3.1-flash-image-preview__edit")]
+            pub use super::super::super::e_fal_ai_gemini_3_1_flash_image_preview_edit::fal_ai::gemini_3_1_flash_image_preview::edit::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/gemini-3.1-flash-tts` (category `speech`, cargo feature `fal-ai__gemini-3.1-flash-tts`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gemini-3.1-flash-tts>.
+    #[cfg(feature = "fal-ai__gemini-3.1-flash-tts")]
+    pub mod gemini_3_1_flash_tts {
+        #[cfg(feature = "fal-ai__gemini-3.1-flash-tts")]
+        pub use super::super::e_fal_ai_gemini_3_1_flash_tts::fal_ai::gemini_3_1_flash_tts::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/gemini-3-pro-image-preview` (category `image`, cargo feature `fal-ai__gemini-3-pro-image-preview`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gemini-3-pro-image-preview>.
+    #[cfg(any(feature = "fal-ai__gemini-3-pro-image-preview", feature = "fal-ai__gemini-3-pro-image-preview__edit"))]
+    pub mod gemini_3_pro_image_preview {
+        #[cfg(feature = "fal-ai__gemini-3-pro-image-preview")]
+        pub use super::super::e_fal_ai_gemini_3_pro_image_preview::fal_ai::gemini_3_pro_image_preview::*;
+        /// Typed bindings for the fal endpoint `fal-ai/gemini-3-pro-image-preview/edit` (category `image`, cargo feature `fal-ai__gemini-3-pro-image-preview__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gemini-3-pro-image-preview/edit>.
+        #[cfg(feature = "fal-ai__gemini-3-pro-image-preview__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__gemini-3-pro-image-preview__edit")]
+            pub use super::super::super::e_fal_ai_gemini_3_pro_image_preview_edit::fal_ai::gemini_3_pro_image_preview::edit::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/gemini-flash-2.5` (category `other`, cargo feature `fal-ai__gemini-flash-2.5`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gemini-flash-2.5>.
+    #[cfg(feature = "fal-ai__gemini-flash-2.5")]
+    pub mod gemini_flash_2_5 {
+        #[cfg(feature = "fal-ai__gemini-flash-2.5")]
+        pub use super::super::e_fal_ai_gemini_flash_2_5::fal_ai::gemini_flash_2_5::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/gemini-flash-edit` (category `other`, cargo feature `fal-ai__gemini-flash-edit`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gemini-flash-edit>.
+    #[cfg(feature = "fal-ai__gemini-flash-edit")]
+    pub mod gemini_flash_edit {
+        #[cfg(feature = "fal-ai__gemini-flash-edit")]
+        pub use super::super::e_fal_ai_gemini_flash_edit::fal_ai::gemini_flash_edit::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/gemini-tts` (category `audio`, cargo feature `fal-ai__gemini-tts`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gemini-tts>.
+    #[cfg(feature = "fal-ai__gemini-tts")]
+    pub mod gemini_tts {
+        #[cfg(feature = "fal-ai__gemini-tts")]
+        pub use super::super::e_fal_ai_gemini_tts::fal_ai::gemini_tts::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/genfocus` (category `image`, cargo feature `fal-ai__genfocus`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/genfocus>.
+    #[cfg(feature = "fal-ai__genfocus")]
+    pub mod genfocus {
+        #[cfg(feature = "fal-ai__genfocus")]
+        pub use super::super::e_fal_ai_genfocus::fal_ai::genfocus::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ghiblify` (category `image`, cargo feature `fal-ai__ghiblify`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ghiblify>.
+    #[cfg(feature = "fal-ai__ghiblify")]
+    pub mod ghiblify {
+        #[cfg(feature = "fal-ai__ghiblify")]
+        pub use super::super::e_fal_ai_ghiblify::fal_ai::ghiblify::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/glm-image` (category `image`, cargo feature `fal-ai__glm-image`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/glm-image>.
+    #[cfg(any(feature = "fal-ai__glm-image", feature = "fal-ai__glm-image__image-to-image"))]
+    pub mod glm_image {
+        #[cfg(feature = "fal-ai__glm-image")]
+        pub use super::super::e_fal_ai_glm_image::fal_ai::glm_image::*;
+        /// Typed bindings for the fal endpoint `fal-ai/glm-image/image-to-image` (category `image`, cargo feature `fal-ai__glm-image__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/glm-image/image-to-image>.
+        #[cfg(feature = "fal-ai__glm-image__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__glm-image__image-to-image")]
+            pub use super::super::super::e_fal_ai_glm_image_image_to_image::fal_ai::glm_image::image_to_image::*;
+        }
+    }
+    /// Endpoints under `fal-ai/got-ocr`.
+    #[cfg(feature = "fal-ai__got-ocr__v2")]
+    pub mod got_ocr {
+        /// Typed bindings for the fal endpoint `fal-ai/got-ocr/v2` (category `vision`, cargo feature `fal-ai__got-ocr__v2`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/got-ocr/v2>.
+        #[cfg(feature = "fal-ai__got-ocr__v2")]
+        pub mod v2 {
+            #[cfg(feature = "fal-ai__got-ocr__v2")]
+            pub use super::super::super::e_fal_ai_got_ocr_v2::fal_ai::got_ocr::v2::*;
+        }
+    }
+    /// Endpoints under `fal-ai/gpt-image-1`.
+    #[cfg(any(feature = "fal-ai__gpt-image-1__edit-image", feature = "fal-ai__gpt-image-1__text-to-image"))]
+    pub mod gpt_image_1 {
+        /// Typed bindings for the fal endpoint `fal-ai/gpt-image-1/edit-image` (category `image`, cargo feature `fal-ai__gpt-image-1__edit-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gpt-image-1/edit-image>.
+        #[cfg(feature = "fal-ai__gpt-image-1__edit-image")]
+        pub mod edit_image {
+            #[cfg(feature = "fal-ai__gpt-image-1__edit-image")]
+            pub use super::super::super::e_fal_ai_gpt_image_1_edit_image::fal_ai::gpt_image_1::edit_image::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/gpt-image-1/text-to-image` (category `image`, cargo feature `fal-ai__gpt-image-1__text-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gpt-image-1/text-to-image>.
+        #[cfg(feature = "fal-ai__gpt-image-1__text-to-image")]
+        pub mod text_to_image {
+            #[cfg(feature = "fal-ai__gpt-image-1__text-to-image")]
+            pub use super::super::super::e_fal_ai_gpt_image_1_text_to_image::fal_ai::gpt_image_1::text_to_image::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/gpt-image-1.5` (category `image`, cargo feature `fal-ai__gpt-image-1.5`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gpt-image-1.5>.
+    #[cfg(any(feature = "fal-ai__gpt-image-1.5", feature = "fal-ai__gpt-image-1.5__edit"))]
+    pub mod gpt_image_1_5 {
+        #[cfg(feature = "fal-ai__gpt-image-1.5")]
+        pub use super::super::e_fal_ai_gpt_image_1_5::fal_ai::gpt_image_1_5::*;
+        /// Typed bindings for the fal endpoint `fal-ai/gpt-image-1.5/edit` (category `image`, cargo feature `fal-ai__gpt-image-1.5__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gpt-image-1.5/edit>.
+        #[cfg(feature = "fal-ai__gpt-image-1.5__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__gpt-image-1.5__edit")]
+            pub use super::super::super::e_fal_ai_gpt_image_1_5_edit::fal_ai::gpt_image_1_5::edit::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/gpt-image-1-mini` (category `image`, cargo feature `fal-ai__gpt-image-1-mini`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gpt-image-1-mini>.
+    #[cfg(any(feature = "fal-ai__gpt-image-1-mini", feature = "fal-ai__gpt-image-1-mini__edit"))]
+    pub mod gpt_image_1_mini {
+        #[cfg(feature = "fal-ai__gpt-image-1-mini")]
+        pub use super::super::e_fal_ai_gpt_image_1_mini::fal_ai::gpt_image_1_mini::*;
+        /// Typed bindings for the fal endpoint `fal-ai/gpt-image-1-mini/edit` (category `image`, cargo feature `fal-ai__gpt-image-1-mini__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/gpt-image-1-mini/edit>.
+        #[cfg(feature = "fal-ai__gpt-image-1-mini__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__gpt-image-1-mini__edit")]
+            pub use super::super::super::e_fal_ai_gpt_image_1_mini_edit::fal_ai::gpt_image_1_mini::edit::*;
+        }
+    }
+    /// Endpoints under `fal-ai/heygen`.
+    #[cfg(any(feature = "fal-ai__heygen__avatar4__digital-twin", feature = "fal-ai__heygen__avatar4__image-to-video", feature = "fal-ai__heygen__v2__translate__precision", feature = "fal-ai__heygen__v2__translate__speed", feature = "fal-ai__heygen__v2__video-agent", feature = "fal-ai__heygen__v3__lipsync__precision", feature = "fal-ai__heygen__v3__lipsync__speed"))]
+    pub mod heygen {
+        /// Endpoints under `fal-ai/heygen/avatar4`.
+        #[cfg(any(feature = "fal-ai__heygen__avatar4__digital-twin", feature = "fal-ai__heygen__avatar4__image-to-video"))]
+        pub mod avatar4 {
+            /// Typed bindings for the fal endpoint `fal-ai/heygen/avatar4/digital-twin` (category `video`, cargo feature `fal-ai__heygen__avatar4__digital-twin`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/heygen/avatar4/digital-twin>.
+            #[cfg(feature = "fal-ai__heygen__avatar4__digital-twin")]
+            pub mod digital_twin {
+                #[cfg(feature = "fal-ai__heygen__avatar4__digital-twin")]
+                pub use super::super::super::super::e_fal_ai_heygen_avatar4_digital_twin::fal_ai::heygen::avatar4::digital_twin::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/heygen/avatar4/image-to-video` (category `video`, cargo feature `fal-ai__heygen__avatar4__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/heygen/avatar4/image-to-video>.
+            #[cfg(feature = "fal-ai__heygen__avatar4__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__heygen__avatar4__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_heygen_avatar4_image_to_video::fal_ai::heygen::avatar4::image_to_video::*;
+            }
+        }
+        /// Endpoints under `fal-ai/heygen/v2`.
+        #[cfg(any(feature = "fal-ai__heygen__v2__translate__precision", feature = "fal-ai__heygen__v2__translate__speed", feature = "fal-ai__heygen__v2__video-agent"))]
+        pub mod v2 {
+            /// Endpoints under `fal-ai/heygen/v2/translate`.
+            #[cfg(any(feature = "fal-ai__heygen__v2__translate__precision", feature = "fal-ai__heygen__v2__translate__speed"))]
+            pub mod translate {
+                /// Typed bindings for the fal endpoint `fal-ai/heygen/v2/translate/precision` (category `video`, cargo feature `fal-ai__heygen__v2__translate__precision`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/heygen/v2/translate/precision>.
+                #[cfg(feature = "fal-ai__heygen__v2__translate__precision")]
+                pub mod precision {
+                    #[cfg(feature = "fal-ai__heygen__v2__translate__precision")]
+                    pub use super::super::super::super::super::e_fal_ai_heygen_v2_translate_precision::fal_ai::heygen::v2::translate::precision::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/heygen/v2/translate/speed` (category `video`, cargo feature `fal-ai__heygen__v2__translate__speed`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/heygen/v2/translate/speed>.
+                #[cfg(feature = "fal-ai__heygen__v2__translate__speed")]
+                pub mod speed {
+                    #[cfg(feature = "fal-ai__heygen__v2__translate__speed")]
+                    pub use super::super::super::super::super::e_fal_ai_heygen_v2_translate_speed::fal_ai::heygen::v2::translate::speed::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/heygen/v2/video-agent` (category `video`, cargo feature `fal-ai__heygen__v2__video-agent`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/heygen/v2/video-agent>.
+            #[cfg(feature = "fal-ai__heygen__v2__video-agent")]
+            pub mod video_agent {
+                #[cfg(feature = "fal-ai__heygen__v2__video-agent")]
+                pub use super::super::super::super::e_fal_ai_heygen_v2_video_agent::fal_ai::heygen::v2::video_agent::*;
+            }
+        }
+        /// Endpoints under `fal-ai/heygen/v3`.
+        #[cfg(any(feature = "fal-ai__heygen__v3__lipsync__precision", feature = "fal-ai__heygen__v3__lipsync__speed"))]
+        pub mod v3 {
+            /// Endpoints under `fal-ai/heygen/v3/lipsync`.
+            #[cfg(any(feature = "fal-ai__heygen__v3__lipsync__precision", feature = "fal-ai__heygen__v3__lipsync__speed"))]
+            pub mod lipsync {
+                /// Typed bindings for the fal endpoint `fal-ai/heygen/v3/lipsync/precision` (category `video`, cargo feature `fal-ai__heygen__v3__lipsync__precision`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/heygen/v3/lipsync/precision>.
+                #[cfg(feature = "fal-ai__heygen__v3__lipsync__precision")]
+                pub mod precision {
+                    #[cfg(feature = "fal-ai__heygen__v3__lipsync__precision")]
+                    pub use super::super::super::super::super::e_fal_ai_heygen_v3_lipsync_precision::fal_ai::heygen::v3::lipsync::precision::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/heygen/v3/lipsync/speed` (category `video`, cargo feature `fal-ai__heygen__v3__lipsync__speed`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/heygen/v3/lipsync/speed>.
+                #[cfg(feature = "fal-ai__heygen__v3__lipsync__speed")]
+                pub mod speed {
+                    #[cfg(feature = "fal-ai__heygen__v3__lipsync__speed")]
+                    pub use super::super::super::super::super::e_fal_ai_heygen_v3_lipsync_speed::fal_ai::heygen::v3::lipsync::speed::*;
+                }
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hidream-e1-1` (category `image`, cargo feature `fal-ai__hidream-e1-1`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hidream-e1-1>.
+    #[cfg(feature = "fal-ai__hidream-e1-1")]
+    pub mod hidream_e1_1 {
+        #[cfg(feature = "fal-ai__hidream-e1-1")]
+        pub use super::super::e_fal_ai_hidream_e1_1::fal_ai::hidream_e1_1::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hidream-i1-dev` (category `image`, cargo feature `fal-ai__hidream-i1-dev`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hidream-i1-dev>.
+    #[cfg(feature = "fal-ai__hidream-i1-dev")]
+    pub mod hidream_i1_dev {
+        #[cfg(feature = "fal-ai__hidream-i1-dev")]
+        pub use super::super::e_fal_ai_hidream_i1_dev::fal_ai::hidream_i1_dev::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hidream-i1-fast` (category `image`, cargo feature `fal-ai__hidream-i1-fast`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hidream-i1-fast>.
+    #[cfg(feature = "fal-ai__hidream-i1-fast")]
+    pub mod hidream_i1_fast {
+        #[cfg(feature = "fal-ai__hidream-i1-fast")]
+        pub use super::super::e_fal_ai_hidream_i1_fast::fal_ai::hidream_i1_fast::*;
+    }
+    /// Endpoints under `fal-ai/hidream-i1-full`.
+    #[cfg(feature = "fal-ai__hidream-i1-full__image-to-image")]
+    pub mod hidream_i1_full {
+        /// Typed bindings for the fal endpoint `fal-ai/hidream-i1-full/image-to-image` (category `image`, cargo feature `fal-ai__hidream-i1-full__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hidream-i1-full/image-to-image>.
+        #[cfg(feature = "fal-ai__hidream-i1-full__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__hidream-i1-full__image-to-image")]
+            pub use super::super::super::e_fal_ai_hidream_i1_full_image_to_image::fal_ai::hidream_i1_full::image_to_image::*;
+        }
+    }
+    /// Endpoints under `fal-ai/hidream-o1-image`.
+    #[cfg(any(feature = "fal-ai__hidream-o1-image__dev", feature = "fal-ai__hidream-o1-image__dev__edit", feature = "fal-ai__hidream-o1-image__edit"))]
+    pub mod hidream_o1_image {
+        /// Typed bindings for the fal endpoint `fal-ai/hidream-o1-image/dev` (category `image`, cargo feature `fal-ai__hidream-o1-image__dev`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hidream-o1-image/dev>.
+        #[cfg(any(feature = "fal-ai__hidream-o1-image__dev", feature = "fal-ai__hidream-o1-image__dev__edit"))]
+        pub mod dev {
+            #[cfg(feature = "fal-ai__hidream-o1-image__dev")]
+            pub use super::super::super::e_fal_ai_hidream_o1_image_dev::fal_ai::hidream_o1_image::dev::*;
+            /// Typed bindings for the fal endpoint `fal-ai/hidream-o1-image/dev/edit` (category `image`, cargo feature `fal-ai__hidream-o1-image__dev__edit`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hidream-o1-image/dev/edit>.
+            #[cfg(feature = "fal-ai__hidream-o1-image__dev__edit")]
+            pub mod edit {
+                #[cfg(feature = "fal-ai__hidream-o1-image__dev__edit")]
+                pub use super::super::super::super::e_fal_ai_hidream_o1_image_dev_edit::fal_ai::hidream_o1_image::dev::edit::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/hidream-o1-image/edit` (category `image`, cargo feature `fal-ai__hidream-o1-image__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hidream-o1-image/edit>.
+        #[cfg(feature = "fal-ai__hidream-o1-image__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__hidream-o1-image__edit")]
+            pub use super::super::super::e_fal_ai_hidream_o1_image_edit::fal_ai::hidream_o1_image::edit::*;
+        }
+    }
+    /// Endpoints under `fal-ai/hunyuan3d`.
+    #[cfg(any(feature = "fal-ai__hunyuan3d__v2", feature = "fal-ai__hunyuan3d__v2__mini", feature = "fal-ai__hunyuan3d__v2__mini__turbo", feature = "fal-ai__hunyuan3d__v2__multi-view__turbo", feature = "fal-ai__hunyuan3d__v2__turbo"))]
+    pub mod hunyuan3d {
+        /// Typed bindings for the fal endpoint `fal-ai/hunyuan3d/v2` (category `3d`, cargo feature `fal-ai__hunyuan3d__v2`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan3d/v2>.
+        #[cfg(any(feature = "fal-ai__hunyuan3d__v2", feature = "fal-ai__hunyuan3d__v2__mini", feature = "fal-ai__hunyuan3d__v2__mini__turbo", feature = "fal-ai__hunyuan3d__v2__multi-view__turbo", feature = "fal-ai__hunyuan3d__v2__turbo"))]
+        pub mod v2 {
+            #[cfg(feature = "fal-ai__hunyuan3d__v2")]
+            pub use super::super::super::e_fal_ai_hunyuan3d_v2::fal_ai::hunyuan3d::v2::*;
+            /// Typed bindings for the fal endpoint `fal-ai/hunyuan3d/v2/mini` (category `3d`, cargo feature `fal-ai__hunyuan3d__v2__mini`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan3d/v2/mini>.
+            #[cfg(any(feature = "fal-ai__hunyuan3d__v2__mini", feature = "fal-ai__hunyuan3d__v2__mini__turbo"))]
+            pub mod mini {
+                #[cfg(feature = "fal-ai__hunyuan3d__v2__mini")]
+                pub use super::super::super::super::e_fal_ai_hunyuan3d_v2_mini::fal_ai::hunyuan3d::v2::mini::*;
+                /// Typed bindings for the fal endpoint `fal-ai/hunyuan3d/v2/mini/turbo` (category `3d`, cargo feature `fal-ai__hunyuan3d__v2__mini__turbo`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan3d/v2/mini/turbo>.
+                #[cfg(feature = "fal-ai__hunyuan3d__v2__mini__turbo")]
+                pub mod turbo {
+                    #[cfg(feature = "fal-ai__hunyuan3d__v2__mini__turbo")]
+                    pub use super::super::super::super::super::e_fal_ai_hunyuan3d_v2_mini_turbo::fal_ai::hunyuan3d::v2::mini::turbo::*;
+                }
+            }
+            /// Endpoints under `fal-ai/hunyuan3d/v2/multi-view`.
+            #[cfg(feature = "fal-ai__hunyuan3d__v2__multi-view__turbo")]
+            pub mod multi_view {
+                /// Typed bindings for the fal endpoint `fal-ai/hunyuan3d/v2/multi-view/turbo` (category `3d`, cargo feature `fal-ai__hunyuan3d__v2__multi-view__turbo`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan3d/v2/multi-view/turbo>.
+                #[cfg(feature = "fal-ai__hunyuan3d__v2__multi-view__turbo")]
+                pub mod turbo {
+                    #[cfg(feature = "fal-ai__hunyuan3d__v2__multi-view__turbo")]
+                    pub use super::super::super::super::super::e_fal_ai_hunyuan3d_v2_multi_view_turbo::fal_ai::hunyuan3d::v2::multi_view::turbo::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/hunyuan3d/v2/turbo` (category `3d`, cargo feature `fal-ai__hunyuan3d__v2__turbo`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan3d/v2/turbo>.
+            #[cfg(feature = "fal-ai__hunyuan3d__v2__turbo")]
+            pub mod turbo {
+                #[cfg(feature = "fal-ai__hunyuan3d__v2__turbo")]
+                pub use super::super::super::super::e_fal_ai_hunyuan3d_v2_turbo::fal_ai::hunyuan3d::v2::turbo::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/hunyuan3d-v3`.
+    #[cfg(any(feature = "fal-ai__hunyuan3d-v3__image-to-3d", feature = "fal-ai__hunyuan3d-v3__sketch-to-3d"))]
+    pub mod hunyuan3d_v3 {
+        /// Typed bindings for the fal endpoint `fal-ai/hunyuan3d-v3/image-to-3d` (category `3d`, cargo feature `fal-ai__hunyuan3d-v3__image-to-3d`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan3d-v3/image-to-3d>.
+        #[cfg(feature = "fal-ai__hunyuan3d-v3__image-to-3d")]
+        pub mod image_to_3d {
+            #[cfg(feature = "fal-ai__hunyuan3d-v3__image-to-3d")]
+            pub use super::super::super::e_fal_ai_hunyuan3d_v3_image_to_3d::fal_ai::hunyuan3d_v3::image_to_3d::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/hunyuan3d-v3/sketch-to-3d` (category `3d`, cargo feature `fal-ai__hunyuan3d-v3__sketch-to-3d`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan3d-v3/sketch-to-3d>.
+        #[cfg(feature = "fal-ai__hunyuan3d-v3__sketch-to-3d")]
+        pub mod sketch_to_3d {
+            #[cfg(feature = "fal-ai__hunyuan3d-v3__sketch-to-3d")]
+            pub use super::super::super::e_fal_ai_hunyuan3d_v3_sketch_to_3d::fal_ai::hunyuan3d_v3::sketch_to_3d::*;
+        }
+    }
+    /// Endpoints under `fal-ai/hunyuan-3d`.
+    #[cfg(any(feature = "fal-ai__hunyuan-3d__v3.1__pro__image-to-3d", feature = "fal-ai__hunyuan-3d__v3.1__rapid__image-to-3d", feature = "fal-ai__hunyuan-3d__v3.1__rapid__text-to-3d", feature = "fal-ai__hunyuan-3d__v3.1__smart-topology"))]
+    pub mod hunyuan_3d {
+        /// Endpoints under `fal-ai/hunyuan-3d/v3.1`.
+        #[cfg(any(feature = "fal-ai__hunyuan-3d__v3.1__pro__image-to-3d", feature = "fal-ai__hunyuan-3d__v3.1__rapid__image-to-3d", feature = "fal-ai__hunyuan-3d__v3.1__rapid__text-to-3d", feature = "fal-ai__hunyuan-3d__v3.1__smart-topology"))]
+        pub mod v3_1 {
+            /// Endpoints under `fal-ai/hunyuan-3d/v3.1/pro`.
+            #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__pro__image-to-3d")]
+            pub mod pro {
+                /// Typed bindings for the fal endpoint `fal-ai/hunyuan-3d/v3.1/pro/image-to-3d` (category `3d`, cargo feature `fal-ai__hunyuan-3d__v3.1__pro__image-to-3d`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-3d/v3.1/pro/image-to-3d>.
+                #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__pro__image-to-3d")]
+                pub mod image_to_3d {
+                    #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__pro__image-to-3d")]
+                    pub use super::super::super::super::super::e_fal_ai_hunyuan_3d_v3_1_pro_image_to_3d::fal_ai::hunyuan_3d::v3_1::pro::image_to_3d::*;
+                }
+            }
+            /// Endpoints under `fal-ai/hunyuan-3d/v3.1/rapid`.
+            #[cfg(any(feature = "fal-ai__hunyuan-3d__v3.1__rapid__image-to-3d", feature = "fal-ai__hunyuan-3d__v3.1__rapid__text-to-3d"))]
+            pub mod rapid {
+                /// Typed bindings for the fal endpoint `fal-ai/hunyuan-3d/v3.1/rapid/image-to-3d` (category `3d`, cargo feature `fal-ai__hunyuan-3d__v3.1__rapid__image-to-3d`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-3d/v3.1/rapid/image-to-3d>.
+                #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__rapid__image-to-3d")]
+                pub mod image_to_3d {
+                    #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__rapid__image-to-3d")]
+                    pub use super::super::super::super::super::e_fal_ai_hunyuan_3d_v3_1_rapid_image_to_3d::fal_ai::hunyuan_3d::v3_1::rapid::image_to_3d::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/hunyuan-3d/v3.1/rapid/text-to-3d` (category `3d`, cargo feature `fal-ai__hunyuan-3d__v3.1__rapid__text-to-3d`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-3d/v3.1/rapid/text-to-3d>.
+                #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__rapid__text-to-3d")]
+                pub mod text_to_3d {
+                    #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__rapid__text-to-3d")]
+                    pub use super::super::super::super::super::e_fal_ai_hunyuan_3d_v3_1_rapid_text_to_3d::fal_ai::hunyuan_3d::v3_1::rapid::text_to_3d::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/hunyuan-3d/v3.1/smart-topology` (category `3d`, cargo feature `fal-ai__hunyuan-3d__v3.1__smart-topology`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-3d/v3.1/smart-topology>.
+            #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__smart-topology")]
+            pub mod smart_topology {
+                #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__smart-topology")]
+                pub use super::super::super::super::e_fal_ai_hunyuan_3d_v3_1_smart_topology::fal_ai::hunyuan_3d::v3_1::smart_topology::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hunyuan-avatar` (category `video`, cargo feature `fal-ai__hunyuan-avatar`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-avatar>.
+    #[cfg(feature = "fal-ai__hunyuan-avatar")]
+    pub mod hunyuan_avatar {
+        #[cfg(feature = "fal-ai__hunyuan-avatar")]
+        pub use super::super::e_fal_ai_hunyuan_avatar::fal_ai::hunyuan_avatar::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hunyuan-custom` (category `video`, cargo feature `fal-ai__hunyuan-custom`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-custom>.
+    #[cfg(feature = "fal-ai__hunyuan-custom")]
+    pub mod hunyuan_custom {
+        #[cfg(feature = "fal-ai__hunyuan-custom")]
+        pub use super::super::e_fal_ai_hunyuan_custom::fal_ai::hunyuan_custom::*;
+    }
+    /// Endpoints under `fal-ai/hunyuan-image`.
+    #[cfg(any(feature = "fal-ai__hunyuan-image__v2.1__text-to-image", feature = "fal-ai__hunyuan-image__v3__instruct__edit", feature = "fal-ai__hunyuan-image__v3__text-to-image"))]
+    pub mod hunyuan_image {
+        /// Endpoints under `fal-ai/hunyuan-image/v2.1`.
+        #[cfg(feature = "fal-ai__hunyuan-image__v2.1__text-to-image")]
+        pub mod v2_1 {
+            /// Typed bindings for the fal endpoint `fal-ai/hunyuan-image/v2.1/text-to-image` (category `image`, cargo feature `fal-ai__hunyuan-image__v2.1__text-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-image/v2.1/text-to-image>.
+            #[cfg(feature = "fal-ai__hunyuan-image__v2.1__text-to-image")]
+            pub mod text_to_image {
+                #[cfg(feature = "fal-ai__hunyuan-image__v2.1__text-to-image")]
+                pub use super::super::super::super::e_fal_ai_hunyuan_image_v2_1_text_to_image::fal_ai::hunyuan_image::v2_1::text_to_image::*;
+            }
+        }
+        /// Endpoints under `fal-ai/hunyuan-image/v3`.
+        #[cfg(any(feature = "fal-ai__hunyuan-image__v3__instruct__edit", feature = "fal-ai__hunyuan-image__v3__text-to-image"))]
+        pub mod v3 {
+            /// Endpoints under `fal-ai/hunyuan-image/v3/instruct`.
+            #[cfg(feature = "fal-ai__hunyuan-image__v3__instruct__edit")]
+            pub mod instruct {
+                /// Typed bindings for the fal endpoint `fal-ai/hunyuan-image/v3/instruct/edit` (category `image`, cargo feature `fal-ai__hunyuan-image__v3__instruct__edit`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-image/v3/instruct/edit>.
+                #[cfg(feature = "fal-ai__hunyuan-image__v3__instruct__edit")]
+                pub mod edit {
+                    #[cfg(feature = "fal-ai__hunyuan-image__v3__instruct__edit")]
+                    pub use super::super::super::super::super::e_fal_ai_hunyuan_image_v3_instruct_edit::fal_ai::hunyuan_image::v3::instruct::edit::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/hunyuan-image/v3/text-to-image` (category `image`, cargo feature `fal-ai__hunyuan-image__v3__text-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-image/v3/text-to-image>.
+            #[cfg(feature = "fal-ai__hunyuan-image__v3__text-to-image")]
+            pub mod text_to_image {
+                #[cfg(feature = "fal-ai__hunyuan-image__v3__text-to-image")]
+                pub use super::super::super::super::e_fal_ai_hunyuan_image_v3_text_to_image::fal_ai::hunyuan_image::v3::text_to_image::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hunyuan-motion` (category `3d`, cargo feature `fal-ai__hunyuan-motion`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-motion>.
+    #[cfg(any(feature = "fal-ai__hunyuan-motion", feature = "fal-ai__hunyuan-motion__fast"))]
+    pub mod hunyuan_motion {
+        #[cfg(feature = "fal-ai__hunyuan-motion")]
+        pub use super::super::e_fal_ai_hunyuan_motion::fal_ai::hunyuan_motion::*;
+        /// Typed bindings for the fal endpoint `fal-ai/hunyuan-motion/fast` (category `3d`, cargo feature `fal-ai__hunyuan-motion__fast`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-motion/fast>.
+        #[cfg(feature = "fal-ai__hunyuan-motion__fast")]
+        pub mod fast {
+            #[cfg(feature = "fal-ai__hunyuan-motion__fast")]
+            pub use super::super::super::e_fal_ai_hunyuan_motion_fast::fal_ai::hunyuan_motion::fast::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hunyuan-part` (category `3d`, cargo feature `fal-ai__hunyuan-part`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-part>.
+    #[cfg(feature = "fal-ai__hunyuan-part")]
+    pub mod hunyuan_part {
+        #[cfg(feature = "fal-ai__hunyuan-part")]
+        pub use super::super::e_fal_ai_hunyuan_part::fal_ai::hunyuan_part::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hunyuan-portrait` (category `video`, cargo feature `fal-ai__hunyuan-portrait`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-portrait>.
+    #[cfg(feature = "fal-ai__hunyuan-portrait")]
+    pub mod hunyuan_portrait {
+        #[cfg(feature = "fal-ai__hunyuan-portrait")]
+        pub use super::super::e_fal_ai_hunyuan_portrait::fal_ai::hunyuan_portrait::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hunyuan-video` (category `video`, cargo feature `fal-ai__hunyuan-video`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-video>.
+    #[cfg(any(feature = "fal-ai__hunyuan-video", feature = "fal-ai__hunyuan-video__video-to-video"))]
+    pub mod hunyuan_video {
+        #[cfg(feature = "fal-ai__hunyuan-video")]
+        pub use super::super::e_fal_ai_hunyuan_video::fal_ai::hunyuan_video::*;
+        /// Typed bindings for the fal endpoint `fal-ai/hunyuan-video/video-to-video` (category `video`, cargo feature `fal-ai__hunyuan-video__video-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-video/video-to-video>.
+        #[cfg(feature = "fal-ai__hunyuan-video__video-to-video")]
+        pub mod video_to_video {
+            #[cfg(feature = "fal-ai__hunyuan-video__video-to-video")]
+            pub use super::super::super::e_fal_ai_hunyuan_video_video_to_video::fal_ai::hunyuan_video::video_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hunyuan-video-foley` (category `video`, cargo feature `fal-ai__hunyuan-video-foley`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-video-foley>.
+    #[cfg(feature = "fal-ai__hunyuan-video-foley")]
+    pub mod hunyuan_video_foley {
+        #[cfg(feature = "fal-ai__hunyuan-video-foley")]
+        pub use super::super::e_fal_ai_hunyuan_video_foley::fal_ai::hunyuan_video_foley::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hunyuan-video-image-to-video` (category `video`, cargo feature `fal-ai__hunyuan-video-image-to-video`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-video-image-to-video>.
+    #[cfg(feature = "fal-ai__hunyuan-video-image-to-video")]
+    pub mod hunyuan_video_image_to_video {
+        #[cfg(feature = "fal-ai__hunyuan-video-image-to-video")]
+        pub use super::super::e_fal_ai_hunyuan_video_image_to_video::fal_ai::hunyuan_video_image_to_video::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hunyuan-video-img2vid-lora` (category `video`, cargo feature `fal-ai__hunyuan-video-img2vid-lora`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-video-img2vid-lora>.
+    #[cfg(feature = "fal-ai__hunyuan-video-img2vid-lora")]
+    pub mod hunyuan_video_img2vid_lora {
+        #[cfg(feature = "fal-ai__hunyuan-video-img2vid-lora")]
+        pub use super::super::e_fal_ai_hunyuan_video_img2vid_lora::fal_ai::hunyuan_video_img2vid_lora::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hunyuan-video-lora` (category `video`, cargo feature `fal-ai__hunyuan-video-lora`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-video-lora>.
+    #[cfg(feature = "fal-ai__hunyuan-video-lora")]
+    pub mod hunyuan_video_lora {
+        #[cfg(feature = "fal-ai__hunyuan-video-lora")]
+        pub use super::super::e_fal_ai_hunyuan_video_lora::fal_ai::hunyuan_video_lora::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hunyuan-video-lora-training` (category `training`, cargo feature `fal-ai__hunyuan-video-lora-training`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-video-lora-training>.
+    #[cfg(feature = "fal-ai__hunyuan-video-lora-training")]
+    pub mod hunyuan_video_lora_training {
+        #[cfg(feature = "fal-ai__hunyuan-video-lora-training")]
+        pub use super::super::e_fal_ai_hunyuan_video_lora_training::fal_ai::hunyuan_video_lora_training::*;
+    }
+    /// Endpoints under `fal-ai/hunyuan-video-v1.5`.
+    #[cfg(feature = "fal-ai__hunyuan-video-v1.5__image-to-video")]
+    pub mod hunyuan_video_v1_5 {
+        /// Typed bindings for the fal endpoint `fal-ai/hunyuan-video-v1.5/image-to-video` (category `video`, cargo feature `fal-ai__hunyuan-video-v1.5__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan-video-v1.5/image-to-video>.
+        #[cfg(feature = "fal-ai__hunyuan-video-v1.5__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__hunyuan-video-v1.5__image-to-video")]
+            pub use super::super::super::e_fal_ai_hunyuan_video_v1_5_image_to_video::fal_ai::hunyuan_video_v1_5::image_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hunyuan_world` (category `image`, cargo feature `fal-ai__hunyuan_world`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan_world>.
+    #[cfg(any(feature = "fal-ai__hunyuan_world", feature = "fal-ai__hunyuan_world__image-to-world"))]
+    pub mod hunyuan_world {
+        #[cfg(feature = "fal-ai__hunyuan_world")]
+        pub use super::super::e_fal_ai_hunyuan_world::fal_ai::hunyuan_world::*;
+        /// Typed bindings for the fal endpoint `fal-ai/hunyuan_world/image-to-world` (category `3d`, cargo feature `fal-ai__hunyuan_world__image-to-world`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hunyuan_world/image-to-world>.
+        #[cfg(feature = "fal-ai__hunyuan_world__image-to-world")]
+        pub mod image_to_world {
+            #[cfg(feature = "fal-ai__hunyuan_world__image-to-world")]
+            pub use super::super::super::e_fal_ai_hunyuan_world_image_to_world::fal_ai::hunyuan_world::image_to_world::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/hy-wu-edit` (category `image`, cargo feature `fal-ai__hy-wu-edit`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hy-wu-edit>.
+    #[cfg(feature = "fal-ai__hy-wu-edit")]
+    pub mod hy_wu_edit {
+        #[cfg(feature = "fal-ai__hy-wu-edit")]
+        pub use super::super::e_fal_ai_hy_wu_edit::fal_ai::hy_wu_edit::*;
+    }
+    /// Endpoints under `fal-ai/hyper3d`.
+    #[cfg(feature = "fal-ai__hyper3d__rodin")]
+    pub mod hyper3d {
+        /// Typed bindings for the fal endpoint `fal-ai/hyper3d/rodin` (category `3d`, cargo feature `fal-ai__hyper3d__rodin`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/hyper3d/rodin>.
+        #[cfg(feature = "fal-ai__hyper3d__rodin")]
+        pub mod rodin {
+            #[cfg(feature = "fal-ai__hyper3d__rodin")]
+            pub use super::super::super::e_fal_ai_hyper3d_rodin::fal_ai::hyper3d::rodin::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/iclight-v2` (category `image`, cargo feature `fal-ai__iclight-v2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/iclight-v2>.
+    #[cfg(feature = "fal-ai__iclight-v2")]
+    pub mod iclight_v2 {
+        #[cfg(feature = "fal-ai__iclight-v2")]
+        pub use super::super::e_fal_ai_iclight_v2::fal_ai::iclight_v2::*;
+    }
+    /// Endpoints under `fal-ai/ideogram`.
+    #[cfg(any(feature = "fal-ai__ideogram__character", feature = "fal-ai__ideogram__character__edit", feature = "fal-ai__ideogram__custom-models", feature = "fal-ai__ideogram__upscale", feature = "fal-ai__ideogram__v2", feature = "fal-ai__ideogram__v2__edit", feature = "fal-ai__ideogram__v2__remix", feature = "fal-ai__ideogram__v2__turbo", feature = "fal-ai__ideogram__v2__turbo__edit", feature = "fal-ai__ideogram__v2__turbo__remix", feature = "fal-ai__ideogram__v2a", feature = "fal-ai__ideogram__v2a__remix", feature = "fal-ai__ideogram__v2a__turbo", feature = "fal-ai__ideogram__v2a__turbo__remix", feature = "fal-ai__ideogram__v3", feature = "fal-ai__ideogram__v3__edit", feature = "fal-ai__ideogram__v3__generate-transparent", feature = "fal-ai__ideogram__v3__layerize-text", feature = "fal-ai__ideogram__v3__remix", feature = "fal-ai__ideogram__v3__replace-background"))]
+    pub mod ideogram {
+        /// Typed bindings for the fal endpoint `fal-ai/ideogram/character` (category `image`, cargo feature `fal-ai__ideogram__character`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/character>.
+        #[cfg(any(feature = "fal-ai__ideogram__character", feature = "fal-ai__ideogram__character__edit"))]
+        pub mod character {
+            #[cfg(feature = "fal-ai__ideogram__character")]
+            pub use super::super::super::e_fal_ai_ideogram_character::fal_ai::ideogram::character::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ideogram/character/edit` (category `image`, cargo feature `fal-ai__ideogram__character__edit`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/character/edit>.
+            #[cfg(feature = "fal-ai__ideogram__character__edit")]
+            pub mod edit {
+                #[cfg(feature = "fal-ai__ideogram__character__edit")]
+                pub use super::super::super::super::e_fal_ai_ideogram_character_edit::fal_ai::ideogram::character::edit::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ideogram/custom-models` (category `training`, cargo feature `fal-ai__ideogram__custom-models`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/custom-models>.
+        #[cfg(feature = "fal-ai__ideogram__custom-models")]
+        pub mod custom_models {
+            #[cfg(feature = "fal-ai__ideogram__custom-models")]
+            pub use super::super::super::e_fal_ai_ideogram_custom_models::fal_ai::ideogram::custom_models::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ideogram/upscale` (category `image`, cargo feature `fal-ai__ideogram__upscale`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/upscale>.
+        #[cfg(feature = "fal-ai__ideogram__upscale")]
+        pub mod upscale {
+            #[cfg(feature = "fal-ai__ideogram__upscale")]
+            pub use super::super::super::e_fal_ai_ideogram_upscale::fal_ai::ideogram::upscale::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ideogram/v2` (category `image`, cargo feature `fal-ai__ideogram__v2`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v2>.
+        #[cfg(any(feature = "fal-ai__ideogram__v2", feature = "fal-ai__ideogram__v2__edit", feature = "fal-ai__ideogram__v2__remix", feature = "fal-ai__ideogram__v2__turbo", feature = "fal-ai__ideogram__v2__turbo__edit", feature = "fal-ai__ideogram__v2__turbo__remix"))]
+        pub mod v2 {
+            #[cfg(feature = "fal-ai__ideogram__v2")]
+            pub use super::super::super::e_fal_ai_ideogram_v2::fal_ai::ideogram::v2::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ideogram/v2/edit` (category `image`, cargo feature `fal-ai__ideogram__v2__edit`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v2/edit>.
+            #[cfg(feature = "fal-ai__ideogram__v2__edit")]
+            pub mod edit {
+                #[cfg(feature = "fal-ai__ideogram__v2__edit")]
+                pub use super::super::super::super::e_fal_ai_ideogram_v2_edit::fal_ai::ideogram::v2::edit::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/ideogram/v2/remix` (category `image`, cargo feature `fal-ai__ideogram__v2__remix`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v2/remix>.
+            #[cfg(feature = "fal-ai__ideogram__v2__remix")]
+            pub mod remix {
+                #[cfg(feature = "fal-ai__ideogram__v2__remix")]
+                pub use super::super::super::super::e_fal_ai_ideogram_v2_remix::fal_ai::ideogram::v2::remix::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/ideogram/v2/turbo` (category `image`, cargo feature `fal-ai__ideogram__v2__turbo`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v2/turbo>.
+            #[cfg(any(feature = "fal-ai__ideogram__v2__turbo", feature = "fal-ai__ideogram__v2__turbo__edit", feature = "fal-ai__ideogram__v2__turbo__remix"))]
+            pub mod turbo {
+                #[cfg(feature = "fal-ai__ideogram__v2__turbo")]
+                pub use super::super::super::super::e_fal_ai_ideogram_v2_turbo::fal_ai::ideogram::v2::turbo::*;
+                /// Typed bindings for the fal endpoint `fal-ai/ideogram/v2/turbo/edit` (category `image`, cargo feature `fal-ai__ideogram__v2__turbo__edit`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v2/turbo/edit>.
+                #[cfg(feature = "fal-ai__ideogram__v2__turbo__edit")]
+                pub mod edit {
+                    #[cfg(feature = "fal-ai__ideogram__v2__turbo__edit")]
+                    pub use super::super::super::super::super::e_fal_ai_ideogram_v2_turbo_edit::fal_ai::ideogram::v2::turbo::edit::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/ideogram/v2/turbo/remix` (category `image`, cargo feature `fal-ai__ideogram__v2__turbo__remix`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v2/turbo/remix>.
+                #[cfg(feature = "fal-ai__ideogram__v2__turbo__remix")]
+                pub mod remix {
+                    #[cfg(feature = "fal-ai__ideogram__v2__turbo__remix")]
+                    pub use super::super::super::super::super::e_fal_ai_ideogram_v2_turbo_remix::fal_ai::ideogram::v2::turbo::remix::*;
+                }
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ideogram/v2a` (category `image`, cargo feature `fal-ai__ideogram__v2a`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v2a>.
+        #[cfg(any(feature = "fal-ai__ideogram__v2a", feature = "fal-ai__ideogram__v2a__remix", feature = "fal-ai__ideogram__v2a__turbo", feature = "fal-ai__ideogram__v2a__turbo__remix"))]
+        pub mod v2a {
+            #[cfg(feature = "fal-ai__ideogram__v2a")]
+            pub use super::super::super::e_fal_ai_ideogram_v2a::fal_ai::ideogram::v2a::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ideogram/v2a/remix` (category `image`, cargo feature `fal-ai__ideogram__v2a__remix`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v2a/remix>.
+            #[cfg(feature = "fal-ai__ideogram__v2a__remix")]
+            pub mod remix {
+                #[cfg(feature = "fal-ai__ideogram__v2a__remix")]
+                pub use super::super::super::super::e_fal_ai_ideogram_v2a_remix::fal_ai::ideogram::v2a::remix::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/ideogram/v2a/turbo` (category `image`, cargo feature `fal-ai__ideogram__v2a__turbo`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v2a/turbo>.
+            #[cfg(any(feature = "fal-ai__ideogram__v2a__turbo", feature = "fal-ai__ideogram__v2a__turbo__remix"))]
+            pub mod turbo {
+                #[cfg(feature = "fal-ai__ideogram__v2a__turbo")]
+                pub use super::super::super::super::e_fal_ai_ideogram_v2a_turbo::fal_ai::ideogram::v2a::turbo::*;
+                /// Typed bindings for the fal endpoint `fal-ai/ideogram/v2a/turbo/remix` (category `image`, cargo feature `fal-ai__ideogram__v2a__turbo__remix`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v2a/turbo/remix>.
+                #[cfg(feature = "fal-ai__ideogram__v2a__turbo__remix")]
+                pub mod remix {
+                    #[cfg(feature = "fal-ai__ideogram__v2a__turbo__remix")]
+                    pub use super::super::super::super::super::e_fal_ai_ideogram_v2a_turbo_remix::fal_ai::ideogram::v2a::turbo::remix::*;
+                }
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ideogram/v3` (category `image`, cargo feature `fal-ai__ideogram__v3`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v3>.
+        #[cfg(any(feature = "fal-ai__ideogram__v3", feature = "fal-ai__ideogram__v3__edit", feature = "fal-ai__ideogram__v3__generate-transparent", feature = "fal-ai__ideogram__v3__layerize-text", feature = "fal-ai__ideogram__v3__remix", feature = "fal-ai__ideogram__v3__replace-background"))]
+        pub mod v3 {
+            #[cfg(feature = "fal-ai__ideogram__v3")]
+            pub use super::super::super::e_fal_ai_ideogram_v3::fal_ai::ideogram::v3::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ideogram/v3/edit` (category `image`, cargo feature `fal-ai__ideogram__v3__edit`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v3/edit>.
+            #[cfg(feature = "fal-ai__ideogram__v3__edit")]
+            pub mod edit {
+                #[cfg(feature = "fal-ai__ideogram__v3__edit")]
+                pub use super::super::super::super::e_fal_ai_ideogram_v3_edit::fal_ai::ideogram::v3::edit::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/ideogram/v3/generate-transparent` (category `image`, cargo feature `fal-ai__ideogram__v3__generate-transparent`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v3/generate-transparent>.
+            #[cfg(feature = "fal-ai__ideogram__v3__generate-transparent")]
+            pub mod generate_transparent {
+                #[cfg(feature = "fal-ai__ideogram__v3__generate-transparent")]
+                pub use super::super::super::super::e_fal_ai_ideogram_v3_generate_transparent::fal_ai::ideogram::v3::generate_transparent::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/ideogram/v3/layerize-text` (category `image`, cargo feature `fal-ai__ideogram__v3__layerize-text`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v3/layerize-text>.
+            #[cfg(feature = "fal-ai__ideogram__v3__layerize-text")]
+            pub mod layerize_text {
+                #[cfg(feature = "fal-ai__ideogram__v3__layerize-text")]
+                pub use super::super::super::super::e_fal_ai_ideogram_v3_layerize_text::fal_ai::ideogram::v3::layerize_text::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/ideogram/v3/remix` (category `image`, cargo feature `fal-ai__ideogram__v3__remix`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v3/remix>.
+            #[cfg(feature = "fal-ai__ideogram__v3__remix")]
+            pub mod remix {
+                #[cfg(feature = "fal-ai__ideogram__v3__remix")]
+                pub use super::super::super::super::e_fal_ai_ideogram_v3_remix::fal_ai::ideogram::v3::remix::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/ideogram/v3/replace-background` (category `image`, cargo feature `fal-ai__ideogram__v3__replace-background`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ideogram/v3/replace-background>.
+            #[cfg(feature = "fal-ai__ideogram__v3__replace-background")]
+            pub mod replace_background {
+                #[cfg(feature = "fal-ai__ideogram__v3__replace-background")]
+                pub use super::super::super::super::e_fal_ai_ideogram_v3_replace_background::fal_ai::ideogram::v3::replace_background::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/illusion-diffusion` (category `image`, cargo feature `fal-ai__illusion-diffusion`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/illusion-diffusion>.
+    #[cfg(feature = "fal-ai__illusion-diffusion")]
+    pub mod illusion_diffusion {
+        #[cfg(feature = "fal-ai__illusion-diffusion")]
+        pub use super::super::e_fal_ai_illusion_diffusion::fal_ai::illusion_diffusion::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/image2pixel` (category `image`, cargo feature `fal-ai__image2pixel`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image2pixel>.
+    #[cfg(feature = "fal-ai__image2pixel")]
+    pub mod image2pixel {
+        #[cfg(feature = "fal-ai__image2pixel")]
+        pub use super::super::e_fal_ai_image2pixel::fal_ai::image2pixel::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/image2svg` (category `image`, cargo feature `fal-ai__image2svg`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image2svg>.
+    #[cfg(feature = "fal-ai__image2svg")]
+    pub mod image2svg {
+        #[cfg(feature = "fal-ai__image2svg")]
+        pub use super::super::e_fal_ai_image2svg::fal_ai::image2svg::*;
+    }
+    /// Endpoints under `fal-ai/image-apps-v2`.
+    #[cfg(any(feature = "fal-ai__image-apps-v2__age-modify", feature = "fal-ai__image-apps-v2__city-teleport", feature = "fal-ai__image-apps-v2__expression-change", feature = "fal-ai__image-apps-v2__hair-change", feature = "fal-ai__image-apps-v2__headshot-photo", feature = "fal-ai__image-apps-v2__makeup-application", feature = "fal-ai__image-apps-v2__object-removal", feature = "fal-ai__image-apps-v2__perspective", feature = "fal-ai__image-apps-v2__photo-restoration", feature = "fal-ai__image-apps-v2__photography-effects", feature = "fal-ai__image-apps-v2__portrait-enhance", feature = "fal-ai__image-apps-v2__product-holding", feature = "fal-ai__image-apps-v2__relighting", feature = "fal-ai__image-apps-v2__style-transfer", feature = "fal-ai__image-apps-v2__virtual-try-on"))]
+    pub mod image_apps_v2 {
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/age-modify` (category `image`, cargo feature `fal-ai__image-apps-v2__age-modify`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/age-modify>.
+        #[cfg(feature = "fal-ai__image-apps-v2__age-modify")]
+        pub mod age_modify {
+            #[cfg(feature = "fal-ai__image-apps-v2__age-modify")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_age_modify::fal_ai::image_apps_v2::age_modify::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/city-teleport` (category `image`, cargo feature `fal-ai__image-apps-v2__city-teleport`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/city-teleport>.
+        #[cfg(feature = "fal-ai__image-apps-v2__city-teleport")]
+        pub mod city_teleport {
+            #[cfg(feature = "fal-ai__image-apps-v2__city-teleport")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_city_teleport::fal_ai::image_apps_v2::city_teleport::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/expression-change` (category `image`, cargo feature `fal-ai__image-apps-v2__expression-change`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/expression-change>.
+        #[cfg(feature = "fal-ai__image-apps-v2__expression-change")]
+        pub mod expression_change {
+            #[cfg(feature = "fal-ai__image-apps-v2__expression-change")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_expression_change::fal_ai::image_apps_v2::expression_change::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/hair-change` (category `image`, cargo feature `fal-ai__image-apps-v2__hair-change`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/hair-change>.
+        #[cfg(feature = "fal-ai__image-apps-v2__hair-change")]
+        pub mod hair_change {
+            #[cfg(feature = "fal-ai__image-apps-v2__hair-change")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_hair_change::fal_ai::image_apps_v2::hair_change::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/headshot-photo` (category `image`, cargo feature `fal-ai__image-apps-v2__headshot-photo`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/headshot-photo>.
+        #[cfg(feature = "fal-ai__image-apps-v2__headshot-photo")]
+        pub mod headshot_photo {
+            #[cfg(feature = "fal-ai__image-apps-v2__headshot-photo")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_headshot_photo::fal_ai::image_apps_v2::headshot_photo::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/makeup-application` (category `image`, cargo feature `fal-ai__image-apps-v2__makeup-application`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/makeup-application>.
+        #[cfg(feature = "fal-ai__image-apps-v2__makeup-application")]
+        pub mod makeup_application {
+            #[cfg(feature = "fal-ai__image-apps-v2__makeup-application")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_makeup_application::fal_ai::image_apps_v2::makeup_application::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/object-removal` (category `image`, cargo feature `fal-ai__image-apps-v2__object-removal`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/object-removal>.
+        #[cfg(feature = "fal-ai__image-apps-v2__object-removal")]
+        pub mod object_removal {
+            #[cfg(feature = "fal-ai__image-apps-v2__object-removal")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_object_removal::fal_ai::image_apps_v2::object_removal::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/perspective` (category `image`, cargo feature `fal-ai__image-apps-v2__perspective`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/perspective>.
+        #[cfg(feature = "fal-ai__image-apps-v2__perspective")]
+        pub mod perspective {
+            #[cfg(feature = "fal-ai__image-apps-v2__perspective")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_perspective::fal_ai::image_apps_v2::perspective::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/photo-restoration` (category `image`, cargo feature `fal-ai__image-apps-v2__photo-restoration`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/photo-restoration>.
+        #[cfg(feature = "fal-ai__image-apps-v2__photo-restoration")]
+        pub mod photo_restoration {
+            #[cfg(feature = "fal-ai__image-apps-v2__photo-restoration")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_photo_restoration::fal_ai::image_apps_v2::photo_restoration::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/photography-effects` (category `image`, cargo feature `fal-ai__image-apps-v2__photography-effects`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/photography-effects>.
+        #[cfg(feature = "fal-ai__image-apps-v2__photography-effects")]
+        pub mod photography_effects {
+            #[cfg(feature = "fal-ai__image-apps-v2__photography-effects")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_photography_effects::fal_ai::image_apps_v2::photography_effects::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/portrait-enhance` (category `image`, cargo feature `fal-ai__image-apps-v2__portrait-enhance`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/portrait-enhance>.
+        #[cfg(feature = "fal-ai__image-apps-v2__portrait-enhance")]
+        pub mod portrait_enhance {
+            #[cfg(feature = "fal-ai__image-apps-v2__portrait-enhance")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_portrait_enhance::fal_ai::image_apps_v2::portrait_enhance::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/product-holding` (category `image`, cargo feature `fal-ai__image-apps-v2__product-holding`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/product-holding>.
+        #[cfg(feature = "fal-ai__image-apps-v2__product-holding")]
+        pub mod product_holding {
+            #[cfg(feature = "fal-ai__image-apps-v2__product-holding")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_product_holding::fal_ai::image_apps_v2::product_holding::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/relighting` (category `image`, cargo feature `fal-ai__image-apps-v2__relighting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/relighting>.
+        #[cfg(feature = "fal-ai__image-apps-v2__relighting")]
+        pub mod relighting {
+            #[cfg(feature = "fal-ai__image-apps-v2__relighting")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_relighting::fal_ai::image_apps_v2::relighting::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/style-transfer` (category `image`, cargo feature `fal-ai__image-apps-v2__style-transfer`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/style-transfer>.
+        #[cfg(feature = "fal-ai__image-apps-v2__style-transfer")]
+        pub mod style_transfer {
+            #[cfg(feature = "fal-ai__image-apps-v2__style-transfer")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_style_transfer::fal_ai::image_apps_v2::style_transfer::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-apps-v2/virtual-try-on` (category `image`, cargo feature `fal-ai__image-apps-v2__virtual-try-on`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-apps-v2/virtual-try-on>.
+        #[cfg(feature = "fal-ai__image-apps-v2__virtual-try-on")]
+        pub mod virtual_try_on {
+            #[cfg(feature = "fal-ai__image-apps-v2__virtual-try-on")]
+            pub use super::super::super::e_fal_ai_image_apps_v2_virtual_try_on::fal_ai::image_apps_v2::virtual_try_on::*;
+        }
+    }
+    /// Endpoints under `fal-ai/image-editing`.
+    #[cfg(any(feature = "fal-ai__image-editing__age-progression", feature = "fal-ai__image-editing__baby-version", feature = "fal-ai__image-editing__background-change", feature = "fal-ai__image-editing__cartoonify", feature = "fal-ai__image-editing__color-correction", feature = "fal-ai__image-editing__face-enhancement", feature = "fal-ai__image-editing__hair-change", feature = "fal-ai__image-editing__plushie-style", feature = "fal-ai__image-editing__professional-photo", feature = "fal-ai__image-editing__realism", feature = "fal-ai__image-editing__scene-composition", feature = "fal-ai__image-editing__text-removal", feature = "fal-ai__image-editing__time-of-day", feature = "fal-ai__image-editing__wojak-style", feature = "fal-ai__image-editing__youtube-thumbnails"))]
+    pub mod image_editing {
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/age-progression` (category `image`, cargo feature `fal-ai__image-editing__age-progression`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/age-progression>.
+        #[cfg(feature = "fal-ai__image-editing__age-progression")]
+        pub mod age_progression {
+            #[cfg(feature = "fal-ai__image-editing__age-progression")]
+            pub use super::super::super::e_fal_ai_image_editing_age_progression::fal_ai::image_editing::age_progression::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/baby-version` (category `image`, cargo feature `fal-ai__image-editing__baby-version`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/baby-version>.
+        #[cfg(feature = "fal-ai__image-editing__baby-version")]
+        pub mod baby_version {
+            #[cfg(feature = "fal-ai__image-editing__baby-version")]
+            pub use super::super::super::e_fal_ai_image_editing_baby_version::fal_ai::image_editing::baby_version::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/background-change` (category `image`, cargo feature `fal-ai__image-editing__background-change`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/background-change>.
+        #[cfg(feature = "fal-ai__image-editing__background-change")]
+        pub mod background_change {
+            #[cfg(feature = "fal-ai__image-editing__background-change")]
+            pub use super::super::super::e_fal_ai_image_editing_background_change::fal_ai::image_editing::background_change::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/cartoonify` (category `image`, cargo feature `fal-ai__image-editing__cartoonify`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/cartoonify>.
+        #[cfg(feature = "fal-ai__image-editing__cartoonify")]
+        pub mod cartoonify {
+            #[cfg(feature = "fal-ai__image-editing__cartoonify")]
+            pub use super::super::super::e_fal_ai_image_editing_cartoonify::fal_ai::image_editing::cartoonify::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/color-correction` (category `image`, cargo feature `fal-ai__image-editing__color-correction`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/color-correction>.
+        #[cfg(feature = "fal-ai__image-editing__color-correction")]
+        pub mod color_correction {
+            #[cfg(feature = "fal-ai__image-editing__color-correction")]
+            pub use super::super::super::e_fal_ai_image_editing_color_correction::fal_ai::image_editing::color_correction::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/face-enhancement` (category `image`, cargo feature `fal-ai__image-editing__face-enhancement`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/face-enhancement>.
+        #[cfg(feature = "fal-ai__image-editing__face-enhancement")]
+        pub mod face_enhancement {
+            #[cfg(feature = "fal-ai__image-editing__face-enhancement")]
+            pub use super::super::super::e_fal_ai_image_editing_face_enhancement::fal_ai::image_editing::face_enhancement::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/hair-change` (category `image`, cargo feature `fal-ai__image-editing__hair-change`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/hair-change>.
+        #[cfg(feature = "fal-ai__image-editing__hair-change")]
+        pub mod hair_change {
+            #[cfg(feature = "fal-ai__image-editing__hair-change")]
+            pub use super::super::super::e_fal_ai_image_editing_hair_change::fal_ai::image_editing::hair_change::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/plushie-style` (category `image`, cargo feature `fal-ai__image-editing__plushie-style`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/plushie-style>.
+        #[cfg(feature = "fal-ai__image-editing__plushie-style")]
+        pub mod plushie_style {
+            #[cfg(feature = "fal-ai__image-editing__plushie-style")]
+            pub use super::super::super::e_fal_ai_image_editing_plushie_style::fal_ai::image_editing::plushie_style::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/professional-photo` (category `image`, cargo feature `fal-ai__image-editing__professional-photo`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/professional-photo>.
+        #[cfg(feature = "fal-ai__image-editing__professional-photo")]
+        pub mod professional_photo {
+            #[cfg(feature = "fal-ai__image-editing__professional-photo")]
+            pub use super::super::super::e_fal_ai_image_editing_professional_photo::fal_ai::image_editing::professional_photo::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/realism` (category `image`, cargo feature `fal-ai__image-editing__realism`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/realism>.
+        #[cfg(feature = "fal-ai__image-editing__realism")]
+        pub mod realism {
+            #[cfg(feature = "fal-ai__image-editing__realism")]
+            pub use super::super::super::e_fal_ai_image_editing_realism::fal_ai::image_editing::realism::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/scene-composition` (category `image`, cargo feature `fal-ai__image-editing__scene-composition`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/scene-composition>.
+        #[cfg(feature = "fal-ai__image-editing__scene-composition")]
+        pub mod scene_composition {
+            #[cfg(feature = "fal-ai__image-editing__scene-composition")]
+            pub use super::super::super::e_fal_ai_image_editing_scene_composition::fal_ai::image_editing::scene_composition::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/text-removal` (category `image`, cargo feature `fal-ai__image-editing__text-removal`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/text-removal>.
+        #[cfg(feature = "fal-ai__image-editing__text-removal")]
+        pub mod text_removal {
+            #[cfg(feature = "fal-ai__image-editing__text-removal")]
+            pub use super::super::super::e_fal_ai_image_editing_text_removal::fal_ai::image_editing::text_removal::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/time-of-day` (category `image`, cargo feature `fal-ai__image-editing__time-of-day`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/time-of-day>.
+        #[cfg(feature = "fal-ai__image-editing__time-of-day")]
+        pub mod time_of_day {
+            #[cfg(feature = "fal-ai__image-editing__time-of-day")]
+            pub use super::super::super::e_fal_ai_image_editing_time_of_day::fal_ai::image_editing::time_of_day::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/wojak-style` (category `image`, cargo feature `fal-ai__image-editing__wojak-style`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/wojak-style>.
+        #[cfg(feature = "fal-ai__image-editing__wojak-style")]
+        pub mod wojak_style {
+            #[cfg(feature = "fal-ai__image-editing__wojak-style")]
+            pub use super::super::super::e_fal_ai_image_editing_wojak_style::fal_ai::image_editing::wojak_style::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-editing/youtube-thumbnails` (category `image`, cargo feature `fal-ai__image-editing__youtube-thumbnails`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-editing/youtube-thumbnails>.
+        #[cfg(feature = "fal-ai__image-editing__youtube-thumbnails")]
+        pub mod youtube_thumbnails {
+            #[cfg(feature = "fal-ai__image-editing__youtube-thumbnails")]
+            pub use super::super::super::e_fal_ai_image_editing_youtube_thumbnails::fal_ai::image_editing::youtube_thumbnails::*;
+        }
+    }
+    /// Endpoints under `fal-ai/image-preprocessors`.
+    #[cfg(any(feature = "fal-ai__image-preprocessors__hed", feature = "fal-ai__image-preprocessors__pidi", feature = "fal-ai__image-preprocessors__sam", feature = "fal-ai__image-preprocessors__scribble", feature = "fal-ai__image-preprocessors__teed", feature = "fal-ai__image-preprocessors__zoe"))]
+    pub mod image_preprocessors {
+        /// Typed bindings for the fal endpoint `fal-ai/image-preprocessors/hed` (category `image`, cargo feature `fal-ai__image-preprocessors__hed`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-preprocessors/hed>.
+        #[cfg(feature = "fal-ai__image-preprocessors__hed")]
+        pub mod hed {
+            #[cfg(feature = "fal-ai__image-preprocessors__hed")]
+            pub use super::super::super::e_fal_ai_image_preprocessors_hed::fal_ai::image_preprocessors::hed::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-preprocessors/pidi` (category `image`, cargo feature `fal-ai__image-preprocessors__pidi`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-preprocessors/pidi>.
+        #[cfg(feature = "fal-ai__image-preprocessors__pidi")]
+        pub mod pidi {
+            #[cfg(feature = "fal-ai__image-preprocessors__pidi")]
+            pub use super::super::super::e_fal_ai_image_preprocessors_pidi::fal_ai::image_preprocessors::pidi::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-preprocessors/sam` (category `image`, cargo feature `fal-ai__image-preprocessors__sam`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-preprocessors/sam>.
+        #[cfg(feature = "fal-ai__image-preprocessors__sam")]
+        pub mod sam {
+            #[cfg(feature = "fal-ai__image-preprocessors__sam")]
+            pub use super::super::super::e_fal_ai_image_preprocessors_sam::fal_ai::image_preprocessors::sam::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-preprocessors/scribble` (category `image`, cargo feature `fal-ai__image-preprocessors__scribble`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-preprocessors/scribble>.
+        #[cfg(feature = "fal-ai__image-preprocessors__scribble")]
+        pub mod scribble {
+            #[cfg(feature = "fal-ai__image-preprocessors__scribble")]
+            pub use super::super::super::e_fal_ai_image_preprocessors_scribble::fal_ai::image_preprocessors::scribble::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-preprocessors/teed` (category `image`, cargo feature `fal-ai__image-preprocessors__teed`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-preprocessors/teed>.
+        #[cfg(feature = "fal-ai__image-preprocessors__teed")]
+        pub mod teed {
+            #[cfg(feature = "fal-ai__image-preprocessors__teed")]
+            pub use super::super::super::e_fal_ai_image_preprocessors_teed::fal_ai::image_preprocessors::teed::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/image-preprocessors/zoe` (category `image`, cargo feature `fal-ai__image-preprocessors__zoe`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/image-preprocessors/zoe>.
+        #[cfg(feature = "fal-ai__image-preprocessors__zoe")]
+        pub mod zoe {
+            #[cfg(feature = "fal-ai__image-preprocessors__zoe")]
+            pub use super::super::super::e_fal_ai_image_preprocessors_zoe::fal_ai::image_preprocessors::zoe::*;
+        }
+    }
+    /// Endpoints under `fal-ai/imagen3`.
+    #[cfg(feature = "fal-ai__imagen3__fast")]
+    pub mod imagen3 {
+        /// Typed bindings for the fal endpoint `fal-ai/imagen3/fast` (category `image`, cargo feature `fal-ai__imagen3__fast`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/imagen3/fast>.
+        #[cfg(feature = "fal-ai__imagen3__fast")]
+        pub mod fast {
+            #[cfg(feature = "fal-ai__imagen3__fast")]
+            pub use super::super::super::e_fal_ai_imagen3_fast::fal_ai::imagen3::fast::*;
+        }
+    }
+    /// Endpoints under `fal-ai/imagen4`.
+    #[cfg(feature = "fal-ai__imagen4__preview__fast")]
+    pub mod imagen4 {
+        /// Endpoints under `fal-ai/imagen4/preview`.
+        #[cfg(feature = "fal-ai__imagen4__preview__fast")]
+        pub mod preview {
+            /// Typed bindings for the fal endpoint `fal-ai/imagen4/preview/fast` (category `image`, cargo feature `fal-ai__imagen4__preview__fast`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/imagen4/preview/fast>.
+            #[cfg(feature = "fal-ai__imagen4__preview__fast")]
+            pub mod fast {
+                #[cfg(feature = "fal-ai__imagen4__preview__fast")]
+                pub use super::super::super::super::e_fal_ai_imagen4_preview_fast::fal_ai::imagen4::preview::fast::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/imageutils`.
+    #[cfg(any(feature = "fal-ai__imageutils__depth", feature = "fal-ai__imageutils__marigold-depth", feature = "fal-ai__imageutils__rembg"))]
+    pub mod imageutils {
+        /// Typed bindings for the fal endpoint `fal-ai/imageutils/depth` (category `image`, cargo feature `fal-ai__imageutils__depth`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/imageutils/depth>.
+        #[cfg(feature = "fal-ai__imageutils__depth")]
+        pub mod depth {
+            #[cfg(feature = "fal-ai__imageutils__depth")]
+            pub use super::super::super::e_fal_ai_imageutils_depth::fal_ai::imageutils::depth::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/imageutils/marigold-depth` (category `image`, cargo feature `fal-ai__imageutils__marigold-depth`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/imageutils/marigold-depth>.
+        #[cfg(feature = "fal-ai__imageutils__marigold-depth")]
+        pub mod marigold_depth {
+            #[cfg(feature = "fal-ai__imageutils__marigold-depth")]
+            pub use super::super::super::e_fal_ai_imageutils_marigold_depth::fal_ai::imageutils::marigold_depth::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/imageutils/rembg` (category `image`, cargo feature `fal-ai__imageutils__rembg`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/imageutils/rembg>.
+        #[cfg(feature = "fal-ai__imageutils__rembg")]
+        pub mod rembg {
+            #[cfg(feature = "fal-ai__imageutils__rembg")]
+            pub use super::super::super::e_fal_ai_imageutils_rembg::fal_ai::imageutils::rembg::*;
+        }
+    }
+    /// Endpoints under `fal-ai/index-tts-2`.
+    #[cfg(feature = "fal-ai__index-tts-2__text-to-speech")]
+    pub mod index_tts_2 {
+        /// Typed bindings for the fal endpoint `fal-ai/index-tts-2/text-to-speech` (category `speech`, cargo feature `fal-ai__index-tts-2__text-to-speech`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/index-tts-2/text-to-speech>.
+        #[cfg(feature = "fal-ai__index-tts-2__text-to-speech")]
+        pub mod text_to_speech {
+            #[cfg(feature = "fal-ai__index-tts-2__text-to-speech")]
+            pub use super::super::super::e_fal_ai_index_tts_2_text_to_speech::fal_ai::index_tts_2::text_to_speech::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/infinitalk` (category `video`, cargo feature `fal-ai__infinitalk`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/infinitalk>.
+    #[cfg(any(feature = "fal-ai__infinitalk", feature = "fal-ai__infinitalk__video-to-video"))]
+    pub mod infinitalk {
+        #[cfg(feature = "fal-ai__infinitalk")]
+        pub use super::super::e_fal_ai_infinitalk::fal_ai::infinitalk::*;
+        /// Typed bindings for the fal endpoint `fal-ai/infinitalk/video-to-video` (category `video`, cargo feature `fal-ai__infinitalk__video-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/infinitalk/video-to-video>.
+        #[cfg(feature = "fal-ai__infinitalk__video-to-video")]
+        pub mod video_to_video {
+            #[cfg(feature = "fal-ai__infinitalk__video-to-video")]
+            pub use super::super::super::e_fal_ai_infinitalk_video_to_video::fal_ai::infinitalk::video_to_video::*;
+        }
+    }
+    /// Endpoints under `fal-ai/infinity-star`.
+    #[cfg(feature = "fal-ai__infinity-star__text-to-video")]
+    pub mod infinity_star {
+        /// Typed bindings for the fal endpoint `fal-ai/infinity-star/text-to-video` (category `video`, cargo feature `fal-ai__infinity-star__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/infinity-star/text-to-video>.
+        #[cfg(feature = "fal-ai__infinity-star__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "fal-ai__infinity-star__text-to-video")]
+            pub use super::super::super::e_fal_ai_infinity_star_text_to_video::fal_ai::infinity_star::text_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/inpaint` (category `image`, cargo feature `fal-ai__inpaint`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/inpaint>.
+    #[cfg(feature = "fal-ai__inpaint")]
+    pub mod inpaint {
+        #[cfg(feature = "fal-ai__inpaint")]
+        pub use super::super::e_fal_ai_inpaint::fal_ai::inpaint::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/instant-character` (category `image`, cargo feature `fal-ai__instant-character`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/instant-character>.
+    #[cfg(feature = "fal-ai__instant-character")]
+    pub mod instant_character {
+        #[cfg(feature = "fal-ai__instant-character")]
+        pub use super::super::e_fal_ai_instant_character::fal_ai::instant_character::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/invisible-watermark` (category `image`, cargo feature `fal-ai__invisible-watermark`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/invisible-watermark>.
+    #[cfg(feature = "fal-ai__invisible-watermark")]
+    pub mod invisible_watermark {
+        #[cfg(feature = "fal-ai__invisible-watermark")]
+        pub use super::super::e_fal_ai_invisible_watermark::fal_ai::invisible_watermark::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/inworld-tts` (category `speech`, cargo feature `fal-ai__inworld-tts`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/inworld-tts>.
+    #[cfg(feature = "fal-ai__inworld-tts")]
+    pub mod inworld_tts {
+        #[cfg(feature = "fal-ai__inworld-tts")]
+        pub use super::super::e_fal_ai_inworld_tts::fal_ai::inworld_tts::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/joyai-image-edit` (category `image`, cargo feature `fal-ai__joyai-image-edit`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/joyai-image-edit>.
+    #[cfg(feature = "fal-ai__joyai-image-edit")]
+    pub mod joyai_image_edit {
+        #[cfg(feature = "fal-ai__joyai-image-edit")]
+        pub use super::super::e_fal_ai_joyai_image_edit::fal_ai::joyai_image_edit::*;
+    }
+    /// Endpoints under `fal-ai/kandinsky5`.
+    #[cfg(feature = "fal-ai__kandinsky5__text-to-video__distill")]
+    pub mod kandinsky5 {
+        /// Endpoints under `fal-ai/kandinsky5/text-to-video`.
+        #[cfg(feature = "fal-ai__kandinsky5__text-to-video__distill")]
+        pub mod text_to_video {
+            /// Typed bindings for the fal endpoint `fal-ai/kandinsky5/text-to-video/distill` (category `video`, cargo feature `fal-ai__kandinsky5__text-to-video__distill`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kandinsky5/text-to-video/distill>.
+            #[cfg(feature = "fal-ai__kandinsky5__text-to-video__distill")]
+            pub mod distill {
+                #[cfg(feature = "fal-ai__kandinsky5__text-to-video__distill")]
+                pub use super::super::super::super::e_fal_ai_kandinsky5_text_to_video_distill::fal_ai::kandinsky5::text_to_video::distill::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/kling`.
+    #[cfg(feature = "fal-ai__kling__v1-5__kolors-virtual-try-on")]
+    pub mod kling {
+        /// Endpoints under `fal-ai/kling/v1-5`.
+        #[cfg(feature = "fal-ai__kling__v1-5__kolors-virtual-try-on")]
+        pub mod v1_5 {
+            /// Typed bindings for the fal endpoint `fal-ai/kling/v1-5/kolors-virtual-try-on` (category `image`, cargo feature `fal-ai__kling__v1-5__kolors-virtual-try-on`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling/v1-5/kolors-virtual-try-on>.
+            #[cfg(feature = "fal-ai__kling__v1-5__kolors-virtual-try-on")]
+            pub mod kolors_virtual_try_on {
+                #[cfg(feature = "fal-ai__kling__v1-5__kolors-virtual-try-on")]
+                pub use super::super::super::super::e_fal_ai_kling_v1_5_kolors_virtual_try_on::fal_ai::kling::v1_5::kolors_virtual_try_on::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/kling-image`.
+    #[cfg(any(feature = "fal-ai__kling-image__o3__text-to-image", feature = "fal-ai__kling-image__v3__image-to-image", feature = "fal-ai__kling-image__v3__text-to-image"))]
+    pub mod kling_image {
+        /// Endpoints under `fal-ai/kling-image/o3`.
+        #[cfg(feature = "fal-ai__kling-image__o3__text-to-image")]
+        pub mod o3 {
+            /// Typed bindings for the fal endpoint `fal-ai/kling-image/o3/text-to-image` (category `image`, cargo feature `fal-ai__kling-image__o3__text-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-image/o3/text-to-image>.
+            #[cfg(feature = "fal-ai__kling-image__o3__text-to-image")]
+            pub mod text_to_image {
+                #[cfg(feature = "fal-ai__kling-image__o3__text-to-image")]
+                pub use super::super::super::super::e_fal_ai_kling_image_o3_text_to_image::fal_ai::kling_image::o3::text_to_image::*;
+            }
+        }
+        /// Endpoints under `fal-ai/kling-image/v3`.
+        #[cfg(any(feature = "fal-ai__kling-image__v3__image-to-image", feature = "fal-ai__kling-image__v3__text-to-image"))]
+        pub mod v3 {
+            /// Typed bindings for the fal endpoint `fal-ai/kling-image/v3/image-to-image` (category `image`, cargo feature `fal-ai__kling-image__v3__image-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-image/v3/image-to-image>.
+            #[cfg(feature = "fal-ai__kling-image__v3__image-to-image")]
+            pub mod image_to_image {
+                #[cfg(feature = "fal-ai__kling-image__v3__image-to-image")]
+                pub use super::super::super::super::e_fal_ai_kling_image_v3_image_to_image::fal_ai::kling_image::v3::image_to_image::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/kling-image/v3/text-to-image` (category `image`, cargo feature `fal-ai__kling-image__v3__text-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-image/v3/text-to-image>.
+            #[cfg(feature = "fal-ai__kling-image__v3__text-to-image")]
+            pub mod text_to_image {
+                #[cfg(feature = "fal-ai__kling-image__v3__text-to-image")]
+                pub use super::super::super::super::e_fal_ai_kling_image_v3_text_to_image::fal_ai::kling_image::v3::text_to_image::*;
+            }
+        }
     }
     /// Endpoints under `fal-ai/kling-video`.
-    #[cfg(feature = "fal-ai__kling-video__v1.6__standard__image-to-video")]
+    #[cfg(any(feature = "fal-ai__kling-video__ai-avatar__v2__pro", feature = "fal-ai__kling-video__ai-avatar__v2__standard", feature = "fal-ai__kling-video__create-voice", feature = "fal-ai__kling-video__lipsync__audio-to-video", feature = "fal-ai__kling-video__o1__image-to-video", feature = "fal-ai__kling-video__o1__standard__image-to-video", feature = "fal-ai__kling-video__o1__standard__reference-to-video", feature = "fal-ai__kling-video__o1__standard__video-to-video__edit", feature = "fal-ai__kling-video__o1__standard__video-to-video__reference", feature = "fal-ai__kling-video__o1__video-to-video__edit", feature = "fal-ai__kling-video__o1__video-to-video__reference", feature = "fal-ai__kling-video__o3__4k__image-to-video", feature = "fal-ai__kling-video__o3__4k__reference-to-video", feature = "fal-ai__kling-video__o3__4k__text-to-video", feature = "fal-ai__kling-video__o3__pro__reference-to-video", feature = "fal-ai__kling-video__o3__pro__video-to-video__edit", feature = "fal-ai__kling-video__o3__pro__video-to-video__reference", feature = "fal-ai__kling-video__o3__standard__image-to-video", feature = "fal-ai__kling-video__o3__standard__reference-to-video", feature = "fal-ai__kling-video__o3__standard__video-to-video__edit", feature = "fal-ai__kling-video__v1.5__pro__effects", feature = "fal-ai__kling-video__v1.5__pro__text-to-video", feature = "fal-ai__kling-video__v1.6__pro__effects", feature = "fal-ai__kling-video__v1.6__pro__elements", feature = "fal-ai__kling-video__v1.6__pro__image-to-video", feature = "fal-ai__kling-video__v1.6__pro__text-to-video", feature = "fal-ai__kling-video__v1.6__standard__elements", feature = "fal-ai__kling-video__v1.6__standard__image-to-video", feature = "fal-ai__kling-video__v1.6__standard__text-to-video", feature = "fal-ai__kling-video__v1__pro__ai-avatar", feature = "fal-ai__kling-video__v1__standard__ai-avatar", feature = "fal-ai__kling-video__v1__standard__effects", feature = "fal-ai__kling-video__v1__standard__image-to-video", feature = "fal-ai__kling-video__v1__tts", feature = "fal-ai__kling-video__v2.1__master__image-to-video", feature = "fal-ai__kling-video__v2.1__master__text-to-video", feature = "fal-ai__kling-video__v2.1__standard__image-to-video", feature = "fal-ai__kling-video__v2.5-turbo__pro__image-to-video", feature = "fal-ai__kling-video__v2.5-turbo__pro__text-to-video", feature = "fal-ai__kling-video__v2.5-turbo__standard__image-to-video", feature = "fal-ai__kling-video__v2.6__pro__motion-control", feature = "fal-ai__kling-video__v2.6__pro__text-to-video", feature = "fal-ai__kling-video__v2__master__image-to-video", feature = "fal-ai__kling-video__v2__master__text-to-video", feature = "fal-ai__kling-video__v3__pro__image-to-video", feature = "fal-ai__kling-video__v3__pro__text-to-video", feature = "fal-ai__kling-video__v3__standard__motion-control", feature = "fal-ai__kling-video__video-to-audio"))]
     pub mod kling_video {
-        /// Endpoints under `fal-ai/kling-video/v1.6`.
-        #[cfg(feature = "fal-ai__kling-video__v1.6__standard__image-to-video")]
-        pub mod v1_6 {
-            /// Endpoints under `fal-ai/kling-video/v1.6/standard`.
-            #[cfg(feature = "fal-ai__kling-video__v1.6__standard__image-to-video")]
+        /// Endpoints under `fal-ai/kling-video/ai-avatar`.
+        #[cfg(any(feature = "fal-ai__kling-video__ai-avatar__v2__pro", feature = "fal-ai__kling-video__ai-avatar__v2__standard"))]
+        pub mod ai_avatar {
+            /// Endpoints under `fal-ai/kling-video/ai-avatar/v2`.
+            #[cfg(any(feature = "fal-ai__kling-video__ai-avatar__v2__pro", feature = "fal-ai__kling-video__ai-avatar__v2__standard"))]
+            pub mod v2 {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/ai-avatar/v2/pro` (category `video`, cargo feature `fal-ai__kling-video__ai-avatar__v2__pro`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/ai-avatar/v2/pro>.
+                #[cfg(feature = "fal-ai__kling-video__ai-avatar__v2__pro")]
+                pub mod pro {
+                    #[cfg(feature = "fal-ai__kling-video__ai-avatar__v2__pro")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_ai_avatar_v2_pro::fal_ai::kling_video::ai_avatar::v2::pro::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/ai-avatar/v2/standard` (category `video`, cargo feature `fal-ai__kling-video__ai-avatar__v2__standard`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/ai-avatar/v2/standard>.
+                #[cfg(feature = "fal-ai__kling-video__ai-avatar__v2__standard")]
+                pub mod standard {
+                    #[cfg(feature = "fal-ai__kling-video__ai-avatar__v2__standard")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_ai_avatar_v2_standard::fal_ai::kling_video::ai_avatar::v2::standard::*;
+                }
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/kling-video/create-voice` (category `audio`, cargo feature `fal-ai__kling-video__create-voice`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/create-voice>.
+        #[cfg(feature = "fal-ai__kling-video__create-voice")]
+        pub mod create_voice {
+            #[cfg(feature = "fal-ai__kling-video__create-voice")]
+            pub use super::super::super::e_fal_ai_kling_video_create_voice::fal_ai::kling_video::create_voice::*;
+        }
+        /// Endpoints under `fal-ai/kling-video/lipsync`.
+        #[cfg(feature = "fal-ai__kling-video__lipsync__audio-to-video")]
+        pub mod lipsync {
+            /// Typed bindings for the fal endpoint `fal-ai/kling-video/lipsync/audio-to-video` (category `video`, cargo feature `fal-ai__kling-video__lipsync__audio-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/lipsync/audio-to-video>.
+            #[cfg(feature = "fal-ai__kling-video__lipsync__audio-to-video")]
+            pub mod audio_to_video {
+                #[cfg(feature = "fal-ai__kling-video__lipsync__audio-to-video")]
+                pub use super::super::super::super::e_fal_ai_kling_video_lipsync_audio_to_video::fal_ai::kling_video::lipsync::audio_to_video::*;
+            }
+        }
+        /// Endpoints under `fal-ai/kling-video/o1`.
+        #[cfg(any(feature = "fal-ai__kling-video__o1__image-to-video", feature = "fal-ai__kling-video__o1__standard__image-to-video", feature = "fal-ai__kling-video__o1__standard__reference-to-video", feature = "fal-ai__kling-video__o1__standard__video-to-video__edit", feature = "fal-ai__kling-video__o1__standard__video-to-video__reference", feature = "fal-ai__kling-video__o1__video-to-video__edit", feature = "fal-ai__kling-video__o1__video-to-video__reference"))]
+        pub mod o1 {
+            /// Typed bindings for the fal endpoint `fal-ai/kling-video/o1/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__o1__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o1/image-to-video>.
+            #[cfg(feature = "fal-ai__kling-video__o1__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__kling-video__o1__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_kling_video_o1_image_to_video::fal_ai::kling_video::o1::image_to_video::*;
+            }
+            /// Endpoints under `fal-ai/kling-video/o1/standard`.
+            #[cfg(any(feature = "fal-ai__kling-video__o1__standard__image-to-video", feature = "fal-ai__kling-video__o1__standard__reference-to-video", feature = "fal-ai__kling-video__o1__standard__video-to-video__edit", feature = "fal-ai__kling-video__o1__standard__video-to-video__reference"))]
             pub mod standard {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/o1/standard/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__o1__standard__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o1/standard/image-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__o1__standard__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__o1__standard__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_o1_standard_image_to_video::fal_ai::kling_video::o1::standard::image_to_video::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/o1/standard/reference-to-video` (category `video`, cargo feature `fal-ai__kling-video__o1__standard__reference-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o1/standard/reference-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__o1__standard__reference-to-video")]
+                pub mod reference_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__o1__standard__reference-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_o1_standard_reference_to_video::fal_ai::kling_video::o1::standard::reference_to_video::*;
+                }
+                /// Endpoints under `fal-ai/kling-video/o1/standard/video-to-video`.
+                #[cfg(any(feature = "fal-ai__kling-video__o1__standard__video-to-video__edit", feature = "fal-ai__kling-video__o1__standard__video-to-video__reference"))]
+                pub mod video_to_video {
+                    /// Typed bindings for the fal endpoint `fal-ai/kling-video/o1/standard/video-to-video/edit` (category `video`, cargo feature `fal-ai__kling-video__o1__standard__video-to-video__edit`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o1/standard/video-to-video/edit>.
+                    #[cfg(feature = "fal-ai__kling-video__o1__standard__video-to-video__edit")]
+                    pub mod edit {
+                        #[cfg(feature = "fal-ai__kling-video__o1__standard__video-to-video__edit")]
+                        pub use super::super::super::super::super::super::e_fal_ai_kling_video_o1_standard_video_to_video_edit::fal_ai::kling_video::o1::standard::video_to_video::edit::*;
+                    }
+                    /// Typed bindings for the fal endpoint `fal-ai/kling-video/o1/standard/video-to-video/reference` (category `video`, cargo feature `fal-ai__kling-video__o1__standard__video-to-video__reference`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o1/standard/video-to-video/reference>.
+                    #[cfg(feature = "fal-ai__kling-video__o1__standard__video-to-video__reference")]
+                    pub mod reference {
+                        #[cfg(feature = "fal-ai__kling-video__o1__standard__video-to-video__reference")]
+                        pub use super::super::super::super::super::super::e_fal_ai_kling_video_o1_standard_video_to_video_reference::fal_ai::kling_video::o1::standard::video_to_video::reference::*;
+                    }
+                }
+            }
+            /// Endpoints under `fal-ai/kling-video/o1/video-to-video`.
+            #[cfg(any(feature = "fal-ai__kling-video__o1__video-to-video__edit", feature = "fal-ai__kling-video__o1__video-to-video__reference"))]
+            pub mod video_to_video {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/o1/video-to-video/edit` (category `video`, cargo feature `fal-ai__kling-video__o1__video-to-video__edit`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o1/video-to-video/edit>.
+                #[cfg(feature = "fal-ai__kling-video__o1__video-to-video__edit")]
+                pub mod edit {
+                    #[cfg(feature = "fal-ai__kling-video__o1__video-to-video__edit")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_o1_video_to_video_edit::fal_ai::kling_video::o1::video_to_video::edit::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/o1/video-to-video/reference` (category `video`, cargo feature `fal-ai__kling-video__o1__video-to-video__reference`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o1/video-to-video/reference>.
+                #[cfg(feature = "fal-ai__kling-video__o1__video-to-video__reference")]
+                pub mod reference {
+                    #[cfg(feature = "fal-ai__kling-video__o1__video-to-video__reference")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_o1_video_to_video_reference::fal_ai::kling_video::o1::video_to_video::reference::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/kling-video/o3`.
+        #[cfg(any(feature = "fal-ai__kling-video__o3__4k__image-to-video", feature = "fal-ai__kling-video__o3__4k__reference-to-video", feature = "fal-ai__kling-video__o3__4k__text-to-video", feature = "fal-ai__kling-video__o3__pro__reference-to-video", feature = "fal-ai__kling-video__o3__pro__video-to-video__edit", feature = "fal-ai__kling-video__o3__pro__video-to-video__reference", feature = "fal-ai__kling-video__o3__standard__image-to-video", feature = "fal-ai__kling-video__o3__standard__reference-to-video", feature = "fal-ai__kling-video__o3__standard__video-to-video__edit"))]
+        pub mod o3 {
+            /// Endpoints under `fal-ai/kling-video/o3/4k`.
+            #[cfg(any(feature = "fal-ai__kling-video__o3__4k__image-to-video", feature = "fal-ai__kling-video__o3__4k__reference-to-video", feature = "fal-ai__kling-video__o3__4k__text-to-video"))]
+            pub mod _4k {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/o3/4k/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__o3__4k__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o3/4k/image-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__o3__4k__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__o3__4k__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_o3_4k_image_to_video::fal_ai::kling_video::o3::_4k::image_to_video::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/o3/4k/reference-to-video` (category `video`, cargo feature `fal-ai__kling-video__o3__4k__reference-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o3/4k/reference-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__o3__4k__reference-to-video")]
+                pub mod reference_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__o3__4k__reference-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_o3_4k_reference_to_video::fal_ai::kling_video::o3::_4k::reference_to_video::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/o3/4k/text-to-video` (category `video`, cargo feature `fal-ai__kling-video__o3__4k__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o3/4k/text-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__o3__4k__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__o3__4k__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_o3_4k_text_to_video::fal_ai::kling_video::o3::_4k::text_to_video::*;
+                }
+            }
+            /// Endpoints under `fal-ai/kling-video/o3/pro`.
+            #[cfg(any(feature = "fal-ai__kling-video__o3__pro__reference-to-video", feature = "fal-ai__kling-video__o3__pro__video-to-video__edit", feature = "fal-ai__kling-video__o3__pro__video-to-video__reference"))]
+            pub mod pro {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/o3/pro/reference-to-video` (category `video`, cargo feature `fal-ai__kling-video__o3__pro__reference-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o3/pro/reference-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__o3__pro__reference-to-video")]
+                pub mod reference_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__o3__pro__reference-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_o3_pro_reference_to_video::fal_ai::kling_video::o3::pro::reference_to_video::*;
+                }
+                /// Endpoints under `fal-ai/kling-video/o3/pro/video-to-video`.
+                #[cfg(any(feature = "fal-ai__kling-video__o3__pro__video-to-video__edit", feature = "fal-ai__kling-video__o3__pro__video-to-video__reference"))]
+                pub mod video_to_video {
+                    /// Typed bindings for the fal endpoint `fal-ai/kling-video/o3/pro/video-to-video/edit` (category `video`, cargo feature `fal-ai__kling-video__o3__pro__video-to-video__edit`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o3/pro/video-to-video/edit>.
+                    #[cfg(feature = "fal-ai__kling-video__o3__pro__video-to-video__edit")]
+                    pub mod edit {
+                        #[cfg(feature = "fal-ai__kling-video__o3__pro__video-to-video__edit")]
+                        pub use super::super::super::super::super::super::e_fal_ai_kling_video_o3_pro_video_to_video_edit::fal_ai::kling_video::o3::pro::video_to_video::edit::*;
+                    }
+                    /// Typed bindings for the fal endpoint `fal-ai/kling-video/o3/pro/video-to-video/reference` (category `video`, cargo feature `fal-ai__kling-video__o3__pro__video-to-video__reference`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o3/pro/video-to-video/reference>.
+                    #[cfg(feature = "fal-ai__kling-video__o3__pro__video-to-video__reference")]
+                    pub mod reference {
+                        #[cfg(feature = "fal-ai__kling-video__o3__pro__video-to-video__reference")]
+                        pub use super::super::super::super::super::super::e_fal_ai_kling_video_o3_pro_video_to_video_reference::fal_ai::kling_video::o3::pro::video_to_video::reference::*;
+                    }
+                }
+            }
+            /// Endpoints under `fal-ai/kling-video/o3/standard`.
+            #[cfg(any(feature = "fal-ai__kling-video__o3__standard__image-to-video", feature = "fal-ai__kling-video__o3__standard__reference-to-video", feature = "fal-ai__kling-video__o3__standard__video-to-video__edit"))]
+            pub mod standard {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/o3/standard/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__o3__standard__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o3/standard/image-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__o3__standard__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__o3__standard__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_o3_standard_image_to_video::fal_ai::kling_video::o3::standard::image_to_video::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/o3/standard/reference-to-video` (category `video`, cargo feature `fal-ai__kling-video__o3__standard__reference-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o3/standard/reference-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__o3__standard__reference-to-video")]
+                pub mod reference_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__o3__standard__reference-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_o3_standard_reference_to_video::fal_ai::kling_video::o3::standard::reference_to_video::*;
+                }
+                /// Endpoints under `fal-ai/kling-video/o3/standard/video-to-video`.
+                #[cfg(feature = "fal-ai__kling-video__o3__standard__video-to-video__edit")]
+                pub mod video_to_video {
+                    /// Typed bindings for the fal endpoint `fal-ai/kling-video/o3/standard/video-to-video/edit` (category `video`, cargo feature `fal-ai__kling-video__o3__standard__video-to-video__edit`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/o3/standard/video-to-video/edit>.
+                    #[cfg(feature = "fal-ai__kling-video__o3__standard__video-to-video__edit")]
+                    pub mod edit {
+                        #[cfg(feature = "fal-ai__kling-video__o3__standard__video-to-video__edit")]
+                        pub use super::super::super::super::super::super::e_fal_ai_kling_video_o3_standard_video_to_video_edit::fal_ai::kling_video::o3::standard::video_to_video::edit::*;
+                    }
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/kling-video/v1`.
+        #[cfg(any(feature = "fal-ai__kling-video__v1__pro__ai-avatar", feature = "fal-ai__kling-video__v1__standard__ai-avatar", feature = "fal-ai__kling-video__v1__standard__effects", feature = "fal-ai__kling-video__v1__standard__image-to-video", feature = "fal-ai__kling-video__v1__tts"))]
+        pub mod v1 {
+            /// Endpoints under `fal-ai/kling-video/v1/pro`.
+            #[cfg(feature = "fal-ai__kling-video__v1__pro__ai-avatar")]
+            pub mod pro {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1/pro/ai-avatar` (category `video`, cargo feature `fal-ai__kling-video__v1__pro__ai-avatar`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1/pro/ai-avatar>.
+                #[cfg(feature = "fal-ai__kling-video__v1__pro__ai-avatar")]
+                pub mod ai_avatar {
+                    #[cfg(feature = "fal-ai__kling-video__v1__pro__ai-avatar")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v1_pro_ai_avatar::fal_ai::kling_video::v1::pro::ai_avatar::*;
+                }
+            }
+            /// Endpoints under `fal-ai/kling-video/v1/standard`.
+            #[cfg(any(feature = "fal-ai__kling-video__v1__standard__ai-avatar", feature = "fal-ai__kling-video__v1__standard__effects", feature = "fal-ai__kling-video__v1__standard__image-to-video"))]
+            pub mod standard {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1/standard/ai-avatar` (category `video`, cargo feature `fal-ai__kling-video__v1__standard__ai-avatar`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1/standard/ai-avatar>.
+                #[cfg(feature = "fal-ai__kling-video__v1__standard__ai-avatar")]
+                pub mod ai_avatar {
+                    #[cfg(feature = "fal-ai__kling-video__v1__standard__ai-avatar")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v1_standard_ai_avatar::fal_ai::kling_video::v1::standard::ai_avatar::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1/standard/effects` (category `video`, cargo feature `fal-ai__kling-video__v1__standard__effects`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1/standard/effects>.
+                #[cfg(feature = "fal-ai__kling-video__v1__standard__effects")]
+                pub mod effects {
+                    #[cfg(feature = "fal-ai__kling-video__v1__standard__effects")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v1_standard_effects::fal_ai::kling_video::v1::standard::effects::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1/standard/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__v1__standard__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1/standard/image-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v1__standard__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v1__standard__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v1_standard_image_to_video::fal_ai::kling_video::v1::standard::image_to_video::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1/tts` (category `speech`, cargo feature `fal-ai__kling-video__v1__tts`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1/tts>.
+            #[cfg(feature = "fal-ai__kling-video__v1__tts")]
+            pub mod tts {
+                #[cfg(feature = "fal-ai__kling-video__v1__tts")]
+                pub use super::super::super::super::e_fal_ai_kling_video_v1_tts::fal_ai::kling_video::v1::tts::*;
+            }
+        }
+        /// Endpoints under `fal-ai/kling-video/v1.5`.
+        #[cfg(any(feature = "fal-ai__kling-video__v1.5__pro__effects", feature = "fal-ai__kling-video__v1.5__pro__text-to-video"))]
+        pub mod v1_5 {
+            /// Endpoints under `fal-ai/kling-video/v1.5/pro`.
+            #[cfg(any(feature = "fal-ai__kling-video__v1.5__pro__effects", feature = "fal-ai__kling-video__v1.5__pro__text-to-video"))]
+            pub mod pro {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1.5/pro/effects` (category `video`, cargo feature `fal-ai__kling-video__v1.5__pro__effects`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1.5/pro/effects>.
+                #[cfg(feature = "fal-ai__kling-video__v1.5__pro__effects")]
+                pub mod effects {
+                    #[cfg(feature = "fal-ai__kling-video__v1.5__pro__effects")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v1_5_pro_effects::fal_ai::kling_video::v1_5::pro::effects::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1.5/pro/text-to-video` (category `video`, cargo feature `fal-ai__kling-video__v1.5__pro__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1.5/pro/text-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v1.5__pro__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v1.5__pro__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v1_5_pro_text_to_video::fal_ai::kling_video::v1_5::pro::text_to_video::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/kling-video/v1.6`.
+        #[cfg(any(feature = "fal-ai__kling-video__v1.6__pro__effects", feature = "fal-ai__kling-video__v1.6__pro__elements", feature = "fal-ai__kling-video__v1.6__pro__image-to-video", feature = "fal-ai__kling-video__v1.6__pro__text-to-video", feature = "fal-ai__kling-video__v1.6__standard__elements", feature = "fal-ai__kling-video__v1.6__standard__image-to-video", feature = "fal-ai__kling-video__v1.6__standard__text-to-video"))]
+        pub mod v1_6 {
+            /// Endpoints under `fal-ai/kling-video/v1.6/pro`.
+            #[cfg(any(feature = "fal-ai__kling-video__v1.6__pro__effects", feature = "fal-ai__kling-video__v1.6__pro__elements", feature = "fal-ai__kling-video__v1.6__pro__image-to-video", feature = "fal-ai__kling-video__v1.6__pro__text-to-video"))]
+            pub mod pro {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1.6/pro/effects` (category `video`, cargo feature `fal-ai__kling-video__v1.6__pro__effects`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1.6/pro/effects>.
+                #[cfg(feature = "fal-ai__kling-video__v1.6__pro__effects")]
+                pub mod effects {
+                    #[cfg(feature = "fal-ai__kling-video__v1.6__pro__effects")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v1_6_pro_effects::fal_ai::kling_video::v1_6::pro::effects::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1.6/pro/elements` (category `video`, cargo feature `fal-ai__kling-video__v1.6__pro__elements`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1.6/pro/elements>.
+                #[cfg(feature = "fal-ai__kling-video__v1.6__pro__elements")]
+                pub mod elements {
+                    #[cfg(feature = "fal-ai__kling-video__v1.6__pro__elements")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v1_6_pro_elements::fal_ai::kling_video::v1_6::pro::elements::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1.6/pro/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__v1.6__pro__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1.6/pro/image-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v1.6__pro__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v1.6__pro__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v1_6_pro_image_to_video::fal_ai::kling_video::v1_6::pro::image_to_video::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1.6/pro/text-to-video` (category `video`, cargo feature `fal-ai__kling-video__v1.6__pro__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1.6/pro/text-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v1.6__pro__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v1.6__pro__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v1_6_pro_text_to_video::fal_ai::kling_video::v1_6::pro::text_to_video::*;
+                }
+            }
+            /// Endpoints under `fal-ai/kling-video/v1.6/standard`.
+            #[cfg(any(feature = "fal-ai__kling-video__v1.6__standard__elements", feature = "fal-ai__kling-video__v1.6__standard__image-to-video", feature = "fal-ai__kling-video__v1.6__standard__text-to-video"))]
+            pub mod standard {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1.6/standard/elements` (category `video`, cargo feature `fal-ai__kling-video__v1.6__standard__elements`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1.6/standard/elements>.
+                #[cfg(feature = "fal-ai__kling-video__v1.6__standard__elements")]
+                pub mod elements {
+                    #[cfg(feature = "fal-ai__kling-video__v1.6__standard__elements")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v1_6_standard_elements::fal_ai::kling_video::v1_6::standard::elements::*;
+                }
                 /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1.6/standard/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__v1.6__standard__image-to-video`).
                 ///
                 /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1.6/standard/image-to-video>.
@@ -107,11 +7105,183 @@ pub mod fal_ai {
                     #[cfg(feature = "fal-ai__kling-video__v1.6__standard__image-to-video")]
                     pub use super::super::super::super::super::e_fal_ai_kling_video_v1_6_standard_image_to_video::fal_ai::kling_video::v1_6::standard::image_to_video::*;
                 }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v1.6/standard/text-to-video` (category `video`, cargo feature `fal-ai__kling-video__v1.6__standard__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v1.6/standard/text-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v1.6__standard__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v1.6__standard__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v1_6_standard_text_to_video::fal_ai::kling_video::v1_6::standard::text_to_video::*;
+                }
             }
+        }
+        /// Endpoints under `fal-ai/kling-video/v2`.
+        #[cfg(any(feature = "fal-ai__kling-video__v2__master__image-to-video", feature = "fal-ai__kling-video__v2__master__text-to-video"))]
+        pub mod v2 {
+            /// Endpoints under `fal-ai/kling-video/v2/master`.
+            #[cfg(any(feature = "fal-ai__kling-video__v2__master__image-to-video", feature = "fal-ai__kling-video__v2__master__text-to-video"))]
+            pub mod master {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v2/master/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__v2__master__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v2/master/image-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v2__master__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v2__master__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v2_master_image_to_video::fal_ai::kling_video::v2::master::image_to_video::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v2/master/text-to-video` (category `video`, cargo feature `fal-ai__kling-video__v2__master__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v2/master/text-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v2__master__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v2__master__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v2_master_text_to_video::fal_ai::kling_video::v2::master::text_to_video::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/kling-video/v2.1`.
+        #[cfg(any(feature = "fal-ai__kling-video__v2.1__master__image-to-video", feature = "fal-ai__kling-video__v2.1__master__text-to-video", feature = "fal-ai__kling-video__v2.1__standard__image-to-video"))]
+        pub mod v2_1 {
+            /// Endpoints under `fal-ai/kling-video/v2.1/master`.
+            #[cfg(any(feature = "fal-ai__kling-video__v2.1__master__image-to-video", feature = "fal-ai__kling-video__v2.1__master__text-to-video"))]
+            pub mod master {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v2.1/master/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__v2.1__master__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v2.1/master/image-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v2.1__master__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v2.1__master__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v2_1_master_image_to_video::fal_ai::kling_video::v2_1::master::image_to_video::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v2.1/master/text-to-video` (category `video`, cargo feature `fal-ai__kling-video__v2.1__master__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v2.1/master/text-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v2.1__master__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v2.1__master__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v2_1_master_text_to_video::fal_ai::kling_video::v2_1::master::text_to_video::*;
+                }
+            }
+            /// Endpoints under `fal-ai/kling-video/v2.1/standard`.
+            #[cfg(feature = "fal-ai__kling-video__v2.1__standard__image-to-video")]
+            pub mod standard {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v2.1/standard/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__v2.1__standard__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v2.1/standard/image-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v2.1__standard__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v2.1__standard__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v2_1_standard_image_to_video::fal_ai::kling_video::v2_1::standard::image_to_video::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/kling-video/v2.5-turbo`.
+        #[cfg(any(feature = "fal-ai__kling-video__v2.5-turbo__pro__image-to-video", feature = "fal-ai__kling-video__v2.5-turbo__pro__text-to-video", feature = "fal-ai__kling-video__v2.5-turbo__standard__image-to-video"))]
+        pub mod v2_5_turbo {
+            /// Endpoints under `fal-ai/kling-video/v2.5-turbo/pro`.
+            #[cfg(any(feature = "fal-ai__kling-video__v2.5-turbo__pro__image-to-video", feature = "fal-ai__kling-video__v2.5-turbo__pro__text-to-video"))]
+            pub mod pro {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v2.5-turbo/pro/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__v2.5-turbo__pro__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v2.5-turbo/pro/image-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v2.5-turbo__pro__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v2.5-turbo__pro__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v2_5_turbo_pro_image_to_video::fal_ai::kling_video::v2_5_turbo::pro::image_to_video::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v2.5-turbo/pro/text-to-video` (category `video`, cargo feature `fal-ai__kling-video__v2.5-turbo__pro__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v2.5-turbo/pro/text-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v2.5-turbo__pro__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v2.5-turbo__pro__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v2_5_turbo_pro_text_to_video::fal_ai::kling_video::v2_5_turbo::pro::text_to_video::*;
+                }
+            }
+            /// Endpoints under `fal-ai/kling-video/v2.5-turbo/standard`.
+            #[cfg(feature = "fal-ai__kling-video__v2.5-turbo__standard__image-to-video")]
+            pub mod standard {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v2.5-turbo/standard/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__v2.5-turbo__standard__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v2.5-turbo/standard/image-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v2.5-turbo__standard__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v2.5-turbo__standard__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v2_5_turbo_standard_image_to_video::fal_ai::kling_video::v2_5_turbo::standard::image_to_video::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/kling-video/v2.6`.
+        #[cfg(any(feature = "fal-ai__kling-video__v2.6__pro__motion-control", feature = "fal-ai__kling-video__v2.6__pro__text-to-video"))]
+        pub mod v2_6 {
+            /// Endpoints under `fal-ai/kling-video/v2.6/pro`.
+            #[cfg(any(feature = "fal-ai__kling-video__v2.6__pro__motion-control", feature = "fal-ai__kling-video__v2.6__pro__text-to-video"))]
+            pub mod pro {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v2.6/pro/motion-control` (category `video`, cargo feature `fal-ai__kling-video__v2.6__pro__motion-control`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v2.6/pro/motion-control>.
+                #[cfg(feature = "fal-ai__kling-video__v2.6__pro__motion-control")]
+                pub mod motion_control {
+                    #[cfg(feature = "fal-ai__kling-video__v2.6__pro__motion-control")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v2_6_pro_motion_control::fal_ai::kling_video::v2_6::pro::motion_control::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v2.6/pro/text-to-video` (category `video`, cargo feature `fal-ai__kling-video__v2.6__pro__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v2.6/pro/text-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v2.6__pro__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v2.6__pro__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v2_6_pro_text_to_video::fal_ai::kling_video::v2_6::pro::text_to_video::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/kling-video/v3`.
+        #[cfg(any(feature = "fal-ai__kling-video__v3__pro__image-to-video", feature = "fal-ai__kling-video__v3__pro__text-to-video", feature = "fal-ai__kling-video__v3__standard__motion-control"))]
+        pub mod v3 {
+            /// Endpoints under `fal-ai/kling-video/v3/pro`.
+            #[cfg(any(feature = "fal-ai__kling-video__v3__pro__image-to-video", feature = "fal-ai__kling-video__v3__pro__text-to-video"))]
+            pub mod pro {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v3/pro/image-to-video` (category `video`, cargo feature `fal-ai__kling-video__v3__pro__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v3/pro/image-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v3__pro__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v3__pro__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v3_pro_image_to_video::fal_ai::kling_video::v3::pro::image_to_video::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v3/pro/text-to-video` (category `video`, cargo feature `fal-ai__kling-video__v3__pro__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v3/pro/text-to-video>.
+                #[cfg(feature = "fal-ai__kling-video__v3__pro__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__kling-video__v3__pro__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v3_pro_text_to_video::fal_ai::kling_video::v3::pro::text_to_video::*;
+                }
+            }
+            /// Endpoints under `fal-ai/kling-video/v3/standard`.
+            #[cfg(feature = "fal-ai__kling-video__v3__standard__motion-control")]
+            pub mod standard {
+                /// Typed bindings for the fal endpoint `fal-ai/kling-video/v3/standard/motion-control` (category `video`, cargo feature `fal-ai__kling-video__v3__standard__motion-control`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/v3/standard/motion-control>.
+                #[cfg(feature = "fal-ai__kling-video__v3__standard__motion-control")]
+                pub mod motion_control {
+                    #[cfg(feature = "fal-ai__kling-video__v3__standard__motion-control")]
+                    pub use super::super::super::super::super::e_fal_ai_kling_video_v3_standard_motion_control::fal_ai::kling_video::v3::standard::motion_control::*;
+                }
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/kling-video/video-to-audio` (category `audio`, cargo feature `fal-ai__kling-video__video-to-audio`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kling-video/video-to-audio>.
+        #[cfg(feature = "fal-ai__kling-video__video-to-audio")]
+        pub mod video_to_audio {
+            #[cfg(feature = "fal-ai__kling-video__video-to-audio")]
+            pub use super::super::super::e_fal_ai_kling_video_video_to_audio::fal_ai::kling_video::video_to_audio::*;
         }
     }
     /// Endpoints under `fal-ai/kokoro`.
-    #[cfg(feature = "fal-ai__kokoro__american-english")]
+    #[cfg(any(feature = "fal-ai__kokoro__american-english", feature = "fal-ai__kokoro__brazilian-portuguese", feature = "fal-ai__kokoro__british-english", feature = "fal-ai__kokoro__french", feature = "fal-ai__kokoro__italian", feature = "fal-ai__kokoro__mandarin-chinese", feature = "fal-ai__kokoro__spanish"))]
     pub mod kokoro {
         /// Typed bindings for the fal endpoint `fal-ai/kokoro/american-english` (category `speech`, cargo feature `fal-ai__kokoro__american-english`).
         ///
@@ -121,9 +7291,817 @@ pub mod fal_ai {
             #[cfg(feature = "fal-ai__kokoro__american-english")]
             pub use super::super::super::e_fal_ai_kokoro_american_english::fal_ai::kokoro::american_english::*;
         }
+        /// Typed bindings for the fal endpoint `fal-ai/kokoro/brazilian-portuguese` (category `audio`, cargo feature `fal-ai__kokoro__brazilian-portuguese`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kokoro/brazilian-portuguese>.
+        #[cfg(feature = "fal-ai__kokoro__brazilian-portuguese")]
+        pub mod brazilian_portuguese {
+            #[cfg(feature = "fal-ai__kokoro__brazilian-portuguese")]
+            pub use super::super::super::e_fal_ai_kokoro_brazilian_portuguese::fal_ai::kokoro::brazilian_portuguese::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/kokoro/british-english` (category `audio`, cargo feature `fal-ai__kokoro__british-english`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kokoro/british-english>.
+        #[cfg(feature = "fal-ai__kokoro__british-english")]
+        pub mod british_english {
+            #[cfg(feature = "fal-ai__kokoro__british-english")]
+            pub use super::super::super::e_fal_ai_kokoro_british_english::fal_ai::kokoro::british_english::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/kokoro/french` (category `audio`, cargo feature `fal-ai__kokoro__french`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kokoro/french>.
+        #[cfg(feature = "fal-ai__kokoro__french")]
+        pub mod french {
+            #[cfg(feature = "fal-ai__kokoro__french")]
+            pub use super::super::super::e_fal_ai_kokoro_french::fal_ai::kokoro::french::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/kokoro/italian` (category `audio`, cargo feature `fal-ai__kokoro__italian`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kokoro/italian>.
+        #[cfg(feature = "fal-ai__kokoro__italian")]
+        pub mod italian {
+            #[cfg(feature = "fal-ai__kokoro__italian")]
+            pub use super::super::super::e_fal_ai_kokoro_italian::fal_ai::kokoro::italian::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/kokoro/mandarin-chinese` (category `audio`, cargo feature `fal-ai__kokoro__mandarin-chinese`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kokoro/mandarin-chinese>.
+        #[cfg(feature = "fal-ai__kokoro__mandarin-chinese")]
+        pub mod mandarin_chinese {
+            #[cfg(feature = "fal-ai__kokoro__mandarin-chinese")]
+            pub use super::super::super::e_fal_ai_kokoro_mandarin_chinese::fal_ai::kokoro::mandarin_chinese::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/kokoro/spanish` (category `audio`, cargo feature `fal-ai__kokoro__spanish`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/kokoro/spanish>.
+        #[cfg(feature = "fal-ai__kokoro__spanish")]
+        pub mod spanish {
+            #[cfg(feature = "fal-ai__kokoro__spanish")]
+            pub use super::super::super::e_fal_ai_kokoro_spanish::fal_ai::kokoro::spanish::*;
+        }
+    }
+    /// Endpoints under `fal-ai/krea-wan-14b`.
+    #[cfg(feature = "fal-ai__krea-wan-14b__text-to-video")]
+    pub mod krea_wan_14b {
+        /// Typed bindings for the fal endpoint `fal-ai/krea-wan-14b/text-to-video` (category `video`, cargo feature `fal-ai__krea-wan-14b__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/krea-wan-14b/text-to-video>.
+        #[cfg(feature = "fal-ai__krea-wan-14b__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "fal-ai__krea-wan-14b__text-to-video")]
+            pub use super::super::super::e_fal_ai_krea_wan_14b_text_to_video::fal_ai::krea_wan_14b::text_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/latentsync` (category `video`, cargo feature `fal-ai__latentsync`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/latentsync>.
+    #[cfg(feature = "fal-ai__latentsync")]
+    pub mod latentsync {
+        #[cfg(feature = "fal-ai__latentsync")]
+        pub use super::super::e_fal_ai_latentsync::fal_ai::latentsync::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/lava-sr` (category `audio`, cargo feature `fal-ai__lava-sr`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/lava-sr>.
+    #[cfg(feature = "fal-ai__lava-sr")]
+    pub mod lava_sr {
+        #[cfg(feature = "fal-ai__lava-sr")]
+        pub use super::super::e_fal_ai_lava_sr::fal_ai::lava_sr::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/layer-diffusion` (category `image`, cargo feature `fal-ai__layer-diffusion`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/layer-diffusion>.
+    #[cfg(feature = "fal-ai__layer-diffusion")]
+    pub mod layer_diffusion {
+        #[cfg(feature = "fal-ai__layer-diffusion")]
+        pub use super::super::e_fal_ai_layer_diffusion::fal_ai::layer_diffusion::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/lcm` (category `image`, cargo feature `fal-ai__lcm`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/lcm>.
+    #[cfg(feature = "fal-ai__lcm")]
+    pub mod lcm {
+        #[cfg(feature = "fal-ai__lcm")]
+        pub use super::super::e_fal_ai_lcm::fal_ai::lcm::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/lcm-sd15-i2i` (category `image`, cargo feature `fal-ai__lcm-sd15-i2i`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/lcm-sd15-i2i>.
+    #[cfg(feature = "fal-ai__lcm-sd15-i2i")]
+    pub mod lcm_sd15_i2i {
+        #[cfg(feature = "fal-ai__lcm-sd15-i2i")]
+        pub use super::super::e_fal_ai_lcm_sd15_i2i::fal_ai::lcm_sd15_i2i::*;
+    }
+    /// Endpoints under `fal-ai/leffa`.
+    #[cfg(any(feature = "fal-ai__leffa__pose-transfer", feature = "fal-ai__leffa__virtual-tryon"))]
+    pub mod leffa {
+        /// Typed bindings for the fal endpoint `fal-ai/leffa/pose-transfer` (category `image`, cargo feature `fal-ai__leffa__pose-transfer`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/leffa/pose-transfer>.
+        #[cfg(feature = "fal-ai__leffa__pose-transfer")]
+        pub mod pose_transfer {
+            #[cfg(feature = "fal-ai__leffa__pose-transfer")]
+            pub use super::super::super::e_fal_ai_leffa_pose_transfer::fal_ai::leffa::pose_transfer::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/leffa/virtual-tryon` (category `image`, cargo feature `fal-ai__leffa__virtual-tryon`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/leffa/virtual-tryon>.
+        #[cfg(feature = "fal-ai__leffa__virtual-tryon")]
+        pub mod virtual_tryon {
+            #[cfg(feature = "fal-ai__leffa__virtual-tryon")]
+            pub use super::super::super::e_fal_ai_leffa_virtual_tryon::fal_ai::leffa::virtual_tryon::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/lightning-models` (category `image`, cargo feature `fal-ai__lightning-models`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/lightning-models>.
+    #[cfg(feature = "fal-ai__lightning-models")]
+    pub mod lightning_models {
+        #[cfg(feature = "fal-ai__lightning-models")]
+        pub use super::super::e_fal_ai_lightning_models::fal_ai::lightning_models::*;
+    }
+    /// Endpoints under `fal-ai/lightx`.
+    #[cfg(feature = "fal-ai__lightx__recamera")]
+    pub mod lightx {
+        /// Typed bindings for the fal endpoint `fal-ai/lightx/recamera` (category `video`, cargo feature `fal-ai__lightx__recamera`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/lightx/recamera>.
+        #[cfg(feature = "fal-ai__lightx__recamera")]
+        pub mod recamera {
+            #[cfg(feature = "fal-ai__lightx__recamera")]
+            pub use super::super::super::e_fal_ai_lightx_recamera::fal_ai::lightx::recamera::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/live-portrait` (category `video`, cargo feature `fal-ai__live-portrait`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/live-portrait>.
+    #[cfg(any(feature = "fal-ai__live-portrait", feature = "fal-ai__live-portrait__image"))]
+    pub mod live_portrait {
+        #[cfg(feature = "fal-ai__live-portrait")]
+        pub use super::super::e_fal_ai_live_portrait::fal_ai::live_portrait::*;
+        /// Typed bindings for the fal endpoint `fal-ai/live-portrait/image` (category `image`, cargo feature `fal-ai__live-portrait__image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/live-portrait/image>.
+        #[cfg(feature = "fal-ai__live-portrait__image")]
+        pub mod image {
+            #[cfg(feature = "fal-ai__live-portrait__image")]
+            pub use super::super::super::e_fal_ai_live_portrait_image::fal_ai::live_portrait::image::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/longcat-image` (category `image`, cargo feature `fal-ai__longcat-image`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/longcat-image>.
+    #[cfg(any(feature = "fal-ai__longcat-image", feature = "fal-ai__longcat-image__edit"))]
+    pub mod longcat_image {
+        #[cfg(feature = "fal-ai__longcat-image")]
+        pub use super::super::e_fal_ai_longcat_image::fal_ai::longcat_image::*;
+        /// Typed bindings for the fal endpoint `fal-ai/longcat-image/edit` (category `image`, cargo feature `fal-ai__longcat-image__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/longcat-image/edit>.
+        #[cfg(feature = "fal-ai__longcat-image__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__longcat-image__edit")]
+            pub use super::super::super::e_fal_ai_longcat_image_edit::fal_ai::longcat_image::edit::*;
+        }
+    }
+    /// Endpoints under `fal-ai/longcat-multi-avatar`.
+    #[cfg(feature = "fal-ai__longcat-multi-avatar__image-audio-to-video")]
+    pub mod longcat_multi_avatar {
+        /// Typed bindings for the fal endpoint `fal-ai/longcat-multi-avatar/image-audio-to-video` (category `video`, cargo feature `fal-ai__longcat-multi-avatar__image-audio-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/longcat-multi-avatar/image-audio-to-video>.
+        #[cfg(feature = "fal-ai__longcat-multi-avatar__image-audio-to-video")]
+        pub mod image_audio_to_video {
+            #[cfg(feature = "fal-ai__longcat-multi-avatar__image-audio-to-video")]
+            pub use super::super::super::e_fal_ai_longcat_multi_avatar_image_audio_to_video::fal_ai::longcat_multi_avatar::image_audio_to_video::*;
+        }
+    }
+    /// Endpoints under `fal-ai/longcat-single-avatar`.
+    #[cfg(feature = "fal-ai__longcat-single-avatar__audio-to-video")]
+    pub mod longcat_single_avatar {
+        /// Typed bindings for the fal endpoint `fal-ai/longcat-single-avatar/audio-to-video` (category `video`, cargo feature `fal-ai__longcat-single-avatar__audio-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/longcat-single-avatar/audio-to-video>.
+        #[cfg(feature = "fal-ai__longcat-single-avatar__audio-to-video")]
+        pub mod audio_to_video {
+            #[cfg(feature = "fal-ai__longcat-single-avatar__audio-to-video")]
+            pub use super::super::super::e_fal_ai_longcat_single_avatar_audio_to_video::fal_ai::longcat_single_avatar::audio_to_video::*;
+        }
+    }
+    /// Endpoints under `fal-ai/longcat-video`.
+    #[cfg(any(feature = "fal-ai__longcat-video__distilled__image-to-video__480p", feature = "fal-ai__longcat-video__distilled__image-to-video__720p", feature = "fal-ai__longcat-video__distilled__text-to-video__480p", feature = "fal-ai__longcat-video__distilled__text-to-video__720p", feature = "fal-ai__longcat-video__image-to-video__480p", feature = "fal-ai__longcat-video__text-to-video__720p"))]
+    pub mod longcat_video {
+        /// Endpoints under `fal-ai/longcat-video/distilled`.
+        #[cfg(any(feature = "fal-ai__longcat-video__distilled__image-to-video__480p", feature = "fal-ai__longcat-video__distilled__image-to-video__720p", feature = "fal-ai__longcat-video__distilled__text-to-video__480p", feature = "fal-ai__longcat-video__distilled__text-to-video__720p"))]
+        pub mod distilled {
+            /// Endpoints under `fal-ai/longcat-video/distilled/image-to-video`.
+            #[cfg(any(feature = "fal-ai__longcat-video__distilled__image-to-video__480p", feature = "fal-ai__longcat-video__distilled__image-to-video__720p"))]
+            pub mod image_to_video {
+                /// Typed bindings for the fal endpoint `fal-ai/longcat-video/distilled/image-to-video/480p` (category `video`, cargo feature `fal-ai__longcat-video__distilled__image-to-video__480p`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/longcat-video/distilled/image-to-video/480p>.
+                #[cfg(feature = "fal-ai__longcat-video__distilled__image-to-video__480p")]
+                pub mod _480p {
+                    #[cfg(feature = "fal-ai__longcat-video__distilled__image-to-video__480p")]
+                    pub use super::super::super::super::super::e_fal_ai_longcat_video_distilled_image_to_video_480p::fal_ai::longcat_video::distilled::image_to_video::_480p::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/longcat-video/distilled/image-to-video/720p` (category `video`, cargo feature `fal-ai__longcat-video__distilled__image-to-video__720p`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/longcat-video/distilled/image-to-video/720p>.
+                #[cfg(feature = "fal-ai__longcat-video__distilled__image-to-video__720p")]
+                pub mod _720p {
+                    #[cfg(feature = "fal-ai__longcat-video__distilled__image-to-video__720p")]
+                    pub use super::super::super::super::super::e_fal_ai_longcat_video_distilled_image_to_video_720p::fal_ai::longcat_video::distilled::image_to_video::_720p::*;
+                }
+            }
+            /// Endpoints under `fal-ai/longcat-video/distilled/text-to-video`.
+            #[cfg(any(feature = "fal-ai__longcat-video__distilled__text-to-video__480p", feature = "fal-ai__longcat-video__distilled__text-to-video__720p"))]
+            pub mod text_to_video {
+                /// Typed bindings for the fal endpoint `fal-ai/longcat-video/distilled/text-to-video/480p` (category `video`, cargo feature `fal-ai__longcat-video__distilled__text-to-video__480p`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/longcat-video/distilled/text-to-video/480p>.
+                #[cfg(feature = "fal-ai__longcat-video__distilled__text-to-video__480p")]
+                pub mod _480p {
+                    #[cfg(feature = "fal-ai__longcat-video__distilled__text-to-video__480p")]
+                    pub use super::super::super::super::super::e_fal_ai_longcat_video_distilled_text_to_video_480p::fal_ai::longcat_video::distilled::text_to_video::_480p::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/longcat-video/distilled/text-to-video/720p` (category `video`, cargo feature `fal-ai__longcat-video__distilled__text-to-video__720p`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/longcat-video/distilled/text-to-video/720p>.
+                #[cfg(feature = "fal-ai__longcat-video__distilled__text-to-video__720p")]
+                pub mod _720p {
+                    #[cfg(feature = "fal-ai__longcat-video__distilled__text-to-video__720p")]
+                    pub use super::super::super::super::super::e_fal_ai_longcat_video_distilled_text_to_video_720p::fal_ai::longcat_video::distilled::text_to_video::_720p::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/longcat-video/image-to-video`.
+        #[cfg(feature = "fal-ai__longcat-video__image-to-video__480p")]
+        pub mod image_to_video {
+            /// Typed bindings for the fal endpoint `fal-ai/longcat-video/image-to-video/480p` (category `video`, cargo feature `fal-ai__longcat-video__image-to-video__480p`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/longcat-video/image-to-video/480p>.
+            #[cfg(feature = "fal-ai__longcat-video__image-to-video__480p")]
+            pub mod _480p {
+                #[cfg(feature = "fal-ai__longcat-video__image-to-video__480p")]
+                pub use super::super::super::super::e_fal_ai_longcat_video_image_to_video_480p::fal_ai::longcat_video::image_to_video::_480p::*;
+            }
+        }
+        /// Endpoints under `fal-ai/longcat-video/text-to-video`.
+        #[cfg(feature = "fal-ai__longcat-video__text-to-video__720p")]
+        pub mod text_to_video {
+            /// Typed bindings for the fal endpoint `fal-ai/longcat-video/text-to-video/720p` (category `video`, cargo feature `fal-ai__longcat-video__text-to-video__720p`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/longcat-video/text-to-video/720p>.
+            #[cfg(feature = "fal-ai__longcat-video__text-to-video__720p")]
+            pub mod _720p {
+                #[cfg(feature = "fal-ai__longcat-video__text-to-video__720p")]
+                pub use super::super::super::super::e_fal_ai_longcat_video_text_to_video_720p::fal_ai::longcat_video::text_to_video::_720p::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/lora` (category `image`, cargo feature `fal-ai__lora`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/lora>.
+    #[cfg(any(feature = "fal-ai__lora", feature = "fal-ai__lora__image-to-image"))]
+    pub mod lora {
+        #[cfg(feature = "fal-ai__lora")]
+        pub use super::super::e_fal_ai_lora::fal_ai::lora::*;
+        /// Typed bindings for the fal endpoint `fal-ai/lora/image-to-image` (category `image`, cargo feature `fal-ai__lora__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/lora/image-to-image>.
+        #[cfg(feature = "fal-ai__lora__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__lora__image-to-image")]
+            pub use super::super::super::e_fal_ai_lora_image_to_image::fal_ai::lora::image_to_image::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ltx23-v2v-trainer` (category `training`, cargo feature `fal-ai__ltx23-v2v-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx23-v2v-trainer>.
+    #[cfg(feature = "fal-ai__ltx23-v2v-trainer")]
+    pub mod ltx23_v2v_trainer {
+        #[cfg(feature = "fal-ai__ltx23-v2v-trainer")]
+        pub use super::super::e_fal_ai_ltx23_v2v_trainer::fal_ai::ltx23_v2v_trainer::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ltx23-video-trainer` (category `training`, cargo feature `fal-ai__ltx23-video-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx23-video-trainer>.
+    #[cfg(feature = "fal-ai__ltx23-video-trainer")]
+    pub mod ltx23_video_trainer {
+        #[cfg(feature = "fal-ai__ltx23-video-trainer")]
+        pub use super::super::e_fal_ai_ltx23_video_trainer::fal_ai::ltx23_video_trainer::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ltx2-video-trainer` (category `training`, cargo feature `fal-ai__ltx2-video-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx2-video-trainer>.
+    #[cfg(feature = "fal-ai__ltx2-video-trainer")]
+    pub mod ltx2_video_trainer {
+        #[cfg(feature = "fal-ai__ltx2-video-trainer")]
+        pub use super::super::e_fal_ai_ltx2_video_trainer::fal_ai::ltx2_video_trainer::*;
+    }
+    /// Endpoints under `fal-ai/ltx-2`.
+    #[cfg(any(feature = "fal-ai__ltx-2__audio-to-video", feature = "fal-ai__ltx-2__image-to-video", feature = "fal-ai__ltx-2__image-to-video__fast", feature = "fal-ai__ltx-2__retake-video", feature = "fal-ai__ltx-2__text-to-video"))]
+    pub mod ltx_2 {
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2/audio-to-video` (category `video`, cargo feature `fal-ai__ltx-2__audio-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2/audio-to-video>.
+        #[cfg(feature = "fal-ai__ltx-2__audio-to-video")]
+        pub mod audio_to_video {
+            #[cfg(feature = "fal-ai__ltx-2__audio-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_audio_to_video::fal_ai::ltx_2::audio_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2/image-to-video` (category `video`, cargo feature `fal-ai__ltx-2__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2/image-to-video>.
+        #[cfg(any(feature = "fal-ai__ltx-2__image-to-video", feature = "fal-ai__ltx-2__image-to-video__fast"))]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__ltx-2__image-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_image_to_video::fal_ai::ltx_2::image_to_video::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2/image-to-video/fast` (category `video`, cargo feature `fal-ai__ltx-2__image-to-video__fast`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2/image-to-video/fast>.
+            #[cfg(feature = "fal-ai__ltx-2__image-to-video__fast")]
+            pub mod fast {
+                #[cfg(feature = "fal-ai__ltx-2__image-to-video__fast")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_image_to_video_fast::fal_ai::ltx_2::image_to_video::fast::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2/retake-video` (category `video`, cargo feature `fal-ai__ltx-2__retake-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2/retake-video>.
+        #[cfg(feature = "fal-ai__ltx-2__retake-video")]
+        pub mod retake_video {
+            #[cfg(feature = "fal-ai__ltx-2__retake-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_retake_video::fal_ai::ltx_2::retake_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2/text-to-video` (category `video`, cargo feature `fal-ai__ltx-2__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2/text-to-video>.
+        #[cfg(feature = "fal-ai__ltx-2__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "fal-ai__ltx-2__text-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_text_to_video::fal_ai::ltx_2::text_to_video::*;
+        }
+    }
+    /// Endpoints under `fal-ai/ltx-2-19b`.
+    #[cfg(any(feature = "fal-ai__ltx-2-19b__audio-to-video", feature = "fal-ai__ltx-2-19b__audio-to-video__lora", feature = "fal-ai__ltx-2-19b__distilled__audio-to-video", feature = "fal-ai__ltx-2-19b__distilled__extend-video", feature = "fal-ai__ltx-2-19b__distilled__extend-video__lora", feature = "fal-ai__ltx-2-19b__distilled__image-to-video__lora", feature = "fal-ai__ltx-2-19b__distilled__text-to-video", feature = "fal-ai__ltx-2-19b__distilled__video-to-video__lora", feature = "fal-ai__ltx-2-19b__extend-video__lora", feature = "fal-ai__ltx-2-19b__image-to-video", feature = "fal-ai__ltx-2-19b__text-to-video__lora", feature = "fal-ai__ltx-2-19b__video-to-video", feature = "fal-ai__ltx-2-19b__video-to-video__lora"))]
+    pub mod ltx_2_19b {
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/audio-to-video` (category `video`, cargo feature `fal-ai__ltx-2-19b__audio-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/audio-to-video>.
+        #[cfg(any(feature = "fal-ai__ltx-2-19b__audio-to-video", feature = "fal-ai__ltx-2-19b__audio-to-video__lora"))]
+        pub mod audio_to_video {
+            #[cfg(feature = "fal-ai__ltx-2-19b__audio-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_19b_audio_to_video::fal_ai::ltx_2_19b::audio_to_video::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/audio-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2-19b__audio-to-video__lora`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/audio-to-video/lora>.
+            #[cfg(feature = "fal-ai__ltx-2-19b__audio-to-video__lora")]
+            pub mod lora {
+                #[cfg(feature = "fal-ai__ltx-2-19b__audio-to-video__lora")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_19b_audio_to_video_lora::fal_ai::ltx_2_19b::audio_to_video::lora::*;
+            }
+        }
+        /// Endpoints under `fal-ai/ltx-2-19b/distilled`.
+        #[cfg(any(feature = "fal-ai__ltx-2-19b__distilled__audio-to-video", feature = "fal-ai__ltx-2-19b__distilled__extend-video", feature = "fal-ai__ltx-2-19b__distilled__extend-video__lora", feature = "fal-ai__ltx-2-19b__distilled__image-to-video__lora", feature = "fal-ai__ltx-2-19b__distilled__text-to-video", feature = "fal-ai__ltx-2-19b__distilled__video-to-video__lora"))]
+        pub mod distilled {
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/distilled/audio-to-video` (category `video`, cargo feature `fal-ai__ltx-2-19b__distilled__audio-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/distilled/audio-to-video>.
+            #[cfg(feature = "fal-ai__ltx-2-19b__distilled__audio-to-video")]
+            pub mod audio_to_video {
+                #[cfg(feature = "fal-ai__ltx-2-19b__distilled__audio-to-video")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_19b_distilled_audio_to_video::fal_ai::ltx_2_19b::distilled::audio_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/distilled/extend-video` (category `video`, cargo feature `fal-ai__ltx-2-19b__distilled__extend-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/distilled/extend-video>.
+            #[cfg(any(feature = "fal-ai__ltx-2-19b__distilled__extend-video", feature = "fal-ai__ltx-2-19b__distilled__extend-video__lora"))]
+            pub mod extend_video {
+                #[cfg(feature = "fal-ai__ltx-2-19b__distilled__extend-video")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_19b_distilled_extend_video::fal_ai::ltx_2_19b::distilled::extend_video::*;
+                /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/distilled/extend-video/lora` (category `video`, cargo feature `fal-ai__ltx-2-19b__distilled__extend-video__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/distilled/extend-video/lora>.
+                #[cfg(feature = "fal-ai__ltx-2-19b__distilled__extend-video__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__ltx-2-19b__distilled__extend-video__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_ltx_2_19b_distilled_extend_video_lora::fal_ai::ltx_2_19b::distilled::extend_video::lora::*;
+                }
+            }
+            /// Endpoints under `fal-ai/ltx-2-19b/distilled/image-to-video`.
+            #[cfg(feature = "fal-ai__ltx-2-19b__distilled__image-to-video__lora")]
+            pub mod image_to_video {
+                /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/distilled/image-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2-19b__distilled__image-to-video__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/distilled/image-to-video/lora>.
+                #[cfg(feature = "fal-ai__ltx-2-19b__distilled__image-to-video__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__ltx-2-19b__distilled__image-to-video__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_ltx_2_19b_distilled_image_to_video_lora::fal_ai::ltx_2_19b::distilled::image_to_video::lora::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/distilled/text-to-video` (category `video`, cargo feature `fal-ai__ltx-2-19b__distilled__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/distilled/text-to-video>.
+            #[cfg(feature = "fal-ai__ltx-2-19b__distilled__text-to-video")]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__ltx-2-19b__distilled__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_19b_distilled_text_to_video::fal_ai::ltx_2_19b::distilled::text_to_video::*;
+            }
+            /// Endpoints under `fal-ai/ltx-2-19b/distilled/video-to-video`.
+            #[cfg(feature = "fal-ai__ltx-2-19b__distilled__video-to-video__lora")]
+            pub mod video_to_video {
+                /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/distilled/video-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2-19b__distilled__video-to-video__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/distilled/video-to-video/lora>.
+                #[cfg(feature = "fal-ai__ltx-2-19b__distilled__video-to-video__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__ltx-2-19b__distilled__video-to-video__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_ltx_2_19b_distilled_video_to_video_lora::fal_ai::ltx_2_19b::distilled::video_to_video::lora::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/ltx-2-19b/extend-video`.
+        #[cfg(feature = "fal-ai__ltx-2-19b__extend-video__lora")]
+        pub mod extend_video {
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/extend-video/lora` (category `video`, cargo feature `fal-ai__ltx-2-19b__extend-video__lora`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/extend-video/lora>.
+            #[cfg(feature = "fal-ai__ltx-2-19b__extend-video__lora")]
+            pub mod lora {
+                #[cfg(feature = "fal-ai__ltx-2-19b__extend-video__lora")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_19b_extend_video_lora::fal_ai::ltx_2_19b::extend_video::lora::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/image-to-video` (category `video`, cargo feature `fal-ai__ltx-2-19b__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/image-to-video>.
+        #[cfg(feature = "fal-ai__ltx-2-19b__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__ltx-2-19b__image-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_19b_image_to_video::fal_ai::ltx_2_19b::image_to_video::*;
+        }
+        /// Endpoints under `fal-ai/ltx-2-19b/text-to-video`.
+        #[cfg(feature = "fal-ai__ltx-2-19b__text-to-video__lora")]
+        pub mod text_to_video {
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/text-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2-19b__text-to-video__lora`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/text-to-video/lora>.
+            #[cfg(feature = "fal-ai__ltx-2-19b__text-to-video__lora")]
+            pub mod lora {
+                #[cfg(feature = "fal-ai__ltx-2-19b__text-to-video__lora")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_19b_text_to_video_lora::fal_ai::ltx_2_19b::text_to_video::lora::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/video-to-video` (category `video`, cargo feature `fal-ai__ltx-2-19b__video-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/video-to-video>.
+        #[cfg(any(feature = "fal-ai__ltx-2-19b__video-to-video", feature = "fal-ai__ltx-2-19b__video-to-video__lora"))]
+        pub mod video_to_video {
+            #[cfg(feature = "fal-ai__ltx-2-19b__video-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_19b_video_to_video::fal_ai::ltx_2_19b::video_to_video::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2-19b/video-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2-19b__video-to-video__lora`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2-19b/video-to-video/lora>.
+            #[cfg(feature = "fal-ai__ltx-2-19b__video-to-video__lora")]
+            pub mod lora {
+                #[cfg(feature = "fal-ai__ltx-2-19b__video-to-video__lora")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_19b_video_to_video_lora::fal_ai::ltx_2_19b::video_to_video::lora::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/ltx-2.3`.
+    #[cfg(any(feature = "fal-ai__ltx-2.3__audio-to-video", feature = "fal-ai__ltx-2.3__extend-video", feature = "fal-ai__ltx-2.3__image-to-video", feature = "fal-ai__ltx-2.3__image-to-video__fast", feature = "fal-ai__ltx-2.3__retake-video", feature = "fal-ai__ltx-2.3__text-to-video"))]
+    pub mod ltx_2_3 {
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3/audio-to-video` (category `video`, cargo feature `fal-ai__ltx-2.3__audio-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3/audio-to-video>.
+        #[cfg(feature = "fal-ai__ltx-2.3__audio-to-video")]
+        pub mod audio_to_video {
+            #[cfg(feature = "fal-ai__ltx-2.3__audio-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_3_audio_to_video::fal_ai::ltx_2_3::audio_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3/extend-video` (category `video`, cargo feature `fal-ai__ltx-2.3__extend-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3/extend-video>.
+        #[cfg(feature = "fal-ai__ltx-2.3__extend-video")]
+        pub mod extend_video {
+            #[cfg(feature = "fal-ai__ltx-2.3__extend-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_3_extend_video::fal_ai::ltx_2_3::extend_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3/image-to-video` (category `video`, cargo feature `fal-ai__ltx-2.3__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3/image-to-video>.
+        #[cfg(any(feature = "fal-ai__ltx-2.3__image-to-video", feature = "fal-ai__ltx-2.3__image-to-video__fast"))]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__ltx-2.3__image-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_3_image_to_video::fal_ai::ltx_2_3::image_to_video::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3/image-to-video/fast` (category `video`, cargo feature `fal-ai__ltx-2.3__image-to-video__fast`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3/image-to-video/fast>.
+            #[cfg(feature = "fal-ai__ltx-2.3__image-to-video__fast")]
+            pub mod fast {
+                #[cfg(feature = "fal-ai__ltx-2.3__image-to-video__fast")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_3_image_to_video_fast::fal_ai::ltx_2_3::image_to_video::fast::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3/retake-video` (category `video`, cargo feature `fal-ai__ltx-2.3__retake-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3/retake-video>.
+        #[cfg(feature = "fal-ai__ltx-2.3__retake-video")]
+        pub mod retake_video {
+            #[cfg(feature = "fal-ai__ltx-2.3__retake-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_3_retake_video::fal_ai::ltx_2_3::retake_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3/text-to-video` (category `video`, cargo feature `fal-ai__ltx-2.3__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3/text-to-video>.
+        #[cfg(feature = "fal-ai__ltx-2.3__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "fal-ai__ltx-2.3__text-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_3_text_to_video::fal_ai::ltx_2_3::text_to_video::*;
+        }
+    }
+    /// Endpoints under `fal-ai/ltx-2.3-22b`.
+    #[cfg(any(feature = "fal-ai__ltx-2.3-22b__audio-to-video", feature = "fal-ai__ltx-2.3-22b__audio-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__audio-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__image-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video", feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video", feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video", feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video__lora", feature = "fal-ai__ltx-2.3-22b__extend-video", feature = "fal-ai__ltx-2.3-22b__extend-video__lora", feature = "fal-ai__ltx-2.3-22b__image-to-video", feature = "fal-ai__ltx-2.3-22b__image-to-video__lora", feature = "fal-ai__ltx-2.3-22b__text-to-video", feature = "fal-ai__ltx-2.3-22b__text-to-video__lora", feature = "fal-ai__ltx-2.3-22b__video-to-video", feature = "fal-ai__ltx-2.3-22b__video-to-video__lora"))]
+    pub mod ltx_2_3_22b {
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/audio-to-video` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__audio-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/audio-to-video>.
+        #[cfg(any(feature = "fal-ai__ltx-2.3-22b__audio-to-video", feature = "fal-ai__ltx-2.3-22b__audio-to-video__lora"))]
+        pub mod audio_to_video {
+            #[cfg(feature = "fal-ai__ltx-2.3-22b__audio-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_3_22b_audio_to_video::fal_ai::ltx_2_3_22b::audio_to_video::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/audio-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__audio-to-video__lora`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/audio-to-video/lora>.
+            #[cfg(feature = "fal-ai__ltx-2.3-22b__audio-to-video__lora")]
+            pub mod lora {
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__audio-to-video__lora")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_3_22b_audio_to_video_lora::fal_ai::ltx_2_3_22b::audio_to_video::lora::*;
+            }
+        }
+        /// Endpoints under `fal-ai/ltx-2.3-22b/distilled`.
+        #[cfg(any(feature = "fal-ai__ltx-2.3-22b__distilled__audio-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__image-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video", feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video", feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video__lora", feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video", feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video__lora"))]
+        pub mod distilled {
+            /// Endpoints under `fal-ai/ltx-2.3-22b/distilled/audio-to-video`.
+            #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__audio-to-video__lora")]
+            pub mod audio_to_video {
+                /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/distilled/audio-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__distilled__audio-to-video__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/distilled/audio-to-video/lora>.
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__audio-to-video__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__audio-to-video__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_ltx_2_3_22b_distilled_audio_to_video_lora::fal_ai::ltx_2_3_22b::distilled::audio_to_video::lora::*;
+                }
+            }
+            /// Endpoints under `fal-ai/ltx-2.3-22b/distilled/image-to-video`.
+            #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__image-to-video__lora")]
+            pub mod image_to_video {
+                /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/distilled/image-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__distilled__image-to-video__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/distilled/image-to-video/lora>.
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__image-to-video__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__image-to-video__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_ltx_2_3_22b_distilled_image_to_video_lora::fal_ai::ltx_2_3_22b::distilled::image_to_video::lora::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/distilled/reference-video-to-video` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__distilled__reference-video-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/distilled/reference-video-to-video>.
+            #[cfg(any(feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video", feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video__lora"))]
+            pub mod reference_video_to_video {
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_3_22b_distilled_reference_video_to_video::fal_ai::ltx_2_3_22b::distilled::reference_video_to_video::*;
+                /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/distilled/reference-video-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__distilled__reference-video-to-video__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/distilled/reference-video-to-video/lora>.
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_ltx_2_3_22b_distilled_reference_video_to_video_lora::fal_ai::ltx_2_3_22b::distilled::reference_video_to_video::lora::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/distilled/text-to-video` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__distilled__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/distilled/text-to-video>.
+            #[cfg(any(feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video", feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video__lora"))]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_3_22b_distilled_text_to_video::fal_ai::ltx_2_3_22b::distilled::text_to_video::*;
+                /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/distilled/text-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__distilled__text-to-video__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/distilled/text-to-video/lora>.
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_ltx_2_3_22b_distilled_text_to_video_lora::fal_ai::ltx_2_3_22b::distilled::text_to_video::lora::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/distilled/video-to-video` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__distilled__video-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/distilled/video-to-video>.
+            #[cfg(any(feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video", feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video__lora"))]
+            pub mod video_to_video {
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_3_22b_distilled_video_to_video::fal_ai::ltx_2_3_22b::distilled::video_to_video::*;
+                /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/distilled/video-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__distilled__video-to-video__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/distilled/video-to-video/lora>.
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_ltx_2_3_22b_distilled_video_to_video_lora::fal_ai::ltx_2_3_22b::distilled::video_to_video::lora::*;
+                }
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/extend-video` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__extend-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/extend-video>.
+        #[cfg(any(feature = "fal-ai__ltx-2.3-22b__extend-video", feature = "fal-ai__ltx-2.3-22b__extend-video__lora"))]
+        pub mod extend_video {
+            #[cfg(feature = "fal-ai__ltx-2.3-22b__extend-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_3_22b_extend_video::fal_ai::ltx_2_3_22b::extend_video::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/extend-video/lora` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__extend-video__lora`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/extend-video/lora>.
+            #[cfg(feature = "fal-ai__ltx-2.3-22b__extend-video__lora")]
+            pub mod lora {
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__extend-video__lora")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_3_22b_extend_video_lora::fal_ai::ltx_2_3_22b::extend_video::lora::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/image-to-video` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/image-to-video>.
+        #[cfg(any(feature = "fal-ai__ltx-2.3-22b__image-to-video", feature = "fal-ai__ltx-2.3-22b__image-to-video__lora"))]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__ltx-2.3-22b__image-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_3_22b_image_to_video::fal_ai::ltx_2_3_22b::image_to_video::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/image-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__image-to-video__lora`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/image-to-video/lora>.
+            #[cfg(feature = "fal-ai__ltx-2.3-22b__image-to-video__lora")]
+            pub mod lora {
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__image-to-video__lora")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_3_22b_image_to_video_lora::fal_ai::ltx_2_3_22b::image_to_video::lora::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/text-to-video` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/text-to-video>.
+        #[cfg(any(feature = "fal-ai__ltx-2.3-22b__text-to-video", feature = "fal-ai__ltx-2.3-22b__text-to-video__lora"))]
+        pub mod text_to_video {
+            #[cfg(feature = "fal-ai__ltx-2.3-22b__text-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_3_22b_text_to_video::fal_ai::ltx_2_3_22b::text_to_video::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/text-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__text-to-video__lora`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/text-to-video/lora>.
+            #[cfg(feature = "fal-ai__ltx-2.3-22b__text-to-video__lora")]
+            pub mod lora {
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__text-to-video__lora")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_3_22b_text_to_video_lora::fal_ai::ltx_2_3_22b::text_to_video::lora::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/video-to-video` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__video-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/video-to-video>.
+        #[cfg(any(feature = "fal-ai__ltx-2.3-22b__video-to-video", feature = "fal-ai__ltx-2.3-22b__video-to-video__lora"))]
+        pub mod video_to_video {
+            #[cfg(feature = "fal-ai__ltx-2.3-22b__video-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_2_3_22b_video_to_video::fal_ai::ltx_2_3_22b::video_to_video::*;
+            /// Typed bindings for the fal endpoint `fal-ai/ltx-2.3-22b/video-to-video/lora` (category `video`, cargo feature `fal-ai__ltx-2.3-22b__video-to-video__lora`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-2.3-22b/video-to-video/lora>.
+            #[cfg(feature = "fal-ai__ltx-2.3-22b__video-to-video__lora")]
+            pub mod lora {
+                #[cfg(feature = "fal-ai__ltx-2.3-22b__video-to-video__lora")]
+                pub use super::super::super::super::e_fal_ai_ltx_2_3_22b_video_to_video_lora::fal_ai::ltx_2_3_22b::video_to_video::lora::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ltx-video` (category `video`, cargo feature `fal-ai__ltx-video`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-video>.
+    #[cfg(feature = "fal-ai__ltx-video")]
+    pub mod ltx_video {
+        #[cfg(feature = "fal-ai__ltx-video")]
+        pub use super::super::e_fal_ai_ltx_video::fal_ai::ltx_video::*;
+    }
+    /// Endpoints under `fal-ai/ltx-video-13b-dev`.
+    #[cfg(any(feature = "fal-ai__ltx-video-13b-dev__image-to-video", feature = "fal-ai__ltx-video-13b-dev__multiconditioning"))]
+    pub mod ltx_video_13b_dev {
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-video-13b-dev/image-to-video` (category `video`, cargo feature `fal-ai__ltx-video-13b-dev__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-video-13b-dev/image-to-video>.
+        #[cfg(feature = "fal-ai__ltx-video-13b-dev__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__ltx-video-13b-dev__image-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_video_13b_dev_image_to_video::fal_ai::ltx_video_13b_dev::image_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-video-13b-dev/multiconditioning` (category `video`, cargo feature `fal-ai__ltx-video-13b-dev__multiconditioning`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-video-13b-dev/multiconditioning>.
+        #[cfg(feature = "fal-ai__ltx-video-13b-dev__multiconditioning")]
+        pub mod multiconditioning {
+            #[cfg(feature = "fal-ai__ltx-video-13b-dev__multiconditioning")]
+            pub use super::super::super::e_fal_ai_ltx_video_13b_dev_multiconditioning::fal_ai::ltx_video_13b_dev::multiconditioning::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ltx-video-13b-distilled` (category `video`, cargo feature `fal-ai__ltx-video-13b-distilled`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-video-13b-distilled>.
+    #[cfg(any(feature = "fal-ai__ltx-video-13b-distilled", feature = "fal-ai__ltx-video-13b-distilled__image-to-video"))]
+    pub mod ltx_video_13b_distilled {
+        #[cfg(feature = "fal-ai__ltx-video-13b-distilled")]
+        pub use super::super::e_fal_ai_ltx_video_13b_distilled::fal_ai::ltx_video_13b_distilled::*;
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-video-13b-distilled/image-to-video` (category `video`, cargo feature `fal-ai__ltx-video-13b-distilled__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-video-13b-distilled/image-to-video>.
+        #[cfg(feature = "fal-ai__ltx-video-13b-distilled__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__ltx-video-13b-distilled__image-to-video")]
+            pub use super::super::super::e_fal_ai_ltx_video_13b_distilled_image_to_video::fal_ai::ltx_video_13b_distilled::image_to_video::*;
+        }
+    }
+    /// Endpoints under `fal-ai/ltx-video-lora`.
+    #[cfg(feature = "fal-ai__ltx-video-lora__multiconditioning")]
+    pub mod ltx_video_lora {
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-video-lora/multiconditioning` (category `video`, cargo feature `fal-ai__ltx-video-lora__multiconditioning`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-video-lora/multiconditioning>.
+        #[cfg(feature = "fal-ai__ltx-video-lora__multiconditioning")]
+        pub mod multiconditioning {
+            #[cfg(feature = "fal-ai__ltx-video-lora__multiconditioning")]
+            pub use super::super::super::e_fal_ai_ltx_video_lora_multiconditioning::fal_ai::ltx_video_lora::multiconditioning::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ltx-video-trainer` (category `training`, cargo feature `fal-ai__ltx-video-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-video-trainer>.
+    #[cfg(feature = "fal-ai__ltx-video-trainer")]
+    pub mod ltx_video_trainer {
+        #[cfg(feature = "fal-ai__ltx-video-trainer")]
+        pub use super::super::e_fal_ai_ltx_video_trainer::fal_ai::ltx_video_trainer::*;
+    }
+    /// Endpoints under `fal-ai/ltx-video-v095`.
+    #[cfg(feature = "fal-ai__ltx-video-v095__extend")]
+    pub mod ltx_video_v095 {
+        /// Typed bindings for the fal endpoint `fal-ai/ltx-video-v095/extend` (category `video`, cargo feature `fal-ai__ltx-video-v095__extend`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltx-video-v095/extend>.
+        #[cfg(feature = "fal-ai__ltx-video-v095__extend")]
+        pub mod extend {
+            #[cfg(feature = "fal-ai__ltx-video-v095__extend")]
+            pub use super::super::super::e_fal_ai_ltx_video_v095_extend::fal_ai::ltx_video_v095::extend::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ltxv-13b-098-distilled` (category `video`, cargo feature `fal-ai__ltxv-13b-098-distilled`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltxv-13b-098-distilled>.
+    #[cfg(any(feature = "fal-ai__ltxv-13b-098-distilled", feature = "fal-ai__ltxv-13b-098-distilled__extend", feature = "fal-ai__ltxv-13b-098-distilled__image-to-video", feature = "fal-ai__ltxv-13b-098-distilled__multiconditioning"))]
+    pub mod ltxv_13b_098_distilled {
+        #[cfg(feature = "fal-ai__ltxv-13b-098-distilled")]
+        pub use super::super::e_fal_ai_ltxv_13b_098_distilled::fal_ai::ltxv_13b_098_distilled::*;
+        /// Typed bindings for the fal endpoint `fal-ai/ltxv-13b-098-distilled/extend` (category `video`, cargo feature `fal-ai__ltxv-13b-098-distilled__extend`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltxv-13b-098-distilled/extend>.
+        #[cfg(feature = "fal-ai__ltxv-13b-098-distilled__extend")]
+        pub mod extend {
+            #[cfg(feature = "fal-ai__ltxv-13b-098-distilled__extend")]
+            pub use super::super::super::e_fal_ai_ltxv_13b_098_distilled_extend::fal_ai::ltxv_13b_098_distilled::extend::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltxv-13b-098-distilled/image-to-video` (category `video`, cargo feature `fal-ai__ltxv-13b-098-distilled__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltxv-13b-098-distilled/image-to-video>.
+        #[cfg(feature = "fal-ai__ltxv-13b-098-distilled__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__ltxv-13b-098-distilled__image-to-video")]
+            pub use super::super::super::e_fal_ai_ltxv_13b_098_distilled_image_to_video::fal_ai::ltxv_13b_098_distilled::image_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/ltxv-13b-098-distilled/multiconditioning` (category `video`, cargo feature `fal-ai__ltxv-13b-098-distilled__multiconditioning`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ltxv-13b-098-distilled/multiconditioning>.
+        #[cfg(feature = "fal-ai__ltxv-13b-098-distilled__multiconditioning")]
+        pub mod multiconditioning {
+            #[cfg(feature = "fal-ai__ltxv-13b-098-distilled__multiconditioning")]
+            pub use super::super::super::e_fal_ai_ltxv_13b_098_distilled_multiconditioning::fal_ai::ltxv_13b_098_distilled::multiconditioning::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/lucidflux` (category `image`, cargo feature `fal-ai__lucidflux`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/lucidflux>.
+    #[cfg(feature = "fal-ai__lucidflux")]
+    pub mod lucidflux {
+        #[cfg(feature = "fal-ai__lucidflux")]
+        pub use super::super::e_fal_ai_lucidflux::fal_ai::lucidflux::*;
     }
     /// Endpoints under `fal-ai/luma-dream-machine`.
-    #[cfg(feature = "fal-ai__luma-dream-machine__image-to-video")]
+    #[cfg(any(feature = "fal-ai__luma-dream-machine__image-to-video", feature = "fal-ai__luma-dream-machine__ray-2", feature = "fal-ai__luma-dream-machine__ray-2-flash__image-to-video", feature = "fal-ai__luma-dream-machine__ray-2-flash__modify", feature = "fal-ai__luma-dream-machine__ray-2-flash__reframe", feature = "fal-ai__luma-dream-machine__ray-2__image-to-video", feature = "fal-ai__luma-dream-machine__ray-2__modify", feature = "fal-ai__luma-dream-machine__ray-2__reframe"))]
     pub mod luma_dream_machine {
         /// Typed bindings for the fal endpoint `fal-ai/luma-dream-machine/image-to-video` (category `video`, cargo feature `fal-ai__luma-dream-machine__image-to-video`).
         ///
@@ -132,6 +8110,4008 @@ pub mod fal_ai {
         pub mod image_to_video {
             #[cfg(feature = "fal-ai__luma-dream-machine__image-to-video")]
             pub use super::super::super::e_fal_ai_luma_dream_machine_image_to_video::fal_ai::luma_dream_machine::image_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/luma-dream-machine/ray-2` (category `video`, cargo feature `fal-ai__luma-dream-machine__ray-2`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/luma-dream-machine/ray-2>.
+        #[cfg(any(feature = "fal-ai__luma-dream-machine__ray-2", feature = "fal-ai__luma-dream-machine__ray-2__image-to-video", feature = "fal-ai__luma-dream-machine__ray-2__modify", feature = "fal-ai__luma-dream-machine__ray-2__reframe"))]
+        pub mod ray_2 {
+            #[cfg(feature = "fal-ai__luma-dream-machine__ray-2")]
+            pub use super::super::super::e_fal_ai_luma_dream_machine_ray_2::fal_ai::luma_dream_machine::ray_2::*;
+            /// Typed bindings for the fal endpoint `fal-ai/luma-dream-machine/ray-2/image-to-video` (category `video`, cargo feature `fal-ai__luma-dream-machine__ray-2__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/luma-dream-machine/ray-2/image-to-video>.
+            #[cfg(feature = "fal-ai__luma-dream-machine__ray-2__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__luma-dream-machine__ray-2__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_luma_dream_machine_ray_2_image_to_video::fal_ai::luma_dream_machine::ray_2::image_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/luma-dream-machine/ray-2/modify` (category `video`, cargo feature `fal-ai__luma-dream-machine__ray-2__modify`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/luma-dream-machine/ray-2/modify>.
+            #[cfg(feature = "fal-ai__luma-dream-machine__ray-2__modify")]
+            pub mod modify {
+                #[cfg(feature = "fal-ai__luma-dream-machine__ray-2__modify")]
+                pub use super::super::super::super::e_fal_ai_luma_dream_machine_ray_2_modify::fal_ai::luma_dream_machine::ray_2::modify::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/luma-dream-machine/ray-2/reframe` (category `video`, cargo feature `fal-ai__luma-dream-machine__ray-2__reframe`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/luma-dream-machine/ray-2/reframe>.
+            #[cfg(feature = "fal-ai__luma-dream-machine__ray-2__reframe")]
+            pub mod reframe {
+                #[cfg(feature = "fal-ai__luma-dream-machine__ray-2__reframe")]
+                pub use super::super::super::super::e_fal_ai_luma_dream_machine_ray_2_reframe::fal_ai::luma_dream_machine::ray_2::reframe::*;
+            }
+        }
+        /// Endpoints under `fal-ai/luma-dream-machine/ray-2-flash`.
+        #[cfg(any(feature = "fal-ai__luma-dream-machine__ray-2-flash__image-to-video", feature = "fal-ai__luma-dream-machine__ray-2-flash__modify", feature = "fal-ai__luma-dream-machine__ray-2-flash__reframe"))]
+        pub mod ray_2_flash {
+            /// Typed bindings for the fal endpoint `fal-ai/luma-dream-machine/ray-2-flash/image-to-video` (category `video`, cargo feature `fal-ai__luma-dream-machine__ray-2-flash__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/luma-dream-machine/ray-2-flash/image-to-video>.
+            #[cfg(feature = "fal-ai__luma-dream-machine__ray-2-flash__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__luma-dream-machine__ray-2-flash__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_luma_dream_machine_ray_2_flash_image_to_video::fal_ai::luma_dream_machine::ray_2_flash::image_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/luma-dream-machine/ray-2-flash/modify` (category `video`, cargo feature `fal-ai__luma-dream-machine__ray-2-flash__modify`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/luma-dream-machine/ray-2-flash/modify>.
+            #[cfg(feature = "fal-ai__luma-dream-machine__ray-2-flash__modify")]
+            pub mod modify {
+                #[cfg(feature = "fal-ai__luma-dream-machine__ray-2-flash__modify")]
+                pub use super::super::super::super::e_fal_ai_luma_dream_machine_ray_2_flash_modify::fal_ai::luma_dream_machine::ray_2_flash::modify::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/luma-dream-machine/ray-2-flash/reframe` (category `video`, cargo feature `fal-ai__luma-dream-machine__ray-2-flash__reframe`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/luma-dream-machine/ray-2-flash/reframe>.
+            #[cfg(feature = "fal-ai__luma-dream-machine__ray-2-flash__reframe")]
+            pub mod reframe {
+                #[cfg(feature = "fal-ai__luma-dream-machine__ray-2-flash__reframe")]
+                pub use super::super::super::super::e_fal_ai_luma_dream_machine_ray_2_flash_reframe::fal_ai::luma_dream_machine::ray_2_flash::reframe::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/luma-photon` (category `image`, cargo feature `fal-ai__luma-photon`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/luma-photon>.
+    #[cfg(any(feature = "fal-ai__luma-photon", feature = "fal-ai__luma-photon__flash", feature = "fal-ai__luma-photon__flash__reframe"))]
+    pub mod luma_photon {
+        #[cfg(feature = "fal-ai__luma-photon")]
+        pub use super::super::e_fal_ai_luma_photon::fal_ai::luma_photon::*;
+        /// Typed bindings for the fal endpoint `fal-ai/luma-photon/flash` (category `image`, cargo feature `fal-ai__luma-photon__flash`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/luma-photon/flash>.
+        #[cfg(any(feature = "fal-ai__luma-photon__flash", feature = "fal-ai__luma-photon__flash__reframe"))]
+        pub mod flash {
+            #[cfg(feature = "fal-ai__luma-photon__flash")]
+            pub use super::super::super::e_fal_ai_luma_photon_flash::fal_ai::luma_photon::flash::*;
+            /// Typed bindings for the fal endpoint `fal-ai/luma-photon/flash/reframe` (category `image`, cargo feature `fal-ai__luma-photon__flash__reframe`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/luma-photon/flash/reframe>.
+            #[cfg(feature = "fal-ai__luma-photon__flash__reframe")]
+            pub mod reframe {
+                #[cfg(feature = "fal-ai__luma-photon__flash__reframe")]
+                pub use super::super::super::super::e_fal_ai_luma_photon_flash_reframe::fal_ai::luma_photon::flash::reframe::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/lumina-image`.
+    #[cfg(feature = "fal-ai__lumina-image__v2")]
+    pub mod lumina_image {
+        /// Typed bindings for the fal endpoint `fal-ai/lumina-image/v2` (category `image`, cargo feature `fal-ai__lumina-image__v2`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/lumina-image/v2>.
+        #[cfg(feature = "fal-ai__lumina-image__v2")]
+        pub mod v2 {
+            #[cfg(feature = "fal-ai__lumina-image__v2")]
+            pub use super::super::super::e_fal_ai_lumina_image_v2::fal_ai::lumina_image::v2::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/lux-tts` (category `speech`, cargo feature `fal-ai__lux-tts`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/lux-tts>.
+    #[cfg(feature = "fal-ai__lux-tts")]
+    pub mod lux_tts {
+        #[cfg(feature = "fal-ai__lux-tts")]
+        pub use super::super::e_fal_ai_lux_tts::fal_ai::lux_tts::*;
+    }
+    /// Endpoints under `fal-ai/lyra-2`.
+    #[cfg(feature = "fal-ai__lyra-2__zoom")]
+    pub mod lyra_2 {
+        /// Typed bindings for the fal endpoint `fal-ai/lyra-2/zoom` (category `video`, cargo feature `fal-ai__lyra-2__zoom`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/lyra-2/zoom>.
+        #[cfg(feature = "fal-ai__lyra-2__zoom")]
+        pub mod zoom {
+            #[cfg(feature = "fal-ai__lyra-2__zoom")]
+            pub use super::super::super::e_fal_ai_lyra_2_zoom::fal_ai::lyra_2::zoom::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/lyria2` (category `audio`, cargo feature `fal-ai__lyria2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/lyria2>.
+    #[cfg(feature = "fal-ai__lyria2")]
+    pub mod lyria2 {
+        #[cfg(feature = "fal-ai__lyria2")]
+        pub use super::super::e_fal_ai_lyria2::fal_ai::lyria2::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/magi` (category `video`, cargo feature `fal-ai__magi`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/magi>.
+    #[cfg(any(feature = "fal-ai__magi", feature = "fal-ai__magi__extend-video", feature = "fal-ai__magi__image-to-video"))]
+    pub mod magi {
+        #[cfg(feature = "fal-ai__magi")]
+        pub use super::super::e_fal_ai_magi::fal_ai::magi::*;
+        /// Typed bindings for the fal endpoint `fal-ai/magi/extend-video` (category `video`, cargo feature `fal-ai__magi__extend-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/magi/extend-video>.
+        #[cfg(feature = "fal-ai__magi__extend-video")]
+        pub mod extend_video {
+            #[cfg(feature = "fal-ai__magi__extend-video")]
+            pub use super::super::super::e_fal_ai_magi_extend_video::fal_ai::magi::extend_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/magi/image-to-video` (category `video`, cargo feature `fal-ai__magi__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/magi/image-to-video>.
+        #[cfg(feature = "fal-ai__magi__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__magi__image-to-video")]
+            pub use super::super::super::e_fal_ai_magi_image_to_video::fal_ai::magi::image_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/magi-distilled` (category `video`, cargo feature `fal-ai__magi-distilled`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/magi-distilled>.
+    #[cfg(any(feature = "fal-ai__magi-distilled", feature = "fal-ai__magi-distilled__extend-video", feature = "fal-ai__magi-distilled__image-to-video"))]
+    pub mod magi_distilled {
+        #[cfg(feature = "fal-ai__magi-distilled")]
+        pub use super::super::e_fal_ai_magi_distilled::fal_ai::magi_distilled::*;
+        /// Typed bindings for the fal endpoint `fal-ai/magi-distilled/extend-video` (category `video`, cargo feature `fal-ai__magi-distilled__extend-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/magi-distilled/extend-video>.
+        #[cfg(feature = "fal-ai__magi-distilled__extend-video")]
+        pub mod extend_video {
+            #[cfg(feature = "fal-ai__magi-distilled__extend-video")]
+            pub use super::super::super::e_fal_ai_magi_distilled_extend_video::fal_ai::magi_distilled::extend_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/magi-distilled/image-to-video` (category `video`, cargo feature `fal-ai__magi-distilled__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/magi-distilled/image-to-video>.
+        #[cfg(feature = "fal-ai__magi-distilled__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__magi-distilled__image-to-video")]
+            pub use super::super::super::e_fal_ai_magi_distilled_image_to_video::fal_ai::magi_distilled::image_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/maya` (category `speech`, cargo feature `fal-ai__maya`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/maya>.
+    #[cfg(any(feature = "fal-ai__maya", feature = "fal-ai__maya__batch", feature = "fal-ai__maya__stream"))]
+    pub mod maya {
+        #[cfg(feature = "fal-ai__maya")]
+        pub use super::super::e_fal_ai_maya::fal_ai::maya::*;
+        /// Typed bindings for the fal endpoint `fal-ai/maya/batch` (category `speech`, cargo feature `fal-ai__maya__batch`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/maya/batch>.
+        #[cfg(feature = "fal-ai__maya__batch")]
+        pub mod batch {
+            #[cfg(feature = "fal-ai__maya__batch")]
+            pub use super::super::super::e_fal_ai_maya_batch::fal_ai::maya::batch::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/maya/stream` (category `speech`, cargo feature `fal-ai__maya__stream`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/maya/stream>.
+        #[cfg(feature = "fal-ai__maya__stream")]
+        pub mod stream {
+            #[cfg(feature = "fal-ai__maya__stream")]
+            pub use super::super::super::e_fal_ai_maya_stream::fal_ai::maya::stream::*;
+        }
+    }
+    /// Endpoints under `fal-ai/minimax`.
+    #[cfg(any(feature = "fal-ai__minimax__hailuo-02-fast__image-to-video", feature = "fal-ai__minimax__hailuo-02__pro__text-to-video", feature = "fal-ai__minimax__hailuo-02__standard__image-to-video", feature = "fal-ai__minimax__hailuo-2.3-fast__standard__image-to-video", feature = "fal-ai__minimax__hailuo-2.3__pro__image-to-video", feature = "fal-ai__minimax__hailuo-2.3__pro__text-to-video", feature = "fal-ai__minimax__hailuo-2.3__standard__image-to-video", feature = "fal-ai__minimax__hailuo-2.3__standard__text-to-video", feature = "fal-ai__minimax__image-01", feature = "fal-ai__minimax__speech-02-turbo", feature = "fal-ai__minimax__speech-2.6-hd", feature = "fal-ai__minimax__speech-2.6-turbo", feature = "fal-ai__minimax__speech-2.8-hd", feature = "fal-ai__minimax__speech-2.8-turbo", feature = "fal-ai__minimax__video-01", feature = "fal-ai__minimax__video-01-director", feature = "fal-ai__minimax__video-01-director__image-to-video", feature = "fal-ai__minimax__video-01-live", feature = "fal-ai__minimax__video-01-live__image-to-video", feature = "fal-ai__minimax__video-01-subject-reference", feature = "fal-ai__minimax__video-01__image-to-video", feature = "fal-ai__minimax__voice-clone", feature = "fal-ai__minimax__voice-design"))]
+    pub mod minimax {
+        /// Endpoints under `fal-ai/minimax/hailuo-02`.
+        #[cfg(any(feature = "fal-ai__minimax__hailuo-02__pro__text-to-video", feature = "fal-ai__minimax__hailuo-02__standard__image-to-video"))]
+        pub mod hailuo_02 {
+            /// Endpoints under `fal-ai/minimax/hailuo-02/pro`.
+            #[cfg(feature = "fal-ai__minimax__hailuo-02__pro__text-to-video")]
+            pub mod pro {
+                /// Typed bindings for the fal endpoint `fal-ai/minimax/hailuo-02/pro/text-to-video` (category `video`, cargo feature `fal-ai__minimax__hailuo-02__pro__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/hailuo-02/pro/text-to-video>.
+                #[cfg(feature = "fal-ai__minimax__hailuo-02__pro__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__minimax__hailuo-02__pro__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_minimax_hailuo_02_pro_text_to_video::fal_ai::minimax::hailuo_02::pro::text_to_video::*;
+                }
+            }
+            /// Endpoints under `fal-ai/minimax/hailuo-02/standard`.
+            #[cfg(feature = "fal-ai__minimax__hailuo-02__standard__image-to-video")]
+            pub mod standard {
+                /// Typed bindings for the fal endpoint `fal-ai/minimax/hailuo-02/standard/image-to-video` (category `video`, cargo feature `fal-ai__minimax__hailuo-02__standard__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/hailuo-02/standard/image-to-video>.
+                #[cfg(feature = "fal-ai__minimax__hailuo-02__standard__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__minimax__hailuo-02__standard__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_minimax_hailuo_02_standard_image_to_video::fal_ai::minimax::hailuo_02::standard::image_to_video::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/minimax/hailuo-02-fast`.
+        #[cfg(feature = "fal-ai__minimax__hailuo-02-fast__image-to-video")]
+        pub mod hailuo_02_fast {
+            /// Typed bindings for the fal endpoint `fal-ai/minimax/hailuo-02-fast/image-to-video` (category `video`, cargo feature `fal-ai__minimax__hailuo-02-fast__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/hailuo-02-fast/image-to-video>.
+            #[cfg(feature = "fal-ai__minimax__hailuo-02-fast__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__minimax__hailuo-02-fast__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_minimax_hailuo_02_fast_image_to_video::fal_ai::minimax::hailuo_02_fast::image_to_video::*;
+            }
+        }
+        /// Endpoints under `fal-ai/minimax/hailuo-2.3`.
+        #[cfg(any(feature = "fal-ai__minimax__hailuo-2.3__pro__image-to-video", feature = "fal-ai__minimax__hailuo-2.3__pro__text-to-video", feature = "fal-ai__minimax__hailuo-2.3__standard__image-to-video", feature = "fal-ai__minimax__hailuo-2.3__standard__text-to-video"))]
+        pub mod hailuo_2_3 {
+            /// Endpoints under `fal-ai/minimax/hailuo-2.3/pro`.
+            #[cfg(any(feature = "fal-ai__minimax__hailuo-2.3__pro__image-to-video", feature = "fal-ai__minimax__hailuo-2.3__pro__text-to-video"))]
+            pub mod pro {
+                /// Typed bindings for the fal endpoint `fal-ai/minimax/hailuo-2.3/pro/image-to-video` (category `video`, cargo feature `fal-ai__minimax__hailuo-2.3__pro__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/hailuo-2.3/pro/image-to-video>.
+                #[cfg(feature = "fal-ai__minimax__hailuo-2.3__pro__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__minimax__hailuo-2.3__pro__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_minimax_hailuo_2_3_pro_image_to_video::fal_ai::minimax::hailuo_2_3::pro::image_to_video::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/minimax/hailuo-2.3/pro/text-to-video` (category `video`, cargo feature `fal-ai__minimax__hailuo-2.3__pro__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/hailuo-2.3/pro/text-to-video>.
+                #[cfg(feature = "fal-ai__minimax__hailuo-2.3__pro__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__minimax__hailuo-2.3__pro__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_minimax_hailuo_2_3_pro_text_to_video::fal_ai::minimax::hailuo_2_3::pro::text_to_video::*;
+                }
+            }
+            /// Endpoints under `fal-ai/minimax/hailuo-2.3/standard`.
+            #[cfg(any(feature = "fal-ai__minimax__hailuo-2.3__standard__image-to-video", feature = "fal-ai__minimax__hailuo-2.3__standard__text-to-video"))]
+            pub mod standard {
+                /// Typed bindings for the fal endpoint `fal-ai/minimax/hailuo-2.3/standard/image-to-video` (category `video`, cargo feature `fal-ai__minimax__hailuo-2.3__standard__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/hailuo-2.3/standard/image-to-video>.
+                #[cfg(feature = "fal-ai__minimax__hailuo-2.3__standard__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__minimax__hailuo-2.3__standard__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_minimax_hailuo_2_3_standard_image_to_video::fal_ai::minimax::hailuo_2_3::standard::image_to_video::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/minimax/hailuo-2.3/standard/text-to-video` (category `video`, cargo feature `fal-ai__minimax__hailuo-2.3__standard__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/hailuo-2.3/standard/text-to-video>.
+                #[cfg(feature = "fal-ai__minimax__hailuo-2.3__standard__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__minimax__hailuo-2.3__standard__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_minimax_hailuo_2_3_standard_text_to_video::fal_ai::minimax::hailuo_2_3::standard::text_to_video::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/minimax/hailuo-2.3-fast`.
+        #[cfg(feature = "fal-ai__minimax__hailuo-2.3-fast__standard__image-to-video")]
+        pub mod hailuo_2_3_fast {
+            /// Endpoints under `fal-ai/minimax/hailuo-2.3-fast/standard`.
+            #[cfg(feature = "fal-ai__minimax__hailuo-2.3-fast__standard__image-to-video")]
+            pub mod standard {
+                /// Typed bindings for the fal endpoint `fal-ai/minimax/hailuo-2.3-fast/standard/image-to-video` (category `video`, cargo feature `fal-ai__minimax__hailuo-2.3-fast__standard__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/hailuo-2.3-fast/standard/image-to-video>.
+                #[cfg(feature = "fal-ai__minimax__hailuo-2.3-fast__standard__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__minimax__hailuo-2.3-fast__standard__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_minimax_hailuo_2_3_fast_standard_image_to_video::fal_ai::minimax::hailuo_2_3_fast::standard::image_to_video::*;
+                }
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax/image-01` (category `image`, cargo feature `fal-ai__minimax__image-01`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/image-01>.
+        #[cfg(feature = "fal-ai__minimax__image-01")]
+        pub mod image_01 {
+            #[cfg(feature = "fal-ai__minimax__image-01")]
+            pub use super::super::super::e_fal_ai_minimax_image_01::fal_ai::minimax::image_01::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax/speech-02-turbo` (category `speech`, cargo feature `fal-ai__minimax__speech-02-turbo`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/speech-02-turbo>.
+        #[cfg(feature = "fal-ai__minimax__speech-02-turbo")]
+        pub mod speech_02_turbo {
+            #[cfg(feature = "fal-ai__minimax__speech-02-turbo")]
+            pub use super::super::super::e_fal_ai_minimax_speech_02_turbo::fal_ai::minimax::speech_02_turbo::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax/speech-2.6-hd` (category `speech`, cargo feature `fal-ai__minimax__speech-2.6-hd`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/speech-2.6-hd>.
+        #[cfg(feature = "fal-ai__minimax__speech-2.6-hd")]
+        pub mod speech_2_6_hd {
+            #[cfg(feature = "fal-ai__minimax__speech-2.6-hd")]
+            pub use super::super::super::e_fal_ai_minimax_speech_2_6_hd::fal_ai::minimax::speech_2_6_hd::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax/speech-2.6-turbo` (category `speech`, cargo feature `fal-ai__minimax__speech-2.6-turbo`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/speech-2.6-turbo>.
+        #[cfg(feature = "fal-ai__minimax__speech-2.6-turbo")]
+        pub mod speech_2_6_turbo {
+            #[cfg(feature = "fal-ai__minimax__speech-2.6-turbo")]
+            pub use super::super::super::e_fal_ai_minimax_speech_2_6_turbo::fal_ai::minimax::speech_2_6_turbo::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax/speech-2.8-hd` (category `speech`, cargo feature `fal-ai__minimax__speech-2.8-hd`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/speech-2.8-hd>.
+        #[cfg(feature = "fal-ai__minimax__speech-2.8-hd")]
+        pub mod speech_2_8_hd {
+            #[cfg(feature = "fal-ai__minimax__speech-2.8-hd")]
+            pub use super::super::super::e_fal_ai_minimax_speech_2_8_hd::fal_ai::minimax::speech_2_8_hd::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax/speech-2.8-turbo` (category `speech`, cargo feature `fal-ai__minimax__speech-2.8-turbo`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/speech-2.8-turbo>.
+        #[cfg(feature = "fal-ai__minimax__speech-2.8-turbo")]
+        pub mod speech_2_8_turbo {
+            #[cfg(feature = "fal-ai__minimax__speech-2.8-turbo")]
+            pub use super::super::super::e_fal_ai_minimax_speech_2_8_turbo::fal_ai::minimax::speech_2_8_turbo::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax/video-01` (category `video`, cargo feature `fal-ai__minimax__video-01`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/video-01>.
+        #[cfg(any(feature = "fal-ai__minimax__video-01", feature = "fal-ai__minimax__video-01__image-to-video"))]
+        pub mod video_01 {
+            #[cfg(feature = "fal-ai__minimax__video-01")]
+            pub use super::super::super::e_fal_ai_minimax_video_01::fal_ai::minimax::video_01::*;
+            /// Typed bindings for the fal endpoint `fal-ai/minimax/video-01/image-to-video` (category `video`, cargo feature `fal-ai__minimax__video-01__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/video-01/image-to-video>.
+            #[cfg(feature = "fal-ai__minimax__video-01__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__minimax__video-01__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_minimax_video_01_image_to_video::fal_ai::minimax::video_01::image_to_video::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax/video-01-director` (category `video`, cargo feature `fal-ai__minimax__video-01-director`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/video-01-director>.
+        #[cfg(any(feature = "fal-ai__minimax__video-01-director", feature = "fal-ai__minimax__video-01-director__image-to-video"))]
+        pub mod video_01_director {
+            #[cfg(feature = "fal-ai__minimax__video-01-director")]
+            pub use super::super::super::e_fal_ai_minimax_video_01_director::fal_ai::minimax::video_01_director::*;
+            /// Typed bindings for the fal endpoint `fal-ai/minimax/video-01-director/image-to-video` (category `video`, cargo feature `fal-ai__minimax__video-01-director__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/video-01-director/image-to-video>.
+            #[cfg(feature = "fal-ai__minimax__video-01-director__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__minimax__video-01-director__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_minimax_video_01_director_image_to_video::fal_ai::minimax::video_01_director::image_to_video::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax/video-01-live` (category `other`, cargo feature `fal-ai__minimax__video-01-live`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/video-01-live>.
+        #[cfg(any(feature = "fal-ai__minimax__video-01-live", feature = "fal-ai__minimax__video-01-live__image-to-video"))]
+        pub mod video_01_live {
+            #[cfg(feature = "fal-ai__minimax__video-01-live")]
+            pub use super::super::super::e_fal_ai_minimax_video_01_live::fal_ai::minimax::video_01_live::*;
+            /// Typed bindings for the fal endpoint `fal-ai/minimax/video-01-live/image-to-video` (category `video`, cargo feature `fal-ai__minimax__video-01-live__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/video-01-live/image-to-video>.
+            #[cfg(feature = "fal-ai__minimax__video-01-live__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__minimax__video-01-live__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_minimax_video_01_live_image_to_video::fal_ai::minimax::video_01_live::image_to_video::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax/video-01-subject-reference` (category `video`, cargo feature `fal-ai__minimax__video-01-subject-reference`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/video-01-subject-reference>.
+        #[cfg(feature = "fal-ai__minimax__video-01-subject-reference")]
+        pub mod video_01_subject_reference {
+            #[cfg(feature = "fal-ai__minimax__video-01-subject-reference")]
+            pub use super::super::super::e_fal_ai_minimax_video_01_subject_reference::fal_ai::minimax::video_01_subject_reference::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax/voice-clone` (category `speech`, cargo feature `fal-ai__minimax__voice-clone`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/voice-clone>.
+        #[cfg(feature = "fal-ai__minimax__voice-clone")]
+        pub mod voice_clone {
+            #[cfg(feature = "fal-ai__minimax__voice-clone")]
+            pub use super::super::super::e_fal_ai_minimax_voice_clone::fal_ai::minimax::voice_clone::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax/voice-design` (category `speech`, cargo feature `fal-ai__minimax__voice-design`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax/voice-design>.
+        #[cfg(feature = "fal-ai__minimax__voice-design")]
+        pub mod voice_design {
+            #[cfg(feature = "fal-ai__minimax__voice-design")]
+            pub use super::super::super::e_fal_ai_minimax_voice_design::fal_ai::minimax::voice_design::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/minimax-music` (category `audio`, cargo feature `fal-ai__minimax-music`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax-music>.
+    #[cfg(any(feature = "fal-ai__minimax-music", feature = "fal-ai__minimax-music__v1.5", feature = "fal-ai__minimax-music__v2.5", feature = "fal-ai__minimax-music__v2.6"))]
+    pub mod minimax_music {
+        #[cfg(feature = "fal-ai__minimax-music")]
+        pub use super::super::e_fal_ai_minimax_music::fal_ai::minimax_music::*;
+        /// Typed bindings for the fal endpoint `fal-ai/minimax-music/v1.5` (category `audio`, cargo feature `fal-ai__minimax-music__v1.5`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax-music/v1.5>.
+        #[cfg(feature = "fal-ai__minimax-music__v1.5")]
+        pub mod v1_5 {
+            #[cfg(feature = "fal-ai__minimax-music__v1.5")]
+            pub use super::super::super::e_fal_ai_minimax_music_v1_5::fal_ai::minimax_music::v1_5::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax-music/v2.5` (category `audio`, cargo feature `fal-ai__minimax-music__v2.5`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax-music/v2.5>.
+        #[cfg(feature = "fal-ai__minimax-music__v2.5")]
+        pub mod v2_5 {
+            #[cfg(feature = "fal-ai__minimax-music__v2.5")]
+            pub use super::super::super::e_fal_ai_minimax_music_v2_5::fal_ai::minimax_music::v2_5::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/minimax-music/v2.6` (category `audio`, cargo feature `fal-ai__minimax-music__v2.6`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/minimax-music/v2.6>.
+        #[cfg(feature = "fal-ai__minimax-music__v2.6")]
+        pub mod v2_6 {
+            #[cfg(feature = "fal-ai__minimax-music__v2.6")]
+            pub use super::super::super::e_fal_ai_minimax_music_v2_6::fal_ai::minimax_music::v2_6::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/mix-dehaze-net` (category `image`, cargo feature `fal-ai__mix-dehaze-net`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/mix-dehaze-net>.
+    #[cfg(feature = "fal-ai__mix-dehaze-net")]
+    pub mod mix_dehaze_net {
+        #[cfg(feature = "fal-ai__mix-dehaze-net")]
+        pub use super::super::e_fal_ai_mix_dehaze_net::fal_ai::mix_dehaze_net::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/mmaudio-v2` (category `video`, cargo feature `fal-ai__mmaudio-v2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/mmaudio-v2>.
+    #[cfg(feature = "fal-ai__mmaudio-v2")]
+    pub mod mmaudio_v2 {
+        #[cfg(feature = "fal-ai__mmaudio-v2")]
+        pub use super::super::e_fal_ai_mmaudio_v2::fal_ai::mmaudio_v2::*;
+    }
+    /// Endpoints under `fal-ai/moondream`.
+    #[cfg(feature = "fal-ai__moondream__batched")]
+    pub mod moondream {
+        /// Typed bindings for the fal endpoint `fal-ai/moondream/batched` (category `vision`, cargo feature `fal-ai__moondream__batched`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/moondream/batched>.
+        #[cfg(feature = "fal-ai__moondream__batched")]
+        pub mod batched {
+            #[cfg(feature = "fal-ai__moondream__batched")]
+            pub use super::super::super::e_fal_ai_moondream_batched::fal_ai::moondream::batched::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/moondream2` (category `vision`, cargo feature `fal-ai__moondream2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/moondream2>.
+    #[cfg(any(feature = "fal-ai__moondream2", feature = "fal-ai__moondream2__object-detection"))]
+    pub mod moondream2 {
+        #[cfg(feature = "fal-ai__moondream2")]
+        pub use super::super::e_fal_ai_moondream2::fal_ai::moondream2::*;
+        /// Typed bindings for the fal endpoint `fal-ai/moondream2/object-detection` (category `vision`, cargo feature `fal-ai__moondream2__object-detection`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/moondream2/object-detection>.
+        #[cfg(feature = "fal-ai__moondream2__object-detection")]
+        pub mod object_detection {
+            #[cfg(feature = "fal-ai__moondream2__object-detection")]
+            pub use super::super::super::e_fal_ai_moondream2_object_detection::fal_ai::moondream2::object_detection::*;
+        }
+    }
+    /// Endpoints under `fal-ai/moondream3-preview`.
+    #[cfg(any(feature = "fal-ai__moondream3-preview__detect", feature = "fal-ai__moondream3-preview__point", feature = "fal-ai__moondream3-preview__query", feature = "fal-ai__moondream3-preview__segment"))]
+    pub mod moondream3_preview {
+        /// Typed bindings for the fal endpoint `fal-ai/moondream3-preview/detect` (category `vision`, cargo feature `fal-ai__moondream3-preview__detect`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/moondream3-preview/detect>.
+        #[cfg(feature = "fal-ai__moondream3-preview__detect")]
+        pub mod detect {
+            #[cfg(feature = "fal-ai__moondream3-preview__detect")]
+            pub use super::super::super::e_fal_ai_moondream3_preview_detect::fal_ai::moondream3_preview::detect::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/moondream3-preview/point` (category `vision`, cargo feature `fal-ai__moondream3-preview__point`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/moondream3-preview/point>.
+        #[cfg(feature = "fal-ai__moondream3-preview__point")]
+        pub mod point {
+            #[cfg(feature = "fal-ai__moondream3-preview__point")]
+            pub use super::super::super::e_fal_ai_moondream3_preview_point::fal_ai::moondream3_preview::point::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/moondream3-preview/query` (category `vision`, cargo feature `fal-ai__moondream3-preview__query`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/moondream3-preview/query>.
+        #[cfg(feature = "fal-ai__moondream3-preview__query")]
+        pub mod query {
+            #[cfg(feature = "fal-ai__moondream3-preview__query")]
+            pub use super::super::super::e_fal_ai_moondream3_preview_query::fal_ai::moondream3_preview::query::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/moondream3-preview/segment` (category `image`, cargo feature `fal-ai__moondream3-preview__segment`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/moondream3-preview/segment>.
+        #[cfg(feature = "fal-ai__moondream3-preview__segment")]
+        pub mod segment {
+            #[cfg(feature = "fal-ai__moondream3-preview__segment")]
+            pub use super::super::super::e_fal_ai_moondream3_preview_segment::fal_ai::moondream3_preview::segment::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/moondream-next` (category `vision`, cargo feature `fal-ai__moondream-next`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/moondream-next>.
+    #[cfg(any(feature = "fal-ai__moondream-next", feature = "fal-ai__moondream-next__detection"))]
+    pub mod moondream_next {
+        #[cfg(feature = "fal-ai__moondream-next")]
+        pub use super::super::e_fal_ai_moondream_next::fal_ai::moondream_next::*;
+        /// Typed bindings for the fal endpoint `fal-ai/moondream-next/detection` (category `image`, cargo feature `fal-ai__moondream-next__detection`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/moondream-next/detection>.
+        #[cfg(feature = "fal-ai__moondream-next__detection")]
+        pub mod detection {
+            #[cfg(feature = "fal-ai__moondream-next__detection")]
+            pub use super::super::super::e_fal_ai_moondream_next_detection::fal_ai::moondream_next::detection::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/multishot-master` (category `video`, cargo feature `fal-ai__multishot-master`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/multishot-master>.
+    #[cfg(feature = "fal-ai__multishot-master")]
+    pub mod multishot_master {
+        #[cfg(feature = "fal-ai__multishot-master")]
+        pub use super::super::e_fal_ai_multishot_master::fal_ai::multishot_master::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/musetalk` (category `video`, cargo feature `fal-ai__musetalk`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/musetalk>.
+    #[cfg(feature = "fal-ai__musetalk")]
+    pub mod musetalk {
+        #[cfg(feature = "fal-ai__musetalk")]
+        pub use super::super::e_fal_ai_musetalk::fal_ai::musetalk::*;
+    }
+    /// Endpoints under `fal-ai/nafnet`.
+    #[cfg(any(feature = "fal-ai__nafnet__deblur", feature = "fal-ai__nafnet__denoise"))]
+    pub mod nafnet {
+        /// Typed bindings for the fal endpoint `fal-ai/nafnet/deblur` (category `image`, cargo feature `fal-ai__nafnet__deblur`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/nafnet/deblur>.
+        #[cfg(feature = "fal-ai__nafnet__deblur")]
+        pub mod deblur {
+            #[cfg(feature = "fal-ai__nafnet__deblur")]
+            pub use super::super::super::e_fal_ai_nafnet_deblur::fal_ai::nafnet::deblur::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/nafnet/denoise` (category `image`, cargo feature `fal-ai__nafnet__denoise`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/nafnet/denoise>.
+        #[cfg(feature = "fal-ai__nafnet__denoise")]
+        pub mod denoise {
+            #[cfg(feature = "fal-ai__nafnet__denoise")]
+            pub use super::super::super::e_fal_ai_nafnet_denoise::fal_ai::nafnet::denoise::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/nano-banana` (category `image`, cargo feature `fal-ai__nano-banana`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/nano-banana>.
+    #[cfg(any(feature = "fal-ai__nano-banana", feature = "fal-ai__nano-banana__edit"))]
+    pub mod nano_banana {
+        #[cfg(feature = "fal-ai__nano-banana")]
+        pub use super::super::e_fal_ai_nano_banana::fal_ai::nano_banana::*;
+        /// Typed bindings for the fal endpoint `fal-ai/nano-banana/edit` (category `image`, cargo feature `fal-ai__nano-banana__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/nano-banana/edit>.
+        #[cfg(feature = "fal-ai__nano-banana__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__nano-banana__edit")]
+            pub use super::super::super::e_fal_ai_nano_banana_edit::fal_ai::nano_banana::edit::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/nano-banana-2` (category `image`, cargo feature `fal-ai__nano-banana-2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/nano-banana-2>.
+    #[cfg(any(feature = "fal-ai__nano-banana-2", feature = "fal-ai__nano-banana-2__edit"))]
+    pub mod nano_banana_2 {
+        #[cfg(feature = "fal-ai__nano-banana-2")]
+        pub use super::super::e_fal_ai_nano_banana_2::fal_ai::nano_banana_2::*;
+        /// Typed bindings for the fal endpoint `fal-ai/nano-banana-2/edit` (category `image`, cargo feature `fal-ai__nano-banana-2__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/nano-banana-2/edit>.
+        #[cfg(feature = "fal-ai__nano-banana-2__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__nano-banana-2__edit")]
+            pub use super::super::super::e_fal_ai_nano_banana_2_edit::fal_ai::nano_banana_2::edit::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/nano-banana-pro` (category `image`, cargo feature `fal-ai__nano-banana-pro`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/nano-banana-pro>.
+    #[cfg(any(feature = "fal-ai__nano-banana-pro", feature = "fal-ai__nano-banana-pro__edit"))]
+    pub mod nano_banana_pro {
+        #[cfg(feature = "fal-ai__nano-banana-pro")]
+        pub use super::super::e_fal_ai_nano_banana_pro::fal_ai::nano_banana_pro::*;
+        /// Typed bindings for the fal endpoint `fal-ai/nano-banana-pro/edit` (category `image`, cargo feature `fal-ai__nano-banana-pro__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/nano-banana-pro/edit>.
+        #[cfg(feature = "fal-ai__nano-banana-pro__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__nano-banana-pro__edit")]
+            pub use super::super::super::e_fal_ai_nano_banana_pro_edit::fal_ai::nano_banana_pro::edit::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/nova-sr` (category `audio`, cargo feature `fal-ai__nova-sr`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/nova-sr>.
+    #[cfg(feature = "fal-ai__nova-sr")]
+    pub mod nova_sr {
+        #[cfg(feature = "fal-ai__nova-sr")]
+        pub use super::super::e_fal_ai_nova_sr::fal_ai::nova_sr::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/nucleus-image` (category `image`, cargo feature `fal-ai__nucleus-image`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/nucleus-image>.
+    #[cfg(feature = "fal-ai__nucleus-image")]
+    pub mod nucleus_image {
+        #[cfg(feature = "fal-ai__nucleus-image")]
+        pub use super::super::e_fal_ai_nucleus_image::fal_ai::nucleus_image::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/object-removal` (category `image`, cargo feature `fal-ai__object-removal`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/object-removal>.
+    #[cfg(any(feature = "fal-ai__object-removal", feature = "fal-ai__object-removal__bbox", feature = "fal-ai__object-removal__mask"))]
+    pub mod object_removal {
+        #[cfg(feature = "fal-ai__object-removal")]
+        pub use super::super::e_fal_ai_object_removal::fal_ai::object_removal::*;
+        /// Typed bindings for the fal endpoint `fal-ai/object-removal/bbox` (category `image`, cargo feature `fal-ai__object-removal__bbox`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/object-removal/bbox>.
+        #[cfg(feature = "fal-ai__object-removal__bbox")]
+        pub mod bbox {
+            #[cfg(feature = "fal-ai__object-removal__bbox")]
+            pub use super::super::super::e_fal_ai_object_removal_bbox::fal_ai::object_removal::bbox::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/object-removal/mask` (category `image`, cargo feature `fal-ai__object-removal__mask`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/object-removal/mask>.
+        #[cfg(feature = "fal-ai__object-removal__mask")]
+        pub mod mask {
+            #[cfg(feature = "fal-ai__object-removal__mask")]
+            pub use super::super::super::e_fal_ai_object_removal_mask::fal_ai::object_removal::mask::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/omnigen-v2` (category `image`, cargo feature `fal-ai__omnigen-v2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/omnigen-v2>.
+    #[cfg(feature = "fal-ai__omnigen-v2")]
+    pub mod omnigen_v2 {
+        #[cfg(feature = "fal-ai__omnigen-v2")]
+        pub use super::super::e_fal_ai_omnigen_v2::fal_ai::omnigen_v2::*;
+    }
+    /// Endpoints under `fal-ai/omnilottie`.
+    #[cfg(feature = "fal-ai__omnilottie__image-to-lottie")]
+    pub mod omnilottie {
+        /// Typed bindings for the fal endpoint `fal-ai/omnilottie/image-to-lottie` (category `json`, cargo feature `fal-ai__omnilottie__image-to-lottie`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/omnilottie/image-to-lottie>.
+        #[cfg(feature = "fal-ai__omnilottie__image-to-lottie")]
+        pub mod image_to_lottie {
+            #[cfg(feature = "fal-ai__omnilottie__image-to-lottie")]
+            pub use super::super::super::e_fal_ai_omnilottie_image_to_lottie::fal_ai::omnilottie::image_to_lottie::*;
+        }
+    }
+    /// Endpoints under `fal-ai/one-to-all-animation`.
+    #[cfg(feature = "fal-ai__one-to-all-animation__14b")]
+    pub mod one_to_all_animation {
+        /// Typed bindings for the fal endpoint `fal-ai/one-to-all-animation/14b` (category `video`, cargo feature `fal-ai__one-to-all-animation__14b`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/one-to-all-animation/14b>.
+        #[cfg(feature = "fal-ai__one-to-all-animation__14b")]
+        pub mod _14b {
+            #[cfg(feature = "fal-ai__one-to-all-animation__14b")]
+            pub use super::super::super::e_fal_ai_one_to_all_animation_14b::fal_ai::one_to_all_animation::_14b::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/onereward` (category `image`, cargo feature `fal-ai__onereward`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/onereward>.
+    #[cfg(feature = "fal-ai__onereward")]
+    pub mod onereward {
+        #[cfg(feature = "fal-ai__onereward")]
+        pub use super::super::e_fal_ai_onereward::fal_ai::onereward::*;
+    }
+    /// Endpoints under `fal-ai/ovi`.
+    #[cfg(feature = "fal-ai__ovi__image-to-video")]
+    pub mod ovi {
+        /// Typed bindings for the fal endpoint `fal-ai/ovi/image-to-video` (category `video`, cargo feature `fal-ai__ovi__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ovi/image-to-video>.
+        #[cfg(feature = "fal-ai__ovi__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__ovi__image-to-video")]
+            pub use super::super::super::e_fal_ai_ovi_image_to_video::fal_ai::ovi::image_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ovis-image` (category `image`, cargo feature `fal-ai__ovis-image`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ovis-image>.
+    #[cfg(feature = "fal-ai__ovis-image")]
+    pub mod ovis_image {
+        #[cfg(feature = "fal-ai__ovis-image")]
+        pub use super::super::e_fal_ai_ovis_image::fal_ai::ovis_image::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/pasd` (category `image`, cargo feature `fal-ai__pasd`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pasd>.
+    #[cfg(feature = "fal-ai__pasd")]
+    pub mod pasd {
+        #[cfg(feature = "fal-ai__pasd")]
+        pub use super::super::e_fal_ai_pasd::fal_ai::pasd::*;
+    }
+    /// Endpoints under `fal-ai/patina`.
+    #[cfg(any(feature = "fal-ai__patina__material", feature = "fal-ai__patina__material__extract"))]
+    pub mod patina {
+        /// Typed bindings for the fal endpoint `fal-ai/patina/material` (category `image`, cargo feature `fal-ai__patina__material`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/patina/material>.
+        #[cfg(any(feature = "fal-ai__patina__material", feature = "fal-ai__patina__material__extract"))]
+        pub mod material {
+            #[cfg(feature = "fal-ai__patina__material")]
+            pub use super::super::super::e_fal_ai_patina_material::fal_ai::patina::material::*;
+            /// Typed bindings for the fal endpoint `fal-ai/patina/material/extract` (category `image`, cargo feature `fal-ai__patina__material__extract`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/patina/material/extract>.
+            #[cfg(feature = "fal-ai__patina__material__extract")]
+            pub mod extract {
+                #[cfg(feature = "fal-ai__patina__material__extract")]
+                pub use super::super::super::super::e_fal_ai_patina_material_extract::fal_ai::patina::material::extract::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/personaplex` (category `audio`, cargo feature `fal-ai__personaplex`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/personaplex>.
+    #[cfg(any(feature = "fal-ai__personaplex", feature = "fal-ai__personaplex__realtime"))]
+    pub mod personaplex {
+        #[cfg(feature = "fal-ai__personaplex")]
+        pub use super::super::e_fal_ai_personaplex::fal_ai::personaplex::*;
+        /// Typed bindings for the fal endpoint `fal-ai/personaplex/realtime` (category `audio`, cargo feature `fal-ai__personaplex__realtime`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/personaplex/realtime>.
+        #[cfg(feature = "fal-ai__personaplex__realtime")]
+        pub mod realtime {
+            #[cfg(feature = "fal-ai__personaplex__realtime")]
+            pub use super::super::super::e_fal_ai_personaplex_realtime::fal_ai::personaplex::realtime::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/phota` (category `image`, cargo feature `fal-ai__phota`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/phota>.
+    #[cfg(any(feature = "fal-ai__phota", feature = "fal-ai__phota__create-profile", feature = "fal-ai__phota__edit"))]
+    pub mod phota {
+        #[cfg(feature = "fal-ai__phota")]
+        pub use super::super::e_fal_ai_phota::fal_ai::phota::*;
+        /// Typed bindings for the fal endpoint `fal-ai/phota/create-profile` (category `training`, cargo feature `fal-ai__phota__create-profile`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/phota/create-profile>.
+        #[cfg(feature = "fal-ai__phota__create-profile")]
+        pub mod create_profile {
+            #[cfg(feature = "fal-ai__phota__create-profile")]
+            pub use super::super::super::e_fal_ai_phota_create_profile::fal_ai::phota::create_profile::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/phota/edit` (category `image`, cargo feature `fal-ai__phota__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/phota/edit>.
+        #[cfg(feature = "fal-ai__phota__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__phota__edit")]
+            pub use super::super::super::e_fal_ai_phota_edit::fal_ai::phota::edit::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/photomaker` (category `image`, cargo feature `fal-ai__photomaker`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/photomaker>.
+    #[cfg(feature = "fal-ai__photomaker")]
+    pub mod photomaker {
+        #[cfg(feature = "fal-ai__photomaker")]
+        pub use super::super::e_fal_ai_photomaker::fal_ai::photomaker::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/physic-edit` (category `image`, cargo feature `fal-ai__physic-edit`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/physic-edit>.
+    #[cfg(feature = "fal-ai__physic-edit")]
+    pub mod physic_edit {
+        #[cfg(feature = "fal-ai__physic-edit")]
+        pub use super::super::e_fal_ai_physic_edit::fal_ai::physic_edit::*;
+    }
+    /// Endpoints under `fal-ai/pika`.
+    #[cfg(any(feature = "fal-ai__pika__v1.5__pikaffects", feature = "fal-ai__pika__v2.1__image-to-video", feature = "fal-ai__pika__v2.1__text-to-video", feature = "fal-ai__pika__v2.2__image-to-video", feature = "fal-ai__pika__v2.2__pikaframes", feature = "fal-ai__pika__v2__pikadditions", feature = "fal-ai__pika__v2__turbo__image-to-video", feature = "fal-ai__pika__v2__turbo__text-to-video"))]
+    pub mod pika {
+        /// Endpoints under `fal-ai/pika/v1.5`.
+        #[cfg(feature = "fal-ai__pika__v1.5__pikaffects")]
+        pub mod v1_5 {
+            /// Typed bindings for the fal endpoint `fal-ai/pika/v1.5/pikaffects` (category `video`, cargo feature `fal-ai__pika__v1.5__pikaffects`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pika/v1.5/pikaffects>.
+            #[cfg(feature = "fal-ai__pika__v1.5__pikaffects")]
+            pub mod pikaffects {
+                #[cfg(feature = "fal-ai__pika__v1.5__pikaffects")]
+                pub use super::super::super::super::e_fal_ai_pika_v1_5_pikaffects::fal_ai::pika::v1_5::pikaffects::*;
+            }
+        }
+        /// Endpoints under `fal-ai/pika/v2`.
+        #[cfg(any(feature = "fal-ai__pika__v2__pikadditions", feature = "fal-ai__pika__v2__turbo__image-to-video", feature = "fal-ai__pika__v2__turbo__text-to-video"))]
+        pub mod v2 {
+            /// Typed bindings for the fal endpoint `fal-ai/pika/v2/pikadditions` (category `video`, cargo feature `fal-ai__pika__v2__pikadditions`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pika/v2/pikadditions>.
+            #[cfg(feature = "fal-ai__pika__v2__pikadditions")]
+            pub mod pikadditions {
+                #[cfg(feature = "fal-ai__pika__v2__pikadditions")]
+                pub use super::super::super::super::e_fal_ai_pika_v2_pikadditions::fal_ai::pika::v2::pikadditions::*;
+            }
+            /// Endpoints under `fal-ai/pika/v2/turbo`.
+            #[cfg(any(feature = "fal-ai__pika__v2__turbo__image-to-video", feature = "fal-ai__pika__v2__turbo__text-to-video"))]
+            pub mod turbo {
+                /// Typed bindings for the fal endpoint `fal-ai/pika/v2/turbo/image-to-video` (category `video`, cargo feature `fal-ai__pika__v2__turbo__image-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pika/v2/turbo/image-to-video>.
+                #[cfg(feature = "fal-ai__pika__v2__turbo__image-to-video")]
+                pub mod image_to_video {
+                    #[cfg(feature = "fal-ai__pika__v2__turbo__image-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_pika_v2_turbo_image_to_video::fal_ai::pika::v2::turbo::image_to_video::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/pika/v2/turbo/text-to-video` (category `video`, cargo feature `fal-ai__pika__v2__turbo__text-to-video`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pika/v2/turbo/text-to-video>.
+                #[cfg(feature = "fal-ai__pika__v2__turbo__text-to-video")]
+                pub mod text_to_video {
+                    #[cfg(feature = "fal-ai__pika__v2__turbo__text-to-video")]
+                    pub use super::super::super::super::super::e_fal_ai_pika_v2_turbo_text_to_video::fal_ai::pika::v2::turbo::text_to_video::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/pika/v2.1`.
+        #[cfg(any(feature = "fal-ai__pika__v2.1__image-to-video", feature = "fal-ai__pika__v2.1__text-to-video"))]
+        pub mod v2_1 {
+            /// Typed bindings for the fal endpoint `fal-ai/pika/v2.1/image-to-video` (category `video`, cargo feature `fal-ai__pika__v2.1__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pika/v2.1/image-to-video>.
+            #[cfg(feature = "fal-ai__pika__v2.1__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__pika__v2.1__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_pika_v2_1_image_to_video::fal_ai::pika::v2_1::image_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pika/v2.1/text-to-video` (category `video`, cargo feature `fal-ai__pika__v2.1__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pika/v2.1/text-to-video>.
+            #[cfg(feature = "fal-ai__pika__v2.1__text-to-video")]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__pika__v2.1__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_pika_v2_1_text_to_video::fal_ai::pika::v2_1::text_to_video::*;
+            }
+        }
+        /// Endpoints under `fal-ai/pika/v2.2`.
+        #[cfg(any(feature = "fal-ai__pika__v2.2__image-to-video", feature = "fal-ai__pika__v2.2__pikaframes"))]
+        pub mod v2_2 {
+            /// Typed bindings for the fal endpoint `fal-ai/pika/v2.2/image-to-video` (category `video`, cargo feature `fal-ai__pika__v2.2__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pika/v2.2/image-to-video>.
+            #[cfg(feature = "fal-ai__pika__v2.2__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__pika__v2.2__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_pika_v2_2_image_to_video::fal_ai::pika::v2_2::image_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pika/v2.2/pikaframes` (category `video`, cargo feature `fal-ai__pika__v2.2__pikaframes`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pika/v2.2/pikaframes>.
+            #[cfg(feature = "fal-ai__pika__v2.2__pikaframes")]
+            pub mod pikaframes {
+                #[cfg(feature = "fal-ai__pika__v2.2__pikaframes")]
+                pub use super::super::super::super::e_fal_ai_pika_v2_2_pikaframes::fal_ai::pika::v2_2::pikaframes::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/pixverse`.
+    #[cfg(any(feature = "fal-ai__pixverse__c1__reference-to-video", feature = "fal-ai__pixverse__c1__transition", feature = "fal-ai__pixverse__extend", feature = "fal-ai__pixverse__lipsync", feature = "fal-ai__pixverse__swap", feature = "fal-ai__pixverse__v3.5__effects", feature = "fal-ai__pixverse__v3.5__image-to-video__fast", feature = "fal-ai__pixverse__v3.5__text-to-video", feature = "fal-ai__pixverse__v3.5__transition", feature = "fal-ai__pixverse__v4.5__effects", feature = "fal-ai__pixverse__v4.5__image-to-video", feature = "fal-ai__pixverse__v4.5__image-to-video__fast", feature = "fal-ai__pixverse__v4.5__text-to-video", feature = "fal-ai__pixverse__v4.5__text-to-video__fast", feature = "fal-ai__pixverse__v4__effects", feature = "fal-ai__pixverse__v4__image-to-video", feature = "fal-ai__pixverse__v5.5__effects", feature = "fal-ai__pixverse__v5.5__image-to-video", feature = "fal-ai__pixverse__v5.5__text-to-video", feature = "fal-ai__pixverse__v5.5__transition", feature = "fal-ai__pixverse__v5.6__image-to-video", feature = "fal-ai__pixverse__v5.6__text-to-video", feature = "fal-ai__pixverse__v5.6__transition", feature = "fal-ai__pixverse__v5__effects", feature = "fal-ai__pixverse__v5__text-to-video", feature = "fal-ai__pixverse__v6__image-to-video", feature = "fal-ai__pixverse__v6__transition"))]
+    pub mod pixverse {
+        /// Endpoints under `fal-ai/pixverse/c1`.
+        #[cfg(any(feature = "fal-ai__pixverse__c1__reference-to-video", feature = "fal-ai__pixverse__c1__transition"))]
+        pub mod c1 {
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/c1/reference-to-video` (category `video`, cargo feature `fal-ai__pixverse__c1__reference-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/c1/reference-to-video>.
+            #[cfg(feature = "fal-ai__pixverse__c1__reference-to-video")]
+            pub mod reference_to_video {
+                #[cfg(feature = "fal-ai__pixverse__c1__reference-to-video")]
+                pub use super::super::super::super::e_fal_ai_pixverse_c1_reference_to_video::fal_ai::pixverse::c1::reference_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/c1/transition` (category `video`, cargo feature `fal-ai__pixverse__c1__transition`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/c1/transition>.
+            #[cfg(feature = "fal-ai__pixverse__c1__transition")]
+            pub mod transition {
+                #[cfg(feature = "fal-ai__pixverse__c1__transition")]
+                pub use super::super::super::super::e_fal_ai_pixverse_c1_transition::fal_ai::pixverse::c1::transition::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/pixverse/extend` (category `video`, cargo feature `fal-ai__pixverse__extend`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/extend>.
+        #[cfg(feature = "fal-ai__pixverse__extend")]
+        pub mod extend {
+            #[cfg(feature = "fal-ai__pixverse__extend")]
+            pub use super::super::super::e_fal_ai_pixverse_extend::fal_ai::pixverse::extend::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/pixverse/lipsync` (category `video`, cargo feature `fal-ai__pixverse__lipsync`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/lipsync>.
+        #[cfg(feature = "fal-ai__pixverse__lipsync")]
+        pub mod lipsync {
+            #[cfg(feature = "fal-ai__pixverse__lipsync")]
+            pub use super::super::super::e_fal_ai_pixverse_lipsync::fal_ai::pixverse::lipsync::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/pixverse/swap` (category `video`, cargo feature `fal-ai__pixverse__swap`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/swap>.
+        #[cfg(feature = "fal-ai__pixverse__swap")]
+        pub mod swap {
+            #[cfg(feature = "fal-ai__pixverse__swap")]
+            pub use super::super::super::e_fal_ai_pixverse_swap::fal_ai::pixverse::swap::*;
+        }
+        /// Endpoints under `fal-ai/pixverse/v3.5`.
+        #[cfg(any(feature = "fal-ai__pixverse__v3.5__effects", feature = "fal-ai__pixverse__v3.5__image-to-video__fast", feature = "fal-ai__pixverse__v3.5__text-to-video", feature = "fal-ai__pixverse__v3.5__transition"))]
+        pub mod v3_5 {
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v3.5/effects` (category `video`, cargo feature `fal-ai__pixverse__v3.5__effects`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v3.5/effects>.
+            #[cfg(feature = "fal-ai__pixverse__v3.5__effects")]
+            pub mod effects {
+                #[cfg(feature = "fal-ai__pixverse__v3.5__effects")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v3_5_effects::fal_ai::pixverse::v3_5::effects::*;
+            }
+            /// Endpoints under `fal-ai/pixverse/v3.5/image-to-video`.
+            #[cfg(feature = "fal-ai__pixverse__v3.5__image-to-video__fast")]
+            pub mod image_to_video {
+                /// Typed bindings for the fal endpoint `fal-ai/pixverse/v3.5/image-to-video/fast` (category `video`, cargo feature `fal-ai__pixverse__v3.5__image-to-video__fast`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v3.5/image-to-video/fast>.
+                #[cfg(feature = "fal-ai__pixverse__v3.5__image-to-video__fast")]
+                pub mod fast {
+                    #[cfg(feature = "fal-ai__pixverse__v3.5__image-to-video__fast")]
+                    pub use super::super::super::super::super::e_fal_ai_pixverse_v3_5_image_to_video_fast::fal_ai::pixverse::v3_5::image_to_video::fast::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v3.5/text-to-video` (category `video`, cargo feature `fal-ai__pixverse__v3.5__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v3.5/text-to-video>.
+            #[cfg(feature = "fal-ai__pixverse__v3.5__text-to-video")]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__pixverse__v3.5__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v3_5_text_to_video::fal_ai::pixverse::v3_5::text_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v3.5/transition` (category `video`, cargo feature `fal-ai__pixverse__v3.5__transition`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v3.5/transition>.
+            #[cfg(feature = "fal-ai__pixverse__v3.5__transition")]
+            pub mod transition {
+                #[cfg(feature = "fal-ai__pixverse__v3.5__transition")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v3_5_transition::fal_ai::pixverse::v3_5::transition::*;
+            }
+        }
+        /// Endpoints under `fal-ai/pixverse/v4`.
+        #[cfg(any(feature = "fal-ai__pixverse__v4__effects", feature = "fal-ai__pixverse__v4__image-to-video"))]
+        pub mod v4 {
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v4/effects` (category `video`, cargo feature `fal-ai__pixverse__v4__effects`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v4/effects>.
+            #[cfg(feature = "fal-ai__pixverse__v4__effects")]
+            pub mod effects {
+                #[cfg(feature = "fal-ai__pixverse__v4__effects")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v4_effects::fal_ai::pixverse::v4::effects::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v4/image-to-video` (category `video`, cargo feature `fal-ai__pixverse__v4__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v4/image-to-video>.
+            #[cfg(feature = "fal-ai__pixverse__v4__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__pixverse__v4__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v4_image_to_video::fal_ai::pixverse::v4::image_to_video::*;
+            }
+        }
+        /// Endpoints under `fal-ai/pixverse/v4.5`.
+        #[cfg(any(feature = "fal-ai__pixverse__v4.5__effects", feature = "fal-ai__pixverse__v4.5__image-to-video", feature = "fal-ai__pixverse__v4.5__image-to-video__fast", feature = "fal-ai__pixverse__v4.5__text-to-video", feature = "fal-ai__pixverse__v4.5__text-to-video__fast"))]
+        pub mod v4_5 {
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v4.5/effects` (category `video`, cargo feature `fal-ai__pixverse__v4.5__effects`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v4.5/effects>.
+            #[cfg(feature = "fal-ai__pixverse__v4.5__effects")]
+            pub mod effects {
+                #[cfg(feature = "fal-ai__pixverse__v4.5__effects")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v4_5_effects::fal_ai::pixverse::v4_5::effects::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v4.5/image-to-video` (category `video`, cargo feature `fal-ai__pixverse__v4.5__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v4.5/image-to-video>.
+            #[cfg(any(feature = "fal-ai__pixverse__v4.5__image-to-video", feature = "fal-ai__pixverse__v4.5__image-to-video__fast"))]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__pixverse__v4.5__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v4_5_image_to_video::fal_ai::pixverse::v4_5::image_to_video::*;
+                /// Typed bindings for the fal endpoint `fal-ai/pixverse/v4.5/image-to-video/fast` (category `video`, cargo feature `fal-ai__pixverse__v4.5__image-to-video__fast`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v4.5/image-to-video/fast>.
+                #[cfg(feature = "fal-ai__pixverse__v4.5__image-to-video__fast")]
+                pub mod fast {
+                    #[cfg(feature = "fal-ai__pixverse__v4.5__image-to-video__fast")]
+                    pub use super::super::super::super::super::e_fal_ai_pixverse_v4_5_image_to_video_fast::fal_ai::pixverse::v4_5::image_to_video::fast::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v4.5/text-to-video` (category `video`, cargo feature `fal-ai__pixverse__v4.5__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v4.5/text-to-video>.
+            #[cfg(any(feature = "fal-ai__pixverse__v4.5__text-to-video", feature = "fal-ai__pixverse__v4.5__text-to-video__fast"))]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__pixverse__v4.5__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v4_5_text_to_video::fal_ai::pixverse::v4_5::text_to_video::*;
+                /// Typed bindings for the fal endpoint `fal-ai/pixverse/v4.5/text-to-video/fast` (category `video`, cargo feature `fal-ai__pixverse__v4.5__text-to-video__fast`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v4.5/text-to-video/fast>.
+                #[cfg(feature = "fal-ai__pixverse__v4.5__text-to-video__fast")]
+                pub mod fast {
+                    #[cfg(feature = "fal-ai__pixverse__v4.5__text-to-video__fast")]
+                    pub use super::super::super::super::super::e_fal_ai_pixverse_v4_5_text_to_video_fast::fal_ai::pixverse::v4_5::text_to_video::fast::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/pixverse/v5`.
+        #[cfg(any(feature = "fal-ai__pixverse__v5__effects", feature = "fal-ai__pixverse__v5__text-to-video"))]
+        pub mod v5 {
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v5/effects` (category `video`, cargo feature `fal-ai__pixverse__v5__effects`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v5/effects>.
+            #[cfg(feature = "fal-ai__pixverse__v5__effects")]
+            pub mod effects {
+                #[cfg(feature = "fal-ai__pixverse__v5__effects")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v5_effects::fal_ai::pixverse::v5::effects::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v5/text-to-video` (category `video`, cargo feature `fal-ai__pixverse__v5__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v5/text-to-video>.
+            #[cfg(feature = "fal-ai__pixverse__v5__text-to-video")]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__pixverse__v5__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v5_text_to_video::fal_ai::pixverse::v5::text_to_video::*;
+            }
+        }
+        /// Endpoints under `fal-ai/pixverse/v5.5`.
+        #[cfg(any(feature = "fal-ai__pixverse__v5.5__effects", feature = "fal-ai__pixverse__v5.5__image-to-video", feature = "fal-ai__pixverse__v5.5__text-to-video", feature = "fal-ai__pixverse__v5.5__transition"))]
+        pub mod v5_5 {
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v5.5/effects` (category `video`, cargo feature `fal-ai__pixverse__v5.5__effects`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v5.5/effects>.
+            #[cfg(feature = "fal-ai__pixverse__v5.5__effects")]
+            pub mod effects {
+                #[cfg(feature = "fal-ai__pixverse__v5.5__effects")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v5_5_effects::fal_ai::pixverse::v5_5::effects::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v5.5/image-to-video` (category `video`, cargo feature `fal-ai__pixverse__v5.5__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v5.5/image-to-video>.
+            #[cfg(feature = "fal-ai__pixverse__v5.5__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__pixverse__v5.5__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v5_5_image_to_video::fal_ai::pixverse::v5_5::image_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v5.5/text-to-video` (category `video`, cargo feature `fal-ai__pixverse__v5.5__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v5.5/text-to-video>.
+            #[cfg(feature = "fal-ai__pixverse__v5.5__text-to-video")]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__pixverse__v5.5__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v5_5_text_to_video::fal_ai::pixverse::v5_5::text_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v5.5/transition` (category `video`, cargo feature `fal-ai__pixverse__v5.5__transition`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v5.5/transition>.
+            #[cfg(feature = "fal-ai__pixverse__v5.5__transition")]
+            pub mod transition {
+                #[cfg(feature = "fal-ai__pixverse__v5.5__transition")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v5_5_transition::fal_ai::pixverse::v5_5::transition::*;
+            }
+        }
+        /// Endpoints under `fal-ai/pixverse/v5.6`.
+        #[cfg(any(feature = "fal-ai__pixverse__v5.6__image-to-video", feature = "fal-ai__pixverse__v5.6__text-to-video", feature = "fal-ai__pixverse__v5.6__transition"))]
+        pub mod v5_6 {
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v5.6/image-to-video` (category `video`, cargo feature `fal-ai__pixverse__v5.6__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v5.6/image-to-video>.
+            #[cfg(feature = "fal-ai__pixverse__v5.6__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__pixverse__v5.6__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v5_6_image_to_video::fal_ai::pixverse::v5_6::image_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v5.6/text-to-video` (category `video`, cargo feature `fal-ai__pixverse__v5.6__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v5.6/text-to-video>.
+            #[cfg(feature = "fal-ai__pixverse__v5.6__text-to-video")]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__pixverse__v5.6__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v5_6_text_to_video::fal_ai::pixverse::v5_6::text_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v5.6/transition` (category `video`, cargo feature `fal-ai__pixverse__v5.6__transition`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v5.6/transition>.
+            #[cfg(feature = "fal-ai__pixverse__v5.6__transition")]
+            pub mod transition {
+                #[cfg(feature = "fal-ai__pixverse__v5.6__transition")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v5_6_transition::fal_ai::pixverse::v5_6::transition::*;
+            }
+        }
+        /// Endpoints under `fal-ai/pixverse/v6`.
+        #[cfg(any(feature = "fal-ai__pixverse__v6__image-to-video", feature = "fal-ai__pixverse__v6__transition"))]
+        pub mod v6 {
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v6/image-to-video` (category `video`, cargo feature `fal-ai__pixverse__v6__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v6/image-to-video>.
+            #[cfg(feature = "fal-ai__pixverse__v6__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__pixverse__v6__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v6_image_to_video::fal_ai::pixverse::v6::image_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/pixverse/v6/transition` (category `video`, cargo feature `fal-ai__pixverse__v6__transition`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pixverse/v6/transition>.
+            #[cfg(feature = "fal-ai__pixverse__v6__transition")]
+            pub mod transition {
+                #[cfg(feature = "fal-ai__pixverse__v6__transition")]
+                pub use super::super::super::super::e_fal_ai_pixverse_v6_transition::fal_ai::pixverse::v6::transition::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/playground-v25` (category `image`, cargo feature `fal-ai__playground-v25`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/playground-v25>.
+    #[cfg(any(feature = "fal-ai__playground-v25", feature = "fal-ai__playground-v25__image-to-image", feature = "fal-ai__playground-v25__inpainting"))]
+    pub mod playground_v25 {
+        #[cfg(feature = "fal-ai__playground-v25")]
+        pub use super::super::e_fal_ai_playground_v25::fal_ai::playground_v25::*;
+        /// Typed bindings for the fal endpoint `fal-ai/playground-v25/image-to-image` (category `image`, cargo feature `fal-ai__playground-v25__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/playground-v25/image-to-image>.
+        #[cfg(feature = "fal-ai__playground-v25__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__playground-v25__image-to-image")]
+            pub use super::super::super::e_fal_ai_playground_v25_image_to_image::fal_ai::playground_v25::image_to_image::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/playground-v25/inpainting` (category `image`, cargo feature `fal-ai__playground-v25__inpainting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/playground-v25/inpainting>.
+        #[cfg(feature = "fal-ai__playground-v25__inpainting")]
+        pub mod inpainting {
+            #[cfg(feature = "fal-ai__playground-v25__inpainting")]
+            pub use super::super::super::e_fal_ai_playground_v25_inpainting::fal_ai::playground_v25::inpainting::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/pony-v7` (category `image`, cargo feature `fal-ai__pony-v7`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pony-v7>.
+    #[cfg(feature = "fal-ai__pony-v7")]
+    pub mod pony_v7 {
+        #[cfg(feature = "fal-ai__pony-v7")]
+        pub use super::super::e_fal_ai_pony_v7::fal_ai::pony_v7::*;
+    }
+    /// Endpoints under `fal-ai/post-processing`.
+    #[cfg(any(feature = "fal-ai__post-processing__color-correction", feature = "fal-ai__post-processing__color-tint", feature = "fal-ai__post-processing__desaturate", feature = "fal-ai__post-processing__dissolve", feature = "fal-ai__post-processing__dodge-burn", feature = "fal-ai__post-processing__grain", feature = "fal-ai__post-processing__parabolize", feature = "fal-ai__post-processing__sharpen", feature = "fal-ai__post-processing__solarize", feature = "fal-ai__post-processing__vignette"))]
+    pub mod post_processing {
+        /// Typed bindings for the fal endpoint `fal-ai/post-processing/color-correction` (category `image`, cargo feature `fal-ai__post-processing__color-correction`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/post-processing/color-correction>.
+        #[cfg(feature = "fal-ai__post-processing__color-correction")]
+        pub mod color_correction {
+            #[cfg(feature = "fal-ai__post-processing__color-correction")]
+            pub use super::super::super::e_fal_ai_post_processing_color_correction::fal_ai::post_processing::color_correction::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/post-processing/color-tint` (category `image`, cargo feature `fal-ai__post-processing__color-tint`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/post-processing/color-tint>.
+        #[cfg(feature = "fal-ai__post-processing__color-tint")]
+        pub mod color_tint {
+            #[cfg(feature = "fal-ai__post-processing__color-tint")]
+            pub use super::super::super::e_fal_ai_post_processing_color_tint::fal_ai::post_processing::color_tint::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/post-processing/desaturate` (category `image`, cargo feature `fal-ai__post-processing__desaturate`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/post-processing/desaturate>.
+        #[cfg(feature = "fal-ai__post-processing__desaturate")]
+        pub mod desaturate {
+            #[cfg(feature = "fal-ai__post-processing__desaturate")]
+            pub use super::super::super::e_fal_ai_post_processing_desaturate::fal_ai::post_processing::desaturate::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/post-processing/dissolve` (category `image`, cargo feature `fal-ai__post-processing__dissolve`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/post-processing/dissolve>.
+        #[cfg(feature = "fal-ai__post-processing__dissolve")]
+        pub mod dissolve {
+            #[cfg(feature = "fal-ai__post-processing__dissolve")]
+            pub use super::super::super::e_fal_ai_post_processing_dissolve::fal_ai::post_processing::dissolve::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/post-processing/dodge-burn` (category `image`, cargo feature `fal-ai__post-processing__dodge-burn`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/post-processing/dodge-burn>.
+        #[cfg(feature = "fal-ai__post-processing__dodge-burn")]
+        pub mod dodge_burn {
+            #[cfg(feature = "fal-ai__post-processing__dodge-burn")]
+            pub use super::super::super::e_fal_ai_post_processing_dodge_burn::fal_ai::post_processing::dodge_burn::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/post-processing/grain` (category `image`, cargo feature `fal-ai__post-processing__grain`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/post-processing/grain>.
+        #[cfg(feature = "fal-ai__post-processing__grain")]
+        pub mod grain {
+            #[cfg(feature = "fal-ai__post-processing__grain")]
+            pub use super::super::super::e_fal_ai_post_processing_grain::fal_ai::post_processing::grain::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/post-processing/parabolize` (category `image`, cargo feature `fal-ai__post-processing__parabolize`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/post-processing/parabolize>.
+        #[cfg(feature = "fal-ai__post-processing__parabolize")]
+        pub mod parabolize {
+            #[cfg(feature = "fal-ai__post-processing__parabolize")]
+            pub use super::super::super::e_fal_ai_post_processing_parabolize::fal_ai::post_processing::parabolize::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/post-processing/sharpen` (category `image`, cargo feature `fal-ai__post-processing__sharpen`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/post-processing/sharpen>.
+        #[cfg(feature = "fal-ai__post-processing__sharpen")]
+        pub mod sharpen {
+            #[cfg(feature = "fal-ai__post-processing__sharpen")]
+            pub use super::super::super::e_fal_ai_post_processing_sharpen::fal_ai::post_processing::sharpen::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/post-processing/solarize` (category `image`, cargo feature `fal-ai__post-processing__solarize`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/post-processing/solarize>.
+        #[cfg(feature = "fal-ai__post-processing__solarize")]
+        pub mod solarize {
+            #[cfg(feature = "fal-ai__post-processing__solarize")]
+            pub use super::super::super::e_fal_ai_post_processing_solarize::fal_ai::post_processing::solarize::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/post-processing/vignette` (category `image`, cargo feature `fal-ai__post-processing__vignette`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/post-processing/vignette>.
+        #[cfg(feature = "fal-ai__post-processing__vignette")]
+        pub mod vignette {
+            #[cfg(feature = "fal-ai__post-processing__vignette")]
+            pub use super::super::super::e_fal_ai_post_processing_vignette::fal_ai::post_processing::vignette::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/pshuman` (category `3d`, cargo feature `fal-ai__pshuman`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/pshuman>.
+    #[cfg(feature = "fal-ai__pshuman")]
+    pub mod pshuman {
+        #[cfg(feature = "fal-ai__pshuman")]
+        pub use super::super::e_fal_ai_pshuman::fal_ai::pshuman::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-3-guard` (category `llm`, cargo feature `fal-ai__qwen-3-guard`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-3-guard>.
+    #[cfg(feature = "fal-ai__qwen-3-guard")]
+    pub mod qwen_3_guard {
+        #[cfg(feature = "fal-ai__qwen-3-guard")]
+        pub use super::super::e_fal_ai_qwen_3_guard::fal_ai::qwen_3_guard::*;
+    }
+    /// Endpoints under `fal-ai/qwen-3-tts`.
+    #[cfg(any(feature = "fal-ai__qwen-3-tts__clone-voice__0.6b", feature = "fal-ai__qwen-3-tts__clone-voice__1.7b", feature = "fal-ai__qwen-3-tts__text-to-speech__1.7b"))]
+    pub mod qwen_3_tts {
+        /// Endpoints under `fal-ai/qwen-3-tts/clone-voice`.
+        #[cfg(any(feature = "fal-ai__qwen-3-tts__clone-voice__0.6b", feature = "fal-ai__qwen-3-tts__clone-voice__1.7b"))]
+        pub mod clone_voice {
+            /// Typed bindings for the fal endpoint `fal-ai/qwen-3-tts/clone-voice/0.6b` (category `audio`, cargo feature `fal-ai__qwen-3-tts__clone-voice__0.6b`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-3-tts/clone-voice/0.6b>.
+            #[cfg(feature = "fal-ai__qwen-3-tts__clone-voice__0.6b")]
+            pub mod _0_6b {
+                #[cfg(feature = "fal-ai__qwen-3-tts__clone-voice__0.6b")]
+                pub use super::super::super::super::e_fal_ai_qwen_3_tts_clone_voice_0_6b::fal_ai::qwen_3_tts::clone_voice::_0_6b::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/qwen-3-tts/clone-voice/1.7b` (category `audio`, cargo feature `fal-ai__qwen-3-tts__clone-voice__1.7b`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-3-tts/clone-voice/1.7b>.
+            #[cfg(feature = "fal-ai__qwen-3-tts__clone-voice__1.7b")]
+            pub mod _1_7b {
+                #[cfg(feature = "fal-ai__qwen-3-tts__clone-voice__1.7b")]
+                pub use super::super::super::super::e_fal_ai_qwen_3_tts_clone_voice_1_7b::fal_ai::qwen_3_tts::clone_voice::_1_7b::*;
+            }
+        }
+        /// Endpoints under `fal-ai/qwen-3-tts/text-to-speech`.
+        #[cfg(feature = "fal-ai__qwen-3-tts__text-to-speech__1.7b")]
+        pub mod text_to_speech {
+            /// Typed bindings for the fal endpoint `fal-ai/qwen-3-tts/text-to-speech/1.7b` (category `speech`, cargo feature `fal-ai__qwen-3-tts__text-to-speech__1.7b`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-3-tts/text-to-speech/1.7b>.
+            #[cfg(feature = "fal-ai__qwen-3-tts__text-to-speech__1.7b")]
+            pub mod _1_7b {
+                #[cfg(feature = "fal-ai__qwen-3-tts__text-to-speech__1.7b")]
+                pub use super::super::super::super::e_fal_ai_qwen_3_tts_text_to_speech_1_7b::fal_ai::qwen_3_tts::text_to_speech::_1_7b::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/qwen-image`.
+    #[cfg(feature = "fal-ai__qwen-image__image-to-image")]
+    pub mod qwen_image {
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image/image-to-image` (category `image`, cargo feature `fal-ai__qwen-image__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image/image-to-image>.
+        #[cfg(feature = "fal-ai__qwen-image__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__qwen-image__image-to-image")]
+            pub use super::super::super::e_fal_ai_qwen_image_image_to_image::fal_ai::qwen_image::image_to_image::*;
+        }
+    }
+    /// Endpoints under `fal-ai/qwen-image-2`.
+    #[cfg(any(feature = "fal-ai__qwen-image-2__edit", feature = "fal-ai__qwen-image-2__pro__edit", feature = "fal-ai__qwen-image-2__text-to-image"))]
+    pub mod qwen_image_2 {
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-2/edit` (category `image`, cargo feature `fal-ai__qwen-image-2__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-2/edit>.
+        #[cfg(feature = "fal-ai__qwen-image-2__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__qwen-image-2__edit")]
+            pub use super::super::super::e_fal_ai_qwen_image_2_edit::fal_ai::qwen_image_2::edit::*;
+        }
+        /// Endpoints under `fal-ai/qwen-image-2/pro`.
+        #[cfg(feature = "fal-ai__qwen-image-2__pro__edit")]
+        pub mod pro {
+            /// Typed bindings for the fal endpoint `fal-ai/qwen-image-2/pro/edit` (category `image`, cargo feature `fal-ai__qwen-image-2__pro__edit`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-2/pro/edit>.
+            #[cfg(feature = "fal-ai__qwen-image-2__pro__edit")]
+            pub mod edit {
+                #[cfg(feature = "fal-ai__qwen-image-2__pro__edit")]
+                pub use super::super::super::super::e_fal_ai_qwen_image_2_pro_edit::fal_ai::qwen_image_2::pro::edit::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-2/text-to-image` (category `image`, cargo feature `fal-ai__qwen-image-2__text-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-2/text-to-image>.
+        #[cfg(feature = "fal-ai__qwen-image-2__text-to-image")]
+        pub mod text_to_image {
+            #[cfg(feature = "fal-ai__qwen-image-2__text-to-image")]
+            pub use super::super::super::e_fal_ai_qwen_image_2_text_to_image::fal_ai::qwen_image_2::text_to_image::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-2512` (category `image`, cargo feature `fal-ai__qwen-image-2512`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-2512>.
+    #[cfg(any(feature = "fal-ai__qwen-image-2512", feature = "fal-ai__qwen-image-2512__lora"))]
+    pub mod qwen_image_2512 {
+        #[cfg(feature = "fal-ai__qwen-image-2512")]
+        pub use super::super::e_fal_ai_qwen_image_2512::fal_ai::qwen_image_2512::*;
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-2512/lora` (category `image`, cargo feature `fal-ai__qwen-image-2512__lora`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-2512/lora>.
+        #[cfg(feature = "fal-ai__qwen-image-2512__lora")]
+        pub mod lora {
+            #[cfg(feature = "fal-ai__qwen-image-2512__lora")]
+            pub use super::super::super::e_fal_ai_qwen_image_2512_lora::fal_ai::qwen_image_2512::lora::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-2512-trainer` (category `training`, cargo feature `fal-ai__qwen-image-2512-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-2512-trainer>.
+    #[cfg(feature = "fal-ai__qwen-image-2512-trainer")]
+    pub mod qwen_image_2512_trainer {
+        #[cfg(feature = "fal-ai__qwen-image-2512-trainer")]
+        pub use super::super::e_fal_ai_qwen_image_2512_trainer::fal_ai::qwen_image_2512_trainer::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-2512-trainer-v2` (category `training`, cargo feature `fal-ai__qwen-image-2512-trainer-v2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-2512-trainer-v2>.
+    #[cfg(feature = "fal-ai__qwen-image-2512-trainer-v2")]
+    pub mod qwen_image_2512_trainer_v2 {
+        #[cfg(feature = "fal-ai__qwen-image-2512-trainer-v2")]
+        pub use super::super::e_fal_ai_qwen_image_2512_trainer_v2::fal_ai::qwen_image_2512_trainer_v2::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit` (category `other`, cargo feature `fal-ai__qwen-image-edit`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit>.
+    #[cfg(any(feature = "fal-ai__qwen-image-edit", feature = "fal-ai__qwen-image-edit__inpaint"))]
+    pub mod qwen_image_edit {
+        #[cfg(feature = "fal-ai__qwen-image-edit")]
+        pub use super::super::e_fal_ai_qwen_image_edit::fal_ai::qwen_image_edit::*;
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit/inpaint` (category `image`, cargo feature `fal-ai__qwen-image-edit__inpaint`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit/inpaint>.
+        #[cfg(feature = "fal-ai__qwen-image-edit__inpaint")]
+        pub mod inpaint {
+            #[cfg(feature = "fal-ai__qwen-image-edit__inpaint")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_inpaint::fal_ai::qwen_image_edit::inpaint::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-2509` (category `image`, cargo feature `fal-ai__qwen-image-edit-2509`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-2509>.
+    #[cfg(feature = "fal-ai__qwen-image-edit-2509")]
+    pub mod qwen_image_edit_2509 {
+        #[cfg(feature = "fal-ai__qwen-image-edit-2509")]
+        pub use super::super::e_fal_ai_qwen_image_edit_2509::fal_ai::qwen_image_edit_2509::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-2509-lora` (category `image`, cargo feature `fal-ai__qwen-image-edit-2509-lora`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-2509-lora>.
+    #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora")]
+    pub mod qwen_image_edit_2509_lora {
+        #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora")]
+        pub use super::super::e_fal_ai_qwen_image_edit_2509_lora::fal_ai::qwen_image_edit_2509_lora::*;
+    }
+    /// Endpoints under `fal-ai/qwen-image-edit-2509-lora-gallery`.
+    #[cfg(any(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__add-background", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__face-to-full-portrait", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__group-photo", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__multiple-angles", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__next-scene", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-element", feature = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-lighting"))]
+    pub mod qwen_image_edit_2509_lora_gallery {
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-2509-lora-gallery/add-background` (category `image`, cargo feature `fal-ai__qwen-image-edit-2509-lora-gallery__add-background`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-2509-lora-gallery/add-background>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__add-background")]
+        pub mod add_background {
+            #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__add-background")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_2509_lora_gallery_add_background::fal_ai::qwen_image_edit_2509_lora_gallery::add_background::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-2509-lora-gallery/face-to-full-portrait` (category `image`, cargo feature `fal-ai__qwen-image-edit-2509-lora-gallery__face-to-full-portrait`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-2509-lora-gallery/face-to-full-portrait>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__face-to-full-portrait")]
+        pub mod face_to_full_portrait {
+            #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__face-to-full-portrait")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_2509_lora_gallery_face_to_full_portrait::fal_ai::qwen_image_edit_2509_lora_gallery::face_to_full_portrait::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-2509-lora-gallery/group-photo` (category `image`, cargo feature `fal-ai__qwen-image-edit-2509-lora-gallery__group-photo`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-2509-lora-gallery/group-photo>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__group-photo")]
+        pub mod group_photo {
+            #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__group-photo")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_2509_lora_gallery_group_photo::fal_ai::qwen_image_edit_2509_lora_gallery::group_photo::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-2509-lora-gallery/multiple-angles` (category `image`, cargo feature `fal-ai__qwen-image-edit-2509-lora-gallery__multiple-angles`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-2509-lora-gallery/multiple-angles>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__multiple-angles")]
+        pub mod multiple_angles {
+            #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__multiple-angles")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_2509_lora_gallery_multiple_angles::fal_ai::qwen_image_edit_2509_lora_gallery::multiple_angles::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-2509-lora-gallery/next-scene` (category `image`, cargo feature `fal-ai__qwen-image-edit-2509-lora-gallery__next-scene`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-2509-lora-gallery/next-scene>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__next-scene")]
+        pub mod next_scene {
+            #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__next-scene")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_2509_lora_gallery_next_scene::fal_ai::qwen_image_edit_2509_lora_gallery::next_scene::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-2509-lora-gallery/remove-element` (category `image`, cargo feature `fal-ai__qwen-image-edit-2509-lora-gallery__remove-element`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-2509-lora-gallery/remove-element>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-element")]
+        pub mod remove_element {
+            #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-element")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_2509_lora_gallery_remove_element::fal_ai::qwen_image_edit_2509_lora_gallery::remove_element::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-2509-lora-gallery/remove-lighting` (category `image`, cargo feature `fal-ai__qwen-image-edit-2509-lora-gallery__remove-lighting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-2509-lora-gallery/remove-lighting>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-lighting")]
+        pub mod remove_lighting {
+            #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-lighting")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_2509_lora_gallery_remove_lighting::fal_ai::qwen_image_edit_2509_lora_gallery::remove_lighting::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-2511` (category `image`, cargo feature `fal-ai__qwen-image-edit-2511`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-2511>.
+    #[cfg(any(feature = "fal-ai__qwen-image-edit-2511", feature = "fal-ai__qwen-image-edit-2511__lora"))]
+    pub mod qwen_image_edit_2511 {
+        #[cfg(feature = "fal-ai__qwen-image-edit-2511")]
+        pub use super::super::e_fal_ai_qwen_image_edit_2511::fal_ai::qwen_image_edit_2511::*;
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-2511/lora` (category `image`, cargo feature `fal-ai__qwen-image-edit-2511__lora`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-2511/lora>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-2511__lora")]
+        pub mod lora {
+            #[cfg(feature = "fal-ai__qwen-image-edit-2511__lora")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_2511_lora::fal_ai::qwen_image_edit_2511::lora::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-2511-multiple-angles` (category `image`, cargo feature `fal-ai__qwen-image-edit-2511-multiple-angles`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-2511-multiple-angles>.
+    #[cfg(feature = "fal-ai__qwen-image-edit-2511-multiple-angles")]
+    pub mod qwen_image_edit_2511_multiple_angles {
+        #[cfg(feature = "fal-ai__qwen-image-edit-2511-multiple-angles")]
+        pub use super::super::e_fal_ai_qwen_image_edit_2511_multiple_angles::fal_ai::qwen_image_edit_2511_multiple_angles::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-lora` (category `image`, cargo feature `fal-ai__qwen-image-edit-lora`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-lora>.
+    #[cfg(feature = "fal-ai__qwen-image-edit-lora")]
+    pub mod qwen_image_edit_lora {
+        #[cfg(feature = "fal-ai__qwen-image-edit-lora")]
+        pub use super::super::e_fal_ai_qwen_image_edit_lora::fal_ai::qwen_image_edit_lora::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-plus` (category `image`, cargo feature `fal-ai__qwen-image-edit-plus`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-plus>.
+    #[cfg(feature = "fal-ai__qwen-image-edit-plus")]
+    pub mod qwen_image_edit_plus {
+        #[cfg(feature = "fal-ai__qwen-image-edit-plus")]
+        pub use super::super::e_fal_ai_qwen_image_edit_plus::fal_ai::qwen_image_edit_plus::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-plus-lora` (category `image`, cargo feature `fal-ai__qwen-image-edit-plus-lora`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-plus-lora>.
+    #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora")]
+    pub mod qwen_image_edit_plus_lora {
+        #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora")]
+        pub use super::super::e_fal_ai_qwen_image_edit_plus_lora::fal_ai::qwen_image_edit_plus_lora::*;
+    }
+    /// Endpoints under `fal-ai/qwen-image-edit-plus-lora-gallery`.
+    #[cfg(any(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__add-background", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__face-to-full-portrait", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__integrate-product", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__lighting-restoration", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__multiple-angles", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__next-scene", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-element", feature = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-lighting"))]
+    pub mod qwen_image_edit_plus_lora_gallery {
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-plus-lora-gallery/add-background` (category `image`, cargo feature `fal-ai__qwen-image-edit-plus-lora-gallery__add-background`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-plus-lora-gallery/add-background>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__add-background")]
+        pub mod add_background {
+            #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__add-background")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_plus_lora_gallery_add_background::fal_ai::qwen_image_edit_plus_lora_gallery::add_background::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-plus-lora-gallery/face-to-full-portrait` (category `image`, cargo feature `fal-ai__qwen-image-edit-plus-lora-gallery__face-to-full-portrait`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-plus-lora-gallery/face-to-full-portrait>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__face-to-full-portrait")]
+        pub mod face_to_full_portrait {
+            #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__face-to-full-portrait")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_plus_lora_gallery_face_to_full_portrait::fal_ai::qwen_image_edit_plus_lora_gallery::face_to_full_portrait::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-plus-lora-gallery/integrate-product` (category `image`, cargo feature `fal-ai__qwen-image-edit-plus-lora-gallery__integrate-product`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-plus-lora-gallery/integrate-product>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__integrate-product")]
+        pub mod integrate_product {
+            #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__integrate-product")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_plus_lora_gallery_integrate_product::fal_ai::qwen_image_edit_plus_lora_gallery::integrate_product::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-plus-lora-gallery/lighting-restoration` (category `image`, cargo feature `fal-ai__qwen-image-edit-plus-lora-gallery__lighting-restoration`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-plus-lora-gallery/lighting-restoration>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__lighting-restoration")]
+        pub mod lighting_restoration {
+            #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__lighting-restoration")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_plus_lora_gallery_lighting_restoration::fal_ai::qwen_image_edit_plus_lora_gallery::lighting_restoration::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-plus-lora-gallery/multiple-angles` (category `image`, cargo feature `fal-ai__qwen-image-edit-plus-lora-gallery__multiple-angles`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-plus-lora-gallery/multiple-angles>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__multiple-angles")]
+        pub mod multiple_angles {
+            #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__multiple-angles")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_plus_lora_gallery_multiple_angles::fal_ai::qwen_image_edit_plus_lora_gallery::multiple_angles::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-plus-lora-gallery/next-scene` (category `image`, cargo feature `fal-ai__qwen-image-edit-plus-lora-gallery__next-scene`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-plus-lora-gallery/next-scene>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__next-scene")]
+        pub mod next_scene {
+            #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__next-scene")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_plus_lora_gallery_next_scene::fal_ai::qwen_image_edit_plus_lora_gallery::next_scene::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-plus-lora-gallery/remove-element` (category `image`, cargo feature `fal-ai__qwen-image-edit-plus-lora-gallery__remove-element`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-plus-lora-gallery/remove-element>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-element")]
+        pub mod remove_element {
+            #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-element")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_plus_lora_gallery_remove_element::fal_ai::qwen_image_edit_plus_lora_gallery::remove_element::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-plus-lora-gallery/remove-lighting` (category `image`, cargo feature `fal-ai__qwen-image-edit-plus-lora-gallery__remove-lighting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-plus-lora-gallery/remove-lighting>.
+        #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-lighting")]
+        pub mod remove_lighting {
+            #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-lighting")]
+            pub use super::super::super::e_fal_ai_qwen_image_edit_plus_lora_gallery_remove_lighting::fal_ai::qwen_image_edit_plus_lora_gallery::remove_lighting::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-edit-plus-trainer` (category `training`, cargo feature `fal-ai__qwen-image-edit-plus-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-edit-plus-trainer>.
+    #[cfg(feature = "fal-ai__qwen-image-edit-plus-trainer")]
+    pub mod qwen_image_edit_plus_trainer {
+        #[cfg(feature = "fal-ai__qwen-image-edit-plus-trainer")]
+        pub use super::super::e_fal_ai_qwen_image_edit_plus_trainer::fal_ai::qwen_image_edit_plus_trainer::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-layered-trainer` (category `training`, cargo feature `fal-ai__qwen-image-layered-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-layered-trainer>.
+    #[cfg(feature = "fal-ai__qwen-image-layered-trainer")]
+    pub mod qwen_image_layered_trainer {
+        #[cfg(feature = "fal-ai__qwen-image-layered-trainer")]
+        pub use super::super::e_fal_ai_qwen_image_layered_trainer::fal_ai::qwen_image_layered_trainer::*;
+    }
+    /// Endpoints under `fal-ai/qwen-image-max`.
+    #[cfg(any(feature = "fal-ai__qwen-image-max__edit", feature = "fal-ai__qwen-image-max__text-to-image"))]
+    pub mod qwen_image_max {
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-max/edit` (category `image`, cargo feature `fal-ai__qwen-image-max__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-max/edit>.
+        #[cfg(feature = "fal-ai__qwen-image-max__edit")]
+        pub mod edit {
+            #[cfg(feature = "fal-ai__qwen-image-max__edit")]
+            pub use super::super::super::e_fal_ai_qwen_image_max_edit::fal_ai::qwen_image_max::edit::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/qwen-image-max/text-to-image` (category `image`, cargo feature `fal-ai__qwen-image-max__text-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-max/text-to-image>.
+        #[cfg(feature = "fal-ai__qwen-image-max__text-to-image")]
+        pub mod text_to_image {
+            #[cfg(feature = "fal-ai__qwen-image-max__text-to-image")]
+            pub use super::super::super::e_fal_ai_qwen_image_max_text_to_image::fal_ai::qwen_image_max::text_to_image::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/qwen-image-trainer-v2` (category `training`, cargo feature `fal-ai__qwen-image-trainer-v2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/qwen-image-trainer-v2>.
+    #[cfg(feature = "fal-ai__qwen-image-trainer-v2")]
+    pub mod qwen_image_trainer_v2 {
+        #[cfg(feature = "fal-ai__qwen-image-trainer-v2")]
+        pub use super::super::e_fal_ai_qwen_image_trainer_v2::fal_ai::qwen_image_trainer_v2::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/realistic-vision` (category `image`, cargo feature `fal-ai__realistic-vision`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/realistic-vision>.
+    #[cfg(feature = "fal-ai__realistic-vision")]
+    pub mod realistic_vision {
+        #[cfg(feature = "fal-ai__realistic-vision")]
+        pub use super::super::e_fal_ai_realistic_vision::fal_ai::realistic_vision::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/reconviagen-0.5` (category `3d`, cargo feature `fal-ai__reconviagen-0.5`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/reconviagen-0.5>.
+    #[cfg(feature = "fal-ai__reconviagen-0.5")]
+    pub mod reconviagen_0_5 {
+        #[cfg(feature = "fal-ai__reconviagen-0.5")]
+        pub use super::super::e_fal_ai_reconviagen_0_5::fal_ai::reconviagen_0_5::*;
+    }
+    /// Endpoints under `fal-ai/recraft`.
+    #[cfg(any(feature = "fal-ai__recraft__upscale__creative", feature = "fal-ai__recraft__upscale__crisp", feature = "fal-ai__recraft__v2__text-to-image", feature = "fal-ai__recraft__v3__create-style", feature = "fal-ai__recraft__v3__text-to-image", feature = "fal-ai__recraft__v4__pro__text-to-image", feature = "fal-ai__recraft__v4__text-to-image", feature = "fal-ai__recraft__v4__text-to-vector", feature = "fal-ai__recraft__vectorize"))]
+    pub mod recraft {
+        /// Endpoints under `fal-ai/recraft/upscale`.
+        #[cfg(any(feature = "fal-ai__recraft__upscale__creative", feature = "fal-ai__recraft__upscale__crisp"))]
+        pub mod upscale {
+            /// Typed bindings for the fal endpoint `fal-ai/recraft/upscale/creative` (category `image`, cargo feature `fal-ai__recraft__upscale__creative`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/recraft/upscale/creative>.
+            #[cfg(feature = "fal-ai__recraft__upscale__creative")]
+            pub mod creative {
+                #[cfg(feature = "fal-ai__recraft__upscale__creative")]
+                pub use super::super::super::super::e_fal_ai_recraft_upscale_creative::fal_ai::recraft::upscale::creative::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/recraft/upscale/crisp` (category `image`, cargo feature `fal-ai__recraft__upscale__crisp`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/recraft/upscale/crisp>.
+            #[cfg(feature = "fal-ai__recraft__upscale__crisp")]
+            pub mod crisp {
+                #[cfg(feature = "fal-ai__recraft__upscale__crisp")]
+                pub use super::super::super::super::e_fal_ai_recraft_upscale_crisp::fal_ai::recraft::upscale::crisp::*;
+            }
+        }
+        /// Endpoints under `fal-ai/recraft/v2`.
+        #[cfg(feature = "fal-ai__recraft__v2__text-to-image")]
+        pub mod v2 {
+            /// Typed bindings for the fal endpoint `fal-ai/recraft/v2/text-to-image` (category `image`, cargo feature `fal-ai__recraft__v2__text-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/recraft/v2/text-to-image>.
+            #[cfg(feature = "fal-ai__recraft__v2__text-to-image")]
+            pub mod text_to_image {
+                #[cfg(feature = "fal-ai__recraft__v2__text-to-image")]
+                pub use super::super::super::super::e_fal_ai_recraft_v2_text_to_image::fal_ai::recraft::v2::text_to_image::*;
+            }
+        }
+        /// Endpoints under `fal-ai/recraft/v3`.
+        #[cfg(any(feature = "fal-ai__recraft__v3__create-style", feature = "fal-ai__recraft__v3__text-to-image"))]
+        pub mod v3 {
+            /// Typed bindings for the fal endpoint `fal-ai/recraft/v3/create-style` (category `training`, cargo feature `fal-ai__recraft__v3__create-style`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/recraft/v3/create-style>.
+            #[cfg(feature = "fal-ai__recraft__v3__create-style")]
+            pub mod create_style {
+                #[cfg(feature = "fal-ai__recraft__v3__create-style")]
+                pub use super::super::super::super::e_fal_ai_recraft_v3_create_style::fal_ai::recraft::v3::create_style::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/recraft/v3/text-to-image` (category `image`, cargo feature `fal-ai__recraft__v3__text-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/recraft/v3/text-to-image>.
+            #[cfg(feature = "fal-ai__recraft__v3__text-to-image")]
+            pub mod text_to_image {
+                #[cfg(feature = "fal-ai__recraft__v3__text-to-image")]
+                pub use super::super::super::super::e_fal_ai_recraft_v3_text_to_image::fal_ai::recraft::v3::text_to_image::*;
+            }
+        }
+        /// Endpoints under `fal-ai/recraft/v4`.
+        #[cfg(any(feature = "fal-ai__recraft__v4__pro__text-to-image", feature = "fal-ai__recraft__v4__text-to-image", feature = "fal-ai__recraft__v4__text-to-vector"))]
+        pub mod v4 {
+            /// Endpoints under `fal-ai/recraft/v4/pro`.
+            #[cfg(feature = "fal-ai__recraft__v4__pro__text-to-image")]
+            pub mod pro {
+                /// Typed bindings for the fal endpoint `fal-ai/recraft/v4/pro/text-to-image` (category `image`, cargo feature `fal-ai__recraft__v4__pro__text-to-image`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/recraft/v4/pro/text-to-image>.
+                #[cfg(feature = "fal-ai__recraft__v4__pro__text-to-image")]
+                pub mod text_to_image {
+                    #[cfg(feature = "fal-ai__recraft__v4__pro__text-to-image")]
+                    pub use super::super::super::super::super::e_fal_ai_recraft_v4_pro_text_to_image::fal_ai::recraft::v4::pro::text_to_image::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/recraft/v4/text-to-image` (category `image`, cargo feature `fal-ai__recraft__v4__text-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/recraft/v4/text-to-image>.
+            #[cfg(feature = "fal-ai__recraft__v4__text-to-image")]
+            pub mod text_to_image {
+                #[cfg(feature = "fal-ai__recraft__v4__text-to-image")]
+                pub use super::super::super::super::e_fal_ai_recraft_v4_text_to_image::fal_ai::recraft::v4::text_to_image::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/recraft/v4/text-to-vector` (category `image`, cargo feature `fal-ai__recraft__v4__text-to-vector`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/recraft/v4/text-to-vector>.
+            #[cfg(feature = "fal-ai__recraft__v4__text-to-vector")]
+            pub mod text_to_vector {
+                #[cfg(feature = "fal-ai__recraft__v4__text-to-vector")]
+                pub use super::super::super::super::e_fal_ai_recraft_v4_text_to_vector::fal_ai::recraft::v4::text_to_vector::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/recraft/vectorize` (category `image`, cargo feature `fal-ai__recraft__vectorize`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/recraft/vectorize>.
+        #[cfg(feature = "fal-ai__recraft__vectorize")]
+        pub mod vectorize {
+            #[cfg(feature = "fal-ai__recraft__vectorize")]
+            pub use super::super::super::e_fal_ai_recraft_vectorize::fal_ai::recraft::vectorize::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/recraft-20b` (category `image`, cargo feature `fal-ai__recraft-20b`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/recraft-20b>.
+    #[cfg(feature = "fal-ai__recraft-20b")]
+    pub mod recraft_20b {
+        #[cfg(feature = "fal-ai__recraft-20b")]
+        pub use super::super::e_fal_ai_recraft_20b::fal_ai::recraft_20b::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/recraft-v3` (category `image`, cargo feature `fal-ai__recraft-v3`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/recraft-v3>.
+    #[cfg(feature = "fal-ai__recraft-v3")]
+    pub mod recraft_v3 {
+        #[cfg(feature = "fal-ai__recraft-v3")]
+        pub use super::super::e_fal_ai_recraft_v3::fal_ai::recraft_v3::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/retoucher` (category `image`, cargo feature `fal-ai__retoucher`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/retoucher>.
+    #[cfg(feature = "fal-ai__retoucher")]
+    pub mod retoucher {
+        #[cfg(feature = "fal-ai__retoucher")]
+        pub use super::super::e_fal_ai_retoucher::fal_ai::retoucher::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/rife` (category `image`, cargo feature `fal-ai__rife`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/rife>.
+    #[cfg(any(feature = "fal-ai__rife", feature = "fal-ai__rife__video"))]
+    pub mod rife {
+        #[cfg(feature = "fal-ai__rife")]
+        pub use super::super::e_fal_ai_rife::fal_ai::rife::*;
+        /// Typed bindings for the fal endpoint `fal-ai/rife/video` (category `video`, cargo feature `fal-ai__rife__video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/rife/video>.
+        #[cfg(feature = "fal-ai__rife__video")]
+        pub mod video {
+            #[cfg(feature = "fal-ai__rife__video")]
+            pub use super::super::super::e_fal_ai_rife_video::fal_ai::rife::video::*;
+        }
+    }
+    /// Endpoints under `fal-ai/sa2va`.
+    #[cfg(any(feature = "fal-ai__sa2va__4b__image", feature = "fal-ai__sa2va__4b__video", feature = "fal-ai__sa2va__8b__image", feature = "fal-ai__sa2va__8b__video"))]
+    pub mod sa2va {
+        /// Endpoints under `fal-ai/sa2va/4b`.
+        #[cfg(any(feature = "fal-ai__sa2va__4b__image", feature = "fal-ai__sa2va__4b__video"))]
+        pub mod _4b {
+            /// Typed bindings for the fal endpoint `fal-ai/sa2va/4b/image` (category `vision`, cargo feature `fal-ai__sa2va__4b__image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sa2va/4b/image>.
+            #[cfg(feature = "fal-ai__sa2va__4b__image")]
+            pub mod image {
+                #[cfg(feature = "fal-ai__sa2va__4b__image")]
+                pub use super::super::super::super::e_fal_ai_sa2va_4b_image::fal_ai::sa2va::_4b::image::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/sa2va/4b/video` (category `vision`, cargo feature `fal-ai__sa2va__4b__video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sa2va/4b/video>.
+            #[cfg(feature = "fal-ai__sa2va__4b__video")]
+            pub mod video {
+                #[cfg(feature = "fal-ai__sa2va__4b__video")]
+                pub use super::super::super::super::e_fal_ai_sa2va_4b_video::fal_ai::sa2va::_4b::video::*;
+            }
+        }
+        /// Endpoints under `fal-ai/sa2va/8b`.
+        #[cfg(any(feature = "fal-ai__sa2va__8b__image", feature = "fal-ai__sa2va__8b__video"))]
+        pub mod _8b {
+            /// Typed bindings for the fal endpoint `fal-ai/sa2va/8b/image` (category `vision`, cargo feature `fal-ai__sa2va__8b__image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sa2va/8b/image>.
+            #[cfg(feature = "fal-ai__sa2va__8b__image")]
+            pub mod image {
+                #[cfg(feature = "fal-ai__sa2va__8b__image")]
+                pub use super::super::super::super::e_fal_ai_sa2va_8b_image::fal_ai::sa2va::_8b::image::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/sa2va/8b/video` (category `vision`, cargo feature `fal-ai__sa2va__8b__video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sa2va/8b/video>.
+            #[cfg(feature = "fal-ai__sa2va__8b__video")]
+            pub mod video {
+                #[cfg(feature = "fal-ai__sa2va__8b__video")]
+                pub use super::super::super::super::e_fal_ai_sa2va_8b_video::fal_ai::sa2va::_8b::video::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/sadtalker`.
+    #[cfg(feature = "fal-ai__sadtalker__reference")]
+    pub mod sadtalker {
+        /// Typed bindings for the fal endpoint `fal-ai/sadtalker/reference` (category `video`, cargo feature `fal-ai__sadtalker__reference`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sadtalker/reference>.
+        #[cfg(feature = "fal-ai__sadtalker__reference")]
+        pub mod reference {
+            #[cfg(feature = "fal-ai__sadtalker__reference")]
+            pub use super::super::super::e_fal_ai_sadtalker_reference::fal_ai::sadtalker::reference::*;
+        }
+    }
+    /// Endpoints under `fal-ai/sam2`.
+    #[cfg(any(feature = "fal-ai__sam2__auto-segment", feature = "fal-ai__sam2__image", feature = "fal-ai__sam2__video"))]
+    pub mod sam2 {
+        /// Typed bindings for the fal endpoint `fal-ai/sam2/auto-segment` (category `image`, cargo feature `fal-ai__sam2__auto-segment`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam2/auto-segment>.
+        #[cfg(feature = "fal-ai__sam2__auto-segment")]
+        pub mod auto_segment {
+            #[cfg(feature = "fal-ai__sam2__auto-segment")]
+            pub use super::super::super::e_fal_ai_sam2_auto_segment::fal_ai::sam2::auto_segment::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/sam2/image` (category `image`, cargo feature `fal-ai__sam2__image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam2/image>.
+        #[cfg(feature = "fal-ai__sam2__image")]
+        pub mod image {
+            #[cfg(feature = "fal-ai__sam2__image")]
+            pub use super::super::super::e_fal_ai_sam2_image::fal_ai::sam2::image::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/sam2/video` (category `video`, cargo feature `fal-ai__sam2__video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam2/video>.
+        #[cfg(feature = "fal-ai__sam2__video")]
+        pub mod video {
+            #[cfg(feature = "fal-ai__sam2__video")]
+            pub use super::super::super::e_fal_ai_sam2_video::fal_ai::sam2::video::*;
+        }
+    }
+    /// Endpoints under `fal-ai/sam-3`.
+    #[cfg(any(feature = "fal-ai__sam-3__3d-align", feature = "fal-ai__sam-3__3d-objects", feature = "fal-ai__sam-3__image__embed", feature = "fal-ai__sam-3__video", feature = "fal-ai__sam-3__video-rle"))]
+    pub mod sam_3 {
+        /// Typed bindings for the fal endpoint `fal-ai/sam-3/3d-align` (category `3d`, cargo feature `fal-ai__sam-3__3d-align`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam-3/3d-align>.
+        #[cfg(feature = "fal-ai__sam-3__3d-align")]
+        pub mod _3d_align {
+            #[cfg(feature = "fal-ai__sam-3__3d-align")]
+            pub use super::super::super::e_fal_ai_sam_3_3d_align::fal_ai::sam_3::_3d_align::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/sam-3/3d-objects` (category `3d`, cargo feature `fal-ai__sam-3__3d-objects`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam-3/3d-objects>.
+        #[cfg(feature = "fal-ai__sam-3__3d-objects")]
+        pub mod _3d_objects {
+            #[cfg(feature = "fal-ai__sam-3__3d-objects")]
+            pub use super::super::super::e_fal_ai_sam_3_3d_objects::fal_ai::sam_3::_3d_objects::*;
+        }
+        /// Endpoints under `fal-ai/sam-3/image`.
+        #[cfg(feature = "fal-ai__sam-3__image__embed")]
+        pub mod image {
+            /// Typed bindings for the fal endpoint `fal-ai/sam-3/image/embed` (category `vision`, cargo feature `fal-ai__sam-3__image__embed`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam-3/image/embed>.
+            #[cfg(feature = "fal-ai__sam-3__image__embed")]
+            pub mod embed {
+                #[cfg(feature = "fal-ai__sam-3__image__embed")]
+                pub use super::super::super::super::e_fal_ai_sam_3_image_embed::fal_ai::sam_3::image::embed::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/sam-3/video` (category `video`, cargo feature `fal-ai__sam-3__video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam-3/video>.
+        #[cfg(feature = "fal-ai__sam-3__video")]
+        pub mod video {
+            #[cfg(feature = "fal-ai__sam-3__video")]
+            pub use super::super::super::e_fal_ai_sam_3_video::fal_ai::sam_3::video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/sam-3/video-rle` (category `video`, cargo feature `fal-ai__sam-3__video-rle`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam-3/video-rle>.
+        #[cfg(feature = "fal-ai__sam-3__video-rle")]
+        pub mod video_rle {
+            #[cfg(feature = "fal-ai__sam-3__video-rle")]
+            pub use super::super::super::e_fal_ai_sam_3_video_rle::fal_ai::sam_3::video_rle::*;
+        }
+    }
+    /// Endpoints under `fal-ai/sam-3-1`.
+    #[cfg(any(feature = "fal-ai__sam-3-1__image", feature = "fal-ai__sam-3-1__video", feature = "fal-ai__sam-3-1__video-rle"))]
+    pub mod sam_3_1 {
+        /// Typed bindings for the fal endpoint `fal-ai/sam-3-1/image` (category `image`, cargo feature `fal-ai__sam-3-1__image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam-3-1/image>.
+        #[cfg(feature = "fal-ai__sam-3-1__image")]
+        pub mod image {
+            #[cfg(feature = "fal-ai__sam-3-1__image")]
+            pub use super::super::super::e_fal_ai_sam_3_1_image::fal_ai::sam_3_1::image::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/sam-3-1/video` (category `video`, cargo feature `fal-ai__sam-3-1__video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam-3-1/video>.
+        #[cfg(feature = "fal-ai__sam-3-1__video")]
+        pub mod video {
+            #[cfg(feature = "fal-ai__sam-3-1__video")]
+            pub use super::super::super::e_fal_ai_sam_3_1_video::fal_ai::sam_3_1::video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/sam-3-1/video-rle` (category `video`, cargo feature `fal-ai__sam-3-1__video-rle`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam-3-1/video-rle>.
+        #[cfg(feature = "fal-ai__sam-3-1__video-rle")]
+        pub mod video_rle {
+            #[cfg(feature = "fal-ai__sam-3-1__video-rle")]
+            pub use super::super::super::e_fal_ai_sam_3_1_video_rle::fal_ai::sam_3_1::video_rle::*;
+        }
+    }
+    /// Endpoints under `fal-ai/sam-audio`.
+    #[cfg(any(feature = "fal-ai__sam-audio__separate", feature = "fal-ai__sam-audio__span-separate"))]
+    pub mod sam_audio {
+        /// Typed bindings for the fal endpoint `fal-ai/sam-audio/separate` (category `audio`, cargo feature `fal-ai__sam-audio__separate`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam-audio/separate>.
+        #[cfg(feature = "fal-ai__sam-audio__separate")]
+        pub mod separate {
+            #[cfg(feature = "fal-ai__sam-audio__separate")]
+            pub use super::super::super::e_fal_ai_sam_audio_separate::fal_ai::sam_audio::separate::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/sam-audio/span-separate` (category `audio`, cargo feature `fal-ai__sam-audio__span-separate`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sam-audio/span-separate>.
+        #[cfg(feature = "fal-ai__sam-audio__span-separate")]
+        pub mod span_separate {
+            #[cfg(feature = "fal-ai__sam-audio__span-separate")]
+            pub use super::super::super::e_fal_ai_sam_audio_span_separate::fal_ai::sam_audio::span_separate::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/sana` (category `image`, cargo feature `fal-ai__sana`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sana>.
+    #[cfg(any(feature = "fal-ai__sana", feature = "fal-ai__sana__sprint", feature = "fal-ai__sana__v1.5__4.8b"))]
+    pub mod sana {
+        #[cfg(feature = "fal-ai__sana")]
+        pub use super::super::e_fal_ai_sana::fal_ai::sana::*;
+        /// Typed bindings for the fal endpoint `fal-ai/sana/sprint` (category `image`, cargo feature `fal-ai__sana__sprint`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sana/sprint>.
+        #[cfg(feature = "fal-ai__sana__sprint")]
+        pub mod sprint {
+            #[cfg(feature = "fal-ai__sana__sprint")]
+            pub use super::super::super::e_fal_ai_sana_sprint::fal_ai::sana::sprint::*;
+        }
+        /// Endpoints under `fal-ai/sana/v1.5`.
+        #[cfg(feature = "fal-ai__sana__v1.5__4.8b")]
+        pub mod v1_5 {
+            /// Typed bindings for the fal endpoint `fal-ai/sana/v1.5/4.8b` (category `image`, cargo feature `fal-ai__sana__v1.5__4.8b`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sana/v1.5/4.8b>.
+            #[cfg(feature = "fal-ai__sana__v1.5__4.8b")]
+            pub mod _4_8b {
+                #[cfg(feature = "fal-ai__sana__v1.5__4.8b")]
+                pub use super::super::super::super::e_fal_ai_sana_v1_5_4_8b::fal_ai::sana::v1_5::_4_8b::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/sana-video` (category `video`, cargo feature `fal-ai__sana-video`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sana-video>.
+    #[cfg(feature = "fal-ai__sana-video")]
+    pub mod sana_video {
+        #[cfg(feature = "fal-ai__sana-video")]
+        pub use super::super::e_fal_ai_sana_video::fal_ai::sana_video::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/sd15-depth-controlnet` (category `image`, cargo feature `fal-ai__sd15-depth-controlnet`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sd15-depth-controlnet>.
+    #[cfg(feature = "fal-ai__sd15-depth-controlnet")]
+    pub mod sd15_depth_controlnet {
+        #[cfg(feature = "fal-ai__sd15-depth-controlnet")]
+        pub use super::super::e_fal_ai_sd15_depth_controlnet::fal_ai::sd15_depth_controlnet::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/sdxl-controlnet-union` (category `image`, cargo feature `fal-ai__sdxl-controlnet-union`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sdxl-controlnet-union>.
+    #[cfg(any(feature = "fal-ai__sdxl-controlnet-union", feature = "fal-ai__sdxl-controlnet-union__image-to-image", feature = "fal-ai__sdxl-controlnet-union__inpainting"))]
+    pub mod sdxl_controlnet_union {
+        #[cfg(feature = "fal-ai__sdxl-controlnet-union")]
+        pub use super::super::e_fal_ai_sdxl_controlnet_union::fal_ai::sdxl_controlnet_union::*;
+        /// Typed bindings for the fal endpoint `fal-ai/sdxl-controlnet-union/image-to-image` (category `image`, cargo feature `fal-ai__sdxl-controlnet-union__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sdxl-controlnet-union/image-to-image>.
+        #[cfg(feature = "fal-ai__sdxl-controlnet-union__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__sdxl-controlnet-union__image-to-image")]
+            pub use super::super::super::e_fal_ai_sdxl_controlnet_union_image_to_image::fal_ai::sdxl_controlnet_union::image_to_image::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/sdxl-controlnet-union/inpainting` (category `image`, cargo feature `fal-ai__sdxl-controlnet-union__inpainting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sdxl-controlnet-union/inpainting>.
+        #[cfg(feature = "fal-ai__sdxl-controlnet-union__inpainting")]
+        pub mod inpainting {
+            #[cfg(feature = "fal-ai__sdxl-controlnet-union__inpainting")]
+            pub use super::super::super::e_fal_ai_sdxl_controlnet_union_inpainting::fal_ai::sdxl_controlnet_union::inpainting::*;
+        }
+    }
+    /// Endpoints under `fal-ai/seedvr`.
+    #[cfg(any(feature = "fal-ai__seedvr__upscale__image", feature = "fal-ai__seedvr__upscale__image__seamless", feature = "fal-ai__seedvr__upscale__video"))]
+    pub mod seedvr {
+        /// Endpoints under `fal-ai/seedvr/upscale`.
+        #[cfg(any(feature = "fal-ai__seedvr__upscale__image", feature = "fal-ai__seedvr__upscale__image__seamless", feature = "fal-ai__seedvr__upscale__video"))]
+        pub mod upscale {
+            /// Typed bindings for the fal endpoint `fal-ai/seedvr/upscale/image` (category `image`, cargo feature `fal-ai__seedvr__upscale__image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/seedvr/upscale/image>.
+            #[cfg(any(feature = "fal-ai__seedvr__upscale__image", feature = "fal-ai__seedvr__upscale__image__seamless"))]
+            pub mod image {
+                #[cfg(feature = "fal-ai__seedvr__upscale__image")]
+                pub use super::super::super::super::e_fal_ai_seedvr_upscale_image::fal_ai::seedvr::upscale::image::*;
+                /// Typed bindings for the fal endpoint `fal-ai/seedvr/upscale/image/seamless` (category `image`, cargo feature `fal-ai__seedvr__upscale__image__seamless`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/seedvr/upscale/image/seamless>.
+                #[cfg(feature = "fal-ai__seedvr__upscale__image__seamless")]
+                pub mod seamless {
+                    #[cfg(feature = "fal-ai__seedvr__upscale__image__seamless")]
+                    pub use super::super::super::super::super::e_fal_ai_seedvr_upscale_image_seamless::fal_ai::seedvr::upscale::image::seamless::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/seedvr/upscale/video` (category `video`, cargo feature `fal-ai__seedvr__upscale__video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/seedvr/upscale/video>.
+            #[cfg(feature = "fal-ai__seedvr__upscale__video")]
+            pub mod video {
+                #[cfg(feature = "fal-ai__seedvr__upscale__video")]
+                pub use super::super::super::super::e_fal_ai_seedvr_upscale_video::fal_ai::seedvr::upscale::video::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/silero-vad` (category `text`, cargo feature `fal-ai__silero-vad`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/silero-vad>.
+    #[cfg(feature = "fal-ai__silero-vad")]
+    pub mod silero_vad {
+        #[cfg(feature = "fal-ai__silero-vad")]
+        pub use super::super::e_fal_ai_silero_vad::fal_ai::silero_vad::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/skyreels-i2v` (category `video`, cargo feature `fal-ai__skyreels-i2v`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/skyreels-i2v>.
+    #[cfg(feature = "fal-ai__skyreels-i2v")]
+    pub mod skyreels_i2v {
+        #[cfg(feature = "fal-ai__skyreels-i2v")]
+        pub use super::super::e_fal_ai_skyreels_i2v::fal_ai::skyreels_i2v::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/smart-resize` (category `image`, cargo feature `fal-ai__smart-resize`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/smart-resize>.
+    #[cfg(feature = "fal-ai__smart-resize")]
+    pub mod smart_resize {
+        #[cfg(feature = "fal-ai__smart-resize")]
+        pub use super::super::e_fal_ai_smart_resize::fal_ai::smart_resize::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/smart-turn` (category `text`, cargo feature `fal-ai__smart-turn`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/smart-turn>.
+    #[cfg(feature = "fal-ai__smart-turn")]
+    pub mod smart_turn {
+        #[cfg(feature = "fal-ai__smart-turn")]
+        pub use super::super::e_fal_ai_smart_turn::fal_ai::smart_turn::*;
+    }
+    /// Endpoints under `fal-ai/sora-2`.
+    #[cfg(any(feature = "fal-ai__sora-2__characters", feature = "fal-ai__sora-2__image-to-video", feature = "fal-ai__sora-2__image-to-video__pro", feature = "fal-ai__sora-2__text-to-video__pro", feature = "fal-ai__sora-2__video-to-video__remix"))]
+    pub mod sora_2 {
+        /// Typed bindings for the fal endpoint `fal-ai/sora-2/characters` (category `video`, cargo feature `fal-ai__sora-2__characters`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sora-2/characters>.
+        #[cfg(feature = "fal-ai__sora-2__characters")]
+        pub mod characters {
+            #[cfg(feature = "fal-ai__sora-2__characters")]
+            pub use super::super::super::e_fal_ai_sora_2_characters::fal_ai::sora_2::characters::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/sora-2/image-to-video` (category `video`, cargo feature `fal-ai__sora-2__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sora-2/image-to-video>.
+        #[cfg(any(feature = "fal-ai__sora-2__image-to-video", feature = "fal-ai__sora-2__image-to-video__pro"))]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__sora-2__image-to-video")]
+            pub use super::super::super::e_fal_ai_sora_2_image_to_video::fal_ai::sora_2::image_to_video::*;
+            /// Typed bindings for the fal endpoint `fal-ai/sora-2/image-to-video/pro` (category `video`, cargo feature `fal-ai__sora-2__image-to-video__pro`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sora-2/image-to-video/pro>.
+            #[cfg(feature = "fal-ai__sora-2__image-to-video__pro")]
+            pub mod pro {
+                #[cfg(feature = "fal-ai__sora-2__image-to-video__pro")]
+                pub use super::super::super::super::e_fal_ai_sora_2_image_to_video_pro::fal_ai::sora_2::image_to_video::pro::*;
+            }
+        }
+        /// Endpoints under `fal-ai/sora-2/text-to-video`.
+        #[cfg(feature = "fal-ai__sora-2__text-to-video__pro")]
+        pub mod text_to_video {
+            /// Typed bindings for the fal endpoint `fal-ai/sora-2/text-to-video/pro` (category `video`, cargo feature `fal-ai__sora-2__text-to-video__pro`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sora-2/text-to-video/pro>.
+            #[cfg(feature = "fal-ai__sora-2__text-to-video__pro")]
+            pub mod pro {
+                #[cfg(feature = "fal-ai__sora-2__text-to-video__pro")]
+                pub use super::super::super::super::e_fal_ai_sora_2_text_to_video_pro::fal_ai::sora_2::text_to_video::pro::*;
+            }
+        }
+        /// Endpoints under `fal-ai/sora-2/video-to-video`.
+        #[cfg(feature = "fal-ai__sora-2__video-to-video__remix")]
+        pub mod video_to_video {
+            /// Typed bindings for the fal endpoint `fal-ai/sora-2/video-to-video/remix` (category `video`, cargo feature `fal-ai__sora-2__video-to-video__remix`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sora-2/video-to-video/remix>.
+            #[cfg(feature = "fal-ai__sora-2__video-to-video__remix")]
+            pub mod remix {
+                #[cfg(feature = "fal-ai__sora-2__video-to-video__remix")]
+                pub use super::super::super::super::e_fal_ai_sora_2_video_to_video_remix::fal_ai::sora_2::video_to_video::remix::*;
+            }
+        }
+    }
+    /// Endpoints under `fal-ai/speech-to-text`.
+    #[cfg(any(feature = "fal-ai__speech-to-text__stream", feature = "fal-ai__speech-to-text__turbo", feature = "fal-ai__speech-to-text__turbo__stream"))]
+    pub mod speech_to_text {
+        /// Typed bindings for the fal endpoint `fal-ai/speech-to-text/stream` (category `text`, cargo feature `fal-ai__speech-to-text__stream`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/speech-to-text/stream>.
+        #[cfg(feature = "fal-ai__speech-to-text__stream")]
+        pub mod stream {
+            #[cfg(feature = "fal-ai__speech-to-text__stream")]
+            pub use super::super::super::e_fal_ai_speech_to_text_stream::fal_ai::speech_to_text::stream::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/speech-to-text/turbo` (category `text`, cargo feature `fal-ai__speech-to-text__turbo`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/speech-to-text/turbo>.
+        #[cfg(any(feature = "fal-ai__speech-to-text__turbo", feature = "fal-ai__speech-to-text__turbo__stream"))]
+        pub mod turbo {
+            #[cfg(feature = "fal-ai__speech-to-text__turbo")]
+            pub use super::super::super::e_fal_ai_speech_to_text_turbo::fal_ai::speech_to_text::turbo::*;
+            /// Typed bindings for the fal endpoint `fal-ai/speech-to-text/turbo/stream` (category `text`, cargo feature `fal-ai__speech-to-text__turbo__stream`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/speech-to-text/turbo/stream>.
+            #[cfg(feature = "fal-ai__speech-to-text__turbo__stream")]
+            pub mod stream {
+                #[cfg(feature = "fal-ai__speech-to-text__turbo__stream")]
+                pub use super::super::super::super::e_fal_ai_speech_to_text_turbo_stream::fal_ai::speech_to_text::turbo::stream::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/stable-audio` (category `audio`, cargo feature `fal-ai__stable-audio`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stable-audio>.
+    #[cfg(feature = "fal-ai__stable-audio")]
+    pub mod stable_audio {
+        #[cfg(feature = "fal-ai__stable-audio")]
+        pub use super::super::e_fal_ai_stable_audio::fal_ai::stable_audio::*;
+    }
+    /// Endpoints under `fal-ai/stable-audio-25`.
+    #[cfg(any(feature = "fal-ai__stable-audio-25__audio-to-audio", feature = "fal-ai__stable-audio-25__text-to-audio"))]
+    pub mod stable_audio_25 {
+        /// Typed bindings for the fal endpoint `fal-ai/stable-audio-25/audio-to-audio` (category `audio`, cargo feature `fal-ai__stable-audio-25__audio-to-audio`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stable-audio-25/audio-to-audio>.
+        #[cfg(feature = "fal-ai__stable-audio-25__audio-to-audio")]
+        pub mod audio_to_audio {
+            #[cfg(feature = "fal-ai__stable-audio-25__audio-to-audio")]
+            pub use super::super::super::e_fal_ai_stable_audio_25_audio_to_audio::fal_ai::stable_audio_25::audio_to_audio::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/stable-audio-25/text-to-audio` (category `audio`, cargo feature `fal-ai__stable-audio-25__text-to-audio`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stable-audio-25/text-to-audio>.
+        #[cfg(feature = "fal-ai__stable-audio-25__text-to-audio")]
+        pub mod text_to_audio {
+            #[cfg(feature = "fal-ai__stable-audio-25__text-to-audio")]
+            pub use super::super::super::e_fal_ai_stable_audio_25_text_to_audio::fal_ai::stable_audio_25::text_to_audio::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/stable-avatar` (category `video`, cargo feature `fal-ai__stable-avatar`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stable-avatar>.
+    #[cfg(feature = "fal-ai__stable-avatar")]
+    pub mod stable_avatar {
+        #[cfg(feature = "fal-ai__stable-avatar")]
+        pub use super::super::e_fal_ai_stable_avatar::fal_ai::stable_avatar::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/stable-cascade` (category `image`, cargo feature `fal-ai__stable-cascade`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stable-cascade>.
+    #[cfg(any(feature = "fal-ai__stable-cascade", feature = "fal-ai__stable-cascade__sote-diffusion"))]
+    pub mod stable_cascade {
+        #[cfg(feature = "fal-ai__stable-cascade")]
+        pub use super::super::e_fal_ai_stable_cascade::fal_ai::stable_cascade::*;
+        /// Typed bindings for the fal endpoint `fal-ai/stable-cascade/sote-diffusion` (category `image`, cargo feature `fal-ai__stable-cascade__sote-diffusion`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stable-cascade/sote-diffusion>.
+        #[cfg(feature = "fal-ai__stable-cascade__sote-diffusion")]
+        pub mod sote_diffusion {
+            #[cfg(feature = "fal-ai__stable-cascade__sote-diffusion")]
+            pub use super::super::super::e_fal_ai_stable_cascade_sote_diffusion::fal_ai::stable_cascade::sote_diffusion::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/stable-diffusion-v15` (category `image`, cargo feature `fal-ai__stable-diffusion-v15`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stable-diffusion-v15>.
+    #[cfg(feature = "fal-ai__stable-diffusion-v15")]
+    pub mod stable_diffusion_v15 {
+        #[cfg(feature = "fal-ai__stable-diffusion-v15")]
+        pub use super::super::e_fal_ai_stable_diffusion_v15::fal_ai::stable_diffusion_v15::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/stable-diffusion-v35-large` (category `image`, cargo feature `fal-ai__stable-diffusion-v35-large`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stable-diffusion-v35-large>.
+    #[cfg(feature = "fal-ai__stable-diffusion-v35-large")]
+    pub mod stable_diffusion_v35_large {
+        #[cfg(feature = "fal-ai__stable-diffusion-v35-large")]
+        pub use super::super::e_fal_ai_stable_diffusion_v35_large::fal_ai::stable_diffusion_v35_large::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/stable-diffusion-v35-medium` (category `image`, cargo feature `fal-ai__stable-diffusion-v35-medium`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stable-diffusion-v35-medium>.
+    #[cfg(feature = "fal-ai__stable-diffusion-v35-medium")]
+    pub mod stable_diffusion_v35_medium {
+        #[cfg(feature = "fal-ai__stable-diffusion-v35-medium")]
+        pub use super::super::e_fal_ai_stable_diffusion_v35_medium::fal_ai::stable_diffusion_v35_medium::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/stable-diffusion-v3-medium` (category `image`, cargo feature `fal-ai__stable-diffusion-v3-medium`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stable-diffusion-v3-medium>.
+    #[cfg(any(feature = "fal-ai__stable-diffusion-v3-medium", feature = "fal-ai__stable-diffusion-v3-medium__image-to-image"))]
+    pub mod stable_diffusion_v3_medium {
+        #[cfg(feature = "fal-ai__stable-diffusion-v3-medium")]
+        pub use super::super::e_fal_ai_stable_diffusion_v3_medium::fal_ai::stable_diffusion_v3_medium::*;
+        /// Typed bindings for the fal endpoint `fal-ai/stable-diffusion-v3-medium/image-to-image` (category `image`, cargo feature `fal-ai__stable-diffusion-v3-medium__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stable-diffusion-v3-medium/image-to-image>.
+        #[cfg(feature = "fal-ai__stable-diffusion-v3-medium__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "fal-ai__stable-diffusion-v3-medium__image-to-image")]
+            pub use super::super::super::e_fal_ai_stable_diffusion_v3_medium_image_to_image::fal_ai::stable_diffusion_v3_medium::image_to_image::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/stable-video` (category `video`, cargo feature `fal-ai__stable-video`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stable-video>.
+    #[cfg(feature = "fal-ai__stable-video")]
+    pub mod stable_video {
+        #[cfg(feature = "fal-ai__stable-video")]
+        pub use super::super::e_fal_ai_stable_video::fal_ai::stable_video::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/step1x-edit` (category `image`, cargo feature `fal-ai__step1x-edit`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/step1x-edit>.
+    #[cfg(feature = "fal-ai__step1x-edit")]
+    pub mod step1x_edit {
+        #[cfg(feature = "fal-ai__step1x-edit")]
+        pub use super::super::e_fal_ai_step1x_edit::fal_ai::step1x_edit::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/stepx-edit2` (category `image`, cargo feature `fal-ai__stepx-edit2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/stepx-edit2>.
+    #[cfg(feature = "fal-ai__stepx-edit2")]
+    pub mod stepx_edit2 {
+        #[cfg(feature = "fal-ai__stepx-edit2")]
+        pub use super::super::e_fal_ai_stepx_edit2::fal_ai::stepx_edit2::*;
+    }
+    /// Endpoints under `fal-ai/switti`.
+    #[cfg(feature = "fal-ai__switti__512")]
+    pub mod switti {
+        /// Typed bindings for the fal endpoint `fal-ai/switti/512` (category `image`, cargo feature `fal-ai__switti__512`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/switti/512>.
+        #[cfg(feature = "fal-ai__switti__512")]
+        pub mod _512 {
+            #[cfg(feature = "fal-ai__switti__512")]
+            pub use super::super::super::e_fal_ai_switti_512::fal_ai::switti::_512::*;
+        }
+    }
+    /// Endpoints under `fal-ai/sync-lipsync`.
+    #[cfg(feature = "fal-ai__sync-lipsync__v3")]
+    pub mod sync_lipsync {
+        /// Typed bindings for the fal endpoint `fal-ai/sync-lipsync/v3` (category `video`, cargo feature `fal-ai__sync-lipsync__v3`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/sync-lipsync/v3>.
+        #[cfg(feature = "fal-ai__sync-lipsync__v3")]
+        pub mod v3 {
+            #[cfg(feature = "fal-ai__sync-lipsync__v3")]
+            pub use super::super::super::e_fal_ai_sync_lipsync_v3::fal_ai::sync_lipsync::v3::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/t2v-turbo` (category `video`, cargo feature `fal-ai__t2v-turbo`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/t2v-turbo>.
+    #[cfg(feature = "fal-ai__t2v-turbo")]
+    pub mod t2v_turbo {
+        #[cfg(feature = "fal-ai__t2v-turbo")]
+        pub use super::super::e_fal_ai_t2v_turbo::fal_ai::t2v_turbo::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/thinksound` (category `video`, cargo feature `fal-ai__thinksound`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/thinksound>.
+    #[cfg(any(feature = "fal-ai__thinksound", feature = "fal-ai__thinksound__audio"))]
+    pub mod thinksound {
+        #[cfg(feature = "fal-ai__thinksound")]
+        pub use super::super::e_fal_ai_thinksound::fal_ai::thinksound::*;
+        /// Typed bindings for the fal endpoint `fal-ai/thinksound/audio` (category `video`, cargo feature `fal-ai__thinksound__audio`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/thinksound/audio>.
+        #[cfg(feature = "fal-ai__thinksound__audio")]
+        pub mod audio {
+            #[cfg(feature = "fal-ai__thinksound__audio")]
+            pub use super::super::super::e_fal_ai_thinksound_audio::fal_ai::thinksound::audio::*;
+        }
+    }
+    /// Endpoints under `fal-ai/topaz`.
+    #[cfg(feature = "fal-ai__topaz__upscale__image")]
+    pub mod topaz {
+        /// Endpoints under `fal-ai/topaz/upscale`.
+        #[cfg(feature = "fal-ai__topaz__upscale__image")]
+        pub mod upscale {
+            /// Typed bindings for the fal endpoint `fal-ai/topaz/upscale/image` (category `image`, cargo feature `fal-ai__topaz__upscale__image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/topaz/upscale/image>.
+            #[cfg(feature = "fal-ai__topaz__upscale__image")]
+            pub mod image {
+                #[cfg(feature = "fal-ai__topaz__upscale__image")]
+                pub use super::super::super::super::e_fal_ai_topaz_upscale_image::fal_ai::topaz::upscale::image::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/trellis` (category `3d`, cargo feature `fal-ai__trellis`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/trellis>.
+    #[cfg(any(feature = "fal-ai__trellis", feature = "fal-ai__trellis__multi"))]
+    pub mod trellis {
+        #[cfg(feature = "fal-ai__trellis")]
+        pub use super::super::e_fal_ai_trellis::fal_ai::trellis::*;
+        /// Typed bindings for the fal endpoint `fal-ai/trellis/multi` (category `3d`, cargo feature `fal-ai__trellis__multi`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/trellis/multi>.
+        #[cfg(feature = "fal-ai__trellis__multi")]
+        pub mod multi {
+            #[cfg(feature = "fal-ai__trellis__multi")]
+            pub use super::super::super::e_fal_ai_trellis_multi::fal_ai::trellis::multi::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/trellis-2` (category `3d`, cargo feature `fal-ai__trellis-2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/trellis-2>.
+    #[cfg(feature = "fal-ai__trellis-2")]
+    pub mod trellis_2 {
+        #[cfg(feature = "fal-ai__trellis-2")]
+        pub use super::super::e_fal_ai_trellis_2::fal_ai::trellis_2::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/triposr` (category `3d`, cargo feature `fal-ai__triposr`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/triposr>.
+    #[cfg(feature = "fal-ai__triposr")]
+    pub mod triposr {
+        #[cfg(feature = "fal-ai__triposr")]
+        pub use super::super::e_fal_ai_triposr::fal_ai::triposr::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/turbo-flux-trainer` (category `training`, cargo feature `fal-ai__turbo-flux-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/turbo-flux-trainer>.
+    #[cfg(feature = "fal-ai__turbo-flux-trainer")]
+    pub mod turbo_flux_trainer {
+        #[cfg(feature = "fal-ai__turbo-flux-trainer")]
+        pub use super::super::e_fal_ai_turbo_flux_trainer::fal_ai::turbo_flux_trainer::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/ultrashape` (category `3d`, cargo feature `fal-ai__ultrashape`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/ultrashape>.
+    #[cfg(feature = "fal-ai__ultrashape")]
+    pub mod ultrashape {
+        #[cfg(feature = "fal-ai__ultrashape")]
+        pub use super::super::e_fal_ai_ultrashape::fal_ai::ultrashape::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/uno` (category `image`, cargo feature `fal-ai__uno`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/uno>.
+    #[cfg(feature = "fal-ai__uno")]
+    pub mod uno {
+        #[cfg(feature = "fal-ai__uno")]
+        pub use super::super::e_fal_ai_uno::fal_ai::uno::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/uso` (category `image`, cargo feature `fal-ai__uso`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/uso>.
+    #[cfg(feature = "fal-ai__uso")]
+    pub mod uso {
+        #[cfg(feature = "fal-ai__uso")]
+        pub use super::super::e_fal_ai_uso::fal_ai::uso::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/vecglypher` (category `image`, cargo feature `fal-ai__vecglypher`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vecglypher>.
+    #[cfg(any(feature = "fal-ai__vecglypher", feature = "fal-ai__vecglypher__image-to-svg"))]
+    pub mod vecglypher {
+        #[cfg(feature = "fal-ai__vecglypher")]
+        pub use super::super::e_fal_ai_vecglypher::fal_ai::vecglypher::*;
+        /// Typed bindings for the fal endpoint `fal-ai/vecglypher/image-to-svg` (category `image`, cargo feature `fal-ai__vecglypher__image-to-svg`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vecglypher/image-to-svg>.
+        #[cfg(feature = "fal-ai__vecglypher__image-to-svg")]
+        pub mod image_to_svg {
+            #[cfg(feature = "fal-ai__vecglypher__image-to-svg")]
+            pub use super::super::super::e_fal_ai_vecglypher_image_to_svg::fal_ai::vecglypher::image_to_svg::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/veo2` (category `video`, cargo feature `fal-ai__veo2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo2>.
+    #[cfg(any(feature = "fal-ai__veo2", feature = "fal-ai__veo2__image-to-video"))]
+    pub mod veo2 {
+        #[cfg(feature = "fal-ai__veo2")]
+        pub use super::super::e_fal_ai_veo2::fal_ai::veo2::*;
+        /// Typed bindings for the fal endpoint `fal-ai/veo2/image-to-video` (category `video`, cargo feature `fal-ai__veo2__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo2/image-to-video>.
+        #[cfg(feature = "fal-ai__veo2__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__veo2__image-to-video")]
+            pub use super::super::super::e_fal_ai_veo2_image_to_video::fal_ai::veo2::image_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/veo3` (category `video`, cargo feature `fal-ai__veo3`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3>.
+    #[cfg(any(feature = "fal-ai__veo3", feature = "fal-ai__veo3__fast", feature = "fal-ai__veo3__fast__image-to-video"))]
+    pub mod veo3 {
+        #[cfg(feature = "fal-ai__veo3")]
+        pub use super::super::e_fal_ai_veo3::fal_ai::veo3::*;
+        /// Typed bindings for the fal endpoint `fal-ai/veo3/fast` (category `video`, cargo feature `fal-ai__veo3__fast`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3/fast>.
+        #[cfg(any(feature = "fal-ai__veo3__fast", feature = "fal-ai__veo3__fast__image-to-video"))]
+        pub mod fast {
+            #[cfg(feature = "fal-ai__veo3__fast")]
+            pub use super::super::super::e_fal_ai_veo3_fast::fal_ai::veo3::fast::*;
+            /// Typed bindings for the fal endpoint `fal-ai/veo3/fast/image-to-video` (category `video`, cargo feature `fal-ai__veo3__fast__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3/fast/image-to-video>.
+            #[cfg(feature = "fal-ai__veo3__fast__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__veo3__fast__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_veo3_fast_image_to_video::fal_ai::veo3::fast::image_to_video::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/veo3.1` (category `video`, cargo feature `fal-ai__veo3.1`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3.1>.
+    #[cfg(any(feature = "fal-ai__veo3.1", feature = "fal-ai__veo3.1__extend-video", feature = "fal-ai__veo3.1__fast", feature = "fal-ai__veo3.1__fast__extend-video", feature = "fal-ai__veo3.1__fast__first-last-frame-to-video", feature = "fal-ai__veo3.1__fast__image-to-video", feature = "fal-ai__veo3.1__fast__reference-to-video", feature = "fal-ai__veo3.1__first-last-frame-to-video", feature = "fal-ai__veo3.1__image-to-video", feature = "fal-ai__veo3.1__lite", feature = "fal-ai__veo3.1__lite__first-last-frame-to-video", feature = "fal-ai__veo3.1__reference-to-video"))]
+    pub mod veo3_1 {
+        #[cfg(feature = "fal-ai__veo3.1")]
+        pub use super::super::e_fal_ai_veo3_1::fal_ai::veo3_1::*;
+        /// Typed bindings for the fal endpoint `fal-ai/veo3.1/extend-video` (category `video`, cargo feature `fal-ai__veo3.1__extend-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3.1/extend-video>.
+        #[cfg(feature = "fal-ai__veo3.1__extend-video")]
+        pub mod extend_video {
+            #[cfg(feature = "fal-ai__veo3.1__extend-video")]
+            pub use super::super::super::e_fal_ai_veo3_1_extend_video::fal_ai::veo3_1::extend_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/veo3.1/fast` (category `video`, cargo feature `fal-ai__veo3.1__fast`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3.1/fast>.
+        #[cfg(any(feature = "fal-ai__veo3.1__fast", feature = "fal-ai__veo3.1__fast__extend-video", feature = "fal-ai__veo3.1__fast__first-last-frame-to-video", feature = "fal-ai__veo3.1__fast__image-to-video", feature = "fal-ai__veo3.1__fast__reference-to-video"))]
+        pub mod fast {
+            #[cfg(feature = "fal-ai__veo3.1__fast")]
+            pub use super::super::super::e_fal_ai_veo3_1_fast::fal_ai::veo3_1::fast::*;
+            /// Typed bindings for the fal endpoint `fal-ai/veo3.1/fast/extend-video` (category `video`, cargo feature `fal-ai__veo3.1__fast__extend-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3.1/fast/extend-video>.
+            #[cfg(feature = "fal-ai__veo3.1__fast__extend-video")]
+            pub mod extend_video {
+                #[cfg(feature = "fal-ai__veo3.1__fast__extend-video")]
+                pub use super::super::super::super::e_fal_ai_veo3_1_fast_extend_video::fal_ai::veo3_1::fast::extend_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/veo3.1/fast/first-last-frame-to-video` (category `video`, cargo feature `fal-ai__veo3.1__fast__first-last-frame-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3.1/fast/first-last-frame-to-video>.
+            #[cfg(feature = "fal-ai__veo3.1__fast__first-last-frame-to-video")]
+            pub mod first_last_frame_to_video {
+                #[cfg(feature = "fal-ai__veo3.1__fast__first-last-frame-to-video")]
+                pub use super::super::super::super::e_fal_ai_veo3_1_fast_first_last_frame_to_video::fal_ai::veo3_1::fast::first_last_frame_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/veo3.1/fast/image-to-video` (category `video`, cargo feature `fal-ai__veo3.1__fast__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3.1/fast/image-to-video>.
+            #[cfg(feature = "fal-ai__veo3.1__fast__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__veo3.1__fast__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_veo3_1_fast_image_to_video::fal_ai::veo3_1::fast::image_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/veo3.1/fast/reference-to-video` (category `video`, cargo feature `fal-ai__veo3.1__fast__reference-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3.1/fast/reference-to-video>.
+            #[cfg(feature = "fal-ai__veo3.1__fast__reference-to-video")]
+            pub mod reference_to_video {
+                #[cfg(feature = "fal-ai__veo3.1__fast__reference-to-video")]
+                pub use super::super::super::super::e_fal_ai_veo3_1_fast_reference_to_video::fal_ai::veo3_1::fast::reference_to_video::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/veo3.1/first-last-frame-to-video` (category `video`, cargo feature `fal-ai__veo3.1__first-last-frame-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3.1/first-last-frame-to-video>.
+        #[cfg(feature = "fal-ai__veo3.1__first-last-frame-to-video")]
+        pub mod first_last_frame_to_video {
+            #[cfg(feature = "fal-ai__veo3.1__first-last-frame-to-video")]
+            pub use super::super::super::e_fal_ai_veo3_1_first_last_frame_to_video::fal_ai::veo3_1::first_last_frame_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/veo3.1/image-to-video` (category `video`, cargo feature `fal-ai__veo3.1__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3.1/image-to-video>.
+        #[cfg(feature = "fal-ai__veo3.1__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__veo3.1__image-to-video")]
+            pub use super::super::super::e_fal_ai_veo3_1_image_to_video::fal_ai::veo3_1::image_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/veo3.1/lite` (category `video`, cargo feature `fal-ai__veo3.1__lite`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3.1/lite>.
+        #[cfg(any(feature = "fal-ai__veo3.1__lite", feature = "fal-ai__veo3.1__lite__first-last-frame-to-video"))]
+        pub mod lite {
+            #[cfg(feature = "fal-ai__veo3.1__lite")]
+            pub use super::super::super::e_fal_ai_veo3_1_lite::fal_ai::veo3_1::lite::*;
+            /// Typed bindings for the fal endpoint `fal-ai/veo3.1/lite/first-last-frame-to-video` (category `video`, cargo feature `fal-ai__veo3.1__lite__first-last-frame-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3.1/lite/first-last-frame-to-video>.
+            #[cfg(feature = "fal-ai__veo3.1__lite__first-last-frame-to-video")]
+            pub mod first_last_frame_to_video {
+                #[cfg(feature = "fal-ai__veo3.1__lite__first-last-frame-to-video")]
+                pub use super::super::super::super::e_fal_ai_veo3_1_lite_first_last_frame_to_video::fal_ai::veo3_1::lite::first_last_frame_to_video::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/veo3.1/reference-to-video` (category `video`, cargo feature `fal-ai__veo3.1__reference-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/veo3.1/reference-to-video>.
+        #[cfg(feature = "fal-ai__veo3.1__reference-to-video")]
+        pub mod reference_to_video {
+            #[cfg(feature = "fal-ai__veo3.1__reference-to-video")]
+            pub use super::super::super::e_fal_ai_veo3_1_reference_to_video::fal_ai::veo3_1::reference_to_video::*;
+        }
+    }
+    /// Endpoints under `fal-ai/vibevoice`.
+    #[cfg(feature = "fal-ai__vibevoice__0.5b")]
+    pub mod vibevoice {
+        /// Typed bindings for the fal endpoint `fal-ai/vibevoice/0.5b` (category `speech`, cargo feature `fal-ai__vibevoice__0.5b`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vibevoice/0.5b>.
+        #[cfg(feature = "fal-ai__vibevoice__0.5b")]
+        pub mod _0_5b {
+            #[cfg(feature = "fal-ai__vibevoice__0.5b")]
+            pub use super::super::super::e_fal_ai_vibevoice_0_5b::fal_ai::vibevoice::_0_5b::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/video-as-prompt` (category `video`, cargo feature `fal-ai__video-as-prompt`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/video-as-prompt>.
+    #[cfg(feature = "fal-ai__video-as-prompt")]
+    pub mod video_as_prompt {
+        #[cfg(feature = "fal-ai__video-as-prompt")]
+        pub use super::super::e_fal_ai_video_as_prompt::fal_ai::video_as_prompt::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/video-prompt-generator` (category `llm`, cargo feature `fal-ai__video-prompt-generator`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/video-prompt-generator>.
+    #[cfg(feature = "fal-ai__video-prompt-generator")]
+    pub mod video_prompt_generator {
+        #[cfg(feature = "fal-ai__video-prompt-generator")]
+        pub use super::super::e_fal_ai_video_prompt_generator::fal_ai::video_prompt_generator::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/video-understanding` (category `vision`, cargo feature `fal-ai__video-understanding`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/video-understanding>.
+    #[cfg(feature = "fal-ai__video-understanding")]
+    pub mod video_understanding {
+        #[cfg(feature = "fal-ai__video-understanding")]
+        pub use super::super::e_fal_ai_video_understanding::fal_ai::video_understanding::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/video-upscaler` (category `video`, cargo feature `fal-ai__video-upscaler`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/video-upscaler>.
+    #[cfg(feature = "fal-ai__video-upscaler")]
+    pub mod video_upscaler {
+        #[cfg(feature = "fal-ai__video-upscaler")]
+        pub use super::super::e_fal_ai_video_upscaler::fal_ai::video_upscaler::*;
+    }
+    /// Endpoints under `fal-ai/vidu`.
+    #[cfg(any(feature = "fal-ai__vidu__image-to-video", feature = "fal-ai__vidu__q1__reference-to-video", feature = "fal-ai__vidu__q1__start-end-to-video", feature = "fal-ai__vidu__q1__text-to-video", feature = "fal-ai__vidu__q2__image-to-video__pro", feature = "fal-ai__vidu__q2__image-to-video__turbo", feature = "fal-ai__vidu__q2__reference-to-image", feature = "fal-ai__vidu__q2__reference-to-video__pro", feature = "fal-ai__vidu__q2__text-to-video", feature = "fal-ai__vidu__q2__video-extension__pro", feature = "fal-ai__vidu__q3__image-to-video", feature = "fal-ai__vidu__q3__image-to-video__turbo", feature = "fal-ai__vidu__q3__reference-to-video__mix", feature = "fal-ai__vidu__reference-to-image", feature = "fal-ai__vidu__reference-to-video", feature = "fal-ai__vidu__template-to-video"))]
+    pub mod vidu {
+        /// Typed bindings for the fal endpoint `fal-ai/vidu/image-to-video` (category `video`, cargo feature `fal-ai__vidu__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/image-to-video>.
+        #[cfg(feature = "fal-ai__vidu__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "fal-ai__vidu__image-to-video")]
+            pub use super::super::super::e_fal_ai_vidu_image_to_video::fal_ai::vidu::image_to_video::*;
+        }
+        /// Endpoints under `fal-ai/vidu/q1`.
+        #[cfg(any(feature = "fal-ai__vidu__q1__reference-to-video", feature = "fal-ai__vidu__q1__start-end-to-video", feature = "fal-ai__vidu__q1__text-to-video"))]
+        pub mod q1 {
+            /// Typed bindings for the fal endpoint `fal-ai/vidu/q1/reference-to-video` (category `video`, cargo feature `fal-ai__vidu__q1__reference-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/q1/reference-to-video>.
+            #[cfg(feature = "fal-ai__vidu__q1__reference-to-video")]
+            pub mod reference_to_video {
+                #[cfg(feature = "fal-ai__vidu__q1__reference-to-video")]
+                pub use super::super::super::super::e_fal_ai_vidu_q1_reference_to_video::fal_ai::vidu::q1::reference_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/vidu/q1/start-end-to-video` (category `video`, cargo feature `fal-ai__vidu__q1__start-end-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/q1/start-end-to-video>.
+            #[cfg(feature = "fal-ai__vidu__q1__start-end-to-video")]
+            pub mod start_end_to_video {
+                #[cfg(feature = "fal-ai__vidu__q1__start-end-to-video")]
+                pub use super::super::super::super::e_fal_ai_vidu_q1_start_end_to_video::fal_ai::vidu::q1::start_end_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/vidu/q1/text-to-video` (category `video`, cargo feature `fal-ai__vidu__q1__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/q1/text-to-video>.
+            #[cfg(feature = "fal-ai__vidu__q1__text-to-video")]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__vidu__q1__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_vidu_q1_text_to_video::fal_ai::vidu::q1::text_to_video::*;
+            }
+        }
+        /// Endpoints under `fal-ai/vidu/q2`.
+        #[cfg(any(feature = "fal-ai__vidu__q2__image-to-video__pro", feature = "fal-ai__vidu__q2__image-to-video__turbo", feature = "fal-ai__vidu__q2__reference-to-image", feature = "fal-ai__vidu__q2__reference-to-video__pro", feature = "fal-ai__vidu__q2__text-to-video", feature = "fal-ai__vidu__q2__video-extension__pro"))]
+        pub mod q2 {
+            /// Endpoints under `fal-ai/vidu/q2/image-to-video`.
+            #[cfg(any(feature = "fal-ai__vidu__q2__image-to-video__pro", feature = "fal-ai__vidu__q2__image-to-video__turbo"))]
+            pub mod image_to_video {
+                /// Typed bindings for the fal endpoint `fal-ai/vidu/q2/image-to-video/pro` (category `video`, cargo feature `fal-ai__vidu__q2__image-to-video__pro`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/q2/image-to-video/pro>.
+                #[cfg(feature = "fal-ai__vidu__q2__image-to-video__pro")]
+                pub mod pro {
+                    #[cfg(feature = "fal-ai__vidu__q2__image-to-video__pro")]
+                    pub use super::super::super::super::super::e_fal_ai_vidu_q2_image_to_video_pro::fal_ai::vidu::q2::image_to_video::pro::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/vidu/q2/image-to-video/turbo` (category `video`, cargo feature `fal-ai__vidu__q2__image-to-video__turbo`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/q2/image-to-video/turbo>.
+                #[cfg(feature = "fal-ai__vidu__q2__image-to-video__turbo")]
+                pub mod turbo {
+                    #[cfg(feature = "fal-ai__vidu__q2__image-to-video__turbo")]
+                    pub use super::super::super::super::super::e_fal_ai_vidu_q2_image_to_video_turbo::fal_ai::vidu::q2::image_to_video::turbo::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/vidu/q2/reference-to-image` (category `image`, cargo feature `fal-ai__vidu__q2__reference-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/q2/reference-to-image>.
+            #[cfg(feature = "fal-ai__vidu__q2__reference-to-image")]
+            pub mod reference_to_image {
+                #[cfg(feature = "fal-ai__vidu__q2__reference-to-image")]
+                pub use super::super::super::super::e_fal_ai_vidu_q2_reference_to_image::fal_ai::vidu::q2::reference_to_image::*;
+            }
+            /// Endpoints under `fal-ai/vidu/q2/reference-to-video`.
+            #[cfg(feature = "fal-ai__vidu__q2__reference-to-video__pro")]
+            pub mod reference_to_video {
+                /// Typed bindings for the fal endpoint `fal-ai/vidu/q2/reference-to-video/pro` (category `video`, cargo feature `fal-ai__vidu__q2__reference-to-video__pro`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/q2/reference-to-video/pro>.
+                #[cfg(feature = "fal-ai__vidu__q2__reference-to-video__pro")]
+                pub mod pro {
+                    #[cfg(feature = "fal-ai__vidu__q2__reference-to-video__pro")]
+                    pub use super::super::super::super::super::e_fal_ai_vidu_q2_reference_to_video_pro::fal_ai::vidu::q2::reference_to_video::pro::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/vidu/q2/text-to-video` (category `video`, cargo feature `fal-ai__vidu__q2__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/q2/text-to-video>.
+            #[cfg(feature = "fal-ai__vidu__q2__text-to-video")]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__vidu__q2__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_vidu_q2_text_to_video::fal_ai::vidu::q2::text_to_video::*;
+            }
+            /// Endpoints under `fal-ai/vidu/q2/video-extension`.
+            #[cfg(feature = "fal-ai__vidu__q2__video-extension__pro")]
+            pub mod video_extension {
+                /// Typed bindings for the fal endpoint `fal-ai/vidu/q2/video-extension/pro` (category `video`, cargo feature `fal-ai__vidu__q2__video-extension__pro`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/q2/video-extension/pro>.
+                #[cfg(feature = "fal-ai__vidu__q2__video-extension__pro")]
+                pub mod pro {
+                    #[cfg(feature = "fal-ai__vidu__q2__video-extension__pro")]
+                    pub use super::super::super::super::super::e_fal_ai_vidu_q2_video_extension_pro::fal_ai::vidu::q2::video_extension::pro::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/vidu/q3`.
+        #[cfg(any(feature = "fal-ai__vidu__q3__image-to-video", feature = "fal-ai__vidu__q3__image-to-video__turbo", feature = "fal-ai__vidu__q3__reference-to-video__mix"))]
+        pub mod q3 {
+            /// Typed bindings for the fal endpoint `fal-ai/vidu/q3/image-to-video` (category `video`, cargo feature `fal-ai__vidu__q3__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/q3/image-to-video>.
+            #[cfg(any(feature = "fal-ai__vidu__q3__image-to-video", feature = "fal-ai__vidu__q3__image-to-video__turbo"))]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__vidu__q3__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_vidu_q3_image_to_video::fal_ai::vidu::q3::image_to_video::*;
+                /// Typed bindings for the fal endpoint `fal-ai/vidu/q3/image-to-video/turbo` (category `video`, cargo feature `fal-ai__vidu__q3__image-to-video__turbo`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/q3/image-to-video/turbo>.
+                #[cfg(feature = "fal-ai__vidu__q3__image-to-video__turbo")]
+                pub mod turbo {
+                    #[cfg(feature = "fal-ai__vidu__q3__image-to-video__turbo")]
+                    pub use super::super::super::super::super::e_fal_ai_vidu_q3_image_to_video_turbo::fal_ai::vidu::q3::image_to_video::turbo::*;
+                }
+            }
+            /// Endpoints under `fal-ai/vidu/q3/reference-to-video`.
+            #[cfg(feature = "fal-ai__vidu__q3__reference-to-video__mix")]
+            pub mod reference_to_video {
+                /// Typed bindings for the fal endpoint `fal-ai/vidu/q3/reference-to-video/mix` (category `video`, cargo feature `fal-ai__vidu__q3__reference-to-video__mix`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/q3/reference-to-video/mix>.
+                #[cfg(feature = "fal-ai__vidu__q3__reference-to-video__mix")]
+                pub mod mix {
+                    #[cfg(feature = "fal-ai__vidu__q3__reference-to-video__mix")]
+                    pub use super::super::super::super::super::e_fal_ai_vidu_q3_reference_to_video_mix::fal_ai::vidu::q3::reference_to_video::mix::*;
+                }
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/vidu/reference-to-image` (category `image`, cargo feature `fal-ai__vidu__reference-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/reference-to-image>.
+        #[cfg(feature = "fal-ai__vidu__reference-to-image")]
+        pub mod reference_to_image {
+            #[cfg(feature = "fal-ai__vidu__reference-to-image")]
+            pub use super::super::super::e_fal_ai_vidu_reference_to_image::fal_ai::vidu::reference_to_image::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/vidu/reference-to-video` (category `video`, cargo feature `fal-ai__vidu__reference-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/reference-to-video>.
+        #[cfg(feature = "fal-ai__vidu__reference-to-video")]
+        pub mod reference_to_video {
+            #[cfg(feature = "fal-ai__vidu__reference-to-video")]
+            pub use super::super::super::e_fal_ai_vidu_reference_to_video::fal_ai::vidu::reference_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/vidu/template-to-video` (category `video`, cargo feature `fal-ai__vidu__template-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/vidu/template-to-video>.
+        #[cfg(feature = "fal-ai__vidu__template-to-video")]
+        pub mod template_to_video {
+            #[cfg(feature = "fal-ai__vidu__template-to-video")]
+            pub use super::super::super::e_fal_ai_vidu_template_to_video::fal_ai::vidu::template_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/void-video-inpainting` (category `video`, cargo feature `fal-ai__void-video-inpainting`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/void-video-inpainting>.
+    #[cfg(feature = "fal-ai__void-video-inpainting")]
+    pub mod void_video_inpainting {
+        #[cfg(feature = "fal-ai__void-video-inpainting")]
+        pub use super::super::e_fal_ai_void_video_inpainting::fal_ai::void_video_inpainting::*;
+    }
+    /// Endpoints under `fal-ai/wan`.
+    #[cfg(any(feature = "fal-ai__wan__v2.2-14b__animate__move", feature = "fal-ai__wan__v2.2-14b__animate__replace", feature = "fal-ai__wan__v2.2-14b__speech-to-video", feature = "fal-ai__wan__v2.2-5b__image-to-video", feature = "fal-ai__wan__v2.2-5b__text-to-image", feature = "fal-ai__wan__v2.2-5b__text-to-video", feature = "fal-ai__wan__v2.2-5b__text-to-video__distill", feature = "fal-ai__wan__v2.2-5b__text-to-video__fast-wan", feature = "fal-ai__wan__v2.2-a14b__image-to-image", feature = "fal-ai__wan__v2.2-a14b__image-to-video", feature = "fal-ai__wan__v2.2-a14b__image-to-video__lora", feature = "fal-ai__wan__v2.2-a14b__image-to-video__turbo", feature = "fal-ai__wan__v2.2-a14b__text-to-image", feature = "fal-ai__wan__v2.2-a14b__text-to-video__lora", feature = "fal-ai__wan__v2.2-a14b__text-to-video__turbo", feature = "fal-ai__wan__v2.2-a14b__video-to-video", feature = "fal-ai__wan__v2.7__edit-video", feature = "fal-ai__wan__v2.7__pro__text-to-image", feature = "fal-ai__wan__v2.7__reference-to-video", feature = "fal-ai__wan__v2.7__text-to-image", feature = "fal-ai__wan__v2.7__text-to-video"))]
+    pub mod wan {
+        /// Endpoints under `fal-ai/wan/v2.2-14b`.
+        #[cfg(any(feature = "fal-ai__wan__v2.2-14b__animate__move", feature = "fal-ai__wan__v2.2-14b__animate__replace", feature = "fal-ai__wan__v2.2-14b__speech-to-video"))]
+        pub mod v2_2_14b {
+            /// Endpoints under `fal-ai/wan/v2.2-14b/animate`.
+            #[cfg(any(feature = "fal-ai__wan__v2.2-14b__animate__move", feature = "fal-ai__wan__v2.2-14b__animate__replace"))]
+            pub mod animate {
+                /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-14b/animate/move` (category `video`, cargo feature `fal-ai__wan__v2.2-14b__animate__move`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-14b/animate/move>.
+                #[cfg(feature = "fal-ai__wan__v2.2-14b__animate__move")]
+                pub mod r#move {
+                    #[cfg(feature = "fal-ai__wan__v2.2-14b__animate__move")]
+                    pub use super::super::super::super::super::e_fal_ai_wan_v2_2_14b_animate_move::fal_ai::wan::v2_2_14b::animate::r#move::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-14b/animate/replace` (category `video`, cargo feature `fal-ai__wan__v2.2-14b__animate__replace`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-14b/animate/replace>.
+                #[cfg(feature = "fal-ai__wan__v2.2-14b__animate__replace")]
+                pub mod replace {
+                    #[cfg(feature = "fal-ai__wan__v2.2-14b__animate__replace")]
+                    pub use super::super::super::super::super::e_fal_ai_wan_v2_2_14b_animate_replace::fal_ai::wan::v2_2_14b::animate::replace::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-14b/speech-to-video` (category `video`, cargo feature `fal-ai__wan__v2.2-14b__speech-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-14b/speech-to-video>.
+            #[cfg(feature = "fal-ai__wan__v2.2-14b__speech-to-video")]
+            pub mod speech_to_video {
+                #[cfg(feature = "fal-ai__wan__v2.2-14b__speech-to-video")]
+                pub use super::super::super::super::e_fal_ai_wan_v2_2_14b_speech_to_video::fal_ai::wan::v2_2_14b::speech_to_video::*;
+            }
+        }
+        /// Endpoints under `fal-ai/wan/v2.2-5b`.
+        #[cfg(any(feature = "fal-ai__wan__v2.2-5b__image-to-video", feature = "fal-ai__wan__v2.2-5b__text-to-image", feature = "fal-ai__wan__v2.2-5b__text-to-video", feature = "fal-ai__wan__v2.2-5b__text-to-video__distill", feature = "fal-ai__wan__v2.2-5b__text-to-video__fast-wan"))]
+        pub mod v2_2_5b {
+            /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-5b/image-to-video` (category `video`, cargo feature `fal-ai__wan__v2.2-5b__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-5b/image-to-video>.
+            #[cfg(feature = "fal-ai__wan__v2.2-5b__image-to-video")]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__wan__v2.2-5b__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_wan_v2_2_5b_image_to_video::fal_ai::wan::v2_2_5b::image_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-5b/text-to-image` (category `image`, cargo feature `fal-ai__wan__v2.2-5b__text-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-5b/text-to-image>.
+            #[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-image")]
+            pub mod text_to_image {
+                #[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-image")]
+                pub use super::super::super::super::e_fal_ai_wan_v2_2_5b_text_to_image::fal_ai::wan::v2_2_5b::text_to_image::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-5b/text-to-video` (category `video`, cargo feature `fal-ai__wan__v2.2-5b__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-5b/text-to-video>.
+            #[cfg(any(feature = "fal-ai__wan__v2.2-5b__text-to-video", feature = "fal-ai__wan__v2.2-5b__text-to-video__distill", feature = "fal-ai__wan__v2.2-5b__text-to-video__fast-wan"))]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_wan_v2_2_5b_text_to_video::fal_ai::wan::v2_2_5b::text_to_video::*;
+                /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-5b/text-to-video/distill` (category `video`, cargo feature `fal-ai__wan__v2.2-5b__text-to-video__distill`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-5b/text-to-video/distill>.
+                #[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-video__distill")]
+                pub mod distill {
+                    #[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-video__distill")]
+                    pub use super::super::super::super::super::e_fal_ai_wan_v2_2_5b_text_to_video_distill::fal_ai::wan::v2_2_5b::text_to_video::distill::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-5b/text-to-video/fast-wan` (category `video`, cargo feature `fal-ai__wan__v2.2-5b__text-to-video__fast-wan`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-5b/text-to-video/fast-wan>.
+                #[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-video__fast-wan")]
+                pub mod fast_wan {
+                    #[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-video__fast-wan")]
+                    pub use super::super::super::super::super::e_fal_ai_wan_v2_2_5b_text_to_video_fast_wan::fal_ai::wan::v2_2_5b::text_to_video::fast_wan::*;
+                }
+            }
+        }
+        /// Endpoints under `fal-ai/wan/v2.2-a14b`.
+        #[cfg(any(feature = "fal-ai__wan__v2.2-a14b__image-to-image", feature = "fal-ai__wan__v2.2-a14b__image-to-video", feature = "fal-ai__wan__v2.2-a14b__image-to-video__lora", feature = "fal-ai__wan__v2.2-a14b__image-to-video__turbo", feature = "fal-ai__wan__v2.2-a14b__text-to-image", feature = "fal-ai__wan__v2.2-a14b__text-to-video__lora", feature = "fal-ai__wan__v2.2-a14b__text-to-video__turbo", feature = "fal-ai__wan__v2.2-a14b__video-to-video"))]
+        pub mod v2_2_a14b {
+            /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-a14b/image-to-image` (category `image`, cargo feature `fal-ai__wan__v2.2-a14b__image-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-a14b/image-to-image>.
+            #[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-image")]
+            pub mod image_to_image {
+                #[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-image")]
+                pub use super::super::super::super::e_fal_ai_wan_v2_2_a14b_image_to_image::fal_ai::wan::v2_2_a14b::image_to_image::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-a14b/image-to-video` (category `video`, cargo feature `fal-ai__wan__v2.2-a14b__image-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-a14b/image-to-video>.
+            #[cfg(any(feature = "fal-ai__wan__v2.2-a14b__image-to-video", feature = "fal-ai__wan__v2.2-a14b__image-to-video__lora", feature = "fal-ai__wan__v2.2-a14b__image-to-video__turbo"))]
+            pub mod image_to_video {
+                #[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-video")]
+                pub use super::super::super::super::e_fal_ai_wan_v2_2_a14b_image_to_video::fal_ai::wan::v2_2_a14b::image_to_video::*;
+                /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-a14b/image-to-video/lora` (category `video`, cargo feature `fal-ai__wan__v2.2-a14b__image-to-video__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-a14b/image-to-video/lora>.
+                #[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-video__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-video__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_wan_v2_2_a14b_image_to_video_lora::fal_ai::wan::v2_2_a14b::image_to_video::lora::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-a14b/image-to-video/turbo` (category `video`, cargo feature `fal-ai__wan__v2.2-a14b__image-to-video__turbo`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-a14b/image-to-video/turbo>.
+                #[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-video__turbo")]
+                pub mod turbo {
+                    #[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-video__turbo")]
+                    pub use super::super::super::super::super::e_fal_ai_wan_v2_2_a14b_image_to_video_turbo::fal_ai::wan::v2_2_a14b::image_to_video::turbo::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-a14b/text-to-image` (category `image`, cargo feature `fal-ai__wan__v2.2-a14b__text-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-a14b/text-to-image>.
+            #[cfg(feature = "fal-ai__wan__v2.2-a14b__text-to-image")]
+            pub mod text_to_image {
+                #[cfg(feature = "fal-ai__wan__v2.2-a14b__text-to-image")]
+                pub use super::super::super::super::e_fal_ai_wan_v2_2_a14b_text_to_image::fal_ai::wan::v2_2_a14b::text_to_image::*;
+            }
+            /// Endpoints under `fal-ai/wan/v2.2-a14b/text-to-video`.
+            #[cfg(any(feature = "fal-ai__wan__v2.2-a14b__text-to-video__lora", feature = "fal-ai__wan__v2.2-a14b__text-to-video__turbo"))]
+            pub mod text_to_video {
+                /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-a14b/text-to-video/lora` (category `video`, cargo feature `fal-ai__wan__v2.2-a14b__text-to-video__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-a14b/text-to-video/lora>.
+                #[cfg(feature = "fal-ai__wan__v2.2-a14b__text-to-video__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__wan__v2.2-a14b__text-to-video__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_wan_v2_2_a14b_text_to_video_lora::fal_ai::wan::v2_2_a14b::text_to_video::lora::*;
+                }
+                /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-a14b/text-to-video/turbo` (category `video`, cargo feature `fal-ai__wan__v2.2-a14b__text-to-video__turbo`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-a14b/text-to-video/turbo>.
+                #[cfg(feature = "fal-ai__wan__v2.2-a14b__text-to-video__turbo")]
+                pub mod turbo {
+                    #[cfg(feature = "fal-ai__wan__v2.2-a14b__text-to-video__turbo")]
+                    pub use super::super::super::super::super::e_fal_ai_wan_v2_2_a14b_text_to_video_turbo::fal_ai::wan::v2_2_a14b::text_to_video::turbo::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/wan/v2.2-a14b/video-to-video` (category `video`, cargo feature `fal-ai__wan__v2.2-a14b__video-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.2-a14b/video-to-video>.
+            #[cfg(feature = "fal-ai__wan__v2.2-a14b__video-to-video")]
+            pub mod video_to_video {
+                #[cfg(feature = "fal-ai__wan__v2.2-a14b__video-to-video")]
+                pub use super::super::super::super::e_fal_ai_wan_v2_2_a14b_video_to_video::fal_ai::wan::v2_2_a14b::video_to_video::*;
+            }
+        }
+        /// Endpoints under `fal-ai/wan/v2.7`.
+        #[cfg(any(feature = "fal-ai__wan__v2.7__edit-video", feature = "fal-ai__wan__v2.7__pro__text-to-image", feature = "fal-ai__wan__v2.7__reference-to-video", feature = "fal-ai__wan__v2.7__text-to-image", feature = "fal-ai__wan__v2.7__text-to-video"))]
+        pub mod v2_7 {
+            /// Typed bindings for the fal endpoint `fal-ai/wan/v2.7/edit-video` (category `video`, cargo feature `fal-ai__wan__v2.7__edit-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.7/edit-video>.
+            #[cfg(feature = "fal-ai__wan__v2.7__edit-video")]
+            pub mod edit_video {
+                #[cfg(feature = "fal-ai__wan__v2.7__edit-video")]
+                pub use super::super::super::super::e_fal_ai_wan_v2_7_edit_video::fal_ai::wan::v2_7::edit_video::*;
+            }
+            /// Endpoints under `fal-ai/wan/v2.7/pro`.
+            #[cfg(feature = "fal-ai__wan__v2.7__pro__text-to-image")]
+            pub mod pro {
+                /// Typed bindings for the fal endpoint `fal-ai/wan/v2.7/pro/text-to-image` (category `image`, cargo feature `fal-ai__wan__v2.7__pro__text-to-image`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.7/pro/text-to-image>.
+                #[cfg(feature = "fal-ai__wan__v2.7__pro__text-to-image")]
+                pub mod text_to_image {
+                    #[cfg(feature = "fal-ai__wan__v2.7__pro__text-to-image")]
+                    pub use super::super::super::super::super::e_fal_ai_wan_v2_7_pro_text_to_image::fal_ai::wan::v2_7::pro::text_to_image::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/wan/v2.7/reference-to-video` (category `video`, cargo feature `fal-ai__wan__v2.7__reference-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.7/reference-to-video>.
+            #[cfg(feature = "fal-ai__wan__v2.7__reference-to-video")]
+            pub mod reference_to_video {
+                #[cfg(feature = "fal-ai__wan__v2.7__reference-to-video")]
+                pub use super::super::super::super::e_fal_ai_wan_v2_7_reference_to_video::fal_ai::wan::v2_7::reference_to_video::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/wan/v2.7/text-to-image` (category `image`, cargo feature `fal-ai__wan__v2.7__text-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.7/text-to-image>.
+            #[cfg(feature = "fal-ai__wan__v2.7__text-to-image")]
+            pub mod text_to_image {
+                #[cfg(feature = "fal-ai__wan__v2.7__text-to-image")]
+                pub use super::super::super::super::e_fal_ai_wan_v2_7_text_to_image::fal_ai::wan::v2_7::text_to_image::*;
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/wan/v2.7/text-to-video` (category `video`, cargo feature `fal-ai__wan__v2.7__text-to-video`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan/v2.7/text-to-video>.
+            #[cfg(feature = "fal-ai__wan__v2.7__text-to-video")]
+            pub mod text_to_video {
+                #[cfg(feature = "fal-ai__wan__v2.7__text-to-video")]
+                pub use super::super::super::super::e_fal_ai_wan_v2_7_text_to_video::fal_ai::wan::v2_7::text_to_video::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-22-image-trainer` (category `training`, cargo feature `fal-ai__wan-22-image-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-22-image-trainer>.
+    #[cfg(feature = "fal-ai__wan-22-image-trainer")]
+    pub mod wan_22_image_trainer {
+        #[cfg(feature = "fal-ai__wan-22-image-trainer")]
+        pub use super::super::e_fal_ai_wan_22_image_trainer::fal_ai::wan_22_image_trainer::*;
+    }
+    /// Endpoints under `fal-ai/wan-22-trainer`.
+    #[cfg(any(feature = "fal-ai__wan-22-trainer__i2v-a14b", feature = "fal-ai__wan-22-trainer__t2v-a14b"))]
+    pub mod wan_22_trainer {
+        /// Typed bindings for the fal endpoint `fal-ai/wan-22-trainer/i2v-a14b` (category `training`, cargo feature `fal-ai__wan-22-trainer__i2v-a14b`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-22-trainer/i2v-a14b>.
+        #[cfg(feature = "fal-ai__wan-22-trainer__i2v-a14b")]
+        pub mod i2v_a14b {
+            #[cfg(feature = "fal-ai__wan-22-trainer__i2v-a14b")]
+            pub use super::super::super::e_fal_ai_wan_22_trainer_i2v_a14b::fal_ai::wan_22_trainer::i2v_a14b::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/wan-22-trainer/t2v-a14b` (category `training`, cargo feature `fal-ai__wan-22-trainer__t2v-a14b`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-22-trainer/t2v-a14b>.
+        #[cfg(feature = "fal-ai__wan-22-trainer__t2v-a14b")]
+        pub mod t2v_a14b {
+            #[cfg(feature = "fal-ai__wan-22-trainer__t2v-a14b")]
+            pub use super::super::super::e_fal_ai_wan_22_trainer_t2v_a14b::fal_ai::wan_22_trainer::t2v_a14b::*;
+        }
+    }
+    /// Endpoints under `fal-ai/wan-22-vace-fun-a14b`.
+    #[cfg(any(feature = "fal-ai__wan-22-vace-fun-a14b__depth", feature = "fal-ai__wan-22-vace-fun-a14b__inpainting", feature = "fal-ai__wan-22-vace-fun-a14b__reframe"))]
+    pub mod wan_22_vace_fun_a14b {
+        /// Typed bindings for the fal endpoint `fal-ai/wan-22-vace-fun-a14b/depth` (category `video`, cargo feature `fal-ai__wan-22-vace-fun-a14b__depth`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-22-vace-fun-a14b/depth>.
+        #[cfg(feature = "fal-ai__wan-22-vace-fun-a14b__depth")]
+        pub mod depth {
+            #[cfg(feature = "fal-ai__wan-22-vace-fun-a14b__depth")]
+            pub use super::super::super::e_fal_ai_wan_22_vace_fun_a14b_depth::fal_ai::wan_22_vace_fun_a14b::depth::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/wan-22-vace-fun-a14b/inpainting` (category `video`, cargo feature `fal-ai__wan-22-vace-fun-a14b__inpainting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-22-vace-fun-a14b/inpainting>.
+        #[cfg(feature = "fal-ai__wan-22-vace-fun-a14b__inpainting")]
+        pub mod inpainting {
+            #[cfg(feature = "fal-ai__wan-22-vace-fun-a14b__inpainting")]
+            pub use super::super::super::e_fal_ai_wan_22_vace_fun_a14b_inpainting::fal_ai::wan_22_vace_fun_a14b::inpainting::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/wan-22-vace-fun-a14b/reframe` (category `video`, cargo feature `fal-ai__wan-22-vace-fun-a14b__reframe`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-22-vace-fun-a14b/reframe>.
+        #[cfg(feature = "fal-ai__wan-22-vace-fun-a14b__reframe")]
+        pub mod reframe {
+            #[cfg(feature = "fal-ai__wan-22-vace-fun-a14b__reframe")]
+            pub use super::super::super::e_fal_ai_wan_22_vace_fun_a14b_reframe::fal_ai::wan_22_vace_fun_a14b::reframe::*;
+        }
+    }
+    /// Endpoints under `fal-ai/wan-25-preview`.
+    #[cfg(any(feature = "fal-ai__wan-25-preview__text-to-image", feature = "fal-ai__wan-25-preview__text-to-video"))]
+    pub mod wan_25_preview {
+        /// Typed bindings for the fal endpoint `fal-ai/wan-25-preview/text-to-image` (category `image`, cargo feature `fal-ai__wan-25-preview__text-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-25-preview/text-to-image>.
+        #[cfg(feature = "fal-ai__wan-25-preview__text-to-image")]
+        pub mod text_to_image {
+            #[cfg(feature = "fal-ai__wan-25-preview__text-to-image")]
+            pub use super::super::super::e_fal_ai_wan_25_preview_text_to_image::fal_ai::wan_25_preview::text_to_image::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/wan-25-preview/text-to-video` (category `video`, cargo feature `fal-ai__wan-25-preview__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-25-preview/text-to-video>.
+        #[cfg(feature = "fal-ai__wan-25-preview__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "fal-ai__wan-25-preview__text-to-video")]
+            pub use super::super::super::e_fal_ai_wan_25_preview_text_to_video::fal_ai::wan_25_preview::text_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-ati` (category `video`, cargo feature `fal-ai__wan-ati`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-ati>.
+    #[cfg(feature = "fal-ai__wan-ati")]
+    pub mod wan_ati {
+        #[cfg(feature = "fal-ai__wan-ati")]
+        pub use super::super::e_fal_ai_wan_ati::fal_ai::wan_ati::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-effects` (category `video`, cargo feature `fal-ai__wan-effects`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-effects>.
+    #[cfg(feature = "fal-ai__wan-effects")]
+    pub mod wan_effects {
+        #[cfg(feature = "fal-ai__wan-effects")]
+        pub use super::super::e_fal_ai_wan_effects::fal_ai::wan_effects::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-flf2v` (category `video`, cargo feature `fal-ai__wan-flf2v`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-flf2v>.
+    #[cfg(feature = "fal-ai__wan-flf2v")]
+    pub mod wan_flf2v {
+        #[cfg(feature = "fal-ai__wan-flf2v")]
+        pub use super::super::e_fal_ai_wan_flf2v::fal_ai::wan_flf2v::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-fun-control` (category `video`, cargo feature `fal-ai__wan-fun-control`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-fun-control>.
+    #[cfg(feature = "fal-ai__wan-fun-control")]
+    pub mod wan_fun_control {
+        #[cfg(feature = "fal-ai__wan-fun-control")]
+        pub use super::super::e_fal_ai_wan_fun_control::fal_ai::wan_fun_control::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-i2v` (category `video`, cargo feature `fal-ai__wan-i2v`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-i2v>.
+    #[cfg(feature = "fal-ai__wan-i2v")]
+    pub mod wan_i2v {
+        #[cfg(feature = "fal-ai__wan-i2v")]
+        pub use super::super::e_fal_ai_wan_i2v::fal_ai::wan_i2v::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-i2v-lora` (category `video`, cargo feature `fal-ai__wan-i2v-lora`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-i2v-lora>.
+    #[cfg(feature = "fal-ai__wan-i2v-lora")]
+    pub mod wan_i2v_lora {
+        #[cfg(feature = "fal-ai__wan-i2v-lora")]
+        pub use super::super::e_fal_ai_wan_i2v_lora::fal_ai::wan_i2v_lora::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-motion` (category `video`, cargo feature `fal-ai__wan-motion`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-motion>.
+    #[cfg(feature = "fal-ai__wan-motion")]
+    pub mod wan_motion {
+        #[cfg(feature = "fal-ai__wan-motion")]
+        pub use super::super::e_fal_ai_wan_motion::fal_ai::wan_motion::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-t2v` (category `video`, cargo feature `fal-ai__wan-t2v`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-t2v>.
+    #[cfg(feature = "fal-ai__wan-t2v")]
+    pub mod wan_t2v {
+        #[cfg(feature = "fal-ai__wan-t2v")]
+        pub use super::super::e_fal_ai_wan_t2v::fal_ai::wan_t2v::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-trainer` (category `training`, cargo feature `fal-ai__wan-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-trainer>.
+    #[cfg(any(feature = "fal-ai__wan-trainer", feature = "fal-ai__wan-trainer__flf2v-720p", feature = "fal-ai__wan-trainer__i2v-720p", feature = "fal-ai__wan-trainer__t2v-14b"))]
+    pub mod wan_trainer {
+        #[cfg(feature = "fal-ai__wan-trainer")]
+        pub use super::super::e_fal_ai_wan_trainer::fal_ai::wan_trainer::*;
+        /// Typed bindings for the fal endpoint `fal-ai/wan-trainer/flf2v-720p` (category `training`, cargo feature `fal-ai__wan-trainer__flf2v-720p`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-trainer/flf2v-720p>.
+        #[cfg(feature = "fal-ai__wan-trainer__flf2v-720p")]
+        pub mod flf2v_720p {
+            #[cfg(feature = "fal-ai__wan-trainer__flf2v-720p")]
+            pub use super::super::super::e_fal_ai_wan_trainer_flf2v_720p::fal_ai::wan_trainer::flf2v_720p::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/wan-trainer/i2v-720p` (category `training`, cargo feature `fal-ai__wan-trainer__i2v-720p`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-trainer/i2v-720p>.
+        #[cfg(feature = "fal-ai__wan-trainer__i2v-720p")]
+        pub mod i2v_720p {
+            #[cfg(feature = "fal-ai__wan-trainer__i2v-720p")]
+            pub use super::super::super::e_fal_ai_wan_trainer_i2v_720p::fal_ai::wan_trainer::i2v_720p::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/wan-trainer/t2v-14b` (category `training`, cargo feature `fal-ai__wan-trainer__t2v-14b`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-trainer/t2v-14b>.
+        #[cfg(feature = "fal-ai__wan-trainer__t2v-14b")]
+        pub mod t2v_14b {
+            #[cfg(feature = "fal-ai__wan-trainer__t2v-14b")]
+            pub use super::super::super::e_fal_ai_wan_trainer_t2v_14b::fal_ai::wan_trainer::t2v_14b::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-vace` (category `video`, cargo feature `fal-ai__wan-vace`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-vace>.
+    #[cfg(feature = "fal-ai__wan-vace")]
+    pub mod wan_vace {
+        #[cfg(feature = "fal-ai__wan-vace")]
+        pub use super::super::e_fal_ai_wan_vace::fal_ai::wan_vace::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-vace-14b` (category `video`, cargo feature `fal-ai__wan-vace-14b`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-vace-14b>.
+    #[cfg(any(feature = "fal-ai__wan-vace-14b", feature = "fal-ai__wan-vace-14b__inpainting", feature = "fal-ai__wan-vace-14b__outpainting", feature = "fal-ai__wan-vace-14b__pose"))]
+    pub mod wan_vace_14b {
+        #[cfg(feature = "fal-ai__wan-vace-14b")]
+        pub use super::super::e_fal_ai_wan_vace_14b::fal_ai::wan_vace_14b::*;
+        /// Typed bindings for the fal endpoint `fal-ai/wan-vace-14b/inpainting` (category `video`, cargo feature `fal-ai__wan-vace-14b__inpainting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-vace-14b/inpainting>.
+        #[cfg(feature = "fal-ai__wan-vace-14b__inpainting")]
+        pub mod inpainting {
+            #[cfg(feature = "fal-ai__wan-vace-14b__inpainting")]
+            pub use super::super::super::e_fal_ai_wan_vace_14b_inpainting::fal_ai::wan_vace_14b::inpainting::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/wan-vace-14b/outpainting` (category `video`, cargo feature `fal-ai__wan-vace-14b__outpainting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-vace-14b/outpainting>.
+        #[cfg(feature = "fal-ai__wan-vace-14b__outpainting")]
+        pub mod outpainting {
+            #[cfg(feature = "fal-ai__wan-vace-14b__outpainting")]
+            pub use super::super::super::e_fal_ai_wan_vace_14b_outpainting::fal_ai::wan_vace_14b::outpainting::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/wan-vace-14b/pose` (category `video`, cargo feature `fal-ai__wan-vace-14b__pose`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-vace-14b/pose>.
+        #[cfg(feature = "fal-ai__wan-vace-14b__pose")]
+        pub mod pose {
+            #[cfg(feature = "fal-ai__wan-vace-14b__pose")]
+            pub use super::super::super::e_fal_ai_wan_vace_14b_pose::fal_ai::wan_vace_14b::pose::*;
+        }
+    }
+    /// Endpoints under `fal-ai/wan-vace-apps`.
+    #[cfg(feature = "fal-ai__wan-vace-apps__video-edit")]
+    pub mod wan_vace_apps {
+        /// Typed bindings for the fal endpoint `fal-ai/wan-vace-apps/video-edit` (category `video`, cargo feature `fal-ai__wan-vace-apps__video-edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-vace-apps/video-edit>.
+        #[cfg(feature = "fal-ai__wan-vace-apps__video-edit")]
+        pub mod video_edit {
+            #[cfg(feature = "fal-ai__wan-vace-apps__video-edit")]
+            pub use super::super::super::e_fal_ai_wan_vace_apps_video_edit::fal_ai::wan_vace_apps::video_edit::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/wan-vision-enhancer` (category `video`, cargo feature `fal-ai__wan-vision-enhancer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/wan-vision-enhancer>.
+    #[cfg(feature = "fal-ai__wan-vision-enhancer")]
+    pub mod wan_vision_enhancer {
+        #[cfg(feature = "fal-ai__wan-vision-enhancer")]
+        pub use super::super::e_fal_ai_wan_vision_enhancer::fal_ai::wan_vision_enhancer::*;
+    }
+    /// Endpoints under `fal-ai/workflow-utilities`.
+    #[cfg(any(feature = "fal-ai__workflow-utilities__audio-compressor", feature = "fal-ai__workflow-utilities__auto-subtitle", feature = "fal-ai__workflow-utilities__extract-nth-frame", feature = "fal-ai__workflow-utilities__interleave-video", feature = "fal-ai__workflow-utilities__pick-image-by-index", feature = "fal-ai__workflow-utilities__reverse-video", feature = "fal-ai__workflow-utilities__scale-video", feature = "fal-ai__workflow-utilities__trim-video"))]
+    pub mod workflow_utilities {
+        /// Typed bindings for the fal endpoint `fal-ai/workflow-utilities/audio-compressor` (category `audio`, cargo feature `fal-ai__workflow-utilities__audio-compressor`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/workflow-utilities/audio-compressor>.
+        #[cfg(feature = "fal-ai__workflow-utilities__audio-compressor")]
+        pub mod audio_compressor {
+            #[cfg(feature = "fal-ai__workflow-utilities__audio-compressor")]
+            pub use super::super::super::e_fal_ai_workflow_utilities_audio_compressor::fal_ai::workflow_utilities::audio_compressor::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/workflow-utilities/auto-subtitle` (category `video`, cargo feature `fal-ai__workflow-utilities__auto-subtitle`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/workflow-utilities/auto-subtitle>.
+        #[cfg(feature = "fal-ai__workflow-utilities__auto-subtitle")]
+        pub mod auto_subtitle {
+            #[cfg(feature = "fal-ai__workflow-utilities__auto-subtitle")]
+            pub use super::super::super::e_fal_ai_workflow_utilities_auto_subtitle::fal_ai::workflow_utilities::auto_subtitle::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/workflow-utilities/extract-nth-frame` (category `image`, cargo feature `fal-ai__workflow-utilities__extract-nth-frame`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/workflow-utilities/extract-nth-frame>.
+        #[cfg(feature = "fal-ai__workflow-utilities__extract-nth-frame")]
+        pub mod extract_nth_frame {
+            #[cfg(feature = "fal-ai__workflow-utilities__extract-nth-frame")]
+            pub use super::super::super::e_fal_ai_workflow_utilities_extract_nth_frame::fal_ai::workflow_utilities::extract_nth_frame::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/workflow-utilities/interleave-video` (category `other`, cargo feature `fal-ai__workflow-utilities__interleave-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/workflow-utilities/interleave-video>.
+        #[cfg(feature = "fal-ai__workflow-utilities__interleave-video")]
+        pub mod interleave_video {
+            #[cfg(feature = "fal-ai__workflow-utilities__interleave-video")]
+            pub use super::super::super::e_fal_ai_workflow_utilities_interleave_video::fal_ai::workflow_utilities::interleave_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/workflow-utilities/pick-image-by-index` (category `workflow`, cargo feature `fal-ai__workflow-utilities__pick-image-by-index`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/workflow-utilities/pick-image-by-index>.
+        #[cfg(feature = "fal-ai__workflow-utilities__pick-image-by-index")]
+        pub mod pick_image_by_index {
+            #[cfg(feature = "fal-ai__workflow-utilities__pick-image-by-index")]
+            pub use super::super::super::e_fal_ai_workflow_utilities_pick_image_by_index::fal_ai::workflow_utilities::pick_image_by_index::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/workflow-utilities/reverse-video` (category `video`, cargo feature `fal-ai__workflow-utilities__reverse-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/workflow-utilities/reverse-video>.
+        #[cfg(feature = "fal-ai__workflow-utilities__reverse-video")]
+        pub mod reverse_video {
+            #[cfg(feature = "fal-ai__workflow-utilities__reverse-video")]
+            pub use super::super::super::e_fal_ai_workflow_utilities_reverse_video::fal_ai::workflow_utilities::reverse_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/workflow-utilities/scale-video` (category `video`, cargo feature `fal-ai__workflow-utilities__scale-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/workflow-utilities/scale-video>.
+        #[cfg(feature = "fal-ai__workflow-utilities__scale-video")]
+        pub mod scale_video {
+            #[cfg(feature = "fal-ai__workflow-utilities__scale-video")]
+            pub use super::super::super::e_fal_ai_workflow_utilities_scale_video::fal_ai::workflow_utilities::scale_video::*;
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/workflow-utilities/trim-video` (category `video`, cargo feature `fal-ai__workflow-utilities__trim-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/workflow-utilities/trim-video>.
+        #[cfg(feature = "fal-ai__workflow-utilities__trim-video")]
+        pub mod trim_video {
+            #[cfg(feature = "fal-ai__workflow-utilities__trim-video")]
+            pub use super::super::super::e_fal_ai_workflow_utilities_trim_video::fal_ai::workflow_utilities::trim_video::*;
+        }
+    }
+    /// Endpoints under `fal-ai/x-ailab`.
+    #[cfg(feature = "fal-ai__x-ailab__nsfw")]
+    pub mod x_ailab {
+        /// Typed bindings for the fal endpoint `fal-ai/x-ailab/nsfw` (category `vision`, cargo feature `fal-ai__x-ailab__nsfw`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/x-ailab/nsfw>.
+        #[cfg(feature = "fal-ai__x-ailab__nsfw")]
+        pub mod nsfw {
+            #[cfg(feature = "fal-ai__x-ailab__nsfw")]
+            pub use super::super::super::e_fal_ai_x_ailab_nsfw::fal_ai::x_ailab::nsfw::*;
+        }
+    }
+    /// Endpoints under `fal-ai/z-image`.
+    #[cfg(any(feature = "fal-ai__z-image__base", feature = "fal-ai__z-image__base__lora", feature = "fal-ai__z-image__turbo", feature = "fal-ai__z-image__turbo__controlnet__lora", feature = "fal-ai__z-image__turbo__image-to-image", feature = "fal-ai__z-image__turbo__image-to-image__lora", feature = "fal-ai__z-image__turbo__inpaint", feature = "fal-ai__z-image__turbo__inpaint__lora", feature = "fal-ai__z-image__turbo__lora"))]
+    pub mod z_image {
+        /// Typed bindings for the fal endpoint `fal-ai/z-image/base` (category `image`, cargo feature `fal-ai__z-image__base`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/z-image/base>.
+        #[cfg(any(feature = "fal-ai__z-image__base", feature = "fal-ai__z-image__base__lora"))]
+        pub mod base {
+            #[cfg(feature = "fal-ai__z-image__base")]
+            pub use super::super::super::e_fal_ai_z_image_base::fal_ai::z_image::base::*;
+            /// Typed bindings for the fal endpoint `fal-ai/z-image/base/lora` (category `image`, cargo feature `fal-ai__z-image__base__lora`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/z-image/base/lora>.
+            #[cfg(feature = "fal-ai__z-image__base__lora")]
+            pub mod lora {
+                #[cfg(feature = "fal-ai__z-image__base__lora")]
+                pub use super::super::super::super::e_fal_ai_z_image_base_lora::fal_ai::z_image::base::lora::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `fal-ai/z-image/turbo` (category `image`, cargo feature `fal-ai__z-image__turbo`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/z-image/turbo>.
+        #[cfg(any(feature = "fal-ai__z-image__turbo", feature = "fal-ai__z-image__turbo__controlnet__lora", feature = "fal-ai__z-image__turbo__image-to-image", feature = "fal-ai__z-image__turbo__image-to-image__lora", feature = "fal-ai__z-image__turbo__inpaint", feature = "fal-ai__z-image__turbo__inpaint__lora", feature = "fal-ai__z-image__turbo__lora"))]
+        pub mod turbo {
+            #[cfg(feature = "fal-ai__z-image__turbo")]
+            pub use super::super::super::e_fal_ai_z_image_turbo::fal_ai::z_image::turbo::*;
+            /// Endpoints under `fal-ai/z-image/turbo/controlnet`.
+            #[cfg(feature = "fal-ai__z-image__turbo__controlnet__lora")]
+            pub mod controlnet {
+                /// Typed bindings for the fal endpoint `fal-ai/z-image/turbo/controlnet/lora` (category `image`, cargo feature `fal-ai__z-image__turbo__controlnet__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/z-image/turbo/controlnet/lora>.
+                #[cfg(feature = "fal-ai__z-image__turbo__controlnet__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__z-image__turbo__controlnet__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_z_image_turbo_controlnet_lora::fal_ai::z_image::turbo::controlnet::lora::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/z-image/turbo/image-to-image` (category `image`, cargo feature `fal-ai__z-image__turbo__image-to-image`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/z-image/turbo/image-to-image>.
+            #[cfg(any(feature = "fal-ai__z-image__turbo__image-to-image", feature = "fal-ai__z-image__turbo__image-to-image__lora"))]
+            pub mod image_to_image {
+                #[cfg(feature = "fal-ai__z-image__turbo__image-to-image")]
+                pub use super::super::super::super::e_fal_ai_z_image_turbo_image_to_image::fal_ai::z_image::turbo::image_to_image::*;
+                /// Typed bindings for the fal endpoint `fal-ai/z-image/turbo/image-to-image/lora` (category `image`, cargo feature `fal-ai__z-image__turbo__image-to-image__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/z-image/turbo/image-to-image/lora>.
+                #[cfg(feature = "fal-ai__z-image__turbo__image-to-image__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__z-image__turbo__image-to-image__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_z_image_turbo_image_to_image_lora::fal_ai::z_image::turbo::image_to_image::lora::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/z-image/turbo/inpaint` (category `image`, cargo feature `fal-ai__z-image__turbo__inpaint`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/z-image/turbo/inpaint>.
+            #[cfg(any(feature = "fal-ai__z-image__turbo__inpaint", feature = "fal-ai__z-image__turbo__inpaint__lora"))]
+            pub mod inpaint {
+                #[cfg(feature = "fal-ai__z-image__turbo__inpaint")]
+                pub use super::super::super::super::e_fal_ai_z_image_turbo_inpaint::fal_ai::z_image::turbo::inpaint::*;
+                /// Typed bindings for the fal endpoint `fal-ai/z-image/turbo/inpaint/lora` (category `image`, cargo feature `fal-ai__z-image__turbo__inpaint__lora`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/z-image/turbo/inpaint/lora>.
+                #[cfg(feature = "fal-ai__z-image__turbo__inpaint__lora")]
+                pub mod lora {
+                    #[cfg(feature = "fal-ai__z-image__turbo__inpaint__lora")]
+                    pub use super::super::super::super::super::e_fal_ai_z_image_turbo_inpaint_lora::fal_ai::z_image::turbo::inpaint::lora::*;
+                }
+            }
+            /// Typed bindings for the fal endpoint `fal-ai/z-image/turbo/lora` (category `image`, cargo feature `fal-ai__z-image__turbo__lora`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/z-image/turbo/lora>.
+            #[cfg(feature = "fal-ai__z-image__turbo__lora")]
+            pub mod lora {
+                #[cfg(feature = "fal-ai__z-image__turbo__lora")]
+                pub use super::super::super::super::e_fal_ai_z_image_turbo_lora::fal_ai::z_image::turbo::lora::*;
+            }
+        }
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/z-image-base-trainer` (category `training`, cargo feature `fal-ai__z-image-base-trainer`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/z-image-base-trainer>.
+    #[cfg(feature = "fal-ai__z-image-base-trainer")]
+    pub mod z_image_base_trainer {
+        #[cfg(feature = "fal-ai__z-image-base-trainer")]
+        pub use super::super::e_fal_ai_z_image_base_trainer::fal_ai::z_image_base_trainer::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/z-image-turbo-trainer-v2` (category `training`, cargo feature `fal-ai__z-image-turbo-trainer-v2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/z-image-turbo-trainer-v2>.
+    #[cfg(feature = "fal-ai__z-image-turbo-trainer-v2")]
+    pub mod z_image_turbo_trainer_v2 {
+        #[cfg(feature = "fal-ai__z-image-turbo-trainer-v2")]
+        pub use super::super::e_fal_ai_z_image_turbo_trainer_v2::fal_ai::z_image_turbo_trainer_v2::*;
+    }
+    /// Typed bindings for the fal endpoint `fal-ai/zonos` (category `audio`, cargo feature `fal-ai__zonos`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/fal-ai/zonos>.
+    #[cfg(feature = "fal-ai__zonos")]
+    pub mod zonos {
+        #[cfg(feature = "fal-ai__zonos")]
+        pub use super::super::e_fal_ai_zonos::fal_ai::zonos::*;
+    }
+}
+
+/// Endpoints under `imagineart`.
+#[cfg(any(feature = "imagineart__imagineart-1.5-preview__text-to-image", feature = "imagineart__imagineart-1.5-pro-preview__text-to-image"))]
+pub mod imagineart {
+    /// Endpoints under `imagineart/imagineart-1.5-preview`.
+    #[cfg(feature = "imagineart__imagineart-1.5-preview__text-to-image")]
+    pub mod imagineart_1_5_preview {
+        /// Typed bindings for the fal endpoint `imagineart/imagineart-1.5-preview/text-to-image` (category `image`, cargo feature `imagineart__imagineart-1.5-preview__text-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/imagineart/imagineart-1.5-preview/text-to-image>.
+        #[cfg(feature = "imagineart__imagineart-1.5-preview__text-to-image")]
+        pub mod text_to_image {
+            #[cfg(feature = "imagineart__imagineart-1.5-preview__text-to-image")]
+            pub use super::super::super::e_imagineart_imagineart_1_5_preview_text_to_image::imagineart::imagineart_1_5_preview::text_to_image::*;
+        }
+    }
+    /// Endpoints under `imagineart/imagineart-1.5-pro-preview`.
+    #[cfg(feature = "imagineart__imagineart-1.5-pro-preview__text-to-image")]
+    pub mod imagineart_1_5_pro_preview {
+        /// Typed bindings for the fal endpoint `imagineart/imagineart-1.5-pro-preview/text-to-image` (category `image`, cargo feature `imagineart__imagineart-1.5-pro-preview__text-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/imagineart/imagineart-1.5-pro-preview/text-to-image>.
+        #[cfg(feature = "imagineart__imagineart-1.5-pro-preview__text-to-image")]
+        pub mod text_to_image {
+            #[cfg(feature = "imagineart__imagineart-1.5-pro-preview__text-to-image")]
+            pub use super::super::super::e_imagineart_imagineart_1_5_pro_preview_text_to_image::imagineart::imagineart_1_5_pro_preview::text_to_image::*;
+        }
+    }
+}
+
+/// Endpoints under `mirelo-ai`.
+#[cfg(any(feature = "mirelo-ai__sfx-v1.5__video-to-video", feature = "mirelo-ai__sfx-v1__video-to-audio", feature = "mirelo-ai__sfx-v1__video-to-video"))]
+pub mod mirelo_ai {
+    /// Endpoints under `mirelo-ai/sfx-v1`.
+    #[cfg(any(feature = "mirelo-ai__sfx-v1__video-to-audio", feature = "mirelo-ai__sfx-v1__video-to-video"))]
+    pub mod sfx_v1 {
+        /// Typed bindings for the fal endpoint `mirelo-ai/sfx-v1/video-to-audio` (category `audio`, cargo feature `mirelo-ai__sfx-v1__video-to-audio`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/mirelo-ai/sfx-v1/video-to-audio>.
+        #[cfg(feature = "mirelo-ai__sfx-v1__video-to-audio")]
+        pub mod video_to_audio {
+            #[cfg(feature = "mirelo-ai__sfx-v1__video-to-audio")]
+            pub use super::super::super::e_mirelo_ai_sfx_v1_video_to_audio::mirelo_ai::sfx_v1::video_to_audio::*;
+        }
+        /// Typed bindings for the fal endpoint `mirelo-ai/sfx-v1/video-to-video` (category `video`, cargo feature `mirelo-ai__sfx-v1__video-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/mirelo-ai/sfx-v1/video-to-video>.
+        #[cfg(feature = "mirelo-ai__sfx-v1__video-to-video")]
+        pub mod video_to_video {
+            #[cfg(feature = "mirelo-ai__sfx-v1__video-to-video")]
+            pub use super::super::super::e_mirelo_ai_sfx_v1_video_to_video::mirelo_ai::sfx_v1::video_to_video::*;
+        }
+    }
+    /// Endpoints under `mirelo-ai/sfx-v1.5`.
+    #[cfg(feature = "mirelo-ai__sfx-v1.5__video-to-video")]
+    pub mod sfx_v1_5 {
+        /// Typed bindings for the fal endpoint `mirelo-ai/sfx-v1.5/video-to-video` (category `video`, cargo feature `mirelo-ai__sfx-v1.5__video-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/mirelo-ai/sfx-v1.5/video-to-video>.
+        #[cfg(feature = "mirelo-ai__sfx-v1.5__video-to-video")]
+        pub mod video_to_video {
+            #[cfg(feature = "mirelo-ai__sfx-v1.5__video-to-video")]
+            pub use super::super::super::e_mirelo_ai_sfx_v1_5_video_to_video::mirelo_ai::sfx_v1_5::video_to_video::*;
+        }
+    }
+}
+
+/// Endpoints under `moonvalley`.
+#[cfg(any(feature = "moonvalley__marey__i2v", feature = "moonvalley__marey__motion-transfer", feature = "moonvalley__marey__pose-transfer"))]
+pub mod moonvalley {
+    /// Endpoints under `moonvalley/marey`.
+    #[cfg(any(feature = "moonvalley__marey__i2v", feature = "moonvalley__marey__motion-transfer", feature = "moonvalley__marey__pose-transfer"))]
+    pub mod marey {
+        /// Typed bindings for the fal endpoint `moonvalley/marey/i2v` (category `video`, cargo feature `moonvalley__marey__i2v`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/moonvalley/marey/i2v>.
+        #[cfg(feature = "moonvalley__marey__i2v")]
+        pub mod i2v {
+            #[cfg(feature = "moonvalley__marey__i2v")]
+            pub use super::super::super::e_moonvalley_marey_i2v::moonvalley::marey::i2v::*;
+        }
+        /// Typed bindings for the fal endpoint `moonvalley/marey/motion-transfer` (category `video`, cargo feature `moonvalley__marey__motion-transfer`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/moonvalley/marey/motion-transfer>.
+        #[cfg(feature = "moonvalley__marey__motion-transfer")]
+        pub mod motion_transfer {
+            #[cfg(feature = "moonvalley__marey__motion-transfer")]
+            pub use super::super::super::e_moonvalley_marey_motion_transfer::moonvalley::marey::motion_transfer::*;
+        }
+        /// Typed bindings for the fal endpoint `moonvalley/marey/pose-transfer` (category `video`, cargo feature `moonvalley__marey__pose-transfer`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/moonvalley/marey/pose-transfer>.
+        #[cfg(feature = "moonvalley__marey__pose-transfer")]
+        pub mod pose_transfer {
+            #[cfg(feature = "moonvalley__marey__pose-transfer")]
+            pub use super::super::super::e_moonvalley_marey_pose_transfer::moonvalley::marey::pose_transfer::*;
+        }
+    }
+}
+
+/// Endpoints under `nvidia`.
+#[cfg(any(feature = "nvidia__nemotron-3-nano-omni", feature = "nvidia__nemotron-3-nano-omni__video", feature = "nvidia__nemotron-3-nano-omni__vision"))]
+pub mod nvidia {
+    /// Typed bindings for the fal endpoint `nvidia/nemotron-3-nano-omni` (category `llm`, cargo feature `nvidia__nemotron-3-nano-omni`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/nvidia/nemotron-3-nano-omni>.
+    #[cfg(any(feature = "nvidia__nemotron-3-nano-omni", feature = "nvidia__nemotron-3-nano-omni__video", feature = "nvidia__nemotron-3-nano-omni__vision"))]
+    pub mod nemotron_3_nano_omni {
+        #[cfg(feature = "nvidia__nemotron-3-nano-omni")]
+        pub use super::super::e_nvidia_nemotron_3_nano_omni::nvidia::nemotron_3_nano_omni::*;
+        /// Typed bindings for the fal endpoint `nvidia/nemotron-3-nano-omni/video` (category `text`, cargo feature `nvidia__nemotron-3-nano-omni__video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/nvidia/nemotron-3-nano-omni/video>.
+        #[cfg(feature = "nvidia__nemotron-3-nano-omni__video")]
+        pub mod video {
+            #[cfg(feature = "nvidia__nemotron-3-nano-omni__video")]
+            pub use super::super::super::e_nvidia_nemotron_3_nano_omni_video::nvidia::nemotron_3_nano_omni::video::*;
+        }
+        /// Typed bindings for the fal endpoint `nvidia/nemotron-3-nano-omni/vision` (category `text`, cargo feature `nvidia__nemotron-3-nano-omni__vision`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/nvidia/nemotron-3-nano-omni/vision>.
+        #[cfg(feature = "nvidia__nemotron-3-nano-omni__vision")]
+        pub mod vision {
+            #[cfg(feature = "nvidia__nemotron-3-nano-omni__vision")]
+            pub use super::super::super::e_nvidia_nemotron_3_nano_omni_vision::nvidia::nemotron_3_nano_omni::vision::*;
+        }
+    }
+}
+
+/// Endpoints under `openai`.
+#[cfg(any(feature = "openai__gpt-image-2", feature = "openai__gpt-image-2__edit"))]
+pub mod openai {
+    /// Typed bindings for the fal endpoint `openai/gpt-image-2` (category `image`, cargo feature `openai__gpt-image-2`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/openai/gpt-image-2>.
+    #[cfg(any(feature = "openai__gpt-image-2", feature = "openai__gpt-image-2__edit"))]
+    pub mod gpt_image_2 {
+        #[cfg(feature = "openai__gpt-image-2")]
+        pub use super::super::e_openai_gpt_image_2::openai::gpt_image_2::*;
+        /// Typed bindings for the fal endpoint `openai/gpt-image-2/edit` (category `image`, cargo feature `openai__gpt-image-2__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/openai/gpt-image-2/edit>.
+        #[cfg(feature = "openai__gpt-image-2__edit")]
+        pub mod edit {
+            #[cfg(feature = "openai__gpt-image-2__edit")]
+            pub use super::super::super::e_openai_gpt_image_2_edit::openai::gpt_image_2::edit::*;
+        }
+    }
+}
+
+/// Endpoints under `openrouter`.
+#[cfg(any(feature = "openrouter__router__openai__v1__chat__completions", feature = "openrouter__router__openai__v1__responses", feature = "openrouter__router__video", feature = "openrouter__router__video__enterprise", feature = "openrouter__router__vision"))]
+pub mod openrouter {
+    /// Endpoints under `openrouter/router`.
+    #[cfg(any(feature = "openrouter__router__openai__v1__chat__completions", feature = "openrouter__router__openai__v1__responses", feature = "openrouter__router__video", feature = "openrouter__router__video__enterprise", feature = "openrouter__router__vision"))]
+    pub mod router {
+        /// Endpoints under `openrouter/router/openai`.
+        #[cfg(any(feature = "openrouter__router__openai__v1__chat__completions", feature = "openrouter__router__openai__v1__responses"))]
+        pub mod openai {
+            /// Endpoints under `openrouter/router/openai/v1`.
+            #[cfg(any(feature = "openrouter__router__openai__v1__chat__completions", feature = "openrouter__router__openai__v1__responses"))]
+            pub mod v1 {
+                /// Endpoints under `openrouter/router/openai/v1/chat`.
+                #[cfg(feature = "openrouter__router__openai__v1__chat__completions")]
+                pub mod chat {
+                    /// Typed bindings for the fal endpoint `openrouter/router/openai/v1/chat/completions` (category `llm`, cargo feature `openrouter__router__openai__v1__chat__completions`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/openrouter/router/openai/v1/chat/completions>.
+                    #[cfg(feature = "openrouter__router__openai__v1__chat__completions")]
+                    pub mod completions {
+                        #[cfg(feature = "openrouter__router__openai__v1__chat__completions")]
+                        pub use super::super::super::super::super::super::e_openrouter_router_openai_v1_chat_completions::openrouter::router::openai::v1::chat::completions::*;
+                    }
+                }
+                /// Typed bindings for the fal endpoint `openrouter/router/openai/v1/responses` (category `llm`, cargo feature `openrouter__router__openai__v1__responses`).
+                ///
+                /// The endpoint's page on fal: <https://fal.ai/models/openrouter/router/openai/v1/responses>.
+                #[cfg(feature = "openrouter__router__openai__v1__responses")]
+                pub mod responses {
+                    #[cfg(feature = "openrouter__router__openai__v1__responses")]
+                    pub use super::super::super::super::super::e_openrouter_router_openai_v1_responses::openrouter::router::openai::v1::responses::*;
+                }
+            }
+        }
+        /// Typed bindings for the fal endpoint `openrouter/router/video` (category `text`, cargo feature `openrouter__router__video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/openrouter/router/video>.
+        #[cfg(any(feature = "openrouter__router__video", feature = "openrouter__router__video__enterprise"))]
+        pub mod video {
+            #[cfg(feature = "openrouter__router__video")]
+            pub use super::super::super::e_openrouter_router_video::openrouter::router::video::*;
+            /// Typed bindings for the fal endpoint `openrouter/router/video/enterprise` (category `text`, cargo feature `openrouter__router__video__enterprise`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/openrouter/router/video/enterprise>.
+            #[cfg(feature = "openrouter__router__video__enterprise")]
+            pub mod enterprise {
+                #[cfg(feature = "openrouter__router__video__enterprise")]
+                pub use super::super::super::super::e_openrouter_router_video_enterprise::openrouter::router::video::enterprise::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `openrouter/router/vision` (category `vision`, cargo feature `openrouter__router__vision`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/openrouter/router/vision>.
+        #[cfg(feature = "openrouter__router__vision")]
+        pub mod vision {
+            #[cfg(feature = "openrouter__router__vision")]
+            pub use super::super::super::e_openrouter_router_vision::openrouter::router::vision::*;
+        }
+    }
+}
+
+/// Endpoints under `perceptron`.
+#[cfg(any(feature = "perceptron__isaac-01", feature = "perceptron__isaac-01__openai__v1__chat__completions"))]
+pub mod perceptron {
+    /// Typed bindings for the fal endpoint `perceptron/isaac-01` (category `vision`, cargo feature `perceptron__isaac-01`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/perceptron/isaac-01>.
+    #[cfg(any(feature = "perceptron__isaac-01", feature = "perceptron__isaac-01__openai__v1__chat__completions"))]
+    pub mod isaac_01 {
+        #[cfg(feature = "perceptron__isaac-01")]
+        pub use super::super::e_perceptron_isaac_01::perceptron::isaac_01::*;
+        /// Endpoints under `perceptron/isaac-01/openai`.
+        #[cfg(feature = "perceptron__isaac-01__openai__v1__chat__completions")]
+        pub mod openai {
+            /// Endpoints under `perceptron/isaac-01/openai/v1`.
+            #[cfg(feature = "perceptron__isaac-01__openai__v1__chat__completions")]
+            pub mod v1 {
+                /// Endpoints under `perceptron/isaac-01/openai/v1/chat`.
+                #[cfg(feature = "perceptron__isaac-01__openai__v1__chat__completions")]
+                pub mod chat {
+                    /// Typed bindings for the fal endpoint `perceptron/isaac-01/openai/v1/chat/completions` (category `vision`, cargo feature `perceptron__isaac-01__openai__v1__chat__completions`).
+                    ///
+                    /// The endpoint's page on fal: <https://fal.ai/models/perceptron/isaac-01/openai/v1/chat/completions>.
+                    #[cfg(feature = "perceptron__isaac-01__openai__v1__chat__completions")]
+                    pub mod completions {
+                        #[cfg(feature = "perceptron__isaac-01__openai__v1__chat__completions")]
+                        pub use super::super::super::super::super::super::e_perceptron_isaac_01_openai_v1_chat_completions::perceptron::isaac_01::openai::v1::chat::completions::*;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Endpoints under `pixelcut`.
+#[cfg(feature = "pixelcut__background-removal")]
+pub mod pixelcut {
+    /// Typed bindings for the fal endpoint `pixelcut/background-removal` (category `image`, cargo feature `pixelcut__background-removal`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/pixelcut/background-removal>.
+    #[cfg(feature = "pixelcut__background-removal")]
+    pub mod background_removal {
+        #[cfg(feature = "pixelcut__background-removal")]
+        pub use super::super::e_pixelcut_background_removal::pixelcut::background_removal::*;
+    }
+}
+
+/// Endpoints under `resemble-ai`.
+#[cfg(any(feature = "resemble-ai__chatterboxhd__speech-to-speech", feature = "resemble-ai__chatterboxhd__text-to-speech"))]
+pub mod resemble_ai {
+    /// Endpoints under `resemble-ai/chatterboxhd`.
+    #[cfg(any(feature = "resemble-ai__chatterboxhd__speech-to-speech", feature = "resemble-ai__chatterboxhd__text-to-speech"))]
+    pub mod chatterboxhd {
+        /// Typed bindings for the fal endpoint `resemble-ai/chatterboxhd/speech-to-speech` (category `speech`, cargo feature `resemble-ai__chatterboxhd__speech-to-speech`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/resemble-ai/chatterboxhd/speech-to-speech>.
+        #[cfg(feature = "resemble-ai__chatterboxhd__speech-to-speech")]
+        pub mod speech_to_speech {
+            #[cfg(feature = "resemble-ai__chatterboxhd__speech-to-speech")]
+            pub use super::super::super::e_resemble_ai_chatterboxhd_speech_to_speech::resemble_ai::chatterboxhd::speech_to_speech::*;
+        }
+        /// Typed bindings for the fal endpoint `resemble-ai/chatterboxhd/text-to-speech` (category `speech`, cargo feature `resemble-ai__chatterboxhd__text-to-speech`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/resemble-ai/chatterboxhd/text-to-speech>.
+        #[cfg(feature = "resemble-ai__chatterboxhd__text-to-speech")]
+        pub mod text_to_speech {
+            #[cfg(feature = "resemble-ai__chatterboxhd__text-to-speech")]
+            pub use super::super::super::e_resemble_ai_chatterboxhd_text_to_speech::resemble_ai::chatterboxhd::text_to_speech::*;
+        }
+    }
+}
+
+/// Endpoints under `rundiffusion-fal`.
+#[cfg(any(feature = "rundiffusion-fal__juggernaut-flux-lora", feature = "rundiffusion-fal__juggernaut-flux-lora__inpainting", feature = "rundiffusion-fal__rundiffusion-photo-flux"))]
+pub mod rundiffusion_fal {
+    /// Typed bindings for the fal endpoint `rundiffusion-fal/juggernaut-flux-lora` (category `image`, cargo feature `rundiffusion-fal__juggernaut-flux-lora`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/rundiffusion-fal/juggernaut-flux-lora>.
+    #[cfg(any(feature = "rundiffusion-fal__juggernaut-flux-lora", feature = "rundiffusion-fal__juggernaut-flux-lora__inpainting"))]
+    pub mod juggernaut_flux_lora {
+        #[cfg(feature = "rundiffusion-fal__juggernaut-flux-lora")]
+        pub use super::super::e_rundiffusion_fal_juggernaut_flux_lora::rundiffusion_fal::juggernaut_flux_lora::*;
+        /// Typed bindings for the fal endpoint `rundiffusion-fal/juggernaut-flux-lora/inpainting` (category `image`, cargo feature `rundiffusion-fal__juggernaut-flux-lora__inpainting`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/rundiffusion-fal/juggernaut-flux-lora/inpainting>.
+        #[cfg(feature = "rundiffusion-fal__juggernaut-flux-lora__inpainting")]
+        pub mod inpainting {
+            #[cfg(feature = "rundiffusion-fal__juggernaut-flux-lora__inpainting")]
+            pub use super::super::super::e_rundiffusion_fal_juggernaut_flux_lora_inpainting::rundiffusion_fal::juggernaut_flux_lora::inpainting::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `rundiffusion-fal/rundiffusion-photo-flux` (category `image`, cargo feature `rundiffusion-fal__rundiffusion-photo-flux`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/rundiffusion-fal/rundiffusion-photo-flux>.
+    #[cfg(feature = "rundiffusion-fal__rundiffusion-photo-flux")]
+    pub mod rundiffusion_photo_flux {
+        #[cfg(feature = "rundiffusion-fal__rundiffusion-photo-flux")]
+        pub use super::super::e_rundiffusion_fal_rundiffusion_photo_flux::rundiffusion_fal::rundiffusion_photo_flux::*;
+    }
+}
+
+/// Endpoints under `tripo3d`.
+#[cfg(any(feature = "tripo3d__h3.1__multiview-to-3d", feature = "tripo3d__p1__image-to-3d", feature = "tripo3d__p1__text-to-3d", feature = "tripo3d__tripo__v2.5__image-to-3d", feature = "tripo3d__tripo__v2.5__multiview-to-3d"))]
+pub mod tripo3d {
+    /// Endpoints under `tripo3d/h3.1`.
+    #[cfg(feature = "tripo3d__h3.1__multiview-to-3d")]
+    pub mod h3_1 {
+        /// Typed bindings for the fal endpoint `tripo3d/h3.1/multiview-to-3d` (category `3d`, cargo feature `tripo3d__h3.1__multiview-to-3d`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/tripo3d/h3.1/multiview-to-3d>.
+        #[cfg(feature = "tripo3d__h3.1__multiview-to-3d")]
+        pub mod multiview_to_3d {
+            #[cfg(feature = "tripo3d__h3.1__multiview-to-3d")]
+            pub use super::super::super::e_tripo3d_h3_1_multiview_to_3d::tripo3d::h3_1::multiview_to_3d::*;
+        }
+    }
+    /// Endpoints under `tripo3d/p1`.
+    #[cfg(any(feature = "tripo3d__p1__image-to-3d", feature = "tripo3d__p1__text-to-3d"))]
+    pub mod p1 {
+        /// Typed bindings for the fal endpoint `tripo3d/p1/image-to-3d` (category `3d`, cargo feature `tripo3d__p1__image-to-3d`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/tripo3d/p1/image-to-3d>.
+        #[cfg(feature = "tripo3d__p1__image-to-3d")]
+        pub mod image_to_3d {
+            #[cfg(feature = "tripo3d__p1__image-to-3d")]
+            pub use super::super::super::e_tripo3d_p1_image_to_3d::tripo3d::p1::image_to_3d::*;
+        }
+        /// Typed bindings for the fal endpoint `tripo3d/p1/text-to-3d` (category `3d`, cargo feature `tripo3d__p1__text-to-3d`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/tripo3d/p1/text-to-3d>.
+        #[cfg(feature = "tripo3d__p1__text-to-3d")]
+        pub mod text_to_3d {
+            #[cfg(feature = "tripo3d__p1__text-to-3d")]
+            pub use super::super::super::e_tripo3d_p1_text_to_3d::tripo3d::p1::text_to_3d::*;
+        }
+    }
+    /// Endpoints under `tripo3d/tripo`.
+    #[cfg(any(feature = "tripo3d__tripo__v2.5__image-to-3d", feature = "tripo3d__tripo__v2.5__multiview-to-3d"))]
+    pub mod tripo {
+        /// Endpoints under `tripo3d/tripo/v2.5`.
+        #[cfg(any(feature = "tripo3d__tripo__v2.5__image-to-3d", feature = "tripo3d__tripo__v2.5__multiview-to-3d"))]
+        pub mod v2_5 {
+            /// Typed bindings for the fal endpoint `tripo3d/tripo/v2.5/image-to-3d` (category `3d`, cargo feature `tripo3d__tripo__v2.5__image-to-3d`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/tripo3d/tripo/v2.5/image-to-3d>.
+            #[cfg(feature = "tripo3d__tripo__v2.5__image-to-3d")]
+            pub mod image_to_3d {
+                #[cfg(feature = "tripo3d__tripo__v2.5__image-to-3d")]
+                pub use super::super::super::super::e_tripo3d_tripo_v2_5_image_to_3d::tripo3d::tripo::v2_5::image_to_3d::*;
+            }
+            /// Typed bindings for the fal endpoint `tripo3d/tripo/v2.5/multiview-to-3d` (category `3d`, cargo feature `tripo3d__tripo__v2.5__multiview-to-3d`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/tripo3d/tripo/v2.5/multiview-to-3d>.
+            #[cfg(feature = "tripo3d__tripo__v2.5__multiview-to-3d")]
+            pub mod multiview_to_3d {
+                #[cfg(feature = "tripo3d__tripo__v2.5__multiview-to-3d")]
+                pub use super::super::super::super::e_tripo3d_tripo_v2_5_multiview_to_3d::tripo3d::tripo::v2_5::multiview_to_3d::*;
+            }
+        }
+    }
+}
+
+/// Endpoints under `veed`.
+#[cfg(any(feature = "veed__avatars__audio-to-video", feature = "veed__avatars__text-to-video", feature = "veed__fabric-1.0", feature = "veed__fabric-1.0__fast", feature = "veed__fabric-1.0__text", feature = "veed__lipsync", feature = "veed__video-background-removal__fast", feature = "veed__video-background-removal__green-screen"))]
+pub mod veed {
+    /// Endpoints under `veed/avatars`.
+    #[cfg(any(feature = "veed__avatars__audio-to-video", feature = "veed__avatars__text-to-video"))]
+    pub mod avatars {
+        /// Typed bindings for the fal endpoint `veed/avatars/audio-to-video` (category `video`, cargo feature `veed__avatars__audio-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/veed/avatars/audio-to-video>.
+        #[cfg(feature = "veed__avatars__audio-to-video")]
+        pub mod audio_to_video {
+            #[cfg(feature = "veed__avatars__audio-to-video")]
+            pub use super::super::super::e_veed_avatars_audio_to_video::veed::avatars::audio_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `veed/avatars/text-to-video` (category `video`, cargo feature `veed__avatars__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/veed/avatars/text-to-video>.
+        #[cfg(feature = "veed__avatars__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "veed__avatars__text-to-video")]
+            pub use super::super::super::e_veed_avatars_text_to_video::veed::avatars::text_to_video::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `veed/fabric-1.0` (category `video`, cargo feature `veed__fabric-1.0`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/veed/fabric-1.0>.
+    #[cfg(any(feature = "veed__fabric-1.0", feature = "veed__fabric-1.0__fast", feature = "veed__fabric-1.0__text"))]
+    pub mod fabric_1_0 {
+        #[cfg(feature = "veed__fabric-1.0")]
+        pub use super::super::e_veed_fabric_1_0::veed::fabric_1_0::*;
+        /// Typed bindings for the fal endpoint `veed/fabric-1.0/fast` (category `video`, cargo feature `veed__fabric-1.0__fast`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/veed/fabric-1.0/fast>.
+        #[cfg(feature = "veed__fabric-1.0__fast")]
+        pub mod fast {
+            #[cfg(feature = "veed__fabric-1.0__fast")]
+            pub use super::super::super::e_veed_fabric_1_0_fast::veed::fabric_1_0::fast::*;
+        }
+        /// Typed bindings for the fal endpoint `veed/fabric-1.0/text` (category `video`, cargo feature `veed__fabric-1.0__text`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/veed/fabric-1.0/text>.
+        #[cfg(feature = "veed__fabric-1.0__text")]
+        pub mod text {
+            #[cfg(feature = "veed__fabric-1.0__text")]
+            pub use super::super::super::e_veed_fabric_1_0_text::veed::fabric_1_0::text::*;
+        }
+    }
+    /// Typed bindings for the fal endpoint `veed/lipsync` (category `video`, cargo feature `veed__lipsync`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/veed/lipsync>.
+    #[cfg(feature = "veed__lipsync")]
+    pub mod lipsync {
+        #[cfg(feature = "veed__lipsync")]
+        pub use super::super::e_veed_lipsync::veed::lipsync::*;
+    }
+    /// Endpoints under `veed/video-background-removal`.
+    #[cfg(any(feature = "veed__video-background-removal__fast", feature = "veed__video-background-removal__green-screen"))]
+    pub mod video_background_removal {
+        /// Typed bindings for the fal endpoint `veed/video-background-removal/fast` (category `video`, cargo feature `veed__video-background-removal__fast`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/veed/video-background-removal/fast>.
+        #[cfg(feature = "veed__video-background-removal__fast")]
+        pub mod fast {
+            #[cfg(feature = "veed__video-background-removal__fast")]
+            pub use super::super::super::e_veed_video_background_removal_fast::veed::video_background_removal::fast::*;
+        }
+        /// Typed bindings for the fal endpoint `veed/video-background-removal/green-screen` (category `video`, cargo feature `veed__video-background-removal__green-screen`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/veed/video-background-removal/green-screen>.
+        #[cfg(feature = "veed__video-background-removal__green-screen")]
+        pub mod green_screen {
+            #[cfg(feature = "veed__video-background-removal__green-screen")]
+            pub use super::super::super::e_veed_video_background_removal_green_screen::veed::video_background_removal::green_screen::*;
+        }
+    }
+}
+
+/// Endpoints under `wan`.
+#[cfg(any(feature = "wan__v2.6__image-to-image", feature = "wan__v2.6__image-to-video", feature = "wan__v2.6__image-to-video__flash", feature = "wan__v2.6__reference-to-video", feature = "wan__v2.6__text-to-video"))]
+pub mod wan {
+    /// Endpoints under `wan/v2.6`.
+    #[cfg(any(feature = "wan__v2.6__image-to-image", feature = "wan__v2.6__image-to-video", feature = "wan__v2.6__image-to-video__flash", feature = "wan__v2.6__reference-to-video", feature = "wan__v2.6__text-to-video"))]
+    pub mod v2_6 {
+        /// Typed bindings for the fal endpoint `wan/v2.6/image-to-image` (category `image`, cargo feature `wan__v2.6__image-to-image`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/wan/v2.6/image-to-image>.
+        #[cfg(feature = "wan__v2.6__image-to-image")]
+        pub mod image_to_image {
+            #[cfg(feature = "wan__v2.6__image-to-image")]
+            pub use super::super::super::e_wan_v2_6_image_to_image::wan::v2_6::image_to_image::*;
+        }
+        /// Typed bindings for the fal endpoint `wan/v2.6/image-to-video` (category `video`, cargo feature `wan__v2.6__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/wan/v2.6/image-to-video>.
+        #[cfg(any(feature = "wan__v2.6__image-to-video", feature = "wan__v2.6__image-to-video__flash"))]
+        pub mod image_to_video {
+            #[cfg(feature = "wan__v2.6__image-to-video")]
+            pub use super::super::super::e_wan_v2_6_image_to_video::wan::v2_6::image_to_video::*;
+            /// Typed bindings for the fal endpoint `wan/v2.6/image-to-video/flash` (category `video`, cargo feature `wan__v2.6__image-to-video__flash`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/wan/v2.6/image-to-video/flash>.
+            #[cfg(feature = "wan__v2.6__image-to-video__flash")]
+            pub mod flash {
+                #[cfg(feature = "wan__v2.6__image-to-video__flash")]
+                pub use super::super::super::super::e_wan_v2_6_image_to_video_flash::wan::v2_6::image_to_video::flash::*;
+            }
+        }
+        /// Typed bindings for the fal endpoint `wan/v2.6/reference-to-video` (category `video`, cargo feature `wan__v2.6__reference-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/wan/v2.6/reference-to-video>.
+        #[cfg(feature = "wan__v2.6__reference-to-video")]
+        pub mod reference_to_video {
+            #[cfg(feature = "wan__v2.6__reference-to-video")]
+            pub use super::super::super::e_wan_v2_6_reference_to_video::wan::v2_6::reference_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `wan/v2.6/text-to-video` (category `video`, cargo feature `wan__v2.6__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/wan/v2.6/text-to-video>.
+        #[cfg(feature = "wan__v2.6__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "wan__v2.6__text-to-video")]
+            pub use super::super::super::e_wan_v2_6_text_to_video::wan::v2_6::text_to_video::*;
+        }
+    }
+}
+
+/// Endpoints under `xai`.
+#[cfg(any(feature = "xai__grok-imagine-image", feature = "xai__grok-imagine-image__edit", feature = "xai__grok-imagine-image__quality__edit", feature = "xai__grok-imagine-video__edit-video", feature = "xai__grok-imagine-video__image-to-video", feature = "xai__grok-imagine-video__reference-to-video", feature = "xai__grok-imagine-video__text-to-video", feature = "xai__tts__v1"))]
+pub mod xai {
+    /// Typed bindings for the fal endpoint `xai/grok-imagine-image` (category `image`, cargo feature `xai__grok-imagine-image`).
+    ///
+    /// The endpoint's page on fal: <https://fal.ai/models/xai/grok-imagine-image>.
+    #[cfg(any(feature = "xai__grok-imagine-image", feature = "xai__grok-imagine-image__edit", feature = "xai__grok-imagine-image__quality__edit"))]
+    pub mod grok_imagine_image {
+        #[cfg(feature = "xai__grok-imagine-image")]
+        pub use super::super::e_xai_grok_imagine_image::xai::grok_imagine_image::*;
+        /// Typed bindings for the fal endpoint `xai/grok-imagine-image/edit` (category `image`, cargo feature `xai__grok-imagine-image__edit`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/xai/grok-imagine-image/edit>.
+        #[cfg(feature = "xai__grok-imagine-image__edit")]
+        pub mod edit {
+            #[cfg(feature = "xai__grok-imagine-image__edit")]
+            pub use super::super::super::e_xai_grok_imagine_image_edit::xai::grok_imagine_image::edit::*;
+        }
+        /// Endpoints under `xai/grok-imagine-image/quality`.
+        #[cfg(feature = "xai__grok-imagine-image__quality__edit")]
+        pub mod quality {
+            /// Typed bindings for the fal endpoint `xai/grok-imagine-image/quality/edit` (category `image`, cargo feature `xai__grok-imagine-image__quality__edit`).
+            ///
+            /// The endpoint's page on fal: <https://fal.ai/models/xai/grok-imagine-image/quality/edit>.
+            #[cfg(feature = "xai__grok-imagine-image__quality__edit")]
+            pub mod edit {
+                #[cfg(feature = "xai__grok-imagine-image__quality__edit")]
+                pub use super::super::super::super::e_xai_grok_imagine_image_quality_edit::xai::grok_imagine_image::quality::edit::*;
+            }
+        }
+    }
+    /// Endpoints under `xai/grok-imagine-video`.
+    #[cfg(any(feature = "xai__grok-imagine-video__edit-video", feature = "xai__grok-imagine-video__image-to-video", feature = "xai__grok-imagine-video__reference-to-video", feature = "xai__grok-imagine-video__text-to-video"))]
+    pub mod grok_imagine_video {
+        /// Typed bindings for the fal endpoint `xai/grok-imagine-video/edit-video` (category `video`, cargo feature `xai__grok-imagine-video__edit-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/xai/grok-imagine-video/edit-video>.
+        #[cfg(feature = "xai__grok-imagine-video__edit-video")]
+        pub mod edit_video {
+            #[cfg(feature = "xai__grok-imagine-video__edit-video")]
+            pub use super::super::super::e_xai_grok_imagine_video_edit_video::xai::grok_imagine_video::edit_video::*;
+        }
+        /// Typed bindings for the fal endpoint `xai/grok-imagine-video/image-to-video` (category `video`, cargo feature `xai__grok-imagine-video__image-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/xai/grok-imagine-video/image-to-video>.
+        #[cfg(feature = "xai__grok-imagine-video__image-to-video")]
+        pub mod image_to_video {
+            #[cfg(feature = "xai__grok-imagine-video__image-to-video")]
+            pub use super::super::super::e_xai_grok_imagine_video_image_to_video::xai::grok_imagine_video::image_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `xai/grok-imagine-video/reference-to-video` (category `video`, cargo feature `xai__grok-imagine-video__reference-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/xai/grok-imagine-video/reference-to-video>.
+        #[cfg(feature = "xai__grok-imagine-video__reference-to-video")]
+        pub mod reference_to_video {
+            #[cfg(feature = "xai__grok-imagine-video__reference-to-video")]
+            pub use super::super::super::e_xai_grok_imagine_video_reference_to_video::xai::grok_imagine_video::reference_to_video::*;
+        }
+        /// Typed bindings for the fal endpoint `xai/grok-imagine-video/text-to-video` (category `video`, cargo feature `xai__grok-imagine-video__text-to-video`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/xai/grok-imagine-video/text-to-video>.
+        #[cfg(feature = "xai__grok-imagine-video__text-to-video")]
+        pub mod text_to_video {
+            #[cfg(feature = "xai__grok-imagine-video__text-to-video")]
+            pub use super::super::super::e_xai_grok_imagine_video_text_to_video::xai::grok_imagine_video::text_to_video::*;
+        }
+    }
+    /// Endpoints under `xai/tts`.
+    #[cfg(feature = "xai__tts__v1")]
+    pub mod tts {
+        /// Typed bindings for the fal endpoint `xai/tts/v1` (category `speech`, cargo feature `xai__tts__v1`).
+        ///
+        /// The endpoint's page on fal: <https://fal.ai/models/xai/tts/v1>.
+        #[cfg(feature = "xai__tts__v1")]
+        pub mod v1 {
+            #[cfg(feature = "xai__tts__v1")]
+            pub use super::super::super::e_xai_tts_v1::xai::tts::v1::*;
         }
     }
 }
@@ -151,12 +12131,985 @@ pub struct Listing {
 /// Every endpoint of this crate, sorted by id. Compiled whatever features are
 /// on, so a program can tell which endpoints exist and which feature to enable.
 pub const CATALOGUE: &[Listing] = &[
+    Listing { id: "alibaba/happy-horse/image-to-video", category: "video", feature: "alibaba__happy-horse__image-to-video" },
+    Listing { id: "alibaba/happy-horse/reference-to-video", category: "video", feature: "alibaba__happy-horse__reference-to-video" },
+    Listing { id: "alibaba/happy-horse/text-to-video", category: "video", feature: "alibaba__happy-horse__text-to-video" },
+    Listing { id: "alibaba/happy-horse/video-edit", category: "video", feature: "alibaba__happy-horse__video-edit" },
+    Listing { id: "argil/avatars/audio-to-video", category: "video", feature: "argil__avatars__audio-to-video" },
+    Listing { id: "bria/bria_video_eraser/erase/keypoints", category: "video", feature: "bria__bria_video_eraser__erase__keypoints" },
+    Listing { id: "bria/bria_video_eraser/erase/mask", category: "video", feature: "bria__bria_video_eraser__erase__mask" },
+    Listing { id: "bria/embed-product", category: "image", feature: "bria__embed-product" },
+    Listing { id: "bria/fibo-bbq-preview/generate", category: "image", feature: "bria__fibo-bbq-preview__generate" },
+    Listing { id: "bria/fibo-edit/colorize", category: "image", feature: "bria__fibo-edit__colorize" },
+    Listing { id: "bria/fibo-edit/edit", category: "image", feature: "bria__fibo-edit__edit" },
+    Listing { id: "bria/fibo-edit/edit/structured_instruction", category: "json", feature: "bria__fibo-edit__edit__structured_instruction" },
+    Listing { id: "bria/fibo-edit/erase_by_text", category: "image", feature: "bria__fibo-edit__erase_by_text" },
+    Listing { id: "bria/fibo-edit/relight", category: "image", feature: "bria__fibo-edit__relight" },
+    Listing { id: "bria/fibo-edit/replace_object_by_text", category: "image", feature: "bria__fibo-edit__replace_object_by_text" },
+    Listing { id: "bria/fibo-edit/restore", category: "image", feature: "bria__fibo-edit__restore" },
+    Listing { id: "bria/fibo-edit/restyle", category: "image", feature: "bria__fibo-edit__restyle" },
+    Listing { id: "bria/fibo-edit/sketch_to_colored_image", category: "image", feature: "bria__fibo-edit__sketch_to_colored_image" },
+    Listing { id: "bria/fibo-lite/generate", category: "image", feature: "bria__fibo-lite__generate" },
+    Listing { id: "bria/fibo-lite/generate/structured_prompt", category: "json", feature: "bria__fibo-lite__generate__structured_prompt" },
+    Listing { id: "bria/fibo-lite/generate/structured_prompt/lite", category: "json", feature: "bria__fibo-lite__generate__structured_prompt__lite" },
+    Listing { id: "bria/fibo/generate/structured_prompt", category: "json", feature: "bria__fibo__generate__structured_prompt" },
+    Listing { id: "bria/replace-background", category: "image", feature: "bria__replace-background" },
+    Listing { id: "bria/video/background-removal", category: "video", feature: "bria__video__background-removal" },
+    Listing { id: "bria/video/erase/mask", category: "video", feature: "bria__video__erase__mask" },
+    Listing { id: "bria/video/erase/prompt", category: "video", feature: "bria__video__erase__prompt" },
+    Listing { id: "bria/video/increase-resolution", category: "video", feature: "bria__video__increase-resolution" },
+    Listing { id: "bytedance/lynx", category: "video", feature: "bytedance__lynx" },
+    Listing { id: "bytedance/seedance-2.0/fast/image-to-video", category: "video", feature: "bytedance__seedance-2.0__fast__image-to-video" },
+    Listing { id: "bytedance/seedance-2.0/fast/reference-to-video", category: "video", feature: "bytedance__seedance-2.0__fast__reference-to-video" },
+    Listing { id: "bytedance/seedance-2.0/fast/text-to-video", category: "video", feature: "bytedance__seedance-2.0__fast__text-to-video" },
+    Listing { id: "bytedance/seedance-2.0/image-to-video", category: "video", feature: "bytedance__seedance-2.0__image-to-video" },
+    Listing { id: "bytedance/seedance-2.0/reference-to-video", category: "video", feature: "bytedance__seedance-2.0__reference-to-video" },
+    Listing { id: "bytedance/seedance-2.0/text-to-video", category: "video", feature: "bytedance__seedance-2.0__text-to-video" },
+    Listing { id: "cassetteai/music-generator", category: "audio", feature: "cassetteai__music-generator" },
+    Listing { id: "cassetteai/sound-effects-generator", category: "audio", feature: "cassetteai__sound-effects-generator" },
+    Listing { id: "cassetteai/video-sound-effects-generator", category: "video", feature: "cassetteai__video-sound-effects-generator" },
+    Listing { id: "clarityai/crystal-video-upscaler", category: "video", feature: "clarityai__crystal-video-upscaler" },
+    Listing { id: "decart/lucy-edit/pro", category: "video", feature: "decart__lucy-edit__pro" },
+    Listing { id: "decart/lucy-restyle", category: "video", feature: "decart__lucy-restyle" },
+    Listing { id: "decart/lucy2-vton/realtime", category: "video", feature: "decart__lucy2-vton__realtime" },
+    Listing { id: "fal-ai/ace-step/audio-outpaint", category: "audio", feature: "fal-ai__ace-step__audio-outpaint" },
+    Listing { id: "fal-ai/ace-step/audio-to-audio", category: "audio", feature: "fal-ai__ace-step__audio-to-audio" },
+    Listing { id: "fal-ai/ace-step/prompt-to-audio", category: "audio", feature: "fal-ai__ace-step__prompt-to-audio" },
+    Listing { id: "fal-ai/ai-avatar", category: "video", feature: "fal-ai__ai-avatar" },
+    Listing { id: "fal-ai/ai-avatar/multi", category: "video", feature: "fal-ai__ai-avatar__multi" },
+    Listing { id: "fal-ai/ai-avatar/multi-text", category: "video", feature: "fal-ai__ai-avatar__multi-text" },
+    Listing { id: "fal-ai/amt-interpolation/frame-interpolation", category: "video", feature: "fal-ai__amt-interpolation__frame-interpolation" },
+    Listing { id: "fal-ai/arbiter/image", category: "vision", feature: "fal-ai__arbiter__image" },
+    Listing { id: "fal-ai/arbiter/image/image", category: "vision", feature: "fal-ai__arbiter__image__image" },
+    Listing { id: "fal-ai/arbiter/image/text", category: "vision", feature: "fal-ai__arbiter__image__text" },
+    Listing { id: "fal-ai/aura-flow", category: "image", feature: "fal-ai__aura-flow" },
+    Listing { id: "fal-ai/aura-sr", category: "image", feature: "fal-ai__aura-sr" },
+    Listing { id: "fal-ai/auto-caption", category: "video", feature: "fal-ai__auto-caption" },
+    Listing { id: "fal-ai/bagel", category: "image", feature: "fal-ai__bagel" },
+    Listing { id: "fal-ai/bagel/edit", category: "image", feature: "fal-ai__bagel__edit" },
+    Listing { id: "fal-ai/bagel/understand", category: "json", feature: "fal-ai__bagel__understand" },
+    Listing { id: "fal-ai/ben/v2/video", category: "video", feature: "fal-ai__ben__v2__video" },
+    Listing { id: "fal-ai/bria/background/remove", category: "image", feature: "fal-ai__bria__background__remove" },
+    Listing { id: "fal-ai/bria/background/replace", category: "image", feature: "fal-ai__bria__background__replace" },
+    Listing { id: "fal-ai/bria/eraser", category: "image", feature: "fal-ai__bria__eraser" },
+    Listing { id: "fal-ai/bria/expand", category: "image", feature: "fal-ai__bria__expand" },
+    Listing { id: "fal-ai/bria/product-shot", category: "image", feature: "fal-ai__bria__product-shot" },
+    Listing { id: "fal-ai/bria/reimagine", category: "image", feature: "fal-ai__bria__reimagine" },
+    Listing { id: "fal-ai/bria/text-to-image/base", category: "image", feature: "fal-ai__bria__text-to-image__base" },
+    Listing { id: "fal-ai/bria/text-to-image/fast", category: "image", feature: "fal-ai__bria__text-to-image__fast" },
+    Listing { id: "fal-ai/bytedance-upscaler/upscale/video", category: "video", feature: "fal-ai__bytedance-upscaler__upscale__video" },
+    Listing { id: "fal-ai/bytedance/dreamactor/v2", category: "video", feature: "fal-ai__bytedance__dreamactor__v2" },
+    Listing { id: "fal-ai/bytedance/dreamina/v3.1/text-to-image", category: "image", feature: "fal-ai__bytedance__dreamina__v3.1__text-to-image" },
+    Listing { id: "fal-ai/bytedance/omnihuman/v1.5", category: "video", feature: "fal-ai__bytedance__omnihuman__v1.5" },
     Listing { id: "fal-ai/bytedance/seed/v2/mini", category: "llm", feature: "fal-ai__bytedance__seed__v2__mini" },
+    Listing { id: "fal-ai/bytedance/seedance/v1.5/pro/image-to-video", category: "video", feature: "fal-ai__bytedance__seedance__v1.5__pro__image-to-video" },
+    Listing { id: "fal-ai/bytedance/seedance/v1.5/pro/text-to-video", category: "video", feature: "fal-ai__bytedance__seedance__v1.5__pro__text-to-video" },
+    Listing { id: "fal-ai/bytedance/seedance/v1/lite/image-to-video", category: "video", feature: "fal-ai__bytedance__seedance__v1__lite__image-to-video" },
+    Listing { id: "fal-ai/bytedance/seedance/v1/lite/reference-to-video", category: "video", feature: "fal-ai__bytedance__seedance__v1__lite__reference-to-video" },
+    Listing { id: "fal-ai/bytedance/seedance/v1/pro/fast/image-to-video", category: "video", feature: "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video" },
+    Listing { id: "fal-ai/bytedance/seedance/v1/pro/image-to-video", category: "video", feature: "fal-ai__bytedance__seedance__v1__pro__image-to-video" },
+    Listing { id: "fal-ai/bytedance/seedance/v1/pro/text-to-video", category: "video", feature: "fal-ai__bytedance__seedance__v1__pro__text-to-video" },
+    Listing { id: "fal-ai/bytedance/seedream/v4.5/edit", category: "image", feature: "fal-ai__bytedance__seedream__v4.5__edit" },
+    Listing { id: "fal-ai/bytedance/seedream/v4.5/text-to-image", category: "image", feature: "fal-ai__bytedance__seedream__v4.5__text-to-image" },
+    Listing { id: "fal-ai/bytedance/seedream/v4/edit", category: "image", feature: "fal-ai__bytedance__seedream__v4__edit" },
+    Listing { id: "fal-ai/bytedance/seedream/v4/text-to-image", category: "image", feature: "fal-ai__bytedance__seedream__v4__text-to-image" },
+    Listing { id: "fal-ai/bytedance/seedream/v5/lite/edit", category: "image", feature: "fal-ai__bytedance__seedream__v5__lite__edit" },
+    Listing { id: "fal-ai/bytedance/seedream/v5/lite/text-to-image", category: "image", feature: "fal-ai__bytedance__seedream__v5__lite__text-to-image" },
+    Listing { id: "fal-ai/bytedance/video-stylize", category: "video", feature: "fal-ai__bytedance__video-stylize" },
+    Listing { id: "fal-ai/cartoonify", category: "image", feature: "fal-ai__cartoonify" },
+    Listing { id: "fal-ai/cat-vton", category: "image", feature: "fal-ai__cat-vton" },
+    Listing { id: "fal-ai/ccsr", category: "image", feature: "fal-ai__ccsr" },
+    Listing { id: "fal-ai/chain-of-zoom", category: "image", feature: "fal-ai__chain-of-zoom" },
+    Listing { id: "fal-ai/chatterbox/speech-to-speech", category: "speech", feature: "fal-ai__chatterbox__speech-to-speech" },
+    Listing { id: "fal-ai/chatterbox/text-to-speech", category: "speech", feature: "fal-ai__chatterbox__text-to-speech" },
+    Listing { id: "fal-ai/chatterbox/text-to-speech/multilingual", category: "speech", feature: "fal-ai__chatterbox__text-to-speech__multilingual" },
+    Listing { id: "fal-ai/chrono-edit", category: "image", feature: "fal-ai__chrono-edit" },
+    Listing { id: "fal-ai/chrono-edit-lora-gallery/upscaler", category: "image", feature: "fal-ai__chrono-edit-lora-gallery__upscaler" },
+    Listing { id: "fal-ai/clarity-upscaler", category: "image", feature: "fal-ai__clarity-upscaler" },
+    Listing { id: "fal-ai/cogvideox-5b", category: "video", feature: "fal-ai__cogvideox-5b" },
+    Listing { id: "fal-ai/cogvideox-5b/video-to-video", category: "video", feature: "fal-ai__cogvideox-5b__video-to-video" },
+    Listing { id: "fal-ai/controlfoley", category: "video", feature: "fal-ai__controlfoley" },
+    Listing { id: "fal-ai/controlnext", category: "video", feature: "fal-ai__controlnext" },
+    Listing { id: "fal-ai/cosmos-predict-2.5/distilled/text-to-video", category: "video", feature: "fal-ai__cosmos-predict-2.5__distilled__text-to-video" },
+    Listing { id: "fal-ai/cosmos-predict-2.5/text-to-video", category: "video", feature: "fal-ai__cosmos-predict-2.5__text-to-video" },
+    Listing { id: "fal-ai/cosmos-predict-2.5/video-to-video", category: "video", feature: "fal-ai__cosmos-predict-2.5__video-to-video" },
+    Listing { id: "fal-ai/creatify/aurora", category: "video", feature: "fal-ai__creatify__aurora" },
+    Listing { id: "fal-ai/creative-upscaler", category: "image", feature: "fal-ai__creative-upscaler" },
+    Listing { id: "fal-ai/csm-1b", category: "audio", feature: "fal-ai__csm-1b" },
+    Listing { id: "fal-ai/ddcolor", category: "image", feature: "fal-ai__ddcolor" },
+    Listing { id: "fal-ai/deepfilternet3", category: "audio", feature: "fal-ai__deepfilternet3" },
+    Listing { id: "fal-ai/demucs", category: "audio", feature: "fal-ai__demucs" },
+    Listing { id: "fal-ai/depth-anything-video", category: "video", feature: "fal-ai__depth-anything-video" },
+    Listing { id: "fal-ai/dia-tts", category: "speech", feature: "fal-ai__dia-tts" },
+    Listing { id: "fal-ai/dia-tts/voice-clone", category: "audio", feature: "fal-ai__dia-tts__voice-clone" },
+    Listing { id: "fal-ai/diffrhythm", category: "audio", feature: "fal-ai__diffrhythm" },
+    Listing { id: "fal-ai/docres", category: "image", feature: "fal-ai__docres" },
+    Listing { id: "fal-ai/drct-super-resolution", category: "image", feature: "fal-ai__drct-super-resolution" },
+    Listing { id: "fal-ai/dreamo", category: "image", feature: "fal-ai__dreamo" },
+    Listing { id: "fal-ai/dreamomni2/edit", category: "image", feature: "fal-ai__dreamomni2__edit" },
+    Listing { id: "fal-ai/dreamshaper", category: "image", feature: "fal-ai__dreamshaper" },
+    Listing { id: "fal-ai/dubbing", category: "video", feature: "fal-ai__dubbing" },
+    Listing { id: "fal-ai/dwpose", category: "image", feature: "fal-ai__dwpose" },
+    Listing { id: "fal-ai/echomimic-v3", category: "video", feature: "fal-ai__echomimic-v3" },
+    Listing { id: "fal-ai/editto", category: "video", feature: "fal-ai__editto" },
+    Listing { id: "fal-ai/elevenlabs/audio-isolation", category: "audio", feature: "fal-ai__elevenlabs__audio-isolation" },
+    Listing { id: "fal-ai/elevenlabs/music", category: "audio", feature: "fal-ai__elevenlabs__music" },
+    Listing { id: "fal-ai/elevenlabs/sound-effects/v2", category: "audio", feature: "fal-ai__elevenlabs__sound-effects__v2" },
     Listing { id: "fal-ai/elevenlabs/speech-to-text", category: "text", feature: "fal-ai__elevenlabs__speech-to-text" },
+    Listing { id: "fal-ai/elevenlabs/speech-to-text/scribe-v2", category: "text", feature: "fal-ai__elevenlabs__speech-to-text__scribe-v2" },
+    Listing { id: "fal-ai/elevenlabs/text-to-dialogue/eleven-v3", category: "audio", feature: "fal-ai__elevenlabs__text-to-dialogue__eleven-v3" },
+    Listing { id: "fal-ai/elevenlabs/tts/eleven-v3", category: "audio", feature: "fal-ai__elevenlabs__tts__eleven-v3" },
+    Listing { id: "fal-ai/elevenlabs/tts/multilingual-v2", category: "audio", feature: "fal-ai__elevenlabs__tts__multilingual-v2" },
+    Listing { id: "fal-ai/elevenlabs/tts/turbo-v2.5", category: "speech", feature: "fal-ai__elevenlabs__tts__turbo-v2.5" },
+    Listing { id: "fal-ai/emu-3.5-image/edit-image", category: "image", feature: "fal-ai__emu-3.5-image__edit-image" },
+    Listing { id: "fal-ai/emu-3.5-image/text-to-image", category: "image", feature: "fal-ai__emu-3.5-image__text-to-image" },
+    Listing { id: "fal-ai/era-3d", category: "image", feature: "fal-ai__era-3d" },
+    Listing { id: "fal-ai/ernie-image", category: "image", feature: "fal-ai__ernie-image" },
+    Listing { id: "fal-ai/ernie-image-trainer", category: "training", feature: "fal-ai__ernie-image-trainer" },
+    Listing { id: "fal-ai/ernie-image/lora", category: "image", feature: "fal-ai__ernie-image__lora" },
+    Listing { id: "fal-ai/ernie-image/lora/turbo", category: "image", feature: "fal-ai__ernie-image__lora__turbo" },
+    Listing { id: "fal-ai/ernie-image/turbo", category: "image", feature: "fal-ai__ernie-image__turbo" },
+    Listing { id: "fal-ai/esrgan", category: "image", feature: "fal-ai__esrgan" },
+    Listing { id: "fal-ai/evf-sam", category: "image", feature: "fal-ai__evf-sam" },
+    Listing { id: "fal-ai/f-lite/texture", category: "image", feature: "fal-ai__f-lite__texture" },
+    Listing { id: "fal-ai/f5-tts", category: "audio", feature: "fal-ai__f5-tts" },
+    Listing { id: "fal-ai/face-to-sticker", category: "image", feature: "fal-ai__face-to-sticker" },
+    Listing { id: "fal-ai/fashn/tryon/v1.5", category: "image", feature: "fal-ai__fashn__tryon__v1.5" },
+    Listing { id: "fal-ai/fashn/tryon/v1.6", category: "image", feature: "fal-ai__fashn__tryon__v1.6" },
+    Listing { id: "fal-ai/fast-animatediff/text-to-video", category: "video", feature: "fal-ai__fast-animatediff__text-to-video" },
+    Listing { id: "fal-ai/fast-animatediff/turbo/text-to-video", category: "video", feature: "fal-ai__fast-animatediff__turbo__text-to-video" },
+    Listing { id: "fal-ai/fast-fooocus-sdxl", category: "image", feature: "fal-ai__fast-fooocus-sdxl" },
+    Listing { id: "fal-ai/fast-fooocus-sdxl/image-to-image", category: "image", feature: "fal-ai__fast-fooocus-sdxl__image-to-image" },
+    Listing { id: "fal-ai/fast-lcm-diffusion", category: "image", feature: "fal-ai__fast-lcm-diffusion" },
+    Listing { id: "fal-ai/fast-lcm-diffusion/inpainting", category: "image", feature: "fal-ai__fast-lcm-diffusion__inpainting" },
+    Listing { id: "fal-ai/fast-lightning-sdxl", category: "image", feature: "fal-ai__fast-lightning-sdxl" },
+    Listing { id: "fal-ai/fast-lightning-sdxl/inpainting", category: "image", feature: "fal-ai__fast-lightning-sdxl__inpainting" },
     Listing { id: "fal-ai/fast-sdxl", category: "image", feature: "fal-ai__fast-sdxl" },
+    Listing { id: "fal-ai/fast-sdxl-controlnet-canny/image-to-image", category: "image", feature: "fal-ai__fast-sdxl-controlnet-canny__image-to-image" },
+    Listing { id: "fal-ai/fast-sdxl-controlnet-canny/inpainting", category: "image", feature: "fal-ai__fast-sdxl-controlnet-canny__inpainting" },
+    Listing { id: "fal-ai/fast-sdxl/image-to-image", category: "image", feature: "fal-ai__fast-sdxl__image-to-image" },
+    Listing { id: "fal-ai/fast-svd-lcm", category: "video", feature: "fal-ai__fast-svd-lcm" },
+    Listing { id: "fal-ai/fast-svd-lcm/text-to-video", category: "video", feature: "fal-ai__fast-svd-lcm__text-to-video" },
+    Listing { id: "fal-ai/fast-svd/text-to-video", category: "video", feature: "fal-ai__fast-svd__text-to-video" },
+    Listing { id: "fal-ai/firered-image-edit", category: "image", feature: "fal-ai__firered-image-edit" },
+    Listing { id: "fal-ai/firered-image-edit-v1.1", category: "image", feature: "fal-ai__firered-image-edit-v1.1" },
+    Listing { id: "fal-ai/flashhead", category: "video", feature: "fal-ai__flashhead" },
+    Listing { id: "fal-ai/flashtalk", category: "video", feature: "fal-ai__flashtalk" },
+    Listing { id: "fal-ai/flashvsr/upscale/video", category: "video", feature: "fal-ai__flashvsr__upscale__video" },
+    Listing { id: "fal-ai/florence-2-large/caption", category: "vision", feature: "fal-ai__florence-2-large__caption" },
+    Listing { id: "fal-ai/florence-2-large/caption-to-phrase-grounding", category: "image", feature: "fal-ai__florence-2-large__caption-to-phrase-grounding" },
+    Listing { id: "fal-ai/florence-2-large/dense-region-caption", category: "image", feature: "fal-ai__florence-2-large__dense-region-caption" },
+    Listing { id: "fal-ai/florence-2-large/object-detection", category: "image", feature: "fal-ai__florence-2-large__object-detection" },
+    Listing { id: "fal-ai/florence-2-large/ocr", category: "vision", feature: "fal-ai__florence-2-large__ocr" },
+    Listing { id: "fal-ai/florence-2-large/open-vocabulary-detection", category: "image", feature: "fal-ai__florence-2-large__open-vocabulary-detection" },
+    Listing { id: "fal-ai/florence-2-large/region-proposal", category: "image", feature: "fal-ai__florence-2-large__region-proposal" },
+    Listing { id: "fal-ai/florence-2-large/region-to-category", category: "vision", feature: "fal-ai__florence-2-large__region-to-category" },
+    Listing { id: "fal-ai/florence-2-large/region-to-description", category: "vision", feature: "fal-ai__florence-2-large__region-to-description" },
+    Listing { id: "fal-ai/flowedit", category: "image", feature: "fal-ai__flowedit" },
+    Listing { id: "fal-ai/flux-1/dev", category: "image", feature: "fal-ai__flux-1__dev" },
+    Listing { id: "fal-ai/flux-1/dev/redux", category: "image", feature: "fal-ai__flux-1__dev__redux" },
+    Listing { id: "fal-ai/flux-1/krea", category: "image", feature: "fal-ai__flux-1__krea" },
+    Listing { id: "fal-ai/flux-1/krea/image-to-image", category: "image", feature: "fal-ai__flux-1__krea__image-to-image" },
+    Listing { id: "fal-ai/flux-1/krea/redux", category: "image", feature: "fal-ai__flux-1__krea__redux" },
+    Listing { id: "fal-ai/flux-1/schnell", category: "image", feature: "fal-ai__flux-1__schnell" },
+    Listing { id: "fal-ai/flux-1/schnell/redux", category: "image", feature: "fal-ai__flux-1__schnell__redux" },
+    Listing { id: "fal-ai/flux-1/srpo", category: "image", feature: "fal-ai__flux-1__srpo" },
+    Listing { id: "fal-ai/flux-1/srpo/image-to-image", category: "image", feature: "fal-ai__flux-1__srpo__image-to-image" },
+    Listing { id: "fal-ai/flux-2", category: "image", feature: "fal-ai__flux-2" },
+    Listing { id: "fal-ai/flux-2-flex/edit", category: "image", feature: "fal-ai__flux-2-flex__edit" },
+    Listing { id: "fal-ai/flux-2-klein-4b-base-trainer/edit", category: "training", feature: "fal-ai__flux-2-klein-4b-base-trainer__edit" },
+    Listing { id: "fal-ai/flux-2-klein-9b-base-trainer/edit", category: "training", feature: "fal-ai__flux-2-klein-9b-base-trainer__edit" },
+    Listing { id: "fal-ai/flux-2-lora-gallery/add-background", category: "image", feature: "fal-ai__flux-2-lora-gallery__add-background" },
+    Listing { id: "fal-ai/flux-2-lora-gallery/apartment-staging", category: "image", feature: "fal-ai__flux-2-lora-gallery__apartment-staging" },
+    Listing { id: "fal-ai/flux-2-lora-gallery/ballpoint-pen-sketch", category: "image", feature: "fal-ai__flux-2-lora-gallery__ballpoint-pen-sketch" },
+    Listing { id: "fal-ai/flux-2-lora-gallery/digital-comic-art", category: "image", feature: "fal-ai__flux-2-lora-gallery__digital-comic-art" },
+    Listing { id: "fal-ai/flux-2-lora-gallery/face-to-full-portrait", category: "image", feature: "fal-ai__flux-2-lora-gallery__face-to-full-portrait" },
+    Listing { id: "fal-ai/flux-2-lora-gallery/hdr-style", category: "image", feature: "fal-ai__flux-2-lora-gallery__hdr-style" },
+    Listing { id: "fal-ai/flux-2-lora-gallery/sepia-vintage", category: "image", feature: "fal-ai__flux-2-lora-gallery__sepia-vintage" },
+    Listing { id: "fal-ai/flux-2-max", category: "image", feature: "fal-ai__flux-2-max" },
+    Listing { id: "fal-ai/flux-2-pro/edit", category: "image", feature: "fal-ai__flux-2-pro__edit" },
+    Listing { id: "fal-ai/flux-2-trainer-v2", category: "training", feature: "fal-ai__flux-2-trainer-v2" },
+    Listing { id: "fal-ai/flux-2-trainer-v2/edit", category: "training", feature: "fal-ai__flux-2-trainer-v2__edit" },
+    Listing { id: "fal-ai/flux-2-trainer/edit", category: "training", feature: "fal-ai__flux-2-trainer__edit" },
+    Listing { id: "fal-ai/flux-2/edit", category: "image", feature: "fal-ai__flux-2__edit" },
+    Listing { id: "fal-ai/flux-2/flash", category: "image", feature: "fal-ai__flux-2__flash" },
+    Listing { id: "fal-ai/flux-2/flash/edit", category: "image", feature: "fal-ai__flux-2__flash__edit" },
+    Listing { id: "fal-ai/flux-2/klein/4b", category: "image", feature: "fal-ai__flux-2__klein__4b" },
+    Listing { id: "fal-ai/flux-2/klein/4b/base", category: "image", feature: "fal-ai__flux-2__klein__4b__base" },
+    Listing { id: "fal-ai/flux-2/klein/4b/base/edit", category: "image", feature: "fal-ai__flux-2__klein__4b__base__edit" },
+    Listing { id: "fal-ai/flux-2/klein/4b/base/edit/lora", category: "image", feature: "fal-ai__flux-2__klein__4b__base__edit__lora" },
+    Listing { id: "fal-ai/flux-2/klein/4b/edit", category: "image", feature: "fal-ai__flux-2__klein__4b__edit" },
+    Listing { id: "fal-ai/flux-2/klein/4b/edit/lora", category: "image", feature: "fal-ai__flux-2__klein__4b__edit__lora" },
+    Listing { id: "fal-ai/flux-2/klein/9b", category: "image", feature: "fal-ai__flux-2__klein__9b" },
+    Listing { id: "fal-ai/flux-2/klein/9b/base", category: "image", feature: "fal-ai__flux-2__klein__9b__base" },
+    Listing { id: "fal-ai/flux-2/klein/9b/base/edit", category: "image", feature: "fal-ai__flux-2__klein__9b__base__edit" },
+    Listing { id: "fal-ai/flux-2/klein/9b/base/lora", category: "image", feature: "fal-ai__flux-2__klein__9b__base__lora" },
+    Listing { id: "fal-ai/flux-2/klein/9b/edit", category: "image", feature: "fal-ai__flux-2__klein__9b__edit" },
+    Listing { id: "fal-ai/flux-2/klein/9b/edit/lora", category: "image", feature: "fal-ai__flux-2__klein__9b__edit__lora" },
+    Listing { id: "fal-ai/flux-2/klein/9b/lora", category: "image", feature: "fal-ai__flux-2__klein__9b__lora" },
+    Listing { id: "fal-ai/flux-2/klein/realtime", category: "image", feature: "fal-ai__flux-2__klein__realtime" },
+    Listing { id: "fal-ai/flux-2/lora", category: "image", feature: "fal-ai__flux-2__lora" },
+    Listing { id: "fal-ai/flux-2/turbo", category: "image", feature: "fal-ai__flux-2__turbo" },
+    Listing { id: "fal-ai/flux-control-lora-canny", category: "image", feature: "fal-ai__flux-control-lora-canny" },
+    Listing { id: "fal-ai/flux-control-lora-canny/image-to-image", category: "image", feature: "fal-ai__flux-control-lora-canny__image-to-image" },
+    Listing { id: "fal-ai/flux-control-lora-depth", category: "image", feature: "fal-ai__flux-control-lora-depth" },
+    Listing { id: "fal-ai/flux-control-lora-depth/image-to-image", category: "image", feature: "fal-ai__flux-control-lora-depth__image-to-image" },
+    Listing { id: "fal-ai/flux-differential-diffusion", category: "image", feature: "fal-ai__flux-differential-diffusion" },
+    Listing { id: "fal-ai/flux-general/differential-diffusion", category: "image", feature: "fal-ai__flux-general__differential-diffusion" },
+    Listing { id: "fal-ai/flux-general/inpainting", category: "image", feature: "fal-ai__flux-general__inpainting" },
+    Listing { id: "fal-ai/flux-general/rf-inversion", category: "image", feature: "fal-ai__flux-general__rf-inversion" },
+    Listing { id: "fal-ai/flux-kontext-lora", category: "image", feature: "fal-ai__flux-kontext-lora" },
+    Listing { id: "fal-ai/flux-kontext-lora/inpaint", category: "image", feature: "fal-ai__flux-kontext-lora__inpaint" },
+    Listing { id: "fal-ai/flux-kontext-trainer", category: "training", feature: "fal-ai__flux-kontext-trainer" },
+    Listing { id: "fal-ai/flux-krea-lora", category: "image", feature: "fal-ai__flux-krea-lora" },
+    Listing { id: "fal-ai/flux-krea-lora/image-to-image", category: "image", feature: "fal-ai__flux-krea-lora__image-to-image" },
+    Listing { id: "fal-ai/flux-krea-lora/inpainting", category: "image", feature: "fal-ai__flux-krea-lora__inpainting" },
+    Listing { id: "fal-ai/flux-krea-lora/stream", category: "image", feature: "fal-ai__flux-krea-lora__stream" },
+    Listing { id: "fal-ai/flux-lora", category: "image", feature: "fal-ai__flux-lora" },
+    Listing { id: "fal-ai/flux-lora-canny", category: "image", feature: "fal-ai__flux-lora-canny" },
+    Listing { id: "fal-ai/flux-lora-depth", category: "image", feature: "fal-ai__flux-lora-depth" },
+    Listing { id: "fal-ai/flux-lora-fast-training", category: "training", feature: "fal-ai__flux-lora-fast-training" },
+    Listing { id: "fal-ai/flux-lora-fill", category: "image", feature: "fal-ai__flux-lora-fill" },
+    Listing { id: "fal-ai/flux-lora-portrait-trainer", category: "training", feature: "fal-ai__flux-lora-portrait-trainer" },
+    Listing { id: "fal-ai/flux-lora/image-to-image", category: "image", feature: "fal-ai__flux-lora__image-to-image" },
+    Listing { id: "fal-ai/flux-lora/inpainting", category: "image", feature: "fal-ai__flux-lora__inpainting" },
+    Listing { id: "fal-ai/flux-lora/stream", category: "image", feature: "fal-ai__flux-lora__stream" },
+    Listing { id: "fal-ai/flux-pro/kontext", category: "image", feature: "fal-ai__flux-pro__kontext" },
+    Listing { id: "fal-ai/flux-pro/kontext/max", category: "image", feature: "fal-ai__flux-pro__kontext__max" },
+    Listing { id: "fal-ai/flux-pro/kontext/multi", category: "image", feature: "fal-ai__flux-pro__kontext__multi" },
+    Listing { id: "fal-ai/flux-pro/kontext/text-to-image", category: "image", feature: "fal-ai__flux-pro__kontext__text-to-image" },
+    Listing { id: "fal-ai/flux-pro/v1.1", category: "image", feature: "fal-ai__flux-pro__v1.1" },
+    Listing { id: "fal-ai/flux-pro/v1.1-ultra", category: "image", feature: "fal-ai__flux-pro__v1.1-ultra" },
+    Listing { id: "fal-ai/flux-pro/v1.1-ultra-finetuned", category: "image", feature: "fal-ai__flux-pro__v1.1-ultra-finetuned" },
+    Listing { id: "fal-ai/flux-pro/v1.1-ultra/redux", category: "image", feature: "fal-ai__flux-pro__v1.1-ultra__redux" },
+    Listing { id: "fal-ai/flux-pro/v1/fill", category: "image", feature: "fal-ai__flux-pro__v1__fill" },
+    Listing { id: "fal-ai/flux-pro/v1/fill-finetuned", category: "image", feature: "fal-ai__flux-pro__v1__fill-finetuned" },
+    Listing { id: "fal-ai/flux-pulid", category: "image", feature: "fal-ai__flux-pulid" },
+    Listing { id: "fal-ai/flux-subject", category: "image", feature: "fal-ai__flux-subject" },
     Listing { id: "fal-ai/flux/dev", category: "image", feature: "fal-ai__flux__dev" },
+    Listing { id: "fal-ai/flux/dev/image-to-image", category: "image", feature: "fal-ai__flux__dev__image-to-image" },
+    Listing { id: "fal-ai/flux/dev/redux", category: "image", feature: "fal-ai__flux__dev__redux" },
+    Listing { id: "fal-ai/flux/krea", category: "image", feature: "fal-ai__flux__krea" },
+    Listing { id: "fal-ai/flux/krea/image-to-image", category: "image", feature: "fal-ai__flux__krea__image-to-image" },
+    Listing { id: "fal-ai/flux/krea/redux", category: "image", feature: "fal-ai__flux__krea__redux" },
     Listing { id: "fal-ai/flux/schnell", category: "image", feature: "fal-ai__flux__schnell" },
+    Listing { id: "fal-ai/flux/srpo", category: "image", feature: "fal-ai__flux__srpo" },
+    Listing { id: "fal-ai/flux/srpo/image-to-image", category: "image", feature: "fal-ai__flux__srpo__image-to-image" },
+    Listing { id: "fal-ai/fooocus", category: "image", feature: "fal-ai__fooocus" },
+    Listing { id: "fal-ai/fooocus/image-prompt", category: "image", feature: "fal-ai__fooocus__image-prompt" },
+    Listing { id: "fal-ai/fooocus/inpaint", category: "image", feature: "fal-ai__fooocus__inpaint" },
+    Listing { id: "fal-ai/framepack/f1", category: "video", feature: "fal-ai__framepack__f1" },
+    Listing { id: "fal-ai/gemini-25-flash-image", category: "image", feature: "fal-ai__gemini-25-flash-image" },
+    Listing { id: "fal-ai/gemini-3-pro-image-preview", category: "image", feature: "fal-ai__gemini-3-pro-image-preview" },
+    Listing { id: "fal-ai/gemini-3-pro-image-preview/edit", category: "image", feature: "fal-ai__gemini-3-pro-image-preview__edit" },
+    Listing { id: "fal-ai/gemini-3.1-flash-image-preview/edit", category: "image", feature: "fal-ai__gemini-3.1-flash-image-preview__edit" },
+    Listing { id: "fal-ai/gemini-3.1-flash-tts", category: "speech", feature: "fal-ai__gemini-3.1-flash-tts" },
+    Listing { id: "fal-ai/gemini-flash-2.5", category: "other", feature: "fal-ai__gemini-flash-2.5" },
+    Listing { id: "fal-ai/gemini-flash-edit", category: "other", feature: "fal-ai__gemini-flash-edit" },
+    Listing { id: "fal-ai/gemini-tts", category: "audio", feature: "fal-ai__gemini-tts" },
+    Listing { id: "fal-ai/genfocus", category: "image", feature: "fal-ai__genfocus" },
+    Listing { id: "fal-ai/ghiblify", category: "image", feature: "fal-ai__ghiblify" },
+    Listing { id: "fal-ai/glm-image", category: "image", feature: "fal-ai__glm-image" },
+    Listing { id: "fal-ai/glm-image/image-to-image", category: "image", feature: "fal-ai__glm-image__image-to-image" },
+    Listing { id: "fal-ai/got-ocr/v2", category: "vision", feature: "fal-ai__got-ocr__v2" },
+    Listing { id: "fal-ai/gpt-image-1-mini", category: "image", feature: "fal-ai__gpt-image-1-mini" },
+    Listing { id: "fal-ai/gpt-image-1-mini/edit", category: "image", feature: "fal-ai__gpt-image-1-mini__edit" },
+    Listing { id: "fal-ai/gpt-image-1.5", category: "image", feature: "fal-ai__gpt-image-1.5" },
+    Listing { id: "fal-ai/gpt-image-1.5/edit", category: "image", feature: "fal-ai__gpt-image-1.5__edit" },
+    Listing { id: "fal-ai/gpt-image-1/edit-image", category: "image", feature: "fal-ai__gpt-image-1__edit-image" },
+    Listing { id: "fal-ai/gpt-image-1/text-to-image", category: "image", feature: "fal-ai__gpt-image-1__text-to-image" },
+    Listing { id: "fal-ai/heygen/avatar4/digital-twin", category: "video", feature: "fal-ai__heygen__avatar4__digital-twin" },
+    Listing { id: "fal-ai/heygen/avatar4/image-to-video", category: "video", feature: "fal-ai__heygen__avatar4__image-to-video" },
+    Listing { id: "fal-ai/heygen/v2/translate/precision", category: "video", feature: "fal-ai__heygen__v2__translate__precision" },
+    Listing { id: "fal-ai/heygen/v2/translate/speed", category: "video", feature: "fal-ai__heygen__v2__translate__speed" },
+    Listing { id: "fal-ai/heygen/v2/video-agent", category: "video", feature: "fal-ai__heygen__v2__video-agent" },
+    Listing { id: "fal-ai/heygen/v3/lipsync/precision", category: "video", feature: "fal-ai__heygen__v3__lipsync__precision" },
+    Listing { id: "fal-ai/heygen/v3/lipsync/speed", category: "video", feature: "fal-ai__heygen__v3__lipsync__speed" },
+    Listing { id: "fal-ai/hidream-e1-1", category: "image", feature: "fal-ai__hidream-e1-1" },
+    Listing { id: "fal-ai/hidream-i1-dev", category: "image", feature: "fal-ai__hidream-i1-dev" },
+    Listing { id: "fal-ai/hidream-i1-fast", category: "image", feature: "fal-ai__hidream-i1-fast" },
+    Listing { id: "fal-ai/hidream-i1-full/image-to-image", category: "image", feature: "fal-ai__hidream-i1-full__image-to-image" },
+    Listing { id: "fal-ai/hidream-o1-image/dev", category: "image", feature: "fal-ai__hidream-o1-image__dev" },
+    Listing { id: "fal-ai/hidream-o1-image/dev/edit", category: "image", feature: "fal-ai__hidream-o1-image__dev__edit" },
+    Listing { id: "fal-ai/hidream-o1-image/edit", category: "image", feature: "fal-ai__hidream-o1-image__edit" },
+    Listing { id: "fal-ai/hunyuan-3d/v3.1/pro/image-to-3d", category: "3d", feature: "fal-ai__hunyuan-3d__v3.1__pro__image-to-3d" },
+    Listing { id: "fal-ai/hunyuan-3d/v3.1/rapid/image-to-3d", category: "3d", feature: "fal-ai__hunyuan-3d__v3.1__rapid__image-to-3d" },
+    Listing { id: "fal-ai/hunyuan-3d/v3.1/rapid/text-to-3d", category: "3d", feature: "fal-ai__hunyuan-3d__v3.1__rapid__text-to-3d" },
+    Listing { id: "fal-ai/hunyuan-3d/v3.1/smart-topology", category: "3d", feature: "fal-ai__hunyuan-3d__v3.1__smart-topology" },
+    Listing { id: "fal-ai/hunyuan-avatar", category: "video", feature: "fal-ai__hunyuan-avatar" },
+    Listing { id: "fal-ai/hunyuan-custom", category: "video", feature: "fal-ai__hunyuan-custom" },
+    Listing { id: "fal-ai/hunyuan-image/v2.1/text-to-image", category: "image", feature: "fal-ai__hunyuan-image__v2.1__text-to-image" },
+    Listing { id: "fal-ai/hunyuan-image/v3/instruct/edit", category: "image", feature: "fal-ai__hunyuan-image__v3__instruct__edit" },
+    Listing { id: "fal-ai/hunyuan-image/v3/text-to-image", category: "image", feature: "fal-ai__hunyuan-image__v3__text-to-image" },
+    Listing { id: "fal-ai/hunyuan-motion", category: "3d", feature: "fal-ai__hunyuan-motion" },
+    Listing { id: "fal-ai/hunyuan-motion/fast", category: "3d", feature: "fal-ai__hunyuan-motion__fast" },
+    Listing { id: "fal-ai/hunyuan-part", category: "3d", feature: "fal-ai__hunyuan-part" },
+    Listing { id: "fal-ai/hunyuan-portrait", category: "video", feature: "fal-ai__hunyuan-portrait" },
+    Listing { id: "fal-ai/hunyuan-video", category: "video", feature: "fal-ai__hunyuan-video" },
+    Listing { id: "fal-ai/hunyuan-video-foley", category: "video", feature: "fal-ai__hunyuan-video-foley" },
+    Listing { id: "fal-ai/hunyuan-video-image-to-video", category: "video", feature: "fal-ai__hunyuan-video-image-to-video" },
+    Listing { id: "fal-ai/hunyuan-video-img2vid-lora", category: "video", feature: "fal-ai__hunyuan-video-img2vid-lora" },
+    Listing { id: "fal-ai/hunyuan-video-lora", category: "video", feature: "fal-ai__hunyuan-video-lora" },
+    Listing { id: "fal-ai/hunyuan-video-lora-training", category: "training", feature: "fal-ai__hunyuan-video-lora-training" },
+    Listing { id: "fal-ai/hunyuan-video-v1.5/image-to-video", category: "video", feature: "fal-ai__hunyuan-video-v1.5__image-to-video" },
+    Listing { id: "fal-ai/hunyuan-video/video-to-video", category: "video", feature: "fal-ai__hunyuan-video__video-to-video" },
+    Listing { id: "fal-ai/hunyuan3d-v3/image-to-3d", category: "3d", feature: "fal-ai__hunyuan3d-v3__image-to-3d" },
+    Listing { id: "fal-ai/hunyuan3d-v3/sketch-to-3d", category: "3d", feature: "fal-ai__hunyuan3d-v3__sketch-to-3d" },
+    Listing { id: "fal-ai/hunyuan3d/v2", category: "3d", feature: "fal-ai__hunyuan3d__v2" },
+    Listing { id: "fal-ai/hunyuan3d/v2/mini", category: "3d", feature: "fal-ai__hunyuan3d__v2__mini" },
+    Listing { id: "fal-ai/hunyuan3d/v2/mini/turbo", category: "3d", feature: "fal-ai__hunyuan3d__v2__mini__turbo" },
+    Listing { id: "fal-ai/hunyuan3d/v2/multi-view/turbo", category: "3d", feature: "fal-ai__hunyuan3d__v2__multi-view__turbo" },
+    Listing { id: "fal-ai/hunyuan3d/v2/turbo", category: "3d", feature: "fal-ai__hunyuan3d__v2__turbo" },
+    Listing { id: "fal-ai/hunyuan_world", category: "image", feature: "fal-ai__hunyuan_world" },
+    Listing { id: "fal-ai/hunyuan_world/image-to-world", category: "3d", feature: "fal-ai__hunyuan_world__image-to-world" },
+    Listing { id: "fal-ai/hy-wu-edit", category: "image", feature: "fal-ai__hy-wu-edit" },
+    Listing { id: "fal-ai/hyper3d/rodin", category: "3d", feature: "fal-ai__hyper3d__rodin" },
+    Listing { id: "fal-ai/iclight-v2", category: "image", feature: "fal-ai__iclight-v2" },
+    Listing { id: "fal-ai/ideogram/character", category: "image", feature: "fal-ai__ideogram__character" },
+    Listing { id: "fal-ai/ideogram/character/edit", category: "image", feature: "fal-ai__ideogram__character__edit" },
+    Listing { id: "fal-ai/ideogram/custom-models", category: "training", feature: "fal-ai__ideogram__custom-models" },
+    Listing { id: "fal-ai/ideogram/upscale", category: "image", feature: "fal-ai__ideogram__upscale" },
+    Listing { id: "fal-ai/ideogram/v2", category: "image", feature: "fal-ai__ideogram__v2" },
+    Listing { id: "fal-ai/ideogram/v2/edit", category: "image", feature: "fal-ai__ideogram__v2__edit" },
+    Listing { id: "fal-ai/ideogram/v2/remix", category: "image", feature: "fal-ai__ideogram__v2__remix" },
+    Listing { id: "fal-ai/ideogram/v2/turbo", category: "image", feature: "fal-ai__ideogram__v2__turbo" },
+    Listing { id: "fal-ai/ideogram/v2/turbo/edit", category: "image", feature: "fal-ai__ideogram__v2__turbo__edit" },
+    Listing { id: "fal-ai/ideogram/v2/turbo/remix", category: "image", feature: "fal-ai__ideogram__v2__turbo__remix" },
+    Listing { id: "fal-ai/ideogram/v2a", category: "image", feature: "fal-ai__ideogram__v2a" },
+    Listing { id: "fal-ai/ideogram/v2a/remix", category: "image", feature: "fal-ai__ideogram__v2a__remix" },
+    Listing { id: "fal-ai/ideogram/v2a/turbo", category: "image", feature: "fal-ai__ideogram__v2a__turbo" },
+    Listing { id: "fal-ai/ideogram/v2a/turbo/remix", category: "image", feature: "fal-ai__ideogram__v2a__turbo__remix" },
+    Listing { id: "fal-ai/ideogram/v3", category: "image", feature: "fal-ai__ideogram__v3" },
+    Listing { id: "fal-ai/ideogram/v3/edit", category: "image", feature: "fal-ai__ideogram__v3__edit" },
+    Listing { id: "fal-ai/ideogram/v3/generate-transparent", category: "image", feature: "fal-ai__ideogram__v3__generate-transparent" },
+    Listing { id: "fal-ai/ideogram/v3/layerize-text", category: "image", feature: "fal-ai__ideogram__v3__layerize-text" },
+    Listing { id: "fal-ai/ideogram/v3/remix", category: "image", feature: "fal-ai__ideogram__v3__remix" },
+    Listing { id: "fal-ai/ideogram/v3/replace-background", category: "image", feature: "fal-ai__ideogram__v3__replace-background" },
+    Listing { id: "fal-ai/illusion-diffusion", category: "image", feature: "fal-ai__illusion-diffusion" },
+    Listing { id: "fal-ai/image-apps-v2/age-modify", category: "image", feature: "fal-ai__image-apps-v2__age-modify" },
+    Listing { id: "fal-ai/image-apps-v2/city-teleport", category: "image", feature: "fal-ai__image-apps-v2__city-teleport" },
+    Listing { id: "fal-ai/image-apps-v2/expression-change", category: "image", feature: "fal-ai__image-apps-v2__expression-change" },
+    Listing { id: "fal-ai/image-apps-v2/hair-change", category: "image", feature: "fal-ai__image-apps-v2__hair-change" },
+    Listing { id: "fal-ai/image-apps-v2/headshot-photo", category: "image", feature: "fal-ai__image-apps-v2__headshot-photo" },
+    Listing { id: "fal-ai/image-apps-v2/makeup-application", category: "image", feature: "fal-ai__image-apps-v2__makeup-application" },
+    Listing { id: "fal-ai/image-apps-v2/object-removal", category: "image", feature: "fal-ai__image-apps-v2__object-removal" },
+    Listing { id: "fal-ai/image-apps-v2/perspective", category: "image", feature: "fal-ai__image-apps-v2__perspective" },
+    Listing { id: "fal-ai/image-apps-v2/photo-restoration", category: "image", feature: "fal-ai__image-apps-v2__photo-restoration" },
+    Listing { id: "fal-ai/image-apps-v2/photography-effects", category: "image", feature: "fal-ai__image-apps-v2__photography-effects" },
+    Listing { id: "fal-ai/image-apps-v2/portrait-enhance", category: "image", feature: "fal-ai__image-apps-v2__portrait-enhance" },
+    Listing { id: "fal-ai/image-apps-v2/product-holding", category: "image", feature: "fal-ai__image-apps-v2__product-holding" },
+    Listing { id: "fal-ai/image-apps-v2/relighting", category: "image", feature: "fal-ai__image-apps-v2__relighting" },
+    Listing { id: "fal-ai/image-apps-v2/style-transfer", category: "image", feature: "fal-ai__image-apps-v2__style-transfer" },
+    Listing { id: "fal-ai/image-apps-v2/virtual-try-on", category: "image", feature: "fal-ai__image-apps-v2__virtual-try-on" },
+    Listing { id: "fal-ai/image-editing/age-progression", category: "image", feature: "fal-ai__image-editing__age-progression" },
+    Listing { id: "fal-ai/image-editing/baby-version", category: "image", feature: "fal-ai__image-editing__baby-version" },
+    Listing { id: "fal-ai/image-editing/background-change", category: "image", feature: "fal-ai__image-editing__background-change" },
+    Listing { id: "fal-ai/image-editing/cartoonify", category: "image", feature: "fal-ai__image-editing__cartoonify" },
+    Listing { id: "fal-ai/image-editing/color-correction", category: "image", feature: "fal-ai__image-editing__color-correction" },
+    Listing { id: "fal-ai/image-editing/face-enhancement", category: "image", feature: "fal-ai__image-editing__face-enhancement" },
+    Listing { id: "fal-ai/image-editing/hair-change", category: "image", feature: "fal-ai__image-editing__hair-change" },
+    Listing { id: "fal-ai/image-editing/plushie-style", category: "image", feature: "fal-ai__image-editing__plushie-style" },
+    Listing { id: "fal-ai/image-editing/professional-photo", category: "image", feature: "fal-ai__image-editing__professional-photo" },
+    Listing { id: "fal-ai/image-editing/realism", category: "image", feature: "fal-ai__image-editing__realism" },
+    Listing { id: "fal-ai/image-editing/scene-composition", category: "image", feature: "fal-ai__image-editing__scene-composition" },
+    Listing { id: "fal-ai/image-editing/text-removal", category: "image", feature: "fal-ai__image-editing__text-removal" },
+    Listing { id: "fal-ai/image-editing/time-of-day", category: "image", feature: "fal-ai__image-editing__time-of-day" },
+    Listing { id: "fal-ai/image-editing/wojak-style", category: "image", feature: "fal-ai__image-editing__wojak-style" },
+    Listing { id: "fal-ai/image-editing/youtube-thumbnails", category: "image", feature: "fal-ai__image-editing__youtube-thumbnails" },
+    Listing { id: "fal-ai/image-preprocessors/hed", category: "image", feature: "fal-ai__image-preprocessors__hed" },
+    Listing { id: "fal-ai/image-preprocessors/pidi", category: "image", feature: "fal-ai__image-preprocessors__pidi" },
+    Listing { id: "fal-ai/image-preprocessors/sam", category: "image", feature: "fal-ai__image-preprocessors__sam" },
+    Listing { id: "fal-ai/image-preprocessors/scribble", category: "image", feature: "fal-ai__image-preprocessors__scribble" },
+    Listing { id: "fal-ai/image-preprocessors/teed", category: "image", feature: "fal-ai__image-preprocessors__teed" },
+    Listing { id: "fal-ai/image-preprocessors/zoe", category: "image", feature: "fal-ai__image-preprocessors__zoe" },
+    Listing { id: "fal-ai/image2pixel", category: "image", feature: "fal-ai__image2pixel" },
+    Listing { id: "fal-ai/image2svg", category: "image", feature: "fal-ai__image2svg" },
+    Listing { id: "fal-ai/imagen3/fast", category: "image", feature: "fal-ai__imagen3__fast" },
+    Listing { id: "fal-ai/imagen4/preview/fast", category: "image", feature: "fal-ai__imagen4__preview__fast" },
+    Listing { id: "fal-ai/imageutils/depth", category: "image", feature: "fal-ai__imageutils__depth" },
+    Listing { id: "fal-ai/imageutils/marigold-depth", category: "image", feature: "fal-ai__imageutils__marigold-depth" },
+    Listing { id: "fal-ai/imageutils/rembg", category: "image", feature: "fal-ai__imageutils__rembg" },
+    Listing { id: "fal-ai/index-tts-2/text-to-speech", category: "speech", feature: "fal-ai__index-tts-2__text-to-speech" },
+    Listing { id: "fal-ai/infinitalk", category: "video", feature: "fal-ai__infinitalk" },
+    Listing { id: "fal-ai/infinitalk/video-to-video", category: "video", feature: "fal-ai__infinitalk__video-to-video" },
+    Listing { id: "fal-ai/infinity-star/text-to-video", category: "video", feature: "fal-ai__infinity-star__text-to-video" },
+    Listing { id: "fal-ai/inpaint", category: "image", feature: "fal-ai__inpaint" },
+    Listing { id: "fal-ai/instant-character", category: "image", feature: "fal-ai__instant-character" },
+    Listing { id: "fal-ai/invisible-watermark", category: "image", feature: "fal-ai__invisible-watermark" },
+    Listing { id: "fal-ai/inworld-tts", category: "speech", feature: "fal-ai__inworld-tts" },
+    Listing { id: "fal-ai/joyai-image-edit", category: "image", feature: "fal-ai__joyai-image-edit" },
+    Listing { id: "fal-ai/kandinsky5/text-to-video/distill", category: "video", feature: "fal-ai__kandinsky5__text-to-video__distill" },
+    Listing { id: "fal-ai/kling-image/o3/text-to-image", category: "image", feature: "fal-ai__kling-image__o3__text-to-image" },
+    Listing { id: "fal-ai/kling-image/v3/image-to-image", category: "image", feature: "fal-ai__kling-image__v3__image-to-image" },
+    Listing { id: "fal-ai/kling-image/v3/text-to-image", category: "image", feature: "fal-ai__kling-image__v3__text-to-image" },
+    Listing { id: "fal-ai/kling-video/ai-avatar/v2/pro", category: "video", feature: "fal-ai__kling-video__ai-avatar__v2__pro" },
+    Listing { id: "fal-ai/kling-video/ai-avatar/v2/standard", category: "video", feature: "fal-ai__kling-video__ai-avatar__v2__standard" },
+    Listing { id: "fal-ai/kling-video/create-voice", category: "audio", feature: "fal-ai__kling-video__create-voice" },
+    Listing { id: "fal-ai/kling-video/lipsync/audio-to-video", category: "video", feature: "fal-ai__kling-video__lipsync__audio-to-video" },
+    Listing { id: "fal-ai/kling-video/o1/image-to-video", category: "video", feature: "fal-ai__kling-video__o1__image-to-video" },
+    Listing { id: "fal-ai/kling-video/o1/standard/image-to-video", category: "video", feature: "fal-ai__kling-video__o1__standard__image-to-video" },
+    Listing { id: "fal-ai/kling-video/o1/standard/reference-to-video", category: "video", feature: "fal-ai__kling-video__o1__standard__reference-to-video" },
+    Listing { id: "fal-ai/kling-video/o1/standard/video-to-video/edit", category: "video", feature: "fal-ai__kling-video__o1__standard__video-to-video__edit" },
+    Listing { id: "fal-ai/kling-video/o1/standard/video-to-video/reference", category: "video", feature: "fal-ai__kling-video__o1__standard__video-to-video__reference" },
+    Listing { id: "fal-ai/kling-video/o1/video-to-video/edit", category: "video", feature: "fal-ai__kling-video__o1__video-to-video__edit" },
+    Listing { id: "fal-ai/kling-video/o1/video-to-video/reference", category: "video", feature: "fal-ai__kling-video__o1__video-to-video__reference" },
+    Listing { id: "fal-ai/kling-video/o3/4k/image-to-video", category: "video", feature: "fal-ai__kling-video__o3__4k__image-to-video" },
+    Listing { id: "fal-ai/kling-video/o3/4k/reference-to-video", category: "video", feature: "fal-ai__kling-video__o3__4k__reference-to-video" },
+    Listing { id: "fal-ai/kling-video/o3/4k/text-to-video", category: "video", feature: "fal-ai__kling-video__o3__4k__text-to-video" },
+    Listing { id: "fal-ai/kling-video/o3/pro/reference-to-video", category: "video", feature: "fal-ai__kling-video__o3__pro__reference-to-video" },
+    Listing { id: "fal-ai/kling-video/o3/pro/video-to-video/edit", category: "video", feature: "fal-ai__kling-video__o3__pro__video-to-video__edit" },
+    Listing { id: "fal-ai/kling-video/o3/pro/video-to-video/reference", category: "video", feature: "fal-ai__kling-video__o3__pro__video-to-video__reference" },
+    Listing { id: "fal-ai/kling-video/o3/standard/image-to-video", category: "video", feature: "fal-ai__kling-video__o3__standard__image-to-video" },
+    Listing { id: "fal-ai/kling-video/o3/standard/reference-to-video", category: "video", feature: "fal-ai__kling-video__o3__standard__reference-to-video" },
+    Listing { id: "fal-ai/kling-video/o3/standard/video-to-video/edit", category: "video", feature: "fal-ai__kling-video__o3__standard__video-to-video__edit" },
+    Listing { id: "fal-ai/kling-video/v1.5/pro/effects", category: "video", feature: "fal-ai__kling-video__v1.5__pro__effects" },
+    Listing { id: "fal-ai/kling-video/v1.5/pro/text-to-video", category: "video", feature: "fal-ai__kling-video__v1.5__pro__text-to-video" },
+    Listing { id: "fal-ai/kling-video/v1.6/pro/effects", category: "video", feature: "fal-ai__kling-video__v1.6__pro__effects" },
+    Listing { id: "fal-ai/kling-video/v1.6/pro/elements", category: "video", feature: "fal-ai__kling-video__v1.6__pro__elements" },
+    Listing { id: "fal-ai/kling-video/v1.6/pro/image-to-video", category: "video", feature: "fal-ai__kling-video__v1.6__pro__image-to-video" },
+    Listing { id: "fal-ai/kling-video/v1.6/pro/text-to-video", category: "video", feature: "fal-ai__kling-video__v1.6__pro__text-to-video" },
+    Listing { id: "fal-ai/kling-video/v1.6/standard/elements", category: "video", feature: "fal-ai__kling-video__v1.6__standard__elements" },
     Listing { id: "fal-ai/kling-video/v1.6/standard/image-to-video", category: "video", feature: "fal-ai__kling-video__v1.6__standard__image-to-video" },
+    Listing { id: "fal-ai/kling-video/v1.6/standard/text-to-video", category: "video", feature: "fal-ai__kling-video__v1.6__standard__text-to-video" },
+    Listing { id: "fal-ai/kling-video/v1/pro/ai-avatar", category: "video", feature: "fal-ai__kling-video__v1__pro__ai-avatar" },
+    Listing { id: "fal-ai/kling-video/v1/standard/ai-avatar", category: "video", feature: "fal-ai__kling-video__v1__standard__ai-avatar" },
+    Listing { id: "fal-ai/kling-video/v1/standard/effects", category: "video", feature: "fal-ai__kling-video__v1__standard__effects" },
+    Listing { id: "fal-ai/kling-video/v1/standard/image-to-video", category: "video", feature: "fal-ai__kling-video__v1__standard__image-to-video" },
+    Listing { id: "fal-ai/kling-video/v1/tts", category: "speech", feature: "fal-ai__kling-video__v1__tts" },
+    Listing { id: "fal-ai/kling-video/v2.1/master/image-to-video", category: "video", feature: "fal-ai__kling-video__v2.1__master__image-to-video" },
+    Listing { id: "fal-ai/kling-video/v2.1/master/text-to-video", category: "video", feature: "fal-ai__kling-video__v2.1__master__text-to-video" },
+    Listing { id: "fal-ai/kling-video/v2.1/standard/image-to-video", category: "video", feature: "fal-ai__kling-video__v2.1__standard__image-to-video" },
+    Listing { id: "fal-ai/kling-video/v2.5-turbo/pro/image-to-video", category: "video", feature: "fal-ai__kling-video__v2.5-turbo__pro__image-to-video" },
+    Listing { id: "fal-ai/kling-video/v2.5-turbo/pro/text-to-video", category: "video", feature: "fal-ai__kling-video__v2.5-turbo__pro__text-to-video" },
+    Listing { id: "fal-ai/kling-video/v2.5-turbo/standard/image-to-video", category: "video", feature: "fal-ai__kling-video__v2.5-turbo__standard__image-to-video" },
+    Listing { id: "fal-ai/kling-video/v2.6/pro/motion-control", category: "video", feature: "fal-ai__kling-video__v2.6__pro__motion-control" },
+    Listing { id: "fal-ai/kling-video/v2.6/pro/text-to-video", category: "video", feature: "fal-ai__kling-video__v2.6__pro__text-to-video" },
+    Listing { id: "fal-ai/kling-video/v2/master/image-to-video", category: "video", feature: "fal-ai__kling-video__v2__master__image-to-video" },
+    Listing { id: "fal-ai/kling-video/v2/master/text-to-video", category: "video", feature: "fal-ai__kling-video__v2__master__text-to-video" },
+    Listing { id: "fal-ai/kling-video/v3/pro/image-to-video", category: "video", feature: "fal-ai__kling-video__v3__pro__image-to-video" },
+    Listing { id: "fal-ai/kling-video/v3/pro/text-to-video", category: "video", feature: "fal-ai__kling-video__v3__pro__text-to-video" },
+    Listing { id: "fal-ai/kling-video/v3/standard/motion-control", category: "video", feature: "fal-ai__kling-video__v3__standard__motion-control" },
+    Listing { id: "fal-ai/kling-video/video-to-audio", category: "audio", feature: "fal-ai__kling-video__video-to-audio" },
+    Listing { id: "fal-ai/kling/v1-5/kolors-virtual-try-on", category: "image", feature: "fal-ai__kling__v1-5__kolors-virtual-try-on" },
     Listing { id: "fal-ai/kokoro/american-english", category: "speech", feature: "fal-ai__kokoro__american-english" },
+    Listing { id: "fal-ai/kokoro/brazilian-portuguese", category: "audio", feature: "fal-ai__kokoro__brazilian-portuguese" },
+    Listing { id: "fal-ai/kokoro/british-english", category: "audio", feature: "fal-ai__kokoro__british-english" },
+    Listing { id: "fal-ai/kokoro/french", category: "audio", feature: "fal-ai__kokoro__french" },
+    Listing { id: "fal-ai/kokoro/italian", category: "audio", feature: "fal-ai__kokoro__italian" },
+    Listing { id: "fal-ai/kokoro/mandarin-chinese", category: "audio", feature: "fal-ai__kokoro__mandarin-chinese" },
+    Listing { id: "fal-ai/kokoro/spanish", category: "audio", feature: "fal-ai__kokoro__spanish" },
+    Listing { id: "fal-ai/krea-wan-14b/text-to-video", category: "video", feature: "fal-ai__krea-wan-14b__text-to-video" },
+    Listing { id: "fal-ai/latentsync", category: "video", feature: "fal-ai__latentsync" },
+    Listing { id: "fal-ai/lava-sr", category: "audio", feature: "fal-ai__lava-sr" },
+    Listing { id: "fal-ai/layer-diffusion", category: "image", feature: "fal-ai__layer-diffusion" },
+    Listing { id: "fal-ai/lcm", category: "image", feature: "fal-ai__lcm" },
+    Listing { id: "fal-ai/lcm-sd15-i2i", category: "image", feature: "fal-ai__lcm-sd15-i2i" },
+    Listing { id: "fal-ai/leffa/pose-transfer", category: "image", feature: "fal-ai__leffa__pose-transfer" },
+    Listing { id: "fal-ai/leffa/virtual-tryon", category: "image", feature: "fal-ai__leffa__virtual-tryon" },
+    Listing { id: "fal-ai/lightning-models", category: "image", feature: "fal-ai__lightning-models" },
+    Listing { id: "fal-ai/lightx/recamera", category: "video", feature: "fal-ai__lightx__recamera" },
+    Listing { id: "fal-ai/live-portrait", category: "video", feature: "fal-ai__live-portrait" },
+    Listing { id: "fal-ai/live-portrait/image", category: "image", feature: "fal-ai__live-portrait__image" },
+    Listing { id: "fal-ai/longcat-image", category: "image", feature: "fal-ai__longcat-image" },
+    Listing { id: "fal-ai/longcat-image/edit", category: "image", feature: "fal-ai__longcat-image__edit" },
+    Listing { id: "fal-ai/longcat-multi-avatar/image-audio-to-video", category: "video", feature: "fal-ai__longcat-multi-avatar__image-audio-to-video" },
+    Listing { id: "fal-ai/longcat-single-avatar/audio-to-video", category: "video", feature: "fal-ai__longcat-single-avatar__audio-to-video" },
+    Listing { id: "fal-ai/longcat-video/distilled/image-to-video/480p", category: "video", feature: "fal-ai__longcat-video__distilled__image-to-video__480p" },
+    Listing { id: "fal-ai/longcat-video/distilled/image-to-video/720p", category: "video", feature: "fal-ai__longcat-video__distilled__image-to-video__720p" },
+    Listing { id: "fal-ai/longcat-video/distilled/text-to-video/480p", category: "video", feature: "fal-ai__longcat-video__distilled__text-to-video__480p" },
+    Listing { id: "fal-ai/longcat-video/distilled/text-to-video/720p", category: "video", feature: "fal-ai__longcat-video__distilled__text-to-video__720p" },
+    Listing { id: "fal-ai/longcat-video/image-to-video/480p", category: "video", feature: "fal-ai__longcat-video__image-to-video__480p" },
+    Listing { id: "fal-ai/longcat-video/text-to-video/720p", category: "video", feature: "fal-ai__longcat-video__text-to-video__720p" },
+    Listing { id: "fal-ai/lora", category: "image", feature: "fal-ai__lora" },
+    Listing { id: "fal-ai/lora/image-to-image", category: "image", feature: "fal-ai__lora__image-to-image" },
+    Listing { id: "fal-ai/ltx-2-19b/audio-to-video", category: "video", feature: "fal-ai__ltx-2-19b__audio-to-video" },
+    Listing { id: "fal-ai/ltx-2-19b/audio-to-video/lora", category: "video", feature: "fal-ai__ltx-2-19b__audio-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2-19b/distilled/audio-to-video", category: "video", feature: "fal-ai__ltx-2-19b__distilled__audio-to-video" },
+    Listing { id: "fal-ai/ltx-2-19b/distilled/extend-video", category: "video", feature: "fal-ai__ltx-2-19b__distilled__extend-video" },
+    Listing { id: "fal-ai/ltx-2-19b/distilled/extend-video/lora", category: "video", feature: "fal-ai__ltx-2-19b__distilled__extend-video__lora" },
+    Listing { id: "fal-ai/ltx-2-19b/distilled/image-to-video/lora", category: "video", feature: "fal-ai__ltx-2-19b__distilled__image-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2-19b/distilled/text-to-video", category: "video", feature: "fal-ai__ltx-2-19b__distilled__text-to-video" },
+    Listing { id: "fal-ai/ltx-2-19b/distilled/video-to-video/lora", category: "video", feature: "fal-ai__ltx-2-19b__distilled__video-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2-19b/extend-video/lora", category: "video", feature: "fal-ai__ltx-2-19b__extend-video__lora" },
+    Listing { id: "fal-ai/ltx-2-19b/image-to-video", category: "video", feature: "fal-ai__ltx-2-19b__image-to-video" },
+    Listing { id: "fal-ai/ltx-2-19b/text-to-video/lora", category: "video", feature: "fal-ai__ltx-2-19b__text-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2-19b/video-to-video", category: "video", feature: "fal-ai__ltx-2-19b__video-to-video" },
+    Listing { id: "fal-ai/ltx-2-19b/video-to-video/lora", category: "video", feature: "fal-ai__ltx-2-19b__video-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2.3-22b/audio-to-video", category: "video", feature: "fal-ai__ltx-2.3-22b__audio-to-video" },
+    Listing { id: "fal-ai/ltx-2.3-22b/audio-to-video/lora", category: "video", feature: "fal-ai__ltx-2.3-22b__audio-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2.3-22b/distilled/audio-to-video/lora", category: "video", feature: "fal-ai__ltx-2.3-22b__distilled__audio-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2.3-22b/distilled/image-to-video/lora", category: "video", feature: "fal-ai__ltx-2.3-22b__distilled__image-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2.3-22b/distilled/reference-video-to-video", category: "video", feature: "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video" },
+    Listing { id: "fal-ai/ltx-2.3-22b/distilled/reference-video-to-video/lora", category: "video", feature: "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2.3-22b/distilled/text-to-video", category: "video", feature: "fal-ai__ltx-2.3-22b__distilled__text-to-video" },
+    Listing { id: "fal-ai/ltx-2.3-22b/distilled/text-to-video/lora", category: "video", feature: "fal-ai__ltx-2.3-22b__distilled__text-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2.3-22b/distilled/video-to-video", category: "video", feature: "fal-ai__ltx-2.3-22b__distilled__video-to-video" },
+    Listing { id: "fal-ai/ltx-2.3-22b/distilled/video-to-video/lora", category: "video", feature: "fal-ai__ltx-2.3-22b__distilled__video-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2.3-22b/extend-video", category: "video", feature: "fal-ai__ltx-2.3-22b__extend-video" },
+    Listing { id: "fal-ai/ltx-2.3-22b/extend-video/lora", category: "video", feature: "fal-ai__ltx-2.3-22b__extend-video__lora" },
+    Listing { id: "fal-ai/ltx-2.3-22b/image-to-video", category: "video", feature: "fal-ai__ltx-2.3-22b__image-to-video" },
+    Listing { id: "fal-ai/ltx-2.3-22b/image-to-video/lora", category: "video", feature: "fal-ai__ltx-2.3-22b__image-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2.3-22b/text-to-video", category: "video", feature: "fal-ai__ltx-2.3-22b__text-to-video" },
+    Listing { id: "fal-ai/ltx-2.3-22b/text-to-video/lora", category: "video", feature: "fal-ai__ltx-2.3-22b__text-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2.3-22b/video-to-video", category: "video", feature: "fal-ai__ltx-2.3-22b__video-to-video" },
+    Listing { id: "fal-ai/ltx-2.3-22b/video-to-video/lora", category: "video", feature: "fal-ai__ltx-2.3-22b__video-to-video__lora" },
+    Listing { id: "fal-ai/ltx-2.3/audio-to-video", category: "video", feature: "fal-ai__ltx-2.3__audio-to-video" },
+    Listing { id: "fal-ai/ltx-2.3/extend-video", category: "video", feature: "fal-ai__ltx-2.3__extend-video" },
+    Listing { id: "fal-ai/ltx-2.3/image-to-video", category: "video", feature: "fal-ai__ltx-2.3__image-to-video" },
+    Listing { id: "fal-ai/ltx-2.3/image-to-video/fast", category: "video", feature: "fal-ai__ltx-2.3__image-to-video__fast" },
+    Listing { id: "fal-ai/ltx-2.3/retake-video", category: "video", feature: "fal-ai__ltx-2.3__retake-video" },
+    Listing { id: "fal-ai/ltx-2.3/text-to-video", category: "video", feature: "fal-ai__ltx-2.3__text-to-video" },
+    Listing { id: "fal-ai/ltx-2/audio-to-video", category: "video", feature: "fal-ai__ltx-2__audio-to-video" },
+    Listing { id: "fal-ai/ltx-2/image-to-video", category: "video", feature: "fal-ai__ltx-2__image-to-video" },
+    Listing { id: "fal-ai/ltx-2/image-to-video/fast", category: "video", feature: "fal-ai__ltx-2__image-to-video__fast" },
+    Listing { id: "fal-ai/ltx-2/retake-video", category: "video", feature: "fal-ai__ltx-2__retake-video" },
+    Listing { id: "fal-ai/ltx-2/text-to-video", category: "video", feature: "fal-ai__ltx-2__text-to-video" },
+    Listing { id: "fal-ai/ltx-video", category: "video", feature: "fal-ai__ltx-video" },
+    Listing { id: "fal-ai/ltx-video-13b-dev/image-to-video", category: "video", feature: "fal-ai__ltx-video-13b-dev__image-to-video" },
+    Listing { id: "fal-ai/ltx-video-13b-dev/multiconditioning", category: "video", feature: "fal-ai__ltx-video-13b-dev__multiconditioning" },
+    Listing { id: "fal-ai/ltx-video-13b-distilled", category: "video", feature: "fal-ai__ltx-video-13b-distilled" },
+    Listing { id: "fal-ai/ltx-video-13b-distilled/image-to-video", category: "video", feature: "fal-ai__ltx-video-13b-distilled__image-to-video" },
+    Listing { id: "fal-ai/ltx-video-lora/multiconditioning", category: "video", feature: "fal-ai__ltx-video-lora__multiconditioning" },
+    Listing { id: "fal-ai/ltx-video-trainer", category: "training", feature: "fal-ai__ltx-video-trainer" },
+    Listing { id: "fal-ai/ltx-video-v095/extend", category: "video", feature: "fal-ai__ltx-video-v095__extend" },
+    Listing { id: "fal-ai/ltx2-video-trainer", category: "training", feature: "fal-ai__ltx2-video-trainer" },
+    Listing { id: "fal-ai/ltx23-v2v-trainer", category: "training", feature: "fal-ai__ltx23-v2v-trainer" },
+    Listing { id: "fal-ai/ltx23-video-trainer", category: "training", feature: "fal-ai__ltx23-video-trainer" },
+    Listing { id: "fal-ai/ltxv-13b-098-distilled", category: "video", feature: "fal-ai__ltxv-13b-098-distilled" },
+    Listing { id: "fal-ai/ltxv-13b-098-distilled/extend", category: "video", feature: "fal-ai__ltxv-13b-098-distilled__extend" },
+    Listing { id: "fal-ai/ltxv-13b-098-distilled/image-to-video", category: "video", feature: "fal-ai__ltxv-13b-098-distilled__image-to-video" },
+    Listing { id: "fal-ai/ltxv-13b-098-distilled/multiconditioning", category: "video", feature: "fal-ai__ltxv-13b-098-distilled__multiconditioning" },
+    Listing { id: "fal-ai/lucidflux", category: "image", feature: "fal-ai__lucidflux" },
     Listing { id: "fal-ai/luma-dream-machine/image-to-video", category: "video", feature: "fal-ai__luma-dream-machine__image-to-video" },
+    Listing { id: "fal-ai/luma-dream-machine/ray-2", category: "video", feature: "fal-ai__luma-dream-machine__ray-2" },
+    Listing { id: "fal-ai/luma-dream-machine/ray-2-flash/image-to-video", category: "video", feature: "fal-ai__luma-dream-machine__ray-2-flash__image-to-video" },
+    Listing { id: "fal-ai/luma-dream-machine/ray-2-flash/modify", category: "video", feature: "fal-ai__luma-dream-machine__ray-2-flash__modify" },
+    Listing { id: "fal-ai/luma-dream-machine/ray-2-flash/reframe", category: "video", feature: "fal-ai__luma-dream-machine__ray-2-flash__reframe" },
+    Listing { id: "fal-ai/luma-dream-machine/ray-2/image-to-video", category: "video", feature: "fal-ai__luma-dream-machine__ray-2__image-to-video" },
+    Listing { id: "fal-ai/luma-dream-machine/ray-2/modify", category: "video", feature: "fal-ai__luma-dream-machine__ray-2__modify" },
+    Listing { id: "fal-ai/luma-dream-machine/ray-2/reframe", category: "video", feature: "fal-ai__luma-dream-machine__ray-2__reframe" },
+    Listing { id: "fal-ai/luma-photon", category: "image", feature: "fal-ai__luma-photon" },
+    Listing { id: "fal-ai/luma-photon/flash", category: "image", feature: "fal-ai__luma-photon__flash" },
+    Listing { id: "fal-ai/luma-photon/flash/reframe", category: "image", feature: "fal-ai__luma-photon__flash__reframe" },
+    Listing { id: "fal-ai/lumina-image/v2", category: "image", feature: "fal-ai__lumina-image__v2" },
+    Listing { id: "fal-ai/lux-tts", category: "speech", feature: "fal-ai__lux-tts" },
+    Listing { id: "fal-ai/lyra-2/zoom", category: "video", feature: "fal-ai__lyra-2__zoom" },
+    Listing { id: "fal-ai/lyria2", category: "audio", feature: "fal-ai__lyria2" },
+    Listing { id: "fal-ai/magi", category: "video", feature: "fal-ai__magi" },
+    Listing { id: "fal-ai/magi-distilled", category: "video", feature: "fal-ai__magi-distilled" },
+    Listing { id: "fal-ai/magi-distilled/extend-video", category: "video", feature: "fal-ai__magi-distilled__extend-video" },
+    Listing { id: "fal-ai/magi-distilled/image-to-video", category: "video", feature: "fal-ai__magi-distilled__image-to-video" },
+    Listing { id: "fal-ai/magi/extend-video", category: "video", feature: "fal-ai__magi__extend-video" },
+    Listing { id: "fal-ai/magi/image-to-video", category: "video", feature: "fal-ai__magi__image-to-video" },
+    Listing { id: "fal-ai/maya", category: "speech", feature: "fal-ai__maya" },
+    Listing { id: "fal-ai/maya/batch", category: "speech", feature: "fal-ai__maya__batch" },
+    Listing { id: "fal-ai/maya/stream", category: "speech", feature: "fal-ai__maya__stream" },
+    Listing { id: "fal-ai/minimax-music", category: "audio", feature: "fal-ai__minimax-music" },
+    Listing { id: "fal-ai/minimax-music/v1.5", category: "audio", feature: "fal-ai__minimax-music__v1.5" },
+    Listing { id: "fal-ai/minimax-music/v2.5", category: "audio", feature: "fal-ai__minimax-music__v2.5" },
+    Listing { id: "fal-ai/minimax-music/v2.6", category: "audio", feature: "fal-ai__minimax-music__v2.6" },
+    Listing { id: "fal-ai/minimax/hailuo-02-fast/image-to-video", category: "video", feature: "fal-ai__minimax__hailuo-02-fast__image-to-video" },
+    Listing { id: "fal-ai/minimax/hailuo-02/pro/text-to-video", category: "video", feature: "fal-ai__minimax__hailuo-02__pro__text-to-video" },
+    Listing { id: "fal-ai/minimax/hailuo-02/standard/image-to-video", category: "video", feature: "fal-ai__minimax__hailuo-02__standard__image-to-video" },
+    Listing { id: "fal-ai/minimax/hailuo-2.3-fast/standard/image-to-video", category: "video", feature: "fal-ai__minimax__hailuo-2.3-fast__standard__image-to-video" },
+    Listing { id: "fal-ai/minimax/hailuo-2.3/pro/image-to-video", category: "video", feature: "fal-ai__minimax__hailuo-2.3__pro__image-to-video" },
+    Listing { id: "fal-ai/minimax/hailuo-2.3/pro/text-to-video", category: "video", feature: "fal-ai__minimax__hailuo-2.3__pro__text-to-video" },
+    Listing { id: "fal-ai/minimax/hailuo-2.3/standard/image-to-video", category: "video", feature: "fal-ai__minimax__hailuo-2.3__standard__image-to-video" },
+    Listing { id: "fal-ai/minimax/hailuo-2.3/standard/text-to-video", category: "video", feature: "fal-ai__minimax__hailuo-2.3__standard__text-to-video" },
+    Listing { id: "fal-ai/minimax/image-01", category: "image", feature: "fal-ai__minimax__image-01" },
+    Listing { id: "fal-ai/minimax/speech-02-turbo", category: "speech", feature: "fal-ai__minimax__speech-02-turbo" },
+    Listing { id: "fal-ai/minimax/speech-2.6-hd", category: "speech", feature: "fal-ai__minimax__speech-2.6-hd" },
+    Listing { id: "fal-ai/minimax/speech-2.6-turbo", category: "speech", feature: "fal-ai__minimax__speech-2.6-turbo" },
+    Listing { id: "fal-ai/minimax/speech-2.8-hd", category: "speech", feature: "fal-ai__minimax__speech-2.8-hd" },
+    Listing { id: "fal-ai/minimax/speech-2.8-turbo", category: "speech", feature: "fal-ai__minimax__speech-2.8-turbo" },
+    Listing { id: "fal-ai/minimax/video-01", category: "video", feature: "fal-ai__minimax__video-01" },
+    Listing { id: "fal-ai/minimax/video-01-director", category: "video", feature: "fal-ai__minimax__video-01-director" },
+    Listing { id: "fal-ai/minimax/video-01-director/image-to-video", category: "video", feature: "fal-ai__minimax__video-01-director__image-to-video" },
+    Listing { id: "fal-ai/minimax/video-01-live", category: "other", feature: "fal-ai__minimax__video-01-live" },
+    Listing { id: "fal-ai/minimax/video-01-live/image-to-video", category: "video", feature: "fal-ai__minimax__video-01-live__image-to-video" },
+    Listing { id: "fal-ai/minimax/video-01-subject-reference", category: "video", feature: "fal-ai__minimax__video-01-subject-reference" },
+    Listing { id: "fal-ai/minimax/video-01/image-to-video", category: "video", feature: "fal-ai__minimax__video-01__image-to-video" },
+    Listing { id: "fal-ai/minimax/voice-clone", category: "speech", feature: "fal-ai__minimax__voice-clone" },
+    Listing { id: "fal-ai/minimax/voice-design", category: "speech", feature: "fal-ai__minimax__voice-design" },
+    Listing { id: "fal-ai/mix-dehaze-net", category: "image", feature: "fal-ai__mix-dehaze-net" },
+    Listing { id: "fal-ai/mmaudio-v2", category: "video", feature: "fal-ai__mmaudio-v2" },
+    Listing { id: "fal-ai/moondream-next", category: "vision", feature: "fal-ai__moondream-next" },
+    Listing { id: "fal-ai/moondream-next/detection", category: "image", feature: "fal-ai__moondream-next__detection" },
+    Listing { id: "fal-ai/moondream/batched", category: "vision", feature: "fal-ai__moondream__batched" },
+    Listing { id: "fal-ai/moondream2", category: "vision", feature: "fal-ai__moondream2" },
+    Listing { id: "fal-ai/moondream2/object-detection", category: "vision", feature: "fal-ai__moondream2__object-detection" },
+    Listing { id: "fal-ai/moondream3-preview/detect", category: "vision", feature: "fal-ai__moondream3-preview__detect" },
+    Listing { id: "fal-ai/moondream3-preview/point", category: "vision", feature: "fal-ai__moondream3-preview__point" },
+    Listing { id: "fal-ai/moondream3-preview/query", category: "vision", feature: "fal-ai__moondream3-preview__query" },
+    Listing { id: "fal-ai/moondream3-preview/segment", category: "image", feature: "fal-ai__moondream3-preview__segment" },
+    Listing { id: "fal-ai/multishot-master", category: "video", feature: "fal-ai__multishot-master" },
+    Listing { id: "fal-ai/musetalk", category: "video", feature: "fal-ai__musetalk" },
+    Listing { id: "fal-ai/nafnet/deblur", category: "image", feature: "fal-ai__nafnet__deblur" },
+    Listing { id: "fal-ai/nafnet/denoise", category: "image", feature: "fal-ai__nafnet__denoise" },
+    Listing { id: "fal-ai/nano-banana", category: "image", feature: "fal-ai__nano-banana" },
+    Listing { id: "fal-ai/nano-banana-2", category: "image", feature: "fal-ai__nano-banana-2" },
+    Listing { id: "fal-ai/nano-banana-2/edit", category: "image", feature: "fal-ai__nano-banana-2__edit" },
+    Listing { id: "fal-ai/nano-banana-pro", category: "image", feature: "fal-ai__nano-banana-pro" },
+    Listing { id: "fal-ai/nano-banana-pro/edit", category: "image", feature: "fal-ai__nano-banana-pro__edit" },
+    Listing { id: "fal-ai/nano-banana/edit", category: "image", feature: "fal-ai__nano-banana__edit" },
+    Listing { id: "fal-ai/nova-sr", category: "audio", feature: "fal-ai__nova-sr" },
+    Listing { id: "fal-ai/nucleus-image", category: "image", feature: "fal-ai__nucleus-image" },
+    Listing { id: "fal-ai/object-removal", category: "image", feature: "fal-ai__object-removal" },
+    Listing { id: "fal-ai/object-removal/bbox", category: "image", feature: "fal-ai__object-removal__bbox" },
+    Listing { id: "fal-ai/object-removal/mask", category: "image", feature: "fal-ai__object-removal__mask" },
+    Listing { id: "fal-ai/omnigen-v2", category: "image", feature: "fal-ai__omnigen-v2" },
+    Listing { id: "fal-ai/omnilottie/image-to-lottie", category: "json", feature: "fal-ai__omnilottie__image-to-lottie" },
+    Listing { id: "fal-ai/one-to-all-animation/14b", category: "video", feature: "fal-ai__one-to-all-animation__14b" },
+    Listing { id: "fal-ai/onereward", category: "image", feature: "fal-ai__onereward" },
+    Listing { id: "fal-ai/ovi/image-to-video", category: "video", feature: "fal-ai__ovi__image-to-video" },
+    Listing { id: "fal-ai/ovis-image", category: "image", feature: "fal-ai__ovis-image" },
+    Listing { id: "fal-ai/pasd", category: "image", feature: "fal-ai__pasd" },
+    Listing { id: "fal-ai/patina/material", category: "image", feature: "fal-ai__patina__material" },
+    Listing { id: "fal-ai/patina/material/extract", category: "image", feature: "fal-ai__patina__material__extract" },
+    Listing { id: "fal-ai/personaplex", category: "audio", feature: "fal-ai__personaplex" },
+    Listing { id: "fal-ai/personaplex/realtime", category: "audio", feature: "fal-ai__personaplex__realtime" },
+    Listing { id: "fal-ai/phota", category: "image", feature: "fal-ai__phota" },
+    Listing { id: "fal-ai/phota/create-profile", category: "training", feature: "fal-ai__phota__create-profile" },
+    Listing { id: "fal-ai/phota/edit", category: "image", feature: "fal-ai__phota__edit" },
+    Listing { id: "fal-ai/photomaker", category: "image", feature: "fal-ai__photomaker" },
+    Listing { id: "fal-ai/physic-edit", category: "image", feature: "fal-ai__physic-edit" },
+    Listing { id: "fal-ai/pika/v1.5/pikaffects", category: "video", feature: "fal-ai__pika__v1.5__pikaffects" },
+    Listing { id: "fal-ai/pika/v2.1/image-to-video", category: "video", feature: "fal-ai__pika__v2.1__image-to-video" },
+    Listing { id: "fal-ai/pika/v2.1/text-to-video", category: "video", feature: "fal-ai__pika__v2.1__text-to-video" },
+    Listing { id: "fal-ai/pika/v2.2/image-to-video", category: "video", feature: "fal-ai__pika__v2.2__image-to-video" },
+    Listing { id: "fal-ai/pika/v2.2/pikaframes", category: "video", feature: "fal-ai__pika__v2.2__pikaframes" },
+    Listing { id: "fal-ai/pika/v2/pikadditions", category: "video", feature: "fal-ai__pika__v2__pikadditions" },
+    Listing { id: "fal-ai/pika/v2/turbo/image-to-video", category: "video", feature: "fal-ai__pika__v2__turbo__image-to-video" },
+    Listing { id: "fal-ai/pika/v2/turbo/text-to-video", category: "video", feature: "fal-ai__pika__v2__turbo__text-to-video" },
+    Listing { id: "fal-ai/pixverse/c1/reference-to-video", category: "video", feature: "fal-ai__pixverse__c1__reference-to-video" },
+    Listing { id: "fal-ai/pixverse/c1/transition", category: "video", feature: "fal-ai__pixverse__c1__transition" },
+    Listing { id: "fal-ai/pixverse/extend", category: "video", feature: "fal-ai__pixverse__extend" },
+    Listing { id: "fal-ai/pixverse/lipsync", category: "video", feature: "fal-ai__pixverse__lipsync" },
+    Listing { id: "fal-ai/pixverse/swap", category: "video", feature: "fal-ai__pixverse__swap" },
+    Listing { id: "fal-ai/pixverse/v3.5/effects", category: "video", feature: "fal-ai__pixverse__v3.5__effects" },
+    Listing { id: "fal-ai/pixverse/v3.5/image-to-video/fast", category: "video", feature: "fal-ai__pixverse__v3.5__image-to-video__fast" },
+    Listing { id: "fal-ai/pixverse/v3.5/text-to-video", category: "video", feature: "fal-ai__pixverse__v3.5__text-to-video" },
+    Listing { id: "fal-ai/pixverse/v3.5/transition", category: "video", feature: "fal-ai__pixverse__v3.5__transition" },
+    Listing { id: "fal-ai/pixverse/v4.5/effects", category: "video", feature: "fal-ai__pixverse__v4.5__effects" },
+    Listing { id: "fal-ai/pixverse/v4.5/image-to-video", category: "video", feature: "fal-ai__pixverse__v4.5__image-to-video" },
+    Listing { id: "fal-ai/pixverse/v4.5/image-to-video/fast", category: "video", feature: "fal-ai__pixverse__v4.5__image-to-video__fast" },
+    Listing { id: "fal-ai/pixverse/v4.5/text-to-video", category: "video", feature: "fal-ai__pixverse__v4.5__text-to-video" },
+    Listing { id: "fal-ai/pixverse/v4.5/text-to-video/fast", category: "video", feature: "fal-ai__pixverse__v4.5__text-to-video__fast" },
+    Listing { id: "fal-ai/pixverse/v4/effects", category: "video", feature: "fal-ai__pixverse__v4__effects" },
+    Listing { id: "fal-ai/pixverse/v4/image-to-video", category: "video", feature: "fal-ai__pixverse__v4__image-to-video" },
+    Listing { id: "fal-ai/pixverse/v5.5/effects", category: "video", feature: "fal-ai__pixverse__v5.5__effects" },
+    Listing { id: "fal-ai/pixverse/v5.5/image-to-video", category: "video", feature: "fal-ai__pixverse__v5.5__image-to-video" },
+    Listing { id: "fal-ai/pixverse/v5.5/text-to-video", category: "video", feature: "fal-ai__pixverse__v5.5__text-to-video" },
+    Listing { id: "fal-ai/pixverse/v5.5/transition", category: "video", feature: "fal-ai__pixverse__v5.5__transition" },
+    Listing { id: "fal-ai/pixverse/v5.6/image-to-video", category: "video", feature: "fal-ai__pixverse__v5.6__image-to-video" },
+    Listing { id: "fal-ai/pixverse/v5.6/text-to-video", category: "video", feature: "fal-ai__pixverse__v5.6__text-to-video" },
+    Listing { id: "fal-ai/pixverse/v5.6/transition", category: "video", feature: "fal-ai__pixverse__v5.6__transition" },
+    Listing { id: "fal-ai/pixverse/v5/effects", category: "video", feature: "fal-ai__pixverse__v5__effects" },
+    Listing { id: "fal-ai/pixverse/v5/text-to-video", category: "video", feature: "fal-ai__pixverse__v5__text-to-video" },
+    Listing { id: "fal-ai/pixverse/v6/image-to-video", category: "video", feature: "fal-ai__pixverse__v6__image-to-video" },
+    Listing { id: "fal-ai/pixverse/v6/transition", category: "video", feature: "fal-ai__pixverse__v6__transition" },
+    Listing { id: "fal-ai/playground-v25", category: "image", feature: "fal-ai__playground-v25" },
+    Listing { id: "fal-ai/playground-v25/image-to-image", category: "image", feature: "fal-ai__playground-v25__image-to-image" },
+    Listing { id: "fal-ai/playground-v25/inpainting", category: "image", feature: "fal-ai__playground-v25__inpainting" },
+    Listing { id: "fal-ai/pony-v7", category: "image", feature: "fal-ai__pony-v7" },
+    Listing { id: "fal-ai/post-processing/color-correction", category: "image", feature: "fal-ai__post-processing__color-correction" },
+    Listing { id: "fal-ai/post-processing/color-tint", category: "image", feature: "fal-ai__post-processing__color-tint" },
+    Listing { id: "fal-ai/post-processing/desaturate", category: "image", feature: "fal-ai__post-processing__desaturate" },
+    Listing { id: "fal-ai/post-processing/dissolve", category: "image", feature: "fal-ai__post-processing__dissolve" },
+    Listing { id: "fal-ai/post-processing/dodge-burn", category: "image", feature: "fal-ai__post-processing__dodge-burn" },
+    Listing { id: "fal-ai/post-processing/grain", category: "image", feature: "fal-ai__post-processing__grain" },
+    Listing { id: "fal-ai/post-processing/parabolize", category: "image", feature: "fal-ai__post-processing__parabolize" },
+    Listing { id: "fal-ai/post-processing/sharpen", category: "image", feature: "fal-ai__post-processing__sharpen" },
+    Listing { id: "fal-ai/post-processing/solarize", category: "image", feature: "fal-ai__post-processing__solarize" },
+    Listing { id: "fal-ai/post-processing/vignette", category: "image", feature: "fal-ai__post-processing__vignette" },
+    Listing { id: "fal-ai/pshuman", category: "3d", feature: "fal-ai__pshuman" },
+    Listing { id: "fal-ai/qwen-3-guard", category: "llm", feature: "fal-ai__qwen-3-guard" },
+    Listing { id: "fal-ai/qwen-3-tts/clone-voice/0.6b", category: "audio", feature: "fal-ai__qwen-3-tts__clone-voice__0.6b" },
+    Listing { id: "fal-ai/qwen-3-tts/clone-voice/1.7b", category: "audio", feature: "fal-ai__qwen-3-tts__clone-voice__1.7b" },
+    Listing { id: "fal-ai/qwen-3-tts/text-to-speech/1.7b", category: "speech", feature: "fal-ai__qwen-3-tts__text-to-speech__1.7b" },
+    Listing { id: "fal-ai/qwen-image-2/edit", category: "image", feature: "fal-ai__qwen-image-2__edit" },
+    Listing { id: "fal-ai/qwen-image-2/pro/edit", category: "image", feature: "fal-ai__qwen-image-2__pro__edit" },
+    Listing { id: "fal-ai/qwen-image-2/text-to-image", category: "image", feature: "fal-ai__qwen-image-2__text-to-image" },
+    Listing { id: "fal-ai/qwen-image-2512", category: "image", feature: "fal-ai__qwen-image-2512" },
+    Listing { id: "fal-ai/qwen-image-2512-trainer", category: "training", feature: "fal-ai__qwen-image-2512-trainer" },
+    Listing { id: "fal-ai/qwen-image-2512-trainer-v2", category: "training", feature: "fal-ai__qwen-image-2512-trainer-v2" },
+    Listing { id: "fal-ai/qwen-image-2512/lora", category: "image", feature: "fal-ai__qwen-image-2512__lora" },
+    Listing { id: "fal-ai/qwen-image-edit", category: "other", feature: "fal-ai__qwen-image-edit" },
+    Listing { id: "fal-ai/qwen-image-edit-2509", category: "image", feature: "fal-ai__qwen-image-edit-2509" },
+    Listing { id: "fal-ai/qwen-image-edit-2509-lora", category: "image", feature: "fal-ai__qwen-image-edit-2509-lora" },
+    Listing { id: "fal-ai/qwen-image-edit-2509-lora-gallery/add-background", category: "image", feature: "fal-ai__qwen-image-edit-2509-lora-gallery__add-background" },
+    Listing { id: "fal-ai/qwen-image-edit-2509-lora-gallery/face-to-full-portrait", category: "image", feature: "fal-ai__qwen-image-edit-2509-lora-gallery__face-to-full-portrait" },
+    Listing { id: "fal-ai/qwen-image-edit-2509-lora-gallery/group-photo", category: "image", feature: "fal-ai__qwen-image-edit-2509-lora-gallery__group-photo" },
+    Listing { id: "fal-ai/qwen-image-edit-2509-lora-gallery/multiple-angles", category: "image", feature: "fal-ai__qwen-image-edit-2509-lora-gallery__multiple-angles" },
+    Listing { id: "fal-ai/qwen-image-edit-2509-lora-gallery/next-scene", category: "image", feature: "fal-ai__qwen-image-edit-2509-lora-gallery__next-scene" },
+    Listing { id: "fal-ai/qwen-image-edit-2509-lora-gallery/remove-element", category: "image", feature: "fal-ai__qwen-image-edit-2509-lora-gallery__remove-element" },
+    Listing { id: "fal-ai/qwen-image-edit-2509-lora-gallery/remove-lighting", category: "image", feature: "fal-ai__qwen-image-edit-2509-lora-gallery__remove-lighting" },
+    Listing { id: "fal-ai/qwen-image-edit-2511", category: "image", feature: "fal-ai__qwen-image-edit-2511" },
+    Listing { id: "fal-ai/qwen-image-edit-2511-multiple-angles", category: "image", feature: "fal-ai__qwen-image-edit-2511-multiple-angles" },
+    Listing { id: "fal-ai/qwen-image-edit-2511/lora", category: "image", feature: "fal-ai__qwen-image-edit-2511__lora" },
+    Listing { id: "fal-ai/qwen-image-edit-lora", category: "image", feature: "fal-ai__qwen-image-edit-lora" },
+    Listing { id: "fal-ai/qwen-image-edit-plus", category: "image", feature: "fal-ai__qwen-image-edit-plus" },
+    Listing { id: "fal-ai/qwen-image-edit-plus-lora", category: "image", feature: "fal-ai__qwen-image-edit-plus-lora" },
+    Listing { id: "fal-ai/qwen-image-edit-plus-lora-gallery/add-background", category: "image", feature: "fal-ai__qwen-image-edit-plus-lora-gallery__add-background" },
+    Listing { id: "fal-ai/qwen-image-edit-plus-lora-gallery/face-to-full-portrait", category: "image", feature: "fal-ai__qwen-image-edit-plus-lora-gallery__face-to-full-portrait" },
+    Listing { id: "fal-ai/qwen-image-edit-plus-lora-gallery/integrate-product", category: "image", feature: "fal-ai__qwen-image-edit-plus-lora-gallery__integrate-product" },
+    Listing { id: "fal-ai/qwen-image-edit-plus-lora-gallery/lighting-restoration", category: "image", feature: "fal-ai__qwen-image-edit-plus-lora-gallery__lighting-restoration" },
+    Listing { id: "fal-ai/qwen-image-edit-plus-lora-gallery/multiple-angles", category: "image", feature: "fal-ai__qwen-image-edit-plus-lora-gallery__multiple-angles" },
+    Listing { id: "fal-ai/qwen-image-edit-plus-lora-gallery/next-scene", category: "image", feature: "fal-ai__qwen-image-edit-plus-lora-gallery__next-scene" },
+    Listing { id: "fal-ai/qwen-image-edit-plus-lora-gallery/remove-element", category: "image", feature: "fal-ai__qwen-image-edit-plus-lora-gallery__remove-element" },
+    Listing { id: "fal-ai/qwen-image-edit-plus-lora-gallery/remove-lighting", category: "image", feature: "fal-ai__qwen-image-edit-plus-lora-gallery__remove-lighting" },
+    Listing { id: "fal-ai/qwen-image-edit-plus-trainer", category: "training", feature: "fal-ai__qwen-image-edit-plus-trainer" },
+    Listing { id: "fal-ai/qwen-image-edit/inpaint", category: "image", feature: "fal-ai__qwen-image-edit__inpaint" },
+    Listing { id: "fal-ai/qwen-image-layered-trainer", category: "training", feature: "fal-ai__qwen-image-layered-trainer" },
+    Listing { id: "fal-ai/qwen-image-max/edit", category: "image", feature: "fal-ai__qwen-image-max__edit" },
+    Listing { id: "fal-ai/qwen-image-max/text-to-image", category: "image", feature: "fal-ai__qwen-image-max__text-to-image" },
+    Listing { id: "fal-ai/qwen-image-trainer-v2", category: "training", feature: "fal-ai__qwen-image-trainer-v2" },
+    Listing { id: "fal-ai/qwen-image/image-to-image", category: "image", feature: "fal-ai__qwen-image__image-to-image" },
+    Listing { id: "fal-ai/realistic-vision", category: "image", feature: "fal-ai__realistic-vision" },
+    Listing { id: "fal-ai/reconviagen-0.5", category: "3d", feature: "fal-ai__reconviagen-0.5" },
+    Listing { id: "fal-ai/recraft-20b", category: "image", feature: "fal-ai__recraft-20b" },
+    Listing { id: "fal-ai/recraft-v3", category: "image", feature: "fal-ai__recraft-v3" },
+    Listing { id: "fal-ai/recraft/upscale/creative", category: "image", feature: "fal-ai__recraft__upscale__creative" },
+    Listing { id: "fal-ai/recraft/upscale/crisp", category: "image", feature: "fal-ai__recraft__upscale__crisp" },
+    Listing { id: "fal-ai/recraft/v2/text-to-image", category: "image", feature: "fal-ai__recraft__v2__text-to-image" },
+    Listing { id: "fal-ai/recraft/v3/create-style", category: "training", feature: "fal-ai__recraft__v3__create-style" },
+    Listing { id: "fal-ai/recraft/v3/text-to-image", category: "image", feature: "fal-ai__recraft__v3__text-to-image" },
+    Listing { id: "fal-ai/recraft/v4/pro/text-to-image", category: "image", feature: "fal-ai__recraft__v4__pro__text-to-image" },
+    Listing { id: "fal-ai/recraft/v4/text-to-image", category: "image", feature: "fal-ai__recraft__v4__text-to-image" },
+    Listing { id: "fal-ai/recraft/v4/text-to-vector", category: "image", feature: "fal-ai__recraft__v4__text-to-vector" },
+    Listing { id: "fal-ai/recraft/vectorize", category: "image", feature: "fal-ai__recraft__vectorize" },
+    Listing { id: "fal-ai/retoucher", category: "image", feature: "fal-ai__retoucher" },
+    Listing { id: "fal-ai/rife", category: "image", feature: "fal-ai__rife" },
+    Listing { id: "fal-ai/rife/video", category: "video", feature: "fal-ai__rife__video" },
+    Listing { id: "fal-ai/sa2va/4b/image", category: "vision", feature: "fal-ai__sa2va__4b__image" },
+    Listing { id: "fal-ai/sa2va/4b/video", category: "vision", feature: "fal-ai__sa2va__4b__video" },
+    Listing { id: "fal-ai/sa2va/8b/image", category: "vision", feature: "fal-ai__sa2va__8b__image" },
+    Listing { id: "fal-ai/sa2va/8b/video", category: "vision", feature: "fal-ai__sa2va__8b__video" },
+    Listing { id: "fal-ai/sadtalker/reference", category: "video", feature: "fal-ai__sadtalker__reference" },
+    Listing { id: "fal-ai/sam-3-1/image", category: "image", feature: "fal-ai__sam-3-1__image" },
+    Listing { id: "fal-ai/sam-3-1/video", category: "video", feature: "fal-ai__sam-3-1__video" },
+    Listing { id: "fal-ai/sam-3-1/video-rle", category: "video", feature: "fal-ai__sam-3-1__video-rle" },
+    Listing { id: "fal-ai/sam-3/3d-align", category: "3d", feature: "fal-ai__sam-3__3d-align" },
+    Listing { id: "fal-ai/sam-3/3d-objects", category: "3d", feature: "fal-ai__sam-3__3d-objects" },
+    Listing { id: "fal-ai/sam-3/image/embed", category: "vision", feature: "fal-ai__sam-3__image__embed" },
+    Listing { id: "fal-ai/sam-3/video", category: "video", feature: "fal-ai__sam-3__video" },
+    Listing { id: "fal-ai/sam-3/video-rle", category: "video", feature: "fal-ai__sam-3__video-rle" },
+    Listing { id: "fal-ai/sam-audio/separate", category: "audio", feature: "fal-ai__sam-audio__separate" },
+    Listing { id: "fal-ai/sam-audio/span-separate", category: "audio", feature: "fal-ai__sam-audio__span-separate" },
+    Listing { id: "fal-ai/sam2/auto-segment", category: "image", feature: "fal-ai__sam2__auto-segment" },
+    Listing { id: "fal-ai/sam2/image", category: "image", feature: "fal-ai__sam2__image" },
+    Listing { id: "fal-ai/sam2/video", category: "video", feature: "fal-ai__sam2__video" },
+    Listing { id: "fal-ai/sana", category: "image", feature: "fal-ai__sana" },
+    Listing { id: "fal-ai/sana-video", category: "video", feature: "fal-ai__sana-video" },
+    Listing { id: "fal-ai/sana/sprint", category: "image", feature: "fal-ai__sana__sprint" },
+    Listing { id: "fal-ai/sana/v1.5/4.8b", category: "image", feature: "fal-ai__sana__v1.5__4.8b" },
+    Listing { id: "fal-ai/sd15-depth-controlnet", category: "image", feature: "fal-ai__sd15-depth-controlnet" },
+    Listing { id: "fal-ai/sdxl-controlnet-union", category: "image", feature: "fal-ai__sdxl-controlnet-union" },
+    Listing { id: "fal-ai/sdxl-controlnet-union/image-to-image", category: "image", feature: "fal-ai__sdxl-controlnet-union__image-to-image" },
+    Listing { id: "fal-ai/sdxl-controlnet-union/inpainting", category: "image", feature: "fal-ai__sdxl-controlnet-union__inpainting" },
+    Listing { id: "fal-ai/seedvr/upscale/image", category: "image", feature: "fal-ai__seedvr__upscale__image" },
+    Listing { id: "fal-ai/seedvr/upscale/image/seamless", category: "image", feature: "fal-ai__seedvr__upscale__image__seamless" },
+    Listing { id: "fal-ai/seedvr/upscale/video", category: "video", feature: "fal-ai__seedvr__upscale__video" },
+    Listing { id: "fal-ai/silero-vad", category: "text", feature: "fal-ai__silero-vad" },
+    Listing { id: "fal-ai/skyreels-i2v", category: "video", feature: "fal-ai__skyreels-i2v" },
+    Listing { id: "fal-ai/smart-resize", category: "image", feature: "fal-ai__smart-resize" },
+    Listing { id: "fal-ai/smart-turn", category: "text", feature: "fal-ai__smart-turn" },
+    Listing { id: "fal-ai/sora-2/characters", category: "video", feature: "fal-ai__sora-2__characters" },
+    Listing { id: "fal-ai/sora-2/image-to-video", category: "video", feature: "fal-ai__sora-2__image-to-video" },
+    Listing { id: "fal-ai/sora-2/image-to-video/pro", category: "video", feature: "fal-ai__sora-2__image-to-video__pro" },
+    Listing { id: "fal-ai/sora-2/text-to-video/pro", category: "video", feature: "fal-ai__sora-2__text-to-video__pro" },
+    Listing { id: "fal-ai/sora-2/video-to-video/remix", category: "video", feature: "fal-ai__sora-2__video-to-video__remix" },
+    Listing { id: "fal-ai/speech-to-text/stream", category: "text", feature: "fal-ai__speech-to-text__stream" },
+    Listing { id: "fal-ai/speech-to-text/turbo", category: "text", feature: "fal-ai__speech-to-text__turbo" },
+    Listing { id: "fal-ai/speech-to-text/turbo/stream", category: "text", feature: "fal-ai__speech-to-text__turbo__stream" },
+    Listing { id: "fal-ai/stable-audio", category: "audio", feature: "fal-ai__stable-audio" },
+    Listing { id: "fal-ai/stable-audio-25/audio-to-audio", category: "audio", feature: "fal-ai__stable-audio-25__audio-to-audio" },
+    Listing { id: "fal-ai/stable-audio-25/text-to-audio", category: "audio", feature: "fal-ai__stable-audio-25__text-to-audio" },
+    Listing { id: "fal-ai/stable-avatar", category: "video", feature: "fal-ai__stable-avatar" },
+    Listing { id: "fal-ai/stable-cascade", category: "image", feature: "fal-ai__stable-cascade" },
+    Listing { id: "fal-ai/stable-cascade/sote-diffusion", category: "image", feature: "fal-ai__stable-cascade__sote-diffusion" },
+    Listing { id: "fal-ai/stable-diffusion-v15", category: "image", feature: "fal-ai__stable-diffusion-v15" },
+    Listing { id: "fal-ai/stable-diffusion-v3-medium", category: "image", feature: "fal-ai__stable-diffusion-v3-medium" },
+    Listing { id: "fal-ai/stable-diffusion-v3-medium/image-to-image", category: "image", feature: "fal-ai__stable-diffusion-v3-medium__image-to-image" },
+    Listing { id: "fal-ai/stable-diffusion-v35-large", category: "image", feature: "fal-ai__stable-diffusion-v35-large" },
+    Listing { id: "fal-ai/stable-diffusion-v35-medium", category: "image", feature: "fal-ai__stable-diffusion-v35-medium" },
+    Listing { id: "fal-ai/stable-video", category: "video", feature: "fal-ai__stable-video" },
+    Listing { id: "fal-ai/step1x-edit", category: "image", feature: "fal-ai__step1x-edit" },
+    Listing { id: "fal-ai/stepx-edit2", category: "image", feature: "fal-ai__stepx-edit2" },
+    Listing { id: "fal-ai/switti/512", category: "image", feature: "fal-ai__switti__512" },
+    Listing { id: "fal-ai/sync-lipsync/v3", category: "video", feature: "fal-ai__sync-lipsync__v3" },
+    Listing { id: "fal-ai/t2v-turbo", category: "video", feature: "fal-ai__t2v-turbo" },
+    Listing { id: "fal-ai/thinksound", category: "video", feature: "fal-ai__thinksound" },
+    Listing { id: "fal-ai/thinksound/audio", category: "video", feature: "fal-ai__thinksound__audio" },
+    Listing { id: "fal-ai/topaz/upscale/image", category: "image", feature: "fal-ai__topaz__upscale__image" },
+    Listing { id: "fal-ai/trellis", category: "3d", feature: "fal-ai__trellis" },
+    Listing { id: "fal-ai/trellis-2", category: "3d", feature: "fal-ai__trellis-2" },
+    Listing { id: "fal-ai/trellis/multi", category: "3d", feature: "fal-ai__trellis__multi" },
+    Listing { id: "fal-ai/triposr", category: "3d", feature: "fal-ai__triposr" },
+    Listing { id: "fal-ai/turbo-flux-trainer", category: "training", feature: "fal-ai__turbo-flux-trainer" },
+    Listing { id: "fal-ai/ultrashape", category: "3d", feature: "fal-ai__ultrashape" },
+    Listing { id: "fal-ai/uno", category: "image", feature: "fal-ai__uno" },
+    Listing { id: "fal-ai/uso", category: "image", feature: "fal-ai__uso" },
+    Listing { id: "fal-ai/vecglypher", category: "image", feature: "fal-ai__vecglypher" },
+    Listing { id: "fal-ai/vecglypher/image-to-svg", category: "image", feature: "fal-ai__vecglypher__image-to-svg" },
+    Listing { id: "fal-ai/veo2", category: "video", feature: "fal-ai__veo2" },
+    Listing { id: "fal-ai/veo2/image-to-video", category: "video", feature: "fal-ai__veo2__image-to-video" },
+    Listing { id: "fal-ai/veo3", category: "video", feature: "fal-ai__veo3" },
+    Listing { id: "fal-ai/veo3.1", category: "video", feature: "fal-ai__veo3.1" },
+    Listing { id: "fal-ai/veo3.1/extend-video", category: "video", feature: "fal-ai__veo3.1__extend-video" },
+    Listing { id: "fal-ai/veo3.1/fast", category: "video", feature: "fal-ai__veo3.1__fast" },
+    Listing { id: "fal-ai/veo3.1/fast/extend-video", category: "video", feature: "fal-ai__veo3.1__fast__extend-video" },
+    Listing { id: "fal-ai/veo3.1/fast/first-last-frame-to-video", category: "video", feature: "fal-ai__veo3.1__fast__first-last-frame-to-video" },
+    Listing { id: "fal-ai/veo3.1/fast/image-to-video", category: "video", feature: "fal-ai__veo3.1__fast__image-to-video" },
+    Listing { id: "fal-ai/veo3.1/fast/reference-to-video", category: "video", feature: "fal-ai__veo3.1__fast__reference-to-video" },
+    Listing { id: "fal-ai/veo3.1/first-last-frame-to-video", category: "video", feature: "fal-ai__veo3.1__first-last-frame-to-video" },
+    Listing { id: "fal-ai/veo3.1/image-to-video", category: "video", feature: "fal-ai__veo3.1__image-to-video" },
+    Listing { id: "fal-ai/veo3.1/lite", category: "video", feature: "fal-ai__veo3.1__lite" },
+    Listing { id: "fal-ai/veo3.1/lite/first-last-frame-to-video", category: "video", feature: "fal-ai__veo3.1__lite__first-last-frame-to-video" },
+    Listing { id: "fal-ai/veo3.1/reference-to-video", category: "video", feature: "fal-ai__veo3.1__reference-to-video" },
+    Listing { id: "fal-ai/veo3/fast", category: "video", feature: "fal-ai__veo3__fast" },
+    Listing { id: "fal-ai/veo3/fast/image-to-video", category: "video", feature: "fal-ai__veo3__fast__image-to-video" },
+    Listing { id: "fal-ai/vibevoice/0.5b", category: "speech", feature: "fal-ai__vibevoice__0.5b" },
+    Listing { id: "fal-ai/video-as-prompt", category: "video", feature: "fal-ai__video-as-prompt" },
+    Listing { id: "fal-ai/video-prompt-generator", category: "llm", feature: "fal-ai__video-prompt-generator" },
+    Listing { id: "fal-ai/video-understanding", category: "vision", feature: "fal-ai__video-understanding" },
+    Listing { id: "fal-ai/video-upscaler", category: "video", feature: "fal-ai__video-upscaler" },
+    Listing { id: "fal-ai/vidu/image-to-video", category: "video", feature: "fal-ai__vidu__image-to-video" },
+    Listing { id: "fal-ai/vidu/q1/reference-to-video", category: "video", feature: "fal-ai__vidu__q1__reference-to-video" },
+    Listing { id: "fal-ai/vidu/q1/start-end-to-video", category: "video", feature: "fal-ai__vidu__q1__start-end-to-video" },
+    Listing { id: "fal-ai/vidu/q1/text-to-video", category: "video", feature: "fal-ai__vidu__q1__text-to-video" },
+    Listing { id: "fal-ai/vidu/q2/image-to-video/pro", category: "video", feature: "fal-ai__vidu__q2__image-to-video__pro" },
+    Listing { id: "fal-ai/vidu/q2/image-to-video/turbo", category: "video", feature: "fal-ai__vidu__q2__image-to-video__turbo" },
+    Listing { id: "fal-ai/vidu/q2/reference-to-image", category: "image", feature: "fal-ai__vidu__q2__reference-to-image" },
+    Listing { id: "fal-ai/vidu/q2/reference-to-video/pro", category: "video", feature: "fal-ai__vidu__q2__reference-to-video__pro" },
+    Listing { id: "fal-ai/vidu/q2/text-to-video", category: "video", feature: "fal-ai__vidu__q2__text-to-video" },
+    Listing { id: "fal-ai/vidu/q2/video-extension/pro", category: "video", feature: "fal-ai__vidu__q2__video-extension__pro" },
+    Listing { id: "fal-ai/vidu/q3/image-to-video", category: "video", feature: "fal-ai__vidu__q3__image-to-video" },
+    Listing { id: "fal-ai/vidu/q3/image-to-video/turbo", category: "video", feature: "fal-ai__vidu__q3__image-to-video__turbo" },
+    Listing { id: "fal-ai/vidu/q3/reference-to-video/mix", category: "video", feature: "fal-ai__vidu__q3__reference-to-video__mix" },
+    Listing { id: "fal-ai/vidu/reference-to-image", category: "image", feature: "fal-ai__vidu__reference-to-image" },
+    Listing { id: "fal-ai/vidu/reference-to-video", category: "video", feature: "fal-ai__vidu__reference-to-video" },
+    Listing { id: "fal-ai/vidu/template-to-video", category: "video", feature: "fal-ai__vidu__template-to-video" },
+    Listing { id: "fal-ai/void-video-inpainting", category: "video", feature: "fal-ai__void-video-inpainting" },
+    Listing { id: "fal-ai/wan-22-image-trainer", category: "training", feature: "fal-ai__wan-22-image-trainer" },
+    Listing { id: "fal-ai/wan-22-trainer/i2v-a14b", category: "training", feature: "fal-ai__wan-22-trainer__i2v-a14b" },
+    Listing { id: "fal-ai/wan-22-trainer/t2v-a14b", category: "training", feature: "fal-ai__wan-22-trainer__t2v-a14b" },
+    Listing { id: "fal-ai/wan-22-vace-fun-a14b/depth", category: "video", feature: "fal-ai__wan-22-vace-fun-a14b__depth" },
+    Listing { id: "fal-ai/wan-22-vace-fun-a14b/inpainting", category: "video", feature: "fal-ai__wan-22-vace-fun-a14b__inpainting" },
+    Listing { id: "fal-ai/wan-22-vace-fun-a14b/reframe", category: "video", feature: "fal-ai__wan-22-vace-fun-a14b__reframe" },
+    Listing { id: "fal-ai/wan-25-preview/text-to-image", category: "image", feature: "fal-ai__wan-25-preview__text-to-image" },
+    Listing { id: "fal-ai/wan-25-preview/text-to-video", category: "video", feature: "fal-ai__wan-25-preview__text-to-video" },
+    Listing { id: "fal-ai/wan-ati", category: "video", feature: "fal-ai__wan-ati" },
+    Listing { id: "fal-ai/wan-effects", category: "video", feature: "fal-ai__wan-effects" },
+    Listing { id: "fal-ai/wan-flf2v", category: "video", feature: "fal-ai__wan-flf2v" },
+    Listing { id: "fal-ai/wan-fun-control", category: "video", feature: "fal-ai__wan-fun-control" },
+    Listing { id: "fal-ai/wan-i2v", category: "video", feature: "fal-ai__wan-i2v" },
+    Listing { id: "fal-ai/wan-i2v-lora", category: "video", feature: "fal-ai__wan-i2v-lora" },
+    Listing { id: "fal-ai/wan-motion", category: "video", feature: "fal-ai__wan-motion" },
+    Listing { id: "fal-ai/wan-t2v", category: "video", feature: "fal-ai__wan-t2v" },
+    Listing { id: "fal-ai/wan-trainer", category: "training", feature: "fal-ai__wan-trainer" },
+    Listing { id: "fal-ai/wan-trainer/flf2v-720p", category: "training", feature: "fal-ai__wan-trainer__flf2v-720p" },
+    Listing { id: "fal-ai/wan-trainer/i2v-720p", category: "training", feature: "fal-ai__wan-trainer__i2v-720p" },
+    Listing { id: "fal-ai/wan-trainer/t2v-14b", category: "training", feature: "fal-ai__wan-trainer__t2v-14b" },
+    Listing { id: "fal-ai/wan-vace", category: "video", feature: "fal-ai__wan-vace" },
+    Listing { id: "fal-ai/wan-vace-14b", category: "video", feature: "fal-ai__wan-vace-14b" },
+    Listing { id: "fal-ai/wan-vace-14b/inpainting", category: "video", feature: "fal-ai__wan-vace-14b__inpainting" },
+    Listing { id: "fal-ai/wan-vace-14b/outpainting", category: "video", feature: "fal-ai__wan-vace-14b__outpainting" },
+    Listing { id: "fal-ai/wan-vace-14b/pose", category: "video", feature: "fal-ai__wan-vace-14b__pose" },
+    Listing { id: "fal-ai/wan-vace-apps/video-edit", category: "video", feature: "fal-ai__wan-vace-apps__video-edit" },
+    Listing { id: "fal-ai/wan-vision-enhancer", category: "video", feature: "fal-ai__wan-vision-enhancer" },
+    Listing { id: "fal-ai/wan/v2.2-14b/animate/move", category: "video", feature: "fal-ai__wan__v2.2-14b__animate__move" },
+    Listing { id: "fal-ai/wan/v2.2-14b/animate/replace", category: "video", feature: "fal-ai__wan__v2.2-14b__animate__replace" },
+    Listing { id: "fal-ai/wan/v2.2-14b/speech-to-video", category: "video", feature: "fal-ai__wan__v2.2-14b__speech-to-video" },
+    Listing { id: "fal-ai/wan/v2.2-5b/image-to-video", category: "video", feature: "fal-ai__wan__v2.2-5b__image-to-video" },
+    Listing { id: "fal-ai/wan/v2.2-5b/text-to-image", category: "image", feature: "fal-ai__wan__v2.2-5b__text-to-image" },
+    Listing { id: "fal-ai/wan/v2.2-5b/text-to-video", category: "video", feature: "fal-ai__wan__v2.2-5b__text-to-video" },
+    Listing { id: "fal-ai/wan/v2.2-5b/text-to-video/distill", category: "video", feature: "fal-ai__wan__v2.2-5b__text-to-video__distill" },
+    Listing { id: "fal-ai/wan/v2.2-5b/text-to-video/fast-wan", category: "video", feature: "fal-ai__wan__v2.2-5b__text-to-video__fast-wan" },
+    Listing { id: "fal-ai/wan/v2.2-a14b/image-to-image", category: "image", feature: "fal-ai__wan__v2.2-a14b__image-to-image" },
+    Listing { id: "fal-ai/wan/v2.2-a14b/image-to-video", category: "video", feature: "fal-ai__wan__v2.2-a14b__image-to-video" },
+    Listing { id: "fal-ai/wan/v2.2-a14b/image-to-video/lora", category: "video", feature: "fal-ai__wan__v2.2-a14b__image-to-video__lora" },
+    Listing { id: "fal-ai/wan/v2.2-a14b/image-to-video/turbo", category: "video", feature: "fal-ai__wan__v2.2-a14b__image-to-video__turbo" },
+    Listing { id: "fal-ai/wan/v2.2-a14b/text-to-image", category: "image", feature: "fal-ai__wan__v2.2-a14b__text-to-image" },
+    Listing { id: "fal-ai/wan/v2.2-a14b/text-to-video/lora", category: "video", feature: "fal-ai__wan__v2.2-a14b__text-to-video__lora" },
+    Listing { id: "fal-ai/wan/v2.2-a14b/text-to-video/turbo", category: "video", feature: "fal-ai__wan__v2.2-a14b__text-to-video__turbo" },
+    Listing { id: "fal-ai/wan/v2.2-a14b/video-to-video", category: "video", feature: "fal-ai__wan__v2.2-a14b__video-to-video" },
+    Listing { id: "fal-ai/wan/v2.7/edit-video", category: "video", feature: "fal-ai__wan__v2.7__edit-video" },
+    Listing { id: "fal-ai/wan/v2.7/pro/text-to-image", category: "image", feature: "fal-ai__wan__v2.7__pro__text-to-image" },
+    Listing { id: "fal-ai/wan/v2.7/reference-to-video", category: "video", feature: "fal-ai__wan__v2.7__reference-to-video" },
+    Listing { id: "fal-ai/wan/v2.7/text-to-image", category: "image", feature: "fal-ai__wan__v2.7__text-to-image" },
+    Listing { id: "fal-ai/wan/v2.7/text-to-video", category: "video", feature: "fal-ai__wan__v2.7__text-to-video" },
+    Listing { id: "fal-ai/workflow-utilities/audio-compressor", category: "audio", feature: "fal-ai__workflow-utilities__audio-compressor" },
+    Listing { id: "fal-ai/workflow-utilities/auto-subtitle", category: "video", feature: "fal-ai__workflow-utilities__auto-subtitle" },
+    Listing { id: "fal-ai/workflow-utilities/extract-nth-frame", category: "image", feature: "fal-ai__workflow-utilities__extract-nth-frame" },
+    Listing { id: "fal-ai/workflow-utilities/interleave-video", category: "other", feature: "fal-ai__workflow-utilities__interleave-video" },
+    Listing { id: "fal-ai/workflow-utilities/pick-image-by-index", category: "workflow", feature: "fal-ai__workflow-utilities__pick-image-by-index" },
+    Listing { id: "fal-ai/workflow-utilities/reverse-video", category: "video", feature: "fal-ai__workflow-utilities__reverse-video" },
+    Listing { id: "fal-ai/workflow-utilities/scale-video", category: "video", feature: "fal-ai__workflow-utilities__scale-video" },
+    Listing { id: "fal-ai/workflow-utilities/trim-video", category: "video", feature: "fal-ai__workflow-utilities__trim-video" },
+    Listing { id: "fal-ai/x-ailab/nsfw", category: "vision", feature: "fal-ai__x-ailab__nsfw" },
+    Listing { id: "fal-ai/z-image-base-trainer", category: "training", feature: "fal-ai__z-image-base-trainer" },
+    Listing { id: "fal-ai/z-image-turbo-trainer-v2", category: "training", feature: "fal-ai__z-image-turbo-trainer-v2" },
+    Listing { id: "fal-ai/z-image/base", category: "image", feature: "fal-ai__z-image__base" },
+    Listing { id: "fal-ai/z-image/base/lora", category: "image", feature: "fal-ai__z-image__base__lora" },
+    Listing { id: "fal-ai/z-image/turbo", category: "image", feature: "fal-ai__z-image__turbo" },
+    Listing { id: "fal-ai/z-image/turbo/controlnet/lora", category: "image", feature: "fal-ai__z-image__turbo__controlnet__lora" },
+    Listing { id: "fal-ai/z-image/turbo/image-to-image", category: "image", feature: "fal-ai__z-image__turbo__image-to-image" },
+    Listing { id: "fal-ai/z-image/turbo/image-to-image/lora", category: "image", feature: "fal-ai__z-image__turbo__image-to-image__lora" },
+    Listing { id: "fal-ai/z-image/turbo/inpaint", category: "image", feature: "fal-ai__z-image__turbo__inpaint" },
+    Listing { id: "fal-ai/z-image/turbo/inpaint/lora", category: "image", feature: "fal-ai__z-image__turbo__inpaint__lora" },
+    Listing { id: "fal-ai/z-image/turbo/lora", category: "image", feature: "fal-ai__z-image__turbo__lora" },
+    Listing { id: "fal-ai/zonos", category: "audio", feature: "fal-ai__zonos" },
+    Listing { id: "imagineart/imagineart-1.5-preview/text-to-image", category: "image", feature: "imagineart__imagineart-1.5-preview__text-to-image" },
+    Listing { id: "imagineart/imagineart-1.5-pro-preview/text-to-image", category: "image", feature: "imagineart__imagineart-1.5-pro-preview__text-to-image" },
+    Listing { id: "mirelo-ai/sfx-v1.5/video-to-video", category: "video", feature: "mirelo-ai__sfx-v1.5__video-to-video" },
+    Listing { id: "mirelo-ai/sfx-v1/video-to-audio", category: "audio", feature: "mirelo-ai__sfx-v1__video-to-audio" },
+    Listing { id: "mirelo-ai/sfx-v1/video-to-video", category: "video", feature: "mirelo-ai__sfx-v1__video-to-video" },
+    Listing { id: "moonvalley/marey/i2v", category: "video", feature: "moonvalley__marey__i2v" },
+    Listing { id: "moonvalley/marey/motion-transfer", category: "video", feature: "moonvalley__marey__motion-transfer" },
+    Listing { id: "moonvalley/marey/pose-transfer", category: "video", feature: "moonvalley__marey__pose-transfer" },
+    Listing { id: "nvidia/nemotron-3-nano-omni", category: "llm", feature: "nvidia__nemotron-3-nano-omni" },
+    Listing { id: "nvidia/nemotron-3-nano-omni/video", category: "text", feature: "nvidia__nemotron-3-nano-omni__video" },
+    Listing { id: "nvidia/nemotron-3-nano-omni/vision", category: "text", feature: "nvidia__nemotron-3-nano-omni__vision" },
+    Listing { id: "openai/gpt-image-2", category: "image", feature: "openai__gpt-image-2" },
+    Listing { id: "openai/gpt-image-2/edit", category: "image", feature: "openai__gpt-image-2__edit" },
+    Listing { id: "openrouter/router/openai/v1/chat/completions", category: "llm", feature: "openrouter__router__openai__v1__chat__completions" },
+    Listing { id: "openrouter/router/openai/v1/responses", category: "llm", feature: "openrouter__router__openai__v1__responses" },
+    Listing { id: "openrouter/router/video", category: "text", feature: "openrouter__router__video" },
+    Listing { id: "openrouter/router/video/enterprise", category: "text", feature: "openrouter__router__video__enterprise" },
+    Listing { id: "openrouter/router/vision", category: "vision", feature: "openrouter__router__vision" },
+    Listing { id: "perceptron/isaac-01", category: "vision", feature: "perceptron__isaac-01" },
+    Listing { id: "perceptron/isaac-01/openai/v1/chat/completions", category: "vision", feature: "perceptron__isaac-01__openai__v1__chat__completions" },
+    Listing { id: "pixelcut/background-removal", category: "image", feature: "pixelcut__background-removal" },
+    Listing { id: "resemble-ai/chatterboxhd/speech-to-speech", category: "speech", feature: "resemble-ai__chatterboxhd__speech-to-speech" },
+    Listing { id: "resemble-ai/chatterboxhd/text-to-speech", category: "speech", feature: "resemble-ai__chatterboxhd__text-to-speech" },
+    Listing { id: "rundiffusion-fal/juggernaut-flux-lora", category: "image", feature: "rundiffusion-fal__juggernaut-flux-lora" },
+    Listing { id: "rundiffusion-fal/juggernaut-flux-lora/inpainting", category: "image", feature: "rundiffusion-fal__juggernaut-flux-lora__inpainting" },
+    Listing { id: "rundiffusion-fal/rundiffusion-photo-flux", category: "image", feature: "rundiffusion-fal__rundiffusion-photo-flux" },
+    Listing { id: "tripo3d/h3.1/multiview-to-3d", category: "3d", feature: "tripo3d__h3.1__multiview-to-3d" },
+    Listing { id: "tripo3d/p1/image-to-3d", category: "3d", feature: "tripo3d__p1__image-to-3d" },
+    Listing { id: "tripo3d/p1/text-to-3d", category: "3d", feature: "tripo3d__p1__text-to-3d" },
+    Listing { id: "tripo3d/tripo/v2.5/image-to-3d", category: "3d", feature: "tripo3d__tripo__v2.5__image-to-3d" },
+    Listing { id: "tripo3d/tripo/v2.5/multiview-to-3d", category: "3d", feature: "tripo3d__tripo__v2.5__multiview-to-3d" },
+    Listing { id: "veed/avatars/audio-to-video", category: "video", feature: "veed__avatars__audio-to-video" },
+    Listing { id: "veed/avatars/text-to-video", category: "video", feature: "veed__avatars__text-to-video" },
+    Listing { id: "veed/fabric-1.0", category: "video", feature: "veed__fabric-1.0" },
+    Listing { id: "veed/fabric-1.0/fast", category: "video", feature: "veed__fabric-1.0__fast" },
+    Listing { id: "veed/fabric-1.0/text", category: "video", feature: "veed__fabric-1.0__text" },
+    Listing { id: "veed/lipsync", category: "video", feature: "veed__lipsync" },
+    Listing { id: "veed/video-background-removal/fast", category: "video", feature: "veed__video-background-removal__fast" },
+    Listing { id: "veed/video-background-removal/green-screen", category: "video", feature: "veed__video-background-removal__green-screen" },
+    Listing { id: "wan/v2.6/image-to-image", category: "image", feature: "wan__v2.6__image-to-image" },
+    Listing { id: "wan/v2.6/image-to-video", category: "video", feature: "wan__v2.6__image-to-video" },
+    Listing { id: "wan/v2.6/image-to-video/flash", category: "video", feature: "wan__v2.6__image-to-video__flash" },
+    Listing { id: "wan/v2.6/reference-to-video", category: "video", feature: "wan__v2.6__reference-to-video" },
+    Listing { id: "wan/v2.6/text-to-video", category: "video", feature: "wan__v2.6__text-to-video" },
+    Listing { id: "xai/grok-imagine-image", category: "image", feature: "xai__grok-imagine-image" },
+    Listing { id: "xai/grok-imagine-image/edit", category: "image", feature: "xai__grok-imagine-image__edit" },
+    Listing { id: "xai/grok-imagine-image/quality/edit", category: "image", feature: "xai__grok-imagine-image__quality__edit" },
+    Listing { id: "xai/grok-imagine-video/edit-video", category: "video", feature: "xai__grok-imagine-video__edit-video" },
+    Listing { id: "xai/grok-imagine-video/image-to-video", category: "video", feature: "xai__grok-imagine-video__image-to-video" },
+    Listing { id: "xai/grok-imagine-video/reference-to-video", category: "video", feature: "xai__grok-imagine-video__reference-to-video" },
+    Listing { id: "xai/grok-imagine-video/text-to-video", category: "video", feature: "xai__grok-imagine-video__text-to-video" },
+    Listing { id: "xai/tts/v1", category: "speech", feature: "xai__tts__v1" },
 ];
