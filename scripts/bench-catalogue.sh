@@ -99,7 +99,7 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo
 echo "fal-endpoints: $(grep -c '^    Listing {' fal-endpoints/src/generated/mod.rs) endpoints; one = $typical; largest = $largest ($(wc -c < "$largest_file") bytes)"
@@ -114,7 +114,7 @@ for set in "${sets[@]}"; do
   r="$(echo "${rss[$set]}" | median)"
   delta="$(awk -v c="$c" -v w="$w" -v bc="$base_cpu" -v bw="$base_wall" \
     'BEGIN {printf "+%.2f s, +%.2f s (%.2fx wall)", c-bc, w-bw, (bw > 0 ? w/bw : 0)}')"
-  printf '| %-8s | %9s | %9s | %9d | %s |\n' "$set" "$c" "$w" "$((r / 1024))" "$delta"
+  printf '| %-8s | %9s | %9s | %9.0f | %s |\n' "$set" "$c" "$w" "$(awk -v r="$r" 'BEGIN {print r / 1024}')" "$delta"
 done
 echo "budgets: one and largest add < 1 s; full <= 60 s and <= 2048 MB"
 
