@@ -147,7 +147,10 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "ENDPOINT            CATEGORY  FEATURE");
         assert_eq!(lines[1], "fal-ai/flux/dev     image     fal-ai__flux__dev");
-        assert_eq!(lines[2], "bria/fibo/generate  image     bria__fibo__generate");
+        assert_eq!(
+            lines[2],
+            "bria/fibo/generate  image     bria__fibo__generate"
+        );
         let value = json(select(TABLE, None, Some("bria"))[0]);
         assert_eq!(value["feature"], "bria__fibo__generate");
         assert_eq!(value["endpoint_id"], "bria/fibo/generate");

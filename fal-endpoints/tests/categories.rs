@@ -50,13 +50,13 @@ const IMAGE: &str = "https://v3.fal.media/files/example/input.png";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_call_per_category_through_the_schema_aware_testkit() {
     use fal_ai::ace_step::prompt_to_audio::AceStepPromptToAudioInput as Audio;
+    use fal_ai::bagel::understand::BagelUnderstandInput as Json;
     use fal_ai::bytedance::seed::v2::mini::BytedanceSeedV2MiniInput as Llm;
     use fal_ai::flux::dev::FluxDevInput as Image;
     use fal_ai::flux_2_trainer_v2::Flux2TrainerV2Input as Training;
     use fal_ai::hunyuan_3d::v3_1::rapid::image_to_3d::Hunyuan3dV31RapidImageTo3dInput as Model3d;
     use fal_ai::kling_video::v1_6::standard::image_to_video::KlingVideoV16StandardImageToVideoInput as Video;
     use fal_ai::kokoro::american_english::KokoroAmericanEnglishInput as Speech;
-    use fal_ai::bagel::understand::BagelUnderstandInput as Json;
 
     let calls: [(&str, &str); 8] = [
         ("image", Image::ENDPOINT_ID),
@@ -76,7 +76,10 @@ async fn one_call_per_category_through_the_schema_aware_testkit() {
     let kit = testkit(&ids, dir.path()).await;
     let client = kit.client_builder().build().expect("client");
 
-    let image = client.subscribe(Image::new("a red kite")).await.expect("image");
+    let image = client
+        .subscribe(Image::new("a red kite"))
+        .await
+        .expect("image");
     assert!(!image.images.is_empty());
     // Out of the document's limits (1 to 50 steps): refused, like fal's 422.
     let refused = client
@@ -88,7 +91,10 @@ async fn one_call_per_category_through_the_schema_aware_testkit() {
         .await
         .expect("video");
     assert!(!video.video.url.is_empty());
-    let audio = client.subscribe(Audio::new("calm piano")).await.expect("audio");
+    let audio = client
+        .subscribe(Audio::new("calm piano"))
+        .await
+        .expect("audio");
     assert!(!audio.audio.url.is_empty());
     let speech = client
         .subscribe(Speech::new().with_prompt("Hello there."))
@@ -98,7 +104,9 @@ async fn one_call_per_category_through_the_schema_aware_testkit() {
     let llm = client.subscribe(Llm::new("Say hi.")).await.expect("llm");
     assert!(!llm.output.is_empty());
     let training = client
-        .subscribe(Training::new(FileInput::url("https://v3.fal.media/files/example/images.zip")))
+        .subscribe(Training::new(FileInput::url(
+            "https://v3.fal.media/files/example/images.zip",
+        )))
         .await
         .expect("training");
     assert!(!training.diffusers_lora_file.url.is_empty());
