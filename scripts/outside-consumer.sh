@@ -18,13 +18,22 @@ repo="$PWD"
 target="${CARGO_TARGET_DIR:-$repo/target}"
 case "$target" in /*) ;; *) target="$repo/$target" ;; esac
 
-cargo package --workspace --no-verify --locked
-work="$target/outside-consumer"
-rm -rf "$work"
+# Every member except those marked `publish = false` (the examples, the test
+# crates): those are never packaged, so nothing may depend on them.
+unpublished="$(cargo metadata --no-deps --format-version 1 --locked | python3 -c '
+import json, sys
+print(" ".join("--exclude " + p["name"] for p in json.load(sys.stdin)["packages"] if p["publish"] == []))')"
+rm -f "$target"/package/*.crate
+# shellcheck disable=SC2086 # the flags are meant to split
+cargo package --workspace $unpublished --no-verify --locked
+# Outside the repository: a package below the workspace root would be taken
+# for an unlisted member of our workspace.
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/unpacked" "$work/.cargo"
 version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)"
 # Every build below $work (the consumer and the unpacked packages themselves)
-# resolves our crates to the unpacked sources.
+# resolves our crates to the unpacked sources; the artifacts go to our target.
 echo "[patch.crates-io]" > "$work/.cargo/config.toml"
 for crate in "$target"/package/*-"$version".crate; do
   name="$(basename "$crate" ".crate")"

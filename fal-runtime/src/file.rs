@@ -60,8 +60,8 @@ pub struct Image {
 /// Generated input types use this for every file-URL field, so the same field
 /// takes `"https://…"`, a `data:` URI, bytes in memory or a path on disk.
 /// Local content needs the `storage` feature (on by default); without it a
-/// call whose input holds bytes or a path fails with [`Error::Input`](crate::Error::Input)
-/// before anything is sent.
+/// call whose input holds bytes or a path fails before anything is sent, with
+/// an error of kind [`ErrorKind::Input`](crate::ErrorKind::Input).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileInput {
     /// An `http(s)` URL or `data:` URI, sent as is.
@@ -165,6 +165,31 @@ impl Serialize for FileInput {
                  fal-runtime's `storage` feature; enable it or pass a URL",
             )),
         }
+    }
+}
+
+impl crate::Client {
+    /// Downloads a file fal produced (the `url` of a [`File`] or [`Image`]).
+    ///
+    /// The request carries no credentials: file URLs are public or signed, and
+    /// the key goes only to fal's API hosts. It is retried like a result fetch.
+    pub async fn download(&self, url: &str) -> crate::Result<Bytes> {
+        let url = url::Url::parse(url).map_err(|err| {
+            crate::Error::config_because(format!("{url:?} is not a URL to download"), err)
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(crate::Error::config(format!(
+                "only http and https URLs can be downloaded, not {}:",
+                url.scheme()
+            )));
+        }
+        let operation = crate::http::Operation::Download;
+        let response = crate::http::send(self, operation, || self.http().get(url.clone())).await?;
+        let shown = crate::http::display_url(&url);
+        response
+            .bytes()
+            .await
+            .map_err(|err| crate::Error::transport(operation, shown, err))
     }
 }
 

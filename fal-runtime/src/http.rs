@@ -1,28 +1,5 @@
-//! Sending one HTTP call to fal: retries per spec 10, and non-2xx answers turned
-//! into [`Error::Api`].
-//!
-//! Which failures are retried depends on the operation:
-//!
-//! | operation | statuses retried | transport errors retried |
-//! |---|---|---|
-//! | status (poll, stream open) | 429, 500, 502, 503, 504 | any |
-//! | submit | 429, 503 | connect errors only |
-//! | direct run, `/stream`, uploads | 429, 502, 503, 504 | any but a timeout |
-//! | result, cancel, token, other | 429, 502, 503, 504 | any |
-//!
-//! A run whose connection broke was cancelled by fal (it cancels a run when the
-//! client goes away), so sending it again is safe; a run that merely *timed out*
-//! on our side may still be running, so, as in fal's JS client, timeouts are not
-//! retried there.
-//!
-//! A submit is retried only when the failure proves the queue did not take the
-//! request: a connect error means nothing was sent; 429 is the rate limiter turning
-//! the call away before it is queued; 503 is the service refusing work (fal's own
-//! platform treats 503 as "not processed" and retries it). A 502 or 504 is a
-//! gateway losing the upstream's answer, and a reset or timeout after the body was
-//! sent can hide an accepted request, so those are returned to the caller rather than
-//! risking a second, billed request. A 504 carrying `x-fal-request-timeout-type` is
-//! the caller's own start timeout and is never retried, for any operation.
+//! Sending one HTTP call to fal: retries per spec 10 (the table is on
+//! [`RetryPolicy`]), and non-2xx answers turned into API errors.
 
 use std::fmt;
 use std::time::Duration;
@@ -36,8 +13,7 @@ use crate::Client;
 
 /// Which kind of call is being made; it selects what may be retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Operation {
+pub(crate) enum Operation {
     /// Queue submit.
     Submit,
     /// Queue status poll or status-stream open.
@@ -47,15 +23,19 @@ pub enum Operation {
     /// Queue cancel.
     Cancel,
     /// Direct run.
+    #[cfg_attr(not(feature = "run"), allow(dead_code))]
     Run,
     /// `/stream` call.
+    #[cfg_attr(not(feature = "stream"), allow(dead_code))]
     Stream,
     /// Temporary token (realtime, streaming).
+    #[cfg_attr(not(feature = "realtime"), allow(dead_code))]
     Token,
     /// Storage upload calls.
+    #[cfg_attr(not(feature = "storage"), allow(dead_code))]
     Upload,
-    /// Anything else.
-    Other,
+    /// Download of a file URL.
+    Download,
 }
 
 impl fmt::Display for Operation {
@@ -69,7 +49,7 @@ impl fmt::Display for Operation {
             Operation::Stream => "stream",
             Operation::Token => "token",
             Operation::Upload => "upload",
-            Operation::Other => "HTTP",
+            Operation::Download => "download",
         })
     }
 }
@@ -98,6 +78,29 @@ impl Operation {
 /// `base_delay`, doubled per retry, capped at `max_delay`, with ±25 % jitter;
 /// a server's `Retry-After` (header or body) replaces the backoff, capped at
 /// `max_retry_after`.
+///
+/// Which failures are retried depends on the call:
+///
+/// | call | statuses retried | transport errors retried |
+/// |---|---|---|
+/// | status (poll, stream open) | 429, 500, 502, 503, 504 | any |
+/// | submit | 429, 503 | connect errors only |
+/// | direct run, `/stream`, uploads | 429, 502, 503, 504 | any but a timeout |
+/// | result, cancel, token | 429, 502, 503, 504 | any |
+///
+/// A run whose connection broke was cancelled by fal (it cancels a run when the
+/// client goes away), so sending it again is safe; a run that merely *timed out*
+/// on our side may still be running, so, as in fal's JS client, timeouts are not
+/// retried there.
+///
+/// A submit is retried only when the failure proves the queue did not take the
+/// request: a connect error means nothing was sent; 429 is the rate limiter turning
+/// the call away before it is queued; 503 is the service refusing work (fal's own
+/// platform treats 503 as "not processed" and retries it). A 502 or 504 is a
+/// gateway losing the upstream's answer, and a reset or timeout after the body was
+/// sent can hide an accepted request, so those are returned to the caller rather than
+/// risking a second, billed request. A 504 carrying `x-fal-request-timeout-type` is
+/// the caller's own start timeout and is never retried, for any call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_retries: u32,
@@ -188,9 +191,9 @@ impl RetryPolicy {
 
 /// Sends a request built by `make` (called once per attempt), retrying per
 /// `operation` and the client's [`RetryPolicy`]; a non-2xx final answer becomes
-/// [`Error::Api`]. `make` should call [`Client::authorize`] for fal hosts. Each
+/// an API error. `make` should call [`Client::authorize`] for fal hosts. Each
 /// attempt goes through the client's proxy when one is set ([`crate::proxy`]).
-pub async fn send(
+pub(crate) async fn send(
     client: &Client,
     operation: Operation,
     make: impl Fn() -> reqwest::RequestBuilder,
@@ -199,7 +202,7 @@ pub async fn send(
     let mut retry = 0;
     loop {
         let request = make().build().map_err(|err| {
-            Error::Config(format!("could not build the {operation} request: {err}"))
+            Error::config_because(format!("could not build the {operation} request"), err)
         })?;
         // Errors name the fal URL meant, not the proxy it went through.
         let url = request.url().clone();
@@ -222,18 +225,14 @@ pub async fn send(
             }
             Err(source) => {
                 if !can_retry || !operation.retries_transport(&source) {
-                    return Err(Error::Transport {
-                        operation,
-                        url: match client.proxy_url() {
-                            // A dead proxy must not look like a dead fal host.
-                            Some(proxy) => {
-                                format!("{} via proxy {}", display_url(&url), display_url(proxy))
-                            }
-                            None => display_url(&url),
-                        },
-                        source: source.without_url(),
-                        request_id: None,
-                    });
+                    let url = match client.proxy_url() {
+                        // A dead proxy must not look like a dead fal host.
+                        Some(proxy) => {
+                            format!("{} via proxy {}", display_url(&url), display_url(proxy))
+                        }
+                        None => display_url(&url),
+                    };
+                    return Err(Error::transport(operation, url, source));
                 }
                 let delay = policy.delay_for(retry, None);
                 tracing::debug!(%operation, error = %source.without_url(), retry, ?delay, "retrying after transport error");
@@ -259,7 +258,7 @@ pub(crate) fn display_url(url: &Url) -> String {
 /// `base` + `path`, keeping any path prefix the base carries (`http://host/queue` +
 /// `fal-ai/flux/dev` = `http://host/queue/fal-ai/flux/dev`). A `?query` in `path`
 /// becomes the URL's query.
-pub fn join(base: &Url, path: &str) -> Url {
+pub(crate) fn join(base: &Url, path: &str) -> Url {
     let (path, query) = match path.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (path, None),

@@ -263,7 +263,7 @@ async fn download(client: &Client, url: &str, target: &Path) -> Result<(u64, Str
     let mut retry = 0;
     loop {
         // No `authorize`: the key goes to fal's API hosts only.
-        let response = http::send(client, Operation::Other, || {
+        let response = http::send(client, Operation::Download, || {
             client.http().get(parsed.clone())
         })
         .await

@@ -75,10 +75,10 @@ async fn fetch(
     })
     .await
     .map_err(|e| RealtimeError::Token(Box::new(e)))?;
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| RealtimeError::Token(Box::new(e.without_url())))?;
+    let bytes = response.bytes().await.map_err(|e| {
+        let err = crate::Error::transport(Operation::Token, crate::http::display_url(&url), e);
+        RealtimeError::Token(Box::new(err))
+    })?;
     parse_response(&bytes)
 }
 
