@@ -31,6 +31,7 @@ for features in \
   "--no-default-features --features webhook" \
   "--no-default-features --features axum" \
   "--no-default-features --features batch" \
+  "--no-default-features --features platform" \
   "" \
   "--all-features"; do
   echo "-- fal-runtime ${features:-(default features)}"

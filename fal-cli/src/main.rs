@@ -85,6 +85,9 @@ enum CodegenCommand {
     Generate(CodegenArgs),
     /// Exit 1 if the bindings (file or crate) are not what `generate` would write.
     Check(CodegenArgs),
+    /// Write (or with --check, verify) a typed client module for a REST
+    /// OpenAPI document, such as fal's Platform APIs.
+    Rest(codegen::RestArgs),
 }
 
 /// Where schemas come from and where bindings go.
@@ -140,6 +143,9 @@ fn main() -> ExitCode {
         Command::Codegen {
             command: CodegenCommand::Check(args),
         } => codegen::check(args),
+        Command::Codegen {
+            command: CodegenCommand::Rest(args),
+        } => codegen::rest(args),
         Command::Schemas {
             command: SchemasCommand::Fetch(args),
         } => schemas::fetch(args),

@@ -38,3 +38,8 @@ fn shared_types_across_endpoints() {
 fn non_object_input_and_no_result_path() {
     insta::assert_snapshot!(generate(&["workflows__acme__echo.json"]));
 }
+
+#[test]
+fn openapi_3_1_constructs() {
+    insta::assert_snapshot!(generate(&["acme__shapes__v31.json"]));
+}

@@ -7,7 +7,9 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, USER_AGENT};
 use url::Url;
 
-use crate::config::{self, Key, DEFAULT_QUEUE_URL, DEFAULT_REST_URL, DEFAULT_RUN_URL};
+use crate::config::{
+    self, Key, DEFAULT_API_URL, DEFAULT_QUEUE_URL, DEFAULT_REST_URL, DEFAULT_RUN_URL,
+};
 use crate::error::{Error, Result};
 use crate::http::RetryPolicy;
 
@@ -32,6 +34,7 @@ struct Inner {
     queue: Url,
     run: Url,
     rest: Url,
+    api: Url,
     proxy: Option<Url>,
     retry: RetryPolicy,
 }
@@ -43,6 +46,7 @@ impl fmt::Debug for Client {
             .field("queue_url", &crate::http::display_url(&self.inner.queue))
             .field("run_url", &crate::http::display_url(&self.inner.run))
             .field("rest_url", &crate::http::display_url(&self.inner.rest))
+            .field("api_url", &crate::http::display_url(&self.inner.api))
             .field(
                 "proxy_url",
                 &self.inner.proxy.as_ref().map(crate::http::display_url),
@@ -81,6 +85,12 @@ impl Client {
     /// Base URL of the REST host.
     pub fn rest_base(&self) -> &Url {
         &self.inner.rest
+    }
+
+    /// Base URL of the Platform API host (`FAL_API_URL`; models, pricing,
+    /// usage, request history).
+    pub fn api_base(&self) -> &Url {
+        &self.inner.api
     }
 
     /// The proxy every HTTP request goes through, if any
@@ -131,6 +141,7 @@ pub struct ClientBuilder {
     queue_url: Option<String>,
     run_url: Option<String>,
     rest_url: Option<String>,
+    api_url: Option<String>,
     proxy_url: Option<String>,
     http: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
@@ -145,6 +156,7 @@ impl fmt::Debug for ClientBuilder {
             .field("queue_url", &shown(&self.queue_url))
             .field("run_url", &shown(&self.run_url))
             .field("rest_url", &shown(&self.rest_url))
+            .field("api_url", &shown(&self.api_url))
             .field("proxy_url", &shown(&self.proxy_url))
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
@@ -182,6 +194,13 @@ impl ClientBuilder {
     /// Base URL of the REST host (may carry a path prefix).
     pub fn rest_url(mut self, url: impl Into<String>) -> Self {
         self.rest_url = Some(url.into());
+        self
+    }
+
+    /// Base URL of the Platform API host (may carry a path prefix); the
+    /// operations add their `/v1/…` paths to it.
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = Some(url.into());
         self
     }
 
@@ -248,6 +267,7 @@ impl ClientBuilder {
         let queue = base(self.queue_url, "FAL_QUEUE_URL", DEFAULT_QUEUE_URL)?;
         let run = base(self.run_url, "FAL_RUN_URL", DEFAULT_RUN_URL)?;
         let rest = base(self.rest_url, "FAL_REST_URL", DEFAULT_REST_URL)?;
+        let api = base(self.api_url, "FAL_API_URL", DEFAULT_API_URL)?;
         let proxy = match self.proxy_url {
             Some(url) => Some(config::parse_base("the builder's proxy URL", &url)?),
             None => None,
@@ -288,6 +308,7 @@ impl ClientBuilder {
                 queue,
                 run,
                 rest,
+                api,
                 proxy,
                 retry: self.retry.unwrap_or_default(),
             }),
@@ -314,6 +335,7 @@ mod tests {
         assert_eq!(client.queue_base().as_str(), "https://queue.fal.run/");
         assert_eq!(client.run_base().as_str(), "https://fal.run/");
         assert_eq!(client.rest_base().as_str(), "https://rest.fal.ai/");
+        assert_eq!(client.api_base().as_str(), "https://api.fal.ai/");
         assert!(!client.has_key());
 
         let vars = env(&[
@@ -321,9 +343,11 @@ mod tests {
             ("FAL_QUEUE_URL", "http://127.0.0.1:1/queue/"),
             ("FAL_RUN_URL", "http://127.0.0.1:1/run"),
             ("FAL_REST_URL", "http://127.0.0.1:1/rest"),
+            ("FAL_API_URL", "http://127.0.0.1:1/api"),
         ]);
         let client = Client::builder().build_with(&vars).unwrap();
         assert!(client.has_key());
+        assert_eq!(client.api_base().as_str(), "http://127.0.0.1:1/api");
         assert_eq!(client.queue_base().as_str(), "http://127.0.0.1:1/queue/");
         assert_eq!(client.run_base().path(), "/run");
 

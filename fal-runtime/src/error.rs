@@ -531,9 +531,11 @@ pub struct ApiError {
     /// Field-level errors, from a `detail` list (`loc` turned into a path such as
     /// `body.prompt`) or an `errors` list of `{field, message}`.
     pub field_errors: Vec<FieldError>,
-    /// The request id: `x-fal-request-id`, else the body's `request_id`.
+    /// The request id: `x-fal-request-id`, else the body's `request_id` (or
+    /// the Platform APIs' `error.request_id`).
     pub request_id: Option<String>,
-    /// Machine-readable category: the body's `error_type`, else `x-fal-error-type`.
+    /// Machine-readable category: the body's `error_type`, else the Platform
+    /// APIs' `error.type` (`validation_error`, `not_found`, …), else `x-fal-error-type`.
     pub error_type: Option<String>,
     /// A 504 caused by the caller's own start timeout (`x-fal-request-timeout-type: user`).
     pub user_timeout: bool,
@@ -571,8 +573,19 @@ impl ApiError {
         if let Some(Value::Array(items)) = field("errors") {
             field_errors.extend(items.iter().filter_map(FieldError::from_errors_entry));
         }
+        // The Platform APIs' envelope: `{"error": {"type", "message", "docs_url", "request_id"}}`.
+        let envelope = field("error").and_then(Value::as_object);
+        let enveloped = |name: &str| {
+            envelope
+                .and_then(|e| e.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         if message.is_none() {
-            message = field("message").and_then(Value::as_str).map(str::to_owned);
+            message = field("message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| enveloped("message"));
         }
         let message = message
             .or_else(|| {
@@ -590,14 +603,17 @@ impl ApiError {
             })
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("no reason").to_owned());
 
-        let request_id = header("x-fal-request-id").or_else(|| {
-            field("request_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
+        let request_id = header("x-fal-request-id")
+            .or_else(|| {
+                field("request_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .or_else(|| enveloped("request_id"));
         let error_type = field("error_type")
             .and_then(Value::as_str)
             .map(str::to_owned)
+            .or_else(|| enveloped("type"))
             .or_else(|| header("x-fal-error-type"));
         let timeout_type = header("x-fal-request-timeout-type");
         let user_timeout = status == StatusCode::GATEWAY_TIMEOUT
@@ -812,6 +828,25 @@ mod tests {
         assert_eq!(err.message, "Service Unavailable");
         let err = parse(500, &[("x-fal-error-type", "h")], r#"{"error_type":"b"}"#);
         assert_eq!(err.error_type.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn the_platform_error_envelope_is_read() {
+        let err = parse(
+            404,
+            &[],
+            r#"{"error":{"type":"not_found","message":"Model not found","docs_url":"https://docs.fal.ai/x","request_id":"req-9"}}"#,
+        );
+        assert_eq!(err.message, "Model not found");
+        assert_eq!(err.error_type.as_deref(), Some("not_found"));
+        assert_eq!(err.request_id.as_deref(), Some("req-9"));
+        let err = parse(
+            429,
+            &[("x-fal-request-id", "from-header")],
+            r#"{"error":{"type":"rate_limited","message":"slow down","request_id":"req-1"}}"#,
+        );
+        assert_eq!(err.request_id.as_deref(), Some("from-header"));
+        assert_eq!(err.error_type.as_deref(), Some("rate_limited"));
     }
 
     proptest::proptest! {

@@ -184,12 +184,14 @@ impl crate::Client {
             )));
         }
         let operation = crate::http::Operation::Download;
-        let response = crate::http::send(self, operation, || self.http().get(url.clone())).await?;
         let shown = crate::http::display_url(&url);
-        response
-            .bytes()
-            .await
-            .map_err(|err| crate::Error::transport(operation, shown, err))
+        let read = |response: reqwest::Response| async {
+            response
+                .bytes()
+                .await
+                .map_err(|err| crate::Error::transport(operation, shown.clone(), err))
+        };
+        crate::http::exchange(self, operation, || self.http().get(url.clone()), read).await
     }
 }
 

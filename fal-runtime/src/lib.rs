@@ -101,7 +101,7 @@
 extern crate self as fal_runtime;
 
 // Plumbing stays private: the crate root re-exports what users name, and the
-// families whose many types a user names together (`realtime`, `storage`,
+// families whose many types a user names together (`batch`, `platform`, `realtime`, `storage`,
 // `stream`, `webhook`) are public modules, as `header` and `redirect` are in
 // reqwest. `public-api.txt` (checked by `scripts/public-api.sh`) lists the
 // resulting surface.
@@ -116,6 +116,8 @@ mod file;
 mod http;
 mod input;
 mod options;
+#[cfg(feature = "platform")]
+pub mod platform;
 mod proxy;
 mod queue;
 #[cfg(feature = "realtime")]

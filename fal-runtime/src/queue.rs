@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
@@ -22,12 +21,8 @@ use crate::error::{Error, Result};
 use crate::http::{self, Operation};
 use crate::options::RequestOptions;
 use crate::status::QueueStatus;
-use crate::stream::StreamError;
+use crate::stream::{SseBody, StreamError, StreamOptions};
 use crate::{Client, EndpointId};
-
-/// How long a status stream may stay silent (no event, no keep-alive) before it is
-/// treated as broken; `subscribe` then falls back to polling.
-pub const STATUS_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Upper bound for one status poll or cancel: both are small, so a call that
 /// takes longer is stuck (and is retried), not slow.
@@ -179,31 +174,19 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     }
 
     /// A GET of this request's JSON (status or result). Both are idempotent, so
-    /// a body cut after the headers is retried like a transport failure, per the
-    /// retry policy; every error names the request.
+    /// a body cut after the headers is retried inside the same retry loop as
+    /// the request ([`http::exchange`]); every error names the request.
     async fn get_json<T: DeserializeOwned>(
         &self,
         operation: Operation,
         what: &'static str,
         make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<T> {
-        let policy = self.client.retry_policy();
-        let mut retry = 0;
-        loop {
-            let attempt = match http::send(&self.client, operation, &make).await {
-                Ok(response) => read_json(operation, response, what, Some(&self.request_id)).await,
-                Err(err) => Err(err),
-            };
-            match attempt {
-                Err(err) if err.is_transport() && retry < policy.retries() => {
-                    let delay = policy.backoff(retry);
-                    tracing::debug!(%operation, retry, ?delay, "retrying after a broken body");
-                    tokio::time::sleep(delay).await;
-                    retry += 1;
-                }
-                other => return other.map_err(|err| err.with_request_id(&self.request_id)),
-            }
-        }
+        http::exchange(&self.client, operation, make, |response| {
+            read_json(operation, response, what, Some(&self.request_id))
+        })
+        .await
+        .map_err(|err| err.with_request_id(&self.request_id))
     }
 
     /// One status poll; `logs` asks for the runner's log lines.
@@ -221,17 +204,22 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         .await
     }
 
-    /// The status as a stream of updates (SSE), ending after `COMPLETED`. A stream
-    /// that breaks or ends early yields an error ([`Error::stream`] says how) as
-    /// its last item.
+    /// The status as a stream of updates (SSE), ending after `COMPLETED`, with
+    /// the default [`StreamOptions`]. A stream that breaks, ends early, goes
+    /// silent or sends an event over the limit yields an error
+    /// ([`Error::stream`] says how) as its last item.
     pub async fn status_stream(&self, logs: bool) -> Result<StatusStream> {
-        self.status_stream_idle(logs, STATUS_STREAM_IDLE_TIMEOUT)
+        self.status_stream_with(logs, &StreamOptions::default())
             .await
     }
 
-    /// [`Self::status_stream`] where a silence longer than `idle` (no event, no
-    /// keep-alive) ends the stream with an error.
-    pub async fn status_stream_idle(&self, logs: bool, idle: Duration) -> Result<StatusStream> {
+    /// [`Self::status_stream`] with its idle timeout and event size limit
+    /// chosen: the same SSE reader, limits and defaults as a `/stream` call.
+    pub async fn status_stream_with(
+        &self,
+        logs: bool,
+        options: &StreamOptions,
+    ) -> Result<StatusStream> {
         let mut url = http::join_segments(&self.status_url, ["stream"]);
         url.query_pairs_mut()
             .append_pair("logs", if logs { "1" } else { "0" });
@@ -243,7 +231,11 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         .instrument(self.span("status_stream"))
         .await
         .map_err(|err| err.with_request_id(&self.request_id))?;
-        Ok(StatusStream::new(response, self.request_id.clone(), idle))
+        Ok(StatusStream::new(
+            response,
+            self.request_id.clone(),
+            options,
+        ))
     }
 
     /// The result of a completed request. A request that failed surfaces as the
@@ -327,46 +319,18 @@ impl fmt::Debug for StatusStream {
     }
 }
 
-/// Why the byte stream under the SSE parser stopped.
-#[derive(Debug)]
-enum BodyError {
-    Read(reqwest::Error),
-    Idle(Duration),
-}
-
-impl fmt::Display for BodyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BodyError::Read(err) => write!(f, "broke: {}", err),
-            BodyError::Idle(after) => write!(f, "was silent for {after:?}"),
-        }
-    }
-}
-
 impl StatusStream {
-    fn new(response: reqwest::Response, request_id: String, idle: Duration) -> Self {
-        let body = response.bytes_stream();
-        // A silent connection is a broken one: every chunk (events and keep-alive
-        // comments alike) must arrive within `idle`.
-        let guarded = stream::unfold(Some(body), move |body| async move {
-            let mut body = body?;
-            match tokio::time::timeout(idle, body.next()).await {
-                Ok(Some(Ok(chunk))) => Some((Ok::<Bytes, BodyError>(chunk), Some(body))),
-                Ok(Some(Err(err))) => Some((Err(BodyError::Read(err.without_url())), None)),
-                Ok(None) => None,
-                Err(_) => Some((Err(BodyError::Idle(idle)), None)),
-            }
-        });
-        let events = guarded.eventsource();
+    fn new(response: reqwest::Response, request_id: String, options: &StreamOptions) -> Self {
+        let events = SseBody::new(response.bytes_stream(), options);
         let inner = stream::unfold(
-            (Box::pin(events), request_id, false),
+            (events, request_id, false),
             |(mut events, request_id, done)| async move {
                 if done {
                     // Read the rest of the body (fal closes it right after
                     // COMPLETED) so the connection goes back to the pool instead
                     // of being torn down; a server that keeps it open gets
                     // `DRAIN_BUDGET`, then the connection is dropped.
-                    let drain = async { while events.next().await.is_some() {} };
+                    let drain = async { while let Some(Ok(_)) = events.next().await {} };
                     let _ = tokio::time::timeout(DRAIN_BUDGET, drain).await;
                     return None;
                 }
@@ -375,25 +339,7 @@ impl StatusStream {
                         None => {
                             Err(Error::from(StreamError::EndedEarly).with_request_id(&request_id))
                         }
-                        Some(Err(err)) => Err(Error::from(match err {
-                            eventsource_stream::EventStreamError::Transport(BodyError::Idle(
-                                after,
-                            )) => StreamError::Idle(after),
-                            eventsource_stream::EventStreamError::Transport(BodyError::Read(
-                                err,
-                            )) => StreamError::Interrupted(err),
-                            eventsource_stream::EventStreamError::Utf8(_) => {
-                                StreamError::Malformed(crate::stream::SseError::InvalidUtf8 {
-                                    field: "data",
-                                })
-                            }
-                            eventsource_stream::EventStreamError::Parser(_) => {
-                                StreamError::Malformed(crate::stream::SseError::Unterminated {
-                                    pending_bytes: 0,
-                                })
-                            }
-                        })
-                        .with_request_id(&request_id)),
+                        Some(Err(err)) => Err(Error::from(err).with_request_id(&request_id)),
                         Some(Ok(event)) if event.data.trim().is_empty() => continue,
                         Some(Ok(event)) => decode::<QueueStatus>(
                             "queue status event",

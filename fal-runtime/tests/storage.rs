@@ -6,10 +6,18 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use fal_runtime::storage::{UploadError, UploadOptions, UploadSource};
-use fal_runtime::{Client, ErrorKind, Expiration, FileInput, ObjectLifecycle};
+use fal_runtime::{Client, ErrorKind, Expiration, FileInput, ObjectLifecycle, RetryPolicy};
 use fal_testkit::storage::Storage;
 use fal_testkit::{Fault, FaultRule, RouteKind, Testkit};
 use serde::Serialize;
+
+/// Retries without waiting, so the tests do not depend on time.
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy::default()
+        .base_delay(Duration::from_millis(1))
+        .max_delay(Duration::from_millis(5))
+        .jitter(false)
+}
 
 struct Kit {
     base: String,
@@ -31,11 +39,17 @@ async fn start() -> Kit {
 
 impl Kit {
     fn client(&self) -> Client {
+        self.client_with(fast_retry())
+    }
+
+    /// Storage calls retry through the client's one retry policy.
+    fn client_with(&self, retry: RetryPolicy) -> Client {
         Client::builder()
             .key(self.kit.key())
             .rest_url(self.kit.rest_url())
             .queue_url(self.kit.queue_url())
             .run_url(self.kit.run_url())
+            .retry(retry)
             .ignore_env()
             .build()
             .unwrap()
@@ -214,11 +228,8 @@ async fn a_part_that_keeps_failing_fails_the_upload_cleanly() {
     let kit = start().await;
     kit.storage().cut_next_parts(1000);
     let err = kit
-        .client()
-        .upload(
-            UploadSource::bytes(pattern(1_000_000, 7)),
-            &small_parts().part_attempts(2),
-        )
+        .client_with(fast_retry().max_retries(1))
+        .upload(UploadSource::bytes(pattern(1_000_000, 7)), &small_parts())
         .await
         .unwrap_err();
     match err.upload() {

@@ -135,6 +135,7 @@ pub(crate) async fn submit(call: Call, endpoint: &str, request: Request) -> Resp
     };
     let id = Uuid::new_v4();
     let outcome = decide_for(&call, endpoint, &body, &id.to_string());
+    crate::platform::record_queued(&call, id, endpoint, &body, &outcome);
     let webhook = call.query_param("fal_webhook");
     let (id, position) = call.shared.store.submit(NewRequest {
         id,

@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 
 use super::docs::doc_attrs;
 use crate::ir::naming::unraw;
-use crate::ir::{Field, Kind, Role, Ty, TypeDef, UnionArm, Variant};
+use crate::ir::{Field, Kind, Role, Tagged, Ty, TypeDef, UnionArm, Variant};
 
 /// How named types are spelled where the code is emitted.
 pub trait Names {
@@ -68,6 +68,7 @@ pub(super) fn definition(def: &TypeDef, name: &Ident, names: &dyn Names) -> Toke
         Kind::Enum(variants) => string_enum(name, &docs, variants),
         Kind::Union(arms) => union(def.role, name, &def.name, &docs, arms, names),
         Kind::Newtype(inner) => newtype(name, &docs, inner, names),
+        Kind::Tagged(tagged) => tagged_union(def.role, name, &docs, tagged, names),
     }
 }
 
@@ -95,6 +96,13 @@ fn structure(
     let writes = fields.iter().map(|field| {
         let ident = ident(&field.rust_name);
         let json = &field.json_name;
+        if field.additional {
+            return quote! {
+                for (name, value) in &self.#ident {
+                    map.serialize_entry(name, value)?;
+                }
+            };
+        }
         match (&field.ty, field.required) {
             (Ty::Option(_), false) => {
                 quote!(#helpers::optional_entry(&mut map, #json, &self.#ident)?;)
@@ -105,12 +113,23 @@ fn structure(
     let reads = fields.iter().map(|field| {
         let ident = ident(&field.rust_name);
         let json = &field.json_name;
+        if field.additional {
+            // Last: the named fields are taken out of `map` first.
+            return quote!(#ident: #helpers::from_object(::std::mem::take(&mut map))?,);
+        }
         match &field.ty {
             Ty::Option(_) => quote!(#ident: #helpers::optional_field(&mut map, #json)?,),
             _ => quote!(#ident: #helpers::required_field(&mut map, #json)?,),
         }
     });
     let builders = (role == Role::Input).then(|| builders(name, fields, names));
+    // A struct without fields (a REST request with no parameters) writes an
+    // empty object and reads any object.
+    let (map_binding, read_binding) = if fields.is_empty() {
+        (quote!(map), quote!(_map))
+    } else {
+        (quote!(mut map), quote!(mut map))
+    };
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq, #default)]
@@ -120,14 +139,14 @@ fn structure(
         impl __serde::Serialize for #name {
             fn serialize<S: __serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 use __serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
+                let #map_binding = serializer.serialize_map(None)?;
                 #(#writes)*
                 map.end()
             }
         }
         impl<'de> __serde::Deserialize<'de> for #name {
             fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let mut map = #helpers::object(deserializer)?;
+                let #read_binding = #helpers::object(deserializer)?;
                 Ok(Self {
                     #(#reads)*
                 })
@@ -171,6 +190,29 @@ pub(super) fn helper_functions() -> TokenStream {
                     .map_err(|e| E::custom(format_args!("field `{name}`: {e}"))),
                 None => Err(E::missing_field(name)),
             }
+        }
+        /// Writes an object with `tag: value` first, then the fields of `fields`
+        /// (an arm of a tagged union, which does not hold its tag itself).
+        pub fn tagged_entry<S, T>(serializer: S, tag: &'static str, value: &'static str, fields: &T) -> Result<S::Ok, S::Error>
+        where
+            S: __serde::Serializer,
+            T: __serde::Serialize,
+        {
+            let mut object = JsonObject::new();
+            object.insert(tag.to_owned(), fal_runtime::__private::serde_json::Value::String(value.to_owned()));
+            match fal_runtime::__private::serde_json::to_value(fields).map_err(<S::Error as __serde::ser::Error>::custom)? {
+                fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+                _ => return Err(<S::Error as __serde::ser::Error>::custom(format_args!("the `{value}` arm is not an object"))),
+            }
+            __serde::Serialize::serialize(&object, serializer)
+        }
+        /// Reads an arm of a tagged union from the rest of its object.
+        pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+        where
+            T: __serde::de::DeserializeOwned,
+            E: __serde::de::Error,
+        {
+            fal_runtime::__private::serde_json::from_value(fal_runtime::__private::serde_json::Value::Object(object)).map_err(E::custom)
         }
         /// Takes a field that may be absent or null.
         pub fn optional_field<T, E>(map: &mut JsonObject, name: &'static str) -> Result<Option<T>, E>
@@ -221,6 +263,21 @@ fn builders(name: &Ident, fields: &[Field], names: &dyn Names) -> TokenStream {
         let member = ident(&field.rust_name);
         let arg = member.clone();
         let generic = format_ident!("I{}", index);
+        if field.additional {
+            inits.push(quote!(#member: ::std::default::Default::default()));
+            let value = match &field.ty {
+                Ty::Map(inner) => rust_type(inner, names),
+                _ => quote!(fal_runtime::__private::serde_json::Value),
+            };
+            setters.push(quote! {
+                /// Adds a member the schema does not name (`additionalProperties`).
+                pub fn with_extra_member(mut self, name: impl Into<String>, value: impl Into<#value>) -> Self {
+                    self.#member.insert(name.into(), value.into());
+                    self
+                }
+            });
+            continue;
+        }
         if field.required {
             let (param_ty, bound, convert) = param(&field.ty, &arg, &generic, names);
             args.push(quote!(#arg: #param_ty));
@@ -388,5 +445,113 @@ fn newtype(name: &Ident, docs: &TokenStream, inner: &Ty, names: &dyn Names) -> T
                 <#ty as __serde::Deserialize>::deserialize(deserializer).map(Self)
             }
         }
+    }
+}
+
+/// An internally tagged enum: the tag property picks the arm; an unknown tag
+/// keeps the whole object in `Other`, so bindings keep working when fal adds
+/// an arm.
+fn tagged_union(
+    role: Role,
+    name: &Ident,
+    docs: &TokenStream,
+    tagged: &Tagged,
+    names: &dyn Names,
+) -> TokenStream {
+    let helpers = names.helpers();
+    let tag = tagged.tag.as_str();
+    let mut variants = Vec::new();
+    let mut writes = Vec::new();
+    let mut reads = Vec::new();
+    let mut values = Vec::new();
+    let mut froms = Vec::new();
+    for arm in &tagged.arms {
+        let ident = ident(&arm.rust_name);
+        let value = arm.value.as_str();
+        let doc = format!(" `{tag}` is `{value:?}`.");
+        match &arm.ty {
+            Some(ty) => {
+                let ty = rust_type(ty, names);
+                variants.push(quote!(#[doc = #doc] #ident(#ty),));
+                values.push(quote!(Self::#ident(_) => #value,));
+                if arm.carries_tag {
+                    writes.push(
+                        quote!(Self::#ident(fields) => __serde::Serialize::serialize(fields, serializer),),
+                    );
+                    reads.push(quote!(#value => #helpers::from_object(object).map(Self::#ident),));
+                } else {
+                    writes.push(quote!(Self::#ident(fields) => #helpers::tagged_entry(serializer, #tag, #value, fields),));
+                    reads.push(quote!(#value => {
+                        object.remove(#tag);
+                        #helpers::from_object(object).map(Self::#ident)
+                    }));
+                }
+                if role == Role::Input {
+                    froms.push(quote! {
+                        impl From<#ty> for #name {
+                            fn from(value: #ty) -> Self {
+                                Self::#ident(value)
+                            }
+                        }
+                    });
+                }
+            }
+            None => {
+                variants.push(quote!(#[doc = #doc] #ident,));
+                values.push(quote!(Self::#ident => #value,));
+                writes.push(quote!(Self::#ident => {
+                    use __serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(Some(1))?;
+                    map.serialize_entry(#tag, #value)?;
+                    map.end()
+                }));
+                reads.push(quote!(#value => Ok(Self::#ident),));
+            }
+        }
+    }
+    let other_doc =
+        format!(" A `{tag}` this binding does not know (yet): the whole object, kept as sent.");
+    let missing = format!("the object has no string `{tag}`, which tells its kind");
+    quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant)]
+        pub enum #name {
+            #(#variants)*
+            #[doc = #other_doc]
+            Other(#helpers::JsonObject),
+        }
+        impl #name {
+            /// The value of the tag property on the wire.
+            pub fn tag(&self) -> &str {
+                match self {
+                    #(#values)*
+                    Self::Other(object) => object.get(#tag).and_then(|v| v.as_str()).unwrap_or_default(),
+                }
+            }
+        }
+        impl __serde::Serialize for #name {
+            fn serialize<S: __serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    #(#writes)*
+                    Self::Other(object) => __serde::Serialize::serialize(object, serializer),
+                }
+            }
+        }
+        impl<'de> __serde::Deserialize<'de> for #name {
+            fn deserialize<D: __serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                #[allow(unused_mut)]
+                let mut object = #helpers::object(deserializer)?;
+                let tag = match object.get(#tag) {
+                    Some(fal_runtime::__private::serde_json::Value::String(tag)) => tag.clone(),
+                    _ => return Err(<D::Error as __serde::de::Error>::custom(#missing)),
+                };
+                match tag.as_str() {
+                    #(#reads)*
+                    _ => Ok(Self::Other(object)),
+                }
+            }
+        }
+        #(#froms)*
     }
 }

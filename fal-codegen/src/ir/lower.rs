@@ -21,7 +21,10 @@ use serde_json::Value;
 use super::docs::{docs_of, type_docs};
 use super::hash::stable_hash;
 use super::naming::{snake_ident, type_name, unique, variant_name};
-use super::{Docs, Endpoint, Field, Ir, Kind, Role, Ty, TypeDef, TypeKey, UnionArm, Variant};
+use super::{
+    Docs, Endpoint, Field, Ir, Kind, Role, Tagged, TaggedArm, Ty, TypeDef, TypeKey, UnionArm,
+    Variant,
+};
 use crate::error::{pointer_token, Error};
 use crate::parse::{Document, COMPONENTS};
 
@@ -39,7 +42,7 @@ pub fn lower(documents: &[Document]) -> Result<Ir, Error> {
                 second: doc.file.clone(),
             });
         }
-        let endpoint = EndpointLowering::new(doc, &mut ir.types).run()?;
+        let endpoint = EndpointLowering::new(&doc.components, &mut ir.types).run(doc)?;
         ir.endpoints.push(endpoint);
     }
     Ok(ir)
@@ -90,8 +93,14 @@ fn component_pointer(key: &str) -> String {
     format!("/components/schemas/{}", pointer_token(key))
 }
 
-struct EndpointLowering<'a> {
-    doc: &'a Document,
+/// The lowering of one naming scope (an endpoint, or one REST operation):
+/// local names are unique inside it, definitions are shared through `types`.
+pub(super) struct EndpointLowering<'a> {
+    /// The document's components, which `$ref`s name.
+    components: &'a BTreeMap<String, Schema>,
+    /// Whether URL strings in request types become `fal_runtime::FileInput`
+    /// (queue inputs, where the client uploads local files), or stay strings.
+    file_inputs: bool,
     types: &'a mut BTreeMap<TypeKey, TypeDef>,
     /// Local names reserved for components (name → component key).
     reserved: BTreeMap<String, String>,
@@ -107,16 +116,20 @@ struct EndpointLowering<'a> {
 }
 
 impl<'a> EndpointLowering<'a> {
-    fn new(doc: &'a Document, types: &'a mut BTreeMap<TypeKey, TypeDef>) -> Self {
+    pub(super) fn new(
+        components: &'a BTreeMap<String, Schema>,
+        types: &'a mut BTreeMap<TypeKey, TypeDef>,
+    ) -> Self {
         let mut reserved = BTreeMap::new();
         let mut component_names = BTreeMap::new();
-        for key in doc.components.keys() {
+        for key in components.keys() {
             let name = unique(type_name(key), "", |n| reserved.contains_key(n));
             reserved.insert(name.clone(), key.clone());
             component_names.insert(key.clone(), name);
         }
         Self {
-            doc,
+            components,
+            file_inputs: true,
             types,
             reserved,
             component_names,
@@ -128,8 +141,7 @@ impl<'a> EndpointLowering<'a> {
         }
     }
 
-    fn run(mut self) -> Result<Endpoint, Error> {
-        let doc = self.doc;
+    fn run(mut self, doc: &Document) -> Result<Endpoint, Error> {
         let parts =
             crate::endpoint_id::parse(&doc.endpoint_id).map_err(|message| Error::Document {
                 file: doc.file.clone(),
@@ -242,6 +254,63 @@ impl<'a> EndpointLowering<'a> {
         })
     }
 
+    /// Keeps URL strings in request types as strings: REST APIs take URLs, and
+    /// the client has nothing to upload for them.
+    pub(super) fn without_file_inputs(mut self) -> Self {
+        self.file_inputs = false;
+        self
+    }
+
+    /// Claims a local name for a type defined outside the lowering (a REST
+    /// operation's request struct), made unique in the scope; returns it.
+    pub(super) fn reserve(&mut self, name: &str) -> String {
+        let name = unique(name.to_owned(), "", |n| {
+            self.reserved.contains_key(n) || self.claimed.contains_key(n)
+        });
+        self.reserved.insert(name.clone(), String::new());
+        self.claimed.insert(name.clone(), 0);
+        name
+    }
+
+    /// Lowers a root schema found at `pointer`; an inline definition is named
+    /// `base` (or a unique variant of it).
+    pub(super) fn lower_root(
+        &mut self,
+        schema: &Schema,
+        role: Role,
+        base: &str,
+        pointer: &str,
+    ) -> Ty {
+        let ctx = Ctx {
+            role,
+            base: base.to_owned(),
+            file_url: false,
+            component: None,
+            pointer: pointer.to_owned(),
+        };
+        self.lower(schema, &ctx)
+    }
+
+    /// The doc notes raised since the last call (missing refs, cycles, …).
+    pub(super) fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// A definition lowered so far, by key.
+    pub(super) fn definition(&self, key: &str) -> Option<&TypeDef> {
+        self.types.get(key)
+    }
+
+    /// The key a local name stands for, if a shared definition took it.
+    pub(super) fn exported(&self, name: &str) -> Option<&str> {
+        self.exports.get(name).map(String::as_str)
+    }
+
+    /// The shared types visible in the scope, by local name.
+    pub(super) fn into_exports(self) -> BTreeMap<String, TypeKey> {
+        self.exports
+    }
+
     /// A root schema: the component it names (if a plain `$ref`) and its content.
     fn resolve_root(&mut self, schema: &Schema) -> (Option<String>, Option<SchemaObject>) {
         match schema {
@@ -250,7 +319,7 @@ impl<'a> EndpointLowering<'a> {
                 .as_deref()
                 .and_then(|r| r.strip_prefix(COMPONENTS))
             {
-                Some(key) => match self.doc.components.get(key) {
+                Some(key) => match self.components.get(key) {
                     Some(target) => (Some(key.to_owned()), Some(to_object(target))),
                     None => {
                         self.notes.push(missing_note(key));
@@ -281,7 +350,7 @@ impl<'a> EndpointLowering<'a> {
             ));
             return Ty::Json;
         };
-        let Some(target) = self.doc.components.get(key) else {
+        let Some(target) = self.components.get(key) else {
             self.notes.push(missing_note(key));
             return Ty::Json;
         };
@@ -318,7 +387,7 @@ impl<'a> EndpointLowering<'a> {
         let structural = stable_hash(&(ctx.role, &kind, &docs));
         let suffix = match (&kind, ctx.role, &ctx.component) {
             (_, Role::Output, Some(_)) => "Output",
-            (Kind::Union(_), _, _) => "Choice",
+            (Kind::Union(_) | Kind::Tagged(_), _, _) => "Choice",
             _ => "",
         };
         let available = |this: &Self, name: &str| {
@@ -418,6 +487,8 @@ impl<'a> EndpointLowering<'a> {
                     self.typed(schema, InstanceType::Object, ctx)
                 } else if schema.array.is_some() {
                     self.typed(schema, InstanceType::Array, ctx)
+                } else if let Some(t) = schema.const_value.as_ref().and_then(json_type) {
+                    self.typed(schema, t, ctx)
                 } else {
                     Shape::Ty(Ty::Json)
                 }
@@ -441,7 +512,8 @@ impl<'a> EndpointLowering<'a> {
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
                 let uri = schema.format.as_deref() == Some("uri");
-                if ctx.role == Role::Input && (file_flag || uri || ctx.file_url) {
+                if ctx.role == Role::Input && self.file_inputs && (file_flag || uri || ctx.file_url)
+                {
                     Shape::Ty(Ty::FileInput)
                 } else {
                     Shape::Ty(Ty::String)
@@ -532,6 +604,38 @@ impl<'a> EndpointLowering<'a> {
                 required: is_required,
                 docs,
                 pointer: field_ctx.pointer,
+                additional: false,
+            });
+        }
+        // `additionalProperties` next to `properties`: the other members are
+        // kept in a map flattened into the object, never dropped.
+        let others = match object.and_then(|o| o.additional_properties.as_deref()) {
+            Some(Schema::Bool(true)) => Some(Ty::JsonObject),
+            Some(Schema::Object(value)) => {
+                let value_ctx = ctx.child(format!("{}Value", ctx.base), "additionalProperties");
+                match self.lower(&Schema::Object(value.clone()), &value_ctx) {
+                    Ty::Json => Some(Ty::JsonObject),
+                    ty => Some(Ty::Map(Box::new(ty))),
+                }
+            }
+            Some(Schema::Bool(false)) | None => None,
+        };
+        if let Some(ty) = others {
+            let mut docs = Docs {
+                description: Some(
+                    "The object's other members (`additionalProperties`), kept as sent.".into(),
+                ),
+                ..Docs::default()
+            };
+            docs.notes.append(&mut self.notes);
+            fields.push(Field {
+                json_name: String::new(),
+                rust_name: unique("extra".to_owned(), "_", |n| names.contains(n)),
+                ty,
+                required: false,
+                docs,
+                pointer: format!("{}/additionalProperties", ctx.pointer),
+                additional: true,
             });
         }
         Shape::Def(Kind::Struct(fields), type_docs(schema))
@@ -572,7 +676,7 @@ impl<'a> EndpointLowering<'a> {
         let Schema::Object(obj) = schema else {
             return None;
         };
-        if depth > 8 || obj.enum_values.is_some() {
+        if depth > 8 || obj.enum_values.is_some() || obj.const_value.is_some() {
             return None;
         }
         if let Some(key) = obj
@@ -580,7 +684,7 @@ impl<'a> EndpointLowering<'a> {
             .as_deref()
             .and_then(|r| r.strip_prefix(COMPONENTS))
         {
-            return self.scalar_type(self.doc.components.get(key)?, depth + 1);
+            return self.scalar_type(self.components.get(key)?, depth + 1);
         }
         if let Some(sub) = obj.subschemas.as_deref() {
             let arms = sub
@@ -626,7 +730,7 @@ impl<'a> EndpointLowering<'a> {
                     .as_deref()
                     .and_then(|r| r.strip_prefix(COMPONENTS))
                 {
-                    Some(key) => self.doc.components.get(key).map(to_object),
+                    Some(key) => self.components.get(key).map(to_object),
                     None => Some(obj.clone()),
                 },
                 Schema::Bool(_) => None,
@@ -649,6 +753,14 @@ impl<'a> EndpointLowering<'a> {
     }
 
     fn union(&mut self, parent: &SchemaObject, arms: &[Schema], ctx: &Ctx) -> Shape {
+        if let Some((kind, nullable)) = self.tagged(parent, arms, ctx) {
+            let docs = type_docs(parent);
+            return if nullable {
+                Shape::Ty(option(self.define(kind, docs, ctx)))
+            } else {
+                Shape::Def(kind, docs)
+            };
+        }
         let parent_values = string_values(parent);
         let mut nullable = false;
         let mut tys: Vec<Ty> = Vec::new();
@@ -676,7 +788,7 @@ impl<'a> EndpointLowering<'a> {
                         let suffix = match kind {
                             Kind::Enum(_) => "Preset",
                             Kind::Struct(_) => "Object",
-                            Kind::Union(_) => "Choice",
+                            Kind::Union(_) | Kind::Tagged(_) => "Choice",
                             Kind::Newtype(_) => "Value",
                         };
                         let arm_ctx = Ctx {
@@ -730,6 +842,155 @@ impl<'a> EndpointLowering<'a> {
         Shape::Ty(if nullable { option(ty) } else { ty })
     }
 
+    /// A union of objects told apart by one property, when the arms allow it:
+    /// every non-null arm is an object (inline or a component) and either the
+    /// parent names the property (`discriminator.propertyName`, values from its
+    /// `mapping`, the arm's own fixed value, or the component name), or one
+    /// property is required by every arm and fixed by each to a distinct string.
+    /// Returns the union and whether a `null` arm makes it optional.
+    fn tagged(
+        &mut self,
+        parent: &SchemaObject,
+        arms: &[Schema],
+        ctx: &Ctx,
+    ) -> Option<(Kind, bool)> {
+        struct Arm {
+            index: usize,
+            reference: Option<String>,
+            component: Option<String>,
+            schema: SchemaObject,
+        }
+        let mut nullable = false;
+        let mut objects: Vec<Arm> = Vec::new();
+        for (index, arm) in arms.iter().enumerate() {
+            if is_null(arm) {
+                nullable = true;
+                continue;
+            }
+            let Schema::Object(obj) = arm else {
+                return None;
+            };
+            let (component, schema) = match obj.reference.as_deref() {
+                Some(reference) => {
+                    let key = reference.strip_prefix(COMPONENTS)?;
+                    (Some(key.to_owned()), to_object(self.components.get(key)?))
+                }
+                None => (None, obj.clone()),
+            };
+            let has_properties = schema
+                .object
+                .as_deref()
+                .is_some_and(|o| !o.properties.is_empty());
+            if !has_properties || schema.subschemas.is_some() {
+                return None;
+            }
+            objects.push(Arm {
+                index,
+                reference: obj.reference.clone(),
+                component,
+                schema,
+            });
+        }
+        if objects.len() < 2 {
+            return None;
+        }
+        let fixed = |arm: &Arm, property: &str| -> Option<String> {
+            let object = arm.schema.object.as_deref()?;
+            if !object.required.contains(property) {
+                return None;
+            }
+            match object.properties.get(property)? {
+                Schema::Object(p) => match string_values(p)?.as_slice() {
+                    [only] => Some(only.clone()),
+                    _ => None,
+                },
+                Schema::Bool(_) => None,
+            }
+        };
+        let discriminator = parent.extensions.get("discriminator");
+        let explicit = discriminator
+            .and_then(|d| d.get("propertyName"))
+            .and_then(Value::as_str);
+        let (tag, values) = match explicit {
+            Some(tag) => {
+                let mapping = discriminator
+                    .and_then(|d| d.get("mapping"))
+                    .and_then(Value::as_object);
+                let mut values = Vec::with_capacity(objects.len());
+                for arm in &objects {
+                    let mapped = mapping.and_then(|m| {
+                        m.iter()
+                            .find(|(_, target)| {
+                                target.as_str().is_some()
+                                    && target.as_str() == arm.reference.as_deref()
+                            })
+                            .map(|(value, _)| value.clone())
+                    });
+                    values.push(
+                        mapped
+                            .or_else(|| fixed(arm, tag))
+                            .or_else(|| arm.component.clone())?,
+                    );
+                }
+                (tag.to_owned(), values)
+            }
+            None => {
+                let first = &objects[0];
+                let candidates =
+                    order_of(&first.schema, &first.schema.object.as_deref()?.properties);
+                let found = candidates.into_iter().find_map(|property| {
+                    let values: Option<Vec<String>> =
+                        objects.iter().map(|arm| fixed(arm, property)).collect();
+                    values.map(|v| (property.to_owned(), v))
+                });
+                found?
+            }
+        };
+        let distinct: BTreeSet<&String> = values.iter().collect();
+        if distinct.len() != values.len() {
+            return None;
+        }
+        let list_pointer = ctx.pointer.clone();
+        let mut out: Vec<TaggedArm> = Vec::with_capacity(objects.len());
+        for (arm, value) in objects.into_iter().zip(values) {
+            let rust_name = unique(variant_name(&value), "Alt", |n| {
+                out.iter().any(|a: &TaggedArm| a.rust_name == n)
+            });
+            let arm_ctx = Ctx {
+                role: ctx.role,
+                base: type_name(&value),
+                file_url: false,
+                component: None,
+                pointer: format!("{list_pointer}/{}", arm.index),
+            };
+            let (ty, carries_tag) = match &arm.reference {
+                Some(reference) => (Some(self.lower_ref(reference, &arm_ctx)), true),
+                None => {
+                    let mut stripped = arm.schema;
+                    let object = stripped.object();
+                    object.properties.remove(&tag);
+                    object.required.remove(&tag);
+                    let closed = !matches!(
+                        object.additional_properties.as_deref(),
+                        Some(Schema::Object(_))
+                    );
+                    if object.properties.is_empty() && closed {
+                        (None, false)
+                    } else {
+                        (Some(self.lower(&Schema::Object(stripped), &arm_ctx)), false)
+                    }
+                }
+            };
+            out.push(TaggedArm {
+                value,
+                rust_name,
+                ty,
+                carries_tag,
+            });
+        }
+        Some((Kind::Tagged(Tagged { tag, arms: out }), nullable))
+    }
+
     fn finish_union(
         &mut self,
         arms: Vec<UnionArm>,
@@ -752,7 +1013,7 @@ impl<'a> EndpointLowering<'a> {
     fn rank(&self, ty: &Ty) -> u8 {
         match ty {
             Ty::Named(key) => match self.types.get(key).map(|d| &d.kind) {
-                Some(Kind::Struct(_)) => 0,
+                Some(Kind::Struct(_) | Kind::Tagged(_)) => 0,
                 Some(Kind::Enum(_)) => 2,
                 _ => 4,
             },
@@ -832,14 +1093,21 @@ fn is_null(schema: &Schema) -> bool {
                     .enum_values
                     .as_ref()
                     .is_some_and(|v| v.iter().all(Value::is_null) && !v.is_empty())
+                || obj.const_value == Some(Value::Null)
         }
         Schema::Bool(_) => false,
     }
 }
 
-/// The string values of an `enum` whose values are all strings (nulls aside).
+/// The string values of an `enum` whose values are all strings (nulls aside),
+/// or the one value of a string `const` (JSON Schema 2019+, OpenAPI 3.1), which
+/// is an `enum` of one.
 fn string_values(schema: &SchemaObject) -> Option<Vec<String>> {
-    let values = schema.enum_values.as_ref()?;
+    let values = match (&schema.enum_values, &schema.const_value) {
+        (Some(values), _) => values.as_slice(),
+        (None, Some(value)) => std::slice::from_ref(value),
+        (None, None) => return None,
+    };
     let mut out = Vec::new();
     for value in values {
         match value {
@@ -853,6 +1121,19 @@ fn string_values(schema: &SchemaObject) -> Option<Vec<String>> {
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The JSON Schema type of a value (integers are numbers without a fraction).
+fn json_type(value: &Value) -> Option<InstanceType> {
+    Some(match value {
+        Value::Null => InstanceType::Null,
+        Value::Bool(_) => InstanceType::Boolean,
+        Value::Number(n) if n.is_i64() || n.is_u64() => InstanceType::Integer,
+        Value::Number(_) => InstanceType::Number,
+        Value::String(_) => InstanceType::String,
+        Value::Array(_) => InstanceType::Array,
+        Value::Object(_) => return None,
+    })
 }
 
 fn variants(values: &[String]) -> Vec<Variant> {

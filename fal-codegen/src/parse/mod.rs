@@ -11,6 +11,7 @@
 
 mod locate;
 mod normalize;
+pub mod rest;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -129,6 +130,7 @@ pub fn parse_document(file: &Path, text: &str) -> Result<Document, Error> {
         )
     })?;
     normalize::normalize(&mut value);
+    normalize::hoist_defs(&mut value);
     // Path tracking costs time on every document; only a failure needs it.
     let raw = match RawDocument::deserialize(&value) {
         Ok(raw) => raw,

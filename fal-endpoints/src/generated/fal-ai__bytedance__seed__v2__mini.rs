@@ -13,14 +13,14 @@ pub mod fal_ai {
                 pub mod mini {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::BytedanceSeedV2MiniOutputc73a5984 as BytedanceSeedV2MiniOutput;
+                    pub use super::super::super::super::super::__types::BytedanceSeedV2MiniOutputb4e49341 as BytedanceSeedV2MiniOutput;
                     pub use super::super::super::super::super::__types::Content782d1995 as Content;
                     pub use super::super::super::super::super::__types::ContentChoicead7ca48a as ContentChoice;
                     pub use super::super::super::super::super::__types::ReasoningEffortPreseta1276e51 as ReasoningEffortPreset;
                     pub use super::super::super::super::super::__types::Rolef3df6b79 as Role;
                     pub use super::super::super::super::super::__types::Role26de20c2c as Role2;
-                    pub use super::super::super::super::super::__types::Seed2MiniMessage0acf9b0c as Seed2MiniMessage;
-                    pub use super::super::super::super::super::__types::Seed2MiniMessageOutpute34c67d8 as Seed2MiniMessageOutput;
+                    pub use super::super::super::super::super::__types::Seed2MiniMessage9accf692 as Seed2MiniMessage;
+                    pub use super::super::super::super::super::__types::Seed2MiniMessageOutputb4f3af34 as Seed2MiniMessageOutput;
                     pub use super::super::super::super::super::__types::Thinking5d78668f as Thinking;
                     /// Parameters of one chat completion.
                     #[derive(Debug, Clone, PartialEq)]
@@ -239,6 +239,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -259,7 +302,7 @@ pub mod __types {
     }
     /// The model's reply and the updated conversation.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BytedanceSeedV2MiniOutputc73a5984 {
+    pub struct BytedanceSeedV2MiniOutputb4e49341 {
         /// The model's answer.
         ///
         /// Example: `"A prince avenges his father's murder, and nearly everyone dies."`.
@@ -269,9 +312,9 @@ pub mod __types {
         /// The whole conversation including this answer; pass it back as input messages to continue.
         ///
         /// Example: `[{"role":"user","content":"Summarise the plot of Hamlet in two sentences."},{"role":"assistant","content":"A prince avenges his father's murder, and nearly everyone dies."}]`.
-        pub messages: Vec<Seed2MiniMessageOutpute34c67d8>,
+        pub messages: Vec<Seed2MiniMessageOutputb4f3af34>,
     }
-    impl __serde::Serialize for BytedanceSeedV2MiniOutputc73a5984 {
+    impl __serde::Serialize for BytedanceSeedV2MiniOutputb4e49341 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -284,7 +327,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BytedanceSeedV2MiniOutputc73a5984 {
+    impl<'de> __serde::Deserialize<'de> for BytedanceSeedV2MiniOutputb4e49341 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -579,13 +622,13 @@ pub mod __types {
     }
     /// One turn of a conversation.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Seed2MiniMessage0acf9b0c {
+    pub struct Seed2MiniMessage9accf692 {
         /// Who wrote the message.
         pub role: Rolef3df6b79,
         /// Plain text, or a list of content parts (free-form objects) for messages that mix text and media.
         pub content: Content782d1995,
     }
-    impl __serde::Serialize for Seed2MiniMessage0acf9b0c {
+    impl __serde::Serialize for Seed2MiniMessage9accf692 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -597,7 +640,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Seed2MiniMessage0acf9b0c {
+    impl<'de> __serde::Deserialize<'de> for Seed2MiniMessage9accf692 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -608,7 +651,7 @@ pub mod __types {
             })
         }
     }
-    impl Seed2MiniMessage0acf9b0c {
+    impl Seed2MiniMessage9accf692 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             role: impl Into<Rolef3df6b79>,
@@ -622,13 +665,13 @@ pub mod __types {
     }
     /// One turn of a conversation.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Seed2MiniMessageOutpute34c67d8 {
+    pub struct Seed2MiniMessageOutputb4f3af34 {
         /// Who wrote the message.
         pub role: Role26de20c2c,
         /// Plain text, or a list of content parts (free-form objects) for messages that mix text and media.
         pub content: ContentChoicead7ca48a,
     }
-    impl __serde::Serialize for Seed2MiniMessageOutpute34c67d8 {
+    impl __serde::Serialize for Seed2MiniMessageOutputb4f3af34 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -640,7 +683,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Seed2MiniMessageOutpute34c67d8 {
+    impl<'de> __serde::Deserialize<'de> for Seed2MiniMessageOutputb4f3af34 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,8 +9,8 @@ pub mod fal_ai {
         pub mod speech_to_text {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ElevenlabsSpeechToTextOutput2332e652 as ElevenlabsSpeechToTextOutput;
-            pub use super::super::super::__types::TranscriptionWord7c863eba as TranscriptionWord;
+            pub use super::super::super::__types::ElevenlabsSpeechToTextOutpute7548fc1 as ElevenlabsSpeechToTextOutput;
+            pub use super::super::super::__types::TranscriptionWordbdd44415 as TranscriptionWord;
             /// Parameters of one transcription request.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ElevenlabsSpeechToTextInput {
@@ -137,6 +137,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -157,7 +200,7 @@ pub mod __types {
     }
     /// Transcript of the recording.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ElevenlabsSpeechToTextOutput2332e652 {
+    pub struct ElevenlabsSpeechToTextOutpute7548fc1 {
         /// The whole transcript as one string.
         ///
         /// Example: `"Thanks for joining us today."`.
@@ -173,9 +216,9 @@ pub mod __types {
         /// The transcript split into timed words, spaces and sound events.
         ///
         /// Example: `[{"text":"Thanks","start":0.12,"end":0.48,"type":"word","speaker_id":"speaker_0"}]`.
-        pub words: Vec<TranscriptionWord7c863eba>,
+        pub words: Vec<TranscriptionWordbdd44415>,
     }
-    impl __serde::Serialize for ElevenlabsSpeechToTextOutput2332e652 {
+    impl __serde::Serialize for ElevenlabsSpeechToTextOutpute7548fc1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -189,7 +232,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ElevenlabsSpeechToTextOutput2332e652 {
+    impl<'de> __serde::Deserialize<'de> for ElevenlabsSpeechToTextOutpute7548fc1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -207,7 +250,7 @@ pub mod __types {
     }
     /// One timed element of a transcript.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TranscriptionWord7c863eba {
+    pub struct TranscriptionWordbdd44415 {
         /// The word, spacing or sound event as transcribed.
         pub text: String,
         /// Offset in seconds where the element begins.
@@ -219,7 +262,7 @@ pub mod __types {
         /// Speaker label; present when diarization was on.
         pub speaker_id: Option<String>,
     }
-    impl __serde::Serialize for TranscriptionWord7c863eba {
+    impl __serde::Serialize for TranscriptionWordbdd44415 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -234,7 +277,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TranscriptionWord7c863eba {
+    impl<'de> __serde::Deserialize<'de> for TranscriptionWordbdd44415 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,13 +7,13 @@ pub mod fal_ai {
     pub mod fast_sdxl {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::Embedding39d011cd as Embedding;
-        pub use super::super::__types::FastSdxlOutputc63faf88 as FastSdxlOutput;
+        pub use super::super::__types::Embedding16b974d6 as Embedding;
+        pub use super::super::__types::FastSdxlOutpute77728ee as FastSdxlOutput;
         pub use super::super::__types::Format22148c1f as Format;
-        pub use super::super::__types::ImageSize863dbc75 as ImageSize;
-        pub use super::super::__types::ImageSizeChoice1bb5624d as ImageSizeChoice;
+        pub use super::super::__types::ImageSize6f4e53ef as ImageSize;
+        pub use super::super::__types::ImageSizeChoice0fd1bbf9 as ImageSizeChoice;
         pub use super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
-        pub use super::super::__types::LoraWeight6fe67844 as LoraWeight;
+        pub use super::super::__types::LoraWeight3184488b as LoraWeight;
         pub use super::super::__types::SafetyCheckerVersion12731715 as SafetyCheckerVersion;
         /// Parameters of one Stable Diffusion XL text-to-image request.
         #[derive(Debug, Clone, PartialEq)]
@@ -312,6 +312,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -332,7 +375,7 @@ pub mod __types {
     }
     /// A textual-inversion embedding and the tokens that trigger it.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Embedding39d011cd {
+    pub struct Embedding16b974d6 {
         /// Location of the embedding weights (URL or path).
         ///
         /// Example: `"https://huggingface.co/example/style-embedding/resolve/main/embedding.safetensors"`.
@@ -342,7 +385,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `["<s0>","<s1>"]`.
         pub tokens: Option<Vec<String>>,
     }
-    impl __serde::Serialize for Embedding39d011cd {
+    impl __serde::Serialize for Embedding16b974d6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -354,7 +397,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Embedding39d011cd {
+    impl<'de> __serde::Deserialize<'de> for Embedding16b974d6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -365,7 +408,7 @@ pub mod __types {
             })
         }
     }
-    impl Embedding39d011cd {
+    impl Embedding16b974d6 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -384,7 +427,7 @@ pub mod __types {
     }
     /// Images produced by a text-to-image request.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FastSdxlOutputc63faf88 {
+    pub struct FastSdxlOutpute77728ee {
         /// The images that were produced.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/example/fox.jpg","width":1024,"height":1024,"content_type":"image/jpeg"}]`.
@@ -398,7 +441,7 @@ pub mod __types {
         /// The prompt the images were made from.
         pub prompt: String,
     }
-    impl __serde::Serialize for FastSdxlOutputc63faf88 {
+    impl __serde::Serialize for FastSdxlOutpute77728ee {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -413,7 +456,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FastSdxlOutputc63faf88 {
+    impl<'de> __serde::Deserialize<'de> for FastSdxlOutpute77728ee {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -474,7 +517,7 @@ pub mod __types {
     }
     /// The `ImageSize` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize863dbc75 {
+    pub struct ImageSize6f4e53ef {
         /// Width in pixels of each image.
         ///
         /// Default (applied by fal when the field is left unset): `512`.
@@ -486,7 +529,7 @@ pub mod __types {
         /// Limits: 0 < value ≤ 14142.
         pub height: Option<i64>,
     }
-    impl __serde::Serialize for ImageSize863dbc75 {
+    impl __serde::Serialize for ImageSize6f4e53ef {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -498,7 +541,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSize863dbc75 {
+    impl<'de> __serde::Deserialize<'de> for ImageSize6f4e53ef {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -509,7 +552,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageSize863dbc75 {
+    impl ImageSize6f4e53ef {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { width: None, height: None }
@@ -528,13 +571,13 @@ pub mod __types {
     /// Output dimensions: either a named preset or explicit width and height.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoice1bb5624d {
+    pub enum ImageSizeChoice0fd1bbf9 {
         /// The `ImageSize` form.
-        ImageSize(ImageSize863dbc75),
+        ImageSize(ImageSize6f4e53ef),
         /// The `Preset` form.
         Preset(ImageSizePresete51d00e2),
     }
-    impl __serde::Serialize for ImageSizeChoice1bb5624d {
+    impl __serde::Serialize for ImageSizeChoice0fd1bbf9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -545,7 +588,7 @@ pub mod __types {
             }
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoice1bb5624d {
+    impl<'de> __serde::Deserialize<'de> for ImageSizeChoice0fd1bbf9 {
         /// Tries each form in order, like serde's untagged enums.
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
@@ -553,7 +596,7 @@ pub mod __types {
             let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
                 deserializer,
             )?;
-            if let Ok(arm) = <ImageSize863dbc75 as __serde::Deserialize>::deserialize(
+            if let Ok(arm) = <ImageSize6f4e53ef as __serde::Deserialize>::deserialize(
                 &value,
             ) {
                 return Ok(Self::ImageSize(arm));
@@ -570,12 +613,12 @@ pub mod __types {
             )
         }
     }
-    impl From<ImageSize863dbc75> for ImageSizeChoice1bb5624d {
-        fn from(value: ImageSize863dbc75) -> Self {
+    impl From<ImageSize6f4e53ef> for ImageSizeChoice0fd1bbf9 {
+        fn from(value: ImageSize6f4e53ef) -> Self {
             Self::ImageSize(value)
         }
     }
-    impl From<ImageSizePresete51d00e2> for ImageSizeChoice1bb5624d {
+    impl From<ImageSizePresete51d00e2> for ImageSizeChoice0fd1bbf9 {
         fn from(value: ImageSizePresete51d00e2) -> Self {
             Self::Preset(value)
         }
@@ -643,7 +686,7 @@ pub mod __types {
     }
     /// One LoRA adapter and how strongly to apply it.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight6fe67844 {
+    pub struct LoraWeight3184488b {
         /// Location of the LoRA weights: a URL to a safetensors file or a Hugging Face model name.
         ///
         /// Example: `"https://huggingface.co/example/watercolour-lora/resolve/main/lora.safetensors"`.
@@ -658,7 +701,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `false`.
         pub force: Option<bool>,
     }
-    impl __serde::Serialize for LoraWeight6fe67844 {
+    impl __serde::Serialize for LoraWeight3184488b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -671,7 +714,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight6fe67844 {
+    impl<'de> __serde::Deserialize<'de> for LoraWeight3184488b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -683,7 +726,7 @@ pub mod __types {
             })
         }
     }
-    impl LoraWeight6fe67844 {
+    impl LoraWeight3184488b {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {

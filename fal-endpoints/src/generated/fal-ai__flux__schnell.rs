@@ -10,9 +10,9 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::Acceleration04190c65 as Acceleration;
-            pub use super::super::super::__types::FluxSchnellOutput8ede181a as FluxSchnellOutput;
-            pub use super::super::super::__types::ImageSize863dbc75 as ImageSize;
-            pub use super::super::super::__types::ImageSizeChoice1bb5624d as ImageSizeChoice;
+            pub use super::super::super::__types::FluxSchnellOutput84d82d6c as FluxSchnellOutput;
+            pub use super::super::super::__types::ImageSize6f4e53ef as ImageSize;
+            pub use super::super::super::__types::ImageSizeChoice0fd1bbf9 as ImageSizeChoice;
             pub use super::super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
             pub use super::super::super::__types::OutputFormatd3564a6a as OutputFormat;
             /// Parameters of one text-to-image request.
@@ -234,6 +234,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -303,7 +346,7 @@ pub mod __types {
     }
     /// Images produced by a text-to-image request.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FluxSchnellOutput8ede181a {
+    pub struct FluxSchnellOutput84d82d6c {
         /// The images that were produced.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/example/lighthouse.jpg","width":1024,"height":768,"content_type":"image/jpeg"}]`.
@@ -319,7 +362,7 @@ pub mod __types {
         /// The prompt the images were made from.
         pub prompt: String,
     }
-    impl __serde::Serialize for FluxSchnellOutput8ede181a {
+    impl __serde::Serialize for FluxSchnellOutput84d82d6c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -334,7 +377,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FluxSchnellOutput8ede181a {
+    impl<'de> __serde::Deserialize<'de> for FluxSchnellOutput84d82d6c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -350,7 +393,7 @@ pub mod __types {
     }
     /// The `ImageSize` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize863dbc75 {
+    pub struct ImageSize6f4e53ef {
         /// Width in pixels of each image.
         ///
         /// Default (applied by fal when the field is left unset): `512`.
@@ -362,7 +405,7 @@ pub mod __types {
         /// Limits: 0 < value ≤ 14142.
         pub height: Option<i64>,
     }
-    impl __serde::Serialize for ImageSize863dbc75 {
+    impl __serde::Serialize for ImageSize6f4e53ef {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -374,7 +417,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSize863dbc75 {
+    impl<'de> __serde::Deserialize<'de> for ImageSize6f4e53ef {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -385,7 +428,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageSize863dbc75 {
+    impl ImageSize6f4e53ef {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { width: None, height: None }
@@ -404,13 +447,13 @@ pub mod __types {
     /// Output dimensions: either a named preset or explicit width and height.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoice1bb5624d {
+    pub enum ImageSizeChoice0fd1bbf9 {
         /// The `ImageSize` form.
-        ImageSize(ImageSize863dbc75),
+        ImageSize(ImageSize6f4e53ef),
         /// The `Preset` form.
         Preset(ImageSizePresete51d00e2),
     }
-    impl __serde::Serialize for ImageSizeChoice1bb5624d {
+    impl __serde::Serialize for ImageSizeChoice0fd1bbf9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -421,7 +464,7 @@ pub mod __types {
             }
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoice1bb5624d {
+    impl<'de> __serde::Deserialize<'de> for ImageSizeChoice0fd1bbf9 {
         /// Tries each form in order, like serde's untagged enums.
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
@@ -429,7 +472,7 @@ pub mod __types {
             let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
                 deserializer,
             )?;
-            if let Ok(arm) = <ImageSize863dbc75 as __serde::Deserialize>::deserialize(
+            if let Ok(arm) = <ImageSize6f4e53ef as __serde::Deserialize>::deserialize(
                 &value,
             ) {
                 return Ok(Self::ImageSize(arm));
@@ -446,12 +489,12 @@ pub mod __types {
             )
         }
     }
-    impl From<ImageSize863dbc75> for ImageSizeChoice1bb5624d {
-        fn from(value: ImageSize863dbc75) -> Self {
+    impl From<ImageSize6f4e53ef> for ImageSizeChoice0fd1bbf9 {
+        fn from(value: ImageSize6f4e53ef) -> Self {
             Self::ImageSize(value)
         }
     }
-    impl From<ImageSizePresete51d00e2> for ImageSizeChoice1bb5624d {
+    impl From<ImageSizePresete51d00e2> for ImageSizeChoice0fd1bbf9 {
         fn from(value: ImageSizePresete51d00e2) -> Self {
             Self::Preset(value)
         }

@@ -14,7 +14,7 @@ pub mod fal_ai {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::Duration55594952 as Duration;
-                    pub use super::super::super::super::super::__types::KlingVideoV16StandardImageToVideoOutput9f856dc6 as KlingVideoV16StandardImageToVideoOutput;
+                    pub use super::super::super::super::super::__types::KlingVideoV16StandardImageToVideoOutput5c17239f as KlingVideoV16StandardImageToVideoOutput;
                     /// Parameters of one image-to-video request.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoV16StandardImageToVideoInput {
@@ -156,6 +156,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -221,13 +264,13 @@ pub mod __types {
     }
     /// Video produced from the input image.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV16StandardImageToVideoOutput9f856dc6 {
+    pub struct KlingVideoV16StandardImageToVideoOutput5c17239f {
         /// The produced video clip.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/example/kite.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoV16StandardImageToVideoOutput9f856dc6 {
+    impl __serde::Serialize for KlingVideoV16StandardImageToVideoOutput5c17239f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -238,7 +281,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV16StandardImageToVideoOutput9f856dc6 {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoV16StandardImageToVideoOutput5c17239f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod american_english {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::KokoroAmericanEnglishOutput4553de7e as KokoroAmericanEnglishOutput;
+            pub use super::super::super::__types::KokoroAmericanEnglishOutput9807ccc0 as KokoroAmericanEnglishOutput;
             pub use super::super::super::__types::Voice071f6955 as Voice;
             /// Parameters of one speech synthesis request.
             #[derive(Debug, Clone, PartialEq, Default)]
@@ -133,6 +133,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -153,13 +196,13 @@ pub mod __types {
     }
     /// Speech produced from the text.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KokoroAmericanEnglishOutput4553de7e {
+    pub struct KokoroAmericanEnglishOutput9807ccc0 {
         /// The synthesized speech as an audio file.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/example/speech.wav"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for KokoroAmericanEnglishOutput4553de7e {
+    impl __serde::Serialize for KokoroAmericanEnglishOutput9807ccc0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -170,7 +213,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KokoroAmericanEnglishOutput4553de7e {
+    impl<'de> __serde::Deserialize<'de> for KokoroAmericanEnglishOutput9807ccc0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

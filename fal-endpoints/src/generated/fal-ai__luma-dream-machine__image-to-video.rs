@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioab494289 as AspectRatio;
-            pub use super::super::super::__types::LumaDreamMachineImageToVideoOutput46ab292e as LumaDreamMachineImageToVideoOutput;
+            pub use super::super::super::__types::LumaDreamMachineImageToVideoOutput0ed232d2 as LumaDreamMachineImageToVideoOutput;
             /// Parameters of one image-to-video request.
             #[derive(Debug, Clone, PartialEq)]
             pub struct LumaDreamMachineImageToVideoInput {
@@ -149,6 +149,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -230,13 +273,13 @@ pub mod __types {
     }
     /// Video produced from the input image.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LumaDreamMachineImageToVideoOutput46ab292e {
+    pub struct LumaDreamMachineImageToVideoOutput0ed232d2 {
         /// The produced video clip.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/example/paper-boat.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for LumaDreamMachineImageToVideoOutput46ab292e {
+    impl __serde::Serialize for LumaDreamMachineImageToVideoOutput0ed232d2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -247,7 +290,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LumaDreamMachineImageToVideoOutput46ab292e {
+    impl<'de> __serde::Deserialize<'de> for LumaDreamMachineImageToVideoOutput0ed232d2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

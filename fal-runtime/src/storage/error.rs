@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::http::{Failed, Operation};
 use crate::ErrorKind;
 
 /// One failed HTTP exchange with storage.
@@ -128,6 +129,33 @@ impl UploadError {
             }
             _ => None,
         }
+    }
+}
+
+/// One request to a signed storage URL (no key): a 2xx response, or the
+/// failure and whether an upload call retries it ([`crate::RetryPolicy`] has
+/// the table). The retry loop itself is [`crate::http::retrying`].
+pub(crate) async fn signed_attempt(
+    client: &crate::Client,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, Failed<UploadFailure>> {
+    let operation = Operation::Upload;
+    match client.execute(request).await {
+        Ok(response) if response.status().is_success() => Ok(response),
+        Ok(response) => {
+            let retryable = operation.retries_status(response.status());
+            let failure = status_failure(response).await;
+            Err(Failed {
+                err: failure,
+                retryable,
+                retry_after: None,
+            })
+        }
+        Err(err) => Err(Failed {
+            retryable: operation.retries_transport(&err),
+            err: UploadFailure::Transport(err),
+            retry_after: None,
+        }),
     }
 }
 

@@ -7,53 +7,8 @@
 //! since a `number` field is an `f64`).
 #![cfg(fal_corpus)]
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::Value;
-
-/// Label, example JSON, checker.
-type Case = (&'static str, &'static str, fn(&str) -> Result<(), String>);
-
-fn check<T: DeserializeOwned + Serialize>(json: &str) -> Result<(), String> {
-    let original: Value =
-        serde_json::from_str(json).map_err(|e| format!("example is not JSON: {e}"))?;
-    let typed: T = serde_json::from_value(original.clone())
-        .map_err(|e| format!("does not deserialize: {e}"))?;
-    let back = serde_json::to_value(&typed).map_err(|e| format!("does not serialize: {e}"))?;
-    if same(&normalize(original.clone()), &normalize(back.clone())) {
-        Ok(())
-    } else {
-        Err(format!(
-            "changed in the round trip:\n  before: {original}\n  after:  {back}"
-        ))
-    }
-}
-
-fn normalize(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, normalize(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(normalize).collect()),
-        other => other,
-    }
-}
-
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        _ => a == b,
-    }
-}
+mod support;
+use support::{check, Case};
 
 mod tier_a {
     use super::{check, Case};
