@@ -10,9 +10,9 @@ pub mod alibaba {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AudioSetting0576f79c as AudioSetting;
-            pub use super::super::super::__types::HappyHorseVideoEditOutput12f9a5cb as HappyHorseVideoEditOutput;
+            pub use super::super::super::__types::HappyHorseVideoEditOutput166ff0e2 as HappyHorseVideoEditOutput;
             pub use super::super::super::__types::Resolution263e8836 as Resolution;
-            pub use super::super::super::__types::VideoFile19efa486 as VideoFile;
+            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
             /// The request body of `alibaba/happy-horse/video-edit`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct HappyHorseVideoEditInput {
@@ -191,6 +191,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -256,13 +299,13 @@ pub mod __types {
     }
     /// The `HappyHorseVideoEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct HappyHorseVideoEditOutput12f9a5cb {
+    pub struct HappyHorseVideoEditOutput166ff0e2 {
         /// The `video` field.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for HappyHorseVideoEditOutput12f9a5cb {
+    impl __serde::Serialize for HappyHorseVideoEditOutput166ff0e2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -274,7 +317,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for HappyHorseVideoEditOutput12f9a5cb {
+    impl<'de> __serde::Deserialize<'de> for HappyHorseVideoEditOutput166ff0e2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -332,7 +375,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -358,7 +401,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -377,7 +420,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

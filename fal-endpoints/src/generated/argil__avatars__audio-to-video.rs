@@ -10,7 +10,7 @@ pub mod argil {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::Avatarbc66d17c as Avatar;
-            pub use super::super::super::__types::AvatarsAudioToVideoOutputType25236db28 as AvatarsAudioToVideoOutputType2;
+            pub use super::super::super::__types::AvatarsAudioToVideoOutputType2a420d849 as AvatarsAudioToVideoOutputType2;
             /// The request body of `argil/avatars/audio-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct AvatarsAudioToVideoInputType2 {
@@ -122,6 +122,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -292,7 +335,7 @@ pub mod __types {
     }
     /// The `AvatarsAudioToVideoOutputType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AvatarsAudioToVideoOutputType25236db28 {
+    pub struct AvatarsAudioToVideoOutputType2a420d849 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://argildotai.s3.us-east-1.amazonaws.com/fal-resource/example_fal.mp4"}`.
@@ -306,7 +349,7 @@ pub mod __types {
         /// The `moderation_error` field.
         pub moderation_error: Option<String>,
     }
-    impl __serde::Serialize for AvatarsAudioToVideoOutputType25236db28 {
+    impl __serde::Serialize for AvatarsAudioToVideoOutputType2a420d849 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -324,7 +367,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AvatarsAudioToVideoOutputType25236db28 {
+    impl<'de> __serde::Deserialize<'de> for AvatarsAudioToVideoOutputType2a420d849 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

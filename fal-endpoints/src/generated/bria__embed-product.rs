@@ -7,9 +7,9 @@ pub mod bria {
     pub mod embed_product {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::Coordinates2282bd79 as Coordinates;
-        pub use super::super::__types::EmbedItem8118c40e as EmbedItem;
-        pub use super::super::__types::EmbedProductOutput3d9d0746 as EmbedProductOutput;
+        pub use super::super::__types::Coordinatesd6dd1787 as Coordinates;
+        pub use super::super::__types::EmbedItemf6b22714 as EmbedItem;
+        pub use super::super::__types::EmbedProductOutputde19f342 as EmbedProductOutput;
         /// The request body of `bria/embed-product`.
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct EmbedProductInput {
@@ -143,6 +143,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -163,7 +206,7 @@ pub mod __types {
     }
     /// The `Coordinates` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Coordinates2282bd79 {
+    pub struct Coordinatesd6dd1787 {
         /// The `x` field.
         ///
         /// Example: `100`.
@@ -181,7 +224,7 @@ pub mod __types {
         /// Example: `30`.
         pub height: f64,
     }
-    impl __serde::Serialize for Coordinates2282bd79 {
+    impl __serde::Serialize for Coordinatesd6dd1787 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -195,7 +238,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Coordinates2282bd79 {
+    impl<'de> __serde::Deserialize<'de> for Coordinatesd6dd1787 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -208,7 +251,7 @@ pub mod __types {
             })
         }
     }
-    impl Coordinates2282bd79 {
+    impl Coordinatesd6dd1787 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             x: impl Into<f64>,
@@ -226,13 +269,13 @@ pub mod __types {
     }
     /// The `EmbedItem` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct EmbedItem8118c40e {
+    pub struct EmbedItemf6b22714 {
         /// The `image_source` field.
         pub image_source: Option<String>,
         /// The `coordinates` field.
-        pub coordinates: Coordinates2282bd79,
+        pub coordinates: Coordinatesd6dd1787,
     }
-    impl __serde::Serialize for EmbedItem8118c40e {
+    impl __serde::Serialize for EmbedItemf6b22714 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -244,7 +287,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for EmbedItem8118c40e {
+    impl<'de> __serde::Deserialize<'de> for EmbedItemf6b22714 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -255,9 +298,9 @@ pub mod __types {
             })
         }
     }
-    impl EmbedItem8118c40e {
+    impl EmbedItemf6b22714 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(coordinates: impl Into<Coordinates2282bd79>) -> Self {
+        pub fn new(coordinates: impl Into<Coordinatesd6dd1787>) -> Self {
             Self {
                 image_source: None,
                 coordinates: coordinates.into(),
@@ -271,13 +314,13 @@ pub mod __types {
     }
     /// The `EmbedProductOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct EmbedProductOutput3d9d0746 {
+    pub struct EmbedProductOutputde19f342 {
         /// The `image` field.
         pub image: fal_runtime::Image,
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for EmbedProductOutput3d9d0746 {
+    impl __serde::Serialize for EmbedProductOutputde19f342 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -289,7 +332,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for EmbedProductOutput3d9d0746 {
+    impl<'de> __serde::Deserialize<'de> for EmbedProductOutputde19f342 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,17 +9,17 @@ pub mod bria {
         pub mod generate {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::AestheticsType233c26935 as AestheticsType2;
+            pub use super::super::super::__types::AestheticsType2c55685c6 as AestheticsType2;
             pub use super::super::super::__types::AspectRatio07dd25ef as AspectRatio;
-            pub use super::super::super::__types::BoundingBoxType27743508d as BoundingBoxType2;
-            pub use super::super::super::__types::Color2fa1c1a4 as Color;
-            pub use super::super::super::__types::FiboBbqPreviewGenerateOutput148b309e as FiboBbqPreviewGenerateOutput;
-            pub use super::super::super::__types::LightingType2a3ce3ab9 as LightingType2;
-            pub use super::super::super::__types::PhotographicCharacteristicsType222faa890 as PhotographicCharacteristicsType2;
-            pub use super::super::super::__types::PointType20987b453 as PointType2;
-            pub use super::super::super::__types::PromptObjectType213a27cfb as PromptObjectType2;
-            pub use super::super::super::__types::StructuredPrompt205a19b8 as StructuredPrompt;
-            pub use super::super::super::__types::StructuredPromptType308d08e3c as StructuredPromptType3;
+            pub use super::super::super::__types::BoundingBoxType2ffb2781e as BoundingBoxType2;
+            pub use super::super::super::__types::Color241f42b4 as Color;
+            pub use super::super::super::__types::FiboBbqPreviewGenerateOutput5e84de92 as FiboBbqPreviewGenerateOutput;
+            pub use super::super::super::__types::LightingType2e36912e8 as LightingType2;
+            pub use super::super::super::__types::PhotographicCharacteristicsType28c7e099f as PhotographicCharacteristicsType2;
+            pub use super::super::super::__types::PointType2b11b3c9b as PointType2;
+            pub use super::super::super::__types::PromptObjectType224170d43 as PromptObjectType2;
+            pub use super::super::super::__types::StructuredPrompt0013fbee as StructuredPrompt;
+            pub use super::super::super::__types::StructuredPromptType376964b77 as StructuredPromptType3;
             /// The request body of `bria/fibo-bbq-preview/generate`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct FiboBbqPreviewGenerateInput {
@@ -213,6 +213,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -233,7 +276,7 @@ pub mod __types {
     }
     /// The `AestheticsType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AestheticsType233c26935 {
+    pub struct AestheticsType2c55685c6 {
         /// The `composition` field.
         pub composition: Option<String>,
         /// The `color_scheme` field.
@@ -244,8 +287,13 @@ pub mod __types {
         pub aesthetic_score: Option<String>,
         /// The `preference_score` field.
         pub preference_score: Option<String>,
+        /// The object's other members (`additionalProperties`), kept as sent.
+        pub extra: fal_runtime::__private::serde_json::Map<
+            String,
+            fal_runtime::__private::serde_json::Value,
+        >,
     }
-    impl __serde::Serialize for AestheticsType233c26935 {
+    impl __serde::Serialize for AestheticsType2c55685c6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -257,10 +305,13 @@ pub mod __types {
             self::optional_entry(&mut map, "mood_atmosphere", &self.mood_atmosphere)?;
             self::optional_entry(&mut map, "aesthetic_score", &self.aesthetic_score)?;
             self::optional_entry(&mut map, "preference_score", &self.preference_score)?;
+            for (name, value) in &self.extra {
+                map.serialize_entry(name, value)?;
+            }
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AestheticsType233c26935 {
+    impl<'de> __serde::Deserialize<'de> for AestheticsType2c55685c6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -271,10 +322,11 @@ pub mod __types {
                 mood_atmosphere: self::optional_field(&mut map, "mood_atmosphere")?,
                 aesthetic_score: self::optional_field(&mut map, "aesthetic_score")?,
                 preference_score: self::optional_field(&mut map, "preference_score")?,
+                extra: self::from_object(::std::mem::take(&mut map))?,
             })
         }
     }
-    impl AestheticsType233c26935 {
+    impl AestheticsType2c55685c6 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -283,6 +335,7 @@ pub mod __types {
                 mood_atmosphere: None,
                 aesthetic_score: None,
                 preference_score: None,
+                extra: ::std::default::Default::default(),
             }
         }
         /// Sets `composition` (left out of the request until set).
@@ -308,6 +361,15 @@ pub mod __types {
         /// Sets `preference_score` (left out of the request until set).
         pub fn with_preference_score(mut self, preference_score: impl Into<String>) -> Self {
             self.preference_score = Some(preference_score.into());
+            self
+        }
+        /// Adds a member the schema does not name (`additionalProperties`).
+        pub fn with_extra_member(
+            mut self,
+            name: impl Into<String>,
+            value: impl Into<fal_runtime::__private::serde_json::Value>,
+        ) -> Self {
+            self.extra.insert(name.into(), value.into());
             self
         }
     }
@@ -386,13 +448,13 @@ pub mod __types {
     }
     /// The `BoundingBoxType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BoundingBoxType27743508d {
+    pub struct BoundingBoxType2ffb2781e {
         /// The `top_left` field.
-        pub top_left: PointType20987b453,
+        pub top_left: PointType2b11b3c9b,
         /// The `bottom_right` field.
-        pub bottom_right: PointType20987b453,
+        pub bottom_right: PointType2b11b3c9b,
     }
-    impl __serde::Serialize for BoundingBoxType27743508d {
+    impl __serde::Serialize for BoundingBoxType2ffb2781e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -404,7 +466,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BoundingBoxType27743508d {
+    impl<'de> __serde::Deserialize<'de> for BoundingBoxType2ffb2781e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -415,11 +477,11 @@ pub mod __types {
             })
         }
     }
-    impl BoundingBoxType27743508d {
+    impl BoundingBoxType2ffb2781e {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
-            top_left: impl Into<PointType20987b453>,
-            bottom_right: impl Into<PointType20987b453>,
+            top_left: impl Into<PointType2b11b3c9b>,
+            bottom_right: impl Into<PointType2b11b3c9b>,
         ) -> Self {
             Self {
                 top_left: top_left.into(),
@@ -429,7 +491,7 @@ pub mod __types {
     }
     /// The `Color` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Color2fa1c1a4 {
+    pub struct Color241f42b4 {
         /// The `name` field.
         pub name: Option<String>,
         /// The `red` field.
@@ -439,7 +501,7 @@ pub mod __types {
         /// The `blue` field.
         pub blue: i64,
     }
-    impl __serde::Serialize for Color2fa1c1a4 {
+    impl __serde::Serialize for Color241f42b4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -453,7 +515,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Color2fa1c1a4 {
+    impl<'de> __serde::Deserialize<'de> for Color241f42b4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -466,7 +528,7 @@ pub mod __types {
             })
         }
     }
-    impl Color2fa1c1a4 {
+    impl Color241f42b4 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             red: impl Into<i64>,
@@ -488,7 +550,7 @@ pub mod __types {
     }
     /// The `FiboBbqPreviewGenerateOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FiboBbqPreviewGenerateOutput148b309e {
+    pub struct FiboBbqPreviewGenerateOutput5e84de92 {
         /// The `image` field.
         pub image: fal_runtime::Image,
         /// The `images` field.
@@ -506,7 +568,7 @@ pub mod __types {
             fal_runtime::__private::serde_json::Value,
         >,
     }
-    impl __serde::Serialize for FiboBbqPreviewGenerateOutput148b309e {
+    impl __serde::Serialize for FiboBbqPreviewGenerateOutput5e84de92 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -519,7 +581,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FiboBbqPreviewGenerateOutput148b309e {
+    impl<'de> __serde::Deserialize<'de> for FiboBbqPreviewGenerateOutput5e84de92 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -533,15 +595,20 @@ pub mod __types {
     }
     /// The `LightingType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct LightingType2a3ce3ab9 {
+    pub struct LightingType2e36912e8 {
         /// The `conditions` field.
         pub conditions: Option<String>,
         /// The `direction` field.
         pub direction: Option<String>,
         /// The `shadows` field.
         pub shadows: Option<String>,
+        /// The object's other members (`additionalProperties`), kept as sent.
+        pub extra: fal_runtime::__private::serde_json::Map<
+            String,
+            fal_runtime::__private::serde_json::Value,
+        >,
     }
-    impl __serde::Serialize for LightingType2a3ce3ab9 {
+    impl __serde::Serialize for LightingType2e36912e8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -551,10 +618,13 @@ pub mod __types {
             self::optional_entry(&mut map, "conditions", &self.conditions)?;
             self::optional_entry(&mut map, "direction", &self.direction)?;
             self::optional_entry(&mut map, "shadows", &self.shadows)?;
+            for (name, value) in &self.extra {
+                map.serialize_entry(name, value)?;
+            }
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LightingType2a3ce3ab9 {
+    impl<'de> __serde::Deserialize<'de> for LightingType2e36912e8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -563,16 +633,18 @@ pub mod __types {
                 conditions: self::optional_field(&mut map, "conditions")?,
                 direction: self::optional_field(&mut map, "direction")?,
                 shadows: self::optional_field(&mut map, "shadows")?,
+                extra: self::from_object(::std::mem::take(&mut map))?,
             })
         }
     }
-    impl LightingType2a3ce3ab9 {
+    impl LightingType2e36912e8 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
                 conditions: None,
                 direction: None,
                 shadows: None,
+                extra: ::std::default::Default::default(),
             }
         }
         /// Sets `conditions` (left out of the request until set).
@@ -590,10 +662,19 @@ pub mod __types {
             self.shadows = Some(shadows.into());
             self
         }
+        /// Adds a member the schema does not name (`additionalProperties`).
+        pub fn with_extra_member(
+            mut self,
+            name: impl Into<String>,
+            value: impl Into<fal_runtime::__private::serde_json::Value>,
+        ) -> Self {
+            self.extra.insert(name.into(), value.into());
+            self
+        }
     }
     /// The `PhotographicCharacteristicsType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PhotographicCharacteristicsType222faa890 {
+    pub struct PhotographicCharacteristicsType28c7e099f {
         /// The `depth_of_field` field.
         pub depth_of_field: Option<String>,
         /// The `focus` field.
@@ -602,8 +683,13 @@ pub mod __types {
         pub camera_angle: Option<String>,
         /// The `lens_focal_length` field.
         pub lens_focal_length: Option<String>,
+        /// The object's other members (`additionalProperties`), kept as sent.
+        pub extra: fal_runtime::__private::serde_json::Map<
+            String,
+            fal_runtime::__private::serde_json::Value,
+        >,
     }
-    impl __serde::Serialize for PhotographicCharacteristicsType222faa890 {
+    impl __serde::Serialize for PhotographicCharacteristicsType28c7e099f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -614,10 +700,13 @@ pub mod __types {
             self::optional_entry(&mut map, "focus", &self.focus)?;
             self::optional_entry(&mut map, "camera_angle", &self.camera_angle)?;
             self::optional_entry(&mut map, "lens_focal_length", &self.lens_focal_length)?;
+            for (name, value) in &self.extra {
+                map.serialize_entry(name, value)?;
+            }
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PhotographicCharacteristicsType222faa890 {
+    impl<'de> __serde::Deserialize<'de> for PhotographicCharacteristicsType28c7e099f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -627,10 +716,11 @@ pub mod __types {
                 focus: self::optional_field(&mut map, "focus")?,
                 camera_angle: self::optional_field(&mut map, "camera_angle")?,
                 lens_focal_length: self::optional_field(&mut map, "lens_focal_length")?,
+                extra: self::from_object(::std::mem::take(&mut map))?,
             })
         }
     }
-    impl PhotographicCharacteristicsType222faa890 {
+    impl PhotographicCharacteristicsType28c7e099f {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -638,6 +728,7 @@ pub mod __types {
                 focus: None,
                 camera_angle: None,
                 lens_focal_length: None,
+                extra: ::std::default::Default::default(),
             }
         }
         /// Sets `depth_of_field` (left out of the request until set).
@@ -663,16 +754,25 @@ pub mod __types {
             self.lens_focal_length = Some(lens_focal_length.into());
             self
         }
+        /// Adds a member the schema does not name (`additionalProperties`).
+        pub fn with_extra_member(
+            mut self,
+            name: impl Into<String>,
+            value: impl Into<fal_runtime::__private::serde_json::Value>,
+        ) -> Self {
+            self.extra.insert(name.into(), value.into());
+            self
+        }
     }
     /// The `PointType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PointType20987b453 {
+    pub struct PointType2b11b3c9b {
         /// The `x` field.
         pub x: f64,
         /// The `y` field.
         pub y: f64,
     }
-    impl __serde::Serialize for PointType20987b453 {
+    impl __serde::Serialize for PointType2b11b3c9b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -684,7 +784,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PointType20987b453 {
+    impl<'de> __serde::Deserialize<'de> for PointType2b11b3c9b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -695,7 +795,7 @@ pub mod __types {
             })
         }
     }
-    impl PointType20987b453 {
+    impl PointType2b11b3c9b {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(x: impl Into<f64>, y: impl Into<f64>) -> Self {
             Self { x: x.into(), y: y.into() }
@@ -703,13 +803,13 @@ pub mod __types {
     }
     /// The `PromptObjectType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PromptObjectType213a27cfb {
+    pub struct PromptObjectType224170d43 {
         /// The `description` field.
         pub description: Option<String>,
         /// The `bounding_boxes` field.
-        pub bounding_boxes: Option<Vec<BoundingBoxType27743508d>>,
+        pub bounding_boxes: Option<Vec<BoundingBoxType2ffb2781e>>,
         /// The `colors` field.
-        pub colors: Option<Vec<Color2fa1c1a4>>,
+        pub colors: Option<Vec<Color241f42b4>>,
         /// The `location` field.
         pub location: Option<String>,
         /// The `relationship` field.
@@ -737,13 +837,13 @@ pub mod __types {
         /// The `skin_tone_and_texture` field.
         pub skin_tone_and_texture: Option<String>,
         /// The `skin_color` field.
-        pub skin_color: Option<Color2fa1c1a4>,
+        pub skin_color: Option<Color241f42b4>,
         /// The `orientation` field.
         pub orientation: Option<String>,
         /// The `relative_distance` field.
         pub relative_distance: Option<f64>,
     }
-    impl __serde::Serialize for PromptObjectType213a27cfb {
+    impl __serde::Serialize for PromptObjectType224170d43 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -776,7 +876,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PromptObjectType213a27cfb {
+    impl<'de> __serde::Deserialize<'de> for PromptObjectType224170d43 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -807,7 +907,7 @@ pub mod __types {
             })
         }
     }
-    impl PromptObjectType213a27cfb {
+    impl PromptObjectType224170d43 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -838,7 +938,7 @@ pub mod __types {
             self
         }
         /// Sets `bounding_boxes` (left out of the request until set).
-        pub fn with_bounding_boxes<I1: Into<BoundingBoxType27743508d>>(
+        pub fn with_bounding_boxes<I1: Into<BoundingBoxType2ffb2781e>>(
             mut self,
             bounding_boxes: impl IntoIterator<Item = I1>,
         ) -> Self {
@@ -846,7 +946,7 @@ pub mod __types {
             self
         }
         /// Sets `colors` (left out of the request until set).
-        pub fn with_colors<I2: Into<Color2fa1c1a4>>(
+        pub fn with_colors<I2: Into<Color241f42b4>>(
             mut self,
             colors: impl IntoIterator<Item = I2>,
         ) -> Self {
@@ -925,7 +1025,7 @@ pub mod __types {
             self
         }
         /// Sets `skin_color` (left out of the request until set).
-        pub fn with_skin_color(mut self, skin_color: impl Into<Color2fa1c1a4>) -> Self {
+        pub fn with_skin_color(mut self, skin_color: impl Into<Color241f42b4>) -> Self {
             self.skin_color = Some(skin_color.into());
             self
         }
@@ -943,9 +1043,9 @@ pub mod __types {
     /// The `StructuredPrompt` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum StructuredPrompt205a19b8 {
+    pub enum StructuredPrompt0013fbee {
         /// The `StructuredPromptType3` form.
-        StructuredPromptType3(StructuredPromptType308d08e3c),
+        StructuredPromptType3(StructuredPromptType376964b77),
         /// The `Text` form.
         Text(String),
         /// The `Object` form.
@@ -956,7 +1056,7 @@ pub mod __types {
             >,
         ),
     }
-    impl __serde::Serialize for StructuredPrompt205a19b8 {
+    impl __serde::Serialize for StructuredPrompt0013fbee {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -970,7 +1070,7 @@ pub mod __types {
             }
         }
     }
-    impl<'de> __serde::Deserialize<'de> for StructuredPrompt205a19b8 {
+    impl<'de> __serde::Deserialize<'de> for StructuredPrompt0013fbee {
         /// Tries each form in order, like serde's untagged enums.
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
@@ -978,7 +1078,7 @@ pub mod __types {
             let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
                 deserializer,
             )?;
-            if let Ok(arm) = <StructuredPromptType308d08e3c as __serde::Deserialize>::deserialize(
+            if let Ok(arm) = <StructuredPromptType376964b77 as __serde::Deserialize>::deserialize(
                 &value,
             ) {
                 return Ok(Self::StructuredPromptType3(arm));
@@ -999,12 +1099,12 @@ pub mod __types {
             )
         }
     }
-    impl From<StructuredPromptType308d08e3c> for StructuredPrompt205a19b8 {
-        fn from(value: StructuredPromptType308d08e3c) -> Self {
+    impl From<StructuredPromptType376964b77> for StructuredPrompt0013fbee {
+        fn from(value: StructuredPromptType376964b77) -> Self {
             Self::StructuredPromptType3(value)
         }
     }
-    impl From<String> for StructuredPrompt205a19b8 {
+    impl From<String> for StructuredPrompt0013fbee {
         fn from(value: String) -> Self {
             Self::Text(value)
         }
@@ -1014,7 +1114,7 @@ pub mod __types {
             String,
             fal_runtime::__private::serde_json::Value,
         >,
-    > for StructuredPrompt205a19b8 {
+    > for StructuredPrompt0013fbee {
         fn from(
             value: fal_runtime::__private::serde_json::Map<
                 String,
@@ -1026,23 +1126,23 @@ pub mod __types {
     }
     /// The `StructuredPromptType3` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct StructuredPromptType308d08e3c {
+    pub struct StructuredPromptType376964b77 {
         /// The `short_description` field.
         pub short_description: Option<String>,
         /// The `objects` field.
         ///
         /// Default (applied by fal when the field is left unset): `[]`.
-        pub objects: Option<Vec<PromptObjectType213a27cfb>>,
+        pub objects: Option<Vec<PromptObjectType224170d43>>,
         /// The `color_palette` field.
-        pub color_palette: Option<Vec<Color2fa1c1a4>>,
+        pub color_palette: Option<Vec<Color241f42b4>>,
         /// The `background_setting` field.
         pub background_setting: Option<String>,
         /// The `lighting` field.
-        pub lighting: Option<LightingType2a3ce3ab9>,
+        pub lighting: Option<LightingType2e36912e8>,
         /// The `aesthetics` field.
-        pub aesthetics: Option<AestheticsType233c26935>,
+        pub aesthetics: Option<AestheticsType2c55685c6>,
         /// The `photographic_characteristics` field.
-        pub photographic_characteristics: Option<PhotographicCharacteristicsType222faa890>,
+        pub photographic_characteristics: Option<PhotographicCharacteristicsType28c7e099f>,
         /// The `style_medium` field.
         pub style_medium: Option<String>,
         /// The `text_render` field.
@@ -1054,7 +1154,7 @@ pub mod __types {
         /// The `artistic_style` field.
         pub artistic_style: Option<String>,
     }
-    impl __serde::Serialize for StructuredPromptType308d08e3c {
+    impl __serde::Serialize for StructuredPromptType376964b77 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1079,7 +1179,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for StructuredPromptType308d08e3c {
+    impl<'de> __serde::Deserialize<'de> for StructuredPromptType376964b77 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1102,7 +1202,7 @@ pub mod __types {
             })
         }
     }
-    impl StructuredPromptType308d08e3c {
+    impl StructuredPromptType376964b77 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -1128,7 +1228,7 @@ pub mod __types {
             self
         }
         /// Sets `objects` (left out of the request until set).
-        pub fn with_objects<I1: Into<PromptObjectType213a27cfb>>(
+        pub fn with_objects<I1: Into<PromptObjectType224170d43>>(
             mut self,
             objects: impl IntoIterator<Item = I1>,
         ) -> Self {
@@ -1136,7 +1236,7 @@ pub mod __types {
             self
         }
         /// Sets `color_palette` (left out of the request until set).
-        pub fn with_color_palette<I2: Into<Color2fa1c1a4>>(
+        pub fn with_color_palette<I2: Into<Color241f42b4>>(
             mut self,
             color_palette: impl IntoIterator<Item = I2>,
         ) -> Self {
@@ -1152,14 +1252,14 @@ pub mod __types {
             self
         }
         /// Sets `lighting` (left out of the request until set).
-        pub fn with_lighting(mut self, lighting: impl Into<LightingType2a3ce3ab9>) -> Self {
+        pub fn with_lighting(mut self, lighting: impl Into<LightingType2e36912e8>) -> Self {
             self.lighting = Some(lighting.into());
             self
         }
         /// Sets `aesthetics` (left out of the request until set).
         pub fn with_aesthetics(
             mut self,
-            aesthetics: impl Into<AestheticsType233c26935>,
+            aesthetics: impl Into<AestheticsType2c55685c6>,
         ) -> Self {
             self.aesthetics = Some(aesthetics.into());
             self
@@ -1167,7 +1267,7 @@ pub mod __types {
         /// Sets `photographic_characteristics` (left out of the request until set).
         pub fn with_photographic_characteristics(
             mut self,
-            photographic_characteristics: impl Into<PhotographicCharacteristicsType222faa890>,
+            photographic_characteristics: impl Into<PhotographicCharacteristicsType28c7e099f>,
         ) -> Self {
             self.photographic_characteristics = Some(photographic_characteristics.into());
             self

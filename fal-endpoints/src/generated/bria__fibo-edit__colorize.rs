@@ -10,7 +10,7 @@ pub mod bria {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::Color4d3b3b08 as Color;
-            pub use super::super::super::__types::FiboEditColorizeOutput80588716 as FiboEditColorizeOutput;
+            pub use super::super::super::__types::FiboEditColorizeOutput29835ad4 as FiboEditColorizeOutput;
             /// The request body of `bria/fibo-edit/colorize`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct FiboEditColorizeInput {
@@ -111,6 +111,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -184,7 +227,7 @@ pub mod __types {
     }
     /// The `FiboEditColorizeOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FiboEditColorizeOutput80588716 {
+    pub struct FiboEditColorizeOutput29835ad4 {
         /// The `image` field.
         pub image: fal_runtime::Image,
         /// The `images` field.
@@ -197,7 +240,7 @@ pub mod __types {
             fal_runtime::__private::serde_json::Value,
         >,
     }
-    impl __serde::Serialize for FiboEditColorizeOutput80588716 {
+    impl __serde::Serialize for FiboEditColorizeOutput29835ad4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -210,7 +253,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FiboEditColorizeOutput80588716 {
+    impl<'de> __serde::Deserialize<'de> for FiboEditColorizeOutput29835ad4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

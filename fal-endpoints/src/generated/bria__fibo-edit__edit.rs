@@ -9,12 +9,12 @@ pub mod bria {
         pub mod edit {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Aesthetics756fc923 as Aesthetics;
-            pub use super::super::super::__types::FiboEditEditOutputbfff5ba5 as FiboEditEditOutput;
-            pub use super::super::super::__types::Lighting8583d666 as Lighting;
-            pub use super::super::super::__types::PhotographicCharacteristics2e740823 as PhotographicCharacteristics;
-            pub use super::super::super::__types::PromptObjectd64a3ef4 as PromptObject;
-            pub use super::super::super::__types::StructuredInstruction2b9b6ca7 as StructuredInstruction;
+            pub use super::super::super::__types::Aesthetics9504341b as Aesthetics;
+            pub use super::super::super::__types::FiboEditEditOutput5e138176 as FiboEditEditOutput;
+            pub use super::super::super::__types::Lighting8725a845 as Lighting;
+            pub use super::super::super::__types::PhotographicCharacteristics52e1d6d8 as PhotographicCharacteristics;
+            pub use super::super::super::__types::PromptObject61aa82af as PromptObject;
+            pub use super::super::super::__types::StructuredInstructionac6c80fe as StructuredInstruction;
             /// The request body of `bria/fibo-edit/edit`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct FiboEditEditInput {
@@ -237,6 +237,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -257,7 +300,7 @@ pub mod __types {
     }
     /// The `Aesthetics` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct Aesthetics756fc923 {
+    pub struct Aesthetics9504341b {
         /// The `composition` field.
         pub composition: Option<String>,
         /// The `color_scheme` field.
@@ -265,7 +308,7 @@ pub mod __types {
         /// The `mood_atmosphere` field.
         pub mood_atmosphere: Option<String>,
     }
-    impl __serde::Serialize for Aesthetics756fc923 {
+    impl __serde::Serialize for Aesthetics9504341b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -278,7 +321,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Aesthetics756fc923 {
+    impl<'de> __serde::Deserialize<'de> for Aesthetics9504341b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -290,7 +333,7 @@ pub mod __types {
             })
         }
     }
-    impl Aesthetics756fc923 {
+    impl Aesthetics9504341b {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -317,7 +360,7 @@ pub mod __types {
     }
     /// The `FiboEditEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FiboEditEditOutputbfff5ba5 {
+    pub struct FiboEditEditOutput5e138176 {
         /// The `image` field.
         pub image: fal_runtime::Image,
         /// The `images` field.
@@ -331,7 +374,7 @@ pub mod __types {
             fal_runtime::__private::serde_json::Value,
         >,
     }
-    impl __serde::Serialize for FiboEditEditOutputbfff5ba5 {
+    impl __serde::Serialize for FiboEditEditOutput5e138176 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -344,7 +387,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FiboEditEditOutputbfff5ba5 {
+    impl<'de> __serde::Deserialize<'de> for FiboEditEditOutput5e138176 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -361,7 +404,7 @@ pub mod __types {
     }
     /// The `Lighting` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct Lighting8583d666 {
+    pub struct Lighting8725a845 {
         /// The `conditions` field.
         pub conditions: Option<String>,
         /// The `direction` field.
@@ -369,7 +412,7 @@ pub mod __types {
         /// The `shadows` field.
         pub shadows: Option<String>,
     }
-    impl __serde::Serialize for Lighting8583d666 {
+    impl __serde::Serialize for Lighting8725a845 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -382,7 +425,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Lighting8583d666 {
+    impl<'de> __serde::Deserialize<'de> for Lighting8725a845 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -394,7 +437,7 @@ pub mod __types {
             })
         }
     }
-    impl Lighting8583d666 {
+    impl Lighting8725a845 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -421,7 +464,7 @@ pub mod __types {
     }
     /// The `PhotographicCharacteristics` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PhotographicCharacteristics2e740823 {
+    pub struct PhotographicCharacteristics52e1d6d8 {
         /// The `depth_of_field` field.
         pub depth_of_field: Option<String>,
         /// The `focus` field.
@@ -431,7 +474,7 @@ pub mod __types {
         /// The `lens_focal_length` field.
         pub lens_focal_length: Option<String>,
     }
-    impl __serde::Serialize for PhotographicCharacteristics2e740823 {
+    impl __serde::Serialize for PhotographicCharacteristics52e1d6d8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -445,7 +488,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PhotographicCharacteristics2e740823 {
+    impl<'de> __serde::Deserialize<'de> for PhotographicCharacteristics52e1d6d8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -458,7 +501,7 @@ pub mod __types {
             })
         }
     }
-    impl PhotographicCharacteristics2e740823 {
+    impl PhotographicCharacteristics52e1d6d8 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -494,7 +537,7 @@ pub mod __types {
     }
     /// The `PromptObject` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PromptObjectd64a3ef4 {
+    pub struct PromptObject61aa82af {
         /// The `description` field.
         pub description: Option<String>,
         /// The `location` field.
@@ -526,7 +569,7 @@ pub mod __types {
         /// The `orientation` field.
         pub orientation: Option<String>,
     }
-    impl __serde::Serialize for PromptObjectd64a3ef4 {
+    impl __serde::Serialize for PromptObject61aa82af {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -555,7 +598,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PromptObjectd64a3ef4 {
+    impl<'de> __serde::Deserialize<'de> for PromptObject61aa82af {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -582,7 +625,7 @@ pub mod __types {
             })
         }
     }
-    impl PromptObjectd64a3ef4 {
+    impl PromptObject61aa82af {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(relationship: impl Into<String>) -> Self {
             Self {
@@ -682,21 +725,21 @@ pub mod __types {
     }
     /// The `StructuredInstruction` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct StructuredInstruction2b9b6ca7 {
+    pub struct StructuredInstructionac6c80fe {
         /// The `short_description` field.
         pub short_description: Option<String>,
         /// The `objects` field.
         ///
         /// Default (applied by fal when the field is left unset): `[]`.
-        pub objects: Option<Vec<PromptObjectd64a3ef4>>,
+        pub objects: Option<Vec<PromptObject61aa82af>>,
         /// The `background_setting` field.
         pub background_setting: Option<String>,
         /// The `lighting` field.
-        pub lighting: Option<Lighting8583d666>,
+        pub lighting: Option<Lighting8725a845>,
         /// The `aesthetics` field.
-        pub aesthetics: Option<Aesthetics756fc923>,
+        pub aesthetics: Option<Aesthetics9504341b>,
         /// The `photographic_characteristics` field.
-        pub photographic_characteristics: Option<PhotographicCharacteristics2e740823>,
+        pub photographic_characteristics: Option<PhotographicCharacteristics52e1d6d8>,
         /// The `style_medium` field.
         pub style_medium: Option<String>,
         /// The `text_render` field.
@@ -710,7 +753,7 @@ pub mod __types {
         /// The `edit_instruction` field.
         pub edit_instruction: Option<String>,
     }
-    impl __serde::Serialize for StructuredInstruction2b9b6ca7 {
+    impl __serde::Serialize for StructuredInstructionac6c80fe {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -735,7 +778,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for StructuredInstruction2b9b6ca7 {
+    impl<'de> __serde::Deserialize<'de> for StructuredInstructionac6c80fe {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -758,7 +801,7 @@ pub mod __types {
             })
         }
     }
-    impl StructuredInstruction2b9b6ca7 {
+    impl StructuredInstructionac6c80fe {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -784,7 +827,7 @@ pub mod __types {
             self
         }
         /// Sets `objects` (left out of the request until set).
-        pub fn with_objects<I1: Into<PromptObjectd64a3ef4>>(
+        pub fn with_objects<I1: Into<PromptObject61aa82af>>(
             mut self,
             objects: impl IntoIterator<Item = I1>,
         ) -> Self {
@@ -800,19 +843,19 @@ pub mod __types {
             self
         }
         /// Sets `lighting` (left out of the request until set).
-        pub fn with_lighting(mut self, lighting: impl Into<Lighting8583d666>) -> Self {
+        pub fn with_lighting(mut self, lighting: impl Into<Lighting8725a845>) -> Self {
             self.lighting = Some(lighting.into());
             self
         }
         /// Sets `aesthetics` (left out of the request until set).
-        pub fn with_aesthetics(mut self, aesthetics: impl Into<Aesthetics756fc923>) -> Self {
+        pub fn with_aesthetics(mut self, aesthetics: impl Into<Aesthetics9504341b>) -> Self {
             self.aesthetics = Some(aesthetics.into());
             self
         }
         /// Sets `photographic_characteristics` (left out of the request until set).
         pub fn with_photographic_characteristics(
             mut self,
-            photographic_characteristics: impl Into<PhotographicCharacteristics2e740823>,
+            photographic_characteristics: impl Into<PhotographicCharacteristics52e1d6d8>,
         ) -> Self {
             self.photographic_characteristics = Some(photographic_characteristics.into());
             self

@@ -9,7 +9,7 @@ pub mod bria {
         pub mod relight {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::FiboEditRelightOutputda475bbc as FiboEditRelightOutput;
+            pub use super::super::super::__types::FiboEditRelightOutputa9c84b6f as FiboEditRelightOutput;
             pub use super::super::super::__types::LightDirectionPreset3f67e002 as LightDirectionPreset;
             pub use super::super::super::__types::LightTypee1dcf6f2 as LightType;
             /// The request body of `bria/fibo-edit/relight`.
@@ -120,6 +120,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -140,7 +183,7 @@ pub mod __types {
     }
     /// The `FiboEditRelightOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FiboEditRelightOutputda475bbc {
+    pub struct FiboEditRelightOutputa9c84b6f {
         /// The `image` field.
         pub image: fal_runtime::Image,
         /// The `images` field.
@@ -153,7 +196,7 @@ pub mod __types {
             fal_runtime::__private::serde_json::Value,
         >,
     }
-    impl __serde::Serialize for FiboEditRelightOutputda475bbc {
+    impl __serde::Serialize for FiboEditRelightOutputa9c84b6f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -166,7 +209,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FiboEditRelightOutputda475bbc {
+    impl<'de> __serde::Deserialize<'de> for FiboEditRelightOutputa9c84b6f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,20 +9,20 @@ pub mod bria {
         pub mod generate {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::AestheticsDetailsfdd332db as AestheticsDetails;
-            pub use super::super::super::__types::AestheticsDetailsOutput85c650a5 as AestheticsDetailsOutput;
+            pub use super::super::super::__types::AestheticsDetails3ddc7c49 as AestheticsDetails;
+            pub use super::super::super::__types::AestheticsDetailsOutput0338e4d2 as AestheticsDetailsOutput;
             pub use super::super::super::__types::AspectRatio07dd25ef as AspectRatio;
-            pub use super::super::super::__types::FiboLiteGenerateOutput529a54b4 as FiboLiteGenerateOutput;
-            pub use super::super::super::__types::LightingDetailsb047d5ef as LightingDetails;
-            pub use super::super::super::__types::LightingDetailsOutputedd69d97 as LightingDetailsOutput;
-            pub use super::super::super::__types::ObjectDescription848737f9 as ObjectDescription;
-            pub use super::super::super::__types::ObjectDescriptionOutputfbf8016e as ObjectDescriptionOutput;
-            pub use super::super::super::__types::PhotographicCharacteristicsDetails5b6e7d3c as PhotographicCharacteristicsDetails;
-            pub use super::super::super::__types::PhotographicCharacteristicsDetailsOutput8ed03901 as PhotographicCharacteristicsDetailsOutput;
-            pub use super::super::super::__types::StructuredPromptType2f1296718 as StructuredPromptType2;
-            pub use super::super::super::__types::StructuredPromptType2Output312fe9e6 as StructuredPromptType2Output;
-            pub use super::super::super::__types::TextRender2ad07617 as TextRender;
-            pub use super::super::super::__types::TextRenderOutput3a7a961f as TextRenderOutput;
+            pub use super::super::super::__types::FiboLiteGenerateOutputeceac40d as FiboLiteGenerateOutput;
+            pub use super::super::super::__types::LightingDetailsa2d1c349 as LightingDetails;
+            pub use super::super::super::__types::LightingDetailsOutputae60a7e1 as LightingDetailsOutput;
+            pub use super::super::super::__types::ObjectDescription189ad28d as ObjectDescription;
+            pub use super::super::super::__types::ObjectDescriptionOutput5eec78e1 as ObjectDescriptionOutput;
+            pub use super::super::super::__types::PhotographicCharacteristicsDetails74f86132 as PhotographicCharacteristicsDetails;
+            pub use super::super::super::__types::PhotographicCharacteristicsDetailsOutput7fa0ab28 as PhotographicCharacteristicsDetailsOutput;
+            pub use super::super::super::__types::StructuredPromptType2be81b470 as StructuredPromptType2;
+            pub use super::super::super::__types::StructuredPromptType2Output1929796e as StructuredPromptType2Output;
+            pub use super::super::super::__types::TextRender373eb4fc as TextRender;
+            pub use super::super::super::__types::TextRenderOutput9023dba5 as TextRenderOutput;
             /// The request body of `bria/fibo-lite/generate`.
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct FiboLiteGenerateInput {
@@ -203,6 +203,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -221,52 +264,9 @@ pub mod __types {
             }
         }
     }
-    /// The `AestheticsDetailsOutput` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct AestheticsDetailsOutput85c650a5 {
-        /// The `composition` field.
-        pub composition: String,
-        /// The `color_scheme` field.
-        pub color_scheme: String,
-        /// The `mood_atmosphere` field.
-        pub mood_atmosphere: String,
-        /// The `aesthetic_score` field.
-        pub aesthetic_score: String,
-        /// The `preference_score` field.
-        pub preference_score: String,
-    }
-    impl __serde::Serialize for AestheticsDetailsOutput85c650a5 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            map.serialize_entry("composition", &self.composition)?;
-            map.serialize_entry("color_scheme", &self.color_scheme)?;
-            map.serialize_entry("mood_atmosphere", &self.mood_atmosphere)?;
-            map.serialize_entry("aesthetic_score", &self.aesthetic_score)?;
-            map.serialize_entry("preference_score", &self.preference_score)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AestheticsDetailsOutput85c650a5 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                composition: self::required_field(&mut map, "composition")?,
-                color_scheme: self::required_field(&mut map, "color_scheme")?,
-                mood_atmosphere: self::required_field(&mut map, "mood_atmosphere")?,
-                aesthetic_score: self::required_field(&mut map, "aesthetic_score")?,
-                preference_score: self::required_field(&mut map, "preference_score")?,
-            })
-        }
-    }
     /// The `AestheticsDetails` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AestheticsDetailsfdd332db {
+    pub struct AestheticsDetails3ddc7c49 {
         /// The `composition` field.
         pub composition: String,
         /// The `color_scheme` field.
@@ -278,7 +278,7 @@ pub mod __types {
         /// The `preference_score` field.
         pub preference_score: String,
     }
-    impl __serde::Serialize for AestheticsDetailsfdd332db {
+    impl __serde::Serialize for AestheticsDetails3ddc7c49 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -293,7 +293,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AestheticsDetailsfdd332db {
+    impl<'de> __serde::Deserialize<'de> for AestheticsDetails3ddc7c49 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -307,7 +307,7 @@ pub mod __types {
             })
         }
     }
-    impl AestheticsDetailsfdd332db {
+    impl AestheticsDetails3ddc7c49 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             composition: impl Into<String>,
@@ -323,6 +323,49 @@ pub mod __types {
                 aesthetic_score: aesthetic_score.into(),
                 preference_score: preference_score.into(),
             }
+        }
+    }
+    /// The `AestheticsDetailsOutput` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AestheticsDetailsOutput0338e4d2 {
+        /// The `composition` field.
+        pub composition: String,
+        /// The `color_scheme` field.
+        pub color_scheme: String,
+        /// The `mood_atmosphere` field.
+        pub mood_atmosphere: String,
+        /// The `aesthetic_score` field.
+        pub aesthetic_score: String,
+        /// The `preference_score` field.
+        pub preference_score: String,
+    }
+    impl __serde::Serialize for AestheticsDetailsOutput0338e4d2 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            map.serialize_entry("composition", &self.composition)?;
+            map.serialize_entry("color_scheme", &self.color_scheme)?;
+            map.serialize_entry("mood_atmosphere", &self.mood_atmosphere)?;
+            map.serialize_entry("aesthetic_score", &self.aesthetic_score)?;
+            map.serialize_entry("preference_score", &self.preference_score)?;
+            map.end()
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for AestheticsDetailsOutput0338e4d2 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let mut map = self::object(deserializer)?;
+            Ok(Self {
+                composition: self::required_field(&mut map, "composition")?,
+                color_scheme: self::required_field(&mut map, "color_scheme")?,
+                mood_atmosphere: self::required_field(&mut map, "mood_atmosphere")?,
+                aesthetic_score: self::required_field(&mut map, "aesthetic_score")?,
+                preference_score: self::required_field(&mut map, "preference_score")?,
+            })
         }
     }
     /// The `AspectRatio` type of the endpoint schema.
@@ -400,7 +443,7 @@ pub mod __types {
     }
     /// The `FiboLiteGenerateOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FiboLiteGenerateOutput529a54b4 {
+    pub struct FiboLiteGenerateOutputeceac40d {
         /// The `image` field.
         pub image: fal_runtime::Image,
         /// The `images` field.
@@ -413,9 +456,9 @@ pub mod __types {
             >,
         >,
         /// The `structured_prompt` field.
-        pub structured_prompt: StructuredPromptType2Output312fe9e6,
+        pub structured_prompt: StructuredPromptType2Output1929796e,
     }
-    impl __serde::Serialize for FiboLiteGenerateOutput529a54b4 {
+    impl __serde::Serialize for FiboLiteGenerateOutputeceac40d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -428,7 +471,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FiboLiteGenerateOutput529a54b4 {
+    impl<'de> __serde::Deserialize<'de> for FiboLiteGenerateOutputeceac40d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -442,7 +485,7 @@ pub mod __types {
     }
     /// The `LightingDetailsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LightingDetailsOutputedd69d97 {
+    pub struct LightingDetailsOutputae60a7e1 {
         /// The `conditions` field.
         pub conditions: String,
         /// The `direction` field.
@@ -450,7 +493,7 @@ pub mod __types {
         /// The `shadows` field.
         pub shadows: Option<String>,
     }
-    impl __serde::Serialize for LightingDetailsOutputedd69d97 {
+    impl __serde::Serialize for LightingDetailsOutputae60a7e1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -463,7 +506,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LightingDetailsOutputedd69d97 {
+    impl<'de> __serde::Deserialize<'de> for LightingDetailsOutputae60a7e1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -477,7 +520,7 @@ pub mod __types {
     }
     /// The `LightingDetails` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LightingDetailsb047d5ef {
+    pub struct LightingDetailsa2d1c349 {
         /// The `conditions` field.
         pub conditions: String,
         /// The `direction` field.
@@ -485,7 +528,7 @@ pub mod __types {
         /// The `shadows` field.
         pub shadows: Option<String>,
     }
-    impl __serde::Serialize for LightingDetailsb047d5ef {
+    impl __serde::Serialize for LightingDetailsa2d1c349 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -498,7 +541,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LightingDetailsb047d5ef {
+    impl<'de> __serde::Deserialize<'de> for LightingDetailsa2d1c349 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -510,7 +553,7 @@ pub mod __types {
             })
         }
     }
-    impl LightingDetailsb047d5ef {
+    impl LightingDetailsa2d1c349 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(conditions: impl Into<String>, direction: impl Into<String>) -> Self {
             Self {
@@ -527,7 +570,7 @@ pub mod __types {
     }
     /// The `ObjectDescription` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ObjectDescription848737f9 {
+    pub struct ObjectDescription189ad28d {
         /// The `description` field.
         pub description: String,
         /// The `location` field.
@@ -559,7 +602,7 @@ pub mod __types {
         /// The `orientation` field.
         pub orientation: Option<String>,
     }
-    impl __serde::Serialize for ObjectDescription848737f9 {
+    impl __serde::Serialize for ObjectDescription189ad28d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -588,7 +631,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ObjectDescription848737f9 {
+    impl<'de> __serde::Deserialize<'de> for ObjectDescription189ad28d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -615,7 +658,7 @@ pub mod __types {
             })
         }
     }
-    impl ObjectDescription848737f9 {
+    impl ObjectDescription189ad28d {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             description: impl Into<String>,
@@ -709,7 +752,7 @@ pub mod __types {
     }
     /// The `ObjectDescriptionOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ObjectDescriptionOutputfbf8016e {
+    pub struct ObjectDescriptionOutput5eec78e1 {
         /// The `description` field.
         pub description: String,
         /// The `location` field.
@@ -741,7 +784,7 @@ pub mod __types {
         /// The `orientation` field.
         pub orientation: Option<String>,
     }
-    impl __serde::Serialize for ObjectDescriptionOutputfbf8016e {
+    impl __serde::Serialize for ObjectDescriptionOutput5eec78e1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -770,7 +813,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ObjectDescriptionOutputfbf8016e {
+    impl<'de> __serde::Deserialize<'de> for ObjectDescriptionOutput5eec78e1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -799,7 +842,7 @@ pub mod __types {
     }
     /// The `PhotographicCharacteristicsDetails` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PhotographicCharacteristicsDetails5b6e7d3c {
+    pub struct PhotographicCharacteristicsDetails74f86132 {
         /// The `depth_of_field` field.
         pub depth_of_field: String,
         /// The `focus` field.
@@ -809,7 +852,7 @@ pub mod __types {
         /// The `lens_focal_length` field.
         pub lens_focal_length: String,
     }
-    impl __serde::Serialize for PhotographicCharacteristicsDetails5b6e7d3c {
+    impl __serde::Serialize for PhotographicCharacteristicsDetails74f86132 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -823,7 +866,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PhotographicCharacteristicsDetails5b6e7d3c {
+    impl<'de> __serde::Deserialize<'de> for PhotographicCharacteristicsDetails74f86132 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -836,7 +879,7 @@ pub mod __types {
             })
         }
     }
-    impl PhotographicCharacteristicsDetails5b6e7d3c {
+    impl PhotographicCharacteristicsDetails74f86132 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             depth_of_field: impl Into<String>,
@@ -854,7 +897,7 @@ pub mod __types {
     }
     /// The `PhotographicCharacteristicsDetailsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PhotographicCharacteristicsDetailsOutput8ed03901 {
+    pub struct PhotographicCharacteristicsDetailsOutput7fa0ab28 {
         /// The `depth_of_field` field.
         pub depth_of_field: String,
         /// The `focus` field.
@@ -864,7 +907,7 @@ pub mod __types {
         /// The `lens_focal_length` field.
         pub lens_focal_length: String,
     }
-    impl __serde::Serialize for PhotographicCharacteristicsDetailsOutput8ed03901 {
+    impl __serde::Serialize for PhotographicCharacteristicsDetailsOutput7fa0ab28 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -879,7 +922,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for PhotographicCharacteristicsDetailsOutput8ed03901 {
+    for PhotographicCharacteristicsDetailsOutput7fa0ab28 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -894,25 +937,25 @@ pub mod __types {
     }
     /// The `StructuredPromptType2Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct StructuredPromptType2Output312fe9e6 {
+    pub struct StructuredPromptType2Output1929796e {
         /// The `short_description` field.
         pub short_description: String,
         /// The `objects` field.
-        pub objects: Vec<ObjectDescriptionOutputfbf8016e>,
+        pub objects: Vec<ObjectDescriptionOutput5eec78e1>,
         /// The `background_setting` field.
         pub background_setting: String,
         /// The `lighting` field.
-        pub lighting: LightingDetailsOutputedd69d97,
+        pub lighting: LightingDetailsOutputae60a7e1,
         /// The `aesthetics` field.
-        pub aesthetics: AestheticsDetailsOutput85c650a5,
+        pub aesthetics: AestheticsDetailsOutput0338e4d2,
         /// The `photographic_characteristics` field.
         pub photographic_characteristics: Option<
-            PhotographicCharacteristicsDetailsOutput8ed03901,
+            PhotographicCharacteristicsDetailsOutput7fa0ab28,
         >,
         /// The `style_medium` field.
         pub style_medium: Option<String>,
         /// The `text_render` field.
-        pub text_render: Option<Vec<TextRenderOutput3a7a961f>>,
+        pub text_render: Option<Vec<TextRenderOutput9023dba5>>,
         /// The `context` field.
         pub context: String,
         /// The `artistic_style` field.
@@ -920,7 +963,7 @@ pub mod __types {
         /// The `subject_emotions` field.
         pub subject_emotions: Option<String>,
     }
-    impl __serde::Serialize for StructuredPromptType2Output312fe9e6 {
+    impl __serde::Serialize for StructuredPromptType2Output1929796e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -945,7 +988,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for StructuredPromptType2Output312fe9e6 {
+    impl<'de> __serde::Deserialize<'de> for StructuredPromptType2Output1929796e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -970,23 +1013,23 @@ pub mod __types {
     }
     /// The `StructuredPromptType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct StructuredPromptType2f1296718 {
+    pub struct StructuredPromptType2be81b470 {
         /// The `short_description` field.
         pub short_description: String,
         /// The `objects` field.
-        pub objects: Vec<ObjectDescription848737f9>,
+        pub objects: Vec<ObjectDescription189ad28d>,
         /// The `background_setting` field.
         pub background_setting: String,
         /// The `lighting` field.
-        pub lighting: LightingDetailsb047d5ef,
+        pub lighting: LightingDetailsa2d1c349,
         /// The `aesthetics` field.
-        pub aesthetics: AestheticsDetailsfdd332db,
+        pub aesthetics: AestheticsDetails3ddc7c49,
         /// The `photographic_characteristics` field.
-        pub photographic_characteristics: Option<PhotographicCharacteristicsDetails5b6e7d3c>,
+        pub photographic_characteristics: Option<PhotographicCharacteristicsDetails74f86132>,
         /// The `style_medium` field.
         pub style_medium: Option<String>,
         /// The `text_render` field.
-        pub text_render: Option<Vec<TextRender2ad07617>>,
+        pub text_render: Option<Vec<TextRender373eb4fc>>,
         /// The `context` field.
         pub context: String,
         /// The `artistic_style` field.
@@ -994,7 +1037,7 @@ pub mod __types {
         /// The `subject_emotions` field.
         pub subject_emotions: Option<String>,
     }
-    impl __serde::Serialize for StructuredPromptType2f1296718 {
+    impl __serde::Serialize for StructuredPromptType2be81b470 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1019,7 +1062,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for StructuredPromptType2f1296718 {
+    impl<'de> __serde::Deserialize<'de> for StructuredPromptType2be81b470 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1042,14 +1085,14 @@ pub mod __types {
             })
         }
     }
-    impl StructuredPromptType2f1296718 {
+    impl StructuredPromptType2be81b470 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new<I1: Into<ObjectDescription848737f9>>(
+        pub fn new<I1: Into<ObjectDescription189ad28d>>(
             short_description: impl Into<String>,
             objects: impl IntoIterator<Item = I1>,
             background_setting: impl Into<String>,
-            lighting: impl Into<LightingDetailsb047d5ef>,
-            aesthetics: impl Into<AestheticsDetailsfdd332db>,
+            lighting: impl Into<LightingDetailsa2d1c349>,
+            aesthetics: impl Into<AestheticsDetails3ddc7c49>,
             context: impl Into<String>,
             artistic_style: impl Into<String>,
         ) -> Self {
@@ -1071,7 +1114,7 @@ pub mod __types {
         pub fn with_photographic_characteristics(
             mut self,
             photographic_characteristics: impl Into<
-                PhotographicCharacteristicsDetails5b6e7d3c,
+                PhotographicCharacteristicsDetails74f86132,
             >,
         ) -> Self {
             self.photographic_characteristics = Some(photographic_characteristics.into());
@@ -1083,7 +1126,7 @@ pub mod __types {
             self
         }
         /// Sets `text_render` (left out of the request until set).
-        pub fn with_text_render<I7: Into<TextRender2ad07617>>(
+        pub fn with_text_render<I7: Into<TextRender373eb4fc>>(
             mut self,
             text_render: impl IntoIterator<Item = I7>,
         ) -> Self {
@@ -1098,7 +1141,7 @@ pub mod __types {
     }
     /// The `TextRender` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TextRender2ad07617 {
+    pub struct TextRender373eb4fc {
         /// The `text` field.
         pub text: String,
         /// The `location` field.
@@ -1112,7 +1155,7 @@ pub mod __types {
         /// The `appearance_details` field.
         pub appearance_details: Option<String>,
     }
-    impl __serde::Serialize for TextRender2ad07617 {
+    impl __serde::Serialize for TextRender373eb4fc {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1128,7 +1171,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TextRender2ad07617 {
+    impl<'de> __serde::Deserialize<'de> for TextRender373eb4fc {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1143,7 +1186,7 @@ pub mod __types {
             })
         }
     }
-    impl TextRender2ad07617 {
+    impl TextRender373eb4fc {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             text: impl Into<String>,
@@ -1172,7 +1215,7 @@ pub mod __types {
     }
     /// The `TextRenderOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TextRenderOutput3a7a961f {
+    pub struct TextRenderOutput9023dba5 {
         /// The `text` field.
         pub text: String,
         /// The `location` field.
@@ -1186,7 +1229,7 @@ pub mod __types {
         /// The `appearance_details` field.
         pub appearance_details: Option<String>,
     }
-    impl __serde::Serialize for TextRenderOutput3a7a961f {
+    impl __serde::Serialize for TextRenderOutput9023dba5 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1202,7 +1245,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TextRenderOutput3a7a961f {
+    impl<'de> __serde::Deserialize<'de> for TextRenderOutput9023dba5 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

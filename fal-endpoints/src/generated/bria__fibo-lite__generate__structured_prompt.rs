@@ -11,12 +11,12 @@ pub mod bria {
             pub mod structured_prompt {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AestheticsDetailsfdd332db as AestheticsDetails;
-                pub use super::super::super::super::__types::LightingDetailsb047d5ef as LightingDetails;
-                pub use super::super::super::super::__types::ObjectDescription848737f9 as ObjectDescription;
-                pub use super::super::super::super::__types::PhotographicCharacteristicsDetails5b6e7d3c as PhotographicCharacteristicsDetails;
-                pub use super::super::super::super::__types::StructuredPromptType2f1296718 as StructuredPromptType2;
-                pub use super::super::super::super::__types::TextRender2ad07617 as TextRender;
+                pub use super::super::super::super::__types::AestheticsDetails3ddc7c49 as AestheticsDetails;
+                pub use super::super::super::super::__types::LightingDetailsa2d1c349 as LightingDetails;
+                pub use super::super::super::super::__types::ObjectDescription189ad28d as ObjectDescription;
+                pub use super::super::super::super::__types::PhotographicCharacteristicsDetails74f86132 as PhotographicCharacteristicsDetails;
+                pub use super::super::super::super::__types::StructuredPromptType2be81b470 as StructuredPromptType2;
+                pub use super::super::super::super::__types::TextRender373eb4fc as TextRender;
                 /// The request body of `bria/fibo-lite/generate/structured_prompt`.
                 #[derive(Debug, Clone, PartialEq, Default)]
                 pub struct FiboLiteGenerateStructuredPromptInput {
@@ -151,6 +151,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -171,7 +214,7 @@ pub mod __types {
     }
     /// The `AestheticsDetails` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AestheticsDetailsfdd332db {
+    pub struct AestheticsDetails3ddc7c49 {
         /// The `composition` field.
         pub composition: String,
         /// The `color_scheme` field.
@@ -183,7 +226,7 @@ pub mod __types {
         /// The `preference_score` field.
         pub preference_score: String,
     }
-    impl __serde::Serialize for AestheticsDetailsfdd332db {
+    impl __serde::Serialize for AestheticsDetails3ddc7c49 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -198,7 +241,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AestheticsDetailsfdd332db {
+    impl<'de> __serde::Deserialize<'de> for AestheticsDetails3ddc7c49 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -212,7 +255,7 @@ pub mod __types {
             })
         }
     }
-    impl AestheticsDetailsfdd332db {
+    impl AestheticsDetails3ddc7c49 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             composition: impl Into<String>,
@@ -232,7 +275,7 @@ pub mod __types {
     }
     /// The `LightingDetails` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LightingDetailsb047d5ef {
+    pub struct LightingDetailsa2d1c349 {
         /// The `conditions` field.
         pub conditions: String,
         /// The `direction` field.
@@ -240,7 +283,7 @@ pub mod __types {
         /// The `shadows` field.
         pub shadows: Option<String>,
     }
-    impl __serde::Serialize for LightingDetailsb047d5ef {
+    impl __serde::Serialize for LightingDetailsa2d1c349 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -253,7 +296,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LightingDetailsb047d5ef {
+    impl<'de> __serde::Deserialize<'de> for LightingDetailsa2d1c349 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -265,7 +308,7 @@ pub mod __types {
             })
         }
     }
-    impl LightingDetailsb047d5ef {
+    impl LightingDetailsa2d1c349 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(conditions: impl Into<String>, direction: impl Into<String>) -> Self {
             Self {
@@ -282,7 +325,7 @@ pub mod __types {
     }
     /// The `ObjectDescription` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ObjectDescription848737f9 {
+    pub struct ObjectDescription189ad28d {
         /// The `description` field.
         pub description: String,
         /// The `location` field.
@@ -314,7 +357,7 @@ pub mod __types {
         /// The `orientation` field.
         pub orientation: Option<String>,
     }
-    impl __serde::Serialize for ObjectDescription848737f9 {
+    impl __serde::Serialize for ObjectDescription189ad28d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -343,7 +386,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ObjectDescription848737f9 {
+    impl<'de> __serde::Deserialize<'de> for ObjectDescription189ad28d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -370,7 +413,7 @@ pub mod __types {
             })
         }
     }
-    impl ObjectDescription848737f9 {
+    impl ObjectDescription189ad28d {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             description: impl Into<String>,
@@ -464,7 +507,7 @@ pub mod __types {
     }
     /// The `PhotographicCharacteristicsDetails` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PhotographicCharacteristicsDetails5b6e7d3c {
+    pub struct PhotographicCharacteristicsDetails74f86132 {
         /// The `depth_of_field` field.
         pub depth_of_field: String,
         /// The `focus` field.
@@ -474,7 +517,7 @@ pub mod __types {
         /// The `lens_focal_length` field.
         pub lens_focal_length: String,
     }
-    impl __serde::Serialize for PhotographicCharacteristicsDetails5b6e7d3c {
+    impl __serde::Serialize for PhotographicCharacteristicsDetails74f86132 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -488,7 +531,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PhotographicCharacteristicsDetails5b6e7d3c {
+    impl<'de> __serde::Deserialize<'de> for PhotographicCharacteristicsDetails74f86132 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -501,7 +544,7 @@ pub mod __types {
             })
         }
     }
-    impl PhotographicCharacteristicsDetails5b6e7d3c {
+    impl PhotographicCharacteristicsDetails74f86132 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             depth_of_field: impl Into<String>,
@@ -519,23 +562,23 @@ pub mod __types {
     }
     /// The `StructuredPromptType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct StructuredPromptType2f1296718 {
+    pub struct StructuredPromptType2be81b470 {
         /// The `short_description` field.
         pub short_description: String,
         /// The `objects` field.
-        pub objects: Vec<ObjectDescription848737f9>,
+        pub objects: Vec<ObjectDescription189ad28d>,
         /// The `background_setting` field.
         pub background_setting: String,
         /// The `lighting` field.
-        pub lighting: LightingDetailsb047d5ef,
+        pub lighting: LightingDetailsa2d1c349,
         /// The `aesthetics` field.
-        pub aesthetics: AestheticsDetailsfdd332db,
+        pub aesthetics: AestheticsDetails3ddc7c49,
         /// The `photographic_characteristics` field.
-        pub photographic_characteristics: Option<PhotographicCharacteristicsDetails5b6e7d3c>,
+        pub photographic_characteristics: Option<PhotographicCharacteristicsDetails74f86132>,
         /// The `style_medium` field.
         pub style_medium: Option<String>,
         /// The `text_render` field.
-        pub text_render: Option<Vec<TextRender2ad07617>>,
+        pub text_render: Option<Vec<TextRender373eb4fc>>,
         /// The `context` field.
         pub context: String,
         /// The `artistic_style` field.
@@ -543,7 +586,7 @@ pub mod __types {
         /// The `subject_emotions` field.
         pub subject_emotions: Option<String>,
     }
-    impl __serde::Serialize for StructuredPromptType2f1296718 {
+    impl __serde::Serialize for StructuredPromptType2be81b470 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -568,7 +611,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for StructuredPromptType2f1296718 {
+    impl<'de> __serde::Deserialize<'de> for StructuredPromptType2be81b470 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -591,14 +634,14 @@ pub mod __types {
             })
         }
     }
-    impl StructuredPromptType2f1296718 {
+    impl StructuredPromptType2be81b470 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new<I1: Into<ObjectDescription848737f9>>(
+        pub fn new<I1: Into<ObjectDescription189ad28d>>(
             short_description: impl Into<String>,
             objects: impl IntoIterator<Item = I1>,
             background_setting: impl Into<String>,
-            lighting: impl Into<LightingDetailsb047d5ef>,
-            aesthetics: impl Into<AestheticsDetailsfdd332db>,
+            lighting: impl Into<LightingDetailsa2d1c349>,
+            aesthetics: impl Into<AestheticsDetails3ddc7c49>,
             context: impl Into<String>,
             artistic_style: impl Into<String>,
         ) -> Self {
@@ -620,7 +663,7 @@ pub mod __types {
         pub fn with_photographic_characteristics(
             mut self,
             photographic_characteristics: impl Into<
-                PhotographicCharacteristicsDetails5b6e7d3c,
+                PhotographicCharacteristicsDetails74f86132,
             >,
         ) -> Self {
             self.photographic_characteristics = Some(photographic_characteristics.into());
@@ -632,7 +675,7 @@ pub mod __types {
             self
         }
         /// Sets `text_render` (left out of the request until set).
-        pub fn with_text_render<I7: Into<TextRender2ad07617>>(
+        pub fn with_text_render<I7: Into<TextRender373eb4fc>>(
             mut self,
             text_render: impl IntoIterator<Item = I7>,
         ) -> Self {
@@ -647,7 +690,7 @@ pub mod __types {
     }
     /// The `TextRender` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TextRender2ad07617 {
+    pub struct TextRender373eb4fc {
         /// The `text` field.
         pub text: String,
         /// The `location` field.
@@ -661,7 +704,7 @@ pub mod __types {
         /// The `appearance_details` field.
         pub appearance_details: Option<String>,
     }
-    impl __serde::Serialize for TextRender2ad07617 {
+    impl __serde::Serialize for TextRender373eb4fc {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -677,7 +720,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TextRender2ad07617 {
+    impl<'de> __serde::Deserialize<'de> for TextRender373eb4fc {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -692,7 +735,7 @@ pub mod __types {
             })
         }
     }
-    impl TextRender2ad07617 {
+    impl TextRender373eb4fc {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             text: impl Into<String>,

@@ -7,7 +7,7 @@ pub mod bria {
     pub mod replace_background {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::ReplaceBackgroundOutput1bd63d5a as ReplaceBackgroundOutput;
+        pub use super::super::__types::ReplaceBackgroundOutput795c611f as ReplaceBackgroundOutput;
         /// The request body of `bria/replace-background`.
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct ReplaceBackgroundInput {
@@ -163,6 +163,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -183,7 +226,7 @@ pub mod __types {
     }
     /// The `ReplaceBackgroundOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ReplaceBackgroundOutput1bd63d5a {
+    pub struct ReplaceBackgroundOutput795c611f {
         /// The `image` field.
         pub image: fal_runtime::Image,
         /// The `images` field.
@@ -196,7 +239,7 @@ pub mod __types {
             >,
         >,
     }
-    impl __serde::Serialize for ReplaceBackgroundOutput1bd63d5a {
+    impl __serde::Serialize for ReplaceBackgroundOutput795c611f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -208,7 +251,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ReplaceBackgroundOutput1bd63d5a {
+    impl<'de> __serde::Deserialize<'de> for ReplaceBackgroundOutput795c611f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ pub mod bria {
             use super::super::super::__types;
             pub use super::super::super::__types::BackgroundColorf9646602 as BackgroundColor;
             pub use super::super::super::__types::OutputContainerAndCodecb0e04446 as OutputContainerAndCodec;
-            pub use super::super::super::__types::VideoBackgroundRemovalOutputd458344e as VideoBackgroundRemovalOutput;
+            pub use super::super::super::__types::VideoBackgroundRemovalOutputd393111d as VideoBackgroundRemovalOutput;
             /// The request body of `bria/video/background-removal`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct VideoBackgroundRemovalInput {
@@ -150,6 +150,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -325,11 +368,11 @@ pub mod __types {
     }
     /// The `VideoBackgroundRemovalOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoBackgroundRemovalOutputd458344e {
+    pub struct VideoBackgroundRemovalOutputd393111d {
         /// The `video` field.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for VideoBackgroundRemovalOutputd458344e {
+    impl __serde::Serialize for VideoBackgroundRemovalOutputd393111d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -340,7 +383,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoBackgroundRemovalOutputd458344e {
+    impl<'de> __serde::Deserialize<'de> for VideoBackgroundRemovalOutputd393111d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ pub mod bria {
             use super::super::super::__types;
             pub use super::super::super::__types::DesiredIncrease6a40c2e6 as DesiredIncrease;
             pub use super::super::super::__types::OutputContainerAndCodecb0e04446 as OutputContainerAndCodec;
-            pub use super::super::super::__types::VideoIncreaseResolutionOutput281400c3 as VideoIncreaseResolutionOutput;
+            pub use super::super::super::__types::VideoIncreaseResolutionOutput6f2b60e5 as VideoIncreaseResolutionOutput;
             /// The request body of `bria/video/increase-resolution`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct VideoIncreaseResolutionInput {
@@ -151,6 +151,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -289,11 +332,11 @@ pub mod __types {
     }
     /// The `VideoIncreaseResolutionOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoIncreaseResolutionOutput281400c3 {
+    pub struct VideoIncreaseResolutionOutput6f2b60e5 {
         /// The `video` field.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for VideoIncreaseResolutionOutput281400c3 {
+    impl __serde::Serialize for VideoIncreaseResolutionOutput6f2b60e5 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -304,7 +347,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoIncreaseResolutionOutput281400c3 {
+    impl<'de> __serde::Deserialize<'de> for VideoIncreaseResolutionOutput6f2b60e5 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -8,9 +8,9 @@ pub mod bytedance {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-        pub use super::super::__types::LynxOutputdcbc98da as LynxOutput;
+        pub use super::super::__types::LynxOutput3ef90794 as LynxOutput;
         pub use super::super::__types::Resolution67c97c7f as Resolution;
-        pub use super::super::__types::VideoFile19efa486 as VideoFile;
+        pub use super::super::__types::VideoFilebde9511b as VideoFile;
         /// The request body of `bytedance/lynx`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct LynxInput {
@@ -253,6 +253,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -322,15 +365,15 @@ pub mod __types {
     }
     /// The `LynxOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LynxOutputdcbc98da {
+    pub struct LynxOutput3ef90794 {
         /// The `video` field.
         ///
         /// Example: `{"content_type":"video/mp4","url":"https://storage.googleapis.com/falserverless/example_outputs/lynx/example_out.mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for LynxOutputdcbc98da {
+    impl __serde::Serialize for LynxOutput3ef90794 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -342,7 +385,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LynxOutputdcbc98da {
+    impl<'de> __serde::Deserialize<'de> for LynxOutput3ef90794 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -404,7 +447,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -430,7 +473,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -449,7 +492,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

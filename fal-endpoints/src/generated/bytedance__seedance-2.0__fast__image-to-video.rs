@@ -14,7 +14,7 @@ pub mod bytedance {
                 pub use super::super::super::super::__types::AspectRatio1c74e312 as AspectRatio;
                 pub use super::super::super::super::__types::Duration465469bc as Duration;
                 pub use super::super::super::super::__types::Resolution2fb1f30d as Resolution;
-                pub use super::super::super::super::__types::Seedance20FastImageToVideoOutput577b26b3 as Seedance20FastImageToVideoOutput;
+                pub use super::super::super::super::__types::Seedance20FastImageToVideoOutput18fec9fe as Seedance20FastImageToVideoOutput;
                 /// The request body of `bytedance/seedance-2.0/fast/image-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Seedance20FastImageToVideoInput {
@@ -194,6 +194,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -414,7 +457,7 @@ pub mod __types {
     }
     /// The `Seedance20FastImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Seedance20FastImageToVideoOutput577b26b3 {
+    pub struct Seedance20FastImageToVideoOutput18fec9fe {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/bytedance/seedance_2/output.mp4"}`.
@@ -424,7 +467,7 @@ pub mod __types {
         /// Example: `42`.
         pub seed: i64,
     }
-    impl __serde::Serialize for Seedance20FastImageToVideoOutput577b26b3 {
+    impl __serde::Serialize for Seedance20FastImageToVideoOutput18fec9fe {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -436,7 +479,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Seedance20FastImageToVideoOutput577b26b3 {
+    impl<'de> __serde::Deserialize<'de> for Seedance20FastImageToVideoOutput18fec9fe {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,7 +14,7 @@ pub mod bytedance {
                 pub use super::super::super::super::__types::AspectRatio1c74e312 as AspectRatio;
                 pub use super::super::super::super::__types::Duration465469bc as Duration;
                 pub use super::super::super::super::__types::Resolution2fb1f30d as Resolution;
-                pub use super::super::super::super::__types::Seedance20FastReferenceToVideoOutput7374d8c4 as Seedance20FastReferenceToVideoOutput;
+                pub use super::super::super::super::__types::Seedance20FastReferenceToVideoOutputb3bc92b6 as Seedance20FastReferenceToVideoOutput;
                 /// The request body of `bytedance/seedance-2.0/fast/reference-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Seedance20FastReferenceToVideoInput {
@@ -212,6 +212,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -432,7 +475,7 @@ pub mod __types {
     }
     /// The `Seedance20FastReferenceToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Seedance20FastReferenceToVideoOutput7374d8c4 {
+    pub struct Seedance20FastReferenceToVideoOutputb3bc92b6 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/bytedance/seedance_2/output.mp4"}`.
@@ -442,7 +485,7 @@ pub mod __types {
         /// Example: `42`.
         pub seed: i64,
     }
-    impl __serde::Serialize for Seedance20FastReferenceToVideoOutput7374d8c4 {
+    impl __serde::Serialize for Seedance20FastReferenceToVideoOutputb3bc92b6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -454,7 +497,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Seedance20FastReferenceToVideoOutput7374d8c4 {
+    impl<'de> __serde::Deserialize<'de> for Seedance20FastReferenceToVideoOutputb3bc92b6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,7 +14,7 @@ pub mod bytedance {
                 pub use super::super::super::super::__types::AspectRatio1c74e312 as AspectRatio;
                 pub use super::super::super::super::__types::Duration465469bc as Duration;
                 pub use super::super::super::super::__types::Resolution2fb1f30d as Resolution;
-                pub use super::super::super::super::__types::Seedance20FastTextToVideoOutput461bc281 as Seedance20FastTextToVideoOutput;
+                pub use super::super::super::super::__types::Seedance20FastTextToVideoOutpute3e1a4cc as Seedance20FastTextToVideoOutput;
                 /// The request body of `bytedance/seedance-2.0/fast/text-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Seedance20FastTextToVideoInput {
@@ -171,6 +171,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -391,7 +434,7 @@ pub mod __types {
     }
     /// The `Seedance20FastTextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Seedance20FastTextToVideoOutput461bc281 {
+    pub struct Seedance20FastTextToVideoOutpute3e1a4cc {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/bytedance/seedance_2/output.mp4"}`.
@@ -401,7 +444,7 @@ pub mod __types {
         /// Example: `42`.
         pub seed: i64,
     }
-    impl __serde::Serialize for Seedance20FastTextToVideoOutput461bc281 {
+    impl __serde::Serialize for Seedance20FastTextToVideoOutpute3e1a4cc {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -413,7 +456,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Seedance20FastTextToVideoOutput461bc281 {
+    impl<'de> __serde::Deserialize<'de> for Seedance20FastTextToVideoOutpute3e1a4cc {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -12,7 +12,7 @@ pub mod bytedance {
             pub use super::super::super::__types::AspectRatio1c74e312 as AspectRatio;
             pub use super::super::super::__types::Duration465469bc as Duration;
             pub use super::super::super::__types::Resolution0bcaf2be as Resolution;
-            pub use super::super::super::__types::Seedance20ImageToVideoOutput78daf9f7 as Seedance20ImageToVideoOutput;
+            pub use super::super::super::__types::Seedance20ImageToVideoOutput2130a929 as Seedance20ImageToVideoOutput;
             /// The request body of `bytedance/seedance-2.0/image-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Seedance20ImageToVideoInput {
@@ -191,6 +191,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -415,7 +458,7 @@ pub mod __types {
     }
     /// The `Seedance20ImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Seedance20ImageToVideoOutput78daf9f7 {
+    pub struct Seedance20ImageToVideoOutput2130a929 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/bytedance/seedance_2/output.mp4"}`.
@@ -425,7 +468,7 @@ pub mod __types {
         /// Example: `42`.
         pub seed: i64,
     }
-    impl __serde::Serialize for Seedance20ImageToVideoOutput78daf9f7 {
+    impl __serde::Serialize for Seedance20ImageToVideoOutput2130a929 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -437,7 +480,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Seedance20ImageToVideoOutput78daf9f7 {
+    impl<'de> __serde::Deserialize<'de> for Seedance20ImageToVideoOutput2130a929 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

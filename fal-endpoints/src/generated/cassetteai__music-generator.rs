@@ -7,7 +7,7 @@ pub mod cassetteai {
     pub mod music_generator {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::MusicGeneratorOutpute5255b0b as MusicGeneratorOutput;
+        pub use super::super::__types::MusicGeneratorOutput9a1ac63d as MusicGeneratorOutput;
         /// The request body of `cassetteai/music-generator`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct MusicGeneratorInput {
@@ -103,6 +103,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -123,13 +166,13 @@ pub mod __types {
     }
     /// The `MusicGeneratorOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MusicGeneratorOutpute5255b0b {
+    pub struct MusicGeneratorOutput9a1ac63d {
         /// The `audio_file` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/panda/T-GP6cbpo1lgL8ll4oKGj_generated.wav"}`.
         pub audio_file: fal_runtime::File,
     }
-    impl __serde::Serialize for MusicGeneratorOutpute5255b0b {
+    impl __serde::Serialize for MusicGeneratorOutput9a1ac63d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -140,7 +183,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MusicGeneratorOutpute5255b0b {
+    impl<'de> __serde::Deserialize<'de> for MusicGeneratorOutput9a1ac63d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

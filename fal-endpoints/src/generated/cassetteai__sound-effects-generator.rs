@@ -7,7 +7,7 @@ pub mod cassetteai {
     pub mod sound_effects_generator {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::SoundEffectsGeneratorOutput796531df as SoundEffectsGeneratorOutput;
+        pub use super::super::__types::SoundEffectsGeneratorOutput9b31d9de as SoundEffectsGeneratorOutput;
         /// The request body of `cassetteai/sound-effects-generator`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct SoundEffectsGeneratorInput {
@@ -103,6 +103,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -123,13 +166,13 @@ pub mod __types {
     }
     /// The `SoundEffectsGeneratorOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SoundEffectsGeneratorOutput796531df {
+    pub struct SoundEffectsGeneratorOutput9b31d9de {
         /// The `audio_file` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/panda/FJ56Mbpj1F_MQVuO0UJ9k_generated.wav"}`.
         pub audio_file: fal_runtime::File,
     }
-    impl __serde::Serialize for SoundEffectsGeneratorOutput796531df {
+    impl __serde::Serialize for SoundEffectsGeneratorOutput9b31d9de {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -140,7 +183,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SoundEffectsGeneratorOutput796531df {
+    impl<'de> __serde::Deserialize<'de> for SoundEffectsGeneratorOutput9b31d9de {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

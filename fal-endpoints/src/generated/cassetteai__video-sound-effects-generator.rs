@@ -7,7 +7,7 @@ pub mod cassetteai {
     pub mod video_sound_effects_generator {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::VideoSoundEffectsGeneratorOutput7de1800b as VideoSoundEffectsGeneratorOutput;
+        pub use super::super::__types::VideoSoundEffectsGeneratorOutput9957b873 as VideoSoundEffectsGeneratorOutput;
         /// The request body of `cassetteai/video-sound-effects-generator`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct VideoSoundEffectsGeneratorInput {
@@ -97,6 +97,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -117,13 +160,13 @@ pub mod __types {
     }
     /// The `VideoSoundEffectsGeneratorOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoSoundEffectsGeneratorOutput7de1800b {
+    pub struct VideoSoundEffectsGeneratorOutput9957b873 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/tiger/3NOa3BqrJfr3jJBMqGexs_final_with_sfx.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for VideoSoundEffectsGeneratorOutput7de1800b {
+    impl __serde::Serialize for VideoSoundEffectsGeneratorOutput9957b873 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -134,7 +177,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoSoundEffectsGeneratorOutput7de1800b {
+    impl<'de> __serde::Deserialize<'de> for VideoSoundEffectsGeneratorOutput9957b873 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,8 +7,8 @@ pub mod clarityai {
     pub mod crystal_video_upscaler {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::CrystalVideoUpscalerOutput8d4ce987 as CrystalVideoUpscalerOutput;
-        pub use super::super::__types::VideoFile19efa486 as VideoFile;
+        pub use super::super::__types::CrystalVideoUpscalerOutput85856b23 as CrystalVideoUpscalerOutput;
+        pub use super::super::__types::VideoFilebde9511b as VideoFile;
         /// The request body of `clarityai/crystal-video-upscaler`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct CrystalVideoUpscalerInput {
@@ -112,6 +112,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -132,11 +175,11 @@ pub mod __types {
     }
     /// The `CrystalVideoUpscalerOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct CrystalVideoUpscalerOutput8d4ce987 {
+    pub struct CrystalVideoUpscalerOutput85856b23 {
         /// The `video` field.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
     }
-    impl __serde::Serialize for CrystalVideoUpscalerOutput8d4ce987 {
+    impl __serde::Serialize for CrystalVideoUpscalerOutput85856b23 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -147,7 +190,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for CrystalVideoUpscalerOutput8d4ce987 {
+    impl<'de> __serde::Deserialize<'de> for CrystalVideoUpscalerOutput85856b23 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -159,7 +202,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -185,7 +228,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -204,7 +247,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod decart {
         pub mod pro {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::LucyEditProOutputf6900d3d as LucyEditProOutput;
+            pub use super::super::super::__types::LucyEditProOutput394c92b7 as LucyEditProOutput;
             pub use super::super::super::__types::Resolution6f5cac74 as Resolution;
             /// The request body of `decart/lucy-edit/pro`.
             #[derive(Debug, Clone, PartialEq)]
@@ -147,6 +147,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -167,13 +210,13 @@ pub mod __types {
     }
     /// The `LucyEditProOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LucyEditProOutputf6900d3d {
+    pub struct LucyEditProOutput394c92b7 {
         /// The `video` field.
         ///
         /// Example: `{"file_size":687298,"file_name":"generated_video.mp4","content_type":"video/mp4","url":"https://v3b.fal.media/files/b/lion/j1BSX8UnGbBZeJXqSWg2E_generated_video.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for LucyEditProOutputf6900d3d {
+    impl __serde::Serialize for LucyEditProOutput394c92b7 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -184,7 +227,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LucyEditProOutputf6900d3d {
+    impl<'de> __serde::Deserialize<'de> for LucyEditProOutput394c92b7 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

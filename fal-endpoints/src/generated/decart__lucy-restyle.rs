@@ -7,7 +7,7 @@ pub mod decart {
     pub mod lucy_restyle {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::LucyRestyleOutput27637c53 as LucyRestyleOutput;
+        pub use super::super::__types::LucyRestyleOutput2f4c24cb as LucyRestyleOutput;
         pub use super::super::__types::Resolution6f5cac74 as Resolution;
         /// The request body of `decart/lucy-restyle`.
         #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +154,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -174,13 +217,13 @@ pub mod __types {
     }
     /// The `LucyRestyleOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LucyRestyleOutput27637c53 {
+    pub struct LucyRestyleOutput2f4c24cb {
         /// The `video` field.
         ///
         /// Example: `"https://v3b.fal.media/files/b/0a86d478/2JM2_bD0iJOmfcKHUEudv_generated_video.mp4"`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for LucyRestyleOutput27637c53 {
+    impl __serde::Serialize for LucyRestyleOutput2f4c24cb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -191,7 +234,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LucyRestyleOutput27637c53 {
+    impl<'de> __serde::Deserialize<'de> for LucyRestyleOutput2f4c24cb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

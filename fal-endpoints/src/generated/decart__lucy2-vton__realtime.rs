@@ -22,6 +22,11 @@ pub mod decart {
                 ///
                 /// Default (applied by fal when the field is left unset): `"https://v3b.fal.media/files/b/0a985506/y57_APcgGHlPxOOHIOqYO_15129.png"`.
                 pub reference_image_url: Option<fal_runtime::FileInput>,
+                /// The object's other members (`additionalProperties`), kept as sent.
+                pub extra: fal_runtime::__private::serde_json::Map<
+                    String,
+                    fal_runtime::__private::serde_json::Value,
+                >,
             }
             impl __serde::Serialize for Lucy2VtonRealtimeInput {
                 fn serialize<S: __serde::Serializer>(
@@ -37,6 +42,9 @@ pub mod decart {
                         "reference_image_url",
                         &self.reference_image_url,
                     )?;
+                    for (name, value) in &self.extra {
+                        map.serialize_entry(name, value)?;
+                    }
                     map.end()
                 }
             }
@@ -52,6 +60,7 @@ pub mod decart {
                             &mut map,
                             "reference_image_url",
                         )?,
+                        extra: __types::from_object(::std::mem::take(&mut map))?,
                     })
                 }
             }
@@ -62,6 +71,7 @@ pub mod decart {
                         prompt: None,
                         image_url: None,
                         reference_image_url: None,
+                        extra: ::std::default::Default::default(),
                     }
                 }
                 /// Sets `prompt` (left out of the request until set).
@@ -83,6 +93,15 @@ pub mod decart {
                     reference_image_url: impl Into<fal_runtime::FileInput>,
                 ) -> Self {
                     self.reference_image_url = Some(reference_image_url.into());
+                    self
+                }
+                /// Adds a member the schema does not name (`additionalProperties`).
+                pub fn with_extra_member(
+                    mut self,
+                    name: impl Into<String>,
+                    value: impl Into<fal_runtime::__private::serde_json::Value>,
+                ) -> Self {
+                    self.extra.insert(name.into(), value.into());
                     self
                 }
             }
@@ -143,6 +162,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(

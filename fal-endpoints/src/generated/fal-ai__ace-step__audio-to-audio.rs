@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod audio_to_audio {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::AceStepAudioToAudioOutput44fd6b9d as AceStepAudioToAudioOutput;
+            pub use super::super::super::__types::AceStepAudioToAudioOutputdcce12f5 as AceStepAudioToAudioOutput;
             pub use super::super::super::__types::EditMode71c68aae as EditMode;
             pub use super::super::super::__types::GuidanceType2a284caf as GuidanceType;
             pub use super::super::super::__types::Schedulere8ee839f as Scheduler;
@@ -350,6 +350,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -370,7 +413,7 @@ pub mod __types {
     }
     /// The `AceStepAudioToAudioOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AceStepAudioToAudioOutput44fd6b9d {
+    pub struct AceStepAudioToAudioOutputdcce12f5 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ace-step-audio-to-audio.wav"}`.
@@ -384,7 +427,7 @@ pub mod __types {
         /// The `lyrics` field.
         pub lyrics: String,
     }
-    impl __serde::Serialize for AceStepAudioToAudioOutput44fd6b9d {
+    impl __serde::Serialize for AceStepAudioToAudioOutputdcce12f5 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -398,7 +441,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AceStepAudioToAudioOutput44fd6b9d {
+    impl<'de> __serde::Deserialize<'de> for AceStepAudioToAudioOutputdcce12f5 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod prompt_to_audio {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::AceStepPromptToAudioOutput1785b822 as AceStepPromptToAudioOutput;
+            pub use super::super::super::__types::AceStepPromptToAudioOutpute170ec9d as AceStepPromptToAudioOutput;
             pub use super::super::super::__types::GuidanceType2a284caf as GuidanceType;
             pub use super::super::super::__types::Schedulere8ee839f as Scheduler;
             /// The request body of `fal-ai/ace-step/prompt-to-audio`.
@@ -311,6 +311,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -331,7 +374,7 @@ pub mod __types {
     }
     /// The `AceStepPromptToAudioOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AceStepPromptToAudioOutput1785b822 {
+    pub struct AceStepPromptToAudioOutpute170ec9d {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ace-step-text-to-audio.wav"}`.
@@ -345,7 +388,7 @@ pub mod __types {
         /// The `lyrics` field.
         pub lyrics: String,
     }
-    impl __serde::Serialize for AceStepPromptToAudioOutput1785b822 {
+    impl __serde::Serialize for AceStepPromptToAudioOutpute170ec9d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -359,7 +402,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AceStepPromptToAudioOutput1785b822 {
+    impl<'de> __serde::Deserialize<'de> for AceStepPromptToAudioOutpute170ec9d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

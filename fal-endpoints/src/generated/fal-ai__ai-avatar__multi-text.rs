@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::Accelerationeccff05a as Acceleration;
-            pub use super::super::super::__types::AiAvatarMultiTextOutputd5079a8e as AiAvatarMultiTextOutput;
+            pub use super::super::super::__types::AiAvatarMultiTextOutputd7f06dd4 as AiAvatarMultiTextOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
             pub use super::super::super::__types::Voice1e6b2ef1a as Voice1;
             pub use super::super::super::__types::Voice2fb7467b3 as Voice2;
@@ -198,6 +198,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -267,13 +310,13 @@ pub mod __types {
     }
     /// The `AiAvatarMultiTextOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AiAvatarMultiTextOutputd5079a8e {
+    pub struct AiAvatarMultiTextOutputd7f06dd4 {
         /// The `video` field.
         pub video: fal_runtime::File,
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for AiAvatarMultiTextOutputd5079a8e {
+    impl __serde::Serialize for AiAvatarMultiTextOutputd7f06dd4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -285,7 +328,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AiAvatarMultiTextOutputd5079a8e {
+    impl<'de> __serde::Deserialize<'de> for AiAvatarMultiTextOutputd7f06dd4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

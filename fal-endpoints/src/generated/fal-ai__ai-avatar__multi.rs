@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::Accelerationeccff05a as Acceleration;
-            pub use super::super::super::__types::AiAvatarMultiOutpute4f9f3f2 as AiAvatarMultiOutput;
+            pub use super::super::super::__types::AiAvatarMultiOutput4ee4f11a as AiAvatarMultiOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
             /// The request body of `fal-ai/ai-avatar/multi`.
             #[derive(Debug, Clone, PartialEq)]
@@ -205,6 +205,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -274,13 +317,13 @@ pub mod __types {
     }
     /// The `AiAvatarMultiOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AiAvatarMultiOutpute4f9f3f2 {
+    pub struct AiAvatarMultiOutput4ee4f11a {
         /// The `video` field.
         pub video: fal_runtime::File,
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for AiAvatarMultiOutpute4f9f3f2 {
+    impl __serde::Serialize for AiAvatarMultiOutput4ee4f11a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -292,7 +335,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AiAvatarMultiOutpute4f9f3f2 {
+    impl<'de> __serde::Deserialize<'de> for AiAvatarMultiOutput4ee4f11a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

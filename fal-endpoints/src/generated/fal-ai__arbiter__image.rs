@@ -9,8 +9,8 @@ pub mod fal_ai {
         pub mod image {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ArbiterImageOutputb2917084 as ArbiterImageOutput;
-            pub use super::super::super::__types::ImageInputc5fb268e as ImageInput;
+            pub use super::super::super::__types::ArbiterImageOutput21bdd5aa as ArbiterImageOutput;
+            pub use super::super::super::__types::ImageInput2a55ca8a as ImageInput;
             pub use super::super::super::__types::MeasurementsItem0a2bec88 as MeasurementsItem;
             pub use super::super::super::__types::ValuesItemValued020e8e5 as ValuesItemValue;
             /// The request body of `fal-ai/arbiter/image`.
@@ -109,6 +109,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -129,13 +172,13 @@ pub mod __types {
     }
     /// The `ArbiterImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ArbiterImageOutputb2917084 {
+    pub struct ArbiterImageOutput21bdd5aa {
         /// The `values` field.
         pub values: Option<
             Vec<::std::collections::BTreeMap<String, ValuesItemValued020e8e5>>,
         >,
     }
-    impl __serde::Serialize for ArbiterImageOutputb2917084 {
+    impl __serde::Serialize for ArbiterImageOutput21bdd5aa {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -146,7 +189,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ArbiterImageOutputb2917084 {
+    impl<'de> __serde::Deserialize<'de> for ArbiterImageOutput21bdd5aa {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -158,11 +201,11 @@ pub mod __types {
     }
     /// The `ImageInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageInputc5fb268e {
+    pub struct ImageInput2a55ca8a {
         /// The `hypothesis` field.
         pub hypothesis: String,
     }
-    impl __serde::Serialize for ImageInputc5fb268e {
+    impl __serde::Serialize for ImageInput2a55ca8a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -173,7 +216,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageInputc5fb268e {
+    impl<'de> __serde::Deserialize<'de> for ImageInput2a55ca8a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -183,7 +226,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageInputc5fb268e {
+    impl ImageInput2a55ca8a {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(hypothesis: impl Into<String>) -> Self {
             Self {

@@ -12,9 +12,9 @@ pub mod fal_ai {
             pub mod image {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ArbiterImageImageOutput9d2285de as ArbiterImageImageOutput;
+                pub use super::super::super::super::__types::ArbiterImageImageOutput684aae32 as ArbiterImageImageOutput;
                 pub use super::super::super::super::__types::MeasurementsItemaaf8663e as MeasurementsItem;
-                pub use super::super::super::super::__types::ReferenceImageInput0dc7c756 as ReferenceImageInput;
+                pub use super::super::super::super::__types::ReferenceImageInputf000c509 as ReferenceImageInput;
                 pub use super::super::super::super::__types::ValuesItemValued020e8e5 as ValuesItemValue;
                 /// The request body of `fal-ai/arbiter/image/image`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +113,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -133,13 +176,13 @@ pub mod __types {
     }
     /// The `ArbiterImageImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ArbiterImageImageOutput9d2285de {
+    pub struct ArbiterImageImageOutput684aae32 {
         /// The `values` field.
         pub values: Option<
             Vec<::std::collections::BTreeMap<String, ValuesItemValued020e8e5>>,
         >,
     }
-    impl __serde::Serialize for ArbiterImageImageOutput9d2285de {
+    impl __serde::Serialize for ArbiterImageImageOutput684aae32 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -150,7 +193,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ArbiterImageImageOutput9d2285de {
+    impl<'de> __serde::Deserialize<'de> for ArbiterImageImageOutput684aae32 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -219,13 +262,13 @@ pub mod __types {
     }
     /// The `ReferenceImageInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ReferenceImageInput0dc7c756 {
+    pub struct ReferenceImageInputf000c509 {
         /// The `reference` field.
         pub reference: String,
         /// The `hypothesis` field.
         pub hypothesis: String,
     }
-    impl __serde::Serialize for ReferenceImageInput0dc7c756 {
+    impl __serde::Serialize for ReferenceImageInputf000c509 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -237,7 +280,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ReferenceImageInput0dc7c756 {
+    impl<'de> __serde::Deserialize<'de> for ReferenceImageInputf000c509 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -248,7 +291,7 @@ pub mod __types {
             })
         }
     }
-    impl ReferenceImageInput0dc7c756 {
+    impl ReferenceImageInputf000c509 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(reference: impl Into<String>, hypothesis: impl Into<String>) -> Self {
             Self {

@@ -11,14 +11,15 @@ pub mod fal_ai {
             pub mod text {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ArbiterImageTextOutput94f5e009 as ArbiterImageTextOutput;
-                pub use super::super::super::super::__types::SemanticImageInput20854125 as SemanticImageInput;
+                pub use super::super::super::super::__types::ArbiterImageTextOutputac234cf2 as ArbiterImageTextOutput;
+                pub use super::super::super::super::__types::MeasurementsIteme3996d43 as MeasurementsItem;
+                pub use super::super::super::super::__types::SemanticImageInput688ec072 as SemanticImageInput;
                 pub use super::super::super::super::__types::ValuesItemValued020e8e5 as ValuesItemValue;
                 /// The request body of `fal-ai/arbiter/image/text`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ArbiterImageTextInput {
                     /// The `measurements` field.
-                    pub measurements: Vec<String>,
+                    pub measurements: Vec<MeasurementsItem>,
                     /// The `inputs` field.
                     pub inputs: Vec<SemanticImageInput>,
                 }
@@ -47,7 +48,7 @@ pub mod fal_ai {
                 }
                 impl ArbiterImageTextInput {
                     /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-                    pub fn new<I0: Into<String>, I1: Into<SemanticImageInput>>(
+                    pub fn new<I0: Into<MeasurementsItem>, I1: Into<SemanticImageInput>>(
                         measurements: impl IntoIterator<Item = I0>,
                         inputs: impl IntoIterator<Item = I1>,
                     ) -> Self {
@@ -111,6 +112,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -131,13 +175,13 @@ pub mod __types {
     }
     /// The `ArbiterImageTextOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ArbiterImageTextOutput94f5e009 {
+    pub struct ArbiterImageTextOutputac234cf2 {
         /// The `values` field.
         pub values: Option<
             Vec<::std::collections::BTreeMap<String, ValuesItemValued020e8e5>>,
         >,
     }
-    impl __serde::Serialize for ArbiterImageTextOutput94f5e009 {
+    impl __serde::Serialize for ArbiterImageTextOutputac234cf2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -148,7 +192,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ArbiterImageTextOutput94f5e009 {
+    impl<'de> __serde::Deserialize<'de> for ArbiterImageTextOutputac234cf2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -158,15 +202,56 @@ pub mod __types {
             })
         }
     }
+    /// The `MeasurementsItem` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum MeasurementsIteme3996d43 {
+        /// `"clip_score"`
+        ClipScore,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl MeasurementsIteme3996d43 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::ClipScore => "clip_score",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for MeasurementsIteme3996d43 {
+        fn from(value: &str) -> Self {
+            match value {
+                "clip_score" => Self::ClipScore,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for MeasurementsIteme3996d43 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for MeasurementsIteme3996d43 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
+        }
+    }
     /// The `SemanticImageInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SemanticImageInput20854125 {
+    pub struct SemanticImageInput688ec072 {
         /// The `hypothesis` field.
         pub hypothesis: String,
         /// The `reference` field.
         pub reference: String,
     }
-    impl __serde::Serialize for SemanticImageInput20854125 {
+    impl __serde::Serialize for SemanticImageInput688ec072 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -178,7 +263,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SemanticImageInput20854125 {
+    impl<'de> __serde::Deserialize<'de> for SemanticImageInput688ec072 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -189,7 +274,7 @@ pub mod __types {
             })
         }
     }
-    impl SemanticImageInput20854125 {
+    impl SemanticImageInput688ec072 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(hypothesis: impl Into<String>, reference: impl Into<String>) -> Self {
             Self {

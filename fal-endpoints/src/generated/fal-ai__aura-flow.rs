@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod aura_flow {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::AuraFlowOutput44da6eab as AuraFlowOutput;
+        pub use super::super::__types::AuraFlowOutputff7029dd as AuraFlowOutput;
         /// The request body of `fal-ai/aura-flow`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct AuraFlowInput {
@@ -178,6 +178,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -198,7 +241,7 @@ pub mod __types {
     }
     /// The `AuraFlowOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AuraFlowOutput44da6eab {
+    pub struct AuraFlowOutputff7029dd {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `seed` field.
@@ -206,7 +249,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for AuraFlowOutput44da6eab {
+    impl __serde::Serialize for AuraFlowOutputff7029dd {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -219,7 +262,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AuraFlowOutput44da6eab {
+    impl<'de> __serde::Deserialize<'de> for AuraFlowOutputff7029dd {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod understand {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::BagelUnderstandOutputb94ec5db as BagelUnderstandOutput;
+            pub use super::super::super::__types::BagelUnderstandOutput19782b74 as BagelUnderstandOutput;
             /// The request body of `fal-ai/bagel/understand`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct BagelUnderstandInput {
@@ -118,6 +118,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -138,7 +181,7 @@ pub mod __types {
     }
     /// The `BagelUnderstandOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BagelUnderstandOutputb94ec5db {
+    pub struct BagelUnderstandOutput19782b74 {
         /// The `text` field.
         pub text: String,
         /// The `seed` field.
@@ -151,7 +194,7 @@ pub mod __types {
             fal_runtime::__private::serde_json::Value,
         >,
     }
-    impl __serde::Serialize for BagelUnderstandOutputb94ec5db {
+    impl __serde::Serialize for BagelUnderstandOutput19782b74 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -165,7 +208,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BagelUnderstandOutputb94ec5db {
+    impl<'de> __serde::Deserialize<'de> for BagelUnderstandOutput19782b74 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

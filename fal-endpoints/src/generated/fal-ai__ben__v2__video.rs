@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod video {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::BenV2VideoOutputb08ba6f2 as BenV2VideoOutput;
+                pub use super::super::super::super::__types::BenV2VideoOutputc59b1e15 as BenV2VideoOutput;
                 pub use super::super::super::super::__types::OutputFormate82a06b1 as OutputFormat;
                 /// The request body of `fal-ai/ben/v2/video`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -141,6 +141,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -161,7 +204,7 @@ pub mod __types {
     }
     /// The `BenV2VideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BenV2VideoOutputb08ba6f2 {
+    pub struct BenV2VideoOutputc59b1e15 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/gallery/Ben2/foreground.mp4","content_type":"video/mp4"}`.
@@ -169,7 +212,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for BenV2VideoOutputb08ba6f2 {
+    impl __serde::Serialize for BenV2VideoOutputc59b1e15 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -181,7 +224,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BenV2VideoOutputb08ba6f2 {
+    impl<'de> __serde::Deserialize<'de> for BenV2VideoOutputc59b1e15 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod replace {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::BriaBackgroundReplaceOutputec79fc4c as BriaBackgroundReplaceOutput;
+                pub use super::super::super::super::__types::BriaBackgroundReplaceOutput0b2a6f12 as BriaBackgroundReplaceOutput;
                 /// The request body of `fal-ai/bria/background/replace`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct BriaBackgroundReplaceInput {
@@ -200,6 +200,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -220,7 +263,7 @@ pub mod __types {
     }
     /// The `BriaBackgroundReplaceOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BriaBackgroundReplaceOutputec79fc4c {
+    pub struct BriaBackgroundReplaceOutput0b2a6f12 {
         /// The `images` field.
         ///
         /// Example: `[{"content_type":"image/png","url":"https://storage.googleapis.com/falserverless/bria/bria_bg_replace_res.jpg"}]`.
@@ -228,7 +271,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for BriaBackgroundReplaceOutputec79fc4c {
+    impl __serde::Serialize for BriaBackgroundReplaceOutput0b2a6f12 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -240,7 +283,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BriaBackgroundReplaceOutputec79fc4c {
+    impl<'de> __serde::Deserialize<'de> for BriaBackgroundReplaceOutput0b2a6f12 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

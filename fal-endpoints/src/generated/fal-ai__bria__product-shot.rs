@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod product_shot {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::BriaProductShotOutput448ebeb0 as BriaProductShotOutput;
+            pub use super::super::super::__types::BriaProductShotOutput37d75b8d as BriaProductShotOutput;
             pub use super::super::super::__types::ManualPlacementSelectionda11f6ef as ManualPlacementSelection;
             pub use super::super::super::__types::PlacementType711a3da9 as PlacementType;
             /// The request body of `fal-ai/bria/product-shot`.
@@ -267,6 +267,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -287,13 +330,13 @@ pub mod __types {
     }
     /// The `BriaProductShotOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BriaProductShotOutput448ebeb0 {
+    pub struct BriaProductShotOutput37d75b8d {
         /// The `images` field.
         ///
         /// Example: `[{"content_type":"image/png","url":"https://storage.googleapis.com/falserverless/bria/bria_product_res.png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for BriaProductShotOutput448ebeb0 {
+    impl __serde::Serialize for BriaProductShotOutput37d75b8d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -304,7 +347,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BriaProductShotOutput448ebeb0 {
+    impl<'de> __serde::Deserialize<'de> for BriaProductShotOutput37d75b8d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

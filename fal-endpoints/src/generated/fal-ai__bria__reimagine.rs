@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod reimagine {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::BriaReimagineOutputbc95f0e5 as BriaReimagineOutput;
+            pub use super::super::super::__types::BriaReimagineOutputf63f1bc3 as BriaReimagineOutput;
             /// The request body of `fal-ai/bria/reimagine`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct BriaReimagineInput {
@@ -214,6 +214,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -234,7 +277,7 @@ pub mod __types {
     }
     /// The `BriaReimagineOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BriaReimagineOutputbc95f0e5 {
+    pub struct BriaReimagineOutputf63f1bc3 {
         /// The `images` field.
         ///
         /// Example: `[{"content_type":"image/png","url":"https://storage.googleapis.com/falserverless/bria/bria_reimagine_output.png"}]`.
@@ -242,7 +285,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for BriaReimagineOutputbc95f0e5 {
+    impl __serde::Serialize for BriaReimagineOutputf63f1bc3 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -254,7 +297,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BriaReimagineOutputbc95f0e5 {
+    impl<'de> __serde::Deserialize<'de> for BriaReimagineOutputf63f1bc3 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

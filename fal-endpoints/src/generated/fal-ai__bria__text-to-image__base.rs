@@ -12,8 +12,8 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatio07dd25ef as AspectRatio;
-                pub use super::super::super::super::__types::BriaTextToImageBaseOutput41c8038c as BriaTextToImageBaseOutput;
-                pub use super::super::super::super::__types::GuidanceInputb6d6951e as GuidanceInput;
+                pub use super::super::super::super::__types::BriaTextToImageBaseOutput60c0fd53 as BriaTextToImageBaseOutput;
+                pub use super::super::super::super::__types::GuidanceInputaf0ee451 as GuidanceInput;
                 pub use super::super::super::super::__types::Medium93afaf69 as Medium;
                 pub use super::super::super::super::__types::Method75fe2697 as Method;
                 /// The request body of `fal-ai/bria/text-to-image/base`.
@@ -246,6 +246,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -339,13 +382,13 @@ pub mod __types {
     }
     /// The `BriaTextToImageBaseOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BriaTextToImageBaseOutput41c8038c {
+    pub struct BriaTextToImageBaseOutput60c0fd53 {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for BriaTextToImageBaseOutput41c8038c {
+    impl __serde::Serialize for BriaTextToImageBaseOutput60c0fd53 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -357,7 +400,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BriaTextToImageBaseOutput41c8038c {
+    impl<'de> __serde::Deserialize<'de> for BriaTextToImageBaseOutput60c0fd53 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -370,7 +413,7 @@ pub mod __types {
     }
     /// The `GuidanceInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct GuidanceInputb6d6951e {
+    pub struct GuidanceInputaf0ee451 {
         /// The `image_url` field.
         pub image_url: fal_runtime::FileInput,
         /// The `method` field.
@@ -381,7 +424,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 1.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for GuidanceInputb6d6951e {
+    impl __serde::Serialize for GuidanceInputaf0ee451 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -394,7 +437,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GuidanceInputb6d6951e {
+    impl<'de> __serde::Deserialize<'de> for GuidanceInputaf0ee451 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -406,7 +449,7 @@ pub mod __types {
             })
         }
     }
-    impl GuidanceInputb6d6951e {
+    impl GuidanceInputaf0ee451 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(image_url: impl Into<fal_runtime::FileInput>) -> Self {
             Self {

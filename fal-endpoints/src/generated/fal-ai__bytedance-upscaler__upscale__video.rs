@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod video {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::BytedanceUpscalerUpscaleVideoOutput52fa51f7 as BytedanceUpscalerUpscaleVideoOutput;
+                pub use super::super::super::super::__types::BytedanceUpscalerUpscaleVideoOutputa89fe5c1 as BytedanceUpscalerUpscaleVideoOutput;
                 pub use super::super::super::super::__types::EnhancementPresetea65ca04 as EnhancementPreset;
                 pub use super::super::super::super::__types::EnhancementTierb0fc0db0 as EnhancementTier;
                 pub use super::super::super::super::__types::Fidelityff4eb4b7 as Fidelity;
@@ -191,6 +191,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -211,7 +254,7 @@ pub mod __types {
     }
     /// The `BytedanceUpscalerUpscaleVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BytedanceUpscalerUpscaleVideoOutput52fa51f7 {
+    pub struct BytedanceUpscalerUpscaleVideoOutputa89fe5c1 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/bytedance_video_upscaler_output.mp4"}`.
@@ -219,7 +262,7 @@ pub mod __types {
         /// The `duration` field.
         pub duration: f64,
     }
-    impl __serde::Serialize for BytedanceUpscalerUpscaleVideoOutput52fa51f7 {
+    impl __serde::Serialize for BytedanceUpscalerUpscaleVideoOutputa89fe5c1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -231,7 +274,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BytedanceUpscalerUpscaleVideoOutput52fa51f7 {
+    impl<'de> __serde::Deserialize<'de> for BytedanceUpscalerUpscaleVideoOutputa89fe5c1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -16,7 +16,7 @@ pub mod fal_ai {
                         use fal_runtime::__private::serde as __serde;
                         use super::super::super::super::super::super::__types;
                         pub use super::super::super::super::super::super::__types::AspectRatioca70afa9 as AspectRatio;
-                        pub use super::super::super::super::super::super::__types::BytedanceSeedanceV15ProImageToVideoOutputc939e8ee as BytedanceSeedanceV15ProImageToVideoOutput;
+                        pub use super::super::super::super::super::super::__types::BytedanceSeedanceV15ProImageToVideoOutputcc56e836 as BytedanceSeedanceV15ProImageToVideoOutput;
                         pub use super::super::super::super::super::super::__types::Duration1a728e9e as Duration;
                         pub use super::super::super::super::super::super::__types::Resolution0bcaf2be as Resolution;
                         /// The request body of `fal-ai/bytedance/seedance/v1.5/pro/image-to-video`.
@@ -226,6 +226,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -311,7 +354,7 @@ pub mod __types {
     }
     /// The `BytedanceSeedanceV15ProImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BytedanceSeedanceV15ProImageToVideoOutputc939e8ee {
+    pub struct BytedanceSeedanceV15ProImageToVideoOutputcc56e836 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8773d3/l2fk-fIO_PQFPzbvHkQX1_video.mp4"}`.
@@ -321,7 +364,7 @@ pub mod __types {
         /// Example: `42`.
         pub seed: i64,
     }
-    impl __serde::Serialize for BytedanceSeedanceV15ProImageToVideoOutputc939e8ee {
+    impl __serde::Serialize for BytedanceSeedanceV15ProImageToVideoOutputcc56e836 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -334,7 +377,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for BytedanceSeedanceV15ProImageToVideoOutputc939e8ee {
+    for BytedanceSeedanceV15ProImageToVideoOutputcc56e836 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -16,7 +16,7 @@ pub mod fal_ai {
                         use fal_runtime::__private::serde as __serde;
                         use super::super::super::super::super::super::__types;
                         pub use super::super::super::super::super::super::__types::AspectRatioca70afa9 as AspectRatio;
-                        pub use super::super::super::super::super::super::__types::BytedanceSeedanceV15ProTextToVideoOutputc87db9a5 as BytedanceSeedanceV15ProTextToVideoOutput;
+                        pub use super::super::super::super::super::super::__types::BytedanceSeedanceV15ProTextToVideoOutput0fc6cdf9 as BytedanceSeedanceV15ProTextToVideoOutput;
                         pub use super::super::super::super::super::super::__types::Duration1a728e9e as Duration;
                         pub use super::super::super::super::super::super::__types::Resolution0bcaf2be as Resolution;
                         /// The request body of `fal-ai/bytedance/seedance/v1.5/pro/text-to-video`.
@@ -203,6 +203,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -288,7 +331,7 @@ pub mod __types {
     }
     /// The `BytedanceSeedanceV15ProTextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BytedanceSeedanceV15ProTextToVideoOutputc87db9a5 {
+    pub struct BytedanceSeedanceV15ProTextToVideoOutput0fc6cdf9 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a87743e/0K5lW0v-iC_BbKo64o0cA_video.mp4"}`.
@@ -298,7 +341,7 @@ pub mod __types {
         /// Example: `42`.
         pub seed: i64,
     }
-    impl __serde::Serialize for BytedanceSeedanceV15ProTextToVideoOutputc87db9a5 {
+    impl __serde::Serialize for BytedanceSeedanceV15ProTextToVideoOutput0fc6cdf9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -311,7 +354,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for BytedanceSeedanceV15ProTextToVideoOutputc87db9a5 {
+    for BytedanceSeedanceV15ProTextToVideoOutput0fc6cdf9 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -16,7 +16,7 @@ pub mod fal_ai {
                         use fal_runtime::__private::serde as __serde;
                         use super::super::super::super::super::super::__types;
                         pub use super::super::super::super::super::super::__types::AspectRatioca70afa9 as AspectRatio;
-                        pub use super::super::super::super::super::super::__types::BytedanceSeedanceV1LiteReferenceToVideoOutput0ae6357a as BytedanceSeedanceV1LiteReferenceToVideoOutput;
+                        pub use super::super::super::super::super::super::__types::BytedanceSeedanceV1LiteReferenceToVideoOutput2cba0b9f as BytedanceSeedanceV1LiteReferenceToVideoOutput;
                         pub use super::super::super::super::super::super::__types::Duration6fd7f730 as Duration;
                         pub use super::super::super::super::super::super::__types::Resolution2fb1f30d as Resolution;
                         /// The request body of `fal-ai/bytedance/seedance/v1/lite/reference-to-video`.
@@ -217,6 +217,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -302,7 +345,7 @@ pub mod __types {
     }
     /// The `BytedanceSeedanceV1LiteReferenceToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BytedanceSeedanceV1LiteReferenceToVideoOutput0ae6357a {
+    pub struct BytedanceSeedanceV1LiteReferenceToVideoOutput2cba0b9f {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/seedance_reference_output.mp4"}`.
@@ -312,7 +355,7 @@ pub mod __types {
         /// Example: `42`.
         pub seed: i64,
     }
-    impl __serde::Serialize for BytedanceSeedanceV1LiteReferenceToVideoOutput0ae6357a {
+    impl __serde::Serialize for BytedanceSeedanceV1LiteReferenceToVideoOutput2cba0b9f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -325,7 +368,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for BytedanceSeedanceV1LiteReferenceToVideoOutput0ae6357a {
+    for BytedanceSeedanceV1LiteReferenceToVideoOutput2cba0b9f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -16,7 +16,7 @@ pub mod fal_ai {
                         use fal_runtime::__private::serde as __serde;
                         use super::super::super::super::super::super::__types;
                         pub use super::super::super::super::super::super::__types::AspectRatioca70afa9 as AspectRatio;
-                        pub use super::super::super::super::super::super::__types::ByteDanceSeedanceV1ProImageToVideoOutput3d43e109 as ByteDanceSeedanceV1ProImageToVideoOutput;
+                        pub use super::super::super::super::super::super::__types::ByteDanceSeedanceV1ProImageToVideoOutputc4439a00 as ByteDanceSeedanceV1ProImageToVideoOutput;
                         /// The request body of `fal-ai/bytedance/seedance/v1/pro/image-to-video`.
                         #[derive(Debug, Clone, PartialEq)]
                         pub struct ByteDanceSeedanceV1ProImageToVideoInput {
@@ -141,6 +141,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -226,13 +269,13 @@ pub mod __types {
     }
     /// The `ByteDanceSeedanceV1ProImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ByteDanceSeedanceV1ProImageToVideoOutput3d43e109 {
+    pub struct ByteDanceSeedanceV1ProImageToVideoOutputc4439a00 {
         /// The `video` field.
         pub video: fal_runtime::File,
         /// The `seed` field.
         pub seed: Option<i64>,
     }
-    impl __serde::Serialize for ByteDanceSeedanceV1ProImageToVideoOutput3d43e109 {
+    impl __serde::Serialize for ByteDanceSeedanceV1ProImageToVideoOutputc4439a00 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -245,7 +288,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for ByteDanceSeedanceV1ProImageToVideoOutput3d43e109 {
+    for ByteDanceSeedanceV1ProImageToVideoOutputc4439a00 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

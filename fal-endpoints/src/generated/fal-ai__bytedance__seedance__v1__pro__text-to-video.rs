@@ -16,7 +16,7 @@ pub mod fal_ai {
                         use fal_runtime::__private::serde as __serde;
                         use super::super::super::super::super::super::__types;
                         pub use super::super::super::super::super::super::__types::AspectRatioff1e76d2 as AspectRatio;
-                        pub use super::super::super::super::super::super::__types::BytedanceSeedanceV1ProTextToVideoOutput70d86472 as BytedanceSeedanceV1ProTextToVideoOutput;
+                        pub use super::super::super::super::super::super::__types::BytedanceSeedanceV1ProTextToVideoOutputac7bf91c as BytedanceSeedanceV1ProTextToVideoOutput;
                         pub use super::super::super::super::super::super::__types::Duration6fd7f730 as Duration;
                         pub use super::super::super::super::super::super::__types::Resolution0bcaf2be as Resolution;
                         /// The request body of `fal-ai/bytedance/seedance/v1/pro/text-to-video`.
@@ -201,6 +201,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -282,7 +325,7 @@ pub mod __types {
     }
     /// The `BytedanceSeedanceV1ProTextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BytedanceSeedanceV1ProTextToVideoOutput70d86472 {
+    pub struct BytedanceSeedanceV1ProTextToVideoOutputac7bf91c {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_inputs/seedance_pro_t2v.mp4"}`.
@@ -292,7 +335,7 @@ pub mod __types {
         /// Example: `42`.
         pub seed: i64,
     }
-    impl __serde::Serialize for BytedanceSeedanceV1ProTextToVideoOutput70d86472 {
+    impl __serde::Serialize for BytedanceSeedanceV1ProTextToVideoOutputac7bf91c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -304,7 +347,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BytedanceSeedanceV1ProTextToVideoOutput70d86472 {
+    impl<'de> __serde::Deserialize<'de> for BytedanceSeedanceV1ProTextToVideoOutputac7bf91c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -13,9 +13,9 @@ pub mod fal_ai {
                 pub mod edit {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::BytedanceSeedreamV45EditOutput826c67e1 as BytedanceSeedreamV45EditOutput;
-                    pub use super::super::super::super::super::__types::ImageSize58ecedc3 as ImageSize;
-                    pub use super::super::super::super::super::__types::ImageSizeChoicee5048351 as ImageSizeChoice;
+                    pub use super::super::super::super::super::__types::BytedanceSeedreamV45EditOutputec56c221 as BytedanceSeedreamV45EditOutput;
+                    pub use super::super::super::super::super::__types::ImageSizefaa77562 as ImageSize;
+                    pub use super::super::super::super::super::__types::ImageSizeChoicee968e500 as ImageSizeChoice;
                     pub use super::super::super::super::super::__types::ImageSizePreset62a0c7e3 as ImageSizePreset;
                     /// The request body of `fal-ai/bytedance/seedream/v4.5/edit`.
                     #[derive(Debug, Clone, PartialEq)]
@@ -199,6 +199,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -219,13 +262,13 @@ pub mod __types {
     }
     /// The `BytedanceSeedreamV45EditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BytedanceSeedreamV45EditOutput826c67e1 {
+    pub struct BytedanceSeedreamV45EditOutputec56c221 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://storage.googleapis.com/falserverless/example_outputs/seedreamv45/seedream_v45_edit_output.png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for BytedanceSeedreamV45EditOutput826c67e1 {
+    impl __serde::Serialize for BytedanceSeedreamV45EditOutputec56c221 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -236,7 +279,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BytedanceSeedreamV45EditOutput826c67e1 {
+    impl<'de> __serde::Deserialize<'de> for BytedanceSeedreamV45EditOutputec56c221 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -246,69 +289,16 @@ pub mod __types {
             })
         }
     }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize58ecedc3 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSize58ecedc3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSize58ecedc3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSize58ecedc3 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
     /// The `ImageSizeChoice` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoicee5048351 {
+    pub enum ImageSizeChoicee968e500 {
         /// The `ImageSize` form.
-        ImageSize(ImageSize58ecedc3),
+        ImageSize(ImageSizefaa77562),
         /// The `Preset` form.
         Preset(ImageSizePreset62a0c7e3),
     }
-    impl __serde::Serialize for ImageSizeChoicee5048351 {
+    impl __serde::Serialize for ImageSizeChoicee968e500 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -319,7 +309,7 @@ pub mod __types {
             }
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicee5048351 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicee968e500 {
         /// Tries each form in order, like serde's untagged enums.
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
@@ -327,7 +317,7 @@ pub mod __types {
             let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
                 deserializer,
             )?;
-            if let Ok(arm) = <ImageSize58ecedc3 as __serde::Deserialize>::deserialize(
+            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
                 &value,
             ) {
                 return Ok(Self::ImageSize(arm));
@@ -344,12 +334,12 @@ pub mod __types {
             )
         }
     }
-    impl From<ImageSize58ecedc3> for ImageSizeChoicee5048351 {
-        fn from(value: ImageSize58ecedc3) -> Self {
+    impl From<ImageSizefaa77562> for ImageSizeChoicee968e500 {
+        fn from(value: ImageSizefaa77562) -> Self {
             Self::ImageSize(value)
         }
     }
-    impl From<ImageSizePreset62a0c7e3> for ImageSizeChoicee5048351 {
+    impl From<ImageSizePreset62a0c7e3> for ImageSizeChoicee968e500 {
         fn from(value: ImageSizePreset62a0c7e3) -> Self {
             Self::Preset(value)
         }
@@ -421,6 +411,59 @@ pub mod __types {
         ) -> Result<Self, D::Error> {
             let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
             Ok(Self::from(value.as_str()))
+        }
+    }
+    /// The `ImageSize` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct ImageSizefaa77562 {
+        /// The `width` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub width: Option<i64>,
+        /// The `height` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub height: Option<i64>,
+    }
+    impl __serde::Serialize for ImageSizefaa77562 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            self::optional_entry(&mut map, "width", &self.width)?;
+            self::optional_entry(&mut map, "height", &self.height)?;
+            map.end()
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let mut map = self::object(deserializer)?;
+            Ok(Self {
+                width: self::optional_field(&mut map, "width")?,
+                height: self::optional_field(&mut map, "height")?,
+            })
+        }
+    }
+    impl ImageSizefaa77562 {
+        /// An input with every field unset, so fal applies its defaults.
+        pub fn new() -> Self {
+            Self { width: None, height: None }
+        }
+        /// Sets `width` (left out of the request until set).
+        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+            self.width = Some(width.into());
+            self
+        }
+        /// Sets `height` (left out of the request until set).
+        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+            self.height = Some(height.into());
+            self
         }
     }
 }

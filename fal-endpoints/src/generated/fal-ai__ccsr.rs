@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod ccsr {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::CcsrOutputb606220a as CcsrOutput;
+        pub use super::super::__types::CcsrOutput09365e0c as CcsrOutput;
         pub use super::super::__types::ColorFixTypef282fc7d as ColorFixType;
         pub use super::super::__types::TileDiffusion4bf8ba3d as TileDiffusion;
         /// The request body of `fal-ai/ccsr`.
@@ -297,6 +297,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -317,7 +360,7 @@ pub mod __types {
     }
     /// The `CcsrOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct CcsrOutputb606220a {
+    pub struct CcsrOutput09365e0c {
         /// The `image` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a986463/mgXaFOmEboE9P5jqKNgjJ_8303468d318840d5a2f70ad10940bf58.png"}`.
@@ -325,7 +368,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for CcsrOutputb606220a {
+    impl __serde::Serialize for CcsrOutput09365e0c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -337,7 +380,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for CcsrOutputb606220a {
+    impl<'de> __serde::Deserialize<'de> for CcsrOutput09365e0c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

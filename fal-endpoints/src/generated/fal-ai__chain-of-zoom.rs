@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod chain_of_zoom {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::ChainOfZoomOutput6872bfb7 as ChainOfZoomOutput;
+        pub use super::super::__types::ChainOfZoomOutputd8dd9846 as ChainOfZoomOutput;
         /// The request body of `fal-ai/chain-of-zoom`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct ChainOfZoomInput {
@@ -160,6 +160,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -180,7 +223,7 @@ pub mod __types {
     }
     /// The `ChainOfZoomOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ChainOfZoomOutput6872bfb7 {
+    pub struct ChainOfZoomOutputd8dd9846 {
         /// The `images` field.
         ///
         /// Example: `"https://storage.googleapis.com/falserverless/example_outputs/coz_example_output_5"`.
@@ -190,7 +233,7 @@ pub mod __types {
         /// The `zoom_center` field.
         pub zoom_center: Vec<f64>,
     }
-    impl __serde::Serialize for ChainOfZoomOutput6872bfb7 {
+    impl __serde::Serialize for ChainOfZoomOutputd8dd9846 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -203,7 +246,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ChainOfZoomOutput6872bfb7 {
+    impl<'de> __serde::Deserialize<'de> for ChainOfZoomOutputd8dd9846 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,8 +9,8 @@ pub mod fal_ai {
         pub mod upscaler {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ChronoEditLoraGalleryUpscalerOutput03d13003 as ChronoEditLoraGalleryUpscalerOutput;
-            pub use super::super::super::__types::ChronoLoraWeightdb0d4a4c as ChronoLoraWeight;
+            pub use super::super::super::__types::ChronoEditLoraGalleryUpscalerOutput63921523 as ChronoEditLoraGalleryUpscalerOutput;
+            pub use super::super::super::__types::ChronoLoraWeightc7674370 as ChronoLoraWeight;
             pub use super::super::super::__types::OutputFormat571d4461 as OutputFormat;
             /// The request body of `fal-ai/chrono-edit-lora-gallery/upscaler`.
             #[derive(Debug, Clone, PartialEq)]
@@ -233,6 +233,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -253,7 +296,7 @@ pub mod __types {
     }
     /// The `ChronoEditLoraGalleryUpscalerOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ChronoEditLoraGalleryUpscalerOutput03d13003 {
+    pub struct ChronoEditLoraGalleryUpscalerOutput63921523 {
         /// The `images` field.
         ///
         /// Example: `[{"height":768,"file_name":"2_gRhwfsnmNKYtZ_dveyV.jpg","width":1152,"content_type":"image/jpeg","url":"https://v3b.fal.media/files/b/koala/2_gRhwfsnmNKYtZ_dveyV.jpg"}]`.
@@ -263,7 +306,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for ChronoEditLoraGalleryUpscalerOutput03d13003 {
+    impl __serde::Serialize for ChronoEditLoraGalleryUpscalerOutput63921523 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -276,7 +319,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ChronoEditLoraGalleryUpscalerOutput03d13003 {
+    impl<'de> __serde::Deserialize<'de> for ChronoEditLoraGalleryUpscalerOutput63921523 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -290,7 +333,7 @@ pub mod __types {
     }
     /// The `ChronoLoraWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ChronoLoraWeightdb0d4a4c {
+    pub struct ChronoLoraWeightc7674370 {
         /// The `path` field.
         pub path: String,
         /// The `scale` field.
@@ -299,7 +342,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for ChronoLoraWeightdb0d4a4c {
+    impl __serde::Serialize for ChronoLoraWeightc7674370 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -311,7 +354,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ChronoLoraWeightdb0d4a4c {
+    impl<'de> __serde::Deserialize<'de> for ChronoLoraWeightc7674370 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -322,7 +365,7 @@ pub mod __types {
             })
         }
     }
-    impl ChronoLoraWeightdb0d4a4c {
+    impl ChronoLoraWeightc7674370 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod chrono_edit {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::ChronoEditOutput9b4361ba as ChronoEditOutput;
+        pub use super::super::__types::ChronoEditOutputbeed944b as ChronoEditOutput;
         pub use super::super::__types::OutputFormat571d4461 as OutputFormat;
         pub use super::super::__types::Resolution2fb1f30d as Resolution;
         /// The request body of `fal-ai/chrono-edit`.
@@ -291,6 +291,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -311,7 +354,7 @@ pub mod __types {
     }
     /// The `ChronoEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ChronoEditOutput9b4361ba {
+    pub struct ChronoEditOutputbeed944b {
         /// The `images` field.
         ///
         /// Example: `[{"width":1152,"content_type":"image/jpeg","height":768,"url":"https://v3b.fal.media/files/b/koala/2_gRhwfsnmNKYtZ_dveyV.jpg","file_name":"2_gRhwfsnmNKYtZ_dveyV.jpg"}]`.
@@ -321,7 +364,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for ChronoEditOutput9b4361ba {
+    impl __serde::Serialize for ChronoEditOutputbeed944b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -334,7 +377,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ChronoEditOutput9b4361ba {
+    impl<'de> __serde::Deserialize<'de> for ChronoEditOutputbeed944b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,10 +9,10 @@ pub mod fal_ai {
         pub mod video_to_video {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Cogvideox5bVideoToVideoOutputf3db84a4 as Cogvideox5bVideoToVideoOutput;
-            pub use super::super::super::__types::ImageSize58ecedc3 as ImageSize;
-            pub use super::super::super::__types::LoraWeight488db78d as LoraWeight;
-            pub use super::super::super::__types::VideoSizef9210491 as VideoSize;
+            pub use super::super::super::__types::Cogvideox5bVideoToVideoOutput2f290dec as Cogvideox5bVideoToVideoOutput;
+            pub use super::super::super::__types::ImageSizefaa77562 as ImageSize;
+            pub use super::super::super::__types::LoraWeight30162de1 as LoraWeight;
+            pub use super::super::super::__types::VideoSize231cb82b as VideoSize;
             pub use super::super::super::__types::VideoSizePreset263f735e as VideoSizePreset;
             /// The request body of `fal-ai/cogvideox-5b/video-to-video`.
             #[derive(Debug, Clone, PartialEq)]
@@ -235,6 +235,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -255,7 +298,7 @@ pub mod __types {
     }
     /// The `Cogvideox5bVideoToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Cogvideox5bVideoToVideoOutputf3db84a4 {
+    pub struct Cogvideox5bVideoToVideoOutput2f290dec {
         /// The `video` field.
         pub video: fal_runtime::File,
         /// The `timings` field.
@@ -265,7 +308,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for Cogvideox5bVideoToVideoOutputf3db84a4 {
+    impl __serde::Serialize for Cogvideox5bVideoToVideoOutput2f290dec {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -279,7 +322,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Cogvideox5bVideoToVideoOutputf3db84a4 {
+    impl<'de> __serde::Deserialize<'de> for Cogvideox5bVideoToVideoOutput2f290dec {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -294,7 +337,7 @@ pub mod __types {
     }
     /// The `ImageSize` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize58ecedc3 {
+    pub struct ImageSizefaa77562 {
         /// The `width` field.
         ///
         /// Default (applied by fal when the field is left unset): `512`.
@@ -306,7 +349,7 @@ pub mod __types {
         /// Limits: 0 < value ≤ 14142.
         pub height: Option<i64>,
     }
-    impl __serde::Serialize for ImageSize58ecedc3 {
+    impl __serde::Serialize for ImageSizefaa77562 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -318,7 +361,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSize58ecedc3 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -329,7 +372,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageSize58ecedc3 {
+    impl ImageSizefaa77562 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { width: None, height: None }
@@ -347,7 +390,7 @@ pub mod __types {
     }
     /// The `LoraWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight488db78d {
+    pub struct LoraWeight30162de1 {
         /// The `path` field.
         pub path: String,
         /// The `scale` field.
@@ -356,7 +399,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoraWeight488db78d {
+    impl __serde::Serialize for LoraWeight30162de1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -368,7 +411,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight488db78d {
+    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -379,7 +422,7 @@ pub mod __types {
             })
         }
     }
-    impl LoraWeight488db78d {
+    impl LoraWeight30162de1 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -391,6 +434,61 @@ pub mod __types {
         pub fn with_scale(mut self, scale: impl Into<f64>) -> Self {
             self.scale = Some(scale.into());
             self
+        }
+    }
+    /// The `VideoSize` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+    pub enum VideoSize231cb82b {
+        /// The `ImageSize` form.
+        ImageSize(ImageSizefaa77562),
+        /// The `Preset` form.
+        Preset(VideoSizePreset263f735e),
+    }
+    impl __serde::Serialize for VideoSize231cb82b {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
+                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
+            }
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for VideoSize231cb82b {
+        /// Tries each form in order, like serde's untagged enums.
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
+                &value,
+            ) {
+                return Ok(Self::ImageSize(arm));
+            }
+            if let Ok(arm) = <VideoSizePreset263f735e as __serde::Deserialize>::deserialize(
+                &value,
+            ) {
+                return Ok(Self::Preset(arm));
+            }
+            Err(
+                <D::Error as __serde::de::Error>::custom(
+                    "the value matches none of the forms of VideoSize",
+                ),
+            )
+        }
+    }
+    impl From<ImageSizefaa77562> for VideoSize231cb82b {
+        fn from(value: ImageSizefaa77562) -> Self {
+            Self::ImageSize(value)
+        }
+    }
+    impl From<VideoSizePreset263f735e> for VideoSize231cb82b {
+        fn from(value: VideoSizePreset263f735e) -> Self {
+            Self::Preset(value)
         }
     }
     /// The `VideoSizePreset` type of the endpoint schema.
@@ -452,61 +550,6 @@ pub mod __types {
         ) -> Result<Self, D::Error> {
             let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
             Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum VideoSizef9210491 {
-        /// The `ImageSize` form.
-        ImageSize(ImageSize58ecedc3),
-        /// The `Preset` form.
-        Preset(VideoSizePreset263f735e),
-    }
-    impl __serde::Serialize for VideoSizef9210491 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoSizef9210491 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <ImageSize58ecedc3 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::ImageSize(arm));
-            }
-            if let Ok(arm) = <VideoSizePreset263f735e as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of VideoSize",
-                ),
-            )
-        }
-    }
-    impl From<ImageSize58ecedc3> for VideoSizef9210491 {
-        fn from(value: ImageSize58ecedc3) -> Self {
-            Self::ImageSize(value)
-        }
-    }
-    impl From<VideoSizePreset263f735e> for VideoSizef9210491 {
-        fn from(value: VideoSizePreset263f735e) -> Self {
-            Self::Preset(value)
         }
     }
 }

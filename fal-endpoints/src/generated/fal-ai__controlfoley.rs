@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod controlfoley {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::ControlfoleyOutputf4712ab6 as ControlfoleyOutput;
+        pub use super::super::__types::ControlfoleyOutput7b9a7641 as ControlfoleyOutput;
         /// The request body of `fal-ai/controlfoley`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct ControlfoleyInput {
@@ -212,6 +212,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -232,7 +275,7 @@ pub mod __types {
     }
     /// The `ControlfoleyOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlfoleyOutputf4712ab6 {
+    pub struct ControlfoleyOutput7b9a7641 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/model_tests/video_models/mmaudio_output.mp4"}`.
@@ -242,7 +285,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for ControlfoleyOutputf4712ab6 {
+    impl __serde::Serialize for ControlfoleyOutput7b9a7641 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -255,7 +298,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ControlfoleyOutputf4712ab6 {
+    impl<'de> __serde::Deserialize<'de> for ControlfoleyOutput7b9a7641 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,8 +11,8 @@ pub mod fal_ai {
             pub mod text_to_video {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::CosmosPredict25DistilledTextToVideoOutput75a89391 as CosmosPredict25DistilledTextToVideoOutput;
-                pub use super::super::super::super::__types::VideoFile19efa486 as VideoFile;
+                pub use super::super::super::super::__types::CosmosPredict25DistilledTextToVideoOutput916d0c0e as CosmosPredict25DistilledTextToVideoOutput;
+                pub use super::super::super::super::__types::VideoFilebde9511b as VideoFile;
                 pub use super::super::super::super::__types::VideoOutputType0c45f6a7 as VideoOutputType;
                 pub use super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
                 /// The request body of `fal-ai/cosmos-predict-2.5/distilled/text-to-video`.
@@ -199,6 +199,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -219,15 +262,15 @@ pub mod __types {
     }
     /// The `CosmosPredict25DistilledTextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct CosmosPredict25DistilledTextToVideoOutput75a89391 {
+    pub struct CosmosPredict25DistilledTextToVideoOutput916d0c0e {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8fabc5/qAi19s0dSuQHDZ3O7D_HV_FkSwbls1.mp4","content_type":"video/mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for CosmosPredict25DistilledTextToVideoOutput75a89391 {
+    impl __serde::Serialize for CosmosPredict25DistilledTextToVideoOutput916d0c0e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -240,7 +283,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for CosmosPredict25DistilledTextToVideoOutput75a89391 {
+    for CosmosPredict25DistilledTextToVideoOutput916d0c0e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -253,7 +296,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -279,7 +322,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -298,7 +341,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -8,9 +8,9 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::Audio24a98636 as Audio;
-        pub use super::super::__types::Csm1bOutput991ab810 as Csm1bOutput;
-        pub use super::super::__types::Speaker69eef429 as Speaker;
-        pub use super::super::__types::Turn8462ff6a as Turn;
+        pub use super::super::__types::Csm1bOutput39c5416b as Csm1bOutput;
+        pub use super::super::__types::Speakerfcf44b8f as Speaker;
+        pub use super::super::__types::Turn5d3db711 as Turn;
         /// The request body of `fal-ai/csm-1b`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Csm1bInput {
@@ -111,6 +111,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -174,11 +217,11 @@ pub mod __types {
     }
     /// The `Csm1bOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Csm1bOutput991ab810 {
+    pub struct Csm1bOutput39c5416b {
         /// The `audio` field.
         pub audio: Audio24a98636,
     }
-    impl __serde::Serialize for Csm1bOutput991ab810 {
+    impl __serde::Serialize for Csm1bOutput39c5416b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -189,7 +232,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Csm1bOutput991ab810 {
+    impl<'de> __serde::Deserialize<'de> for Csm1bOutput39c5416b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -201,7 +244,7 @@ pub mod __types {
     }
     /// The `Speaker` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Speaker69eef429 {
+    pub struct Speakerfcf44b8f {
         /// The `prompt` field.
         pub prompt: String,
         /// The `speaker_id` field.
@@ -209,7 +252,7 @@ pub mod __types {
         /// The `audio_url` field.
         pub audio_url: fal_runtime::FileInput,
     }
-    impl __serde::Serialize for Speaker69eef429 {
+    impl __serde::Serialize for Speakerfcf44b8f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -222,7 +265,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Speaker69eef429 {
+    impl<'de> __serde::Deserialize<'de> for Speakerfcf44b8f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -234,7 +277,7 @@ pub mod __types {
             })
         }
     }
-    impl Speaker69eef429 {
+    impl Speakerfcf44b8f {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             prompt: impl Into<String>,
@@ -250,13 +293,13 @@ pub mod __types {
     }
     /// The `Turn` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Turn8462ff6a {
+    pub struct Turn5d3db711 {
         /// The `speaker_id` field.
         pub speaker_id: i64,
         /// The `text` field.
         pub text: String,
     }
-    impl __serde::Serialize for Turn8462ff6a {
+    impl __serde::Serialize for Turn5d3db711 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -268,7 +311,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Turn8462ff6a {
+    impl<'de> __serde::Deserialize<'de> for Turn5d3db711 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -279,7 +322,7 @@ pub mod __types {
             })
         }
     }
-    impl Turn8462ff6a {
+    impl Turn5d3db711 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(speaker_id: impl Into<i64>, text: impl Into<String>) -> Self {
             Self {

@@ -7,11 +7,11 @@ pub mod fal_ai {
     pub mod deepfilternet3 {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::AudioFile3f989b44 as AudioFile;
+        pub use super::super::__types::AudioFilea2afc6f8 as AudioFile;
         pub use super::super::__types::AudioFormat86ed0f6a as AudioFormat;
         pub use super::super::__types::Bitrateac740665 as Bitrate;
-        pub use super::super::__types::DeepFilterNetTimings6ef2434c as DeepFilterNetTimings;
-        pub use super::super::__types::Deepfilternet3Outputff1e6e52 as Deepfilternet3Output;
+        pub use super::super::__types::DeepFilterNetTimings8f4f8ff2 as DeepFilterNetTimings;
+        pub use super::super::__types::Deepfilternet3Output09908528 as Deepfilternet3Output;
         /// The request body of `fal-ai/deepfilternet3`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Deepfilternet3Input {
@@ -137,6 +137,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -157,7 +200,7 @@ pub mod __types {
     }
     /// The `AudioFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AudioFile3f989b44 {
+    pub struct AudioFilea2afc6f8 {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -181,7 +224,7 @@ pub mod __types {
         /// The `bitrate` field.
         pub bitrate: Option<Bitrateac740665>,
     }
-    impl __serde::Serialize for AudioFile3f989b44 {
+    impl __serde::Serialize for AudioFilea2afc6f8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -199,7 +242,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AudioFile3f989b44 {
+    impl<'de> __serde::Deserialize<'de> for AudioFilea2afc6f8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -324,7 +367,7 @@ pub mod __types {
     }
     /// The `DeepFilterNetTimings` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct DeepFilterNetTimings6ef2434c {
+    pub struct DeepFilterNetTimings8f4f8ff2 {
         /// The `preprocess` field.
         pub preprocess: f64,
         /// The `inference` field.
@@ -332,7 +375,7 @@ pub mod __types {
         /// The `postprocess` field.
         pub postprocess: f64,
     }
-    impl __serde::Serialize for DeepFilterNetTimings6ef2434c {
+    impl __serde::Serialize for DeepFilterNetTimings8f4f8ff2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -345,7 +388,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for DeepFilterNetTimings6ef2434c {
+    impl<'de> __serde::Deserialize<'de> for DeepFilterNetTimings8f4f8ff2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -359,13 +402,13 @@ pub mod __types {
     }
     /// The `Deepfilternet3Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Deepfilternet3Outputff1e6e52 {
+    pub struct Deepfilternet3Output09908528 {
         /// The `audio_file` field.
-        pub audio_file: AudioFile3f989b44,
+        pub audio_file: AudioFilea2afc6f8,
         /// The `timings` field.
-        pub timings: DeepFilterNetTimings6ef2434c,
+        pub timings: DeepFilterNetTimings8f4f8ff2,
     }
-    impl __serde::Serialize for Deepfilternet3Outputff1e6e52 {
+    impl __serde::Serialize for Deepfilternet3Output09908528 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -377,7 +420,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Deepfilternet3Outputff1e6e52 {
+    impl<'de> __serde::Deserialize<'de> for Deepfilternet3Output09908528 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

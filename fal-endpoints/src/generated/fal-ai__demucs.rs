@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod demucs {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::DemucsOutput4f5f3cea as DemucsOutput;
+        pub use super::super::__types::DemucsOutputa8f0c9ea as DemucsOutput;
         pub use super::super::__types::Modelb4876fa9 as Model;
         pub use super::super::__types::OutputFormat45d7d957 as OutputFormat;
         pub use super::super::__types::StemsItem27bf2b42 as StemsItem;
@@ -178,6 +178,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -198,7 +241,7 @@ pub mod __types {
     }
     /// The `DemucsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct DemucsOutput4f5f3cea {
+    pub struct DemucsOutputa8f0c9ea {
         /// The `vocals` field.
         pub vocals: Option<fal_runtime::File>,
         /// The `drums` field.
@@ -212,7 +255,7 @@ pub mod __types {
         /// The `piano` field.
         pub piano: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for DemucsOutput4f5f3cea {
+    impl __serde::Serialize for DemucsOutputa8f0c9ea {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -228,7 +271,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for DemucsOutput4f5f3cea {
+    impl<'de> __serde::Deserialize<'de> for DemucsOutputa8f0c9ea {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

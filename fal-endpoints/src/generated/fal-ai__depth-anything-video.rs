@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::Colormap9fee9864 as Colormap;
-        pub use super::super::__types::DepthAnythingVideoOutput960218db as DepthAnythingVideoOutput;
+        pub use super::super::__types::DepthAnythingVideoOutput311ebd57 as DepthAnythingVideoOutput;
         pub use super::super::__types::Model0510e70a as Model;
         pub use super::super::__types::Resolution7bf118d5 as Resolution;
         /// The request body of `fal-ai/depth-anything-video`.
@@ -187,6 +187,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -264,7 +307,7 @@ pub mod __types {
     }
     /// The `DepthAnythingVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct DepthAnythingVideoOutput960218db {
+    pub struct DepthAnythingVideoOutput311ebd57 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a909a72/bC4JmEhmaBIaMC4vRhhTq_depth_output.mp4"}`.
@@ -272,7 +315,7 @@ pub mod __types {
         /// The `raw_depths` field.
         pub raw_depths: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for DepthAnythingVideoOutput960218db {
+    impl __serde::Serialize for DepthAnythingVideoOutput311ebd57 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -284,7 +327,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for DepthAnythingVideoOutput960218db {
+    impl<'de> __serde::Deserialize<'de> for DepthAnythingVideoOutput311ebd57 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

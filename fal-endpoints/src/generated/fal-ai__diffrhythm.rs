@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod diffrhythm {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::DiffrhythmOutputaffe8815 as DiffrhythmOutput;
+        pub use super::super::__types::DiffrhythmOutputeb70f4ff as DiffrhythmOutput;
         pub use super::super::__types::MusicDuration9cd53bdf as MusicDuration;
         pub use super::super::__types::Schedulerdfb14ea6 as Scheduler;
         /// The request body of `fal-ai/diffrhythm`.
@@ -192,6 +192,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -212,13 +255,13 @@ pub mod __types {
     }
     /// The `DiffrhythmOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct DiffrhythmOutputaffe8815 {
+    pub struct DiffrhythmOutputeb70f4ff {
         /// The `audio` field.
         ///
         /// Example: `{"file_size":33554520,"url":"https://v3.fal.media/files/elephant/VV4wtKXBpZL1bNv6en36t_output.wav","file_name":"output.wav","content_type":"application/octet-stream"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for DiffrhythmOutputaffe8815 {
+    impl __serde::Serialize for DiffrhythmOutputeb70f4ff {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -229,7 +272,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for DiffrhythmOutputaffe8815 {
+    impl<'de> __serde::Deserialize<'de> for DiffrhythmOutputeb70f4ff {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod dubbing {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::DubbingOutput34f2feaf as DubbingOutput;
+        pub use super::super::__types::DubbingOutput658e2a6b as DubbingOutput;
         pub use super::super::__types::TargetLanguage10063a5b as TargetLanguage;
         /// The request body of `fal-ai/dubbing`.
         #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +125,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -145,13 +188,13 @@ pub mod __types {
     }
     /// The `DubbingOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct DubbingOutput34f2feaf {
+    pub struct DubbingOutput658e2a6b {
         /// The `video` field.
         ///
         /// Example: `{"file_size":120000,"file_name":"output.mp4","content_type":"video/mp4","url":"https://v3.fal.media/files/koala/7BzEwUucbr6yuFjpcJipl_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for DubbingOutput34f2feaf {
+    impl __serde::Serialize for DubbingOutput658e2a6b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -162,7 +205,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for DubbingOutput34f2feaf {
+    impl<'de> __serde::Deserialize<'de> for DubbingOutput658e2a6b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod echomimic_v3 {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::EchomimicV3Output9f1dc113 as EchomimicV3Output;
+        pub use super::super::__types::EchomimicV3Output7b74d0fa as EchomimicV3Output;
         /// The request body of `fal-ai/echomimic-v3`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct EchomimicV3Input {
@@ -194,6 +194,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -214,13 +257,13 @@ pub mod __types {
     }
     /// The `EchomimicV3Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct EchomimicV3Output9f1dc113 {
+    pub struct EchomimicV3Output7b74d0fa {
         /// The `video` field.
         ///
         /// Example: `"https://storage.googleapis.com/falserverless/example_outputs/echo-mimic-output.mp4"`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for EchomimicV3Output9f1dc113 {
+    impl __serde::Serialize for EchomimicV3Output7b74d0fa {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -231,7 +274,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for EchomimicV3Output9f1dc113 {
+    impl<'de> __serde::Deserialize<'de> for EchomimicV3Output7b74d0fa {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,10 +9,10 @@ pub mod fal_ai {
         use super::super::__types;
         pub use super::super::__types::AccelerationPreset2a9dd88c as AccelerationPreset;
         pub use super::super::__types::AspectRatioffb7a02e as AspectRatio;
-        pub use super::super::__types::EdittoOutputc8f7c02a as EdittoOutput;
+        pub use super::super::__types::EdittoOutputd4fb6b64 as EdittoOutput;
         pub use super::super::__types::Resolutiond8792fe2 as Resolution;
         pub use super::super::__types::Sampler71d636e1 as Sampler;
-        pub use super::super::__types::VideoFile19efa486 as VideoFile;
+        pub use super::super::__types::VideoFilebde9511b as VideoFile;
         pub use super::super::__types::VideoQualityb704da84 as VideoQuality;
         pub use super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
         /// The request body of `fal-ai/editto`.
@@ -456,6 +456,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -578,9 +621,9 @@ pub mod __types {
     }
     /// The `EdittoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct EdittoOutputc8f7c02a {
+    pub struct EdittoOutputd4fb6b64 {
         /// The `video` field.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `prompt` field.
         pub prompt: String,
         /// The `seed` field.
@@ -590,7 +633,7 @@ pub mod __types {
         /// The `frames_zip` field.
         pub frames_zip: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for EdittoOutputc8f7c02a {
+    impl __serde::Serialize for EdittoOutputd4fb6b64 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -604,7 +647,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for EdittoOutputc8f7c02a {
+    impl<'de> __serde::Deserialize<'de> for EdittoOutputd4fb6b64 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -729,7 +772,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -755,7 +798,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -774,7 +817,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

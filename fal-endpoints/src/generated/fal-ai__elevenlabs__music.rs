@@ -9,9 +9,9 @@ pub mod fal_ai {
         pub mod music {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ElevenlabsMusicOutputcfa2f24a as ElevenlabsMusicOutput;
-            pub use super::super::super::__types::MusicCompositionPlana4ec3f71 as MusicCompositionPlan;
-            pub use super::super::super::__types::MusicSection1968e947 as MusicSection;
+            pub use super::super::super::__types::ElevenlabsMusicOutput4c9b07e7 as ElevenlabsMusicOutput;
+            pub use super::super::super::__types::MusicCompositionPlan16a73411 as MusicCompositionPlan;
+            pub use super::super::super::__types::MusicSection06fca32c as MusicSection;
             pub use super::super::super::__types::OutputFormat817fb103 as OutputFormat;
             /// The request body of `fal-ai/elevenlabs/music`.
             #[derive(Debug, Clone, PartialEq, Default)]
@@ -182,6 +182,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -202,13 +245,13 @@ pub mod __types {
     }
     /// The `ElevenlabsMusicOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ElevenlabsMusicOutputcfa2f24a {
+    pub struct ElevenlabsMusicOutput4c9b07e7 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/elevenlabs/music_generated.mp3","content_type":"audio/mpeg","file_name":"music_generated.mp3"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for ElevenlabsMusicOutputcfa2f24a {
+    impl __serde::Serialize for ElevenlabsMusicOutput4c9b07e7 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -219,7 +262,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ElevenlabsMusicOutputcfa2f24a {
+    impl<'de> __serde::Deserialize<'de> for ElevenlabsMusicOutput4c9b07e7 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -231,15 +274,15 @@ pub mod __types {
     }
     /// The `MusicCompositionPlan` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MusicCompositionPlana4ec3f71 {
+    pub struct MusicCompositionPlan16a73411 {
         /// The `positive_global_styles` field.
         pub positive_global_styles: Vec<String>,
         /// The `negative_global_styles` field.
         pub negative_global_styles: Vec<String>,
         /// The `sections` field.
-        pub sections: Vec<MusicSection1968e947>,
+        pub sections: Vec<MusicSection06fca32c>,
     }
-    impl __serde::Serialize for MusicCompositionPlana4ec3f71 {
+    impl __serde::Serialize for MusicCompositionPlan16a73411 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -252,7 +295,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MusicCompositionPlana4ec3f71 {
+    impl<'de> __serde::Deserialize<'de> for MusicCompositionPlan16a73411 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -270,9 +313,9 @@ pub mod __types {
             })
         }
     }
-    impl MusicCompositionPlana4ec3f71 {
+    impl MusicCompositionPlan16a73411 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new<I0: Into<String>, I1: Into<String>, I2: Into<MusicSection1968e947>>(
+        pub fn new<I0: Into<String>, I1: Into<String>, I2: Into<MusicSection06fca32c>>(
             positive_global_styles: impl IntoIterator<Item = I0>,
             negative_global_styles: impl IntoIterator<Item = I1>,
             sections: impl IntoIterator<Item = I2>,
@@ -292,7 +335,7 @@ pub mod __types {
     }
     /// The `MusicSection` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MusicSection1968e947 {
+    pub struct MusicSection06fca32c {
         /// The `section_name` field.
         ///
         /// Limits: 1 to 100 characters.
@@ -308,7 +351,7 @@ pub mod __types {
         /// The `lines` field.
         pub lines: Vec<String>,
     }
-    impl __serde::Serialize for MusicSection1968e947 {
+    impl __serde::Serialize for MusicSection06fca32c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -323,7 +366,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MusicSection1968e947 {
+    impl<'de> __serde::Deserialize<'de> for MusicSection06fca32c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -343,7 +386,7 @@ pub mod __types {
             })
         }
     }
-    impl MusicSection1968e947 {
+    impl MusicSection06fca32c {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new<I1: Into<String>, I2: Into<String>, I4: Into<String>>(
             section_name: impl Into<String>,

@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod v2 {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ElevenlabsSoundEffectsV2Outpute7740a09 as ElevenlabsSoundEffectsV2Output;
+                pub use super::super::super::super::__types::ElevenlabsSoundEffectsV2Output89e2e0ca as ElevenlabsSoundEffectsV2Output;
                 pub use super::super::super::super::__types::OutputFormat817fb103 as OutputFormat;
                 /// The request body of `fal-ai/elevenlabs/sound-effects/v2`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +149,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -169,13 +212,13 @@ pub mod __types {
     }
     /// The `ElevenlabsSoundEffectsV2Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ElevenlabsSoundEffectsV2Outpute7740a09 {
+    pub struct ElevenlabsSoundEffectsV2Output89e2e0ca {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/lion/WgnO-jy6WduosuG_Ibobx_sound_effect.mp3"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for ElevenlabsSoundEffectsV2Outpute7740a09 {
+    impl __serde::Serialize for ElevenlabsSoundEffectsV2Output89e2e0ca {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -186,7 +229,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ElevenlabsSoundEffectsV2Outpute7740a09 {
+    impl<'de> __serde::Deserialize<'de> for ElevenlabsSoundEffectsV2Output89e2e0ca {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,8 +11,8 @@ pub mod fal_ai {
             pub mod scribe_v2 {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ElevenlabsSpeechToTextScribeV2Output219b1b12 as ElevenlabsSpeechToTextScribeV2Output;
-                pub use super::super::super::super::__types::TranscriptionWorde107ced6 as TranscriptionWord;
+                pub use super::super::super::super::__types::ElevenlabsSpeechToTextScribeV2Outputed4c0669 as ElevenlabsSpeechToTextScribeV2Output;
+                pub use super::super::super::super::__types::TranscriptionWord8389d0a8 as TranscriptionWord;
                 /// The request body of `fal-ai/elevenlabs/speech-to-text/scribe-v2`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ElevenlabsSpeechToTextScribeV2Input {
@@ -156,6 +156,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -176,7 +219,7 @@ pub mod __types {
     }
     /// The `ElevenlabsSpeechToTextScribeV2Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ElevenlabsSpeechToTextScribeV2Output219b1b12 {
+    pub struct ElevenlabsSpeechToTextScribeV2Outputed4c0669 {
         /// The `text` field.
         pub text: String,
         /// The `language_code` field.
@@ -188,9 +231,9 @@ pub mod __types {
         /// Example: `1`.
         pub language_probability: f64,
         /// The `words` field.
-        pub words: Vec<TranscriptionWorde107ced6>,
+        pub words: Vec<TranscriptionWord8389d0a8>,
     }
-    impl __serde::Serialize for ElevenlabsSpeechToTextScribeV2Output219b1b12 {
+    impl __serde::Serialize for ElevenlabsSpeechToTextScribeV2Outputed4c0669 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -204,7 +247,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ElevenlabsSpeechToTextScribeV2Output219b1b12 {
+    impl<'de> __serde::Deserialize<'de> for ElevenlabsSpeechToTextScribeV2Outputed4c0669 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -222,7 +265,7 @@ pub mod __types {
     }
     /// The `TranscriptionWord` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TranscriptionWorde107ced6 {
+    pub struct TranscriptionWord8389d0a8 {
         /// The `text` field.
         pub text: String,
         /// The `start` field.
@@ -234,7 +277,7 @@ pub mod __types {
         /// The `speaker_id` field.
         pub speaker_id: Option<String>,
     }
-    impl __serde::Serialize for TranscriptionWorde107ced6 {
+    impl __serde::Serialize for TranscriptionWord8389d0a8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -249,7 +292,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TranscriptionWorde107ced6 {
+    impl<'de> __serde::Deserialize<'de> for TranscriptionWord8389d0a8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

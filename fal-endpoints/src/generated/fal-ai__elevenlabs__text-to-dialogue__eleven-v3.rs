@@ -11,9 +11,9 @@ pub mod fal_ai {
             pub mod eleven_v3 {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::DialogueBlockd3605708 as DialogueBlock;
-                pub use super::super::super::super::__types::ElevenlabsTextToDialogueElevenV3Output97c51813 as ElevenlabsTextToDialogueElevenV3Output;
-                pub use super::super::super::super::__types::PronunciationDictionaryLocatorf0b62097 as PronunciationDictionaryLocator;
+                pub use super::super::super::super::__types::DialogueBlock066b760c as DialogueBlock;
+                pub use super::super::super::super::__types::ElevenlabsTextToDialogueElevenV3Outputc217fbc7 as ElevenlabsTextToDialogueElevenV3Output;
+                pub use super::super::super::super::__types::PronunciationDictionaryLocatordd8d7ed3 as PronunciationDictionaryLocator;
                 /// The request body of `fal-ai/elevenlabs/text-to-dialogue/eleven-v3`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ElevenlabsTextToDialogueElevenV3Input {
@@ -169,6 +169,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -189,7 +232,7 @@ pub mod __types {
     }
     /// The `DialogueBlock` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct DialogueBlockd3605708 {
+    pub struct DialogueBlock066b760c {
         /// The `text` field.
         pub text: String,
         /// The `voice` field.
@@ -197,7 +240,7 @@ pub mod __types {
         /// Example: `"Aria"`.
         pub voice: String,
     }
-    impl __serde::Serialize for DialogueBlockd3605708 {
+    impl __serde::Serialize for DialogueBlock066b760c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -209,7 +252,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for DialogueBlockd3605708 {
+    impl<'de> __serde::Deserialize<'de> for DialogueBlock066b760c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -220,7 +263,7 @@ pub mod __types {
             })
         }
     }
-    impl DialogueBlockd3605708 {
+    impl DialogueBlock066b760c {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(text: impl Into<String>, voice: impl Into<String>) -> Self {
             Self {
@@ -231,7 +274,7 @@ pub mod __types {
     }
     /// The `ElevenlabsTextToDialogueElevenV3Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ElevenlabsTextToDialogueElevenV3Output97c51813 {
+    pub struct ElevenlabsTextToDialogueElevenV3Outputc217fbc7 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/zebra/XFeGS8Fq-q1eAPG2sSAo__output.mp3"}`.
@@ -239,7 +282,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for ElevenlabsTextToDialogueElevenV3Output97c51813 {
+    impl __serde::Serialize for ElevenlabsTextToDialogueElevenV3Outputc217fbc7 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -251,7 +294,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ElevenlabsTextToDialogueElevenV3Output97c51813 {
+    impl<'de> __serde::Deserialize<'de> for ElevenlabsTextToDialogueElevenV3Outputc217fbc7 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -264,13 +307,13 @@ pub mod __types {
     }
     /// The `PronunciationDictionaryLocator` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PronunciationDictionaryLocatorf0b62097 {
+    pub struct PronunciationDictionaryLocatordd8d7ed3 {
         /// The `pronunciation_dictionary_id` field.
         pub pronunciation_dictionary_id: Option<String>,
         /// The `version_id` field.
         pub version_id: Option<String>,
     }
-    impl __serde::Serialize for PronunciationDictionaryLocatorf0b62097 {
+    impl __serde::Serialize for PronunciationDictionaryLocatordd8d7ed3 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -286,7 +329,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PronunciationDictionaryLocatorf0b62097 {
+    impl<'de> __serde::Deserialize<'de> for PronunciationDictionaryLocatordd8d7ed3 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -300,7 +343,7 @@ pub mod __types {
             })
         }
     }
-    impl PronunciationDictionaryLocatorf0b62097 {
+    impl PronunciationDictionaryLocatordd8d7ed3 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {

@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::ApplyTextNormalization0c0249ea as ApplyTextNormalization;
-                pub use super::super::super::super::__types::ElevenlabsTtsElevenV3Outputb246ac79 as ElevenlabsTtsElevenV3Output;
+                pub use super::super::super::super::__types::ElevenlabsTtsElevenV3Outpute72f0990 as ElevenlabsTtsElevenV3Output;
                 /// The request body of `fal-ai/elevenlabs/tts/eleven-v3`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ElevenlabsTtsElevenV3Input {
@@ -174,6 +174,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -243,7 +286,7 @@ pub mod __types {
     }
     /// The `ElevenlabsTtsElevenV3Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ElevenlabsTtsElevenV3Outputb246ac79 {
+    pub struct ElevenlabsTtsElevenV3Outpute72f0990 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/zebra/zJL_oRY8h5RWwjoK1w7tx_output.mp3"}`.
@@ -251,7 +294,7 @@ pub mod __types {
         /// The `timestamps` field.
         pub timestamps: Option<Vec<fal_runtime::__private::serde_json::Value>>,
     }
-    impl __serde::Serialize for ElevenlabsTtsElevenV3Outputb246ac79 {
+    impl __serde::Serialize for ElevenlabsTtsElevenV3Outpute72f0990 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -263,7 +306,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ElevenlabsTtsElevenV3Outputb246ac79 {
+    impl<'de> __serde::Deserialize<'de> for ElevenlabsTtsElevenV3Outpute72f0990 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

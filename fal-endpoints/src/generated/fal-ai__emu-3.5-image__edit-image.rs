@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatiob917f644 as AspectRatio;
-            pub use super::super::super::__types::Emu35ImageEditImageOutput956a8962 as Emu35ImageEditImageOutput;
+            pub use super::super::super::__types::Emu35ImageEditImageOutput25c768ae as Emu35ImageEditImageOutput;
             pub use super::super::super::__types::OutputFormat571d4461 as OutputFormat;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
             /// The request body of `fal-ai/emu-3.5-image/edit-image`.
@@ -191,6 +191,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -288,7 +331,7 @@ pub mod __types {
     }
     /// The `Emu35ImageEditImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Emu35ImageEditImageOutput956a8962 {
+    pub struct Emu35ImageEditImageOutput25c768ae {
         /// The `images` field.
         ///
         /// Example: `[{"height":1168,"content_type":"image/jpeg","file_name":"t4nYWb1Zk7Uc6x2nSLysb.jpg","width":784,"url":"https://v3b.fal.media/files/b/monkey/t4nYWb1Zk7Uc6x2nSLysb.jpg"}]`.
@@ -298,7 +341,7 @@ pub mod __types {
         /// Example: `1021074961`.
         pub seed: i64,
     }
-    impl __serde::Serialize for Emu35ImageEditImageOutput956a8962 {
+    impl __serde::Serialize for Emu35ImageEditImageOutput25c768ae {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -310,7 +353,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Emu35ImageEditImageOutput956a8962 {
+    impl<'de> __serde::Deserialize<'de> for Emu35ImageEditImageOutput25c768ae {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatio33d0015b as AspectRatio;
-            pub use super::super::super::__types::Emu35ImageTextToImageOutputb15f407d as Emu35ImageTextToImageOutput;
+            pub use super::super::super::__types::Emu35ImageTextToImageOutput88931192 as Emu35ImageTextToImageOutput;
             pub use super::super::super::__types::OutputFormat571d4461 as OutputFormat;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
             /// The request body of `fal-ai/emu-3.5-image/text-to-image`.
@@ -181,6 +181,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -274,7 +317,7 @@ pub mod __types {
     }
     /// The `Emu35ImageTextToImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Emu35ImageTextToImageOutputb15f407d {
+    pub struct Emu35ImageTextToImageOutput88931192 {
         /// The `images` field.
         ///
         /// Example: `[{"height":880,"content_type":"image/jpeg","file_name":"2_gRhwfsnmNKYtZ_dveyV.jpg","width":1184,"url":"https://v3b.fal.media/files/b/koala/UFe9ES9IGdp0N90JmCyd4.jpg"}]`.
@@ -284,7 +327,7 @@ pub mod __types {
         /// Example: `1815037768`.
         pub seed: i64,
     }
-    impl __serde::Serialize for Emu35ImageTextToImageOutputb15f407d {
+    impl __serde::Serialize for Emu35ImageTextToImageOutput88931192 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -296,7 +339,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Emu35ImageTextToImageOutputb15f407d {
+    impl<'de> __serde::Deserialize<'de> for Emu35ImageTextToImageOutput88931192 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod era_3d {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::Era3dOutput22dff9f7 as Era3dOutput;
+        pub use super::super::__types::Era3dOutput0826bf4d as Era3dOutput;
         /// The request body of `fal-ai/era-3d`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Era3dInput {
@@ -167,6 +167,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -187,7 +230,7 @@ pub mod __types {
     }
     /// The `Era3dOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Era3dOutput22dff9f7 {
+    pub struct Era3dOutput0826bf4d {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `normal_images` field.
@@ -195,7 +238,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for Era3dOutput22dff9f7 {
+    impl __serde::Serialize for Era3dOutput0826bf4d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -208,7 +251,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Era3dOutput22dff9f7 {
+    impl<'de> __serde::Deserialize<'de> for Era3dOutput0826bf4d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

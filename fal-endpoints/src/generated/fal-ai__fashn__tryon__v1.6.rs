@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::Categorya20f0bb4 as Category;
-                pub use super::super::super::super::__types::FashnTryonV16Outputac4ee039 as FashnTryonV16Output;
+                pub use super::super::super::super::__types::FashnTryonV16Outputf7db780e as FashnTryonV16Output;
                 pub use super::super::super::super::__types::GarmentPhotoType88543efa as GarmentPhotoType;
                 pub use super::super::super::super::__types::Mode5484d04b as Mode;
                 pub use super::super::super::super::__types::ModerationLeveleac57c6e as ModerationLevel;
@@ -235,6 +235,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -308,13 +351,13 @@ pub mod __types {
     }
     /// The `FashnTryonV16Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FashnTryonV16Outputac4ee039 {
+    pub struct FashnTryonV16Outputf7db780e {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://cdn.fashn.ai/4ddf1d78-63df-44bb-8e1f-355fff3a7b87/output_0.png"}]`.
         pub images: Vec<fal_runtime::File>,
     }
-    impl __serde::Serialize for FashnTryonV16Outputac4ee039 {
+    impl __serde::Serialize for FashnTryonV16Outputf7db780e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -325,7 +368,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FashnTryonV16Outputac4ee039 {
+    impl<'de> __serde::Deserialize<'de> for FashnTryonV16Outputf7db780e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,12 +7,12 @@ pub mod fal_ai {
     pub mod fast_lightning_sdxl {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::Embeddingd4f21344 as Embedding;
-        pub use super::super::__types::FastLightningSdxlOutputa9c87dc2 as FastLightningSdxlOutput;
+        pub use super::super::__types::Embedding44167d24 as Embedding;
+        pub use super::super::__types::FastLightningSdxlOutputc56143be as FastLightningSdxlOutput;
         pub use super::super::__types::Formatc52796df as Format;
-        pub use super::super::__types::ImageSizee172eda7 as ImageSize;
+        pub use super::super::__types::ImageSizedeab96a1 as ImageSize;
         pub use super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
-        pub use super::super::__types::ImageSizeType2165b1b37 as ImageSizeType2;
+        pub use super::super::__types::ImageSizeType2667c9d82 as ImageSizeType2;
         pub use super::super::__types::NumInferenceStepsedda1e43 as NumInferenceSteps;
         pub use super::super::__types::SafetyCheckerVersion12063a9f as SafetyCheckerVersion;
         /// The request body of `fal-ai/fast-lightning-sdxl`.
@@ -268,6 +268,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -288,7 +331,7 @@ pub mod __types {
     }
     /// The `Embedding` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Embeddingd4f21344 {
+    pub struct Embedding44167d24 {
         /// The `path` field.
         ///
         /// Example: `"https://civitai.com/api/download/models/135931"`.
@@ -296,7 +339,7 @@ pub mod __types {
         /// The `tokens` field.
         pub tokens: Option<Vec<String>>,
     }
-    impl __serde::Serialize for Embeddingd4f21344 {
+    impl __serde::Serialize for Embedding44167d24 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -308,7 +351,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Embeddingd4f21344 {
+    impl<'de> __serde::Deserialize<'de> for Embedding44167d24 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -319,7 +362,7 @@ pub mod __types {
             })
         }
     }
-    impl Embeddingd4f21344 {
+    impl Embedding44167d24 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -338,7 +381,7 @@ pub mod __types {
     }
     /// The `FastLightningSdxlOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FastLightningSdxlOutputa9c87dc2 {
+    pub struct FastLightningSdxlOutputc56143be {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `timings` field.
@@ -350,7 +393,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for FastLightningSdxlOutputa9c87dc2 {
+    impl __serde::Serialize for FastLightningSdxlOutputc56143be {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -365,7 +408,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FastLightningSdxlOutputa9c87dc2 {
+    impl<'de> __serde::Deserialize<'de> for FastLightningSdxlOutputc56143be {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -487,7 +530,7 @@ pub mod __types {
     }
     /// The `ImageSizeType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSizeType2165b1b37 {
+    pub struct ImageSizeType2667c9d82 {
         /// The `height` field.
         ///
         /// Default (applied by fal when the field is left unset): `512`.
@@ -499,7 +542,7 @@ pub mod __types {
         /// Limits: 0 < value ≤ 14142.
         pub width: Option<i64>,
     }
-    impl __serde::Serialize for ImageSizeType2165b1b37 {
+    impl __serde::Serialize for ImageSizeType2667c9d82 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -511,7 +554,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeType2165b1b37 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizeType2667c9d82 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -522,7 +565,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageSizeType2165b1b37 {
+    impl ImageSizeType2667c9d82 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { height: None, width: None }
@@ -541,13 +584,13 @@ pub mod __types {
     /// The `ImageSize` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizee172eda7 {
+    pub enum ImageSizedeab96a1 {
         /// The `ImageSizeType2` form.
-        ImageSizeType2(ImageSizeType2165b1b37),
+        ImageSizeType2(ImageSizeType2667c9d82),
         /// The `Preset` form.
         Preset(ImageSizePresete51d00e2),
     }
-    impl __serde::Serialize for ImageSizee172eda7 {
+    impl __serde::Serialize for ImageSizedeab96a1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -560,7 +603,7 @@ pub mod __types {
             }
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSizee172eda7 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizedeab96a1 {
         /// Tries each form in order, like serde's untagged enums.
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
@@ -568,7 +611,7 @@ pub mod __types {
             let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
                 deserializer,
             )?;
-            if let Ok(arm) = <ImageSizeType2165b1b37 as __serde::Deserialize>::deserialize(
+            if let Ok(arm) = <ImageSizeType2667c9d82 as __serde::Deserialize>::deserialize(
                 &value,
             ) {
                 return Ok(Self::ImageSizeType2(arm));
@@ -585,12 +628,12 @@ pub mod __types {
             )
         }
     }
-    impl From<ImageSizeType2165b1b37> for ImageSizee172eda7 {
-        fn from(value: ImageSizeType2165b1b37) -> Self {
+    impl From<ImageSizeType2667c9d82> for ImageSizedeab96a1 {
+        fn from(value: ImageSizeType2667c9d82) -> Self {
             Self::ImageSizeType2(value)
         }
     }
-    impl From<ImageSizePresete51d00e2> for ImageSizee172eda7 {
+    impl From<ImageSizePresete51d00e2> for ImageSizedeab96a1 {
         fn from(value: ImageSizePresete51d00e2) -> Self {
             Self::Preset(value)
         }

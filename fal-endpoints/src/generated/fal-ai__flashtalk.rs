@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod flashtalk {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::FlashtalkOutput13486d2a as FlashtalkOutput;
+        pub use super::super::__types::FlashtalkOutput6e921a22 as FlashtalkOutput;
         /// The request body of `fal-ai/flashtalk`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct FlashtalkInput {
@@ -117,6 +117,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -137,7 +180,7 @@ pub mod __types {
     }
     /// The `FlashtalkOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FlashtalkOutput13486d2a {
+    pub struct FlashtalkOutput6e921a22 {
         /// The `video` field.
         pub video: fal_runtime::File,
         /// The `seed` field.
@@ -147,7 +190,7 @@ pub mod __types {
         /// The `timings` field.
         pub timings: Option<::std::collections::BTreeMap<String, f64>>,
     }
-    impl __serde::Serialize for FlashtalkOutput13486d2a {
+    impl __serde::Serialize for FlashtalkOutput6e921a22 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -161,7 +204,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FlashtalkOutput13486d2a {
+    impl<'de> __serde::Deserialize<'de> for FlashtalkOutput6e921a22 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

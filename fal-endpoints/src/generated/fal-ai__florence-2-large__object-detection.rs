@@ -9,9 +9,9 @@ pub mod fal_ai {
         pub mod object_detection {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::BoundingBox034ce2a1 as BoundingBox;
-            pub use super::super::super::__types::BoundingBoxesb0f6b968 as BoundingBoxes;
-            pub use super::super::super::__types::Florence2LargeObjectDetectionOutputdebb1e9a as Florence2LargeObjectDetectionOutput;
+            pub use super::super::super::__types::BoundingBox46548b13 as BoundingBox;
+            pub use super::super::super::__types::BoundingBoxes62a08a90 as BoundingBoxes;
+            pub use super::super::super::__types::Florence2LargeObjectDetectionOutput4509c045 as Florence2LargeObjectDetectionOutput;
             /// The request body of `fal-ai/florence-2-large/object-detection`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Florence2LargeObjectDetectionInput {
@@ -102,6 +102,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -122,7 +165,7 @@ pub mod __types {
     }
     /// The `BoundingBox` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BoundingBox034ce2a1 {
+    pub struct BoundingBox46548b13 {
         /// The `x` field.
         pub x: f64,
         /// The `y` field.
@@ -134,7 +177,7 @@ pub mod __types {
         /// The `label` field.
         pub label: String,
     }
-    impl __serde::Serialize for BoundingBox034ce2a1 {
+    impl __serde::Serialize for BoundingBox46548b13 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -149,7 +192,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BoundingBox034ce2a1 {
+    impl<'de> __serde::Deserialize<'de> for BoundingBox46548b13 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -165,11 +208,11 @@ pub mod __types {
     }
     /// The `BoundingBoxes` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BoundingBoxesb0f6b968 {
+    pub struct BoundingBoxes62a08a90 {
         /// The `bboxes` field.
-        pub bboxes: Vec<BoundingBox034ce2a1>,
+        pub bboxes: Vec<BoundingBox46548b13>,
     }
-    impl __serde::Serialize for BoundingBoxesb0f6b968 {
+    impl __serde::Serialize for BoundingBoxes62a08a90 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -180,7 +223,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BoundingBoxesb0f6b968 {
+    impl<'de> __serde::Deserialize<'de> for BoundingBoxes62a08a90 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -192,13 +235,13 @@ pub mod __types {
     }
     /// The `Florence2LargeObjectDetectionOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Florence2LargeObjectDetectionOutputdebb1e9a {
+    pub struct Florence2LargeObjectDetectionOutput4509c045 {
         /// The `results` field.
-        pub results: BoundingBoxesb0f6b968,
+        pub results: BoundingBoxes62a08a90,
         /// The `image` field.
         pub image: Option<fal_runtime::Image>,
     }
-    impl __serde::Serialize for Florence2LargeObjectDetectionOutputdebb1e9a {
+    impl __serde::Serialize for Florence2LargeObjectDetectionOutput4509c045 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -210,7 +253,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Florence2LargeObjectDetectionOutputdebb1e9a {
+    impl<'de> __serde::Deserialize<'de> for Florence2LargeObjectDetectionOutput4509c045 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,8 +9,8 @@ pub mod fal_ai {
         pub mod region_to_description {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Florence2LargeRegionToDescriptionOutput8f4b96c2 as Florence2LargeRegionToDescriptionOutput;
-            pub use super::super::super::__types::Region207d709c as Region;
+            pub use super::super::super::__types::Florence2LargeRegionToDescriptionOutput7cab5018 as Florence2LargeRegionToDescriptionOutput;
+            pub use super::super::super::__types::Region26d36a09 as Region;
             /// The request body of `fal-ai/florence-2-large/region-to-description`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Florence2LargeRegionToDescriptionInput {
@@ -111,6 +111,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -131,11 +174,11 @@ pub mod __types {
     }
     /// The `Florence2LargeRegionToDescriptionOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Florence2LargeRegionToDescriptionOutput8f4b96c2 {
+    pub struct Florence2LargeRegionToDescriptionOutput7cab5018 {
         /// The `results` field.
         pub results: String,
     }
-    impl __serde::Serialize for Florence2LargeRegionToDescriptionOutput8f4b96c2 {
+    impl __serde::Serialize for Florence2LargeRegionToDescriptionOutput7cab5018 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -146,7 +189,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Florence2LargeRegionToDescriptionOutput8f4b96c2 {
+    impl<'de> __serde::Deserialize<'de> for Florence2LargeRegionToDescriptionOutput7cab5018 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -158,7 +201,7 @@ pub mod __types {
     }
     /// The `Region` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Region207d709c {
+    pub struct Region26d36a09 {
         /// The `x1` field.
         ///
         /// Limits: 0 ≤ value ≤ 999.
@@ -176,7 +219,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 999.
         pub y2: i64,
     }
-    impl __serde::Serialize for Region207d709c {
+    impl __serde::Serialize for Region26d36a09 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -190,7 +233,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Region207d709c {
+    impl<'de> __serde::Deserialize<'de> for Region26d36a09 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -203,7 +246,7 @@ pub mod __types {
             })
         }
     }
-    impl Region207d709c {
+    impl Region26d36a09 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             x1: impl Into<i64>,

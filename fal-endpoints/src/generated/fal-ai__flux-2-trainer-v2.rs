@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod flux_2_trainer_v2 {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::Flux2TrainerV2Output5ed9b0f8 as Flux2TrainerV2Output;
+        pub use super::super::__types::Flux2TrainerV2Outpute3b24785 as Flux2TrainerV2Output;
         pub use super::super::__types::OutputLoraFormatcb35c5dc as OutputLoraFormat;
         /// The request body of `fal-ai/flux-2-trainer-v2`.
         #[derive(Debug, Clone, PartialEq)]
@@ -150,6 +150,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -170,13 +213,13 @@ pub mod __types {
     }
     /// The `Flux2TrainerV2Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Flux2TrainerV2Output5ed9b0f8 {
+    pub struct Flux2TrainerV2Outpute3b24785 {
         /// The `diffusers_lora_file` field.
         pub diffusers_lora_file: fal_runtime::File,
         /// The `config_file` field.
         pub config_file: fal_runtime::File,
     }
-    impl __serde::Serialize for Flux2TrainerV2Output5ed9b0f8 {
+    impl __serde::Serialize for Flux2TrainerV2Outpute3b24785 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -188,7 +231,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Flux2TrainerV2Output5ed9b0f8 {
+    impl<'de> __serde::Deserialize<'de> for Flux2TrainerV2Outpute3b24785 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

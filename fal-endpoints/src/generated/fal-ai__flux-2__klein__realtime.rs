@@ -11,9 +11,9 @@ pub mod fal_ai {
             pub mod realtime {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Flux2KleinRealtimeOutput090928bd as Flux2KleinRealtimeOutput;
+                pub use super::super::super::super::__types::Flux2KleinRealtimeOutput92b6dfcb as Flux2KleinRealtimeOutput;
                 pub use super::super::super::super::__types::ImageSize017a6ea8 as ImageSize;
-                pub use super::super::super::super::__types::RawImagec426f353 as RawImage;
+                pub use super::super::super::super::__types::RawImageb15586a9 as RawImage;
                 /// The request body of `fal-ai/flux-2/klein/realtime`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Flux2KleinRealtimeInput {
@@ -218,6 +218,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -238,13 +281,13 @@ pub mod __types {
     }
     /// The `Flux2KleinRealtimeOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Flux2KleinRealtimeOutput090928bd {
+    pub struct Flux2KleinRealtimeOutput92b6dfcb {
         /// The `images` field.
-        pub images: Vec<RawImagec426f353>,
+        pub images: Vec<RawImageb15586a9>,
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for Flux2KleinRealtimeOutput090928bd {
+    impl __serde::Serialize for Flux2KleinRealtimeOutput92b6dfcb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -256,7 +299,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Flux2KleinRealtimeOutput090928bd {
+    impl<'de> __serde::Deserialize<'de> for Flux2KleinRealtimeOutput92b6dfcb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -314,7 +357,7 @@ pub mod __types {
     }
     /// The `RawImage` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct RawImagec426f353 {
+    pub struct RawImageb15586a9 {
         /// The `content` field.
         ///
         /// Limits: binary content (format `binary`).
@@ -328,7 +371,7 @@ pub mod __types {
         /// The `width` field.
         pub width: i64,
     }
-    impl __serde::Serialize for RawImagec426f353 {
+    impl __serde::Serialize for RawImageb15586a9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -342,7 +385,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for RawImagec426f353 {
+    impl<'de> __serde::Deserialize<'de> for RawImageb15586a9 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

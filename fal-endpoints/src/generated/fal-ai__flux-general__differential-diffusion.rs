@@ -9,25 +9,26 @@ pub mod fal_ai {
         pub mod differential_diffusion {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ControlLoraWeight98e9bc6a as ControlLoraWeight;
+            pub use super::super::super::__types::ControlLoraWeight0233ffef as ControlLoraWeight;
             pub use super::super::super::__types::ControlModea92c62bb as ControlMode;
-            pub use super::super::super::__types::ControlNet05217c0b as ControlNet;
-            pub use super::super::super::__types::ControlNetUnion0042da9a as ControlNetUnion;
-            pub use super::super::super::__types::ControlNetUnionInput10e1a3c6 as ControlNetUnionInput;
-            pub use super::super::super::__types::EasyControlWeight6345d6f6 as EasyControlWeight;
+            pub use super::super::super::__types::ControlNet9c6905c6 as ControlNet;
+            pub use super::super::super::__types::ControlNetUnion8d2b7306 as ControlNetUnion;
+            pub use super::super::super::__types::ControlNetUnionInputfb909962 as ControlNetUnionInput;
+            pub use super::super::super::__types::EasyControlWeight005b33ec as EasyControlWeight;
             pub use super::super::super::__types::FillImageUrldfb4e2e2 as FillImageUrl;
-            pub use super::super::super::__types::FluxGeneralDifferentialDiffusionOutput5e002dde as FluxGeneralDifferentialDiffusionOutput;
+            pub use super::super::super::__types::FluxGeneralDifferentialDiffusionOutput500c9005 as FluxGeneralDifferentialDiffusionOutput;
             pub use super::super::super::__types::ImageControlTyped37cb1ac as ImageControlType;
-            pub use super::super::super::__types::ImageFillInpute5e99209 as ImageFillInput;
-            pub use super::super::super::__types::ImageSize58ecedc3 as ImageSize;
-            pub use super::super::super::__types::ImageSizeChoice90799675 as ImageSizeChoice;
+            pub use super::super::super::__types::ImageFillInput5ce4efb0 as ImageFillInput;
+            pub use super::super::super::__types::ImageSizefaa77562 as ImageSize;
+            pub use super::super::super::__types::ImageSizeChoicea8e834b8 as ImageSizeChoice;
             pub use super::super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
-            pub use super::super::super::__types::IpAdapter228f2a99 as IpAdapter;
-            pub use super::super::super::__types::LoraWeight488db78d as LoraWeight;
+            pub use super::super::super::__types::IpAdapterf6338096 as IpAdapter;
+            pub use super::super::super::__types::LoraWeight30162de1 as LoraWeight;
             pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
             pub use super::super::super::__types::Preprocess06fcc116 as Preprocess;
             pub use super::super::super::__types::Scale9216b974 as Scale;
             pub use super::super::super::__types::Schedulerc2ca5cd0 as Scheduler;
+            pub use super::super::super::__types::SigmaSchedulePreseta68221e1 as SigmaSchedulePreset;
             /// The request body of `fal-ai/flux-general/differential-diffusion`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct FluxGeneralDifferentialDiffusionInput {
@@ -135,7 +136,7 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub use_beta_schedule: Option<bool>,
                 /// The `sigma_schedule` field.
-                pub sigma_schedule: Option<String>,
+                pub sigma_schedule: Option<SigmaSchedulePreset>,
                 /// The `scheduler` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `"euler"`.
@@ -501,7 +502,10 @@ pub mod fal_ai {
                     self
                 }
                 /// Sets `sigma_schedule` (left out of the request until set).
-                pub fn with_sigma_schedule(mut self, sigma_schedule: impl Into<String>) -> Self {
+                pub fn with_sigma_schedule(
+                    mut self,
+                    sigma_schedule: impl Into<SigmaSchedulePreset>,
+                ) -> Self {
                     self.sigma_schedule = Some(sigma_schedule.into());
                     self
                 }
@@ -594,6 +598,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -614,7 +661,7 @@ pub mod __types {
     }
     /// The `ControlLoraWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlLoraWeight98e9bc6a {
+    pub struct ControlLoraWeight0233ffef {
         /// The `path` field.
         pub path: String,
         /// The `scale` field.
@@ -628,7 +675,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `"None"`.
         pub preprocess: Option<Preprocess06fcc116>,
     }
-    impl __serde::Serialize for ControlLoraWeight98e9bc6a {
+    impl __serde::Serialize for ControlLoraWeight0233ffef {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -642,7 +689,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ControlLoraWeight98e9bc6a {
+    impl<'de> __serde::Deserialize<'de> for ControlLoraWeight0233ffef {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -655,7 +702,7 @@ pub mod __types {
             })
         }
     }
-    impl ControlLoraWeight98e9bc6a {
+    impl ControlLoraWeight0233ffef {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             path: impl Into<String>,
@@ -746,7 +793,7 @@ pub mod __types {
     }
     /// The `ControlNet` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlNet05217c0b {
+    pub struct ControlNet9c6905c6 {
         /// The `path` field.
         pub path: String,
         /// The `config_url` field.
@@ -778,7 +825,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 1.
         pub end_percentage: Option<f64>,
     }
-    impl __serde::Serialize for ControlNet05217c0b {
+    impl __serde::Serialize for ControlNet9c6905c6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -797,7 +844,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ControlNet05217c0b {
+    impl<'de> __serde::Deserialize<'de> for ControlNet9c6905c6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -815,7 +862,7 @@ pub mod __types {
             })
         }
     }
-    impl ControlNet05217c0b {
+    impl ControlNet9c6905c6 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             path: impl Into<String>,
@@ -880,7 +927,7 @@ pub mod __types {
     }
     /// The `ControlNetUnion` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlNetUnion0042da9a {
+    pub struct ControlNetUnion8d2b7306 {
         /// The `path` field.
         pub path: String,
         /// The `config_url` field.
@@ -888,9 +935,9 @@ pub mod __types {
         /// The `variant` field.
         pub variant: Option<String>,
         /// The `controls` field.
-        pub controls: Vec<ControlNetUnionInput10e1a3c6>,
+        pub controls: Vec<ControlNetUnionInputfb909962>,
     }
-    impl __serde::Serialize for ControlNetUnion0042da9a {
+    impl __serde::Serialize for ControlNetUnion8d2b7306 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -904,7 +951,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ControlNetUnion0042da9a {
+    impl<'de> __serde::Deserialize<'de> for ControlNetUnion8d2b7306 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -917,9 +964,9 @@ pub mod __types {
             })
         }
     }
-    impl ControlNetUnion0042da9a {
+    impl ControlNetUnion8d2b7306 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new<I3: Into<ControlNetUnionInput10e1a3c6>>(
+        pub fn new<I3: Into<ControlNetUnionInputfb909962>>(
             path: impl Into<String>,
             controls: impl IntoIterator<Item = I3>,
         ) -> Self {
@@ -946,7 +993,7 @@ pub mod __types {
     }
     /// The `ControlNetUnionInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlNetUnionInput10e1a3c6 {
+    pub struct ControlNetUnionInputfb909962 {
         /// The `control_image_url` field.
         pub control_image_url: fal_runtime::FileInput,
         /// The `mask_image_url` field.
@@ -974,7 +1021,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 1.
         pub end_percentage: Option<f64>,
     }
-    impl __serde::Serialize for ControlNetUnionInput10e1a3c6 {
+    impl __serde::Serialize for ControlNetUnionInputfb909962 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -991,7 +1038,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ControlNetUnionInput10e1a3c6 {
+    impl<'de> __serde::Deserialize<'de> for ControlNetUnionInputfb909962 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1007,7 +1054,7 @@ pub mod __types {
             })
         }
     }
-    impl ControlNetUnionInput10e1a3c6 {
+    impl ControlNetUnionInputfb909962 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             control_image_url: impl Into<fal_runtime::FileInput>,
@@ -1057,7 +1104,7 @@ pub mod __types {
     }
     /// The `EasyControlWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct EasyControlWeight6345d6f6 {
+    pub struct EasyControlWeight005b33ec {
         /// The `control_method_url` field.
         ///
         /// Example: `"canny"`.
@@ -1072,7 +1119,7 @@ pub mod __types {
         /// The `image_control_type` field.
         pub image_control_type: ImageControlTyped37cb1ac,
     }
-    impl __serde::Serialize for EasyControlWeight6345d6f6 {
+    impl __serde::Serialize for EasyControlWeight005b33ec {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1086,7 +1133,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for EasyControlWeight6345d6f6 {
+    impl<'de> __serde::Deserialize<'de> for EasyControlWeight005b33ec {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1099,7 +1146,7 @@ pub mod __types {
             })
         }
     }
-    impl EasyControlWeight6345d6f6 {
+    impl EasyControlWeight005b33ec {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             control_method_url: impl Into<fal_runtime::FileInput>,
@@ -1176,7 +1223,7 @@ pub mod __types {
     }
     /// The `FluxGeneralDifferentialDiffusionOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FluxGeneralDifferentialDiffusionOutput5e002dde {
+    pub struct FluxGeneralDifferentialDiffusionOutput500c9005 {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `timings` field.
@@ -1188,7 +1235,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for FluxGeneralDifferentialDiffusionOutput5e002dde {
+    impl __serde::Serialize for FluxGeneralDifferentialDiffusionOutput500c9005 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1203,7 +1250,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FluxGeneralDifferentialDiffusionOutput5e002dde {
+    impl<'de> __serde::Deserialize<'de> for FluxGeneralDifferentialDiffusionOutput500c9005 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1264,13 +1311,13 @@ pub mod __types {
     }
     /// The `ImageFillInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageFillInpute5e99209 {
+    pub struct ImageFillInput5ce4efb0 {
         /// The `fill_image_url` field.
         ///
         /// Default (applied by fal when the field is left unset): `[]`.
         pub fill_image_url: Option<FillImageUrldfb4e2e2>,
     }
-    impl __serde::Serialize for ImageFillInpute5e99209 {
+    impl __serde::Serialize for ImageFillInput5ce4efb0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1281,7 +1328,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageFillInpute5e99209 {
+    impl<'de> __serde::Deserialize<'de> for ImageFillInput5ce4efb0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1291,7 +1338,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageFillInpute5e99209 {
+    impl ImageFillInput5ce4efb0 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { fill_image_url: None }
@@ -1305,69 +1352,16 @@ pub mod __types {
             self
         }
     }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize58ecedc3 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSize58ecedc3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSize58ecedc3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSize58ecedc3 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
     /// The `ImageSizeChoice` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoice90799675 {
+    pub enum ImageSizeChoicea8e834b8 {
         /// The `ImageSize` form.
-        ImageSize(ImageSize58ecedc3),
+        ImageSize(ImageSizefaa77562),
         /// The `Preset` form.
         Preset(ImageSizePresete51d00e2),
     }
-    impl __serde::Serialize for ImageSizeChoice90799675 {
+    impl __serde::Serialize for ImageSizeChoicea8e834b8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1378,7 +1372,7 @@ pub mod __types {
             }
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoice90799675 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicea8e834b8 {
         /// Tries each form in order, like serde's untagged enums.
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
@@ -1386,7 +1380,7 @@ pub mod __types {
             let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
                 deserializer,
             )?;
-            if let Ok(arm) = <ImageSize58ecedc3 as __serde::Deserialize>::deserialize(
+            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
                 &value,
             ) {
                 return Ok(Self::ImageSize(arm));
@@ -1403,12 +1397,12 @@ pub mod __types {
             )
         }
     }
-    impl From<ImageSize58ecedc3> for ImageSizeChoice90799675 {
-        fn from(value: ImageSize58ecedc3) -> Self {
+    impl From<ImageSizefaa77562> for ImageSizeChoicea8e834b8 {
+        fn from(value: ImageSizefaa77562) -> Self {
             Self::ImageSize(value)
         }
     }
-    impl From<ImageSizePresete51d00e2> for ImageSizeChoice90799675 {
+    impl From<ImageSizePresete51d00e2> for ImageSizeChoicea8e834b8 {
         fn from(value: ImageSizePresete51d00e2) -> Self {
             Self::Preset(value)
         }
@@ -1474,9 +1468,62 @@ pub mod __types {
             Ok(Self::from(value.as_str()))
         }
     }
+    /// The `ImageSize` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct ImageSizefaa77562 {
+        /// The `width` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub width: Option<i64>,
+        /// The `height` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub height: Option<i64>,
+    }
+    impl __serde::Serialize for ImageSizefaa77562 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            self::optional_entry(&mut map, "width", &self.width)?;
+            self::optional_entry(&mut map, "height", &self.height)?;
+            map.end()
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let mut map = self::object(deserializer)?;
+            Ok(Self {
+                width: self::optional_field(&mut map, "width")?,
+                height: self::optional_field(&mut map, "height")?,
+            })
+        }
+    }
+    impl ImageSizefaa77562 {
+        /// An input with every field unset, so fal applies its defaults.
+        pub fn new() -> Self {
+            Self { width: None, height: None }
+        }
+        /// Sets `width` (left out of the request until set).
+        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+            self.width = Some(width.into());
+            self
+        }
+        /// Sets `height` (left out of the request until set).
+        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+            self.height = Some(height.into());
+            self
+        }
+    }
     /// The `IpAdapter` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IpAdapter228f2a99 {
+    pub struct IpAdapterf6338096 {
         /// The `path` field.
         pub path: String,
         /// The `subfolder` field.
@@ -1501,7 +1548,7 @@ pub mod __types {
         /// The `scale` field.
         pub scale: f64,
     }
-    impl __serde::Serialize for IpAdapter228f2a99 {
+    impl __serde::Serialize for IpAdapterf6338096 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1529,7 +1576,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IpAdapter228f2a99 {
+    impl<'de> __serde::Deserialize<'de> for IpAdapterf6338096 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1554,7 +1601,7 @@ pub mod __types {
             })
         }
     }
-    impl IpAdapter228f2a99 {
+    impl IpAdapterf6338096 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             path: impl Into<String>,
@@ -1617,7 +1664,7 @@ pub mod __types {
     }
     /// The `LoraWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight488db78d {
+    pub struct LoraWeight30162de1 {
         /// The `path` field.
         pub path: String,
         /// The `scale` field.
@@ -1626,7 +1673,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoraWeight488db78d {
+    impl __serde::Serialize for LoraWeight30162de1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1638,7 +1685,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight488db78d {
+    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1649,7 +1696,7 @@ pub mod __types {
             })
         }
     }
-    impl LoraWeight488db78d {
+    impl LoraWeight30162de1 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -1864,6 +1911,47 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de> for Schedulerc2ca5cd0 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
+        }
+    }
+    /// The `SigmaSchedulePreset` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum SigmaSchedulePreseta68221e1 {
+        /// `"sgm_uniform"`
+        SgmUniform,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl SigmaSchedulePreseta68221e1 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::SgmUniform => "sgm_uniform",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for SigmaSchedulePreseta68221e1 {
+        fn from(value: &str) -> Self {
+            match value {
+                "sgm_uniform" => Self::SgmUniform,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for SigmaSchedulePreseta68221e1 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for SigmaSchedulePreseta68221e1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,25 +9,26 @@ pub mod fal_ai {
         pub mod rf_inversion {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ControlLoraWeight98e9bc6a as ControlLoraWeight;
+            pub use super::super::super::__types::ControlLoraWeight0233ffef as ControlLoraWeight;
             pub use super::super::super::__types::ControlModea92c62bb as ControlMode;
-            pub use super::super::super::__types::ControlNet05217c0b as ControlNet;
-            pub use super::super::super::__types::ControlNetUnion0042da9a as ControlNetUnion;
-            pub use super::super::super::__types::ControlNetUnionInput10e1a3c6 as ControlNetUnionInput;
-            pub use super::super::super::__types::EasyControlWeight6345d6f6 as EasyControlWeight;
+            pub use super::super::super::__types::ControlNet9c6905c6 as ControlNet;
+            pub use super::super::super::__types::ControlNetUnion8d2b7306 as ControlNetUnion;
+            pub use super::super::super::__types::ControlNetUnionInputfb909962 as ControlNetUnionInput;
+            pub use super::super::super::__types::EasyControlWeight005b33ec as EasyControlWeight;
             pub use super::super::super::__types::FillImageUrldfb4e2e2 as FillImageUrl;
-            pub use super::super::super::__types::FluxGeneralRfInversionOutputef2a2163 as FluxGeneralRfInversionOutput;
+            pub use super::super::super::__types::FluxGeneralRfInversionOutputb8958f7c as FluxGeneralRfInversionOutput;
             pub use super::super::super::__types::ImageControlTyped37cb1ac as ImageControlType;
-            pub use super::super::super::__types::ImageFillInpute5e99209 as ImageFillInput;
-            pub use super::super::super::__types::ImageSize58ecedc3 as ImageSize;
-            pub use super::super::super::__types::ImageSizeChoice90799675 as ImageSizeChoice;
+            pub use super::super::super::__types::ImageFillInput5ce4efb0 as ImageFillInput;
+            pub use super::super::super::__types::ImageSizefaa77562 as ImageSize;
+            pub use super::super::super::__types::ImageSizeChoicea8e834b8 as ImageSizeChoice;
             pub use super::super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
-            pub use super::super::super::__types::LoraWeight488db78d as LoraWeight;
+            pub use super::super::super::__types::LoraWeight30162de1 as LoraWeight;
             pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
             pub use super::super::super::__types::Preprocess06fcc116 as Preprocess;
             pub use super::super::super::__types::ReverseGuidanceScheduleefc82b25 as ReverseGuidanceSchedule;
             pub use super::super::super::__types::Scale9216b974 as Scale;
             pub use super::super::super::__types::Schedulerc2ca5cd0 as Scheduler;
+            pub use super::super::super::__types::SigmaSchedulePreseta68221e1 as SigmaSchedulePreset;
             /// The request body of `fal-ai/flux-general/rf-inversion`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct FluxGeneralRfInversionInput {
@@ -122,7 +123,7 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub use_beta_schedule: Option<bool>,
                 /// The `sigma_schedule` field.
-                pub sigma_schedule: Option<String>,
+                pub sigma_schedule: Option<SigmaSchedulePreset>,
                 /// The `scheduler` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `"euler"`.
@@ -514,7 +515,10 @@ pub mod fal_ai {
                     self
                 }
                 /// Sets `sigma_schedule` (left out of the request until set).
-                pub fn with_sigma_schedule(mut self, sigma_schedule: impl Into<String>) -> Self {
+                pub fn with_sigma_schedule(
+                    mut self,
+                    sigma_schedule: impl Into<SigmaSchedulePreset>,
+                ) -> Self {
                     self.sigma_schedule = Some(sigma_schedule.into());
                     self
                 }
@@ -642,6 +646,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -662,7 +709,7 @@ pub mod __types {
     }
     /// The `ControlLoraWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlLoraWeight98e9bc6a {
+    pub struct ControlLoraWeight0233ffef {
         /// The `path` field.
         pub path: String,
         /// The `scale` field.
@@ -676,7 +723,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `"None"`.
         pub preprocess: Option<Preprocess06fcc116>,
     }
-    impl __serde::Serialize for ControlLoraWeight98e9bc6a {
+    impl __serde::Serialize for ControlLoraWeight0233ffef {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -690,7 +737,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ControlLoraWeight98e9bc6a {
+    impl<'de> __serde::Deserialize<'de> for ControlLoraWeight0233ffef {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -703,7 +750,7 @@ pub mod __types {
             })
         }
     }
-    impl ControlLoraWeight98e9bc6a {
+    impl ControlLoraWeight0233ffef {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             path: impl Into<String>,
@@ -794,7 +841,7 @@ pub mod __types {
     }
     /// The `ControlNet` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlNet05217c0b {
+    pub struct ControlNet9c6905c6 {
         /// The `path` field.
         pub path: String,
         /// The `config_url` field.
@@ -826,7 +873,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 1.
         pub end_percentage: Option<f64>,
     }
-    impl __serde::Serialize for ControlNet05217c0b {
+    impl __serde::Serialize for ControlNet9c6905c6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -845,7 +892,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ControlNet05217c0b {
+    impl<'de> __serde::Deserialize<'de> for ControlNet9c6905c6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -863,7 +910,7 @@ pub mod __types {
             })
         }
     }
-    impl ControlNet05217c0b {
+    impl ControlNet9c6905c6 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             path: impl Into<String>,
@@ -928,7 +975,7 @@ pub mod __types {
     }
     /// The `ControlNetUnion` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlNetUnion0042da9a {
+    pub struct ControlNetUnion8d2b7306 {
         /// The `path` field.
         pub path: String,
         /// The `config_url` field.
@@ -936,9 +983,9 @@ pub mod __types {
         /// The `variant` field.
         pub variant: Option<String>,
         /// The `controls` field.
-        pub controls: Vec<ControlNetUnionInput10e1a3c6>,
+        pub controls: Vec<ControlNetUnionInputfb909962>,
     }
-    impl __serde::Serialize for ControlNetUnion0042da9a {
+    impl __serde::Serialize for ControlNetUnion8d2b7306 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -952,7 +999,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ControlNetUnion0042da9a {
+    impl<'de> __serde::Deserialize<'de> for ControlNetUnion8d2b7306 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -965,9 +1012,9 @@ pub mod __types {
             })
         }
     }
-    impl ControlNetUnion0042da9a {
+    impl ControlNetUnion8d2b7306 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new<I3: Into<ControlNetUnionInput10e1a3c6>>(
+        pub fn new<I3: Into<ControlNetUnionInputfb909962>>(
             path: impl Into<String>,
             controls: impl IntoIterator<Item = I3>,
         ) -> Self {
@@ -994,7 +1041,7 @@ pub mod __types {
     }
     /// The `ControlNetUnionInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlNetUnionInput10e1a3c6 {
+    pub struct ControlNetUnionInputfb909962 {
         /// The `control_image_url` field.
         pub control_image_url: fal_runtime::FileInput,
         /// The `mask_image_url` field.
@@ -1022,7 +1069,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 1.
         pub end_percentage: Option<f64>,
     }
-    impl __serde::Serialize for ControlNetUnionInput10e1a3c6 {
+    impl __serde::Serialize for ControlNetUnionInputfb909962 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1039,7 +1086,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ControlNetUnionInput10e1a3c6 {
+    impl<'de> __serde::Deserialize<'de> for ControlNetUnionInputfb909962 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1055,7 +1102,7 @@ pub mod __types {
             })
         }
     }
-    impl ControlNetUnionInput10e1a3c6 {
+    impl ControlNetUnionInputfb909962 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             control_image_url: impl Into<fal_runtime::FileInput>,
@@ -1105,7 +1152,7 @@ pub mod __types {
     }
     /// The `EasyControlWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct EasyControlWeight6345d6f6 {
+    pub struct EasyControlWeight005b33ec {
         /// The `control_method_url` field.
         ///
         /// Example: `"canny"`.
@@ -1120,7 +1167,7 @@ pub mod __types {
         /// The `image_control_type` field.
         pub image_control_type: ImageControlTyped37cb1ac,
     }
-    impl __serde::Serialize for EasyControlWeight6345d6f6 {
+    impl __serde::Serialize for EasyControlWeight005b33ec {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1134,7 +1181,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for EasyControlWeight6345d6f6 {
+    impl<'de> __serde::Deserialize<'de> for EasyControlWeight005b33ec {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1147,7 +1194,7 @@ pub mod __types {
             })
         }
     }
-    impl EasyControlWeight6345d6f6 {
+    impl EasyControlWeight005b33ec {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             control_method_url: impl Into<fal_runtime::FileInput>,
@@ -1224,7 +1271,7 @@ pub mod __types {
     }
     /// The `FluxGeneralRfInversionOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FluxGeneralRfInversionOutputef2a2163 {
+    pub struct FluxGeneralRfInversionOutputb8958f7c {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `timings` field.
@@ -1236,7 +1283,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for FluxGeneralRfInversionOutputef2a2163 {
+    impl __serde::Serialize for FluxGeneralRfInversionOutputb8958f7c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1251,7 +1298,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FluxGeneralRfInversionOutputef2a2163 {
+    impl<'de> __serde::Deserialize<'de> for FluxGeneralRfInversionOutputb8958f7c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1312,13 +1359,13 @@ pub mod __types {
     }
     /// The `ImageFillInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageFillInpute5e99209 {
+    pub struct ImageFillInput5ce4efb0 {
         /// The `fill_image_url` field.
         ///
         /// Default (applied by fal when the field is left unset): `[]`.
         pub fill_image_url: Option<FillImageUrldfb4e2e2>,
     }
-    impl __serde::Serialize for ImageFillInpute5e99209 {
+    impl __serde::Serialize for ImageFillInput5ce4efb0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1329,7 +1376,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageFillInpute5e99209 {
+    impl<'de> __serde::Deserialize<'de> for ImageFillInput5ce4efb0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1339,7 +1386,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageFillInpute5e99209 {
+    impl ImageFillInput5ce4efb0 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { fill_image_url: None }
@@ -1353,69 +1400,16 @@ pub mod __types {
             self
         }
     }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize58ecedc3 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSize58ecedc3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSize58ecedc3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSize58ecedc3 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
     /// The `ImageSizeChoice` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoice90799675 {
+    pub enum ImageSizeChoicea8e834b8 {
         /// The `ImageSize` form.
-        ImageSize(ImageSize58ecedc3),
+        ImageSize(ImageSizefaa77562),
         /// The `Preset` form.
         Preset(ImageSizePresete51d00e2),
     }
-    impl __serde::Serialize for ImageSizeChoice90799675 {
+    impl __serde::Serialize for ImageSizeChoicea8e834b8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1426,7 +1420,7 @@ pub mod __types {
             }
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoice90799675 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicea8e834b8 {
         /// Tries each form in order, like serde's untagged enums.
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
@@ -1434,7 +1428,7 @@ pub mod __types {
             let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
                 deserializer,
             )?;
-            if let Ok(arm) = <ImageSize58ecedc3 as __serde::Deserialize>::deserialize(
+            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
                 &value,
             ) {
                 return Ok(Self::ImageSize(arm));
@@ -1451,12 +1445,12 @@ pub mod __types {
             )
         }
     }
-    impl From<ImageSize58ecedc3> for ImageSizeChoice90799675 {
-        fn from(value: ImageSize58ecedc3) -> Self {
+    impl From<ImageSizefaa77562> for ImageSizeChoicea8e834b8 {
+        fn from(value: ImageSizefaa77562) -> Self {
             Self::ImageSize(value)
         }
     }
-    impl From<ImageSizePresete51d00e2> for ImageSizeChoice90799675 {
+    impl From<ImageSizePresete51d00e2> for ImageSizeChoicea8e834b8 {
         fn from(value: ImageSizePresete51d00e2) -> Self {
             Self::Preset(value)
         }
@@ -1522,9 +1516,62 @@ pub mod __types {
             Ok(Self::from(value.as_str()))
         }
     }
+    /// The `ImageSize` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct ImageSizefaa77562 {
+        /// The `width` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub width: Option<i64>,
+        /// The `height` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub height: Option<i64>,
+    }
+    impl __serde::Serialize for ImageSizefaa77562 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            self::optional_entry(&mut map, "width", &self.width)?;
+            self::optional_entry(&mut map, "height", &self.height)?;
+            map.end()
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let mut map = self::object(deserializer)?;
+            Ok(Self {
+                width: self::optional_field(&mut map, "width")?,
+                height: self::optional_field(&mut map, "height")?,
+            })
+        }
+    }
+    impl ImageSizefaa77562 {
+        /// An input with every field unset, so fal applies its defaults.
+        pub fn new() -> Self {
+            Self { width: None, height: None }
+        }
+        /// Sets `width` (left out of the request until set).
+        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+            self.width = Some(width.into());
+            self
+        }
+        /// Sets `height` (left out of the request until set).
+        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+            self.height = Some(height.into());
+            self
+        }
+    }
     /// The `LoraWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight488db78d {
+    pub struct LoraWeight30162de1 {
         /// The `path` field.
         pub path: String,
         /// The `scale` field.
@@ -1533,7 +1580,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoraWeight488db78d {
+    impl __serde::Serialize for LoraWeight30162de1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1545,7 +1592,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight488db78d {
+    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1556,7 +1603,7 @@ pub mod __types {
             })
         }
     }
-    impl LoraWeight488db78d {
+    impl LoraWeight30162de1 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -1820,6 +1867,47 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de> for Schedulerc2ca5cd0 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
+        }
+    }
+    /// The `SigmaSchedulePreset` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum SigmaSchedulePreseta68221e1 {
+        /// `"sgm_uniform"`
+        SgmUniform,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl SigmaSchedulePreseta68221e1 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::SgmUniform => "sgm_uniform",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for SigmaSchedulePreseta68221e1 {
+        fn from(value: &str) -> Self {
+            match value {
+                "sgm_uniform" => Self::SgmUniform,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for SigmaSchedulePreseta68221e1 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for SigmaSchedulePreseta68221e1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

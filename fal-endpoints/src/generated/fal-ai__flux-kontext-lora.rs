@@ -8,8 +8,8 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::Accelerationeccff05a as Acceleration;
-        pub use super::super::__types::FluxKontextLoraOutputc908bba7 as FluxKontextLoraOutput;
-        pub use super::super::__types::LoraWeight488db78d as LoraWeight;
+        pub use super::super::__types::FluxKontextLoraOutputfbd0f088 as FluxKontextLoraOutput;
+        pub use super::super::__types::LoraWeight30162de1 as LoraWeight;
         pub use super::super::__types::OutputFormat3065abec as OutputFormat;
         pub use super::super::__types::ResolutionMode3aab36a9 as ResolutionMode;
         /// The request body of `fal-ai/flux-kontext-lora`.
@@ -256,6 +256,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -325,7 +368,7 @@ pub mod __types {
     }
     /// The `FluxKontextLoraOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FluxKontextLoraOutputc908bba7 {
+    pub struct FluxKontextLoraOutputfbd0f088 {
         /// The `images` field.
         ///
         /// Example: `[{"content_type":"image/jpeg","height":768,"width":1024,"url":"https://storage.googleapis.com/falserverless/example_outputs/kontext_example_output.jpeg"}]`.
@@ -339,7 +382,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for FluxKontextLoraOutputc908bba7 {
+    impl __serde::Serialize for FluxKontextLoraOutputfbd0f088 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -354,7 +397,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FluxKontextLoraOutputc908bba7 {
+    impl<'de> __serde::Deserialize<'de> for FluxKontextLoraOutputfbd0f088 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -370,7 +413,7 @@ pub mod __types {
     }
     /// The `LoraWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight488db78d {
+    pub struct LoraWeight30162de1 {
         /// The `path` field.
         pub path: String,
         /// The `scale` field.
@@ -379,7 +422,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoraWeight488db78d {
+    impl __serde::Serialize for LoraWeight30162de1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -391,7 +434,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight488db78d {
+    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -402,7 +445,7 @@ pub mod __types {
             })
         }
     }
-    impl LoraWeight488db78d {
+    impl LoraWeight30162de1 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {

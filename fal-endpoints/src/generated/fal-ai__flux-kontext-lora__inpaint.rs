@@ -10,8 +10,8 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::Accelerationeccff05a as Acceleration;
-            pub use super::super::super::__types::FluxKontextLoraInpaintOutput81b31953 as FluxKontextLoraInpaintOutput;
-            pub use super::super::super::__types::LoraWeight488db78d as LoraWeight;
+            pub use super::super::super::__types::FluxKontextLoraInpaintOutputacfe0d20 as FluxKontextLoraInpaintOutput;
+            pub use super::super::super::__types::LoraWeight30162de1 as LoraWeight;
             pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
             /// The request body of `fal-ai/flux-kontext-lora/inpaint`.
             #[derive(Debug, Clone, PartialEq)]
@@ -275,6 +275,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -344,7 +387,7 @@ pub mod __types {
     }
     /// The `FluxKontextLoraInpaintOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FluxKontextLoraInpaintOutput81b31953 {
+    pub struct FluxKontextLoraInpaintOutputacfe0d20 {
         /// The `images` field.
         ///
         /// Example: `[{"content_type":"image/jpeg","height":832,"width":1248,"url":"https://storage.googleapis.com/falserverless/example_outputs/kontext_inpaint_output.png"}]`.
@@ -358,7 +401,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for FluxKontextLoraInpaintOutput81b31953 {
+    impl __serde::Serialize for FluxKontextLoraInpaintOutputacfe0d20 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -373,7 +416,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FluxKontextLoraInpaintOutput81b31953 {
+    impl<'de> __serde::Deserialize<'de> for FluxKontextLoraInpaintOutputacfe0d20 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -389,7 +432,7 @@ pub mod __types {
     }
     /// The `LoraWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight488db78d {
+    pub struct LoraWeight30162de1 {
         /// The `path` field.
         pub path: String,
         /// The `scale` field.
@@ -398,7 +441,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoraWeight488db78d {
+    impl __serde::Serialize for LoraWeight30162de1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -410,7 +453,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight488db78d {
+    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -421,7 +464,7 @@ pub mod __types {
             })
         }
     }
-    impl LoraWeight488db78d {
+    impl LoraWeight30162de1 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {

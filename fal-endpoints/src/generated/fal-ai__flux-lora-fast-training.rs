@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod flux_lora_fast_training {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::FluxLoraFastTrainingOutput72130e1f as FluxLoraFastTrainingOutput;
+        pub use super::super::__types::FluxLoraFastTrainingOutput1fa7099e as FluxLoraFastTrainingOutput;
         /// The request body of `fal-ai/flux-lora-fast-training`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct FluxLoraFastTrainingInput {
@@ -185,6 +185,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -205,7 +248,7 @@ pub mod __types {
     }
     /// The `FluxLoraFastTrainingOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FluxLoraFastTrainingOutput72130e1f {
+    pub struct FluxLoraFastTrainingOutput1fa7099e {
         /// The `diffusers_lora_file` field.
         pub diffusers_lora_file: fal_runtime::File,
         /// The `config_file` field.
@@ -213,7 +256,7 @@ pub mod __types {
         /// The `debug_preprocessed_output` field.
         pub debug_preprocessed_output: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for FluxLoraFastTrainingOutput72130e1f {
+    impl __serde::Serialize for FluxLoraFastTrainingOutput1fa7099e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -230,7 +273,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FluxLoraFastTrainingOutput72130e1f {
+    impl<'de> __serde::Deserialize<'de> for FluxLoraFastTrainingOutput1fa7099e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

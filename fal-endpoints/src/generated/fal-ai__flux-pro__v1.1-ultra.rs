@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioPreset540c3a5c as AspectRatioPreset;
-            pub use super::super::super::__types::FluxProV11UltraOutput49ccbe3b as FluxProV11UltraOutput;
+            pub use super::super::super::__types::FluxProV11UltraOutput7988b18b as FluxProV11UltraOutput;
             pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
             pub use super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
             /// The request body of `fal-ai/flux-pro/v1.1-ultra`.
@@ -260,6 +260,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -353,7 +396,7 @@ pub mod __types {
     }
     /// The `FluxProV11UltraOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FluxProV11UltraOutput49ccbe3b {
+    pub struct FluxProV11UltraOutput7988b18b {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `timings` field.
@@ -365,7 +408,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for FluxProV11UltraOutput49ccbe3b {
+    impl __serde::Serialize for FluxProV11UltraOutput7988b18b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -380,7 +423,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FluxProV11UltraOutput49ccbe3b {
+    impl<'de> __serde::Deserialize<'de> for FluxProV11UltraOutput7988b18b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod fill {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::FluxProV1FillOutput3b8f3dd7 as FluxProV1FillOutput;
+                pub use super::super::super::super::__types::FluxProV1FillOutputc4004bfe as FluxProV1FillOutput;
                 pub use super::super::super::super::__types::OutputFormat3065abec as OutputFormat;
                 pub use super::super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
                 /// The request body of `fal-ai/flux-pro/v1/fill`.
@@ -195,6 +195,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -215,7 +258,7 @@ pub mod __types {
     }
     /// The `FluxProV1FillOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FluxProV1FillOutput3b8f3dd7 {
+    pub struct FluxProV1FillOutputc4004bfe {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `timings` field.
@@ -227,7 +270,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for FluxProV1FillOutput3b8f3dd7 {
+    impl __serde::Serialize for FluxProV1FillOutputc4004bfe {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -242,7 +285,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FluxProV1FillOutput3b8f3dd7 {
+    impl<'de> __serde::Deserialize<'de> for FluxProV1FillOutputc4004bfe {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

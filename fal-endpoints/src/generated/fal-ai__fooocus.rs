@@ -8,8 +8,8 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::ControlTypee0db1cfb as ControlType;
-        pub use super::super::__types::FooocusOutput01e18bc1 as FooocusOutput;
-        pub use super::super::__types::LoraWeight488db78d as LoraWeight;
+        pub use super::super::__types::FooocusOutput1d69ce7d as FooocusOutput;
+        pub use super::super::__types::LoraWeight30162de1 as LoraWeight;
         pub use super::super::__types::OutputFormat9ef4d3ce as OutputFormat;
         pub use super::super::__types::Performance33438f49 as Performance;
         pub use super::super::__types::RefinerModel20748d27 as RefinerModel;
@@ -418,6 +418,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -491,7 +534,7 @@ pub mod __types {
     }
     /// The `FooocusOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FooocusOutput01e18bc1 {
+    pub struct FooocusOutput1d69ce7d {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `timings` field.
@@ -499,7 +542,7 @@ pub mod __types {
         /// The `has_nsfw_concepts` field.
         pub has_nsfw_concepts: Vec<bool>,
     }
-    impl __serde::Serialize for FooocusOutput01e18bc1 {
+    impl __serde::Serialize for FooocusOutput1d69ce7d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -512,7 +555,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FooocusOutput01e18bc1 {
+    impl<'de> __serde::Deserialize<'de> for FooocusOutput1d69ce7d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -526,7 +569,7 @@ pub mod __types {
     }
     /// The `LoraWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight488db78d {
+    pub struct LoraWeight30162de1 {
         /// The `path` field.
         pub path: String,
         /// The `scale` field.
@@ -535,7 +578,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoraWeight488db78d {
+    impl __serde::Serialize for LoraWeight30162de1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -547,7 +590,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight488db78d {
+    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -558,7 +601,7 @@ pub mod __types {
             })
         }
     }
-    impl LoraWeight488db78d {
+    impl LoraWeight30162de1 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {

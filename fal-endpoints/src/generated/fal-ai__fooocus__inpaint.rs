@@ -9,11 +9,11 @@ pub mod fal_ai {
         pub mod inpaint {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::FooocusInpaintOutput511b97da as FooocusInpaintOutput;
-            pub use super::super::super::__types::ImagePrompt5eee07ca as ImagePrompt;
+            pub use super::super::super::__types::FooocusInpaintOutputcd1ad87a as FooocusInpaintOutput;
+            pub use super::super::super::__types::ImagePrompt06e22e93 as ImagePrompt;
             pub use super::super::super::__types::InpaintEngine9d045b84 as InpaintEngine;
             pub use super::super::super::__types::InpaintModee4929b2b as InpaintMode;
-            pub use super::super::super::__types::LoraWeight488db78d as LoraWeight;
+            pub use super::super::super::__types::LoraWeight30162de1 as LoraWeight;
             pub use super::super::super::__types::OutpaintSelectionsItem312137ea as OutpaintSelectionsItem;
             pub use super::super::super::__types::OutputFormat9ef4d3ce as OutputFormat;
             pub use super::super::super::__types::Performance33438f49 as Performance;
@@ -591,6 +591,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -611,7 +654,7 @@ pub mod __types {
     }
     /// The `FooocusInpaintOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FooocusInpaintOutput511b97da {
+    pub struct FooocusInpaintOutputcd1ad87a {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `timings` field.
@@ -619,7 +662,7 @@ pub mod __types {
         /// The `has_nsfw_concepts` field.
         pub has_nsfw_concepts: Vec<bool>,
     }
-    impl __serde::Serialize for FooocusInpaintOutput511b97da {
+    impl __serde::Serialize for FooocusInpaintOutputcd1ad87a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -632,7 +675,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FooocusInpaintOutput511b97da {
+    impl<'de> __serde::Deserialize<'de> for FooocusInpaintOutputcd1ad87a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -646,7 +689,7 @@ pub mod __types {
     }
     /// The `ImagePrompt` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImagePrompt5eee07ca {
+    pub struct ImagePrompt06e22e93 {
         /// The `type` field.
         ///
         /// Default (applied by fal when the field is left unset): `"ImagePrompt"`.
@@ -664,7 +707,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 2.
         pub weight: Option<f64>,
     }
-    impl __serde::Serialize for ImagePrompt5eee07ca {
+    impl __serde::Serialize for ImagePrompt06e22e93 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -678,7 +721,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImagePrompt5eee07ca {
+    impl<'de> __serde::Deserialize<'de> for ImagePrompt06e22e93 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -691,7 +734,7 @@ pub mod __types {
             })
         }
     }
-    impl ImagePrompt5eee07ca {
+    impl ImagePrompt06e22e93 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -837,7 +880,7 @@ pub mod __types {
     }
     /// The `LoraWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight488db78d {
+    pub struct LoraWeight30162de1 {
         /// The `path` field.
         pub path: String,
         /// The `scale` field.
@@ -846,7 +889,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoraWeight488db78d {
+    impl __serde::Serialize for LoraWeight30162de1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -858,7 +901,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight488db78d {
+    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -869,7 +912,7 @@ pub mod __types {
             })
         }
     }
-    impl LoraWeight488db78d {
+    impl LoraWeight30162de1 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {

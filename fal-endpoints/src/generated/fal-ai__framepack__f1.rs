@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioabe220e7 as AspectRatio;
-            pub use super::super::super::__types::FramepackF1Outputadd0e4fb as FramepackF1Output;
+            pub use super::super::super::__types::FramepackF1Outputa38c833f as FramepackF1Output;
             pub use super::super::super::__types::Resolutionbde52313 as Resolution;
             /// The request body of `fal-ai/framepack/f1`.
             #[derive(Debug, Clone, PartialEq)]
@@ -218,6 +218,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -283,7 +326,7 @@ pub mod __types {
     }
     /// The `FramepackF1Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct FramepackF1Outputadd0e4fb {
+    pub struct FramepackF1Outputa38c833f {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/framepack/TfJPbwm6_D60dcWEv9LVX_output_video.mp4"}`.
@@ -291,7 +334,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for FramepackF1Outputadd0e4fb {
+    impl __serde::Serialize for FramepackF1Outputa38c833f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -303,7 +346,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for FramepackF1Outputadd0e4fb {
+    impl<'de> __serde::Deserialize<'de> for FramepackF1Outputa38c833f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,10 +7,10 @@ pub mod fal_ai {
     pub mod gemini_3_1_flash_tts {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::Gemini31FlashTtsOutput0d62281f as Gemini31FlashTtsOutput;
+        pub use super::super::__types::Gemini31FlashTtsOutput0b6eee6a as Gemini31FlashTtsOutput;
         pub use super::super::__types::LanguageCodePresetd13a45bd as LanguageCodePreset;
         pub use super::super::__types::OutputFormatc8a187b4 as OutputFormat;
-        pub use super::super::__types::SpeakerConfigb500c688 as SpeakerConfig;
+        pub use super::super::__types::SpeakerConfigb82acd3f as SpeakerConfig;
         pub use super::super::__types::Voice8622b1d1 as Voice;
         /// The request body of `fal-ai/gemini-3.1-flash-tts`.
         #[derive(Debug, Clone, PartialEq)]
@@ -185,6 +185,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -205,13 +248,13 @@ pub mod __types {
     }
     /// The `Gemini31FlashTtsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Gemini31FlashTtsOutput0d62281f {
+    pub struct Gemini31FlashTtsOutput0b6eee6a {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a935d4f/Ez4NpcnFTuGsu2FHDaJTR_gemini_tts_output.mp3"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for Gemini31FlashTtsOutput0d62281f {
+    impl __serde::Serialize for Gemini31FlashTtsOutput0b6eee6a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -222,7 +265,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Gemini31FlashTtsOutput0d62281f {
+    impl<'de> __serde::Deserialize<'de> for Gemini31FlashTtsOutput0b6eee6a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -668,7 +711,7 @@ pub mod __types {
     }
     /// The `SpeakerConfig` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SpeakerConfigb500c688 {
+    pub struct SpeakerConfigb82acd3f {
         /// The `voice` field.
         pub voice: Voice8622b1d1,
         /// The `speaker_id` field.
@@ -677,7 +720,7 @@ pub mod __types {
         /// Limits: matches `^\w+$`.
         pub speaker_id: String,
     }
-    impl __serde::Serialize for SpeakerConfigb500c688 {
+    impl __serde::Serialize for SpeakerConfigb82acd3f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -689,7 +732,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SpeakerConfigb500c688 {
+    impl<'de> __serde::Deserialize<'de> for SpeakerConfigb82acd3f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -700,7 +743,7 @@ pub mod __types {
             })
         }
     }
-    impl SpeakerConfigb500c688 {
+    impl SpeakerConfigb82acd3f {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(voice: impl Into<Voice8622b1d1>, speaker_id: impl Into<String>) -> Self {
             Self {

@@ -7,12 +7,12 @@ pub mod fal_ai {
     pub mod gemini_flash_2_5 {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::AspectRatiof06d4d94 as AspectRatio;
+        pub use super::super::__types::AspectRatio548e64e0 as AspectRatio;
         pub use super::super::__types::AspectRatioPresetf9b98f38 as AspectRatioPreset;
-        pub use super::super::__types::CustomAspectRatio587d6919 as CustomAspectRatio;
-        pub use super::super::__types::GeminiFlash25Output8663c7ff as GeminiFlash25Output;
+        pub use super::super::__types::CustomAspectRatio5fa0cf71 as CustomAspectRatio;
+        pub use super::super::__types::GeminiFlash25Output06a1145c as GeminiFlash25Output;
         pub use super::super::__types::OutputFormat571d4461 as OutputFormat;
-        pub use super::super::__types::SafetySettingsItem0664559b as SafetySettingsItem;
+        pub use super::super::__types::SafetySettingsItemb93954e5 as SafetySettingsItem;
         /// The request body of `fal-ai/gemini-flash-2.5`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct GeminiFlash25Input {
@@ -164,6 +164,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -180,6 +223,63 @@ pub mod __types {
                     .map(Some)
                     .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
             }
+        }
+    }
+    /// The `AspectRatio` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+    pub enum AspectRatio548e64e0 {
+        /// The `CustomAspectRatio` form.
+        CustomAspectRatio(CustomAspectRatio5fa0cf71),
+        /// The `Preset` form.
+        Preset(AspectRatioPresetf9b98f38),
+    }
+    impl __serde::Serialize for AspectRatio548e64e0 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::CustomAspectRatio(value) => {
+                    __serde::Serialize::serialize(value, serializer)
+                }
+                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
+            }
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for AspectRatio548e64e0 {
+        /// Tries each form in order, like serde's untagged enums.
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let Ok(arm) = <CustomAspectRatio5fa0cf71 as __serde::Deserialize>::deserialize(
+                &value,
+            ) {
+                return Ok(Self::CustomAspectRatio(arm));
+            }
+            if let Ok(arm) = <AspectRatioPresetf9b98f38 as __serde::Deserialize>::deserialize(
+                &value,
+            ) {
+                return Ok(Self::Preset(arm));
+            }
+            Err(
+                <D::Error as __serde::de::Error>::custom(
+                    "the value matches none of the forms of AspectRatio",
+                ),
+            )
+        }
+    }
+    impl From<CustomAspectRatio5fa0cf71> for AspectRatio548e64e0 {
+        fn from(value: CustomAspectRatio5fa0cf71) -> Self {
+            Self::CustomAspectRatio(value)
+        }
+    }
+    impl From<AspectRatioPresetf9b98f38> for AspectRatio548e64e0 {
+        fn from(value: AspectRatioPresetf9b98f38) -> Self {
+            Self::Preset(value)
         }
     }
     /// The `AspectRatioPreset` type of the endpoint schema.
@@ -239,66 +339,9 @@ pub mod __types {
             Ok(Self::from(value.as_str()))
         }
     }
-    /// The `AspectRatio` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum AspectRatiof06d4d94 {
-        /// The `CustomAspectRatio` form.
-        CustomAspectRatio(CustomAspectRatio587d6919),
-        /// The `Preset` form.
-        Preset(AspectRatioPresetf9b98f38),
-    }
-    impl __serde::Serialize for AspectRatiof06d4d94 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::CustomAspectRatio(value) => {
-                    __serde::Serialize::serialize(value, serializer)
-                }
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for AspectRatiof06d4d94 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <CustomAspectRatio587d6919 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::CustomAspectRatio(arm));
-            }
-            if let Ok(arm) = <AspectRatioPresetf9b98f38 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of AspectRatio",
-                ),
-            )
-        }
-    }
-    impl From<CustomAspectRatio587d6919> for AspectRatiof06d4d94 {
-        fn from(value: CustomAspectRatio587d6919) -> Self {
-            Self::CustomAspectRatio(value)
-        }
-    }
-    impl From<AspectRatioPresetf9b98f38> for AspectRatiof06d4d94 {
-        fn from(value: AspectRatioPresetf9b98f38) -> Self {
-            Self::Preset(value)
-        }
-    }
     /// The `CustomAspectRatio` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct CustomAspectRatio587d6919 {
+    pub struct CustomAspectRatio5fa0cf71 {
         /// The `width` field.
         ///
         /// Default (applied by fal when the field is left unset): `1024`.
@@ -310,7 +353,7 @@ pub mod __types {
         /// Limits: 256 ≤ value ≤ 2048.
         pub height: Option<i64>,
     }
-    impl __serde::Serialize for CustomAspectRatio587d6919 {
+    impl __serde::Serialize for CustomAspectRatio5fa0cf71 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -322,7 +365,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for CustomAspectRatio587d6919 {
+    impl<'de> __serde::Deserialize<'de> for CustomAspectRatio5fa0cf71 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -333,7 +376,7 @@ pub mod __types {
             })
         }
     }
-    impl CustomAspectRatio587d6919 {
+    impl CustomAspectRatio5fa0cf71 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { width: None, height: None }
@@ -351,11 +394,11 @@ pub mod __types {
     }
     /// The `GeminiFlash25Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct GeminiFlash25Output8663c7ff {
+    pub struct GeminiFlash25Output06a1145c {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for GeminiFlash25Output8663c7ff {
+    impl __serde::Serialize for GeminiFlash25Output06a1145c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -366,7 +409,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GeminiFlash25Output8663c7ff {
+    impl<'de> __serde::Deserialize<'de> for GeminiFlash25Output06a1145c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -427,13 +470,13 @@ pub mod __types {
     }
     /// The `SafetySettingsItem` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct SafetySettingsItem0664559b {
+    pub struct SafetySettingsItemb93954e5 {
         /// The `category` field.
         pub category: Option<String>,
         /// The `threshold` field.
         pub threshold: Option<String>,
     }
-    impl __serde::Serialize for SafetySettingsItem0664559b {
+    impl __serde::Serialize for SafetySettingsItemb93954e5 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -445,7 +488,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SafetySettingsItem0664559b {
+    impl<'de> __serde::Deserialize<'de> for SafetySettingsItemb93954e5 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -456,7 +499,7 @@ pub mod __types {
             })
         }
     }
-    impl SafetySettingsItem0664559b {
+    impl SafetySettingsItemb93954e5 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod gemini_flash_edit {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::GeminiFlashEditOutput9c59b9df as GeminiFlashEditOutput;
+        pub use super::super::__types::GeminiFlashEditOutputc1248392 as GeminiFlashEditOutput;
         /// The request body of `fal-ai/gemini-flash-edit`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct GeminiFlashEditInput {
@@ -105,6 +105,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -125,13 +168,13 @@ pub mod __types {
     }
     /// The `GeminiFlashEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct GeminiFlashEditOutput9c59b9df {
+    pub struct GeminiFlashEditOutputc1248392 {
         /// The `image` field.
         pub image: fal_runtime::Image,
         /// The `description` field.
         pub description: String,
     }
-    impl __serde::Serialize for GeminiFlashEditOutput9c59b9df {
+    impl __serde::Serialize for GeminiFlashEditOutputc1248392 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -143,7 +186,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GeminiFlashEditOutput9c59b9df {
+    impl<'de> __serde::Deserialize<'de> for GeminiFlashEditOutputc1248392 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

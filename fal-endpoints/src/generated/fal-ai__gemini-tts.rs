@@ -7,11 +7,11 @@ pub mod fal_ai {
     pub mod gemini_tts {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::GeminiTtsOutput46f9f024 as GeminiTtsOutput;
+        pub use super::super::__types::GeminiTtsOutputf608a870 as GeminiTtsOutput;
         pub use super::super::__types::LanguageCodePresetd13a45bd as LanguageCodePreset;
         pub use super::super::__types::Modeld986b540 as Model;
         pub use super::super::__types::OutputFormatc8a187b4 as OutputFormat;
-        pub use super::super::__types::SpeakerConfigb500c688 as SpeakerConfig;
+        pub use super::super::__types::SpeakerConfigb82acd3f as SpeakerConfig;
         pub use super::super::__types::Voice8622b1d1 as Voice;
         /// The request body of `fal-ai/gemini-tts`.
         #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +198,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -218,13 +261,13 @@ pub mod __types {
     }
     /// The `GeminiTtsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct GeminiTtsOutput46f9f024 {
+    pub struct GeminiTtsOutputf608a870 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a935d4f/Ez4NpcnFTuGsu2FHDaJTR_gemini_tts_output.mp3"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for GeminiTtsOutput46f9f024 {
+    impl __serde::Serialize for GeminiTtsOutputf608a870 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -235,7 +278,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GeminiTtsOutput46f9f024 {
+    impl<'de> __serde::Deserialize<'de> for GeminiTtsOutputf608a870 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -726,7 +769,7 @@ pub mod __types {
     }
     /// The `SpeakerConfig` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SpeakerConfigb500c688 {
+    pub struct SpeakerConfigb82acd3f {
         /// The `voice` field.
         pub voice: Voice8622b1d1,
         /// The `speaker_id` field.
@@ -735,7 +778,7 @@ pub mod __types {
         /// Limits: matches `^\w+$`.
         pub speaker_id: String,
     }
-    impl __serde::Serialize for SpeakerConfigb500c688 {
+    impl __serde::Serialize for SpeakerConfigb82acd3f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -747,7 +790,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SpeakerConfigb500c688 {
+    impl<'de> __serde::Deserialize<'de> for SpeakerConfigb82acd3f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -758,7 +801,7 @@ pub mod __types {
             })
         }
     }
-    impl SpeakerConfigb500c688 {
+    impl SpeakerConfigb82acd3f {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(voice: impl Into<Voice8622b1d1>, speaker_id: impl Into<String>) -> Self {
             Self {

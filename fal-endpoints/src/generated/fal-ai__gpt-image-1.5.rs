@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::Background6cfbe6cf as Background;
-        pub use super::super::__types::GptImage15Output808b27dc as GptImage15Output;
+        pub use super::super::__types::GptImage15Outputf605bd4b as GptImage15Output;
         pub use super::super::__types::ImageSize7ce8f3c6 as ImageSize;
         pub use super::super::__types::OutputFormat571d4461 as OutputFormat;
         pub use super::super::__types::Qualitye72adc7a as Quality;
@@ -175,6 +175,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -244,13 +287,13 @@ pub mod __types {
     }
     /// The `GptImage15Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct GptImage15Output808b27dc {
+    pub struct GptImage15Outputf605bd4b {
         /// The `images` field.
         ///
         /// Example: `[{"width":1024,"content_type":"image/png","file_name":"EnWrO3XWjPE0nxBDpaQrj.png","height":1024,"url":"https://v3b.fal.media/files/b/0a869129/EnWrO3XWjPE0nxBDpaQrj.png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for GptImage15Output808b27dc {
+    impl __serde::Serialize for GptImage15Outputf605bd4b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -261,7 +304,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GptImage15Output808b27dc {
+    impl<'de> __serde::Deserialize<'de> for GptImage15Outputf605bd4b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::Background6cfbe6cf as Background;
-            pub use super::super::super::__types::GptImage1TextToImageOutput5c3ed5cf as GptImage1TextToImageOutput;
+            pub use super::super::super::__types::GptImage1TextToImageOutputa02fa8db as GptImage1TextToImageOutput;
             pub use super::super::super::__types::ImageSizeb51ddef4 as ImageSize;
             pub use super::super::super::__types::OutputFormat571d4461 as OutputFormat;
             pub use super::super::super::__types::Quality7cbe7e6e as Quality;
@@ -178,6 +178,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -247,13 +290,13 @@ pub mod __types {
     }
     /// The `GptImage1TextToImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct GptImage1TextToImageOutput5c3ed5cf {
+    pub struct GptImage1TextToImageOutputa02fa8db {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://storage.googleapis.com/falserverless/model_tests/gpt-image-1/cyberpunk.png","file_name":"cyberpunk.png","height":1536,"width":1024,"content_type":"image/png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for GptImage1TextToImageOutput5c3ed5cf {
+    impl __serde::Serialize for GptImage1TextToImageOutputa02fa8db {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -264,7 +307,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GptImage1TextToImageOutput5c3ed5cf {
+    impl<'de> __serde::Deserialize<'de> for GptImage1TextToImageOutputa02fa8db {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,10 +14,10 @@ pub mod fal_ai {
                 pub use super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
                 pub use super::super::super::super::__types::Avatar1313dee8 as Avatar;
                 pub use super::super::super::super::__types::AvatarStylec7ad03e0 as AvatarStyle;
-                pub use super::super::super::super::__types::Character89609ca9 as Character;
-                pub use super::super::super::super::__types::HeygenAvatar4DigitalTwinOutput1767bab9 as HeygenAvatar4DigitalTwinOutput;
+                pub use super::super::super::super::__types::Characterb73bcd67 as Character;
+                pub use super::super::super::super::__types::HeygenAvatar4DigitalTwinOutput44e4e7c0 as HeygenAvatar4DigitalTwinOutput;
                 pub use super::super::super::super::__types::Resolutionb8e360e1 as Resolution;
-                pub use super::super::super::super::__types::TextVoiced18f32c4 as TextVoice;
+                pub use super::super::super::super::__types::TextVoicef5fc36fa as TextVoice;
                 pub use super::super::super::super::__types::Voicedacfd6e6 as Voice;
                 /// The request body of `fal-ai/heygen/avatar4/digital-twin`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +149,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -5481,7 +5524,7 @@ pub mod __types {
     }
     /// The `Character` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Character89609ca9 {
+    pub struct Characterb73bcd67 {
         /// The `avatar` field.
         ///
         /// Example: `"Florin Business Sitting Side"`.
@@ -5491,7 +5534,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `"closeUp"`.
         pub avatar_style: Option<AvatarStylec7ad03e0>,
     }
-    impl __serde::Serialize for Character89609ca9 {
+    impl __serde::Serialize for Characterb73bcd67 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -5503,7 +5546,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Character89609ca9 {
+    impl<'de> __serde::Deserialize<'de> for Characterb73bcd67 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -5514,7 +5557,7 @@ pub mod __types {
             })
         }
     }
-    impl Character89609ca9 {
+    impl Characterb73bcd67 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(avatar: impl Into<Avatar1313dee8>) -> Self {
             Self {
@@ -5533,13 +5576,13 @@ pub mod __types {
     }
     /// The `HeygenAvatar4DigitalTwinOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct HeygenAvatar4DigitalTwinOutput1767bab9 {
+    pub struct HeygenAvatar4DigitalTwinOutput44e4e7c0 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8f61f5/SwAbhEQ0tNLthNkyTqCRn_translated.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for HeygenAvatar4DigitalTwinOutput1767bab9 {
+    impl __serde::Serialize for HeygenAvatar4DigitalTwinOutput44e4e7c0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -5550,7 +5593,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for HeygenAvatar4DigitalTwinOutput1767bab9 {
+    impl<'de> __serde::Deserialize<'de> for HeygenAvatar4DigitalTwinOutput44e4e7c0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -5619,7 +5662,7 @@ pub mod __types {
     }
     /// The `TextVoice` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct TextVoiced18f32c4 {
+    pub struct TextVoicef5fc36fa {
         /// The `prompt` field.
         pub prompt: Option<String>,
         /// The `voice` field.
@@ -5634,7 +5677,7 @@ pub mod __types {
         /// Example: `1`.
         pub speed: Option<f64>,
     }
-    impl __serde::Serialize for TextVoiced18f32c4 {
+    impl __serde::Serialize for TextVoicef5fc36fa {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -5648,7 +5691,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TextVoiced18f32c4 {
+    impl<'de> __serde::Deserialize<'de> for TextVoicef5fc36fa {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -5661,7 +5704,7 @@ pub mod __types {
             })
         }
     }
-    impl TextVoiced18f32c4 {
+    impl TextVoicef5fc36fa {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {

@@ -12,8 +12,9 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-                pub use super::super::super::super::__types::AvatarIvBackground60e4112f as AvatarIvBackground;
-                pub use super::super::super::super::__types::HeygenAvatar4ImageToVideoOutput7eb4a521 as HeygenAvatar4ImageToVideoOutput;
+                pub use super::super::super::super::__types::AvatarIvBackgrounda8e71f41 as AvatarIvBackground;
+                pub use super::super::super::super::__types::ExpressionPreset649bf674 as ExpressionPreset;
+                pub use super::super::super::super::__types::HeygenAvatar4ImageToVideoOutput03ab7050 as HeygenAvatar4ImageToVideoOutput;
                 pub use super::super::super::super::__types::Resolutionb8e360e1 as Resolution;
                 pub use super::super::super::super::__types::TalkingStyleae4f3365 as TalkingStyle;
                 pub use super::super::super::super::__types::Typefba6b4bd as Type;
@@ -39,7 +40,7 @@ pub mod fal_ai {
                     /// Default (applied by fal when the field is left unset): `"stable"`.
                     pub talking_style: Option<TalkingStyle>,
                     /// The `expression` field.
-                    pub expression: Option<String>,
+                    pub expression: Option<ExpressionPreset>,
                     /// The `background` field.
                     pub background: Option<AvatarIvBackground>,
                     /// The `resolution` field.
@@ -134,7 +135,7 @@ pub mod fal_ai {
                         self
                     }
                     /// Sets `expression` (left out of the request until set).
-                    pub fn with_expression(mut self, expression: impl Into<String>) -> Self {
+                    pub fn with_expression(mut self, expression: impl Into<ExpressionPreset>) -> Self {
                         self.expression = Some(expression.into());
                         self
                     }
@@ -213,6 +214,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -282,7 +326,7 @@ pub mod __types {
     }
     /// The `AvatarIvBackground` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AvatarIvBackground60e4112f {
+    pub struct AvatarIvBackgrounda8e71f41 {
         /// The `type` field.
         ///
         /// Default (applied by fal when the field is left unset): `"color"`.
@@ -292,7 +336,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `"#FFFFFF"`.
         pub value: Option<String>,
     }
-    impl __serde::Serialize for AvatarIvBackground60e4112f {
+    impl __serde::Serialize for AvatarIvBackgrounda8e71f41 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -304,7 +348,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AvatarIvBackground60e4112f {
+    impl<'de> __serde::Deserialize<'de> for AvatarIvBackgrounda8e71f41 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -315,7 +359,7 @@ pub mod __types {
             })
         }
     }
-    impl AvatarIvBackground60e4112f {
+    impl AvatarIvBackgrounda8e71f41 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { r#type: None, value: None }
@@ -331,15 +375,56 @@ pub mod __types {
             self
         }
     }
+    /// The `ExpressionPreset` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum ExpressionPreset649bf674 {
+        /// `"happy"`
+        Happy,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl ExpressionPreset649bf674 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Happy => "happy",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for ExpressionPreset649bf674 {
+        fn from(value: &str) -> Self {
+            match value {
+                "happy" => Self::Happy,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for ExpressionPreset649bf674 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for ExpressionPreset649bf674 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
+        }
+    }
     /// The `HeygenAvatar4ImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct HeygenAvatar4ImageToVideoOutput7eb4a521 {
+    pub struct HeygenAvatar4ImageToVideoOutput03ab7050 {
         /// The `video` field.
         ///
         /// Example: `{"file_size":2466524,"file_name":"output.mp4","content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a900636/DUES0_z4i7FWnife02ieH_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for HeygenAvatar4ImageToVideoOutput7eb4a521 {
+    impl __serde::Serialize for HeygenAvatar4ImageToVideoOutput03ab7050 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -350,7 +435,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for HeygenAvatar4ImageToVideoOutput7eb4a521 {
+    impl<'de> __serde::Deserialize<'de> for HeygenAvatar4ImageToVideoOutput03ab7050 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

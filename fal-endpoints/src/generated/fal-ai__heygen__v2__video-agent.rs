@@ -12,9 +12,9 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::Avatar1313dee8 as Avatar;
-                pub use super::super::super::super::__types::HeygenV2VideoAgentOutputf53fbf38 as HeygenV2VideoAgentOutput;
+                pub use super::super::super::super::__types::HeygenV2VideoAgentOutput2eb7b13f as HeygenV2VideoAgentOutput;
                 pub use super::super::super::super::__types::Orientation966968da as Orientation;
-                pub use super::super::super::super::__types::VideoAgentConfigc2e39652 as VideoAgentConfig;
+                pub use super::super::super::super::__types::VideoAgentConfig2db923dc as VideoAgentConfig;
                 /// The request body of `fal-ai/heygen/v2/video-agent`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct HeygenV2VideoAgentInput {
@@ -113,6 +113,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -5347,13 +5390,13 @@ pub mod __types {
     }
     /// The `HeygenV2VideoAgentOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct HeygenV2VideoAgentOutputf53fbf38 {
+    pub struct HeygenV2VideoAgentOutput2eb7b13f {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a908e47/INRshxAq8GRlGCPo5txxU_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for HeygenV2VideoAgentOutputf53fbf38 {
+    impl __serde::Serialize for HeygenV2VideoAgentOutput2eb7b13f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -5364,7 +5407,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for HeygenV2VideoAgentOutputf53fbf38 {
+    impl<'de> __serde::Deserialize<'de> for HeygenV2VideoAgentOutput2eb7b13f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -5421,7 +5464,7 @@ pub mod __types {
     }
     /// The `VideoAgentConfig` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct VideoAgentConfigc2e39652 {
+    pub struct VideoAgentConfig2db923dc {
         /// The `orientation` field.
         ///
         /// Default (applied by fal when the field is left unset): `"portrait"`.
@@ -5436,7 +5479,7 @@ pub mod __types {
         /// Example: `30`.
         pub duration: Option<i64>,
     }
-    impl __serde::Serialize for VideoAgentConfigc2e39652 {
+    impl __serde::Serialize for VideoAgentConfig2db923dc {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -5449,7 +5492,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoAgentConfigc2e39652 {
+    impl<'de> __serde::Deserialize<'de> for VideoAgentConfig2db923dc {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -5461,7 +5504,7 @@ pub mod __types {
             })
         }
     }
-    impl VideoAgentConfigc2e39652 {
+    impl VideoAgentConfig2db923dc {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {

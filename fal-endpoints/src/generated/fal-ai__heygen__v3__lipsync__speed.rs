@@ -13,7 +13,7 @@ pub mod fal_ai {
                 pub mod speed {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::HeygenV3LipsyncSpeedOutput2bced82d as HeygenV3LipsyncSpeedOutput;
+                    pub use super::super::super::super::super::__types::HeygenV3LipsyncSpeedOutput5511b349 as HeygenV3LipsyncSpeedOutput;
                     /// The request body of `fal-ai/heygen/v3/lipsync/speed`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct HeygenV3LipsyncSpeedInput {
@@ -224,6 +224,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -244,7 +287,7 @@ pub mod __types {
     }
     /// The `HeygenV3LipsyncSpeedOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct HeygenV3LipsyncSpeedOutput2bced82d {
+    pub struct HeygenV3LipsyncSpeedOutput5511b349 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8f61f5/SwAbhEQ0tNLthNkyTqCRn_overdubbed.mp4"}`.
@@ -252,7 +295,7 @@ pub mod __types {
         /// The `caption_file` field.
         pub caption_file: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for HeygenV3LipsyncSpeedOutput2bced82d {
+    impl __serde::Serialize for HeygenV3LipsyncSpeedOutput5511b349 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -264,7 +307,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for HeygenV3LipsyncSpeedOutput2bced82d {
+    impl<'de> __serde::Deserialize<'de> for HeygenV3LipsyncSpeedOutput5511b349 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,8 +14,8 @@ pub mod fal_ai {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::GenerateTyped7f1b170 as GenerateType;
-                    pub use super::super::super::super::super::__types::Hunyuan3dV31ProImageTo3dOutpute0627606 as Hunyuan3dV31ProImageTo3dOutput;
-                    pub use super::super::super::super::super::__types::ModelUrls261ec147 as ModelUrls;
+                    pub use super::super::super::super::super::__types::Hunyuan3dV31ProImageTo3dOutput21115c8d as Hunyuan3dV31ProImageTo3dOutput;
+                    pub use super::super::super::super::super::__types::ModelUrlsb5c001c1 as ModelUrls;
                     /// The request body of `fal-ai/hunyuan-3d/v3.1/pro/image-to-3d`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct Hunyuan3dV31ProImageTo3dInput {
@@ -250,6 +250,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -315,7 +358,7 @@ pub mod __types {
     }
     /// The `Hunyuan3dV31ProImageTo3dOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Hunyuan3dV31ProImageTo3dOutpute0627606 {
+    pub struct Hunyuan3dV31ProImageTo3dOutput21115c8d {
         /// The `model_glb` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c3187/jOeZmtBuhdQMkDu65AkdT_model.glb","file_name":"model.glb","content_type":"model/gltf-binary","file_size":38554640}`.
@@ -325,11 +368,11 @@ pub mod __types {
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c3187/gxidaODj4OvPXruCfrZ-__preview.png","file_name":"preview.png","content_type":"image/png","file_size":194908}`.
         pub thumbnail: Option<fal_runtime::File>,
         /// The `model_urls` field.
-        pub model_urls: ModelUrls261ec147,
+        pub model_urls: ModelUrlsb5c001c1,
         /// The `seed` field.
         pub seed: Option<i64>,
     }
-    impl __serde::Serialize for Hunyuan3dV31ProImageTo3dOutpute0627606 {
+    impl __serde::Serialize for Hunyuan3dV31ProImageTo3dOutput21115c8d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -343,7 +386,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV31ProImageTo3dOutpute0627606 {
+    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV31ProImageTo3dOutput21115c8d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -358,7 +401,7 @@ pub mod __types {
     }
     /// The `ModelUrls` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ModelUrls261ec147 {
+    pub struct ModelUrlsb5c001c1 {
         /// The `glb` field.
         pub glb: Option<fal_runtime::File>,
         /// The `fbx` field.
@@ -372,7 +415,7 @@ pub mod __types {
         /// The `usdz` field.
         pub usdz: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for ModelUrls261ec147 {
+    impl __serde::Serialize for ModelUrlsb5c001c1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -388,7 +431,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ModelUrls261ec147 {
+    impl<'de> __serde::Deserialize<'de> for ModelUrlsb5c001c1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

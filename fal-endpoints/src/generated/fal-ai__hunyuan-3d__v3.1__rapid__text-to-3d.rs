@@ -13,8 +13,8 @@ pub mod fal_ai {
                 pub mod text_to_3d {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::Hunyuan3dV31RapidTextTo3dOutputca581fe9 as Hunyuan3dV31RapidTextTo3dOutput;
-                    pub use super::super::super::super::super::__types::ModelUrls261ec147 as ModelUrls;
+                    pub use super::super::super::super::super::__types::Hunyuan3dV31RapidTextTo3dOutput9a4f2bfd as Hunyuan3dV31RapidTextTo3dOutput;
+                    pub use super::super::super::super::super::__types::ModelUrlsb5c001c1 as ModelUrls;
                     /// The request body of `fal-ai/hunyuan-3d/v3.1/rapid/text-to-3d`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct Hunyuan3dV31RapidTextTo3dInput {
@@ -131,6 +131,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -151,7 +194,7 @@ pub mod __types {
     }
     /// The `Hunyuan3dV31RapidTextTo3dOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Hunyuan3dV31RapidTextTo3dOutputca581fe9 {
+    pub struct Hunyuan3dV31RapidTextTo3dOutput9a4f2bfd {
         /// The `model_obj` field.
         pub model_obj: Option<fal_runtime::File>,
         /// The `material_mtl` field.
@@ -167,9 +210,9 @@ pub mod __types {
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c44d6/D9_IYgpugP0deXvSwBC2J_preview.png","file_name":"preview.png","content_type":"image/png","file_size":281374}`.
         pub thumbnail: Option<fal_runtime::File>,
         /// The `model_urls` field.
-        pub model_urls: ModelUrls261ec147,
+        pub model_urls: ModelUrlsb5c001c1,
     }
-    impl __serde::Serialize for Hunyuan3dV31RapidTextTo3dOutputca581fe9 {
+    impl __serde::Serialize for Hunyuan3dV31RapidTextTo3dOutput9a4f2bfd {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -184,7 +227,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV31RapidTextTo3dOutputca581fe9 {
+    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV31RapidTextTo3dOutput9a4f2bfd {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -200,7 +243,7 @@ pub mod __types {
     }
     /// The `ModelUrls` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ModelUrls261ec147 {
+    pub struct ModelUrlsb5c001c1 {
         /// The `glb` field.
         pub glb: Option<fal_runtime::File>,
         /// The `fbx` field.
@@ -214,7 +257,7 @@ pub mod __types {
         /// The `usdz` field.
         pub usdz: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for ModelUrls261ec147 {
+    impl __serde::Serialize for ModelUrlsb5c001c1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -230,7 +273,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ModelUrls261ec147 {
+    impl<'de> __serde::Deserialize<'de> for ModelUrlsb5c001c1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

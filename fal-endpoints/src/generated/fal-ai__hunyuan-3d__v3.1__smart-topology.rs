@@ -12,9 +12,9 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::FaceLevel2212a9ac as FaceLevel;
-                pub use super::super::super::super::__types::Hunyuan3dV31SmartTopologyOutputf2672332 as Hunyuan3dV31SmartTopologyOutput;
+                pub use super::super::super::super::__types::Hunyuan3dV31SmartTopologyOutput69f64df7 as Hunyuan3dV31SmartTopologyOutput;
                 pub use super::super::super::super::__types::InputFileType97f707d7 as InputFileType;
-                pub use super::super::super::super::__types::ModelUrls261ec147 as ModelUrls;
+                pub use super::super::super::super::__types::ModelUrlsb5c001c1 as ModelUrls;
                 pub use super::super::super::super::__types::PolygonType4e12bf36 as PolygonType;
                 /// The request body of `fal-ai/hunyuan-3d/v3.1/smart-topology`.
                 #[derive(Debug, Clone, PartialEq, Default)]
@@ -155,6 +155,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -224,15 +267,15 @@ pub mod __types {
     }
     /// The `Hunyuan3dV31SmartTopologyOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Hunyuan3dV31SmartTopologyOutputf2672332 {
+    pub struct Hunyuan3dV31SmartTopologyOutput69f64df7 {
         /// The `model_glb` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c0ab4/tqMY5NJLnHjpwN8rQ15dj_model.obj","file_name":"model.obj","content_type":"model/obj","file_size":394409}`.
         pub model_glb: fal_runtime::File,
         /// The `model_urls` field.
-        pub model_urls: ModelUrls261ec147,
+        pub model_urls: ModelUrlsb5c001c1,
     }
-    impl __serde::Serialize for Hunyuan3dV31SmartTopologyOutputf2672332 {
+    impl __serde::Serialize for Hunyuan3dV31SmartTopologyOutput69f64df7 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -244,7 +287,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV31SmartTopologyOutputf2672332 {
+    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV31SmartTopologyOutput69f64df7 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -302,7 +345,7 @@ pub mod __types {
     }
     /// The `ModelUrls` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ModelUrls261ec147 {
+    pub struct ModelUrlsb5c001c1 {
         /// The `glb` field.
         pub glb: Option<fal_runtime::File>,
         /// The `fbx` field.
@@ -316,7 +359,7 @@ pub mod __types {
         /// The `usdz` field.
         pub usdz: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for ModelUrls261ec147 {
+    impl __serde::Serialize for ModelUrlsb5c001c1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -332,7 +375,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ModelUrls261ec147 {
+    impl<'de> __serde::Deserialize<'de> for ModelUrlsb5c001c1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod fast {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::HunyuanMotionFastOutputbc907f79 as HunyuanMotionFastOutput;
+            pub use super::super::super::__types::HunyuanMotionFastOutput0daeaa30 as HunyuanMotionFastOutput;
             pub use super::super::super::__types::OutputFormatcb047606 as OutputFormat;
             /// The request body of `fal-ai/hunyuan-motion/fast`.
             #[derive(Debug, Clone, PartialEq)]
@@ -151,6 +151,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -171,7 +214,7 @@ pub mod __types {
     }
     /// The `HunyuanMotionFastOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct HunyuanMotionFastOutputbc907f79 {
+    pub struct HunyuanMotionFastOutput0daeaa30 {
         /// The `fbx_file` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a885f1e/JytCv1tbq28iJmvXLrpbQ_20251230_112744828_2a84e993_000.fbx"}`.
@@ -183,7 +226,7 @@ pub mod __types {
         /// Example: `42`.
         pub seed: i64,
     }
-    impl __serde::Serialize for HunyuanMotionFastOutputbc907f79 {
+    impl __serde::Serialize for HunyuanMotionFastOutput0daeaa30 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -196,7 +239,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for HunyuanMotionFastOutputbc907f79 {
+    impl<'de> __serde::Deserialize<'de> for HunyuanMotionFastOutput0daeaa30 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod hunyuan_part {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::HunyuanPartOutputcb4823c9 as HunyuanPartOutput;
+        pub use super::super::__types::HunyuanPartOutput0257599b as HunyuanPartOutput;
         /// The request body of `fal-ai/hunyuan-part`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct HunyuanPartInput {
@@ -184,6 +184,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -204,7 +247,7 @@ pub mod __types {
     }
     /// The `HunyuanPartOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct HunyuanPartOutputcb4823c9 {
+    pub struct HunyuanPartOutput0257599b {
         /// The `segmented_mesh` field.
         pub segmented_mesh: fal_runtime::File,
         /// The `mask_1_mesh` field.
@@ -220,7 +263,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for HunyuanPartOutputcb4823c9 {
+    impl __serde::Serialize for HunyuanPartOutput0257599b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -237,7 +280,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for HunyuanPartOutputcb4823c9 {
+    impl<'de> __serde::Deserialize<'de> for HunyuanPartOutput0257599b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

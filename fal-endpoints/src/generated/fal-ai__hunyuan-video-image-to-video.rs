@@ -8,7 +8,9 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatioabe220e7 as AspectRatio;
-        pub use super::super::__types::HunyuanVideoImageToVideoOutput1c00586d as HunyuanVideoImageToVideoOutput;
+        pub use super::super::__types::HunyuanVideoImageToVideoOutputf63a526e as HunyuanVideoImageToVideoOutput;
+        pub use super::super::__types::NumFrames1e5d870c as NumFrames;
+        pub use super::super::__types::Resolution6f5cac74 as Resolution;
         /// The request body of `fal-ai/hunyuan-video-image-to-video`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct HunyuanVideoImageToVideoInput {
@@ -30,12 +32,12 @@ pub mod fal_ai {
             ///
             /// Default (applied by fal when the field is left unset): `"720p"`.
             /// Limits: always "720p".
-            pub resolution: Option<String>,
+            pub resolution: Option<Resolution>,
             /// The `num_frames` field.
             ///
             /// Default (applied by fal when the field is left unset): `"129"`.
             /// Limits: always "129".
-            pub num_frames: Option<String>,
+            pub num_frames: Option<NumFrames>,
             /// The `i2v_stability` field.
             ///
             /// Default (applied by fal when the field is left unset): `false`.
@@ -101,12 +103,12 @@ pub mod fal_ai {
                 self
             }
             /// Sets `resolution` (left out of the request until set).
-            pub fn with_resolution(mut self, resolution: impl Into<String>) -> Self {
+            pub fn with_resolution(mut self, resolution: impl Into<Resolution>) -> Self {
                 self.resolution = Some(resolution.into());
                 self
             }
             /// Sets `num_frames` (left out of the request until set).
-            pub fn with_num_frames(mut self, num_frames: impl Into<String>) -> Self {
+            pub fn with_num_frames(mut self, num_frames: impl Into<NumFrames>) -> Self {
                 self.num_frames = Some(num_frames.into());
                 self
             }
@@ -167,6 +169,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -233,13 +278,13 @@ pub mod __types {
     }
     /// The `HunyuanVideoImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct HunyuanVideoImageToVideoOutput1c00586d {
+    pub struct HunyuanVideoImageToVideoOutputf63a526e {
         /// The `video` field.
         pub video: fal_runtime::File,
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for HunyuanVideoImageToVideoOutput1c00586d {
+    impl __serde::Serialize for HunyuanVideoImageToVideoOutputf63a526e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -251,7 +296,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for HunyuanVideoImageToVideoOutput1c00586d {
+    impl<'de> __serde::Deserialize<'de> for HunyuanVideoImageToVideoOutputf63a526e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -260,6 +305,88 @@ pub mod __types {
                 video: self::required_field(&mut map, "video")?,
                 seed: self::required_field(&mut map, "seed")?,
             })
+        }
+    }
+    /// The `NumFrames` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum NumFrames1e5d870c {
+        /// `"129"`
+        V129,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl NumFrames1e5d870c {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::V129 => "129",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for NumFrames1e5d870c {
+        fn from(value: &str) -> Self {
+            match value {
+                "129" => Self::V129,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for NumFrames1e5d870c {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for NumFrames1e5d870c {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
+        }
+    }
+    /// The `Resolution` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Resolution6f5cac74 {
+        /// `"720p"`
+        V720p,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl Resolution6f5cac74 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::V720p => "720p",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for Resolution6f5cac74 {
+        fn from(value: &str) -> Self {
+            match value {
+                "720p" => Self::V720p,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for Resolution6f5cac74 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for Resolution6f5cac74 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod hunyuan_video_img2vid_lora {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::HunyuanVideoImg2vidLoraOutputbcf587ec as HunyuanVideoImg2vidLoraOutput;
+        pub use super::super::__types::HunyuanVideoImg2vidLoraOutput3a3b743e as HunyuanVideoImg2vidLoraOutput;
         /// The request body of `fal-ai/hunyuan-video-img2vid-lora`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct HunyuanVideoImg2vidLoraInput {
@@ -115,6 +115,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -135,7 +178,7 @@ pub mod __types {
     }
     /// The `HunyuanVideoImg2vidLoraOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct HunyuanVideoImg2vidLoraOutputbcf587ec {
+    pub struct HunyuanVideoImg2vidLoraOutput3a3b743e {
         /// The `video` field.
         ///
         /// Example: `{"content_type":"video/mp4","url":"https://storage.googleapis.com/falserverless/gallery/man-smiles.mp4"}`.
@@ -143,7 +186,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for HunyuanVideoImg2vidLoraOutputbcf587ec {
+    impl __serde::Serialize for HunyuanVideoImg2vidLoraOutput3a3b743e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -155,7 +198,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for HunyuanVideoImg2vidLoraOutputbcf587ec {
+    impl<'de> __serde::Deserialize<'de> for HunyuanVideoImg2vidLoraOutput3a3b743e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

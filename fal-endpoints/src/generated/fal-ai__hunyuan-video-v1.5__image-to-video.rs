@@ -10,7 +10,8 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioabe220e7 as AspectRatio;
-            pub use super::super::super::__types::HunyuanVideoV15ImageToVideoOutput7c47b99d as HunyuanVideoV15ImageToVideoOutput;
+            pub use super::super::super::__types::HunyuanVideoV15ImageToVideoOutputd53239ff as HunyuanVideoV15ImageToVideoOutput;
+            pub use super::super::super::__types::Resolution782bb675 as Resolution;
             /// The request body of `fal-ai/hunyuan-video-v1.5/image-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct HunyuanVideoV15ImageToVideoInput {
@@ -35,7 +36,7 @@ pub mod fal_ai {
                 ///
                 /// Default (applied by fal when the field is left unset): `"480p"`.
                 /// Limits: always "480p".
-                pub resolution: Option<String>,
+                pub resolution: Option<Resolution>,
                 /// The `num_frames` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `121`.
@@ -143,7 +144,7 @@ pub mod fal_ai {
                     self
                 }
                 /// Sets `resolution` (left out of the request until set).
-                pub fn with_resolution(mut self, resolution: impl Into<String>) -> Self {
+                pub fn with_resolution(mut self, resolution: impl Into<Resolution>) -> Self {
                     self.resolution = Some(resolution.into());
                     self
                 }
@@ -214,6 +215,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -279,7 +323,7 @@ pub mod __types {
     }
     /// The `HunyuanVideoV15ImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct HunyuanVideoV15ImageToVideoOutput7c47b99d {
+    pub struct HunyuanVideoV15ImageToVideoOutputd53239ff {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/hyvideo_v15_480p_output.mp4"}`.
@@ -287,7 +331,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for HunyuanVideoV15ImageToVideoOutput7c47b99d {
+    impl __serde::Serialize for HunyuanVideoV15ImageToVideoOutputd53239ff {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -299,7 +343,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for HunyuanVideoV15ImageToVideoOutput7c47b99d {
+    impl<'de> __serde::Deserialize<'de> for HunyuanVideoV15ImageToVideoOutputd53239ff {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -308,6 +352,47 @@ pub mod __types {
                 video: self::required_field(&mut map, "video")?,
                 seed: self::required_field(&mut map, "seed")?,
             })
+        }
+    }
+    /// The `Resolution` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Resolution782bb675 {
+        /// `"480p"`
+        V480p,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl Resolution782bb675 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::V480p => "480p",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for Resolution782bb675 {
+        fn from(value: &str) -> Self {
+            match value {
+                "480p" => Self::V480p,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for Resolution782bb675 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for Resolution782bb675 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
         }
     }
 }

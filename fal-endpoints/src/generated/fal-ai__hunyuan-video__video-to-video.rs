@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioabe220e7 as AspectRatio;
-            pub use super::super::super::__types::HunyuanVideoVideoToVideoOutput9c9238c7 as HunyuanVideoVideoToVideoOutput;
+            pub use super::super::super::__types::HunyuanVideoVideoToVideoOutput67126dfb as HunyuanVideoVideoToVideoOutput;
             pub use super::super::super::__types::NumFrames0f6fde01 as NumFrames;
             pub use super::super::super::__types::Resolution67c97c7f as Resolution;
             /// The request body of `fal-ai/hunyuan-video/video-to-video`.
@@ -205,6 +205,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -270,7 +313,7 @@ pub mod __types {
     }
     /// The `HunyuanVideoVideoToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct HunyuanVideoVideoToVideoOutput9c9238c7 {
+    pub struct HunyuanVideoVideoToVideoOutput67126dfb {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/kangaroo/y5-1YTGpun17eSeggZMzX_video-1733468228.mp4"}`.
@@ -278,7 +321,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for HunyuanVideoVideoToVideoOutput9c9238c7 {
+    impl __serde::Serialize for HunyuanVideoVideoToVideoOutput67126dfb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -290,7 +333,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for HunyuanVideoVideoToVideoOutput9c9238c7 {
+    impl<'de> __serde::Deserialize<'de> for HunyuanVideoVideoToVideoOutput67126dfb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

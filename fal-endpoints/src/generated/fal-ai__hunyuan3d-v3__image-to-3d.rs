@@ -10,8 +10,8 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::GenerateType1afceb72 as GenerateType;
-            pub use super::super::super::__types::Hunyuan3dV3ImageTo3dOutput160a43ab as Hunyuan3dV3ImageTo3dOutput;
-            pub use super::super::super::__types::ModelUrlsType3fd8108b1 as ModelUrlsType3;
+            pub use super::super::super::__types::Hunyuan3dV3ImageTo3dOutput606ade19 as Hunyuan3dV3ImageTo3dOutput;
+            pub use super::super::super::__types::ModelUrlsType31b1324bc as ModelUrlsType3;
             pub use super::super::super::__types::PolygonType4e12bf36 as PolygonType;
             /// The request body of `fal-ai/hunyuan3d-v3/image-to-3d`.
             #[derive(Debug, Clone, PartialEq)]
@@ -191,6 +191,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -260,7 +303,7 @@ pub mod __types {
     }
     /// The `Hunyuan3dV3ImageTo3dOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Hunyuan3dV3ImageTo3dOutput160a43ab {
+    pub struct Hunyuan3dV3ImageTo3dOutput606ade19 {
         /// The `model_glb` field.
         ///
         /// Example: `{"file_name":"model.glb","url":"https://v3b.fal.media/files/b/0a8686ae/MQN_KtP32PbqtPr_VLcyp_model.glb","content_type":"model/gltf-binary","file_size":64122888}`.
@@ -270,11 +313,11 @@ pub mod __types {
         /// Example: `{"file_name":"preview.png","url":"https://v3b.fal.media/files/b/0a8686ae/sGIaYWOna5Zabtl5PBjDt_preview.png","content_type":"image/png","file_size":74443}`.
         pub thumbnail: Option<fal_runtime::File>,
         /// The `model_urls` field.
-        pub model_urls: ModelUrlsType3fd8108b1,
+        pub model_urls: ModelUrlsType31b1324bc,
         /// The `seed` field.
         pub seed: Option<i64>,
     }
-    impl __serde::Serialize for Hunyuan3dV3ImageTo3dOutput160a43ab {
+    impl __serde::Serialize for Hunyuan3dV3ImageTo3dOutput606ade19 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -288,7 +331,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV3ImageTo3dOutput160a43ab {
+    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV3ImageTo3dOutput606ade19 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -303,7 +346,7 @@ pub mod __types {
     }
     /// The `ModelUrlsType3` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ModelUrlsType3fd8108b1 {
+    pub struct ModelUrlsType31b1324bc {
         /// The `glb` field.
         pub glb: Option<fal_runtime::File>,
         /// The `fbx` field.
@@ -313,7 +356,7 @@ pub mod __types {
         /// The `usdz` field.
         pub usdz: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for ModelUrlsType3fd8108b1 {
+    impl __serde::Serialize for ModelUrlsType31b1324bc {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -327,7 +370,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ModelUrlsType3fd8108b1 {
+    impl<'de> __serde::Deserialize<'de> for ModelUrlsType31b1324bc {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,8 +9,8 @@ pub mod fal_ai {
         pub mod sketch_to_3d {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Hunyuan3dV3SketchTo3dOutput81f9d7ae as Hunyuan3dV3SketchTo3dOutput;
-            pub use super::super::super::__types::ModelUrlsType3fd8108b1 as ModelUrlsType3;
+            pub use super::super::super::__types::Hunyuan3dV3SketchTo3dOutputf890ed1c as Hunyuan3dV3SketchTo3dOutput;
+            pub use super::super::super::__types::ModelUrlsType31b1324bc as ModelUrlsType3;
             /// The request body of `fal-ai/hunyuan3d-v3/sketch-to-3d`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Hunyuan3dV3SketchTo3dInput {
@@ -136,6 +136,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -156,7 +199,7 @@ pub mod __types {
     }
     /// The `Hunyuan3dV3SketchTo3dOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Hunyuan3dV3SketchTo3dOutput81f9d7ae {
+    pub struct Hunyuan3dV3SketchTo3dOutputf890ed1c {
         /// The `model_glb` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8688bb/vd2SlBP92cZls3zG5EPbg_model.glb","file_name":"model.glb","content_type":"model/gltf-binary","file_size":30655724}`.
@@ -166,11 +209,11 @@ pub mod __types {
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8688bb/ZkMb4jHnb5QRNYp4SxkEA_preview.png","file_name":"preview.png","content_type":"image/png","file_size":68478}`.
         pub thumbnail: Option<fal_runtime::File>,
         /// The `model_urls` field.
-        pub model_urls: ModelUrlsType3fd8108b1,
+        pub model_urls: ModelUrlsType31b1324bc,
         /// The `seed` field.
         pub seed: Option<i64>,
     }
-    impl __serde::Serialize for Hunyuan3dV3SketchTo3dOutput81f9d7ae {
+    impl __serde::Serialize for Hunyuan3dV3SketchTo3dOutputf890ed1c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -184,7 +227,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV3SketchTo3dOutput81f9d7ae {
+    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV3SketchTo3dOutputf890ed1c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -199,7 +242,7 @@ pub mod __types {
     }
     /// The `ModelUrlsType3` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ModelUrlsType3fd8108b1 {
+    pub struct ModelUrlsType31b1324bc {
         /// The `glb` field.
         pub glb: Option<fal_runtime::File>,
         /// The `fbx` field.
@@ -209,7 +252,7 @@ pub mod __types {
         /// The `usdz` field.
         pub usdz: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for ModelUrlsType3fd8108b1 {
+    impl __serde::Serialize for ModelUrlsType31b1324bc {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -223,7 +266,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ModelUrlsType3fd8108b1 {
+    impl<'de> __serde::Deserialize<'de> for ModelUrlsType31b1324bc {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -13,7 +13,7 @@ pub mod fal_ai {
                 pub mod turbo {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::Hunyuan3dV2MultiViewTurboOutputbda03f26 as Hunyuan3dV2MultiViewTurboOutput;
+                    pub use super::super::super::super::super::__types::Hunyuan3dV2MultiViewTurboOutput99fe0d8f as Hunyuan3dV2MultiViewTurboOutput;
                     /// The request body of `fal-ai/hunyuan3d/v2/multi-view/turbo`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct Hunyuan3dV2MultiViewTurboInput {
@@ -195,6 +195,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -215,7 +258,7 @@ pub mod __types {
     }
     /// The `Hunyuan3dV2MultiViewTurboOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Hunyuan3dV2MultiViewTurboOutputbda03f26 {
+    pub struct Hunyuan3dV2MultiViewTurboOutput99fe0d8f {
         /// The `model_mesh` field.
         ///
         /// Example: `{"file_size":720696,"url":"https://storage.googleapis.com/falserverless/model_tests/video_models/mesh.glb","content_type":"application/octet-stream","file_name":"white_mesh.glb"}`.
@@ -223,7 +266,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for Hunyuan3dV2MultiViewTurboOutputbda03f26 {
+    impl __serde::Serialize for Hunyuan3dV2MultiViewTurboOutput99fe0d8f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -235,7 +278,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV2MultiViewTurboOutputbda03f26 {
+    impl<'de> __serde::Deserialize<'de> for Hunyuan3dV2MultiViewTurboOutput99fe0d8f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod hunyuan_world {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::HunyuanWorldOutputf6c19ae8 as HunyuanWorldOutput;
+        pub use super::super::__types::HunyuanWorldOutput92f4df63 as HunyuanWorldOutput;
         /// The request body of `fal-ai/hunyuan_world`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct HunyuanWorldInput {
@@ -105,6 +105,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -125,11 +168,11 @@ pub mod __types {
     }
     /// The `HunyuanWorldOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct HunyuanWorldOutputf6c19ae8 {
+    pub struct HunyuanWorldOutput92f4df63 {
         /// The `image` field.
         pub image: fal_runtime::Image,
     }
-    impl __serde::Serialize for HunyuanWorldOutputf6c19ae8 {
+    impl __serde::Serialize for HunyuanWorldOutput92f4df63 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -140,7 +183,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for HunyuanWorldOutputf6c19ae8 {
+    impl<'de> __serde::Deserialize<'de> for HunyuanWorldOutput92f4df63 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

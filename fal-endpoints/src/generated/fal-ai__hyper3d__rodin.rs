@@ -9,9 +9,10 @@ pub mod fal_ai {
         pub mod rodin {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
+            pub use super::super::super::__types::AddonsPreset64cad1da as AddonsPreset;
             pub use super::super::super::__types::ConditionModeb826d571 as ConditionMode;
             pub use super::super::super::__types::GeometryFileFormat2bb59cd9 as GeometryFileFormat;
-            pub use super::super::super::__types::Hyper3dRodinOutput98d45b8d as Hyper3dRodinOutput;
+            pub use super::super::super::__types::Hyper3dRodinOutput3ff63afa as Hyper3dRodinOutput;
             pub use super::super::super::__types::Material56262681 as Material;
             pub use super::super::super::__types::Quality138644d7 as Quality;
             pub use super::super::super::__types::Tiere01dddc7 as Tier;
@@ -59,9 +60,11 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub ta_pose: Option<bool>,
                 /// The `bbox_condition` field.
+                ///
+                /// Example: `[100,50,150]`.
                 pub bbox_condition: Option<Vec<i64>>,
                 /// The `addons` field.
-                pub addons: Option<String>,
+                pub addons: Option<AddonsPreset>,
             }
             impl __serde::Serialize for Hyper3dRodinInput {
                 fn serialize<S: __serde::Serializer>(
@@ -201,7 +204,7 @@ pub mod fal_ai {
                     self
                 }
                 /// Sets `addons` (left out of the request until set).
-                pub fn with_addons(mut self, addons: impl Into<String>) -> Self {
+                pub fn with_addons(mut self, addons: impl Into<AddonsPreset>) -> Self {
                     self.addons = Some(addons.into());
                     self
                 }
@@ -259,6 +262,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -275,6 +321,47 @@ pub mod __types {
                     .map(Some)
                     .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
             }
+        }
+    }
+    /// The `AddonsPreset` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum AddonsPreset64cad1da {
+        /// `"HighPack"`
+        HighPack,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl AddonsPreset64cad1da {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::HighPack => "HighPack",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for AddonsPreset64cad1da {
+        fn from(value: &str) -> Self {
+            match value {
+                "HighPack" => Self::HighPack,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for AddonsPreset64cad1da {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for AddonsPreset64cad1da {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
         }
     }
     /// The `ConditionMode` type of the endpoint schema.
@@ -381,7 +468,7 @@ pub mod __types {
     }
     /// The `Hyper3dRodinOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Hyper3dRodinOutput98d45b8d {
+    pub struct Hyper3dRodinOutput3ff63afa {
         /// The `model_mesh` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/koala/VlX4JqNI8F9HO2ETp_B7t_base_basic_pbr.glb"}`.
@@ -391,7 +478,7 @@ pub mod __types {
         /// The `textures` field.
         pub textures: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for Hyper3dRodinOutput98d45b8d {
+    impl __serde::Serialize for Hyper3dRodinOutput3ff63afa {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -404,7 +491,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Hyper3dRodinOutput98d45b8d {
+    impl<'de> __serde::Deserialize<'de> for Hyper3dRodinOutput3ff63afa {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,15 +9,15 @@ pub mod fal_ai {
         pub mod character {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ColorPalette86ade108 as ColorPalette;
-            pub use super::super::super::__types::ColorPaletteMemberabbe0e51 as ColorPaletteMember;
-            pub use super::super::super::__types::IdeogramCharacterOutput72137d4a as IdeogramCharacterOutput;
-            pub use super::super::super::__types::ImageSize58ecedc3 as ImageSize;
-            pub use super::super::super::__types::ImageSizeChoice90799675 as ImageSizeChoice;
+            pub use super::super::super::__types::ColorPalette6746902e as ColorPalette;
+            pub use super::super::super::__types::ColorPaletteMember096f4e32 as ColorPaletteMember;
+            pub use super::super::super::__types::IdeogramCharacterOutput4e0b3a75 as IdeogramCharacterOutput;
+            pub use super::super::super::__types::ImageSizefaa77562 as ImageSize;
+            pub use super::super::super::__types::ImageSizeChoicea8e834b8 as ImageSizeChoice;
             pub use super::super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
             pub use super::super::super::__types::NamePreseta68cf936 as NamePreset;
             pub use super::super::super::__types::RenderingSpeeda810e500 as RenderingSpeed;
-            pub use super::super::super::__types::RgbColor217b041c as RgbColor;
+            pub use super::super::super::__types::RgbColor1749d3b1 as RgbColor;
             pub use super::super::super::__types::Style66c4a406 as Style;
             /// The request body of `fal-ai/ideogram/character`.
             #[derive(Debug, Clone, PartialEq)]
@@ -279,6 +279,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -299,13 +342,13 @@ pub mod __types {
     }
     /// The `ColorPalette` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ColorPalette86ade108 {
+    pub struct ColorPalette6746902e {
         /// The `members` field.
-        pub members: Option<Vec<ColorPaletteMemberabbe0e51>>,
+        pub members: Option<Vec<ColorPaletteMember096f4e32>>,
         /// The `name` field.
         pub name: Option<NamePreseta68cf936>,
     }
-    impl __serde::Serialize for ColorPalette86ade108 {
+    impl __serde::Serialize for ColorPalette6746902e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -317,7 +360,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ColorPalette86ade108 {
+    impl<'de> __serde::Deserialize<'de> for ColorPalette6746902e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -328,13 +371,13 @@ pub mod __types {
             })
         }
     }
-    impl ColorPalette86ade108 {
+    impl ColorPalette6746902e {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { members: None, name: None }
         }
         /// Sets `members` (left out of the request until set).
-        pub fn with_members<I0: Into<ColorPaletteMemberabbe0e51>>(
+        pub fn with_members<I0: Into<ColorPaletteMember096f4e32>>(
             mut self,
             members: impl IntoIterator<Item = I0>,
         ) -> Self {
@@ -349,15 +392,15 @@ pub mod __types {
     }
     /// The `ColorPaletteMember` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ColorPaletteMemberabbe0e51 {
+    pub struct ColorPaletteMember096f4e32 {
         /// The `rgb` field.
-        pub rgb: RgbColor217b041c,
+        pub rgb: RgbColor1749d3b1,
         /// The `color_weight` field.
         ///
         /// Default (applied by fal when the field is left unset): `0.5`.
         pub color_weight: Option<f64>,
     }
-    impl __serde::Serialize for ColorPaletteMemberabbe0e51 {
+    impl __serde::Serialize for ColorPaletteMember096f4e32 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -369,7 +412,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ColorPaletteMemberabbe0e51 {
+    impl<'de> __serde::Deserialize<'de> for ColorPaletteMember096f4e32 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -380,9 +423,9 @@ pub mod __types {
             })
         }
     }
-    impl ColorPaletteMemberabbe0e51 {
+    impl ColorPaletteMember096f4e32 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(rgb: impl Into<RgbColor217b041c>) -> Self {
+        pub fn new(rgb: impl Into<RgbColor1749d3b1>) -> Self {
             Self {
                 rgb: rgb.into(),
                 color_weight: None,
@@ -396,7 +439,7 @@ pub mod __types {
     }
     /// The `IdeogramCharacterOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramCharacterOutput72137d4a {
+    pub struct IdeogramCharacterOutput4e0b3a75 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/monkey/NC_1eo9ecE9fARcxviJ2R_image.png"}]`.
@@ -406,7 +449,7 @@ pub mod __types {
         /// Example: `123456`.
         pub seed: i64,
     }
-    impl __serde::Serialize for IdeogramCharacterOutput72137d4a {
+    impl __serde::Serialize for IdeogramCharacterOutput4e0b3a75 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -418,7 +461,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IdeogramCharacterOutput72137d4a {
+    impl<'de> __serde::Deserialize<'de> for IdeogramCharacterOutput4e0b3a75 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -429,69 +472,16 @@ pub mod __types {
             })
         }
     }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize58ecedc3 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSize58ecedc3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSize58ecedc3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSize58ecedc3 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
     /// The `ImageSizeChoice` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoice90799675 {
+    pub enum ImageSizeChoicea8e834b8 {
         /// The `ImageSize` form.
-        ImageSize(ImageSize58ecedc3),
+        ImageSize(ImageSizefaa77562),
         /// The `Preset` form.
         Preset(ImageSizePresete51d00e2),
     }
-    impl __serde::Serialize for ImageSizeChoice90799675 {
+    impl __serde::Serialize for ImageSizeChoicea8e834b8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -502,7 +492,7 @@ pub mod __types {
             }
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoice90799675 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicea8e834b8 {
         /// Tries each form in order, like serde's untagged enums.
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
@@ -510,7 +500,7 @@ pub mod __types {
             let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
                 deserializer,
             )?;
-            if let Ok(arm) = <ImageSize58ecedc3 as __serde::Deserialize>::deserialize(
+            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
                 &value,
             ) {
                 return Ok(Self::ImageSize(arm));
@@ -527,12 +517,12 @@ pub mod __types {
             )
         }
     }
-    impl From<ImageSize58ecedc3> for ImageSizeChoice90799675 {
-        fn from(value: ImageSize58ecedc3) -> Self {
+    impl From<ImageSizefaa77562> for ImageSizeChoicea8e834b8 {
+        fn from(value: ImageSizefaa77562) -> Self {
             Self::ImageSize(value)
         }
     }
-    impl From<ImageSizePresete51d00e2> for ImageSizeChoice90799675 {
+    impl From<ImageSizePresete51d00e2> for ImageSizeChoicea8e834b8 {
         fn from(value: ImageSizePresete51d00e2) -> Self {
             Self::Preset(value)
         }
@@ -596,6 +586,59 @@ pub mod __types {
         ) -> Result<Self, D::Error> {
             let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
             Ok(Self::from(value.as_str()))
+        }
+    }
+    /// The `ImageSize` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct ImageSizefaa77562 {
+        /// The `width` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub width: Option<i64>,
+        /// The `height` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub height: Option<i64>,
+    }
+    impl __serde::Serialize for ImageSizefaa77562 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            self::optional_entry(&mut map, "width", &self.width)?;
+            self::optional_entry(&mut map, "height", &self.height)?;
+            map.end()
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let mut map = self::object(deserializer)?;
+            Ok(Self {
+                width: self::optional_field(&mut map, "width")?,
+                height: self::optional_field(&mut map, "height")?,
+            })
+        }
+    }
+    impl ImageSizefaa77562 {
+        /// An input with every field unset, so fal applies its defaults.
+        pub fn new() -> Self {
+            Self { width: None, height: None }
+        }
+        /// Sets `width` (left out of the request until set).
+        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+            self.width = Some(width.into());
+            self
+        }
+        /// Sets `height` (left out of the request until set).
+        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+            self.height = Some(height.into());
+            self
         }
     }
     /// The `NamePreset` type of the endpoint schema.
@@ -718,7 +761,7 @@ pub mod __types {
     }
     /// The `RgbColor` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct RgbColor217b041c {
+    pub struct RgbColor1749d3b1 {
         /// The `r` field.
         ///
         /// Default (applied by fal when the field is left unset): `0`.
@@ -735,7 +778,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 255.
         pub b: Option<i64>,
     }
-    impl __serde::Serialize for RgbColor217b041c {
+    impl __serde::Serialize for RgbColor1749d3b1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -748,7 +791,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for RgbColor217b041c {
+    impl<'de> __serde::Deserialize<'de> for RgbColor1749d3b1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -760,7 +803,7 @@ pub mod __types {
             })
         }
     }
-    impl RgbColor217b041c {
+    impl RgbColor1749d3b1 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { r: None, g: None, b: None }

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod custom_models {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::IdeogramCustomModelsOutput2705af3d as IdeogramCustomModelsOutput;
+            pub use super::super::super::__types::IdeogramCustomModelsOutputb2fa079a as IdeogramCustomModelsOutput;
             /// The request body of `fal-ai/ideogram/custom-models`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct IdeogramCustomModelsInput {
@@ -98,6 +98,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -118,13 +161,13 @@ pub mod __types {
     }
     /// The `IdeogramCustomModelsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramCustomModelsOutput2705af3d {
+    pub struct IdeogramCustomModelsOutputb2fa079a {
         /// The `model_id` field.
         pub model_id: String,
         /// The `custom_model_uri` field.
         pub custom_model_uri: String,
     }
-    impl __serde::Serialize for IdeogramCustomModelsOutput2705af3d {
+    impl __serde::Serialize for IdeogramCustomModelsOutputb2fa079a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -136,7 +179,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IdeogramCustomModelsOutput2705af3d {
+    impl<'de> __serde::Deserialize<'de> for IdeogramCustomModelsOutputb2fa079a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

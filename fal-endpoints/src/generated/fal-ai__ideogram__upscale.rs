@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod upscale {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::IdeogramUpscaleOutput02f96202 as IdeogramUpscaleOutput;
+            pub use super::super::super::__types::IdeogramUpscaleOutput15a7b24f as IdeogramUpscaleOutput;
             /// The request body of `fal-ai/ideogram/upscale`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct IdeogramUpscaleInput {
@@ -172,6 +172,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -192,7 +235,7 @@ pub mod __types {
     }
     /// The `IdeogramUpscaleOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramUpscaleOutput02f96202 {
+    pub struct IdeogramUpscaleOutput15a7b24f {
         /// The `images` field.
         ///
         /// Example: `[{"content_type":"image/png","file_size":6548418,"url":"https://fal.media/files/lion/DxTSV6683MLl4VPAVUHR3_image.png","file_name":"image.png"}]`.
@@ -202,7 +245,7 @@ pub mod __types {
         /// Example: `123456`.
         pub seed: i64,
     }
-    impl __serde::Serialize for IdeogramUpscaleOutput02f96202 {
+    impl __serde::Serialize for IdeogramUpscaleOutput15a7b24f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -214,7 +257,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IdeogramUpscaleOutput02f96202 {
+    impl<'de> __serde::Deserialize<'de> for IdeogramUpscaleOutput15a7b24f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

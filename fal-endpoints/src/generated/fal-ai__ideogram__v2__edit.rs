@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod edit {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::IdeogramV2EditOutput25603a8f as IdeogramV2EditOutput;
+                pub use super::super::super::super::__types::IdeogramV2EditOutput4e6f3751 as IdeogramV2EditOutput;
                 pub use super::super::super::super::__types::Style2d05e06c as Style;
                 /// The request body of `fal-ai/ideogram/v2/edit`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +166,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -186,7 +229,7 @@ pub mod __types {
     }
     /// The `IdeogramV2EditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramV2EditOutput25603a8f {
+    pub struct IdeogramV2EditOutput4e6f3751 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://fal.media/files/monkey/cNaoxPl0YAWYb-QVBvO9F_image.png"}]`.
@@ -196,7 +239,7 @@ pub mod __types {
         /// Example: `123456`.
         pub seed: i64,
     }
-    impl __serde::Serialize for IdeogramV2EditOutput25603a8f {
+    impl __serde::Serialize for IdeogramV2EditOutput4e6f3751 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -208,7 +251,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IdeogramV2EditOutput25603a8f {
+    impl<'de> __serde::Deserialize<'de> for IdeogramV2EditOutput4e6f3751 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

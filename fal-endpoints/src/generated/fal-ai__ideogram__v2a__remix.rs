@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatioe4284872 as AspectRatio;
-                pub use super::super::super::super::__types::IdeogramV2aRemixOutput150ba715 as IdeogramV2aRemixOutput;
+                pub use super::super::super::super::__types::IdeogramV2aRemixOutputbf105d3b as IdeogramV2aRemixOutput;
                 pub use super::super::super::super::__types::Style2d05e06c as Style;
                 /// The request body of `fal-ai/ideogram/v2a/remix`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -184,6 +184,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -285,7 +328,7 @@ pub mod __types {
     }
     /// The `IdeogramV2aRemixOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramV2aRemixOutput150ba715 {
+    pub struct IdeogramV2aRemixOutputbf105d3b {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://fal.media/files/monkey/cNaoxPl0YAWYb-QVBvO9F_image.png"}]`.
@@ -295,7 +338,7 @@ pub mod __types {
         /// Example: `123456`.
         pub seed: i64,
     }
-    impl __serde::Serialize for IdeogramV2aRemixOutput150ba715 {
+    impl __serde::Serialize for IdeogramV2aRemixOutputbf105d3b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -307,7 +350,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IdeogramV2aRemixOutput150ba715 {
+    impl<'de> __serde::Deserialize<'de> for IdeogramV2aRemixOutputbf105d3b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,15 +9,15 @@ pub mod fal_ai {
         pub mod v3 {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ColorPalette86ade108 as ColorPalette;
-            pub use super::super::super::__types::ColorPaletteMemberabbe0e51 as ColorPaletteMember;
-            pub use super::super::super::__types::IdeogramV3Output819f04a0 as IdeogramV3Output;
-            pub use super::super::super::__types::ImageSize58ecedc3 as ImageSize;
-            pub use super::super::super::__types::ImageSizeChoice90799675 as ImageSizeChoice;
+            pub use super::super::super::__types::ColorPalette6746902e as ColorPalette;
+            pub use super::super::super::__types::ColorPaletteMember096f4e32 as ColorPaletteMember;
+            pub use super::super::super::__types::IdeogramV3Outputc3267b4c as IdeogramV3Output;
+            pub use super::super::super::__types::ImageSizefaa77562 as ImageSize;
+            pub use super::super::super::__types::ImageSizeChoicea8e834b8 as ImageSizeChoice;
             pub use super::super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
             pub use super::super::super::__types::NamePreseta68cf936 as NamePreset;
             pub use super::super::super::__types::RenderingSpeeda810e500 as RenderingSpeed;
-            pub use super::super::super::__types::RgbColor217b041c as RgbColor;
+            pub use super::super::super::__types::RgbColor1749d3b1 as RgbColor;
             pub use super::super::super::__types::StylePreset9e5fe260 as StylePreset;
             pub use super::super::super::__types::StylePresetPreset665ba906 as StylePresetPreset;
             /// The request body of `fal-ai/ideogram/v3`.
@@ -253,6 +253,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -273,13 +316,13 @@ pub mod __types {
     }
     /// The `ColorPalette` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ColorPalette86ade108 {
+    pub struct ColorPalette6746902e {
         /// The `members` field.
-        pub members: Option<Vec<ColorPaletteMemberabbe0e51>>,
+        pub members: Option<Vec<ColorPaletteMember096f4e32>>,
         /// The `name` field.
         pub name: Option<NamePreseta68cf936>,
     }
-    impl __serde::Serialize for ColorPalette86ade108 {
+    impl __serde::Serialize for ColorPalette6746902e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -291,7 +334,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ColorPalette86ade108 {
+    impl<'de> __serde::Deserialize<'de> for ColorPalette6746902e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -302,13 +345,13 @@ pub mod __types {
             })
         }
     }
-    impl ColorPalette86ade108 {
+    impl ColorPalette6746902e {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { members: None, name: None }
         }
         /// Sets `members` (left out of the request until set).
-        pub fn with_members<I0: Into<ColorPaletteMemberabbe0e51>>(
+        pub fn with_members<I0: Into<ColorPaletteMember096f4e32>>(
             mut self,
             members: impl IntoIterator<Item = I0>,
         ) -> Self {
@@ -323,15 +366,15 @@ pub mod __types {
     }
     /// The `ColorPaletteMember` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ColorPaletteMemberabbe0e51 {
+    pub struct ColorPaletteMember096f4e32 {
         /// The `rgb` field.
-        pub rgb: RgbColor217b041c,
+        pub rgb: RgbColor1749d3b1,
         /// The `color_weight` field.
         ///
         /// Default (applied by fal when the field is left unset): `0.5`.
         pub color_weight: Option<f64>,
     }
-    impl __serde::Serialize for ColorPaletteMemberabbe0e51 {
+    impl __serde::Serialize for ColorPaletteMember096f4e32 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -343,7 +386,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ColorPaletteMemberabbe0e51 {
+    impl<'de> __serde::Deserialize<'de> for ColorPaletteMember096f4e32 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -354,9 +397,9 @@ pub mod __types {
             })
         }
     }
-    impl ColorPaletteMemberabbe0e51 {
+    impl ColorPaletteMember096f4e32 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(rgb: impl Into<RgbColor217b041c>) -> Self {
+        pub fn new(rgb: impl Into<RgbColor1749d3b1>) -> Self {
             Self {
                 rgb: rgb.into(),
                 color_weight: None,
@@ -370,7 +413,7 @@ pub mod __types {
     }
     /// The `IdeogramV3Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramV3Output819f04a0 {
+    pub struct IdeogramV3Outputc3267b4c {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/penguin/lHdRabS80guysb8Zw1kul_image.png"}]`.
@@ -380,7 +423,7 @@ pub mod __types {
         /// Example: `123456`.
         pub seed: i64,
     }
-    impl __serde::Serialize for IdeogramV3Output819f04a0 {
+    impl __serde::Serialize for IdeogramV3Outputc3267b4c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -392,7 +435,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IdeogramV3Output819f04a0 {
+    impl<'de> __serde::Deserialize<'de> for IdeogramV3Outputc3267b4c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -403,69 +446,16 @@ pub mod __types {
             })
         }
     }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize58ecedc3 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSize58ecedc3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSize58ecedc3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSize58ecedc3 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
     /// The `ImageSizeChoice` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoice90799675 {
+    pub enum ImageSizeChoicea8e834b8 {
         /// The `ImageSize` form.
-        ImageSize(ImageSize58ecedc3),
+        ImageSize(ImageSizefaa77562),
         /// The `Preset` form.
         Preset(ImageSizePresete51d00e2),
     }
-    impl __serde::Serialize for ImageSizeChoice90799675 {
+    impl __serde::Serialize for ImageSizeChoicea8e834b8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -476,7 +466,7 @@ pub mod __types {
             }
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoice90799675 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicea8e834b8 {
         /// Tries each form in order, like serde's untagged enums.
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
@@ -484,7 +474,7 @@ pub mod __types {
             let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
                 deserializer,
             )?;
-            if let Ok(arm) = <ImageSize58ecedc3 as __serde::Deserialize>::deserialize(
+            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
                 &value,
             ) {
                 return Ok(Self::ImageSize(arm));
@@ -501,12 +491,12 @@ pub mod __types {
             )
         }
     }
-    impl From<ImageSize58ecedc3> for ImageSizeChoice90799675 {
-        fn from(value: ImageSize58ecedc3) -> Self {
+    impl From<ImageSizefaa77562> for ImageSizeChoicea8e834b8 {
+        fn from(value: ImageSizefaa77562) -> Self {
             Self::ImageSize(value)
         }
     }
-    impl From<ImageSizePresete51d00e2> for ImageSizeChoice90799675 {
+    impl From<ImageSizePresete51d00e2> for ImageSizeChoicea8e834b8 {
         fn from(value: ImageSizePresete51d00e2) -> Self {
             Self::Preset(value)
         }
@@ -570,6 +560,59 @@ pub mod __types {
         ) -> Result<Self, D::Error> {
             let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
             Ok(Self::from(value.as_str()))
+        }
+    }
+    /// The `ImageSize` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct ImageSizefaa77562 {
+        /// The `width` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub width: Option<i64>,
+        /// The `height` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub height: Option<i64>,
+    }
+    impl __serde::Serialize for ImageSizefaa77562 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            self::optional_entry(&mut map, "width", &self.width)?;
+            self::optional_entry(&mut map, "height", &self.height)?;
+            map.end()
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let mut map = self::object(deserializer)?;
+            Ok(Self {
+                width: self::optional_field(&mut map, "width")?,
+                height: self::optional_field(&mut map, "height")?,
+            })
+        }
+    }
+    impl ImageSizefaa77562 {
+        /// An input with every field unset, so fal applies its defaults.
+        pub fn new() -> Self {
+            Self { width: None, height: None }
+        }
+        /// Sets `width` (left out of the request until set).
+        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+            self.width = Some(width.into());
+            self
+        }
+        /// Sets `height` (left out of the request until set).
+        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+            self.height = Some(height.into());
+            self
         }
     }
     /// The `NamePreset` type of the endpoint schema.
@@ -692,7 +735,7 @@ pub mod __types {
     }
     /// The `RgbColor` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct RgbColor217b041c {
+    pub struct RgbColor1749d3b1 {
         /// The `r` field.
         ///
         /// Default (applied by fal when the field is left unset): `0`.
@@ -709,7 +752,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 255.
         pub b: Option<i64>,
     }
-    impl __serde::Serialize for RgbColor217b041c {
+    impl __serde::Serialize for RgbColor1749d3b1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -722,7 +765,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for RgbColor217b041c {
+    impl<'de> __serde::Deserialize<'de> for RgbColor1749d3b1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -734,7 +777,7 @@ pub mod __types {
             })
         }
     }
-    impl RgbColor217b041c {
+    impl RgbColor1749d3b1 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { r: None, g: None, b: None }

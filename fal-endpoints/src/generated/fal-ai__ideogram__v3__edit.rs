@@ -11,12 +11,12 @@ pub mod fal_ai {
             pub mod edit {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ColorPalette86ade108 as ColorPalette;
-                pub use super::super::super::super::__types::ColorPaletteMemberabbe0e51 as ColorPaletteMember;
-                pub use super::super::super::super::__types::IdeogramV3EditOutputcedd6338 as IdeogramV3EditOutput;
+                pub use super::super::super::super::__types::ColorPalette6746902e as ColorPalette;
+                pub use super::super::super::super::__types::ColorPaletteMember096f4e32 as ColorPaletteMember;
+                pub use super::super::super::super::__types::IdeogramV3EditOutput88519af1 as IdeogramV3EditOutput;
                 pub use super::super::super::super::__types::NamePreseta68cf936 as NamePreset;
                 pub use super::super::super::super::__types::RenderingSpeeda810e500 as RenderingSpeed;
-                pub use super::super::super::super::__types::RgbColor217b041c as RgbColor;
+                pub use super::super::super::super::__types::RgbColor1749d3b1 as RgbColor;
                 pub use super::super::super::super::__types::StylePresetPreset665ba906 as StylePresetPreset;
                 /// The request body of `fal-ai/ideogram/v3/edit`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -236,6 +236,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -256,13 +299,13 @@ pub mod __types {
     }
     /// The `ColorPalette` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ColorPalette86ade108 {
+    pub struct ColorPalette6746902e {
         /// The `members` field.
-        pub members: Option<Vec<ColorPaletteMemberabbe0e51>>,
+        pub members: Option<Vec<ColorPaletteMember096f4e32>>,
         /// The `name` field.
         pub name: Option<NamePreseta68cf936>,
     }
-    impl __serde::Serialize for ColorPalette86ade108 {
+    impl __serde::Serialize for ColorPalette6746902e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -274,7 +317,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ColorPalette86ade108 {
+    impl<'de> __serde::Deserialize<'de> for ColorPalette6746902e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -285,13 +328,13 @@ pub mod __types {
             })
         }
     }
-    impl ColorPalette86ade108 {
+    impl ColorPalette6746902e {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { members: None, name: None }
         }
         /// Sets `members` (left out of the request until set).
-        pub fn with_members<I0: Into<ColorPaletteMemberabbe0e51>>(
+        pub fn with_members<I0: Into<ColorPaletteMember096f4e32>>(
             mut self,
             members: impl IntoIterator<Item = I0>,
         ) -> Self {
@@ -306,15 +349,15 @@ pub mod __types {
     }
     /// The `ColorPaletteMember` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ColorPaletteMemberabbe0e51 {
+    pub struct ColorPaletteMember096f4e32 {
         /// The `rgb` field.
-        pub rgb: RgbColor217b041c,
+        pub rgb: RgbColor1749d3b1,
         /// The `color_weight` field.
         ///
         /// Default (applied by fal when the field is left unset): `0.5`.
         pub color_weight: Option<f64>,
     }
-    impl __serde::Serialize for ColorPaletteMemberabbe0e51 {
+    impl __serde::Serialize for ColorPaletteMember096f4e32 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -326,7 +369,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ColorPaletteMemberabbe0e51 {
+    impl<'de> __serde::Deserialize<'de> for ColorPaletteMember096f4e32 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -337,9 +380,9 @@ pub mod __types {
             })
         }
     }
-    impl ColorPaletteMemberabbe0e51 {
+    impl ColorPaletteMember096f4e32 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(rgb: impl Into<RgbColor217b041c>) -> Self {
+        pub fn new(rgb: impl Into<RgbColor1749d3b1>) -> Self {
             Self {
                 rgb: rgb.into(),
                 color_weight: None,
@@ -353,7 +396,7 @@ pub mod __types {
     }
     /// The `IdeogramV3EditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramV3EditOutputcedd6338 {
+    pub struct IdeogramV3EditOutput88519af1 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/panda/xr7EI_0X5kM8fDOjjcMei_image.png"}]`.
@@ -363,7 +406,7 @@ pub mod __types {
         /// Example: `123456`.
         pub seed: i64,
     }
-    impl __serde::Serialize for IdeogramV3EditOutputcedd6338 {
+    impl __serde::Serialize for IdeogramV3EditOutput88519af1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -375,7 +418,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IdeogramV3EditOutputcedd6338 {
+    impl<'de> __serde::Deserialize<'de> for IdeogramV3EditOutput88519af1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -506,7 +549,7 @@ pub mod __types {
     }
     /// The `RgbColor` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct RgbColor217b041c {
+    pub struct RgbColor1749d3b1 {
         /// The `r` field.
         ///
         /// Default (applied by fal when the field is left unset): `0`.
@@ -523,7 +566,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 255.
         pub b: Option<i64>,
     }
-    impl __serde::Serialize for RgbColor217b041c {
+    impl __serde::Serialize for RgbColor1749d3b1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -536,7 +579,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for RgbColor217b041c {
+    impl<'de> __serde::Deserialize<'de> for RgbColor1749d3b1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -548,7 +591,7 @@ pub mod __types {
             })
         }
     }
-    impl RgbColor217b041c {
+    impl RgbColor1749d3b1 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { r: None, g: None, b: None }

@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatio3571ad34 as AspectRatio;
-                pub use super::super::super::super::__types::IdeogramV3GenerateTransparentOutput7a24bb52 as IdeogramV3GenerateTransparentOutput;
+                pub use super::super::super::super::__types::IdeogramV3GenerateTransparentOutput939e5607 as IdeogramV3GenerateTransparentOutput;
                 pub use super::super::super::super::__types::RenderingSpeeda810e500 as RenderingSpeed;
                 /// The request body of `fal-ai/ideogram/v3/generate-transparent`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +189,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -306,7 +349,7 @@ pub mod __types {
     }
     /// The `IdeogramV3GenerateTransparentOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramV3GenerateTransparentOutput7a24bb52 {
+    pub struct IdeogramV3GenerateTransparentOutput939e5607 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/lion/AUfCjtLkLOsdc9zEFrV-5_image.png"}]`.
@@ -316,7 +359,7 @@ pub mod __types {
         /// Example: `123456`.
         pub seed: i64,
     }
-    impl __serde::Serialize for IdeogramV3GenerateTransparentOutput7a24bb52 {
+    impl __serde::Serialize for IdeogramV3GenerateTransparentOutput939e5607 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -328,7 +371,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IdeogramV3GenerateTransparentOutput7a24bb52 {
+    impl<'de> __serde::Deserialize<'de> for IdeogramV3GenerateTransparentOutput939e5607 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod layerize_text {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::IdeogramV3LayerizeTextOutputcdf1d946 as IdeogramV3LayerizeTextOutput;
+                pub use super::super::super::super::__types::IdeogramV3LayerizeTextOutput34918fef as IdeogramV3LayerizeTextOutput;
                 /// The request body of `fal-ai/ideogram/v3/layerize-text`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct IdeogramV3LayerizeTextInput {
@@ -238,6 +238,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -258,7 +301,7 @@ pub mod __types {
     }
     /// The `IdeogramV3LayerizeTextOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramV3LayerizeTextOutputcdf1d946 {
+    pub struct IdeogramV3LayerizeTextOutput34918fef {
         /// The `image` field.
         pub image: fal_runtime::File,
         /// The `prompt` field.
@@ -288,7 +331,7 @@ pub mod __types {
         /// Example: `123456`.
         pub seed: i64,
     }
-    impl __serde::Serialize for IdeogramV3LayerizeTextOutputcdf1d946 {
+    impl __serde::Serialize for IdeogramV3LayerizeTextOutput34918fef {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -304,7 +347,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IdeogramV3LayerizeTextOutputcdf1d946 {
+    impl<'de> __serde::Deserialize<'de> for IdeogramV3LayerizeTextOutput34918fef {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

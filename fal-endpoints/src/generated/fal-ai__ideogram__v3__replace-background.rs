@@ -11,12 +11,12 @@ pub mod fal_ai {
             pub mod replace_background {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::ColorPalette86ade108 as ColorPalette;
-                pub use super::super::super::super::__types::ColorPaletteMemberabbe0e51 as ColorPaletteMember;
-                pub use super::super::super::super::__types::IdeogramV3ReplaceBackgroundOutputc79071e7 as IdeogramV3ReplaceBackgroundOutput;
+                pub use super::super::super::super::__types::ColorPalette6746902e as ColorPalette;
+                pub use super::super::super::super::__types::ColorPaletteMember096f4e32 as ColorPaletteMember;
+                pub use super::super::super::super::__types::IdeogramV3ReplaceBackgroundOutput1b780454 as IdeogramV3ReplaceBackgroundOutput;
                 pub use super::super::super::super::__types::NamePreseta68cf936 as NamePreset;
                 pub use super::super::super::super::__types::RenderingSpeeda810e500 as RenderingSpeed;
-                pub use super::super::super::super::__types::RgbColor217b041c as RgbColor;
+                pub use super::super::super::super::__types::RgbColor1749d3b1 as RgbColor;
                 pub use super::super::super::super::__types::StylePreset9e5fe260 as StylePreset;
                 pub use super::super::super::super::__types::StylePresetPreset665ba906 as StylePresetPreset;
                 /// The request body of `fal-ai/ideogram/v3/replace-background`.
@@ -239,6 +239,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -259,13 +302,13 @@ pub mod __types {
     }
     /// The `ColorPalette` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ColorPalette86ade108 {
+    pub struct ColorPalette6746902e {
         /// The `members` field.
-        pub members: Option<Vec<ColorPaletteMemberabbe0e51>>,
+        pub members: Option<Vec<ColorPaletteMember096f4e32>>,
         /// The `name` field.
         pub name: Option<NamePreseta68cf936>,
     }
-    impl __serde::Serialize for ColorPalette86ade108 {
+    impl __serde::Serialize for ColorPalette6746902e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -277,7 +320,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ColorPalette86ade108 {
+    impl<'de> __serde::Deserialize<'de> for ColorPalette6746902e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -288,13 +331,13 @@ pub mod __types {
             })
         }
     }
-    impl ColorPalette86ade108 {
+    impl ColorPalette6746902e {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { members: None, name: None }
         }
         /// Sets `members` (left out of the request until set).
-        pub fn with_members<I0: Into<ColorPaletteMemberabbe0e51>>(
+        pub fn with_members<I0: Into<ColorPaletteMember096f4e32>>(
             mut self,
             members: impl IntoIterator<Item = I0>,
         ) -> Self {
@@ -309,15 +352,15 @@ pub mod __types {
     }
     /// The `ColorPaletteMember` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ColorPaletteMemberabbe0e51 {
+    pub struct ColorPaletteMember096f4e32 {
         /// The `rgb` field.
-        pub rgb: RgbColor217b041c,
+        pub rgb: RgbColor1749d3b1,
         /// The `color_weight` field.
         ///
         /// Default (applied by fal when the field is left unset): `0.5`.
         pub color_weight: Option<f64>,
     }
-    impl __serde::Serialize for ColorPaletteMemberabbe0e51 {
+    impl __serde::Serialize for ColorPaletteMember096f4e32 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -329,7 +372,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ColorPaletteMemberabbe0e51 {
+    impl<'de> __serde::Deserialize<'de> for ColorPaletteMember096f4e32 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -340,9 +383,9 @@ pub mod __types {
             })
         }
     }
-    impl ColorPaletteMemberabbe0e51 {
+    impl ColorPaletteMember096f4e32 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-        pub fn new(rgb: impl Into<RgbColor217b041c>) -> Self {
+        pub fn new(rgb: impl Into<RgbColor1749d3b1>) -> Self {
             Self {
                 rgb: rgb.into(),
                 color_weight: None,
@@ -356,7 +399,7 @@ pub mod __types {
     }
     /// The `IdeogramV3ReplaceBackgroundOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IdeogramV3ReplaceBackgroundOutputc79071e7 {
+    pub struct IdeogramV3ReplaceBackgroundOutput1b780454 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/lion/AUfCjtLkLOsdc9zEFrV-5_image.png"}]`.
@@ -366,7 +409,7 @@ pub mod __types {
         /// Example: `123456`.
         pub seed: i64,
     }
-    impl __serde::Serialize for IdeogramV3ReplaceBackgroundOutputc79071e7 {
+    impl __serde::Serialize for IdeogramV3ReplaceBackgroundOutput1b780454 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -378,7 +421,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IdeogramV3ReplaceBackgroundOutputc79071e7 {
+    impl<'de> __serde::Deserialize<'de> for IdeogramV3ReplaceBackgroundOutput1b780454 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -509,7 +552,7 @@ pub mod __types {
     }
     /// The `RgbColor` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct RgbColor217b041c {
+    pub struct RgbColor1749d3b1 {
         /// The `r` field.
         ///
         /// Default (applied by fal when the field is left unset): `0`.
@@ -526,7 +569,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 255.
         pub b: Option<i64>,
     }
-    impl __serde::Serialize for RgbColor217b041c {
+    impl __serde::Serialize for RgbColor1749d3b1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -539,7 +582,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for RgbColor217b041c {
+    impl<'de> __serde::Deserialize<'de> for RgbColor1749d3b1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -551,7 +594,7 @@ pub mod __types {
             })
         }
     }
-    impl RgbColor217b041c {
+    impl RgbColor1749d3b1 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { r: None, g: None, b: None }

@@ -9,8 +9,8 @@ pub mod fal_ai {
         pub mod makeup_application {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::AspectRatio7561ef8b as AspectRatio;
-            pub use super::super::super::__types::ImageAppsV2MakeupApplicationOutput2285ad24 as ImageAppsV2MakeupApplicationOutput;
+            pub use super::super::super::__types::AspectRatio6f8ebdf9 as AspectRatio;
+            pub use super::super::super::__types::ImageAppsV2MakeupApplicationOutputf3efa96e as ImageAppsV2MakeupApplicationOutput;
             pub use super::super::super::__types::Intensity0dde83e8 as Intensity;
             pub use super::super::super::__types::MakeupStylebcfaeba5 as MakeupStyle;
             pub use super::super::super::__types::Ratioed177857 as Ratio;
@@ -138,6 +138,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -158,13 +201,13 @@ pub mod __types {
     }
     /// The `AspectRatio` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AspectRatio7561ef8b {
+    pub struct AspectRatio6f8ebdf9 {
         /// The `ratio` field.
         ///
         /// Default (applied by fal when the field is left unset): `"1:1"`.
         pub ratio: Option<Ratioed177857>,
     }
-    impl __serde::Serialize for AspectRatio7561ef8b {
+    impl __serde::Serialize for AspectRatio6f8ebdf9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -175,7 +218,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio7561ef8b {
+    impl<'de> __serde::Deserialize<'de> for AspectRatio6f8ebdf9 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -185,7 +228,7 @@ pub mod __types {
             })
         }
     }
-    impl AspectRatio7561ef8b {
+    impl AspectRatio6f8ebdf9 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { ratio: None }
@@ -198,13 +241,13 @@ pub mod __types {
     }
     /// The `ImageAppsV2MakeupApplicationOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageAppsV2MakeupApplicationOutput2285ad24 {
+    pub struct ImageAppsV2MakeupApplicationOutputf3efa96e {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3b.fal.media/files/b/tiger/nFRi9Cemv4B5-felhf4iu_5c34cfde265443f897463f5b29b6c0b9.png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for ImageAppsV2MakeupApplicationOutput2285ad24 {
+    impl __serde::Serialize for ImageAppsV2MakeupApplicationOutputf3efa96e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -215,7 +258,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageAppsV2MakeupApplicationOutput2285ad24 {
+    impl<'de> __serde::Deserialize<'de> for ImageAppsV2MakeupApplicationOutputf3efa96e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

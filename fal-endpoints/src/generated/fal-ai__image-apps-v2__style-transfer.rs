@@ -9,8 +9,8 @@ pub mod fal_ai {
         pub mod style_transfer {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::AspectRatio7561ef8b as AspectRatio;
-            pub use super::super::super::__types::ImageAppsV2StyleTransferOutput48ba52d1 as ImageAppsV2StyleTransferOutput;
+            pub use super::super::super::__types::AspectRatio6f8ebdf9 as AspectRatio;
+            pub use super::super::super::__types::ImageAppsV2StyleTransferOutputc30fa14c as ImageAppsV2StyleTransferOutput;
             pub use super::super::super::__types::Ratioed177857 as Ratio;
             pub use super::super::super::__types::TargetStyle1e5ad7cd as TargetStyle;
             /// The request body of `fal-ai/image-apps-v2/style-transfer`.
@@ -145,6 +145,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -165,13 +208,13 @@ pub mod __types {
     }
     /// The `AspectRatio` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AspectRatio7561ef8b {
+    pub struct AspectRatio6f8ebdf9 {
         /// The `ratio` field.
         ///
         /// Default (applied by fal when the field is left unset): `"1:1"`.
         pub ratio: Option<Ratioed177857>,
     }
-    impl __serde::Serialize for AspectRatio7561ef8b {
+    impl __serde::Serialize for AspectRatio6f8ebdf9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -182,7 +225,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AspectRatio7561ef8b {
+    impl<'de> __serde::Deserialize<'de> for AspectRatio6f8ebdf9 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -192,7 +235,7 @@ pub mod __types {
             })
         }
     }
-    impl AspectRatio7561ef8b {
+    impl AspectRatio6f8ebdf9 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { ratio: None }
@@ -205,13 +248,13 @@ pub mod __types {
     }
     /// The `ImageAppsV2StyleTransferOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageAppsV2StyleTransferOutput48ba52d1 {
+    pub struct ImageAppsV2StyleTransferOutputc30fa14c {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3b.fal.media/files/b/koala/LX3BVXfDxE_3qgqH4YL3P_d89afb41867b4a698d29b6308d610dc1.png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for ImageAppsV2StyleTransferOutput48ba52d1 {
+    impl __serde::Serialize for ImageAppsV2StyleTransferOutputc30fa14c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -222,7 +265,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageAppsV2StyleTransferOutput48ba52d1 {
+    impl<'de> __serde::Deserialize<'de> for ImageAppsV2StyleTransferOutputc30fa14c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

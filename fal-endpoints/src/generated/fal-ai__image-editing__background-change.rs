@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioPreset540c3a5c as AspectRatioPreset;
-            pub use super::super::super::__types::ImageEditingBackgroundChangeOutput67e16099 as ImageEditingBackgroundChangeOutput;
+            pub use super::super::super::__types::ImageEditingBackgroundChangeOutputcc2b9f75 as ImageEditingBackgroundChangeOutput;
             pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
             pub use super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
             /// The request body of `fal-ai/image-editing/background-change`.
@@ -211,6 +211,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -304,7 +347,7 @@ pub mod __types {
     }
     /// The `ImageEditingBackgroundChangeOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageEditingBackgroundChangeOutput67e16099 {
+    pub struct ImageEditingBackgroundChangeOutputcc2b9f75 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://fal.media/files/panda/hsfdyCWf8tgc-UBhT2Rie_9c789557af2e43a08a02b5e4e4c41a69.jpg"}]`.
@@ -312,7 +355,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for ImageEditingBackgroundChangeOutput67e16099 {
+    impl __serde::Serialize for ImageEditingBackgroundChangeOutputcc2b9f75 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -324,7 +367,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageEditingBackgroundChangeOutput67e16099 {
+    impl<'de> __serde::Deserialize<'de> for ImageEditingBackgroundChangeOutputcc2b9f75 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod realism {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ImageEditingRealismOutput4132e750 as ImageEditingRealismOutput;
+            pub use super::super::super::__types::ImageEditingRealismOutpute09c0583 as ImageEditingRealismOutput;
             /// The request body of `fal-ai/image-editing/realism`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ImageEditingRealismInput {
@@ -193,6 +193,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -213,7 +256,7 @@ pub mod __types {
     }
     /// The `ImageEditingRealismOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageEditingRealismOutput4132e750 {
+    pub struct ImageEditingRealismOutpute09c0583 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/tiger/wsyfYqHhrqB8CUYZ_71W0.png"}]`.
@@ -221,7 +264,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for ImageEditingRealismOutput4132e750 {
+    impl __serde::Serialize for ImageEditingRealismOutpute09c0583 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -233,7 +276,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageEditingRealismOutput4132e750 {
+    impl<'de> __serde::Deserialize<'de> for ImageEditingRealismOutpute09c0583 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

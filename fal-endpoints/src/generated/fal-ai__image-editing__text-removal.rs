@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioPreset540c3a5c as AspectRatioPreset;
-            pub use super::super::super::__types::ImageEditingTextRemovalOutputc7408884 as ImageEditingTextRemovalOutput;
+            pub use super::super::super::__types::ImageEditingTextRemovalOutput62376d6e as ImageEditingTextRemovalOutput;
             pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
             pub use super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
             /// The request body of `fal-ai/image-editing/text-removal`.
@@ -201,6 +201,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -294,7 +337,7 @@ pub mod __types {
     }
     /// The `ImageEditingTextRemovalOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageEditingTextRemovalOutputc7408884 {
+    pub struct ImageEditingTextRemovalOutput62376d6e {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://fal.media/files/tiger/W1s8Rq_cW2bT_wUcW9Bd8_413f5074e3d94829acfc4e08ec785040.jpg"}]`.
@@ -302,7 +345,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for ImageEditingTextRemovalOutputc7408884 {
+    impl __serde::Serialize for ImageEditingTextRemovalOutput62376d6e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -314,7 +357,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageEditingTextRemovalOutputc7408884 {
+    impl<'de> __serde::Deserialize<'de> for ImageEditingTextRemovalOutput62376d6e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

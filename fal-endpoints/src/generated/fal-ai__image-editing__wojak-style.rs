@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod wojak_style {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ImageEditingWojakStyleOutput8029db59 as ImageEditingWojakStyleOutput;
+            pub use super::super::super::__types::ImageEditingWojakStyleOutputdfd2644d as ImageEditingWojakStyleOutput;
             /// The request body of `fal-ai/image-editing/wojak-style`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ImageEditingWojakStyleInput {
@@ -193,6 +193,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -213,7 +256,7 @@ pub mod __types {
     }
     /// The `ImageEditingWojakStyleOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageEditingWojakStyleOutput8029db59 {
+    pub struct ImageEditingWojakStyleOutputdfd2644d {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/koala/_fpVsU6fC6b77OGnPAxuw.png"}]`.
@@ -221,7 +264,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for ImageEditingWojakStyleOutput8029db59 {
+    impl __serde::Serialize for ImageEditingWojakStyleOutputdfd2644d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -233,7 +276,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageEditingWojakStyleOutput8029db59 {
+    impl<'de> __serde::Deserialize<'de> for ImageEditingWojakStyleOutputdfd2644d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

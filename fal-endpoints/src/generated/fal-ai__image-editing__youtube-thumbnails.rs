@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod youtube_thumbnails {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ImageEditingYoutubeThumbnailsOutput5290257d as ImageEditingYoutubeThumbnailsOutput;
+            pub use super::super::super::__types::ImageEditingYoutubeThumbnailsOutputa9dea677 as ImageEditingYoutubeThumbnailsOutput;
             /// The request body of `fal-ai/image-editing/youtube-thumbnails`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ImageEditingYoutubeThumbnailsInput {
@@ -203,6 +203,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -223,7 +266,7 @@ pub mod __types {
     }
     /// The `ImageEditingYoutubeThumbnailsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageEditingYoutubeThumbnailsOutput5290257d {
+    pub struct ImageEditingYoutubeThumbnailsOutputa9dea677 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/panda/oEr-wYCpGx0e15bAdykby.png"}]`.
@@ -231,7 +274,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for ImageEditingYoutubeThumbnailsOutput5290257d {
+    impl __serde::Serialize for ImageEditingYoutubeThumbnailsOutputa9dea677 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -243,7 +286,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageEditingYoutubeThumbnailsOutput5290257d {
+    impl<'de> __serde::Deserialize<'de> for ImageEditingYoutubeThumbnailsOutputa9dea677 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

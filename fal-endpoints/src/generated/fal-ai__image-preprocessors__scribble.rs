@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod scribble {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ImagePreprocessorsScribbleOutput3bed4fef as ImagePreprocessorsScribbleOutput;
+            pub use super::super::super::__types::ImagePreprocessorsScribbleOutputc0d7d2cd as ImagePreprocessorsScribbleOutput;
             pub use super::super::super::__types::Model705415b3 as Model;
             /// The request body of `fal-ai/image-preprocessors/scribble`.
             #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +125,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -145,11 +188,11 @@ pub mod __types {
     }
     /// The `ImagePreprocessorsScribbleOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImagePreprocessorsScribbleOutput3bed4fef {
+    pub struct ImagePreprocessorsScribbleOutputc0d7d2cd {
         /// The `image` field.
         pub image: fal_runtime::Image,
     }
-    impl __serde::Serialize for ImagePreprocessorsScribbleOutput3bed4fef {
+    impl __serde::Serialize for ImagePreprocessorsScribbleOutputc0d7d2cd {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -160,7 +203,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImagePreprocessorsScribbleOutput3bed4fef {
+    impl<'de> __serde::Deserialize<'de> for ImagePreprocessorsScribbleOutputc0d7d2cd {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
         pub use super::super::__types::BackgroundModea25d0d4a as BackgroundMode;
         pub use super::super::__types::DetectMethodc9e913d6 as DetectMethod;
         pub use super::super::__types::DownscaleMethod145a3974 as DownscaleMethod;
-        pub use super::super::__types::Image2pixelOutput633dd345 as Image2pixelOutput;
+        pub use super::super::__types::Image2pixelOutputbbc8f8fd as Image2pixelOutput;
         /// The request body of `fal-ai/image2pixel`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Image2pixelInput {
@@ -330,6 +330,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -505,7 +548,7 @@ pub mod __types {
     }
     /// The `Image2pixelOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Image2pixelOutput633dd345 {
+    pub struct Image2pixelOutputbbc8f8fd {
         /// The `pixel_scale` field.
         ///
         /// Example: `21`.
@@ -521,7 +564,7 @@ pub mod __types {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for Image2pixelOutput633dd345 {
+    impl __serde::Serialize for Image2pixelOutputbbc8f8fd {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -535,7 +578,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Image2pixelOutput633dd345 {
+    impl<'de> __serde::Deserialize<'de> for Image2pixelOutputbbc8f8fd {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         use super::super::__types;
         pub use super::super::__types::Colormode60dd3e08 as Colormode;
         pub use super::super::__types::Hierarchical3f3a0521 as Hierarchical;
-        pub use super::super::__types::Image2svgOutputb1a48635 as Image2svgOutput;
+        pub use super::super::__types::Image2svgOutput39deb91a as Image2svgOutput;
         pub use super::super::__types::Modef3f99f95 as Mode;
         /// The request body of `fal-ai/image2svg`.
         #[derive(Debug, Clone, PartialEq)]
@@ -240,6 +240,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -350,13 +393,13 @@ pub mod __types {
     }
     /// The `Image2svgOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Image2svgOutputb1a48635 {
+    pub struct Image2svgOutput39deb91a {
         /// The `images` field.
         ///
         /// Example: `[{"file_size":1247850,"file_name":"output.svg","content_type":"image/svg+xml","url":"https://v3.fal.media/files/koala/B31yLkOEc6AVTzgeyr_9K_output.svg"}]`.
         pub images: Vec<fal_runtime::File>,
     }
-    impl __serde::Serialize for Image2svgOutputb1a48635 {
+    impl __serde::Serialize for Image2svgOutput39deb91a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -367,7 +410,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Image2svgOutputb1a48635 {
+    impl<'de> __serde::Deserialize<'de> for Image2svgOutput39deb91a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatiofa85ff94 as AspectRatio;
-            pub use super::super::super::__types::Imagen3FastOutput1aea697b as Imagen3FastOutput;
+            pub use super::super::super::__types::Imagen3FastOutput2b772f89 as Imagen3FastOutput;
             /// The request body of `fal-ai/imagen3/fast`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Imagen3FastInput {
@@ -146,6 +146,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -223,7 +266,7 @@ pub mod __types {
     }
     /// The `Imagen3FastOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Imagen3FastOutput1aea697b {
+    pub struct Imagen3FastOutput2b772f89 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/kangaroo/c0RfXzCisqX6YRkIF7apw_output.png"}]`.
@@ -233,7 +276,7 @@ pub mod __types {
         /// Example: `42`.
         pub seed: i64,
     }
-    impl __serde::Serialize for Imagen3FastOutput1aea697b {
+    impl __serde::Serialize for Imagen3FastOutput2b772f89 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -245,7 +288,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Imagen3FastOutput1aea697b {
+    impl<'de> __serde::Deserialize<'de> for Imagen3FastOutput2b772f89 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatio8ead6c88 as AspectRatio;
-                pub use super::super::super::super::__types::Imagen4PreviewFastOutputf7a72b7f as Imagen4PreviewFastOutput;
+                pub use super::super::super::super::__types::Imagen4PreviewFastOutput8f171c18 as Imagen4PreviewFastOutput;
                 pub use super::super::super::super::__types::OutputFormat571d4461 as OutputFormat;
                 pub use super::super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
                 /// The request body of `fal-ai/imagen4/preview/fast`.
@@ -180,6 +180,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -257,7 +300,7 @@ pub mod __types {
     }
     /// The `Imagen4PreviewFastOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Imagen4PreviewFastOutputf7a72b7f {
+    pub struct Imagen4PreviewFastOutput8f171c18 {
         /// The `images` field.
         ///
         /// Example: `[{"content_type":"image/png","file_name":"MNWc2sdR8v_VLWqVp7ag8_output.png","url":"https://v3.fal.media/files/elephant/MNWc2sdR8v_VLWqVp7ag8_output.png"}]`.
@@ -265,7 +308,7 @@ pub mod __types {
         /// The `description` field.
         pub description: String,
     }
-    impl __serde::Serialize for Imagen4PreviewFastOutputf7a72b7f {
+    impl __serde::Serialize for Imagen4PreviewFastOutput8f171c18 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -277,7 +320,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Imagen4PreviewFastOutputf7a72b7f {
+    impl<'de> __serde::Deserialize<'de> for Imagen4PreviewFastOutput8f171c18 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

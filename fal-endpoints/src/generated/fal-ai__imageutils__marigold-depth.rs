@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod marigold_depth {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ImageutilsMarigoldDepthOutput4adfd436 as ImageutilsMarigoldDepthOutput;
+            pub use super::super::super::__types::ImageutilsMarigoldDepthOutput9be616f3 as ImageutilsMarigoldDepthOutput;
             /// The request body of `fal-ai/imageutils/marigold-depth`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ImageutilsMarigoldDepthInput {
@@ -20,16 +20,19 @@ pub mod fal_ai {
                 /// The `num_inference_steps` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `10`.
+                /// Example: `10`.
                 /// Limits: 2 ≤ value ≤ 50.
                 pub num_inference_steps: Option<i64>,
                 /// The `ensemble_size` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `10`.
+                /// Example: `10`.
                 /// Limits: 2 ≤ value ≤ 50.
                 pub ensemble_size: Option<i64>,
                 /// The `processing_res` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `0`.
+                /// Example: `0`.
                 /// Limits: 0 ≤ value ≤ 2048.
                 pub processing_res: Option<i64>,
             }
@@ -149,6 +152,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -169,11 +215,11 @@ pub mod __types {
     }
     /// The `ImageutilsMarigoldDepthOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageutilsMarigoldDepthOutput4adfd436 {
+    pub struct ImageutilsMarigoldDepthOutput9be616f3 {
         /// The `image` field.
         pub image: fal_runtime::Image,
     }
-    impl __serde::Serialize for ImageutilsMarigoldDepthOutput4adfd436 {
+    impl __serde::Serialize for ImageutilsMarigoldDepthOutput9be616f3 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -184,7 +230,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageutilsMarigoldDepthOutput4adfd436 {
+    impl<'de> __serde::Deserialize<'de> for ImageutilsMarigoldDepthOutput9be616f3 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

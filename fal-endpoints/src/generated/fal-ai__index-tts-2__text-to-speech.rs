@@ -9,8 +9,8 @@ pub mod fal_ai {
         pub mod text_to_speech {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::EmotionalStrengths4a265c50 as EmotionalStrengths;
-            pub use super::super::super::__types::IndexTts2TextToSpeechOutput3de69158 as IndexTts2TextToSpeechOutput;
+            pub use super::super::super::__types::EmotionalStrengths9cdc438d as EmotionalStrengths;
+            pub use super::super::super::__types::IndexTts2TextToSpeechOutput90f2f5d8 as IndexTts2TextToSpeechOutput;
             /// The request body of `fal-ai/index-tts-2/text-to-speech`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct IndexTts2TextToSpeechInput {
@@ -197,6 +197,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -217,7 +260,7 @@ pub mod __types {
     }
     /// The `EmotionalStrengths` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct EmotionalStrengths4a265c50 {
+    pub struct EmotionalStrengths9cdc438d {
         /// The `happy` field.
         ///
         /// Default (applied by fal when the field is left unset): `0`.
@@ -259,7 +302,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 1.
         pub calm: Option<f64>,
     }
-    impl __serde::Serialize for EmotionalStrengths4a265c50 {
+    impl __serde::Serialize for EmotionalStrengths9cdc438d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -277,7 +320,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for EmotionalStrengths4a265c50 {
+    impl<'de> __serde::Deserialize<'de> for EmotionalStrengths9cdc438d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -294,7 +337,7 @@ pub mod __types {
             })
         }
     }
-    impl EmotionalStrengths4a265c50 {
+    impl EmotionalStrengths9cdc438d {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -351,13 +394,13 @@ pub mod __types {
     }
     /// The `IndexTts2TextToSpeechOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IndexTts2TextToSpeechOutput3de69158 {
+    pub struct IndexTts2TextToSpeechOutput90f2f5d8 {
         /// The `audio` field.
         ///
         /// Example: `"https://storage.googleapis.com/falserverless/example_outputs/index-tts-2/tts_out.mp3"`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for IndexTts2TextToSpeechOutput3de69158 {
+    impl __serde::Serialize for IndexTts2TextToSpeechOutput90f2f5d8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -368,7 +411,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IndexTts2TextToSpeechOutput3de69158 {
+    impl<'de> __serde::Deserialize<'de> for IndexTts2TextToSpeechOutput90f2f5d8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod invisible_watermark {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::InvisibleWatermarkOutputdf738844 as InvisibleWatermarkOutput;
+        pub use super::super::__types::InvisibleWatermarkOutput63e56498 as InvisibleWatermarkOutput;
         /// The request body of `fal-ai/invisible-watermark`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct InvisibleWatermarkInput {
@@ -134,6 +134,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -154,7 +197,7 @@ pub mod __types {
     }
     /// The `InvisibleWatermarkOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct InvisibleWatermarkOutputdf738844 {
+    pub struct InvisibleWatermarkOutput63e56498 {
         /// The `image` field.
         pub image: Option<fal_runtime::Image>,
         /// The `extracted_watermark` field.
@@ -164,7 +207,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `0`.
         pub length: Option<i64>,
     }
-    impl __serde::Serialize for InvisibleWatermarkOutputdf738844 {
+    impl __serde::Serialize for InvisibleWatermarkOutput63e56498 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -181,7 +224,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for InvisibleWatermarkOutputdf738844 {
+    impl<'de> __serde::Deserialize<'de> for InvisibleWatermarkOutput63e56498 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod inworld_tts {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::InworldTtsOutput95664145 as InworldTtsOutput;
+        pub use super::super::__types::InworldTtsOutput9bd8c208 as InworldTtsOutput;
         pub use super::super::__types::Voice24896bf0 as Voice;
         /// The request body of `fal-ai/inworld-tts`.
         #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +121,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -141,13 +184,13 @@ pub mod __types {
     }
     /// The `InworldTtsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct InworldTtsOutput95664145 {
+    pub struct InworldTtsOutput9bd8c208 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a920730/38aud4s6sF7bOWFoQHaJk_tmpvv2htrpc.wav"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for InworldTtsOutput95664145 {
+    impl __serde::Serialize for InworldTtsOutput9bd8c208 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -158,7 +201,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for InworldTtsOutput95664145 {
+    impl<'de> __serde::Deserialize<'de> for InworldTtsOutput9bd8c208 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod joyai_image_edit {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::JoyaiImageEditOutput9bd6ba4c as JoyaiImageEditOutput;
+        pub use super::super::__types::JoyaiImageEditOutput9edc0fb2 as JoyaiImageEditOutput;
         pub use super::super::__types::OutputFormat3065abec as OutputFormat;
         /// The request body of `fal-ai/joyai-image-edit`.
         #[derive(Debug, Clone, PartialEq)]
@@ -210,6 +210,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -230,7 +273,7 @@ pub mod __types {
     }
     /// The `JoyaiImageEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct JoyaiImageEditOutput9bd6ba4c {
+    pub struct JoyaiImageEditOutput9edc0fb2 {
         /// The `images` field.
         ///
         /// Example: `[{"height":1024,"width":1024,"content_type":"image/jpeg","url":"https://v3b.fal.media/files/b/0a951738/yWOL7Oie3FQfzM9_HD5BJ.jpg"}]`.
@@ -244,7 +287,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for JoyaiImageEditOutput9bd6ba4c {
+    impl __serde::Serialize for JoyaiImageEditOutput9edc0fb2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -259,7 +302,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for JoyaiImageEditOutput9bd6ba4c {
+    impl<'de> __serde::Deserialize<'de> for JoyaiImageEditOutput9edc0fb2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -13,7 +13,8 @@ pub mod fal_ai {
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatio3bbc100a as AspectRatio;
                 pub use super::super::super::super::__types::Durationba47f137 as Duration;
-                pub use super::super::super::super::__types::Kandinsky5TextToVideoDistillOutput3bf8fa31 as Kandinsky5TextToVideoDistillOutput;
+                pub use super::super::super::super::__types::Kandinsky5TextToVideoDistillOutput206fe4e0 as Kandinsky5TextToVideoDistillOutput;
+                pub use super::super::super::super::__types::Resolution639936d3 as Resolution;
                 /// The request body of `fal-ai/kandinsky5/text-to-video/distill`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Kandinsky5TextToVideoDistillInput {
@@ -23,7 +24,7 @@ pub mod fal_ai {
                     ///
                     /// Default (applied by fal when the field is left unset): `"768x512"`.
                     /// Limits: always "768x512".
-                    pub resolution: Option<String>,
+                    pub resolution: Option<Resolution>,
                     /// The `aspect_ratio` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `"3:2"`.
@@ -72,7 +73,7 @@ pub mod fal_ai {
                         }
                     }
                     /// Sets `resolution` (left out of the request until set).
-                    pub fn with_resolution(mut self, resolution: impl Into<String>) -> Self {
+                    pub fn with_resolution(mut self, resolution: impl Into<Resolution>) -> Self {
                         self.resolution = Some(resolution.into());
                         self
                     }
@@ -140,6 +141,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -255,13 +299,13 @@ pub mod __types {
     }
     /// The `Kandinsky5TextToVideoDistillOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct Kandinsky5TextToVideoDistillOutput3bf8fa31 {
+    pub struct Kandinsky5TextToVideoDistillOutput206fe4e0 {
         /// The `video` field.
         ///
         /// Example: `{"file_size":5797172,"url":"https://v3b.fal.media/files/b/tiger/5d-CATfsfPrBaXAK38hy6_output.mp4","content_type":"application/octet-stream","file_name":"output.mp4"}`.
         pub video: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for Kandinsky5TextToVideoDistillOutput3bf8fa31 {
+    impl __serde::Serialize for Kandinsky5TextToVideoDistillOutput206fe4e0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -272,7 +316,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Kandinsky5TextToVideoDistillOutput3bf8fa31 {
+    impl<'de> __serde::Deserialize<'de> for Kandinsky5TextToVideoDistillOutput206fe4e0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -280,6 +324,47 @@ pub mod __types {
             Ok(Self {
                 video: self::optional_field(&mut map, "video")?,
             })
+        }
+    }
+    /// The `Resolution` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Resolution639936d3 {
+        /// `"768x512"`
+        V768x512,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl Resolution639936d3 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::V768x512 => "768x512",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for Resolution639936d3 {
+        fn from(value: &str) -> Self {
+            match value {
+                "768x512" => Self::V768x512,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for Resolution639936d3 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for Resolution639936d3 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
         }
     }
 }

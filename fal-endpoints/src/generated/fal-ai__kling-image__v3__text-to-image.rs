@@ -12,8 +12,8 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatioa31af5ae as AspectRatio;
-                pub use super::super::super::super::__types::ElementInput6d05216c as ElementInput;
-                pub use super::super::super::super::__types::KlingImageV3TextToImageOutput45874b64 as KlingImageV3TextToImageOutput;
+                pub use super::super::super::super::__types::ElementInput664c2a38 as ElementInput;
+                pub use super::super::super::super::__types::KlingImageV3TextToImageOutputf2d5c8cd as KlingImageV3TextToImageOutput;
                 pub use super::super::super::super::__types::OutputFormat571d4461 as OutputFormat;
                 pub use super::super::super::super::__types::Resolutionaefc1f76 as Resolution;
                 /// The request body of `fal-ai/kling-image/v3/text-to-image`.
@@ -191,6 +191,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -280,13 +323,13 @@ pub mod __types {
     }
     /// The `ElementInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ElementInput6d05216c {
+    pub struct ElementInput664c2a38 {
         /// The `frontal_image_url` field.
         pub frontal_image_url: Option<fal_runtime::FileInput>,
         /// The `reference_image_urls` field.
         pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
     }
-    impl __serde::Serialize for ElementInput6d05216c {
+    impl __serde::Serialize for ElementInput664c2a38 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -302,7 +345,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ElementInput6d05216c {
+    impl<'de> __serde::Deserialize<'de> for ElementInput664c2a38 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -313,7 +356,7 @@ pub mod __types {
             })
         }
     }
-    impl ElementInput6d05216c {
+    impl ElementInput664c2a38 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -342,11 +385,11 @@ pub mod __types {
     }
     /// The `KlingImageV3TextToImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingImageV3TextToImageOutput45874b64 {
+    pub struct KlingImageV3TextToImageOutputf2d5c8cd {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for KlingImageV3TextToImageOutput45874b64 {
+    impl __serde::Serialize for KlingImageV3TextToImageOutputf2d5c8cd {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -357,7 +400,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingImageV3TextToImageOutput45874b64 {
+    impl<'de> __serde::Deserialize<'de> for KlingImageV3TextToImageOutputf2d5c8cd {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -13,7 +13,7 @@ pub mod fal_ai {
                 pub mod pro {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::KlingVideoAiAvatarV2ProOutput38b6e808 as KlingVideoAiAvatarV2ProOutput;
+                    pub use super::super::super::super::super::__types::KlingVideoAiAvatarV2ProOutput91f6a942 as KlingVideoAiAvatarV2ProOutput;
                     /// The request body of `fal-ai/kling-video/ai-avatar/v2/pro`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoAiAvatarV2ProInput {
@@ -126,6 +126,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -146,7 +189,7 @@ pub mod __types {
     }
     /// The `KlingVideoAiAvatarV2ProOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoAiAvatarV2ProOutput38b6e808 {
+    pub struct KlingVideoAiAvatarV2ProOutput91f6a942 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/penguin/ln3x7H1p1jL0Pwo7675NI_output.mp4"}`.
@@ -154,7 +197,7 @@ pub mod __types {
         /// The `duration` field.
         pub duration: f64,
     }
-    impl __serde::Serialize for KlingVideoAiAvatarV2ProOutput38b6e808 {
+    impl __serde::Serialize for KlingVideoAiAvatarV2ProOutput91f6a942 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -166,7 +209,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoAiAvatarV2ProOutput38b6e808 {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoAiAvatarV2ProOutput91f6a942 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

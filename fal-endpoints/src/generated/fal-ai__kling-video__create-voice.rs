@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod create_voice {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::KlingVideoCreateVoiceOutput2625c0cc as KlingVideoCreateVoiceOutput;
+            pub use super::super::super::__types::KlingVideoCreateVoiceOutputee6f9f33 as KlingVideoCreateVoiceOutput;
             /// The request body of `fal-ai/kling-video/create-voice`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct KlingVideoCreateVoiceInput {
@@ -100,6 +100,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -120,13 +163,13 @@ pub mod __types {
     }
     /// The `KlingVideoCreateVoiceOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoCreateVoiceOutput2625c0cc {
+    pub struct KlingVideoCreateVoiceOutputee6f9f33 {
         /// The `voice_id` field.
         ///
         /// Example: `"829877809978941442"`.
         pub voice_id: String,
     }
-    impl __serde::Serialize for KlingVideoCreateVoiceOutput2625c0cc {
+    impl __serde::Serialize for KlingVideoCreateVoiceOutputee6f9f33 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -137,7 +180,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoCreateVoiceOutput2625c0cc {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoCreateVoiceOutputee6f9f33 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::Durationff681cb8 as Duration;
-                pub use super::super::super::super::__types::KlingVideoO1ImageToVideoOutput580383d6 as KlingVideoO1ImageToVideoOutput;
+                pub use super::super::super::super::__types::KlingVideoO1ImageToVideoOutput9064e6f0 as KlingVideoO1ImageToVideoOutput;
                 /// The request body of `fal-ai/kling-video/o1/image-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct KlingVideoO1ImageToVideoInput {
@@ -141,6 +141,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -230,13 +273,13 @@ pub mod __types {
     }
     /// The `KlingVideoO1ImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoO1ImageToVideoOutput580383d6 {
+    pub struct KlingVideoO1ImageToVideoOutput9064e6f0 {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://v3b.fal.media/files/b/koala/knryyyGF3ZVyMMrGr77CL_output.mp4","content_type":"video/mp4","file_size":27588984}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoO1ImageToVideoOutput580383d6 {
+    impl __serde::Serialize for KlingVideoO1ImageToVideoOutput9064e6f0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -247,7 +290,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoO1ImageToVideoOutput580383d6 {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoO1ImageToVideoOutput9064e6f0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -17,8 +17,8 @@ pub mod fal_ai {
                         use super::super::super::super::super::super::__types;
                         pub use super::super::super::super::super::super::__types::AspectRatio0552f7f9 as AspectRatio;
                         pub use super::super::super::super::super::super::__types::Durationff681cb8 as Duration;
-                        pub use super::super::super::super::super::super::__types::KlingVideoO1StandardVideoToVideoReferenceOutput1b1e8dd2 as KlingVideoO1StandardVideoToVideoReferenceOutput;
-                        pub use super::super::super::super::super::super::__types::OmniVideoElementInputa37bb94f as OmniVideoElementInput;
+                        pub use super::super::super::super::super::super::__types::KlingVideoO1StandardVideoToVideoReferenceOutput7789573b as KlingVideoO1StandardVideoToVideoReferenceOutput;
+                        pub use super::super::super::super::super::super::__types::OmniVideoElementInput9c63028f as OmniVideoElementInput;
                         /// The request body of `fal-ai/kling-video/o1/standard/video-to-video/reference`.
                         #[derive(Debug, Clone, PartialEq)]
                         pub struct KlingVideoO1StandardVideoToVideoReferenceInput {
@@ -186,6 +186,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -328,13 +371,13 @@ pub mod __types {
     }
     /// The `KlingVideoO1StandardVideoToVideoReferenceOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoO1StandardVideoToVideoReferenceOutput1b1e8dd2 {
+    pub struct KlingVideoO1StandardVideoToVideoReferenceOutput7789573b {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://v3b.fal.media/files/b/kangaroo/3n_Lpxm_SjK5NYyBobRdS_output.mp4","content_type":"video/mp4","file_size":28472159}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoO1StandardVideoToVideoReferenceOutput1b1e8dd2 {
+    impl __serde::Serialize for KlingVideoO1StandardVideoToVideoReferenceOutput7789573b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -346,7 +389,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for KlingVideoO1StandardVideoToVideoReferenceOutput1b1e8dd2 {
+    for KlingVideoO1StandardVideoToVideoReferenceOutput7789573b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -358,13 +401,13 @@ pub mod __types {
     }
     /// The `OmniVideoElementInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct OmniVideoElementInputa37bb94f {
+    pub struct OmniVideoElementInput9c63028f {
         /// The `frontal_image_url` field.
         pub frontal_image_url: fal_runtime::FileInput,
         /// The `reference_image_urls` field.
         pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
     }
-    impl __serde::Serialize for OmniVideoElementInputa37bb94f {
+    impl __serde::Serialize for OmniVideoElementInput9c63028f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -380,7 +423,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for OmniVideoElementInputa37bb94f {
+    impl<'de> __serde::Deserialize<'de> for OmniVideoElementInput9c63028f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -391,7 +434,7 @@ pub mod __types {
             })
         }
     }
-    impl OmniVideoElementInputa37bb94f {
+    impl OmniVideoElementInput9c63028f {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(frontal_image_url: impl Into<fal_runtime::FileInput>) -> Self {
             Self {

@@ -13,8 +13,8 @@ pub mod fal_ai {
                 pub mod edit {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::KlingVideoO1VideoToVideoEditOutput173511c7 as KlingVideoO1VideoToVideoEditOutput;
-                    pub use super::super::super::super::super::__types::OmniVideoElementInputa37bb94f as OmniVideoElementInput;
+                    pub use super::super::super::super::super::__types::KlingVideoO1VideoToVideoEditOutputef53fe18 as KlingVideoO1VideoToVideoEditOutput;
+                    pub use super::super::super::super::super::__types::OmniVideoElementInput9c63028f as OmniVideoElementInput;
                     /// The request body of `fal-ai/kling-video/o1/video-to-video/edit`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoO1VideoToVideoEditInput {
@@ -157,6 +157,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -177,13 +220,13 @@ pub mod __types {
     }
     /// The `KlingVideoO1VideoToVideoEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoO1VideoToVideoEditOutput173511c7 {
+    pub struct KlingVideoO1VideoToVideoEditOutputef53fe18 {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://v3b.fal.media/files/b/0a86603b/YAlbB2535l07BTy1wpDeI_output.mp4","content_type":"video/mp4","file_size":7533071}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoO1VideoToVideoEditOutput173511c7 {
+    impl __serde::Serialize for KlingVideoO1VideoToVideoEditOutputef53fe18 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -194,7 +237,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoO1VideoToVideoEditOutput173511c7 {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoO1VideoToVideoEditOutputef53fe18 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -206,13 +249,13 @@ pub mod __types {
     }
     /// The `OmniVideoElementInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct OmniVideoElementInputa37bb94f {
+    pub struct OmniVideoElementInput9c63028f {
         /// The `frontal_image_url` field.
         pub frontal_image_url: fal_runtime::FileInput,
         /// The `reference_image_urls` field.
         pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
     }
-    impl __serde::Serialize for OmniVideoElementInputa37bb94f {
+    impl __serde::Serialize for OmniVideoElementInput9c63028f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -228,7 +271,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for OmniVideoElementInputa37bb94f {
+    impl<'de> __serde::Deserialize<'de> for OmniVideoElementInput9c63028f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -239,7 +282,7 @@ pub mod __types {
             })
         }
     }
-    impl OmniVideoElementInputa37bb94f {
+    impl OmniVideoElementInput9c63028f {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(frontal_image_url: impl Into<fal_runtime::FileInput>) -> Self {
             Self {

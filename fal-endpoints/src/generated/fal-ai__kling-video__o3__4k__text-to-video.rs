@@ -16,8 +16,9 @@ pub mod fal_ai {
                     pub use super::super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
                     pub use super::super::super::super::super::__types::Duration162030aa as Duration;
                     pub use super::super::super::super::super::__types::Duration2fcc00a9f as Duration2;
-                    pub use super::super::super::super::super::__types::KlingV3MultiPromptElement2c005be8 as KlingV3MultiPromptElement;
-                    pub use super::super::super::super::super::__types::KlingVideoO34kTextToVideoOutput2a8d38a0 as KlingVideoO34kTextToVideoOutput;
+                    pub use super::super::super::super::super::__types::KlingV3MultiPromptElement5e1cc994 as KlingV3MultiPromptElement;
+                    pub use super::super::super::super::super::__types::KlingVideoO34kTextToVideoOutput7af3aad1 as KlingVideoO34kTextToVideoOutput;
+                    pub use super::super::super::super::super::__types::ShotType6e23cf85 as ShotType;
                     /// The request body of `fal-ai/kling-video/o3/4k/text-to-video`.
                     #[derive(Debug, Clone, PartialEq, Default)]
                     pub struct KlingVideoO34kTextToVideoInput {
@@ -43,7 +44,7 @@ pub mod fal_ai {
                         ///
                         /// Default (applied by fal when the field is left unset): `"customize"`.
                         /// Limits: always "customize".
-                        pub shot_type: Option<String>,
+                        pub shot_type: Option<ShotType>,
                     }
                     impl __serde::Serialize for KlingVideoO34kTextToVideoInput {
                         fn serialize<S: __serde::Serializer>(
@@ -117,7 +118,7 @@ pub mod fal_ai {
                             self
                         }
                         /// Sets `shot_type` (left out of the request until set).
-                        pub fn with_shot_type(mut self, shot_type: impl Into<String>) -> Self {
+                        pub fn with_shot_type(mut self, shot_type: impl Into<ShotType>) -> Self {
                             self.shot_type = Some(shot_type.into());
                             self
                         }
@@ -176,6 +177,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -432,7 +476,7 @@ pub mod __types {
     }
     /// The `KlingV3MultiPromptElement` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingV3MultiPromptElement2c005be8 {
+    pub struct KlingV3MultiPromptElement5e1cc994 {
         /// The `prompt` field.
         pub prompt: String,
         /// The `duration` field.
@@ -440,7 +484,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `"5"`.
         pub duration: Option<Duration2fcc00a9f>,
     }
-    impl __serde::Serialize for KlingV3MultiPromptElement2c005be8 {
+    impl __serde::Serialize for KlingV3MultiPromptElement5e1cc994 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -452,7 +496,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingV3MultiPromptElement2c005be8 {
+    impl<'de> __serde::Deserialize<'de> for KlingV3MultiPromptElement5e1cc994 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -463,7 +507,7 @@ pub mod __types {
             })
         }
     }
-    impl KlingV3MultiPromptElement2c005be8 {
+    impl KlingV3MultiPromptElement5e1cc994 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(prompt: impl Into<String>) -> Self {
             Self {
@@ -479,13 +523,13 @@ pub mod __types {
     }
     /// The `KlingVideoO34kTextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoO34kTextToVideoOutput2a8d38a0 {
+    pub struct KlingVideoO34kTextToVideoOutput7af3aad1 {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://v3b.fal.media/files/b/0a8d04e2/idOb9V-Q9ujlggPSKqsfS_output.mp4","content_type":"video/mp4","file_size":13096952}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoO34kTextToVideoOutput2a8d38a0 {
+    impl __serde::Serialize for KlingVideoO34kTextToVideoOutput7af3aad1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -496,7 +540,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoO34kTextToVideoOutput2a8d38a0 {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoO34kTextToVideoOutput7af3aad1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -504,6 +548,47 @@ pub mod __types {
             Ok(Self {
                 video: self::required_field(&mut map, "video")?,
             })
+        }
+    }
+    /// The `ShotType` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum ShotType6e23cf85 {
+        /// `"customize"`
+        Customize,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl ShotType6e23cf85 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Customize => "customize",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for ShotType6e23cf85 {
+        fn from(value: &str) -> Self {
+            match value {
+                "customize" => Self::Customize,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for ShotType6e23cf85 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for ShotType6e23cf85 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -15,8 +15,9 @@ pub mod fal_ai {
                     pub mod edit {
                         use fal_runtime::__private::serde as __serde;
                         use super::super::super::super::super::super::__types;
-                        pub use super::super::super::super::super::super::__types::KlingV3ImageElementInputdc4ce368 as KlingV3ImageElementInput;
-                        pub use super::super::super::super::super::super::__types::KlingVideoO3ProVideoToVideoEditOutputea2a56ab as KlingVideoO3ProVideoToVideoEditOutput;
+                        pub use super::super::super::super::super::super::__types::KlingV3ImageElementInputea9c693d as KlingV3ImageElementInput;
+                        pub use super::super::super::super::super::super::__types::KlingVideoO3ProVideoToVideoEditOutput14aefa1b as KlingVideoO3ProVideoToVideoEditOutput;
+                        pub use super::super::super::super::super::super::__types::ShotType6e23cf85 as ShotType;
                         /// The request body of `fal-ai/kling-video/o3/pro/video-to-video/edit`.
                         #[derive(Debug, Clone, PartialEq)]
                         pub struct KlingVideoO3ProVideoToVideoEditInput {
@@ -42,7 +43,7 @@ pub mod fal_ai {
                             ///
                             /// Default (applied by fal when the field is left unset): `"customize"`.
                             /// Limits: always "customize".
-                            pub shot_type: Option<String>,
+                            pub shot_type: Option<ShotType>,
                         }
                         impl __serde::Serialize for KlingVideoO3ProVideoToVideoEditInput {
                             fn serialize<S: __serde::Serializer>(
@@ -112,7 +113,7 @@ pub mod fal_ai {
                                 self
                             }
                             /// Sets `shot_type` (left out of the request until set).
-                            pub fn with_shot_type(mut self, shot_type: impl Into<String>) -> Self {
+                            pub fn with_shot_type(mut self, shot_type: impl Into<ShotType>) -> Self {
                                 self.shot_type = Some(shot_type.into());
                                 self
                             }
@@ -173,6 +174,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -193,13 +237,13 @@ pub mod __types {
     }
     /// The `KlingV3ImageElementInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct KlingV3ImageElementInputdc4ce368 {
+    pub struct KlingV3ImageElementInputea9c693d {
         /// The `frontal_image_url` field.
         pub frontal_image_url: Option<fal_runtime::FileInput>,
         /// The `reference_image_urls` field.
         pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
     }
-    impl __serde::Serialize for KlingV3ImageElementInputdc4ce368 {
+    impl __serde::Serialize for KlingV3ImageElementInputea9c693d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -215,7 +259,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingV3ImageElementInputdc4ce368 {
+    impl<'de> __serde::Deserialize<'de> for KlingV3ImageElementInputea9c693d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -226,7 +270,7 @@ pub mod __types {
             })
         }
     }
-    impl KlingV3ImageElementInputdc4ce368 {
+    impl KlingV3ImageElementInputea9c693d {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -255,13 +299,13 @@ pub mod __types {
     }
     /// The `KlingVideoO3ProVideoToVideoEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoO3ProVideoToVideoEditOutputea2a56ab {
+    pub struct KlingVideoO3ProVideoToVideoEditOutput14aefa1b {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://storage.googleapis.com/falserverless/example_outputs/kling-o3/pro-v2v-edit/output.mp4","content_type":"video/mp4","file_size":4322769}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoO3ProVideoToVideoEditOutputea2a56ab {
+    impl __serde::Serialize for KlingVideoO3ProVideoToVideoEditOutput14aefa1b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -272,7 +316,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoO3ProVideoToVideoEditOutputea2a56ab {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoO3ProVideoToVideoEditOutput14aefa1b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -280,6 +324,47 @@ pub mod __types {
             Ok(Self {
                 video: self::required_field(&mut map, "video")?,
             })
+        }
+    }
+    /// The `ShotType` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum ShotType6e23cf85 {
+        /// `"customize"`
+        Customize,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl ShotType6e23cf85 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Customize => "customize",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for ShotType6e23cf85 {
+        fn from(value: &str) -> Self {
+            match value {
+                "customize" => Self::Customize,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for ShotType6e23cf85 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for ShotType6e23cf85 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -15,8 +15,9 @@ pub mod fal_ai {
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::Duration162030aa as Duration;
                     pub use super::super::super::super::super::__types::Duration2fcc00a9f as Duration2;
-                    pub use super::super::super::super::super::__types::KlingV3MultiPromptElement2c005be8 as KlingV3MultiPromptElement;
-                    pub use super::super::super::super::super::__types::KlingVideoO3StandardImageToVideoOutput385d3ab3 as KlingVideoO3StandardImageToVideoOutput;
+                    pub use super::super::super::super::super::__types::KlingV3MultiPromptElement5e1cc994 as KlingV3MultiPromptElement;
+                    pub use super::super::super::super::super::__types::KlingVideoO3StandardImageToVideoOutput1fffe7dd as KlingVideoO3StandardImageToVideoOutput;
+                    pub use super::super::super::super::super::__types::ShotType6e23cf85 as ShotType;
                     /// The request body of `fal-ai/kling-video/o3/standard/image-to-video`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoO3StandardImageToVideoInput {
@@ -47,7 +48,7 @@ pub mod fal_ai {
                         ///
                         /// Default (applied by fal when the field is left unset): `"customize"`.
                         /// Limits: always "customize".
-                        pub shot_type: Option<String>,
+                        pub shot_type: Option<ShotType>,
                     }
                     impl __serde::Serialize for KlingVideoO3StandardImageToVideoInput {
                         fn serialize<S: __serde::Serializer>(
@@ -127,7 +128,7 @@ pub mod fal_ai {
                             self
                         }
                         /// Sets `shot_type` (left out of the request until set).
-                        pub fn with_shot_type(mut self, shot_type: impl Into<String>) -> Self {
+                        pub fn with_shot_type(mut self, shot_type: impl Into<ShotType>) -> Self {
                             self.shot_type = Some(shot_type.into());
                             self
                         }
@@ -186,6 +187,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -393,7 +437,7 @@ pub mod __types {
     }
     /// The `KlingV3MultiPromptElement` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingV3MultiPromptElement2c005be8 {
+    pub struct KlingV3MultiPromptElement5e1cc994 {
         /// The `prompt` field.
         pub prompt: String,
         /// The `duration` field.
@@ -401,7 +445,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `"5"`.
         pub duration: Option<Duration2fcc00a9f>,
     }
-    impl __serde::Serialize for KlingV3MultiPromptElement2c005be8 {
+    impl __serde::Serialize for KlingV3MultiPromptElement5e1cc994 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -413,7 +457,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingV3MultiPromptElement2c005be8 {
+    impl<'de> __serde::Deserialize<'de> for KlingV3MultiPromptElement5e1cc994 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -424,7 +468,7 @@ pub mod __types {
             })
         }
     }
-    impl KlingV3MultiPromptElement2c005be8 {
+    impl KlingV3MultiPromptElement5e1cc994 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(prompt: impl Into<String>) -> Self {
             Self {
@@ -440,13 +484,13 @@ pub mod __types {
     }
     /// The `KlingVideoO3StandardImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoO3StandardImageToVideoOutput385d3ab3 {
+    pub struct KlingVideoO3StandardImageToVideoOutput1fffe7dd {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://v3b.fal.media/files/b/0a8d0278/pgIO9yOXTFCTetKBsqDwX_output.mp4","content_type":"video/mp4","file_size":12037975}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoO3StandardImageToVideoOutput385d3ab3 {
+    impl __serde::Serialize for KlingVideoO3StandardImageToVideoOutput1fffe7dd {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -457,7 +501,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoO3StandardImageToVideoOutput385d3ab3 {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoO3StandardImageToVideoOutput1fffe7dd {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -465,6 +509,47 @@ pub mod __types {
             Ok(Self {
                 video: self::required_field(&mut map, "video")?,
             })
+        }
+    }
+    /// The `ShotType` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum ShotType6e23cf85 {
+        /// `"customize"`
+        Customize,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl ShotType6e23cf85 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Customize => "customize",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for ShotType6e23cf85 {
+        fn from(value: &str) -> Self {
+            match value {
+                "customize" => Self::Customize,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for ShotType6e23cf85 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for ShotType6e23cf85 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -16,9 +16,10 @@ pub mod fal_ai {
                     pub use super::super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
                     pub use super::super::super::super::super::__types::Duration4c3bd998 as Duration;
                     pub use super::super::super::super::super::__types::Duration23f3dc585 as Duration2;
-                    pub use super::super::super::super::super::__types::KlingV3ComboElementInputa92ccee6 as KlingV3ComboElementInput;
-                    pub use super::super::super::super::super::__types::KlingV3MultiPromptElement20b78d23 as KlingV3MultiPromptElement;
-                    pub use super::super::super::super::super::__types::KlingVideoO3StandardReferenceToVideoOutput1d683695 as KlingVideoO3StandardReferenceToVideoOutput;
+                    pub use super::super::super::super::super::__types::KlingV3ComboElementInputcc73f605 as KlingV3ComboElementInput;
+                    pub use super::super::super::super::super::__types::KlingV3MultiPromptElement4c3eed1f as KlingV3MultiPromptElement;
+                    pub use super::super::super::super::super::__types::KlingVideoO3StandardReferenceToVideoOutput1df1bcf0 as KlingVideoO3StandardReferenceToVideoOutput;
+                    pub use super::super::super::super::super::__types::ShotType6e23cf85 as ShotType;
                     /// The request body of `fal-ai/kling-video/o3/standard/reference-to-video`.
                     #[derive(Debug, Clone, PartialEq, Default)]
                     pub struct KlingVideoO3StandardReferenceToVideoInput {
@@ -53,7 +54,7 @@ pub mod fal_ai {
                         ///
                         /// Default (applied by fal when the field is left unset): `"customize"`.
                         /// Limits: always "customize".
-                        pub shot_type: Option<String>,
+                        pub shot_type: Option<ShotType>,
                         /// The `aspect_ratio` field.
                         ///
                         /// Default (applied by fal when the field is left unset): `"16:9"`.
@@ -170,7 +171,7 @@ pub mod fal_ai {
                             self
                         }
                         /// Sets `shot_type` (left out of the request until set).
-                        pub fn with_shot_type(mut self, shot_type: impl Into<String>) -> Self {
+                        pub fn with_shot_type(mut self, shot_type: impl Into<ShotType>) -> Self {
                             self.shot_type = Some(shot_type.into());
                             self
                         }
@@ -234,6 +235,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -490,7 +534,7 @@ pub mod __types {
     }
     /// The `KlingV3ComboElementInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct KlingV3ComboElementInputa92ccee6 {
+    pub struct KlingV3ComboElementInputcc73f605 {
         /// The `frontal_image_url` field.
         pub frontal_image_url: Option<fal_runtime::FileInput>,
         /// The `reference_image_urls` field.
@@ -500,7 +544,7 @@ pub mod __types {
         /// The `voice_id` field.
         pub voice_id: Option<String>,
     }
-    impl __serde::Serialize for KlingV3ComboElementInputa92ccee6 {
+    impl __serde::Serialize for KlingV3ComboElementInputcc73f605 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -518,7 +562,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingV3ComboElementInputa92ccee6 {
+    impl<'de> __serde::Deserialize<'de> for KlingV3ComboElementInputcc73f605 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -534,7 +578,7 @@ pub mod __types {
             })
         }
     }
-    impl KlingV3ComboElementInputa92ccee6 {
+    impl KlingV3ComboElementInputcc73f605 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -578,7 +622,7 @@ pub mod __types {
     }
     /// The `KlingV3MultiPromptElement` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingV3MultiPromptElement20b78d23 {
+    pub struct KlingV3MultiPromptElement4c3eed1f {
         /// The `prompt` field.
         pub prompt: String,
         /// The `duration` field.
@@ -586,7 +630,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `"5"`.
         pub duration: Option<Duration4c3bd998>,
     }
-    impl __serde::Serialize for KlingV3MultiPromptElement20b78d23 {
+    impl __serde::Serialize for KlingV3MultiPromptElement4c3eed1f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -598,7 +642,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingV3MultiPromptElement20b78d23 {
+    impl<'de> __serde::Deserialize<'de> for KlingV3MultiPromptElement4c3eed1f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -609,7 +653,7 @@ pub mod __types {
             })
         }
     }
-    impl KlingV3MultiPromptElement20b78d23 {
+    impl KlingV3MultiPromptElement4c3eed1f {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(prompt: impl Into<String>) -> Self {
             Self {
@@ -625,13 +669,13 @@ pub mod __types {
     }
     /// The `KlingVideoO3StandardReferenceToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoO3StandardReferenceToVideoOutput1d683695 {
+    pub struct KlingVideoO3StandardReferenceToVideoOutput1df1bcf0 {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://v3b.fal.media/files/b/0a8d200d/ejCxI5DalzOPlP4yf6uP3_output.mp4","content_type":"video/mp4","file_size":3192162}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoO3StandardReferenceToVideoOutput1d683695 {
+    impl __serde::Serialize for KlingVideoO3StandardReferenceToVideoOutput1df1bcf0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -643,7 +687,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for KlingVideoO3StandardReferenceToVideoOutput1d683695 {
+    for KlingVideoO3StandardReferenceToVideoOutput1df1bcf0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -651,6 +695,47 @@ pub mod __types {
             Ok(Self {
                 video: self::required_field(&mut map, "video")?,
             })
+        }
+    }
+    /// The `ShotType` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum ShotType6e23cf85 {
+        /// `"customize"`
+        Customize,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl ShotType6e23cf85 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Customize => "customize",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for ShotType6e23cf85 {
+        fn from(value: &str) -> Self {
+            match value {
+                "customize" => Self::Customize,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for ShotType6e23cf85 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for ShotType6e23cf85 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
         }
     }
 }

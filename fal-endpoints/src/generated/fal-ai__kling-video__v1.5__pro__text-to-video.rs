@@ -15,7 +15,7 @@ pub mod fal_ai {
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
                     pub use super::super::super::super::super::__types::Durationf2d1d95d as Duration;
-                    pub use super::super::super::super::super::__types::KlingVideoV15ProTextToVideoOutput90711a6b as KlingVideoV15ProTextToVideoOutput;
+                    pub use super::super::super::super::super::__types::KlingVideoV15ProTextToVideoOutput9d47e954 as KlingVideoV15ProTextToVideoOutput;
                     /// The request body of `fal-ai/kling-video/v1.5/pro/text-to-video`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoV15ProTextToVideoInput {
@@ -157,6 +157,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -271,13 +314,13 @@ pub mod __types {
     }
     /// The `KlingVideoV15ProTextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV15ProTextToVideoOutput90711a6b {
+    pub struct KlingVideoV15ProTextToVideoOutput9d47e954 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v2.fal.media/files/fb33a862b94d4d7195e610e4cbc5d392_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoV15ProTextToVideoOutput90711a6b {
+    impl __serde::Serialize for KlingVideoV15ProTextToVideoOutput9d47e954 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -288,7 +331,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV15ProTextToVideoOutput90711a6b {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoV15ProTextToVideoOutput9d47e954 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -13,7 +13,7 @@ pub mod fal_ai {
                 pub mod ai_avatar {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::KlingVideoV1StandardAiAvatarOutputd4bfd282 as KlingVideoV1StandardAiAvatarOutput;
+                    pub use super::super::super::super::super::__types::KlingVideoV1StandardAiAvatarOutputdf0dafb1 as KlingVideoV1StandardAiAvatarOutput;
                     /// The request body of `fal-ai/kling-video/v1/standard/ai-avatar`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoV1StandardAiAvatarInput {
@@ -126,6 +126,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -146,7 +189,7 @@ pub mod __types {
     }
     /// The `KlingVideoV1StandardAiAvatarOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV1StandardAiAvatarOutputd4bfd282 {
+    pub struct KlingVideoV1StandardAiAvatarOutputdf0dafb1 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/penguin/ln3x7H1p1jL0Pwo7675NI_output.mp4"}`.
@@ -154,7 +197,7 @@ pub mod __types {
         /// The `duration` field.
         pub duration: f64,
     }
-    impl __serde::Serialize for KlingVideoV1StandardAiAvatarOutputd4bfd282 {
+    impl __serde::Serialize for KlingVideoV1StandardAiAvatarOutputdf0dafb1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -166,7 +209,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV1StandardAiAvatarOutputd4bfd282 {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoV1StandardAiAvatarOutputdf0dafb1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

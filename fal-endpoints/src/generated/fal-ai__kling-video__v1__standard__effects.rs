@@ -15,7 +15,7 @@ pub mod fal_ai {
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::Durationf2d1d95d as Duration;
                     pub use super::super::super::super::super::__types::EffectSceneb835be8d as EffectScene;
-                    pub use super::super::super::super::super::__types::KlingVideoV1StandardEffectsOutput5fb66517 as KlingVideoV1StandardEffectsOutput;
+                    pub use super::super::super::super::super::__types::KlingVideoV1StandardEffectsOutput11dcfc1b as KlingVideoV1StandardEffectsOutput;
                     /// The request body of `fal-ai/kling-video/v1/standard/effects`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoV1StandardEffectsInput {
@@ -136,6 +136,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -1027,13 +1070,13 @@ pub mod __types {
     }
     /// The `KlingVideoV1StandardEffectsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV1StandardEffectsOutput5fb66517 {
+    pub struct KlingVideoV1StandardEffectsOutput11dcfc1b {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://storage.googleapis.com/falserverless/kling/kling_ex.mp4.mp4","content_type":"video/mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoV1StandardEffectsOutput5fb66517 {
+    impl __serde::Serialize for KlingVideoV1StandardEffectsOutput11dcfc1b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1044,7 +1087,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV1StandardEffectsOutput5fb66517 {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoV1StandardEffectsOutput11dcfc1b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

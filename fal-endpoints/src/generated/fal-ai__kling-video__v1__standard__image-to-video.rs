@@ -14,9 +14,9 @@ pub mod fal_ai {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::Durationf2d1d95d as Duration;
-                    pub use super::super::super::super::super::__types::DynamicMaske2453d8b as DynamicMask;
-                    pub use super::super::super::super::super::__types::KlingVideoV1StandardImageToVideoOutput0acde208 as KlingVideoV1StandardImageToVideoOutput;
-                    pub use super::super::super::super::super::__types::Trajectory04367634 as Trajectory;
+                    pub use super::super::super::super::super::__types::DynamicMaskb5fff7a0 as DynamicMask;
+                    pub use super::super::super::super::super::__types::KlingVideoV1StandardImageToVideoOutpute87c3147 as KlingVideoV1StandardImageToVideoOutput;
+                    pub use super::super::super::super::super::__types::Trajectory396a1e2a as Trajectory;
                     /// The request body of `fal-ai/kling-video/v1/standard/image-to-video`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoV1StandardImageToVideoInput {
@@ -197,6 +197,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -262,7 +305,7 @@ pub mod __types {
     }
     /// The `DynamicMask` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct DynamicMaske2453d8b {
+    pub struct DynamicMaskb5fff7a0 {
         /// The `mask_url` field.
         ///
         /// Example: `"https://storage.googleapis.com/falserverless/kling/new_dynamic_mask.png"`.
@@ -270,9 +313,9 @@ pub mod __types {
         /// The `trajectories` field.
         ///
         /// Example: `[{"x":279,"y":219},{"x":417,"y":65}]`.
-        pub trajectories: Option<Vec<Trajectory04367634>>,
+        pub trajectories: Option<Vec<Trajectory396a1e2a>>,
     }
-    impl __serde::Serialize for DynamicMaske2453d8b {
+    impl __serde::Serialize for DynamicMaskb5fff7a0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -284,7 +327,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for DynamicMaske2453d8b {
+    impl<'de> __serde::Deserialize<'de> for DynamicMaskb5fff7a0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -295,7 +338,7 @@ pub mod __types {
             })
         }
     }
-    impl DynamicMaske2453d8b {
+    impl DynamicMaskb5fff7a0 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(mask_url: impl Into<fal_runtime::FileInput>) -> Self {
             Self {
@@ -304,7 +347,7 @@ pub mod __types {
             }
         }
         /// Sets `trajectories` (left out of the request until set).
-        pub fn with_trajectories<I1: Into<Trajectory04367634>>(
+        pub fn with_trajectories<I1: Into<Trajectory396a1e2a>>(
             mut self,
             trajectories: impl IntoIterator<Item = I1>,
         ) -> Self {
@@ -314,13 +357,13 @@ pub mod __types {
     }
     /// The `KlingVideoV1StandardImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV1StandardImageToVideoOutput0acde208 {
+    pub struct KlingVideoV1StandardImageToVideoOutpute87c3147 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/kling/kling_i2v_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoV1StandardImageToVideoOutput0acde208 {
+    impl __serde::Serialize for KlingVideoV1StandardImageToVideoOutpute87c3147 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -331,7 +374,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV1StandardImageToVideoOutput0acde208 {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoV1StandardImageToVideoOutpute87c3147 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -343,7 +386,7 @@ pub mod __types {
     }
     /// The `Trajectory` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Trajectory04367634 {
+    pub struct Trajectory396a1e2a {
         /// The `x` field.
         ///
         /// Example: `279`.
@@ -353,7 +396,7 @@ pub mod __types {
         /// Example: `219`.
         pub y: i64,
     }
-    impl __serde::Serialize for Trajectory04367634 {
+    impl __serde::Serialize for Trajectory396a1e2a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -365,7 +408,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Trajectory04367634 {
+    impl<'de> __serde::Deserialize<'de> for Trajectory396a1e2a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -376,7 +419,7 @@ pub mod __types {
             })
         }
     }
-    impl Trajectory04367634 {
+    impl Trajectory396a1e2a {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(x: impl Into<i64>, y: impl Into<i64>) -> Self {
             Self { x: x.into(), y: y.into() }

@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod tts {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::KlingVideoV1TtsOutput93fbbe1e as KlingVideoV1TtsOutput;
+                pub use super::super::super::super::__types::KlingVideoV1TtsOutputdbb89e95 as KlingVideoV1TtsOutput;
                 pub use super::super::super::super::__types::VoiceIdb1fee245 as VoiceId;
                 /// The request body of `fal-ai/kling-video/v1/tts`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +129,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -149,13 +192,13 @@ pub mod __types {
     }
     /// The `KlingVideoV1TtsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV1TtsOutput93fbbe1e {
+    pub struct KlingVideoV1TtsOutputdbb89e95 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/monkey/O-ekVTtYqeDblD1oSf2uv_output.mp3"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoV1TtsOutput93fbbe1e {
+    impl __serde::Serialize for KlingVideoV1TtsOutputdbb89e95 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -166,7 +209,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV1TtsOutput93fbbe1e {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoV1TtsOutputdbb89e95 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

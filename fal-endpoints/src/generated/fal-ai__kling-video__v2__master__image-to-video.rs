@@ -14,7 +14,7 @@ pub mod fal_ai {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::Durationf2d1d95d as Duration;
-                    pub use super::super::super::super::super::__types::KlingVideoV2MasterImageToVideoOutput7da89986 as KlingVideoV2MasterImageToVideoOutput;
+                    pub use super::super::super::super::super::__types::KlingVideoV2MasterImageToVideoOutputeec88925 as KlingVideoV2MasterImageToVideoOutput;
                     /// The request body of `fal-ai/kling-video/v2/master/image-to-video`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoV2MasterImageToVideoInput {
@@ -154,6 +154,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -219,13 +262,13 @@ pub mod __types {
     }
     /// The `KlingVideoV2MasterImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV2MasterImageToVideoOutput7da89986 {
+    pub struct KlingVideoV2MasterImageToVideoOutputeec88925 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/koala/VvGXP5xEhTR9ovGjpulJ7_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoV2MasterImageToVideoOutput7da89986 {
+    impl __serde::Serialize for KlingVideoV2MasterImageToVideoOutputeec88925 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -236,7 +279,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV2MasterImageToVideoOutput7da89986 {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoV2MasterImageToVideoOutputeec88925 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

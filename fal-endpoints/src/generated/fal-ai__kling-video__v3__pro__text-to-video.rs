@@ -16,8 +16,8 @@ pub mod fal_ai {
                     pub use super::super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
                     pub use super::super::super::super::super::__types::Duration162030aa as Duration;
                     pub use super::super::super::super::super::__types::Duration2fcc00a9f as Duration2;
-                    pub use super::super::super::super::super::__types::KlingV3MultiPromptElement2c005be8 as KlingV3MultiPromptElement;
-                    pub use super::super::super::super::super::__types::KlingVideoV3ProTextToVideoOutput2a035396 as KlingVideoV3ProTextToVideoOutput;
+                    pub use super::super::super::super::super::__types::KlingV3MultiPromptElement5e1cc994 as KlingV3MultiPromptElement;
+                    pub use super::super::super::super::super::__types::KlingVideoV3ProTextToVideoOutputc203828d as KlingVideoV3ProTextToVideoOutput;
                     pub use super::super::super::super::super::__types::ShotType679c888c as ShotType;
                     /// The request body of `fal-ai/kling-video/v3/pro/text-to-video`.
                     #[derive(Debug, Clone, PartialEq, Default)]
@@ -201,6 +201,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -457,7 +500,7 @@ pub mod __types {
     }
     /// The `KlingV3MultiPromptElement` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingV3MultiPromptElement2c005be8 {
+    pub struct KlingV3MultiPromptElement5e1cc994 {
         /// The `prompt` field.
         pub prompt: String,
         /// The `duration` field.
@@ -465,7 +508,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `"5"`.
         pub duration: Option<Duration2fcc00a9f>,
     }
-    impl __serde::Serialize for KlingV3MultiPromptElement2c005be8 {
+    impl __serde::Serialize for KlingV3MultiPromptElement5e1cc994 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -477,7 +520,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingV3MultiPromptElement2c005be8 {
+    impl<'de> __serde::Deserialize<'de> for KlingV3MultiPromptElement5e1cc994 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -488,7 +531,7 @@ pub mod __types {
             })
         }
     }
-    impl KlingV3MultiPromptElement2c005be8 {
+    impl KlingV3MultiPromptElement5e1cc994 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(prompt: impl Into<String>) -> Self {
             Self {
@@ -504,13 +547,13 @@ pub mod __types {
     }
     /// The `KlingVideoV3ProTextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV3ProTextToVideoOutput2a035396 {
+    pub struct KlingVideoV3ProTextToVideoOutputc203828d {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://storage.googleapis.com/falserverless/example_outputs/kling-v3/pro-t2v/out.mp4","content_type":"video/mp4","file_size":8062911}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoV3ProTextToVideoOutput2a035396 {
+    impl __serde::Serialize for KlingVideoV3ProTextToVideoOutputc203828d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -521,7 +564,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV3ProTextToVideoOutput2a035396 {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoV3ProTextToVideoOutputc203828d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,8 +14,8 @@ pub mod fal_ai {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::CharacterOrientation79af3a12 as CharacterOrientation;
-                    pub use super::super::super::super::super::__types::KlingV3ImageElementInputdc4ce368 as KlingV3ImageElementInput;
-                    pub use super::super::super::super::super::__types::KlingVideoV3StandardMotionControlOutput08b1cbda as KlingVideoV3StandardMotionControlOutput;
+                    pub use super::super::super::super::super::__types::KlingV3ImageElementInputea9c693d as KlingV3ImageElementInput;
+                    pub use super::super::super::super::super::__types::KlingVideoV3StandardMotionControlOutputdf7261b5 as KlingVideoV3StandardMotionControlOutput;
                     /// The request body of `fal-ai/kling-video/v3/standard/motion-control`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoV3StandardMotionControlInput {
@@ -176,6 +176,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -241,13 +284,13 @@ pub mod __types {
     }
     /// The `KlingV3ImageElementInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct KlingV3ImageElementInputdc4ce368 {
+    pub struct KlingV3ImageElementInputea9c693d {
         /// The `frontal_image_url` field.
         pub frontal_image_url: Option<fal_runtime::FileInput>,
         /// The `reference_image_urls` field.
         pub reference_image_urls: Option<Vec<fal_runtime::FileInput>>,
     }
-    impl __serde::Serialize for KlingV3ImageElementInputdc4ce368 {
+    impl __serde::Serialize for KlingV3ImageElementInputea9c693d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -263,7 +306,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingV3ImageElementInputdc4ce368 {
+    impl<'de> __serde::Deserialize<'de> for KlingV3ImageElementInputea9c693d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -274,7 +317,7 @@ pub mod __types {
             })
         }
     }
-    impl KlingV3ImageElementInputdc4ce368 {
+    impl KlingV3ImageElementInputea9c693d {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -303,13 +346,13 @@ pub mod __types {
     }
     /// The `KlingVideoV3StandardMotionControlOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoV3StandardMotionControlOutput08b1cbda {
+    pub struct KlingVideoV3StandardMotionControlOutputdf7261b5 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a90ee68/7-xpX-LTxX_nRHL776FrZ_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoV3StandardMotionControlOutput08b1cbda {
+    impl __serde::Serialize for KlingVideoV3StandardMotionControlOutputdf7261b5 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -320,7 +363,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoV3StandardMotionControlOutput08b1cbda {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoV3StandardMotionControlOutputdf7261b5 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod video_to_audio {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::KlingVideoVideoToAudioOutputb639c3ce as KlingVideoVideoToAudioOutput;
+            pub use super::super::super::__types::KlingVideoVideoToAudioOutput2bf1748c as KlingVideoVideoToAudioOutput;
             /// The request body of `fal-ai/kling-video/video-to-audio`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct KlingVideoVideoToAudioInput {
@@ -152,6 +152,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -172,7 +215,7 @@ pub mod __types {
     }
     /// The `KlingVideoVideoToAudioOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingVideoVideoToAudioOutputb639c3ce {
+    pub struct KlingVideoVideoToAudioOutput2bf1748c {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/monkey/O-ekVTtYqeDblD1oSf2uv_dubbed_video.mp4"}`.
@@ -182,7 +225,7 @@ pub mod __types {
         /// Example: `{"url":"https://v3.fal.media/files/monkey/O-ekVTtYqeDblD1oSf2uv_extracted_audio.mp3"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for KlingVideoVideoToAudioOutputb639c3ce {
+    impl __serde::Serialize for KlingVideoVideoToAudioOutput2bf1748c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -194,7 +237,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingVideoVideoToAudioOutputb639c3ce {
+    impl<'de> __serde::Deserialize<'de> for KlingVideoVideoToAudioOutput2bf1748c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

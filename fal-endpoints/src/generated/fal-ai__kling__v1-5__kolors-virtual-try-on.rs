@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod kolors_virtual_try_on {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::KlingV15KolorsVirtualTryOnOutput7611133a as KlingV15KolorsVirtualTryOnOutput;
+                pub use super::super::super::super::__types::KlingV15KolorsVirtualTryOnOutput55cd96fa as KlingV15KolorsVirtualTryOnOutput;
                 /// The request body of `fal-ai/kling/v1-5/kolors-virtual-try-on`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct KlingV15KolorsVirtualTryOnInput {
@@ -125,6 +125,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -145,13 +188,13 @@ pub mod __types {
     }
     /// The `KlingV15KolorsVirtualTryOnOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KlingV15KolorsVirtualTryOnOutput7611133a {
+    pub struct KlingV15KolorsVirtualTryOnOutput55cd96fa {
         /// The `image` field.
         ///
         /// Example: `{"file_name":"result.png","url":"https://v3.fal.media/files/panda/Hoy3zhimzVKi3F2uoGBnh_result.png","content_type":"image/png","file_size":595094,"width":768,"height":1024}`.
         pub image: fal_runtime::Image,
     }
-    impl __serde::Serialize for KlingV15KolorsVirtualTryOnOutput7611133a {
+    impl __serde::Serialize for KlingV15KolorsVirtualTryOnOutput55cd96fa {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -162,7 +205,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KlingV15KolorsVirtualTryOnOutput7611133a {
+    impl<'de> __serde::Deserialize<'de> for KlingV15KolorsVirtualTryOnOutput55cd96fa {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

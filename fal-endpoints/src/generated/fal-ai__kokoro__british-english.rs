@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod british_english {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::KokoroBritishEnglishOutputd4e388fb as KokoroBritishEnglishOutput;
+            pub use super::super::super::__types::KokoroBritishEnglishOutput29008518 as KokoroBritishEnglishOutput;
             pub use super::super::super::__types::Voice7e48ac51 as Voice;
             /// The request body of `fal-ai/kokoro/british-english`.
             #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +119,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -139,13 +182,13 @@ pub mod __types {
     }
     /// The `KokoroBritishEnglishOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KokoroBritishEnglishOutputd4e388fb {
+    pub struct KokoroBritishEnglishOutput29008518 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://fal.media/files/kangaroo/4wpA60Kum6UjOVBKJoNyL_tmpxfrkn95k.wav"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for KokoroBritishEnglishOutputd4e388fb {
+    impl __serde::Serialize for KokoroBritishEnglishOutput29008518 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -156,7 +199,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KokoroBritishEnglishOutputd4e388fb {
+    impl<'de> __serde::Deserialize<'de> for KokoroBritishEnglishOutput29008518 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

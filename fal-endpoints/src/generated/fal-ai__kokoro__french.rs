@@ -9,7 +9,8 @@ pub mod fal_ai {
         pub mod french {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::KokoroFrenchOutput1482b354 as KokoroFrenchOutput;
+            pub use super::super::super::__types::KokoroFrenchOutput1bd1a8e1 as KokoroFrenchOutput;
+            pub use super::super::super::__types::Voice9f967a62 as Voice;
             /// The request body of `fal-ai/kokoro/french`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct KokoroFrenchInput {
@@ -19,7 +20,7 @@ pub mod fal_ai {
                 ///
                 /// Example: `"ff_siwis"`.
                 /// Limits: always "ff_siwis".
-                pub voice: String,
+                pub voice: Voice,
                 /// The `speed` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `1`.
@@ -53,7 +54,7 @@ pub mod fal_ai {
             }
             impl KokoroFrenchInput {
                 /// An input from its required fields; optional fields start unset, so fal applies its defaults.
-                pub fn new(prompt: impl Into<String>, voice: impl Into<String>) -> Self {
+                pub fn new(prompt: impl Into<String>, voice: impl Into<Voice>) -> Self {
                     Self {
                         prompt: prompt.into(),
                         voice: voice.into(),
@@ -119,6 +120,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -139,13 +183,13 @@ pub mod __types {
     }
     /// The `KokoroFrenchOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KokoroFrenchOutput1482b354 {
+    pub struct KokoroFrenchOutput1bd1a8e1 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://fal.media/files/kangaroo/E_itKJKZKRNaO-QtU77k1_tmpe1qso5xp.wav"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for KokoroFrenchOutput1482b354 {
+    impl __serde::Serialize for KokoroFrenchOutput1bd1a8e1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -156,7 +200,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KokoroFrenchOutput1482b354 {
+    impl<'de> __serde::Deserialize<'de> for KokoroFrenchOutput1bd1a8e1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -164,6 +208,47 @@ pub mod __types {
             Ok(Self {
                 audio: self::required_field(&mut map, "audio")?,
             })
+        }
+    }
+    /// The `Voice` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Voice9f967a62 {
+        /// `"ff_siwis"`
+        FfSiwis,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl Voice9f967a62 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::FfSiwis => "ff_siwis",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for Voice9f967a62 {
+        fn from(value: &str) -> Self {
+            match value {
+                "ff_siwis" => Self::FfSiwis,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for Voice9f967a62 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for Voice9f967a62 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
         }
     }
 }

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod text_to_video {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::KreaWan14bTextToVideoOutputbaa24d18 as KreaWan14bTextToVideoOutput;
+            pub use super::super::super::__types::KreaWan14bTextToVideoOutput759b63d3 as KreaWan14bTextToVideoOutput;
             /// The request body of `fal-ai/krea-wan-14b/text-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct KreaWan14bTextToVideoInput {
@@ -144,6 +144,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -164,13 +207,13 @@ pub mod __types {
     }
     /// The `KreaWan14bTextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct KreaWan14bTextToVideoOutputbaa24d18 {
+    pub struct KreaWan14bTextToVideoOutput759b63d3 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/krea_wan_14b_v2v_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for KreaWan14bTextToVideoOutputbaa24d18 {
+    impl __serde::Serialize for KreaWan14bTextToVideoOutput759b63d3 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -181,7 +224,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KreaWan14bTextToVideoOutputbaa24d18 {
+    impl<'de> __serde::Deserialize<'de> for KreaWan14bTextToVideoOutput759b63d3 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

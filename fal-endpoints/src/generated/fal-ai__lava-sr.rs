@@ -7,11 +7,11 @@ pub mod fal_ai {
     pub mod lava_sr {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::AudioFile3f989b44 as AudioFile;
+        pub use super::super::__types::AudioFilea2afc6f8 as AudioFile;
         pub use super::super::__types::AudioFormat86ed0f6a as AudioFormat;
         pub use super::super::__types::Bitrateac740665 as Bitrate;
-        pub use super::super::__types::LavaSrOutput64863e6e as LavaSrOutput;
-        pub use super::super::__types::LavaSrTimingsbd2145f4 as LavaSrTimings;
+        pub use super::super::__types::LavaSrOutput664b7590 as LavaSrOutput;
+        pub use super::super::__types::LavaSrTimingsac4bf919 as LavaSrTimings;
         /// The request body of `fal-ai/lava-sr`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct LavaSrInput {
@@ -149,6 +149,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -169,7 +212,7 @@ pub mod __types {
     }
     /// The `AudioFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AudioFile3f989b44 {
+    pub struct AudioFilea2afc6f8 {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -193,7 +236,7 @@ pub mod __types {
         /// The `bitrate` field.
         pub bitrate: Option<Bitrateac740665>,
     }
-    impl __serde::Serialize for AudioFile3f989b44 {
+    impl __serde::Serialize for AudioFilea2afc6f8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -211,7 +254,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AudioFile3f989b44 {
+    impl<'de> __serde::Deserialize<'de> for AudioFilea2afc6f8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -336,15 +379,15 @@ pub mod __types {
     }
     /// The `LavaSrOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LavaSrOutput64863e6e {
+    pub struct LavaSrOutput664b7590 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8fa1ec/eaAWgAiDpFtoiuNtZHoXW_Qp5rogxE.mp3"}`.
-        pub audio: AudioFile3f989b44,
+        pub audio: AudioFilea2afc6f8,
         /// The `timings` field.
-        pub timings: LavaSrTimingsbd2145f4,
+        pub timings: LavaSrTimingsac4bf919,
     }
-    impl __serde::Serialize for LavaSrOutput64863e6e {
+    impl __serde::Serialize for LavaSrOutput664b7590 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -356,7 +399,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LavaSrOutput64863e6e {
+    impl<'de> __serde::Deserialize<'de> for LavaSrOutput664b7590 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -369,7 +412,7 @@ pub mod __types {
     }
     /// The `LavaSrTimings` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LavaSrTimingsbd2145f4 {
+    pub struct LavaSrTimingsac4bf919 {
         /// The `preprocess` field.
         pub preprocess: f64,
         /// The `inference` field.
@@ -377,7 +420,7 @@ pub mod __types {
         /// The `postprocess` field.
         pub postprocess: f64,
     }
-    impl __serde::Serialize for LavaSrTimingsbd2145f4 {
+    impl __serde::Serialize for LavaSrTimingsac4bf919 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -390,7 +433,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LavaSrTimingsbd2145f4 {
+    impl<'de> __serde::Deserialize<'de> for LavaSrTimingsac4bf919 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod lcm {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::LcmOutput2cb252d5 as LcmOutput;
+        pub use super::super::__types::LcmOutpute50f78f4 as LcmOutput;
         /// The request body of `fal-ai/lcm`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct LcmInput {
@@ -247,6 +247,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -267,7 +310,7 @@ pub mod __types {
     }
     /// The `LcmOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LcmOutput2cb252d5 {
+    pub struct LcmOutpute50f78f4 {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `timings` field.
@@ -285,7 +328,7 @@ pub mod __types {
         /// The `nsfw_content_detected` field.
         pub nsfw_content_detected: Vec<bool>,
     }
-    impl __serde::Serialize for LcmOutput2cb252d5 {
+    impl __serde::Serialize for LcmOutpute50f78f4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -305,7 +348,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LcmOutput2cb252d5 {
+    impl<'de> __serde::Deserialize<'de> for LcmOutpute50f78f4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

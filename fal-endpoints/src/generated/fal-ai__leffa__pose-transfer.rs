@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod pose_transfer {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::LeffaPoseTransferOutputebb71bfc as LeffaPoseTransferOutput;
+            pub use super::super::super::__types::LeffaPoseTransferOutputc149aa76 as LeffaPoseTransferOutput;
             pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
             /// The request body of `fal-ai/leffa/pose-transfer`.
             #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +203,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -223,7 +266,7 @@ pub mod __types {
     }
     /// The `LeffaPoseTransferOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LeffaPoseTransferOutputebb71bfc {
+    pub struct LeffaPoseTransferOutputc149aa76 {
         /// The `image` field.
         ///
         /// Example: `{"url":"https://fal.media/files/tiger/y6ZwaYdP9Q92FnsJcSbYz.png","height":1024,"width":768,"content_type":"image/jpeg"}`.
@@ -233,7 +276,7 @@ pub mod __types {
         /// The `has_nsfw_concepts` field.
         pub has_nsfw_concepts: bool,
     }
-    impl __serde::Serialize for LeffaPoseTransferOutputebb71bfc {
+    impl __serde::Serialize for LeffaPoseTransferOutputc149aa76 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -246,7 +289,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LeffaPoseTransferOutputebb71bfc {
+    impl<'de> __serde::Deserialize<'de> for LeffaPoseTransferOutputc149aa76 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

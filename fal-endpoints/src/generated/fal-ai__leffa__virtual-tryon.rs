@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::GarmentType1804d9b3 as GarmentType;
-            pub use super::super::super::__types::LeffaVirtualTryonOutputb46b7632 as LeffaVirtualTryonOutput;
+            pub use super::super::super::__types::LeffaVirtualTryonOutput3fe07f0b as LeffaVirtualTryonOutput;
             pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
             /// The request body of `fal-ai/leffa/virtual-tryon`.
             #[derive(Debug, Clone, PartialEq)]
@@ -212,6 +212,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -281,7 +324,7 @@ pub mod __types {
     }
     /// The `LeffaVirtualTryonOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LeffaVirtualTryonOutputb46b7632 {
+    pub struct LeffaVirtualTryonOutput3fe07f0b {
         /// The `image` field.
         ///
         /// Example: `{"url":"https://fal.media/files/elephant/9NTQQNo9eyiQUSLa6cYBW.png","height":1024,"width":768,"content_type":"image/jpeg"}`.
@@ -291,7 +334,7 @@ pub mod __types {
         /// The `has_nsfw_concepts` field.
         pub has_nsfw_concepts: bool,
     }
-    impl __serde::Serialize for LeffaVirtualTryonOutputb46b7632 {
+    impl __serde::Serialize for LeffaVirtualTryonOutput3fe07f0b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -304,7 +347,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LeffaVirtualTryonOutputb46b7632 {
+    impl<'de> __serde::Deserialize<'de> for LeffaVirtualTryonOutput3fe07f0b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

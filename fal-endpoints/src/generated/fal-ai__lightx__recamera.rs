@@ -10,9 +10,9 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::Cameradbac02f8 as Camera;
-            pub use super::super::super::__types::LightxRecameraOutputd15b164e as LightxRecameraOutput;
+            pub use super::super::super::__types::LightxRecameraOutput875eb2f7 as LightxRecameraOutput;
             pub use super::super::super::__types::Mode0f649721 as Mode;
-            pub use super::super::super::__types::TrajectoryParameters5af6b5e3 as TrajectoryParameters;
+            pub use super::super::super::__types::TrajectoryParameters866270b6 as TrajectoryParameters;
             /// The request body of `fal-ai/lightx/recamera`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct LightxRecameraInput {
@@ -177,6 +177,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -242,7 +285,7 @@ pub mod __types {
     }
     /// The `LightxRecameraOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LightxRecameraOutputd15b164e {
+    pub struct LightxRecameraOutput875eb2f7 {
         /// The `video` field.
         ///
         /// Example: `"https://v3b.fal.media/files/b/0a8715c9/x378fHboeiGD6j_0nbWlJ_gen.mp4"`.
@@ -254,7 +297,7 @@ pub mod __types {
         /// The `viz_video` field.
         pub viz_video: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for LightxRecameraOutputd15b164e {
+    impl __serde::Serialize for LightxRecameraOutput875eb2f7 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -268,7 +311,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LightxRecameraOutputd15b164e {
+    impl<'de> __serde::Deserialize<'de> for LightxRecameraOutput875eb2f7 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -336,7 +379,7 @@ pub mod __types {
     }
     /// The `TrajectoryParameters` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TrajectoryParameters5af6b5e3 {
+    pub struct TrajectoryParameters866270b6 {
         /// The `theta` field.
         ///
         /// Example: `[0,2,8,10,5,3,0,-2,-5,-8,-5,-3,0]`.
@@ -350,7 +393,7 @@ pub mod __types {
         /// Example: `[0,0.02,0.09,0.16,0.25,0.2,0.09,0]`.
         pub radius: Vec<f64>,
     }
-    impl __serde::Serialize for TrajectoryParameters5af6b5e3 {
+    impl __serde::Serialize for TrajectoryParameters866270b6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -363,7 +406,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TrajectoryParameters5af6b5e3 {
+    impl<'de> __serde::Deserialize<'de> for TrajectoryParameters866270b6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -375,7 +418,7 @@ pub mod __types {
             })
         }
     }
-    impl TrajectoryParameters5af6b5e3 {
+    impl TrajectoryParameters866270b6 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new<I0: Into<f64>, I1: Into<f64>, I2: Into<f64>>(
             theta: impl IntoIterator<Item = I0>,

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::Accelerationeccff05a as Acceleration;
-            pub use super::super::super::__types::LongcatImageEditOutput5ebff052 as LongcatImageEditOutput;
+            pub use super::super::super::__types::LongcatImageEditOutputcd679fd6 as LongcatImageEditOutput;
             pub use super::super::super::__types::OutputFormat571d4461 as OutputFormat;
             /// The request body of `fal-ai/longcat-image/edit`.
             #[derive(Debug, Clone, PartialEq)]
@@ -227,6 +227,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -296,7 +339,7 @@ pub mod __types {
     }
     /// The `LongcatImageEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LongcatImageEditOutput5ebff052 {
+    pub struct LongcatImageEditOutputcd679fd6 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://storage.googleapis.com/falserverless/example_outputs/longcat_image/edit.png","height":768,"width":1024,"content_type":"image/png"}]`.
@@ -310,7 +353,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for LongcatImageEditOutput5ebff052 {
+    impl __serde::Serialize for LongcatImageEditOutputcd679fd6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -325,7 +368,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LongcatImageEditOutput5ebff052 {
+    impl<'de> __serde::Deserialize<'de> for LongcatImageEditOutputcd679fd6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

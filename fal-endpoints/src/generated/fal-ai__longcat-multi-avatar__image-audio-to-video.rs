@@ -10,8 +10,8 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AudioTypeba7eea6f as AudioType;
-            pub use super::super::super::__types::BoundingBox51f5d071 as BoundingBox;
-            pub use super::super::super::__types::LongcatMultiAvatarImageAudioToVideoOutputbab7de5a as LongcatMultiAvatarImageAudioToVideoOutput;
+            pub use super::super::super::__types::BoundingBox7ca6a390 as BoundingBox;
+            pub use super::super::super::__types::LongcatMultiAvatarImageAudioToVideoOutput5b1ed666 as LongcatMultiAvatarImageAudioToVideoOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
             /// The request body of `fal-ai/longcat-multi-avatar/image-audio-to-video`.
             #[derive(Debug, Clone, PartialEq)]
@@ -311,6 +311,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -376,7 +419,7 @@ pub mod __types {
     }
     /// The `BoundingBox` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct BoundingBox51f5d071 {
+    pub struct BoundingBox7ca6a390 {
         /// The `x` field.
         pub x: f64,
         /// The `y` field.
@@ -388,7 +431,7 @@ pub mod __types {
         /// The `label` field.
         pub label: String,
     }
-    impl __serde::Serialize for BoundingBox51f5d071 {
+    impl __serde::Serialize for BoundingBox7ca6a390 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -403,7 +446,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BoundingBox51f5d071 {
+    impl<'de> __serde::Deserialize<'de> for BoundingBox7ca6a390 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -417,7 +460,7 @@ pub mod __types {
             })
         }
     }
-    impl BoundingBox51f5d071 {
+    impl BoundingBox7ca6a390 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             x: impl Into<f64>,
@@ -437,7 +480,7 @@ pub mod __types {
     }
     /// The `LongcatMultiAvatarImageAudioToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LongcatMultiAvatarImageAudioToVideoOutputbab7de5a {
+    pub struct LongcatMultiAvatarImageAudioToVideoOutput5b1ed666 {
         /// The `video` field.
         ///
         /// Example: `{"content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a87a882/k7N4EBTQnVM9nCW9ylN8i_output_87614f102ba94cc0b101d058a815c81f.mp4"}`.
@@ -447,7 +490,7 @@ pub mod __types {
         /// Example: `424911732`.
         pub seed: i64,
     }
-    impl __serde::Serialize for LongcatMultiAvatarImageAudioToVideoOutputbab7de5a {
+    impl __serde::Serialize for LongcatMultiAvatarImageAudioToVideoOutput5b1ed666 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -460,7 +503,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for LongcatMultiAvatarImageAudioToVideoOutputbab7de5a {
+    for LongcatMultiAvatarImageAudioToVideoOutput5b1ed666 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

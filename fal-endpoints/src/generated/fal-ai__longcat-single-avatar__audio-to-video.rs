@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod audio_to_video {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::LongcatSingleAvatarAudioToVideoOutputb14c2009 as LongcatSingleAvatarAudioToVideoOutput;
+            pub use super::super::super::__types::LongcatSingleAvatarAudioToVideoOutput28268116 as LongcatSingleAvatarAudioToVideoOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
             /// The request body of `fal-ai/longcat-single-avatar/audio-to-video`.
             #[derive(Debug, Clone, PartialEq)]
@@ -269,6 +269,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -289,7 +332,7 @@ pub mod __types {
     }
     /// The `LongcatSingleAvatarAudioToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LongcatSingleAvatarAudioToVideoOutputb14c2009 {
+    pub struct LongcatSingleAvatarAudioToVideoOutput28268116 {
         /// The `video` field.
         ///
         /// Example: `"https://v3b.fal.media/files/b/0a879d5d/UfaJ-sridj9C6IjSNWLYk_output_27368fcd87a34a0fb2929ed926cd71f0.mp4"`.
@@ -299,7 +342,7 @@ pub mod __types {
         /// Example: `424911732`.
         pub seed: i64,
     }
-    impl __serde::Serialize for LongcatSingleAvatarAudioToVideoOutputb14c2009 {
+    impl __serde::Serialize for LongcatSingleAvatarAudioToVideoOutput28268116 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -311,7 +354,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LongcatSingleAvatarAudioToVideoOutputb14c2009 {
+    impl<'de> __serde::Deserialize<'de> for LongcatSingleAvatarAudioToVideoOutput28268116 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -13,7 +13,7 @@ pub mod fal_ai {
                 pub mod _720p {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
-                    pub use super::super::super::super::super::__types::LongcatVideoDistilledImageToVideo720pOutputea8f7157 as LongcatVideoDistilledImageToVideo720pOutput;
+                    pub use super::super::super::super::super::__types::LongcatVideoDistilledImageToVideo720pOutput20a674c8 as LongcatVideoDistilledImageToVideo720pOutput;
                     pub use super::super::super::super::super::__types::VideoOutputType0c45f6a7 as VideoOutputType;
                     pub use super::super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
                     pub use super::super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
@@ -299,6 +299,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -319,7 +362,7 @@ pub mod __types {
     }
     /// The `LongcatVideoDistilledImageToVideo720pOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LongcatVideoDistilledImageToVideo720pOutputea8f7157 {
+    pub struct LongcatVideoDistilledImageToVideo720pOutput20a674c8 {
         /// The `prompt` field.
         pub prompt: String,
         /// The `seed` field.
@@ -331,7 +374,7 @@ pub mod __types {
         /// Example: `{"url":"https://v3b.fal.media/files/b/panda/4-MoAje_CCMAGH8d-9kmA_nQEkcRc2.mp4","content_type":"video/mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for LongcatVideoDistilledImageToVideo720pOutputea8f7157 {
+    impl __serde::Serialize for LongcatVideoDistilledImageToVideo720pOutput20a674c8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -345,7 +388,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for LongcatVideoDistilledImageToVideo720pOutputea8f7157 {
+    for LongcatVideoDistilledImageToVideo720pOutput20a674c8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

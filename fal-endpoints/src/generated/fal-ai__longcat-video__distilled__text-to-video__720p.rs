@@ -14,7 +14,7 @@ pub mod fal_ai {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-                    pub use super::super::super::super::super::__types::LongcatVideoDistilledTextToVideo720pOutput3d77d543 as LongcatVideoDistilledTextToVideo720pOutput;
+                    pub use super::super::super::super::super::__types::LongcatVideoDistilledTextToVideo720pOutputbe438add as LongcatVideoDistilledTextToVideo720pOutput;
                     pub use super::super::super::super::super::__types::VideoOutputType0c45f6a7 as VideoOutputType;
                     pub use super::super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
                     pub use super::super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
@@ -300,6 +300,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -369,7 +412,7 @@ pub mod __types {
     }
     /// The `LongcatVideoDistilledTextToVideo720pOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LongcatVideoDistilledTextToVideo720pOutput3d77d543 {
+    pub struct LongcatVideoDistilledTextToVideo720pOutputbe438add {
         /// The `prompt` field.
         pub prompt: String,
         /// The `seed` field.
@@ -381,7 +424,7 @@ pub mod __types {
         /// Example: `{"url":"https://v3b.fal.media/files/b/zebra/lXFrGA-egaUXWFGSp8GqT_BxoDEqUZ.mp4","content_type":"video/mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for LongcatVideoDistilledTextToVideo720pOutput3d77d543 {
+    impl __serde::Serialize for LongcatVideoDistilledTextToVideo720pOutputbe438add {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -395,7 +438,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for LongcatVideoDistilledTextToVideo720pOutput3d77d543 {
+    for LongcatVideoDistilledTextToVideo720pOutputbe438add {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -13,7 +13,7 @@ pub mod fal_ai {
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::Accelerationf9d406cc as Acceleration;
                 pub use super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-                pub use super::super::super::super::__types::LongcatVideoTextToVideo720pOutput1ed06197 as LongcatVideoTextToVideo720pOutput;
+                pub use super::super::super::super::__types::LongcatVideoTextToVideo720pOutput5a10e1d4 as LongcatVideoTextToVideo720pOutput;
                 pub use super::super::super::super::__types::VideoOutputType0c45f6a7 as VideoOutputType;
                 pub use super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
                 pub use super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
@@ -334,6 +334,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -448,7 +491,7 @@ pub mod __types {
     }
     /// The `LongcatVideoTextToVideo720pOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LongcatVideoTextToVideo720pOutput1ed06197 {
+    pub struct LongcatVideoTextToVideo720pOutput5a10e1d4 {
         /// The `prompt` field.
         pub prompt: String,
         /// The `seed` field.
@@ -460,7 +503,7 @@ pub mod __types {
         /// Example: `{"url":"https://v3b.fal.media/files/b/zebra/lXFrGA-egaUXWFGSp8GqT_BxoDEqUZ.mp4","content_type":"video/mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for LongcatVideoTextToVideo720pOutput1ed06197 {
+    impl __serde::Serialize for LongcatVideoTextToVideo720pOutput5a10e1d4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -473,7 +516,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LongcatVideoTextToVideo720pOutput1ed06197 {
+    impl<'de> __serde::Deserialize<'de> for LongcatVideoTextToVideo720pOutput5a10e1d4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

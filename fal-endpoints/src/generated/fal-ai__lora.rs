@@ -7,21 +7,21 @@ pub mod fal_ai {
     pub mod lora {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::ControlNetType250399684 as ControlNetType2;
-        pub use super::super::__types::EmbeddingType2ee3c6875 as EmbeddingType2;
+        pub use super::super::__types::ControlNetType2b9b7e2cb as ControlNetType2;
+        pub use super::super::__types::EmbeddingType2f10e0b1a as EmbeddingType2;
         pub use super::super::__types::ImageFormat6be542c8 as ImageFormat;
-        pub use super::super::__types::ImageSize58ecedc3 as ImageSize;
-        pub use super::super::__types::ImageSizeChoice90799675 as ImageSizeChoice;
+        pub use super::super::__types::ImageSizefaa77562 as ImageSize;
+        pub use super::super::__types::ImageSizeChoicea8e834b8 as ImageSizeChoice;
         pub use super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
         pub use super::super::__types::IpAdapterImageUrl5c41f4eb as IpAdapterImageUrl;
-        pub use super::super::__types::IpAdapterType23a6e3c62 as IpAdapterType2;
-        pub use super::super::__types::LoraOutputf16c62e3 as LoraOutput;
-        pub use super::super::__types::LoraWeight488db78d as LoraWeight;
+        pub use super::super::__types::IpAdapterType2329e0028 as IpAdapterType2;
+        pub use super::super::__types::LoraOutputb9450036 as LoraOutput;
+        pub use super::super::__types::LoraWeight30162de1 as LoraWeight;
         pub use super::super::__types::Methodbd43b8f2 as Method;
         pub use super::super::__types::PredictionType2309f2d4 as PredictionType;
         pub use super::super::__types::SchedulerPresetfb859cd9 as SchedulerPreset;
-        pub use super::super::__types::SigmasInputa85bfe46 as SigmasInput;
-        pub use super::super::__types::TimestepsInput394a750b as TimestepsInput;
+        pub use super::super::__types::SigmasInput6ce15abb as SigmasInput;
+        pub use super::super::__types::TimestepsInput35077ad2 as TimestepsInput;
         /// The request body of `fal-ai/lora`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct LoraInput {
@@ -655,6 +655,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -675,7 +718,7 @@ pub mod __types {
     }
     /// The `ControlNetType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlNetType250399684 {
+    pub struct ControlNetType2b9b7e2cb {
         /// The `path` field.
         pub path: String,
         /// The `config_url` field.
@@ -704,7 +747,7 @@ pub mod __types {
         /// The `ip_adapter_index` field.
         pub ip_adapter_index: Option<i64>,
     }
-    impl __serde::Serialize for ControlNetType250399684 {
+    impl __serde::Serialize for ControlNetType2b9b7e2cb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -723,7 +766,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ControlNetType250399684 {
+    impl<'de> __serde::Deserialize<'de> for ControlNetType2b9b7e2cb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -741,7 +784,7 @@ pub mod __types {
             })
         }
     }
-    impl ControlNetType250399684 {
+    impl ControlNetType2b9b7e2cb {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             path: impl Into<String>,
@@ -803,13 +846,13 @@ pub mod __types {
     }
     /// The `EmbeddingType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct EmbeddingType2ee3c6875 {
+    pub struct EmbeddingType2f10e0b1a {
         /// The `path` field.
         pub path: String,
         /// The `tokens` field.
         pub tokens: Option<Vec<String>>,
     }
-    impl __serde::Serialize for EmbeddingType2ee3c6875 {
+    impl __serde::Serialize for EmbeddingType2f10e0b1a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -821,7 +864,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for EmbeddingType2ee3c6875 {
+    impl<'de> __serde::Deserialize<'de> for EmbeddingType2f10e0b1a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -832,7 +875,7 @@ pub mod __types {
             })
         }
     }
-    impl EmbeddingType2ee3c6875 {
+    impl EmbeddingType2f10e0b1a {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -894,69 +937,16 @@ pub mod __types {
             Ok(Self::from(value.as_str()))
         }
     }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize58ecedc3 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSize58ecedc3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSize58ecedc3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSize58ecedc3 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
     /// The `ImageSizeChoice` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoice90799675 {
+    pub enum ImageSizeChoicea8e834b8 {
         /// The `ImageSize` form.
-        ImageSize(ImageSize58ecedc3),
+        ImageSize(ImageSizefaa77562),
         /// The `Preset` form.
         Preset(ImageSizePresete51d00e2),
     }
-    impl __serde::Serialize for ImageSizeChoice90799675 {
+    impl __serde::Serialize for ImageSizeChoicea8e834b8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -967,7 +957,7 @@ pub mod __types {
             }
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoice90799675 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicea8e834b8 {
         /// Tries each form in order, like serde's untagged enums.
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
@@ -975,7 +965,7 @@ pub mod __types {
             let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
                 deserializer,
             )?;
-            if let Ok(arm) = <ImageSize58ecedc3 as __serde::Deserialize>::deserialize(
+            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
                 &value,
             ) {
                 return Ok(Self::ImageSize(arm));
@@ -992,12 +982,12 @@ pub mod __types {
             )
         }
     }
-    impl From<ImageSize58ecedc3> for ImageSizeChoice90799675 {
-        fn from(value: ImageSize58ecedc3) -> Self {
+    impl From<ImageSizefaa77562> for ImageSizeChoicea8e834b8 {
+        fn from(value: ImageSizefaa77562) -> Self {
             Self::ImageSize(value)
         }
     }
-    impl From<ImageSizePresete51d00e2> for ImageSizeChoice90799675 {
+    impl From<ImageSizePresete51d00e2> for ImageSizeChoicea8e834b8 {
         fn from(value: ImageSizePresete51d00e2) -> Self {
             Self::Preset(value)
         }
@@ -1063,6 +1053,59 @@ pub mod __types {
             Ok(Self::from(value.as_str()))
         }
     }
+    /// The `ImageSize` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct ImageSizefaa77562 {
+        /// The `width` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub width: Option<i64>,
+        /// The `height` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub height: Option<i64>,
+    }
+    impl __serde::Serialize for ImageSizefaa77562 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            self::optional_entry(&mut map, "width", &self.width)?;
+            self::optional_entry(&mut map, "height", &self.height)?;
+            map.end()
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let mut map = self::object(deserializer)?;
+            Ok(Self {
+                width: self::optional_field(&mut map, "width")?,
+                height: self::optional_field(&mut map, "height")?,
+            })
+        }
+    }
+    impl ImageSizefaa77562 {
+        /// An input with every field unset, so fal applies its defaults.
+        pub fn new() -> Self {
+            Self { width: None, height: None }
+        }
+        /// Sets `width` (left out of the request until set).
+        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+            self.width = Some(width.into());
+            self
+        }
+        /// Sets `height` (left out of the request until set).
+        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+            self.height = Some(height.into());
+            self
+        }
+    }
     /// The `IpAdapterImageUrl` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
@@ -1120,7 +1163,7 @@ pub mod __types {
     }
     /// The `IpAdapterType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IpAdapterType23a6e3c62 {
+    pub struct IpAdapterType2329e0028 {
         /// The `ip_adapter_image_url` field.
         pub ip_adapter_image_url: IpAdapterImageUrl5c41f4eb,
         /// The `ip_adapter_mask_url` field.
@@ -1155,7 +1198,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `true`.
         pub image_projection_shortcut: Option<bool>,
     }
-    impl __serde::Serialize for IpAdapterType23a6e3c62 {
+    impl __serde::Serialize for IpAdapterType2329e0028 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1191,7 +1234,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IpAdapterType23a6e3c62 {
+    impl<'de> __serde::Deserialize<'de> for IpAdapterType2329e0028 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1222,7 +1265,7 @@ pub mod __types {
             })
         }
     }
-    impl IpAdapterType23a6e3c62 {
+    impl IpAdapterType2329e0028 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             ip_adapter_image_url: impl Into<IpAdapterImageUrl5c41f4eb>,
@@ -1304,7 +1347,7 @@ pub mod __types {
     }
     /// The `LoraOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraOutputf16c62e3 {
+    pub struct LoraOutputb9450036 {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `seed` field.
@@ -1316,7 +1359,7 @@ pub mod __types {
         /// The `debug_per_pass_latents` field.
         pub debug_per_pass_latents: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for LoraOutputf16c62e3 {
+    impl __serde::Serialize for LoraOutputb9450036 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1331,7 +1374,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraOutputf16c62e3 {
+    impl<'de> __serde::Deserialize<'de> for LoraOutputb9450036 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1350,7 +1393,7 @@ pub mod __types {
     }
     /// The `LoraWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight488db78d {
+    pub struct LoraWeight30162de1 {
         /// The `path` field.
         pub path: String,
         /// The `scale` field.
@@ -1359,7 +1402,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoraWeight488db78d {
+    impl __serde::Serialize for LoraWeight30162de1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1371,7 +1414,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight488db78d {
+    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1382,7 +1425,7 @@ pub mod __types {
             })
         }
     }
-    impl LoraWeight488db78d {
+    impl LoraWeight30162de1 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -1569,7 +1612,7 @@ pub mod __types {
     }
     /// The `SigmasInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct SigmasInputa85bfe46 {
+    pub struct SigmasInput6ce15abb {
         /// The `method` field.
         ///
         /// Default (applied by fal when the field is left unset): `"default"`.
@@ -1579,7 +1622,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `[]`.
         pub array: Option<Vec<f64>>,
     }
-    impl __serde::Serialize for SigmasInputa85bfe46 {
+    impl __serde::Serialize for SigmasInput6ce15abb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1591,7 +1634,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SigmasInputa85bfe46 {
+    impl<'de> __serde::Deserialize<'de> for SigmasInput6ce15abb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1602,7 +1645,7 @@ pub mod __types {
             })
         }
     }
-    impl SigmasInputa85bfe46 {
+    impl SigmasInput6ce15abb {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { method: None, array: None }
@@ -1623,7 +1666,7 @@ pub mod __types {
     }
     /// The `TimestepsInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct TimestepsInput394a750b {
+    pub struct TimestepsInput35077ad2 {
         /// The `method` field.
         ///
         /// Default (applied by fal when the field is left unset): `"default"`.
@@ -1633,7 +1676,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `[]`.
         pub array: Option<Vec<i64>>,
     }
-    impl __serde::Serialize for TimestepsInput394a750b {
+    impl __serde::Serialize for TimestepsInput35077ad2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1645,7 +1688,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TimestepsInput394a750b {
+    impl<'de> __serde::Deserialize<'de> for TimestepsInput35077ad2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1656,7 +1699,7 @@ pub mod __types {
             })
         }
     }
-    impl TimestepsInput394a750b {
+    impl TimestepsInput35077ad2 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { method: None, array: None }

@@ -9,18 +9,18 @@ pub mod fal_ai {
         pub mod image_to_image {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ControlNetType250399684 as ControlNetType2;
-            pub use super::super::super::__types::EmbeddingType2ee3c6875 as EmbeddingType2;
+            pub use super::super::super::__types::ControlNetType2b9b7e2cb as ControlNetType2;
+            pub use super::super::super::__types::EmbeddingType2f10e0b1a as EmbeddingType2;
             pub use super::super::super::__types::ImageFormat6be542c8 as ImageFormat;
             pub use super::super::super::__types::IpAdapterImageUrl5c41f4eb as IpAdapterImageUrl;
-            pub use super::super::super::__types::IpAdapterType23a6e3c62 as IpAdapterType2;
-            pub use super::super::super::__types::LoraImageToImageOutputdc512e2e as LoraImageToImageOutput;
-            pub use super::super::super::__types::LoraWeight488db78d as LoraWeight;
+            pub use super::super::super::__types::IpAdapterType2329e0028 as IpAdapterType2;
+            pub use super::super::super::__types::LoraImageToImageOutput49aa9e53 as LoraImageToImageOutput;
+            pub use super::super::super::__types::LoraWeight30162de1 as LoraWeight;
             pub use super::super::super::__types::Methodbd43b8f2 as Method;
             pub use super::super::super::__types::PredictionType2309f2d4 as PredictionType;
             pub use super::super::super::__types::SchedulerPresetfb859cd9 as SchedulerPreset;
-            pub use super::super::super::__types::SigmasInputa85bfe46 as SigmasInput;
-            pub use super::super::super::__types::TimestepsInput394a750b as TimestepsInput;
+            pub use super::super::super::__types::SigmasInput6ce15abb as SigmasInput;
+            pub use super::super::super::__types::TimestepsInput35077ad2 as TimestepsInput;
             /// The request body of `fal-ai/lora/image-to-image`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct LoraImageToImageInput {
@@ -669,6 +669,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -689,7 +732,7 @@ pub mod __types {
     }
     /// The `ControlNetType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ControlNetType250399684 {
+    pub struct ControlNetType2b9b7e2cb {
         /// The `path` field.
         pub path: String,
         /// The `config_url` field.
@@ -718,7 +761,7 @@ pub mod __types {
         /// The `ip_adapter_index` field.
         pub ip_adapter_index: Option<i64>,
     }
-    impl __serde::Serialize for ControlNetType250399684 {
+    impl __serde::Serialize for ControlNetType2b9b7e2cb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -737,7 +780,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ControlNetType250399684 {
+    impl<'de> __serde::Deserialize<'de> for ControlNetType2b9b7e2cb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -755,7 +798,7 @@ pub mod __types {
             })
         }
     }
-    impl ControlNetType250399684 {
+    impl ControlNetType2b9b7e2cb {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             path: impl Into<String>,
@@ -817,13 +860,13 @@ pub mod __types {
     }
     /// The `EmbeddingType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct EmbeddingType2ee3c6875 {
+    pub struct EmbeddingType2f10e0b1a {
         /// The `path` field.
         pub path: String,
         /// The `tokens` field.
         pub tokens: Option<Vec<String>>,
     }
-    impl __serde::Serialize for EmbeddingType2ee3c6875 {
+    impl __serde::Serialize for EmbeddingType2f10e0b1a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -835,7 +878,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for EmbeddingType2ee3c6875 {
+    impl<'de> __serde::Deserialize<'de> for EmbeddingType2f10e0b1a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -846,7 +889,7 @@ pub mod __types {
             })
         }
     }
-    impl EmbeddingType2ee3c6875 {
+    impl EmbeddingType2f10e0b1a {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -965,7 +1008,7 @@ pub mod __types {
     }
     /// The `IpAdapterType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct IpAdapterType23a6e3c62 {
+    pub struct IpAdapterType2329e0028 {
         /// The `ip_adapter_image_url` field.
         pub ip_adapter_image_url: IpAdapterImageUrl5c41f4eb,
         /// The `ip_adapter_mask_url` field.
@@ -1000,7 +1043,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `true`.
         pub image_projection_shortcut: Option<bool>,
     }
-    impl __serde::Serialize for IpAdapterType23a6e3c62 {
+    impl __serde::Serialize for IpAdapterType2329e0028 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1036,7 +1079,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for IpAdapterType23a6e3c62 {
+    impl<'de> __serde::Deserialize<'de> for IpAdapterType2329e0028 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1067,7 +1110,7 @@ pub mod __types {
             })
         }
     }
-    impl IpAdapterType23a6e3c62 {
+    impl IpAdapterType2329e0028 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             ip_adapter_image_url: impl Into<IpAdapterImageUrl5c41f4eb>,
@@ -1149,7 +1192,7 @@ pub mod __types {
     }
     /// The `LoraImageToImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraImageToImageOutputdc512e2e {
+    pub struct LoraImageToImageOutput49aa9e53 {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `seed` field.
@@ -1161,7 +1204,7 @@ pub mod __types {
         /// The `debug_per_pass_latents` field.
         pub debug_per_pass_latents: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for LoraImageToImageOutputdc512e2e {
+    impl __serde::Serialize for LoraImageToImageOutput49aa9e53 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1176,7 +1219,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraImageToImageOutputdc512e2e {
+    impl<'de> __serde::Deserialize<'de> for LoraImageToImageOutput49aa9e53 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1195,7 +1238,7 @@ pub mod __types {
     }
     /// The `LoraWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeight488db78d {
+    pub struct LoraWeight30162de1 {
         /// The `path` field.
         pub path: String,
         /// The `scale` field.
@@ -1204,7 +1247,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoraWeight488db78d {
+    impl __serde::Serialize for LoraWeight30162de1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1216,7 +1259,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraWeight488db78d {
+    impl<'de> __serde::Deserialize<'de> for LoraWeight30162de1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1227,7 +1270,7 @@ pub mod __types {
             })
         }
     }
-    impl LoraWeight488db78d {
+    impl LoraWeight30162de1 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -1414,7 +1457,7 @@ pub mod __types {
     }
     /// The `SigmasInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct SigmasInputa85bfe46 {
+    pub struct SigmasInput6ce15abb {
         /// The `method` field.
         ///
         /// Default (applied by fal when the field is left unset): `"default"`.
@@ -1424,7 +1467,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `[]`.
         pub array: Option<Vec<f64>>,
     }
-    impl __serde::Serialize for SigmasInputa85bfe46 {
+    impl __serde::Serialize for SigmasInput6ce15abb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1436,7 +1479,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SigmasInputa85bfe46 {
+    impl<'de> __serde::Deserialize<'de> for SigmasInput6ce15abb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1447,7 +1490,7 @@ pub mod __types {
             })
         }
     }
-    impl SigmasInputa85bfe46 {
+    impl SigmasInput6ce15abb {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { method: None, array: None }
@@ -1468,7 +1511,7 @@ pub mod __types {
     }
     /// The `TimestepsInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct TimestepsInput394a750b {
+    pub struct TimestepsInput35077ad2 {
         /// The `method` field.
         ///
         /// Default (applied by fal when the field is left unset): `"default"`.
@@ -1478,7 +1521,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `[]`.
         pub array: Option<Vec<i64>>,
     }
-    impl __serde::Serialize for TimestepsInput394a750b {
+    impl __serde::Serialize for TimestepsInput35077ad2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1490,7 +1533,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TimestepsInput394a750b {
+    impl<'de> __serde::Deserialize<'de> for TimestepsInput35077ad2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1501,7 +1544,7 @@ pub mod __types {
             })
         }
     }
-    impl TimestepsInput394a750b {
+    impl TimestepsInput35077ad2 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { method: None, array: None }

@@ -16,14 +16,14 @@ pub mod fal_ai {
                     pub use super::super::super::super::super::__types::Accelerationfc4a51e1 as Acceleration;
                     pub use super::super::super::super::super::__types::CameraLorae2679c89 as CameraLora;
                     pub use super::super::super::super::super::__types::IcLora05905cbc as IcLora;
-                    pub use super::super::super::super::super::__types::ImageSize58ecedc3 as ImageSize;
-                    pub use super::super::super::super::super::__types::LoRaInputff56c727 as LoRaInput;
-                    pub use super::super::super::super::super::__types::Ltx219bDistilledVideoToVideoLoraOutput82dc900a as Ltx219bDistilledVideoToVideoLoraOutput;
+                    pub use super::super::super::super::super::__types::ImageSizefaa77562 as ImageSize;
+                    pub use super::super::super::super::super::__types::LoRaInputef5fdd16 as LoRaInput;
+                    pub use super::super::super::super::super::__types::Ltx219bDistilledVideoToVideoLoraOutput1a93530f as Ltx219bDistilledVideoToVideoLoraOutput;
                     pub use super::super::super::super::super::__types::Preprocessor4999123d as Preprocessor;
-                    pub use super::super::super::super::super::__types::VideoFile19efa486 as VideoFile;
+                    pub use super::super::super::super::super::__types::VideoFilebde9511b as VideoFile;
                     pub use super::super::super::super::super::__types::VideoOutputType0c45f6a7 as VideoOutputType;
                     pub use super::super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
-                    pub use super::super::super::super::super::__types::VideoSize61743295 as VideoSize;
+                    pub use super::super::super::super::super::__types::VideoSizef66ee087 as VideoSize;
                     pub use super::super::super::super::super::__types::VideoSizePreset7b571b6d as VideoSizePreset;
                     pub use super::super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
                     /// The request body of `fal-ai/ltx-2-19b/distilled/video-to-video/lora`.
@@ -519,6 +519,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -722,7 +765,7 @@ pub mod __types {
     }
     /// The `ImageSize` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize58ecedc3 {
+    pub struct ImageSizefaa77562 {
         /// The `width` field.
         ///
         /// Default (applied by fal when the field is left unset): `512`.
@@ -734,7 +777,7 @@ pub mod __types {
         /// Limits: 0 < value ≤ 14142.
         pub height: Option<i64>,
     }
-    impl __serde::Serialize for ImageSize58ecedc3 {
+    impl __serde::Serialize for ImageSizefaa77562 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -746,7 +789,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSize58ecedc3 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -757,7 +800,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageSize58ecedc3 {
+    impl ImageSizefaa77562 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { width: None, height: None }
@@ -775,7 +818,7 @@ pub mod __types {
     }
     /// The `LoRaInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoRaInputff56c727 {
+    pub struct LoRaInputef5fdd16 {
         /// The `path` field.
         pub path: String,
         /// The `weight_name` field.
@@ -786,7 +829,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoRaInputff56c727 {
+    impl __serde::Serialize for LoRaInputef5fdd16 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -799,7 +842,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoRaInputff56c727 {
+    impl<'de> __serde::Deserialize<'de> for LoRaInputef5fdd16 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -811,7 +854,7 @@ pub mod __types {
             })
         }
     }
-    impl LoRaInputff56c727 {
+    impl LoRaInputef5fdd16 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -833,9 +876,9 @@ pub mod __types {
     }
     /// The `Ltx219bDistilledVideoToVideoLoraOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Ltx219bDistilledVideoToVideoLoraOutput82dc900a {
+    pub struct Ltx219bDistilledVideoToVideoLoraOutput1a93530f {
         /// The `video` field.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `seed` field.
         ///
         /// Example: `1490631192028410600`.
@@ -843,7 +886,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for Ltx219bDistilledVideoToVideoLoraOutput82dc900a {
+    impl __serde::Serialize for Ltx219bDistilledVideoToVideoLoraOutput1a93530f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -856,7 +899,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Ltx219bDistilledVideoToVideoLoraOutput82dc900a {
+    impl<'de> __serde::Deserialize<'de> for Ltx219bDistilledVideoToVideoLoraOutput1a93530f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -923,7 +966,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -949,7 +992,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -968,7 +1011,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1092,61 +1135,6 @@ pub mod __types {
             Ok(Self::from(value.as_str()))
         }
     }
-    /// The `VideoSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum VideoSize61743295 {
-        /// The `ImageSize` form.
-        ImageSize(ImageSize58ecedc3),
-        /// The `Preset` form.
-        Preset(VideoSizePreset7b571b6d),
-    }
-    impl __serde::Serialize for VideoSize61743295 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoSize61743295 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <ImageSize58ecedc3 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::ImageSize(arm));
-            }
-            if let Ok(arm) = <VideoSizePreset7b571b6d as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of VideoSize",
-                ),
-            )
-        }
-    }
-    impl From<ImageSize58ecedc3> for VideoSize61743295 {
-        fn from(value: ImageSize58ecedc3) -> Self {
-            Self::ImageSize(value)
-        }
-    }
-    impl From<VideoSizePreset7b571b6d> for VideoSize61743295 {
-        fn from(value: VideoSizePreset7b571b6d) -> Self {
-            Self::Preset(value)
-        }
-    }
     /// The `VideoSizePreset` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
     pub enum VideoSizePreset7b571b6d {
@@ -1210,6 +1198,61 @@ pub mod __types {
         ) -> Result<Self, D::Error> {
             let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
             Ok(Self::from(value.as_str()))
+        }
+    }
+    /// The `VideoSize` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+    pub enum VideoSizef66ee087 {
+        /// The `ImageSize` form.
+        ImageSize(ImageSizefaa77562),
+        /// The `Preset` form.
+        Preset(VideoSizePreset7b571b6d),
+    }
+    impl __serde::Serialize for VideoSizef66ee087 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
+                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
+            }
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for VideoSizef66ee087 {
+        /// Tries each form in order, like serde's untagged enums.
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
+                &value,
+            ) {
+                return Ok(Self::ImageSize(arm));
+            }
+            if let Ok(arm) = <VideoSizePreset7b571b6d as __serde::Deserialize>::deserialize(
+                &value,
+            ) {
+                return Ok(Self::Preset(arm));
+            }
+            Err(
+                <D::Error as __serde::de::Error>::custom(
+                    "the value matches none of the forms of VideoSize",
+                ),
+            )
+        }
+    }
+    impl From<ImageSizefaa77562> for VideoSizef66ee087 {
+        fn from(value: ImageSizefaa77562) -> Self {
+            Self::ImageSize(value)
+        }
+    }
+    impl From<VideoSizePreset7b571b6d> for VideoSizef66ee087 {
+        fn from(value: VideoSizePreset7b571b6d) -> Self {
+            Self::Preset(value)
         }
     }
     /// The `VideoWriteMode` type of the endpoint schema.

@@ -13,13 +13,13 @@ pub mod fal_ai {
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::Accelerationfc4a51e1 as Acceleration;
                 pub use super::super::super::super::__types::CameraLorae2679c89 as CameraLora;
-                pub use super::super::super::super::__types::ImageSize58ecedc3 as ImageSize;
-                pub use super::super::super::super::__types::LoRaInputff56c727 as LoRaInput;
-                pub use super::super::super::super::__types::Ltx219bTextToVideoLoraOutput26255b2b as Ltx219bTextToVideoLoraOutput;
-                pub use super::super::super::super::__types::VideoFile19efa486 as VideoFile;
+                pub use super::super::super::super::__types::ImageSizefaa77562 as ImageSize;
+                pub use super::super::super::super::__types::LoRaInputef5fdd16 as LoRaInput;
+                pub use super::super::super::super::__types::Ltx219bTextToVideoLoraOutputb05edcab as Ltx219bTextToVideoLoraOutput;
+                pub use super::super::super::super::__types::VideoFilebde9511b as VideoFile;
                 pub use super::super::super::super::__types::VideoOutputType0c45f6a7 as VideoOutputType;
                 pub use super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
-                pub use super::super::super::super::__types::VideoSizef9210491 as VideoSize;
+                pub use super::super::super::super::__types::VideoSize231cb82b as VideoSize;
                 pub use super::super::super::super::__types::VideoSizePreset263f735e as VideoSizePreset;
                 pub use super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
                 /// The request body of `fal-ai/ltx-2-19b/text-to-video/lora`.
@@ -374,6 +374,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -516,7 +559,7 @@ pub mod __types {
     }
     /// The `ImageSize` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize58ecedc3 {
+    pub struct ImageSizefaa77562 {
         /// The `width` field.
         ///
         /// Default (applied by fal when the field is left unset): `512`.
@@ -528,7 +571,7 @@ pub mod __types {
         /// Limits: 0 < value ≤ 14142.
         pub height: Option<i64>,
     }
-    impl __serde::Serialize for ImageSize58ecedc3 {
+    impl __serde::Serialize for ImageSizefaa77562 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -540,7 +583,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSize58ecedc3 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -551,7 +594,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageSize58ecedc3 {
+    impl ImageSizefaa77562 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { width: None, height: None }
@@ -569,7 +612,7 @@ pub mod __types {
     }
     /// The `LoRaInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoRaInputff56c727 {
+    pub struct LoRaInputef5fdd16 {
         /// The `path` field.
         pub path: String,
         /// The `weight_name` field.
@@ -580,7 +623,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoRaInputff56c727 {
+    impl __serde::Serialize for LoRaInputef5fdd16 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -593,7 +636,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoRaInputff56c727 {
+    impl<'de> __serde::Deserialize<'de> for LoRaInputef5fdd16 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -605,7 +648,7 @@ pub mod __types {
             })
         }
     }
-    impl LoRaInputff56c727 {
+    impl LoRaInputef5fdd16 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -627,9 +670,9 @@ pub mod __types {
     }
     /// The `Ltx219bTextToVideoLoraOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Ltx219bTextToVideoLoraOutput26255b2b {
+    pub struct Ltx219bTextToVideoLoraOutputb05edcab {
         /// The `video` field.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `seed` field.
         ///
         /// Example: `149063119`.
@@ -637,7 +680,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for Ltx219bTextToVideoLoraOutput26255b2b {
+    impl __serde::Serialize for Ltx219bTextToVideoLoraOutputb05edcab {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -650,7 +693,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Ltx219bTextToVideoLoraOutput26255b2b {
+    impl<'de> __serde::Deserialize<'de> for Ltx219bTextToVideoLoraOutputb05edcab {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -664,7 +707,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -690,7 +733,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -709,7 +752,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -833,6 +876,61 @@ pub mod __types {
             Ok(Self::from(value.as_str()))
         }
     }
+    /// The `VideoSize` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+    pub enum VideoSize231cb82b {
+        /// The `ImageSize` form.
+        ImageSize(ImageSizefaa77562),
+        /// The `Preset` form.
+        Preset(VideoSizePreset263f735e),
+    }
+    impl __serde::Serialize for VideoSize231cb82b {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
+                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
+            }
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for VideoSize231cb82b {
+        /// Tries each form in order, like serde's untagged enums.
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
+                &value,
+            ) {
+                return Ok(Self::ImageSize(arm));
+            }
+            if let Ok(arm) = <VideoSizePreset263f735e as __serde::Deserialize>::deserialize(
+                &value,
+            ) {
+                return Ok(Self::Preset(arm));
+            }
+            Err(
+                <D::Error as __serde::de::Error>::custom(
+                    "the value matches none of the forms of VideoSize",
+                ),
+            )
+        }
+    }
+    impl From<ImageSizefaa77562> for VideoSize231cb82b {
+        fn from(value: ImageSizefaa77562) -> Self {
+            Self::ImageSize(value)
+        }
+    }
+    impl From<VideoSizePreset263f735e> for VideoSize231cb82b {
+        fn from(value: VideoSizePreset263f735e) -> Self {
+            Self::Preset(value)
+        }
+    }
     /// The `VideoSizePreset` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
     pub enum VideoSizePreset263f735e {
@@ -892,61 +990,6 @@ pub mod __types {
         ) -> Result<Self, D::Error> {
             let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
             Ok(Self::from(value.as_str()))
-        }
-    }
-    /// The `VideoSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum VideoSizef9210491 {
-        /// The `ImageSize` form.
-        ImageSize(ImageSize58ecedc3),
-        /// The `Preset` form.
-        Preset(VideoSizePreset263f735e),
-    }
-    impl __serde::Serialize for VideoSizef9210491 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoSizef9210491 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <ImageSize58ecedc3 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::ImageSize(arm));
-            }
-            if let Ok(arm) = <VideoSizePreset263f735e as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of VideoSize",
-                ),
-            )
-        }
-    }
-    impl From<ImageSize58ecedc3> for VideoSizef9210491 {
-        fn from(value: ImageSize58ecedc3) -> Self {
-            Self::ImageSize(value)
-        }
-    }
-    impl From<VideoSizePreset263f735e> for VideoSizef9210491 {
-        fn from(value: VideoSizePreset263f735e) -> Self {
-            Self::Preset(value)
         }
     }
     /// The `VideoWriteMode` type of the endpoint schema.

@@ -15,14 +15,14 @@ pub mod fal_ai {
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::Accelerationfc4a51e1 as Acceleration;
                     pub use super::super::super::super::super::__types::CameraLorae2679c89 as CameraLora;
-                    pub use super::super::super::super::super::__types::ImageSize58ecedc3 as ImageSize;
-                    pub use super::super::super::super::super::__types::LoRaInputff56c727 as LoRaInput;
-                    pub use super::super::super::super::super::__types::Ltx2322bDistilledAudioToVideoLoraOutput75531984 as Ltx2322bDistilledAudioToVideoLoraOutput;
+                    pub use super::super::super::super::super::__types::ImageSizefaa77562 as ImageSize;
+                    pub use super::super::super::super::super::__types::LoRaInputef5fdd16 as LoRaInput;
+                    pub use super::super::super::super::super::__types::Ltx2322bDistilledAudioToVideoLoraOutput62c6e354 as Ltx2322bDistilledAudioToVideoLoraOutput;
                     pub use super::super::super::super::super::__types::Scheduler234ab032 as Scheduler;
-                    pub use super::super::super::super::super::__types::VideoFile19efa486 as VideoFile;
+                    pub use super::super::super::super::super::__types::VideoFilebde9511b as VideoFile;
                     pub use super::super::super::super::super::__types::VideoOutputType0c45f6a7 as VideoOutputType;
                     pub use super::super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
-                    pub use super::super::super::super::super::__types::VideoSize61743295 as VideoSize;
+                    pub use super::super::super::super::super::__types::VideoSizef66ee087 as VideoSize;
                     pub use super::super::super::super::super::__types::VideoSizePreset7b571b6d as VideoSizePreset;
                     pub use super::super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
                     /// The request body of `fal-ai/ltx-2.3-22b/distilled/audio-to-video/lora`.
@@ -481,6 +481,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -623,7 +666,7 @@ pub mod __types {
     }
     /// The `ImageSize` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize58ecedc3 {
+    pub struct ImageSizefaa77562 {
         /// The `width` field.
         ///
         /// Default (applied by fal when the field is left unset): `512`.
@@ -635,7 +678,7 @@ pub mod __types {
         /// Limits: 0 < value ≤ 14142.
         pub height: Option<i64>,
     }
-    impl __serde::Serialize for ImageSize58ecedc3 {
+    impl __serde::Serialize for ImageSizefaa77562 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -647,7 +690,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSize58ecedc3 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -658,7 +701,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageSize58ecedc3 {
+    impl ImageSizefaa77562 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { width: None, height: None }
@@ -676,7 +719,7 @@ pub mod __types {
     }
     /// The `LoRaInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoRaInputff56c727 {
+    pub struct LoRaInputef5fdd16 {
         /// The `path` field.
         pub path: String,
         /// The `weight_name` field.
@@ -687,7 +730,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoRaInputff56c727 {
+    impl __serde::Serialize for LoRaInputef5fdd16 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -700,7 +743,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoRaInputff56c727 {
+    impl<'de> __serde::Deserialize<'de> for LoRaInputef5fdd16 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -712,7 +755,7 @@ pub mod __types {
             })
         }
     }
-    impl LoRaInputff56c727 {
+    impl LoRaInputef5fdd16 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -734,11 +777,11 @@ pub mod __types {
     }
     /// The `Ltx2322bDistilledAudioToVideoLoraOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Ltx2322bDistilledAudioToVideoLoraOutput75531984 {
+    pub struct Ltx2322bDistilledAudioToVideoLoraOutput62c6e354 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltx-2-a2v-output.mp4","content_type":"video/mp4","file_name":"ltx-2-a2v-output.mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `seed` field.
         ///
         /// Example: `175932751`.
@@ -746,7 +789,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for Ltx2322bDistilledAudioToVideoLoraOutput75531984 {
+    impl __serde::Serialize for Ltx2322bDistilledAudioToVideoLoraOutput62c6e354 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -759,7 +802,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Ltx2322bDistilledAudioToVideoLoraOutput75531984 {
+    impl<'de> __serde::Deserialize<'de> for Ltx2322bDistilledAudioToVideoLoraOutput62c6e354 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -822,7 +865,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -848,7 +891,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -867,7 +910,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -991,61 +1034,6 @@ pub mod __types {
             Ok(Self::from(value.as_str()))
         }
     }
-    /// The `VideoSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq)]
-    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum VideoSize61743295 {
-        /// The `ImageSize` form.
-        ImageSize(ImageSize58ecedc3),
-        /// The `Preset` form.
-        Preset(VideoSizePreset7b571b6d),
-    }
-    impl __serde::Serialize for VideoSize61743295 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            match self {
-                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
-                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
-            }
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for VideoSize61743295 {
-        /// Tries each form in order, like serde's untagged enums.
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
-                deserializer,
-            )?;
-            if let Ok(arm) = <ImageSize58ecedc3 as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::ImageSize(arm));
-            }
-            if let Ok(arm) = <VideoSizePreset7b571b6d as __serde::Deserialize>::deserialize(
-                &value,
-            ) {
-                return Ok(Self::Preset(arm));
-            }
-            Err(
-                <D::Error as __serde::de::Error>::custom(
-                    "the value matches none of the forms of VideoSize",
-                ),
-            )
-        }
-    }
-    impl From<ImageSize58ecedc3> for VideoSize61743295 {
-        fn from(value: ImageSize58ecedc3) -> Self {
-            Self::ImageSize(value)
-        }
-    }
-    impl From<VideoSizePreset7b571b6d> for VideoSize61743295 {
-        fn from(value: VideoSizePreset7b571b6d) -> Self {
-            Self::Preset(value)
-        }
-    }
     /// The `VideoSizePreset` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
     pub enum VideoSizePreset7b571b6d {
@@ -1109,6 +1097,61 @@ pub mod __types {
         ) -> Result<Self, D::Error> {
             let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
             Ok(Self::from(value.as_str()))
+        }
+    }
+    /// The `VideoSize` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq)]
+    #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+    pub enum VideoSizef66ee087 {
+        /// The `ImageSize` form.
+        ImageSize(ImageSizefaa77562),
+        /// The `Preset` form.
+        Preset(VideoSizePreset7b571b6d),
+    }
+    impl __serde::Serialize for VideoSizef66ee087 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match self {
+                Self::ImageSize(value) => __serde::Serialize::serialize(value, serializer),
+                Self::Preset(value) => __serde::Serialize::serialize(value, serializer),
+            }
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for VideoSizef66ee087 {
+        /// Tries each form in order, like serde's untagged enums.
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
+                deserializer,
+            )?;
+            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
+                &value,
+            ) {
+                return Ok(Self::ImageSize(arm));
+            }
+            if let Ok(arm) = <VideoSizePreset7b571b6d as __serde::Deserialize>::deserialize(
+                &value,
+            ) {
+                return Ok(Self::Preset(arm));
+            }
+            Err(
+                <D::Error as __serde::de::Error>::custom(
+                    "the value matches none of the forms of VideoSize",
+                ),
+            )
+        }
+    }
+    impl From<ImageSizefaa77562> for VideoSizef66ee087 {
+        fn from(value: ImageSizefaa77562) -> Self {
+            Self::ImageSize(value)
+        }
+    }
+    impl From<VideoSizePreset7b571b6d> for VideoSizef66ee087 {
+        fn from(value: VideoSizePreset7b571b6d) -> Self {
+            Self::Preset(value)
         }
     }
     /// The `VideoWriteMode` type of the endpoint schema.

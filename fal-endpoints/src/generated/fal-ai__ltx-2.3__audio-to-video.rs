@@ -10,8 +10,8 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioabe43550 as AspectRatio;
-            pub use super::super::super::__types::Ltx23AudioToVideoOutputf5450af0 as Ltx23AudioToVideoOutput;
-            pub use super::super::super::__types::VideoFile19efa486 as VideoFile;
+            pub use super::super::super::__types::Ltx23AudioToVideoOutput2e1a7b31 as Ltx23AudioToVideoOutput;
+            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
             /// The request body of `fal-ai/ltx-2.3/audio-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Ltx23AudioToVideoInput {
@@ -149,6 +149,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -218,13 +261,13 @@ pub mod __types {
     }
     /// The `Ltx23AudioToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Ltx23AudioToVideoOutputf5450af0 {
+    pub struct Ltx23AudioToVideoOutput2e1a7b31 {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"qqP0ClY8E3d83X8y0zLse_shyIe9XU.mp4","content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a90dfec/qqP0ClY8E3d83X8y0zLse_shyIe9XU.mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
     }
-    impl __serde::Serialize for Ltx23AudioToVideoOutputf5450af0 {
+    impl __serde::Serialize for Ltx23AudioToVideoOutput2e1a7b31 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -235,7 +278,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Ltx23AudioToVideoOutputf5450af0 {
+    impl<'de> __serde::Deserialize<'de> for Ltx23AudioToVideoOutput2e1a7b31 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -247,7 +290,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -273,7 +316,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -292,7 +335,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

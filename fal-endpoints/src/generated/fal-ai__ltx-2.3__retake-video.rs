@@ -9,9 +9,9 @@ pub mod fal_ai {
         pub mod retake_video {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Ltx23RetakeVideoOutputcd436d42 as Ltx23RetakeVideoOutput;
+            pub use super::super::super::__types::Ltx23RetakeVideoOutput2b35f1e6 as Ltx23RetakeVideoOutput;
             pub use super::super::super::__types::RetakeMode9ca7e2ca as RetakeMode;
-            pub use super::super::super::__types::VideoFile19efa486 as VideoFile;
+            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
             /// The request body of `fal-ai/ltx-2.3/retake-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Ltx23RetakeVideoInput {
@@ -150,6 +150,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -170,13 +213,13 @@ pub mod __types {
     }
     /// The `Ltx23RetakeVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Ltx23RetakeVideoOutputcd436d42 {
+    pub struct Ltx23RetakeVideoOutput2b35f1e6 {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"xvl9SlF6b7a8327wKJDvm_JW6crfr3.mp4","content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a90e00f/xvl9SlF6b7a8327wKJDvm_JW6crfr3.mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
     }
-    impl __serde::Serialize for Ltx23RetakeVideoOutputcd436d42 {
+    impl __serde::Serialize for Ltx23RetakeVideoOutput2b35f1e6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -187,7 +230,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Ltx23RetakeVideoOutputcd436d42 {
+    impl<'de> __serde::Deserialize<'de> for Ltx23RetakeVideoOutput2b35f1e6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -248,7 +291,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -274,7 +317,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -293,7 +336,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

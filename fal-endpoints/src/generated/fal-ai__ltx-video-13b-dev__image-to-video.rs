@@ -10,8 +10,8 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatio137222d3 as AspectRatio;
-            pub use super::super::super::__types::LoRaWeightd28a0fc9 as LoRaWeight;
-            pub use super::super::super::__types::LtxVideo13bDevImageToVideoOutputa6abc024 as LtxVideo13bDevImageToVideoOutput;
+            pub use super::super::super::__types::LoRaWeight309fbdbb as LoRaWeight;
+            pub use super::super::super::__types::LtxVideo13bDevImageToVideoOutput5e5e2d4f as LtxVideo13bDevImageToVideoOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
             /// The request body of `fal-ai/ltx-video-13b-dev/image-to-video`.
             #[derive(Debug, Clone, PartialEq)]
@@ -418,6 +418,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -491,7 +534,7 @@ pub mod __types {
     }
     /// The `LoRaWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoRaWeightd28a0fc9 {
+    pub struct LoRaWeight309fbdbb {
         /// The `path` field.
         pub path: String,
         /// The `weight_name` field.
@@ -502,7 +545,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoRaWeightd28a0fc9 {
+    impl __serde::Serialize for LoRaWeight309fbdbb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -515,7 +558,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoRaWeightd28a0fc9 {
+    impl<'de> __serde::Deserialize<'de> for LoRaWeight309fbdbb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -527,7 +570,7 @@ pub mod __types {
             })
         }
     }
-    impl LoRaWeightd28a0fc9 {
+    impl LoRaWeight309fbdbb {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -549,7 +592,7 @@ pub mod __types {
     }
     /// The `LtxVideo13bDevImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LtxVideo13bDevImageToVideoOutputa6abc024 {
+    pub struct LtxVideo13bDevImageToVideoOutput5e5e2d4f {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltxv-image-to-video-output.mp4"}`.
@@ -559,7 +602,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for LtxVideo13bDevImageToVideoOutputa6abc024 {
+    impl __serde::Serialize for LtxVideo13bDevImageToVideoOutput5e5e2d4f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -572,7 +615,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LtxVideo13bDevImageToVideoOutputa6abc024 {
+    impl<'de> __serde::Deserialize<'de> for LtxVideo13bDevImageToVideoOutput5e5e2d4f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

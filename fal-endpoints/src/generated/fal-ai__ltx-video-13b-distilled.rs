@@ -8,8 +8,8 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatio74df4201 as AspectRatio;
-        pub use super::super::__types::LoRaWeightd28a0fc9 as LoRaWeight;
-        pub use super::super::__types::LtxVideo13bDistilledOutput8e8c1ecc as LtxVideo13bDistilledOutput;
+        pub use super::super::__types::LoRaWeight309fbdbb as LoRaWeight;
+        pub use super::super::__types::LtxVideo13bDistilledOutput53b86f31 as LtxVideo13bDistilledOutput;
         pub use super::super::__types::Resolution2fb1f30d as Resolution;
         /// The request body of `fal-ai/ltx-video-13b-distilled`.
         #[derive(Debug, Clone, PartialEq)]
@@ -382,6 +382,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -451,7 +494,7 @@ pub mod __types {
     }
     /// The `LoRaWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoRaWeightd28a0fc9 {
+    pub struct LoRaWeight309fbdbb {
         /// The `path` field.
         pub path: String,
         /// The `weight_name` field.
@@ -462,7 +505,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoRaWeightd28a0fc9 {
+    impl __serde::Serialize for LoRaWeight309fbdbb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -475,7 +518,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoRaWeightd28a0fc9 {
+    impl<'de> __serde::Deserialize<'de> for LoRaWeight309fbdbb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -487,7 +530,7 @@ pub mod __types {
             })
         }
     }
-    impl LoRaWeightd28a0fc9 {
+    impl LoRaWeight309fbdbb {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -509,7 +552,7 @@ pub mod __types {
     }
     /// The `LtxVideo13bDistilledOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LtxVideo13bDistilledOutput8e8c1ecc {
+    pub struct LtxVideo13bDistilledOutput53b86f31 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltxv-multiscale-text-to-video.mp4"}`.
@@ -519,7 +562,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for LtxVideo13bDistilledOutput8e8c1ecc {
+    impl __serde::Serialize for LtxVideo13bDistilledOutput53b86f31 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -532,7 +575,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LtxVideo13bDistilledOutput8e8c1ecc {
+    impl<'de> __serde::Deserialize<'de> for LtxVideo13bDistilledOutput53b86f31 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,11 +10,11 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatio0381cdf5 as AspectRatio;
-            pub use super::super::super::__types::ImageConditiona79709f9 as ImageCondition;
-            pub use super::super::super::__types::LoRaWeightType3e0c1811e as LoRaWeightType3;
-            pub use super::super::super::__types::LtxVideoLoraMulticonditioningOutput44ef0fd1 as LtxVideoLoraMulticonditioningOutput;
+            pub use super::super::super::__types::ImageCondition28d6f3e9 as ImageCondition;
+            pub use super::super::super::__types::LoRaWeightType35fe7ae11 as LoRaWeightType3;
+            pub use super::super::super::__types::LtxVideoLoraMulticonditioningOutputde1f4df7 as LtxVideoLoraMulticonditioningOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
-            pub use super::super::super::__types::VideoConditionef7bf2a4 as VideoCondition;
+            pub use super::super::super::__types::VideoConditionc41e127f as VideoCondition;
             /// The request body of `fal-ai/ltx-video-lora/multiconditioning`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct LtxVideoLoraMulticonditioningInput {
@@ -317,6 +317,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -390,7 +433,7 @@ pub mod __types {
     }
     /// The `ImageCondition` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageConditiona79709f9 {
+    pub struct ImageCondition28d6f3e9 {
         /// The `image_url` field.
         pub image_url: fal_runtime::FileInput,
         /// The `start_frame_number` field.
@@ -404,7 +447,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 1.
         pub strength: Option<f64>,
     }
-    impl __serde::Serialize for ImageConditiona79709f9 {
+    impl __serde::Serialize for ImageCondition28d6f3e9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -417,7 +460,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageConditiona79709f9 {
+    impl<'de> __serde::Deserialize<'de> for ImageCondition28d6f3e9 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -429,7 +472,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageConditiona79709f9 {
+    impl ImageCondition28d6f3e9 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(image_url: impl Into<fal_runtime::FileInput>) -> Self {
             Self {
@@ -454,7 +497,7 @@ pub mod __types {
     }
     /// The `LoRaWeightType3` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoRaWeightType3e0c1811e {
+    pub struct LoRaWeightType35fe7ae11 {
         /// The `path` field.
         pub path: String,
         /// The `weight_name` field.
@@ -465,7 +508,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoRaWeightType3e0c1811e {
+    impl __serde::Serialize for LoRaWeightType35fe7ae11 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -478,7 +521,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoRaWeightType3e0c1811e {
+    impl<'de> __serde::Deserialize<'de> for LoRaWeightType35fe7ae11 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -490,7 +533,7 @@ pub mod __types {
             })
         }
     }
-    impl LoRaWeightType3e0c1811e {
+    impl LoRaWeightType35fe7ae11 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -512,7 +555,7 @@ pub mod __types {
     }
     /// The `LtxVideoLoraMulticonditioningOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LtxVideoLoraMulticonditioningOutput44ef0fd1 {
+    pub struct LtxVideoLoraMulticonditioningOutputde1f4df7 {
         /// The `prompt` field.
         pub prompt: String,
         /// The `seed` field.
@@ -522,7 +565,7 @@ pub mod __types {
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/gallery/ltx-multicondition.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for LtxVideoLoraMulticonditioningOutput44ef0fd1 {
+    impl __serde::Serialize for LtxVideoLoraMulticonditioningOutputde1f4df7 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -535,7 +578,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LtxVideoLoraMulticonditioningOutput44ef0fd1 {
+    impl<'de> __serde::Deserialize<'de> for LtxVideoLoraMulticonditioningOutputde1f4df7 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -594,7 +637,7 @@ pub mod __types {
     }
     /// The `VideoCondition` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoConditionef7bf2a4 {
+    pub struct VideoConditionc41e127f {
         /// The `video_url` field.
         pub video_url: fal_runtime::FileInput,
         /// The `start_frame_number` field.
@@ -608,7 +651,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 1.
         pub strength: Option<f64>,
     }
-    impl __serde::Serialize for VideoConditionef7bf2a4 {
+    impl __serde::Serialize for VideoConditionc41e127f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -621,7 +664,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoConditionef7bf2a4 {
+    impl<'de> __serde::Deserialize<'de> for VideoConditionc41e127f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -633,7 +676,7 @@ pub mod __types {
             })
         }
     }
-    impl VideoConditionef7bf2a4 {
+    impl VideoConditionc41e127f {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(video_url: impl Into<fal_runtime::FileInput>) -> Self {
             Self {

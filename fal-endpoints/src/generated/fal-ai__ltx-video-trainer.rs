@@ -8,9 +8,9 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatio291d9b4b as AspectRatio;
-        pub use super::super::__types::LtxVideoTrainerOutputa8c9e65c as LtxVideoTrainerOutput;
+        pub use super::super::__types::LtxVideoTrainerOutputc4b6a4e5 as LtxVideoTrainerOutput;
         pub use super::super::__types::Resolutionc7521bc8 as Resolution;
-        pub use super::super::__types::Validation4f102971 as Validation;
+        pub use super::super::__types::Validation86003188 as Validation;
         pub use super::super::__types::ValidationAspectRatiob70b54df as ValidationAspectRatio;
         pub use super::super::__types::ValidationResolution489b626c as ValidationResolution;
         /// The request body of `fal-ai/ltx-video-trainer`.
@@ -396,6 +396,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -465,7 +508,7 @@ pub mod __types {
     }
     /// The `LtxVideoTrainerOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LtxVideoTrainerOutputa8c9e65c {
+    pub struct LtxVideoTrainerOutputc4b6a4e5 {
         /// The `video` field.
         pub video: Option<fal_runtime::File>,
         /// The `lora_file` field.
@@ -473,7 +516,7 @@ pub mod __types {
         /// The `config_file` field.
         pub config_file: fal_runtime::File,
     }
-    impl __serde::Serialize for LtxVideoTrainerOutputa8c9e65c {
+    impl __serde::Serialize for LtxVideoTrainerOutputc4b6a4e5 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -486,7 +529,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LtxVideoTrainerOutputa8c9e65c {
+    impl<'de> __serde::Deserialize<'de> for LtxVideoTrainerOutputc4b6a4e5 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -549,13 +592,13 @@ pub mod __types {
     }
     /// The `Validation` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Validation4f102971 {
+    pub struct Validation86003188 {
         /// The `prompt` field.
         pub prompt: String,
         /// The `image_url` field.
         pub image_url: Option<fal_runtime::FileInput>,
     }
-    impl __serde::Serialize for Validation4f102971 {
+    impl __serde::Serialize for Validation86003188 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -567,7 +610,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Validation4f102971 {
+    impl<'de> __serde::Deserialize<'de> for Validation86003188 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -578,7 +621,7 @@ pub mod __types {
             })
         }
     }
-    impl Validation4f102971 {
+    impl Validation86003188 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(prompt: impl Into<String>) -> Self {
             Self {

@@ -10,9 +10,9 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioeff17f39 as AspectRatio;
-            pub use super::super::super::__types::LtxVideoV095ExtendOutput0cbb17f5 as LtxVideoV095ExtendOutput;
+            pub use super::super::super::__types::LtxVideoV095ExtendOutputea994194 as LtxVideoV095ExtendOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
-            pub use super::super::super::__types::VideoConditioningInputType29fadbc8c as VideoConditioningInputType2;
+            pub use super::super::super::__types::VideoConditioningInputType23adb990b as VideoConditioningInputType2;
             /// The request body of `fal-ai/ltx-video-v095/extend`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct LtxVideoV095ExtendInput {
@@ -190,6 +190,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -255,7 +298,7 @@ pub mod __types {
     }
     /// The `LtxVideoV095ExtendOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LtxVideoV095ExtendOutput0cbb17f5 {
+    pub struct LtxVideoV095ExtendOutputea994194 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltx-v095_extend.mp4"}`.
@@ -263,7 +306,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for LtxVideoV095ExtendOutput0cbb17f5 {
+    impl __serde::Serialize for LtxVideoV095ExtendOutputea994194 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -275,7 +318,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LtxVideoV095ExtendOutput0cbb17f5 {
+    impl<'de> __serde::Deserialize<'de> for LtxVideoV095ExtendOutputea994194 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -333,7 +376,7 @@ pub mod __types {
     }
     /// The `VideoConditioningInputType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoConditioningInputType29fadbc8c {
+    pub struct VideoConditioningInputType23adb990b {
         /// The `video_url` field.
         pub video_url: fal_runtime::FileInput,
         /// The `start_frame_num` field.
@@ -341,7 +384,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 120; a multiple of 8.
         pub start_frame_num: i64,
     }
-    impl __serde::Serialize for VideoConditioningInputType29fadbc8c {
+    impl __serde::Serialize for VideoConditioningInputType23adb990b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -353,7 +396,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoConditioningInputType29fadbc8c {
+    impl<'de> __serde::Deserialize<'de> for VideoConditioningInputType23adb990b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -364,7 +407,7 @@ pub mod __types {
             })
         }
     }
-    impl VideoConditioningInputType29fadbc8c {
+    impl VideoConditioningInputType23adb990b {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             video_url: impl Into<fal_runtime::FileInput>,

@@ -8,9 +8,9 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatio291d9b4b as AspectRatio;
-        pub use super::super::__types::Ltx23V2vTrainerOutput72e44b0e as Ltx23V2vTrainerOutput;
+        pub use super::super::__types::Ltx23V2vTrainerOutput541fb4f9 as Ltx23V2vTrainerOutput;
         pub use super::super::__types::Resolutionc7521bc8 as Resolution;
-        pub use super::super::__types::V2vValidationb2a73a7b as V2vValidation;
+        pub use super::super::__types::V2vValidation0412f017 as V2vValidation;
         pub use super::super::__types::ValidationAspectRatiob70b54df as ValidationAspectRatio;
         pub use super::super::__types::ValidationResolution489b626c as ValidationResolution;
         /// The request body of `fal-ai/ltx23-v2v-trainer`.
@@ -449,6 +449,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -518,7 +561,7 @@ pub mod __types {
     }
     /// The `Ltx23V2vTrainerOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Ltx23V2vTrainerOutput72e44b0e {
+    pub struct Ltx23V2vTrainerOutput541fb4f9 {
         /// The `video` field.
         pub video: Option<fal_runtime::File>,
         /// The `lora_file` field.
@@ -528,7 +571,7 @@ pub mod __types {
         /// The `debug_dataset` field.
         pub debug_dataset: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for Ltx23V2vTrainerOutput72e44b0e {
+    impl __serde::Serialize for Ltx23V2vTrainerOutput541fb4f9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -542,7 +585,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Ltx23V2vTrainerOutput72e44b0e {
+    impl<'de> __serde::Deserialize<'de> for Ltx23V2vTrainerOutput541fb4f9 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -606,7 +649,7 @@ pub mod __types {
     }
     /// The `V2vValidation` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct V2vValidationb2a73a7b {
+    pub struct V2vValidation0412f017 {
         /// The `prompt` field.
         pub prompt: String,
         /// The `reference_video_url` field.
@@ -614,7 +657,7 @@ pub mod __types {
         /// Limits: at least 1 characters.
         pub reference_video_url: fal_runtime::FileInput,
     }
-    impl __serde::Serialize for V2vValidationb2a73a7b {
+    impl __serde::Serialize for V2vValidation0412f017 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -626,7 +669,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for V2vValidationb2a73a7b {
+    impl<'de> __serde::Deserialize<'de> for V2vValidation0412f017 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -637,7 +680,7 @@ pub mod __types {
             })
         }
     }
-    impl V2vValidationb2a73a7b {
+    impl V2vValidation0412f017 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             prompt: impl Into<String>,

@@ -10,9 +10,9 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatio137222d3 as AspectRatio;
-            pub use super::super::super::__types::ExtendVideoConditioningInputcc4d54d6 as ExtendVideoConditioningInput;
-            pub use super::super::super::__types::LoRaWeightd28a0fc9 as LoRaWeight;
-            pub use super::super::super::__types::Ltxv13b098DistilledExtendOutputed06af31 as Ltxv13b098DistilledExtendOutput;
+            pub use super::super::super::__types::ExtendVideoConditioningInputf1b548bd as ExtendVideoConditioningInput;
+            pub use super::super::super::__types::LoRaWeight309fbdbb as LoRaWeight;
+            pub use super::super::super::__types::Ltxv13b098DistilledExtendOutputd86bacf0 as Ltxv13b098DistilledExtendOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
             /// The request body of `fal-ai/ltxv-13b-098-distilled/extend`.
             #[derive(Debug, Clone, PartialEq)]
@@ -418,6 +418,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -491,7 +534,7 @@ pub mod __types {
     }
     /// The `ExtendVideoConditioningInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ExtendVideoConditioningInputcc4d54d6 {
+    pub struct ExtendVideoConditioningInputf1b548bd {
         /// The `video_url` field.
         pub video_url: fal_runtime::FileInput,
         /// The `start_frame_num` field.
@@ -529,7 +572,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `false`.
         pub reverse_video: Option<bool>,
     }
-    impl __serde::Serialize for ExtendVideoConditioningInputcc4d54d6 {
+    impl __serde::Serialize for ExtendVideoConditioningInputf1b548bd {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -547,7 +590,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ExtendVideoConditioningInputcc4d54d6 {
+    impl<'de> __serde::Deserialize<'de> for ExtendVideoConditioningInputf1b548bd {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -564,7 +607,7 @@ pub mod __types {
             })
         }
     }
-    impl ExtendVideoConditioningInputcc4d54d6 {
+    impl ExtendVideoConditioningInputf1b548bd {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(video_url: impl Into<fal_runtime::FileInput>) -> Self {
             Self {
@@ -616,7 +659,7 @@ pub mod __types {
     }
     /// The `LoRaWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoRaWeightd28a0fc9 {
+    pub struct LoRaWeight309fbdbb {
         /// The `path` field.
         pub path: String,
         /// The `weight_name` field.
@@ -627,7 +670,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoRaWeightd28a0fc9 {
+    impl __serde::Serialize for LoRaWeight309fbdbb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -640,7 +683,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoRaWeightd28a0fc9 {
+    impl<'de> __serde::Deserialize<'de> for LoRaWeight309fbdbb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -652,7 +695,7 @@ pub mod __types {
             })
         }
     }
-    impl LoRaWeightd28a0fc9 {
+    impl LoRaWeight309fbdbb {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -674,7 +717,7 @@ pub mod __types {
     }
     /// The `Ltxv13b098DistilledExtendOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Ltxv13b098DistilledExtendOutputed06af31 {
+    pub struct Ltxv13b098DistilledExtendOutputd86bacf0 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltx-v095_extend.mp4"}`.
@@ -684,7 +727,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for Ltxv13b098DistilledExtendOutputed06af31 {
+    impl __serde::Serialize for Ltxv13b098DistilledExtendOutputd86bacf0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -697,7 +740,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Ltxv13b098DistilledExtendOutputed06af31 {
+    impl<'de> __serde::Deserialize<'de> for Ltxv13b098DistilledExtendOutputd86bacf0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

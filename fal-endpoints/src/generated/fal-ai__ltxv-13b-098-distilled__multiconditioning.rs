@@ -11,11 +11,11 @@ pub mod fal_ai {
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatio137222d3 as AspectRatio;
             pub use super::super::super::__types::ConditioningTypePresetf9aee210 as ConditioningTypePreset;
-            pub use super::super::super::__types::ImageConditioningInput5aa657cf as ImageConditioningInput;
-            pub use super::super::super::__types::LoRaWeightd28a0fc9 as LoRaWeight;
-            pub use super::super::super::__types::Ltxv13b098DistilledMulticonditioningOutput6e222853 as Ltxv13b098DistilledMulticonditioningOutput;
+            pub use super::super::super::__types::ImageConditioningInput579b2089 as ImageConditioningInput;
+            pub use super::super::super::__types::LoRaWeight309fbdbb as LoRaWeight;
+            pub use super::super::super::__types::Ltxv13b098DistilledMulticonditioningOutput3740db94 as Ltxv13b098DistilledMulticonditioningOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
-            pub use super::super::super::__types::VideoConditioningInput953d1480 as VideoConditioningInput;
+            pub use super::super::super::__types::VideoConditioningInputac158863 as VideoConditioningInput;
             /// The request body of `fal-ai/ltxv-13b-098-distilled/multiconditioning`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Ltxv13b098DistilledMulticonditioningInput {
@@ -442,6 +442,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -568,7 +611,7 @@ pub mod __types {
     }
     /// The `ImageConditioningInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageConditioningInput5aa657cf {
+    pub struct ImageConditioningInput579b2089 {
         /// The `image_url` field.
         pub image_url: fal_runtime::FileInput,
         /// The `start_frame_num` field.
@@ -582,7 +625,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 1.
         pub strength: Option<f64>,
     }
-    impl __serde::Serialize for ImageConditioningInput5aa657cf {
+    impl __serde::Serialize for ImageConditioningInput579b2089 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -595,7 +638,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageConditioningInput5aa657cf {
+    impl<'de> __serde::Deserialize<'de> for ImageConditioningInput579b2089 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -607,7 +650,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageConditioningInput5aa657cf {
+    impl ImageConditioningInput579b2089 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(image_url: impl Into<fal_runtime::FileInput>) -> Self {
             Self {
@@ -629,7 +672,7 @@ pub mod __types {
     }
     /// The `LoRaWeight` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoRaWeightd28a0fc9 {
+    pub struct LoRaWeight309fbdbb {
         /// The `path` field.
         pub path: String,
         /// The `weight_name` field.
@@ -640,7 +683,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoRaWeightd28a0fc9 {
+    impl __serde::Serialize for LoRaWeight309fbdbb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -653,7 +696,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoRaWeightd28a0fc9 {
+    impl<'de> __serde::Deserialize<'de> for LoRaWeight309fbdbb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -665,7 +708,7 @@ pub mod __types {
             })
         }
     }
-    impl LoRaWeightd28a0fc9 {
+    impl LoRaWeight309fbdbb {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -687,7 +730,7 @@ pub mod __types {
     }
     /// The `Ltxv13b098DistilledMulticonditioningOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Ltxv13b098DistilledMulticonditioningOutput6e222853 {
+    pub struct Ltxv13b098DistilledMulticonditioningOutput3740db94 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltxv-multiconditioning-output.mp4"}`.
@@ -697,7 +740,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for Ltxv13b098DistilledMulticonditioningOutput6e222853 {
+    impl __serde::Serialize for Ltxv13b098DistilledMulticonditioningOutput3740db94 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -711,7 +754,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for Ltxv13b098DistilledMulticonditioningOutput6e222853 {
+    for Ltxv13b098DistilledMulticonditioningOutput3740db94 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -770,7 +813,7 @@ pub mod __types {
     }
     /// The `VideoConditioningInput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoConditioningInput953d1480 {
+    pub struct VideoConditioningInputac158863 {
         /// The `video_url` field.
         pub video_url: fal_runtime::FileInput,
         /// The `conditioning_type` field.
@@ -817,7 +860,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `false`.
         pub reverse_video: Option<bool>,
     }
-    impl __serde::Serialize for VideoConditioningInput953d1480 {
+    impl __serde::Serialize for VideoConditioningInputac158863 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -837,7 +880,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoConditioningInput953d1480 {
+    impl<'de> __serde::Deserialize<'de> for VideoConditioningInputac158863 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -856,7 +899,7 @@ pub mod __types {
             })
         }
     }
-    impl VideoConditioningInput953d1480 {
+    impl VideoConditioningInputac158863 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(video_url: impl Into<fal_runtime::FileInput>) -> Self {
             Self {

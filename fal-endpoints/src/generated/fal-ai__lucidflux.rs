@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod lucidflux {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::LucidfluxOutput06ad2a61 as LucidfluxOutput;
+        pub use super::super::__types::LucidfluxOutputaf8178c2 as LucidfluxOutput;
         /// The request body of `fal-ai/lucidflux`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct LucidfluxInput {
@@ -179,6 +179,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -199,7 +242,7 @@ pub mod __types {
     }
     /// The `LucidfluxOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LucidfluxOutput06ad2a61 {
+    pub struct LucidfluxOutputaf8178c2 {
         /// The `image` field.
         ///
         /// Example: `{"file_size":123744,"content_type":"application/octet-stream","file_name":"img_result.jpeg","url":"https://v3b.fal.media/files/b/penguin/z34N19Fw1HIcAfmmrK8El_img_result.jpeg"}`.
@@ -207,7 +250,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for LucidfluxOutput06ad2a61 {
+    impl __serde::Serialize for LucidfluxOutputaf8178c2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -219,7 +262,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LucidfluxOutput06ad2a61 {
+    impl<'de> __serde::Deserialize<'de> for LucidfluxOutputaf8178c2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ pub mod fal_ai {
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioc75821ff as AspectRatio;
             pub use super::super::super::__types::Duration0e598111 as Duration;
-            pub use super::super::super::__types::LumaDreamMachineRay2Outputa07d7b9f as LumaDreamMachineRay2Output;
+            pub use super::super::super::__types::LumaDreamMachineRay2Output2c8aaf81 as LumaDreamMachineRay2Output;
             pub use super::super::super::__types::Resolutionc95eff02 as Resolution;
             /// The request body of `fal-ai/luma-dream-machine/ray-2`.
             #[derive(Debug, Clone, PartialEq)]
@@ -151,6 +151,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -277,13 +320,13 @@ pub mod __types {
     }
     /// The `LumaDreamMachineRay2Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LumaDreamMachineRay2Outputa07d7b9f {
+    pub struct LumaDreamMachineRay2Output2c8aaf81 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/penguin/Om3xjcOwiSCJwrXs7DUi__output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for LumaDreamMachineRay2Outputa07d7b9f {
+    impl __serde::Serialize for LumaDreamMachineRay2Output2c8aaf81 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -294,7 +337,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LumaDreamMachineRay2Outputa07d7b9f {
+    impl<'de> __serde::Deserialize<'de> for LumaDreamMachineRay2Output2c8aaf81 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -13,7 +13,7 @@ pub mod fal_ai {
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatioc75821ff as AspectRatio;
                 pub use super::super::super::super::__types::Duration0e598111 as Duration;
-                pub use super::super::super::super::__types::LumaDreamMachineRay2ImageToVideoOutput000abd2e as LumaDreamMachineRay2ImageToVideoOutput;
+                pub use super::super::super::super::__types::LumaDreamMachineRay2ImageToVideoOutputd201387f as LumaDreamMachineRay2ImageToVideoOutput;
                 pub use super::super::super::super::__types::Resolutionc95eff02 as Resolution;
                 /// The request body of `fal-ai/luma-dream-machine/ray-2/image-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -182,6 +182,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -308,13 +351,13 @@ pub mod __types {
     }
     /// The `LumaDreamMachineRay2ImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LumaDreamMachineRay2ImageToVideoOutput000abd2e {
+    pub struct LumaDreamMachineRay2ImageToVideoOutputd201387f {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/zebra/9aDde3Te2kuJYHdR0Kz8R_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for LumaDreamMachineRay2ImageToVideoOutput000abd2e {
+    impl __serde::Serialize for LumaDreamMachineRay2ImageToVideoOutputd201387f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -325,7 +368,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LumaDreamMachineRay2ImageToVideoOutput000abd2e {
+    impl<'de> __serde::Deserialize<'de> for LumaDreamMachineRay2ImageToVideoOutputd201387f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatiod1274e6d as AspectRatio;
-                pub use super::super::super::super::__types::LumaDreamMachineRay2ReframeOutputb11ce530 as LumaDreamMachineRay2ReframeOutput;
+                pub use super::super::super::super::__types::LumaDreamMachineRay2ReframeOutput43ecbb8a as LumaDreamMachineRay2ReframeOutput;
                 /// The request body of `fal-ai/luma-dream-machine/ray-2/reframe`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct LumaDreamMachineRay2ReframeInput {
@@ -197,6 +197,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -282,13 +325,13 @@ pub mod __types {
     }
     /// The `LumaDreamMachineRay2ReframeOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LumaDreamMachineRay2ReframeOutputb11ce530 {
+    pub struct LumaDreamMachineRay2ReframeOutput43ecbb8a {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/lion/L9nkXSW1MCj2oDimeJ4w5_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for LumaDreamMachineRay2ReframeOutputb11ce530 {
+    impl __serde::Serialize for LumaDreamMachineRay2ReframeOutput43ecbb8a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -299,7 +342,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LumaDreamMachineRay2ReframeOutputb11ce530 {
+    impl<'de> __serde::Deserialize<'de> for LumaDreamMachineRay2ReframeOutput43ecbb8a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod lux_tts {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::LuxTtsOutput84e5b787 as LuxTtsOutput;
+        pub use super::super::__types::LuxTtsOutput657720da as LuxTtsOutput;
         /// The request body of `fal-ai/lux-tts`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct LuxTtsInput {
@@ -164,6 +164,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -184,7 +227,7 @@ pub mod __types {
     }
     /// The `LuxTtsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LuxTtsOutput84e5b787 {
+    pub struct LuxTtsOutput657720da {
         /// The `audio` field.
         pub audio: fal_runtime::File,
         /// The `seed` field.
@@ -192,7 +235,7 @@ pub mod __types {
         /// The `timings` field.
         pub timings: ::std::collections::BTreeMap<String, f64>,
     }
-    impl __serde::Serialize for LuxTtsOutput84e5b787 {
+    impl __serde::Serialize for LuxTtsOutput657720da {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -205,7 +248,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LuxTtsOutput84e5b787 {
+    impl<'de> __serde::Deserialize<'de> for LuxTtsOutput657720da {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,9 +9,9 @@ pub mod fal_ai {
         pub mod zoom {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Lyra2ZoomOutput2dd61dc3 as Lyra2ZoomOutput;
+            pub use super::super::super::__types::Lyra2ZoomOutput49ae8a3a as Lyra2ZoomOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
-            pub use super::super::super::__types::VideoFile19efa486 as VideoFile;
+            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
             pub use super::super::super::__types::ZoomDirection6513f5e5 as ZoomDirection;
             pub use super::super::super::__types::ZoomInTrajectory2ce3d6fe as ZoomInTrajectory;
             pub use super::super::super::__types::ZoomOutTrajectory3474f579 as ZoomOutTrajectory;
@@ -291,6 +291,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -311,11 +354,11 @@ pub mod __types {
     }
     /// The `Lyra2ZoomOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Lyra2ZoomOutput2dd61dc3 {
+    pub struct Lyra2ZoomOutput49ae8a3a {
         /// The `video` field.
         ///
         /// Example: `{"content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a972e2c/6ACGX02AxQXhC1t9BED4b_tmpoufr9iug.mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `seed` field.
         ///
         /// Example: `478163327`.
@@ -325,7 +368,7 @@ pub mod __types {
         /// Example: `{"encode_s":1.475144863128662,"zoom_in_s":51.5847270488739}`.
         pub timings: Option<::std::collections::BTreeMap<String, f64>>,
     }
-    impl __serde::Serialize for Lyra2ZoomOutput2dd61dc3 {
+    impl __serde::Serialize for Lyra2ZoomOutput49ae8a3a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -338,7 +381,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Lyra2ZoomOutput2dd61dc3 {
+    impl<'de> __serde::Deserialize<'de> for Lyra2ZoomOutput49ae8a3a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -397,7 +440,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -423,7 +466,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -442,7 +485,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatio0552f7f9 as AspectRatio;
-        pub use super::super::__types::MagiDistilledOutput8ab9b1d1 as MagiDistilledOutput;
+        pub use super::super::__types::MagiDistilledOutputbf3800d8 as MagiDistilledOutput;
         pub use super::super::__types::Resolution2fb1f30d as Resolution;
         /// The request body of `fal-ai/magi-distilled`.
         #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +189,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -262,7 +305,7 @@ pub mod __types {
     }
     /// The `MagiDistilledOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MagiDistilledOutput8ab9b1d1 {
+    pub struct MagiDistilledOutputbf3800d8 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/rabbit/lTH9PY_LQG0FjueBxMfDN_0395dec3-0c4a-4c25-8399-ebb198b73a30.mp4"}`.
@@ -270,7 +313,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for MagiDistilledOutput8ab9b1d1 {
+    impl __serde::Serialize for MagiDistilledOutputbf3800d8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -282,7 +325,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MagiDistilledOutput8ab9b1d1 {
+    impl<'de> __serde::Deserialize<'de> for MagiDistilledOutputbf3800d8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatio0552f7f9 as AspectRatio;
-            pub use super::super::super::__types::MagiDistilledExtendVideoOutput7d9cd7e7 as MagiDistilledExtendVideoOutput;
+            pub use super::super::super::__types::MagiDistilledExtendVideoOutput34e9d774 as MagiDistilledExtendVideoOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
             /// The request body of `fal-ai/magi-distilled/extend-video`.
             #[derive(Debug, Clone, PartialEq)]
@@ -214,6 +214,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -287,7 +330,7 @@ pub mod __types {
     }
     /// The `MagiDistilledExtendVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MagiDistilledExtendVideoOutput7d9cd7e7 {
+    pub struct MagiDistilledExtendVideoOutput34e9d774 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/zebra/2UjT7u_8oF2gGfxBiT_gL_91a8f175-fd57-4ed6-aedc-1957aa558363.mp4"}`.
@@ -295,7 +338,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for MagiDistilledExtendVideoOutput7d9cd7e7 {
+    impl __serde::Serialize for MagiDistilledExtendVideoOutput34e9d774 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -307,7 +350,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MagiDistilledExtendVideoOutput7d9cd7e7 {
+    impl<'de> __serde::Deserialize<'de> for MagiDistilledExtendVideoOutput34e9d774 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

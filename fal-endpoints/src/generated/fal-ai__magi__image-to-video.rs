@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatio0552f7f9 as AspectRatio;
-            pub use super::super::super::__types::MagiImageToVideoOutput7db96e32 as MagiImageToVideoOutput;
+            pub use super::super::super::__types::MagiImageToVideoOutput107ac6f6 as MagiImageToVideoOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
             /// The request body of `fal-ai/magi/image-to-video`.
             #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +202,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -275,7 +318,7 @@ pub mod __types {
     }
     /// The `MagiImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MagiImageToVideoOutput7db96e32 {
+    pub struct MagiImageToVideoOutput107ac6f6 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/penguin/sSJdxpy9oEBqZpGIh3SPq_3381fe86-9bab-4ce4-9c3a-5db66984618a.mp4"}`.
@@ -283,7 +326,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for MagiImageToVideoOutput7db96e32 {
+    impl __serde::Serialize for MagiImageToVideoOutput107ac6f6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -295,7 +338,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MagiImageToVideoOutput7db96e32 {
+    impl<'de> __serde::Deserialize<'de> for MagiImageToVideoOutput107ac6f6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

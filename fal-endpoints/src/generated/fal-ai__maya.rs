@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod maya {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::MayaOutput81802066 as MayaOutput;
+        pub use super::super::__types::MayaOutput9ac5703c as MayaOutput;
         pub use super::super::__types::OutputFormat45d7d957 as OutputFormat;
         pub use super::super::__types::SampleRatef1423b6d as SampleRate;
         /// The request body of `fal-ai/maya`.
@@ -191,6 +191,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -211,7 +254,7 @@ pub mod __types {
     }
     /// The `MayaOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MayaOutput81802066 {
+    pub struct MayaOutput9ac5703c {
         /// The `audio` field.
         pub audio: fal_runtime::File,
         /// The `duration` field.
@@ -231,7 +274,7 @@ pub mod __types {
         /// Example: `0.51`.
         pub rtf: f64,
     }
-    impl __serde::Serialize for MayaOutput81802066 {
+    impl __serde::Serialize for MayaOutput9ac5703c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -246,7 +289,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MayaOutput81802066 {
+    impl<'de> __serde::Deserialize<'de> for MayaOutput9ac5703c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

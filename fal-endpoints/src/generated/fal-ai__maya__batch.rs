@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod batch {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::MayaBatchOutput6518bb35 as MayaBatchOutput;
+            pub use super::super::super::__types::MayaBatchOutput8c4b4ba9 as MayaBatchOutput;
             pub use super::super::super::__types::OutputFormat45d7d957 as OutputFormat;
             pub use super::super::super::__types::SampleRatef1423b6d as SampleRate;
             /// The request body of `fal-ai/maya/batch`.
@@ -197,6 +197,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -217,7 +260,7 @@ pub mod __types {
     }
     /// The `MayaBatchOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MayaBatchOutput6518bb35 {
+    pub struct MayaBatchOutput8c4b4ba9 {
         /// The `audios` field.
         pub audios: Vec<fal_runtime::File>,
         /// The `durations` field.
@@ -235,7 +278,7 @@ pub mod __types {
         /// Example: `0.15`.
         pub average_rtf: f64,
     }
-    impl __serde::Serialize for MayaBatchOutput6518bb35 {
+    impl __serde::Serialize for MayaBatchOutput8c4b4ba9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -250,7 +293,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MayaBatchOutput6518bb35 {
+    impl<'de> __serde::Deserialize<'de> for MayaBatchOutput8c4b4ba9 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,9 +9,9 @@ pub mod fal_ai {
         pub mod v1_5 {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::AudioSettingfe935bcf as AudioSetting;
+            pub use super::super::super::__types::AudioSetting017385dd as AudioSetting;
             pub use super::super::super::__types::Formatfbe8a03b as Format;
-            pub use super::super::super::__types::MinimaxMusicV15Output6bb2f24c as MinimaxMusicV15Output;
+            pub use super::super::super::__types::MinimaxMusicV15Output94ee7c93 as MinimaxMusicV15Output;
             /// The request body of `fal-ai/minimax-music/v1.5`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MinimaxMusicV15Input {
@@ -119,6 +119,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -139,7 +182,7 @@ pub mod __types {
     }
     /// The `AudioSetting` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AudioSettingfe935bcf {
+    pub struct AudioSetting017385dd {
         /// The `sample_rate` field.
         ///
         /// Default (applied by fal when the field is left unset): `44100`.
@@ -155,7 +198,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `"mp3"`.
         pub format: Option<Formatfbe8a03b>,
     }
-    impl __serde::Serialize for AudioSettingfe935bcf {
+    impl __serde::Serialize for AudioSetting017385dd {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -168,7 +211,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AudioSettingfe935bcf {
+    impl<'de> __serde::Deserialize<'de> for AudioSetting017385dd {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -180,7 +223,7 @@ pub mod __types {
             })
         }
     }
-    impl AudioSettingfe935bcf {
+    impl AudioSetting017385dd {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -256,13 +299,13 @@ pub mod __types {
     }
     /// The `MinimaxMusicV15Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxMusicV15Output6bb2f24c {
+    pub struct MinimaxMusicV15Output94ee7c93 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/lion/b3-wJ5bbmVo8S-KPqDBMK_output.mp3"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for MinimaxMusicV15Output6bb2f24c {
+    impl __serde::Serialize for MinimaxMusicV15Output94ee7c93 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -273,7 +316,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MinimaxMusicV15Output6bb2f24c {
+    impl<'de> __serde::Deserialize<'de> for MinimaxMusicV15Output94ee7c93 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,9 +9,9 @@ pub mod fal_ai {
         pub mod v2_6 {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::AudioSetting2506151f0d as AudioSetting25;
+            pub use super::super::super::__types::AudioSetting25925c6817 as AudioSetting25;
             pub use super::super::super::__types::Format247a49e7 as Format;
-            pub use super::super::super::__types::MinimaxMusicV26Output92da9293 as MinimaxMusicV26Output;
+            pub use super::super::super::__types::MinimaxMusicV26Outputf972393d as MinimaxMusicV26Output;
             /// The request body of `fal-ai/minimax-music/v2.6`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MinimaxMusicV26Input {
@@ -152,6 +152,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -172,7 +215,7 @@ pub mod __types {
     }
     /// The `AudioSetting25` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AudioSetting2506151f0d {
+    pub struct AudioSetting25925c6817 {
         /// The `sample_rate` field.
         ///
         /// Default (applied by fal when the field is left unset): `44100`.
@@ -188,7 +231,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `"mp3"`.
         pub format: Option<Format247a49e7>,
     }
-    impl __serde::Serialize for AudioSetting2506151f0d {
+    impl __serde::Serialize for AudioSetting25925c6817 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -201,7 +244,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AudioSetting2506151f0d {
+    impl<'de> __serde::Deserialize<'de> for AudioSetting25925c6817 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -213,7 +256,7 @@ pub mod __types {
             })
         }
     }
-    impl AudioSetting2506151f0d {
+    impl AudioSetting25925c6817 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -289,13 +332,13 @@ pub mod __types {
     }
     /// The `MinimaxMusicV26Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxMusicV26Output92da9293 {
+    pub struct MinimaxMusicV26Outputf972393d {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/kangaroo/GJe3sQehFteUTmpDROzOs_output.mp3"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for MinimaxMusicV26Output92da9293 {
+    impl __serde::Serialize for MinimaxMusicV26Outputf972393d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -306,7 +349,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MinimaxMusicV26Output92da9293 {
+    impl<'de> __serde::Deserialize<'de> for MinimaxMusicV26Outputf972393d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

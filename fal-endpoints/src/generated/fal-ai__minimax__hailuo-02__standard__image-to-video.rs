@@ -14,7 +14,7 @@ pub mod fal_ai {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::Duration8b2435b0 as Duration;
-                    pub use super::super::super::super::super::__types::MinimaxHailuo02StandardImageToVideoOutput55a72369 as MinimaxHailuo02StandardImageToVideoOutput;
+                    pub use super::super::super::super::super::__types::MinimaxHailuo02StandardImageToVideoOutputa0b1fab3 as MinimaxHailuo02StandardImageToVideoOutput;
                     pub use super::super::super::super::super::__types::Resolution2dcdf239 as Resolution;
                     /// The request body of `fal-ai/minimax/hailuo-02/standard/image-to-video`.
                     #[derive(Debug, Clone, PartialEq)]
@@ -167,6 +167,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -232,13 +275,13 @@ pub mod __types {
     }
     /// The `MinimaxHailuo02StandardImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxHailuo02StandardImageToVideoOutput55a72369 {
+    pub struct MinimaxHailuo02StandardImageToVideoOutputa0b1fab3 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/monkey/xF9OsLwGjjNURyAxD8RM1_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for MinimaxHailuo02StandardImageToVideoOutput55a72369 {
+    impl __serde::Serialize for MinimaxHailuo02StandardImageToVideoOutputa0b1fab3 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -250,7 +293,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for MinimaxHailuo02StandardImageToVideoOutput55a72369 {
+    for MinimaxHailuo02StandardImageToVideoOutputa0b1fab3 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,7 +14,7 @@ pub mod fal_ai {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::Duration8b2435b0 as Duration;
-                    pub use super::super::super::super::super::__types::MinimaxHailuo23StandardImageToVideoOutput2726a072 as MinimaxHailuo23StandardImageToVideoOutput;
+                    pub use super::super::super::super::super::__types::MinimaxHailuo23StandardImageToVideoOutputacaaf2c6 as MinimaxHailuo23StandardImageToVideoOutput;
                     /// The request body of `fal-ai/minimax/hailuo-2.3/standard/image-to-video`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct MinimaxHailuo23StandardImageToVideoInput {
@@ -141,6 +141,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -206,13 +249,13 @@ pub mod __types {
     }
     /// The `MinimaxHailuo23StandardImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxHailuo23StandardImageToVideoOutput2726a072 {
+    pub struct MinimaxHailuo23StandardImageToVideoOutputacaaf2c6 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/hailuo23/standard_i2v_out.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for MinimaxHailuo23StandardImageToVideoOutput2726a072 {
+    impl __serde::Serialize for MinimaxHailuo23StandardImageToVideoOutputacaaf2c6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -224,7 +267,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for MinimaxHailuo23StandardImageToVideoOutput2726a072 {
+    for MinimaxHailuo23StandardImageToVideoOutputacaaf2c6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

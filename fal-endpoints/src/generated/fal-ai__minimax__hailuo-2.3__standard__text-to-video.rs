@@ -14,7 +14,7 @@ pub mod fal_ai {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::Duration8b2435b0 as Duration;
-                    pub use super::super::super::super::super::__types::MinimaxHailuo23StandardTextToVideoOutput2bdd3d21 as MinimaxHailuo23StandardTextToVideoOutput;
+                    pub use super::super::super::super::super::__types::MinimaxHailuo23StandardTextToVideoOutput47cf5b29 as MinimaxHailuo23StandardTextToVideoOutput;
                     /// The request body of `fal-ai/minimax/hailuo-2.3/standard/text-to-video`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct MinimaxHailuo23StandardTextToVideoInput {
@@ -131,6 +131,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -196,13 +239,13 @@ pub mod __types {
     }
     /// The `MinimaxHailuo23StandardTextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxHailuo23StandardTextToVideoOutput2bdd3d21 {
+    pub struct MinimaxHailuo23StandardTextToVideoOutput47cf5b29 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/hailuo23/standard_t2v_out.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for MinimaxHailuo23StandardTextToVideoOutput2bdd3d21 {
+    impl __serde::Serialize for MinimaxHailuo23StandardTextToVideoOutput47cf5b29 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -214,7 +257,7 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de>
-    for MinimaxHailuo23StandardTextToVideoOutput2bdd3d21 {
+    for MinimaxHailuo23StandardTextToVideoOutput47cf5b29 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatio0a9ac19a as AspectRatio;
-            pub use super::super::super::__types::MinimaxImage01Outputc0badc0d as MinimaxImage01Output;
+            pub use super::super::super::__types::MinimaxImage01Output1c5f60af as MinimaxImage01Output;
             /// The request body of `fal-ai/minimax/image-01`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MinimaxImage01Input {
@@ -138,6 +138,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -227,13 +270,13 @@ pub mod __types {
     }
     /// The `MinimaxImage01Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxImage01Outputc0badc0d {
+    pub struct MinimaxImage01Output1c5f60af {
         /// The `images` field.
         ///
         /// Example: `[{"file_name":"image.jpg","url":"https://v3.fal.media/files/tiger/xLcblZAbiw1kM6ZR_2D-r_image.jpg","content_type":"image/jpeg","file_size":351366}]`.
         pub images: Vec<fal_runtime::File>,
     }
-    impl __serde::Serialize for MinimaxImage01Outputc0badc0d {
+    impl __serde::Serialize for MinimaxImage01Output1c5f60af {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -244,7 +287,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MinimaxImage01Outputc0badc0d {
+    impl<'de> __serde::Deserialize<'de> for MinimaxImage01Output1c5f60af {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

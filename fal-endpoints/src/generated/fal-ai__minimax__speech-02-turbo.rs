@@ -9,14 +9,14 @@ pub mod fal_ai {
         pub mod speech_02_turbo {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::AudioSettinga2810e97 as AudioSetting;
+            pub use super::super::super::__types::AudioSetting2a0ccaf1 as AudioSetting;
             pub use super::super::super::__types::EmotionPreset09ec4499 as EmotionPreset;
             pub use super::super::super::__types::Formatfbe8a03b as Format;
             pub use super::super::super::__types::LanguageBoostPresete1a775f7 as LanguageBoostPreset;
-            pub use super::super::super::__types::MinimaxSpeech02TurboOutputfa829c7d as MinimaxSpeech02TurboOutput;
+            pub use super::super::super::__types::MinimaxSpeech02TurboOutput8023421c as MinimaxSpeech02TurboOutput;
             pub use super::super::super::__types::OutputFormat8ac80116 as OutputFormat;
-            pub use super::super::super::__types::PronunciationDictbed06e7e as PronunciationDict;
-            pub use super::super::super::__types::VoiceSetting9c5d2e06 as VoiceSetting;
+            pub use super::super::super::__types::PronunciationDictd4881ccb as PronunciationDict;
+            pub use super::super::super::__types::VoiceSetting06178051 as VoiceSetting;
             /// The request body of `fal-ai/minimax/speech-02-turbo`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MinimaxSpeech02TurboInput {
@@ -171,6 +171,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -191,7 +234,7 @@ pub mod __types {
     }
     /// The `AudioSetting` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AudioSettinga2810e97 {
+    pub struct AudioSetting2a0ccaf1 {
         /// The `sample_rate` field.
         ///
         /// Default (applied by fal when the field is left unset): `32000`.
@@ -212,7 +255,7 @@ pub mod __types {
         /// Limits: one of 1, 2.
         pub channel: Option<i64>,
     }
-    impl __serde::Serialize for AudioSettinga2810e97 {
+    impl __serde::Serialize for AudioSetting2a0ccaf1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -226,7 +269,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AudioSettinga2810e97 {
+    impl<'de> __serde::Deserialize<'de> for AudioSetting2a0ccaf1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -239,7 +282,7 @@ pub mod __types {
             })
         }
     }
-    impl AudioSettinga2810e97 {
+    impl AudioSetting2a0ccaf1 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -575,7 +618,7 @@ pub mod __types {
     }
     /// The `MinimaxSpeech02TurboOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxSpeech02TurboOutputfa829c7d {
+    pub struct MinimaxSpeech02TurboOutput8023421c {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://fal.media/files/kangaroo/kojPUCNZ9iUGFGMR-xb7h_speech.mp3"}`.
@@ -583,7 +626,7 @@ pub mod __types {
         /// The `duration_ms` field.
         pub duration_ms: i64,
     }
-    impl __serde::Serialize for MinimaxSpeech02TurboOutputfa829c7d {
+    impl __serde::Serialize for MinimaxSpeech02TurboOutput8023421c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -595,7 +638,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MinimaxSpeech02TurboOutputfa829c7d {
+    impl<'de> __serde::Deserialize<'de> for MinimaxSpeech02TurboOutput8023421c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -653,11 +696,11 @@ pub mod __types {
     }
     /// The `PronunciationDict` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PronunciationDictbed06e7e {
+    pub struct PronunciationDictd4881ccb {
         /// The `tone_list` field.
         pub tone_list: Option<Vec<String>>,
     }
-    impl __serde::Serialize for PronunciationDictbed06e7e {
+    impl __serde::Serialize for PronunciationDictd4881ccb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -668,7 +711,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PronunciationDictbed06e7e {
+    impl<'de> __serde::Deserialize<'de> for PronunciationDictd4881ccb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -678,7 +721,7 @@ pub mod __types {
             })
         }
     }
-    impl PronunciationDictbed06e7e {
+    impl PronunciationDictd4881ccb {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { tone_list: None }
@@ -694,7 +737,7 @@ pub mod __types {
     }
     /// The `VoiceSetting` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct VoiceSetting9c5d2e06 {
+    pub struct VoiceSetting06178051 {
         /// The `voice_id` field.
         ///
         /// Default (applied by fal when the field is left unset): `"Wise_Woman"`.
@@ -723,7 +766,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `false`.
         pub english_normalization: Option<bool>,
     }
-    impl __serde::Serialize for VoiceSetting9c5d2e06 {
+    impl __serde::Serialize for VoiceSetting06178051 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -743,7 +786,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VoiceSetting9c5d2e06 {
+    impl<'de> __serde::Deserialize<'de> for VoiceSetting06178051 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -761,7 +804,7 @@ pub mod __types {
             })
         }
     }
-    impl VoiceSetting9c5d2e06 {
+    impl VoiceSetting06178051 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {

@@ -9,15 +9,15 @@ pub mod fal_ai {
         pub mod speech_2_6_turbo {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::AudioSettinga2810e97 as AudioSetting;
+            pub use super::super::super::__types::AudioSetting2a0ccaf1 as AudioSetting;
             pub use super::super::super::__types::EmotionPreset09ec4499 as EmotionPreset;
             pub use super::super::super::__types::Formatfbe8a03b as Format;
             pub use super::super::super::__types::LanguageBoostPresete1a775f7 as LanguageBoostPreset;
-            pub use super::super::super::__types::LoudnessNormalizationSettingd4b19db2 as LoudnessNormalizationSetting;
-            pub use super::super::super::__types::MinimaxSpeech26TurboOutput6702624c as MinimaxSpeech26TurboOutput;
+            pub use super::super::super::__types::LoudnessNormalizationSettingce2fb624 as LoudnessNormalizationSetting;
+            pub use super::super::super::__types::MinimaxSpeech26TurboOutput82316735 as MinimaxSpeech26TurboOutput;
             pub use super::super::super::__types::OutputFormat8ac80116 as OutputFormat;
-            pub use super::super::super::__types::PronunciationDictbed06e7e as PronunciationDict;
-            pub use super::super::super::__types::VoiceSetting9c5d2e06 as VoiceSetting;
+            pub use super::super::super::__types::PronunciationDictd4881ccb as PronunciationDict;
+            pub use super::super::super::__types::VoiceSetting06178051 as VoiceSetting;
             /// The request body of `fal-ai/minimax/speech-2.6-turbo`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MinimaxSpeech26TurboInput {
@@ -192,6 +192,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -212,7 +255,7 @@ pub mod __types {
     }
     /// The `AudioSetting` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AudioSettinga2810e97 {
+    pub struct AudioSetting2a0ccaf1 {
         /// The `sample_rate` field.
         ///
         /// Default (applied by fal when the field is left unset): `32000`.
@@ -233,7 +276,7 @@ pub mod __types {
         /// Limits: one of 1, 2.
         pub channel: Option<i64>,
     }
-    impl __serde::Serialize for AudioSettinga2810e97 {
+    impl __serde::Serialize for AudioSetting2a0ccaf1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -247,7 +290,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AudioSettinga2810e97 {
+    impl<'de> __serde::Deserialize<'de> for AudioSetting2a0ccaf1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -260,7 +303,7 @@ pub mod __types {
             })
         }
     }
-    impl AudioSettinga2810e97 {
+    impl AudioSetting2a0ccaf1 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -596,7 +639,7 @@ pub mod __types {
     }
     /// The `LoudnessNormalizationSetting` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct LoudnessNormalizationSettingd4b19db2 {
+    pub struct LoudnessNormalizationSettingce2fb624 {
         /// The `enabled` field.
         ///
         /// Default (applied by fal when the field is left unset): `true`.
@@ -617,7 +660,7 @@ pub mod __types {
         /// Limits: -3 ≤ value ≤ 0.
         pub target_peak: Option<f64>,
     }
-    impl __serde::Serialize for LoudnessNormalizationSettingd4b19db2 {
+    impl __serde::Serialize for LoudnessNormalizationSettingce2fb624 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -631,7 +674,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoudnessNormalizationSettingd4b19db2 {
+    impl<'de> __serde::Deserialize<'de> for LoudnessNormalizationSettingce2fb624 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -644,7 +687,7 @@ pub mod __types {
             })
         }
     }
-    impl LoudnessNormalizationSettingd4b19db2 {
+    impl LoudnessNormalizationSettingce2fb624 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -677,7 +720,7 @@ pub mod __types {
     }
     /// The `MinimaxSpeech26TurboOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxSpeech26TurboOutput6702624c {
+    pub struct MinimaxSpeech26TurboOutput82316735 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/minimax-speech-26/speech_26_turbo_out.mp3"}`.
@@ -685,7 +728,7 @@ pub mod __types {
         /// The `duration_ms` field.
         pub duration_ms: i64,
     }
-    impl __serde::Serialize for MinimaxSpeech26TurboOutput6702624c {
+    impl __serde::Serialize for MinimaxSpeech26TurboOutput82316735 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -697,7 +740,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MinimaxSpeech26TurboOutput6702624c {
+    impl<'de> __serde::Deserialize<'de> for MinimaxSpeech26TurboOutput82316735 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -755,11 +798,11 @@ pub mod __types {
     }
     /// The `PronunciationDict` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PronunciationDictbed06e7e {
+    pub struct PronunciationDictd4881ccb {
         /// The `tone_list` field.
         pub tone_list: Option<Vec<String>>,
     }
-    impl __serde::Serialize for PronunciationDictbed06e7e {
+    impl __serde::Serialize for PronunciationDictd4881ccb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -770,7 +813,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PronunciationDictbed06e7e {
+    impl<'de> __serde::Deserialize<'de> for PronunciationDictd4881ccb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -780,7 +823,7 @@ pub mod __types {
             })
         }
     }
-    impl PronunciationDictbed06e7e {
+    impl PronunciationDictd4881ccb {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { tone_list: None }
@@ -796,7 +839,7 @@ pub mod __types {
     }
     /// The `VoiceSetting` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct VoiceSetting9c5d2e06 {
+    pub struct VoiceSetting06178051 {
         /// The `voice_id` field.
         ///
         /// Default (applied by fal when the field is left unset): `"Wise_Woman"`.
@@ -825,7 +868,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `false`.
         pub english_normalization: Option<bool>,
     }
-    impl __serde::Serialize for VoiceSetting9c5d2e06 {
+    impl __serde::Serialize for VoiceSetting06178051 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -845,7 +888,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VoiceSetting9c5d2e06 {
+    impl<'de> __serde::Deserialize<'de> for VoiceSetting06178051 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -863,7 +906,7 @@ pub mod __types {
             })
         }
     }
-    impl VoiceSetting9c5d2e06 {
+    impl VoiceSetting06178051 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {

@@ -9,16 +9,16 @@ pub mod fal_ai {
         pub mod speech_2_8_hd {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::AudioSettinga2810e97 as AudioSetting;
+            pub use super::super::super::__types::AudioSetting2a0ccaf1 as AudioSetting;
             pub use super::super::super::__types::EmotionPreset09ec4499 as EmotionPreset;
             pub use super::super::super::__types::Formatfbe8a03b as Format;
             pub use super::super::super::__types::LanguageBoostPresete1a775f7 as LanguageBoostPreset;
-            pub use super::super::super::__types::LoudnessNormalizationSettingd4b19db2 as LoudnessNormalizationSetting;
-            pub use super::super::super::__types::MinimaxSpeech28HdOutput2dc5a64d as MinimaxSpeech28HdOutput;
+            pub use super::super::super::__types::LoudnessNormalizationSettingce2fb624 as LoudnessNormalizationSetting;
+            pub use super::super::super::__types::MinimaxSpeech28HdOutput92f09b3f as MinimaxSpeech28HdOutput;
             pub use super::super::super::__types::OutputFormat8ac80116 as OutputFormat;
-            pub use super::super::super::__types::PronunciationDictbed06e7e as PronunciationDict;
-            pub use super::super::super::__types::VoiceModify916de5ed as VoiceModify;
-            pub use super::super::super::__types::VoiceSetting9c5d2e06 as VoiceSetting;
+            pub use super::super::super::__types::PronunciationDictd4881ccb as PronunciationDict;
+            pub use super::super::super::__types::VoiceModify6ce80628 as VoiceModify;
+            pub use super::super::super::__types::VoiceSetting06178051 as VoiceSetting;
             /// The request body of `fal-ai/minimax/speech-2.8-hd`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MinimaxSpeech28HdInput {
@@ -203,6 +203,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -223,7 +266,7 @@ pub mod __types {
     }
     /// The `AudioSetting` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct AudioSettinga2810e97 {
+    pub struct AudioSetting2a0ccaf1 {
         /// The `sample_rate` field.
         ///
         /// Default (applied by fal when the field is left unset): `32000`.
@@ -244,7 +287,7 @@ pub mod __types {
         /// Limits: one of 1, 2.
         pub channel: Option<i64>,
     }
-    impl __serde::Serialize for AudioSettinga2810e97 {
+    impl __serde::Serialize for AudioSetting2a0ccaf1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -258,7 +301,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AudioSettinga2810e97 {
+    impl<'de> __serde::Deserialize<'de> for AudioSetting2a0ccaf1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -271,7 +314,7 @@ pub mod __types {
             })
         }
     }
-    impl AudioSettinga2810e97 {
+    impl AudioSetting2a0ccaf1 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -607,7 +650,7 @@ pub mod __types {
     }
     /// The `LoudnessNormalizationSetting` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct LoudnessNormalizationSettingd4b19db2 {
+    pub struct LoudnessNormalizationSettingce2fb624 {
         /// The `enabled` field.
         ///
         /// Default (applied by fal when the field is left unset): `true`.
@@ -628,7 +671,7 @@ pub mod __types {
         /// Limits: -3 ≤ value ≤ 0.
         pub target_peak: Option<f64>,
     }
-    impl __serde::Serialize for LoudnessNormalizationSettingd4b19db2 {
+    impl __serde::Serialize for LoudnessNormalizationSettingce2fb624 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -642,7 +685,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoudnessNormalizationSettingd4b19db2 {
+    impl<'de> __serde::Deserialize<'de> for LoudnessNormalizationSettingce2fb624 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -655,7 +698,7 @@ pub mod __types {
             })
         }
     }
-    impl LoudnessNormalizationSettingd4b19db2 {
+    impl LoudnessNormalizationSettingce2fb624 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -688,7 +731,7 @@ pub mod __types {
     }
     /// The `MinimaxSpeech28HdOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxSpeech28HdOutput2dc5a64d {
+    pub struct MinimaxSpeech28HdOutput92f09b3f {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8d0bda/pF8woD8Iafl8vL6BMk4k4_speech.mp3"}`.
@@ -696,7 +739,7 @@ pub mod __types {
         /// The `duration_ms` field.
         pub duration_ms: i64,
     }
-    impl __serde::Serialize for MinimaxSpeech28HdOutput2dc5a64d {
+    impl __serde::Serialize for MinimaxSpeech28HdOutput92f09b3f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -708,7 +751,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MinimaxSpeech28HdOutput2dc5a64d {
+    impl<'de> __serde::Deserialize<'de> for MinimaxSpeech28HdOutput92f09b3f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -766,11 +809,11 @@ pub mod __types {
     }
     /// The `PronunciationDict` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PronunciationDictbed06e7e {
+    pub struct PronunciationDictd4881ccb {
         /// The `tone_list` field.
         pub tone_list: Option<Vec<String>>,
     }
-    impl __serde::Serialize for PronunciationDictbed06e7e {
+    impl __serde::Serialize for PronunciationDictd4881ccb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -781,7 +824,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PronunciationDictbed06e7e {
+    impl<'de> __serde::Deserialize<'de> for PronunciationDictd4881ccb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -791,7 +834,7 @@ pub mod __types {
             })
         }
     }
-    impl PronunciationDictbed06e7e {
+    impl PronunciationDictd4881ccb {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self { tone_list: None }
@@ -807,7 +850,7 @@ pub mod __types {
     }
     /// The `VoiceModify` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct VoiceModify916de5ed {
+    pub struct VoiceModify6ce80628 {
         /// The `pitch` field.
         ///
         /// Default (applied by fal when the field is left unset): `0`.
@@ -824,7 +867,7 @@ pub mod __types {
         /// Limits: -100 ≤ value ≤ 100.
         pub timbre: Option<i64>,
     }
-    impl __serde::Serialize for VoiceModify916de5ed {
+    impl __serde::Serialize for VoiceModify6ce80628 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -837,7 +880,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VoiceModify916de5ed {
+    impl<'de> __serde::Deserialize<'de> for VoiceModify6ce80628 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -849,7 +892,7 @@ pub mod __types {
             })
         }
     }
-    impl VoiceModify916de5ed {
+    impl VoiceModify6ce80628 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -876,7 +919,7 @@ pub mod __types {
     }
     /// The `VoiceSetting` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct VoiceSetting9c5d2e06 {
+    pub struct VoiceSetting06178051 {
         /// The `voice_id` field.
         ///
         /// Default (applied by fal when the field is left unset): `"Wise_Woman"`.
@@ -905,7 +948,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `false`.
         pub english_normalization: Option<bool>,
     }
-    impl __serde::Serialize for VoiceSetting9c5d2e06 {
+    impl __serde::Serialize for VoiceSetting06178051 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -925,7 +968,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VoiceSetting9c5d2e06 {
+    impl<'de> __serde::Deserialize<'de> for VoiceSetting06178051 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -943,7 +986,7 @@ pub mod __types {
             })
         }
     }
-    impl VoiceSetting9c5d2e06 {
+    impl VoiceSetting06178051 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod video_01_director {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::MinimaxVideo01DirectorOutput0c9ee5c8 as MinimaxVideo01DirectorOutput;
+            pub use super::super::super::__types::MinimaxVideo01DirectorOutput5a606508 as MinimaxVideo01DirectorOutput;
             /// The request body of `fal-ai/minimax/video-01-director`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MinimaxVideo01DirectorInput {
@@ -112,6 +112,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -132,13 +175,13 @@ pub mod __types {
     }
     /// The `MinimaxVideo01DirectorOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxVideo01DirectorOutput0c9ee5c8 {
+    pub struct MinimaxVideo01DirectorOutput5a606508 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://fal.media/files/panda/4Et1qL4cbedh-OACEw7OF_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for MinimaxVideo01DirectorOutput0c9ee5c8 {
+    impl __serde::Serialize for MinimaxVideo01DirectorOutput5a606508 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -149,7 +192,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MinimaxVideo01DirectorOutput0c9ee5c8 {
+    impl<'de> __serde::Deserialize<'de> for MinimaxVideo01DirectorOutput5a606508 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

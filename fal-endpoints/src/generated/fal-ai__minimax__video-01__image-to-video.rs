@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod image_to_video {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::MinimaxVideo01ImageToVideoOutput52c2cc3f as MinimaxVideo01ImageToVideoOutput;
+                pub use super::super::super::super::__types::MinimaxVideo01ImageToVideoOutpute6e052bb as MinimaxVideo01ImageToVideoOutput;
                 /// The request body of `fal-ai/minimax/video-01/image-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct MinimaxVideo01ImageToVideoInput {
@@ -125,6 +125,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -145,13 +188,13 @@ pub mod __types {
     }
     /// The `MinimaxVideo01ImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxVideo01ImageToVideoOutput52c2cc3f {
+    pub struct MinimaxVideo01ImageToVideoOutpute6e052bb {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://fal.media/files/monkey/vNZqQV_WgC9MhoidClLyw_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for MinimaxVideo01ImageToVideoOutput52c2cc3f {
+    impl __serde::Serialize for MinimaxVideo01ImageToVideoOutpute6e052bb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -162,7 +205,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MinimaxVideo01ImageToVideoOutput52c2cc3f {
+    impl<'de> __serde::Deserialize<'de> for MinimaxVideo01ImageToVideoOutpute6e052bb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod voice_clone {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::MinimaxVoiceCloneOutput766bd979 as MinimaxVoiceCloneOutput;
+            pub use super::super::super::__types::MinimaxVoiceCloneOutput26ed0011 as MinimaxVoiceCloneOutput;
             pub use super::super::super::__types::Model0be6e490 as Model;
             /// The request body of `fal-ai/minimax/voice-clone`.
             #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +168,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -188,7 +231,7 @@ pub mod __types {
     }
     /// The `MinimaxVoiceCloneOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MinimaxVoiceCloneOutput766bd979 {
+    pub struct MinimaxVoiceCloneOutput26ed0011 {
         /// The `custom_voice_id` field.
         pub custom_voice_id: String,
         /// The `audio` field.
@@ -196,7 +239,7 @@ pub mod __types {
         /// Example: `{"url":"https://fal.media/files/kangaroo/kojPUCNZ9iUGFGMR-xb7h_speech.mp3"}`.
         pub audio: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for MinimaxVoiceCloneOutput766bd979 {
+    impl __serde::Serialize for MinimaxVoiceCloneOutput26ed0011 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -208,7 +251,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MinimaxVoiceCloneOutput766bd979 {
+    impl<'de> __serde::Deserialize<'de> for MinimaxVoiceCloneOutput26ed0011 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod detection {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::MoondreamNextDetectionOutpute23ac3b4 as MoondreamNextDetectionOutput;
+            pub use super::super::super::__types::MoondreamNextDetectionOutput61b3dd49 as MoondreamNextDetectionOutput;
             pub use super::super::super::__types::TaskType0ea488ba as TaskType;
             /// The request body of `fal-ai/moondream-next/detection`.
             #[derive(Debug, Clone, PartialEq)]
@@ -158,6 +158,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -178,13 +221,13 @@ pub mod __types {
     }
     /// The `MoondreamNextDetectionOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MoondreamNextDetectionOutpute23ac3b4 {
+    pub struct MoondreamNextDetectionOutput61b3dd49 {
         /// The `image` field.
         pub image: Option<fal_runtime::Image>,
         /// The `text_output` field.
         pub text_output: String,
     }
-    impl __serde::Serialize for MoondreamNextDetectionOutpute23ac3b4 {
+    impl __serde::Serialize for MoondreamNextDetectionOutput61b3dd49 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -196,7 +239,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MoondreamNextDetectionOutpute23ac3b4 {
+    impl<'de> __serde::Deserialize<'de> for MoondreamNextDetectionOutput61b3dd49 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod object_detection {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Moondream2ObjectDetectionOutputcf801899 as Moondream2ObjectDetectionOutput;
+            pub use super::super::super::__types::Moondream2ObjectDetectionOutput4f04f604 as Moondream2ObjectDetectionOutput;
             /// The request body of `fal-ai/moondream2/object-detection`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Moondream2ObjectDetectionInput {
@@ -108,6 +108,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -128,7 +171,7 @@ pub mod __types {
     }
     /// The `Moondream2ObjectDetectionOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Moondream2ObjectDetectionOutputcf801899 {
+    pub struct Moondream2ObjectDetectionOutput4f04f604 {
         /// The `objects` field.
         pub objects: Vec<
             fal_runtime::__private::serde_json::Map<
@@ -139,7 +182,7 @@ pub mod __types {
         /// The `image` field.
         pub image: fal_runtime::Image,
     }
-    impl __serde::Serialize for Moondream2ObjectDetectionOutputcf801899 {
+    impl __serde::Serialize for Moondream2ObjectDetectionOutput4f04f604 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -151,7 +194,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Moondream2ObjectDetectionOutputcf801899 {
+    impl<'de> __serde::Deserialize<'de> for Moondream2ObjectDetectionOutput4f04f604 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,9 +9,9 @@ pub mod fal_ai {
         pub mod detect {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Moondream3PreviewDetectOutput4148a9e4 as Moondream3PreviewDetectOutput;
-            pub use super::super::super::__types::Object95c9fde0 as Object;
-            pub use super::super::super::__types::UsageInfod7d7ee2e as UsageInfo;
+            pub use super::super::super::__types::Moondream3PreviewDetectOutput81b0d3db as Moondream3PreviewDetectOutput;
+            pub use super::super::super::__types::Object34d72089 as Object;
+            pub use super::super::super::__types::UsageInfod31cdb3b as UsageInfo;
             /// The request body of `fal-ai/moondream3-preview/detect`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Moondream3PreviewDetectInput {
@@ -125,6 +125,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -145,7 +188,7 @@ pub mod __types {
     }
     /// The `Moondream3PreviewDetectOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Moondream3PreviewDetectOutput4148a9e4 {
+    pub struct Moondream3PreviewDetectOutput81b0d3db {
         /// The `finish_reason` field.
         ///
         /// Example: `"stop"`.
@@ -153,15 +196,15 @@ pub mod __types {
         /// The `usage_info` field.
         ///
         /// Example: `{"prefill_time_ms":54.45315001998097,"input_tokens":737,"output_tokens":23,"ttft_ms":91.87838807702065,"decode_time_ms":811.5944429300725}`.
-        pub usage_info: UsageInfod7d7ee2e,
+        pub usage_info: UsageInfod31cdb3b,
         /// The `objects` field.
-        pub objects: Vec<Object95c9fde0>,
+        pub objects: Vec<Object34d72089>,
         /// The `image` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/moondream-3-preview/detect_out.png"}`.
         pub image: Option<fal_runtime::Image>,
     }
-    impl __serde::Serialize for Moondream3PreviewDetectOutput4148a9e4 {
+    impl __serde::Serialize for Moondream3PreviewDetectOutput81b0d3db {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -175,7 +218,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Moondream3PreviewDetectOutput4148a9e4 {
+    impl<'de> __serde::Deserialize<'de> for Moondream3PreviewDetectOutput81b0d3db {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -190,7 +233,7 @@ pub mod __types {
     }
     /// The `Object` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Object95c9fde0 {
+    pub struct Object34d72089 {
         /// The `x_min` field.
         pub x_min: f64,
         /// The `y_min` field.
@@ -200,7 +243,7 @@ pub mod __types {
         /// The `y_max` field.
         pub y_max: f64,
     }
-    impl __serde::Serialize for Object95c9fde0 {
+    impl __serde::Serialize for Object34d72089 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -214,7 +257,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Object95c9fde0 {
+    impl<'de> __serde::Deserialize<'de> for Object34d72089 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -229,7 +272,7 @@ pub mod __types {
     }
     /// The `UsageInfo` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct UsageInfod7d7ee2e {
+    pub struct UsageInfod31cdb3b {
         /// The `input_tokens` field.
         pub input_tokens: i64,
         /// The `output_tokens` field.
@@ -241,7 +284,7 @@ pub mod __types {
         /// The `ttft_ms` field.
         pub ttft_ms: f64,
     }
-    impl __serde::Serialize for UsageInfod7d7ee2e {
+    impl __serde::Serialize for UsageInfod31cdb3b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -256,7 +299,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for UsageInfod7d7ee2e {
+    impl<'de> __serde::Deserialize<'de> for UsageInfod31cdb3b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

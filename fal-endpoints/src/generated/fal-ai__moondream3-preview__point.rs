@@ -9,9 +9,9 @@ pub mod fal_ai {
         pub mod point {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Moondream3PreviewPointOutput1cce84c4 as Moondream3PreviewPointOutput;
-            pub use super::super::super::__types::Point73e5b059 as Point;
-            pub use super::super::super::__types::UsageInfod7d7ee2e as UsageInfo;
+            pub use super::super::super::__types::Moondream3PreviewPointOutput78c2e7f5 as Moondream3PreviewPointOutput;
+            pub use super::super::super::__types::Point0c934c8c as Point;
+            pub use super::super::super::__types::UsageInfod31cdb3b as UsageInfo;
             /// The request body of `fal-ai/moondream3-preview/point`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Moondream3PreviewPointInput {
@@ -125,6 +125,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -145,7 +188,7 @@ pub mod __types {
     }
     /// The `Moondream3PreviewPointOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Moondream3PreviewPointOutput1cce84c4 {
+    pub struct Moondream3PreviewPointOutput78c2e7f5 {
         /// The `finish_reason` field.
         ///
         /// Example: `"stop"`.
@@ -153,15 +196,15 @@ pub mod __types {
         /// The `usage_info` field.
         ///
         /// Example: `{"prefill_time_ms":54.45315001998097,"input_tokens":737,"output_tokens":23,"ttft_ms":91.87838807702065,"decode_time_ms":811.5944429300725}`.
-        pub usage_info: UsageInfod7d7ee2e,
+        pub usage_info: UsageInfod31cdb3b,
         /// The `points` field.
-        pub points: Vec<Point73e5b059>,
+        pub points: Vec<Point0c934c8c>,
         /// The `image` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/moondream-3-preview/point_out.png"}`.
         pub image: Option<fal_runtime::Image>,
     }
-    impl __serde::Serialize for Moondream3PreviewPointOutput1cce84c4 {
+    impl __serde::Serialize for Moondream3PreviewPointOutput78c2e7f5 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -175,7 +218,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Moondream3PreviewPointOutput1cce84c4 {
+    impl<'de> __serde::Deserialize<'de> for Moondream3PreviewPointOutput78c2e7f5 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -190,13 +233,13 @@ pub mod __types {
     }
     /// The `Point` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Point73e5b059 {
+    pub struct Point0c934c8c {
         /// The `x` field.
         pub x: f64,
         /// The `y` field.
         pub y: f64,
     }
-    impl __serde::Serialize for Point73e5b059 {
+    impl __serde::Serialize for Point0c934c8c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -208,7 +251,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Point73e5b059 {
+    impl<'de> __serde::Deserialize<'de> for Point0c934c8c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -221,7 +264,7 @@ pub mod __types {
     }
     /// The `UsageInfo` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct UsageInfod7d7ee2e {
+    pub struct UsageInfod31cdb3b {
         /// The `input_tokens` field.
         pub input_tokens: i64,
         /// The `output_tokens` field.
@@ -233,7 +276,7 @@ pub mod __types {
         /// The `ttft_ms` field.
         pub ttft_ms: f64,
     }
-    impl __serde::Serialize for UsageInfod7d7ee2e {
+    impl __serde::Serialize for UsageInfod31cdb3b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -248,7 +291,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for UsageInfod7d7ee2e {
+    impl<'de> __serde::Deserialize<'de> for UsageInfod31cdb3b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,8 +9,8 @@ pub mod fal_ai {
         pub mod query {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Moondream3PreviewQueryOutput7ec54a1b as Moondream3PreviewQueryOutput;
-            pub use super::super::super::__types::UsageInfod7d7ee2e as UsageInfo;
+            pub use super::super::super::__types::Moondream3PreviewQueryOutput6637a5cc as Moondream3PreviewQueryOutput;
+            pub use super::super::super::__types::UsageInfod31cdb3b as UsageInfo;
             /// The request body of `fal-ai/moondream3-preview/query`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Moondream3PreviewQueryInput {
@@ -143,6 +143,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -163,7 +206,7 @@ pub mod __types {
     }
     /// The `Moondream3PreviewQueryOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Moondream3PreviewQueryOutput7ec54a1b {
+    pub struct Moondream3PreviewQueryOutput6637a5cc {
         /// The `finish_reason` field.
         ///
         /// Example: `"stop"`.
@@ -171,13 +214,13 @@ pub mod __types {
         /// The `usage_info` field.
         ///
         /// Example: `{"prefill_time_ms":54.45315001998097,"input_tokens":737,"output_tokens":23,"ttft_ms":91.87838807702065,"decode_time_ms":811.5944429300725}`.
-        pub usage_info: UsageInfod7d7ee2e,
+        pub usage_info: UsageInfod31cdb3b,
         /// The `output` field.
         pub output: String,
         /// The `reasoning` field.
         pub reasoning: Option<String>,
     }
-    impl __serde::Serialize for Moondream3PreviewQueryOutput7ec54a1b {
+    impl __serde::Serialize for Moondream3PreviewQueryOutput6637a5cc {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -191,7 +234,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Moondream3PreviewQueryOutput7ec54a1b {
+    impl<'de> __serde::Deserialize<'de> for Moondream3PreviewQueryOutput6637a5cc {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -206,7 +249,7 @@ pub mod __types {
     }
     /// The `UsageInfo` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct UsageInfod7d7ee2e {
+    pub struct UsageInfod31cdb3b {
         /// The `input_tokens` field.
         pub input_tokens: i64,
         /// The `output_tokens` field.
@@ -218,7 +261,7 @@ pub mod __types {
         /// The `ttft_ms` field.
         pub ttft_ms: f64,
     }
-    impl __serde::Serialize for UsageInfod7d7ee2e {
+    impl __serde::Serialize for UsageInfod31cdb3b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -233,7 +276,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for UsageInfod7d7ee2e {
+    impl<'de> __serde::Deserialize<'de> for UsageInfod31cdb3b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

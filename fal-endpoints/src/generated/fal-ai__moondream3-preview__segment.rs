@@ -9,11 +9,11 @@ pub mod fal_ai {
         pub mod segment {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Moondream3PreviewSegmentOutput476c7e8e as Moondream3PreviewSegmentOutput;
-            pub use super::super::super::__types::Object95c9fde0 as Object;
-            pub use super::super::super::__types::SegmentSamplingSettings6ba9a818 as SegmentSamplingSettings;
+            pub use super::super::super::__types::Moondream3PreviewSegmentOutputda0300c0 as Moondream3PreviewSegmentOutput;
+            pub use super::super::super::__types::Object34d72089 as Object;
+            pub use super::super::super::__types::SegmentSamplingSettings42432912 as SegmentSamplingSettings;
             pub use super::super::super::__types::SpatialReferencesItem1e6bd014 as SpatialReferencesItem;
-            pub use super::super::super::__types::UsageInfod7d7ee2e as UsageInfo;
+            pub use super::super::super::__types::UsageInfod31cdb3b as UsageInfo;
             /// The request body of `fal-ai/moondream3-preview/segment`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Moondream3PreviewSegmentInput {
@@ -161,6 +161,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -181,7 +224,7 @@ pub mod __types {
     }
     /// The `Moondream3PreviewSegmentOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Moondream3PreviewSegmentOutput476c7e8e {
+    pub struct Moondream3PreviewSegmentOutputda0300c0 {
         /// The `finish_reason` field.
         ///
         /// Example: `"stop"`.
@@ -189,7 +232,7 @@ pub mod __types {
         /// The `usage_info` field.
         ///
         /// Example: `{"prefill_time_ms":54.45315001998097,"input_tokens":737,"output_tokens":23,"ttft_ms":91.87838807702065,"decode_time_ms":811.5944429300725}`.
-        pub usage_info: UsageInfod7d7ee2e,
+        pub usage_info: UsageInfod31cdb3b,
         /// The `image` field.
         ///
         /// Example: `{"height":1024,"content_type":"image/png","file_name":"segmentation_out.png","width":1024,"url":"https://storage.googleapis.com/falserverless/example_outputs/moondream-3-preview/segmentation_out.png"}`.
@@ -199,9 +242,9 @@ pub mod __types {
         /// The `bbox` field.
         ///
         /// Example: `{"x_max":0.732421875,"y_max":0.53515625,"x_min":0.5390625,"y_min":0.2998046875}`.
-        pub bbox: Option<Object95c9fde0>,
+        pub bbox: Option<Object34d72089>,
     }
-    impl __serde::Serialize for Moondream3PreviewSegmentOutput476c7e8e {
+    impl __serde::Serialize for Moondream3PreviewSegmentOutputda0300c0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -216,7 +259,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Moondream3PreviewSegmentOutput476c7e8e {
+    impl<'de> __serde::Deserialize<'de> for Moondream3PreviewSegmentOutputda0300c0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -232,7 +275,7 @@ pub mod __types {
     }
     /// The `Object` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Object95c9fde0 {
+    pub struct Object34d72089 {
         /// The `x_min` field.
         pub x_min: f64,
         /// The `y_min` field.
@@ -242,7 +285,7 @@ pub mod __types {
         /// The `y_max` field.
         pub y_max: f64,
     }
-    impl __serde::Serialize for Object95c9fde0 {
+    impl __serde::Serialize for Object34d72089 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -256,7 +299,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Object95c9fde0 {
+    impl<'de> __serde::Deserialize<'de> for Object34d72089 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -271,7 +314,7 @@ pub mod __types {
     }
     /// The `SegmentSamplingSettings` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct SegmentSamplingSettings6ba9a818 {
+    pub struct SegmentSamplingSettings42432912 {
         /// The `temperature` field.
         ///
         /// Default (applied by fal when the field is left unset): `1`.
@@ -285,7 +328,7 @@ pub mod __types {
         /// The `max_tokens` field.
         pub max_tokens: Option<i64>,
     }
-    impl __serde::Serialize for SegmentSamplingSettings6ba9a818 {
+    impl __serde::Serialize for SegmentSamplingSettings42432912 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -298,7 +341,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SegmentSamplingSettings6ba9a818 {
+    impl<'de> __serde::Deserialize<'de> for SegmentSamplingSettings42432912 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -310,7 +353,7 @@ pub mod __types {
             })
         }
     }
-    impl SegmentSamplingSettings6ba9a818 {
+    impl SegmentSamplingSettings42432912 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -406,7 +449,7 @@ pub mod __types {
     }
     /// The `UsageInfo` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct UsageInfod7d7ee2e {
+    pub struct UsageInfod31cdb3b {
         /// The `input_tokens` field.
         pub input_tokens: i64,
         /// The `output_tokens` field.
@@ -418,7 +461,7 @@ pub mod __types {
         /// The `ttft_ms` field.
         pub ttft_ms: f64,
     }
-    impl __serde::Serialize for UsageInfod7d7ee2e {
+    impl __serde::Serialize for UsageInfod31cdb3b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -433,7 +476,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for UsageInfod7d7ee2e {
+    impl<'de> __serde::Deserialize<'de> for UsageInfod31cdb3b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

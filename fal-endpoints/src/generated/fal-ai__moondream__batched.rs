@@ -10,8 +10,8 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::ModelIdc4d63a4e as ModelId;
-            pub use super::super::super::__types::MoondreamBatchedOutput067b8fda as MoondreamBatchedOutput;
-            pub use super::super::super::__types::MoondreamInputParam67301069 as MoondreamInputParam;
+            pub use super::super::super::__types::MoondreamBatchedOutput02fbb48b as MoondreamBatchedOutput;
+            pub use super::super::super::__types::MoondreamInputParamc8fe6e24 as MoondreamInputParam;
             /// The request body of `fal-ai/moondream/batched`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct MoondreamBatchedInput {
@@ -173,6 +173,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -238,7 +281,7 @@ pub mod __types {
     }
     /// The `MoondreamBatchedOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MoondreamBatchedOutput067b8fda {
+    pub struct MoondreamBatchedOutput02fbb48b {
         /// The `outputs` field.
         pub outputs: Vec<String>,
         /// The `partial` field.
@@ -250,7 +293,7 @@ pub mod __types {
         /// The `filenames` field.
         pub filenames: Option<Vec<String>>,
     }
-    impl __serde::Serialize for MoondreamBatchedOutput067b8fda {
+    impl __serde::Serialize for MoondreamBatchedOutput02fbb48b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -264,7 +307,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MoondreamBatchedOutput067b8fda {
+    impl<'de> __serde::Deserialize<'de> for MoondreamBatchedOutput02fbb48b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -279,7 +322,7 @@ pub mod __types {
     }
     /// The `MoondreamInputParam` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MoondreamInputParam67301069 {
+    pub struct MoondreamInputParamc8fe6e24 {
         /// The `image_url` field.
         ///
         /// Example: `"https://llava-vl.github.io/static/images/monalisa.jpg"`.
@@ -287,7 +330,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: Option<String>,
     }
-    impl __serde::Serialize for MoondreamInputParam67301069 {
+    impl __serde::Serialize for MoondreamInputParamc8fe6e24 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -299,7 +342,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MoondreamInputParam67301069 {
+    impl<'de> __serde::Deserialize<'de> for MoondreamInputParamc8fe6e24 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -310,7 +353,7 @@ pub mod __types {
             })
         }
     }
-    impl MoondreamInputParam67301069 {
+    impl MoondreamInputParamc8fe6e24 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(image_url: impl Into<fal_runtime::FileInput>) -> Self {
             Self {

@@ -8,9 +8,9 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatioabe220e7 as AspectRatio;
-        pub use super::super::__types::MultishotMasterOutput4016146e as MultishotMasterOutput;
+        pub use super::super::__types::MultishotMasterOutput79abbf31 as MultishotMasterOutput;
         pub use super::super::__types::Resolution2fb1f30d as Resolution;
-        pub use super::super::__types::Shotbceb7105 as Shot;
+        pub use super::super::__types::Shot3cb34b66 as Shot;
         /// The request body of `fal-ai/multishot-master`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct MultishotMasterInput {
@@ -225,6 +225,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -290,7 +333,7 @@ pub mod __types {
     }
     /// The `MultishotMasterOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MultishotMasterOutput4016146e {
+    pub struct MultishotMasterOutput79abbf31 {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","file_size":837114,"content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a8fb858/x6xEQNBP9m61inmR6p_WH_output.mp4"}`.
@@ -302,7 +345,7 @@ pub mod __types {
         /// The `timings` field.
         pub timings: ::std::collections::BTreeMap<String, f64>,
     }
-    impl __serde::Serialize for MultishotMasterOutput4016146e {
+    impl __serde::Serialize for MultishotMasterOutput79abbf31 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -315,7 +358,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MultishotMasterOutput4016146e {
+    impl<'de> __serde::Deserialize<'de> for MultishotMasterOutput79abbf31 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -374,7 +417,7 @@ pub mod __types {
     }
     /// The `Shot` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Shotbceb7105 {
+    pub struct Shot3cb34b66 {
         /// The `prompt` field.
         ///
         /// Limits: 1 to 2500 characters.
@@ -385,7 +428,7 @@ pub mod __types {
         /// Limits: 17 ≤ value ≤ 100.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for Shotbceb7105 {
+    impl __serde::Serialize for Shot3cb34b66 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -397,7 +440,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Shotbceb7105 {
+    impl<'de> __serde::Deserialize<'de> for Shot3cb34b66 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -408,7 +451,7 @@ pub mod __types {
             })
         }
     }
-    impl Shotbceb7105 {
+    impl Shot3cb34b66 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(prompt: impl Into<String>) -> Self {
             Self {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioPreset616c0793 as AspectRatioPreset;
-            pub use super::super::super::__types::NanoBanana2EditOutputdc3cfea8 as NanoBanana2EditOutput;
+            pub use super::super::super::__types::NanoBanana2EditOutput612279c1 as NanoBanana2EditOutput;
             pub use super::super::super::__types::OutputFormat571d4461 as OutputFormat;
             pub use super::super::super::__types::Resolutione8faabeb as Resolution;
             pub use super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
@@ -254,6 +254,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -371,7 +414,7 @@ pub mod __types {
     }
     /// The `NanoBanana2EditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct NanoBanana2EditOutputdc3cfea8 {
+    pub struct NanoBanana2EditOutput612279c1 {
         /// The `images` field.
         ///
         /// Example: `[{"file_name":"nano-banana-2-edit-output.png","content_type":"image/png","url":"https://storage.googleapis.com/falserverless/example_outputs/nano-banana-2-edit-output.png"}]`.
@@ -379,7 +422,7 @@ pub mod __types {
         /// The `description` field.
         pub description: String,
     }
-    impl __serde::Serialize for NanoBanana2EditOutputdc3cfea8 {
+    impl __serde::Serialize for NanoBanana2EditOutput612279c1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -391,7 +434,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for NanoBanana2EditOutputdc3cfea8 {
+    impl<'de> __serde::Deserialize<'de> for NanoBanana2EditOutput612279c1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

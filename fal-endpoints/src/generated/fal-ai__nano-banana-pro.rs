@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatioPreset7884ef2c as AspectRatioPreset;
-        pub use super::super::__types::NanoBananaProOutput7fb6046a as NanoBananaProOutput;
+        pub use super::super::__types::NanoBananaProOutput7eed0ce8 as NanoBananaProOutput;
         pub use super::super::__types::OutputFormat571d4461 as OutputFormat;
         pub use super::super::__types::Resolutionf9df43ae as Resolution;
         pub use super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
@@ -227,6 +227,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -328,7 +371,7 @@ pub mod __types {
     }
     /// The `NanoBananaProOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct NanoBananaProOutput7fb6046a {
+    pub struct NanoBananaProOutput7eed0ce8 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://storage.googleapis.com/falserverless/example_outputs/nano-banana-pro-t2i-output.png","file_name":"nano-banana-pro-t2i-output.png","content_type":"image/png"}]`.
@@ -336,7 +379,7 @@ pub mod __types {
         /// The `description` field.
         pub description: String,
     }
-    impl __serde::Serialize for NanoBananaProOutput7fb6046a {
+    impl __serde::Serialize for NanoBananaProOutput7eed0ce8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -348,7 +391,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for NanoBananaProOutput7fb6046a {
+    impl<'de> __serde::Deserialize<'de> for NanoBananaProOutput7eed0ce8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatioed065cb9 as AspectRatio;
-        pub use super::super::__types::NanoBananaOutput493ff112 as NanoBananaOutput;
+        pub use super::super::__types::NanoBananaOutput273a1ce8 as NanoBananaOutput;
         pub use super::super::__types::OutputFormat571d4461 as OutputFormat;
         pub use super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
         /// The request body of `fal-ai/nano-banana`.
@@ -186,6 +186,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -283,7 +326,7 @@ pub mod __types {
     }
     /// The `NanoBananaOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct NanoBananaOutput493ff112 {
+    pub struct NanoBananaOutput273a1ce8 {
         /// The `images` field.
         ///
         /// Example: `[{"content_type":"image/png","url":"https://storage.googleapis.com/falserverless/example_outputs/nano-banana-t2i-output.png","file_name":"nano-banana-t2i-output.png"}]`.
@@ -291,7 +334,7 @@ pub mod __types {
         /// The `description` field.
         pub description: String,
     }
-    impl __serde::Serialize for NanoBananaOutput493ff112 {
+    impl __serde::Serialize for NanoBananaOutput273a1ce8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -303,7 +346,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for NanoBananaOutput493ff112 {
+    impl<'de> __serde::Deserialize<'de> for NanoBananaOutput273a1ce8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

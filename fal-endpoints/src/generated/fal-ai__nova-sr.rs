@@ -7,11 +7,11 @@ pub mod fal_ai {
     pub mod nova_sr {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::AudioFile3f989b44 as AudioFile;
+        pub use super::super::__types::AudioFilea2afc6f8 as AudioFile;
         pub use super::super::__types::AudioFormat86ed0f6a as AudioFormat;
         pub use super::super::__types::Bitrateac740665 as Bitrate;
-        pub use super::super::__types::NovaSrOutput4d42114b as NovaSrOutput;
-        pub use super::super::__types::NovaSrTimingsce9631c7 as NovaSrTimings;
+        pub use super::super::__types::NovaSrOutput7ab51770 as NovaSrOutput;
+        pub use super::super::__types::NovaSrTimingsdd4042ba as NovaSrTimings;
         /// The request body of `fal-ai/nova-sr`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct NovaSrInput {
@@ -137,6 +137,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -157,7 +200,7 @@ pub mod __types {
     }
     /// The `AudioFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AudioFile3f989b44 {
+    pub struct AudioFilea2afc6f8 {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -181,7 +224,7 @@ pub mod __types {
         /// The `bitrate` field.
         pub bitrate: Option<Bitrateac740665>,
     }
-    impl __serde::Serialize for AudioFile3f989b44 {
+    impl __serde::Serialize for AudioFilea2afc6f8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -199,7 +242,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AudioFile3f989b44 {
+    impl<'de> __serde::Deserialize<'de> for AudioFilea2afc6f8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -324,13 +367,13 @@ pub mod __types {
     }
     /// The `NovaSrOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct NovaSrOutput4d42114b {
+    pub struct NovaSrOutput7ab51770 {
         /// The `audio` field.
-        pub audio: AudioFile3f989b44,
+        pub audio: AudioFilea2afc6f8,
         /// The `timings` field.
-        pub timings: NovaSrTimingsce9631c7,
+        pub timings: NovaSrTimingsdd4042ba,
     }
-    impl __serde::Serialize for NovaSrOutput4d42114b {
+    impl __serde::Serialize for NovaSrOutput7ab51770 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -342,7 +385,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for NovaSrOutput4d42114b {
+    impl<'de> __serde::Deserialize<'de> for NovaSrOutput7ab51770 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -355,7 +398,7 @@ pub mod __types {
     }
     /// The `NovaSrTimings` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct NovaSrTimingsce9631c7 {
+    pub struct NovaSrTimingsdd4042ba {
         /// The `preprocess` field.
         pub preprocess: f64,
         /// The `inference` field.
@@ -363,7 +406,7 @@ pub mod __types {
         /// The `postprocess` field.
         pub postprocess: f64,
     }
-    impl __serde::Serialize for NovaSrTimingsce9631c7 {
+    impl __serde::Serialize for NovaSrTimingsdd4042ba {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -376,7 +419,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for NovaSrTimingsce9631c7 {
+    impl<'de> __serde::Deserialize<'de> for NovaSrTimingsdd4042ba {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

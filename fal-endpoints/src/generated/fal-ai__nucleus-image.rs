@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatioa2c998b3 as AspectRatio;
-        pub use super::super::__types::NucleusImageOutput7b7598af as NucleusImageOutput;
+        pub use super::super::__types::NucleusImageOutput1bed0630 as NucleusImageOutput;
         pub use super::super::__types::OutputFormat3065abec as OutputFormat;
         /// The request body of `fal-ai/nucleus-image`.
         #[derive(Debug, Clone, PartialEq)]
@@ -226,6 +226,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -311,7 +354,7 @@ pub mod __types {
     }
     /// The `NucleusImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct NucleusImageOutput7b7598af {
+    pub struct NucleusImageOutput1bed0630 {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `timings` field.
@@ -323,7 +366,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for NucleusImageOutput7b7598af {
+    impl __serde::Serialize for NucleusImageOutput1bed0630 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -338,7 +381,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for NucleusImageOutput7b7598af {
+    impl<'de> __serde::Deserialize<'de> for NucleusImageOutput1bed0630 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

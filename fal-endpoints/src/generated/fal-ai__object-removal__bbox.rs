@@ -9,9 +9,9 @@ pub mod fal_ai {
         pub mod bbox {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::BBoxPromptBase13442949 as BBoxPromptBase;
+            pub use super::super::super::__types::BBoxPromptBase782bd1f0 as BBoxPromptBase;
             pub use super::super::super::__types::Model88f60249 as Model;
-            pub use super::super::super::__types::ObjectRemovalBboxOutputbbc1cbec as ObjectRemovalBboxOutput;
+            pub use super::super::super::__types::ObjectRemovalBboxOutput6e307a55 as ObjectRemovalBboxOutput;
             /// The request body of `fal-ai/object-removal/bbox`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ObjectRemovalBboxInput {
@@ -143,6 +143,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -163,7 +206,7 @@ pub mod __types {
     }
     /// The `BBoxPromptBase` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BBoxPromptBase13442949 {
+    pub struct BBoxPromptBase782bd1f0 {
         /// The `x_min` field.
         ///
         /// Default (applied by fal when the field is left unset): `0`.
@@ -185,7 +228,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 1.
         pub y_max: Option<f64>,
     }
-    impl __serde::Serialize for BBoxPromptBase13442949 {
+    impl __serde::Serialize for BBoxPromptBase782bd1f0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -199,7 +242,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BBoxPromptBase13442949 {
+    impl<'de> __serde::Deserialize<'de> for BBoxPromptBase782bd1f0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -212,7 +255,7 @@ pub mod __types {
             })
         }
     }
-    impl BBoxPromptBase13442949 {
+    impl BBoxPromptBase782bd1f0 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -298,11 +341,11 @@ pub mod __types {
     }
     /// The `ObjectRemovalBboxOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ObjectRemovalBboxOutputbbc1cbec {
+    pub struct ObjectRemovalBboxOutput6e307a55 {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for ObjectRemovalBboxOutputbbc1cbec {
+    impl __serde::Serialize for ObjectRemovalBboxOutput6e307a55 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -313,7 +356,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ObjectRemovalBboxOutputbbc1cbec {
+    impl<'de> __serde::Deserialize<'de> for ObjectRemovalBboxOutput6e307a55 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

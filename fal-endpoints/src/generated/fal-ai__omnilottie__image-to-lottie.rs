@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod image_to_lottie {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::OmnilottieImageToLottieOutput46979a0c as OmnilottieImageToLottieOutput;
+            pub use super::super::super::__types::OmnilottieImageToLottieOutput137c1e50 as OmnilottieImageToLottieOutput;
             /// The request body of `fal-ai/omnilottie/image-to-lottie`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct OmnilottieImageToLottieInput {
@@ -160,6 +160,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -180,11 +223,11 @@ pub mod __types {
     }
     /// The `OmnilottieImageToLottieOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct OmnilottieImageToLottieOutput46979a0c {
+    pub struct OmnilottieImageToLottieOutput137c1e50 {
         /// The `lottie_file` field.
         pub lottie_file: fal_runtime::File,
     }
-    impl __serde::Serialize for OmnilottieImageToLottieOutput46979a0c {
+    impl __serde::Serialize for OmnilottieImageToLottieOutput137c1e50 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -195,7 +238,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for OmnilottieImageToLottieOutput46979a0c {
+    impl<'de> __serde::Deserialize<'de> for OmnilottieImageToLottieOutput137c1e50 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod _14b {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::OneToAllAnimation14bOutput418e2ac0 as OneToAllAnimation14bOutput;
+            pub use super::super::super::__types::OneToAllAnimation14bOutput3892c52d as OneToAllAnimation14bOutput;
             pub use super::super::super::__types::Resolution67c97c7f as Resolution;
             /// The request body of `fal-ai/one-to-all-animation/14b`.
             #[derive(Debug, Clone, PartialEq)]
@@ -204,6 +204,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -224,13 +267,13 @@ pub mod __types {
     }
     /// The `OneToAllAnimation14bOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct OneToAllAnimation14bOutput418e2ac0 {
+    pub struct OneToAllAnimation14bOutput3892c52d {
         /// The `video` field.
         ///
         /// Example: `{"file_size":225893,"file_name":"output.mp4","content_type":"application/octet-stream","url":"https://v3b.fal.media/files/b/0a85e79d/KOuXylETzdzUzMFFWLa4h_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for OneToAllAnimation14bOutput418e2ac0 {
+    impl __serde::Serialize for OneToAllAnimation14bOutput3892c52d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -241,7 +284,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for OneToAllAnimation14bOutput418e2ac0 {
+    impl<'de> __serde::Deserialize<'de> for OneToAllAnimation14bOutput3892c52d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

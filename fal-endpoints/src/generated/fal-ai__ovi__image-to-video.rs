@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod image_to_video {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::OviImageToVideoOutputa6bf1911 as OviImageToVideoOutput;
+            pub use super::super::super::__types::OviImageToVideoOutput2c49d587 as OviImageToVideoOutput;
             /// The request body of `fal-ai/ovi/image-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct OviImageToVideoInput {
@@ -171,6 +171,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -191,7 +234,7 @@ pub mod __types {
     }
     /// The `OviImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct OviImageToVideoOutputa6bf1911 {
+    pub struct OviImageToVideoOutput2c49d587 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_inputs/ovi_i2v_output.mp4"}`.
@@ -199,7 +242,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for OviImageToVideoOutputa6bf1911 {
+    impl __serde::Serialize for OviImageToVideoOutput2c49d587 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -211,7 +254,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for OviImageToVideoOutputa6bf1911 {
+    impl<'de> __serde::Deserialize<'de> for OviImageToVideoOutput2c49d587 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

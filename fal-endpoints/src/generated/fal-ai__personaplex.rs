@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod personaplex {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::PersonaplexOutput778531cc as PersonaplexOutput;
+        pub use super::super::__types::PersonaplexOutput22663b03 as PersonaplexOutput;
         pub use super::super::__types::Voice36133ec2 as Voice;
         /// The request body of `fal-ai/personaplex`.
         #[derive(Debug, Clone, PartialEq)]
@@ -195,6 +195,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -215,7 +258,7 @@ pub mod __types {
     }
     /// The `PersonaplexOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PersonaplexOutput778531cc {
+    pub struct PersonaplexOutput22663b03 {
         /// The `audio` field.
         ///
         /// Example: `"https://v3b.fal.media/files/b/0a8dd5a4/9vFUMdauY7vobpLtXq4Np_output.wav"`.
@@ -231,7 +274,7 @@ pub mod __types {
         /// Example: `60112277`.
         pub seed: i64,
     }
-    impl __serde::Serialize for PersonaplexOutput778531cc {
+    impl __serde::Serialize for PersonaplexOutput22663b03 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -245,7 +288,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PersonaplexOutput778531cc {
+    impl<'de> __serde::Deserialize<'de> for PersonaplexOutput22663b03 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod realtime {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::PersonaplexRealtimeOutput3c57324a as PersonaplexRealtimeOutput;
+            pub use super::super::super::__types::PersonaplexRealtimeOutputec3f4839 as PersonaplexRealtimeOutput;
             pub use super::super::super::__types::Voice36133ec2 as Voice;
             /// The request body of `fal-ai/personaplex/realtime`.
             #[derive(Debug, Clone, PartialEq)]
@@ -202,6 +202,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -222,7 +265,7 @@ pub mod __types {
     }
     /// The `PersonaplexRealtimeOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PersonaplexRealtimeOutput3c57324a {
+    pub struct PersonaplexRealtimeOutputec3f4839 {
         /// The `audio` field.
         ///
         /// Limits: binary content (format `binary`).
@@ -232,7 +275,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `""`.
         pub text: Option<String>,
     }
-    impl __serde::Serialize for PersonaplexRealtimeOutput3c57324a {
+    impl __serde::Serialize for PersonaplexRealtimeOutputec3f4839 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -244,7 +287,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PersonaplexRealtimeOutput3c57324a {
+    impl<'de> __serde::Deserialize<'de> for PersonaplexRealtimeOutputec3f4839 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ pub mod fal_ai {
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatio8e14081d as AspectRatio;
             pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
-            pub use super::super::super::__types::PhotaEditOutput88f1baad as PhotaEditOutput;
+            pub use super::super::super::__types::PhotaEditOutputb0ddb15b as PhotaEditOutput;
             pub use super::super::super::__types::Resolutionde9129d9 as Resolution;
             /// The request body of `fal-ai/phota/edit`.
             #[derive(Debug, Clone, PartialEq)]
@@ -188,6 +188,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -314,13 +357,13 @@ pub mod __types {
     }
     /// The `PhotaEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PhotaEditOutput88f1baad {
+    pub struct PhotaEditOutputb0ddb15b {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3b.fal.media/files/b/0a8b911d/XMqiVoO2ECXUZEUYmPl2l.jpg"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for PhotaEditOutput88f1baad {
+    impl __serde::Serialize for PhotaEditOutputb0ddb15b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -331,7 +374,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PhotaEditOutput88f1baad {
+    impl<'de> __serde::Deserialize<'de> for PhotaEditOutputb0ddb15b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::BasePipeline9a973042 as BasePipeline;
-        pub use super::super::__types::PhotomakerOutput44691fd3 as PhotomakerOutput;
+        pub use super::super::__types::PhotomakerOutput1081b76c as PhotomakerOutput;
         pub use super::super::__types::Style7432d9b3 as Style;
         /// The request body of `fal-ai/photomaker`.
         #[derive(Debug, Clone, PartialEq)]
@@ -253,6 +253,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -318,13 +361,13 @@ pub mod __types {
     }
     /// The `PhotomakerOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PhotomakerOutput44691fd3 {
+    pub struct PhotomakerOutput1081b76c {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for PhotomakerOutput44691fd3 {
+    impl __serde::Serialize for PhotomakerOutput1081b76c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -336,7 +379,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PhotomakerOutput44691fd3 {
+    impl<'de> __serde::Deserialize<'de> for PhotomakerOutput1081b76c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,8 +11,8 @@ pub mod fal_ai {
             pub mod pikaframes {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::KeyframeTransitiond946a1c3 as KeyframeTransition;
-                pub use super::super::super::super::__types::PikaV22PikaframesOutputd19e9a62 as PikaV22PikaframesOutput;
+                pub use super::super::super::super::__types::KeyframeTransition9f6c3b70 as KeyframeTransition;
+                pub use super::super::super::super::__types::PikaV22PikaframesOutputf0003787 as PikaV22PikaframesOutput;
                 pub use super::super::super::super::__types::Resolution263e8836 as Resolution;
                 /// The request body of `fal-ai/pika/v2.2/pikaframes`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +165,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -185,7 +228,7 @@ pub mod __types {
     }
     /// The `KeyframeTransition` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct KeyframeTransitiond946a1c3 {
+    pub struct KeyframeTransition9f6c3b70 {
         /// The `duration` field.
         ///
         /// Default (applied by fal when the field is left unset): `5`.
@@ -196,7 +239,7 @@ pub mod __types {
         /// Example: `null`.
         pub prompt: Option<String>,
     }
-    impl __serde::Serialize for KeyframeTransitiond946a1c3 {
+    impl __serde::Serialize for KeyframeTransition9f6c3b70 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -208,7 +251,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for KeyframeTransitiond946a1c3 {
+    impl<'de> __serde::Deserialize<'de> for KeyframeTransition9f6c3b70 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -219,7 +262,7 @@ pub mod __types {
             })
         }
     }
-    impl KeyframeTransitiond946a1c3 {
+    impl KeyframeTransition9f6c3b70 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -240,13 +283,13 @@ pub mod __types {
     }
     /// The `PikaV22PikaframesOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PikaV22PikaframesOutputd19e9a62 {
+    pub struct PikaV22PikaframesOutputf0003787 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/lion/0KxHFdw-mp0OzGsLrQLIy_tmpjfwlno11.mp4","file_size":1583228,"file_name":"tmpjfwlno11.mp4","content_type":"video/mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for PikaV22PikaframesOutputd19e9a62 {
+    impl __serde::Serialize for PikaV22PikaframesOutputf0003787 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -257,7 +300,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PikaV22PikaframesOutputd19e9a62 {
+    impl<'de> __serde::Deserialize<'de> for PikaV22PikaframesOutputf0003787 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

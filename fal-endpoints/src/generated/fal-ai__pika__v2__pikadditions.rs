@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod pikadditions {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::PikaV2PikadditionsOutputc06e66d2 as PikaV2PikadditionsOutput;
+                pub use super::super::super::super::__types::PikaV2PikadditionsOutput05f740ac as PikaV2PikadditionsOutput;
                 /// The request body of `fal-ai/pika/v2/pikadditions`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct PikaV2PikadditionsInput {
@@ -143,6 +143,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -163,13 +206,13 @@ pub mod __types {
     }
     /// The `PikaV2PikadditionsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PikaV2PikadditionsOutputc06e66d2 {
+    pub struct PikaV2PikadditionsOutput05f740ac {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/lion/sbM48rVVi7y0yh5EuMtoC_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for PikaV2PikadditionsOutputc06e66d2 {
+    impl __serde::Serialize for PikaV2PikadditionsOutput05f740ac {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -180,7 +223,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PikaV2PikadditionsOutputc06e66d2 {
+    impl<'de> __serde::Deserialize<'de> for PikaV2PikadditionsOutput05f740ac {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -12,8 +12,8 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatio898518e6 as AspectRatio;
-                pub use super::super::super::super::__types::ImageReference2fd0d30d as ImageReference;
-                pub use super::super::super::super::__types::PixverseC1ReferenceToVideoOutputa204f0a0 as PixverseC1ReferenceToVideoOutput;
+                pub use super::super::super::super::__types::ImageReferencefbbc5073 as ImageReference;
+                pub use super::super::super::super::__types::PixverseC1ReferenceToVideoOutput43ec90b2 as PixverseC1ReferenceToVideoOutput;
                 pub use super::super::super::super::__types::Resolutionf5b2810a as Resolution;
                 pub use super::super::super::super::__types::Type88f55e34 as Type;
                 /// The request body of `fal-ai/pixverse/c1/reference-to-video`.
@@ -185,6 +185,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -274,7 +317,7 @@ pub mod __types {
     }
     /// The `ImageReference` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ImageReference2fd0d30d {
+    pub struct ImageReferencefbbc5073 {
         /// The `image_url` field.
         ///
         /// Example: `"https://v3.fal.media/files/zebra/qL93Je8ezvzQgDOEzTjKF_KhGKZTEebZcDw6T5rwQPK_output.png"`.
@@ -288,7 +331,7 @@ pub mod __types {
         /// Example: `"character"`.
         pub ref_name: String,
     }
-    impl __serde::Serialize for ImageReference2fd0d30d {
+    impl __serde::Serialize for ImageReferencefbbc5073 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -301,7 +344,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageReference2fd0d30d {
+    impl<'de> __serde::Deserialize<'de> for ImageReferencefbbc5073 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -313,7 +356,7 @@ pub mod __types {
             })
         }
     }
-    impl ImageReference2fd0d30d {
+    impl ImageReferencefbbc5073 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(
             image_url: impl Into<fal_runtime::FileInput>,
@@ -333,11 +376,11 @@ pub mod __types {
     }
     /// The `PixverseC1ReferenceToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PixverseC1ReferenceToVideoOutputa204f0a0 {
+    pub struct PixverseC1ReferenceToVideoOutput43ec90b2 {
         /// The `video` field.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for PixverseC1ReferenceToVideoOutputa204f0a0 {
+    impl __serde::Serialize for PixverseC1ReferenceToVideoOutput43ec90b2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -348,7 +391,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PixverseC1ReferenceToVideoOutputa204f0a0 {
+    impl<'de> __serde::Deserialize<'de> for PixverseC1ReferenceToVideoOutput43ec90b2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatio898518e6 as AspectRatio;
-                pub use super::super::super::super::__types::PixverseC1TransitionOutput687bb9fe as PixverseC1TransitionOutput;
+                pub use super::super::super::super::__types::PixverseC1TransitionOutput86d56bec as PixverseC1TransitionOutput;
                 pub use super::super::super::super::__types::Resolutionf5b2810a as Resolution;
                 /// The request body of `fal-ai/pixverse/c1/transition`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -190,6 +190,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -279,11 +322,11 @@ pub mod __types {
     }
     /// The `PixverseC1TransitionOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PixverseC1TransitionOutput687bb9fe {
+    pub struct PixverseC1TransitionOutput86d56bec {
         /// The `video` field.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for PixverseC1TransitionOutput687bb9fe {
+    impl __serde::Serialize for PixverseC1TransitionOutput86d56bec {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -294,7 +337,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PixverseC1TransitionOutput687bb9fe {
+    impl<'de> __serde::Deserialize<'de> for PixverseC1TransitionOutput86d56bec {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

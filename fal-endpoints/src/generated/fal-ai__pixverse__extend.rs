@@ -11,7 +11,7 @@ pub mod fal_ai {
             use super::super::super::__types;
             pub use super::super::super::__types::Duration40ffc515 as Duration;
             pub use super::super::super::__types::Model92f6ab96 as Model;
-            pub use super::super::super::__types::PixverseExtendOutput0b9db9b9 as PixverseExtendOutput;
+            pub use super::super::super::__types::PixverseExtendOutput05cf95e0 as PixverseExtendOutput;
             pub use super::super::super::__types::Resolutionf5b2810a as Resolution;
             pub use super::super::super::__types::StylePresetc86e8803 as StylePreset;
             /// The request body of `fal-ai/pixverse/extend`.
@@ -202,6 +202,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -332,13 +375,13 @@ pub mod __types {
     }
     /// The `PixverseExtendOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PixverseExtendOutput0b9db9b9 {
+    pub struct PixverseExtendOutput05cf95e0 {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://v3.fal.media/files/rabbit/88-jI3VWXU4Q8kSNrWo3c_output.mp4","content_type":"video/mp4","file_size":1163040}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for PixverseExtendOutput0b9db9b9 {
+    impl __serde::Serialize for PixverseExtendOutput05cf95e0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -349,7 +392,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PixverseExtendOutput0b9db9b9 {
+    impl<'de> __serde::Deserialize<'de> for PixverseExtendOutput05cf95e0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod lipsync {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::PixverseLipsyncOutput572e47bb as PixverseLipsyncOutput;
+            pub use super::super::super::__types::PixverseLipsyncOutput4b53ecd7 as PixverseLipsyncOutput;
             pub use super::super::super::__types::VoiceId1d676731 as VoiceId;
             /// The request body of `fal-ai/pixverse/lipsync`.
             #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +138,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -158,13 +201,13 @@ pub mod __types {
     }
     /// The `PixverseLipsyncOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PixverseLipsyncOutput572e47bb {
+    pub struct PixverseLipsyncOutput4b53ecd7 {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://v3.fal.media/files/penguin/hsR_KXBJjuF3IIVYIIDA2_output.mp4","content_type":"video/mp4","file_size":1732359}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for PixverseLipsyncOutput572e47bb {
+    impl __serde::Serialize for PixverseLipsyncOutput4b53ecd7 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -175,7 +218,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PixverseLipsyncOutput572e47bb {
+    impl<'de> __serde::Deserialize<'de> for PixverseLipsyncOutput4b53ecd7 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

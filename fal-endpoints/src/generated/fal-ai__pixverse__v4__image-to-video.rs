@@ -13,7 +13,7 @@ pub mod fal_ai {
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::CameraMovementPresetd3caa602 as CameraMovementPreset;
                 pub use super::super::super::super::__types::Duration40ffc515 as Duration;
-                pub use super::super::super::super::__types::PixverseV4ImageToVideoOutput8d43f995 as PixverseV4ImageToVideoOutput;
+                pub use super::super::super::super::__types::PixverseV4ImageToVideoOutputc11445d3 as PixverseV4ImageToVideoOutput;
                 pub use super::super::super::super::__types::Resolutionf5b2810a as Resolution;
                 pub use super::super::super::super::__types::StylePresetc86e8803 as StylePreset;
                 /// The request body of `fal-ai/pixverse/v4/image-to-video`.
@@ -183,6 +183,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -366,13 +409,13 @@ pub mod __types {
     }
     /// The `PixverseV4ImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PixverseV4ImageToVideoOutput8d43f995 {
+    pub struct PixverseV4ImageToVideoOutputc11445d3 {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://fal.media/files/koala/HEWK7BBwqWrz7F5nAZzp7_output.mp4","content_type":"video/mp4","file_size":6420765}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for PixverseV4ImageToVideoOutput8d43f995 {
+    impl __serde::Serialize for PixverseV4ImageToVideoOutputc11445d3 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -383,7 +426,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PixverseV4ImageToVideoOutput8d43f995 {
+    impl<'de> __serde::Deserialize<'de> for PixverseV4ImageToVideoOutputc11445d3 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

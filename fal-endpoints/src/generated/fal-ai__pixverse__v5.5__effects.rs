@@ -13,7 +13,7 @@ pub mod fal_ai {
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::Duration4dc0c184 as Duration;
                 pub use super::super::super::super::__types::Effect7f9554dc as Effect;
-                pub use super::super::super::super::__types::PixverseV55EffectsOutput5a1d3f2c as PixverseV55EffectsOutput;
+                pub use super::super::super::super::__types::PixverseV55EffectsOutput8fc1bb89 as PixverseV55EffectsOutput;
                 pub use super::super::super::super::__types::Resolutionf5b2810a as Resolution;
                 pub use super::super::super::super::__types::ThinkingTypePreset97e99d6f as ThinkingTypePreset;
                 /// The request body of `fal-ai/pixverse/v5.5/effects`.
@@ -163,6 +163,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -654,13 +697,13 @@ pub mod __types {
     }
     /// The `PixverseV55EffectsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PixverseV55EffectsOutput5a1d3f2c {
+    pub struct PixverseV55EffectsOutput8fc1bb89 {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://fal.media/files/koala/awGY1lJd7lVsqQeSqjWqn_output.mp4","content_type":"video/mp4","file_size":3232402}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for PixverseV55EffectsOutput5a1d3f2c {
+    impl __serde::Serialize for PixverseV55EffectsOutput8fc1bb89 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -671,7 +714,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PixverseV55EffectsOutput5a1d3f2c {
+    impl<'de> __serde::Deserialize<'de> for PixverseV55EffectsOutput8fc1bb89 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::Duration4dc0c184 as Duration;
-                pub use super::super::super::super::__types::PixverseV56ImageToVideoOutput38f45f42 as PixverseV56ImageToVideoOutput;
+                pub use super::super::super::super::__types::PixverseV56ImageToVideoOutputd9632f68 as PixverseV56ImageToVideoOutput;
                 pub use super::super::super::super::__types::Resolutionf5b2810a as Resolution;
                 pub use super::super::super::super::__types::Stylee52f6085 as Style;
                 pub use super::super::super::super::__types::ThinkingType4b329e9d as ThinkingType;
@@ -203,6 +203,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -272,13 +315,13 @@ pub mod __types {
     }
     /// The `PixverseV56ImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PixverseV56ImageToVideoOutput38f45f42 {
+    pub struct PixverseV56ImageToVideoOutputd9632f68 {
         /// The `video` field.
         ///
         /// Example: `{"file_size":6420765,"file_name":"output.mp4","content_type":"video/mp4","url":"https://storage.googleapis.com/falserverless/model_tests/video_models/output-3.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for PixverseV56ImageToVideoOutput38f45f42 {
+    impl __serde::Serialize for PixverseV56ImageToVideoOutputd9632f68 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -289,7 +332,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PixverseV56ImageToVideoOutput38f45f42 {
+    impl<'de> __serde::Deserialize<'de> for PixverseV56ImageToVideoOutputd9632f68 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

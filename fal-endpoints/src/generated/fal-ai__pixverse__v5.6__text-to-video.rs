@@ -13,7 +13,7 @@ pub mod fal_ai {
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatioe466d62f as AspectRatio;
                 pub use super::super::super::super::__types::Duration4dc0c184 as Duration;
-                pub use super::super::super::super::__types::PixverseV56TextToVideoOutput978d6d98 as PixverseV56TextToVideoOutput;
+                pub use super::super::super::super::__types::PixverseV56TextToVideoOutput7ceff8cc as PixverseV56TextToVideoOutput;
                 pub use super::super::super::super::__types::Resolutionf5b2810a as Resolution;
                 pub use super::super::super::super::__types::StylePresetc86e8803 as StylePreset;
                 pub use super::super::super::super::__types::ThinkingTypePreset97e99d6f as ThinkingTypePreset;
@@ -209,6 +209,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -335,13 +378,13 @@ pub mod __types {
     }
     /// The `PixverseV56TextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PixverseV56TextToVideoOutput978d6d98 {
+    pub struct PixverseV56TextToVideoOutput7ceff8cc {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://storage.googleapis.com/falserverless/model_tests/video_models/output-4.mp4","content_type":"video/mp4","file_size":5485412}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for PixverseV56TextToVideoOutput978d6d98 {
+    impl __serde::Serialize for PixverseV56TextToVideoOutput7ceff8cc {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -352,7 +395,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PixverseV56TextToVideoOutput978d6d98 {
+    impl<'de> __serde::Deserialize<'de> for PixverseV56TextToVideoOutput7ceff8cc {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatio898518e6 as AspectRatio;
-                pub use super::super::super::super::__types::PixverseV6TransitionOutputae43e542 as PixverseV6TransitionOutput;
+                pub use super::super::super::super::__types::PixverseV6TransitionOutputff99b3d7 as PixverseV6TransitionOutput;
                 pub use super::super::super::super::__types::Resolutionf5b2810a as Resolution;
                 pub use super::super::super::super::__types::StylePresetc86e8803 as StylePreset;
                 pub use super::super::super::super::__types::ThinkingTypePreset97e99d6f as ThinkingTypePreset;
@@ -249,6 +249,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -338,13 +381,13 @@ pub mod __types {
     }
     /// The `PixverseV6TransitionOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PixverseV6TransitionOutputae43e542 {
+    pub struct PixverseV6TransitionOutputff99b3d7 {
         /// The `video` field.
         ///
         /// Example: `{"file_name":"output.mp4","url":"https://storage.googleapis.com/falserverless/model_tests/video_models/output-2.mp4","content_type":"video/mp4","file_size":3890360}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for PixverseV6TransitionOutputae43e542 {
+    impl __serde::Serialize for PixverseV6TransitionOutputff99b3d7 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -355,7 +398,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PixverseV6TransitionOutputae43e542 {
+    impl<'de> __serde::Deserialize<'de> for PixverseV6TransitionOutputff99b3d7 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

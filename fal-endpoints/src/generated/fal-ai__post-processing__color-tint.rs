@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod color_tint {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::PostProcessingColorTintOutputba6c6652 as PostProcessingColorTintOutput;
+            pub use super::super::super::__types::PostProcessingColorTintOutpute4de5f51 as PostProcessingColorTintOutput;
             pub use super::super::super::__types::TintModea23c9d29 as TintMode;
             /// The request body of `fal-ai/post-processing/color-tint`.
             #[derive(Debug, Clone, PartialEq)]
@@ -126,6 +126,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -146,13 +189,13 @@ pub mod __types {
     }
     /// The `PostProcessingColorTintOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PostProcessingColorTintOutputba6c6652 {
+    pub struct PostProcessingColorTintOutpute4de5f51 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/monkey/7mRCFzvhnPPdicWELUUv2_be6131e02e434330bc05bb0a30974357.png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for PostProcessingColorTintOutputba6c6652 {
+    impl __serde::Serialize for PostProcessingColorTintOutpute4de5f51 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -163,7 +206,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PostProcessingColorTintOutputba6c6652 {
+    impl<'de> __serde::Deserialize<'de> for PostProcessingColorTintOutpute4de5f51 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::DodgeBurnMode14b4053e as DodgeBurnMode;
-            pub use super::super::super::__types::PostProcessingDodgeBurnOutput10e9e6b1 as PostProcessingDodgeBurnOutput;
+            pub use super::super::super::__types::PostProcessingDodgeBurnOutput2e644331 as PostProcessingDodgeBurnOutput;
             /// The request body of `fal-ai/post-processing/dodge-burn`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostProcessingDodgeBurnInput {
@@ -139,6 +139,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -228,13 +271,13 @@ pub mod __types {
     }
     /// The `PostProcessingDodgeBurnOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PostProcessingDodgeBurnOutput10e9e6b1 {
+    pub struct PostProcessingDodgeBurnOutput2e644331 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/monkey/HSPzsHHD5VyVCuRc2bXCH_aa54abbada994934a4fed25c938db0c0.png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for PostProcessingDodgeBurnOutput10e9e6b1 {
+    impl __serde::Serialize for PostProcessingDodgeBurnOutput2e644331 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -245,7 +288,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PostProcessingDodgeBurnOutput10e9e6b1 {
+    impl<'de> __serde::Deserialize<'de> for PostProcessingDodgeBurnOutput2e644331 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::GrainStyle3294cf2d as GrainStyle;
-            pub use super::super::super::__types::PostProcessingGrainOutput164f1e85 as PostProcessingGrainOutput;
+            pub use super::super::super::__types::PostProcessingGrainOutput6754d175 as PostProcessingGrainOutput;
             /// The request body of `fal-ai/post-processing/grain`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostProcessingGrainInput {
@@ -139,6 +139,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -220,13 +263,13 @@ pub mod __types {
     }
     /// The `PostProcessingGrainOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PostProcessingGrainOutput164f1e85 {
+    pub struct PostProcessingGrainOutput6754d175 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/penguin/28c9f5BYvlibrelN6d6cE_c0288c7ff93f4e0cb9117dc67837454f.png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for PostProcessingGrainOutput164f1e85 {
+    impl __serde::Serialize for PostProcessingGrainOutput6754d175 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -237,7 +280,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PostProcessingGrainOutput164f1e85 {
+    impl<'de> __serde::Deserialize<'de> for PostProcessingGrainOutput6754d175 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod parabolize {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::PostProcessingParabolizeOutputcfdd6a67 as PostProcessingParabolizeOutput;
+            pub use super::super::super::__types::PostProcessingParabolizeOutput60f204ad as PostProcessingParabolizeOutput;
             /// The request body of `fal-ai/post-processing/parabolize`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostProcessingParabolizeInput {
@@ -139,6 +139,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -159,13 +202,13 @@ pub mod __types {
     }
     /// The `PostProcessingParabolizeOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PostProcessingParabolizeOutputcfdd6a67 {
+    pub struct PostProcessingParabolizeOutput60f204ad {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/koala/S9GevoVb05aStq2nN-8zo_01136a15793b48e69e5c0ae0fb80f148.png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for PostProcessingParabolizeOutputcfdd6a67 {
+    impl __serde::Serialize for PostProcessingParabolizeOutput60f204ad {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -176,7 +219,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PostProcessingParabolizeOutputcfdd6a67 {
+    impl<'de> __serde::Deserialize<'de> for PostProcessingParabolizeOutput60f204ad {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

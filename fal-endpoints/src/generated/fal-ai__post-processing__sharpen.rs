@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod sharpen {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::PostProcessingSharpenOutput089a7463 as PostProcessingSharpenOutput;
+            pub use super::super::super::__types::PostProcessingSharpenOutput9d5fe5b8 as PostProcessingSharpenOutput;
             pub use super::super::super::__types::SharpenMode424bc697 as SharpenMode;
             /// The request body of `fal-ai/post-processing/sharpen`.
             #[derive(Debug, Clone, PartialEq)]
@@ -224,6 +224,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -244,13 +287,13 @@ pub mod __types {
     }
     /// The `PostProcessingSharpenOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PostProcessingSharpenOutput089a7463 {
+    pub struct PostProcessingSharpenOutput9d5fe5b8 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/kangaroo/vULpeyThlkaCx_qOU9VH4_dab975f33d984062932804ac53af0c82.png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for PostProcessingSharpenOutput089a7463 {
+    impl __serde::Serialize for PostProcessingSharpenOutput9d5fe5b8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -261,7 +304,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PostProcessingSharpenOutput089a7463 {
+    impl<'de> __serde::Deserialize<'de> for PostProcessingSharpenOutput9d5fe5b8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

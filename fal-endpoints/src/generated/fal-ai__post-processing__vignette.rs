@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod vignette {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::PostProcessingVignetteOutput9d1872fa as PostProcessingVignetteOutput;
+            pub use super::super::super::__types::PostProcessingVignetteOutputad1cb168 as PostProcessingVignetteOutput;
             /// The request body of `fal-ai/post-processing/vignette`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct PostProcessingVignetteInput {
@@ -113,6 +113,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -133,13 +176,13 @@ pub mod __types {
     }
     /// The `PostProcessingVignetteOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PostProcessingVignetteOutput9d1872fa {
+    pub struct PostProcessingVignetteOutputad1cb168 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3.fal.media/files/panda/x3zmDkHv7Wiohkev7vIEp_ded742da8499468f887659f582aa099c.png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for PostProcessingVignetteOutput9d1872fa {
+    impl __serde::Serialize for PostProcessingVignetteOutputad1cb168 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -150,7 +193,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PostProcessingVignetteOutput9d1872fa {
+    impl<'de> __serde::Deserialize<'de> for PostProcessingVignetteOutputad1cb168 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod pshuman {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::PshumanOutputedf1e67c as PshumanOutput;
+        pub use super::super::__types::PshumanOutput4fdc65de as PshumanOutput;
         /// The request body of `fal-ai/pshuman`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct PshumanInput {
@@ -120,6 +120,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -140,13 +183,13 @@ pub mod __types {
     }
     /// The `PshumanOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct PshumanOutputedf1e67c {
+    pub struct PshumanOutput4fdc65de {
         /// The `model_obj` field.
         pub model_obj: fal_runtime::File,
         /// The `preview_image` field.
         pub preview_image: fal_runtime::File,
     }
-    impl __serde::Serialize for PshumanOutputedf1e67c {
+    impl __serde::Serialize for PshumanOutput4fdc65de {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -158,7 +201,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PshumanOutputedf1e67c {
+    impl<'de> __serde::Deserialize<'de> for PshumanOutput4fdc65de {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

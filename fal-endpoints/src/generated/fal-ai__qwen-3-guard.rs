@@ -9,7 +9,7 @@ pub mod fal_ai {
         use super::super::__types;
         pub use super::super::__types::CategoriesItem887a5370 as CategoriesItem;
         pub use super::super::__types::Label3777bf9d as Label;
-        pub use super::super::__types::Qwen3GuardOutput2536ddd0 as Qwen3GuardOutput;
+        pub use super::super::__types::Qwen3GuardOutputef2e901b as Qwen3GuardOutput;
         /// The request body of `fal-ai/qwen-3-guard`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Qwen3GuardInput {
@@ -96,6 +96,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -243,7 +286,7 @@ pub mod __types {
     }
     /// The `Qwen3GuardOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Qwen3GuardOutput2536ddd0 {
+    pub struct Qwen3GuardOutputef2e901b {
         /// The `label` field.
         ///
         /// Example: `"Unsafe"`.
@@ -253,7 +296,7 @@ pub mod __types {
         /// Example: `["Violent"]`.
         pub categories: Vec<CategoriesItem887a5370>,
     }
-    impl __serde::Serialize for Qwen3GuardOutput2536ddd0 {
+    impl __serde::Serialize for Qwen3GuardOutputef2e901b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -265,7 +308,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Qwen3GuardOutput2536ddd0 {
+    impl<'de> __serde::Deserialize<'de> for Qwen3GuardOutputef2e901b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

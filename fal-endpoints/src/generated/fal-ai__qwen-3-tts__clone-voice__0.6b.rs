@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod _0_6b {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Qwen3TtsCloneVoice06bOutput077d95c5 as Qwen3TtsCloneVoice06bOutput;
+                pub use super::super::super::super::__types::Qwen3TtsCloneVoice06bOutputd271e028 as Qwen3TtsCloneVoice06bOutput;
                 /// The request body of `fal-ai/qwen-3-tts/clone-voice/0.6b`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Qwen3TtsCloneVoice06bInput {
@@ -113,6 +113,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -133,13 +176,13 @@ pub mod __types {
     }
     /// The `Qwen3TtsCloneVoice06bOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Qwen3TtsCloneVoice06bOutput077d95c5 {
+    pub struct Qwen3TtsCloneVoice06bOutputd271e028 {
         /// The `speaker_embedding` field.
         ///
         /// Example: `{"file_name":"tmpe71u7t4j.safetensors","url":"https://storage.googleapis.com/falserverless/example_outputs/qwen3-tts/clone_out.safetensors","content_type":"application/octet-stream","file_size":16288}`.
         pub speaker_embedding: fal_runtime::File,
     }
-    impl __serde::Serialize for Qwen3TtsCloneVoice06bOutput077d95c5 {
+    impl __serde::Serialize for Qwen3TtsCloneVoice06bOutputd271e028 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -150,7 +193,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Qwen3TtsCloneVoice06bOutput077d95c5 {
+    impl<'de> __serde::Deserialize<'de> for Qwen3TtsCloneVoice06bOutputd271e028 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

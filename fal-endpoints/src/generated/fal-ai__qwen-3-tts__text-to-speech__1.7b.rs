@@ -11,10 +11,10 @@ pub mod fal_ai {
             pub mod _1_7b {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::AudioFile3f989b44 as AudioFile;
+                pub use super::super::super::super::__types::AudioFilea2afc6f8 as AudioFile;
                 pub use super::super::super::super::__types::Bitrateac740665 as Bitrate;
                 pub use super::super::super::super::__types::Language3eef5369 as Language;
-                pub use super::super::super::super::__types::Qwen3TtsTextToSpeech17bOutputb5eb1b65 as Qwen3TtsTextToSpeech17bOutput;
+                pub use super::super::super::super::__types::Qwen3TtsTextToSpeech17bOutputd801f6f5 as Qwen3TtsTextToSpeech17bOutput;
                 pub use super::super::super::super::__types::VoicePresetc41acff3 as VoicePreset;
                 /// The request body of `fal-ai/qwen-3-tts/text-to-speech/1.7b`.
                 #[derive(Debug, Clone, PartialEq)]
@@ -306,6 +306,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -326,7 +369,7 @@ pub mod __types {
     }
     /// The `AudioFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AudioFile3f989b44 {
+    pub struct AudioFilea2afc6f8 {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -350,7 +393,7 @@ pub mod __types {
         /// The `bitrate` field.
         pub bitrate: Option<Bitrateac740665>,
     }
-    impl __serde::Serialize for AudioFile3f989b44 {
+    impl __serde::Serialize for AudioFilea2afc6f8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -368,7 +411,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AudioFile3f989b44 {
+    impl<'de> __serde::Deserialize<'de> for AudioFilea2afc6f8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -509,11 +552,11 @@ pub mod __types {
     }
     /// The `Qwen3TtsTextToSpeech17bOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Qwen3TtsTextToSpeech17bOutputb5eb1b65 {
+    pub struct Qwen3TtsTextToSpeech17bOutputd801f6f5 {
         /// The `audio` field.
-        pub audio: AudioFile3f989b44,
+        pub audio: AudioFilea2afc6f8,
     }
-    impl __serde::Serialize for Qwen3TtsTextToSpeech17bOutputb5eb1b65 {
+    impl __serde::Serialize for Qwen3TtsTextToSpeech17bOutputd801f6f5 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -524,7 +567,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Qwen3TtsTextToSpeech17bOutputb5eb1b65 {
+    impl<'de> __serde::Deserialize<'de> for Qwen3TtsTextToSpeech17bOutputd801f6f5 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

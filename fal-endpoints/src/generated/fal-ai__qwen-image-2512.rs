@@ -8,11 +8,11 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::Accelerationeccff05a as Acceleration;
-        pub use super::super::__types::ImageSize58ecedc3 as ImageSize;
-        pub use super::super::__types::ImageSizeChoice90799675 as ImageSizeChoice;
+        pub use super::super::__types::ImageSizefaa77562 as ImageSize;
+        pub use super::super::__types::ImageSizeChoicea8e834b8 as ImageSizeChoice;
         pub use super::super::__types::ImageSizePresete51d00e2 as ImageSizePreset;
         pub use super::super::__types::OutputFormat571d4461 as OutputFormat;
-        pub use super::super::__types::QwenImage2512Output1ac1d87b as QwenImage2512Output;
+        pub use super::super::__types::QwenImage2512Output9cd6b650 as QwenImage2512Output;
         /// The request body of `fal-ai/qwen-image-2512`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct QwenImage2512Input {
@@ -241,6 +241,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -308,69 +351,16 @@ pub mod __types {
             Ok(Self::from(value.as_str()))
         }
     }
-    /// The `ImageSize` type of the endpoint schema.
-    #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ImageSize58ecedc3 {
-        /// The `width` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub width: Option<i64>,
-        /// The `height` field.
-        ///
-        /// Default (applied by fal when the field is left unset): `512`.
-        /// Limits: 0 < value ≤ 14142.
-        pub height: Option<i64>,
-    }
-    impl __serde::Serialize for ImageSize58ecedc3 {
-        fn serialize<S: __serde::Serializer>(
-            &self,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            use __serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(None)?;
-            self::optional_entry(&mut map, "width", &self.width)?;
-            self::optional_entry(&mut map, "height", &self.height)?;
-            map.end()
-        }
-    }
-    impl<'de> __serde::Deserialize<'de> for ImageSize58ecedc3 {
-        fn deserialize<D: __serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            let mut map = self::object(deserializer)?;
-            Ok(Self {
-                width: self::optional_field(&mut map, "width")?,
-                height: self::optional_field(&mut map, "height")?,
-            })
-        }
-    }
-    impl ImageSize58ecedc3 {
-        /// An input with every field unset, so fal applies its defaults.
-        pub fn new() -> Self {
-            Self { width: None, height: None }
-        }
-        /// Sets `width` (left out of the request until set).
-        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
-            self.width = Some(width.into());
-            self
-        }
-        /// Sets `height` (left out of the request until set).
-        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
-            self.height = Some(height.into());
-            self
-        }
-    }
     /// The `ImageSizeChoice` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
     #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-    pub enum ImageSizeChoice90799675 {
+    pub enum ImageSizeChoicea8e834b8 {
         /// The `ImageSize` form.
-        ImageSize(ImageSize58ecedc3),
+        ImageSize(ImageSizefaa77562),
         /// The `Preset` form.
         Preset(ImageSizePresete51d00e2),
     }
-    impl __serde::Serialize for ImageSizeChoice90799675 {
+    impl __serde::Serialize for ImageSizeChoicea8e834b8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -381,7 +371,7 @@ pub mod __types {
             }
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ImageSizeChoice90799675 {
+    impl<'de> __serde::Deserialize<'de> for ImageSizeChoicea8e834b8 {
         /// Tries each form in order, like serde's untagged enums.
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
@@ -389,7 +379,7 @@ pub mod __types {
             let value = <fal_runtime::__private::serde_json::Value as __serde::Deserialize>::deserialize(
                 deserializer,
             )?;
-            if let Ok(arm) = <ImageSize58ecedc3 as __serde::Deserialize>::deserialize(
+            if let Ok(arm) = <ImageSizefaa77562 as __serde::Deserialize>::deserialize(
                 &value,
             ) {
                 return Ok(Self::ImageSize(arm));
@@ -406,12 +396,12 @@ pub mod __types {
             )
         }
     }
-    impl From<ImageSize58ecedc3> for ImageSizeChoice90799675 {
-        fn from(value: ImageSize58ecedc3) -> Self {
+    impl From<ImageSizefaa77562> for ImageSizeChoicea8e834b8 {
+        fn from(value: ImageSizefaa77562) -> Self {
             Self::ImageSize(value)
         }
     }
-    impl From<ImageSizePresete51d00e2> for ImageSizeChoice90799675 {
+    impl From<ImageSizePresete51d00e2> for ImageSizeChoicea8e834b8 {
         fn from(value: ImageSizePresete51d00e2) -> Self {
             Self::Preset(value)
         }
@@ -477,6 +467,59 @@ pub mod __types {
             Ok(Self::from(value.as_str()))
         }
     }
+    /// The `ImageSize` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct ImageSizefaa77562 {
+        /// The `width` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub width: Option<i64>,
+        /// The `height` field.
+        ///
+        /// Default (applied by fal when the field is left unset): `512`.
+        /// Limits: 0 < value ≤ 14142.
+        pub height: Option<i64>,
+    }
+    impl __serde::Serialize for ImageSizefaa77562 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use __serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(None)?;
+            self::optional_entry(&mut map, "width", &self.width)?;
+            self::optional_entry(&mut map, "height", &self.height)?;
+            map.end()
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for ImageSizefaa77562 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let mut map = self::object(deserializer)?;
+            Ok(Self {
+                width: self::optional_field(&mut map, "width")?,
+                height: self::optional_field(&mut map, "height")?,
+            })
+        }
+    }
+    impl ImageSizefaa77562 {
+        /// An input with every field unset, so fal applies its defaults.
+        pub fn new() -> Self {
+            Self { width: None, height: None }
+        }
+        /// Sets `width` (left out of the request until set).
+        pub fn with_width(mut self, width: impl Into<i64>) -> Self {
+            self.width = Some(width.into());
+            self
+        }
+        /// Sets `height` (left out of the request until set).
+        pub fn with_height(mut self, height: impl Into<i64>) -> Self {
+            self.height = Some(height.into());
+            self
+        }
+    }
     /// The `OutputFormat` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Eq, Hash)]
     pub enum OutputFormat571d4461 {
@@ -528,7 +571,7 @@ pub mod __types {
     }
     /// The `QwenImage2512Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct QwenImage2512Output1ac1d87b {
+    pub struct QwenImage2512Output9cd6b650 {
         /// The `images` field.
         ///
         /// Example: `[{"width":1024,"content_type":"image/png","url":"https://v3b.fal.media/files/b/0a887d5a/r3LfL0WY1re7dT5Qb85U_.png","height":768}]`.
@@ -542,7 +585,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for QwenImage2512Output1ac1d87b {
+    impl __serde::Serialize for QwenImage2512Output9cd6b650 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -557,7 +600,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for QwenImage2512Output1ac1d87b {
+    impl<'de> __serde::Deserialize<'de> for QwenImage2512Output9cd6b650 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
         pub use super::super::__types::Accelerationeccff05a as Acceleration;
         pub use super::super::__types::ImageSize07fe3ebc as ImageSize;
         pub use super::super::__types::OutputFormat3065abec as OutputFormat;
-        pub use super::super::__types::QwenImageEditOutput8d177eaf as QwenImageEditOutput;
+        pub use super::super::__types::QwenImageEditOutput4644a80e as QwenImageEditOutput;
         /// The request body of `fal-ai/qwen-image-edit`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct QwenImageEditInput {
@@ -245,6 +245,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -420,7 +463,7 @@ pub mod __types {
     }
     /// The `QwenImageEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct QwenImageEditOutput8d177eaf {
+    pub struct QwenImageEditOutput4644a80e {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `seed` field.
@@ -437,7 +480,7 @@ pub mod __types {
             >,
         >,
     }
-    impl __serde::Serialize for QwenImageEditOutput8d177eaf {
+    impl __serde::Serialize for QwenImageEditOutput4644a80e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -452,7 +495,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for QwenImageEditOutput8d177eaf {
+    impl<'de> __serde::Deserialize<'de> for QwenImageEditOutput4644a80e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

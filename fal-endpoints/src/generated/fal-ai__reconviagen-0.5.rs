@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::MultiImageStrategy503eca24 as MultiImageStrategy;
-        pub use super::super::__types::Reconviagen05Output6c8a0fa9 as Reconviagen05Output;
+        pub use super::super::__types::Reconviagen05Outputf613031b as Reconviagen05Output;
         pub use super::super::__types::SsSource15373f1e as SsSource;
         /// The request body of `fal-ai/reconviagen-0.5`.
         #[derive(Debug, Clone, PartialEq)]
@@ -519,6 +519,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -600,7 +643,7 @@ pub mod __types {
     }
     /// The `Reconviagen05Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Reconviagen05Output6c8a0fa9 {
+    pub struct Reconviagen05Outputf613031b {
         /// The `model_glb` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a951b66/qp0eJhESNtvkFHVd8q9M2_reconviagen_6a9848519c2d43a69dcce8c00a8803b2.glb"}`.
@@ -608,7 +651,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for Reconviagen05Output6c8a0fa9 {
+    impl __serde::Serialize for Reconviagen05Outputf613031b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -620,7 +663,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Reconviagen05Output6c8a0fa9 {
+    impl<'de> __serde::Deserialize<'de> for Reconviagen05Outputf613031b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod creative {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::RecraftUpscaleCreativeOutput64f10b6c as RecraftUpscaleCreativeOutput;
+                pub use super::super::super::super::__types::RecraftUpscaleCreativeOutput44878743 as RecraftUpscaleCreativeOutput;
                 /// The request body of `fal-ai/recraft/upscale/creative`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct RecraftUpscaleCreativeInput {
@@ -137,6 +137,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -157,11 +200,11 @@ pub mod __types {
     }
     /// The `RecraftUpscaleCreativeOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct RecraftUpscaleCreativeOutput64f10b6c {
+    pub struct RecraftUpscaleCreativeOutput44878743 {
         /// The `image` field.
         pub image: fal_runtime::File,
     }
-    impl __serde::Serialize for RecraftUpscaleCreativeOutput64f10b6c {
+    impl __serde::Serialize for RecraftUpscaleCreativeOutput44878743 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -172,7 +215,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for RecraftUpscaleCreativeOutput64f10b6c {
+    impl<'de> __serde::Deserialize<'de> for RecraftUpscaleCreativeOutput44878743 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

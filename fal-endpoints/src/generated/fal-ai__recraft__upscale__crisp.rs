@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod crisp {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::RecraftUpscaleCrispOutput74ed7e76 as RecraftUpscaleCrispOutput;
+                pub use super::super::super::super::__types::RecraftUpscaleCrispOutput70270577 as RecraftUpscaleCrispOutput;
                 /// The request body of `fal-ai/recraft/upscale/crisp`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct RecraftUpscaleCrispInput {
@@ -137,6 +137,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -157,11 +200,11 @@ pub mod __types {
     }
     /// The `RecraftUpscaleCrispOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct RecraftUpscaleCrispOutput74ed7e76 {
+    pub struct RecraftUpscaleCrispOutput70270577 {
         /// The `image` field.
         pub image: fal_runtime::File,
     }
-    impl __serde::Serialize for RecraftUpscaleCrispOutput74ed7e76 {
+    impl __serde::Serialize for RecraftUpscaleCrispOutput70270577 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -172,7 +215,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for RecraftUpscaleCrispOutput74ed7e76 {
+    impl<'de> __serde::Deserialize<'de> for RecraftUpscaleCrispOutput70270577 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

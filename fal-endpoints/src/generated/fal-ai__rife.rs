@@ -9,7 +9,7 @@ pub mod fal_ai {
         use super::super::__types;
         pub use super::super::__types::OutputFormat2b73e7a6 as OutputFormat;
         pub use super::super::__types::OutputType907770bd as OutputType;
-        pub use super::super::__types::RifeOutput01c6f491 as RifeOutput;
+        pub use super::super::__types::RifeOutput5c3dda0f as RifeOutput;
         /// The request body of `fal-ai/rife`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct RifeInput {
@@ -195,6 +195,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -305,7 +348,7 @@ pub mod __types {
     }
     /// The `RifeOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct RifeOutput01c6f491 {
+    pub struct RifeOutput5c3dda0f {
         /// The `images` field.
         ///
         /// Default (applied by fal when the field is left unset): `[]`.
@@ -314,7 +357,7 @@ pub mod __types {
         /// The `video` field.
         pub video: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for RifeOutput01c6f491 {
+    impl __serde::Serialize for RifeOutput5c3dda0f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -326,7 +369,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for RifeOutput01c6f491 {
+    impl<'de> __serde::Deserialize<'de> for RifeOutput5c3dda0f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

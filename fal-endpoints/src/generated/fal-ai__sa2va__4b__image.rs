@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod image {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Sa2va4bImageOutput7acd2101 as Sa2va4bImageOutput;
+                pub use super::super::super::super::__types::Sa2va4bImageOutput2c68380f as Sa2va4bImageOutput;
                 /// The request body of `fal-ai/sa2va/4b/image`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Sa2va4bImageInput {
@@ -111,6 +111,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -131,13 +174,13 @@ pub mod __types {
     }
     /// The `Sa2va4bImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sa2va4bImageOutput7acd2101 {
+    pub struct Sa2va4bImageOutput2c68380f {
         /// The `output` field.
         pub output: String,
         /// The `masks` field.
         pub masks: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for Sa2va4bImageOutput7acd2101 {
+    impl __serde::Serialize for Sa2va4bImageOutput2c68380f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -149,7 +192,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sa2va4bImageOutput7acd2101 {
+    impl<'de> __serde::Deserialize<'de> for Sa2va4bImageOutput2c68380f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

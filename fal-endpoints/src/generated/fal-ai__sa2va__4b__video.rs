@@ -11,7 +11,7 @@ pub mod fal_ai {
             pub mod video {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Sa2va4bVideoOutpute05d34f8 as Sa2va4bVideoOutput;
+                pub use super::super::super::super::__types::Sa2va4bVideoOutput35d7e3cf as Sa2va4bVideoOutput;
                 /// The request body of `fal-ai/sa2va/4b/video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Sa2va4bVideoInput {
@@ -131,6 +131,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -151,13 +194,13 @@ pub mod __types {
     }
     /// The `Sa2va4bVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sa2va4bVideoOutpute05d34f8 {
+    pub struct Sa2va4bVideoOutput35d7e3cf {
         /// The `output` field.
         pub output: String,
         /// The `masks` field.
         pub masks: Vec<fal_runtime::File>,
     }
-    impl __serde::Serialize for Sa2va4bVideoOutpute05d34f8 {
+    impl __serde::Serialize for Sa2va4bVideoOutput35d7e3cf {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -169,7 +212,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sa2va4bVideoOutpute05d34f8 {
+    impl<'de> __serde::Deserialize<'de> for Sa2va4bVideoOutput35d7e3cf {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,9 +9,10 @@ pub mod fal_ai {
         pub mod reference {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
+            pub use super::super::super::__types::FaceEnhancerPresetcf774190 as FaceEnhancerPreset;
             pub use super::super::super::__types::FaceModelResolutionf1b7e449 as FaceModelResolution;
             pub use super::super::super::__types::Preprocess6ecad95a as Preprocess;
-            pub use super::super::super::__types::SadtalkerReferenceOutput41f1b82f as SadtalkerReferenceOutput;
+            pub use super::super::super::__types::SadtalkerReferenceOutputf5dacbe5 as SadtalkerReferenceOutput;
             /// The request body of `fal-ai/sadtalker/reference`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct SadtalkerReferenceInput {
@@ -44,7 +45,7 @@ pub mod fal_ai {
                 /// The `face_enhancer` field.
                 ///
                 /// Example: `null`.
-                pub face_enhancer: Option<String>,
+                pub face_enhancer: Option<FaceEnhancerPreset>,
                 /// The `still_mode` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `false`.
@@ -139,7 +140,10 @@ pub mod fal_ai {
                     self
                 }
                 /// Sets `face_enhancer` (left out of the request until set).
-                pub fn with_face_enhancer(mut self, face_enhancer: impl Into<String>) -> Self {
+                pub fn with_face_enhancer(
+                    mut self,
+                    face_enhancer: impl Into<FaceEnhancerPreset>,
+                ) -> Self {
                     self.face_enhancer = Some(face_enhancer.into());
                     self
                 }
@@ -207,6 +211,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -223,6 +270,47 @@ pub mod __types {
                     .map(Some)
                     .map_err(|e| E::custom(format_args!("field `{name}`: {e}")))
             }
+        }
+    }
+    /// The `FaceEnhancerPreset` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum FaceEnhancerPresetcf774190 {
+        /// `"gfpgan"`
+        Gfpgan,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl FaceEnhancerPresetcf774190 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Gfpgan => "gfpgan",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for FaceEnhancerPresetcf774190 {
+        fn from(value: &str) -> Self {
+            match value {
+                "gfpgan" => Self::Gfpgan,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for FaceEnhancerPresetcf774190 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for FaceEnhancerPresetcf774190 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
         }
     }
     /// The `FaceModelResolution` type of the endpoint schema.
@@ -329,11 +417,11 @@ pub mod __types {
     }
     /// The `SadtalkerReferenceOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SadtalkerReferenceOutput41f1b82f {
+    pub struct SadtalkerReferenceOutputf5dacbe5 {
         /// The `video` field.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for SadtalkerReferenceOutput41f1b82f {
+    impl __serde::Serialize for SadtalkerReferenceOutputf5dacbe5 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -344,7 +432,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SadtalkerReferenceOutput41f1b82f {
+    impl<'de> __serde::Deserialize<'de> for SadtalkerReferenceOutputf5dacbe5 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

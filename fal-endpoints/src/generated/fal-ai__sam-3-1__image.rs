@@ -9,11 +9,11 @@ pub mod fal_ai {
         pub mod image {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::BoxPromptf1b12a75 as BoxPrompt;
-            pub use super::super::super::__types::MaskMetadatad0cf5e2f as MaskMetadata;
+            pub use super::super::super::__types::BoxPrompt6929c9b2 as BoxPrompt;
+            pub use super::super::super::__types::MaskMetadatac403f3a8 as MaskMetadata;
             pub use super::super::super::__types::OutputFormat571d4461 as OutputFormat;
-            pub use super::super::super::__types::PointPrompt8cdf4176 as PointPrompt;
-            pub use super::super::super::__types::Sam31ImageOutput4c983ad4 as Sam31ImageOutput;
+            pub use super::super::super::__types::PointPrompt479df99b as PointPrompt;
+            pub use super::super::super::__types::Sam31ImageOutput2f794ed0 as Sam31ImageOutput;
             /// The request body of `fal-ai/sam-3-1/image`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam31ImageInput {
@@ -239,6 +239,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -259,7 +302,7 @@ pub mod __types {
     }
     /// The `BoxPrompt` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BoxPromptf1b12a75 {
+    pub struct BoxPrompt6929c9b2 {
         /// The `x_min` field.
         pub x_min: Option<i64>,
         /// The `y_min` field.
@@ -273,7 +316,7 @@ pub mod __types {
         /// The `frame_index` field.
         pub frame_index: Option<i64>,
     }
-    impl __serde::Serialize for BoxPromptf1b12a75 {
+    impl __serde::Serialize for BoxPrompt6929c9b2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -289,7 +332,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BoxPromptf1b12a75 {
+    impl<'de> __serde::Deserialize<'de> for BoxPrompt6929c9b2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -304,7 +347,7 @@ pub mod __types {
             })
         }
     }
-    impl BoxPromptf1b12a75 {
+    impl BoxPrompt6929c9b2 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -349,7 +392,7 @@ pub mod __types {
     }
     /// The `MaskMetadata` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct MaskMetadatad0cf5e2f {
+    pub struct MaskMetadatac403f3a8 {
         /// The `index` field.
         pub index: i64,
         /// The `score` field.
@@ -357,7 +400,7 @@ pub mod __types {
         /// The `box` field.
         pub r#box: Option<Vec<f64>>,
     }
-    impl __serde::Serialize for MaskMetadatad0cf5e2f {
+    impl __serde::Serialize for MaskMetadatac403f3a8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -370,7 +413,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for MaskMetadatad0cf5e2f {
+    impl<'de> __serde::Deserialize<'de> for MaskMetadatac403f3a8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -433,7 +476,7 @@ pub mod __types {
     }
     /// The `PointPrompt` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PointPrompt8cdf4176 {
+    pub struct PointPrompt479df99b {
         /// The `x` field.
         pub x: Option<i64>,
         /// The `y` field.
@@ -445,7 +488,7 @@ pub mod __types {
         /// The `frame_index` field.
         pub frame_index: Option<i64>,
     }
-    impl __serde::Serialize for PointPrompt8cdf4176 {
+    impl __serde::Serialize for PointPrompt479df99b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -460,7 +503,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PointPrompt8cdf4176 {
+    impl<'de> __serde::Deserialize<'de> for PointPrompt479df99b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -474,7 +517,7 @@ pub mod __types {
             })
         }
     }
-    impl PointPrompt8cdf4176 {
+    impl PointPrompt479df99b {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -513,19 +556,19 @@ pub mod __types {
     }
     /// The `Sam31ImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam31ImageOutput4c983ad4 {
+    pub struct Sam31ImageOutput2f794ed0 {
         /// The `image` field.
         pub image: Option<fal_runtime::Image>,
         /// The `masks` field.
         pub masks: Vec<fal_runtime::Image>,
         /// The `metadata` field.
-        pub metadata: Option<Vec<MaskMetadatad0cf5e2f>>,
+        pub metadata: Option<Vec<MaskMetadatac403f3a8>>,
         /// The `scores` field.
         pub scores: Option<Vec<Option<f64>>>,
         /// The `boxes` field.
         pub boxes: Option<Vec<Option<Vec<f64>>>>,
     }
-    impl __serde::Serialize for Sam31ImageOutput4c983ad4 {
+    impl __serde::Serialize for Sam31ImageOutput2f794ed0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -540,7 +583,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sam31ImageOutput4c983ad4 {
+    impl<'de> __serde::Deserialize<'de> for Sam31ImageOutput2f794ed0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

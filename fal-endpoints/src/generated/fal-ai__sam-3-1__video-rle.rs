@@ -9,9 +9,9 @@ pub mod fal_ai {
         pub mod video_rle {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::BoxPromptf1b12a75 as BoxPrompt;
-            pub use super::super::super::__types::PointPrompt8cdf4176 as PointPrompt;
-            pub use super::super::super::__types::Sam31VideoRleOutput968a1999 as Sam31VideoRleOutput;
+            pub use super::super::super::__types::BoxPrompt6929c9b2 as BoxPrompt;
+            pub use super::super::super::__types::PointPrompt479df99b as PointPrompt;
+            pub use super::super::super::__types::Sam31VideoRleOutput1678e4de as Sam31VideoRleOutput;
             /// The request body of `fal-ai/sam-3-1/video-rle`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam31VideoRleInput {
@@ -226,6 +226,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -246,7 +289,7 @@ pub mod __types {
     }
     /// The `BoxPrompt` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BoxPromptf1b12a75 {
+    pub struct BoxPrompt6929c9b2 {
         /// The `x_min` field.
         pub x_min: Option<i64>,
         /// The `y_min` field.
@@ -260,7 +303,7 @@ pub mod __types {
         /// The `frame_index` field.
         pub frame_index: Option<i64>,
     }
-    impl __serde::Serialize for BoxPromptf1b12a75 {
+    impl __serde::Serialize for BoxPrompt6929c9b2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -276,7 +319,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BoxPromptf1b12a75 {
+    impl<'de> __serde::Deserialize<'de> for BoxPrompt6929c9b2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -291,7 +334,7 @@ pub mod __types {
             })
         }
     }
-    impl BoxPromptf1b12a75 {
+    impl BoxPrompt6929c9b2 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -336,7 +379,7 @@ pub mod __types {
     }
     /// The `PointPrompt` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PointPrompt8cdf4176 {
+    pub struct PointPrompt479df99b {
         /// The `x` field.
         pub x: Option<i64>,
         /// The `y` field.
@@ -348,7 +391,7 @@ pub mod __types {
         /// The `frame_index` field.
         pub frame_index: Option<i64>,
     }
-    impl __serde::Serialize for PointPrompt8cdf4176 {
+    impl __serde::Serialize for PointPrompt479df99b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -363,7 +406,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PointPrompt8cdf4176 {
+    impl<'de> __serde::Deserialize<'de> for PointPrompt479df99b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -377,7 +420,7 @@ pub mod __types {
             })
         }
     }
-    impl PointPrompt8cdf4176 {
+    impl PointPrompt479df99b {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -416,7 +459,7 @@ pub mod __types {
     }
     /// The `Sam31VideoRleOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam31VideoRleOutput968a1999 {
+    pub struct Sam31VideoRleOutput1678e4de {
         /// The `video` field.
         ///
         /// Example: `"https://fal.media/files/lion/gr-RSvy2e7_AWbjxAq4mJ_output.mp4"`.
@@ -424,7 +467,7 @@ pub mod __types {
         /// The `boundingbox_frames_zip` field.
         pub boundingbox_frames_zip: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for Sam31VideoRleOutput968a1999 {
+    impl __serde::Serialize for Sam31VideoRleOutput1678e4de {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -440,7 +483,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sam31VideoRleOutput968a1999 {
+    impl<'de> __serde::Deserialize<'de> for Sam31VideoRleOutput1678e4de {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,9 +9,9 @@ pub mod fal_ai {
         pub mod video {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::BoxPromptBase8888622d as BoxPromptBase;
-            pub use super::super::super::__types::PointPromptBasefb25d5b2 as PointPromptBase;
-            pub use super::super::super::__types::Sam31VideoOutput2cb7ef23 as Sam31VideoOutput;
+            pub use super::super::super::__types::BoxPromptBasee8e3904f as BoxPromptBase;
+            pub use super::super::super::__types::PointPromptBase3a462b9f as PointPromptBase;
+            pub use super::super::super::__types::Sam31VideoOutput838851f0 as Sam31VideoOutput;
             pub use super::super::super::__types::VideoOutputType98616851 as VideoOutputType;
             /// The request body of `fal-ai/sam-3-1/video`.
             #[derive(Debug, Clone, PartialEq)]
@@ -208,6 +208,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -228,7 +271,7 @@ pub mod __types {
     }
     /// The `BoxPromptBase` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BoxPromptBase8888622d {
+    pub struct BoxPromptBasee8e3904f {
         /// The `x_min` field.
         pub x_min: Option<i64>,
         /// The `y_min` field.
@@ -240,7 +283,7 @@ pub mod __types {
         /// The `object_id` field.
         pub object_id: Option<i64>,
     }
-    impl __serde::Serialize for BoxPromptBase8888622d {
+    impl __serde::Serialize for BoxPromptBasee8e3904f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -255,7 +298,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BoxPromptBase8888622d {
+    impl<'de> __serde::Deserialize<'de> for BoxPromptBasee8e3904f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -269,7 +312,7 @@ pub mod __types {
             })
         }
     }
-    impl BoxPromptBase8888622d {
+    impl BoxPromptBasee8e3904f {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -308,7 +351,7 @@ pub mod __types {
     }
     /// The `PointPromptBase` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PointPromptBasefb25d5b2 {
+    pub struct PointPromptBase3a462b9f {
         /// The `x` field.
         pub x: Option<i64>,
         /// The `y` field.
@@ -318,7 +361,7 @@ pub mod __types {
         /// The `object_id` field.
         pub object_id: Option<i64>,
     }
-    impl __serde::Serialize for PointPromptBasefb25d5b2 {
+    impl __serde::Serialize for PointPromptBase3a462b9f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -332,7 +375,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PointPromptBasefb25d5b2 {
+    impl<'de> __serde::Deserialize<'de> for PointPromptBase3a462b9f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -345,7 +388,7 @@ pub mod __types {
             })
         }
     }
-    impl PointPromptBasefb25d5b2 {
+    impl PointPromptBase3a462b9f {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -378,7 +421,7 @@ pub mod __types {
     }
     /// The `Sam31VideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam31VideoOutput2cb7ef23 {
+    pub struct Sam31VideoOutput838851f0 {
         /// The `video` field.
         ///
         /// Example: `"https://fal.media/files/lion/gr-RSvy2e7_AWbjxAq4mJ_output.mp4"`.
@@ -386,7 +429,7 @@ pub mod __types {
         /// The `boundingbox_frames_zip` field.
         pub boundingbox_frames_zip: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for Sam31VideoOutput2cb7ef23 {
+    impl __serde::Serialize for Sam31VideoOutput838851f0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -402,7 +445,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sam31VideoOutput2cb7ef23 {
+    impl<'de> __serde::Deserialize<'de> for Sam31VideoOutput838851f0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,8 +9,8 @@ pub mod fal_ai {
         pub mod _3d_align {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Sam33dAlignOutputf5decaca as Sam33dAlignOutput;
-            pub use super::super::super::__types::Sam3dBodyAlignmentInfo3b1313f9 as Sam3dBodyAlignmentInfo;
+            pub use super::super::super::__types::Sam33dAlignOutput4ec7f2ff as Sam33dAlignOutput;
+            pub use super::super::super::__types::Sam3dBodyAlignmentInfoc5c66839 as Sam3dBodyAlignmentInfo;
             /// The request body of `fal-ai/sam-3/3d-align`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam33dAlignInput {
@@ -143,6 +143,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -163,7 +206,7 @@ pub mod __types {
     }
     /// The `Sam33dAlignOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam33dAlignOutputf5decaca {
+    pub struct Sam33dAlignOutput4ec7f2ff {
         /// The `body_mesh_ply` field.
         pub body_mesh_ply: fal_runtime::File,
         /// The `model_glb` field.
@@ -171,11 +214,11 @@ pub mod __types {
         /// The `visualization` field.
         pub visualization: fal_runtime::File,
         /// The `metadata` field.
-        pub metadata: Sam3dBodyAlignmentInfo3b1313f9,
+        pub metadata: Sam3dBodyAlignmentInfoc5c66839,
         /// The `scene_glb` field.
         pub scene_glb: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for Sam33dAlignOutputf5decaca {
+    impl __serde::Serialize for Sam33dAlignOutput4ec7f2ff {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -190,7 +233,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sam33dAlignOutputf5decaca {
+    impl<'de> __serde::Deserialize<'de> for Sam33dAlignOutput4ec7f2ff {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -206,7 +249,7 @@ pub mod __types {
     }
     /// The `Sam3dBodyAlignmentInfo` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam3dBodyAlignmentInfo3b1313f9 {
+    pub struct Sam3dBodyAlignmentInfoc5c66839 {
         /// The `person_id` field.
         pub person_id: i64,
         /// The `scale_factor` field.
@@ -220,7 +263,7 @@ pub mod __types {
         /// The `cropped_vertices_count` field.
         pub cropped_vertices_count: i64,
     }
-    impl __serde::Serialize for Sam3dBodyAlignmentInfo3b1313f9 {
+    impl __serde::Serialize for Sam3dBodyAlignmentInfoc5c66839 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -236,7 +279,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sam3dBodyAlignmentInfo3b1313f9 {
+    impl<'de> __serde::Deserialize<'de> for Sam3dBodyAlignmentInfoc5c66839 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,10 +9,10 @@ pub mod fal_ai {
         pub mod _3d_objects {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::BoxPromptBase8888622d as BoxPromptBase;
-            pub use super::super::super::__types::PointPromptBasefb25d5b2 as PointPromptBase;
-            pub use super::super::super::__types::Sam33dObjectsOutputf4796135 as Sam33dObjectsOutput;
-            pub use super::super::super::__types::Sam3dObjectMetadata920e6871 as Sam3dObjectMetadata;
+            pub use super::super::super::__types::BoxPromptBasee8e3904f as BoxPromptBase;
+            pub use super::super::super::__types::PointPromptBase3a462b9f as PointPromptBase;
+            pub use super::super::super::__types::Sam33dObjectsOutput9c9a12e2 as Sam33dObjectsOutput;
+            pub use super::super::super::__types::Sam3dObjectMetadata85afa78e as Sam3dObjectMetadata;
             /// The request body of `fal-ai/sam-3/3d-objects`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam33dObjectsInput {
@@ -221,6 +221,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -241,7 +284,7 @@ pub mod __types {
     }
     /// The `BoxPromptBase` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BoxPromptBase8888622d {
+    pub struct BoxPromptBasee8e3904f {
         /// The `x_min` field.
         pub x_min: Option<i64>,
         /// The `y_min` field.
@@ -253,7 +296,7 @@ pub mod __types {
         /// The `object_id` field.
         pub object_id: Option<i64>,
     }
-    impl __serde::Serialize for BoxPromptBase8888622d {
+    impl __serde::Serialize for BoxPromptBasee8e3904f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -268,7 +311,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BoxPromptBase8888622d {
+    impl<'de> __serde::Deserialize<'de> for BoxPromptBasee8e3904f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -282,7 +325,7 @@ pub mod __types {
             })
         }
     }
-    impl BoxPromptBase8888622d {
+    impl BoxPromptBasee8e3904f {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -321,7 +364,7 @@ pub mod __types {
     }
     /// The `PointPromptBase` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PointPromptBasefb25d5b2 {
+    pub struct PointPromptBase3a462b9f {
         /// The `x` field.
         pub x: Option<i64>,
         /// The `y` field.
@@ -331,7 +374,7 @@ pub mod __types {
         /// The `object_id` field.
         pub object_id: Option<i64>,
     }
-    impl __serde::Serialize for PointPromptBasefb25d5b2 {
+    impl __serde::Serialize for PointPromptBase3a462b9f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -345,7 +388,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PointPromptBasefb25d5b2 {
+    impl<'de> __serde::Deserialize<'de> for PointPromptBase3a462b9f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -358,7 +401,7 @@ pub mod __types {
             })
         }
     }
-    impl PointPromptBasefb25d5b2 {
+    impl PointPromptBase3a462b9f {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -391,7 +434,7 @@ pub mod __types {
     }
     /// The `Sam33dObjectsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam33dObjectsOutputf4796135 {
+    pub struct Sam33dObjectsOutput9c9a12e2 {
         /// The `gaussian_splat` field.
         pub gaussian_splat: fal_runtime::File,
         /// The `model_glb` field.
@@ -399,7 +442,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `"https://v3b.fal.media/files/b/0a8439e7/mqHMt17hzqDaqVMF7q0dB_combined_scene.glb"`.
         pub model_glb: Option<fal_runtime::File>,
         /// The `metadata` field.
-        pub metadata: Vec<Sam3dObjectMetadata920e6871>,
+        pub metadata: Vec<Sam3dObjectMetadata85afa78e>,
         /// The `individual_splats` field.
         pub individual_splats: Option<Vec<fal_runtime::File>>,
         /// The `individual_glbs` field.
@@ -407,7 +450,7 @@ pub mod __types {
         /// The `artifacts_zip` field.
         pub artifacts_zip: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for Sam33dObjectsOutputf4796135 {
+    impl __serde::Serialize for Sam33dObjectsOutput9c9a12e2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -423,7 +466,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sam33dObjectsOutputf4796135 {
+    impl<'de> __serde::Deserialize<'de> for Sam33dObjectsOutput9c9a12e2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -440,7 +483,7 @@ pub mod __types {
     }
     /// The `Sam3dObjectMetadata` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam3dObjectMetadata920e6871 {
+    pub struct Sam3dObjectMetadata85afa78e {
         /// The `object_index` field.
         pub object_index: i64,
         /// The `scale` field.
@@ -452,7 +495,7 @@ pub mod __types {
         /// The `camera_pose` field.
         pub camera_pose: Option<Vec<Vec<f64>>>,
     }
-    impl __serde::Serialize for Sam3dObjectMetadata920e6871 {
+    impl __serde::Serialize for Sam3dObjectMetadata85afa78e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -467,7 +510,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sam3dObjectMetadata920e6871 {
+    impl<'de> __serde::Deserialize<'de> for Sam3dObjectMetadata85afa78e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

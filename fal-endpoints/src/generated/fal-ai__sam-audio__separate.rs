@@ -11,7 +11,7 @@ pub mod fal_ai {
             use super::super::super::__types;
             pub use super::super::super::__types::Acceleration7dd0bcf8 as Acceleration;
             pub use super::super::super::__types::OutputFormat45d7d957 as OutputFormat;
-            pub use super::super::super::__types::SamAudioSeparateOutputfa546d6d as SamAudioSeparateOutput;
+            pub use super::super::super::__types::SamAudioSeparateOutputd2572db1 as SamAudioSeparateOutput;
             /// The request body of `fal-ai/sam-audio/separate`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct SamAudioSeparateInput {
@@ -202,6 +202,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -316,7 +359,7 @@ pub mod __types {
     }
     /// The `SamAudioSeparateOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SamAudioSeparateOutputfa546d6d {
+    pub struct SamAudioSeparateOutputd2572db1 {
         /// The `target` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8853af/bxm0-bZp5tH46Qp5PMwl6_tmpus5ep6vl.wav","content_type":"audio/wav"}`.
@@ -334,7 +377,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `48000`.
         pub sample_rate: Option<i64>,
     }
-    impl __serde::Serialize for SamAudioSeparateOutputfa546d6d {
+    impl __serde::Serialize for SamAudioSeparateOutputd2572db1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -348,7 +391,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SamAudioSeparateOutputfa546d6d {
+    impl<'de> __serde::Deserialize<'de> for SamAudioSeparateOutputd2572db1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,9 +10,9 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::Acceleration7dd0bcf8 as Acceleration;
-            pub use super::super::super::__types::AudioTimeSpan83ea071e as AudioTimeSpan;
+            pub use super::super::super::__types::AudioTimeSpane19209c6 as AudioTimeSpan;
             pub use super::super::super::__types::OutputFormat45d7d957 as OutputFormat;
-            pub use super::super::super::__types::SamAudioSpanSeparateOutput4ea1254b as SamAudioSpanSeparateOutput;
+            pub use super::super::super::__types::SamAudioSpanSeparateOutputa69801c5 as SamAudioSpanSeparateOutput;
             /// The request body of `fal-ai/sam-audio/span-separate`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct SamAudioSpanSeparateInput {
@@ -237,6 +237,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -306,7 +349,7 @@ pub mod __types {
     }
     /// The `AudioTimeSpan` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AudioTimeSpan83ea071e {
+    pub struct AudioTimeSpane19209c6 {
         /// The `start` field.
         ///
         /// Example: `0.5`.
@@ -322,7 +365,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `true`.
         pub include: Option<bool>,
     }
-    impl __serde::Serialize for AudioTimeSpan83ea071e {
+    impl __serde::Serialize for AudioTimeSpane19209c6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -335,7 +378,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AudioTimeSpan83ea071e {
+    impl<'de> __serde::Deserialize<'de> for AudioTimeSpane19209c6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -347,7 +390,7 @@ pub mod __types {
             })
         }
     }
-    impl AudioTimeSpan83ea071e {
+    impl AudioTimeSpane19209c6 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(start: impl Into<f64>, end: impl Into<f64>) -> Self {
             Self {
@@ -409,7 +452,7 @@ pub mod __types {
     }
     /// The `SamAudioSpanSeparateOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SamAudioSpanSeparateOutput4ea1254b {
+    pub struct SamAudioSpanSeparateOutputa69801c5 {
         /// The `target` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a89374c/mImRbqrjB72o9vEmIrSmW_tmpp2rmotgs.wav","content_type":"audio/wav"}`.
@@ -427,7 +470,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `48000`.
         pub sample_rate: Option<i64>,
     }
-    impl __serde::Serialize for SamAudioSpanSeparateOutput4ea1254b {
+    impl __serde::Serialize for SamAudioSpanSeparateOutputa69801c5 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -441,7 +484,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SamAudioSpanSeparateOutput4ea1254b {
+    impl<'de> __serde::Deserialize<'de> for SamAudioSpanSeparateOutputa69801c5 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
-            pub use super::super::super::__types::Sam2AutoSegmentOutput80809a39 as Sam2AutoSegmentOutput;
+            pub use super::super::super::__types::Sam2AutoSegmentOutputabd6ad0e as Sam2AutoSegmentOutput;
             /// The request body of `fal-ai/sam2/auto-segment`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam2AutoSegmentInput {
@@ -193,6 +193,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -258,13 +301,13 @@ pub mod __types {
     }
     /// The `Sam2AutoSegmentOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam2AutoSegmentOutput80809a39 {
+    pub struct Sam2AutoSegmentOutputabd6ad0e {
         /// The `combined_mask` field.
         pub combined_mask: fal_runtime::Image,
         /// The `individual_masks` field.
         pub individual_masks: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for Sam2AutoSegmentOutput80809a39 {
+    impl __serde::Serialize for Sam2AutoSegmentOutputabd6ad0e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -276,7 +319,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sam2AutoSegmentOutput80809a39 {
+    impl<'de> __serde::Deserialize<'de> for Sam2AutoSegmentOutputabd6ad0e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

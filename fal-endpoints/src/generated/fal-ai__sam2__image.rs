@@ -9,10 +9,10 @@ pub mod fal_ai {
         pub mod image {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::BoxPromptType284920e3e as BoxPromptType2;
+            pub use super::super::super::__types::BoxPromptType24ff747e4 as BoxPromptType2;
             pub use super::super::super::__types::OutputFormat571d4461 as OutputFormat;
-            pub use super::super::super::__types::PointPromptType2df0d61ad as PointPromptType2;
-            pub use super::super::super::__types::Sam2ImageOutputcca183d8 as Sam2ImageOutput;
+            pub use super::super::super::__types::PointPromptType24c822631 as PointPromptType2;
+            pub use super::super::super::__types::Sam2ImageOutputf039e7e8 as Sam2ImageOutput;
             /// The request body of `fal-ai/sam2/image`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam2ImageInput {
@@ -171,6 +171,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -191,7 +234,7 @@ pub mod __types {
     }
     /// The `BoxPromptType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BoxPromptType284920e3e {
+    pub struct BoxPromptType24ff747e4 {
         /// The `x_min` field.
         ///
         /// Default (applied by fal when the field is left unset): `0`.
@@ -213,7 +256,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `0`.
         pub frame_index: Option<i64>,
     }
-    impl __serde::Serialize for BoxPromptType284920e3e {
+    impl __serde::Serialize for BoxPromptType24ff747e4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -228,7 +271,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BoxPromptType284920e3e {
+    impl<'de> __serde::Deserialize<'de> for BoxPromptType24ff747e4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -242,7 +285,7 @@ pub mod __types {
             })
         }
     }
-    impl BoxPromptType284920e3e {
+    impl BoxPromptType24ff747e4 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -330,7 +373,7 @@ pub mod __types {
     }
     /// The `PointPromptType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PointPromptType2df0d61ad {
+    pub struct PointPromptType24c822631 {
         /// The `x` field.
         ///
         /// Default (applied by fal when the field is left unset): `305`.
@@ -349,7 +392,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `0`.
         pub frame_index: Option<i64>,
     }
-    impl __serde::Serialize for PointPromptType2df0d61ad {
+    impl __serde::Serialize for PointPromptType24c822631 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -363,7 +406,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PointPromptType2df0d61ad {
+    impl<'de> __serde::Deserialize<'de> for PointPromptType24c822631 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -376,7 +419,7 @@ pub mod __types {
             })
         }
     }
-    impl PointPromptType2df0d61ad {
+    impl PointPromptType24c822631 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -409,11 +452,11 @@ pub mod __types {
     }
     /// The `Sam2ImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam2ImageOutputcca183d8 {
+    pub struct Sam2ImageOutputf039e7e8 {
         /// The `image` field.
         pub image: fal_runtime::Image,
     }
-    impl __serde::Serialize for Sam2ImageOutputcca183d8 {
+    impl __serde::Serialize for Sam2ImageOutputf039e7e8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -424,7 +467,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sam2ImageOutputcca183d8 {
+    impl<'de> __serde::Deserialize<'de> for Sam2ImageOutputf039e7e8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,9 +9,9 @@ pub mod fal_ai {
         pub mod video {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::BoxPromptType284920e3e as BoxPromptType2;
-            pub use super::super::super::__types::PointPromptType2df0d61ad as PointPromptType2;
-            pub use super::super::super::__types::Sam2VideoOutput8fbf4740 as Sam2VideoOutput;
+            pub use super::super::super::__types::BoxPromptType24ff747e4 as BoxPromptType2;
+            pub use super::super::super::__types::PointPromptType24c822631 as PointPromptType2;
+            pub use super::super::super::__types::Sam2VideoOutpute0400a3c as Sam2VideoOutput;
             /// The request body of `fal-ai/sam2/video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam2VideoInput {
@@ -168,6 +168,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -188,7 +231,7 @@ pub mod __types {
     }
     /// The `BoxPromptType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BoxPromptType284920e3e {
+    pub struct BoxPromptType24ff747e4 {
         /// The `x_min` field.
         ///
         /// Default (applied by fal when the field is left unset): `0`.
@@ -210,7 +253,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `0`.
         pub frame_index: Option<i64>,
     }
-    impl __serde::Serialize for BoxPromptType284920e3e {
+    impl __serde::Serialize for BoxPromptType24ff747e4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -225,7 +268,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BoxPromptType284920e3e {
+    impl<'de> __serde::Deserialize<'de> for BoxPromptType24ff747e4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -239,7 +282,7 @@ pub mod __types {
             })
         }
     }
-    impl BoxPromptType284920e3e {
+    impl BoxPromptType24ff747e4 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -278,7 +321,7 @@ pub mod __types {
     }
     /// The `PointPromptType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PointPromptType2df0d61ad {
+    pub struct PointPromptType24c822631 {
         /// The `x` field.
         ///
         /// Default (applied by fal when the field is left unset): `305`.
@@ -297,7 +340,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `0`.
         pub frame_index: Option<i64>,
     }
-    impl __serde::Serialize for PointPromptType2df0d61ad {
+    impl __serde::Serialize for PointPromptType24c822631 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -311,7 +354,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PointPromptType2df0d61ad {
+    impl<'de> __serde::Deserialize<'de> for PointPromptType24c822631 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -324,7 +367,7 @@ pub mod __types {
             })
         }
     }
-    impl PointPromptType2df0d61ad {
+    impl PointPromptType24c822631 {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -357,13 +400,13 @@ pub mod __types {
     }
     /// The `Sam2VideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sam2VideoOutput8fbf4740 {
+    pub struct Sam2VideoOutpute0400a3c {
         /// The `video` field.
         pub video: fal_runtime::File,
         /// The `boundingbox_frames_zip` field.
         pub boundingbox_frames_zip: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for Sam2VideoOutput8fbf4740 {
+    impl __serde::Serialize for Sam2VideoOutpute0400a3c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -379,7 +422,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sam2VideoOutput8fbf4740 {
+    impl<'de> __serde::Deserialize<'de> for Sam2VideoOutpute0400a3c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         use super::super::__types;
         pub use super::super::__types::AspectRatiof2f0acd8 as AspectRatio;
         pub use super::super::__types::Resolution2fb1f30d as Resolution;
-        pub use super::super::__types::SanaVideoOutput5b3852d4 as SanaVideoOutput;
+        pub use super::super::__types::SanaVideoOutputf5a80c13 as SanaVideoOutput;
         /// The request body of `fal-ai/sana-video`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct SanaVideoInput {
@@ -238,6 +238,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -360,7 +403,7 @@ pub mod __types {
     }
     /// The `SanaVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SanaVideoOutput5b3852d4 {
+    pub struct SanaVideoOutputf5a80c13 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/zebra/TipA9XXsXRYlB6vK6PQ0l_output.mp4","content_type":"video/mp4"}`.
@@ -370,7 +413,7 @@ pub mod __types {
         /// The `timings` field.
         pub timings: ::std::collections::BTreeMap<String, f64>,
     }
-    impl __serde::Serialize for SanaVideoOutput5b3852d4 {
+    impl __serde::Serialize for SanaVideoOutputf5a80c13 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -383,7 +426,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SanaVideoOutput5b3852d4 {
+    impl<'de> __serde::Deserialize<'de> for SanaVideoOutputf5a80c13 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::OutputFormat25b25664 as OutputFormat;
-                pub use super::super::super::super::__types::SeedvrUpscaleImageOutput15ad522b as SeedvrUpscaleImageOutput;
+                pub use super::super::super::super::__types::SeedvrUpscaleImageOutputf1ff60ea as SeedvrUpscaleImageOutput;
                 pub use super::super::super::super::__types::TargetResolutiond592c916 as TargetResolution;
                 pub use super::super::super::super::__types::UpscaleModed1faa728 as UpscaleMode;
                 /// The request body of `fal-ai/seedvr/upscale/image`.
@@ -193,6 +193,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -262,7 +305,7 @@ pub mod __types {
     }
     /// The `SeedvrUpscaleImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SeedvrUpscaleImageOutput15ad522b {
+    pub struct SeedvrUpscaleImageOutputf1ff60ea {
         /// The `image` field.
         ///
         /// Example: `{"content_type":"image/png","url":"https://storage.googleapis.com/falserverless/example_outputs/seedvr2/image_out.png"}`.
@@ -270,7 +313,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for SeedvrUpscaleImageOutput15ad522b {
+    impl __serde::Serialize for SeedvrUpscaleImageOutputf1ff60ea {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -282,7 +325,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SeedvrUpscaleImageOutput15ad522b {
+    impl<'de> __serde::Deserialize<'de> for SeedvrUpscaleImageOutputf1ff60ea {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

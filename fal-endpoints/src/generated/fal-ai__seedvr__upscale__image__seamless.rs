@@ -14,7 +14,7 @@ pub mod fal_ai {
                     use fal_runtime::__private::serde as __serde;
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::OutputFormat9ef4d3ce as OutputFormat;
-                    pub use super::super::super::super::super::__types::SeedvrUpscaleImageSeamlessOutput5542e203 as SeedvrUpscaleImageSeamlessOutput;
+                    pub use super::super::super::super::super::__types::SeedvrUpscaleImageSeamlessOutput8cf1d94f as SeedvrUpscaleImageSeamlessOutput;
                     pub use super::super::super::super::super::__types::TargetResolutiond592c916 as TargetResolution;
                     pub use super::super::super::super::super::__types::UpscaleModed1faa728 as UpscaleMode;
                     /// The request body of `fal-ai/seedvr/upscale/image/seamless`.
@@ -218,6 +218,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -287,7 +330,7 @@ pub mod __types {
     }
     /// The `SeedvrUpscaleImageSeamlessOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SeedvrUpscaleImageSeamlessOutput5542e203 {
+    pub struct SeedvrUpscaleImageSeamlessOutput8cf1d94f {
         /// The `image` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/seedvr2/image_out.png","content_type":"image/png"}`.
@@ -295,7 +338,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for SeedvrUpscaleImageSeamlessOutput5542e203 {
+    impl __serde::Serialize for SeedvrUpscaleImageSeamlessOutput8cf1d94f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -307,7 +350,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SeedvrUpscaleImageSeamlessOutput5542e203 {
+    impl<'de> __serde::Deserialize<'de> for SeedvrUpscaleImageSeamlessOutput8cf1d94f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,7 +14,7 @@ pub mod fal_ai {
                 pub use super::super::super::super::__types::OutputFormat9b2e9f55 as OutputFormat;
                 pub use super::super::super::super::__types::OutputQualityde21cd07 as OutputQuality;
                 pub use super::super::super::super::__types::OutputWriteMode7eb680e1 as OutputWriteMode;
-                pub use super::super::super::super::__types::SeedvrUpscaleVideoOutput9e35eb20 as SeedvrUpscaleVideoOutput;
+                pub use super::super::super::super::__types::SeedvrUpscaleVideoOutput74264e48 as SeedvrUpscaleVideoOutput;
                 pub use super::super::super::super::__types::TargetResolutiond592c916 as TargetResolution;
                 pub use super::super::super::super::__types::UpscaleModed1faa728 as UpscaleMode;
                 /// The request body of `fal-ai/seedvr/upscale/video`.
@@ -225,6 +225,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -400,7 +443,7 @@ pub mod __types {
     }
     /// The `SeedvrUpscaleVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SeedvrUpscaleVideoOutput9e35eb20 {
+    pub struct SeedvrUpscaleVideoOutput74264e48 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/seedvr-output.mp4","content_type":"video/mp4"}`.
@@ -408,7 +451,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for SeedvrUpscaleVideoOutput9e35eb20 {
+    impl __serde::Serialize for SeedvrUpscaleVideoOutput74264e48 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -420,7 +463,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SeedvrUpscaleVideoOutput9e35eb20 {
+    impl<'de> __serde::Deserialize<'de> for SeedvrUpscaleVideoOutput74264e48 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,8 +7,8 @@ pub mod fal_ai {
     pub mod silero_vad {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::SileroVadOutputd6d88018 as SileroVadOutput;
-        pub use super::super::__types::SpeechTimestamp8a36918b as SpeechTimestamp;
+        pub use super::super::__types::SileroVadOutpute0c155d9 as SileroVadOutput;
+        pub use super::super::__types::SpeechTimestamp2150200e as SpeechTimestamp;
         /// The request body of `fal-ai/silero-vad`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct SileroVadInput {
@@ -98,6 +98,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -118,7 +161,7 @@ pub mod __types {
     }
     /// The `SileroVadOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SileroVadOutputd6d88018 {
+    pub struct SileroVadOutpute0c155d9 {
         /// The `has_speech` field.
         ///
         /// Example: `true`.
@@ -126,9 +169,9 @@ pub mod __types {
         /// The `timestamps` field.
         ///
         /// Example: `[{"start":0.13,"end":1.982},{"start":2.434,"end":3.998}]`.
-        pub timestamps: Vec<SpeechTimestamp8a36918b>,
+        pub timestamps: Vec<SpeechTimestamp2150200e>,
     }
-    impl __serde::Serialize for SileroVadOutputd6d88018 {
+    impl __serde::Serialize for SileroVadOutpute0c155d9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -140,7 +183,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SileroVadOutputd6d88018 {
+    impl<'de> __serde::Deserialize<'de> for SileroVadOutpute0c155d9 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -153,13 +196,13 @@ pub mod __types {
     }
     /// The `SpeechTimestamp` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SpeechTimestamp8a36918b {
+    pub struct SpeechTimestamp2150200e {
         /// The `start` field.
         pub start: f64,
         /// The `end` field.
         pub end: f64,
     }
-    impl __serde::Serialize for SpeechTimestamp8a36918b {
+    impl __serde::Serialize for SpeechTimestamp2150200e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -171,7 +214,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SpeechTimestamp8a36918b {
+    impl<'de> __serde::Deserialize<'de> for SpeechTimestamp2150200e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatioabe220e7 as AspectRatio;
-        pub use super::super::__types::SkyreelsI2vOutput823299a9 as SkyreelsI2vOutput;
+        pub use super::super::__types::SkyreelsI2vOutput75048b34 as SkyreelsI2vOutput;
         /// The request body of `fal-ai/skyreels-i2v`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct SkyreelsI2vInput {
@@ -174,6 +174,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -239,7 +282,7 @@ pub mod __types {
     }
     /// The `SkyreelsI2vOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SkyreelsI2vOutput823299a9 {
+    pub struct SkyreelsI2vOutput75048b34 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://fal.media/files/elephant/yOOdaiC5clkH9K_5TTD32_video.mp4"}`.
@@ -249,7 +292,7 @@ pub mod __types {
         /// Example: `42`.
         pub seed: i64,
     }
-    impl __serde::Serialize for SkyreelsI2vOutput823299a9 {
+    impl __serde::Serialize for SkyreelsI2vOutput75048b34 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -261,7 +304,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SkyreelsI2vOutput823299a9 {
+    impl<'de> __serde::Deserialize<'de> for SkyreelsI2vOutput75048b34 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

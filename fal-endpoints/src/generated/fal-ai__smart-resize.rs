@@ -10,8 +10,8 @@ pub mod fal_ai {
         pub use super::super::__types::OutputFormat571d4461 as OutputFormat;
         pub use super::super::__types::Resolutionf9df43ae as Resolution;
         pub use super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
-        pub use super::super::__types::SmartResizeOutputda12c5e5 as SmartResizeOutput;
-        pub use super::super::__types::SmartResizeResult60fb0c15 as SmartResizeResult;
+        pub use super::super::__types::SmartResizeOutputb33a89fd as SmartResizeOutput;
+        pub use super::super::__types::SmartResizeResult356c8726 as SmartResizeResult;
         /// The request body of `fal-ai/smart-resize`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct SmartResizeInput {
@@ -210,6 +210,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -389,7 +432,7 @@ pub mod __types {
     }
     /// The `SmartResizeOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SmartResizeOutputda12c5e5 {
+    pub struct SmartResizeOutputb33a89fd {
         /// The `images` field.
         ///
         /// Example: `[{"content_type":"image/png","file_name":"nano-banana-pro-edit-output.png","url":"https://storage.googleapis.com/falserverless/example_outputs/nano-banana-pro-edit-output.png"}]`.
@@ -397,9 +440,9 @@ pub mod __types {
         /// The `description` field.
         pub description: String,
         /// The `results` field.
-        pub results: Vec<SmartResizeResult60fb0c15>,
+        pub results: Vec<SmartResizeResult356c8726>,
     }
-    impl __serde::Serialize for SmartResizeOutputda12c5e5 {
+    impl __serde::Serialize for SmartResizeOutputb33a89fd {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -412,7 +455,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SmartResizeOutputda12c5e5 {
+    impl<'de> __serde::Deserialize<'de> for SmartResizeOutputb33a89fd {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -426,7 +469,7 @@ pub mod __types {
     }
     /// The `SmartResizeResult` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SmartResizeResult60fb0c15 {
+    pub struct SmartResizeResult356c8726 {
         /// The `images` field.
         pub images: Vec<fal_runtime::Image>,
         /// The `description` field.
@@ -440,7 +483,7 @@ pub mod __types {
         /// The `resolution` field.
         pub resolution: String,
     }
-    impl __serde::Serialize for SmartResizeResult60fb0c15 {
+    impl __serde::Serialize for SmartResizeResult356c8726 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -456,7 +499,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SmartResizeResult60fb0c15 {
+    impl<'de> __serde::Deserialize<'de> for SmartResizeResult356c8726 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

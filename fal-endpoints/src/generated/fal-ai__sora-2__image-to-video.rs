@@ -12,8 +12,8 @@ pub mod fal_ai {
             pub use super::super::super::__types::AspectRatiob8b63ef3 as AspectRatio;
             pub use super::super::super::__types::Model47a359a8 as Model;
             pub use super::super::super::__types::Resolution6d9823a0 as Resolution;
-            pub use super::super::super::__types::Sora2ImageToVideoOutputfa3ff5eb as Sora2ImageToVideoOutput;
-            pub use super::super::super::__types::VideoFile19efa486 as VideoFile;
+            pub use super::super::super::__types::Sora2ImageToVideoOutput639c0178 as Sora2ImageToVideoOutput;
+            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
             /// The request body of `fal-ai/sora-2/image-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sora2ImageToVideoInput {
@@ -210,6 +210,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -373,11 +416,11 @@ pub mod __types {
     }
     /// The `Sora2ImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sora2ImageToVideoOutputfa3ff5eb {
+    pub struct Sora2ImageToVideoOutput639c0178 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/sora_2_i2v_output.mp4","content_type":"video/mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `video_id` field.
         ///
         /// Example: `"video_123"`.
@@ -387,7 +430,7 @@ pub mod __types {
         /// The `spritesheet` field.
         pub spritesheet: Option<fal_runtime::Image>,
     }
-    impl __serde::Serialize for Sora2ImageToVideoOutputfa3ff5eb {
+    impl __serde::Serialize for Sora2ImageToVideoOutput639c0178 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -401,7 +444,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sora2ImageToVideoOutputfa3ff5eb {
+    impl<'de> __serde::Deserialize<'de> for Sora2ImageToVideoOutput639c0178 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -416,7 +459,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -442,7 +485,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -461,7 +504,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

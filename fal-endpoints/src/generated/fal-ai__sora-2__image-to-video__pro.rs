@@ -13,8 +13,8 @@ pub mod fal_ai {
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatiob8b63ef3 as AspectRatio;
                 pub use super::super::super::super::__types::Resolution95b60c04 as Resolution;
-                pub use super::super::super::super::__types::Sora2ImageToVideoProOutputc0db9133 as Sora2ImageToVideoProOutput;
-                pub use super::super::super::super::__types::VideoFile19efa486 as VideoFile;
+                pub use super::super::super::super::__types::Sora2ImageToVideoProOutputeb9d5fe5 as Sora2ImageToVideoProOutput;
+                pub use super::super::super::super::__types::VideoFilebde9511b as VideoFile;
                 /// The request body of `fal-ai/sora-2/image-to-video/pro`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Sora2ImageToVideoProInput {
@@ -200,6 +200,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -322,11 +365,11 @@ pub mod __types {
     }
     /// The `Sora2ImageToVideoProOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sora2ImageToVideoProOutputc0db9133 {
+    pub struct Sora2ImageToVideoProOutputeb9d5fe5 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/sora-2-pro-i2v-output.mp4","content_type":"video/mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `video_id` field.
         ///
         /// Example: `"video_123"`.
@@ -336,7 +379,7 @@ pub mod __types {
         /// The `spritesheet` field.
         pub spritesheet: Option<fal_runtime::Image>,
     }
-    impl __serde::Serialize for Sora2ImageToVideoProOutputc0db9133 {
+    impl __serde::Serialize for Sora2ImageToVideoProOutputeb9d5fe5 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -350,7 +393,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sora2ImageToVideoProOutputc0db9133 {
+    impl<'de> __serde::Deserialize<'de> for Sora2ImageToVideoProOutputeb9d5fe5 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -365,7 +408,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -391,7 +434,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -410,7 +453,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,8 +11,8 @@ pub mod fal_ai {
             pub mod remix {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::Sora2VideoToVideoRemixOutputdbca6bb7 as Sora2VideoToVideoRemixOutput;
-                pub use super::super::super::super::__types::VideoFile19efa486 as VideoFile;
+                pub use super::super::super::super::__types::Sora2VideoToVideoRemixOutpute6e23d09 as Sora2VideoToVideoRemixOutput;
+                pub use super::super::super::super::__types::VideoFilebde9511b as VideoFile;
                 /// The request body of `fal-ai/sora-2/video-to-video/remix`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Sora2VideoToVideoRemixInput {
@@ -123,6 +123,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -143,11 +186,11 @@ pub mod __types {
     }
     /// The `Sora2VideoToVideoRemixOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Sora2VideoToVideoRemixOutputdbca6bb7 {
+    pub struct Sora2VideoToVideoRemixOutpute6e23d09 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/rabbit/nk1MK6LY90QqScvI4_Yn8.mp4","content_type":"video/mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `video_id` field.
         ///
         /// Example: `"video_123"`.
@@ -157,7 +200,7 @@ pub mod __types {
         /// The `spritesheet` field.
         pub spritesheet: Option<fal_runtime::Image>,
     }
-    impl __serde::Serialize for Sora2VideoToVideoRemixOutputdbca6bb7 {
+    impl __serde::Serialize for Sora2VideoToVideoRemixOutpute6e23d09 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -171,7 +214,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Sora2VideoToVideoRemixOutputdbca6bb7 {
+    impl<'de> __serde::Deserialize<'de> for Sora2VideoToVideoRemixOutpute6e23d09 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -186,7 +229,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -212,7 +255,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -231,7 +274,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod turbo {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::SpeechToTextTurboOutput5f97ed93 as SpeechToTextTurboOutput;
+            pub use super::super::super::__types::SpeechToTextTurboOutputc2e69ce4 as SpeechToTextTurboOutput;
             /// The request body of `fal-ai/speech-to-text/turbo`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct SpeechToTextTurboInput {
@@ -112,6 +112,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -132,7 +175,7 @@ pub mod __types {
     }
     /// The `SpeechToTextTurboOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SpeechToTextTurboOutput5f97ed93 {
+    pub struct SpeechToTextTurboOutputc2e69ce4 {
         /// The `output` field.
         pub output: String,
         /// The `partial` field.
@@ -140,7 +183,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `false`.
         pub partial: Option<bool>,
     }
-    impl __serde::Serialize for SpeechToTextTurboOutput5f97ed93 {
+    impl __serde::Serialize for SpeechToTextTurboOutputc2e69ce4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -152,7 +195,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SpeechToTextTurboOutput5f97ed93 {
+    impl<'de> __serde::Deserialize<'de> for SpeechToTextTurboOutputc2e69ce4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

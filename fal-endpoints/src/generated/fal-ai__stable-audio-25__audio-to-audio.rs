@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod audio_to_audio {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::StableAudio25AudioToAudioOutputf041b540 as StableAudio25AudioToAudioOutput;
+            pub use super::super::super::__types::StableAudio25AudioToAudioOutput36aa4175 as StableAudio25AudioToAudioOutput;
             /// The request body of `fal-ai/stable-audio-25/audio-to-audio`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct StableAudio25AudioToAudioInput {
@@ -191,6 +191,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -211,7 +254,7 @@ pub mod __types {
     }
     /// The `StableAudio25AudioToAudioOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct StableAudio25AudioToAudioOutputf041b540 {
+    pub struct StableAudio25AudioToAudioOutput36aa4175 {
         /// The `audio` field.
         ///
         /// Example: `"https://v3.fal.media/files/elephant/bJ-KIfIXsls5-pqSRXRwx_tmpdurmawkp.wav"`.
@@ -219,7 +262,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for StableAudio25AudioToAudioOutputf041b540 {
+    impl __serde::Serialize for StableAudio25AudioToAudioOutput36aa4175 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -231,7 +274,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for StableAudio25AudioToAudioOutputf041b540 {
+    impl<'de> __serde::Deserialize<'de> for StableAudio25AudioToAudioOutput36aa4175 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod text_to_audio {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::StableAudio25TextToAudioOutput01172b2c as StableAudio25TextToAudioOutput;
+            pub use super::super::super::__types::StableAudio25TextToAudioOutput00275fb0 as StableAudio25TextToAudioOutput;
             /// The request body of `fal-ai/stable-audio-25/text-to-audio`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct StableAudio25TextToAudioInput {
@@ -169,6 +169,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -189,7 +232,7 @@ pub mod __types {
     }
     /// The `StableAudio25TextToAudioOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct StableAudio25TextToAudioOutput01172b2c {
+    pub struct StableAudio25TextToAudioOutput00275fb0 {
         /// The `audio` field.
         ///
         /// Example: `"https://v3.fal.media/files/zebra/lGob9bN7VHfFXG4R1btQn_tmpabwhgi6n.wav"`.
@@ -197,7 +240,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for StableAudio25TextToAudioOutput01172b2c {
+    impl __serde::Serialize for StableAudio25TextToAudioOutput00275fb0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -209,7 +252,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for StableAudio25TextToAudioOutput01172b2c {
+    impl<'de> __serde::Deserialize<'de> for StableAudio25TextToAudioOutput00275fb0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

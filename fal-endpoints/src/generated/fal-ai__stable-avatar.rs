@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatio0381cdf5 as AspectRatio;
-        pub use super::super::__types::StableAvatarOutput93e064da as StableAvatarOutput;
+        pub use super::super::__types::StableAvatarOutputabc4635f as StableAvatarOutput;
         /// The request body of `fal-ai/stable-avatar`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct StableAvatarInput {
@@ -208,6 +208,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -281,13 +324,13 @@ pub mod __types {
     }
     /// The `StableAvatarOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct StableAvatarOutput93e064da {
+    pub struct StableAvatarOutputabc4635f {
         /// The `video` field.
         ///
         /// Example: `"https://storage.googleapis.com/falserverless/example_outputs/stable-avatar-output.mp4"`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for StableAvatarOutput93e064da {
+    impl __serde::Serialize for StableAvatarOutputabc4635f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -298,7 +341,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for StableAvatarOutput93e064da {
+    impl<'de> __serde::Deserialize<'de> for StableAvatarOutputabc4635f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

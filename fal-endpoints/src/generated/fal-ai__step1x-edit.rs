@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::OutputFormat3065abec as OutputFormat;
-        pub use super::super::__types::Step1xEditOutputd2e377f4 as Step1xEditOutput;
+        pub use super::super::__types::Step1xEditOutput9f49c79e as Step1xEditOutput;
         /// The request body of `fal-ai/step1x-edit`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Step1xEditInput {
@@ -211,6 +211,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -276,7 +319,7 @@ pub mod __types {
     }
     /// The `Step1xEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Step1xEditOutputd2e377f4 {
+    pub struct Step1xEditOutput9f49c79e {
         /// The `images` field.
         ///
         /// Example: `[{"height":1024,"width":672,"content_type":"image/jpeg","url":"https://v3.fal.media/files/kangaroo/kFPr5gC_Rr9JZbTTakEMd.jpeg"}]`.
@@ -290,7 +333,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for Step1xEditOutputd2e377f4 {
+    impl __serde::Serialize for Step1xEditOutput9f49c79e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -305,7 +348,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Step1xEditOutputd2e377f4 {
+    impl<'de> __serde::Deserialize<'de> for Step1xEditOutput9f49c79e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

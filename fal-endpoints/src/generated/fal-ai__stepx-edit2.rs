@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::OutputFormat3065abec as OutputFormat;
-        pub use super::super::__types::StepxEdit2Output89cbff9f as StepxEdit2Output;
+        pub use super::super::__types::StepxEdit2Output89131ba4 as StepxEdit2Output;
         /// The request body of `fal-ai/stepx-edit2`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct StepxEdit2Input {
@@ -255,6 +255,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -320,7 +363,7 @@ pub mod __types {
     }
     /// The `StepxEdit2Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct StepxEdit2Output89cbff9f {
+    pub struct StepxEdit2Output89131ba4 {
         /// The `images` field.
         ///
         /// Example: `[{"height":1024,"content_type":"image/jpeg","width":672,"url":"https://v3.fal.media/files/kangaroo/kFPr5gC_Rr9JZbTTakEMd.jpeg"}]`.
@@ -347,7 +390,7 @@ pub mod __types {
             >,
         >,
     }
-    impl __serde::Serialize for StepxEdit2Output89cbff9f {
+    impl __serde::Serialize for StepxEdit2Output89131ba4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -365,7 +408,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for StepxEdit2Output89cbff9f {
+    impl<'de> __serde::Deserialize<'de> for StepxEdit2Output89131ba4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::OutputFormat3065abec as OutputFormat;
-            pub use super::super::super::__types::Switti512Outputad8e9274 as Switti512Output;
+            pub use super::super::super::__types::Switti512Outputfa3a06bf as Switti512Output;
             /// The request body of `fal-ai/switti/512`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Switti512Input {
@@ -280,6 +280,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -345,7 +388,7 @@ pub mod __types {
     }
     /// The `Switti512Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Switti512Outputad8e9274 {
+    pub struct Switti512Outputfa3a06bf {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://fal.media/files/lion/JpgBX7w379jHteLeeNsM5.jpeg","height":1024,"width":1024,"content_type":"image/jpeg"}]`.
@@ -359,7 +402,7 @@ pub mod __types {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for Switti512Outputad8e9274 {
+    impl __serde::Serialize for Switti512Outputfa3a06bf {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -374,7 +417,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Switti512Outputad8e9274 {
+    impl<'de> __serde::Deserialize<'de> for Switti512Outputfa3a06bf {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

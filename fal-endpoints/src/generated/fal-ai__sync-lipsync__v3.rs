@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod v3 {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::SyncLipsyncV3Outputcdfd754b as SyncLipsyncV3Output;
+            pub use super::super::super::__types::SyncLipsyncV3Output4d137f62 as SyncLipsyncV3Output;
             pub use super::super::super::__types::SyncMode7fce65f6 as SyncMode;
             /// The request body of `fal-ai/sync-lipsync/v3`.
             #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +123,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -143,13 +186,13 @@ pub mod __types {
     }
     /// The `SyncLipsyncV3Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SyncLipsyncV3Outputcdfd754b {
+    pub struct SyncLipsyncV3Output4d137f62 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a93c312/TqKMiLtCcTKWSeAWXJRD0_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for SyncLipsyncV3Outputcdfd754b {
+    impl __serde::Serialize for SyncLipsyncV3Output4d137f62 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -160,7 +203,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SyncLipsyncV3Outputcdfd754b {
+    impl<'de> __serde::Deserialize<'de> for SyncLipsyncV3Output4d137f62 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,7 +14,7 @@ pub mod fal_ai {
                 pub use super::super::super::super::__types::Model9e27cf67 as Model;
                 pub use super::super::super::super::__types::OutputFormat3065abec as OutputFormat;
                 pub use super::super::super::super::__types::SubjectDetectionf1a047e9 as SubjectDetection;
-                pub use super::super::super::super::__types::TopazUpscaleImageOutput9069dd85 as TopazUpscaleImageOutput;
+                pub use super::super::super::super::__types::TopazUpscaleImageOutput8c50d9ee as TopazUpscaleImageOutput;
                 /// The request body of `fal-ai/topaz/upscale/image`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct TopazUpscaleImageInput {
@@ -319,6 +319,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -510,11 +553,11 @@ pub mod __types {
     }
     /// The `TopazUpscaleImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TopazUpscaleImageOutput9069dd85 {
+    pub struct TopazUpscaleImageOutput8c50d9ee {
         /// The `image` field.
         pub image: fal_runtime::File,
     }
-    impl __serde::Serialize for TopazUpscaleImageOutput9069dd85 {
+    impl __serde::Serialize for TopazUpscaleImageOutput8c50d9ee {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -525,7 +568,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TopazUpscaleImageOutput9069dd85 {
+    impl<'de> __serde::Deserialize<'de> for TopazUpscaleImageOutput8c50d9ee {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

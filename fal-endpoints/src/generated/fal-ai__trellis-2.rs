@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod trellis_2 {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::Trellis2Outpute7943a9b as Trellis2Output;
+        pub use super::super::__types::Trellis2Output4401f4c4 as Trellis2Output;
         /// The request body of `fal-ai/trellis-2`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Trellis2Input {
@@ -675,6 +675,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -695,13 +738,13 @@ pub mod __types {
     }
     /// The `Trellis2Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Trellis2Outpute7943a9b {
+    pub struct Trellis2Output4401f4c4 {
         /// The `model_glb` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a86b61d/DNmTkiWHUQ8k-rG6aussB_trellis2_68d6300f70f34d23b69a912b5fe60487.glb"}`.
         pub model_glb: fal_runtime::File,
     }
-    impl __serde::Serialize for Trellis2Outpute7943a9b {
+    impl __serde::Serialize for Trellis2Output4401f4c4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -712,7 +755,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Trellis2Outpute7943a9b {
+    impl<'de> __serde::Deserialize<'de> for Trellis2Output4401f4c4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::MultiimageAlgo43d02db8 as MultiimageAlgo;
-            pub use super::super::super::__types::TrellisMultiOutpute01b97fa as TrellisMultiOutput;
+            pub use super::super::super::__types::TrellisMultiOutput4d45f64c as TrellisMultiOutput;
             /// The request body of `fal-ai/trellis/multi`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct TrellisMultiInput {
@@ -234,6 +234,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -299,13 +342,13 @@ pub mod __types {
     }
     /// The `TrellisMultiOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TrellisMultiOutpute01b97fa {
+    pub struct TrellisMultiOutput4d45f64c {
         /// The `model_mesh` field.
         pub model_mesh: fal_runtime::File,
         /// The `timings` field.
         pub timings: ::std::collections::BTreeMap<String, f64>,
     }
-    impl __serde::Serialize for TrellisMultiOutpute01b97fa {
+    impl __serde::Serialize for TrellisMultiOutput4d45f64c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -317,7 +360,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TrellisMultiOutpute01b97fa {
+    impl<'de> __serde::Deserialize<'de> for TrellisMultiOutput4d45f64c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::OutputFormatd1462e71 as OutputFormat;
-        pub use super::super::__types::TriposrOutput969b39b6 as TriposrOutput;
+        pub use super::super::__types::TriposrOutput69a15828 as TriposrOutput;
         /// The request body of `fal-ai/triposr`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct TriposrInput {
@@ -158,6 +158,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -223,7 +266,7 @@ pub mod __types {
     }
     /// The `TriposrOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TriposrOutput969b39b6 {
+    pub struct TriposrOutput69a15828 {
         /// The `model_mesh` field.
         pub model_mesh: fal_runtime::File,
         /// The `timings` field.
@@ -231,7 +274,7 @@ pub mod __types {
         /// The `remeshing_dir` field.
         pub remeshing_dir: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for TriposrOutput969b39b6 {
+    impl __serde::Serialize for TriposrOutput69a15828 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -244,7 +287,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TriposrOutput969b39b6 {
+    impl<'de> __serde::Deserialize<'de> for TriposrOutput69a15828 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

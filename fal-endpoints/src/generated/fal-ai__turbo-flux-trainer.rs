@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::TrainingStylePreset0ed66b3a as TrainingStylePreset;
-        pub use super::super::__types::TurboFluxTrainerOutput39f59f72 as TurboFluxTrainerOutput;
+        pub use super::super::__types::TurboFluxTrainerOutput4baec4d6 as TurboFluxTrainerOutput;
         /// The request body of `fal-ai/turbo-flux-trainer`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct TurboFluxTrainerInput {
@@ -162,6 +162,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -227,13 +270,13 @@ pub mod __types {
     }
     /// The `TurboFluxTrainerOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TurboFluxTrainerOutput39f59f72 {
+    pub struct TurboFluxTrainerOutput4baec4d6 {
         /// The `diffusers_lora_file` field.
         pub diffusers_lora_file: fal_runtime::File,
         /// The `config_file` field.
         pub config_file: fal_runtime::File,
     }
-    impl __serde::Serialize for TurboFluxTrainerOutput39f59f72 {
+    impl __serde::Serialize for TurboFluxTrainerOutput4baec4d6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -245,7 +288,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TurboFluxTrainerOutput39f59f72 {
+    impl<'de> __serde::Deserialize<'de> for TurboFluxTrainerOutput4baec4d6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

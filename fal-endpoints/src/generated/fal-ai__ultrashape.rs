@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod ultrashape {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::UltrashapeOutputed9cb729 as UltrashapeOutput;
+        pub use super::super::__types::UltrashapeOutput2ef3d5b4 as UltrashapeOutput;
         /// The request body of `fal-ai/ultrashape`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct UltrashapeInput {
@@ -167,6 +167,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -187,13 +230,13 @@ pub mod __types {
     }
     /// The `UltrashapeOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct UltrashapeOutputed9cb729 {
+    pub struct UltrashapeOutput2ef3d5b4 {
         /// The `model_glb` field.
         ///
         /// Example: `{"file_size":117537192,"url":"https://v3b.fal.media/files/b/0a892d36/4vzmYKL1OZVgcPCdRf2dc_refined.glb","content_type":"application/octet-stream","file_name":"refined.glb"}`.
         pub model_glb: fal_runtime::File,
     }
-    impl __serde::Serialize for UltrashapeOutputed9cb729 {
+    impl __serde::Serialize for UltrashapeOutput2ef3d5b4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -204,7 +247,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for UltrashapeOutputed9cb729 {
+    impl<'de> __serde::Deserialize<'de> for UltrashapeOutput2ef3d5b4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

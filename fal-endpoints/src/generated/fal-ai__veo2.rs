@@ -9,7 +9,7 @@ pub mod fal_ai {
         use super::super::__types;
         pub use super::super::__types::AspectRatiob35ceb72 as AspectRatio;
         pub use super::super::__types::Durationfff39231 as Duration;
-        pub use super::super::__types::Veo2Output20e077ba as Veo2Output;
+        pub use super::super::__types::Veo2Output878fd589 as Veo2Output;
         /// The request body of `fal-ai/veo2`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Veo2Input {
@@ -167,6 +167,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -289,13 +332,13 @@ pub mod __types {
     }
     /// The `Veo2Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Veo2Output20e077ba {
+    pub struct Veo2Output878fd589 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/tiger/83-YzufmOlsnhqq5ed382_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for Veo2Output20e077ba {
+    impl __serde::Serialize for Veo2Output878fd589 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -306,7 +349,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Veo2Output20e077ba {
+    impl<'de> __serde::Deserialize<'de> for Veo2Output878fd589 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

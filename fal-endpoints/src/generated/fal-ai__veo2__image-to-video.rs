@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::Durationfff39231 as Duration;
-            pub use super::super::super::__types::Veo2ImageToVideoOutput6b9add14 as Veo2ImageToVideoOutput;
+            pub use super::super::super::__types::Veo2ImageToVideoOutputfb55a474 as Veo2ImageToVideoOutput;
             /// The request body of `fal-ai/veo2/image-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Veo2ImageToVideoInput {
@@ -121,6 +121,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -194,13 +237,13 @@ pub mod __types {
     }
     /// The `Veo2ImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Veo2ImageToVideoOutput6b9add14 {
+    pub struct Veo2ImageToVideoOutputfb55a474 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/veo3-i2v-output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for Veo2ImageToVideoOutput6b9add14 {
+    impl __serde::Serialize for Veo2ImageToVideoOutputfb55a474 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -211,7 +254,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Veo2ImageToVideoOutput6b9add14 {
+    impl<'de> __serde::Deserialize<'de> for Veo2ImageToVideoOutputfb55a474 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

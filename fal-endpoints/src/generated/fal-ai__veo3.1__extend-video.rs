@@ -10,8 +10,10 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioabe43550 as AspectRatio;
+            pub use super::super::super::__types::Duration3379a926 as Duration;
+            pub use super::super::super::__types::Resolution6f5cac74 as Resolution;
             pub use super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
-            pub use super::super::super::__types::Veo31ExtendVideoOutputed4c9e76 as Veo31ExtendVideoOutput;
+            pub use super::super::super::__types::Veo31ExtendVideoOutputd129ac0e as Veo31ExtendVideoOutput;
             /// The request body of `fal-ai/veo3.1/extend-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Veo31ExtendVideoInput {
@@ -27,14 +29,14 @@ pub mod fal_ai {
                 ///
                 /// Default (applied by fal when the field is left unset): `"7s"`.
                 /// Limits: always "7s".
-                pub duration: Option<String>,
+                pub duration: Option<Duration>,
                 /// The `negative_prompt` field.
                 pub negative_prompt: Option<String>,
                 /// The `resolution` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `"720p"`.
                 /// Limits: always "720p".
-                pub resolution: Option<String>,
+                pub resolution: Option<Resolution>,
                 /// The `generate_audio` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `true`.
@@ -118,7 +120,7 @@ pub mod fal_ai {
                     self
                 }
                 /// Sets `duration` (left out of the request until set).
-                pub fn with_duration(mut self, duration: impl Into<String>) -> Self {
+                pub fn with_duration(mut self, duration: impl Into<Duration>) -> Self {
                     self.duration = Some(duration.into());
                     self
                 }
@@ -128,7 +130,7 @@ pub mod fal_ai {
                     self
                 }
                 /// Sets `resolution` (left out of the request until set).
-                pub fn with_resolution(mut self, resolution: impl Into<String>) -> Self {
+                pub fn with_resolution(mut self, resolution: impl Into<Resolution>) -> Self {
                     self.resolution = Some(resolution.into());
                     self
                 }
@@ -209,6 +211,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -269,6 +314,88 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de> for AspectRatioabe43550 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
+        }
+    }
+    /// The `Duration` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Duration3379a926 {
+        /// `"7s"`
+        V7s,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl Duration3379a926 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::V7s => "7s",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for Duration3379a926 {
+        fn from(value: &str) -> Self {
+            match value {
+                "7s" => Self::V7s,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for Duration3379a926 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for Duration3379a926 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
+        }
+    }
+    /// The `Resolution` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Resolution6f5cac74 {
+        /// `"720p"`
+        V720p,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl Resolution6f5cac74 {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::V720p => "720p",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for Resolution6f5cac74 {
+        fn from(value: &str) -> Self {
+            match value {
+                "720p" => Self::V720p,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for Resolution6f5cac74 {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for Resolution6f5cac74 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -339,13 +466,13 @@ pub mod __types {
     }
     /// The `Veo31ExtendVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Veo31ExtendVideoOutputed4c9e76 {
+    pub struct Veo31ExtendVideoOutputd129ac0e {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a86711b/B_Z96VS4X9Dfd4M5ArB4H_c666e63f729f4a8fa1145c6727cef97d.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for Veo31ExtendVideoOutputed4c9e76 {
+    impl __serde::Serialize for Veo31ExtendVideoOutputd129ac0e {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -356,7 +483,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Veo31ExtendVideoOutputed4c9e76 {
+    impl<'de> __serde::Deserialize<'de> for Veo31ExtendVideoOutputd129ac0e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -15,7 +15,7 @@ pub mod fal_ai {
                 pub use super::super::super::super::__types::Duration08dd00c9 as Duration;
                 pub use super::super::super::super::__types::Resolution3cff1cf2 as Resolution;
                 pub use super::super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
-                pub use super::super::super::super::__types::Veo31FastFirstLastFrameToVideoOutput62f58dea as Veo31FastFirstLastFrameToVideoOutput;
+                pub use super::super::super::super::__types::Veo31FastFirstLastFrameToVideoOutput3b7293ed as Veo31FastFirstLastFrameToVideoOutput;
                 /// The request body of `fal-ai/veo3.1/fast/first-last-frame-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Veo31FastFirstLastFrameToVideoInput {
@@ -219,6 +219,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -448,13 +491,13 @@ pub mod __types {
     }
     /// The `Veo31FastFirstLastFrameToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Veo31FastFirstLastFrameToVideoOutput62f58dea {
+    pub struct Veo31FastFirstLastFrameToVideoOutput3b7293ed {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/veo31-flf2v-output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for Veo31FastFirstLastFrameToVideoOutput62f58dea {
+    impl __serde::Serialize for Veo31FastFirstLastFrameToVideoOutput3b7293ed {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -465,7 +508,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Veo31FastFirstLastFrameToVideoOutput62f58dea {
+    impl<'de> __serde::Deserialize<'de> for Veo31FastFirstLastFrameToVideoOutput3b7293ed {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

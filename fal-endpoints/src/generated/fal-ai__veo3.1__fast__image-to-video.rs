@@ -15,7 +15,7 @@ pub mod fal_ai {
                 pub use super::super::super::super::__types::Duration08dd00c9 as Duration;
                 pub use super::super::super::super::__types::Resolution3cff1cf2 as Resolution;
                 pub use super::super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
-                pub use super::super::super::super::__types::Veo31FastImageToVideoOutputad54a601 as Veo31FastImageToVideoOutput;
+                pub use super::super::super::super::__types::Veo31FastImageToVideoOutputdf88d295 as Veo31FastImageToVideoOutput;
                 /// The request body of `fal-ai/veo3.1/fast/image-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Veo31FastImageToVideoInput {
@@ -211,6 +211,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -440,13 +483,13 @@ pub mod __types {
     }
     /// The `Veo31FastImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Veo31FastImageToVideoOutputad54a601 {
+    pub struct Veo31FastImageToVideoOutputdf88d295 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/model_tests/gallery/veo3-1-i2v.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for Veo31FastImageToVideoOutputad54a601 {
+    impl __serde::Serialize for Veo31FastImageToVideoOutputdf88d295 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -457,7 +500,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Veo31FastImageToVideoOutputad54a601 {
+    impl<'de> __serde::Deserialize<'de> for Veo31FastImageToVideoOutputdf88d295 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -12,9 +12,10 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatioabe220e7 as AspectRatio;
+                pub use super::super::super::super::__types::Duration6e78073e as Duration;
                 pub use super::super::super::super::__types::Resolution3cff1cf2 as Resolution;
                 pub use super::super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
-                pub use super::super::super::super::__types::Veo31FastReferenceToVideoOutput45153262 as Veo31FastReferenceToVideoOutput;
+                pub use super::super::super::super::__types::Veo31FastReferenceToVideoOutputac31306b as Veo31FastReferenceToVideoOutput;
                 /// The request body of `fal-ai/veo3.1/fast/reference-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Veo31FastReferenceToVideoInput {
@@ -30,7 +31,7 @@ pub mod fal_ai {
                     ///
                     /// Default (applied by fal when the field is left unset): `"8s"`.
                     /// Limits: always "8s".
-                    pub duration: Option<String>,
+                    pub duration: Option<Duration>,
                     /// The `resolution` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `"720p"`.
@@ -108,7 +109,7 @@ pub mod fal_ai {
                         self
                     }
                     /// Sets `duration` (left out of the request until set).
-                    pub fn with_duration(mut self, duration: impl Into<String>) -> Self {
+                    pub fn with_duration(mut self, duration: impl Into<Duration>) -> Self {
                         self.duration = Some(duration.into());
                         self
                     }
@@ -190,6 +191,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -246,6 +290,47 @@ pub mod __types {
         }
     }
     impl<'de> __serde::Deserialize<'de> for AspectRatioabe220e7 {
+        fn deserialize<D: __serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            let value = <String as __serde::Deserialize>::deserialize(deserializer)?;
+            Ok(Self::from(value.as_str()))
+        }
+    }
+    /// The `Duration` type of the endpoint schema.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Duration6e78073e {
+        /// `"8s"`
+        V8s,
+        /// A value this binding does not know (yet); kept as sent by fal.
+        Other(String),
+    }
+    impl Duration6e78073e {
+        /// The value on the wire.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::V8s => "8s",
+                Self::Other(value) => value,
+            }
+        }
+    }
+    impl From<&str> for Duration6e78073e {
+        fn from(value: &str) -> Self {
+            match value {
+                "8s" => Self::V8s,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl __serde::Serialize for Duration6e78073e {
+        fn serialize<S: __serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(self.as_str())
+        }
+    }
+    impl<'de> __serde::Deserialize<'de> for Duration6e78073e {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -365,13 +450,13 @@ pub mod __types {
     }
     /// The `Veo31FastReferenceToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Veo31FastReferenceToVideoOutput45153262 {
+    pub struct Veo31FastReferenceToVideoOutputac31306b {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/veo31-r2v-output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for Veo31FastReferenceToVideoOutput45153262 {
+    impl __serde::Serialize for Veo31FastReferenceToVideoOutputac31306b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -382,7 +467,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Veo31FastReferenceToVideoOutput45153262 {
+    impl<'de> __serde::Deserialize<'de> for Veo31FastReferenceToVideoOutputac31306b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -13,7 +13,7 @@ pub mod fal_ai {
             pub use super::super::super::__types::Duration08dd00c9 as Duration;
             pub use super::super::super::__types::Resolution263e8836 as Resolution;
             pub use super::super::super::__types::SafetyTolerance4a638485 as SafetyTolerance;
-            pub use super::super::super::__types::Veo31LiteOutput8447afa5 as Veo31LiteOutput;
+            pub use super::super::super::__types::Veo31LiteOutput29b75981 as Veo31LiteOutput;
             /// The request body of `fal-ai/veo3.1/lite`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Veo31LiteInput {
@@ -198,6 +198,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -419,13 +462,13 @@ pub mod __types {
     }
     /// The `Veo31LiteOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Veo31LiteOutput8447afa5 {
+    pub struct Veo31LiteOutput29b75981 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a94683f/r4vLtNmFDi_qpglfEX_q9_0a7258527ac84509a0997639765f5c79.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for Veo31LiteOutput8447afa5 {
+    impl __serde::Serialize for Veo31LiteOutput29b75981 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -436,7 +479,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Veo31LiteOutput8447afa5 {
+    impl<'de> __serde::Deserialize<'de> for Veo31LiteOutput29b75981 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::Speakerfa2020ce as Speaker;
-            pub use super::super::super::__types::Vibevoice05bOutput119b6de1 as Vibevoice05bOutput;
+            pub use super::super::super::__types::Vibevoice05bOutput7679397d as Vibevoice05bOutput;
             /// The request body of `fal-ai/vibevoice/0.5b`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Vibevoice05bInput {
@@ -131,6 +131,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -212,7 +255,7 @@ pub mod __types {
     }
     /// The `Vibevoice05bOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Vibevoice05bOutput119b6de1 {
+    pub struct Vibevoice05bOutput7679397d {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/vibevoice/0_5b.mp3"}`.
@@ -234,7 +277,7 @@ pub mod __types {
         /// Example: `0.53`.
         pub rtf: f64,
     }
-    impl __serde::Serialize for Vibevoice05bOutput119b6de1 {
+    impl __serde::Serialize for Vibevoice05bOutput7679397d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -249,7 +292,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Vibevoice05bOutput119b6de1 {
+    impl<'de> __serde::Deserialize<'de> for Vibevoice05bOutput7679397d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         use super::super::__types;
         pub use super::super::__types::AspectRatioabe220e7 as AspectRatio;
         pub use super::super::__types::Resolution67c97c7f as Resolution;
-        pub use super::super::__types::VideoAsPromptOutput4b7038c8 as VideoAsPromptOutput;
+        pub use super::super::__types::VideoAsPromptOutput8f3930c4 as VideoAsPromptOutput;
         /// The request body of `fal-ai/video-as-prompt`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct VideoAsPromptInput {
@@ -216,6 +216,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -330,11 +373,11 @@ pub mod __types {
     }
     /// The `VideoAsPromptOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoAsPromptOutput4b7038c8 {
+    pub struct VideoAsPromptOutput8f3930c4 {
         /// The `video` field.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for VideoAsPromptOutput4b7038c8 {
+    impl __serde::Serialize for VideoAsPromptOutput8f3930c4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -345,7 +388,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoAsPromptOutput4b7038c8 {
+    impl<'de> __serde::Deserialize<'de> for VideoAsPromptOutput8f3930c4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,7 +14,7 @@ pub mod fal_ai {
         pub use super::super::__types::PromptLength2e850832 as PromptLength;
         pub use super::super::__types::SpecialEffectsc99303be as SpecialEffects;
         pub use super::super::__types::Stylef7db1a42 as Style;
-        pub use super::super::__types::VideoPromptGeneratorOutput4cdd3a43 as VideoPromptGeneratorOutput;
+        pub use super::super::__types::VideoPromptGeneratorOutput4281179d as VideoPromptGeneratorOutput;
         /// The request body of `fal-ai/video-prompt-generator`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct VideoPromptGeneratorInput {
@@ -216,6 +216,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -916,11 +959,11 @@ pub mod __types {
     }
     /// The `VideoPromptGeneratorOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoPromptGeneratorOutput4cdd3a43 {
+    pub struct VideoPromptGeneratorOutput4281179d {
         /// The `prompt` field.
         pub prompt: String,
     }
-    impl __serde::Serialize for VideoPromptGeneratorOutput4cdd3a43 {
+    impl __serde::Serialize for VideoPromptGeneratorOutput4281179d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -931,7 +974,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoPromptGeneratorOutput4cdd3a43 {
+    impl<'de> __serde::Deserialize<'de> for VideoPromptGeneratorOutput4281179d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

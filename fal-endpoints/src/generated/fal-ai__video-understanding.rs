@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod video_understanding {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::VideoUnderstandingOutput22aaf0a2 as VideoUnderstandingOutput;
+        pub use super::super::__types::VideoUnderstandingOutput7a9bcca6 as VideoUnderstandingOutput;
         /// The request body of `fal-ai/video-understanding`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct VideoUnderstandingInput {
@@ -119,6 +119,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -139,11 +182,11 @@ pub mod __types {
     }
     /// The `VideoUnderstandingOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoUnderstandingOutput22aaf0a2 {
+    pub struct VideoUnderstandingOutput7a9bcca6 {
         /// The `output` field.
         pub output: String,
     }
-    impl __serde::Serialize for VideoUnderstandingOutput22aaf0a2 {
+    impl __serde::Serialize for VideoUnderstandingOutput7a9bcca6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -154,7 +197,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoUnderstandingOutput22aaf0a2 {
+    impl<'de> __serde::Deserialize<'de> for VideoUnderstandingOutput7a9bcca6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::MovementAmplitude29da141f as MovementAmplitude;
-            pub use super::super::super::__types::ViduImageToVideoOutput775d526c as ViduImageToVideoOutput;
+            pub use super::super::super::__types::ViduImageToVideoOutput3d807e7c as ViduImageToVideoOutput;
             /// The request body of `fal-ai/vidu/image-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ViduImageToVideoInput {
@@ -140,6 +140,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -213,13 +256,13 @@ pub mod __types {
     }
     /// The `ViduImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduImageToVideoOutput775d526c {
+    pub struct ViduImageToVideoOutput3d807e7c {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://fal.media/files/kangaroo/gzfzC5FXvcgZegQmy90L1_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for ViduImageToVideoOutput775d526c {
+    impl __serde::Serialize for ViduImageToVideoOutput3d807e7c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -230,7 +273,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ViduImageToVideoOutput775d526c {
+    impl<'de> __serde::Deserialize<'de> for ViduImageToVideoOutput3d807e7c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -13,7 +13,7 @@ pub mod fal_ai {
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
                 pub use super::super::super::super::__types::MovementAmplitude29da141f as MovementAmplitude;
-                pub use super::super::super::super::__types::ViduQ1ReferenceToVideoOutput4c705c6c as ViduQ1ReferenceToVideoOutput;
+                pub use super::super::super::super::__types::ViduQ1ReferenceToVideoOutput9c2492c9 as ViduQ1ReferenceToVideoOutput;
                 /// The request body of `fal-ai/vidu/q1/reference-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ViduQ1ReferenceToVideoInput {
@@ -172,6 +172,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -294,13 +337,13 @@ pub mod __types {
     }
     /// The `ViduQ1ReferenceToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduQ1ReferenceToVideoOutput4c705c6c {
+    pub struct ViduQ1ReferenceToVideoOutput9c2492c9 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://fal.media/files/panda/4wmqVpGFsqzZrKROz9c1Z_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for ViduQ1ReferenceToVideoOutput4c705c6c {
+    impl __serde::Serialize for ViduQ1ReferenceToVideoOutput9c2492c9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -311,7 +354,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ViduQ1ReferenceToVideoOutput4c705c6c {
+    impl<'de> __serde::Deserialize<'de> for ViduQ1ReferenceToVideoOutput9c2492c9 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,7 +14,7 @@ pub mod fal_ai {
                 pub use super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
                 pub use super::super::super::super::__types::MovementAmplitude29da141f as MovementAmplitude;
                 pub use super::super::super::super::__types::Style19187a4e as Style;
-                pub use super::super::super::super::__types::ViduQ1TextToVideoOutputd982a985 as ViduQ1TextToVideoOutput;
+                pub use super::super::super::super::__types::ViduQ1TextToVideoOutput2510eb4c as ViduQ1TextToVideoOutput;
                 /// The request body of `fal-ai/vidu/q1/text-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ViduQ1TextToVideoInput {
@@ -158,6 +158,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -326,13 +369,13 @@ pub mod __types {
     }
     /// The `ViduQ1TextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduQ1TextToVideoOutputd982a985 {
+    pub struct ViduQ1TextToVideoOutput2510eb4c {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://fal.media/files/penguin/senyvDPQAk8Fvt5voX3NU_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for ViduQ1TextToVideoOutputd982a985 {
+    impl __serde::Serialize for ViduQ1TextToVideoOutput2510eb4c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -343,7 +386,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ViduQ1TextToVideoOutputd982a985 {
+    impl<'de> __serde::Deserialize<'de> for ViduQ1TextToVideoOutput2510eb4c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

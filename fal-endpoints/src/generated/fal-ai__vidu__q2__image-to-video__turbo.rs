@@ -15,7 +15,7 @@ pub mod fal_ai {
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::MovementAmplitude29da141f as MovementAmplitude;
                     pub use super::super::super::super::super::__types::Resolution263e8836 as Resolution;
-                    pub use super::super::super::super::super::__types::ViduQ2ImageToVideoTurboOutputb58db6a1 as ViduQ2ImageToVideoTurboOutput;
+                    pub use super::super::super::super::super::__types::ViduQ2ImageToVideoTurboOutput17fd5788 as ViduQ2ImageToVideoTurboOutput;
                     /// The request body of `fal-ai/vidu/q2/image-to-video/turbo`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct ViduQ2ImageToVideoTurboInput {
@@ -197,6 +197,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -315,13 +358,13 @@ pub mod __types {
     }
     /// The `ViduQ2ImageToVideoTurboOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduQ2ImageToVideoTurboOutputb58db6a1 {
+    pub struct ViduQ2ImageToVideoTurboOutput17fd5788 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://fal.media/files/tiger/L_lU76tYg-cXG_twy9N62_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for ViduQ2ImageToVideoTurboOutputb58db6a1 {
+    impl __serde::Serialize for ViduQ2ImageToVideoTurboOutput17fd5788 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -332,7 +375,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ViduQ2ImageToVideoTurboOutputb58db6a1 {
+    impl<'de> __serde::Deserialize<'de> for ViduQ2ImageToVideoTurboOutput17fd5788 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

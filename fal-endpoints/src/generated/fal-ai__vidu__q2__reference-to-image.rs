@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
-                pub use super::super::super::super::__types::ViduQ2ReferenceToImageOutputb8f7d114 as ViduQ2ReferenceToImageOutput;
+                pub use super::super::super::super::__types::ViduQ2ReferenceToImageOutput7a4dc267 as ViduQ2ReferenceToImageOutput;
                 /// The request body of `fal-ai/vidu/q2/reference-to-image`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ViduQ2ReferenceToImageInput {
@@ -140,6 +140,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -209,13 +252,13 @@ pub mod __types {
     }
     /// The `ViduQ2ReferenceToImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduQ2ReferenceToImageOutputb8f7d114 {
+    pub struct ViduQ2ReferenceToImageOutput7a4dc267 {
         /// The `image` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/model_tests/video_models/general-1-2025-09-09T10_20_19Z.png"}`.
         pub image: fal_runtime::Image,
     }
-    impl __serde::Serialize for ViduQ2ReferenceToImageOutputb8f7d114 {
+    impl __serde::Serialize for ViduQ2ReferenceToImageOutput7a4dc267 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -226,7 +269,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ViduQ2ReferenceToImageOutputb8f7d114 {
+    impl<'de> __serde::Deserialize<'de> for ViduQ2ReferenceToImageOutput7a4dc267 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -15,7 +15,7 @@ pub mod fal_ai {
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::MovementAmplitude29da141f as MovementAmplitude;
                     pub use super::super::super::super::super::__types::Resolutionc95eff02 as Resolution;
-                    pub use super::super::super::super::super::__types::ViduQ2ReferenceToVideoProOutputa3d23060 as ViduQ2ReferenceToVideoProOutput;
+                    pub use super::super::super::super::super::__types::ViduQ2ReferenceToVideoProOutputc982f387 as ViduQ2ReferenceToVideoProOutput;
                     /// The request body of `fal-ai/vidu/q2/reference-to-video/pro`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct ViduQ2ReferenceToVideoProInput {
@@ -234,6 +234,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -356,13 +399,13 @@ pub mod __types {
     }
     /// The `ViduQ2ReferenceToVideoProOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduQ2ReferenceToVideoProOutputa3d23060 {
+    pub struct ViduQ2ReferenceToVideoProOutputc982f387 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8aa38a/_nfU-t1qY1HEVcDqct-M__output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for ViduQ2ReferenceToVideoProOutputa3d23060 {
+    impl __serde::Serialize for ViduQ2ReferenceToVideoProOutputc982f387 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -373,7 +416,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ViduQ2ReferenceToVideoProOutputa3d23060 {
+    impl<'de> __serde::Deserialize<'de> for ViduQ2ReferenceToVideoProOutputc982f387 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,7 +14,7 @@ pub mod fal_ai {
                 pub use super::super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
                 pub use super::super::super::super::__types::MovementAmplitude29da141f as MovementAmplitude;
                 pub use super::super::super::super::__types::Resolutionea750453 as Resolution;
-                pub use super::super::super::super::__types::ViduQ2TextToVideoOutput5d4c463c as ViduQ2TextToVideoOutput;
+                pub use super::super::super::super::__types::ViduQ2TextToVideoOutput71f6ed4d as ViduQ2TextToVideoOutput;
                 /// The request body of `fal-ai/vidu/q2/text-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ViduQ2TextToVideoInput {
@@ -183,6 +183,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -359,13 +402,13 @@ pub mod __types {
     }
     /// The `ViduQ2TextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduQ2TextToVideoOutput5d4c463c {
+    pub struct ViduQ2TextToVideoOutput71f6ed4d {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://fal.media/files/penguin/sUYfE1bo3z5Gds7pSuFHD_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for ViduQ2TextToVideoOutput5d4c463c {
+    impl __serde::Serialize for ViduQ2TextToVideoOutput71f6ed4d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -376,7 +419,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ViduQ2TextToVideoOutput5d4c463c {
+    impl<'de> __serde::Deserialize<'de> for ViduQ2TextToVideoOutput71f6ed4d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

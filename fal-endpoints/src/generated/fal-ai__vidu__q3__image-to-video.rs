@@ -12,7 +12,7 @@ pub mod fal_ai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::Resolutionf5b2810a as Resolution;
-                pub use super::super::super::super::__types::ViduQ3ImageToVideoOutputc0844527 as ViduQ3ImageToVideoOutput;
+                pub use super::super::super::super::__types::ViduQ3ImageToVideoOutput06815999 as ViduQ3ImageToVideoOutput;
                 /// The request body of `fal-ai/vidu/q3/image-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ViduQ3ImageToVideoInput {
@@ -177,6 +177,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -250,13 +293,13 @@ pub mod __types {
     }
     /// The `ViduQ3ImageToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduQ3ImageToVideoOutputc0844527 {
+    pub struct ViduQ3ImageToVideoOutput06815999 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c9189/n9z3uUDPqmU2msAtqr25-_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for ViduQ3ImageToVideoOutputc0844527 {
+    impl __serde::Serialize for ViduQ3ImageToVideoOutput06815999 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -267,7 +310,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ViduQ3ImageToVideoOutputc0844527 {
+    impl<'de> __serde::Deserialize<'de> for ViduQ3ImageToVideoOutput06815999 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -15,7 +15,7 @@ pub mod fal_ai {
                     use super::super::super::super::super::__types;
                     pub use super::super::super::super::super::__types::AspectRatiof2f0acd8 as AspectRatio;
                     pub use super::super::super::super::super::__types::Resolutionf5b2810a as Resolution;
-                    pub use super::super::super::super::super::__types::ViduQ3ReferenceToVideoMixOutput0007137c as ViduQ3ReferenceToVideoMixOutput;
+                    pub use super::super::super::super::super::__types::ViduQ3ReferenceToVideoMixOutputb1c0a4a2 as ViduQ3ReferenceToVideoMixOutput;
                     /// The request body of `fal-ai/vidu/q3/reference-to-video/mix`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct ViduQ3ReferenceToVideoMixInput {
@@ -181,6 +181,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -311,13 +354,13 @@ pub mod __types {
     }
     /// The `ViduQ3ReferenceToVideoMixOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduQ3ReferenceToVideoMixOutput0007137c {
+    pub struct ViduQ3ReferenceToVideoMixOutputb1c0a4a2 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a8c9189/n9z3uUDPqmU2msAtqr25-_output.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for ViduQ3ReferenceToVideoMixOutput0007137c {
+    impl __serde::Serialize for ViduQ3ReferenceToVideoMixOutputb1c0a4a2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -328,7 +371,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ViduQ3ReferenceToVideoMixOutput0007137c {
+    impl<'de> __serde::Deserialize<'de> for ViduQ3ReferenceToVideoMixOutputb1c0a4a2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

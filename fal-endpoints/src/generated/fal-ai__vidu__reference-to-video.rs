@@ -11,7 +11,7 @@ pub mod fal_ai {
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
             pub use super::super::super::__types::MovementAmplitude29da141f as MovementAmplitude;
-            pub use super::super::super::__types::ViduReferenceToVideoOutput5b965cb1 as ViduReferenceToVideoOutput;
+            pub use super::super::super::__types::ViduReferenceToVideoOutput0c5fa866 as ViduReferenceToVideoOutput;
             /// The request body of `fal-ai/vidu/reference-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ViduReferenceToVideoInput {
@@ -157,6 +157,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -279,13 +322,13 @@ pub mod __types {
     }
     /// The `ViduReferenceToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduReferenceToVideoOutput5b965cb1 {
+    pub struct ViduReferenceToVideoOutput0c5fa866 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/web-examples/vidu/new-examples/referencevideo.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for ViduReferenceToVideoOutput5b965cb1 {
+    impl __serde::Serialize for ViduReferenceToVideoOutput0c5fa866 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -296,7 +339,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ViduReferenceToVideoOutput5b965cb1 {
+    impl<'de> __serde::Deserialize<'de> for ViduReferenceToVideoOutput0c5fa866 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ pub mod fal_ai {
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatioabe220e7 as AspectRatio;
             pub use super::super::super::__types::Templated4169571 as Template;
-            pub use super::super::super::__types::ViduTemplateToVideoOutputa99020ff as ViduTemplateToVideoOutput;
+            pub use super::super::super::__types::ViduTemplateToVideoOutput89cd9e93 as ViduTemplateToVideoOutput;
             /// The request body of `fal-ai/vidu/template-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct ViduTemplateToVideoInput {
@@ -137,6 +137,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -964,13 +1007,13 @@ pub mod __types {
     }
     /// The `ViduTemplateToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ViduTemplateToVideoOutputa99020ff {
+    pub struct ViduTemplateToVideoOutput89cd9e93 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/web-examples/vidu/hugging.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for ViduTemplateToVideoOutputa99020ff {
+    impl __serde::Serialize for ViduTemplateToVideoOutput89cd9e93 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -981,7 +1024,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ViduTemplateToVideoOutputa99020ff {
+    impl<'de> __serde::Deserialize<'de> for ViduTemplateToVideoOutput89cd9e93 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub mod fal_ai {
     pub mod void_video_inpainting {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::VoidVideoInpaintingOutputca2df471 as VoidVideoInpaintingOutput;
+        pub use super::super::__types::VoidVideoInpaintingOutputeca3469f as VoidVideoInpaintingOutput;
         /// The request body of `fal-ai/void-video-inpainting`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct VoidVideoInpaintingInput {
@@ -264,6 +264,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -284,7 +327,7 @@ pub mod __types {
     }
     /// The `VoidVideoInpaintingOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VoidVideoInpaintingOutputca2df471 {
+    pub struct VoidVideoInpaintingOutputeca3469f {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a95b6f4/D89J5QV-wztq3B0OI44Sl_tmpl1cf522v.mp4"}`.
@@ -294,7 +337,7 @@ pub mod __types {
         /// The `timings` field.
         pub timings: ::std::collections::BTreeMap<String, f64>,
     }
-    impl __serde::Serialize for VoidVideoInpaintingOutputca2df471 {
+    impl __serde::Serialize for VoidVideoInpaintingOutputeca3469f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -307,7 +350,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VoidVideoInpaintingOutputca2df471 {
+    impl<'de> __serde::Deserialize<'de> for VoidVideoInpaintingOutputeca3469f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

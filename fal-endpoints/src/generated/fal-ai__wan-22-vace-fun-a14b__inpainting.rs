@@ -15,10 +15,10 @@ pub mod fal_ai {
             pub use super::super::super::__types::Resolutiond8792fe2 as Resolution;
             pub use super::super::super::__types::Sampler71d636e1 as Sampler;
             pub use super::super::super::__types::TransparencyMode33a097ed as TransparencyMode;
-            pub use super::super::super::__types::VideoFile19efa486 as VideoFile;
+            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
             pub use super::super::super::__types::VideoQualityb704da84 as VideoQuality;
             pub use super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
-            pub use super::super::super::__types::Wan22VaceFunA14bInpaintingOutputa55e85ab as Wan22VaceFunA14bInpaintingOutput;
+            pub use super::super::super::__types::Wan22VaceFunA14bInpaintingOutputef480c91 as Wan22VaceFunA14bInpaintingOutput;
             /// The request body of `fal-ai/wan-22-vace-fun-a14b/inpainting`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Wan22VaceFunA14bInpaintingInput {
@@ -625,6 +625,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -951,7 +994,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -977,7 +1020,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -996,7 +1039,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1118,11 +1161,11 @@ pub mod __types {
     }
     /// The `Wan22VaceFunA14bInpaintingOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Wan22VaceFunA14bInpaintingOutputa55e85ab {
+    pub struct Wan22VaceFunA14bInpaintingOutputef480c91 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/wan-vace-inpainting-output.mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `prompt` field.
         pub prompt: String,
         /// The `seed` field.
@@ -1130,7 +1173,7 @@ pub mod __types {
         /// The `frames_zip` field.
         pub frames_zip: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for Wan22VaceFunA14bInpaintingOutputa55e85ab {
+    impl __serde::Serialize for Wan22VaceFunA14bInpaintingOutputef480c91 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1144,7 +1187,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Wan22VaceFunA14bInpaintingOutputa55e85ab {
+    impl<'de> __serde::Deserialize<'de> for Wan22VaceFunA14bInpaintingOutputef480c91 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

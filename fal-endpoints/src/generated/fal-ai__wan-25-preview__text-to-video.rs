@@ -12,8 +12,8 @@ pub mod fal_ai {
             pub use super::super::super::__types::AspectRatiocb30ac18 as AspectRatio;
             pub use super::super::super::__types::Durationf2d1d95d as Duration;
             pub use super::super::super::__types::Resolution0bcaf2be as Resolution;
-            pub use super::super::super::__types::VideoFile19efa486 as VideoFile;
-            pub use super::super::super::__types::Wan25PreviewTextToVideoOutput5ff2fb89 as Wan25PreviewTextToVideoOutput;
+            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
+            pub use super::super::super::__types::Wan25PreviewTextToVideoOutputa3923ddc as Wan25PreviewTextToVideoOutput;
             /// The request body of `fal-ai/wan-25-preview/text-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Wan25PreviewTextToVideoInput {
@@ -219,6 +219,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -382,7 +425,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -408,7 +451,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -427,7 +470,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -447,11 +490,11 @@ pub mod __types {
     }
     /// The `Wan25PreviewTextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Wan25PreviewTextToVideoOutput5ff2fb89 {
+    pub struct Wan25PreviewTextToVideoOutputa3923ddc {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/wan-25-i2v-output.mp4","content_type":"video/mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `seed` field.
         ///
         /// Example: `175932751`.
@@ -459,7 +502,7 @@ pub mod __types {
         /// The `actual_prompt` field.
         pub actual_prompt: Option<String>,
     }
-    impl __serde::Serialize for Wan25PreviewTextToVideoOutput5ff2fb89 {
+    impl __serde::Serialize for Wan25PreviewTextToVideoOutputa3923ddc {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -472,7 +515,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Wan25PreviewTextToVideoOutput5ff2fb89 {
+    impl<'de> __serde::Deserialize<'de> for Wan25PreviewTextToVideoOutputa3923ddc {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -8,8 +8,8 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::Resolution67c97c7f as Resolution;
-        pub use super::super::__types::TrackPoint09e64921 as TrackPoint;
-        pub use super::super::__types::WanAtiOutputfcfbf170 as WanAtiOutput;
+        pub use super::super::__types::TrackPointe3209f15 as TrackPoint;
+        pub use super::super::__types::WanAtiOutpute72ee0b9 as WanAtiOutput;
         /// The request body of `fal-ai/wan-ati`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanAtiInput {
@@ -174,6 +174,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -243,13 +286,13 @@ pub mod __types {
     }
     /// The `TrackPoint` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TrackPoint09e64921 {
+    pub struct TrackPointe3209f15 {
         /// The `x` field.
         pub x: f64,
         /// The `y` field.
         pub y: f64,
     }
-    impl __serde::Serialize for TrackPoint09e64921 {
+    impl __serde::Serialize for TrackPointe3209f15 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -261,7 +304,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TrackPoint09e64921 {
+    impl<'de> __serde::Deserialize<'de> for TrackPointe3209f15 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -272,7 +315,7 @@ pub mod __types {
             })
         }
     }
-    impl TrackPoint09e64921 {
+    impl TrackPointe3209f15 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(x: impl Into<f64>, y: impl Into<f64>) -> Self {
             Self { x: x.into(), y: y.into() }
@@ -280,11 +323,11 @@ pub mod __types {
     }
     /// The `WanAtiOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanAtiOutputfcfbf170 {
+    pub struct WanAtiOutpute72ee0b9 {
         /// The `video` field.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for WanAtiOutputfcfbf170 {
+    impl __serde::Serialize for WanAtiOutpute72ee0b9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -295,7 +338,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanAtiOutputfcfbf170 {
+    impl<'de> __serde::Deserialize<'de> for WanAtiOutpute72ee0b9 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

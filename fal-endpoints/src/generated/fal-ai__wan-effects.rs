@@ -9,7 +9,7 @@ pub mod fal_ai {
         use super::super::__types;
         pub use super::super::__types::AspectRatiocb30ac18 as AspectRatio;
         pub use super::super::__types::EffectType51bd436e as EffectType;
-        pub use super::super::__types::WanEffectsOutputb77fd436 as WanEffectsOutput;
+        pub use super::super::__types::WanEffectsOutput843917c8 as WanEffectsOutput;
         /// The request body of `fal-ai/wan-effects`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanEffectsInput {
@@ -214,6 +214,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -493,7 +536,7 @@ pub mod __types {
     }
     /// The `WanEffectsOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanEffectsOutputb77fd436 {
+    pub struct WanEffectsOutput843917c8 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/web-examples/wan-effects/cat_video.mp4"}`.
@@ -501,7 +544,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for WanEffectsOutputb77fd436 {
+    impl __serde::Serialize for WanEffectsOutput843917c8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -513,7 +556,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanEffectsOutputb77fd436 {
+    impl<'de> __serde::Deserialize<'de> for WanEffectsOutput843917c8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
         pub use super::super::__types::Accelerationf9d406cc as Acceleration;
         pub use super::super::__types::AspectRatio0552f7f9 as AspectRatio;
         pub use super::super::__types::Resolution2fb1f30d as Resolution;
-        pub use super::super::__types::WanFlf2vOutpute018650c as WanFlf2vOutput;
+        pub use super::super::__types::WanFlf2vOutput77682a86 as WanFlf2vOutput;
         /// The request body of `fal-ai/wan-flf2v`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanFlf2vInput {
@@ -292,6 +292,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -455,7 +498,7 @@ pub mod __types {
     }
     /// The `WanFlf2vOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanFlf2vOutpute018650c {
+    pub struct WanFlf2vOutput77682a86 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/flf2v.mp4"}`.
@@ -463,7 +506,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for WanFlf2vOutpute018650c {
+    impl __serde::Serialize for WanFlf2vOutput77682a86 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -475,7 +518,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanFlf2vOutpute018650c {
+    impl<'de> __serde::Deserialize<'de> for WanFlf2vOutput77682a86 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -8,9 +8,9 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatio0552f7f9 as AspectRatio;
-        pub use super::super::__types::LoraWeightType2187c0927 as LoraWeightType2;
+        pub use super::super::__types::LoraWeightType2db1468c1 as LoraWeightType2;
         pub use super::super::__types::Resolution2fb1f30d as Resolution;
-        pub use super::super::__types::WanI2vLoraOutput8db580ee as WanI2vLoraOutput;
+        pub use super::super::__types::WanI2vLoraOutput5956a3cf as WanI2vLoraOutput;
         /// The request body of `fal-ai/wan-i2v-lora`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanI2vLoraInput {
@@ -310,6 +310,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -383,7 +426,7 @@ pub mod __types {
     }
     /// The `LoraWeightType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoraWeightType2187c0927 {
+    pub struct LoraWeightType2db1468c1 {
         /// The `path` field.
         pub path: String,
         /// The `weight_name` field.
@@ -394,7 +437,7 @@ pub mod __types {
         /// Limits: 0 ≤ value ≤ 4.
         pub scale: Option<f64>,
     }
-    impl __serde::Serialize for LoraWeightType2187c0927 {
+    impl __serde::Serialize for LoraWeightType2db1468c1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -407,7 +450,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoraWeightType2187c0927 {
+    impl<'de> __serde::Deserialize<'de> for LoraWeightType2db1468c1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -419,7 +462,7 @@ pub mod __types {
             })
         }
     }
-    impl LoraWeightType2187c0927 {
+    impl LoraWeightType2db1468c1 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -486,7 +529,7 @@ pub mod __types {
     }
     /// The `WanI2vLoraOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanI2vLoraOutput8db580ee {
+    pub struct WanI2vLoraOutput5956a3cf {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/gallery/wan-i2v-example.mp4"}`.
@@ -494,7 +537,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for WanI2vLoraOutput8db580ee {
+    impl __serde::Serialize for WanI2vLoraOutput5956a3cf {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -506,7 +549,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanI2vLoraOutput8db580ee {
+    impl<'de> __serde::Deserialize<'de> for WanI2vLoraOutput5956a3cf {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

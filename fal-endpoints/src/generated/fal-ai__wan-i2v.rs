@@ -10,7 +10,7 @@ pub mod fal_ai {
         pub use super::super::__types::Accelerationf9d406cc as Acceleration;
         pub use super::super::__types::AspectRatio0552f7f9 as AspectRatio;
         pub use super::super::__types::Resolution2fb1f30d as Resolution;
-        pub use super::super::__types::WanI2vOutput1be73fd3 as WanI2vOutput;
+        pub use super::super::__types::WanI2vOutput23f44aa9 as WanI2vOutput;
         /// The request body of `fal-ai/wan-i2v`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanI2vInput {
@@ -284,6 +284,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -447,7 +490,7 @@ pub mod __types {
     }
     /// The `WanI2vOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanI2vOutput1be73fd3 {
+    pub struct WanI2vOutput23f44aa9 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/gallery/wan-i2v-example.mp4"}`.
@@ -455,7 +498,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for WanI2vOutput1be73fd3 {
+    impl __serde::Serialize for WanI2vOutput23f44aa9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -467,7 +510,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanI2vOutput1be73fd3 {
+    impl<'de> __serde::Deserialize<'de> for WanI2vOutput23f44aa9 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

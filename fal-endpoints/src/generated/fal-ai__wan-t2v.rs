@@ -9,7 +9,7 @@ pub mod fal_ai {
         use super::super::__types;
         pub use super::super::__types::AspectRatioeff17f39 as AspectRatio;
         pub use super::super::__types::Resolution67c97c7f as Resolution;
-        pub use super::super::__types::WanT2vOutput23d7b394 as WanT2vOutput;
+        pub use super::super::__types::WanT2vOutput805d2bd1 as WanT2vOutput;
         /// The request body of `fal-ai/wan-t2v`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanT2vInput {
@@ -246,6 +246,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -360,7 +403,7 @@ pub mod __types {
     }
     /// The `WanT2vOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanT2vOutput23d7b394 {
+    pub struct WanT2vOutput805d2bd1 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/web-examples/wan/t2v.mp4"}`.
@@ -368,7 +411,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for WanT2vOutput23d7b394 {
+    impl __serde::Serialize for WanT2vOutput805d2bd1 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -380,7 +423,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanT2vOutput23d7b394 {
+    impl<'de> __serde::Deserialize<'de> for WanT2vOutput805d2bd1 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

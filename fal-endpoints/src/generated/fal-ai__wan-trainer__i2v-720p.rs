@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod i2v_720p {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::WanTrainerI2v720pOutput85cd07e2 as WanTrainerI2v720pOutput;
+            pub use super::super::super::__types::WanTrainerI2v720pOutputd89ae7b4 as WanTrainerI2v720pOutput;
             /// The request body of `fal-ai/wan-trainer/i2v-720p`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WanTrainerI2v720pInput {
@@ -149,6 +149,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -169,13 +212,13 @@ pub mod __types {
     }
     /// The `WanTrainerI2v720pOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanTrainerI2v720pOutput85cd07e2 {
+    pub struct WanTrainerI2v720pOutputd89ae7b4 {
         /// The `lora_file` field.
         pub lora_file: fal_runtime::File,
         /// The `config_file` field.
         pub config_file: fal_runtime::File,
     }
-    impl __serde::Serialize for WanTrainerI2v720pOutput85cd07e2 {
+    impl __serde::Serialize for WanTrainerI2v720pOutputd89ae7b4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -187,7 +230,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanTrainerI2v720pOutput85cd07e2 {
+    impl<'de> __serde::Deserialize<'de> for WanTrainerI2v720pOutputd89ae7b4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -15,10 +15,10 @@ pub mod fal_ai {
             pub use super::super::super::__types::Resolutiond8792fe2 as Resolution;
             pub use super::super::super::__types::Sampler71d636e1 as Sampler;
             pub use super::super::super::__types::TransparencyMode33a097ed as TransparencyMode;
-            pub use super::super::super::__types::VideoFile19efa486 as VideoFile;
+            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
             pub use super::super::super::__types::VideoQualityb704da84 as VideoQuality;
             pub use super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
-            pub use super::super::super::__types::WanVace14bOutpaintingOutputd28eecb3 as WanVace14bOutpaintingOutput;
+            pub use super::super::super::__types::WanVace14bOutpaintingOutputf0da2e6b as WanVace14bOutpaintingOutput;
             /// The request body of `fal-ai/wan-vace-14b/outpainting`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WanVace14bOutpaintingInput {
@@ -648,6 +648,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -974,7 +1017,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -1000,7 +1043,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1019,7 +1062,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -1141,11 +1184,11 @@ pub mod __types {
     }
     /// The `WanVace14bOutpaintingOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanVace14bOutpaintingOutputd28eecb3 {
+    pub struct WanVace14bOutpaintingOutputf0da2e6b {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/wan-vace-outpainting-output.mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `prompt` field.
         pub prompt: String,
         /// The `seed` field.
@@ -1153,7 +1196,7 @@ pub mod __types {
         /// The `frames_zip` field.
         pub frames_zip: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for WanVace14bOutpaintingOutputd28eecb3 {
+    impl __serde::Serialize for WanVace14bOutpaintingOutputf0da2e6b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -1167,7 +1210,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanVace14bOutpaintingOutputd28eecb3 {
+    impl<'de> __serde::Deserialize<'de> for WanVace14bOutpaintingOutputf0da2e6b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -12,9 +12,9 @@ pub mod fal_ai {
             pub use super::super::super::__types::AccelerationPreset2a9dd88c as AccelerationPreset;
             pub use super::super::super::__types::AspectRatio0552f7f9 as AspectRatio;
             pub use super::super::super::__types::Resolutiond8792fe2 as Resolution;
-            pub use super::super::super::__types::VideoFile19efa486 as VideoFile;
+            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
             pub use super::super::super::__types::VideoTypec39b95e1 as VideoType;
-            pub use super::super::super::__types::WanVaceAppsVideoEditOutput720f63f9 as WanVaceAppsVideoEditOutput;
+            pub use super::super::super::__types::WanVaceAppsVideoEditOutput7fda222a as WanVaceAppsVideoEditOutput;
             /// The request body of `fal-ai/wan-vace-apps/video-edit`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WanVaceAppsVideoEditInput {
@@ -262,6 +262,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -445,7 +488,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -471,7 +514,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -490,7 +533,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -559,15 +602,15 @@ pub mod __types {
     }
     /// The `WanVaceAppsVideoEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanVaceAppsVideoEditOutput720f63f9 {
+    pub struct WanVaceAppsVideoEditOutput7fda222a {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/vace-video-edit-output.mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `frames_zip` field.
         pub frames_zip: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for WanVaceAppsVideoEditOutput720f63f9 {
+    impl __serde::Serialize for WanVaceAppsVideoEditOutput7fda222a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -579,7 +622,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanVaceAppsVideoEditOutput720f63f9 {
+    impl<'de> __serde::Deserialize<'de> for WanVaceAppsVideoEditOutput7fda222a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

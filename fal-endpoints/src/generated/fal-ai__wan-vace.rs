@@ -10,7 +10,7 @@ pub mod fal_ai {
         pub use super::super::__types::AspectRatiob8b63ef3 as AspectRatio;
         pub use super::super::__types::Resolution67c97c7f as Resolution;
         pub use super::super::__types::Task5ae7f874 as Task;
-        pub use super::super::__types::WanVaceOutput03f7f072 as WanVaceOutput;
+        pub use super::super::__types::WanVaceOutput13c00421 as WanVaceOutput;
         /// The request body of `fal-ai/wan-vace`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanVaceInput {
@@ -330,6 +330,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -493,7 +536,7 @@ pub mod __types {
     }
     /// The `WanVaceOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanVaceOutput03f7f072 {
+    pub struct WanVaceOutput13c00421 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/vace/out_video_vace.mp4"}`.
@@ -501,7 +544,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for WanVaceOutput03f7f072 {
+    impl __serde::Serialize for WanVaceOutput13c00421 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -513,7 +556,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanVaceOutput03f7f072 {
+    impl<'de> __serde::Deserialize<'de> for WanVaceOutput13c00421 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

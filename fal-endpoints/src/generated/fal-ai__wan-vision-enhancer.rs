@@ -8,7 +8,7 @@ pub mod fal_ai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::TargetResolutionccbebc4a as TargetResolution;
-        pub use super::super::__types::WanVisionEnhancerOutput5f0e3c69 as WanVisionEnhancerOutput;
+        pub use super::super::__types::WanVisionEnhancerOutputede3b195 as WanVisionEnhancerOutput;
         /// The request body of `fal-ai/wan-vision-enhancer`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanVisionEnhancerInput {
@@ -158,6 +158,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -223,7 +266,7 @@ pub mod __types {
     }
     /// The `WanVisionEnhancerOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanVisionEnhancerOutput5f0e3c69 {
+    pub struct WanVisionEnhancerOutputede3b195 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a85cc9a/TBr1WXFaFb2zJ2htEWDdm_combined_2baa6f34a84a4d0caf23896580810ee1.mp4"}`.
@@ -237,7 +280,7 @@ pub mod __types {
         /// Example: `{"inference":125.4,"video_processing":15.2}`.
         pub timings: ::std::collections::BTreeMap<String, f64>,
     }
-    impl __serde::Serialize for WanVisionEnhancerOutput5f0e3c69 {
+    impl __serde::Serialize for WanVisionEnhancerOutputede3b195 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -250,7 +293,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanVisionEnhancerOutput5f0e3c69 {
+    impl<'de> __serde::Deserialize<'de> for WanVisionEnhancerOutputede3b195 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

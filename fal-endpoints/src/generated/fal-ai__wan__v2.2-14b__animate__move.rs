@@ -16,7 +16,7 @@ pub mod fal_ai {
                     pub use super::super::super::super::super::__types::Resolution67c97c7f as Resolution;
                     pub use super::super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
                     pub use super::super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
-                    pub use super::super::super::super::super::__types::WanV2214bAnimateMoveOutputd5a3ca95 as WanV2214bAnimateMoveOutput;
+                    pub use super::super::super::super::super::__types::WanV2214bAnimateMoveOutput09b1fce4 as WanV2214bAnimateMoveOutput;
                     /// The request body of `fal-ai/wan/v2.2-14b/animate/move`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct WanV2214bAnimateMoveInput {
@@ -294,6 +294,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -465,7 +508,7 @@ pub mod __types {
     }
     /// The `WanV2214bAnimateMoveOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanV2214bAnimateMoveOutputd5a3ca95 {
+    pub struct WanV2214bAnimateMoveOutput09b1fce4 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/monkey/xjJYzO0jqMi7MxufJe5tx_wan_animate_output.mp4"}`.
@@ -481,7 +524,7 @@ pub mod __types {
         /// Example: `1416721728`.
         pub seed: i64,
     }
-    impl __serde::Serialize for WanV2214bAnimateMoveOutputd5a3ca95 {
+    impl __serde::Serialize for WanV2214bAnimateMoveOutput09b1fce4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -495,7 +538,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanV2214bAnimateMoveOutputd5a3ca95 {
+    impl<'de> __serde::Deserialize<'de> for WanV2214bAnimateMoveOutput09b1fce4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,7 +14,7 @@ pub mod fal_ai {
                 pub use super::super::super::super::__types::Resolution67c97c7f as Resolution;
                 pub use super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
                 pub use super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
-                pub use super::super::super::super::__types::WanV2214bSpeechToVideoOutputed3d882e as WanV2214bSpeechToVideoOutput;
+                pub use super::super::super::super::__types::WanV2214bSpeechToVideoOutput95ec85de as WanV2214bSpeechToVideoOutput;
                 /// The request body of `fal-ai/wan/v2.2-14b/speech-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct WanV2214bSpeechToVideoInput {
@@ -311,6 +311,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -482,11 +525,11 @@ pub mod __types {
     }
     /// The `WanV2214bSpeechToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanV2214bSpeechToVideoOutputed3d882e {
+    pub struct WanV2214bSpeechToVideoOutput95ec85de {
         /// The `video` field.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for WanV2214bSpeechToVideoOutputed3d882e {
+    impl __serde::Serialize for WanV2214bSpeechToVideoOutput95ec85de {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -497,7 +540,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanV2214bSpeechToVideoOutputed3d882e {
+    impl<'de> __serde::Deserialize<'de> for WanV2214bSpeechToVideoOutput95ec85de {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -18,7 +18,7 @@ pub mod fal_ai {
                     pub use super::super::super::super::super::__types::Resolution4f81de27 as Resolution;
                     pub use super::super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
                     pub use super::super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
-                    pub use super::super::super::super::super::__types::WanV225bTextToVideoDistillOutputa8b1cd54 as WanV225bTextToVideoDistillOutput;
+                    pub use super::super::super::super::super::__types::WanV225bTextToVideoDistillOutput9452cce0 as WanV225bTextToVideoDistillOutput;
                     /// The request body of `fal-ai/wan/v2.2-5b/text-to-video/distill`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct WanV225bTextToVideoDistillInput {
@@ -389,6 +389,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -654,7 +697,7 @@ pub mod __types {
     }
     /// The `WanV225bTextToVideoDistillOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanV225bTextToVideoDistillOutputa8b1cd54 {
+    pub struct WanV225bTextToVideoDistillOutput9452cce0 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/model_tests/wan/v2.2-small-output.mp4"}`.
@@ -666,7 +709,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for WanV225bTextToVideoDistillOutputa8b1cd54 {
+    impl __serde::Serialize for WanV225bTextToVideoDistillOutput9452cce0 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -679,7 +722,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanV225bTextToVideoDistillOutputa8b1cd54 {
+    impl<'de> __serde::Deserialize<'de> for WanV225bTextToVideoDistillOutput9452cce0 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

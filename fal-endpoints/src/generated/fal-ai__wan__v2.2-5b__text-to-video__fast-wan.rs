@@ -18,7 +18,7 @@ pub mod fal_ai {
                     pub use super::super::super::super::super::__types::Resolution67c97c7f as Resolution;
                     pub use super::super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
                     pub use super::super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
-                    pub use super::super::super::super::super::__types::WanV225bTextToVideoFastWanOutput3c013ebe as WanV225bTextToVideoFastWanOutput;
+                    pub use super::super::super::super::super::__types::WanV225bTextToVideoFastWanOutput013db57f as WanV225bTextToVideoFastWanOutput;
                     /// The request body of `fal-ai/wan/v2.2-5b/text-to-video/fast-wan`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct WanV225bTextToVideoFastWanInput {
@@ -363,6 +363,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -632,7 +675,7 @@ pub mod __types {
     }
     /// The `WanV225bTextToVideoFastWanOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanV225bTextToVideoFastWanOutput3c013ebe {
+    pub struct WanV225bTextToVideoFastWanOutput013db57f {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/model_tests/wan/v2.2-small-output.mp4"}`.
@@ -644,7 +687,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for WanV225bTextToVideoFastWanOutput3c013ebe {
+    impl __serde::Serialize for WanV225bTextToVideoFastWanOutput013db57f {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -657,7 +700,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanV225bTextToVideoFastWanOutput3c013ebe {
+    impl<'de> __serde::Deserialize<'de> for WanV225bTextToVideoFastWanOutput013db57f {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -16,12 +16,12 @@ pub mod fal_ai {
                     pub use super::super::super::super::super::__types::Accelerationf9d406cc as Acceleration;
                     pub use super::super::super::super::super::__types::AspectRatio0552f7f9 as AspectRatio;
                     pub use super::super::super::super::super::__types::InterpolatorModeld7a7e190 as InterpolatorModel;
-                    pub use super::super::super::super::super::__types::LoRaWeightType204a0f73f as LoRaWeightType2;
+                    pub use super::super::super::super::super::__types::LoRaWeightType2c3835ef4 as LoRaWeightType2;
                     pub use super::super::super::super::super::__types::Resolution67c97c7f as Resolution;
                     pub use super::super::super::super::super::__types::Transformer1e93b4e6 as Transformer;
                     pub use super::super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
                     pub use super::super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
-                    pub use super::super::super::super::super::__types::WanV22a14bImageToVideoLoraOutput34f6223b as WanV22a14bImageToVideoLoraOutput;
+                    pub use super::super::super::super::super::__types::WanV22a14bImageToVideoLoraOutput88f7f079 as WanV22a14bImageToVideoLoraOutput;
                     /// The request body of `fal-ai/wan/v2.2-a14b/image-to-video/lora`.
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct WanV22a14bImageToVideoLoraInput {
@@ -480,6 +480,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -647,7 +690,7 @@ pub mod __types {
     }
     /// The `LoRaWeightType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct LoRaWeightType204a0f73f {
+    pub struct LoRaWeightType2c3835ef4 {
         /// The `path` field.
         pub path: String,
         /// The `weight_name` field.
@@ -662,7 +705,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `"high"`.
         pub transformer: Option<Transformer1e93b4e6>,
     }
-    impl __serde::Serialize for LoRaWeightType204a0f73f {
+    impl __serde::Serialize for LoRaWeightType2c3835ef4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -676,7 +719,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for LoRaWeightType204a0f73f {
+    impl<'de> __serde::Deserialize<'de> for LoRaWeightType2c3835ef4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -689,7 +732,7 @@ pub mod __types {
             })
         }
     }
-    impl LoRaWeightType204a0f73f {
+    impl LoRaWeightType2c3835ef4 {
         /// An input from its required fields; optional fields start unset, so fal applies its defaults.
         pub fn new(path: impl Into<String>) -> Self {
             Self {
@@ -920,7 +963,7 @@ pub mod __types {
     }
     /// The `WanV22a14bImageToVideoLoraOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanV22a14bImageToVideoLoraOutput34f6223b {
+    pub struct WanV22a14bImageToVideoLoraOutput88f7f079 {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/lion/Fbuh3lO_HMT-pS0DATbio_tmp08c3v477.mp4"}`.
@@ -932,7 +975,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for WanV22a14bImageToVideoLoraOutput34f6223b {
+    impl __serde::Serialize for WanV22a14bImageToVideoLoraOutput88f7f079 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -945,7 +988,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanV22a14bImageToVideoLoraOutput34f6223b {
+    impl<'de> __serde::Deserialize<'de> for WanV22a14bImageToVideoLoraOutput88f7f079 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

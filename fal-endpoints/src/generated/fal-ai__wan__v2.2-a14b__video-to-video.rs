@@ -17,7 +17,7 @@ pub mod fal_ai {
                 pub use super::super::super::super::__types::Resolution67c97c7f as Resolution;
                 pub use super::super::super::super::__types::VideoQualityb704da84 as VideoQuality;
                 pub use super::super::super::super::__types::VideoWriteModecf64a2ee as VideoWriteMode;
-                pub use super::super::super::super::__types::WanV22a14bVideoToVideoOutput007caf51 as WanV22a14bVideoToVideoOutput;
+                pub use super::super::super::super::__types::WanV22a14bVideoToVideoOutput7ed8ffba as WanV22a14bVideoToVideoOutput;
                 /// The request body of `fal-ai/wan/v2.2-a14b/video-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct WanV22a14bVideoToVideoInput {
@@ -462,6 +462,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -780,7 +823,7 @@ pub mod __types {
     }
     /// The `WanV22a14bVideoToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanV22a14bVideoToVideoOutput007caf51 {
+    pub struct WanV22a14bVideoToVideoOutput7ed8ffba {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/wan-2.2-v2v-output.mp4"}`.
@@ -792,7 +835,7 @@ pub mod __types {
         /// The `seed` field.
         pub seed: i64,
     }
-    impl __serde::Serialize for WanV22a14bVideoToVideoOutput007caf51 {
+    impl __serde::Serialize for WanV22a14bVideoToVideoOutput7ed8ffba {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -805,7 +848,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanV22a14bVideoToVideoOutput007caf51 {
+    impl<'de> __serde::Deserialize<'de> for WanV22a14bVideoToVideoOutput7ed8ffba {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -14,8 +14,8 @@ pub mod fal_ai {
                 pub use super::super::super::super::__types::AspectRatioPreset9ab7930f as AspectRatioPreset;
                 pub use super::super::super::super::__types::AudioSetting0576f79c as AudioSetting;
                 pub use super::super::super::super::__types::Resolution263e8836 as Resolution;
-                pub use super::super::super::super::__types::VideoFile19efa486 as VideoFile;
-                pub use super::super::super::super::__types::WanV27EditVideoOutput560537e7 as WanV27EditVideoOutput;
+                pub use super::super::super::super::__types::VideoFilebde9511b as VideoFile;
+                pub use super::super::super::super::__types::WanV27EditVideoOutputac935ce8 as WanV27EditVideoOutput;
                 /// The request body of `fal-ai/wan/v2.7/edit-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct WanV27EditVideoInput {
@@ -219,6 +219,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -386,7 +429,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -412,7 +455,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -431,7 +474,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -451,15 +494,15 @@ pub mod __types {
     }
     /// The `WanV27EditVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanV27EditVideoOutput560537e7 {
+    pub struct WanV27EditVideoOutputac935ce8 {
         /// The `video` field.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `seed` field.
         pub seed: i64,
         /// The `actual_prompt` field.
         pub actual_prompt: Option<String>,
     }
-    impl __serde::Serialize for WanV27EditVideoOutput560537e7 {
+    impl __serde::Serialize for WanV27EditVideoOutputac935ce8 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -472,7 +515,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanV27EditVideoOutput560537e7 {
+    impl<'de> __serde::Deserialize<'de> for WanV27EditVideoOutputac935ce8 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

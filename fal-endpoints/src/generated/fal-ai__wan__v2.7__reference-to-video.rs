@@ -13,8 +13,8 @@ pub mod fal_ai {
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatioc6eb63c9 as AspectRatio;
                 pub use super::super::super::super::__types::Resolution263e8836 as Resolution;
-                pub use super::super::super::super::__types::VideoFile19efa486 as VideoFile;
-                pub use super::super::super::super::__types::WanV27ReferenceToVideoOutput93003b90 as WanV27ReferenceToVideoOutput;
+                pub use super::super::super::super::__types::VideoFilebde9511b as VideoFile;
+                pub use super::super::super::super::__types::WanV27ReferenceToVideoOutput9bdd1807 as WanV27ReferenceToVideoOutput;
                 /// The request body of `fal-ai/wan/v2.7/reference-to-video`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct WanV27ReferenceToVideoInput {
@@ -242,6 +242,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -364,7 +407,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -390,7 +433,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -409,7 +452,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -429,15 +472,15 @@ pub mod __types {
     }
     /// The `WanV27ReferenceToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WanV27ReferenceToVideoOutput93003b90 {
+    pub struct WanV27ReferenceToVideoOutput9bdd1807 {
         /// The `video` field.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `seed` field.
         pub seed: i64,
         /// The `actual_prompt` field.
         pub actual_prompt: Option<String>,
     }
-    impl __serde::Serialize for WanV27ReferenceToVideoOutput93003b90 {
+    impl __serde::Serialize for WanV27ReferenceToVideoOutput9bdd1807 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -450,7 +493,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WanV27ReferenceToVideoOutput93003b90 {
+    impl<'de> __serde::Deserialize<'de> for WanV27ReferenceToVideoOutput9bdd1807 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::OutputBitratea3d703f0 as OutputBitrate;
-            pub use super::super::super::__types::WorkflowUtilitiesAudioCompressorOutputc8fba8fc as WorkflowUtilitiesAudioCompressorOutput;
+            pub use super::super::super::__types::WorkflowUtilitiesAudioCompressorOutput1cea91d3 as WorkflowUtilitiesAudioCompressorOutput;
             /// The request body of `fal-ai/workflow-utilities/audio-compressor`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesAudioCompressorInput {
@@ -194,6 +194,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -267,13 +310,13 @@ pub mod __types {
     }
     /// The `WorkflowUtilitiesAudioCompressorOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WorkflowUtilitiesAudioCompressorOutputc8fba8fc {
+    pub struct WorkflowUtilitiesAudioCompressorOutput1cea91d3 {
         /// The `audio` field.
         ///
         /// Example: `{"content_type":"application/octet-stream","file_size":1234567,"url":"https://v3b.fal.media/files/b/panda/compressed_audio.wav","file_name":"compressed_audio.wav"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for WorkflowUtilitiesAudioCompressorOutputc8fba8fc {
+    impl __serde::Serialize for WorkflowUtilitiesAudioCompressorOutput1cea91d3 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -284,7 +327,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesAudioCompressorOutputc8fba8fc {
+    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesAudioCompressorOutput1cea91d3 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

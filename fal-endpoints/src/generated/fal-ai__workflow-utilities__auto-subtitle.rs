@@ -15,7 +15,7 @@ pub mod fal_ai {
             pub use super::super::super::__types::HighlightColore0fcdd03 as HighlightColor;
             pub use super::super::super::__types::Positionb78b2f32 as Position;
             pub use super::super::super::__types::StrokeColor04a42333 as StrokeColor;
-            pub use super::super::super::__types::WorkflowUtilitiesAutoSubtitleOutputb6f5729c as WorkflowUtilitiesAutoSubtitleOutput;
+            pub use super::super::super::__types::WorkflowUtilitiesAutoSubtitleOutput7bc6a1e4 as WorkflowUtilitiesAutoSubtitleOutput;
             /// The request body of `fal-ai/workflow-utilities/auto-subtitle`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesAutoSubtitleInput {
@@ -301,6 +301,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -784,7 +827,7 @@ pub mod __types {
     }
     /// The `WorkflowUtilitiesAutoSubtitleOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WorkflowUtilitiesAutoSubtitleOutputb6f5729c {
+    pub struct WorkflowUtilitiesAutoSubtitleOutput7bc6a1e4 {
         /// The `video` field.
         ///
         /// Example: `{"content_type":"video/mp4","file_size":16789234,"url":"https://v3b.fal.media/files/b/monkey/HPBSoe-QsAxSIkDh7Zn76_output.mp4","file_name":"output.mp4"}`.
@@ -810,7 +853,7 @@ pub mod __types {
             >,
         >,
     }
-    impl __serde::Serialize for WorkflowUtilitiesAutoSubtitleOutputb6f5729c {
+    impl __serde::Serialize for WorkflowUtilitiesAutoSubtitleOutput7bc6a1e4 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -829,7 +872,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesAutoSubtitleOutputb6f5729c {
+    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesAutoSubtitleOutput7bc6a1e4 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

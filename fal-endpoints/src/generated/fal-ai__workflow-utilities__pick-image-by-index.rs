@@ -10,7 +10,7 @@ pub mod fal_ai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::FallbackIndex5597ff37 as FallbackIndex;
-            pub use super::super::super::__types::WorkflowUtilitiesPickImageByIndexOutput6548d568 as WorkflowUtilitiesPickImageByIndexOutput;
+            pub use super::super::super::__types::WorkflowUtilitiesPickImageByIndexOutputb3150b22 as WorkflowUtilitiesPickImageByIndexOutput;
             /// The request body of `fal-ai/workflow-utilities/pick-image-by-index`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesPickImageByIndexInput {
@@ -126,6 +126,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -191,7 +234,7 @@ pub mod __types {
     }
     /// The `WorkflowUtilitiesPickImageByIndexOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WorkflowUtilitiesPickImageByIndexOutput6548d568 {
+    pub struct WorkflowUtilitiesPickImageByIndexOutputb3150b22 {
         /// The `image` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_inputs/ltxv-image-input.jpg"}`.
@@ -201,7 +244,7 @@ pub mod __types {
         /// Example: `[{"url":"https://storage.googleapis.com/falserverless/example_inputs/ltxv-image-input.jpg"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for WorkflowUtilitiesPickImageByIndexOutput6548d568 {
+    impl __serde::Serialize for WorkflowUtilitiesPickImageByIndexOutputb3150b22 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -213,7 +256,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesPickImageByIndexOutput6548d568 {
+    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesPickImageByIndexOutputb3150b22 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -13,7 +13,7 @@ pub mod fal_ai {
             pub use super::super::super::__types::Mode81ed3772 as Mode;
             pub use super::super::super::__types::PadColorc2cdfb17 as PadColor;
             pub use super::super::super::__types::Preset08e732cc as Preset;
-            pub use super::super::super::__types::WorkflowUtilitiesScaleVideoOutputdc317aa0 as WorkflowUtilitiesScaleVideoOutput;
+            pub use super::super::super::__types::WorkflowUtilitiesScaleVideoOutput3c16e213 as WorkflowUtilitiesScaleVideoOutput;
             /// The request body of `fal-ai/workflow-utilities/scale-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesScaleVideoInput {
@@ -188,6 +188,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -417,7 +460,7 @@ pub mod __types {
     }
     /// The `WorkflowUtilitiesScaleVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WorkflowUtilitiesScaleVideoOutputdc317aa0 {
+    pub struct WorkflowUtilitiesScaleVideoOutput3c16e213 {
         /// The `video` field.
         ///
         /// Example: `{"content_type":"video/mp4","file_size":3456789,"url":"https://v3b.fal.media/files/b/monkey/scaled_output.mp4","file_name":"output.mp4"}`.
@@ -439,7 +482,7 @@ pub mod __types {
         /// Example: `1080`.
         pub scaled_height: i64,
     }
-    impl __serde::Serialize for WorkflowUtilitiesScaleVideoOutputdc317aa0 {
+    impl __serde::Serialize for WorkflowUtilitiesScaleVideoOutput3c16e213 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -454,7 +497,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesScaleVideoOutputdc317aa0 {
+    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesScaleVideoOutput3c16e213 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod fal_ai {
         pub mod trim_video {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::WorkflowUtilitiesTrimVideoOutputd90fd6a6 as WorkflowUtilitiesTrimVideoOutput;
+            pub use super::super::super::__types::WorkflowUtilitiesTrimVideoOutput93987827 as WorkflowUtilitiesTrimVideoOutput;
             /// The request body of `fal-ai/workflow-utilities/trim-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesTrimVideoInput {
@@ -137,6 +137,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -157,7 +200,7 @@ pub mod __types {
     }
     /// The `WorkflowUtilitiesTrimVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct WorkflowUtilitiesTrimVideoOutputd90fd6a6 {
+    pub struct WorkflowUtilitiesTrimVideoOutput93987827 {
         /// The `video` field.
         ///
         /// Example: `{"content_type":"application/octet-stream","file_size":2550671,"url":"https://v3b.fal.media/files/b/0a8dcc60/sIg2GuYYYrmYAa2lUVgum_output.mp4","file_name":"output.mp4"}`.
@@ -171,7 +214,7 @@ pub mod __types {
         /// Example: `2`.
         pub trimmed_duration: f64,
     }
-    impl __serde::Serialize for WorkflowUtilitiesTrimVideoOutputd90fd6a6 {
+    impl __serde::Serialize for WorkflowUtilitiesTrimVideoOutput93987827 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -184,7 +227,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesTrimVideoOutputd90fd6a6 {
+    impl<'de> __serde::Deserialize<'de> for WorkflowUtilitiesTrimVideoOutput93987827 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,7 +10,7 @@ pub mod imagineart {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatio7b3b5b6e as AspectRatio;
-            pub use super::super::super::__types::Imagineart15PreviewTextToImageOutput8d674994 as Imagineart15PreviewTextToImageOutput;
+            pub use super::super::super::__types::Imagineart15PreviewTextToImageOutput3c5052d9 as Imagineart15PreviewTextToImageOutput;
             /// The request body of `imagineart/imagineart-1.5-preview/text-to-image`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Imagineart15PreviewTextToImageInput {
@@ -124,6 +124,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -217,13 +260,13 @@ pub mod __types {
     }
     /// The `Imagineart15PreviewTextToImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Imagineart15PreviewTextToImageOutput8d674994 {
+    pub struct Imagineart15PreviewTextToImageOutput3c5052d9 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3b.fal.media/files/b/0a961724/CX6N_t6PCQujw0ZxIQMYF_generated_ImagineArt_1_5.png","width":2048,"height":2048,"content_type":"image/png"}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for Imagineart15PreviewTextToImageOutput8d674994 {
+    impl __serde::Serialize for Imagineart15PreviewTextToImageOutput3c5052d9 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -234,7 +277,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Imagineart15PreviewTextToImageOutput8d674994 {
+    impl<'de> __serde::Deserialize<'de> for Imagineart15PreviewTextToImageOutput3c5052d9 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

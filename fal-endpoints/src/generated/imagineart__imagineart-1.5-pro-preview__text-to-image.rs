@@ -10,7 +10,7 @@ pub mod imagineart {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatio4764e890 as AspectRatio;
-            pub use super::super::super::__types::Imagineart15ProPreviewTextToImageOutputa6c7b675 as Imagineart15ProPreviewTextToImageOutput;
+            pub use super::super::super::__types::Imagineart15ProPreviewTextToImageOutputc2c0cc08 as Imagineart15ProPreviewTextToImageOutput;
             /// The request body of `imagineart/imagineart-1.5-pro-preview/text-to-image`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Imagineart15ProPreviewTextToImageInput {
@@ -124,6 +124,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -217,13 +260,13 @@ pub mod __types {
     }
     /// The `Imagineart15ProPreviewTextToImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Imagineart15ProPreviewTextToImageOutputa6c7b675 {
+    pub struct Imagineart15ProPreviewTextToImageOutputc2c0cc08 {
         /// The `images` field.
         ///
         /// Example: `[{"height":2048,"content_type":"image/webp","url":"https://blogs-cdn.imagine.art/hero_42_3_1_df21c1943f.webp","width":2048}]`.
         pub images: Vec<fal_runtime::Image>,
     }
-    impl __serde::Serialize for Imagineart15ProPreviewTextToImageOutputa6c7b675 {
+    impl __serde::Serialize for Imagineart15ProPreviewTextToImageOutputc2c0cc08 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -234,7 +277,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Imagineart15ProPreviewTextToImageOutputa6c7b675 {
+    impl<'de> __serde::Deserialize<'de> for Imagineart15ProPreviewTextToImageOutputc2c0cc08 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod mirelo_ai {
         pub mod video_to_video {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::SfxV15VideoToVideoOutpute29bbe84 as SfxV15VideoToVideoOutput;
+            pub use super::super::super::__types::SfxV15VideoToVideoOutput012381cb as SfxV15VideoToVideoOutput;
             /// The request body of `mirelo-ai/sfx-v1.5/video-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct SfxV15VideoToVideoInput {
@@ -161,6 +161,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -181,13 +224,13 @@ pub mod __types {
     }
     /// The `SfxV15VideoToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SfxV15VideoToVideoOutpute29bbe84 {
+    pub struct SfxV15VideoToVideoOutput012381cb {
         /// The `video` field.
         ///
         /// The schema refers to component `Video-Output`, which the document does not define, so any JSON is accepted.
         pub video: Vec<fal_runtime::__private::serde_json::Value>,
     }
-    impl __serde::Serialize for SfxV15VideoToVideoOutpute29bbe84 {
+    impl __serde::Serialize for SfxV15VideoToVideoOutput012381cb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -198,7 +241,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SfxV15VideoToVideoOutpute29bbe84 {
+    impl<'de> __serde::Deserialize<'de> for SfxV15VideoToVideoOutput012381cb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

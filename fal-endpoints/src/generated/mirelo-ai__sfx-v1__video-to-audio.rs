@@ -9,7 +9,7 @@ pub mod mirelo_ai {
         pub mod video_to_audio {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::SfxV1VideoToAudioOutputa3b9ba8c as SfxV1VideoToAudioOutput;
+            pub use super::super::super::__types::SfxV1VideoToAudioOutputf2bfcefb as SfxV1VideoToAudioOutput;
             /// The request body of `mirelo-ai/sfx-v1/video-to-audio`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct SfxV1VideoToAudioInput {
@@ -149,6 +149,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -169,11 +212,11 @@ pub mod __types {
     }
     /// The `SfxV1VideoToAudioOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct SfxV1VideoToAudioOutputa3b9ba8c {
+    pub struct SfxV1VideoToAudioOutputf2bfcefb {
         /// The `audio` field.
         pub audio: Vec<fal_runtime::File>,
     }
-    impl __serde::Serialize for SfxV1VideoToAudioOutputa3b9ba8c {
+    impl __serde::Serialize for SfxV1VideoToAudioOutputf2bfcefb {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -184,7 +227,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for SfxV1VideoToAudioOutputa3b9ba8c {
+    impl<'de> __serde::Deserialize<'de> for SfxV1VideoToAudioOutputf2bfcefb {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

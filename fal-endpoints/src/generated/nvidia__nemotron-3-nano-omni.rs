@@ -7,9 +7,9 @@ pub mod nvidia {
     pub mod nemotron_3_nano_omni {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::Nemotron3NanoOmniOutput6186ac0a as Nemotron3NanoOmniOutput;
+        pub use super::super::__types::Nemotron3NanoOmniOutput5503303d as Nemotron3NanoOmniOutput;
         pub use super::super::__types::ReasoningModeb16a4491 as ReasoningMode;
-        pub use super::super::__types::UsageInfoType2d05c3d9b as UsageInfoType2;
+        pub use super::super::__types::UsageInfoType2e5b942fe as UsageInfoType2;
         /// The request body of `nvidia/nemotron-3-nano-omni`.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Nemotron3NanoOmniInput {
@@ -163,6 +163,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -183,7 +226,7 @@ pub mod __types {
     }
     /// The `Nemotron3NanoOmniOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Nemotron3NanoOmniOutput6186ac0a {
+    pub struct Nemotron3NanoOmniOutput5503303d {
         /// The `output` field.
         pub output: String,
         /// The `finish_reason` field.
@@ -194,9 +237,9 @@ pub mod __types {
         /// The `usage` field.
         ///
         /// Example: `{"output_tokens":87,"input_tokens":412}`.
-        pub usage: UsageInfoType2d05c3d9b,
+        pub usage: UsageInfoType2e5b942fe,
     }
-    impl __serde::Serialize for Nemotron3NanoOmniOutput6186ac0a {
+    impl __serde::Serialize for Nemotron3NanoOmniOutput5503303d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -209,7 +252,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Nemotron3NanoOmniOutput6186ac0a {
+    impl<'de> __serde::Deserialize<'de> for Nemotron3NanoOmniOutput5503303d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -268,13 +311,13 @@ pub mod __types {
     }
     /// The `UsageInfoType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct UsageInfoType2d05c3d9b {
+    pub struct UsageInfoType2e5b942fe {
         /// The `input_tokens` field.
         pub input_tokens: i64,
         /// The `output_tokens` field.
         pub output_tokens: i64,
     }
-    impl __serde::Serialize for UsageInfoType2d05c3d9b {
+    impl __serde::Serialize for UsageInfoType2e5b942fe {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -286,7 +329,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for UsageInfoType2d05c3d9b {
+    impl<'de> __serde::Deserialize<'de> for UsageInfoType2e5b942fe {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,9 +9,9 @@ pub mod nvidia {
         pub mod vision {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Nemotron3NanoOmniVisionOutput19e0a900 as Nemotron3NanoOmniVisionOutput;
+            pub use super::super::super::__types::Nemotron3NanoOmniVisionOutput51471737 as Nemotron3NanoOmniVisionOutput;
             pub use super::super::super::__types::ReasoningModeb16a4491 as ReasoningMode;
-            pub use super::super::super::__types::UsageInfoacf0f834 as UsageInfo;
+            pub use super::super::super::__types::UsageInfo49bff1a2 as UsageInfo;
             /// The request body of `nvidia/nemotron-3-nano-omni/vision`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct Nemotron3NanoOmniVisionInput {
@@ -176,6 +176,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -196,7 +239,7 @@ pub mod __types {
     }
     /// The `Nemotron3NanoOmniVisionOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Nemotron3NanoOmniVisionOutput19e0a900 {
+    pub struct Nemotron3NanoOmniVisionOutput51471737 {
         /// The `output` field.
         pub output: String,
         /// The `finish_reason` field.
@@ -207,9 +250,9 @@ pub mod __types {
         /// The `usage` field.
         ///
         /// Example: `{"output_tokens":87,"input_tokens":412}`.
-        pub usage: UsageInfoacf0f834,
+        pub usage: UsageInfo49bff1a2,
     }
-    impl __serde::Serialize for Nemotron3NanoOmniVisionOutput19e0a900 {
+    impl __serde::Serialize for Nemotron3NanoOmniVisionOutput51471737 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -222,7 +265,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Nemotron3NanoOmniVisionOutput19e0a900 {
+    impl<'de> __serde::Deserialize<'de> for Nemotron3NanoOmniVisionOutput51471737 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -281,13 +324,13 @@ pub mod __types {
     }
     /// The `UsageInfo` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct UsageInfoacf0f834 {
+    pub struct UsageInfo49bff1a2 {
         /// The `input_tokens` field.
         pub input_tokens: i64,
         /// The `output_tokens` field.
         pub output_tokens: i64,
     }
-    impl __serde::Serialize for UsageInfoacf0f834 {
+    impl __serde::Serialize for UsageInfo49bff1a2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -299,7 +342,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for UsageInfoacf0f834 {
+    impl<'de> __serde::Deserialize<'de> for UsageInfo49bff1a2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

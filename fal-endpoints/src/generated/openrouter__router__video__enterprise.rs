@@ -11,9 +11,9 @@ pub mod openrouter {
             pub mod enterprise {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
-                pub use super::super::super::super::__types::PromptTokensDetails8d78438e as PromptTokensDetails;
-                pub use super::super::super::super::__types::RouterVideoEnterpriseOutputa0271bf0 as RouterVideoEnterpriseOutput;
-                pub use super::super::super::super::__types::UsageInfoType2155f48f8 as UsageInfoType2;
+                pub use super::super::super::super::__types::PromptTokensDetails832800c2 as PromptTokensDetails;
+                pub use super::super::super::super::__types::RouterVideoEnterpriseOutputed675c3c as RouterVideoEnterpriseOutput;
+                pub use super::super::super::super::__types::UsageInfoType2429cf36b as UsageInfoType2;
                 /// The request body of `openrouter/router/video/enterprise`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct RouterVideoEnterpriseInput {
@@ -170,6 +170,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -190,7 +233,7 @@ pub mod __types {
     }
     /// The `PromptTokensDetails` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct PromptTokensDetails8d78438e {
+    pub struct PromptTokensDetails832800c2 {
         /// The `cached_tokens` field.
         ///
         /// Default (applied by fal when the field is left unset): `0`.
@@ -200,7 +243,7 @@ pub mod __types {
         /// Default (applied by fal when the field is left unset): `0`.
         pub cache_write_tokens: Option<i64>,
     }
-    impl __serde::Serialize for PromptTokensDetails8d78438e {
+    impl __serde::Serialize for PromptTokensDetails832800c2 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -212,7 +255,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for PromptTokensDetails8d78438e {
+    impl<'de> __serde::Deserialize<'de> for PromptTokensDetails832800c2 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -225,15 +268,15 @@ pub mod __types {
     }
     /// The `RouterVideoEnterpriseOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct RouterVideoEnterpriseOutputa0271bf0 {
+    pub struct RouterVideoEnterpriseOutputed675c3c {
         /// The `output` field.
         pub output: String,
         /// The `usage` field.
         ///
         /// Example: `{"prompt_tokens":1000,"cost":0.0005,"total_tokens":1100,"completion_tokens":100}`.
-        pub usage: Option<UsageInfoType2155f48f8>,
+        pub usage: Option<UsageInfoType2429cf36b>,
     }
-    impl __serde::Serialize for RouterVideoEnterpriseOutputa0271bf0 {
+    impl __serde::Serialize for RouterVideoEnterpriseOutputed675c3c {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -245,7 +288,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for RouterVideoEnterpriseOutputa0271bf0 {
+    impl<'de> __serde::Deserialize<'de> for RouterVideoEnterpriseOutputed675c3c {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -258,7 +301,7 @@ pub mod __types {
     }
     /// The `UsageInfoType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct UsageInfoType2155f48f8 {
+    pub struct UsageInfoType2429cf36b {
         /// The `prompt_tokens` field.
         pub prompt_tokens: Option<i64>,
         /// The `completion_tokens` field.
@@ -270,9 +313,9 @@ pub mod __types {
         /// The `cost` field.
         pub cost: f64,
         /// The `prompt_tokens_details` field.
-        pub prompt_tokens_details: Option<PromptTokensDetails8d78438e>,
+        pub prompt_tokens_details: Option<PromptTokensDetails832800c2>,
     }
-    impl __serde::Serialize for UsageInfoType2155f48f8 {
+    impl __serde::Serialize for UsageInfoType2429cf36b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -291,7 +334,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for UsageInfoType2155f48f8 {
+    impl<'de> __serde::Deserialize<'de> for UsageInfoType2429cf36b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

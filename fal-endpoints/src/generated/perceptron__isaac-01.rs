@@ -7,8 +7,8 @@ pub mod perceptron {
     pub mod isaac_01 {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::CompletionUsagead934439 as CompletionUsage;
-        pub use super::super::__types::Isaac01Output72914280 as Isaac01Output;
+        pub use super::super::__types::CompletionUsagea367cb71 as CompletionUsage;
+        pub use super::super::__types::Isaac01Outputc79cc5fc as Isaac01Output;
         pub use super::super::__types::ResponseStyle04f0be71 as ResponseStyle;
         /// The request body of `perceptron/isaac-01`.
         #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +122,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -142,7 +185,7 @@ pub mod __types {
     }
     /// The `CompletionUsage` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct CompletionUsagead934439 {
+    pub struct CompletionUsagea367cb71 {
         /// The `completion_tokens` field.
         pub completion_tokens: i64,
         /// The `prompt_tokens` field.
@@ -150,7 +193,7 @@ pub mod __types {
         /// The `total_tokens` field.
         pub total_tokens: i64,
     }
-    impl __serde::Serialize for CompletionUsagead934439 {
+    impl __serde::Serialize for CompletionUsagea367cb71 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -163,7 +206,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for CompletionUsagead934439 {
+    impl<'de> __serde::Deserialize<'de> for CompletionUsagea367cb71 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -177,7 +220,7 @@ pub mod __types {
     }
     /// The `Isaac01Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Isaac01Output72914280 {
+    pub struct Isaac01Outputc79cc5fc {
         /// The `output` field.
         pub output: String,
         /// The `partial` field.
@@ -187,9 +230,9 @@ pub mod __types {
         /// The `error` field.
         pub error: Option<String>,
         /// The `usage` field.
-        pub usage: Option<CompletionUsagead934439>,
+        pub usage: Option<CompletionUsagea367cb71>,
     }
-    impl __serde::Serialize for Isaac01Output72914280 {
+    impl __serde::Serialize for Isaac01Outputc79cc5fc {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -203,7 +246,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Isaac01Output72914280 {
+    impl<'de> __serde::Deserialize<'de> for Isaac01Outputc79cc5fc {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

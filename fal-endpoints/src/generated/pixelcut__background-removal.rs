@@ -7,7 +7,7 @@ pub mod pixelcut {
     pub mod background_removal {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
-        pub use super::super::__types::BackgroundRemovalOutpute9735f42 as BackgroundRemovalOutput;
+        pub use super::super::__types::BackgroundRemovalOutputd01f705a as BackgroundRemovalOutput;
         pub use super::super::__types::OutputFormat8375a388 as OutputFormat;
         /// The request body of `pixelcut/background-removal`.
         #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +122,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -142,7 +185,7 @@ pub mod __types {
     }
     /// The `BackgroundRemovalOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct BackgroundRemovalOutpute9735f42 {
+    pub struct BackgroundRemovalOutputd01f705a {
         /// The `image` field.
         ///
         /// Example: `{"url":"https://cdn3.pixelcut.app/fal/background-remover/jewelry_result.png"}`.
@@ -150,7 +193,7 @@ pub mod __types {
         /// The `file` field.
         pub file: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for BackgroundRemovalOutpute9735f42 {
+    impl __serde::Serialize for BackgroundRemovalOutputd01f705a {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -162,7 +205,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for BackgroundRemovalOutpute9735f42 {
+    impl<'de> __serde::Deserialize<'de> for BackgroundRemovalOutputd01f705a {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

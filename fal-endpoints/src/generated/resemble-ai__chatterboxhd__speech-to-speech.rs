@@ -9,7 +9,7 @@ pub mod resemble_ai {
         pub mod speech_to_speech {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ChatterboxhdSpeechToSpeechOutpute0aac4b6 as ChatterboxhdSpeechToSpeechOutput;
+            pub use super::super::super::__types::ChatterboxhdSpeechToSpeechOutput135dd983 as ChatterboxhdSpeechToSpeechOutput;
             pub use super::super::super::__types::TargetVoice5d9929f7 as TargetVoice;
             /// The request body of `resemble-ai/chatterboxhd/speech-to-speech`.
             #[derive(Debug, Clone, PartialEq)]
@@ -152,6 +152,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -172,13 +215,13 @@ pub mod __types {
     }
     /// The `ChatterboxhdSpeechToSpeechOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ChatterboxhdSpeechToSpeechOutpute0aac4b6 {
+    pub struct ChatterboxhdSpeechToSpeechOutput135dd983 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3.fal.media/files/elephant/Kym3zK7hFHjDuyz3tB3W9_tmptvowq60i.wav"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for ChatterboxhdSpeechToSpeechOutpute0aac4b6 {
+    impl __serde::Serialize for ChatterboxhdSpeechToSpeechOutput135dd983 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -189,7 +232,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ChatterboxhdSpeechToSpeechOutpute0aac4b6 {
+    impl<'de> __serde::Deserialize<'de> for ChatterboxhdSpeechToSpeechOutput135dd983 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub mod resemble_ai {
         pub mod text_to_speech {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ChatterboxhdTextToSpeechOutput0c4eddfb as ChatterboxhdTextToSpeechOutput;
+            pub use super::super::super::__types::ChatterboxhdTextToSpeechOutput4542f4e6 as ChatterboxhdTextToSpeechOutput;
             pub use super::super::super::__types::Voice396faeb5 as Voice;
             /// The request body of `resemble-ai/chatterboxhd/text-to-speech`.
             #[derive(Debug, Clone, PartialEq, Default)]
@@ -200,6 +200,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -220,13 +263,13 @@ pub mod __types {
     }
     /// The `ChatterboxhdTextToSpeechOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct ChatterboxhdTextToSpeechOutput0c4eddfb {
+    pub struct ChatterboxhdTextToSpeechOutput4542f4e6 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://storage.googleapis.com/chatterbox-demo-samples/samples/gladiator_rick.wav"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for ChatterboxhdTextToSpeechOutput0c4eddfb {
+    impl __serde::Serialize for ChatterboxhdTextToSpeechOutput4542f4e6 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -237,7 +280,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ChatterboxhdTextToSpeechOutput0c4eddfb {
+    impl<'de> __serde::Deserialize<'de> for ChatterboxhdTextToSpeechOutput4542f4e6 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -9,8 +9,8 @@ pub mod tripo3d {
         pub mod image_to_3d {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::ModelUrlsType25d8b588a as ModelUrlsType2;
-            pub use super::super::super::__types::P1ImageTo3dOutput84b6c586 as P1ImageTo3dOutput;
+            pub use super::super::super::__types::ModelUrlsType288c27018 as ModelUrlsType2;
+            pub use super::super::super::__types::P1ImageTo3dOutput4bf22a28 as P1ImageTo3dOutput;
             /// The request body of `tripo3d/p1/image-to-3d`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct P1ImageTo3dInput {
@@ -133,6 +133,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -153,7 +196,7 @@ pub mod __types {
     }
     /// The `ModelUrlsType2` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct ModelUrlsType25d8b588a {
+    pub struct ModelUrlsType288c27018 {
         /// The `glb` field.
         pub glb: Option<fal_runtime::File>,
         /// The `base_model` field.
@@ -161,7 +204,7 @@ pub mod __types {
         /// The `pbr_model` field.
         pub pbr_model: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for ModelUrlsType25d8b588a {
+    impl __serde::Serialize for ModelUrlsType288c27018 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -174,7 +217,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for ModelUrlsType25d8b588a {
+    impl<'de> __serde::Deserialize<'de> for ModelUrlsType288c27018 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -188,15 +231,15 @@ pub mod __types {
     }
     /// The `P1ImageTo3dOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct P1ImageTo3dOutput84b6c586 {
+    pub struct P1ImageTo3dOutput4bf22a28 {
         /// The `model_mesh` field.
         pub model_mesh: fal_runtime::File,
         /// The `model_urls` field.
-        pub model_urls: ModelUrlsType25d8b588a,
+        pub model_urls: ModelUrlsType288c27018,
         /// The `rendered_image` field.
         pub rendered_image: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for P1ImageTo3dOutput84b6c586 {
+    impl __serde::Serialize for P1ImageTo3dOutput4bf22a28 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -209,7 +252,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for P1ImageTo3dOutput84b6c586 {
+    impl<'de> __serde::Deserialize<'de> for P1ImageTo3dOutput4bf22a28 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

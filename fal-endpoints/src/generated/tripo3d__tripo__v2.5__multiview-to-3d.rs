@@ -15,7 +15,7 @@ pub mod tripo3d {
                 pub use super::super::super::super::__types::StylePreset2b125fd7 as StylePreset;
                 pub use super::super::super::super::__types::Texturee42b28d1 as Texture;
                 pub use super::super::super::super::__types::TextureAlignmentPreset0759972c as TextureAlignmentPreset;
-                pub use super::super::super::super::__types::TripoV25MultiviewTo3dOutputd7e08cc1 as TripoV25MultiviewTo3dOutput;
+                pub use super::super::super::super::__types::TripoV25MultiviewTo3dOutput104be769 as TripoV25MultiviewTo3dOutput;
                 /// The request body of `tripo3d/tripo/v2.5/multiview-to-3d`.
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct TripoV25MultiviewTo3dInput {
@@ -270,6 +270,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -498,7 +541,7 @@ pub mod __types {
     }
     /// The `TripoV25MultiviewTo3dOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TripoV25MultiviewTo3dOutputd7e08cc1 {
+    pub struct TripoV25MultiviewTo3dOutput104be769 {
         /// The `task_id` field.
         pub task_id: String,
         /// The `model_mesh` field.
@@ -514,7 +557,7 @@ pub mod __types {
         /// Example: `{"url":"https://v3.fal.media/files/panda/zDTAHqp8ifMOT3upZ1xJv_legacy.webp","file_size":13718,"content_type":"image/webp"}`.
         pub rendered_image: Option<fal_runtime::File>,
     }
-    impl __serde::Serialize for TripoV25MultiviewTo3dOutputd7e08cc1 {
+    impl __serde::Serialize for TripoV25MultiviewTo3dOutput104be769 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -529,7 +572,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TripoV25MultiviewTo3dOutputd7e08cc1 {
+    impl<'de> __serde::Deserialize<'de> for TripoV25MultiviewTo3dOutput104be769 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

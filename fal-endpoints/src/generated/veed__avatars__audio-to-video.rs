@@ -10,7 +10,7 @@ pub mod veed {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AvatarId5bd454c7 as AvatarId;
-            pub use super::super::super::__types::AvatarsAudioToVideoOutputea6fc859 as AvatarsAudioToVideoOutput;
+            pub use super::super::super::__types::AvatarsAudioToVideoOutputb59b1749 as AvatarsAudioToVideoOutput;
             /// The request body of `veed/avatars/audio-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct AvatarsAudioToVideoInput {
@@ -109,6 +109,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -279,13 +322,13 @@ pub mod __types {
     }
     /// The `AvatarsAudioToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct AvatarsAudioToVideoOutputea6fc859 {
+    pub struct AvatarsAudioToVideoOutputb59b1749 {
         /// The `video` field.
         ///
         /// Example: `{"content_type":"video/mp4","url":"https://v3.fal.media/files/panda/kt9d4vZ8Mfw_WzYnvr2Q0_tmp0ir4znsr.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for AvatarsAudioToVideoOutputea6fc859 {
+    impl __serde::Serialize for AvatarsAudioToVideoOutputb59b1749 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -296,7 +339,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for AvatarsAudioToVideoOutputea6fc859 {
+    impl<'de> __serde::Deserialize<'de> for AvatarsAudioToVideoOutputb59b1749 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

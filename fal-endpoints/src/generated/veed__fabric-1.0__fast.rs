@@ -9,7 +9,7 @@ pub mod veed {
         pub mod fast {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
-            pub use super::super::super::__types::Fabric10FastOutput2ab7b573 as Fabric10FastOutput;
+            pub use super::super::super::__types::Fabric10FastOutput21e01dbf as Fabric10FastOutput;
             pub use super::super::super::__types::Resolutionbde52313 as Resolution;
             /// The request body of `veed/fabric-1.0/fast`.
             #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +119,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -139,13 +182,13 @@ pub mod __types {
     }
     /// The `Fabric10FastOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Fabric10FastOutput2ab7b573 {
+    pub struct Fabric10FastOutput21e01dbf {
         /// The `video` field.
         ///
         /// Example: `{"content_type":"video/mp4","url":"https://v3.fal.media/files/lion/Yha3swLpHm35hoJCs8oJQ_tmp618_yf2f.mp4"}`.
         pub video: fal_runtime::File,
     }
-    impl __serde::Serialize for Fabric10FastOutput2ab7b573 {
+    impl __serde::Serialize for Fabric10FastOutput21e01dbf {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -156,7 +199,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for Fabric10FastOutput2ab7b573 {
+    impl<'de> __serde::Deserialize<'de> for Fabric10FastOutput21e01dbf {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

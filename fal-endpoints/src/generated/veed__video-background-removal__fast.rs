@@ -10,7 +10,7 @@ pub mod veed {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::OutputCodec88e2026d as OutputCodec;
-            pub use super::super::super::__types::VideoBackgroundRemovalFastOutput4a8d0a9d as VideoBackgroundRemovalFastOutput;
+            pub use super::super::super::__types::VideoBackgroundRemovalFastOutputabd08588 as VideoBackgroundRemovalFastOutput;
             /// The request body of `veed/video-background-removal/fast`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct VideoBackgroundRemovalFastInput {
@@ -148,6 +148,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -213,13 +256,13 @@ pub mod __types {
     }
     /// The `VideoBackgroundRemovalFastOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoBackgroundRemovalFastOutput4a8d0a9d {
+    pub struct VideoBackgroundRemovalFastOutputabd08588 {
         /// The `video` field.
         ///
         /// Example: `[{"content_type":"video/webm","url":"https://v3b.fal.media/files/b/0a8479a7/mdr5_b7CqeDmZROCLkp7i_output.webm"}]`.
         pub video: Vec<fal_runtime::File>,
     }
-    impl __serde::Serialize for VideoBackgroundRemovalFastOutput4a8d0a9d {
+    impl __serde::Serialize for VideoBackgroundRemovalFastOutputabd08588 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -230,7 +273,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoBackgroundRemovalFastOutput4a8d0a9d {
+    impl<'de> __serde::Deserialize<'de> for VideoBackgroundRemovalFastOutputabd08588 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

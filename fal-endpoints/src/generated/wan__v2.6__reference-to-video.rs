@@ -12,8 +12,8 @@ pub mod wan {
             pub use super::super::super::__types::AspectRatioc6eb63c9 as AspectRatio;
             pub use super::super::super::__types::Durationf2d1d95d as Duration;
             pub use super::super::super::__types::Resolution263e8836 as Resolution;
-            pub use super::super::super::__types::V26ReferenceToVideoOutput7f414b85 as V26ReferenceToVideoOutput;
-            pub use super::super::super::__types::VideoFile19efa486 as VideoFile;
+            pub use super::super::super::__types::V26ReferenceToVideoOutput93169524 as V26ReferenceToVideoOutput;
+            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
             /// The request body of `wan/v2.6/reference-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct V26ReferenceToVideoInput {
@@ -230,6 +230,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -397,11 +440,11 @@ pub mod __types {
     }
     /// The `V26ReferenceToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct V26ReferenceToVideoOutput7f414b85 {
+    pub struct V26ReferenceToVideoOutput93169524 {
         /// The `video` field.
         ///
         /// Example: `{"content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a86762b/iDknfPkLFSFwWkyMgJi0U_QIzjwBDQ.mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `seed` field.
         ///
         /// Example: `175932751`.
@@ -409,7 +452,7 @@ pub mod __types {
         /// The `actual_prompt` field.
         pub actual_prompt: Option<String>,
     }
-    impl __serde::Serialize for V26ReferenceToVideoOutput7f414b85 {
+    impl __serde::Serialize for V26ReferenceToVideoOutput93169524 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -422,7 +465,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for V26ReferenceToVideoOutput7f414b85 {
+    impl<'de> __serde::Deserialize<'de> for V26ReferenceToVideoOutput93169524 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -436,7 +479,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -462,7 +505,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -481,7 +524,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

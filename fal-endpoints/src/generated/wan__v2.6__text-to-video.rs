@@ -12,8 +12,8 @@ pub mod wan {
             pub use super::super::super::__types::AspectRatioc6eb63c9 as AspectRatio;
             pub use super::super::super::__types::Duration14198564 as Duration;
             pub use super::super::super::__types::Resolution263e8836 as Resolution;
-            pub use super::super::super::__types::V26TextToVideoOutputf76650c4 as V26TextToVideoOutput;
-            pub use super::super::super::__types::VideoFile19efa486 as VideoFile;
+            pub use super::super::super::__types::V26TextToVideoOutput5754e44d as V26TextToVideoOutput;
+            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
             /// The request body of `wan/v2.6/text-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct V26TextToVideoInput {
@@ -233,6 +233,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -404,11 +447,11 @@ pub mod __types {
     }
     /// The `V26TextToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct V26TextToVideoOutputf76650c4 {
+    pub struct V26TextToVideoOutput5754e44d {
         /// The `video` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a867564/PsHtrg623uJuI7DdRqXvb_etx4d0Un.mp4","content_type":"video/mp4"}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
         /// The `seed` field.
         ///
         /// Example: `175932751`.
@@ -416,7 +459,7 @@ pub mod __types {
         /// The `actual_prompt` field.
         pub actual_prompt: Option<String>,
     }
-    impl __serde::Serialize for V26TextToVideoOutputf76650c4 {
+    impl __serde::Serialize for V26TextToVideoOutput5754e44d {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -429,7 +472,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for V26TextToVideoOutputf76650c4 {
+    impl<'de> __serde::Deserialize<'de> for V26TextToVideoOutput5754e44d {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -443,7 +486,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -469,7 +512,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -488,7 +531,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

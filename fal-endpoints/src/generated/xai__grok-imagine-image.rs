@@ -8,7 +8,7 @@ pub mod xai {
         use fal_runtime::__private::serde as __serde;
         use super::super::__types;
         pub use super::super::__types::AspectRatio49cfd0f4 as AspectRatio;
-        pub use super::super::__types::GrokImagineImageOutpute68ca9fb as GrokImagineImageOutput;
+        pub use super::super::__types::GrokImagineImageOutput31ce2701 as GrokImagineImageOutput;
         pub use super::super::__types::OutputFormat571d4461 as OutputFormat;
         pub use super::super::__types::Resolution2977eea4 as Resolution;
         /// The request body of `xai/grok-imagine-image`.
@@ -161,6 +161,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -270,7 +313,7 @@ pub mod __types {
     }
     /// The `GrokImagineImageOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct GrokImagineImageOutpute68ca9fb {
+    pub struct GrokImagineImageOutput31ce2701 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3b.fal.media/files/b/0a8b90b7/9avg_nKJmcVinjQHJR_Ja.jpg"}]`.
@@ -278,7 +321,7 @@ pub mod __types {
         /// The `revised_prompt` field.
         pub revised_prompt: Option<String>,
     }
-    impl __serde::Serialize for GrokImagineImageOutpute68ca9fb {
+    impl __serde::Serialize for GrokImagineImageOutput31ce2701 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -290,7 +333,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GrokImagineImageOutpute68ca9fb {
+    impl<'de> __serde::Deserialize<'de> for GrokImagineImageOutput31ce2701 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

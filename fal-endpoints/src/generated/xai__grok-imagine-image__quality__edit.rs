@@ -12,7 +12,7 @@ pub mod xai {
                 use fal_runtime::__private::serde as __serde;
                 use super::super::super::super::__types;
                 pub use super::super::super::super::__types::AspectRatio39189ba0 as AspectRatio;
-                pub use super::super::super::super::__types::GrokImagineImageQualityEditOutpute0dce1e8 as GrokImagineImageQualityEditOutput;
+                pub use super::super::super::super::__types::GrokImagineImageQualityEditOutput0a14a000 as GrokImagineImageQualityEditOutput;
                 pub use super::super::super::super::__types::OutputFormat571d4461 as OutputFormat;
                 pub use super::super::super::super::__types::Resolution2977eea4 as Resolution;
                 /// The request body of `xai/grok-imagine-image/quality/edit`.
@@ -182,6 +182,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -295,7 +338,7 @@ pub mod __types {
     }
     /// The `GrokImagineImageQualityEditOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct GrokImagineImageQualityEditOutpute0dce1e8 {
+    pub struct GrokImagineImageQualityEditOutput0a14a000 {
         /// The `images` field.
         ///
         /// Example: `[{"url":"https://v3b.fal.media/files/b/0a8b911d/XMqiVoO2ECXUZEUYmPl2l.jpg"}]`.
@@ -303,7 +346,7 @@ pub mod __types {
         /// The `revised_prompt` field.
         pub revised_prompt: Option<String>,
     }
-    impl __serde::Serialize for GrokImagineImageQualityEditOutpute0dce1e8 {
+    impl __serde::Serialize for GrokImagineImageQualityEditOutput0a14a000 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -315,7 +358,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GrokImagineImageQualityEditOutpute0dce1e8 {
+    impl<'de> __serde::Deserialize<'de> for GrokImagineImageQualityEditOutput0a14a000 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

@@ -10,9 +10,9 @@ pub mod xai {
             use fal_runtime::__private::serde as __serde;
             use super::super::super::__types;
             pub use super::super::super::__types::AspectRatio8837d822 as AspectRatio;
-            pub use super::super::super::__types::GrokImagineVideoReferenceToVideoOutputaec29efa as GrokImagineVideoReferenceToVideoOutput;
+            pub use super::super::super::__types::GrokImagineVideoReferenceToVideoOutputf5879a0b as GrokImagineVideoReferenceToVideoOutput;
             pub use super::super::super::__types::Resolution2fb1f30d as Resolution;
-            pub use super::super::super::__types::VideoFile19efa486 as VideoFile;
+            pub use super::super::super::__types::VideoFilebde9511b as VideoFile;
             /// The request body of `xai/grok-imagine-video/reference-to-video`.
             #[derive(Debug, Clone, PartialEq)]
             pub struct GrokImagineVideoReferenceToVideoInput {
@@ -157,6 +157,49 @@ pub mod __types {
             None => Err(E::missing_field(name)),
         }
     }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
+    }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
         map: &mut JsonObject,
@@ -242,13 +285,13 @@ pub mod __types {
     }
     /// The `GrokImagineVideoReferenceToVideoOutput` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct GrokImagineVideoReferenceToVideoOutputaec29efa {
+    pub struct GrokImagineVideoReferenceToVideoOutputf5879a0b {
         /// The `video` field.
         ///
         /// Example: `{"width":1280,"num_frames":192,"height":720,"duration":8,"file_name":"r2v_output.mp4","content_type":"video/mp4","url":"https://v3b.fal.media/files/b/0a8b90e4/r2v_output.mp4","fps":24}`.
-        pub video: VideoFile19efa486,
+        pub video: VideoFilebde9511b,
     }
-    impl __serde::Serialize for GrokImagineVideoReferenceToVideoOutputaec29efa {
+    impl __serde::Serialize for GrokImagineVideoReferenceToVideoOutputf5879a0b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -259,7 +302,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for GrokImagineVideoReferenceToVideoOutputaec29efa {
+    impl<'de> __serde::Deserialize<'de> for GrokImagineVideoReferenceToVideoOutputf5879a0b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -316,7 +359,7 @@ pub mod __types {
     }
     /// The `VideoFile` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct VideoFile19efa486 {
+    pub struct VideoFilebde9511b {
         /// The `url` field.
         pub url: String,
         /// The `content_type` field.
@@ -342,7 +385,7 @@ pub mod __types {
         /// The `num_frames` field.
         pub num_frames: Option<i64>,
     }
-    impl __serde::Serialize for VideoFile19efa486 {
+    impl __serde::Serialize for VideoFilebde9511b {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -361,7 +404,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for VideoFile19efa486 {
+    impl<'de> __serde::Deserialize<'de> for VideoFilebde9511b {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {

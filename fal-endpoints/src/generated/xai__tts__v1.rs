@@ -11,8 +11,8 @@ pub mod xai {
             use super::super::super::__types;
             pub use super::super::super::__types::Codecb1c9bc04 as Codec;
             pub use super::super::super::__types::Language94562988 as Language;
-            pub use super::super::super::__types::OutputFormat0a2faec1 as OutputFormat;
-            pub use super::super::super::__types::TtsV1Outputd71ce9f8 as TtsV1Output;
+            pub use super::super::super::__types::OutputFormatdf8abebe as OutputFormat;
+            pub use super::super::super::__types::TtsV1Outputc0dbca11 as TtsV1Output;
             pub use super::super::super::__types::Voice950564c5 as Voice;
             /// The request body of `xai/tts/v1`.
             #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +137,49 @@ pub mod __types {
             }
             None => Err(E::missing_field(name)),
         }
+    }
+    /// Writes an object with `tag: value` first, then the fields of `fields`
+    /// (an arm of a tagged union, which does not hold its tag itself).
+    pub fn tagged_entry<S, T>(
+        serializer: S,
+        tag: &'static str,
+        value: &'static str,
+        fields: &T,
+    ) -> Result<S::Ok, S::Error>
+    where
+        S: __serde::Serializer,
+        T: __serde::Serialize,
+    {
+        let mut object = JsonObject::new();
+        object
+            .insert(
+                tag.to_owned(),
+                fal_runtime::__private::serde_json::Value::String(value.to_owned()),
+            );
+        match fal_runtime::__private::serde_json::to_value(fields)
+            .map_err(<S::Error as __serde::ser::Error>::custom)?
+        {
+            fal_runtime::__private::serde_json::Value::Object(rest) => object.extend(rest),
+            _ => {
+                return Err(
+                    <S::Error as __serde::ser::Error>::custom(
+                        format_args!("the `{value}` arm is not an object"),
+                    ),
+                );
+            }
+        }
+        __serde::Serialize::serialize(&object, serializer)
+    }
+    /// Reads an arm of a tagged union from the rest of its object.
+    pub fn from_object<T, E>(object: JsonObject) -> Result<T, E>
+    where
+        T: __serde::de::DeserializeOwned,
+        E: __serde::de::Error,
+    {
+        fal_runtime::__private::serde_json::from_value(
+                fal_runtime::__private::serde_json::Value::Object(object),
+            )
+            .map_err(E::custom)
     }
     /// Takes a field that may be absent or null.
     pub fn optional_field<T, E>(
@@ -336,7 +379,7 @@ pub mod __types {
     }
     /// The `OutputFormat` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq, Default)]
-    pub struct OutputFormat0a2faec1 {
+    pub struct OutputFormatdf8abebe {
         /// The `codec` field.
         ///
         /// Default (applied by fal when the field is left unset): `"mp3"`.
@@ -349,7 +392,7 @@ pub mod __types {
         /// The `bit_rate` field.
         pub bit_rate: Option<i64>,
     }
-    impl __serde::Serialize for OutputFormat0a2faec1 {
+    impl __serde::Serialize for OutputFormatdf8abebe {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -362,7 +405,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for OutputFormat0a2faec1 {
+    impl<'de> __serde::Deserialize<'de> for OutputFormatdf8abebe {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -374,7 +417,7 @@ pub mod __types {
             })
         }
     }
-    impl OutputFormat0a2faec1 {
+    impl OutputFormatdf8abebe {
         /// An input with every field unset, so fal applies its defaults.
         pub fn new() -> Self {
             Self {
@@ -401,13 +444,13 @@ pub mod __types {
     }
     /// The `TtsV1Output` type of the endpoint schema.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct TtsV1Outputd71ce9f8 {
+    pub struct TtsV1Outputc0dbca11 {
         /// The `audio` field.
         ///
         /// Example: `{"url":"https://v3b.fal.media/files/b/0a92750b/exZJCm6TDejS5xIulJs2r_xai_tts_output.mp3"}`.
         pub audio: fal_runtime::File,
     }
-    impl __serde::Serialize for TtsV1Outputd71ce9f8 {
+    impl __serde::Serialize for TtsV1Outputc0dbca11 {
         fn serialize<S: __serde::Serializer>(
             &self,
             serializer: S,
@@ -418,7 +461,7 @@ pub mod __types {
             map.end()
         }
     }
-    impl<'de> __serde::Deserialize<'de> for TtsV1Outputd71ce9f8 {
+    impl<'de> __serde::Deserialize<'de> for TtsV1Outputc0dbca11 {
         fn deserialize<D: __serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
