@@ -11,6 +11,7 @@ mod failure;
 mod interrupt;
 mod models;
 mod output;
+mod platform;
 mod schemas;
 mod target;
 mod testkit;
@@ -60,23 +61,28 @@ enum Command {
     },
     /// Serve the local fal-compatible testkit and print its base URL.
     Testkit(testkit::TestkitArgs),
+    /// fal's models: search them, one model's metadata or OpenAPI document, or list
+    /// the typed bindings of fal-endpoints (offline).
+    Models {
+        #[command(subcommand)]
+        command: platform::ModelsCommand,
+    },
+    /// Unit prices of endpoints.
+    Pricing(platform::PricingArgs),
+    /// What N units (or, with --calls, N calls) of endpoints would cost.
+    Estimate(platform::EstimateArgs),
+    /// What was spent, per endpoint and unit (needs an admin key).
+    Usage(platform::UsageArgs),
+    /// Request history of an endpoint, and deleting a request's stored payloads.
+    Requests {
+        #[command(subcommand)]
+        command: platform::RequestsCommand,
+    },
     /// Run thousands of inputs through one endpoint, durably (resumable after any stop).
     Batch {
         #[command(subcommand)]
         command: batch::BatchCommand,
     },
-    /// Endpoints fal offers.
-    Models {
-        #[command(subcommand)]
-        command: ModelsCommand,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum ModelsCommand {
-    /// List the endpoints fal-endpoints has typed bindings for (offline): id,
-    /// category and the cargo feature to enable.
-    List(models::ListArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -154,9 +160,11 @@ fn main() -> ExitCode {
         } => schemas::reduce::run(args),
         Command::Testkit(args) => testkit::serve(args),
         Command::Batch { command } => batch::batch(command),
-        Command::Models {
-            command: ModelsCommand::List(args),
-        } => models::list(args),
+        Command::Models { command } => platform::models(command),
+        Command::Pricing(args) => platform::pricing(args),
+        Command::Estimate(args) => platform::estimate(args),
+        Command::Usage(args) => platform::usage(args),
+        Command::Requests { command } => platform::requests(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,10 +1,15 @@
 //! `fal models list`: the endpoints `fal-endpoints` has typed bindings for,
-//! offline (the table is compiled into the binary from the catalogue).
+//! offline (the table is compiled into the binary from the catalogue). The
+//! online verbs of `fal models` (search, get) are in `platform.rs`; `list`
+//! prints through the same table and, with `--json`, the same JSON array
+//! shape (`endpoint_id`, `category`, plus the `feature` to enable).
 
 use clap::Args;
 use fal_endpoints::Listing;
+use serde::Serialize;
 
-use crate::output::{print_json_line, print_line};
+use crate::output::print_json;
+use crate::platform::table;
 use crate::Failure;
 
 /// `fal models list`.
@@ -16,9 +21,17 @@ pub struct ListArgs {
     pub category: Option<String>,
     /// Only endpoints whose id contains this text (case-insensitive).
     pub query: Option<String>,
-    /// One JSON object per line instead of a table.
+    /// A JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// One row of `--json`.
+#[derive(Serialize, Debug, PartialEq)]
+struct Row {
+    endpoint_id: &'static str,
+    category: &'static str,
+    feature: &'static str,
 }
 
 /// Prints the matching endpoints: id, category and the cargo feature of
@@ -40,10 +53,14 @@ pub fn list(args: ListArgs) -> Result<(), Failure> {
         return Ok(());
     }
     if args.json {
-        found.iter().try_for_each(|l| print_json_line(&json(l)))
-    } else {
-        table(&found).lines().try_for_each(print_line)
+        let rows: Vec<Row> = found.iter().map(|l| row(l)).collect();
+        return print_json(&rows);
     }
+    let rows = found
+        .iter()
+        .map(|l| vec![l.id.to_owned(), l.category.to_owned(), l.feature.to_owned()])
+        .collect();
+    table(&["ENDPOINT", "CATEGORY", "FEATURE"], rows)
 }
 
 /// The categories present, sorted.
@@ -72,35 +89,13 @@ fn select<'a>(
         .collect()
 }
 
-/// Aligned columns with a header.
-fn table(found: &[&Listing]) -> String {
-    let width = |f: fn(&Listing) -> &str, title: &str| {
-        found
-            .iter()
-            .map(|l| f(l).chars().count())
-            .chain([title.len()])
-            .max()
-            .unwrap_or_default()
-    };
-    let id = width(|l| l.id, "ENDPOINT");
-    let category = width(|l| l.category, "CATEGORY");
-    let mut out = format!("{:id$}  {:category$}  FEATURE\n", "ENDPOINT", "CATEGORY");
-    for l in found {
-        out.push_str(&format!(
-            "{:id$}  {:category$}  {}\n",
-            l.id, l.category, l.feature
-        ));
+/// The `--json` row of one listing.
+fn row(listing: &Listing) -> Row {
+    Row {
+        endpoint_id: listing.id,
+        category: listing.category,
+        feature: listing.feature,
     }
-    out
-}
-
-/// The JSON object of one listing (`--json`).
-fn json(listing: &Listing) -> serde_json::Value {
-    serde_json::json!({
-        "endpoint_id": listing.id,
-        "category": listing.category,
-        "feature": listing.feature,
-    })
 }
 
 #[cfg(test)]
@@ -142,18 +137,16 @@ mod tests {
     }
 
     #[test]
-    fn table_aligns_and_json_names_the_fields() {
-        let text = table(&select(TABLE, Some("image"), None));
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "ENDPOINT            CATEGORY  FEATURE");
-        assert_eq!(lines[1], "fal-ai/flux/dev     image     fal-ai__flux__dev");
+    fn json_names_the_fields() {
+        let value = serde_json::to_value(row(select(TABLE, None, Some("bria"))[0]))
+            .expect("a row serializes");
         assert_eq!(
-            lines[2],
-            "bria/fibo/generate  image     bria__fibo__generate"
+            value,
+            serde_json::json!({
+                "endpoint_id": "bria/fibo/generate",
+                "category": "image",
+                "feature": "bria__fibo__generate",
+            })
         );
-        let value = json(select(TABLE, None, Some("bria"))[0]);
-        assert_eq!(value["feature"], "bria__fibo__generate");
-        assert_eq!(value["endpoint_id"], "bria/fibo/generate");
-        assert_eq!(value["category"], "image");
     }
 }

@@ -39,12 +39,9 @@ fn lists_every_endpoint_of_the_catalogue_with_its_feature() {
 }
 
 #[test]
-fn filters_by_category_and_query_and_prints_json_lines() {
+fn filters_by_category_and_query_and_prints_a_json_array() {
     let text = stdout(&fal(&["--category", "image", "--json", "FLUX/d"]));
-    let rows: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&text).expect("one JSON array");
     let expected: Vec<serde_json::Value> = CATALOGUE
         .iter()
         .filter(|l| l.category == "image" && l.id.contains("flux/d"))

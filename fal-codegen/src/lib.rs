@@ -34,7 +34,6 @@
 mod builder;
 pub mod bundle;
 pub mod emit;
-pub mod endpoint_id;
 mod error;
 pub mod ir;
 pub mod parse;

@@ -1,7 +1,8 @@
 //! `#[fal_endpoint]`: declare a fal endpoint on your own input type.
 //!
 //! Generated bindings and this attribute produce the same thing, an
-//! implementation of `fal_runtime::Endpoint` on the input type, so every way of calling fal (queue,
+//! implementation of `fal_runtime::Endpoint` on the input type, with the id
+//! checked by the same grammar (the `fal-id` crate), so every way of calling fal (queue,
 //! subscribe, direct run, stream) works for a declared endpoint exactly as for
 //! a generated one. Use it through `fal_runtime::fal_endpoint` (default feature
 //! `macros`); the expansion names only `fal_runtime` paths, so the crate must
@@ -61,6 +62,8 @@
 //! unit or generic struct; a missing `output`; an id outside the grammar; an
 //! unknown or repeated option. The macro never panics.
 
+#[cfg(test)]
+mod agreement;
 mod args;
 mod item;
 
@@ -95,10 +98,9 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         Ok(args) => {
             let input = with_serialize(input.clone(), args.derive_serialize.as_ref());
             let ident = &input.ident;
-            let id = &args.endpoint_id;
+            // The checked value, re-emitted without any literal suffix.
+            let id = syn::LitStr::new(&args.endpoint_id.value(), args.endpoint_id.span());
             let output = &args.output;
-            // The same impl generated bindings carry: the trait in fal-runtime is
-            // the contract both sides write to.
             quote! {
                 #input
                 impl fal_runtime::Endpoint for #ident {

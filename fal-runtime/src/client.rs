@@ -10,6 +10,7 @@ use url::Url;
 use crate::config::{
     self, Key, DEFAULT_API_URL, DEFAULT_QUEUE_URL, DEFAULT_REST_URL, DEFAULT_RUN_URL,
 };
+use crate::destination::{KeyScope, Traffic};
 use crate::error::{Error, Result};
 use crate::http::RetryPolicy;
 
@@ -36,6 +37,8 @@ struct Inner {
     rest: Url,
     api: Url,
     proxy: Option<Url>,
+    /// Where the key may go ([`crate::destination`]).
+    scope: KeyScope,
     retry: RetryPolicy,
 }
 
@@ -109,29 +112,60 @@ impl Client {
         &self.inner.retry
     }
 
-    /// Adds `Authorization: Key …` (when a key is set) and the user agent. Use it
-    /// only for fal's own hosts, never for signed upload URLs. Calling it twice is
-    /// harmless: the headers replace, not append.
-    pub(crate) fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        request.headers(self.inner.auth_headers.clone())
+    /// Readies a built request to leave, the one place where that is decided
+    /// ([`crate::destination`]): an API call is refused unless its URL may receive
+    /// the key, and then gets `Authorization: Key …` (when a key is set) and the
+    /// user agent; signed and public requests never carry the key. Then the
+    /// request is addressed to the proxy when this traffic goes through one.
+    pub(crate) fn prepare(
+        &self,
+        mut request: reqwest::Request,
+        traffic: Traffic,
+    ) -> Result<reqwest::Request> {
+        match traffic {
+            Traffic::Api(operation) => {
+                if !self.inner.scope.admits(request.url()) {
+                    return Err(Error::untrusted_url(operation, request.url(), false));
+                }
+                for (name, value) in &self.inner.auth_headers {
+                    request.headers_mut().insert(name, value.clone());
+                }
+            }
+            Traffic::Signed | Traffic::Public => request = unkeyed(request),
+        }
+        Ok(crate::proxy::route(self.proxy_for(traffic), request))
     }
 
-    /// `request` readdressed to the proxy when one is set ([`crate::proxy`]).
-    /// Every request the client makes passes here, so none can bypass the proxy.
-    pub(crate) fn route(&self, request: reqwest::Request) -> reqwest::Request {
-        crate::proxy::route(self.inner.proxy.as_ref(), request)
+    /// Where the key may go.
+    pub(crate) fn key_scope(&self) -> &KeyScope {
+        &self.inner.scope
     }
 
-    /// Builds, routes and sends one attempt, for the calls that handle their own
-    /// retries and errors (signed upload URLs) instead of [`crate::http::send`].
+    /// The proxy this kind of request goes through, if any: every kind, when
+    /// one is set ([`crate::proxy`] says why).
+    pub(crate) fn proxy_for(&self, _traffic: Traffic) -> Option<&Url> {
+        self.inner.proxy.as_ref()
+    }
+
+    /// Builds, readies and sends one attempt to a signed storage URL (no key),
+    /// for the upload calls, which read their own failures
+    /// (`storage::error::signed_attempt`) inside the one retry loop.
     #[cfg(feature = "storage")]
-    pub(crate) async fn execute(
+    pub(crate) async fn execute_signed(
         &self,
         request: reqwest::RequestBuilder,
     ) -> reqwest::Result<reqwest::Response> {
-        let request = request.build()?;
-        self.inner.http.execute(self.route(request)).await
+        let request = unkeyed(request.build()?);
+        let request = crate::proxy::route(self.proxy_for(Traffic::Signed), request);
+        self.inner.http.execute(request).await
     }
+}
+
+/// `request` without any `Authorization` header: signed and public requests
+/// never carry a credential, whatever a caller's per-request headers said.
+fn unkeyed(mut request: reqwest::Request) -> reqwest::Request {
+    request.headers_mut().remove(AUTHORIZATION);
+    request
 }
 
 /// Configures a [`Client`]. Explicit settings win over the environment.
@@ -217,6 +251,13 @@ impl ClientBuilder {
 
     /// Uses this `reqwest::Client` (its proxy, TLS and timeout settings) instead of
     /// building one.
+    ///
+    /// Its redirect policy applies too. The client built otherwise follows a
+    /// redirect of a keyed call only to a URL the key may go to
+    /// (the [crate docs](crate) say where); reqwest's default policy keeps
+    /// `Authorization` on any redirect to the same host and port, even outside a
+    /// base URL's path. Give this client `reqwest::redirect::Policy::none()`
+    /// unless you trust every server it talks to.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -273,6 +314,12 @@ impl ClientBuilder {
             None => None,
         };
         let key = self.key.or_else(|| env.key());
+        let scope = KeyScope::new(
+            [&queue, &run, &rest, &api]
+                .into_iter()
+                .chain(proxy.as_ref())
+                .cloned(),
+        );
 
         let mut auth_headers = HeaderMap::new();
         let agent = self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
@@ -296,6 +343,7 @@ impl ClientBuilder {
             None => reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(30))
                 .pool_idle_timeout(Duration::from_secs(90))
+                .redirect(scope.redirect_policy())
                 .build()
                 .map_err(|err| Error::config_because("could not build the HTTP client", err))?,
         };
@@ -310,6 +358,7 @@ impl ClientBuilder {
                 rest,
                 api,
                 proxy,
+                scope,
                 retry: self.retry.unwrap_or_default(),
             }),
         })

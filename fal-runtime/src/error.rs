@@ -110,6 +110,15 @@ pub(crate) enum Repr {
     Realtime(RealtimeError),
     #[cfg(feature = "webhook")]
     Webhook(WebhookError),
+    /// A call not sent, or a redirect not followed, because its URL lies outside
+    /// where the key may go.
+    UntrustedUrl {
+        operation: Operation,
+        /// The URL refused (never carries a credential).
+        url: String,
+        /// Whether it came from a redirect's `Location`.
+        redirected: bool,
+    },
 }
 
 /// What kind of failure an [`Error`] is, for deciding what to do about it.
@@ -145,6 +154,11 @@ pub enum ErrorKind {
     Config,
     /// A webhook delivery failed verification: it is not from fal, or is stale.
     Unverified,
+    /// A call was not sent, or a redirect not followed, because its URL lies
+    /// outside the configured base URLs and fal's own hosts, the only places the
+    /// API key may go (a URL named in a response or a `Location` is never
+    /// trusted with it).
+    UntrustedUrl,
 }
 
 impl Error {
@@ -174,6 +188,7 @@ impl Error {
             Repr::Input { .. } => ErrorKind::Input,
             Repr::EndpointId(_) | Repr::RequestId(_) => ErrorKind::InvalidId,
             Repr::Config { .. } => ErrorKind::Config,
+            Repr::UntrustedUrl { .. } => ErrorKind::UntrustedUrl,
             Repr::Stream(err) => err.kind(),
             #[cfg(feature = "storage")]
             Repr::Upload(err) => err.kind(),
@@ -285,6 +300,15 @@ impl Error {
             self.inner.request_id = Some(id.to_owned());
         }
         self
+    }
+
+    /// A call to `url` refused by the key's scope ([`crate::destination`]).
+    pub(crate) fn untrusted_url(operation: Operation, url: &url::Url, redirected: bool) -> Error {
+        Error::new(Repr::UntrustedUrl {
+            operation,
+            url: crate::http::display_url(url),
+            redirected,
+        })
     }
 
     /// A misconfiguration, described.
@@ -428,6 +452,16 @@ impl fmt::Display for Error {
             Repr::EndpointId(err) => fmt::Display::fmt(err, f),
             Repr::RequestId(bad) => write!(f, "{bad:?} is not a request id"),
             Repr::Config { message, .. } => write!(f, "invalid configuration: {message}"),
+            Repr::UntrustedUrl {
+                operation,
+                url,
+                redirected,
+            } => write!(
+                f,
+                "{operation} request {} {url}{}: not sent, as it is outside the configured base URLs and fal's hosts, the only places the API key may go",
+                if *redirected { "was redirected to" } else { "to" },
+                of_request(id)
+            ),
             Repr::Stream(err) => {
                 fmt::Display::fmt(err, f)?;
                 match id {
@@ -449,6 +483,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.inner.repr {
             Repr::Api(_) | Repr::Timeout { .. } | Repr::RequestId(_) => None,
+            Repr::UntrustedUrl { .. } => None,
             Repr::Transport { source, .. } => Some(source),
             Repr::Decode { source, .. } | Repr::Input { source, .. } => Some(source),
             Repr::EndpointId(_) => None,

@@ -9,6 +9,7 @@ use rand::Rng;
 use reqwest::StatusCode;
 use url::Url;
 
+use crate::destination::Traffic;
 use crate::error::{Error, Result};
 use crate::Client;
 
@@ -296,9 +297,11 @@ where
 
 /// Sends a request built by `make` (called once per attempt), retrying per
 /// `operation` and the client's [`RetryPolicy`]; a non-2xx final answer becomes
-/// an API error. `make` should call [`Client::authorize`] for fal hosts. Each
-/// attempt goes through the client's proxy when one is set ([`crate::proxy`]).
-/// The body is the caller's to read; [`exchange`] reads it inside the attempt.
+/// an API error, a redirect that was not followed an
+/// [`crate::ErrorKind::UntrustedUrl`] one. Each attempt is an API call: the
+/// client attaches the key (only where it may go) and sends it through its
+/// proxy when one is set ([`crate::proxy`]). The body is the caller's to read;
+/// [`exchange`] reads it inside the attempt.
 pub(crate) async fn send(
     client: &Client,
     operation: Operation,
@@ -324,9 +327,25 @@ pub(crate) async fn exchange<T, Fut>(
 where
     Fut: Future<Output = Result<T>>,
 {
+    exchange_as(client, Traffic::Api(operation), operation, make, read).await
+}
+
+/// [`exchange`] for any kind of traffic: a public download (a file an output
+/// names) is retried like an API call of `operation` but carries no key and may
+/// go to any host.
+pub(crate) async fn exchange_as<T, Fut>(
+    client: &Client,
+    traffic: Traffic,
+    operation: Operation,
+    make: impl Fn() -> reqwest::RequestBuilder,
+    read: impl Fn(reqwest::Response) -> Fut,
+) -> Result<T>
+where
+    Fut: Future<Output = Result<T>>,
+{
     let (make, read) = (&make, &read);
     retrying(client.retry_policy(), operation, |_| async move {
-        let response = attempt(client, operation, make).await?;
+        let response = attempt_as(client, traffic, operation, make).await?;
         read(response).await.map_err(|err| Failed {
             retryable: err.is_transport() && operation.retries_body(),
             err,
@@ -336,9 +355,21 @@ where
     .await
 }
 
-/// One request: a 2xx response, or the failure and whether `operation` retries it.
+/// One API request: a 2xx response, or the failure and whether `operation`
+/// retries it.
 pub(crate) async fn attempt(
     client: &Client,
+    operation: Operation,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> std::result::Result<reqwest::Response, Failed<Error>> {
+    attempt_as(client, Traffic::Api(operation), operation, make).await
+}
+
+/// [`attempt`] for any kind of traffic ([`Traffic`] decides the key and the
+/// proxy, in [`Client::prepare`]).
+pub(crate) async fn attempt_as(
+    client: &Client,
+    traffic: Traffic,
     operation: Operation,
     make: impl Fn() -> reqwest::RequestBuilder,
 ) -> std::result::Result<reqwest::Response, Failed<Error>> {
@@ -347,10 +378,14 @@ pub(crate) async fn attempt(
     })?;
     // Errors name the fal URL meant, not the proxy it went through.
     let url = request.url().clone();
-    let request = client.route(request);
+    let request = client.prepare(request, traffic)?;
     match client.http().execute(request).await {
         Ok(response) if response.status().is_success() => Ok(response),
         Ok(response) => {
+            if let Some(err) = crate::destination::unfollowed_redirect(client, &response, operation)
+            {
+                return Err(Failed::fatal(err));
+            }
             let status = response.status();
             let err = Error::from_response(response).await;
             let api = err.api();

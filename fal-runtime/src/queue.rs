@@ -104,16 +104,18 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         if request_id.trim().is_empty() || matches!(request_id, "." | "..") {
             return Err(Error::request_id_invalid(request_id));
         }
-        let base = endpoint.base();
         let response_url = http::join_segments(
             client.queue_base(),
-            base.split('/').chain(["requests", request_id]),
+            endpoint.base_segments().chain(["requests", request_id]),
         );
         let built_status = http::join_segments(&response_url, ["status"]);
         let built_cancel = http::join_segments(&response_url, ["cancel"]);
+        // A URL fal returned is used only under the configured queue base (its
+        // host and its path prefix): one elsewhere is not followed, with the key
+        // or without it, and the URL built from the id is used instead.
         let returned = |url: Option<&String>| {
             url.and_then(|u| Url::parse(u).ok())
-                .filter(|u| u.origin() == client.queue_base().origin())
+                .filter(|u| crate::destination::is_under(u, client.queue_base()))
         };
         let (response_url, status_url, cancel_url) = match submitted {
             Some(s) => (
@@ -196,7 +198,8 @@ impl<O: DeserializeOwned> QueueHandle<O> {
             .append_pair("logs", if logs { "1" } else { "0" });
         self.get_json(Operation::Status, "queue status", || {
             self.client
-                .authorize(self.client.http().get(url.clone()))
+                .http()
+                .get(url.clone())
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
                 .timeout(SHORT_CALL_TIMEOUT)
         })
@@ -225,7 +228,8 @@ impl<O: DeserializeOwned> QueueHandle<O> {
             .append_pair("logs", if logs { "1" } else { "0" });
         let response = http::send(&self.client, Operation::Status, || {
             self.client
-                .authorize(self.client.http().get(url.clone()))
+                .http()
+                .get(url.clone())
                 .header(ACCEPT, HeaderValue::from_static("text/event-stream"))
         })
         .instrument(self.span("status_stream"))
@@ -243,7 +247,8 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     pub async fn result(&self) -> Result<O> {
         self.get_json(Operation::Result, "endpoint output", || {
             self.client
-                .authorize(self.client.http().get(self.response_url.clone()))
+                .http()
+                .get(self.response_url.clone())
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
         })
         .instrument(self.span("result"))
@@ -255,7 +260,8 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     pub async fn cancel(&self) -> Result<()> {
         http::send(&self.client, Operation::Cancel, || {
             self.client
-                .authorize(self.client.http().put(self.cancel_url.clone()))
+                .http()
+                .put(self.cancel_url.clone())
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
                 .timeout(SHORT_CALL_TIMEOUT)
         })
@@ -435,7 +441,8 @@ pub(crate) async fn submit<O: DeserializeOwned>(
     }
     let response = http::send(client, Operation::Submit, || {
         client
-            .authorize(client.http().post(url.clone()))
+            .http()
+            .post(url.clone())
             .headers(headers.clone())
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))

@@ -246,7 +246,7 @@ impl Store {
         let seq = inner.next_seq;
         inner.next_seq += 1;
         let endpoint = inner.intern(new.endpoint);
-        let app = inner.intern(ids::base_app(new.endpoint));
+        let app = inner.intern(&ids::base_app(new.endpoint));
         let queue_base = inner.intern(new.queue_base);
         let (ahead, _) = inner.position(&app, seq, now);
         if leave_at > now {

@@ -149,7 +149,7 @@ pub(crate) async fn submit(call: Call, endpoint: &str, request: Request) -> Resp
     if let Some(url) = webhook {
         crate::webhook::watch(call.shared.clone(), id, url);
     }
-    let urls = RequestUrls::new(&call.urls.queue, ids::base_app(endpoint), id);
+    let urls = RequestUrls::new(&call.urls.queue, &ids::base_app(endpoint), id);
     let mut body = urls.fields(id);
     body.insert("status".into(), json!("IN_QUEUE"));
     body.insert("queue_position".into(), json!(position));

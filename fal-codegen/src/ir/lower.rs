@@ -23,7 +23,7 @@ use super::hash::stable_hash;
 use super::naming::{snake_ident, type_name, unique, variant_name};
 use super::{
     Docs, Endpoint, Field, Ir, Kind, Role, Tagged, TaggedArm, Ty, TypeDef, TypeKey, UnionArm,
-    Variant,
+    Variant, MAX_DEPTH,
 };
 use crate::error::{pointer_token, Error};
 use crate::parse::{Document, COMPONENTS};
@@ -113,6 +113,10 @@ pub(super) struct EndpointLowering<'a> {
     in_progress: BTreeSet<(String, Role)>,
     /// Doc notes raised while lowering the current field.
     notes: Vec<String>,
+    /// How many schemas are being lowered, one inside the other.
+    depth: usize,
+    /// The pointer of the first schema nested deeper than [`MAX_DEPTH`].
+    too_deep: Option<String>,
 }
 
 impl<'a> EndpointLowering<'a> {
@@ -138,19 +142,37 @@ impl<'a> EndpointLowering<'a> {
             done: BTreeMap::new(),
             in_progress: BTreeSet::new(),
             notes: Vec::new(),
+            depth: 0,
+            too_deep: None,
+        }
+    }
+
+    /// The error for a schema nested deeper than [`MAX_DEPTH`] in `file`, if
+    /// lowering met one (what is deeper was not read).
+    pub(super) fn depth_error(&self, file: &std::path::Path) -> Result<(), Error> {
+        match &self.too_deep {
+            None => Ok(()),
+            Some(pointer) => Err(Error::Document {
+                file: file.to_owned(),
+                location: crate::error::Location::Pointer(pointer.clone()),
+                message: format!(
+                    "schemas nest more than {MAX_DEPTH} deep here (counting every `$ref`, \
+                     `allOf`/`anyOf`/`oneOf` part, list item, map value and property on \
+                     the way)"
+                ),
+            }),
         }
     }
 
     fn run(mut self, doc: &Document) -> Result<Endpoint, Error> {
-        let parts =
-            crate::endpoint_id::parse(&doc.endpoint_id).map_err(|message| Error::Document {
-                file: doc.file.clone(),
-                location: crate::error::Location::Pointer("/paths".into()),
-                message,
-            })?;
+        let parts = fal_id::EndpointId::parse(&doc.endpoint_id).map_err(|err| Error::Document {
+            file: doc.file.clone(),
+            location: crate::error::Location::Pointer("/paths".into()),
+            message: err.to_string(),
+        })?;
         let pascal: String = parts
             .segments()
-            .skip(usize::from(parts.namespace.is_some()) + 1)
+            .skip(usize::from(parts.namespace().is_some()) + 1)
             .map(type_name)
             .collect();
         let module: Vec<String> = parts.segments().map(snake_ident).collect();
@@ -242,6 +264,7 @@ impl<'a> EndpointLowering<'a> {
             None => Ty::Json,
         };
         self.notes.clear();
+        self.depth_error(&doc.file)?;
         Ok(Endpoint {
             id: doc.endpoint_id.clone(),
             file: doc.file.clone(),
@@ -424,8 +447,18 @@ impl<'a> EndpointLowering<'a> {
         Ty::Named(key)
     }
 
+    /// Every nested schema passes through here, so this is where the depth is
+    /// bounded: past [`MAX_DEPTH`] the first pointer is kept (reported by
+    /// [`Self::depth_error`]) and nothing deeper is read, so no document can
+    /// exhaust the stack.
     fn shape(&mut self, schema: &SchemaObject, ctx: &Ctx) -> Shape {
+        if self.depth >= MAX_DEPTH {
+            self.too_deep.get_or_insert_with(|| ctx.pointer.clone());
+            return Shape::Ty(Ty::Json);
+        }
+        self.depth += 1;
         let shape = self.shape_inner(schema, ctx);
+        self.depth -= 1;
         let nullable = schema
             .extensions
             .get("nullable")

@@ -16,6 +16,14 @@ use std::path::PathBuf;
 
 pub use lower::lower;
 
+/// How deep schemas may nest, one inside the other, counting every `$ref`
+/// followed, `allOf`/`anyOf`/`oneOf` part, list item, map value and property
+/// on the way. A deeper document is refused with an error naming its file and
+/// the JSON pointer where the limit was crossed, so no document (a `$ref`
+/// chain thousands long, say) can exhaust the stack. fal's own documents nest
+/// at most 16 deep.
+pub const MAX_DEPTH: usize = 48;
+
 /// Everything to generate: endpoints by id, and the type definitions they use.
 #[derive(Clone, Debug, Default)]
 pub struct Ir {

@@ -400,6 +400,7 @@ impl OperationLowering<'_> {
             role: Role::Input,
             kind: Kind::Struct(fields),
         };
+        self.scope.depth_error(&self.doc.file)?;
         Ok(Operation {
             id: op.id.clone(),
             module,

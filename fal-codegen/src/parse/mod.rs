@@ -181,8 +181,8 @@ pub fn parse_document(file: &Path, text: &str) -> Result<Document, Error> {
     } else {
         from_path.to_owned()
     };
-    crate::endpoint_id::validate(&endpoint_id)
-        .map_err(|e| fail(Location::Pointer(submit_pointer.clone()), e))?;
+    fal_id::EndpointId::parse(&endpoint_id)
+        .map_err(|e| fail(Location::Pointer(submit_pointer.clone()), e.to_string()))?;
 
     let (input_media, input) = submit
         .request_body

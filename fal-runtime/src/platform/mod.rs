@@ -124,7 +124,7 @@ impl Platform {
             Call::Submit
         };
         let make = || {
-            let mut request = client.authorize(client.http().request(O::METHOD, url.clone()));
+            let mut request = client.http().request(O::METHOD, url.clone());
             for (name, value) in &parts.headers {
                 request = request.header(name.as_str(), value.as_str());
             }
