@@ -5,213 +5,283 @@
 
 #[cfg(feature = "alibaba__happy-horse__image-to-video")]
 #[path = "alibaba__happy-horse__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_alibaba_happy_horse_image_to_video;
 #[cfg(feature = "alibaba__happy-horse__reference-to-video")]
 #[path = "alibaba__happy-horse__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_alibaba_happy_horse_reference_to_video;
 #[cfg(feature = "alibaba__happy-horse__text-to-video")]
 #[path = "alibaba__happy-horse__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_alibaba_happy_horse_text_to_video;
 #[cfg(feature = "alibaba__happy-horse__video-edit")]
 #[path = "alibaba__happy-horse__video-edit.rs"]
+#[allow(dead_code)]
 mod e_alibaba_happy_horse_video_edit;
 #[cfg(feature = "argil__avatars__audio-to-video")]
 #[path = "argil__avatars__audio-to-video.rs"]
+#[allow(dead_code)]
 mod e_argil_avatars_audio_to_video;
 #[cfg(feature = "bria__bria_video_eraser__erase__keypoints")]
 #[path = "bria__bria_video_eraser__erase__keypoints.rs"]
+#[allow(dead_code)]
 mod e_bria_bria_video_eraser_erase_keypoints;
 #[cfg(feature = "bria__bria_video_eraser__erase__mask")]
 #[path = "bria__bria_video_eraser__erase__mask.rs"]
+#[allow(dead_code)]
 mod e_bria_bria_video_eraser_erase_mask;
 #[cfg(feature = "bria__embed-product")]
 #[path = "bria__embed-product.rs"]
+#[allow(dead_code)]
 mod e_bria_embed_product;
 #[cfg(feature = "bria__fibo-bbq-preview__generate")]
 #[path = "bria__fibo-bbq-preview__generate.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_bbq_preview_generate;
 #[cfg(feature = "bria__fibo-edit__colorize")]
 #[path = "bria__fibo-edit__colorize.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_edit_colorize;
 #[cfg(feature = "bria__fibo-edit__edit")]
 #[path = "bria__fibo-edit__edit.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_edit_edit;
 #[cfg(feature = "bria__fibo-edit__edit__structured_instruction")]
 #[path = "bria__fibo-edit__edit__structured_instruction.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_edit_edit_structured_instruction;
 #[cfg(feature = "bria__fibo-edit__erase_by_text")]
 #[path = "bria__fibo-edit__erase_by_text.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_edit_erase_by_text;
 #[cfg(feature = "bria__fibo-edit__relight")]
 #[path = "bria__fibo-edit__relight.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_edit_relight;
 #[cfg(feature = "bria__fibo-edit__replace_object_by_text")]
 #[path = "bria__fibo-edit__replace_object_by_text.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_edit_replace_object_by_text;
 #[cfg(feature = "bria__fibo-edit__restore")]
 #[path = "bria__fibo-edit__restore.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_edit_restore;
 #[cfg(feature = "bria__fibo-edit__restyle")]
 #[path = "bria__fibo-edit__restyle.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_edit_restyle;
 #[cfg(feature = "bria__fibo-edit__sketch_to_colored_image")]
 #[path = "bria__fibo-edit__sketch_to_colored_image.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_edit_sketch_to_colored_image;
 #[cfg(feature = "bria__fibo-lite__generate")]
 #[path = "bria__fibo-lite__generate.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_lite_generate;
 #[cfg(feature = "bria__fibo-lite__generate__structured_prompt")]
 #[path = "bria__fibo-lite__generate__structured_prompt.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_lite_generate_structured_prompt;
 #[cfg(feature = "bria__fibo-lite__generate__structured_prompt__lite")]
 #[path = "bria__fibo-lite__generate__structured_prompt__lite.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_lite_generate_structured_prompt_lite;
 #[cfg(feature = "bria__fibo__generate__structured_prompt")]
 #[path = "bria__fibo__generate__structured_prompt.rs"]
+#[allow(dead_code)]
 mod e_bria_fibo_generate_structured_prompt;
 #[cfg(feature = "bria__replace-background")]
 #[path = "bria__replace-background.rs"]
+#[allow(dead_code)]
 mod e_bria_replace_background;
 #[cfg(feature = "bria__video__background-removal")]
 #[path = "bria__video__background-removal.rs"]
+#[allow(dead_code)]
 mod e_bria_video_background_removal;
 #[cfg(feature = "bria__video__erase__mask")]
 #[path = "bria__video__erase__mask.rs"]
+#[allow(dead_code)]
 mod e_bria_video_erase_mask;
 #[cfg(feature = "bria__video__erase__prompt")]
 #[path = "bria__video__erase__prompt.rs"]
+#[allow(dead_code)]
 mod e_bria_video_erase_prompt;
 #[cfg(feature = "bria__video__increase-resolution")]
 #[path = "bria__video__increase-resolution.rs"]
+#[allow(dead_code)]
 mod e_bria_video_increase_resolution;
 #[cfg(feature = "bytedance__lynx")]
 #[path = "bytedance__lynx.rs"]
+#[allow(dead_code)]
 mod e_bytedance_lynx;
 #[cfg(feature = "bytedance__seedance-2.0__fast__image-to-video")]
 #[path = "bytedance__seedance-2.0__fast__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_bytedance_seedance_2_0_fast_image_to_video;
 #[cfg(feature = "bytedance__seedance-2.0__fast__reference-to-video")]
 #[path = "bytedance__seedance-2.0__fast__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_bytedance_seedance_2_0_fast_reference_to_video;
 #[cfg(feature = "bytedance__seedance-2.0__fast__text-to-video")]
 #[path = "bytedance__seedance-2.0__fast__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_bytedance_seedance_2_0_fast_text_to_video;
 #[cfg(feature = "bytedance__seedance-2.0__image-to-video")]
 #[path = "bytedance__seedance-2.0__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_bytedance_seedance_2_0_image_to_video;
 #[cfg(feature = "bytedance__seedance-2.0__reference-to-video")]
 #[path = "bytedance__seedance-2.0__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_bytedance_seedance_2_0_reference_to_video;
 #[cfg(feature = "bytedance__seedance-2.0__text-to-video")]
 #[path = "bytedance__seedance-2.0__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_bytedance_seedance_2_0_text_to_video;
 #[cfg(feature = "cassetteai__music-generator")]
 #[path = "cassetteai__music-generator.rs"]
+#[allow(dead_code)]
 mod e_cassetteai_music_generator;
 #[cfg(feature = "cassetteai__sound-effects-generator")]
 #[path = "cassetteai__sound-effects-generator.rs"]
+#[allow(dead_code)]
 mod e_cassetteai_sound_effects_generator;
 #[cfg(feature = "cassetteai__video-sound-effects-generator")]
 #[path = "cassetteai__video-sound-effects-generator.rs"]
+#[allow(dead_code)]
 mod e_cassetteai_video_sound_effects_generator;
 #[cfg(feature = "clarityai__crystal-video-upscaler")]
 #[path = "clarityai__crystal-video-upscaler.rs"]
+#[allow(dead_code)]
 mod e_clarityai_crystal_video_upscaler;
 #[cfg(feature = "decart__lucy-edit__pro")]
 #[path = "decart__lucy-edit__pro.rs"]
+#[allow(dead_code)]
 mod e_decart_lucy_edit_pro;
 #[cfg(feature = "decart__lucy-restyle")]
 #[path = "decart__lucy-restyle.rs"]
+#[allow(dead_code)]
 mod e_decart_lucy_restyle;
 #[cfg(feature = "decart__lucy2-vton__realtime")]
 #[path = "decart__lucy2-vton__realtime.rs"]
+#[allow(dead_code)]
 mod e_decart_lucy2_vton_realtime;
 #[cfg(feature = "fal-ai__ace-step__audio-outpaint")]
 #[path = "fal-ai__ace-step__audio-outpaint.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ace_step_audio_outpaint;
 #[cfg(feature = "fal-ai__ace-step__audio-to-audio")]
 #[path = "fal-ai__ace-step__audio-to-audio.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ace_step_audio_to_audio;
 #[cfg(feature = "fal-ai__ace-step__prompt-to-audio")]
 #[path = "fal-ai__ace-step__prompt-to-audio.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ace_step_prompt_to_audio;
 #[cfg(feature = "fal-ai__ai-avatar")]
 #[path = "fal-ai__ai-avatar.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ai_avatar;
 #[cfg(feature = "fal-ai__ai-avatar__multi")]
 #[path = "fal-ai__ai-avatar__multi.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ai_avatar_multi;
 #[cfg(feature = "fal-ai__ai-avatar__multi-text")]
 #[path = "fal-ai__ai-avatar__multi-text.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ai_avatar_multi_text;
 #[cfg(feature = "fal-ai__amt-interpolation__frame-interpolation")]
 #[path = "fal-ai__amt-interpolation__frame-interpolation.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_amt_interpolation_frame_interpolation;
 #[cfg(feature = "fal-ai__arbiter__image")]
 #[path = "fal-ai__arbiter__image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_arbiter_image;
 #[cfg(feature = "fal-ai__arbiter__image__image")]
 #[path = "fal-ai__arbiter__image__image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_arbiter_image_image;
 #[cfg(feature = "fal-ai__arbiter__image__text")]
 #[path = "fal-ai__arbiter__image__text.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_arbiter_image_text;
 #[cfg(feature = "fal-ai__aura-flow")]
 #[path = "fal-ai__aura-flow.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_aura_flow;
 #[cfg(feature = "fal-ai__aura-sr")]
 #[path = "fal-ai__aura-sr.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_aura_sr;
 #[cfg(feature = "fal-ai__auto-caption")]
 #[path = "fal-ai__auto-caption.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_auto_caption;
 #[cfg(feature = "fal-ai__bagel")]
 #[path = "fal-ai__bagel.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bagel;
 #[cfg(feature = "fal-ai__bagel__edit")]
 #[path = "fal-ai__bagel__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bagel_edit;
 #[cfg(feature = "fal-ai__bagel__understand")]
 #[path = "fal-ai__bagel__understand.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bagel_understand;
 #[cfg(feature = "fal-ai__ben__v2__video")]
 #[path = "fal-ai__ben__v2__video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ben_v2_video;
 #[cfg(feature = "fal-ai__bria__background__remove")]
 #[path = "fal-ai__bria__background__remove.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bria_background_remove;
 #[cfg(feature = "fal-ai__bria__background__replace")]
 #[path = "fal-ai__bria__background__replace.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bria_background_replace;
 #[cfg(feature = "fal-ai__bria__eraser")]
 #[path = "fal-ai__bria__eraser.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bria_eraser;
 #[cfg(feature = "fal-ai__bria__expand")]
 #[path = "fal-ai__bria__expand.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bria_expand;
 #[cfg(feature = "fal-ai__bria__product-shot")]
 #[path = "fal-ai__bria__product-shot.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bria_product_shot;
 #[cfg(feature = "fal-ai__bria__reimagine")]
 #[path = "fal-ai__bria__reimagine.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bria_reimagine;
 #[cfg(feature = "fal-ai__bria__text-to-image__base")]
 #[path = "fal-ai__bria__text-to-image__base.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bria_text_to_image_base;
 #[cfg(feature = "fal-ai__bria__text-to-image__fast")]
 #[path = "fal-ai__bria__text-to-image__fast.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bria_text_to_image_fast;
 #[cfg(feature = "fal-ai__bytedance-upscaler__upscale__video")]
 #[path = "fal-ai__bytedance-upscaler__upscale__video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_upscaler_upscale_video;
 #[cfg(feature = "fal-ai__bytedance__dreamactor__v2")]
 #[path = "fal-ai__bytedance__dreamactor__v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_dreamactor_v2;
 #[cfg(feature = "fal-ai__bytedance__dreamina__v3.1__text-to-image")]
 #[path = "fal-ai__bytedance__dreamina__v3.1__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_dreamina_v3_1_text_to_image;
 #[cfg(feature = "fal-ai__bytedance__omnihuman__v1.5")]
 #[path = "fal-ai__bytedance__omnihuman__v1.5.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_omnihuman_v1_5;
 #[cfg(feature = "fal-ai__bytedance__seed__v2__mini")]
 #[path = "fal-ai__bytedance__seed__v2__mini.rs"]
@@ -219,162 +289,215 @@ mod e_fal_ai_bytedance_omnihuman_v1_5;
 mod e_fal_ai_bytedance_seed_v2_mini;
 #[cfg(feature = "fal-ai__bytedance__seedance__v1.5__pro__image-to-video")]
 #[path = "fal-ai__bytedance__seedance__v1.5__pro__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedance_v1_5_pro_image_to_video;
 #[cfg(feature = "fal-ai__bytedance__seedance__v1.5__pro__text-to-video")]
 #[path = "fal-ai__bytedance__seedance__v1.5__pro__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedance_v1_5_pro_text_to_video;
 #[cfg(feature = "fal-ai__bytedance__seedance__v1__lite__image-to-video")]
 #[path = "fal-ai__bytedance__seedance__v1__lite__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedance_v1_lite_image_to_video;
 #[cfg(feature = "fal-ai__bytedance__seedance__v1__lite__reference-to-video")]
 #[path = "fal-ai__bytedance__seedance__v1__lite__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedance_v1_lite_reference_to_video;
 #[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video")]
 #[path = "fal-ai__bytedance__seedance__v1__pro__fast__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedance_v1_pro_fast_image_to_video;
 #[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__image-to-video")]
 #[path = "fal-ai__bytedance__seedance__v1__pro__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedance_v1_pro_image_to_video;
 #[cfg(feature = "fal-ai__bytedance__seedance__v1__pro__text-to-video")]
 #[path = "fal-ai__bytedance__seedance__v1__pro__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedance_v1_pro_text_to_video;
 #[cfg(feature = "fal-ai__bytedance__seedream__v4.5__edit")]
 #[path = "fal-ai__bytedance__seedream__v4.5__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedream_v4_5_edit;
 #[cfg(feature = "fal-ai__bytedance__seedream__v4.5__text-to-image")]
 #[path = "fal-ai__bytedance__seedream__v4.5__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedream_v4_5_text_to_image;
 #[cfg(feature = "fal-ai__bytedance__seedream__v4__edit")]
 #[path = "fal-ai__bytedance__seedream__v4__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedream_v4_edit;
 #[cfg(feature = "fal-ai__bytedance__seedream__v4__text-to-image")]
 #[path = "fal-ai__bytedance__seedream__v4__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedream_v4_text_to_image;
 #[cfg(feature = "fal-ai__bytedance__seedream__v5__lite__edit")]
 #[path = "fal-ai__bytedance__seedream__v5__lite__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedream_v5_lite_edit;
 #[cfg(feature = "fal-ai__bytedance__seedream__v5__lite__text-to-image")]
 #[path = "fal-ai__bytedance__seedream__v5__lite__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_seedream_v5_lite_text_to_image;
 #[cfg(feature = "fal-ai__bytedance__video-stylize")]
 #[path = "fal-ai__bytedance__video-stylize.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_bytedance_video_stylize;
 #[cfg(feature = "fal-ai__cartoonify")]
 #[path = "fal-ai__cartoonify.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_cartoonify;
 #[cfg(feature = "fal-ai__cat-vton")]
 #[path = "fal-ai__cat-vton.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_cat_vton;
 #[cfg(feature = "fal-ai__ccsr")]
 #[path = "fal-ai__ccsr.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ccsr;
 #[cfg(feature = "fal-ai__chain-of-zoom")]
 #[path = "fal-ai__chain-of-zoom.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_chain_of_zoom;
 #[cfg(feature = "fal-ai__chatterbox__speech-to-speech")]
 #[path = "fal-ai__chatterbox__speech-to-speech.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_chatterbox_speech_to_speech;
 #[cfg(feature = "fal-ai__chatterbox__text-to-speech")]
 #[path = "fal-ai__chatterbox__text-to-speech.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_chatterbox_text_to_speech;
 #[cfg(feature = "fal-ai__chatterbox__text-to-speech__multilingual")]
 #[path = "fal-ai__chatterbox__text-to-speech__multilingual.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_chatterbox_text_to_speech_multilingual;
 #[cfg(feature = "fal-ai__chrono-edit")]
 #[path = "fal-ai__chrono-edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_chrono_edit;
 #[cfg(feature = "fal-ai__chrono-edit-lora-gallery__upscaler")]
 #[path = "fal-ai__chrono-edit-lora-gallery__upscaler.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_chrono_edit_lora_gallery_upscaler;
 #[cfg(feature = "fal-ai__clarity-upscaler")]
 #[path = "fal-ai__clarity-upscaler.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_clarity_upscaler;
 #[cfg(feature = "fal-ai__cogvideox-5b")]
 #[path = "fal-ai__cogvideox-5b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_cogvideox_5b;
 #[cfg(feature = "fal-ai__cogvideox-5b__video-to-video")]
 #[path = "fal-ai__cogvideox-5b__video-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_cogvideox_5b_video_to_video;
 #[cfg(feature = "fal-ai__controlfoley")]
 #[path = "fal-ai__controlfoley.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_controlfoley;
 #[cfg(feature = "fal-ai__controlnext")]
 #[path = "fal-ai__controlnext.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_controlnext;
 #[cfg(feature = "fal-ai__cosmos-predict-2.5__distilled__text-to-video")]
 #[path = "fal-ai__cosmos-predict-2.5__distilled__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_cosmos_predict_2_5_distilled_text_to_video;
 #[cfg(feature = "fal-ai__cosmos-predict-2.5__text-to-video")]
 #[path = "fal-ai__cosmos-predict-2.5__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_cosmos_predict_2_5_text_to_video;
 #[cfg(feature = "fal-ai__cosmos-predict-2.5__video-to-video")]
 #[path = "fal-ai__cosmos-predict-2.5__video-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_cosmos_predict_2_5_video_to_video;
 #[cfg(feature = "fal-ai__creatify__aurora")]
 #[path = "fal-ai__creatify__aurora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_creatify_aurora;
 #[cfg(feature = "fal-ai__creative-upscaler")]
 #[path = "fal-ai__creative-upscaler.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_creative_upscaler;
 #[cfg(feature = "fal-ai__csm-1b")]
 #[path = "fal-ai__csm-1b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_csm_1b;
 #[cfg(feature = "fal-ai__ddcolor")]
 #[path = "fal-ai__ddcolor.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ddcolor;
 #[cfg(feature = "fal-ai__deepfilternet3")]
 #[path = "fal-ai__deepfilternet3.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_deepfilternet3;
 #[cfg(feature = "fal-ai__demucs")]
 #[path = "fal-ai__demucs.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_demucs;
 #[cfg(feature = "fal-ai__depth-anything-video")]
 #[path = "fal-ai__depth-anything-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_depth_anything_video;
 #[cfg(feature = "fal-ai__dia-tts")]
 #[path = "fal-ai__dia-tts.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_dia_tts;
 #[cfg(feature = "fal-ai__dia-tts__voice-clone")]
 #[path = "fal-ai__dia-tts__voice-clone.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_dia_tts_voice_clone;
 #[cfg(feature = "fal-ai__diffrhythm")]
 #[path = "fal-ai__diffrhythm.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_diffrhythm;
 #[cfg(feature = "fal-ai__docres")]
 #[path = "fal-ai__docres.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_docres;
 #[cfg(feature = "fal-ai__drct-super-resolution")]
 #[path = "fal-ai__drct-super-resolution.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_drct_super_resolution;
 #[cfg(feature = "fal-ai__dreamo")]
 #[path = "fal-ai__dreamo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_dreamo;
 #[cfg(feature = "fal-ai__dreamomni2__edit")]
 #[path = "fal-ai__dreamomni2__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_dreamomni2_edit;
 #[cfg(feature = "fal-ai__dreamshaper")]
 #[path = "fal-ai__dreamshaper.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_dreamshaper;
 #[cfg(feature = "fal-ai__dubbing")]
 #[path = "fal-ai__dubbing.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_dubbing;
 #[cfg(feature = "fal-ai__dwpose")]
 #[path = "fal-ai__dwpose.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_dwpose;
 #[cfg(feature = "fal-ai__echomimic-v3")]
 #[path = "fal-ai__echomimic-v3.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_echomimic_v3;
 #[cfg(feature = "fal-ai__editto")]
 #[path = "fal-ai__editto.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_editto;
 #[cfg(feature = "fal-ai__elevenlabs__audio-isolation")]
 #[path = "fal-ai__elevenlabs__audio-isolation.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_elevenlabs_audio_isolation;
 #[cfg(feature = "fal-ai__elevenlabs__music")]
 #[path = "fal-ai__elevenlabs__music.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_elevenlabs_music;
 #[cfg(feature = "fal-ai__elevenlabs__sound-effects__v2")]
 #[path = "fal-ai__elevenlabs__sound-effects__v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_elevenlabs_sound_effects_v2;
 #[cfg(feature = "fal-ai__elevenlabs__speech-to-text")]
 #[path = "fal-ai__elevenlabs__speech-to-text.rs"]
@@ -382,87 +505,115 @@ mod e_fal_ai_elevenlabs_sound_effects_v2;
 mod e_fal_ai_elevenlabs_speech_to_text;
 #[cfg(feature = "fal-ai__elevenlabs__speech-to-text__scribe-v2")]
 #[path = "fal-ai__elevenlabs__speech-to-text__scribe-v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_elevenlabs_speech_to_text_scribe_v2;
 #[cfg(feature = "fal-ai__elevenlabs__text-to-dialogue__eleven-v3")]
 #[path = "fal-ai__elevenlabs__text-to-dialogue__eleven-v3.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_elevenlabs_text_to_dialogue_eleven_v3;
 #[cfg(feature = "fal-ai__elevenlabs__tts__eleven-v3")]
 #[path = "fal-ai__elevenlabs__tts__eleven-v3.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_elevenlabs_tts_eleven_v3;
 #[cfg(feature = "fal-ai__elevenlabs__tts__multilingual-v2")]
 #[path = "fal-ai__elevenlabs__tts__multilingual-v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_elevenlabs_tts_multilingual_v2;
 #[cfg(feature = "fal-ai__elevenlabs__tts__turbo-v2.5")]
 #[path = "fal-ai__elevenlabs__tts__turbo-v2.5.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_elevenlabs_tts_turbo_v2_5;
 #[cfg(feature = "fal-ai__emu-3.5-image__edit-image")]
 #[path = "fal-ai__emu-3.5-image__edit-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_emu_3_5_image_edit_image;
 #[cfg(feature = "fal-ai__emu-3.5-image__text-to-image")]
 #[path = "fal-ai__emu-3.5-image__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_emu_3_5_image_text_to_image;
 #[cfg(feature = "fal-ai__era-3d")]
 #[path = "fal-ai__era-3d.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_era_3d;
 #[cfg(feature = "fal-ai__ernie-image")]
 #[path = "fal-ai__ernie-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ernie_image;
 #[cfg(feature = "fal-ai__ernie-image-trainer")]
 #[path = "fal-ai__ernie-image-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ernie_image_trainer;
 #[cfg(feature = "fal-ai__ernie-image__lora")]
 #[path = "fal-ai__ernie-image__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ernie_image_lora;
 #[cfg(feature = "fal-ai__ernie-image__lora__turbo")]
 #[path = "fal-ai__ernie-image__lora__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ernie_image_lora_turbo;
 #[cfg(feature = "fal-ai__ernie-image__turbo")]
 #[path = "fal-ai__ernie-image__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ernie_image_turbo;
 #[cfg(feature = "fal-ai__esrgan")]
 #[path = "fal-ai__esrgan.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_esrgan;
 #[cfg(feature = "fal-ai__evf-sam")]
 #[path = "fal-ai__evf-sam.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_evf_sam;
 #[cfg(feature = "fal-ai__f-lite__texture")]
 #[path = "fal-ai__f-lite__texture.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_f_lite_texture;
 #[cfg(feature = "fal-ai__f5-tts")]
 #[path = "fal-ai__f5-tts.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_f5_tts;
 #[cfg(feature = "fal-ai__face-to-sticker")]
 #[path = "fal-ai__face-to-sticker.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_face_to_sticker;
 #[cfg(feature = "fal-ai__fashn__tryon__v1.5")]
 #[path = "fal-ai__fashn__tryon__v1.5.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fashn_tryon_v1_5;
 #[cfg(feature = "fal-ai__fashn__tryon__v1.6")]
 #[path = "fal-ai__fashn__tryon__v1.6.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fashn_tryon_v1_6;
 #[cfg(feature = "fal-ai__fast-animatediff__text-to-video")]
 #[path = "fal-ai__fast-animatediff__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_animatediff_text_to_video;
 #[cfg(feature = "fal-ai__fast-animatediff__turbo__text-to-video")]
 #[path = "fal-ai__fast-animatediff__turbo__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_animatediff_turbo_text_to_video;
 #[cfg(feature = "fal-ai__fast-fooocus-sdxl")]
 #[path = "fal-ai__fast-fooocus-sdxl.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_fooocus_sdxl;
 #[cfg(feature = "fal-ai__fast-fooocus-sdxl__image-to-image")]
 #[path = "fal-ai__fast-fooocus-sdxl__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_fooocus_sdxl_image_to_image;
 #[cfg(feature = "fal-ai__fast-lcm-diffusion")]
 #[path = "fal-ai__fast-lcm-diffusion.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_lcm_diffusion;
 #[cfg(feature = "fal-ai__fast-lcm-diffusion__inpainting")]
 #[path = "fal-ai__fast-lcm-diffusion__inpainting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_lcm_diffusion_inpainting;
 #[cfg(feature = "fal-ai__fast-lightning-sdxl")]
 #[path = "fal-ai__fast-lightning-sdxl.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_lightning_sdxl;
 #[cfg(feature = "fal-ai__fast-lightning-sdxl__inpainting")]
 #[path = "fal-ai__fast-lightning-sdxl__inpainting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_lightning_sdxl_inpainting;
 #[cfg(feature = "fal-ai__fast-sdxl")]
 #[path = "fal-ai__fast-sdxl.rs"]
@@ -470,306 +621,407 @@ mod e_fal_ai_fast_lightning_sdxl_inpainting;
 mod e_fal_ai_fast_sdxl;
 #[cfg(feature = "fal-ai__fast-sdxl-controlnet-canny__image-to-image")]
 #[path = "fal-ai__fast-sdxl-controlnet-canny__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_sdxl_controlnet_canny_image_to_image;
 #[cfg(feature = "fal-ai__fast-sdxl-controlnet-canny__inpainting")]
 #[path = "fal-ai__fast-sdxl-controlnet-canny__inpainting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_sdxl_controlnet_canny_inpainting;
 #[cfg(feature = "fal-ai__fast-sdxl__image-to-image")]
 #[path = "fal-ai__fast-sdxl__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_sdxl_image_to_image;
 #[cfg(feature = "fal-ai__fast-svd-lcm")]
 #[path = "fal-ai__fast-svd-lcm.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_svd_lcm;
 #[cfg(feature = "fal-ai__fast-svd-lcm__text-to-video")]
 #[path = "fal-ai__fast-svd-lcm__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_svd_lcm_text_to_video;
 #[cfg(feature = "fal-ai__fast-svd__text-to-video")]
 #[path = "fal-ai__fast-svd__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fast_svd_text_to_video;
 #[cfg(feature = "fal-ai__firered-image-edit")]
 #[path = "fal-ai__firered-image-edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_firered_image_edit;
 #[cfg(feature = "fal-ai__firered-image-edit-v1.1")]
 #[path = "fal-ai__firered-image-edit-v1.1.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_firered_image_edit_v1_1;
 #[cfg(feature = "fal-ai__flashhead")]
 #[path = "fal-ai__flashhead.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flashhead;
 #[cfg(feature = "fal-ai__flashtalk")]
 #[path = "fal-ai__flashtalk.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flashtalk;
 #[cfg(feature = "fal-ai__flashvsr__upscale__video")]
 #[path = "fal-ai__flashvsr__upscale__video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flashvsr_upscale_video;
 #[cfg(feature = "fal-ai__florence-2-large__caption")]
 #[path = "fal-ai__florence-2-large__caption.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_florence_2_large_caption;
 #[cfg(feature = "fal-ai__florence-2-large__caption-to-phrase-grounding")]
 #[path = "fal-ai__florence-2-large__caption-to-phrase-grounding.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_florence_2_large_caption_to_phrase_grounding;
 #[cfg(feature = "fal-ai__florence-2-large__dense-region-caption")]
 #[path = "fal-ai__florence-2-large__dense-region-caption.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_florence_2_large_dense_region_caption;
 #[cfg(feature = "fal-ai__florence-2-large__object-detection")]
 #[path = "fal-ai__florence-2-large__object-detection.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_florence_2_large_object_detection;
 #[cfg(feature = "fal-ai__florence-2-large__ocr")]
 #[path = "fal-ai__florence-2-large__ocr.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_florence_2_large_ocr;
 #[cfg(feature = "fal-ai__florence-2-large__open-vocabulary-detection")]
 #[path = "fal-ai__florence-2-large__open-vocabulary-detection.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_florence_2_large_open_vocabulary_detection;
 #[cfg(feature = "fal-ai__florence-2-large__region-proposal")]
 #[path = "fal-ai__florence-2-large__region-proposal.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_florence_2_large_region_proposal;
 #[cfg(feature = "fal-ai__florence-2-large__region-to-category")]
 #[path = "fal-ai__florence-2-large__region-to-category.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_florence_2_large_region_to_category;
 #[cfg(feature = "fal-ai__florence-2-large__region-to-description")]
 #[path = "fal-ai__florence-2-large__region-to-description.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_florence_2_large_region_to_description;
 #[cfg(feature = "fal-ai__flowedit")]
 #[path = "fal-ai__flowedit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flowedit;
 #[cfg(feature = "fal-ai__flux-1__dev")]
 #[path = "fal-ai__flux-1__dev.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_1_dev;
 #[cfg(feature = "fal-ai__flux-1__dev__redux")]
 #[path = "fal-ai__flux-1__dev__redux.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_1_dev_redux;
 #[cfg(feature = "fal-ai__flux-1__krea")]
 #[path = "fal-ai__flux-1__krea.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_1_krea;
 #[cfg(feature = "fal-ai__flux-1__krea__image-to-image")]
 #[path = "fal-ai__flux-1__krea__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_1_krea_image_to_image;
 #[cfg(feature = "fal-ai__flux-1__krea__redux")]
 #[path = "fal-ai__flux-1__krea__redux.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_1_krea_redux;
 #[cfg(feature = "fal-ai__flux-1__schnell")]
 #[path = "fal-ai__flux-1__schnell.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_1_schnell;
 #[cfg(feature = "fal-ai__flux-1__schnell__redux")]
 #[path = "fal-ai__flux-1__schnell__redux.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_1_schnell_redux;
 #[cfg(feature = "fal-ai__flux-1__srpo")]
 #[path = "fal-ai__flux-1__srpo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_1_srpo;
 #[cfg(feature = "fal-ai__flux-1__srpo__image-to-image")]
 #[path = "fal-ai__flux-1__srpo__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_1_srpo_image_to_image;
 #[cfg(feature = "fal-ai__flux-2")]
 #[path = "fal-ai__flux-2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2;
 #[cfg(feature = "fal-ai__flux-2-flex__edit")]
 #[path = "fal-ai__flux-2-flex__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_flex_edit;
 #[cfg(feature = "fal-ai__flux-2-klein-4b-base-trainer__edit")]
 #[path = "fal-ai__flux-2-klein-4b-base-trainer__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_4b_base_trainer_edit;
 #[cfg(feature = "fal-ai__flux-2-klein-9b-base-trainer__edit")]
 #[path = "fal-ai__flux-2-klein-9b-base-trainer__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_9b_base_trainer_edit;
 #[cfg(feature = "fal-ai__flux-2-lora-gallery__add-background")]
 #[path = "fal-ai__flux-2-lora-gallery__add-background.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_lora_gallery_add_background;
 #[cfg(feature = "fal-ai__flux-2-lora-gallery__apartment-staging")]
 #[path = "fal-ai__flux-2-lora-gallery__apartment-staging.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_lora_gallery_apartment_staging;
 #[cfg(feature = "fal-ai__flux-2-lora-gallery__ballpoint-pen-sketch")]
 #[path = "fal-ai__flux-2-lora-gallery__ballpoint-pen-sketch.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_lora_gallery_ballpoint_pen_sketch;
 #[cfg(feature = "fal-ai__flux-2-lora-gallery__digital-comic-art")]
 #[path = "fal-ai__flux-2-lora-gallery__digital-comic-art.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_lora_gallery_digital_comic_art;
 #[cfg(feature = "fal-ai__flux-2-lora-gallery__face-to-full-portrait")]
 #[path = "fal-ai__flux-2-lora-gallery__face-to-full-portrait.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_lora_gallery_face_to_full_portrait;
 #[cfg(feature = "fal-ai__flux-2-lora-gallery__hdr-style")]
 #[path = "fal-ai__flux-2-lora-gallery__hdr-style.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_lora_gallery_hdr_style;
 #[cfg(feature = "fal-ai__flux-2-lora-gallery__sepia-vintage")]
 #[path = "fal-ai__flux-2-lora-gallery__sepia-vintage.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_lora_gallery_sepia_vintage;
 #[cfg(feature = "fal-ai__flux-2-max")]
 #[path = "fal-ai__flux-2-max.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_max;
 #[cfg(feature = "fal-ai__flux-2-pro__edit")]
 #[path = "fal-ai__flux-2-pro__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_pro_edit;
 #[cfg(feature = "fal-ai__flux-2-trainer-v2")]
 #[path = "fal-ai__flux-2-trainer-v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_trainer_v2;
 #[cfg(feature = "fal-ai__flux-2-trainer-v2__edit")]
 #[path = "fal-ai__flux-2-trainer-v2__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_trainer_v2_edit;
 #[cfg(feature = "fal-ai__flux-2-trainer__edit")]
 #[path = "fal-ai__flux-2-trainer__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_trainer_edit;
 #[cfg(feature = "fal-ai__flux-2__edit")]
 #[path = "fal-ai__flux-2__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_edit;
 #[cfg(feature = "fal-ai__flux-2__flash")]
 #[path = "fal-ai__flux-2__flash.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_flash;
 #[cfg(feature = "fal-ai__flux-2__flash__edit")]
 #[path = "fal-ai__flux-2__flash__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_flash_edit;
 #[cfg(feature = "fal-ai__flux-2__klein__4b")]
 #[path = "fal-ai__flux-2__klein__4b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_4b;
 #[cfg(feature = "fal-ai__flux-2__klein__4b__base")]
 #[path = "fal-ai__flux-2__klein__4b__base.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_4b_base;
 #[cfg(feature = "fal-ai__flux-2__klein__4b__base__edit")]
 #[path = "fal-ai__flux-2__klein__4b__base__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_4b_base_edit;
 #[cfg(feature = "fal-ai__flux-2__klein__4b__base__edit__lora")]
 #[path = "fal-ai__flux-2__klein__4b__base__edit__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_4b_base_edit_lora;
 #[cfg(feature = "fal-ai__flux-2__klein__4b__edit")]
 #[path = "fal-ai__flux-2__klein__4b__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_4b_edit;
 #[cfg(feature = "fal-ai__flux-2__klein__4b__edit__lora")]
 #[path = "fal-ai__flux-2__klein__4b__edit__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_4b_edit_lora;
 #[cfg(feature = "fal-ai__flux-2__klein__9b")]
 #[path = "fal-ai__flux-2__klein__9b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_9b;
 #[cfg(feature = "fal-ai__flux-2__klein__9b__base")]
 #[path = "fal-ai__flux-2__klein__9b__base.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_9b_base;
 #[cfg(feature = "fal-ai__flux-2__klein__9b__base__edit")]
 #[path = "fal-ai__flux-2__klein__9b__base__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_9b_base_edit;
 #[cfg(feature = "fal-ai__flux-2__klein__9b__base__lora")]
 #[path = "fal-ai__flux-2__klein__9b__base__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_9b_base_lora;
 #[cfg(feature = "fal-ai__flux-2__klein__9b__edit")]
 #[path = "fal-ai__flux-2__klein__9b__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_9b_edit;
 #[cfg(feature = "fal-ai__flux-2__klein__9b__edit__lora")]
 #[path = "fal-ai__flux-2__klein__9b__edit__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_9b_edit_lora;
 #[cfg(feature = "fal-ai__flux-2__klein__9b__lora")]
 #[path = "fal-ai__flux-2__klein__9b__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_9b_lora;
 #[cfg(feature = "fal-ai__flux-2__klein__realtime")]
 #[path = "fal-ai__flux-2__klein__realtime.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_klein_realtime;
 #[cfg(feature = "fal-ai__flux-2__lora")]
 #[path = "fal-ai__flux-2__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_lora;
 #[cfg(feature = "fal-ai__flux-2__turbo")]
 #[path = "fal-ai__flux-2__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_2_turbo;
 #[cfg(feature = "fal-ai__flux-control-lora-canny")]
 #[path = "fal-ai__flux-control-lora-canny.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_control_lora_canny;
 #[cfg(feature = "fal-ai__flux-control-lora-canny__image-to-image")]
 #[path = "fal-ai__flux-control-lora-canny__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_control_lora_canny_image_to_image;
 #[cfg(feature = "fal-ai__flux-control-lora-depth")]
 #[path = "fal-ai__flux-control-lora-depth.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_control_lora_depth;
 #[cfg(feature = "fal-ai__flux-control-lora-depth__image-to-image")]
 #[path = "fal-ai__flux-control-lora-depth__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_control_lora_depth_image_to_image;
 #[cfg(feature = "fal-ai__flux-differential-diffusion")]
 #[path = "fal-ai__flux-differential-diffusion.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_differential_diffusion;
 #[cfg(feature = "fal-ai__flux-general__differential-diffusion")]
 #[path = "fal-ai__flux-general__differential-diffusion.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_general_differential_diffusion;
 #[cfg(feature = "fal-ai__flux-general__inpainting")]
 #[path = "fal-ai__flux-general__inpainting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_general_inpainting;
 #[cfg(feature = "fal-ai__flux-general__rf-inversion")]
 #[path = "fal-ai__flux-general__rf-inversion.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_general_rf_inversion;
 #[cfg(feature = "fal-ai__flux-kontext-lora")]
 #[path = "fal-ai__flux-kontext-lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_kontext_lora;
 #[cfg(feature = "fal-ai__flux-kontext-lora__inpaint")]
 #[path = "fal-ai__flux-kontext-lora__inpaint.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_kontext_lora_inpaint;
 #[cfg(feature = "fal-ai__flux-kontext-trainer")]
 #[path = "fal-ai__flux-kontext-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_kontext_trainer;
 #[cfg(feature = "fal-ai__flux-krea-lora")]
 #[path = "fal-ai__flux-krea-lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_krea_lora;
 #[cfg(feature = "fal-ai__flux-krea-lora__image-to-image")]
 #[path = "fal-ai__flux-krea-lora__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_krea_lora_image_to_image;
 #[cfg(feature = "fal-ai__flux-krea-lora__inpainting")]
 #[path = "fal-ai__flux-krea-lora__inpainting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_krea_lora_inpainting;
 #[cfg(feature = "fal-ai__flux-krea-lora__stream")]
 #[path = "fal-ai__flux-krea-lora__stream.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_krea_lora_stream;
 #[cfg(feature = "fal-ai__flux-lora")]
 #[path = "fal-ai__flux-lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_lora;
 #[cfg(feature = "fal-ai__flux-lora-canny")]
 #[path = "fal-ai__flux-lora-canny.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_lora_canny;
 #[cfg(feature = "fal-ai__flux-lora-depth")]
 #[path = "fal-ai__flux-lora-depth.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_lora_depth;
 #[cfg(feature = "fal-ai__flux-lora-fast-training")]
 #[path = "fal-ai__flux-lora-fast-training.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_lora_fast_training;
 #[cfg(feature = "fal-ai__flux-lora-fill")]
 #[path = "fal-ai__flux-lora-fill.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_lora_fill;
 #[cfg(feature = "fal-ai__flux-lora-portrait-trainer")]
 #[path = "fal-ai__flux-lora-portrait-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_lora_portrait_trainer;
 #[cfg(feature = "fal-ai__flux-lora__image-to-image")]
 #[path = "fal-ai__flux-lora__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_lora_image_to_image;
 #[cfg(feature = "fal-ai__flux-lora__inpainting")]
 #[path = "fal-ai__flux-lora__inpainting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_lora_inpainting;
 #[cfg(feature = "fal-ai__flux-lora__stream")]
 #[path = "fal-ai__flux-lora__stream.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_lora_stream;
 #[cfg(feature = "fal-ai__flux-pro__kontext")]
 #[path = "fal-ai__flux-pro__kontext.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_pro_kontext;
 #[cfg(feature = "fal-ai__flux-pro__kontext__max")]
 #[path = "fal-ai__flux-pro__kontext__max.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_pro_kontext_max;
 #[cfg(feature = "fal-ai__flux-pro__kontext__multi")]
 #[path = "fal-ai__flux-pro__kontext__multi.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_pro_kontext_multi;
 #[cfg(feature = "fal-ai__flux-pro__kontext__text-to-image")]
 #[path = "fal-ai__flux-pro__kontext__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_pro_kontext_text_to_image;
 #[cfg(feature = "fal-ai__flux-pro__v1.1")]
 #[path = "fal-ai__flux-pro__v1.1.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_pro_v1_1;
 #[cfg(feature = "fal-ai__flux-pro__v1.1-ultra")]
 #[path = "fal-ai__flux-pro__v1.1-ultra.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_pro_v1_1_ultra;
 #[cfg(feature = "fal-ai__flux-pro__v1.1-ultra-finetuned")]
 #[path = "fal-ai__flux-pro__v1.1-ultra-finetuned.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_pro_v1_1_ultra_finetuned;
 #[cfg(feature = "fal-ai__flux-pro__v1.1-ultra__redux")]
 #[path = "fal-ai__flux-pro__v1.1-ultra__redux.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_pro_v1_1_ultra_redux;
 #[cfg(feature = "fal-ai__flux-pro__v1__fill")]
 #[path = "fal-ai__flux-pro__v1__fill.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_pro_v1_fill;
 #[cfg(feature = "fal-ai__flux-pro__v1__fill-finetuned")]
 #[path = "fal-ai__flux-pro__v1__fill-finetuned.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_pro_v1_fill_finetuned;
 #[cfg(feature = "fal-ai__flux-pulid")]
 #[path = "fal-ai__flux-pulid.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_pulid;
 #[cfg(feature = "fal-ai__flux-subject")]
 #[path = "fal-ai__flux-subject.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_subject;
 #[cfg(feature = "fal-ai__flux__dev")]
 #[path = "fal-ai__flux__dev.rs"]
@@ -777,18 +1029,23 @@ mod e_fal_ai_flux_subject;
 mod e_fal_ai_flux_dev;
 #[cfg(feature = "fal-ai__flux__dev__image-to-image")]
 #[path = "fal-ai__flux__dev__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_dev_image_to_image;
 #[cfg(feature = "fal-ai__flux__dev__redux")]
 #[path = "fal-ai__flux__dev__redux.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_dev_redux;
 #[cfg(feature = "fal-ai__flux__krea")]
 #[path = "fal-ai__flux__krea.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_krea;
 #[cfg(feature = "fal-ai__flux__krea__image-to-image")]
 #[path = "fal-ai__flux__krea__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_krea_image_to_image;
 #[cfg(feature = "fal-ai__flux__krea__redux")]
 #[path = "fal-ai__flux__krea__redux.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_krea_redux;
 #[cfg(feature = "fal-ai__flux__schnell")]
 #[path = "fal-ai__flux__schnell.rs"]
@@ -796,531 +1053,707 @@ mod e_fal_ai_flux_krea_redux;
 mod e_fal_ai_flux_schnell;
 #[cfg(feature = "fal-ai__flux__srpo")]
 #[path = "fal-ai__flux__srpo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_srpo;
 #[cfg(feature = "fal-ai__flux__srpo__image-to-image")]
 #[path = "fal-ai__flux__srpo__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_flux_srpo_image_to_image;
 #[cfg(feature = "fal-ai__fooocus")]
 #[path = "fal-ai__fooocus.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fooocus;
 #[cfg(feature = "fal-ai__fooocus__image-prompt")]
 #[path = "fal-ai__fooocus__image-prompt.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fooocus_image_prompt;
 #[cfg(feature = "fal-ai__fooocus__inpaint")]
 #[path = "fal-ai__fooocus__inpaint.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_fooocus_inpaint;
 #[cfg(feature = "fal-ai__framepack__f1")]
 #[path = "fal-ai__framepack__f1.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_framepack_f1;
 #[cfg(feature = "fal-ai__gemini-25-flash-image")]
 #[path = "fal-ai__gemini-25-flash-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gemini_25_flash_image;
 #[cfg(feature = "fal-ai__gemini-3-pro-image-preview")]
 #[path = "fal-ai__gemini-3-pro-image-preview.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gemini_3_pro_image_preview;
 #[cfg(feature = "fal-ai__gemini-3-pro-image-preview__edit")]
 #[path = "fal-ai__gemini-3-pro-image-preview__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gemini_3_pro_image_preview_edit;
 #[cfg(feature = "fal-ai__gemini-3.1-flash-image-preview__edit")]
 #[path = "fal-ai__gemini-3.1-flash-image-preview__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gemini_3_1_flash_image_preview_edit;
 #[cfg(feature = "fal-ai__gemini-3.1-flash-tts")]
 #[path = "fal-ai__gemini-3.1-flash-tts.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gemini_3_1_flash_tts;
 #[cfg(feature = "fal-ai__gemini-flash-2.5")]
 #[path = "fal-ai__gemini-flash-2.5.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gemini_flash_2_5;
 #[cfg(feature = "fal-ai__gemini-flash-edit")]
 #[path = "fal-ai__gemini-flash-edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gemini_flash_edit;
 #[cfg(feature = "fal-ai__gemini-tts")]
 #[path = "fal-ai__gemini-tts.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gemini_tts;
 #[cfg(feature = "fal-ai__genfocus")]
 #[path = "fal-ai__genfocus.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_genfocus;
 #[cfg(feature = "fal-ai__ghiblify")]
 #[path = "fal-ai__ghiblify.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ghiblify;
 #[cfg(feature = "fal-ai__glm-image")]
 #[path = "fal-ai__glm-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_glm_image;
 #[cfg(feature = "fal-ai__glm-image__image-to-image")]
 #[path = "fal-ai__glm-image__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_glm_image_image_to_image;
 #[cfg(feature = "fal-ai__got-ocr__v2")]
 #[path = "fal-ai__got-ocr__v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_got_ocr_v2;
 #[cfg(feature = "fal-ai__gpt-image-1-mini")]
 #[path = "fal-ai__gpt-image-1-mini.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gpt_image_1_mini;
 #[cfg(feature = "fal-ai__gpt-image-1-mini__edit")]
 #[path = "fal-ai__gpt-image-1-mini__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gpt_image_1_mini_edit;
 #[cfg(feature = "fal-ai__gpt-image-1.5")]
 #[path = "fal-ai__gpt-image-1.5.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gpt_image_1_5;
 #[cfg(feature = "fal-ai__gpt-image-1.5__edit")]
 #[path = "fal-ai__gpt-image-1.5__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gpt_image_1_5_edit;
 #[cfg(feature = "fal-ai__gpt-image-1__edit-image")]
 #[path = "fal-ai__gpt-image-1__edit-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gpt_image_1_edit_image;
 #[cfg(feature = "fal-ai__gpt-image-1__text-to-image")]
 #[path = "fal-ai__gpt-image-1__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_gpt_image_1_text_to_image;
 #[cfg(feature = "fal-ai__heygen__avatar4__digital-twin")]
 #[path = "fal-ai__heygen__avatar4__digital-twin.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_heygen_avatar4_digital_twin;
 #[cfg(feature = "fal-ai__heygen__avatar4__image-to-video")]
 #[path = "fal-ai__heygen__avatar4__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_heygen_avatar4_image_to_video;
 #[cfg(feature = "fal-ai__heygen__v2__translate__precision")]
 #[path = "fal-ai__heygen__v2__translate__precision.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_heygen_v2_translate_precision;
 #[cfg(feature = "fal-ai__heygen__v2__translate__speed")]
 #[path = "fal-ai__heygen__v2__translate__speed.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_heygen_v2_translate_speed;
 #[cfg(feature = "fal-ai__heygen__v2__video-agent")]
 #[path = "fal-ai__heygen__v2__video-agent.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_heygen_v2_video_agent;
 #[cfg(feature = "fal-ai__heygen__v3__lipsync__precision")]
 #[path = "fal-ai__heygen__v3__lipsync__precision.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_heygen_v3_lipsync_precision;
 #[cfg(feature = "fal-ai__heygen__v3__lipsync__speed")]
 #[path = "fal-ai__heygen__v3__lipsync__speed.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_heygen_v3_lipsync_speed;
 #[cfg(feature = "fal-ai__hidream-e1-1")]
 #[path = "fal-ai__hidream-e1-1.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hidream_e1_1;
 #[cfg(feature = "fal-ai__hidream-i1-dev")]
 #[path = "fal-ai__hidream-i1-dev.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hidream_i1_dev;
 #[cfg(feature = "fal-ai__hidream-i1-fast")]
 #[path = "fal-ai__hidream-i1-fast.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hidream_i1_fast;
 #[cfg(feature = "fal-ai__hidream-i1-full__image-to-image")]
 #[path = "fal-ai__hidream-i1-full__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hidream_i1_full_image_to_image;
 #[cfg(feature = "fal-ai__hidream-o1-image__dev")]
 #[path = "fal-ai__hidream-o1-image__dev.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hidream_o1_image_dev;
 #[cfg(feature = "fal-ai__hidream-o1-image__dev__edit")]
 #[path = "fal-ai__hidream-o1-image__dev__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hidream_o1_image_dev_edit;
 #[cfg(feature = "fal-ai__hidream-o1-image__edit")]
 #[path = "fal-ai__hidream-o1-image__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hidream_o1_image_edit;
 #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__pro__image-to-3d")]
 #[path = "fal-ai__hunyuan-3d__v3.1__pro__image-to-3d.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_3d_v3_1_pro_image_to_3d;
 #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__rapid__image-to-3d")]
 #[path = "fal-ai__hunyuan-3d__v3.1__rapid__image-to-3d.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_3d_v3_1_rapid_image_to_3d;
 #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__rapid__text-to-3d")]
 #[path = "fal-ai__hunyuan-3d__v3.1__rapid__text-to-3d.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_3d_v3_1_rapid_text_to_3d;
 #[cfg(feature = "fal-ai__hunyuan-3d__v3.1__smart-topology")]
 #[path = "fal-ai__hunyuan-3d__v3.1__smart-topology.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_3d_v3_1_smart_topology;
 #[cfg(feature = "fal-ai__hunyuan-avatar")]
 #[path = "fal-ai__hunyuan-avatar.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_avatar;
 #[cfg(feature = "fal-ai__hunyuan-custom")]
 #[path = "fal-ai__hunyuan-custom.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_custom;
 #[cfg(feature = "fal-ai__hunyuan-image__v2.1__text-to-image")]
 #[path = "fal-ai__hunyuan-image__v2.1__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_image_v2_1_text_to_image;
 #[cfg(feature = "fal-ai__hunyuan-image__v3__instruct__edit")]
 #[path = "fal-ai__hunyuan-image__v3__instruct__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_image_v3_instruct_edit;
 #[cfg(feature = "fal-ai__hunyuan-image__v3__text-to-image")]
 #[path = "fal-ai__hunyuan-image__v3__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_image_v3_text_to_image;
 #[cfg(feature = "fal-ai__hunyuan-motion")]
 #[path = "fal-ai__hunyuan-motion.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_motion;
 #[cfg(feature = "fal-ai__hunyuan-motion__fast")]
 #[path = "fal-ai__hunyuan-motion__fast.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_motion_fast;
 #[cfg(feature = "fal-ai__hunyuan-part")]
 #[path = "fal-ai__hunyuan-part.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_part;
 #[cfg(feature = "fal-ai__hunyuan-portrait")]
 #[path = "fal-ai__hunyuan-portrait.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_portrait;
 #[cfg(feature = "fal-ai__hunyuan-video")]
 #[path = "fal-ai__hunyuan-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_video;
 #[cfg(feature = "fal-ai__hunyuan-video-foley")]
 #[path = "fal-ai__hunyuan-video-foley.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_video_foley;
 #[cfg(feature = "fal-ai__hunyuan-video-image-to-video")]
 #[path = "fal-ai__hunyuan-video-image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_video_image_to_video;
 #[cfg(feature = "fal-ai__hunyuan-video-img2vid-lora")]
 #[path = "fal-ai__hunyuan-video-img2vid-lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_video_img2vid_lora;
 #[cfg(feature = "fal-ai__hunyuan-video-lora")]
 #[path = "fal-ai__hunyuan-video-lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_video_lora;
 #[cfg(feature = "fal-ai__hunyuan-video-lora-training")]
 #[path = "fal-ai__hunyuan-video-lora-training.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_video_lora_training;
 #[cfg(feature = "fal-ai__hunyuan-video-v1.5__image-to-video")]
 #[path = "fal-ai__hunyuan-video-v1.5__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_video_v1_5_image_to_video;
 #[cfg(feature = "fal-ai__hunyuan-video__video-to-video")]
 #[path = "fal-ai__hunyuan-video__video-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_video_video_to_video;
 #[cfg(feature = "fal-ai__hunyuan3d-v3__image-to-3d")]
 #[path = "fal-ai__hunyuan3d-v3__image-to-3d.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan3d_v3_image_to_3d;
 #[cfg(feature = "fal-ai__hunyuan3d-v3__sketch-to-3d")]
 #[path = "fal-ai__hunyuan3d-v3__sketch-to-3d.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan3d_v3_sketch_to_3d;
 #[cfg(feature = "fal-ai__hunyuan3d__v2")]
 #[path = "fal-ai__hunyuan3d__v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan3d_v2;
 #[cfg(feature = "fal-ai__hunyuan3d__v2__mini")]
 #[path = "fal-ai__hunyuan3d__v2__mini.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan3d_v2_mini;
 #[cfg(feature = "fal-ai__hunyuan3d__v2__mini__turbo")]
 #[path = "fal-ai__hunyuan3d__v2__mini__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan3d_v2_mini_turbo;
 #[cfg(feature = "fal-ai__hunyuan3d__v2__multi-view__turbo")]
 #[path = "fal-ai__hunyuan3d__v2__multi-view__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan3d_v2_multi_view_turbo;
 #[cfg(feature = "fal-ai__hunyuan3d__v2__turbo")]
 #[path = "fal-ai__hunyuan3d__v2__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan3d_v2_turbo;
 #[cfg(feature = "fal-ai__hunyuan_world")]
 #[path = "fal-ai__hunyuan_world.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_world;
 #[cfg(feature = "fal-ai__hunyuan_world__image-to-world")]
 #[path = "fal-ai__hunyuan_world__image-to-world.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hunyuan_world_image_to_world;
 #[cfg(feature = "fal-ai__hy-wu-edit")]
 #[path = "fal-ai__hy-wu-edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hy_wu_edit;
 #[cfg(feature = "fal-ai__hyper3d__rodin")]
 #[path = "fal-ai__hyper3d__rodin.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_hyper3d_rodin;
 #[cfg(feature = "fal-ai__iclight-v2")]
 #[path = "fal-ai__iclight-v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_iclight_v2;
 #[cfg(feature = "fal-ai__ideogram__character")]
 #[path = "fal-ai__ideogram__character.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_character;
 #[cfg(feature = "fal-ai__ideogram__character__edit")]
 #[path = "fal-ai__ideogram__character__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_character_edit;
 #[cfg(feature = "fal-ai__ideogram__custom-models")]
 #[path = "fal-ai__ideogram__custom-models.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_custom_models;
 #[cfg(feature = "fal-ai__ideogram__upscale")]
 #[path = "fal-ai__ideogram__upscale.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_upscale;
 #[cfg(feature = "fal-ai__ideogram__v2")]
 #[path = "fal-ai__ideogram__v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v2;
 #[cfg(feature = "fal-ai__ideogram__v2__edit")]
 #[path = "fal-ai__ideogram__v2__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v2_edit;
 #[cfg(feature = "fal-ai__ideogram__v2__remix")]
 #[path = "fal-ai__ideogram__v2__remix.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v2_remix;
 #[cfg(feature = "fal-ai__ideogram__v2__turbo")]
 #[path = "fal-ai__ideogram__v2__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v2_turbo;
 #[cfg(feature = "fal-ai__ideogram__v2__turbo__edit")]
 #[path = "fal-ai__ideogram__v2__turbo__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v2_turbo_edit;
 #[cfg(feature = "fal-ai__ideogram__v2__turbo__remix")]
 #[path = "fal-ai__ideogram__v2__turbo__remix.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v2_turbo_remix;
 #[cfg(feature = "fal-ai__ideogram__v2a")]
 #[path = "fal-ai__ideogram__v2a.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v2a;
 #[cfg(feature = "fal-ai__ideogram__v2a__remix")]
 #[path = "fal-ai__ideogram__v2a__remix.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v2a_remix;
 #[cfg(feature = "fal-ai__ideogram__v2a__turbo")]
 #[path = "fal-ai__ideogram__v2a__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v2a_turbo;
 #[cfg(feature = "fal-ai__ideogram__v2a__turbo__remix")]
 #[path = "fal-ai__ideogram__v2a__turbo__remix.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v2a_turbo_remix;
 #[cfg(feature = "fal-ai__ideogram__v3")]
 #[path = "fal-ai__ideogram__v3.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v3;
 #[cfg(feature = "fal-ai__ideogram__v3__edit")]
 #[path = "fal-ai__ideogram__v3__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v3_edit;
 #[cfg(feature = "fal-ai__ideogram__v3__generate-transparent")]
 #[path = "fal-ai__ideogram__v3__generate-transparent.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v3_generate_transparent;
 #[cfg(feature = "fal-ai__ideogram__v3__layerize-text")]
 #[path = "fal-ai__ideogram__v3__layerize-text.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v3_layerize_text;
 #[cfg(feature = "fal-ai__ideogram__v3__remix")]
 #[path = "fal-ai__ideogram__v3__remix.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v3_remix;
 #[cfg(feature = "fal-ai__ideogram__v3__replace-background")]
 #[path = "fal-ai__ideogram__v3__replace-background.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ideogram_v3_replace_background;
 #[cfg(feature = "fal-ai__illusion-diffusion")]
 #[path = "fal-ai__illusion-diffusion.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_illusion_diffusion;
 #[cfg(feature = "fal-ai__image-apps-v2__age-modify")]
 #[path = "fal-ai__image-apps-v2__age-modify.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_age_modify;
 #[cfg(feature = "fal-ai__image-apps-v2__city-teleport")]
 #[path = "fal-ai__image-apps-v2__city-teleport.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_city_teleport;
 #[cfg(feature = "fal-ai__image-apps-v2__expression-change")]
 #[path = "fal-ai__image-apps-v2__expression-change.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_expression_change;
 #[cfg(feature = "fal-ai__image-apps-v2__hair-change")]
 #[path = "fal-ai__image-apps-v2__hair-change.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_hair_change;
 #[cfg(feature = "fal-ai__image-apps-v2__headshot-photo")]
 #[path = "fal-ai__image-apps-v2__headshot-photo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_headshot_photo;
 #[cfg(feature = "fal-ai__image-apps-v2__makeup-application")]
 #[path = "fal-ai__image-apps-v2__makeup-application.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_makeup_application;
 #[cfg(feature = "fal-ai__image-apps-v2__object-removal")]
 #[path = "fal-ai__image-apps-v2__object-removal.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_object_removal;
 #[cfg(feature = "fal-ai__image-apps-v2__perspective")]
 #[path = "fal-ai__image-apps-v2__perspective.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_perspective;
 #[cfg(feature = "fal-ai__image-apps-v2__photo-restoration")]
 #[path = "fal-ai__image-apps-v2__photo-restoration.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_photo_restoration;
 #[cfg(feature = "fal-ai__image-apps-v2__photography-effects")]
 #[path = "fal-ai__image-apps-v2__photography-effects.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_photography_effects;
 #[cfg(feature = "fal-ai__image-apps-v2__portrait-enhance")]
 #[path = "fal-ai__image-apps-v2__portrait-enhance.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_portrait_enhance;
 #[cfg(feature = "fal-ai__image-apps-v2__product-holding")]
 #[path = "fal-ai__image-apps-v2__product-holding.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_product_holding;
 #[cfg(feature = "fal-ai__image-apps-v2__relighting")]
 #[path = "fal-ai__image-apps-v2__relighting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_relighting;
 #[cfg(feature = "fal-ai__image-apps-v2__style-transfer")]
 #[path = "fal-ai__image-apps-v2__style-transfer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_style_transfer;
 #[cfg(feature = "fal-ai__image-apps-v2__virtual-try-on")]
 #[path = "fal-ai__image-apps-v2__virtual-try-on.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_apps_v2_virtual_try_on;
 #[cfg(feature = "fal-ai__image-editing__age-progression")]
 #[path = "fal-ai__image-editing__age-progression.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_age_progression;
 #[cfg(feature = "fal-ai__image-editing__baby-version")]
 #[path = "fal-ai__image-editing__baby-version.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_baby_version;
 #[cfg(feature = "fal-ai__image-editing__background-change")]
 #[path = "fal-ai__image-editing__background-change.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_background_change;
 #[cfg(feature = "fal-ai__image-editing__cartoonify")]
 #[path = "fal-ai__image-editing__cartoonify.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_cartoonify;
 #[cfg(feature = "fal-ai__image-editing__color-correction")]
 #[path = "fal-ai__image-editing__color-correction.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_color_correction;
 #[cfg(feature = "fal-ai__image-editing__face-enhancement")]
 #[path = "fal-ai__image-editing__face-enhancement.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_face_enhancement;
 #[cfg(feature = "fal-ai__image-editing__hair-change")]
 #[path = "fal-ai__image-editing__hair-change.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_hair_change;
 #[cfg(feature = "fal-ai__image-editing__plushie-style")]
 #[path = "fal-ai__image-editing__plushie-style.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_plushie_style;
 #[cfg(feature = "fal-ai__image-editing__professional-photo")]
 #[path = "fal-ai__image-editing__professional-photo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_professional_photo;
 #[cfg(feature = "fal-ai__image-editing__realism")]
 #[path = "fal-ai__image-editing__realism.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_realism;
 #[cfg(feature = "fal-ai__image-editing__scene-composition")]
 #[path = "fal-ai__image-editing__scene-composition.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_scene_composition;
 #[cfg(feature = "fal-ai__image-editing__text-removal")]
 #[path = "fal-ai__image-editing__text-removal.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_text_removal;
 #[cfg(feature = "fal-ai__image-editing__time-of-day")]
 #[path = "fal-ai__image-editing__time-of-day.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_time_of_day;
 #[cfg(feature = "fal-ai__image-editing__wojak-style")]
 #[path = "fal-ai__image-editing__wojak-style.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_wojak_style;
 #[cfg(feature = "fal-ai__image-editing__youtube-thumbnails")]
 #[path = "fal-ai__image-editing__youtube-thumbnails.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_editing_youtube_thumbnails;
 #[cfg(feature = "fal-ai__image-preprocessors__hed")]
 #[path = "fal-ai__image-preprocessors__hed.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_preprocessors_hed;
 #[cfg(feature = "fal-ai__image-preprocessors__pidi")]
 #[path = "fal-ai__image-preprocessors__pidi.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_preprocessors_pidi;
 #[cfg(feature = "fal-ai__image-preprocessors__sam")]
 #[path = "fal-ai__image-preprocessors__sam.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_preprocessors_sam;
 #[cfg(feature = "fal-ai__image-preprocessors__scribble")]
 #[path = "fal-ai__image-preprocessors__scribble.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_preprocessors_scribble;
 #[cfg(feature = "fal-ai__image-preprocessors__teed")]
 #[path = "fal-ai__image-preprocessors__teed.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_preprocessors_teed;
 #[cfg(feature = "fal-ai__image-preprocessors__zoe")]
 #[path = "fal-ai__image-preprocessors__zoe.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image_preprocessors_zoe;
 #[cfg(feature = "fal-ai__image2pixel")]
 #[path = "fal-ai__image2pixel.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image2pixel;
 #[cfg(feature = "fal-ai__image2svg")]
 #[path = "fal-ai__image2svg.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_image2svg;
 #[cfg(feature = "fal-ai__imagen3__fast")]
 #[path = "fal-ai__imagen3__fast.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_imagen3_fast;
 #[cfg(feature = "fal-ai__imagen4__preview__fast")]
 #[path = "fal-ai__imagen4__preview__fast.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_imagen4_preview_fast;
 #[cfg(feature = "fal-ai__imageutils__depth")]
 #[path = "fal-ai__imageutils__depth.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_imageutils_depth;
 #[cfg(feature = "fal-ai__imageutils__marigold-depth")]
 #[path = "fal-ai__imageutils__marigold-depth.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_imageutils_marigold_depth;
 #[cfg(feature = "fal-ai__imageutils__rembg")]
 #[path = "fal-ai__imageutils__rembg.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_imageutils_rembg;
 #[cfg(feature = "fal-ai__index-tts-2__text-to-speech")]
 #[path = "fal-ai__index-tts-2__text-to-speech.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_index_tts_2_text_to_speech;
 #[cfg(feature = "fal-ai__infinitalk")]
 #[path = "fal-ai__infinitalk.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_infinitalk;
 #[cfg(feature = "fal-ai__infinitalk__video-to-video")]
 #[path = "fal-ai__infinitalk__video-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_infinitalk_video_to_video;
 #[cfg(feature = "fal-ai__infinity-star__text-to-video")]
 #[path = "fal-ai__infinity-star__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_infinity_star_text_to_video;
 #[cfg(feature = "fal-ai__inpaint")]
 #[path = "fal-ai__inpaint.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_inpaint;
 #[cfg(feature = "fal-ai__instant-character")]
 #[path = "fal-ai__instant-character.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_instant_character;
 #[cfg(feature = "fal-ai__invisible-watermark")]
 #[path = "fal-ai__invisible-watermark.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_invisible_watermark;
 #[cfg(feature = "fal-ai__inworld-tts")]
 #[path = "fal-ai__inworld-tts.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_inworld_tts;
 #[cfg(feature = "fal-ai__joyai-image-edit")]
 #[path = "fal-ai__joyai-image-edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_joyai_image_edit;
 #[cfg(feature = "fal-ai__kandinsky5__text-to-video__distill")]
 #[path = "fal-ai__kandinsky5__text-to-video__distill.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kandinsky5_text_to_video_distill;
 #[cfg(feature = "fal-ai__kling-image__o3__text-to-image")]
 #[path = "fal-ai__kling-image__o3__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_image_o3_text_to_image;
 #[cfg(feature = "fal-ai__kling-image__v3__image-to-image")]
 #[path = "fal-ai__kling-image__v3__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_image_v3_image_to_image;
 #[cfg(feature = "fal-ai__kling-image__v3__text-to-image")]
 #[path = "fal-ai__kling-image__v3__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_image_v3_text_to_image;
 #[cfg(feature = "fal-ai__kling-video__ai-avatar__v2__pro")]
 #[path = "fal-ai__kling-video__ai-avatar__v2__pro.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_ai_avatar_v2_pro;
 #[cfg(feature = "fal-ai__kling-video__ai-avatar__v2__standard")]
 #[path = "fal-ai__kling-video__ai-avatar__v2__standard.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_ai_avatar_v2_standard;
 #[cfg(feature = "fal-ai__kling-video__create-voice")]
 #[path = "fal-ai__kling-video__create-voice.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_create_voice;
 #[cfg(feature = "fal-ai__kling-video__lipsync__audio-to-video")]
 #[path = "fal-ai__kling-video__lipsync__audio-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_lipsync_audio_to_video;
 #[cfg(feature = "fal-ai__kling-video__o1__image-to-video")]
 #[path = "fal-ai__kling-video__o1__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o1_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__o1__standard__image-to-video")]
 #[path = "fal-ai__kling-video__o1__standard__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o1_standard_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__o1__standard__reference-to-video")]
 #[path = "fal-ai__kling-video__o1__standard__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o1_standard_reference_to_video;
 #[cfg(feature = "fal-ai__kling-video__o1__standard__video-to-video__edit")]
 #[path = "fal-ai__kling-video__o1__standard__video-to-video__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o1_standard_video_to_video_edit;
 #[cfg(feature = "fal-ai__kling-video__o1__standard__video-to-video__reference")]
 #[path = "fal-ai__kling-video__o1__standard__video-to-video__reference.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o1_standard_video_to_video_reference;
 #[cfg(feature = "fal-ai__kling-video__o1__video-to-video__edit")]
 #[path = "fal-ai__kling-video__o1__video-to-video__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o1_video_to_video_edit;
 #[cfg(feature = "fal-ai__kling-video__o1__video-to-video__reference")]
 #[path = "fal-ai__kling-video__o1__video-to-video__reference.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o1_video_to_video_reference;
 #[cfg(feature = "fal-ai__kling-video__o3__4k__image-to-video")]
 #[path = "fal-ai__kling-video__o3__4k__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o3_4k_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__o3__4k__reference-to-video")]
 #[path = "fal-ai__kling-video__o3__4k__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o3_4k_reference_to_video;
 #[cfg(feature = "fal-ai__kling-video__o3__4k__text-to-video")]
 #[path = "fal-ai__kling-video__o3__4k__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o3_4k_text_to_video;
 #[cfg(feature = "fal-ai__kling-video__o3__pro__reference-to-video")]
 #[path = "fal-ai__kling-video__o3__pro__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o3_pro_reference_to_video;
 #[cfg(feature = "fal-ai__kling-video__o3__pro__video-to-video__edit")]
 #[path = "fal-ai__kling-video__o3__pro__video-to-video__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o3_pro_video_to_video_edit;
 #[cfg(feature = "fal-ai__kling-video__o3__pro__video-to-video__reference")]
 #[path = "fal-ai__kling-video__o3__pro__video-to-video__reference.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o3_pro_video_to_video_reference;
 #[cfg(feature = "fal-ai__kling-video__o3__standard__image-to-video")]
 #[path = "fal-ai__kling-video__o3__standard__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o3_standard_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__o3__standard__reference-to-video")]
 #[path = "fal-ai__kling-video__o3__standard__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o3_standard_reference_to_video;
 #[cfg(feature = "fal-ai__kling-video__o3__standard__video-to-video__edit")]
 #[path = "fal-ai__kling-video__o3__standard__video-to-video__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_o3_standard_video_to_video_edit;
 #[cfg(feature = "fal-ai__kling-video__v1.5__pro__effects")]
 #[path = "fal-ai__kling-video__v1.5__pro__effects.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_5_pro_effects;
 #[cfg(feature = "fal-ai__kling-video__v1.5__pro__text-to-video")]
 #[path = "fal-ai__kling-video__v1.5__pro__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_5_pro_text_to_video;
 #[cfg(feature = "fal-ai__kling-video__v1.6__pro__effects")]
 #[path = "fal-ai__kling-video__v1.6__pro__effects.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_6_pro_effects;
 #[cfg(feature = "fal-ai__kling-video__v1.6__pro__elements")]
 #[path = "fal-ai__kling-video__v1.6__pro__elements.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_6_pro_elements;
 #[cfg(feature = "fal-ai__kling-video__v1.6__pro__image-to-video")]
 #[path = "fal-ai__kling-video__v1.6__pro__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_6_pro_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__v1.6__pro__text-to-video")]
 #[path = "fal-ai__kling-video__v1.6__pro__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_6_pro_text_to_video;
 #[cfg(feature = "fal-ai__kling-video__v1.6__standard__elements")]
 #[path = "fal-ai__kling-video__v1.6__standard__elements.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_6_standard_elements;
 #[cfg(feature = "fal-ai__kling-video__v1.6__standard__image-to-video")]
 #[path = "fal-ai__kling-video__v1.6__standard__image-to-video.rs"]
@@ -1328,66 +1761,87 @@ mod e_fal_ai_kling_video_v1_6_standard_elements;
 mod e_fal_ai_kling_video_v1_6_standard_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__v1.6__standard__text-to-video")]
 #[path = "fal-ai__kling-video__v1.6__standard__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_6_standard_text_to_video;
 #[cfg(feature = "fal-ai__kling-video__v1__pro__ai-avatar")]
 #[path = "fal-ai__kling-video__v1__pro__ai-avatar.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_pro_ai_avatar;
 #[cfg(feature = "fal-ai__kling-video__v1__standard__ai-avatar")]
 #[path = "fal-ai__kling-video__v1__standard__ai-avatar.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_standard_ai_avatar;
 #[cfg(feature = "fal-ai__kling-video__v1__standard__effects")]
 #[path = "fal-ai__kling-video__v1__standard__effects.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_standard_effects;
 #[cfg(feature = "fal-ai__kling-video__v1__standard__image-to-video")]
 #[path = "fal-ai__kling-video__v1__standard__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_standard_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__v1__tts")]
 #[path = "fal-ai__kling-video__v1__tts.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v1_tts;
 #[cfg(feature = "fal-ai__kling-video__v2.1__master__image-to-video")]
 #[path = "fal-ai__kling-video__v2.1__master__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v2_1_master_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__v2.1__master__text-to-video")]
 #[path = "fal-ai__kling-video__v2.1__master__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v2_1_master_text_to_video;
 #[cfg(feature = "fal-ai__kling-video__v2.1__standard__image-to-video")]
 #[path = "fal-ai__kling-video__v2.1__standard__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v2_1_standard_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__v2.5-turbo__pro__image-to-video")]
 #[path = "fal-ai__kling-video__v2.5-turbo__pro__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v2_5_turbo_pro_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__v2.5-turbo__pro__text-to-video")]
 #[path = "fal-ai__kling-video__v2.5-turbo__pro__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v2_5_turbo_pro_text_to_video;
 #[cfg(feature = "fal-ai__kling-video__v2.5-turbo__standard__image-to-video")]
 #[path = "fal-ai__kling-video__v2.5-turbo__standard__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v2_5_turbo_standard_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__v2.6__pro__motion-control")]
 #[path = "fal-ai__kling-video__v2.6__pro__motion-control.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v2_6_pro_motion_control;
 #[cfg(feature = "fal-ai__kling-video__v2.6__pro__text-to-video")]
 #[path = "fal-ai__kling-video__v2.6__pro__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v2_6_pro_text_to_video;
 #[cfg(feature = "fal-ai__kling-video__v2__master__image-to-video")]
 #[path = "fal-ai__kling-video__v2__master__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v2_master_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__v2__master__text-to-video")]
 #[path = "fal-ai__kling-video__v2__master__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v2_master_text_to_video;
 #[cfg(feature = "fal-ai__kling-video__v3__pro__image-to-video")]
 #[path = "fal-ai__kling-video__v3__pro__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v3_pro_image_to_video;
 #[cfg(feature = "fal-ai__kling-video__v3__pro__text-to-video")]
 #[path = "fal-ai__kling-video__v3__pro__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v3_pro_text_to_video;
 #[cfg(feature = "fal-ai__kling-video__v3__standard__motion-control")]
 #[path = "fal-ai__kling-video__v3__standard__motion-control.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_v3_standard_motion_control;
 #[cfg(feature = "fal-ai__kling-video__video-to-audio")]
 #[path = "fal-ai__kling-video__video-to-audio.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_video_video_to_audio;
 #[cfg(feature = "fal-ai__kling__v1-5__kolors-virtual-try-on")]
 #[path = "fal-ai__kling__v1-5__kolors-virtual-try-on.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kling_v1_5_kolors_virtual_try_on;
 #[cfg(feature = "fal-ai__kokoro__american-english")]
 #[path = "fal-ai__kokoro__american-english.rs"]
@@ -1395,267 +1849,355 @@ mod e_fal_ai_kling_v1_5_kolors_virtual_try_on;
 mod e_fal_ai_kokoro_american_english;
 #[cfg(feature = "fal-ai__kokoro__brazilian-portuguese")]
 #[path = "fal-ai__kokoro__brazilian-portuguese.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kokoro_brazilian_portuguese;
 #[cfg(feature = "fal-ai__kokoro__british-english")]
 #[path = "fal-ai__kokoro__british-english.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kokoro_british_english;
 #[cfg(feature = "fal-ai__kokoro__french")]
 #[path = "fal-ai__kokoro__french.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kokoro_french;
 #[cfg(feature = "fal-ai__kokoro__italian")]
 #[path = "fal-ai__kokoro__italian.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kokoro_italian;
 #[cfg(feature = "fal-ai__kokoro__mandarin-chinese")]
 #[path = "fal-ai__kokoro__mandarin-chinese.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kokoro_mandarin_chinese;
 #[cfg(feature = "fal-ai__kokoro__spanish")]
 #[path = "fal-ai__kokoro__spanish.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_kokoro_spanish;
 #[cfg(feature = "fal-ai__krea-wan-14b__text-to-video")]
 #[path = "fal-ai__krea-wan-14b__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_krea_wan_14b_text_to_video;
 #[cfg(feature = "fal-ai__latentsync")]
 #[path = "fal-ai__latentsync.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_latentsync;
 #[cfg(feature = "fal-ai__lava-sr")]
 #[path = "fal-ai__lava-sr.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_lava_sr;
 #[cfg(feature = "fal-ai__layer-diffusion")]
 #[path = "fal-ai__layer-diffusion.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_layer_diffusion;
 #[cfg(feature = "fal-ai__lcm")]
 #[path = "fal-ai__lcm.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_lcm;
 #[cfg(feature = "fal-ai__lcm-sd15-i2i")]
 #[path = "fal-ai__lcm-sd15-i2i.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_lcm_sd15_i2i;
 #[cfg(feature = "fal-ai__leffa__pose-transfer")]
 #[path = "fal-ai__leffa__pose-transfer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_leffa_pose_transfer;
 #[cfg(feature = "fal-ai__leffa__virtual-tryon")]
 #[path = "fal-ai__leffa__virtual-tryon.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_leffa_virtual_tryon;
 #[cfg(feature = "fal-ai__lightning-models")]
 #[path = "fal-ai__lightning-models.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_lightning_models;
 #[cfg(feature = "fal-ai__lightx__recamera")]
 #[path = "fal-ai__lightx__recamera.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_lightx_recamera;
 #[cfg(feature = "fal-ai__live-portrait")]
 #[path = "fal-ai__live-portrait.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_live_portrait;
 #[cfg(feature = "fal-ai__live-portrait__image")]
 #[path = "fal-ai__live-portrait__image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_live_portrait_image;
 #[cfg(feature = "fal-ai__longcat-image")]
 #[path = "fal-ai__longcat-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_longcat_image;
 #[cfg(feature = "fal-ai__longcat-image__edit")]
 #[path = "fal-ai__longcat-image__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_longcat_image_edit;
 #[cfg(feature = "fal-ai__longcat-multi-avatar__image-audio-to-video")]
 #[path = "fal-ai__longcat-multi-avatar__image-audio-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_longcat_multi_avatar_image_audio_to_video;
 #[cfg(feature = "fal-ai__longcat-single-avatar__audio-to-video")]
 #[path = "fal-ai__longcat-single-avatar__audio-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_longcat_single_avatar_audio_to_video;
 #[cfg(feature = "fal-ai__longcat-video__distilled__image-to-video__480p")]
 #[path = "fal-ai__longcat-video__distilled__image-to-video__480p.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_longcat_video_distilled_image_to_video_480p;
 #[cfg(feature = "fal-ai__longcat-video__distilled__image-to-video__720p")]
 #[path = "fal-ai__longcat-video__distilled__image-to-video__720p.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_longcat_video_distilled_image_to_video_720p;
 #[cfg(feature = "fal-ai__longcat-video__distilled__text-to-video__480p")]
 #[path = "fal-ai__longcat-video__distilled__text-to-video__480p.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_longcat_video_distilled_text_to_video_480p;
 #[cfg(feature = "fal-ai__longcat-video__distilled__text-to-video__720p")]
 #[path = "fal-ai__longcat-video__distilled__text-to-video__720p.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_longcat_video_distilled_text_to_video_720p;
 #[cfg(feature = "fal-ai__longcat-video__image-to-video__480p")]
 #[path = "fal-ai__longcat-video__image-to-video__480p.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_longcat_video_image_to_video_480p;
 #[cfg(feature = "fal-ai__longcat-video__text-to-video__720p")]
 #[path = "fal-ai__longcat-video__text-to-video__720p.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_longcat_video_text_to_video_720p;
 #[cfg(feature = "fal-ai__lora")]
 #[path = "fal-ai__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_lora;
 #[cfg(feature = "fal-ai__lora__image-to-image")]
 #[path = "fal-ai__lora__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_lora_image_to_image;
 #[cfg(feature = "fal-ai__ltx-2-19b__audio-to-video")]
 #[path = "fal-ai__ltx-2-19b__audio-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_audio_to_video;
 #[cfg(feature = "fal-ai__ltx-2-19b__audio-to-video__lora")]
 #[path = "fal-ai__ltx-2-19b__audio-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_audio_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2-19b__distilled__audio-to-video")]
 #[path = "fal-ai__ltx-2-19b__distilled__audio-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_distilled_audio_to_video;
 #[cfg(feature = "fal-ai__ltx-2-19b__distilled__extend-video")]
 #[path = "fal-ai__ltx-2-19b__distilled__extend-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_distilled_extend_video;
 #[cfg(feature = "fal-ai__ltx-2-19b__distilled__extend-video__lora")]
 #[path = "fal-ai__ltx-2-19b__distilled__extend-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_distilled_extend_video_lora;
 #[cfg(feature = "fal-ai__ltx-2-19b__distilled__image-to-video__lora")]
 #[path = "fal-ai__ltx-2-19b__distilled__image-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_distilled_image_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2-19b__distilled__text-to-video")]
 #[path = "fal-ai__ltx-2-19b__distilled__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_distilled_text_to_video;
 #[cfg(feature = "fal-ai__ltx-2-19b__distilled__video-to-video__lora")]
 #[path = "fal-ai__ltx-2-19b__distilled__video-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_distilled_video_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2-19b__extend-video__lora")]
 #[path = "fal-ai__ltx-2-19b__extend-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_extend_video_lora;
 #[cfg(feature = "fal-ai__ltx-2-19b__image-to-video")]
 #[path = "fal-ai__ltx-2-19b__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_image_to_video;
 #[cfg(feature = "fal-ai__ltx-2-19b__text-to-video__lora")]
 #[path = "fal-ai__ltx-2-19b__text-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_text_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2-19b__video-to-video")]
 #[path = "fal-ai__ltx-2-19b__video-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_video_to_video;
 #[cfg(feature = "fal-ai__ltx-2-19b__video-to-video__lora")]
 #[path = "fal-ai__ltx-2-19b__video-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_19b_video_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__audio-to-video")]
 #[path = "fal-ai__ltx-2.3-22b__audio-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_audio_to_video;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__audio-to-video__lora")]
 #[path = "fal-ai__ltx-2.3-22b__audio-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_audio_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__audio-to-video__lora")]
 #[path = "fal-ai__ltx-2.3-22b__distilled__audio-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_distilled_audio_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__image-to-video__lora")]
 #[path = "fal-ai__ltx-2.3-22b__distilled__image-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_distilled_image_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video")]
 #[path = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_distilled_reference_video_to_video;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video__lora")]
 #[path = "fal-ai__ltx-2.3-22b__distilled__reference-video-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_distilled_reference_video_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video")]
 #[path = "fal-ai__ltx-2.3-22b__distilled__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_distilled_text_to_video;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__text-to-video__lora")]
 #[path = "fal-ai__ltx-2.3-22b__distilled__text-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_distilled_text_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video")]
 #[path = "fal-ai__ltx-2.3-22b__distilled__video-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_distilled_video_to_video;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__distilled__video-to-video__lora")]
 #[path = "fal-ai__ltx-2.3-22b__distilled__video-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_distilled_video_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__extend-video")]
 #[path = "fal-ai__ltx-2.3-22b__extend-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_extend_video;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__extend-video__lora")]
 #[path = "fal-ai__ltx-2.3-22b__extend-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_extend_video_lora;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__image-to-video")]
 #[path = "fal-ai__ltx-2.3-22b__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_image_to_video;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__image-to-video__lora")]
 #[path = "fal-ai__ltx-2.3-22b__image-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_image_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__text-to-video")]
 #[path = "fal-ai__ltx-2.3-22b__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_text_to_video;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__text-to-video__lora")]
 #[path = "fal-ai__ltx-2.3-22b__text-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_text_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__video-to-video")]
 #[path = "fal-ai__ltx-2.3-22b__video-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_video_to_video;
 #[cfg(feature = "fal-ai__ltx-2.3-22b__video-to-video__lora")]
 #[path = "fal-ai__ltx-2.3-22b__video-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_22b_video_to_video_lora;
 #[cfg(feature = "fal-ai__ltx-2.3__audio-to-video")]
 #[path = "fal-ai__ltx-2.3__audio-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_audio_to_video;
 #[cfg(feature = "fal-ai__ltx-2.3__extend-video")]
 #[path = "fal-ai__ltx-2.3__extend-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_extend_video;
 #[cfg(feature = "fal-ai__ltx-2.3__image-to-video")]
 #[path = "fal-ai__ltx-2.3__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_image_to_video;
 #[cfg(feature = "fal-ai__ltx-2.3__image-to-video__fast")]
 #[path = "fal-ai__ltx-2.3__image-to-video__fast.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_image_to_video_fast;
 #[cfg(feature = "fal-ai__ltx-2.3__retake-video")]
 #[path = "fal-ai__ltx-2.3__retake-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_retake_video;
 #[cfg(feature = "fal-ai__ltx-2.3__text-to-video")]
 #[path = "fal-ai__ltx-2.3__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_3_text_to_video;
 #[cfg(feature = "fal-ai__ltx-2__audio-to-video")]
 #[path = "fal-ai__ltx-2__audio-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_audio_to_video;
 #[cfg(feature = "fal-ai__ltx-2__image-to-video")]
 #[path = "fal-ai__ltx-2__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_image_to_video;
 #[cfg(feature = "fal-ai__ltx-2__image-to-video__fast")]
 #[path = "fal-ai__ltx-2__image-to-video__fast.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_image_to_video_fast;
 #[cfg(feature = "fal-ai__ltx-2__retake-video")]
 #[path = "fal-ai__ltx-2__retake-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_retake_video;
 #[cfg(feature = "fal-ai__ltx-2__text-to-video")]
 #[path = "fal-ai__ltx-2__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_2_text_to_video;
 #[cfg(feature = "fal-ai__ltx-video")]
 #[path = "fal-ai__ltx-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_video;
 #[cfg(feature = "fal-ai__ltx-video-13b-dev__image-to-video")]
 #[path = "fal-ai__ltx-video-13b-dev__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_video_13b_dev_image_to_video;
 #[cfg(feature = "fal-ai__ltx-video-13b-dev__multiconditioning")]
 #[path = "fal-ai__ltx-video-13b-dev__multiconditioning.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_video_13b_dev_multiconditioning;
 #[cfg(feature = "fal-ai__ltx-video-13b-distilled")]
 #[path = "fal-ai__ltx-video-13b-distilled.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_video_13b_distilled;
 #[cfg(feature = "fal-ai__ltx-video-13b-distilled__image-to-video")]
 #[path = "fal-ai__ltx-video-13b-distilled__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_video_13b_distilled_image_to_video;
 #[cfg(feature = "fal-ai__ltx-video-lora__multiconditioning")]
 #[path = "fal-ai__ltx-video-lora__multiconditioning.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_video_lora_multiconditioning;
 #[cfg(feature = "fal-ai__ltx-video-trainer")]
 #[path = "fal-ai__ltx-video-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_video_trainer;
 #[cfg(feature = "fal-ai__ltx-video-v095__extend")]
 #[path = "fal-ai__ltx-video-v095__extend.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx_video_v095_extend;
 #[cfg(feature = "fal-ai__ltx2-video-trainer")]
 #[path = "fal-ai__ltx2-video-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx2_video_trainer;
 #[cfg(feature = "fal-ai__ltx23-v2v-trainer")]
 #[path = "fal-ai__ltx23-v2v-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx23_v2v_trainer;
 #[cfg(feature = "fal-ai__ltx23-video-trainer")]
 #[path = "fal-ai__ltx23-video-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltx23_video_trainer;
 #[cfg(feature = "fal-ai__ltxv-13b-098-distilled")]
 #[path = "fal-ai__ltxv-13b-098-distilled.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltxv_13b_098_distilled;
 #[cfg(feature = "fal-ai__ltxv-13b-098-distilled__extend")]
 #[path = "fal-ai__ltxv-13b-098-distilled__extend.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltxv_13b_098_distilled_extend;
 #[cfg(feature = "fal-ai__ltxv-13b-098-distilled__image-to-video")]
 #[path = "fal-ai__ltxv-13b-098-distilled__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltxv_13b_098_distilled_image_to_video;
 #[cfg(feature = "fal-ai__ltxv-13b-098-distilled__multiconditioning")]
 #[path = "fal-ai__ltxv-13b-098-distilled__multiconditioning.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ltxv_13b_098_distilled_multiconditioning;
 #[cfg(feature = "fal-ai__lucidflux")]
 #[path = "fal-ai__lucidflux.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_lucidflux;
 #[cfg(feature = "fal-ai__luma-dream-machine__image-to-video")]
 #[path = "fal-ai__luma-dream-machine__image-to-video.rs"]
@@ -1663,1296 +2205,1727 @@ mod e_fal_ai_lucidflux;
 mod e_fal_ai_luma_dream_machine_image_to_video;
 #[cfg(feature = "fal-ai__luma-dream-machine__ray-2")]
 #[path = "fal-ai__luma-dream-machine__ray-2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_luma_dream_machine_ray_2;
 #[cfg(feature = "fal-ai__luma-dream-machine__ray-2-flash__image-to-video")]
 #[path = "fal-ai__luma-dream-machine__ray-2-flash__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_luma_dream_machine_ray_2_flash_image_to_video;
 #[cfg(feature = "fal-ai__luma-dream-machine__ray-2-flash__modify")]
 #[path = "fal-ai__luma-dream-machine__ray-2-flash__modify.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_luma_dream_machine_ray_2_flash_modify;
 #[cfg(feature = "fal-ai__luma-dream-machine__ray-2-flash__reframe")]
 #[path = "fal-ai__luma-dream-machine__ray-2-flash__reframe.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_luma_dream_machine_ray_2_flash_reframe;
 #[cfg(feature = "fal-ai__luma-dream-machine__ray-2__image-to-video")]
 #[path = "fal-ai__luma-dream-machine__ray-2__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_luma_dream_machine_ray_2_image_to_video;
 #[cfg(feature = "fal-ai__luma-dream-machine__ray-2__modify")]
 #[path = "fal-ai__luma-dream-machine__ray-2__modify.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_luma_dream_machine_ray_2_modify;
 #[cfg(feature = "fal-ai__luma-dream-machine__ray-2__reframe")]
 #[path = "fal-ai__luma-dream-machine__ray-2__reframe.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_luma_dream_machine_ray_2_reframe;
 #[cfg(feature = "fal-ai__luma-photon")]
 #[path = "fal-ai__luma-photon.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_luma_photon;
 #[cfg(feature = "fal-ai__luma-photon__flash")]
 #[path = "fal-ai__luma-photon__flash.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_luma_photon_flash;
 #[cfg(feature = "fal-ai__luma-photon__flash__reframe")]
 #[path = "fal-ai__luma-photon__flash__reframe.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_luma_photon_flash_reframe;
 #[cfg(feature = "fal-ai__lumina-image__v2")]
 #[path = "fal-ai__lumina-image__v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_lumina_image_v2;
 #[cfg(feature = "fal-ai__lux-tts")]
 #[path = "fal-ai__lux-tts.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_lux_tts;
 #[cfg(feature = "fal-ai__lyra-2__zoom")]
 #[path = "fal-ai__lyra-2__zoom.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_lyra_2_zoom;
 #[cfg(feature = "fal-ai__lyria2")]
 #[path = "fal-ai__lyria2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_lyria2;
 #[cfg(feature = "fal-ai__magi")]
 #[path = "fal-ai__magi.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_magi;
 #[cfg(feature = "fal-ai__magi-distilled")]
 #[path = "fal-ai__magi-distilled.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_magi_distilled;
 #[cfg(feature = "fal-ai__magi-distilled__extend-video")]
 #[path = "fal-ai__magi-distilled__extend-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_magi_distilled_extend_video;
 #[cfg(feature = "fal-ai__magi-distilled__image-to-video")]
 #[path = "fal-ai__magi-distilled__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_magi_distilled_image_to_video;
 #[cfg(feature = "fal-ai__magi__extend-video")]
 #[path = "fal-ai__magi__extend-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_magi_extend_video;
 #[cfg(feature = "fal-ai__magi__image-to-video")]
 #[path = "fal-ai__magi__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_magi_image_to_video;
 #[cfg(feature = "fal-ai__maya")]
 #[path = "fal-ai__maya.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_maya;
 #[cfg(feature = "fal-ai__maya__batch")]
 #[path = "fal-ai__maya__batch.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_maya_batch;
 #[cfg(feature = "fal-ai__maya__stream")]
 #[path = "fal-ai__maya__stream.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_maya_stream;
 #[cfg(feature = "fal-ai__minimax-music")]
 #[path = "fal-ai__minimax-music.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_music;
 #[cfg(feature = "fal-ai__minimax-music__v1.5")]
 #[path = "fal-ai__minimax-music__v1.5.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_music_v1_5;
 #[cfg(feature = "fal-ai__minimax-music__v2.5")]
 #[path = "fal-ai__minimax-music__v2.5.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_music_v2_5;
 #[cfg(feature = "fal-ai__minimax-music__v2.6")]
 #[path = "fal-ai__minimax-music__v2.6.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_music_v2_6;
 #[cfg(feature = "fal-ai__minimax__hailuo-02-fast__image-to-video")]
 #[path = "fal-ai__minimax__hailuo-02-fast__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_hailuo_02_fast_image_to_video;
 #[cfg(feature = "fal-ai__minimax__hailuo-02__pro__text-to-video")]
 #[path = "fal-ai__minimax__hailuo-02__pro__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_hailuo_02_pro_text_to_video;
 #[cfg(feature = "fal-ai__minimax__hailuo-02__standard__image-to-video")]
 #[path = "fal-ai__minimax__hailuo-02__standard__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_hailuo_02_standard_image_to_video;
 #[cfg(feature = "fal-ai__minimax__hailuo-2.3-fast__standard__image-to-video")]
 #[path = "fal-ai__minimax__hailuo-2.3-fast__standard__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_hailuo_2_3_fast_standard_image_to_video;
 #[cfg(feature = "fal-ai__minimax__hailuo-2.3__pro__image-to-video")]
 #[path = "fal-ai__minimax__hailuo-2.3__pro__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_hailuo_2_3_pro_image_to_video;
 #[cfg(feature = "fal-ai__minimax__hailuo-2.3__pro__text-to-video")]
 #[path = "fal-ai__minimax__hailuo-2.3__pro__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_hailuo_2_3_pro_text_to_video;
 #[cfg(feature = "fal-ai__minimax__hailuo-2.3__standard__image-to-video")]
 #[path = "fal-ai__minimax__hailuo-2.3__standard__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_hailuo_2_3_standard_image_to_video;
 #[cfg(feature = "fal-ai__minimax__hailuo-2.3__standard__text-to-video")]
 #[path = "fal-ai__minimax__hailuo-2.3__standard__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_hailuo_2_3_standard_text_to_video;
 #[cfg(feature = "fal-ai__minimax__image-01")]
 #[path = "fal-ai__minimax__image-01.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_image_01;
 #[cfg(feature = "fal-ai__minimax__speech-02-turbo")]
 #[path = "fal-ai__minimax__speech-02-turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_speech_02_turbo;
 #[cfg(feature = "fal-ai__minimax__speech-2.6-hd")]
 #[path = "fal-ai__minimax__speech-2.6-hd.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_speech_2_6_hd;
 #[cfg(feature = "fal-ai__minimax__speech-2.6-turbo")]
 #[path = "fal-ai__minimax__speech-2.6-turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_speech_2_6_turbo;
 #[cfg(feature = "fal-ai__minimax__speech-2.8-hd")]
 #[path = "fal-ai__minimax__speech-2.8-hd.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_speech_2_8_hd;
 #[cfg(feature = "fal-ai__minimax__speech-2.8-turbo")]
 #[path = "fal-ai__minimax__speech-2.8-turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_speech_2_8_turbo;
 #[cfg(feature = "fal-ai__minimax__video-01")]
 #[path = "fal-ai__minimax__video-01.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_video_01;
 #[cfg(feature = "fal-ai__minimax__video-01-director")]
 #[path = "fal-ai__minimax__video-01-director.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_video_01_director;
 #[cfg(feature = "fal-ai__minimax__video-01-director__image-to-video")]
 #[path = "fal-ai__minimax__video-01-director__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_video_01_director_image_to_video;
 #[cfg(feature = "fal-ai__minimax__video-01-live")]
 #[path = "fal-ai__minimax__video-01-live.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_video_01_live;
 #[cfg(feature = "fal-ai__minimax__video-01-live__image-to-video")]
 #[path = "fal-ai__minimax__video-01-live__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_video_01_live_image_to_video;
 #[cfg(feature = "fal-ai__minimax__video-01-subject-reference")]
 #[path = "fal-ai__minimax__video-01-subject-reference.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_video_01_subject_reference;
 #[cfg(feature = "fal-ai__minimax__video-01__image-to-video")]
 #[path = "fal-ai__minimax__video-01__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_video_01_image_to_video;
 #[cfg(feature = "fal-ai__minimax__voice-clone")]
 #[path = "fal-ai__minimax__voice-clone.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_voice_clone;
 #[cfg(feature = "fal-ai__minimax__voice-design")]
 #[path = "fal-ai__minimax__voice-design.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_minimax_voice_design;
 #[cfg(feature = "fal-ai__mix-dehaze-net")]
 #[path = "fal-ai__mix-dehaze-net.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_mix_dehaze_net;
 #[cfg(feature = "fal-ai__mmaudio-v2")]
 #[path = "fal-ai__mmaudio-v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_mmaudio_v2;
 #[cfg(feature = "fal-ai__moondream-next")]
 #[path = "fal-ai__moondream-next.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_moondream_next;
 #[cfg(feature = "fal-ai__moondream-next__detection")]
 #[path = "fal-ai__moondream-next__detection.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_moondream_next_detection;
 #[cfg(feature = "fal-ai__moondream__batched")]
 #[path = "fal-ai__moondream__batched.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_moondream_batched;
 #[cfg(feature = "fal-ai__moondream2")]
 #[path = "fal-ai__moondream2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_moondream2;
 #[cfg(feature = "fal-ai__moondream2__object-detection")]
 #[path = "fal-ai__moondream2__object-detection.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_moondream2_object_detection;
 #[cfg(feature = "fal-ai__moondream3-preview__detect")]
 #[path = "fal-ai__moondream3-preview__detect.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_moondream3_preview_detect;
 #[cfg(feature = "fal-ai__moondream3-preview__point")]
 #[path = "fal-ai__moondream3-preview__point.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_moondream3_preview_point;
 #[cfg(feature = "fal-ai__moondream3-preview__query")]
 #[path = "fal-ai__moondream3-preview__query.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_moondream3_preview_query;
 #[cfg(feature = "fal-ai__moondream3-preview__segment")]
 #[path = "fal-ai__moondream3-preview__segment.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_moondream3_preview_segment;
 #[cfg(feature = "fal-ai__multishot-master")]
 #[path = "fal-ai__multishot-master.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_multishot_master;
 #[cfg(feature = "fal-ai__musetalk")]
 #[path = "fal-ai__musetalk.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_musetalk;
 #[cfg(feature = "fal-ai__nafnet__deblur")]
 #[path = "fal-ai__nafnet__deblur.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_nafnet_deblur;
 #[cfg(feature = "fal-ai__nafnet__denoise")]
 #[path = "fal-ai__nafnet__denoise.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_nafnet_denoise;
 #[cfg(feature = "fal-ai__nano-banana")]
 #[path = "fal-ai__nano-banana.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_nano_banana;
 #[cfg(feature = "fal-ai__nano-banana-2")]
 #[path = "fal-ai__nano-banana-2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_nano_banana_2;
 #[cfg(feature = "fal-ai__nano-banana-2__edit")]
 #[path = "fal-ai__nano-banana-2__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_nano_banana_2_edit;
 #[cfg(feature = "fal-ai__nano-banana-pro")]
 #[path = "fal-ai__nano-banana-pro.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_nano_banana_pro;
 #[cfg(feature = "fal-ai__nano-banana-pro__edit")]
 #[path = "fal-ai__nano-banana-pro__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_nano_banana_pro_edit;
 #[cfg(feature = "fal-ai__nano-banana__edit")]
 #[path = "fal-ai__nano-banana__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_nano_banana_edit;
 #[cfg(feature = "fal-ai__nova-sr")]
 #[path = "fal-ai__nova-sr.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_nova_sr;
 #[cfg(feature = "fal-ai__nucleus-image")]
 #[path = "fal-ai__nucleus-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_nucleus_image;
 #[cfg(feature = "fal-ai__object-removal")]
 #[path = "fal-ai__object-removal.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_object_removal;
 #[cfg(feature = "fal-ai__object-removal__bbox")]
 #[path = "fal-ai__object-removal__bbox.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_object_removal_bbox;
 #[cfg(feature = "fal-ai__object-removal__mask")]
 #[path = "fal-ai__object-removal__mask.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_object_removal_mask;
 #[cfg(feature = "fal-ai__omnigen-v2")]
 #[path = "fal-ai__omnigen-v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_omnigen_v2;
 #[cfg(feature = "fal-ai__omnilottie__image-to-lottie")]
 #[path = "fal-ai__omnilottie__image-to-lottie.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_omnilottie_image_to_lottie;
 #[cfg(feature = "fal-ai__one-to-all-animation__14b")]
 #[path = "fal-ai__one-to-all-animation__14b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_one_to_all_animation_14b;
 #[cfg(feature = "fal-ai__onereward")]
 #[path = "fal-ai__onereward.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_onereward;
 #[cfg(feature = "fal-ai__ovi__image-to-video")]
 #[path = "fal-ai__ovi__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ovi_image_to_video;
 #[cfg(feature = "fal-ai__ovis-image")]
 #[path = "fal-ai__ovis-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ovis_image;
 #[cfg(feature = "fal-ai__pasd")]
 #[path = "fal-ai__pasd.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pasd;
 #[cfg(feature = "fal-ai__patina__material")]
 #[path = "fal-ai__patina__material.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_patina_material;
 #[cfg(feature = "fal-ai__patina__material__extract")]
 #[path = "fal-ai__patina__material__extract.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_patina_material_extract;
 #[cfg(feature = "fal-ai__personaplex")]
 #[path = "fal-ai__personaplex.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_personaplex;
 #[cfg(feature = "fal-ai__personaplex__realtime")]
 #[path = "fal-ai__personaplex__realtime.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_personaplex_realtime;
 #[cfg(feature = "fal-ai__phota")]
 #[path = "fal-ai__phota.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_phota;
 #[cfg(feature = "fal-ai__phota__create-profile")]
 #[path = "fal-ai__phota__create-profile.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_phota_create_profile;
 #[cfg(feature = "fal-ai__phota__edit")]
 #[path = "fal-ai__phota__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_phota_edit;
 #[cfg(feature = "fal-ai__photomaker")]
 #[path = "fal-ai__photomaker.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_photomaker;
 #[cfg(feature = "fal-ai__physic-edit")]
 #[path = "fal-ai__physic-edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_physic_edit;
 #[cfg(feature = "fal-ai__pika__v1.5__pikaffects")]
 #[path = "fal-ai__pika__v1.5__pikaffects.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pika_v1_5_pikaffects;
 #[cfg(feature = "fal-ai__pika__v2.1__image-to-video")]
 #[path = "fal-ai__pika__v2.1__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pika_v2_1_image_to_video;
 #[cfg(feature = "fal-ai__pika__v2.1__text-to-video")]
 #[path = "fal-ai__pika__v2.1__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pika_v2_1_text_to_video;
 #[cfg(feature = "fal-ai__pika__v2.2__image-to-video")]
 #[path = "fal-ai__pika__v2.2__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pika_v2_2_image_to_video;
 #[cfg(feature = "fal-ai__pika__v2.2__pikaframes")]
 #[path = "fal-ai__pika__v2.2__pikaframes.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pika_v2_2_pikaframes;
 #[cfg(feature = "fal-ai__pika__v2__pikadditions")]
 #[path = "fal-ai__pika__v2__pikadditions.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pika_v2_pikadditions;
 #[cfg(feature = "fal-ai__pika__v2__turbo__image-to-video")]
 #[path = "fal-ai__pika__v2__turbo__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pika_v2_turbo_image_to_video;
 #[cfg(feature = "fal-ai__pika__v2__turbo__text-to-video")]
 #[path = "fal-ai__pika__v2__turbo__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pika_v2_turbo_text_to_video;
 #[cfg(feature = "fal-ai__pixverse__c1__reference-to-video")]
 #[path = "fal-ai__pixverse__c1__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_c1_reference_to_video;
 #[cfg(feature = "fal-ai__pixverse__c1__transition")]
 #[path = "fal-ai__pixverse__c1__transition.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_c1_transition;
 #[cfg(feature = "fal-ai__pixverse__extend")]
 #[path = "fal-ai__pixverse__extend.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_extend;
 #[cfg(feature = "fal-ai__pixverse__lipsync")]
 #[path = "fal-ai__pixverse__lipsync.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_lipsync;
 #[cfg(feature = "fal-ai__pixverse__swap")]
 #[path = "fal-ai__pixverse__swap.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_swap;
 #[cfg(feature = "fal-ai__pixverse__v3.5__effects")]
 #[path = "fal-ai__pixverse__v3.5__effects.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v3_5_effects;
 #[cfg(feature = "fal-ai__pixverse__v3.5__image-to-video__fast")]
 #[path = "fal-ai__pixverse__v3.5__image-to-video__fast.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v3_5_image_to_video_fast;
 #[cfg(feature = "fal-ai__pixverse__v3.5__text-to-video")]
 #[path = "fal-ai__pixverse__v3.5__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v3_5_text_to_video;
 #[cfg(feature = "fal-ai__pixverse__v3.5__transition")]
 #[path = "fal-ai__pixverse__v3.5__transition.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v3_5_transition;
 #[cfg(feature = "fal-ai__pixverse__v4.5__effects")]
 #[path = "fal-ai__pixverse__v4.5__effects.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v4_5_effects;
 #[cfg(feature = "fal-ai__pixverse__v4.5__image-to-video")]
 #[path = "fal-ai__pixverse__v4.5__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v4_5_image_to_video;
 #[cfg(feature = "fal-ai__pixverse__v4.5__image-to-video__fast")]
 #[path = "fal-ai__pixverse__v4.5__image-to-video__fast.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v4_5_image_to_video_fast;
 #[cfg(feature = "fal-ai__pixverse__v4.5__text-to-video")]
 #[path = "fal-ai__pixverse__v4.5__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v4_5_text_to_video;
 #[cfg(feature = "fal-ai__pixverse__v4.5__text-to-video__fast")]
 #[path = "fal-ai__pixverse__v4.5__text-to-video__fast.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v4_5_text_to_video_fast;
 #[cfg(feature = "fal-ai__pixverse__v4__effects")]
 #[path = "fal-ai__pixverse__v4__effects.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v4_effects;
 #[cfg(feature = "fal-ai__pixverse__v4__image-to-video")]
 #[path = "fal-ai__pixverse__v4__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v4_image_to_video;
 #[cfg(feature = "fal-ai__pixverse__v5.5__effects")]
 #[path = "fal-ai__pixverse__v5.5__effects.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v5_5_effects;
 #[cfg(feature = "fal-ai__pixverse__v5.5__image-to-video")]
 #[path = "fal-ai__pixverse__v5.5__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v5_5_image_to_video;
 #[cfg(feature = "fal-ai__pixverse__v5.5__text-to-video")]
 #[path = "fal-ai__pixverse__v5.5__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v5_5_text_to_video;
 #[cfg(feature = "fal-ai__pixverse__v5.5__transition")]
 #[path = "fal-ai__pixverse__v5.5__transition.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v5_5_transition;
 #[cfg(feature = "fal-ai__pixverse__v5.6__image-to-video")]
 #[path = "fal-ai__pixverse__v5.6__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v5_6_image_to_video;
 #[cfg(feature = "fal-ai__pixverse__v5.6__text-to-video")]
 #[path = "fal-ai__pixverse__v5.6__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v5_6_text_to_video;
 #[cfg(feature = "fal-ai__pixverse__v5.6__transition")]
 #[path = "fal-ai__pixverse__v5.6__transition.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v5_6_transition;
 #[cfg(feature = "fal-ai__pixverse__v5__effects")]
 #[path = "fal-ai__pixverse__v5__effects.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v5_effects;
 #[cfg(feature = "fal-ai__pixverse__v5__text-to-video")]
 #[path = "fal-ai__pixverse__v5__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v5_text_to_video;
 #[cfg(feature = "fal-ai__pixverse__v6__image-to-video")]
 #[path = "fal-ai__pixverse__v6__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v6_image_to_video;
 #[cfg(feature = "fal-ai__pixverse__v6__transition")]
 #[path = "fal-ai__pixverse__v6__transition.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pixverse_v6_transition;
 #[cfg(feature = "fal-ai__playground-v25")]
 #[path = "fal-ai__playground-v25.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_playground_v25;
 #[cfg(feature = "fal-ai__playground-v25__image-to-image")]
 #[path = "fal-ai__playground-v25__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_playground_v25_image_to_image;
 #[cfg(feature = "fal-ai__playground-v25__inpainting")]
 #[path = "fal-ai__playground-v25__inpainting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_playground_v25_inpainting;
 #[cfg(feature = "fal-ai__pony-v7")]
 #[path = "fal-ai__pony-v7.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pony_v7;
 #[cfg(feature = "fal-ai__post-processing__color-correction")]
 #[path = "fal-ai__post-processing__color-correction.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_post_processing_color_correction;
 #[cfg(feature = "fal-ai__post-processing__color-tint")]
 #[path = "fal-ai__post-processing__color-tint.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_post_processing_color_tint;
 #[cfg(feature = "fal-ai__post-processing__desaturate")]
 #[path = "fal-ai__post-processing__desaturate.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_post_processing_desaturate;
 #[cfg(feature = "fal-ai__post-processing__dissolve")]
 #[path = "fal-ai__post-processing__dissolve.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_post_processing_dissolve;
 #[cfg(feature = "fal-ai__post-processing__dodge-burn")]
 #[path = "fal-ai__post-processing__dodge-burn.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_post_processing_dodge_burn;
 #[cfg(feature = "fal-ai__post-processing__grain")]
 #[path = "fal-ai__post-processing__grain.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_post_processing_grain;
 #[cfg(feature = "fal-ai__post-processing__parabolize")]
 #[path = "fal-ai__post-processing__parabolize.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_post_processing_parabolize;
 #[cfg(feature = "fal-ai__post-processing__sharpen")]
 #[path = "fal-ai__post-processing__sharpen.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_post_processing_sharpen;
 #[cfg(feature = "fal-ai__post-processing__solarize")]
 #[path = "fal-ai__post-processing__solarize.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_post_processing_solarize;
 #[cfg(feature = "fal-ai__post-processing__vignette")]
 #[path = "fal-ai__post-processing__vignette.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_post_processing_vignette;
 #[cfg(feature = "fal-ai__pshuman")]
 #[path = "fal-ai__pshuman.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_pshuman;
 #[cfg(feature = "fal-ai__qwen-3-guard")]
 #[path = "fal-ai__qwen-3-guard.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_3_guard;
 #[cfg(feature = "fal-ai__qwen-3-tts__clone-voice__0.6b")]
 #[path = "fal-ai__qwen-3-tts__clone-voice__0.6b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_3_tts_clone_voice_0_6b;
 #[cfg(feature = "fal-ai__qwen-3-tts__clone-voice__1.7b")]
 #[path = "fal-ai__qwen-3-tts__clone-voice__1.7b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_3_tts_clone_voice_1_7b;
 #[cfg(feature = "fal-ai__qwen-3-tts__text-to-speech__1.7b")]
 #[path = "fal-ai__qwen-3-tts__text-to-speech__1.7b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_3_tts_text_to_speech_1_7b;
 #[cfg(feature = "fal-ai__qwen-image-2__edit")]
 #[path = "fal-ai__qwen-image-2__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_2_edit;
 #[cfg(feature = "fal-ai__qwen-image-2__pro__edit")]
 #[path = "fal-ai__qwen-image-2__pro__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_2_pro_edit;
 #[cfg(feature = "fal-ai__qwen-image-2__text-to-image")]
 #[path = "fal-ai__qwen-image-2__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_2_text_to_image;
 #[cfg(feature = "fal-ai__qwen-image-2512")]
 #[path = "fal-ai__qwen-image-2512.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_2512;
 #[cfg(feature = "fal-ai__qwen-image-2512-trainer")]
 #[path = "fal-ai__qwen-image-2512-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_2512_trainer;
 #[cfg(feature = "fal-ai__qwen-image-2512-trainer-v2")]
 #[path = "fal-ai__qwen-image-2512-trainer-v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_2512_trainer_v2;
 #[cfg(feature = "fal-ai__qwen-image-2512__lora")]
 #[path = "fal-ai__qwen-image-2512__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_2512_lora;
 #[cfg(feature = "fal-ai__qwen-image-edit")]
 #[path = "fal-ai__qwen-image-edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit;
 #[cfg(feature = "fal-ai__qwen-image-edit-2509")]
 #[path = "fal-ai__qwen-image-edit-2509.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_2509;
 #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora")]
 #[path = "fal-ai__qwen-image-edit-2509-lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_2509_lora;
 #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__add-background")]
 #[path = "fal-ai__qwen-image-edit-2509-lora-gallery__add-background.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_2509_lora_gallery_add_background;
 #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__face-to-full-portrait")]
 #[path = "fal-ai__qwen-image-edit-2509-lora-gallery__face-to-full-portrait.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_2509_lora_gallery_face_to_full_portrait;
 #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__group-photo")]
 #[path = "fal-ai__qwen-image-edit-2509-lora-gallery__group-photo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_2509_lora_gallery_group_photo;
 #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__multiple-angles")]
 #[path = "fal-ai__qwen-image-edit-2509-lora-gallery__multiple-angles.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_2509_lora_gallery_multiple_angles;
 #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__next-scene")]
 #[path = "fal-ai__qwen-image-edit-2509-lora-gallery__next-scene.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_2509_lora_gallery_next_scene;
 #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-element")]
 #[path = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-element.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_2509_lora_gallery_remove_element;
 #[cfg(feature = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-lighting")]
 #[path = "fal-ai__qwen-image-edit-2509-lora-gallery__remove-lighting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_2509_lora_gallery_remove_lighting;
 #[cfg(feature = "fal-ai__qwen-image-edit-2511")]
 #[path = "fal-ai__qwen-image-edit-2511.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_2511;
 #[cfg(feature = "fal-ai__qwen-image-edit-2511-multiple-angles")]
 #[path = "fal-ai__qwen-image-edit-2511-multiple-angles.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_2511_multiple_angles;
 #[cfg(feature = "fal-ai__qwen-image-edit-2511__lora")]
 #[path = "fal-ai__qwen-image-edit-2511__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_2511_lora;
 #[cfg(feature = "fal-ai__qwen-image-edit-lora")]
 #[path = "fal-ai__qwen-image-edit-lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_lora;
 #[cfg(feature = "fal-ai__qwen-image-edit-plus")]
 #[path = "fal-ai__qwen-image-edit-plus.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_plus;
 #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora")]
 #[path = "fal-ai__qwen-image-edit-plus-lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_plus_lora;
 #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__add-background")]
 #[path = "fal-ai__qwen-image-edit-plus-lora-gallery__add-background.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_plus_lora_gallery_add_background;
 #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__face-to-full-portrait")]
 #[path = "fal-ai__qwen-image-edit-plus-lora-gallery__face-to-full-portrait.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_plus_lora_gallery_face_to_full_portrait;
 #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__integrate-product")]
 #[path = "fal-ai__qwen-image-edit-plus-lora-gallery__integrate-product.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_plus_lora_gallery_integrate_product;
 #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__lighting-restoration")]
 #[path = "fal-ai__qwen-image-edit-plus-lora-gallery__lighting-restoration.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_plus_lora_gallery_lighting_restoration;
 #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__multiple-angles")]
 #[path = "fal-ai__qwen-image-edit-plus-lora-gallery__multiple-angles.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_plus_lora_gallery_multiple_angles;
 #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__next-scene")]
 #[path = "fal-ai__qwen-image-edit-plus-lora-gallery__next-scene.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_plus_lora_gallery_next_scene;
 #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-element")]
 #[path = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-element.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_plus_lora_gallery_remove_element;
 #[cfg(feature = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-lighting")]
 #[path = "fal-ai__qwen-image-edit-plus-lora-gallery__remove-lighting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_plus_lora_gallery_remove_lighting;
 #[cfg(feature = "fal-ai__qwen-image-edit-plus-trainer")]
 #[path = "fal-ai__qwen-image-edit-plus-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_plus_trainer;
 #[cfg(feature = "fal-ai__qwen-image-edit__inpaint")]
 #[path = "fal-ai__qwen-image-edit__inpaint.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_edit_inpaint;
 #[cfg(feature = "fal-ai__qwen-image-layered-trainer")]
 #[path = "fal-ai__qwen-image-layered-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_layered_trainer;
 #[cfg(feature = "fal-ai__qwen-image-max__edit")]
 #[path = "fal-ai__qwen-image-max__edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_max_edit;
 #[cfg(feature = "fal-ai__qwen-image-max__text-to-image")]
 #[path = "fal-ai__qwen-image-max__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_max_text_to_image;
 #[cfg(feature = "fal-ai__qwen-image-trainer-v2")]
 #[path = "fal-ai__qwen-image-trainer-v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_trainer_v2;
 #[cfg(feature = "fal-ai__qwen-image__image-to-image")]
 #[path = "fal-ai__qwen-image__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_qwen_image_image_to_image;
 #[cfg(feature = "fal-ai__realistic-vision")]
 #[path = "fal-ai__realistic-vision.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_realistic_vision;
 #[cfg(feature = "fal-ai__reconviagen-0.5")]
 #[path = "fal-ai__reconviagen-0.5.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_reconviagen_0_5;
 #[cfg(feature = "fal-ai__recraft-20b")]
 #[path = "fal-ai__recraft-20b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_recraft_20b;
 #[cfg(feature = "fal-ai__recraft-v3")]
 #[path = "fal-ai__recraft-v3.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_recraft_v3;
 #[cfg(feature = "fal-ai__recraft__upscale__creative")]
 #[path = "fal-ai__recraft__upscale__creative.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_recraft_upscale_creative;
 #[cfg(feature = "fal-ai__recraft__upscale__crisp")]
 #[path = "fal-ai__recraft__upscale__crisp.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_recraft_upscale_crisp;
 #[cfg(feature = "fal-ai__recraft__v2__text-to-image")]
 #[path = "fal-ai__recraft__v2__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_recraft_v2_text_to_image;
 #[cfg(feature = "fal-ai__recraft__v3__create-style")]
 #[path = "fal-ai__recraft__v3__create-style.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_recraft_v3_create_style;
 #[cfg(feature = "fal-ai__recraft__v3__text-to-image")]
 #[path = "fal-ai__recraft__v3__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_recraft_v3_text_to_image;
 #[cfg(feature = "fal-ai__recraft__v4__pro__text-to-image")]
 #[path = "fal-ai__recraft__v4__pro__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_recraft_v4_pro_text_to_image;
 #[cfg(feature = "fal-ai__recraft__v4__text-to-image")]
 #[path = "fal-ai__recraft__v4__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_recraft_v4_text_to_image;
 #[cfg(feature = "fal-ai__recraft__v4__text-to-vector")]
 #[path = "fal-ai__recraft__v4__text-to-vector.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_recraft_v4_text_to_vector;
 #[cfg(feature = "fal-ai__recraft__vectorize")]
 #[path = "fal-ai__recraft__vectorize.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_recraft_vectorize;
 #[cfg(feature = "fal-ai__retoucher")]
 #[path = "fal-ai__retoucher.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_retoucher;
 #[cfg(feature = "fal-ai__rife")]
 #[path = "fal-ai__rife.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_rife;
 #[cfg(feature = "fal-ai__rife__video")]
 #[path = "fal-ai__rife__video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_rife_video;
 #[cfg(feature = "fal-ai__sa2va__4b__image")]
 #[path = "fal-ai__sa2va__4b__image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sa2va_4b_image;
 #[cfg(feature = "fal-ai__sa2va__4b__video")]
 #[path = "fal-ai__sa2va__4b__video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sa2va_4b_video;
 #[cfg(feature = "fal-ai__sa2va__8b__image")]
 #[path = "fal-ai__sa2va__8b__image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sa2va_8b_image;
 #[cfg(feature = "fal-ai__sa2va__8b__video")]
 #[path = "fal-ai__sa2va__8b__video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sa2va_8b_video;
 #[cfg(feature = "fal-ai__sadtalker__reference")]
 #[path = "fal-ai__sadtalker__reference.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sadtalker_reference;
 #[cfg(feature = "fal-ai__sam-3-1__image")]
 #[path = "fal-ai__sam-3-1__image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam_3_1_image;
 #[cfg(feature = "fal-ai__sam-3-1__video")]
 #[path = "fal-ai__sam-3-1__video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam_3_1_video;
 #[cfg(feature = "fal-ai__sam-3-1__video-rle")]
 #[path = "fal-ai__sam-3-1__video-rle.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam_3_1_video_rle;
 #[cfg(feature = "fal-ai__sam-3__3d-align")]
 #[path = "fal-ai__sam-3__3d-align.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam_3_3d_align;
 #[cfg(feature = "fal-ai__sam-3__3d-objects")]
 #[path = "fal-ai__sam-3__3d-objects.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam_3_3d_objects;
 #[cfg(feature = "fal-ai__sam-3__image__embed")]
 #[path = "fal-ai__sam-3__image__embed.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam_3_image_embed;
 #[cfg(feature = "fal-ai__sam-3__video")]
 #[path = "fal-ai__sam-3__video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam_3_video;
 #[cfg(feature = "fal-ai__sam-3__video-rle")]
 #[path = "fal-ai__sam-3__video-rle.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam_3_video_rle;
 #[cfg(feature = "fal-ai__sam-audio__separate")]
 #[path = "fal-ai__sam-audio__separate.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam_audio_separate;
 #[cfg(feature = "fal-ai__sam-audio__span-separate")]
 #[path = "fal-ai__sam-audio__span-separate.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam_audio_span_separate;
 #[cfg(feature = "fal-ai__sam2__auto-segment")]
 #[path = "fal-ai__sam2__auto-segment.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam2_auto_segment;
 #[cfg(feature = "fal-ai__sam2__image")]
 #[path = "fal-ai__sam2__image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam2_image;
 #[cfg(feature = "fal-ai__sam2__video")]
 #[path = "fal-ai__sam2__video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sam2_video;
 #[cfg(feature = "fal-ai__sana")]
 #[path = "fal-ai__sana.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sana;
 #[cfg(feature = "fal-ai__sana-video")]
 #[path = "fal-ai__sana-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sana_video;
 #[cfg(feature = "fal-ai__sana__sprint")]
 #[path = "fal-ai__sana__sprint.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sana_sprint;
 #[cfg(feature = "fal-ai__sana__v1.5__4.8b")]
 #[path = "fal-ai__sana__v1.5__4.8b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sana_v1_5_4_8b;
 #[cfg(feature = "fal-ai__sd15-depth-controlnet")]
 #[path = "fal-ai__sd15-depth-controlnet.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sd15_depth_controlnet;
 #[cfg(feature = "fal-ai__sdxl-controlnet-union")]
 #[path = "fal-ai__sdxl-controlnet-union.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sdxl_controlnet_union;
 #[cfg(feature = "fal-ai__sdxl-controlnet-union__image-to-image")]
 #[path = "fal-ai__sdxl-controlnet-union__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sdxl_controlnet_union_image_to_image;
 #[cfg(feature = "fal-ai__sdxl-controlnet-union__inpainting")]
 #[path = "fal-ai__sdxl-controlnet-union__inpainting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sdxl_controlnet_union_inpainting;
 #[cfg(feature = "fal-ai__seedvr__upscale__image")]
 #[path = "fal-ai__seedvr__upscale__image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_seedvr_upscale_image;
 #[cfg(feature = "fal-ai__seedvr__upscale__image__seamless")]
 #[path = "fal-ai__seedvr__upscale__image__seamless.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_seedvr_upscale_image_seamless;
 #[cfg(feature = "fal-ai__seedvr__upscale__video")]
 #[path = "fal-ai__seedvr__upscale__video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_seedvr_upscale_video;
 #[cfg(feature = "fal-ai__silero-vad")]
 #[path = "fal-ai__silero-vad.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_silero_vad;
 #[cfg(feature = "fal-ai__skyreels-i2v")]
 #[path = "fal-ai__skyreels-i2v.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_skyreels_i2v;
 #[cfg(feature = "fal-ai__smart-resize")]
 #[path = "fal-ai__smart-resize.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_smart_resize;
 #[cfg(feature = "fal-ai__smart-turn")]
 #[path = "fal-ai__smart-turn.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_smart_turn;
 #[cfg(feature = "fal-ai__sora-2__characters")]
 #[path = "fal-ai__sora-2__characters.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sora_2_characters;
 #[cfg(feature = "fal-ai__sora-2__image-to-video")]
 #[path = "fal-ai__sora-2__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sora_2_image_to_video;
 #[cfg(feature = "fal-ai__sora-2__image-to-video__pro")]
 #[path = "fal-ai__sora-2__image-to-video__pro.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sora_2_image_to_video_pro;
 #[cfg(feature = "fal-ai__sora-2__text-to-video__pro")]
 #[path = "fal-ai__sora-2__text-to-video__pro.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sora_2_text_to_video_pro;
 #[cfg(feature = "fal-ai__sora-2__video-to-video__remix")]
 #[path = "fal-ai__sora-2__video-to-video__remix.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sora_2_video_to_video_remix;
 #[cfg(feature = "fal-ai__speech-to-text__stream")]
 #[path = "fal-ai__speech-to-text__stream.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_speech_to_text_stream;
 #[cfg(feature = "fal-ai__speech-to-text__turbo")]
 #[path = "fal-ai__speech-to-text__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_speech_to_text_turbo;
 #[cfg(feature = "fal-ai__speech-to-text__turbo__stream")]
 #[path = "fal-ai__speech-to-text__turbo__stream.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_speech_to_text_turbo_stream;
 #[cfg(feature = "fal-ai__stable-audio")]
 #[path = "fal-ai__stable-audio.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stable_audio;
 #[cfg(feature = "fal-ai__stable-audio-25__audio-to-audio")]
 #[path = "fal-ai__stable-audio-25__audio-to-audio.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stable_audio_25_audio_to_audio;
 #[cfg(feature = "fal-ai__stable-audio-25__text-to-audio")]
 #[path = "fal-ai__stable-audio-25__text-to-audio.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stable_audio_25_text_to_audio;
 #[cfg(feature = "fal-ai__stable-avatar")]
 #[path = "fal-ai__stable-avatar.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stable_avatar;
 #[cfg(feature = "fal-ai__stable-cascade")]
 #[path = "fal-ai__stable-cascade.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stable_cascade;
 #[cfg(feature = "fal-ai__stable-cascade__sote-diffusion")]
 #[path = "fal-ai__stable-cascade__sote-diffusion.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stable_cascade_sote_diffusion;
 #[cfg(feature = "fal-ai__stable-diffusion-v15")]
 #[path = "fal-ai__stable-diffusion-v15.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stable_diffusion_v15;
 #[cfg(feature = "fal-ai__stable-diffusion-v3-medium")]
 #[path = "fal-ai__stable-diffusion-v3-medium.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stable_diffusion_v3_medium;
 #[cfg(feature = "fal-ai__stable-diffusion-v3-medium__image-to-image")]
 #[path = "fal-ai__stable-diffusion-v3-medium__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stable_diffusion_v3_medium_image_to_image;
 #[cfg(feature = "fal-ai__stable-diffusion-v35-large")]
 #[path = "fal-ai__stable-diffusion-v35-large.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stable_diffusion_v35_large;
 #[cfg(feature = "fal-ai__stable-diffusion-v35-medium")]
 #[path = "fal-ai__stable-diffusion-v35-medium.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stable_diffusion_v35_medium;
 #[cfg(feature = "fal-ai__stable-video")]
 #[path = "fal-ai__stable-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stable_video;
 #[cfg(feature = "fal-ai__step1x-edit")]
 #[path = "fal-ai__step1x-edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_step1x_edit;
 #[cfg(feature = "fal-ai__stepx-edit2")]
 #[path = "fal-ai__stepx-edit2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_stepx_edit2;
 #[cfg(feature = "fal-ai__switti__512")]
 #[path = "fal-ai__switti__512.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_switti_512;
 #[cfg(feature = "fal-ai__sync-lipsync__v3")]
 #[path = "fal-ai__sync-lipsync__v3.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_sync_lipsync_v3;
 #[cfg(feature = "fal-ai__t2v-turbo")]
 #[path = "fal-ai__t2v-turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_t2v_turbo;
 #[cfg(feature = "fal-ai__thinksound")]
 #[path = "fal-ai__thinksound.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_thinksound;
 #[cfg(feature = "fal-ai__thinksound__audio")]
 #[path = "fal-ai__thinksound__audio.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_thinksound_audio;
 #[cfg(feature = "fal-ai__topaz__upscale__image")]
 #[path = "fal-ai__topaz__upscale__image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_topaz_upscale_image;
 #[cfg(feature = "fal-ai__trellis")]
 #[path = "fal-ai__trellis.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_trellis;
 #[cfg(feature = "fal-ai__trellis-2")]
 #[path = "fal-ai__trellis-2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_trellis_2;
 #[cfg(feature = "fal-ai__trellis__multi")]
 #[path = "fal-ai__trellis__multi.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_trellis_multi;
 #[cfg(feature = "fal-ai__triposr")]
 #[path = "fal-ai__triposr.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_triposr;
 #[cfg(feature = "fal-ai__turbo-flux-trainer")]
 #[path = "fal-ai__turbo-flux-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_turbo_flux_trainer;
 #[cfg(feature = "fal-ai__ultrashape")]
 #[path = "fal-ai__ultrashape.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_ultrashape;
 #[cfg(feature = "fal-ai__uno")]
 #[path = "fal-ai__uno.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_uno;
 #[cfg(feature = "fal-ai__uso")]
 #[path = "fal-ai__uso.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_uso;
 #[cfg(feature = "fal-ai__vecglypher")]
 #[path = "fal-ai__vecglypher.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vecglypher;
 #[cfg(feature = "fal-ai__vecglypher__image-to-svg")]
 #[path = "fal-ai__vecglypher__image-to-svg.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vecglypher_image_to_svg;
 #[cfg(feature = "fal-ai__veo2")]
 #[path = "fal-ai__veo2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo2;
 #[cfg(feature = "fal-ai__veo2__image-to-video")]
 #[path = "fal-ai__veo2__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo2_image_to_video;
 #[cfg(feature = "fal-ai__veo3")]
 #[path = "fal-ai__veo3.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3;
 #[cfg(feature = "fal-ai__veo3.1")]
 #[path = "fal-ai__veo3.1.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_1;
 #[cfg(feature = "fal-ai__veo3.1__extend-video")]
 #[path = "fal-ai__veo3.1__extend-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_1_extend_video;
 #[cfg(feature = "fal-ai__veo3.1__fast")]
 #[path = "fal-ai__veo3.1__fast.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_1_fast;
 #[cfg(feature = "fal-ai__veo3.1__fast__extend-video")]
 #[path = "fal-ai__veo3.1__fast__extend-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_1_fast_extend_video;
 #[cfg(feature = "fal-ai__veo3.1__fast__first-last-frame-to-video")]
 #[path = "fal-ai__veo3.1__fast__first-last-frame-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_1_fast_first_last_frame_to_video;
 #[cfg(feature = "fal-ai__veo3.1__fast__image-to-video")]
 #[path = "fal-ai__veo3.1__fast__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_1_fast_image_to_video;
 #[cfg(feature = "fal-ai__veo3.1__fast__reference-to-video")]
 #[path = "fal-ai__veo3.1__fast__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_1_fast_reference_to_video;
 #[cfg(feature = "fal-ai__veo3.1__first-last-frame-to-video")]
 #[path = "fal-ai__veo3.1__first-last-frame-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_1_first_last_frame_to_video;
 #[cfg(feature = "fal-ai__veo3.1__image-to-video")]
 #[path = "fal-ai__veo3.1__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_1_image_to_video;
 #[cfg(feature = "fal-ai__veo3.1__lite")]
 #[path = "fal-ai__veo3.1__lite.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_1_lite;
 #[cfg(feature = "fal-ai__veo3.1__lite__first-last-frame-to-video")]
 #[path = "fal-ai__veo3.1__lite__first-last-frame-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_1_lite_first_last_frame_to_video;
 #[cfg(feature = "fal-ai__veo3.1__reference-to-video")]
 #[path = "fal-ai__veo3.1__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_1_reference_to_video;
 #[cfg(feature = "fal-ai__veo3__fast")]
 #[path = "fal-ai__veo3__fast.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_fast;
 #[cfg(feature = "fal-ai__veo3__fast__image-to-video")]
 #[path = "fal-ai__veo3__fast__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_veo3_fast_image_to_video;
 #[cfg(feature = "fal-ai__vibevoice__0.5b")]
 #[path = "fal-ai__vibevoice__0.5b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vibevoice_0_5b;
 #[cfg(feature = "fal-ai__video-as-prompt")]
 #[path = "fal-ai__video-as-prompt.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_video_as_prompt;
 #[cfg(feature = "fal-ai__video-prompt-generator")]
 #[path = "fal-ai__video-prompt-generator.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_video_prompt_generator;
 #[cfg(feature = "fal-ai__video-understanding")]
 #[path = "fal-ai__video-understanding.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_video_understanding;
 #[cfg(feature = "fal-ai__video-upscaler")]
 #[path = "fal-ai__video-upscaler.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_video_upscaler;
 #[cfg(feature = "fal-ai__vidu__image-to-video")]
 #[path = "fal-ai__vidu__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_image_to_video;
 #[cfg(feature = "fal-ai__vidu__q1__reference-to-video")]
 #[path = "fal-ai__vidu__q1__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_q1_reference_to_video;
 #[cfg(feature = "fal-ai__vidu__q1__start-end-to-video")]
 #[path = "fal-ai__vidu__q1__start-end-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_q1_start_end_to_video;
 #[cfg(feature = "fal-ai__vidu__q1__text-to-video")]
 #[path = "fal-ai__vidu__q1__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_q1_text_to_video;
 #[cfg(feature = "fal-ai__vidu__q2__image-to-video__pro")]
 #[path = "fal-ai__vidu__q2__image-to-video__pro.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_q2_image_to_video_pro;
 #[cfg(feature = "fal-ai__vidu__q2__image-to-video__turbo")]
 #[path = "fal-ai__vidu__q2__image-to-video__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_q2_image_to_video_turbo;
 #[cfg(feature = "fal-ai__vidu__q2__reference-to-image")]
 #[path = "fal-ai__vidu__q2__reference-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_q2_reference_to_image;
 #[cfg(feature = "fal-ai__vidu__q2__reference-to-video__pro")]
 #[path = "fal-ai__vidu__q2__reference-to-video__pro.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_q2_reference_to_video_pro;
 #[cfg(feature = "fal-ai__vidu__q2__text-to-video")]
 #[path = "fal-ai__vidu__q2__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_q2_text_to_video;
 #[cfg(feature = "fal-ai__vidu__q2__video-extension__pro")]
 #[path = "fal-ai__vidu__q2__video-extension__pro.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_q2_video_extension_pro;
 #[cfg(feature = "fal-ai__vidu__q3__image-to-video")]
 #[path = "fal-ai__vidu__q3__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_q3_image_to_video;
 #[cfg(feature = "fal-ai__vidu__q3__image-to-video__turbo")]
 #[path = "fal-ai__vidu__q3__image-to-video__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_q3_image_to_video_turbo;
 #[cfg(feature = "fal-ai__vidu__q3__reference-to-video__mix")]
 #[path = "fal-ai__vidu__q3__reference-to-video__mix.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_q3_reference_to_video_mix;
 #[cfg(feature = "fal-ai__vidu__reference-to-image")]
 #[path = "fal-ai__vidu__reference-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_reference_to_image;
 #[cfg(feature = "fal-ai__vidu__reference-to-video")]
 #[path = "fal-ai__vidu__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_reference_to_video;
 #[cfg(feature = "fal-ai__vidu__template-to-video")]
 #[path = "fal-ai__vidu__template-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_vidu_template_to_video;
 #[cfg(feature = "fal-ai__void-video-inpainting")]
 #[path = "fal-ai__void-video-inpainting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_void_video_inpainting;
 #[cfg(feature = "fal-ai__wan-22-image-trainer")]
 #[path = "fal-ai__wan-22-image-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_22_image_trainer;
 #[cfg(feature = "fal-ai__wan-22-trainer__i2v-a14b")]
 #[path = "fal-ai__wan-22-trainer__i2v-a14b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_22_trainer_i2v_a14b;
 #[cfg(feature = "fal-ai__wan-22-trainer__t2v-a14b")]
 #[path = "fal-ai__wan-22-trainer__t2v-a14b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_22_trainer_t2v_a14b;
 #[cfg(feature = "fal-ai__wan-22-vace-fun-a14b__depth")]
 #[path = "fal-ai__wan-22-vace-fun-a14b__depth.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_22_vace_fun_a14b_depth;
 #[cfg(feature = "fal-ai__wan-22-vace-fun-a14b__inpainting")]
 #[path = "fal-ai__wan-22-vace-fun-a14b__inpainting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_22_vace_fun_a14b_inpainting;
 #[cfg(feature = "fal-ai__wan-22-vace-fun-a14b__reframe")]
 #[path = "fal-ai__wan-22-vace-fun-a14b__reframe.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_22_vace_fun_a14b_reframe;
 #[cfg(feature = "fal-ai__wan-25-preview__text-to-image")]
 #[path = "fal-ai__wan-25-preview__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_25_preview_text_to_image;
 #[cfg(feature = "fal-ai__wan-25-preview__text-to-video")]
 #[path = "fal-ai__wan-25-preview__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_25_preview_text_to_video;
 #[cfg(feature = "fal-ai__wan-ati")]
 #[path = "fal-ai__wan-ati.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_ati;
 #[cfg(feature = "fal-ai__wan-effects")]
 #[path = "fal-ai__wan-effects.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_effects;
 #[cfg(feature = "fal-ai__wan-flf2v")]
 #[path = "fal-ai__wan-flf2v.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_flf2v;
 #[cfg(feature = "fal-ai__wan-fun-control")]
 #[path = "fal-ai__wan-fun-control.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_fun_control;
 #[cfg(feature = "fal-ai__wan-i2v")]
 #[path = "fal-ai__wan-i2v.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_i2v;
 #[cfg(feature = "fal-ai__wan-i2v-lora")]
 #[path = "fal-ai__wan-i2v-lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_i2v_lora;
 #[cfg(feature = "fal-ai__wan-motion")]
 #[path = "fal-ai__wan-motion.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_motion;
 #[cfg(feature = "fal-ai__wan-t2v")]
 #[path = "fal-ai__wan-t2v.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_t2v;
 #[cfg(feature = "fal-ai__wan-trainer")]
 #[path = "fal-ai__wan-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_trainer;
 #[cfg(feature = "fal-ai__wan-trainer__flf2v-720p")]
 #[path = "fal-ai__wan-trainer__flf2v-720p.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_trainer_flf2v_720p;
 #[cfg(feature = "fal-ai__wan-trainer__i2v-720p")]
 #[path = "fal-ai__wan-trainer__i2v-720p.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_trainer_i2v_720p;
 #[cfg(feature = "fal-ai__wan-trainer__t2v-14b")]
 #[path = "fal-ai__wan-trainer__t2v-14b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_trainer_t2v_14b;
 #[cfg(feature = "fal-ai__wan-vace")]
 #[path = "fal-ai__wan-vace.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_vace;
 #[cfg(feature = "fal-ai__wan-vace-14b")]
 #[path = "fal-ai__wan-vace-14b.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_vace_14b;
 #[cfg(feature = "fal-ai__wan-vace-14b__inpainting")]
 #[path = "fal-ai__wan-vace-14b__inpainting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_vace_14b_inpainting;
 #[cfg(feature = "fal-ai__wan-vace-14b__outpainting")]
 #[path = "fal-ai__wan-vace-14b__outpainting.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_vace_14b_outpainting;
 #[cfg(feature = "fal-ai__wan-vace-14b__pose")]
 #[path = "fal-ai__wan-vace-14b__pose.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_vace_14b_pose;
 #[cfg(feature = "fal-ai__wan-vace-apps__video-edit")]
 #[path = "fal-ai__wan-vace-apps__video-edit.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_vace_apps_video_edit;
 #[cfg(feature = "fal-ai__wan-vision-enhancer")]
 #[path = "fal-ai__wan-vision-enhancer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_vision_enhancer;
 #[cfg(feature = "fal-ai__wan__v2.2-14b__animate__move")]
 #[path = "fal-ai__wan__v2.2-14b__animate__move.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_14b_animate_move;
 #[cfg(feature = "fal-ai__wan__v2.2-14b__animate__replace")]
 #[path = "fal-ai__wan__v2.2-14b__animate__replace.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_14b_animate_replace;
 #[cfg(feature = "fal-ai__wan__v2.2-14b__speech-to-video")]
 #[path = "fal-ai__wan__v2.2-14b__speech-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_14b_speech_to_video;
 #[cfg(feature = "fal-ai__wan__v2.2-5b__image-to-video")]
 #[path = "fal-ai__wan__v2.2-5b__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_5b_image_to_video;
 #[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-image")]
 #[path = "fal-ai__wan__v2.2-5b__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_5b_text_to_image;
 #[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-video")]
 #[path = "fal-ai__wan__v2.2-5b__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_5b_text_to_video;
 #[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-video__distill")]
 #[path = "fal-ai__wan__v2.2-5b__text-to-video__distill.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_5b_text_to_video_distill;
 #[cfg(feature = "fal-ai__wan__v2.2-5b__text-to-video__fast-wan")]
 #[path = "fal-ai__wan__v2.2-5b__text-to-video__fast-wan.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_5b_text_to_video_fast_wan;
 #[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-image")]
 #[path = "fal-ai__wan__v2.2-a14b__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_a14b_image_to_image;
 #[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-video")]
 #[path = "fal-ai__wan__v2.2-a14b__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_a14b_image_to_video;
 #[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-video__lora")]
 #[path = "fal-ai__wan__v2.2-a14b__image-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_a14b_image_to_video_lora;
 #[cfg(feature = "fal-ai__wan__v2.2-a14b__image-to-video__turbo")]
 #[path = "fal-ai__wan__v2.2-a14b__image-to-video__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_a14b_image_to_video_turbo;
 #[cfg(feature = "fal-ai__wan__v2.2-a14b__text-to-image")]
 #[path = "fal-ai__wan__v2.2-a14b__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_a14b_text_to_image;
 #[cfg(feature = "fal-ai__wan__v2.2-a14b__text-to-video__lora")]
 #[path = "fal-ai__wan__v2.2-a14b__text-to-video__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_a14b_text_to_video_lora;
 #[cfg(feature = "fal-ai__wan__v2.2-a14b__text-to-video__turbo")]
 #[path = "fal-ai__wan__v2.2-a14b__text-to-video__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_a14b_text_to_video_turbo;
 #[cfg(feature = "fal-ai__wan__v2.2-a14b__video-to-video")]
 #[path = "fal-ai__wan__v2.2-a14b__video-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_2_a14b_video_to_video;
 #[cfg(feature = "fal-ai__wan__v2.7__edit-video")]
 #[path = "fal-ai__wan__v2.7__edit-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_7_edit_video;
 #[cfg(feature = "fal-ai__wan__v2.7__pro__text-to-image")]
 #[path = "fal-ai__wan__v2.7__pro__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_7_pro_text_to_image;
 #[cfg(feature = "fal-ai__wan__v2.7__reference-to-video")]
 #[path = "fal-ai__wan__v2.7__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_7_reference_to_video;
 #[cfg(feature = "fal-ai__wan__v2.7__text-to-image")]
 #[path = "fal-ai__wan__v2.7__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_7_text_to_image;
 #[cfg(feature = "fal-ai__wan__v2.7__text-to-video")]
 #[path = "fal-ai__wan__v2.7__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_wan_v2_7_text_to_video;
 #[cfg(feature = "fal-ai__workflow-utilities__audio-compressor")]
 #[path = "fal-ai__workflow-utilities__audio-compressor.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_workflow_utilities_audio_compressor;
 #[cfg(feature = "fal-ai__workflow-utilities__auto-subtitle")]
 #[path = "fal-ai__workflow-utilities__auto-subtitle.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_workflow_utilities_auto_subtitle;
 #[cfg(feature = "fal-ai__workflow-utilities__extract-nth-frame")]
 #[path = "fal-ai__workflow-utilities__extract-nth-frame.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_workflow_utilities_extract_nth_frame;
 #[cfg(feature = "fal-ai__workflow-utilities__interleave-video")]
 #[path = "fal-ai__workflow-utilities__interleave-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_workflow_utilities_interleave_video;
 #[cfg(feature = "fal-ai__workflow-utilities__pick-image-by-index")]
 #[path = "fal-ai__workflow-utilities__pick-image-by-index.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_workflow_utilities_pick_image_by_index;
 #[cfg(feature = "fal-ai__workflow-utilities__reverse-video")]
 #[path = "fal-ai__workflow-utilities__reverse-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_workflow_utilities_reverse_video;
 #[cfg(feature = "fal-ai__workflow-utilities__scale-video")]
 #[path = "fal-ai__workflow-utilities__scale-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_workflow_utilities_scale_video;
 #[cfg(feature = "fal-ai__workflow-utilities__trim-video")]
 #[path = "fal-ai__workflow-utilities__trim-video.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_workflow_utilities_trim_video;
 #[cfg(feature = "fal-ai__x-ailab__nsfw")]
 #[path = "fal-ai__x-ailab__nsfw.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_x_ailab_nsfw;
 #[cfg(feature = "fal-ai__z-image-base-trainer")]
 #[path = "fal-ai__z-image-base-trainer.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_z_image_base_trainer;
 #[cfg(feature = "fal-ai__z-image-turbo-trainer-v2")]
 #[path = "fal-ai__z-image-turbo-trainer-v2.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_z_image_turbo_trainer_v2;
 #[cfg(feature = "fal-ai__z-image__base")]
 #[path = "fal-ai__z-image__base.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_z_image_base;
 #[cfg(feature = "fal-ai__z-image__base__lora")]
 #[path = "fal-ai__z-image__base__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_z_image_base_lora;
 #[cfg(feature = "fal-ai__z-image__turbo")]
 #[path = "fal-ai__z-image__turbo.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_z_image_turbo;
 #[cfg(feature = "fal-ai__z-image__turbo__controlnet__lora")]
 #[path = "fal-ai__z-image__turbo__controlnet__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_z_image_turbo_controlnet_lora;
 #[cfg(feature = "fal-ai__z-image__turbo__image-to-image")]
 #[path = "fal-ai__z-image__turbo__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_z_image_turbo_image_to_image;
 #[cfg(feature = "fal-ai__z-image__turbo__image-to-image__lora")]
 #[path = "fal-ai__z-image__turbo__image-to-image__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_z_image_turbo_image_to_image_lora;
 #[cfg(feature = "fal-ai__z-image__turbo__inpaint")]
 #[path = "fal-ai__z-image__turbo__inpaint.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_z_image_turbo_inpaint;
 #[cfg(feature = "fal-ai__z-image__turbo__inpaint__lora")]
 #[path = "fal-ai__z-image__turbo__inpaint__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_z_image_turbo_inpaint_lora;
 #[cfg(feature = "fal-ai__z-image__turbo__lora")]
 #[path = "fal-ai__z-image__turbo__lora.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_z_image_turbo_lora;
 #[cfg(feature = "fal-ai__zonos")]
 #[path = "fal-ai__zonos.rs"]
+#[allow(dead_code)]
 mod e_fal_ai_zonos;
 #[cfg(feature = "imagineart__imagineart-1.5-preview__text-to-image")]
 #[path = "imagineart__imagineart-1.5-preview__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_imagineart_imagineart_1_5_preview_text_to_image;
 #[cfg(feature = "imagineart__imagineart-1.5-pro-preview__text-to-image")]
 #[path = "imagineart__imagineart-1.5-pro-preview__text-to-image.rs"]
+#[allow(dead_code)]
 mod e_imagineart_imagineart_1_5_pro_preview_text_to_image;
 #[cfg(feature = "mirelo-ai__sfx-v1.5__video-to-video")]
 #[path = "mirelo-ai__sfx-v1.5__video-to-video.rs"]
+#[allow(dead_code)]
 mod e_mirelo_ai_sfx_v1_5_video_to_video;
 #[cfg(feature = "mirelo-ai__sfx-v1__video-to-audio")]
 #[path = "mirelo-ai__sfx-v1__video-to-audio.rs"]
+#[allow(dead_code)]
 mod e_mirelo_ai_sfx_v1_video_to_audio;
 #[cfg(feature = "mirelo-ai__sfx-v1__video-to-video")]
 #[path = "mirelo-ai__sfx-v1__video-to-video.rs"]
+#[allow(dead_code)]
 mod e_mirelo_ai_sfx_v1_video_to_video;
 #[cfg(feature = "moonvalley__marey__i2v")]
 #[path = "moonvalley__marey__i2v.rs"]
+#[allow(dead_code)]
 mod e_moonvalley_marey_i2v;
 #[cfg(feature = "moonvalley__marey__motion-transfer")]
 #[path = "moonvalley__marey__motion-transfer.rs"]
+#[allow(dead_code)]
 mod e_moonvalley_marey_motion_transfer;
 #[cfg(feature = "moonvalley__marey__pose-transfer")]
 #[path = "moonvalley__marey__pose-transfer.rs"]
+#[allow(dead_code)]
 mod e_moonvalley_marey_pose_transfer;
 #[cfg(feature = "nvidia__nemotron-3-nano-omni")]
 #[path = "nvidia__nemotron-3-nano-omni.rs"]
+#[allow(dead_code)]
 mod e_nvidia_nemotron_3_nano_omni;
 #[cfg(feature = "nvidia__nemotron-3-nano-omni__video")]
 #[path = "nvidia__nemotron-3-nano-omni__video.rs"]
+#[allow(dead_code)]
 mod e_nvidia_nemotron_3_nano_omni_video;
 #[cfg(feature = "nvidia__nemotron-3-nano-omni__vision")]
 #[path = "nvidia__nemotron-3-nano-omni__vision.rs"]
+#[allow(dead_code)]
 mod e_nvidia_nemotron_3_nano_omni_vision;
 #[cfg(feature = "openai__gpt-image-2")]
 #[path = "openai__gpt-image-2.rs"]
+#[allow(dead_code)]
 mod e_openai_gpt_image_2;
 #[cfg(feature = "openai__gpt-image-2__edit")]
 #[path = "openai__gpt-image-2__edit.rs"]
+#[allow(dead_code)]
 mod e_openai_gpt_image_2_edit;
 #[cfg(feature = "openrouter__router__openai__v1__chat__completions")]
 #[path = "openrouter__router__openai__v1__chat__completions.rs"]
+#[allow(dead_code)]
 mod e_openrouter_router_openai_v1_chat_completions;
 #[cfg(feature = "openrouter__router__openai__v1__responses")]
 #[path = "openrouter__router__openai__v1__responses.rs"]
+#[allow(dead_code)]
 mod e_openrouter_router_openai_v1_responses;
 #[cfg(feature = "openrouter__router__video")]
 #[path = "openrouter__router__video.rs"]
+#[allow(dead_code)]
 mod e_openrouter_router_video;
 #[cfg(feature = "openrouter__router__video__enterprise")]
 #[path = "openrouter__router__video__enterprise.rs"]
+#[allow(dead_code)]
 mod e_openrouter_router_video_enterprise;
 #[cfg(feature = "openrouter__router__vision")]
 #[path = "openrouter__router__vision.rs"]
+#[allow(dead_code)]
 mod e_openrouter_router_vision;
 #[cfg(feature = "perceptron__isaac-01")]
 #[path = "perceptron__isaac-01.rs"]
+#[allow(dead_code)]
 mod e_perceptron_isaac_01;
 #[cfg(feature = "perceptron__isaac-01__openai__v1__chat__completions")]
 #[path = "perceptron__isaac-01__openai__v1__chat__completions.rs"]
+#[allow(dead_code)]
 mod e_perceptron_isaac_01_openai_v1_chat_completions;
 #[cfg(feature = "pixelcut__background-removal")]
 #[path = "pixelcut__background-removal.rs"]
+#[allow(dead_code)]
 mod e_pixelcut_background_removal;
 #[cfg(feature = "resemble-ai__chatterboxhd__speech-to-speech")]
 #[path = "resemble-ai__chatterboxhd__speech-to-speech.rs"]
+#[allow(dead_code)]
 mod e_resemble_ai_chatterboxhd_speech_to_speech;
 #[cfg(feature = "resemble-ai__chatterboxhd__text-to-speech")]
 #[path = "resemble-ai__chatterboxhd__text-to-speech.rs"]
+#[allow(dead_code)]
 mod e_resemble_ai_chatterboxhd_text_to_speech;
 #[cfg(feature = "rundiffusion-fal__juggernaut-flux-lora")]
 #[path = "rundiffusion-fal__juggernaut-flux-lora.rs"]
+#[allow(dead_code)]
 mod e_rundiffusion_fal_juggernaut_flux_lora;
 #[cfg(feature = "rundiffusion-fal__juggernaut-flux-lora__inpainting")]
 #[path = "rundiffusion-fal__juggernaut-flux-lora__inpainting.rs"]
+#[allow(dead_code)]
 mod e_rundiffusion_fal_juggernaut_flux_lora_inpainting;
 #[cfg(feature = "rundiffusion-fal__rundiffusion-photo-flux")]
 #[path = "rundiffusion-fal__rundiffusion-photo-flux.rs"]
+#[allow(dead_code)]
 mod e_rundiffusion_fal_rundiffusion_photo_flux;
 #[cfg(feature = "tripo3d__h3.1__multiview-to-3d")]
 #[path = "tripo3d__h3.1__multiview-to-3d.rs"]
+#[allow(dead_code)]
 mod e_tripo3d_h3_1_multiview_to_3d;
 #[cfg(feature = "tripo3d__p1__image-to-3d")]
 #[path = "tripo3d__p1__image-to-3d.rs"]
+#[allow(dead_code)]
 mod e_tripo3d_p1_image_to_3d;
 #[cfg(feature = "tripo3d__p1__text-to-3d")]
 #[path = "tripo3d__p1__text-to-3d.rs"]
+#[allow(dead_code)]
 mod e_tripo3d_p1_text_to_3d;
 #[cfg(feature = "tripo3d__tripo__v2.5__image-to-3d")]
 #[path = "tripo3d__tripo__v2.5__image-to-3d.rs"]
+#[allow(dead_code)]
 mod e_tripo3d_tripo_v2_5_image_to_3d;
 #[cfg(feature = "tripo3d__tripo__v2.5__multiview-to-3d")]
 #[path = "tripo3d__tripo__v2.5__multiview-to-3d.rs"]
+#[allow(dead_code)]
 mod e_tripo3d_tripo_v2_5_multiview_to_3d;
 #[cfg(feature = "veed__avatars__audio-to-video")]
 #[path = "veed__avatars__audio-to-video.rs"]
+#[allow(dead_code)]
 mod e_veed_avatars_audio_to_video;
 #[cfg(feature = "veed__avatars__text-to-video")]
 #[path = "veed__avatars__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_veed_avatars_text_to_video;
 #[cfg(feature = "veed__fabric-1.0")]
 #[path = "veed__fabric-1.0.rs"]
+#[allow(dead_code)]
 mod e_veed_fabric_1_0;
 #[cfg(feature = "veed__fabric-1.0__fast")]
 #[path = "veed__fabric-1.0__fast.rs"]
+#[allow(dead_code)]
 mod e_veed_fabric_1_0_fast;
 #[cfg(feature = "veed__fabric-1.0__text")]
 #[path = "veed__fabric-1.0__text.rs"]
+#[allow(dead_code)]
 mod e_veed_fabric_1_0_text;
 #[cfg(feature = "veed__lipsync")]
 #[path = "veed__lipsync.rs"]
+#[allow(dead_code)]
 mod e_veed_lipsync;
 #[cfg(feature = "veed__video-background-removal__fast")]
 #[path = "veed__video-background-removal__fast.rs"]
+#[allow(dead_code)]
 mod e_veed_video_background_removal_fast;
 #[cfg(feature = "veed__video-background-removal__green-screen")]
 #[path = "veed__video-background-removal__green-screen.rs"]
+#[allow(dead_code)]
 mod e_veed_video_background_removal_green_screen;
 #[cfg(feature = "wan__v2.6__image-to-image")]
 #[path = "wan__v2.6__image-to-image.rs"]
+#[allow(dead_code)]
 mod e_wan_v2_6_image_to_image;
 #[cfg(feature = "wan__v2.6__image-to-video")]
 #[path = "wan__v2.6__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_wan_v2_6_image_to_video;
 #[cfg(feature = "wan__v2.6__image-to-video__flash")]
 #[path = "wan__v2.6__image-to-video__flash.rs"]
+#[allow(dead_code)]
 mod e_wan_v2_6_image_to_video_flash;
 #[cfg(feature = "wan__v2.6__reference-to-video")]
 #[path = "wan__v2.6__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_wan_v2_6_reference_to_video;
 #[cfg(feature = "wan__v2.6__text-to-video")]
 #[path = "wan__v2.6__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_wan_v2_6_text_to_video;
 #[cfg(feature = "xai__grok-imagine-image")]
 #[path = "xai__grok-imagine-image.rs"]
+#[allow(dead_code)]
 mod e_xai_grok_imagine_image;
 #[cfg(feature = "xai__grok-imagine-image__edit")]
 #[path = "xai__grok-imagine-image__edit.rs"]
+#[allow(dead_code)]
 mod e_xai_grok_imagine_image_edit;
 #[cfg(feature = "xai__grok-imagine-image__quality__edit")]
 #[path = "xai__grok-imagine-image__quality__edit.rs"]
+#[allow(dead_code)]
 mod e_xai_grok_imagine_image_quality_edit;
 #[cfg(feature = "xai__grok-imagine-video__edit-video")]
 #[path = "xai__grok-imagine-video__edit-video.rs"]
+#[allow(dead_code)]
 mod e_xai_grok_imagine_video_edit_video;
 #[cfg(feature = "xai__grok-imagine-video__image-to-video")]
 #[path = "xai__grok-imagine-video__image-to-video.rs"]
+#[allow(dead_code)]
 mod e_xai_grok_imagine_video_image_to_video;
 #[cfg(feature = "xai__grok-imagine-video__reference-to-video")]
 #[path = "xai__grok-imagine-video__reference-to-video.rs"]
+#[allow(dead_code)]
 mod e_xai_grok_imagine_video_reference_to_video;
 #[cfg(feature = "xai__grok-imagine-video__text-to-video")]
 #[path = "xai__grok-imagine-video__text-to-video.rs"]
+#[allow(dead_code)]
 mod e_xai_grok_imagine_video_text_to_video;
 #[cfg(feature = "xai__tts__v1")]
 #[path = "xai__tts__v1.rs"]
+#[allow(dead_code)]
 mod e_xai_tts_v1;
 
 /// Endpoints under `alibaba`.
