@@ -9,9 +9,12 @@
 #    endpoints the repository's own schemas/ describes are left out (those
 #    documents are ours and keep their words). Files of endpoints no SOURCE
 #    describes any more are deleted.
-# 2. Generate: schemas/ plus fal-endpoints/schemas/ into the fal-endpoints crate
-#    (`fal codegen generate --crate`: one file and one cargo feature per
-#    endpoint, the module tree, the [features] table, the catalogue listing).
+# 2. Generate: schemas/ plus fal-endpoints/schemas/ into the catalogue
+#    (`fal codegen generate --crate fal-endpoints --in-parts`): the part crates
+#    fal-endpoints-a-e, -f, … (one file and one cargo feature per endpoint, by
+#    the first letter of its alias; crates.io accepts at most 300 features per
+#    crate) and fal-endpoints itself (the module tree re-exporting the parts,
+#    the catalogue listing, `full` and owner features).
 #
 # SOURCEs default to the reference corpus beside the repository, most faithful
 # first: ../shared/fal-schemas (fal's own queue documents), its bulk/ (fal's
@@ -59,7 +62,7 @@ if [ ${#sources[@]} -gt 0 ]; then
 fi
 echo "== generate schemas + fal-endpoints/schemas -> fal-endpoints"
 if [ -n "$check" ]; then
-  "${fal[@]}" codegen check --schemas schemas --schemas fal-endpoints/schemas --crate fal-endpoints
+  "${fal[@]}" codegen check --schemas schemas --schemas fal-endpoints/schemas --crate fal-endpoints --in-parts
 else
-  "${fal[@]}" codegen generate --schemas schemas --schemas fal-endpoints/schemas --crate fal-endpoints
+  "${fal[@]}" codegen generate --schemas schemas --schemas fal-endpoints/schemas --crate fal-endpoints --in-parts
 fi

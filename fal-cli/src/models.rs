@@ -2,7 +2,7 @@
 //! offline (the table is compiled into the binary from the catalogue). The
 //! online verbs of `fal models` (search, get) are in `platform.rs`; `list`
 //! prints through the same table and, with `--json`, the same JSON array
-//! shape (`endpoint_id`, `category`, plus the `feature` to enable).
+//! shape (`endpoint_id`, `category`, plus the `crate` and `feature` to enable).
 
 use clap::Args;
 use fal_endpoints::Listing;
@@ -31,11 +31,13 @@ pub struct ListArgs {
 struct Row {
     endpoint_id: &'static str,
     category: &'static str,
+    #[serde(rename = "crate")]
+    package: &'static str,
     feature: &'static str,
 }
 
-/// Prints the matching endpoints: id, category and the cargo feature of
-/// `fal-endpoints` that enables its bindings. An unknown category is a usage
+/// Prints the matching endpoints: id, category, and the crate (a part of
+/// `fal-endpoints`) and cargo feature that compile its bindings. An unknown category is a usage
 /// error naming the known ones; no match prints nothing and says so on stderr.
 pub fn list(args: ListArgs) -> Result<(), Failure> {
     let catalogue = fal_endpoints::CATALOGUE;
@@ -58,9 +60,13 @@ pub fn list(args: ListArgs) -> Result<(), Failure> {
     }
     let rows = found
         .iter()
-        .map(|l| vec![l.id.to_owned(), l.category.to_owned(), l.feature.to_owned()])
+        .map(|l| {
+            [l.id, l.category, l.package, l.feature]
+                .map(str::to_owned)
+                .to_vec()
+        })
         .collect();
-    table(&["ENDPOINT", "CATEGORY", "FEATURE"], rows)
+    table(&["ENDPOINT", "CATEGORY", "CRATE", "FEATURE"], rows)
 }
 
 /// The categories present, sorted.
@@ -94,6 +100,7 @@ fn row(listing: &Listing) -> Row {
     Row {
         endpoint_id: listing.id,
         category: listing.category,
+        package: listing.package,
         feature: listing.feature,
     }
 }
@@ -106,16 +113,19 @@ mod tests {
         Listing {
             id: "fal-ai/flux/dev",
             category: "image",
+            package: "fal-endpoints-x",
             feature: "fal-ai__flux__dev",
         },
         Listing {
             id: "fal-ai/kling-video/v1.6/standard/image-to-video",
             category: "video",
+            package: "fal-endpoints-x",
             feature: "fal-ai__kling-video__v1.6__standard__image-to-video",
         },
         Listing {
             id: "bria/fibo/generate",
             category: "image",
+            package: "fal-endpoints-x",
             feature: "bria__fibo__generate",
         },
     ];
@@ -145,6 +155,7 @@ mod tests {
             serde_json::json!({
                 "endpoint_id": "bria/fibo/generate",
                 "category": "image",
+                "crate": "fal-endpoints-x",
                 "feature": "bria__fibo__generate",
             })
         );

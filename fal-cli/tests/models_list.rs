@@ -28,11 +28,11 @@ fn lists_every_endpoint_of_the_catalogue_with_its_feature() {
     let text = stdout(&fal(&[]));
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("a header").split_whitespace().collect();
-    assert_eq!(header, ["ENDPOINT", "CATEGORY", "FEATURE"]);
+    assert_eq!(header, ["ENDPOINT", "CATEGORY", "CRATE", "FEATURE"]);
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
     let expected: Vec<Vec<&str>> = CATALOGUE
         .iter()
-        .map(|l| vec![l.id, l.category, l.feature])
+        .map(|l| vec![l.id, l.category, l.package, l.feature])
         .collect();
     assert_eq!(rows, expected);
     assert!(rows.iter().any(|r| r[0] == "fal-ai/flux/dev"));
@@ -46,13 +46,19 @@ fn filters_by_category_and_query_and_prints_a_json_array() {
         .iter()
         .filter(|l| l.category == "image" && l.id.contains("flux/d"))
         .map(|l| {
-            serde_json::json!({"endpoint_id": l.id, "category": l.category, "feature": l.feature})
+            serde_json::json!({
+                "endpoint_id": l.id,
+                "category": l.category,
+                "crate": l.package,
+                "feature": l.feature,
+            })
         })
         .collect();
     assert_eq!(rows, expected);
     assert!(rows.contains(&serde_json::json!({
         "endpoint_id": "fal-ai/flux/dev",
         "category": "image",
+        "crate": "fal-endpoints-f",
         "feature": "fal-ai__flux__dev",
     })));
     assert!(rows.len() < CATALOGUE.len());
