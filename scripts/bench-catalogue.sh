@@ -10,10 +10,11 @@
 #
 # Usage: scripts/bench-catalogue.sh [ROUNDS]   (default 3; not part of CI)
 #
-# A user crate outside the workspace depends on fal-endpoints by path. Its
-# dependencies (fal-runtime and everything below it) are built once; then each
-# measurement removes only fal-endpoints' and the user crate's artifacts
-# (`cargo clean -p`) and times `cargo check` with one feature set:
+# A user crate outside the workspace depends on fal-endpoints and its part
+# crates (fal-endpoints-a-e, …) by path, as a user enabling an endpoint on its
+# part would. Its dependencies (fal-runtime and everything below it) are built
+# once; then each measurement removes only the catalogue's and the user crate's
+# artifacts (`cargo clean -p`) and times `cargo check` with one feature set:
 #   none      no endpoint (the baseline),
 #   one       fal-ai/flux/dev (a typical endpoint),
 #   largest   the endpoint with the largest generated file,
@@ -21,7 +22,9 @@
 # Rounds alternate the feature sets (none, one, largest, full, none, …) so a
 # busy machine slows them alike; the figures are medians over the rounds, and
 # `one - none` / `largest - none` are the per-endpoint costs. CPU is user+sys of
-# the whole `cargo check`; peak RSS is that of its largest process (rustc).
+# the whole `cargo check`; peak RSS is that of its largest process (one rustc:
+# with `full`, cargo compiles the parts in parallel, so on N cores up to N of
+# them run at once and the machine's peak can be up to N times that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -38,9 +41,11 @@ if [ ! -x /usr/bin/time ]; then
   exit 2
 fi
 
-largest_file="$(ls -S fal-endpoints/src/generated/*.rs | grep -v '/mod.rs$' | head -1)"
-largest="$(basename "$largest_file" .rs)"
-typical="fal-ai__flux__dev"
+largest_file="$(ls -S fal-endpoints-*/src/generated/*.rs | grep -v '/mod.rs$' | head -1)"
+largest="${largest_file%%/*}/$(basename "$largest_file" .rs)"
+typical="fal-endpoints-f/fal-ai__flux__dev"
+parts=(fal-endpoints-*/)
+parts=("${parts[@]%/}")
 
 mkdir -p "$work/user/src"
 cat > "$work/user/Cargo.toml" <<EOF
@@ -52,11 +57,12 @@ publish = false
 
 [dependencies]
 fal-endpoints = { path = "$repo/fal-endpoints" }
+$(for part in "${parts[@]}"; do echo "$part = { path = \"$repo/$part\" }"; done)
 
 [features]
 none = []
-one = ["fal-endpoints/$typical"]
-largest = ["fal-endpoints/$largest"]
+one = ["$typical"]
+largest = ["$largest"]
 full = ["fal-endpoints/full"]
 
 [workspace]
@@ -75,7 +81,8 @@ echo "building the dependencies once (not measured)…" >&2
 # measure SET: prints "cpu_seconds wall_seconds peak_rss_kb"
 measure() {
   local set="$1" log="$work/time-$1.log"
-  (cd "$work/user" && cargo clean -q -p fal-endpoints -p bench-catalogue-user)
+  # shellcheck disable=SC2046 # one -p per part
+  (cd "$work/user" && cargo clean -q -p fal-endpoints $(printf -- '-p %s ' "${parts[@]}") -p bench-catalogue-user)
   (cd "$work/user" && /usr/bin/time -v cargo check -q --features "$set" 2> "$log" >/dev/null) || {
     cat "$log" >&2
     exit 1
@@ -102,7 +109,7 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo
-echo "fal-endpoints: $(grep -c '^    Listing {' fal-endpoints/src/generated/mod.rs) endpoints; one = $typical; largest = $largest ($(wc -c < "$largest_file") bytes)"
+echo "fal-endpoints: $(grep -c '^    Listing {' fal-endpoints/src/generated/mod.rs) endpoints in ${#parts[@]} parts; one = $typical; largest = $largest ($(wc -c < "$largest_file") bytes)"
 echo "cargo check of a user crate, dependencies built, median of $rounds round(s):"
 printf '| %-8s | %9s | %9s | %9s | %s |\n' "features" "CPU s" "wall s" "peak MB" "vs none (CPU, wall)"
 printf '|%s|\n' "----------|-----------|-----------|-----------|--------------------"
@@ -124,15 +131,22 @@ cargo package -q --no-verify --allow-dirty --locked --workspace >/dev/null 2>"$w
   cat "$work/package.log" >&2
   exit 1
 }
-crate_file="$(ls "$CARGO_TARGET_DIR"/package/fal-endpoints-*.crate 2>/dev/null | head -1)"
-echo "fal-endpoints .crate: $(( $(wc -c < "$crate_file") / 1024 )) KB (budget 10240 KB)"
+version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)"
+total=0
+for name in fal-endpoints "${parts[@]}"; do
+  size="$(wc -c < "$CARGO_TARGET_DIR/package/$name-$version.crate")"
+  total=$((total + size))
+  echo "$name .crate: $((size / 1024)) KB (budget 10240 KB)"
+done
+echo "all parts together: $((total / 1024)) KB"
 
 echo
 echo "rustdoc of every endpoint (what docs.rs builds)…" >&2
-/usr/bin/time -v env RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --locked -p fal-endpoints --features full \
+# shellcheck disable=SC2046 # one -p per part
+/usr/bin/time -v env RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --locked -p fal-endpoints $(printf -- '-p %s ' "${parts[@]}") --features full \
   2> "$work/doc.log" >/dev/null || { cat "$work/doc.log" >&2; exit 1; }
 awk -F': ' '
   /User time/ {u=$2} /System time/ {s=$2}
   /Elapsed \(wall clock\)/ {n=split($2, p, ":"); w=0; for (i=1; i<=n; i++) w=w*60+p[i]}
   /Maximum resident/ {r=$2}
-  END {printf "rustdoc --features full: CPU %.1f s, wall %.1f s, peak %d MB, no warnings\n", u+s, w, r/1024}' "$work/doc.log"
+  END {printf "rustdoc of fal-endpoints and its parts, --features full: CPU %.1f s, wall %.1f s, peak %d MB, no warnings\n", u+s, w, r/1024}' "$work/doc.log"

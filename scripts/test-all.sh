@@ -42,7 +42,7 @@ done
 # The catalogue is checked in; this regenerates it in memory from
 # ../shared/fal-schemas and schemas/ (reduce, then generate) and fails when a
 # checked-in file differs. No compile: seconds, not minutes.
-echo "== fal-endpoints is what scripts/catalogue.sh makes of the documents (--check)"
+echo "== fal-endpoints and its parts are what scripts/catalogue.sh makes of the documents (--check)"
 ./scripts/catalogue.sh --check
 # The catalogue's code is compiled here with no endpoint and with one; the
 # workspace clippy and tests above and below compile the endpoints its tests
@@ -50,8 +50,8 @@ echo "== fal-endpoints is what scripts/catalogue.sh makes of the documents (--ch
 # compiled a second time beside the corpus gate below: that gate compiles the
 # same generator's output for the same documents (unreduced), so it is the one
 # compile of every endpoint CI pays for.
-cargo clippy -p fal-endpoints --lib --locked -- -D warnings
-cargo clippy -p fal-endpoints --lib --locked --features fal-ai__flux__dev -- -D warnings
+cargo clippy -p 'fal-endpoints*' --lib --locked -- -D warnings
+cargo clippy -p fal-endpoints -p fal-endpoints-f --lib --locked --features fal-endpoints-f/fal-ai__flux__dev -- -D warnings
 
 echo "== rustdoc (no warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked

@@ -74,6 +74,11 @@ pub struct Part {
 }
 
 impl Part {
+    /// The part of the letters `first` to `last`.
+    pub const fn new(first: char, last: char) -> Self {
+        Self { first, last }
+    }
+
     /// The suffix of the part's crate: `a-e`, or `f` for one letter.
     pub fn suffix(&self) -> String {
         if self.first == self.last {
@@ -96,12 +101,12 @@ impl Part {
 /// A part that outgrows the limit makes generation fail, naming it; the fix is
 /// to cut its range in two (a new crate; the moved endpoints change crate).
 pub const CATALOGUE_PARTS: &[Part] = &[
-    Part { first: 'a', last: 'e' },
-    Part { first: 'f', last: 'f' },
-    Part { first: 'g', last: 'k' },
-    Part { first: 'l', last: 'o' },
-    Part { first: 'p', last: 'r' },
-    Part { first: 's', last: 'z' },
+    Part::new('a', 'e'),
+    Part::new('f', 'f'),
+    Part::new('g', 'k'),
+    Part::new('l', 'o'),
+    Part::new('p', 'r'),
+    Part::new('s', 'z'),
 ];
 
 /// One endpoint of a bundle.
@@ -320,8 +325,7 @@ impl Bundle {
             });
         name.ok_or_else(|| Error::Bundle {
             file: self.crate_dir.clone(),
-            message: "the crate directory has no name (the package is named after it)"
-                .to_owned(),
+            message: "the crate directory has no name (the package is named after it)".to_owned(),
         })
     }
 
@@ -422,7 +426,11 @@ fn part_of(parts: &[Part], id: &str, document: &Path) -> Result<Part, Error> {
     };
     let parsed = parse_id(id).map_err(refuse)?;
     let first = parsed.alias().chars().next().unwrap_or('a');
-    let letter = if first.is_ascii_alphabetic() { first } else { 'a' };
+    let letter = if first.is_ascii_alphabetic() {
+        first
+    } else {
+        'a'
+    };
     let mut holding = parts.iter().filter(|p| p.holds(letter));
     match (holding.next(), holding.next()) {
         (Some(part), None) => Ok(*part),
@@ -746,7 +754,9 @@ fn facade_tree(endpoints: &[BundledEndpoint], package: &str, parts: &[Part]) -> 
             .take(depth)
             .collect::<Vec<_>>()
             .join("/");
-        let entry = owners.entry(path).or_insert_with(|| (prefix, BTreeSet::new()));
+        let entry = owners
+            .entry(path)
+            .or_insert_with(|| (prefix, BTreeSet::new()));
         entry.1.insert(endpoint.package.replace('-', "_"));
     }
     let mut out = String::from(HEADER);
@@ -1000,9 +1010,9 @@ mod tests {
         assert_eq!(part("fal-ai/Kling-video/v1"), "g-k");
         assert_eq!(part("workflows/acme/zeta/x"), "s-z");
         assert_eq!(part("fal-ai/3d-thing"), "a-e");
-        let gap = [Part { first: 'a', last: 'm' }];
-        let refused = part_of(&gap, "fal-ai/zeta", Path::new("doc.json"))
-            .expect_err("no part holds z");
+        let gap = [Part::new('a', 'm')];
+        let refused =
+            part_of(&gap, "fal-ai/zeta", Path::new("doc.json")).expect_err("no part holds z");
         assert!(refused.to_string().contains("fal-ai/zeta"), "{refused}");
     }
 
@@ -1015,24 +1025,42 @@ mod tests {
             endpoint("workflows/acme/echo", "cat-a-e"),
         ];
         let parts = [
-            Part { first: 'a', last: 'e' },
-            Part { first: 'f', last: 'f' },
-            Part { first: 'g', last: 'z' },
+            Part::new('a', 'e'),
+            Part::new('f', 'f'),
+            Part::new('g', 'z'),
         ];
         let tree = facade_tree(&endpoints, "cat", &parts);
         assert!(tree.contains("pub mod fal_ai {\n    #![allow(unused_imports)]\n    pub use cat_f::fal_ai::*;\n    pub use cat_g_k::fal_ai::*;\n}"), "{tree}");
         assert!(tree.contains("pub mod workflows {\n\n    /// Endpoints of `workflows/acme`.\n    pub mod acme {\n        #![allow(unused_imports)]\n        pub use cat_a_e::workflows::acme::*;\n    }\n}"), "{tree}");
         assert!(tree.contains("Listing { id: \"fal-ai/kling/v1\", category: \"other\", package: \"cat-g-k\", feature: \"fal-ai__kling__v1\" }"), "{tree}");
         let features = facade_features(&endpoints, "cat", &parts);
-        assert!(features.text.contains("full = [\"cat-a-e/full\", \"cat-f/full\", \"cat-g-z/full\"]"), "{}", features.text);
-        assert!(features.text.contains("fal-ai = [\"cat-f/fal-ai\", \"cat-g-k/fal-ai\"]"), "{}", features.text);
+        assert!(
+            features
+                .text
+                .contains("full = [\"cat-a-e/full\", \"cat-f/full\", \"cat-g-z/full\"]"),
+            "{}",
+            features.text
+        );
+        assert!(
+            features
+                .text
+                .contains("fal-ai = [\"cat-f/fal-ai\", \"cat-g-k/fal-ai\"]"),
+            "{}",
+            features.text
+        );
         assert_eq!(features.count, 2 + 3);
 
         // A part declares its owners' modules (and namespaces) whatever
         // features are on, everything below only with a feature.
         let part = tree_of_part(&endpoints[..2]);
-        assert!(part.contains("/// Endpoints under `fal-ai`.\npub mod fal_ai {"), "{part}");
-        assert!(part.contains("    #[cfg(feature = \"fal-ai__flux__dev\")]\n    pub mod flux {"), "{part}");
+        assert!(
+            part.contains("/// Endpoints under `fal-ai`.\npub mod fal_ai {"),
+            "{part}"
+        );
+        assert!(
+            part.contains("    #[cfg(feature = \"fal-ai__flux__dev\")]\n    pub mod flux {"),
+            "{part}"
+        );
         assert!(!part.contains("CATALOGUE"), "{part}");
     }
 
@@ -1048,7 +1076,10 @@ mod tests {
         let table = endpoint_features(&endpoints);
         assert_eq!(table.count, MAX_FEATURES + 3, "default, full, fal-ai");
         let refused = limited(Path::new("cat"), table).expect_err("over the limit");
-        assert!(refused.to_string().contains("303 cargo features"), "{refused}");
+        assert!(
+            refused.to_string().contains("303 cargo features"),
+            "{refused}"
+        );
         let fits = endpoint_features(&endpoints[..MAX_FEATURES - 3]);
         assert_eq!(fits.count, MAX_FEATURES);
         assert!(limited(Path::new("cat"), fits).is_ok());
