@@ -138,7 +138,7 @@ fn a_bundle_crate_is_generated_checked_and_found_stale() {
     for line in [
         "default = []",
         "full = [\"acme\", \"workflows__acme\"]",
-        "acme = [\"acme__sketch__fast\", \"acme__sketch__v1.5-turbo\"]",
+        "acme = [\"acme__shapes__v31\", \"acme__sketch__fast\", \"acme__sketch__v1.5-turbo\"]",
         "\"acme__sketch__v1.5-turbo\" = []",
         "workflows__acme__echo = []",
     ] {
@@ -150,7 +150,7 @@ fn a_bundle_crate_is_generated_checked_and_found_stale() {
         "{tree}"
     );
     assert!(
-        tree.contains("#[cfg(any(feature = \"acme__sketch__fast\", feature = \"acme__sketch__v1.5-turbo\"))]\npub mod acme {"),
+        tree.contains("#[cfg(any(feature = \"acme__shapes__v31\", feature = \"acme__sketch__fast\", feature = \"acme__sketch__v1.5-turbo\"))]\npub mod acme {"),
         "{tree}"
     );
     let endpoint = read(&generated.join("acme__sketch__fast.rs"));

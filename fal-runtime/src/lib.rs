@@ -58,11 +58,12 @@
 //! # Features
 //!
 //! The default features give what most users want: `subscribe`, `run`,
-//! `stream`, `storage`, `macros` (the `#[fal_endpoint]` re-export) and
-//! `rustls` (TLS). `realtime` (WebSocket sessions), `webhook` (signature
-//! verification), `axum` (the webhook extractor; implies `webhook`),
-//! `batch` and `batch-postgres` (the durable bulk runner), `native-tls` (the
-//! platform's TLS instead of rustls) and `http2` are opt-in.
+//! `stream`, `storage`, `macros` (the `#[fal_endpoint]` re-export), `rustls`
+//! (TLS) and `gzip` (compressed responses). `realtime` (WebSocket sessions),
+//! `webhook` (signature verification), `axum` (the webhook extractor; implies
+//! `webhook`), `batch` and `batch-postgres` (the durable bulk runner),
+//! `platform` (fal's Platform APIs), `native-tls` (the platform's TLS instead
+//! of rustls) and `http2` are opt-in.
 //! With `default-features = false` the crate is the queue client alone
 //! ([`Client::submit`] and the [`QueueHandle`] verbs) with no TLS backend, for a
 //! plain-HTTP proxy or a local testkit; add `rustls` or `native-tls` for fal's
@@ -101,6 +102,10 @@
 //!   [`Error::status`] and [`Error::request_id`] which answer and request,
 //!   [`Error::api`] fal's message, field paths (`body.prompt`) and error type;
 //!   decode errors name the serde path and show a preview of the body.
+//! - **Billing**: `x-fal-billable-units` is on [`Completed::billable_units`]
+//!   ([`QueueHandle::completed`]) and [`Error::billable_units`] when fal sends it.
+//! - **Compression**: responses may come gzip-compressed (`accept-encoding: gzip`;
+//!   the `gzip` feature, on by default).
 //! - **tracing**: one span per call (`call`, `endpoint`, `request_id`); no header
 //!   or credential is ever recorded.
 #![warn(missing_docs)]
@@ -154,7 +159,7 @@ pub use http::RetryPolicy;
 pub use options::{
     Acl, AclDecision, AclRule, Expiration, ObjectLifecycle, Priority, RequestOptions,
 };
-pub use queue::{QueueHandle, StatusStream, Submit};
+pub use queue::{Completed, QueueHandle, StatusStream, Submit};
 #[cfg(feature = "run")]
 pub use run::Run;
 pub use status::{Log, Metrics, QueueStatus};
