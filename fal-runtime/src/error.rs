@@ -220,6 +220,11 @@ impl Error {
         }
     }
 
+    /// `x-fal-billable-units` of the failing answer, when fal sent it.
+    pub fn billable_units(&self) -> Option<f64> {
+        self.api().and_then(|api| api.billable_units)
+    }
+
     /// Field-level validation errors (422 and friends), empty when there are none.
     pub fn field_errors(&self) -> &[FieldError] {
         self.api().map_or(&[], |api| &api.field_errors)
@@ -550,6 +555,9 @@ pub struct ApiError {
     pub timeout_type: Option<String>,
     /// How long fal asked us to wait: `Retry-After`, else the body's `retry_after`.
     pub retry_after: Option<Duration>,
+    /// `x-fal-billable-units`: what fal billed for the failed request, when it
+    /// said (fal apps send `0` for a refused input).
+    pub billable_units: Option<f64>,
     /// The raw body, in full.
     pub body: String,
 }
@@ -640,6 +648,7 @@ impl ApiError {
             user_timeout,
             timeout_type,
             retry_after,
+            billable_units: crate::http::billable_units(headers),
             body,
         }
     }

@@ -406,6 +406,18 @@ pub(crate) async fn attempt_as(
     }
 }
 
+/// `x-fal-billable-units`, when present and a finite, non-negative number.
+pub(crate) fn billable_units(headers: &reqwest::header::HeaderMap) -> Option<f64> {
+    headers
+        .get("x-fal-billable-units")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|units| units.is_finite() && *units >= 0.0)
+}
+
 /// A URL for messages: any `user:password@` part is dropped, so a credential put
 /// in a base URL never reaches an error or a log.
 pub(crate) fn display_url(url: &Url) -> String {

@@ -74,6 +74,9 @@
 //!   [`Error::status`] and [`Error::request_id`] which answer and request,
 //!   [`Error::api`] fal's message, field paths (`body.prompt`) and error type;
 //!   decode errors name the serde path and show a preview of the body.
+//! - **Billing**: `x-fal-billable-units` is on [`Completed::billable_units`]
+//!   ([`QueueHandle::completed`]) and [`Error::billable_units`] when fal sends it.
+//! - **Compression**: responses may come gzip-compressed (`accept-encoding: gzip`).
 //! - **tracing**: one span per call (`call`, `endpoint`, `request_id`); no header
 //!   or credential is ever recorded.
 #![warn(missing_docs)]
@@ -121,7 +124,7 @@ pub use http::RetryPolicy;
 pub use options::{
     Acl, AclDecision, AclRule, Expiration, ObjectLifecycle, Priority, RequestOptions,
 };
-pub use queue::{QueueHandle, StatusStream, Submit};
+pub use queue::{Completed, QueueHandle, StatusStream, Submit};
 pub use run::Run;
 pub use status::{Log, Metrics, QueueStatus};
 pub use subscribe::{Subscribe, WaitMode};
