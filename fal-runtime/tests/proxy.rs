@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use common::{fast_retry, prompt, testkit};
 use fal_runtime::storage::{UploadOptions, UploadSource};
+#[cfg(feature = "webhook")]
 use fal_runtime::webhook::{WebhookError, DEFAULT_JWKS_URL};
 use fal_runtime::{Client, QueueStatus};
 
@@ -471,6 +472,7 @@ async fn a_bad_key_through_the_proxy_is_still_a_typed_401() {
 
 /// The key set is public: fetched straight from the REST host by default,
 /// through the proxy with `proxy_all_traffic`; never with the key.
+#[cfg(feature = "webhook")]
 #[tokio::test]
 async fn the_webhook_key_set_is_fetched_directly_or_through_the_proxy_when_asked() {
     let kit = testkit(ZERO, ZERO).await;
@@ -507,6 +509,7 @@ async fn the_webhook_key_set_is_fetched_directly_or_through_the_proxy_when_asked
     assert!(journal.iter().all(|e| e.header("authorization").is_none()));
 }
 
+#[cfg(feature = "realtime")]
 #[tokio::test]
 async fn realtime_fetches_its_token_through_the_proxy_but_connects_directly() {
     let kit = testkit(ZERO, ZERO).await;
