@@ -40,6 +40,7 @@ struct Inner {
     /// Where the key may go ([`crate::destination`]).
     scope: KeyScope,
     retry: RetryPolicy,
+    max_response_bytes: u64,
 }
 
 impl fmt::Debug for Client {
@@ -55,6 +56,7 @@ impl fmt::Debug for Client {
                 &self.inner.proxy.as_ref().map(crate::http::display_url),
             )
             .field("retry", &self.inner.retry)
+            .field("max_response_bytes", &self.inner.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -110,6 +112,12 @@ impl Client {
     /// The retry policy every call follows.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    /// The most bytes of a result, status, output or Platform API answer this
+    /// client reads into memory ([`ClientBuilder::max_response_bytes`]).
+    pub fn max_response_bytes(&self) -> u64 {
+        self.inner.max_response_bytes
     }
 
     /// Readies a built request to leave, the one place where that is decided
@@ -179,6 +187,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
+    max_response_bytes: Option<u64>,
     ignore_env: bool,
 }
 
@@ -193,6 +202,7 @@ impl fmt::Debug for ClientBuilder {
             .field("proxy_url", &shown(&self.proxy_url))
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -271,6 +281,17 @@ impl ClientBuilder {
     /// The `User-Agent` header (default `fal-rs/<version>`).
     pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
         self.user_agent = Some(agent.into());
+        self
+    }
+
+    /// The most bytes of one result, status, output or Platform API answer
+    /// the client reads into memory (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES),
+    /// 512 MiB); a larger answer fails with [`crate::ErrorKind::TooLarge`]
+    /// instead of exhausting memory. Error bodies, tokens and key sets have a
+    /// fixed 1 MiB bound; streams bound each event instead.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = Some(limit);
         self
     }
 
@@ -359,6 +380,9 @@ impl ClientBuilder {
                 proxy,
                 scope,
                 retry: self.retry.unwrap_or_default(),
+                max_response_bytes: self
+                    .max_response_bytes
+                    .unwrap_or(crate::body::DEFAULT_MAX_RESPONSE_BYTES),
             }),
         })
     }

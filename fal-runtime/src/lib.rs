@@ -91,6 +91,7 @@ extern crate self as fal_runtime;
 // resulting surface.
 #[cfg(feature = "batch")]
 pub mod batch;
+mod body;
 mod calls;
 mod client;
 mod config;
@@ -114,6 +115,7 @@ pub mod stream;
 mod subscribe;
 pub mod webhook;
 
+pub use body::DEFAULT_MAX_RESPONSE_BYTES;
 pub use calls::Untyped;
 pub use client::{Client, ClientBuilder};
 pub use config::Key;
