@@ -54,6 +54,7 @@ impl QueueStatus {
         }
     }
 
+    #[cfg(feature = "subscribe")]
     pub(crate) fn logs_mut(&mut self) -> Option<&mut Vec<Log>> {
         match self {
             QueueStatus::InQueue { .. } => None,
@@ -101,6 +102,7 @@ fn null_as_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Log>,
 /// Lines are delivered once and not kept: a chatty job polled for hours must not
 /// grow the client's memory. The cursor holds a count and a digest of the lines
 /// reported so far, which is enough to recognise a poll that repeats them.
+#[cfg(feature = "subscribe")]
 #[derive(Debug, Default)]
 pub(crate) struct LogCursor {
     /// How many lines have been reported.
@@ -109,6 +111,7 @@ pub(crate) struct LogCursor {
     digest: u64,
 }
 
+#[cfg(feature = "subscribe")]
 impl LogCursor {
     /// Replaces the status's logs with the lines not reported before.
     pub(crate) fn only_new(&mut self, status: &mut QueueStatus) {
@@ -183,6 +186,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "subscribe")]
     #[test]
     fn cursor_handles_cumulative_and_incremental_logs() {
         let mut cursor = LogCursor::default();
@@ -203,6 +207,7 @@ mod tests {
         assert_eq!(s.logs(), &[log("c")]);
     }
 
+    #[cfg(feature = "subscribe")]
     #[test]
     fn the_cursor_keeps_no_lines() {
         // Its size is fixed: nothing a job logs stays behind in the client.
@@ -225,6 +230,7 @@ mod tests {
 
         /// Whether the queue repeats every line so far (polls) or sends only new
         /// ones (stream), each distinct line is reported exactly once, in order.
+        #[cfg(feature = "subscribe")]
         #[test]
         fn every_line_is_reported_once(
             cuts in proptest::collection::vec(0usize..4, 1..8),
