@@ -102,7 +102,11 @@ mod tests {
         format!("http://{addr}/")
     }
 
-    async fn read(chunks: Vec<Vec<u8>>, length: Option<u64>, limit: u64) -> Result<Bytes, BodyError> {
+    async fn read(
+        chunks: Vec<Vec<u8>>,
+        length: Option<u64>,
+        limit: u64,
+    ) -> Result<Bytes, BodyError> {
         let url = serve(chunks, length).await;
         let response = reqwest::get(url).await.unwrap();
         read_capped(response, limit).await
@@ -123,13 +127,19 @@ mod tests {
     async fn an_announced_length_over_the_limit_is_refused_unread() {
         // The server announces 1 GB and sends nothing: refused at once.
         let err = read(vec![], Some(1 << 30), 1024).await.unwrap_err();
-        assert!(matches!(err, BodyError::TooLarge { limit: 1024 }), "{err:?}");
+        assert!(
+            matches!(err, BodyError::TooLarge { limit: 1024 }),
+            "{err:?}"
+        );
     }
 
     #[tokio::test]
     async fn a_chunked_body_is_cut_off_at_the_limit() {
         let parts = vec![vec![b'x'; 600], vec![b'y'; 600], vec![b'z'; 600]];
         let err = read(parts, None, 1000).await.unwrap_err();
-        assert!(matches!(err, BodyError::TooLarge { limit: 1000 }), "{err:?}");
+        assert!(
+            matches!(err, BodyError::TooLarge { limit: 1000 }),
+            "{err:?}"
+        );
     }
 }

@@ -586,7 +586,11 @@ pub(crate) fn preview(body: &str) -> String {
     let mut shown = String::with_capacity(body.len().min(BODY_PREVIEW) + 16);
     for (at, c) in body.char_indices() {
         if shown.len() >= BODY_PREVIEW {
-            return format!("{shown}… ({} bytes, {} not shown)", body.len(), body.len() - at);
+            return format!(
+                "{shown}… ({} bytes, {} not shown)",
+                body.len(),
+                body.len() - at
+            );
         }
         if c.is_control() {
             shown.extend(c.escape_default());
@@ -724,7 +728,12 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // fal's text is shown bounded and escaped: it may be huge or hold
         // terminal escapes; `message` and `field_errors` keep it as sent.
-        write!(f, "fal returned HTTP {}: {}", self.status, preview(&self.message))?;
+        write!(
+            f,
+            "fal returned HTTP {}: {}",
+            self.status,
+            preview(&self.message)
+        )?;
         if !self.field_errors.is_empty() && !self.message.contains(&self.field_errors[0].message) {
             let fields: Vec<String> = self.field_errors.iter().map(ToString::to_string).collect();
             write!(f, " [{}]", preview(&fields.join("; ")))?;

@@ -187,7 +187,14 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     ) -> Result<(T, Option<f64>)> {
         http::exchange(&self.client, operation, make, |response| async move {
             let units = http::billable_units(response.headers());
-            let value = read_json(&self.client, operation, response, what, Some(&self.request_id)).await?;
+            let value = read_json(
+                &self.client,
+                operation,
+                response,
+                what,
+                Some(&self.request_id),
+            )
+            .await?;
             Ok((value, units))
         })
         .await

@@ -48,7 +48,10 @@ async fn a_huge_hostile_error_detail_is_bounded_and_escaped() {
     let client = common::client(&tk);
 
     // 5 MB of detail, with terminal escapes (clear screen, window title).
-    let detail = format!("\u{1b}[2J\u{1b}]0;owned\u{7}{}", "x".repeat(5 * 1024 * 1024));
+    let detail = format!(
+        "\u{1b}[2J\u{1b}]0;owned\u{7}{}",
+        "x".repeat(5 * 1024 * 1024)
+    );
     tk.inject(
         FaultRule::status(400)
             .body(serde_json::json!({ "detail": detail }))
@@ -81,7 +84,10 @@ async fn a_huge_hostile_error_detail_is_bounded_and_escaped() {
         .await
         .expect_err("refused");
     let shown = err.to_string();
-    assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}'), "{shown:?}");
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+        "{shown:?}"
+    );
     assert!(shown.contains("bad \\u{1b}[2Jinput"), "{shown}");
     // The message itself keeps what fal sent.
     assert_eq!(err.api().map(|a| a.message.as_str()), Some(detail));
