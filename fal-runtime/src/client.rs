@@ -43,6 +43,7 @@ struct Inner {
     /// Where the key may go ([`crate::destination`]).
     scope: KeyScope,
     retry: RetryPolicy,
+    max_response_bytes: u64,
 }
 
 impl fmt::Debug for Client {
@@ -59,6 +60,7 @@ impl fmt::Debug for Client {
             )
             .field("proxy_all_traffic", &self.inner.proxy_all)
             .field("retry", &self.inner.retry)
+            .field("max_response_bytes", &self.inner.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -114,6 +116,12 @@ impl Client {
     /// The retry policy every call follows.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    /// The most bytes of a result, status, output or Platform API answer this
+    /// client reads into memory ([`ClientBuilder::max_response_bytes`]).
+    pub fn max_response_bytes(&self) -> u64 {
+        self.inner.max_response_bytes
     }
 
     /// Readies a built request to leave, the one place where that is decided
@@ -190,6 +198,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
+    max_response_bytes: Option<u64>,
     ignore_env: bool,
 }
 
@@ -205,6 +214,7 @@ impl fmt::Debug for ClientBuilder {
             .field("proxy_all_traffic", &self.proxy_all)
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -306,6 +316,17 @@ impl ClientBuilder {
         self
     }
 
+    /// The most bytes of one result, status, output or Platform API answer
+    /// the client reads into memory (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES),
+    /// 512 MiB); a larger answer fails with [`crate::ErrorKind::TooLarge`]
+    /// instead of exhausting memory. Error bodies, tokens and key sets have a
+    /// fixed 1 MiB bound; streams bound each event instead.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
+    }
+
     /// Ignore the environment: only builder settings and fal's defaults apply.
     /// Tests use it so a developer's `FAL_KEY` never leaks into them.
     pub fn ignore_env(mut self) -> Self {
@@ -392,6 +413,9 @@ impl ClientBuilder {
                 proxy_all: self.proxy_all,
                 scope,
                 retry: self.retry.unwrap_or_default(),
+                max_response_bytes: self
+                    .max_response_bytes
+                    .unwrap_or(crate::body::DEFAULT_MAX_RESPONSE_BYTES),
             }),
         })
     }
