@@ -32,6 +32,35 @@ fn fal(kit: &Testkit) -> Command {
     command
 }
 
+/// `fal batch run fal-ai/flux/dev --input INPUT --out OUT EXTRA…`, polling
+/// fast, stderr piped.
+fn batch_run(kit: &Testkit, input: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut command = fal(kit);
+    command
+        .args(["batch", "run", "fal-ai/flux/dev", "--input"])
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .args(["--poll-interval", "0.05"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// `fal batch resume OUT EXTRA…`, polling fast, stderr piped.
+fn batch_resume(kit: &Testkit, out: &Path, extra: &[&str]) -> Command {
+    let mut command = fal(kit);
+    command
+        .args(["batch", "resume"])
+        .arg(out)
+        .args(["--poll-interval", "0.05"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
 fn write_input(dir: &Path, jobs: u64) -> PathBuf {
     let path = dir.join("in.jsonl");
     let mut text = String::new();
@@ -389,15 +418,9 @@ async fn ctrl_c_stops_submitting_and_resume_finishes() {
     let work = tempfile::tempdir().unwrap();
     let input = write_input(work.path(), JOBS);
     let out = work.path().join("out");
-    let mut run = fal(&kit);
-    run.args(["batch", "run", "fal-ai/flux/dev", "--input"])
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .args(["--concurrency", "2", "--poll-interval", "0.05"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let child = run.spawn().unwrap();
+    let child = batch_run(&kit, &input, &out, &["--concurrency", "2"])
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     while result_lines(&out).len() < 2 {
         assert!(Instant::now() < deadline, "no results");
@@ -422,14 +445,7 @@ async fn ctrl_c_stops_submitting_and_resume_finishes() {
         .count() as u64;
     assert!(submits_at_stop < JOBS, "it stopped submitting");
 
-    let mut resume = fal(&kit);
-    resume
-        .args(["batch", "resume"])
-        .arg(&out)
-        .args(["--poll-interval", "0.05"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let output = wait(resume.spawn().unwrap()).await;
+    let output = wait(batch_resume(&kit, &out, &[]).spawn().unwrap()).await;
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -491,14 +507,7 @@ async fn the_estimate_is_printed_and_a_budget_below_it_refuses_to_start() {
     let work = tempfile::tempdir().unwrap();
     let input = write_input(work.path(), JOBS);
     let out = work.path().join("out");
-    let mut run = fal(&kit);
-    run.args(["batch", "run", "fal-ai/flux/dev", "--input"])
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .args(["--budget", "1.5", "--poll-interval", "0.05"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut run = batch_run(&kit, &input, &out, &["--budget", "1.5"]);
     let output = wait(run.spawn().unwrap()).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
@@ -513,13 +522,7 @@ async fn the_estimate_is_printed_and_a_budget_below_it_refuses_to_start() {
     assert!(result_lines(&out).is_empty());
 
     // A budget equal to the estimate lets it run.
-    let mut resume = fal(&kit);
-    resume
-        .args(["batch", "resume"])
-        .arg(&out)
-        .args(["--budget", "2", "--poll-interval", "0.05"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut resume = batch_resume(&kit, &out, &["--budget", "2"]);
     let output = wait(resume.spawn().unwrap()).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
@@ -530,13 +533,7 @@ async fn the_estimate_is_printed_and_a_budget_below_it_refuses_to_start() {
     check_invariants(&kit, std::slice::from_ref(&out), JOBS, None).await;
 
     // Nothing left to run: nothing to estimate, and the budget is not asked.
-    let mut again = fal(&kit);
-    again
-        .args(["batch", "resume"])
-        .arg(&out)
-        .args(["--budget", "0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut again = batch_resume(&kit, &out, &["--budget", "0"]);
     let output = wait(again.spawn().unwrap()).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
@@ -551,28 +548,13 @@ async fn without_an_estimate_a_budget_refuses_and_no_budget_warns() {
     let input = write_input(work.path(), JOBS);
     let out = work.path().join("out");
     // A Platform API base with no pricing routes: every estimate is a 404.
-    let fal_without_pricing = |args: &[&std::ffi::OsStr]| {
-        let mut command = fal(&kit);
-        command
-            .env("FAL_API_URL", kit.rest_url())
-            .arg("batch")
-            .args(args)
-            .args(["--poll-interval", "0.05"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+    let without_pricing = |mut command: Command| {
+        command.env("FAL_API_URL", kit.rest_url());
         command.spawn().unwrap()
     };
     let run = |extra: &str| {
-        let mut args: Vec<&std::ffi::OsStr> = vec![
-            "run".as_ref(),
-            "fal-ai/flux/dev".as_ref(),
-            "--input".as_ref(),
-            input.as_os_str(),
-            "--out".as_ref(),
-            out.as_os_str(),
-        ];
-        args.extend(extra.split_whitespace().map(std::ffi::OsStr::new));
-        fal_without_pricing(&args)
+        let extra: Vec<&str> = extra.split_whitespace().collect();
+        without_pricing(batch_run(&kit, &input, &out, &extra))
     };
 
     let output = wait(run("--budget=-1")).await;
@@ -591,7 +573,7 @@ async fn without_an_estimate_a_budget_refuses_and_no_budget_warns() {
     assert_eq!(submits(&kit), 0, "refused before any submit");
 
     // The refused run left its state: resume runs it, warning without a budget.
-    let output = wait(fal_without_pricing(&["resume".as_ref(), out.as_os_str()])).await;
+    let output = wait(without_pricing(batch_resume(&kit, &out, &[]))).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("no cost estimate ("), "{stderr}");
