@@ -120,6 +120,7 @@ extern crate self as fal_runtime;
 // resulting surface.
 #[cfg(feature = "batch")]
 pub mod batch;
+mod body;
 mod calls;
 mod client;
 mod config;
@@ -149,6 +150,7 @@ mod subscribe;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 
+pub use body::DEFAULT_MAX_RESPONSE_BYTES;
 pub use calls::Untyped;
 pub use client::{Client, ClientBuilder};
 pub use config::Key;
