@@ -60,6 +60,128 @@ fn is_fact_string(s: &str, field: Option<&str>, vocabulary: &Vocabulary) -> bool
         || (is_identifier(s) && !field.is_some_and(is_free_text))
 }
 
+/// The neutral text that replaces a prose string of an example: ours, the
+/// same for every field, sized into the field's `minLength`/`maxLength`.
+pub const NEUTRAL_TEXT: &str = "sample text";
+
+/// How deep `$ref`s and compositions are followed when looking for the
+/// schema of a value inside an example (documents may be cyclic).
+const MAX_SCHEMA_DEPTH: usize = 16;
+
+/// An example made facts-only: its value with every prose string replaced by
+/// neutral text, and how many strings were replaced; `None` when a prose
+/// string cannot be replaced (its schema has a `pattern`, which neutral text
+/// cannot be shown to match), so the example goes whole.
+pub(super) fn neutralize(
+    value: &Value,
+    field: Option<&str>,
+    schema: Option<&Value>,
+    root: &Value,
+    vocabulary: &Vocabulary,
+) -> Option<(Value, usize)> {
+    match value {
+        Value::String(s) if !is_fact_string(s, field, vocabulary) => {
+            let limits = schema.and_then(|s| shape(s, root, "string", 0));
+            let limit = |key: &str| limits.and_then(|l| l.get(key));
+            if limit("pattern").is_some() {
+                return None;
+            }
+            let text = neutral_text(
+                limit("minLength").and_then(Value::as_u64),
+                limit("maxLength").and_then(Value::as_u64),
+            );
+            // Already neutral (a reduced document reduced again): no change.
+            let replaced = usize::from(*s != text);
+            Some((Value::String(text), replaced))
+        }
+        Value::Array(items) => {
+            let items_schema = schema
+                .and_then(|s| shape(s, root, "array", 0))
+                .and_then(|a| a.get("items"));
+            let mut replaced = 0;
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let (v, n) = neutralize(item, field, items_schema, root, vocabulary)?;
+                replaced += n;
+                out.push(v);
+            }
+            Some((Value::Array(out), replaced))
+        }
+        Value::Object(members) => {
+            let object = schema.and_then(|s| shape(s, root, "object", 0));
+            let mut replaced = 0;
+            let mut out = serde_json::Map::new();
+            for (key, v) in members {
+                let member = object.and_then(|o| {
+                    o.get("properties")
+                        .and_then(|p| p.get(key))
+                        .or_else(|| o.get("additionalProperties").filter(|a| a.is_object()))
+                });
+                let (v, n) = neutralize(v, Some(key), member, root, vocabulary)?;
+                replaced += n;
+                out.insert(key.clone(), v);
+            }
+            Some((Value::Object(out), replaced))
+        }
+        _ => Some((value.clone(), 0)),
+    }
+}
+
+/// [`NEUTRAL_TEXT`] repeated or cut to the nearest length the limits allow
+/// (lengths count characters, as JSON Schema does; the text is ASCII). A
+/// trailing space becomes a full stop.
+pub fn neutral_text(min_length: Option<u64>, max_length: Option<u64>) -> String {
+    let natural = NEUTRAL_TEXT.len() as u64;
+    let mut length = natural.max(min_length.unwrap_or(0));
+    if let Some(max) = max_length {
+        length = length.min(max);
+    }
+    let length = usize::try_from(length).unwrap_or(usize::MAX).min(1 << 16);
+    let mut text: String = NEUTRAL_TEXT
+        .chars()
+        .chain(std::iter::once(' '))
+        .cycle()
+        .take(length)
+        .collect();
+    if text.ends_with(' ') {
+        text.pop();
+        text.push('.');
+    }
+    text
+}
+
+/// The schema of kind `kind` (`string`, `array`, `object`) that `schema`
+/// describes: itself after following `$ref`s to `root`, or the first such arm
+/// of its `anyOf`/`oneOf`/`allOf` (fal writes optional fields as
+/// `anyOf: [{type: string, maxLength: …}, {type: null}]`).
+fn shape<'a>(schema: &'a Value, root: &'a Value, kind: &str, depth: usize) -> Option<&'a Value> {
+    if depth > MAX_SCHEMA_DEPTH {
+        return None;
+    }
+    if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
+        let pointer = target.strip_prefix('#')?;
+        return shape(root.pointer(pointer)?, root, kind, depth + 1);
+    }
+    let declared = match schema.get("type") {
+        Some(Value::String(t)) => t == kind,
+        Some(Value::Array(types)) => types.iter().any(|t| t == kind),
+        _ => false,
+    };
+    let implied = match kind {
+        "object" => schema.get("properties").is_some(),
+        "array" => schema.get("items").is_some(),
+        _ => schema.get("maxLength").is_some() || schema.get("minLength").is_some(),
+    };
+    if declared || implied {
+        return Some(schema);
+    }
+    ["anyOf", "oneOf", "allOf"]
+        .iter()
+        .filter_map(|key| schema.get(*key).and_then(Value::as_array))
+        .flatten()
+        .find_map(|arm| shape(arm, root, kind, depth + 1))
+}
+
 /// Rule 4: an absolute http(s) URL.
 fn is_url(s: &str) -> bool {
     let rest = s
@@ -198,6 +320,47 @@ mod tests {
         assert!(!is_name_title("9Lives", None));
     }
 
+    #[test]
+    fn prose_in_examples_becomes_neutral_text_within_the_limits() {
+        let v = vocab(&["golden hour"]);
+        let root = json!({"components": {"schemas": {
+            "Segment": {"type": "object", "properties": {"text": {"type": "string", "maxLength": 4}}}
+        }}});
+        let limited = json!({"anyOf": [{"type": "string", "minLength": 15, "maxLength": 20}, {"type": "null"}]});
+        let (out, n) = neutralize(&json!("a fox in snow"), Some("prompt"), Some(&limited), &root, &v)
+            .expect("no pattern");
+        assert_eq!((out, n), (json!("sample text sam"), 1));
+        // Facts stay, prose inside structure is replaced where it sits, with
+        // the limits of the schema a `$ref` leads to.
+        let segments = json!({"type": "array", "items": {"$ref": "#/components/schemas/Segment"}});
+        let (out, n) = neutralize(
+            &json!([{"text": "hello there", "start": 0.5}, {"text": "golden hour", "start": 1}]),
+            Some("segments"),
+            Some(&segments),
+            &root,
+            &v,
+        )
+        .expect("no pattern");
+        assert_eq!(out, json!([{"text": "samp", "start": 0.5}, {"text": "golden hour", "start": 1}]));
+        assert_eq!(n, 1);
+        // Already neutral: nothing replaced (reducing twice changes nothing).
+        let again = neutralize(&json!("sample text"), Some("prompt"), None, &root, &v);
+        assert_eq!(again, Some((json!("sample text"), 0)));
+        // A pattern cannot be shown to match: the example goes.
+        let patterned = json!({"type": "string", "pattern": "^[a-z]+$"});
+        assert_eq!(neutralize(&json!("two words"), None, Some(&patterned), &root, &v), None);
+    }
+
+    #[test]
+    fn neutral_text_takes_the_nearest_allowed_length() {
+        assert_eq!(neutral_text(None, None), NEUTRAL_TEXT);
+        assert_eq!(neutral_text(Some(1), Some(3)), "sam");
+        assert_eq!(neutral_text(None, Some(0)), "");
+        assert_eq!(neutral_text(Some(12), None), "sample text.");
+        assert_eq!(neutral_text(Some(30), Some(10)), "sample tex");
+        assert_eq!(neutral_text(Some(23), None).len(), 23);
+    }
+
     proptest! {
         /// Anything with whitespace that is neither vocabulary nor a URL is
         /// prose, whatever the field.
@@ -206,6 +369,14 @@ mod tests {
             let s = format!("{a}{sep}{b}");
             prop_assert!(!is_fact(&json!(s), None, &vocab(&[])));
             prop_assert!(!is_fact(&json!(s), Some("seed"), &vocab(&[])));
+        }
+
+        /// Neutral text meets any consistent pair of length limits.
+        #[test]
+        fn neutral_text_meets_its_limits(min in 0u64..100, extra in 0u64..100) {
+            let text = neutral_text(Some(min), Some(min + extra));
+            prop_assert!(text.len() as u64 >= min && text.len() as u64 <= min + extra);
+            prop_assert!(!text.ends_with(' '));
         }
 
         /// The classifier never panics and is decided element-wise.

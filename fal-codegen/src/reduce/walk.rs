@@ -26,6 +26,8 @@ enum Out {
 struct Walker<'v> {
     /// `None` in the first pass: every fact check passes.
     vocabulary: Option<&'v Vocabulary>,
+    /// The original document, against which `$ref`s inside it resolve.
+    root: &'v Value,
     /// The enum/const strings seen (used after the first pass).
     collected: Vocabulary,
     prose_removed: usize,
@@ -35,10 +37,10 @@ struct Walker<'v> {
 /// Reduces a document already known to be an OpenAPI 3 object.
 pub(super) fn reduce_document(doc: &Value) -> Reduction {
     let id = super::endpoint_id(doc);
-    let mut first = Walker::new(None);
+    let mut first = Walker::new(None, doc);
     first.document(doc, id.as_deref());
     let vocabulary = first.collected;
-    let mut second = Walker::new(Some(&vocabulary));
+    let mut second = Walker::new(Some(&vocabulary), doc);
     let document = second.document(doc, id.as_deref());
     Reduction {
         document,
@@ -48,9 +50,10 @@ pub(super) fn reduce_document(doc: &Value) -> Reduction {
 }
 
 impl<'v> Walker<'v> {
-    fn new(vocabulary: Option<&'v Vocabulary>) -> Self {
+    fn new(vocabulary: Option<&'v Vocabulary>, root: &'v Value) -> Self {
         Self {
             vocabulary,
+            root,
             collected: Vocabulary::new(),
             prose_removed: 0,
             dropped: BTreeMap::new(),
@@ -121,6 +124,22 @@ impl<'v> Walker<'v> {
             Out::Keep(value.clone())
         } else {
             Out::Prose
+        }
+    }
+
+    /// A schema's example of the property `field`, made facts-only: prose
+    /// strings become neutral text sized to `schema`'s limits (each counted
+    /// as prose removed); `Prose` when that cannot be done.
+    fn example(&mut self, value: &Value, field: Option<&str>, schema: &Value) -> Out {
+        let Some(vocabulary) = self.vocabulary else {
+            return Out::Keep(value.clone());
+        };
+        match facts::neutralize(value, field, Some(schema), self.root, vocabulary) {
+            Some((neutral, replaced)) => {
+                self.prose_removed += replaced;
+                Out::Keep(neutral)
+            }
+            None => Out::Prose,
         }
     }
 
@@ -390,13 +409,14 @@ impl<'v> Walker<'v> {
                 Some(t) if facts::is_name_title(t, field) => Out::Keep(v.clone()),
                 _ => Out::Prose,
             },
-            "default" | "example" => w.fact(v, field),
+            "default" => w.fact(v, field),
+            "example" => w.example(v, field, value),
             "examples" => match v {
-                Value::Array(_) => match w.array(v, |w, e| w.fact(e, field)) {
+                Value::Array(_) => match w.array(v, |w, e| w.example(e, field, value)) {
                     Out::Keep(Value::Array(kept)) if kept.is_empty() => Out::Prose,
                     other => other,
                 },
-                _ => w.fact(v, field),
+                _ => w.example(v, field, value),
             },
             key if LIMIT_KEYS.contains(&key) => number(v),
             "x-fal" => match v.as_object() {
