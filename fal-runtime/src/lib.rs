@@ -90,6 +90,7 @@ pub mod status;
 pub mod storage;
 pub mod stream;
 pub mod subscribe;
+pub mod values;
 pub mod webhook;
 
 pub use calls::Untyped;
@@ -106,14 +107,14 @@ pub use queue::{QueueHandle, StatusStream, Submit};
 pub use run::Run;
 pub use status::{Log, Metrics, QueueStatus};
 pub use subscribe::{Subscribe, WaitMode};
+pub use values::{UnknownEnumValue, UnlistedValue};
 
-/// Re-exports that generated code and macro output rely on, so a user's crate
-/// needs no dependency besides `fal-runtime`. Not part of the stable API.
+/// What generated code and macro output rely on (serde re-exports and the
+/// helpers of generated serde impls), so a user's crate needs no dependency
+/// besides `fal-runtime`. Not part of the stable API.
 #[doc(hidden)]
-pub mod __private {
-    pub use serde;
-    pub use serde_json;
-}
+#[path = "private/mod.rs"]
+pub mod __private;
 
 #[cfg(feature = "macros")]
 pub use fal_macros::fal_endpoint;

@@ -1,17 +1,19 @@
 //! Parsed documents → IR: every typing and naming decision lives here.
 //!
 //! Choices (documented for users in the crate docs):
+//! - One type per schema definition: a component is lowered once per endpoint
+//!   and shared by the input and the output. It is an input type (builders,
+//!   file-URL strings as `FileInput`) when the input reaches it at all.
 //! - A `$ref` to a component the document does not contain becomes
 //!   `serde_json::Value` with a doc note; a reference cycle is cut the same way.
 //! - File-URL inputs (`x-fal-file-input`, `format: uri`, or a `*_url`/`*_urls`
-//!   string) become `fal_runtime::FileInput`; only in request types.
+//!   string) become `fal_runtime::FileInput`; only in input types.
 //! - Objects shaped like fal's File / Image become `fal_runtime::File` / `Image`.
 //! - `anyOf`/`oneOf` drop `null` arms into `Option`, fold arms a sibling arm
 //!   already accepts (a plain string next to a string enum, an integer next to a
 //!   number) and become an untagged enum otherwise.
-//! - Local type names come from component keys (never titles), then from
-//!   property names; collisions are resolved within the endpoint only, so adding
-//!   another endpoint never renames anything.
+//! - Names: see [`super::naming`]; they depend on the endpoint's own document
+//!   only, so adding another endpoint never renames anything.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,9 +21,8 @@ use schemars::schema::{InstanceType, Schema, SchemaObject, SingleOrVec};
 use serde_json::Value;
 
 use super::docs::{docs_of, type_docs};
-use super::hash::stable_hash;
-use super::naming::{snake_ident, type_name, unique, variant_name};
-use super::{Docs, Endpoint, Field, Ir, Kind, Role, Ty, TypeDef, TypeKey, UnionArm, Variant};
+use super::naming::{alternative, alternative_with, snake_ident, type_name, variant_name};
+use super::{Docs, Endpoint, Field, Ir, Kind, Role, Ty, TypeDef, UnionArm, Variant};
 use crate::error::{pointer_token, Error};
 use crate::parse::{Document, COMPONENTS};
 
@@ -39,7 +40,7 @@ pub fn lower(documents: &[Document]) -> Result<Ir, Error> {
                 second: doc.file.clone(),
             });
         }
-        let endpoint = EndpointLowering::new(doc, &mut ir.types).run()?;
+        let endpoint = EndpointLowering::new(doc).run()?;
         ir.endpoints.push(endpoint);
     }
     Ok(ir)
@@ -55,12 +56,16 @@ enum Shape {
 #[derive(Clone)]
 struct Ctx {
     role: Role,
-    /// The preferred local name for an inline definition.
+    /// The preferred name for an inline definition (from the property name).
     base: String,
+    /// The name of the type holding the schema: an inline definition whose
+    /// preferred name is taken is qualified with it (`LoraWeightStyle`).
+    owner: String,
     /// A `*_url`/`*_urls` property: its strings are file inputs.
     file_url: bool,
-    /// Set when lowering a component, so its reserved name applies.
-    component: Option<String>,
+    /// The name the definition must have: a component's reserved name, or
+    /// the output type's name for an inline output schema.
+    fixed_name: Option<String>,
     /// JSON pointer of the schema being lowered.
     pointer: String,
 }
@@ -71,8 +76,9 @@ impl Ctx {
         Self {
             role: self.role,
             base,
+            owner: self.owner.clone(),
             file_url: self.file_url,
-            component: None,
+            fixed_name: None,
             pointer: format!("{}/{part}", self.pointer),
         }
     }
@@ -90,42 +96,64 @@ fn component_pointer(key: &str) -> String {
     format!("/components/schemas/{}", pointer_token(key))
 }
 
+/// Who holds a name in an endpoint's module.
+enum Claim {
+    /// A component; only its own definition may use the name.
+    Component,
+    /// The input or output type.
+    Root,
+    /// An inline definition; an identical definition elsewhere reuses it.
+    Inline,
+}
+
 struct EndpointLowering<'a> {
     doc: &'a Document,
-    types: &'a mut BTreeMap<TypeKey, TypeDef>,
-    /// Local names reserved for components (name → component key).
-    reserved: BTreeMap<String, String>,
-    /// Component key → its reserved local name.
+    /// Every type defined so far, by name.
+    types: BTreeMap<String, TypeDef>,
+    /// Names taken in the module.
+    claims: BTreeMap<String, Claim>,
+    /// Component key → its name.
     component_names: BTreeMap<String, String>,
-    /// Local names in use (name → structural hash of the definition).
-    claimed: BTreeMap<String, u64>,
-    exports: BTreeMap<String, TypeKey>,
-    done: BTreeMap<(String, Role), Ty>,
-    in_progress: BTreeSet<(String, Role)>,
+    /// Components the input reaches (lowered as input types).
+    input_components: BTreeSet<String>,
+    done: BTreeMap<String, Ty>,
+    in_progress: BTreeSet<String>,
     /// Doc notes raised while lowering the current field.
     notes: Vec<String>,
 }
 
 impl<'a> EndpointLowering<'a> {
-    fn new(doc: &'a Document, types: &'a mut BTreeMap<TypeKey, TypeDef>) -> Self {
-        let mut reserved = BTreeMap::new();
+    fn new(doc: &'a Document) -> Self {
+        let input_components = reachable(doc, [&doc.input]);
+        let all = reachable(doc, std::iter::once(&doc.input).chain(doc.output.as_ref()));
+        let mut claims = BTreeMap::new();
         let mut component_names = BTreeMap::new();
-        for key in doc.components.keys() {
-            let name = unique(type_name(key), "", |n| reserved.contains_key(n));
-            reserved.insert(name.clone(), key.clone());
+        // Key order decides who keeps a name when two keys spell the same one.
+        for key in &all {
+            let name = alternative(type_name(key), |n| claims.contains_key(n));
+            claims.insert(name.clone(), Claim::Component);
             component_names.insert(key.clone(), name);
         }
         Self {
             doc,
-            types,
-            reserved,
+            types: BTreeMap::new(),
+            claims,
             component_names,
-            claimed: BTreeMap::new(),
-            exports: BTreeMap::new(),
+            input_components,
             done: BTreeMap::new(),
             in_progress: BTreeSet::new(),
             notes: Vec::new(),
         }
+    }
+
+    /// The name of a root type: its component's, else `preferred` (made unique).
+    fn root_name(&mut self, key: Option<&String>, preferred: String) -> String {
+        if let Some(name) = key.and_then(|k| self.component_names.get(k)) {
+            return name.clone();
+        }
+        let name = alternative(preferred, |n| self.claims.contains_key(n));
+        self.claims.insert(name.clone(), Claim::Root);
+        name
     }
 
     fn run(mut self) -> Result<Endpoint, Error> {
@@ -143,32 +171,24 @@ impl<'a> EndpointLowering<'a> {
             .collect();
         let module: Vec<String> = parts.segments().map(snake_ident).collect();
 
-        // Input: always a local, nominal type (the endpoint trait is implemented on it).
+        // Input: always a nominal type (the endpoint trait is implemented on it).
         let (input_key, input_schema) = self.resolve_root(&doc.input);
-        let input_name = match &input_key {
-            Some(key) => self.component_names.get(key).cloned().unwrap_or_default(),
-            None => {
-                let name = unique(format!("{pascal}Input"), "", |n| {
-                    self.reserved.contains_key(n)
-                });
-                self.reserved.insert(name.clone(), String::new());
-                name
-            }
-        };
+        let input_name = self.root_name(input_key.as_ref(), format!("{pascal}Input"));
         let ctx = Ctx {
             role: Role::Input,
             base: input_name.clone(),
+            owner: input_name.clone(),
             file_url: false,
-            component: None,
+            fixed_name: Some(input_name.clone()),
             pointer: input_key
                 .as_deref()
                 .map(component_pointer)
                 .unwrap_or_else(|| doc.input_pointer.clone()),
         };
-        let input = match input_schema {
+        let mut input = match input_schema {
             Some(schema) => {
                 if let Some(key) = &input_key {
-                    self.in_progress.insert((key.clone(), Role::Input));
+                    self.in_progress.insert(key.clone());
                 }
                 let shape = self.shape(&schema, &ctx);
                 let base_docs = type_docs(&schema);
@@ -193,36 +213,35 @@ impl<'a> EndpointLowering<'a> {
                 newtype(&input_name, Ty::Json, docs)
             }
         };
-        self.claimed.insert(input_name.clone(), 0);
-        let mut input = input;
+        if let Some(key) = &input_key {
+            self.in_progress.remove(key);
+            // The input's own component used inside the output (rare) is an
+            // alias of the input type rather than a second definition.
+            self.done.insert(key.clone(), Ty::Named(input_name.clone()));
+        }
         if input.docs.description.is_none() {
             input.docs.description = Some(format!("The request body of `{}`.", doc.endpoint_id));
         }
 
-        // Output: any type, re-exported or aliased under its local name.
+        // Output: any type, defined under its name or aliased to it.
         let (output_key, _) = match &doc.output {
             Some(schema) => self.resolve_root(schema),
             None => (None, None),
         };
         let output_name = match &output_key {
             Some(key) if Some(key) != input_key.as_ref() => {
-                self.component_names.get(key).cloned().unwrap_or_default()
+                self.root_name(Some(key), String::new())
             }
-            _ => {
-                let name = unique(format!("{pascal}Output"), "", |n| {
-                    self.reserved.contains_key(n) || self.claimed.contains_key(n)
-                });
-                self.reserved.insert(name.clone(), String::new());
-                name
-            }
+            _ => self.root_name(None, format!("{pascal}Output")),
         };
         let output = match &doc.output {
             Some(schema) => {
                 let ctx = Ctx {
                     role: Role::Output,
                     base: output_name.clone(),
+                    owner: output_name.clone(),
                     file_url: false,
-                    component: None,
+                    fixed_name: Some(output_name.clone()),
                     pointer: String::new(),
                 };
                 self.lower(schema, &ctx)
@@ -238,7 +257,7 @@ impl<'a> EndpointLowering<'a> {
             input,
             output_name,
             output,
-            exports: self.exports,
+            types: self.types,
         })
     }
 
@@ -274,7 +293,7 @@ impl<'a> EndpointLowering<'a> {
         }
     }
 
-    fn lower_ref(&mut self, reference: &str, ctx: &Ctx) -> Ty {
+    fn lower_ref(&mut self, reference: &str) -> Ty {
         let Some(key) = reference.strip_prefix(COMPONENTS) else {
             self.notes.push(format!(
                 "The schema refers to `{reference}`, which is outside this document, so any JSON is accepted."
@@ -285,11 +304,10 @@ impl<'a> EndpointLowering<'a> {
             self.notes.push(missing_note(key));
             return Ty::Json;
         };
-        let memo = (key.to_owned(), ctx.role);
-        if let Some(ty) = self.done.get(&memo) {
+        if let Some(ty) = self.done.get(key) {
             return ty.clone();
         }
-        if !self.in_progress.insert(memo.clone()) {
+        if !self.in_progress.insert(key.to_owned()) {
             self.notes.push(format!(
                 "`{key}` refers back to itself; the recursive part is accepted as any JSON."
             ));
@@ -300,59 +318,97 @@ impl<'a> EndpointLowering<'a> {
             .get(key)
             .cloned()
             .unwrap_or_else(|| type_name(key));
+        let role = if self.input_components.contains(key) {
+            Role::Input
+        } else {
+            Role::Output
+        };
         let component_ctx = Ctx {
-            role: ctx.role,
-            base: name,
+            role,
+            base: name.clone(),
+            owner: name.clone(),
             file_url: false,
-            component: Some(key.to_owned()),
+            fixed_name: Some(name),
             pointer: component_pointer(key),
         };
         let ty = self.lower(target, &component_ctx);
-        self.in_progress.remove(&memo);
-        self.done.insert(memo, ty.clone());
+        self.in_progress.remove(key);
+        self.done.insert(key.to_owned(), ty.clone());
         ty
     }
 
-    /// Gives a definition its local name and its shared key.
+    /// Gives a definition its name in the endpoint's module.
+    ///
+    /// A component keeps its reserved name. An inline definition takes the
+    /// first free name of: its preferred name, the same with the kind's suffix
+    /// (`Choice` for a union), qualified with its owner's name, then with
+    /// `Alt` appended until free. An identical inline definition already
+    /// holding one of those names is reused instead.
     fn define(&mut self, kind: Kind, docs: Docs, ctx: &Ctx) -> Ty {
-        let structural = stable_hash(&(ctx.role, &kind, &docs));
-        let suffix = match (&kind, ctx.role, &ctx.component) {
-            (_, Role::Output, Some(_)) => "Output",
-            (Kind::Union(_), _, _) => "Choice",
-            _ => "",
-        };
-        let available = |this: &Self, name: &str| {
-            let reserved_ok = match this.reserved.get(name) {
-                None => true,
-                Some(owner) => Some(owner) == ctx.component.as_ref(),
-            };
-            let claim_ok = this.claimed.get(name).is_none_or(|h| *h == structural);
-            reserved_ok && claim_ok
-        };
-        let name = if available(self, &ctx.base) {
-            ctx.base.clone()
-        } else {
-            unique(format!("{}{suffix}", ctx.base), "", |n| !available(self, n))
-        };
-        self.claimed.insert(name.clone(), structural);
         let def = TypeDef {
-            name: name.clone(),
+            name: String::new(),
             docs,
             role: ctx.role,
             kind,
         };
-        let full = stable_hash(&def);
-        let mut key = format!("{name}{:08x}", full >> 32);
-        if self
-            .types
-            .get(&key)
-            .is_some_and(|existing| *existing != def)
-        {
-            key = format!("{name}{full:016x}");
+        if let Some(name) = &ctx.fixed_name {
+            return self.insert(name.clone(), def);
         }
-        self.types.entry(key.clone()).or_insert(def);
-        self.exports.insert(name, key.clone());
-        Ty::Named(key)
+        let suffix = match &def.kind {
+            Kind::Union(_) => "Choice",
+            _ => "",
+        };
+        let mut candidates = vec![ctx.base.clone()];
+        if !suffix.is_empty() {
+            candidates.push(format!("{}{suffix}", ctx.base));
+        }
+        if !ctx.base.starts_with(&ctx.owner) {
+            candidates.push(format!("{}{}", ctx.owner, ctx.base));
+            if !suffix.is_empty() {
+                candidates.push(format!("{}{}{suffix}", ctx.owner, ctx.base));
+            }
+        }
+        for candidate in &candidates {
+            match self.claims.get(candidate) {
+                None => {
+                    self.claims.insert(candidate.clone(), Claim::Inline);
+                    return self.insert(candidate.clone(), def);
+                }
+                Some(Claim::Inline) if self.same(candidate, &def) => {
+                    return self.insert(candidate.clone(), def);
+                }
+                _ => {}
+            }
+        }
+        let last = candidates.pop().unwrap_or_else(|| ctx.base.clone());
+        let name = alternative(last, |n| {
+            self.claims.contains_key(n) && !self.same(n, &def)
+        });
+        self.claims.entry(name.clone()).or_insert(Claim::Inline);
+        self.insert(name, def)
+    }
+
+    /// Whether the type named `name` is `def` (same shape and docs).
+    fn same(&self, name: &str, def: &TypeDef) -> bool {
+        self.types
+            .get(name)
+            .is_some_and(|t| t.kind == def.kind && t.docs == def.docs)
+    }
+
+    /// Stores `def` under `name`; a type both sent and received is an input type.
+    fn insert(&mut self, name: String, mut def: TypeDef) -> Ty {
+        def.name = name.clone();
+        match self.types.get_mut(&name) {
+            Some(existing) => {
+                if def.role == Role::Input {
+                    existing.role = Role::Input;
+                }
+            }
+            None => {
+                self.types.insert(name.clone(), def);
+            }
+        }
+        Ty::Named(name)
     }
 
     fn shape(&mut self, schema: &SchemaObject, ctx: &Ctx) -> Shape {
@@ -371,7 +427,7 @@ impl<'a> EndpointLowering<'a> {
 
     fn shape_inner(&mut self, schema: &SchemaObject, ctx: &Ctx) -> Shape {
         if let Some(reference) = &schema.reference {
-            return Shape::Ty(self.lower_ref(reference, ctx));
+            return Shape::Ty(self.lower_ref(reference));
         }
         if let Some(sub) = schema.subschemas.as_deref() {
             if let Some(all) = &sub.all_of {
@@ -511,8 +567,9 @@ impl<'a> EndpointLowering<'a> {
             let field_ctx = Ctx {
                 role: ctx.role,
                 base: type_name(json_name),
+                owner: ctx.base.clone(),
                 file_url: json_name.ends_with("_url") || json_name.ends_with("_urls"),
-                component: None,
+                fixed_name: None,
                 pointer: format!("{}/properties/{}", ctx.pointer, pointer_token(json_name)),
             };
             let ty = self.lower(property, &field_ctx);
@@ -523,7 +580,7 @@ impl<'a> EndpointLowering<'a> {
             docs.notes.append(&mut self.notes);
             let is_required = required.contains(json_name);
             let ty = if is_required { ty } else { option(ty) };
-            let rust_name = unique(snake_ident(json_name), "_", |n| names.contains(n));
+            let rust_name = alternative_with(snake_ident(json_name), "_", |n| names.contains(n));
             names.insert(rust_name.clone());
             fields.push(Field {
                 json_name: json_name.to_owned(),
@@ -648,86 +705,96 @@ impl<'a> EndpointLowering<'a> {
         self.object(&merged, ctx)
     }
 
+    /// An `anyOf`/`oneOf`. Arm definitions are named only once the arms are
+    /// folded: an arm left alone takes the union's own place (and name).
     fn union(&mut self, parent: &SchemaObject, arms: &[Schema], ctx: &Ctx) -> Shape {
         let parent_values = string_values(parent);
         let mut nullable = false;
-        let mut tys: Vec<Ty> = Vec::new();
+        let mut shapes: Vec<Shape> = Vec::new();
         let list_pointer = ctx.pointer.clone();
         for (index, arm) in arms.iter().enumerate() {
             if is_null(arm) {
                 nullable = true;
                 continue;
             }
-            let ctx = &Ctx {
+            let arm_ctx = Ctx {
                 pointer: format!("{list_pointer}/{index}"),
+                fixed_name: None,
                 ..ctx.clone()
             };
-            let ty = match (arm, &parent_values) {
+            let shape = match (arm, &parent_values) {
                 // `enum` next to `anyOf: [string, null]` constrains the string arm.
                 (Schema::Object(obj), Some(values))
                     if obj.instance_type
                         == Some(SingleOrVec::Single(Box::new(InstanceType::String))) =>
                 {
-                    self.define(Kind::Enum(variants(values)), type_docs(parent), ctx)
+                    Shape::Def(Kind::Enum(variants(values)), type_docs(parent))
                 }
-                (Schema::Object(obj), _) => match self.shape(obj, ctx) {
-                    Shape::Ty(ty) => ty,
-                    Shape::Def(kind, docs) => {
-                        let suffix = match kind {
-                            Kind::Enum(_) => "Preset",
-                            Kind::Struct(_) => "Object",
-                            Kind::Union(_) => "Choice",
-                            Kind::Newtype(_) => "Value",
-                        };
-                        let arm_ctx = Ctx {
-                            base: format!("{}{suffix}", ctx.base),
-                            component: None,
-                            ..ctx.clone()
-                        };
-                        self.define(kind, docs, &arm_ctx)
-                    }
-                },
-                (Schema::Bool(_), _) => Ty::Json,
+                (Schema::Object(obj), _) => self.shape(obj, &arm_ctx),
+                (Schema::Bool(_), _) => Shape::Ty(Ty::Json),
             };
-            match ty {
-                Ty::Option(inner) => {
+            let shape = match shape {
+                Shape::Ty(Ty::Option(inner)) => {
                     nullable = true;
-                    tys.push(*inner);
+                    Shape::Ty(*inner)
                 }
-                other => tys.push(other),
+                other => other,
+            };
+            if !shapes.iter().any(|s| same_shape(s, &shape)) {
+                shapes.push(shape);
             }
         }
-        let mut unique_tys: Vec<Ty> = Vec::new();
-        for ty in tys {
-            if !unique_tys.contains(&ty) {
-                unique_tys.push(ty);
-            }
-        }
-        let has_enum = unique_tys.iter().any(|t| self.is_enum(t));
+        let has_enum = shapes.iter().any(|s| match s {
+            Shape::Def(kind, _) => matches!(kind, Kind::Enum(_)),
+            Shape::Ty(ty) => self.is_enum(ty),
+        });
         if has_enum {
-            unique_tys.retain(|t| *t != Ty::String);
+            shapes.retain(|s| !matches!(s, Shape::Ty(Ty::String)));
         }
-        if unique_tys.contains(&Ty::Number) {
-            unique_tys.retain(|t| *t != Ty::Integer);
+        if shapes.iter().any(|s| matches!(s, Shape::Ty(Ty::Number))) {
+            shapes.retain(|s| !matches!(s, Shape::Ty(Ty::Integer)));
         }
-        if unique_tys.contains(&Ty::Json) {
-            unique_tys = vec![Ty::Json];
+        if shapes.iter().any(|s| matches!(s, Shape::Ty(Ty::Json))) {
+            shapes = vec![Shape::Ty(Ty::Json)];
         }
-        let ty = match unique_tys.len() {
-            0 => Ty::Json,
-            1 => unique_tys.remove(0),
-            _ => {
-                unique_tys.sort_by_key(|t| self.rank(t));
-                let mut arms: Vec<UnionArm> = Vec::new();
-                for ty in unique_tys {
-                    let base = self.arm_name(&ty);
-                    let rust_name = unique(base, "", |n| arms.iter().any(|a| a.rust_name == n));
-                    arms.push(UnionArm { rust_name, ty });
+        if shapes.len() <= 1 {
+            return match shapes.pop() {
+                None => Shape::Ty(if nullable { option(Ty::Json) } else { Ty::Json }),
+                Some(Shape::Ty(ty)) => Shape::Ty(if nullable { option(ty) } else { ty }),
+                Some(Shape::Def(kind, docs)) if nullable => {
+                    Shape::Ty(option(self.define(kind, docs, ctx)))
                 }
-                return self.finish_union(arms, type_docs(parent), nullable, ctx);
-            }
-        };
-        Shape::Ty(if nullable { option(ty) } else { ty })
+                Some(def) => def,
+            };
+        }
+        let mut tys: Vec<Ty> = Vec::with_capacity(shapes.len());
+        for shape in shapes {
+            tys.push(match shape {
+                Shape::Ty(ty) => ty,
+                Shape::Def(kind, docs) => {
+                    let suffix = match kind {
+                        Kind::Enum(_) => "Preset",
+                        Kind::Struct(_) => "Object",
+                        Kind::Union(_) => "Choice",
+                        Kind::Newtype(_) => "Value",
+                    };
+                    let arm_ctx = Ctx {
+                        base: format!("{}{suffix}", ctx.base),
+                        fixed_name: None,
+                        ..ctx.clone()
+                    };
+                    self.define(kind, docs, &arm_ctx)
+                }
+            });
+        }
+        tys.sort_by_key(|t| self.rank(t));
+        let mut arms: Vec<UnionArm> = Vec::new();
+        for ty in tys {
+            let base = self.arm_name(&ty);
+            let rust_name = alternative(base, |n| arms.iter().any(|a| a.rust_name == n));
+            arms.push(UnionArm { rust_name, ty });
+        }
+        self.finish_union(arms, type_docs(parent), nullable, ctx)
     }
 
     fn finish_union(
@@ -795,6 +862,15 @@ impl<'a> EndpointLowering<'a> {
     }
 }
 
+/// Whether two union arms have the same type (or would define the same one).
+fn same_shape(a: &Shape, b: &Shape) -> bool {
+    match (a, b) {
+        (Shape::Ty(x), Shape::Ty(y)) => x == y,
+        (Shape::Def(k1, d1), Shape::Def(k2, d2)) => k1 == k2 && d1 == d2,
+        _ => false,
+    }
+}
+
 fn newtype(name: &str, ty: Ty, docs: Docs) -> TypeDef {
     TypeDef {
         name: name.to_owned(),
@@ -858,7 +934,7 @@ fn string_values(schema: &SchemaObject) -> Option<Vec<String>> {
 fn variants(values: &[String]) -> Vec<Variant> {
     let mut out: Vec<Variant> = Vec::with_capacity(values.len());
     for value in values {
-        let rust_name = unique(variant_name(value), "Alt", |n| {
+        let rust_name = alternative(variant_name(value), |n| {
             out.iter().any(|v| v.rust_name == n)
         });
         out.push(Variant {
@@ -889,4 +965,86 @@ fn order_of<'s>(
         }
     }
     order
+}
+
+/// The component keys `roots` reach through `$ref`s, in key order. Iterative
+/// (an explicit stack), so a long chain of references cannot overflow the
+/// stack.
+fn reachable<'s>(doc: &'s Document, roots: impl IntoIterator<Item = &'s Schema>) -> BTreeSet<String> {
+    let mut found: BTreeSet<String> = BTreeSet::new();
+    let mut stack: Vec<&Schema> = roots.into_iter().collect();
+    while let Some(schema) = stack.pop() {
+        let Schema::Object(obj) = schema else {
+            continue;
+        };
+        if let Some(key) = obj.reference.as_deref().and_then(|r| r.strip_prefix(COMPONENTS)) {
+            if let Some(target) = doc.components.get(key) {
+                if found.insert(key.to_owned()) {
+                    stack.push(target);
+                }
+            }
+        }
+        if let Some(sub) = obj.subschemas.as_deref() {
+            for list in [&sub.all_of, &sub.any_of, &sub.one_of].into_iter().flatten() {
+                stack.extend(list);
+            }
+            for one in [&sub.not, &sub.if_schema, &sub.then_schema, &sub.else_schema]
+                .into_iter()
+                .flatten()
+            {
+                stack.push(one);
+            }
+        }
+        if let Some(array) = obj.array.as_deref() {
+            match &array.items {
+                Some(SingleOrVec::Single(item)) => stack.push(item),
+                Some(SingleOrVec::Vec(items)) => stack.extend(items),
+                None => {}
+            }
+            stack.extend(array.additional_items.as_deref());
+            stack.extend(array.contains.as_deref());
+        }
+        if let Some(object) = obj.object.as_deref() {
+            stack.extend(object.properties.values());
+            stack.extend(object.pattern_properties.values());
+            stack.extend(object.additional_properties.as_deref());
+        }
+        if let Some(Value::Array(items)) = obj.extensions.get("prefixItems") {
+            // Tuple items kept as raw JSON by schemars: only their `$ref`s matter here.
+            for item in items {
+                collect_raw_refs(doc, item, &mut found, &mut stack);
+            }
+        }
+    }
+    found
+}
+
+/// `$ref`s inside raw JSON (schema parts schemars keeps as extensions).
+fn collect_raw_refs<'s>(
+    doc: &'s Document,
+    value: &Value,
+    found: &mut BTreeSet<String>,
+    stack: &mut Vec<&'s Schema>,
+) {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(key) = map
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix(COMPONENTS))
+                {
+                    if let Some((key, target)) = doc.components.get_key_value(key) {
+                        if found.insert(key.clone()) {
+                            stack.push(target);
+                        }
+                    }
+                }
+                pending.extend(map.values());
+            }
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
 }

@@ -1,12 +1,17 @@
 //! The intermediate representation between parsing and emitting.
 //!
-//! It says what Rust to write, not how: endpoints with their module path, and
-//! type definitions keyed by a stable, content-derived name. Lowering decides
-//! every naming and typing question (so emitting is mechanical and the testkit
-//! can read the same model); emitting only turns it into tokens.
+//! It says what Rust to write, not how: endpoints with their module path and
+//! the type definitions each one's module holds. Lowering decides every naming
+//! and typing question (so emitting is mechanical and other tools can read the
+//! same model); emitting only turns it into tokens.
+//!
+//! One schema definition is one Rust type: a component is lowered once per
+//! endpoint, whether the input, the output or both use it, and every type is
+//! defined in its endpoint's module under its schema name. Names depend only
+//! on the endpoint's own document (see [`naming`] for the collision rule), so
+//! adding an endpoint never renames a type of another.
 
 mod docs;
-mod hash;
 mod lower;
 pub mod naming;
 
@@ -15,23 +20,14 @@ use std::path::PathBuf;
 
 pub use lower::lower;
 
-/// Everything to generate: endpoints by id, and the type definitions they use.
+/// Everything to generate: endpoints, sorted by id.
 #[derive(Clone, Debug, Default)]
 pub struct Ir {
     /// Endpoints, sorted by id.
     pub endpoints: Vec<Endpoint>,
-    /// Shared type definitions by key (see [`TypeKey`]).
-    pub types: BTreeMap<TypeKey, TypeDef>,
 }
 
-/// The key of a shared type definition: its local name followed by a hash of its
-/// content (`ImageSize5e1f09ab`).
-///
-/// Derived from the type alone, so it never changes when unrelated endpoints are
-/// added, and two endpoints with an identical type share one definition.
-pub type TypeKey = String;
-
-/// One endpoint: where its bindings live and which types it uses.
+/// One endpoint: where its bindings live and the types they define.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
     /// The endpoint id, e.g. `fal-ai/flux/dev`.
@@ -42,15 +38,15 @@ pub struct Endpoint {
     pub category: Option<String>,
     /// The module path, one Rust identifier per id segment (`fal_ai`, `flux`, `dev`).
     pub module: Vec<String>,
-    /// The input type, defined in the endpoint's own module because the endpoint
-    /// trait is implemented on it (so it is never shared).
+    /// The input type (the endpoint trait is implemented on it).
     pub input: TypeDef,
-    /// The local name of the output type (always present, e.g. `FluxDevOutput`).
+    /// The name of the output type (always present, e.g. `FluxDevOutput`):
+    /// either a type in [`Endpoint::types`] or an alias of [`Endpoint::output`].
     pub output_name: String,
     /// The output type.
     pub output: Ty,
-    /// Shared types visible in the endpoint's module, by local name.
-    pub exports: BTreeMap<String, TypeKey>,
+    /// Every other type defined in the endpoint's module, by name.
+    pub types: BTreeMap<String, TypeDef>,
 }
 
 /// A Rust type, as used in a field, union arm, list or map.
@@ -80,19 +76,20 @@ pub enum Ty {
     Map(Box<Ty>),
     /// `Option<T>`.
     Option(Box<Ty>),
-    /// A generated type, by key.
-    Named(TypeKey),
+    /// A type defined in the endpoint's module, by name.
+    Named(String),
 }
 
 /// A generated type definition.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TypeDef {
-    /// The name in the endpoint's module (the key without its hash).
+    /// The name in the endpoint's module.
     pub name: String,
     /// Documentation.
     pub docs: Docs,
     /// Whether the type is built by users (constructors and `with_` setters are
-    /// generated) or only read from fal.
+    /// generated, file-URL strings take local files too) or only read from fal.
+    /// A type both sent and received is an input type.
     pub role: Role,
     /// What it is.
     pub kind: Kind,

@@ -1,0 +1,248 @@
+//! What generated bindings and `#[fal_endpoint]` output call, written once here
+//! instead of being pasted into every generated file. Not part of the stable
+//! API: the generator and this module change together.
+//!
+//! - [`serde`] and [`serde_json`]: re-exported so a user's crate needs no
+//!   dependency besides `fal-runtime` to compile generated code.
+//! - Serde helpers ([`Key`], [`skip`], [`required`], [`optional_entry`],
+//!   [`string_enum`], [`Buffered`]): generated impls read maps key by key
+//!   (streaming, so `serde_path_to_error` reports `images[0].width` and any
+//!   self-describing format works, JSON or msgpack alike) instead of going
+//!   through a `serde_json::Map`.
+//! - [`unlisted`]: the only way to build an [`crate::UnlistedValue`].
+
+use std::fmt;
+
+pub use serde;
+pub use serde_json;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::values::UnlistedValue;
+
+/// A map key seed: the position of the key in a struct's field list, `None`
+/// for a key the struct does not declare (skipped, so fields fal adds later
+/// never break a binding).
+///
+/// The key is matched inside the visitor, so known keys are never allocated;
+/// `serde_path_to_error` still sees the key and records it in the path.
+#[derive(Clone, Copy)]
+pub struct Key(pub &'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().position(|name| *name == key))
+    }
+
+    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<Self::Value, E> {
+        Ok(self.0.iter().position(|name| name.as_bytes() == key))
+    }
+
+    // Non-string keys (a msgpack map may have any) are never fields.
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Skips the value of a key the struct does not declare.
+pub fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
+    map.next_value::<IgnoredAny>().map(|_| ())
+}
+
+/// A required field once the whole map has been read.
+pub fn required<T, E: de::Error>(value: Option<T>, name: &'static str) -> Result<T, E> {
+    value.ok_or_else(|| E::missing_field(name))
+}
+
+/// Writes an optional field, leaving it out when unset (so fal applies its
+/// default instead of receiving `null`).
+pub fn optional_entry<M, T>(map: &mut M, name: &'static str, value: &Option<T>) -> Result<(), M::Error>
+where
+    M: SerializeMap,
+    T: Serialize,
+{
+    match value {
+        Some(value) => map.serialize_entry(name, value),
+        None => Ok(()),
+    }
+}
+
+/// Deserializes a string enum: `parse` maps a wire value to the enum (known
+/// values to their variant, others to the `Other` arm, so values fal adds
+/// later still deserialize and round-trip).
+pub fn string_enum<'de, D, T>(
+    deserializer: D,
+    expecting: &'static str,
+    parse: fn(&str) -> T,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct StringEnum<T> {
+        expecting: &'static str,
+        parse: fn(&str) -> T,
+    }
+    impl<T> Visitor<'_> for StringEnum<T> {
+        type Value = T;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.expecting)
+        }
+
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<T, E> {
+            Ok((self.parse)(value))
+        }
+
+        fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<T, E> {
+            match std::str::from_utf8(value) {
+                Ok(text) => Ok((self.parse)(text)),
+                Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(value), &self)),
+            }
+        }
+    }
+    deserializer.deserialize_str(StringEnum { expecting, parse })
+}
+
+/// Builds the payload of a generated enum's `Other` arm; generated
+/// `from_wire` constructors call it only for values they do not list.
+pub fn unlisted(value: &str) -> UnlistedValue {
+    UnlistedValue::new(value.to_owned())
+}
+
+/// A value read once from any self-describing format and kept in memory, so
+/// a generated union can try its forms in order (like serde's untagged enums)
+/// without knowing the format (JSON and msgpack alike).
+#[derive(Clone, Debug)]
+pub struct Buffered(serde_value::Value);
+
+impl<'de> Deserialize<'de> for Buffered {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_value::Value::deserialize(deserializer).map(Buffered)
+    }
+}
+
+impl Buffered {
+    /// The value as `T`, or `None` when it does not have `T`'s shape.
+    pub fn parse<'de, T: Deserialize<'de>>(&self) -> Option<T> {
+        T::deserialize(serde_value::ValueDeserializer::<serde_value::DeserializerError>::new(
+            self.0.clone(),
+        ))
+        .ok()
+    }
+
+    /// The error a union reports when no form fits: it names the forms.
+    pub fn mismatch<E: de::Error>(&self, expecting: &'static str) -> E {
+        E::custom(format_args!("expected {expecting}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A struct deserialized the way generated code does it.
+    #[derive(Debug, PartialEq)]
+    struct Size {
+        width: i64,
+        height: Option<i64>,
+    }
+
+    impl<'de> Deserialize<'de> for Size {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Size;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a Size object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Size, A::Error> {
+                    let mut width = None;
+                    let mut height = None;
+                    while let Some(key) = map.next_key_seed(Key(&["width", "height"]))? {
+                        match key {
+                            Some(0) => width = Some(map.next_value()?),
+                            Some(1) => height = map.next_value()?,
+                            _ => skip(&mut map)?,
+                        }
+                    }
+                    Ok(Size {
+                        width: required(width, "width")?,
+                        height,
+                    })
+                }
+            }
+            deserializer.deserialize_map(V)
+        }
+    }
+
+    #[test]
+    fn paths_survive_streaming_reads() {
+        let json = r#"{"sizes": [{"width": 1}, {"width": "wide", "extra": [1]}]}"#;
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct Outer {
+            sizes: Vec<Size>,
+        }
+        let mut de = serde_json::Deserializer::from_str(json);
+        let err = match serde_path_to_error::deserialize::<_, Outer>(&mut de) {
+            Ok(_) => panic!("a string width must not deserialize"),
+            Err(err) => err,
+        };
+        assert_eq!(err.path().to_string(), "sizes[1].width");
+        assert!(err.inner().to_string().contains("expected i64"), "{err}");
+    }
+
+    #[test]
+    fn msgpack_reads_the_same_types() {
+        let value = serde_json::json!({"height": 2, "width": 3, "unknown": {"a": [true]}});
+        let bytes = rmp_serde::to_vec_named(&value).unwrap_or_default();
+        let size: Size = rmp_serde::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            size,
+            Size {
+                width: 3,
+                height: Some(2)
+            }
+        );
+        let missing = rmp_serde::to_vec_named(&serde_json::json!({"height": 2}))
+            .unwrap_or_default();
+        let err = rmp_serde::from_slice::<Size>(&missing).err();
+        assert!(err.is_some_and(|e| e.to_string().contains("width")));
+    }
+
+    #[test]
+    fn buffered_values_try_each_form() {
+        let buffered: Buffered =
+            serde_json::from_str(r#"{"width": 4}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(buffered.parse::<String>(), None);
+        assert_eq!(
+            buffered.parse::<Size>(),
+            Some(Size {
+                width: 4,
+                height: None
+            })
+        );
+        let text: Buffered = serde_json::from_str(r#""square""#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(text.parse::<String>().as_deref(), Some("square"));
+    }
+}
