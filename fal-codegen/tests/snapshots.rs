@@ -38,3 +38,8 @@ fn shared_types_across_endpoints() {
 fn non_object_input_and_no_result_path() {
     insta::assert_snapshot!(generate(&["workflows__acme__echo.json"]));
 }
+
+#[test]
+fn one_type_per_definition_validation_rules_and_name_collisions() {
+    insta::assert_snapshot!(generate(&["acme__chat.json"]));
+}

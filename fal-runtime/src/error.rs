@@ -359,6 +359,15 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// A violation found by local validation, in the shape a 422 gives.
+    pub(crate) fn from_violation(path: String, message: String, kind: &str) -> FieldError {
+        FieldError {
+            path,
+            message,
+            kind: Some(kind.to_owned()),
+        }
+    }
+
     fn from_detail(item: &Value) -> FieldError {
         let path = match item.get("loc") {
             Some(Value::Array(parts)) => parts

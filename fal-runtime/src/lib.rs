@@ -90,7 +90,8 @@ pub mod status;
 pub mod storage;
 pub mod stream;
 pub mod subscribe;
-pub mod values;
+mod validation;
+mod values;
 pub mod webhook;
 
 pub use calls::Untyped;
@@ -107,6 +108,7 @@ pub use queue::{QueueHandle, StatusStream, Submit};
 pub use run::Run;
 pub use status::{Log, Metrics, QueueStatus};
 pub use subscribe::{Subscribe, WaitMode};
+pub use validation::ValidationError;
 pub use values::{UnknownEnumValue, UnlistedValue};
 
 /// What generated code and macro output rely on (serde re-exports and the

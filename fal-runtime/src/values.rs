@@ -53,11 +53,7 @@ pub struct UnknownEnumValue {
 
 impl UnknownEnumValue {
     /// The error for `value` (called by generated `FromStr` impls).
-    pub fn new(
-        type_name: &'static str,
-        value: &str,
-        expected: &'static [&'static str],
-    ) -> Self {
+    pub fn new(type_name: &'static str, value: &str, expected: &'static [&'static str]) -> Self {
         Self {
             type_name,
             value: value.to_owned(),

@@ -155,7 +155,8 @@ fn endpoint_body(endpoint: &Endpoint) -> TokenStream {
     let input_ident = ident(&endpoint.input.name);
     let input = definition(&endpoint.input, &names);
     let output_ident = ident(&endpoint.output_name);
-    let defined_output = matches!(&endpoint.output, Ty::Named(name) if *name == endpoint.output_name);
+    let defined_output =
+        matches!(&endpoint.output, Ty::Named(name) if *name == endpoint.output_name);
     let output_alias = (!defined_output).then(|| {
         let ty = rust_type(&endpoint.output, &names);
         let doc = format!(" The result of `{}`.", endpoint.id);
@@ -164,11 +165,30 @@ fn endpoint_body(endpoint: &Endpoint) -> TokenStream {
             pub type #output_ident = #ty;
         }
     });
-    let imp = endpoint_impl(&input_ident, &endpoint.id, &output_ident);
+    let imp = endpoint::endpoint_impl_with(
+        &input_ident,
+        &endpoint.id,
+        &output_ident,
+        quote! {
+            fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                #input_ident::validate(self)
+            }
+        },
+    );
+    let validate_doc = format!(
+        " Every rule of `{}`'s schema this input breaks (bounds, lengths, patterns, item counts, listed values), in the shape of fal's 422, found without sending anything. The client runs it before sending unless told not to.",
+        endpoint.id
+    );
     let types = endpoint.types.values().map(|def| definition(def, &names));
     quote! {
         use fal_runtime::__private as __fal;
         #input
+        impl #input_ident {
+            #[doc = #validate_doc]
+            pub fn validate(&self) -> Result<(), fal_runtime::ValidationError> {
+                __fal::validate(self)
+            }
+        }
         #imp
         #output_alias
         #(#types)*

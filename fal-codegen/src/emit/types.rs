@@ -10,7 +10,7 @@ use quote::{format_ident, quote};
 
 use super::docs::doc_attrs;
 use crate::ir::naming::unraw;
-use crate::ir::{Field, Kind, Role, Ty, TypeDef, UnionArm, Variant};
+use crate::ir::{Field, Kind, Role, Rules, Ty, TypeDef, UnionArm, Variant};
 
 /// How named types are spelled where the code is emitted.
 pub trait Names {
@@ -63,9 +63,95 @@ pub(super) fn definition(def: &TypeDef, names: &dyn Names) -> TokenStream {
     let docs = doc_attrs(&def.docs, &fallback);
     match &def.kind {
         Kind::Struct(fields) => structure(def.role, &name, &docs, fields, names),
-        Kind::Enum(variants) => string_enum(&name, &docs, variants),
+        Kind::Enum(variants) => string_enum(def.role, &name, &docs, variants),
         Kind::Union(arms) => union(def.role, &name, &docs, arms, names),
         Kind::Newtype(inner) => newtype(&name, &docs, inner, names),
+    }
+}
+
+/// `&__fal::Rules { .. }` for `rules` (the schema's rules at one position).
+fn rules_tokens(rules: &Rules) -> TokenStream {
+    if rules.is_empty() {
+        return quote!(&__fal::Rules::NONE);
+    }
+    let limits = &rules.own;
+    let float = |name: &str, v: Option<f64>| {
+        v.map(|v| {
+            let ident = format_ident!("{}", name);
+            let lit = proc_macro2::Literal::f64_suffixed(v);
+            quote!(#ident: Some(#lit),)
+        })
+    };
+    let int = |name: &str, v: Option<u64>| {
+        v.map(|v| {
+            let ident = format_ident!("{}", name);
+            quote!(#ident: Some(#v),)
+        })
+    };
+    let parts = [
+        float("minimum", limits.minimum),
+        float("exclusive_minimum", limits.exclusive_minimum),
+        float("maximum", limits.maximum),
+        float("exclusive_maximum", limits.exclusive_maximum),
+        float("multiple_of", limits.multiple_of),
+        int("min_length", limits.min_length),
+        int("max_length", limits.max_length),
+        limits.pattern.as_ref().map(|p| quote!(pattern: Some(#p),)),
+        int("min_items", limits.min_items),
+        int("max_items", limits.max_items),
+        limits.listed.as_ref().map(|values| {
+            let values = values
+                .iter()
+                .map(|v| proc_macro2::Literal::f64_suffixed(*v));
+            quote!(listed: Some(&[#(#values),*]),)
+        }),
+        rules.items.as_ref().map(|items| {
+            let items = rules_tokens(items);
+            quote!(items: Some(#items),)
+        }),
+        rules.values.as_ref().map(|values| {
+            let values = rules_tokens(values);
+            quote!(values: Some(#values),)
+        }),
+    ];
+    let parts = parts.into_iter().flatten();
+    quote!(&__fal::Rules { #(#parts)* ..__fal::Rules::NONE })
+}
+
+/// Whether a value of `ty` may break a rule without one at its own position:
+/// it holds a generated type (which has its own rules).
+fn holds_named(ty: &Ty) -> bool {
+    match ty {
+        Ty::Named(_) => true,
+        Ty::List(inner) | Ty::Map(inner) | Ty::Option(inner) => holds_named(inner),
+        _ => false,
+    }
+}
+
+/// `impl __fal::Validate` for an input struct: one `field` call per field
+/// that has rules or holds a type that has.
+fn struct_validation(name: &Ident, fields: &[Field]) -> TokenStream {
+    let checks: Vec<TokenStream> = fields
+        .iter()
+        .filter(|f| !f.rules.is_empty() || holds_named(&f.ty))
+        .map(|field| {
+            let ident = ident(&field.rust_name);
+            let json = &field.json_name;
+            let rules = rules_tokens(&field.rules);
+            quote!(v.field(#json, &self.#ident, #rules);)
+        })
+        .collect();
+    let v = if checks.is_empty() {
+        quote!(_)
+    } else {
+        quote!(v)
+    };
+    quote! {
+        impl __fal::Validate for #name {
+            fn validate_at(&self, #v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                #(#checks)*
+            }
+        }
     }
 }
 
@@ -112,7 +198,9 @@ fn structure(
         .iter()
         .zip(&locals)
         .enumerate()
-        .map(|(index, (field, local))| (proc_macro2::Literal::usize_unsuffixed(index), field, local))
+        .map(|(index, (field, local))| {
+            (proc_macro2::Literal::usize_unsuffixed(index), field, local)
+        })
         .map(|(index, field, local)| match &field.ty {
             // `null` reads as `None`, like an absent key.
             Ty::Option(_) => quote!(Some(#index) => #local = map.next_value()?,),
@@ -128,6 +216,7 @@ fn structure(
     });
     let expecting = format!("a `{name}` object");
     let builders = (role == Role::Input).then(|| builders(name, fields, names));
+    let validation = (role == Role::Input).then(|| struct_validation(name, fields));
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq, #default)]
@@ -165,6 +254,7 @@ fn structure(
             }
         }
         #builders
+        #validation
     }
 }
 
@@ -252,12 +342,25 @@ fn builders(name: &Ident, fields: &[Field], names: &dyn Names) -> TokenStream {
 /// `TryFrom<&str>` refuse unlisted values; `from_wire` is the one explicit way
 /// to build any value, and maps listed ones to their variant, so derived
 /// equality is equality of wire values.
-fn string_enum(name: &Ident, docs: &TokenStream, variants: &[Variant]) -> TokenStream {
+fn string_enum(role: Role, name: &Ident, docs: &TokenStream, variants: &[Variant]) -> TokenStream {
     let idents: Vec<Ident> = variants.iter().map(|v| ident(&v.rust_name)).collect();
     let values: Vec<&str> = variants.iter().map(|v| v.value.as_str()).collect();
     let variant_docs = values.iter().map(|v| format!(" `{v:?}`"));
     let type_name = name.to_string();
     let expecting = format!("a `{name}` string");
+    // Sending an unlisted value is possible (`from_wire`); validation says
+    // what fal would: it is not one of the listed values.
+    let validation = (role == Role::Input).then(|| {
+        quote! {
+            impl __fal::Validate for #name {
+                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
+                    if let Self::Other(_) = self {
+                        v.unlisted(Self::VALUES);
+                    }
+                }
+            }
+        }
+    });
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -316,6 +419,7 @@ fn string_enum(name: &Ident, docs: &TokenStream, variants: &[Variant]) -> TokenS
                 __fal::string_enum(deserializer, #expecting, Self::from_wire)
             }
         }
+        #validation
     }
 }
 
@@ -340,6 +444,13 @@ fn union(
                     }
                 }
             )*
+            impl __fal::Validate for #name {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        #( Self::#idents(value) => __fal::Validate::validate_at(value, v, rules), )*
+                    }
+                }
+            }
         }
     });
     let forms: Vec<String> = arms.iter().map(|a| describe(&a.ty)).collect();
@@ -414,6 +525,11 @@ fn newtype(name: &Ident, docs: &TokenStream, inner: &Ty, names: &dyn Names) -> T
         impl<'de> __fal::serde::Deserialize<'de> for #name {
             fn deserialize<D: __fal::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 <#ty as __fal::serde::Deserialize>::deserialize(deserializer).map(Self)
+            }
+        }
+        impl __fal::Validate for #name {
+            fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                __fal::Validate::validate_at(&self.0, v, rules);
             }
         }
     }

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use super::docs::{docs_of, type_docs};
 use super::naming::{alternative, alternative_with, snake_ident, type_name, variant_name};
+use super::rules::rules_of;
 use super::{Docs, Endpoint, Field, Ir, Kind, Role, Ty, TypeDef, UnionArm, Variant};
 use crate::error::{pointer_token, Error};
 use crate::parse::{Document, COMPONENTS};
@@ -381,9 +382,7 @@ impl<'a> EndpointLowering<'a> {
             }
         }
         let last = candidates.pop().unwrap_or_else(|| ctx.base.clone());
-        let name = alternative(last, |n| {
-            self.claims.contains_key(n) && !self.same(n, &def)
-        });
+        let name = alternative(last, |n| self.claims.contains_key(n) && !self.same(n, &def));
         self.claims.entry(name.clone()).or_insert(Claim::Inline);
         self.insert(name, def)
     }
@@ -589,6 +588,7 @@ impl<'a> EndpointLowering<'a> {
                 required: is_required,
                 docs,
                 pointer: field_ctx.pointer,
+                rules: rules_of(self.doc, property),
             });
         }
         Shape::Def(Kind::Struct(fields), type_docs(schema))
@@ -970,14 +970,21 @@ fn order_of<'s>(
 /// The component keys `roots` reach through `$ref`s, in key order. Iterative
 /// (an explicit stack), so a long chain of references cannot overflow the
 /// stack.
-fn reachable<'s>(doc: &'s Document, roots: impl IntoIterator<Item = &'s Schema>) -> BTreeSet<String> {
+fn reachable<'s>(
+    doc: &'s Document,
+    roots: impl IntoIterator<Item = &'s Schema>,
+) -> BTreeSet<String> {
     let mut found: BTreeSet<String> = BTreeSet::new();
     let mut stack: Vec<&Schema> = roots.into_iter().collect();
     while let Some(schema) = stack.pop() {
         let Schema::Object(obj) = schema else {
             continue;
         };
-        if let Some(key) = obj.reference.as_deref().and_then(|r| r.strip_prefix(COMPONENTS)) {
+        if let Some(key) = obj
+            .reference
+            .as_deref()
+            .and_then(|r| r.strip_prefix(COMPONENTS))
+        {
             if let Some(target) = doc.components.get(key) {
                 if found.insert(key.to_owned()) {
                     stack.push(target);
@@ -985,7 +992,10 @@ fn reachable<'s>(doc: &'s Document, roots: impl IntoIterator<Item = &'s Schema>)
             }
         }
         if let Some(sub) = obj.subschemas.as_deref() {
-            for list in [&sub.all_of, &sub.any_of, &sub.one_of].into_iter().flatten() {
+            for list in [&sub.all_of, &sub.any_of, &sub.one_of]
+                .into_iter()
+                .flatten()
+            {
                 stack.extend(list);
             }
             for one in [&sub.not, &sub.if_schema, &sub.then_schema, &sub.else_schema]

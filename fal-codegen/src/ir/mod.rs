@@ -14,11 +14,13 @@
 mod docs;
 mod lower;
 pub mod naming;
+pub mod rules;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use lower::lower;
+pub use rules::{rules_of, Limits, Rules};
 
 /// Everything to generate: endpoints, sorted by id.
 #[derive(Clone, Debug, Default)]
@@ -81,7 +83,7 @@ pub enum Ty {
 }
 
 /// A generated type definition.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TypeDef {
     /// The name in the endpoint's module.
     pub name: String,
@@ -105,7 +107,7 @@ pub enum Role {
 }
 
 /// The shape of a generated type.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
     /// A struct with named fields.
     Struct(Vec<Field>),
@@ -118,7 +120,7 @@ pub enum Kind {
 }
 
 /// A struct field.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Field {
     /// The JSON property name.
     pub json_name: String,
@@ -133,6 +135,8 @@ pub struct Field {
     /// JSON pointer of the property's schema in the document it was read from
     /// (for tools that check values against the original schema).
     pub pointer: String,
+    /// The schema's value rules at this field (checked by `validate()`).
+    pub rules: Rules,
 }
 
 /// A string enum value.

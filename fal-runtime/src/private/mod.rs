@@ -10,11 +10,19 @@
 //!   self-describing format works, JSON or msgpack alike) instead of going
 //!   through a `serde_json::Map`.
 //! - [`unlisted`]: the only way to build an [`crate::UnlistedValue`].
+//! - Validation: [`Rules`] (a schema position's rules and pydantic's way of
+//!   reporting them, shared with fal-testkit), [`Validate`] and [`validate`]
+//!   behind every generated input's `validate()`.
+
+mod rules;
+mod validate;
 
 use std::fmt;
 
+pub use rules::{choices, not_listed, number, Rules, Violation};
 pub use serde;
 pub use serde_json;
+pub use validate::{validate, Validate, Validator};
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -76,7 +84,11 @@ pub fn required<T, E: de::Error>(value: Option<T>, name: &'static str) -> Result
 
 /// Writes an optional field, leaving it out when unset (so fal applies its
 /// default instead of receiving `null`).
-pub fn optional_entry<M, T>(map: &mut M, name: &'static str, value: &Option<T>) -> Result<(), M::Error>
+pub fn optional_entry<M, T>(
+    map: &mut M,
+    name: &'static str,
+    value: &Option<T>,
+) -> Result<(), M::Error>
 where
     M: SerializeMap,
     T: Serialize,
@@ -144,9 +156,9 @@ impl<'de> Deserialize<'de> for Buffered {
 impl Buffered {
     /// The value as `T`, or `None` when it does not have `T`'s shape.
     pub fn parse<'de, T: Deserialize<'de>>(&self) -> Option<T> {
-        T::deserialize(serde_value::ValueDeserializer::<serde_value::DeserializerError>::new(
-            self.0.clone(),
-        ))
+        T::deserialize(serde_value::ValueDeserializer::<
+            serde_value::DeserializerError,
+        >::new(self.0.clone()))
         .ok()
     }
 
@@ -224,8 +236,8 @@ mod tests {
                 height: Some(2)
             }
         );
-        let missing = rmp_serde::to_vec_named(&serde_json::json!({"height": 2}))
-            .unwrap_or_default();
+        let missing =
+            rmp_serde::to_vec_named(&serde_json::json!({"height": 2})).unwrap_or_default();
         let err = rmp_serde::from_slice::<Size>(&missing).err();
         assert!(err.is_some_and(|e| e.to_string().contains("width")));
     }

@@ -4,8 +4,7 @@
 use fal_bindings_all::fixtures::acme::sketch::fast;
 use fal_bindings_all::fixtures::acme::sketch::fast::SketchFastInput;
 use fal_bindings_all::fixtures::acme::sketch::v1_5_turbo::{
-    ImageSizeChoice, ImageSizePreset, LoraWeight, Mode, SketchInput, SketchOutput,
-    Style, Tags,
+    ImageSizeChoice, ImageSizePreset, LoraWeight, Mode, SketchInput, SketchOutput, Style, Tags,
 };
 use fal_bindings_all::fixtures::workflows::acme::echo::{EchoInput, EchoOutput};
 use fal_runtime::{Endpoint, FileInput};
@@ -13,7 +12,10 @@ use serde_json::json;
 
 #[test]
 fn required_fields_are_constructor_arguments() {
-    let input = SketchInput::new("a lighthouse", [FileInput::url("https://example.com/a.png")]);
+    let input = SketchInput::new(
+        "a lighthouse",
+        [FileInput::url("https://example.com/a.png")],
+    );
     assert_eq!(
         serde_json::to_value(&input).ok(),
         Some(json!({"prompt": "a lighthouse", "image_urls": ["https://example.com/a.png"]}))

@@ -84,9 +84,11 @@ fn numeric_looking_enum_values_stay_strings() {
 
 #[test]
 fn file_url_inputs_take_urls_and_local_files() {
-    let input =
-        LumaDreamMachineImageToVideoInput::new("p", FileInput::url("https://example.com/start.png"))
-        .with_end_image_url(FileInput::path("/tmp/end.png"));
+    let input = LumaDreamMachineImageToVideoInput::new(
+        "p",
+        FileInput::url("https://example.com/start.png"),
+    )
+    .with_end_image_url(FileInput::path("/tmp/end.png"));
     assert_eq!(
         input.image_url,
         FileInput::url("https://example.com/start.png")

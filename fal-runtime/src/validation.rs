@@ -1,0 +1,56 @@
+//! Checking an input against its schema's rules before anything is sent.
+//!
+//! None of fal's own clients does this: a wrong value costs a round trip and
+//! comes back as a 422. Generated inputs know their schema's rules (bounds and
+//! their exclusive forms, `multipleOf`, string lengths, patterns, item counts,
+//! listed values) and their `validate()` reports every broken rule at once, in
+//! the shape of fal's 422 (`loc`, `msg`, `type`), so code handling a refused
+//! request handles both the same way.
+
+use std::fmt;
+
+use crate::error::FieldError;
+
+/// Every rule an input breaks, found before sending.
+///
+/// The same [`FieldError`]s a 422 from fal carries: `path` is the `loc`
+/// joined with dots (`body.num_images`), `message` pydantic's message and
+/// `kind` its error type (`less_than_equal`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidationError {
+    errors: Vec<FieldError>,
+}
+
+impl ValidationError {
+    pub(crate) fn new(errors: Vec<FieldError>) -> Self {
+        Self { errors }
+    }
+
+    /// Each broken rule, in field order.
+    pub fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.errors.len();
+        write!(
+            f,
+            "the input breaks {count} rule{} of its schema (nothing was sent): ",
+            if count == 1 { "" } else { "s" }
+        )?;
+        for (i, error) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{error}")?;
+            if let Some(kind) = &error.kind {
+                write!(f, " [{kind}]")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationError {}
