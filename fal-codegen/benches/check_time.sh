@@ -30,7 +30,10 @@ done
 [ -d "$corpus" ] || corpus="$repo/../../shared/fal-schemas"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-export CARGO_TARGET_DIR="${BENCH_TARGET_DIR:-$work/target}"
+# One target directory per tree: cargo gives path packages of the same name
+# and version the same unit hash, so two trees sharing a target directory
+# would reuse (or rebuild inside a measurement) each other's fal-runtime.
+targets="${BENCH_TARGET_DIR:-$work/target}"
 
 mkdir -p "$work/one"
 cp "$corpus/bulk/fal-ai__flux__dev.json" "$work/one/" 2>/dev/null || cp "$corpus/fal-ai__flux__dev.json" "$work/one/"
@@ -38,6 +41,7 @@ cp "$corpus/bulk/fal-ai__flux__dev.json" "$work/one/" 2>/dev/null || cp "$corpus
 # generate NAME SOURCE_TREE: bindings of all bulk documents and of flux/dev.
 generate() {
   local name="$1" tree="$2"
+  export CARGO_TARGET_DIR="$targets/$name"
   echo "== generation ($name, release)"
   cargo run -q --release --manifest-path "$tree/Cargo.toml" -p fal-codegen --example codegen_bench -- \
     "$corpus/bulk" --out "$work/$name-bulk.rs"
@@ -71,6 +75,7 @@ fi
 for entry in "${trees[@]}"; do generate "${entry%%:*}" "${entry#*:}"; done
 
 measure() { # name, crate, lib.rs content
+  export CARGO_TARGET_DIR="$targets/$2"
   printf '%s\n' "$3" > "$work/$2-user/src/lib.rs"
   /usr/bin/time -v cargo check -q --manifest-path "$work/$2-user/Cargo.toml" 2> "$work/time.txt" || { cat "$work/time.txt"; exit 1; }
   local wall rss
@@ -82,6 +87,7 @@ measure() { # name, crate, lib.rs content
 echo "== warming dependencies (not measured)"
 for entry in "${trees[@]}"; do
   name="${entry%%:*}"
+  export CARGO_TARGET_DIR="$targets/$name"
   printf '//! bench\n' > "$work/$name-user/src/lib.rs"
   cargo check -q --manifest-path "$work/$name-user/Cargo.toml"
 done

@@ -34,6 +34,7 @@ struct Inner {
     rest: Url,
     proxy: Option<Url>,
     retry: RetryPolicy,
+    validate_inputs: bool,
 }
 
 impl fmt::Debug for Client {
@@ -49,6 +50,14 @@ impl fmt::Debug for Client {
             )
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Whether typed calls validate their input by default
+    /// ([`ClientBuilder::validate_inputs`]).
+    pub(crate) fn validates_inputs(&self) -> bool {
+        self.inner.validate_inputs
     }
 }
 
@@ -134,6 +143,7 @@ pub struct ClientBuilder {
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
     ignore_env: bool,
+    skip_validation: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -212,6 +222,18 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether typed calls check their input against its schema's rules
+    /// before sending ([`crate::Endpoint::validate`]); on by default, because
+    /// a refused input then costs no request, no queue slot and no billing,
+    /// and fails with the same field errors fal's 422 would carry
+    /// ([`Error::field_errors`]). Turn it off when the schemas the bindings
+    /// came from may be stricter than the live endpoint; a single call can
+    /// decide for itself with [`crate::RequestOptions::validate`].
+    pub fn validate_inputs(mut self, on: bool) -> Self {
+        self.skip_validation = !on;
+        self
+    }
+
     /// Ignore the environment: only builder settings and fal's defaults apply.
     /// Tests use it so a developer's `FAL_KEY` never leaks into them.
     pub fn ignore_env(mut self) -> Self {
@@ -287,6 +309,7 @@ impl ClientBuilder {
                 rest,
                 proxy,
                 retry: self.retry.unwrap_or_default(),
+                validate_inputs: !self.skip_validation,
             }),
         })
     }

@@ -84,6 +84,11 @@ pub enum Error {
         /// Why it failed.
         message: String,
     },
+    /// The input breaks its schema's rules; found before anything was sent
+    /// ([`crate::Endpoint::validate`]). [`Error::field_errors`] lists them as
+    /// a 422 from fal would.
+    #[error(transparent)]
+    Validation(crate::ValidationError),
     /// The endpoint id is malformed.
     #[error(transparent)]
     EndpointId(#[from] InvalidEndpointId),
@@ -178,10 +183,13 @@ impl Error {
         }
     }
 
-    /// Field-level validation errors (422 and friends), empty when there are none.
+    /// Field-level validation errors: those of a 422 (and friends) from fal, or
+    /// the same errors found before sending ([`Error::Validation`]); empty when
+    /// there are none.
     pub fn field_errors(&self) -> &[FieldError] {
         match self {
             Self::Api(api) => &api.field_errors,
+            Self::Validation(err) => err.errors(),
             _ => &[],
         }
     }

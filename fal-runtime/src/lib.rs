@@ -62,6 +62,14 @@
 //!   polls) and transport errors, exponential backoff with jitter, `Retry-After`
 //!   (header or body) honoured up to a cap, never a 504 carrying
 //!   `x-fal-request-timeout-type`, and a submit only when fal cannot have queued it.
+//! - **Validation before sending**: a typed call first checks its input against
+//!   the schema's rules ([`Endpoint::validate`]: bounds, lengths, patterns,
+//!   item counts, listed values); a broken rule fails with
+//!   [`Error::Validation`], whose [`Error::field_errors`] are exactly those a
+//!   422 from fal would carry, and nothing is sent. On by default (a refused
+//!   input then costs no request and no billing); off per client with
+//!   [`ClientBuilder::validate_inputs`] or per call with
+//!   [`RequestOptions::validate`].
 //! - **Errors** carry the HTTP status, fal's message and field paths
 //!   (`body.prompt`), the request id and error type; decode errors carry the serde
 //!   path and the raw body.
@@ -108,7 +116,7 @@ pub use queue::{QueueHandle, StatusStream, Submit};
 pub use run::Run;
 pub use status::{Log, Metrics, QueueStatus};
 pub use subscribe::{Subscribe, WaitMode};
-pub use validation::ValidationError;
+pub use validation::{Checkable, ValidationError};
 pub use values::{UnknownEnumValue, UnlistedValue};
 
 /// What generated code and macro output rely on (serde re-exports and the

@@ -10,6 +10,8 @@
 use std::fmt;
 
 use crate::error::FieldError;
+use crate::options::RequestOptions;
+use crate::{Client, Endpoint};
 
 /// Every rule an input breaks, found before sending.
 ///
@@ -54,3 +56,39 @@ impl fmt::Display for ValidationError {
 }
 
 impl std::error::Error for ValidationError {}
+
+/// An input the client can check before sending: every [`Endpoint`] input
+/// (through [`Endpoint::validate`]) and untyped JSON (which has no schema
+/// here, so nothing to check).
+pub trait Checkable {
+    /// Every rule this input breaks.
+    fn check(&self) -> Result<(), ValidationError>;
+}
+
+impl<E: Endpoint> Checkable for E {
+    fn check(&self) -> Result<(), ValidationError> {
+        self.validate()
+    }
+}
+
+impl Checkable for serde_json::Value {
+    fn check(&self) -> Result<(), ValidationError> {
+        Ok(())
+    }
+}
+
+/// The check every call runs before any network traffic: the call's choice,
+/// else the client's (on by default).
+pub(crate) fn before_sending(
+    client: &Client,
+    options: &RequestOptions,
+    input: &impl Checkable,
+) -> crate::Result<()> {
+    if options
+        .validate_choice()
+        .unwrap_or(client.validates_inputs())
+    {
+        input.check().map_err(crate::Error::Validation)?;
+    }
+    Ok(())
+}

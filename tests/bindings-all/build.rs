@@ -39,11 +39,22 @@ fn main() {
             .find(|p| p.is_dir())
         })
         .unwrap_or_default();
-    let enabled = std::env::var_os("CARGO_FEATURE_CORPUS").is_some() && corpus.is_dir();
+    println!("cargo:rerun-if-env-changed=CI");
+    let wanted = std::env::var_os("CARGO_FEATURE_CORPUS").is_some();
+    let enabled = wanted && corpus.is_dir();
     if enabled {
         println!("cargo:rustc-cfg=fal_corpus");
-    } else if std::env::var_os("CARGO_FEATURE_CORPUS").is_some() {
-        println!("cargo:warning=../shared/fal-schemas not found; the corpus bindings are skipped");
+    } else if wanted && std::env::var("CI").is_ok_and(|v| v == "true") {
+        // In CI a missing corpus must fail, not pass with nothing tested.
+        panic!(
+            "the `corpus` feature is on and CI=true, but the reference corpus is missing: \
+             expected ../shared/fal-schemas beside the repository (or FAL_SCHEMA_CORPUS)"
+        );
+    } else if wanted {
+        println!(
+            "cargo:warning=SKIPPED: ../shared/fal-schemas not found, so the corpus bindings, \
+             round trips and validation agreement are not built or tested"
+        );
     }
     // The fixture documents are always compiled (cheap), so every workspace
     // clippy run checks generated code.
@@ -62,7 +73,7 @@ fn main() {
         } else {
             (
                 String::new(),
-                "pub fn cases() -> Vec<Case> { Vec::new() }\npub fn skipped() -> Vec<(&'static str, &'static str)> { Vec::new() }".to_owned(),
+                "pub fn cases() -> Vec<Case> { Vec::new() }\npub fn skipped() -> Vec<(&'static str, &'static str)> { Vec::new() }\npub fn validators() -> Vec<Validator> { Vec::new() }".to_owned(),
             )
         };
         write(&out_dir.join(format!("{module}.rs")), &code);
@@ -134,6 +145,7 @@ fn cases(module: &str, ir: &Ir, documents: &BTreeMap<String, Value>) -> String {
     let tier = format_ident!("{}", module);
     let mut entries: Vec<TokenStream> = Vec::new();
     let mut skipped: Vec<TokenStream> = Vec::new();
+    let mut validators: Vec<TokenStream> = Vec::new();
     // Each endpoint's types are its own: the same example on the same field of
     // a same-named type elsewhere is a different type, so it is checked again.
     let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
@@ -143,6 +155,10 @@ fn cases(module: &str, ir: &Ir, documents: &BTreeMap<String, Value>) -> String {
         };
         let path = module_path(&tier, &endpoint.module);
         let names = CrateNames(path.clone());
+        let input_ident = format_ident!("{}", endpoint.input.name);
+        let id = &endpoint.id;
+        let file = endpoint.file.display().to_string();
+        validators.push(quote!((#id, #file, typed_errors::<#path::#input_ident>)));
         let mut defs: Vec<&TypeDef> = vec![&endpoint.input];
         defs.extend(endpoint.types.values());
         for def in defs {
@@ -208,6 +224,10 @@ fn cases(module: &str, ir: &Ir, documents: &BTreeMap<String, Value>) -> String {
         /// Examples that contradict their own schema, with the reason.
         pub fn skipped() -> Vec<(&'static str, &'static str)> {
             vec![#(#skipped),*]
+        }
+        /// Endpoint id, document, and the generated validation of its input type.
+        pub fn validators() -> Vec<Validator> {
+            vec![#(#validators),*]
         }
     };
     let file: syn::File = syn::parse2(tokens).unwrap_or_else(|e| panic!("{e}"));

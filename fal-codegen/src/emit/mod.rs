@@ -89,20 +89,9 @@ pub fn tokens(ir: &Ir) -> TokenStream {
 fn insert<'a>(root: &mut Node<'a>, endpoint: &'a Endpoint) {
     let raw: Vec<&str> = endpoint.id.split('/').filter(|s| !s.is_empty()).collect();
     let mut node = root;
-    let last = endpoint.module.len().saturating_sub(1);
     for (depth, segment) in endpoint.module.iter().enumerate() {
-        let mut name = segment.clone();
-        if depth == last {
-            // Two ids differing only in punctuation (`v1.1` / `v1-1`) would share a
-            // module; the later id (in sorted order) gets `_alt` (never a number).
-            while node
-                .children
-                .get(&name)
-                .is_some_and(|c| c.endpoint.is_some())
-            {
-                name.push_str("_alt");
-            }
-        }
+        // Lowering made every endpoint's module path unique.
+        let name = segment.clone();
         let child = node.children.entry(name).or_default();
         if child.prefix.is_empty() {
             child.prefix = raw.get(..=depth).map(|s| s.join("/")).unwrap_or_default();
@@ -180,6 +169,17 @@ fn endpoint_body(endpoint: &Endpoint) -> TokenStream {
         endpoint.id
     );
     let types = endpoint.types.values().map(|def| definition(def, &names));
+    // Shared definitions live in the first endpoint's module that has them.
+    let root = (0..endpoint.module.len()).map(|_| quote!(super));
+    let root = quote!(#(#root)::*);
+    let shared = endpoint.shared.iter().map(|(name, home)| {
+        let name = ident(name);
+        let home = home.iter().map(|m| ident(m));
+        quote! {
+            #[doc(inline)]
+            pub use #root::#(#home)::*::#name;
+        }
+    });
     quote! {
         use fal_runtime::__private as __fal;
         #input
@@ -191,6 +191,7 @@ fn endpoint_body(endpoint: &Endpoint) -> TokenStream {
         }
         #imp
         #output_alias
+        #(#shared)*
         #(#types)*
     }
 }

@@ -44,7 +44,26 @@ pub fn lower(documents: &[Document]) -> Result<Ir, Error> {
         let endpoint = EndpointLowering::new(doc).run()?;
         ir.endpoints.push(endpoint);
     }
+    unique_modules(&mut ir.endpoints);
+    super::share::share(&mut ir.endpoints);
     Ok(ir)
+}
+
+/// Two ids differing only in punctuation (`v1.1` / `v1-1`) would get the same
+/// module; the later id (in sorted order) gets `_alt` on its last segment
+/// (never a number).
+fn unique_modules(endpoints: &mut [Endpoint]) {
+    let mut taken: BTreeSet<Vec<String>> = BTreeSet::new();
+    for endpoint in endpoints {
+        while taken.contains(&endpoint.module) {
+            if let Some(last) = endpoint.module.last_mut() {
+                last.push_str("_alt");
+            } else {
+                break;
+            }
+        }
+        taken.insert(endpoint.module.clone());
+    }
 }
 
 /// A type shape before it has a name: either a plain Rust type or a definition.
@@ -259,6 +278,7 @@ impl<'a> EndpointLowering<'a> {
             output_name,
             output,
             types: self.types,
+            shared: BTreeMap::new(),
         })
     }
 

@@ -7,14 +7,17 @@
 //!
 //! One schema definition is one Rust type: a component is lowered once per
 //! endpoint, whether the input, the output or both use it, and every type is
-//! defined in its endpoint's module under its schema name. Names depend only
-//! on the endpoint's own document (see [`naming`] for the collision rule), so
-//! adding an endpoint never renames a type of another.
+//! named in its endpoint's module under its schema name. Names depend only on
+//! the endpoint's own document (see [`naming`] for the collision rule), so
+//! adding an endpoint never renames a type of another. Definitions that
+//! several endpoints spell identically are defined once and re-exported by the
+//! others (see `share`).
 
 mod docs;
 mod lower;
 pub mod naming;
 pub mod rules;
+mod share;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -49,6 +52,10 @@ pub struct Endpoint {
     pub output: Ty,
     /// Every other type defined in the endpoint's module, by name.
     pub types: BTreeMap<String, TypeDef>,
+    /// Types of the endpoint's schemas defined identically (down to what they
+    /// refer to) by an endpoint earlier in id order, whose module holds them:
+    /// name → that module's path. Re-exported here under the same name.
+    pub shared: BTreeMap<String, Vec<String>>,
 }
 
 /// A Rust type, as used in a field, union arm, list or map.

@@ -4,7 +4,8 @@
 use fal_bindings_all::fixtures::acme::sketch::fast;
 use fal_bindings_all::fixtures::acme::sketch::fast::SketchFastInput;
 use fal_bindings_all::fixtures::acme::sketch::v1_5_turbo::{
-    ImageSizeChoice, ImageSizePreset, LoraWeight, Mode, SketchInput, SketchOutput, Style, Tags,
+    ImageSize, ImageSizeChoice, ImageSizePreset, LoraWeight, Mode, SketchInput, SketchOutput,
+    Style, Tags,
 };
 use fal_bindings_all::fixtures::workflows::acme::echo::{EchoInput, EchoOutput};
 use fal_runtime::{Endpoint, FileInput};
@@ -62,9 +63,14 @@ fn optional_fields_serialize_to_exactly_the_wire_form() {
 
 #[test]
 fn image_size_object_form() {
-    // Each endpoint's module defines its own types (one per schema definition).
+    // Both documents define `ImageSize` identically: one type, defined in the
+    // first endpoint's module and re-exported by the other.
     let input = SketchFastInput::new("p")
-        .with_image_size(fast::ImageSize::new().with_width(640).with_height(480));
+        .with_image_size(ImageSize::new().with_width(640).with_height(480));
+    assert_eq!(
+        std::any::type_name::<ImageSize>(),
+        std::any::type_name::<fast::ImageSize>()
+    );
     assert_eq!(
         serde_json::to_string(&input).ok().as_deref(),
         // No x-fal-order-properties in this document: fields are in name order.
