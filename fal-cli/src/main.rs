@@ -80,6 +80,9 @@ pub struct CodegenArgs {
 enum SchemasCommand {
     /// Download endpoint OpenAPI documents.
     Fetch(schemas::FetchArgs),
+    /// Reduce OpenAPI documents to facts (no descriptions, summaries or prose
+    /// examples), the form the repository keeps.
+    Reduce(schemas::reduce::ReduceArgs),
 }
 
 /// Diagnostics go to stderr, off unless `RUST_LOG` asks (stdout carries results).
@@ -112,6 +115,9 @@ fn main() -> ExitCode {
         Command::Schemas {
             command: SchemasCommand::Fetch(args),
         } => schemas::fetch(args),
+        Command::Schemas {
+            command: SchemasCommand::Reduce(args),
+        } => schemas::reduce::run(args),
         Command::Testkit(args) => testkit::serve(args),
     };
     match outcome {

@@ -1,5 +1,6 @@
 //! `fal schemas fetch`: download fal's per-endpoint OpenAPI documents (spec 11)
-//! into a directory that `fal codegen` and `fal-codegen`'s build.rs API read.
+//! into a directory that `fal codegen` and `fal-codegen`'s build.rs API read;
+//! `fal schemas reduce` (in [`reduce`]) cuts them down to facts.
 //!
 //! Every id is checked before any request is made, so a typo costs no network
 //! round trip. Each document is validated before it is written, and written
@@ -7,6 +8,7 @@
 //! non-OpenAPI file that would only fail later at code generation.
 
 mod document;
+pub mod reduce;
 mod source;
 mod store;
 
@@ -22,6 +24,9 @@ use source::{Fetched, Fetcher};
 const DEFAULT_WEB_URL: &str = "https://fal.ai";
 /// fal's platform API host, which serves the models listing.
 const DEFAULT_API_URL: &str = "https://api.fal.ai";
+/// Models asked for per page with --all: the example page size of fal's
+/// Platform API document, small enough for expanded documents.
+const DEFAULT_PAGE_SIZE: u32 = 50;
 /// How many documents are downloaded at once; enough to hide latency without
 /// tripping the unauthenticated rate limit of the models API.
 const PARALLEL_FETCHES: usize = 4;
@@ -30,8 +35,19 @@ const PARALLEL_FETCHES: usize = 4;
 #[derive(Args, Debug)]
 pub struct FetchArgs {
     /// Endpoint ids to fetch, e.g. fal-ai/flux/dev.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub endpoints: Vec<String>,
+    /// Fetch every endpoint fal lists: pages through the models API with the
+    /// documents expanded (`expand=openapi-3.0`), one request per page.
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: only endpoints of this category (e.g. text-to-image).
+    #[arg(long, requires = "all")]
+    pub category: Option<String>,
+    /// With --all: endpoints asked for per page (fal caps what it accepts
+    /// with documents expanded).
+    #[arg(long, requires = "all", default_value_t = DEFAULT_PAGE_SIZE, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub page_size: u32,
     /// Directory to write the documents into (created when missing); each is
     /// named after its endpoint id with `/` replaced by `__`.
     #[arg(long)]
@@ -42,7 +58,7 @@ pub struct FetchArgs {
     /// Base URL of fal's platform API, which serves `/v1/models`.
     #[arg(long, env = "FAL_API_URL", default_value = DEFAULT_API_URL)]
     pub api_url: String,
-    /// Where to get the documents from.
+    /// Where to get the documents from (--all always uses the models API).
     #[arg(long, value_enum, default_value_t = Source::Auto)]
     pub source: Source,
 }
@@ -63,13 +79,18 @@ pub enum Source {
 /// directory; exit 1 when any endpoint could not be fetched (the others are
 /// still written).
 pub fn fetch(args: FetchArgs) -> Result<(), Failure> {
+    if args.all {
+        if args.source == Source::Web {
+            return Err(Failure::Usage(
+                "--all pages through the models API; --source web has no listing".into(),
+            ));
+        }
+        return fetch_listing(&args);
+    }
     let ids = parse_ids(&args.endpoints)?;
     let fetcher = Fetcher::new(&args.web_url, &args.api_url, api_key())?;
     let out = store::OutDir::create(&args.out)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Api(format!("cannot start the async runtime: {e}")))?;
+    let runtime = runtime()?;
     let results = runtime.block_on(fetch_all(&fetcher, args.source, &ids));
 
     let mut failures = Vec::new();
@@ -94,6 +115,72 @@ pub fn fetch(args: FetchArgs) -> Result<(), Failure> {
             "{} of {} endpoint(s) could not be fetched:\n  {}",
             failures.len(),
             ids.len(),
+            failures.join("\n  ")
+        )))
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Api(format!("cannot start the async runtime: {e}")))
+}
+
+/// `fal schemas fetch --all`: every page of the models listing, each listed
+/// document written as its page arrives (so a failure on page N keeps pages
+/// 1 to N-1). Exit 1 when a page fails or any listed endpoint has no usable
+/// document; the others are still written.
+fn fetch_listing(args: &FetchArgs) -> Result<(), Failure> {
+    let fetcher = Fetcher::new(&args.web_url, &args.api_url, api_key())?;
+    let out = store::OutDir::create(&args.out)?;
+    let mut written = 0usize;
+    let mut pages = 0usize;
+    let mut failures = Vec::new();
+    let outcome = runtime()?.block_on(async {
+        let mut cursor: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let page = fetcher
+                .listing_page(args.page_size, args.category.as_deref(), cursor.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            pages += 1;
+            for (id, document) in page.entries {
+                let written_to = document.map_err(|e| e.to_string()).and_then(|fetched| {
+                    let parsed = EndpointId::parse(&id).map_err(|e| e.to_string())?;
+                    out.write(&parsed, &fetched.bytes)
+                        .map_err(|e| e.to_string())
+                });
+                match written_to {
+                    Ok(_) => written += 1,
+                    Err(e) => failures.push(format!("{id}: {e}")),
+                }
+            }
+            match page.next_cursor {
+                None => return Ok(()),
+                Some(next) if !seen.insert(next.clone()) => {
+                    return Err(format!(
+                        "the models API handed out cursor {next:?} twice; stopping"
+                    ))
+                }
+                Some(next) => cursor = Some(next),
+            }
+        }
+    });
+    eprintln!(
+        "fetched {written} document(s) from {pages} page(s) of the models API into {}",
+        args.out.display()
+    );
+    if let Err(page_error) = outcome {
+        failures.push(format!("page {}: {page_error}", pages + 1));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Api(format!(
+            "{} problem(s) while fetching the listing:\n  {}",
+            failures.len(),
             failures.join("\n  ")
         )))
     }

@@ -266,3 +266,83 @@ async fn bad_usage_exits_2_before_any_request() {
 
     assert!(kit.journal().is_empty(), "no request was made");
 }
+
+/// Every `*.json` in `dir`, by file name.
+fn json_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.ends_with(".json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn all_args(out: &Path, kit: &Testkit, extra: &[&str]) -> Vec<String> {
+    let mut a = args(&[], out, &hosts(kit));
+    a.insert(2, "--all".into());
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_pages_through_the_models_listing() {
+    let kit = testkit().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("all");
+    let output = fal(all_args(&out, &kit, &["--page-size", "3"]), vec![]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let expected = json_names(&shipped_schemas());
+    assert_eq!(json_names(&out), expected);
+    for name in &expected {
+        let id = name.trim_end_matches(".json").replace("__", "/");
+        assert_eq!(written(&out, &id), shipped(&id), "{id}");
+    }
+    // ceil(documents / 3) pages, each asking for the documents; the cursor of
+    // each reply is sent with the next request.
+    let journal = kit.journal();
+    assert_eq!(journal.len(), expected.len().div_ceil(3));
+    assert!(journal.iter().all(|e| e.route == RouteKind::Models));
+    assert!(journal[0].path.contains("limit=3") && journal[0].path.contains("expand=openapi-3.0"));
+    assert!(!journal[0].path.contains("cursor="), "{}", journal[0].path);
+    assert!(
+        journal[1].path.contains("cursor=Mg%3D%3D"),
+        "{}",
+        journal[1].path
+    );
+    assert!(stderr(&output).contains(&format!("fetched {} document(s)", expected.len())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_narrows_by_category_and_reports_page_failures() {
+    let kit = testkit().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("tts");
+    let output = fal(
+        all_args(&out, &kit, &["--category", "text-to-speech"]),
+        vec![],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(json_names(&out), ["fal-ai__kokoro__american-english.json"]);
+    assert!(kit.journal()[0].path.contains("category=text-to-speech"));
+
+    kit.inject(FaultRule::status(503).on(RouteKind::Models));
+    let out = dir.path().join("failed");
+    let output = fal(all_args(&out, &kit, &[]), vec![]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("page 1") && err.contains("HTTP 503"), "{err}");
+    assert!(json_names(&out).is_empty());
+
+    // Ids and --all exclude each other; --all has no web-host form.
+    let mut both = all_args(&out, &kit, &[]);
+    both.insert(3, "fal-ai/flux/dev".into());
+    assert_eq!(fal(both, vec![]).await.status.code(), Some(2));
+    let web = fal(all_args(&out, &kit, &["--source", "web"]), vec![]).await;
+    assert_eq!(web.status.code(), Some(2));
+    assert!(stderr(&web).contains("--source web"), "{}", stderr(&web));
+}

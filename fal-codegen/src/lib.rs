@@ -3,7 +3,8 @@
 //! Three stages, each its own module: [`parse`] reads a fal queue OpenAPI
 //! document (no network), [`ir`] decides every type and name, [`emit`] writes
 //! formatted Rust. [`Builder`] drives them from a build script; the `fal codegen`
-//! CLI uses the same builder.
+//! CLI uses the same builder. [`reduce`] cuts fal's documents down to facts
+//! (no prose) before they are stored in the repository.
 //!
 //! What the generated code looks like, and why:
 //! - One module per endpoint from its id (`fal-ai/flux/dev` → `fal_ai::flux::dev`)
@@ -44,6 +45,7 @@ pub mod endpoint_id;
 mod error;
 pub mod ir;
 pub mod parse;
+pub mod reduce;
 
 pub use builder::{Builder, Generated, DEFAULT_OUT_FILE};
 pub use error::{Error, Location};

@@ -38,6 +38,15 @@ pub struct Fetched {
     pub note: Option<String>,
 }
 
+/// One page of the models listing.
+#[derive(Debug)]
+pub struct Page {
+    /// Each listed endpoint id with its document, or why it has none usable.
+    pub entries: Vec<(String, Result<Fetched, FetchError>)>,
+    /// The cursor of the next page; `None` on the last.
+    pub next_cursor: Option<String>,
+}
+
 /// Why one service did not yield a document.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -169,16 +178,69 @@ impl Fetcher {
             url: url.clone(),
             problem,
         })?;
-        document::check(doc, id).map_err(|problem| FetchError::Invalid {
+        listed_document(doc, id).map_err(|problem| FetchError::Invalid { url, problem })
+    }
+
+    /// One page of the whole listing with documents expanded:
+    /// `GET {api}/v1/models?limit=N&expand=openapi-3.0[&category=C][&cursor=X]`.
+    pub async fn listing_page(
+        &self,
+        page_size: u32,
+        category: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<Page, FetchError> {
+        let mut url = join(&self.api, "v1/models");
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("limit", &page_size.to_string())
+                .append_pair("expand", "openapi-3.0");
+            if let Some(category) = category {
+                query.append_pair("category", category);
+            }
+            if let Some(cursor) = cursor {
+                query.append_pair("cursor", cursor);
+            }
+        }
+        let bytes = self.get(&url).await?;
+        let invalid = |problem: String| FetchError::NotListed {
             url: url.clone(),
             problem,
-        })?;
-        let mut bytes = serde_json::to_vec_pretty(doc).map_err(|e| FetchError::Invalid {
+        };
+        let listing: Value = serde_json::from_slice(&bytes).map_err(|e| FetchError::Invalid {
             url: url.clone(),
             problem: InvalidDocument::NotJson(e.to_string()),
         })?;
-        bytes.push(b'\n');
-        Ok(Fetched { bytes, note: None })
+        let models = listing
+            .get("models")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("the reply has no `models` array".into()))?;
+        let mut entries = Vec::with_capacity(models.len());
+        for (i, model) in models.iter().enumerate() {
+            let id = model
+                .get("endpoint_id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid(format!("models[{i}] has no `endpoint_id`")))?;
+            let document = match model.get("openapi").filter(|d| !d.is_null()) {
+                Some(doc) => listed_document(doc, id).map_err(|problem| FetchError::Invalid {
+                    url: url.clone(),
+                    problem,
+                }),
+                None => Err(invalid(format!(
+                    "{id:?} is listed without an `openapi` document"
+                ))),
+            };
+            entries.push((id.to_owned(), document));
+        }
+        let next_cursor = match listing.get("next_cursor") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(c)) => Some(c.clone()),
+            Some(other) => return Err(invalid(format!("`next_cursor` is {other}, not a string"))),
+        };
+        Ok(Page {
+            entries,
+            next_cursor,
+        })
     }
 
     /// One GET with the credential (when there is one); non-2xx becomes
@@ -229,6 +291,15 @@ impl Fetcher {
         }
         Ok(bytes)
     }
+}
+
+/// A document embedded in a models listing, checked and pretty-printed.
+fn listed_document(doc: &Value, id: &str) -> Result<Fetched, InvalidDocument> {
+    document::check(doc, id)?;
+    let mut bytes =
+        serde_json::to_vec_pretty(doc).map_err(|e| InvalidDocument::NotJson(e.to_string()))?;
+    bytes.push(b'\n');
+    Ok(Fetched { bytes, note: None })
 }
 
 /// Parses a base URL given by flag or environment; only http(s) makes sense.

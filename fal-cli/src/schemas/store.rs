@@ -2,6 +2,7 @@
 //! `../shared/fal-schemas` and `schemas/`, and atomic replacement so an
 //! interrupted fetch never leaves half a document behind.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -34,7 +35,68 @@ impl OutDir {
     /// Writes `bytes` as `id`'s document via a temporary file in the same
     /// directory, then renames it into place.
     pub fn write(&self, id: &EndpointId, bytes: &[u8]) -> std::io::Result<PathBuf> {
-        let path = self.dir.join(file_name(id));
+        self.write_named(&file_name(id), bytes)
+    }
+
+    /// The directory as it is, possibly missing (for comparing, not writing).
+    pub fn existing(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// Whether the file `name` holds exactly `bytes` (false when missing).
+    pub fn holds(&self, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
+        match std::fs::read(self.dir.join(name)) {
+            Ok(existing) => Ok(existing == bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes `bytes` as the file `name` unless it already holds exactly
+    /// them (an unchanged file keeps its timestamp, so builds do not rerun);
+    /// returns whether it wrote.
+    pub fn write_if_changed(&self, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
+        if self.holds(name, bytes)? {
+            return Ok(false);
+        }
+        self.write_named(name, bytes)?;
+        Ok(true)
+    }
+
+    /// Every `*.json` file directly in the directory whose name is not in
+    /// `keep`, deleted when `delete` is set; a missing directory has none.
+    pub fn json_except(
+        &self,
+        keep: &BTreeSet<&str>,
+        delete: bool,
+    ) -> std::io::Result<Vec<PathBuf>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut found = Vec::new();
+        for entry in entries {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.ends_with(".json") && path.is_file() && !keep.contains(name) {
+                if delete {
+                    std::fs::remove_file(&path)?;
+                }
+                found.push(path);
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
+    fn write_named(&self, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let path = self.dir.join(name);
         let mut temp = tempfile::NamedTempFile::new_in(&self.dir)?;
         temp.write_all(bytes)?;
         temp.as_file().sync_all()?;
