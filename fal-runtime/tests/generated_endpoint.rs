@@ -93,8 +93,14 @@ async fn inputs_are_validated_before_sending_like_a_422() {
         "Input should be less than or equal to 4"
     );
 
+    // fal queues any body and fails the request with the app's 422.
     let unchecked = fal_runtime::RequestOptions::new().validate(false);
-    let remote = match client.submit(input.clone()).options(unchecked).await {
+    let remote = match client
+        .subscribe(input.clone())
+        .options(unchecked)
+        .poll_interval(Duration::from_millis(10))
+        .await
+    {
         Ok(_) => panic!("the testkit accepted num_images = 9"),
         Err(e) => e,
     };
