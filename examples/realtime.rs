@@ -4,7 +4,8 @@
 //! reconnects if the server closes an idle socket.
 //!
 //! `cargo run -p fal-examples --example realtime` (no FAL_KEY: embedded testkit,
-//! whose realtime endpoints answer each input with the input and a sequence number).
+//! whose realtime endpoints answer each input with a synthesized FLUX-like output
+//! that repeats the prompt).
 
 use std::time::Duration;
 

@@ -36,5 +36,11 @@ cargo clippy -p fal-bindings-all --features corpus --all-targets --locked -- -D 
 cargo test -p fal-bindings-all --features corpus --locked
 RUSTDOCFLAGS="-D warnings" cargo doc -p fal-bindings-all --features corpus --no-deps --locked
 
+# fal's official Python and JS clients (pinned; installed from their registries
+# into target/interop) against `fal testkit`: fails under CI=true when they
+# cannot be installed, skips with a message otherwise.
+echo "== fal's official clients against fal testkit (tests/interop/run.sh)"
+./tests/interop/run.sh
+
 echo "== cargo test --workspace"
 cargo test --workspace --locked

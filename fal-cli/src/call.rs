@@ -10,6 +10,9 @@ use fal_runtime::{Client, QueueStatus};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
+use crate::interrupt::{self, Stop};
+use crate::output::{escape, print_json, print_json_line, print_text};
+use crate::target::{CallArgs, Target};
 use crate::Failure;
 
 /// `fal run`.
@@ -23,6 +26,8 @@ pub struct RunArgs {
     /// Direct run instead of the queue.
     #[arg(long)]
     pub sync: bool,
+    #[command(flatten)]
+    pub call: CallArgs,
 }
 
 /// `fal submit`.
@@ -36,6 +41,8 @@ pub struct SubmitArgs {
     /// Webhook URL fal calls when the request completes.
     #[arg(long)]
     pub webhook: Option<String>,
+    #[command(flatten)]
+    pub call: CallArgs,
 }
 
 /// `fal status`.
@@ -48,6 +55,8 @@ pub struct StatusArgs {
     /// Include log lines.
     #[arg(long)]
     pub logs: bool,
+    #[command(flatten)]
+    pub call: CallArgs,
 }
 
 /// `fal result` and `fal cancel`.
@@ -57,6 +66,8 @@ pub struct RequestArgs {
     pub endpoint: String,
     /// Request id.
     pub request_id: String,
+    #[command(flatten)]
+    pub call: CallArgs,
 }
 
 /// `fal stream`.
@@ -70,6 +81,8 @@ pub struct StreamArgs {
     /// Seconds without an event before giving up.
     #[arg(long, default_value_t = 15.0)]
     pub inactivity_timeout: f64,
+    #[command(flatten)]
+    pub call: CallArgs,
 }
 
 /// Reads `--input`: inline JSON, or `@FILE` holding JSON.
@@ -102,70 +115,58 @@ pub(crate) fn block_on<T>(work: impl Future<Output = Result<T, Failure>>) -> Res
         .block_on(work)
 }
 
-/// A client from the environment (FAL_KEY, FAL_*_URL).
-pub(crate) fn client_from_env() -> Result<Client, Failure> {
-    Client::from_env().map_err(Failure::from)
-}
-
-/// How long the no-key embedded testkit keeps a request queued and running, so
-/// the progress display has something to show.
+/// How long an embedded testkit (`--testkit`) keeps a request queued and running,
+/// so the progress display has something to show.
 const EMBEDDED_QUEUE_DELAY: Duration = Duration::from_millis(300);
 /// See [`EMBEDDED_QUEUE_DELAY`].
 const EMBEDDED_RUN_DURATION: Duration = Duration::from_millis(900);
 
-/// Prints a JSON value on stdout.
-fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|err| Failure::Api(format!("cannot print the result as JSON: {err}")))?;
-    print_line(&text)
+/// The embedded testkit `--testkit` starts for the calling verbs.
+fn embedded() -> fal_testkit::TestkitBuilder {
+    fal_testkit::Testkit::builder()
+        .queue_delay(EMBEDDED_QUEUE_DELAY)
+        .run_duration(EMBEDDED_RUN_DURATION)
 }
 
-/// Writes one line on stdout; a closed pipe (`fal … | head`) is not a failure.
-pub(crate) fn print_line(text: &str) -> Result<(), Failure> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{text}").and_then(|()| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(err) => Err(Failure::Api(format!("cannot write to stdout: {err}"))),
-    }
-}
-
-/// `fal run`: subscribe (or `--sync` direct run) and print the result. Without a
-/// key it starts an embedded testkit, so a first try needs no account.
+/// `fal run`: subscribe (or `--sync` direct run) and print the result. Ctrl-C
+/// and `--timeout` cancel the queued request and print its id ([`interrupt`]).
 pub fn run(args: RunArgs) -> Result<(), Failure> {
     endpoint_arg(&args.endpoint)?;
     let input = read_input(&args.input)?;
     block_on(async move {
-        // `_embedded` keeps the no-key testkit serving until the call finishes.
-        let fal_testkit::ClientOrTestkit {
+        // `_embedded` keeps a `--testkit` server alive until the call finishes.
+        let Target {
             client,
-            testkit: _embedded,
-        } = fal_testkit::client_from_env_or_testkit(
-            fal_testkit::Testkit::builder()
-                .queue_delay(EMBEDDED_QUEUE_DELAY)
-                .run_duration(EMBEDDED_RUN_DURATION),
-        )
-        .await
-        .map_err(|err| match err {
-            fal_testkit::FallbackError::Client(err) => Failure::from(err),
-            other => Failure::Api(format!("cannot start the embedded testkit: {other}")),
-        })?;
-        let endpoint = client.endpoint(args.endpoint.as_str());
+            embedded: _embedded,
+        } = args.call.connect(embedded()).await?;
+        let endpoint = args.endpoint.as_str();
         let output = if args.sync {
-            endpoint.run(input).await?
+            // A direct run has no id before it answers; closing its connection stops it.
+            interrupt::guarded(args.call.timeout, Stop::CloseConnection, |_| async {
+                Ok(client.endpoint(endpoint).run(input).await?)
+            })
+            .await?
         } else {
-            subscribe_with_progress(&client, &args.endpoint, input).await?
+            let canceller = client.clone();
+            let cancel = Stop::Cancel(Box::new(move |id: String| -> interrupt::CancelFuture<'_> {
+                Box::pin(async move { canceller.endpoint(endpoint).request(&id)?.cancel().await })
+            }));
+            interrupt::guarded(args.call.timeout, cancel, |slot| {
+                subscribe_with_progress(&client, endpoint, input, slot)
+            })
+            .await?
         };
         print_json(&output)
     })
 }
 
-/// Subscribe with a spinner and the runner's log lines on stderr.
+/// Subscribe with a spinner and the runner's log lines on stderr; the request
+/// id goes to `slot` as soon as it is queued.
 async fn subscribe_with_progress(
     client: &Client,
     endpoint: &str,
     input: Value,
+    slot: interrupt::RequestIdSlot,
 ) -> Result<Value, Failure> {
     let bar = ProgressBar::new_spinner();
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
@@ -181,7 +182,10 @@ async fn subscribe_with_progress(
         .endpoint(endpoint)
         .subscribe(input)
         .logs(true)
-        .on_enqueue(move |id| queued.set_message(format!("queued as {id}")))
+        .on_enqueue(move |id| {
+            slot.set(id);
+            queued.set_message(format!("queued as {}", escape(id)));
+        })
         .on_update(move |status| show_status(&progress, status, &mut last_state))
         .await;
     bar.finish_and_clear();
@@ -191,9 +195,10 @@ async fn subscribe_with_progress(
 /// Prints new log lines, and the state when it changed.
 fn show_status(bar: &ProgressBar, status: &QueueStatus, last_state: &mut String) {
     for line in status.logs() {
+        // Log text is the model's: shown, never sent to the terminal as controls.
         let text = match &line.level {
-            Some(level) => format!("[{level}] {}", line.message),
-            None => line.message.clone(),
+            Some(level) => format!("[{}] {}", escape(level), escape(&line.message)),
+            None => escape(&line.message).into_owned(),
         };
         if bar.is_hidden() {
             eprintln!("{text}");
@@ -209,7 +214,7 @@ fn show_status(bar: &ProgressBar, status: &QueueStatus, last_state: &mut String)
         QueueStatus::InProgress { .. } => "in progress".to_owned(),
         QueueStatus::Completed {
             error: Some(error), ..
-        } => format!("completed with an error: {error}"),
+        } => format!("completed with an error: {}", escape(error)),
         QueueStatus::Completed { .. } => "completed; fetching the result".to_owned(),
     };
     if *last_state == message {
@@ -224,23 +229,37 @@ fn show_status(bar: &ProgressBar, status: &QueueStatus, last_state: &mut String)
 
 /// `fal submit`: queue the request and print its id.
 pub fn submit(args: SubmitArgs) -> Result<(), Failure> {
+    endpoint_arg(&args.endpoint)?;
     let input = read_input(&args.input)?;
     if let Some(webhook) = &args.webhook {
         url_arg("--webhook", webhook)?;
     }
     block_on(async move {
-        let client = client_from_env()?;
-        let mut call = client.endpoint(args.endpoint.as_str()).submit(input);
-        if let Some(webhook) = args.webhook {
-            call = call.webhook(webhook);
-        }
-        let handle = call.await?;
-        print_line(handle.request_id())
+        let target = args.call.connect(embedded()).await?;
+        let client = &target.client;
+        let handle = within(args.call.timeout, async {
+            let mut call = client.endpoint(args.endpoint.as_str()).submit(input);
+            if let Some(webhook) = args.webhook {
+                call = call.webhook(webhook);
+            }
+            Ok(call.await?)
+        })
+        .await?;
+        print_text(handle.request_id())
     })
 }
 
-/// Checks an endpoint id before anything starts (an embedded testkit, say),
-/// so a typo is a usage error and nothing else happens.
+/// `work` under `--timeout` and Ctrl-C, for the verbs that make one quick call
+/// (nothing to cancel: the call is dropped).
+async fn within<T>(
+    timeout: Option<Duration>,
+    work: impl std::future::Future<Output = Result<T, Failure>> + Send,
+) -> Result<T, Failure> {
+    interrupt::guarded(timeout, Stop::CloseConnection, |_| work).await
+}
+
+/// Checks an endpoint id before anything starts (a missing key's error, an
+/// embedded testkit), so a typo is a usage error and nothing else happens.
 fn endpoint_arg(id: &str) -> Result<(), Failure> {
     fal_runtime::EndpointId::parse(id)
         .map(drop)
@@ -261,44 +280,54 @@ fn url_arg(flag: &str, value: &str) -> Result<(), Failure> {
 
 /// `fal status`: one status, as JSON.
 pub fn status(args: StatusArgs) -> Result<(), Failure> {
+    endpoint_arg(&args.endpoint)?;
     block_on(async move {
-        let client = client_from_env()?;
-        let handle = client
+        let target = args.call.connect(embedded()).await?;
+        let handle = target
+            .client
             .endpoint(args.endpoint.as_str())
             .request(&args.request_id)?;
-        print_json(&handle.status(args.logs).await?)
+        let answer = within(args.call.timeout, async {
+            Ok(handle.status(args.logs).await?)
+        })
+        .await?;
+        print_json(&answer)
     })
 }
 
 /// `fal result`: the result JSON of a completed request.
 pub fn result(args: RequestArgs) -> Result<(), Failure> {
+    endpoint_arg(&args.endpoint)?;
     block_on(async move {
-        let client = client_from_env()?;
-        let handle = client
+        let target = args.call.connect(embedded()).await?;
+        let handle = target
+            .client
             .endpoint(args.endpoint.as_str())
             .request(&args.request_id)?;
-        print_json(&handle.result().await?)
+        let answer = within(args.call.timeout, async { Ok(handle.result().await?) }).await?;
+        print_json(&answer)
     })
 }
 
 /// `fal cancel`: ask fal to cancel the request.
 pub fn cancel(args: RequestArgs) -> Result<(), Failure> {
+    endpoint_arg(&args.endpoint)?;
     block_on(async move {
-        let client = client_from_env()?;
-        let handle = client
+        let target = args.call.connect(embedded()).await?;
+        let handle = target
+            .client
             .endpoint(args.endpoint.as_str())
             .request(&args.request_id)?;
-        handle.cancel().await?;
-        Ok(())
+        within(args.call.timeout, async { Ok(handle.cancel().await?) }).await
     })
 }
 
 /// `fal stream`: one compact JSON line per event, flushed as it arrives so a pipe
-/// sees progress. Without a key it streams from an embedded testkit, like `fal run`.
+/// sees progress. Ctrl-C and `--timeout` close the stream and print its id.
 pub fn stream(args: StreamArgs) -> Result<(), Failure> {
     use futures::StreamExt;
 
-    let timeout = Duration::try_from_secs_f64(args.inactivity_timeout)
+    let inactivity = Duration::try_from_secs_f64(args.inactivity_timeout)
         .ok()
         .filter(|t| !t.is_zero())
         .ok_or_else(|| {
@@ -310,27 +339,34 @@ pub fn stream(args: StreamArgs) -> Result<(), Failure> {
     endpoint_arg(&args.endpoint)?;
     let input = read_input(&args.input)?;
     block_on(async move {
-        // `_embedded` keeps the no-key testkit serving until the stream ends.
-        let fal_testkit::ClientOrTestkit {
+        // `_embedded` keeps a `--testkit` server alive until the stream ends.
+        let Target {
             client,
-            testkit: _embedded,
-        } = fal_testkit::client_from_env_or_testkit(
-            fal_testkit::Testkit::builder().run_duration(EMBEDDED_RUN_DURATION),
+            embedded: _embedded,
+        } = args
+            .call
+            .connect(fal_testkit::Testkit::builder().run_duration(EMBEDDED_RUN_DURATION))
+            .await?;
+        // Closing a stream's connection is how fal stops it.
+        interrupt::guarded(
+            args.call.timeout,
+            Stop::CloseConnection,
+            |slot| async move {
+                let mut events = client
+                    .endpoint(args.endpoint.as_str())
+                    .stream(input)
+                    .inactivity_timeout(inactivity)
+                    .await?;
+                if let Some(id) = events.request_id() {
+                    slot.set(id);
+                }
+                while let Some(event) = events.next().await {
+                    let event = event.map_err(fal_runtime::Error::from)?;
+                    print_json_line(&event)?;
+                }
+                Ok(())
+            },
         )
         .await
-        .map_err(|err| match err {
-            fal_testkit::FallbackError::Client(err) => Failure::from(err),
-            other => Failure::Api(format!("cannot start the embedded testkit: {other}")),
-        })?;
-        let mut events = client
-            .endpoint(args.endpoint.as_str())
-            .stream(input)
-            .inactivity_timeout(timeout)
-            .await?;
-        while let Some(event) = events.next().await {
-            let event = event.map_err(fal_runtime::Error::from)?;
-            print_line(&event.to_string())?;
-        }
-        Ok(())
     })
 }

@@ -10,6 +10,8 @@ pub enum Failure {
     Usage(String),
     /// fal (or the model) reported a failure (exit 1); the message names status and request id.
     Api(String),
+    /// The user pressed Ctrl-C (exit 130); the message names the request id when known.
+    Interrupted(String),
 }
 
 impl Failure {
@@ -18,6 +20,7 @@ impl Failure {
         match self {
             Self::Api(_) => ExitCode::from(1),
             Self::Usage(_) => ExitCode::from(2),
+            Self::Interrupted(_) => ExitCode::from(crate::interrupt::INTERRUPTED_EXIT),
         }
     }
 }
@@ -25,7 +28,9 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Usage(message) | Self::Api(message) => f.write_str(message),
+            Self::Usage(message) | Self::Api(message) | Self::Interrupted(message) => {
+                f.write_str(message)
+            }
         }
     }
 }

@@ -7,7 +7,10 @@
 mod call;
 mod codegen;
 mod failure;
+mod interrupt;
+mod output;
 mod schemas;
+mod target;
 mod testkit;
 mod upload;
 
@@ -123,7 +126,8 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {failure}");
+            // Messages quote what servers said: shown, never sent to the terminal.
+            eprintln!("error: {}", output::escape(&failure.to_string()));
             failure.exit_code()
         }
     }

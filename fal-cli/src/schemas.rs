@@ -5,7 +5,9 @@
 //! Every id is checked before any request is made, so a typo costs no network
 //! round trip. Each document is validated before it is written, and written
 //! atomically, so a directory of fetched schemas never holds a truncated or
-//! non-OpenAPI file that would only fail later at code generation.
+//! non-OpenAPI file that would only fail later at code generation. Every file
+//! has one format whichever service sent it: pretty JSON with a trailing
+//! newline, mode 0644 (diffable, and readable by the build that uses it).
 
 mod document;
 pub mod reduce;
@@ -96,7 +98,7 @@ pub fn fetch(args: FetchArgs) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for (id, result) in ids.iter().zip(results) {
         match result {
-            Ok(fetched) => match out.write(id, &fetched.bytes) {
+            Ok(fetched) => match out.write(id, &fetched.document) {
                 Ok(path) => {
                     if let Some(note) = &fetched.note {
                         eprintln!("note: {id}: {note}");
@@ -149,7 +151,7 @@ fn fetch_listing(args: &FetchArgs) -> Result<(), Failure> {
             for (id, document) in page.entries {
                 let written_to = document.map_err(|e| e.to_string()).and_then(|fetched| {
                     let parsed = EndpointId::parse(&id).map_err(|e| e.to_string())?;
-                    out.write(&parsed, &fetched.bytes)
+                    out.write(&parsed, &fetched.document)
                         .map_err(|e| e.to_string())
                 });
                 match written_to {

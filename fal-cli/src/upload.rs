@@ -6,6 +6,8 @@ use clap::Args;
 use fal_runtime::storage::{UploadError, UploadOptions, UploadSource};
 use fal_runtime::{Error, Expiration, ObjectLifecycle};
 
+use crate::interrupt::{self, Stop};
+use crate::output::print_text;
 use crate::Failure;
 
 /// `fal upload`.
@@ -22,6 +24,8 @@ pub struct UploadArgs {
     /// How long fal keeps it: immediate, 1h, 1d, 7d, 30d, 1y, never, or seconds.
     #[arg(long, value_parser = parse_expiration)]
     pub expires: Option<Expiration>,
+    #[command(flatten)]
+    pub call: crate::target::CallArgs,
 }
 
 fn parse_expiration(text: &str) -> Result<Expiration, String> {
@@ -54,24 +58,22 @@ pub fn upload(args: UploadArgs) -> Result<(), Failure> {
             .map(|expires| ObjectLifecycle::new().expiration(expires)),
         ..UploadOptions::default()
     };
-    let runtime = tokio::runtime::Runtime::new()
-        .map_err(|err| Failure::Api(format!("cannot start the async runtime: {err}")))?;
-    let url = runtime.block_on(async {
-        // No key: an embedded testkit (announced on stderr), as DESIGN.md says;
-        // its URL is only good while this command runs.
-        let target = fal_testkit::client_from_env_or_testkit(fal_testkit::Testkit::builder())
-            .await
-            .map_err(|err| Failure::Usage(err.to_string()))?;
-        target
-            .client
-            .upload(UploadSource::File(args.file.clone()), &options)
-            .await
-            .map_err(|err| match err {
-                // The file vanished or became unreadable after the check above.
-                Error::Upload(UploadError::Read { .. }) => Failure::Usage(err.to_string()),
-                other => Failure::Api(other.to_string()),
-            })
-    })?;
-    println!("{url}");
-    Ok(())
+    crate::call::block_on(async {
+        // With --testkit the URL is only good while this command runs (said on stderr).
+        let target = args.call.connect(fal_testkit::Testkit::builder()).await?;
+        // Ctrl-C or --timeout drop the upload's connections; no file is served then.
+        let url = interrupt::guarded(args.call.timeout, Stop::CloseConnection, |_| async {
+            target
+                .client
+                .upload(UploadSource::File(args.file.clone()), &options)
+                .await
+                .map_err(|err| match err {
+                    // The file vanished or became unreadable after the check above.
+                    Error::Upload(UploadError::Read { .. }) => Failure::Usage(err.to_string()),
+                    other => Failure::Api(other.to_string()),
+                })
+        })
+        .await?;
+        print_text(&url)
+    })
 }

@@ -2,27 +2,88 @@
 
 use std::process::{Command, Output};
 
+/// `fal` with no fal variables in its environment (no key, no URLs).
+fn fal_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fal"));
+    command.args(args);
+    for name in [
+        "FAL_KEY",
+        "FAL_KEY_ID",
+        "FAL_KEY_SECRET",
+        "FAL_QUEUE_URL",
+        "FAL_RUN_URL",
+        "FAL_REST_URL",
+        "FAL_TESTKIT",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("fal runs")
+}
+
 fn fal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fal"))
-        .args(args)
-        .env_remove("FAL_KEY")
-        .env_remove("FAL_KEY_ID")
-        .env_remove("FAL_KEY_SECRET")
-        .env_remove("FAL_QUEUE_URL")
-        .env_remove("FAL_RUN_URL")
-        .env_remove("FAL_REST_URL")
-        .output()
-        .expect("fal runs")
+    fal_env(args, &[])
 }
 
 #[test]
-fn run_without_a_key_uses_an_embedded_testkit() {
-    let out = fal(&["run", "fal-ai/flux/dev", "--input", r#"{"prompt":"a cat"}"#]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("embedded fal testkit"), "{stderr}");
-    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
-    assert_eq!(result["prompt"], "a cat");
+fn without_a_key_every_calling_verb_exits_2_and_names_the_way_out() {
+    let input = r#"{"prompt":"a cat"}"#;
+    let id = "00000000-0000-4000-8000-000000000000";
+    let file = std::env::current_exe().expect("the test binary exists");
+    let file = file.to_str().expect("a UTF-8 path");
+    let verbs: [&[&str]; 8] = [
+        &["run", "fal-ai/flux/dev", "--input", input],
+        &["run", "fal-ai/flux/dev", "--sync", "--input", input],
+        &["submit", "fal-ai/flux/dev", "--input", input],
+        &["status", "fal-ai/flux/dev", id],
+        &["result", "fal-ai/flux/dev", id],
+        &["cancel", "fal-ai/flux/dev", id],
+        &["stream", "fal-ai/flux/dev", "--input", input],
+        &["upload", file],
+    ];
+    for args in verbs {
+        for env in [&[][..], &[("FAL_TESTKIT", "0")][..]] {
+            let out = fal_env(args, env);
+            assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {out:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("FAL_KEY is not set") && stderr.contains("--testkit"),
+                "{args:?}: {stderr}"
+            );
+            assert!(!stderr.contains("embedded fal testkit at"), "{stderr}");
+            assert!(out.stdout.is_empty(), "{args:?}: nothing synthesized");
+        }
+    }
+}
+
+#[test]
+fn testkit_flag_and_variable_run_against_an_embedded_testkit_and_say_so() {
+    let input = r#"{"prompt":"a cat"}"#;
+    for (args, env) in [
+        (
+            &["run", "--testkit", "fal-ai/flux/dev", "--input", input][..],
+            &[][..],
+        ),
+        (
+            &["run", "fal-ai/flux/dev", "--input", input][..],
+            &[("FAL_TESTKIT", "1")][..],
+        ),
+    ] {
+        let out = fal_env(args, env);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("embedded fal testkit"), "{stderr}");
+        assert!(stderr.contains("synthesized"), "{stderr}");
+        let result: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+        assert_eq!(result["prompt"], "a cat");
+    }
+    let out = fal_env(
+        &["run", "fal-ai/flux/dev", "--input", input],
+        &[("FAL_TESTKIT", "maybe")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FAL_TESTKIT"));
 }
 
 #[test]
@@ -30,6 +91,7 @@ fn sync_run_prints_the_result() {
     let out = fal(&[
         "run",
         "fal-ai/flux/dev",
+        "--testkit",
         "--sync",
         "--input",
         r#"{"prompt":"x"}"#,
@@ -41,7 +103,14 @@ fn sync_run_prints_the_result() {
 
 #[test]
 fn a_model_failure_exits_1_naming_status_and_request_id() {
-    let out = fal(&["run", "fal-ai/flux/dev", "--sync", "--input", "{}"]);
+    let out = fal(&[
+        "run",
+        "fal-ai/flux/dev",
+        "--testkit",
+        "--sync",
+        "--input",
+        "{}",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

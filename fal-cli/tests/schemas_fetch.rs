@@ -267,6 +267,34 @@ async fn bad_usage_exits_2_before_any_request() {
     assert!(kit.journal().is_empty(), "no request was made");
 }
 
+/// The testkit serves minified JSON on the web route (as fal does); whichever
+/// service a document came from, the file is the same bytes: pretty JSON with
+/// a trailing newline, mode 0644.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_source_writes_the_same_pretty_0644_file() {
+    let kit = testkit().await;
+    let id = "fal-ai/flux/schnell";
+    let mut files = Vec::new();
+    for source in ["web", "models"] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let extra = [hosts(&kit), vec!["--source".into(), source.into()]].concat();
+        let output = fal(args(&[id], dir.path(), &extra), vec![]).await;
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let path = dir.path().join("fal-ai__flux__schnell.json");
+        let text = std::fs::read_to_string(&path).expect("written");
+        assert!(text.ends_with("}\n"), "{source}: trailing newline");
+        assert!(text.starts_with("{\n  \""), "{source}: pretty");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o777, 0o644, "{source}: mode {mode:o}");
+        }
+        files.push(text);
+    }
+    assert_eq!(files[0], files[1], "web and models API give the same file");
+}
+
 /// Every `*.json` in `dir`, by file name.
 fn json_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

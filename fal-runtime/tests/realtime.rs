@@ -23,7 +23,9 @@ struct Output {
 }
 
 impl Endpoint for Input {
-    const ENDPOINT_ID: &'static str = "fal-ai/fast-lcm-diffusion";
+    // The testkit's `echo` alias answers with the input and `seq` (1, 2, … per
+    // connection), so each test can tell which input an answer belongs to.
+    const ENDPOINT_ID: &'static str = "testkit/echo";
     type Output = Output;
 }
 
@@ -93,7 +95,7 @@ async fn typed_round_trips_over_msgpack() {
         assert_eq!(shakes.len(), 1);
         let path = &shakes[0].path;
         assert!(
-            path.starts_with("/run/fal-ai/fast-lcm-diffusion/realtime?")
+            path.starts_with("/run/testkit/echo/realtime?")
                 && path.contains("max_buffering=4")
                 && path.contains("fal_jwt_token="),
             "{path}"
@@ -318,7 +320,7 @@ async fn json_values_work_too() {
         let kit = testkit(Duration::from_secs(30)).await;
         let client = client(&kit);
         let mut session = client
-            .endpoint("fal-ai/fast-lcm-diffusion/realtime")
+            .endpoint("testkit/echo/realtime")
             .realtime()
             .connect()
             .await
@@ -331,7 +333,7 @@ async fn json_values_work_too() {
         assert_eq!(output["seq"], 1);
         let path = &handshakes(&kit)[0].path;
         assert!(
-            path.starts_with("/run/fal-ai/fast-lcm-diffusion/realtime?"),
+            path.starts_with("/run/testkit/echo/realtime?"),
             "not doubled: {path}"
         );
     })

@@ -1,6 +1,9 @@
 //! Load bench for the testkit itself (issue 7 part 4): can one testkit hold
 //! 10,000 queued requests and 1,000 open status streams on a 2-core machine,
-//! and what do they cost?
+//! and what do they cost? And does a long-running testkit keep its memory flat
+//! (issue 13 item 7): 100,000 submits against a testkit that forgets finished
+//! requests after a short retention, and the same against the default (one
+//! hour, so nothing is forgotten during the run) as the same-run baseline.
 //!
 //! Run (release build, about a minute):
 //!
@@ -23,14 +26,59 @@ const CHILD_ENV: &str = "FAL_TESTKIT_LOAD_CHILD";
 const QUEUED: usize = 10_000;
 const STREAMS: usize = 1_000;
 const IN_FLIGHT: usize = 64;
+/// Submits of the memory-over-time phase, and how often RSS is sampled.
+const LONG_RUN: usize = 100_000;
+const SAMPLE_EVERY: usize = 10_000;
+/// The retention of the evicting testkit in that phase.
+const SHORT_RETENTION: Duration = Duration::from_secs(1);
 
 fn main() {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        child();
-    } else if let Err(e) = parent() {
-        eprintln!("load bench failed: {e}");
-        std::process::exit(1);
+    match std::env::var(CHILD_ENV).as_deref() {
+        Ok("retention") => retention_child(SHORT_RETENTION),
+        Ok("default-retention") => retention_child(fal_testkit::DEFAULT_RETENTION),
+        Ok(_) => child(),
+        Err(_) => {
+            if let Err(e) = parent() {
+                eprintln!("load bench failed: {e}");
+                std::process::exit(1);
+            }
+        }
     }
+}
+
+/// Serves a testkit whose requests finish at once and are kept for
+/// `retention`, until stdin closes.
+fn retention_child(retention: Duration) {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("child runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    runtime.block_on(async {
+        let kit = fal_testkit::Testkit::builder()
+            .queue_delay(Duration::ZERO)
+            .run_duration(Duration::ZERO)
+            .retention(retention)
+            .start()
+            .await;
+        let kit = match kit {
+            Ok(kit) => kit,
+            Err(e) => {
+                eprintln!("child testkit: {e}");
+                std::process::exit(1);
+            }
+        };
+        println!("PORTS {}", kit.addr().port());
+        let _ = std::io::stdout().flush();
+        std::thread::spawn(|| {
+            let mut sink = Vec::new();
+            let _ = std::io::stdin().read_to_end(&mut sink);
+            std::process::exit(0);
+        });
+        futures::future::pending::<()>().await;
+    });
 }
 
 /// Serves the testkit and the baseline until stdin closes.
@@ -119,33 +167,123 @@ struct Row {
     secs: f64,
 }
 
+/// A served child: its process, pid and the ports it printed.
+struct Served {
+    child: std::process::Child,
+    pid: u32,
+    ports: Vec<u16>,
+}
+
+impl Served {
+    fn start(mode: &str) -> Result<Served, Failure> {
+        let exe = std::env::current_exe()?;
+        let mut child = Command::new(exe)
+            .env(CHILD_ENV, mode)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let pid = child.id();
+        let stdout = child.stdout.take().ok_or("child stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let ports = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        Ok(Served { child, pid, ports })
+    }
+
+    /// Closes the child's stdin, which ends it.
+    fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
 fn parent() -> Result<(), Failure> {
-    let exe = std::env::current_exe()?;
-    let mut child = Command::new(exe)
-        .env(CHILD_ENV, "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let pid = child.id();
-    let stdout = child.stdout.take().ok_or("child stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let ports: Vec<u16> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|p| p.parse().ok())
-        .collect();
-    let [kit_port, baseline_port] = ports[..] else {
-        return Err(format!("unexpected child banner {line:?}").into());
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let result = runtime.block_on(drive(pid, kit_port, baseline_port));
-    drop(child.stdin.take());
-    let _ = child.wait();
-    result
+    let served = Served::start("load")?;
+    let [kit_port, baseline_port] = served.ports[..] else {
+        return Err(format!("unexpected child ports {:?}", served.ports).into());
+    };
+    let result = runtime.block_on(drive(served.pid, kit_port, baseline_port));
+    served.stop();
+    result?;
+
+    // Memory over time: the same 100,000 submits against a testkit keeping
+    // everything (the default hour outlasts the run) and one forgetting after 1 s.
+    let mut curves = Vec::new();
+    for (mode, label) in [
+        (
+            "default-retention",
+            "retention 1 h (default; nothing expires during the run)",
+        ),
+        ("retention", "retention 1 s"),
+    ] {
+        let served = Served::start(mode)?;
+        let [port] = served.ports[..] else {
+            return Err(format!("unexpected child ports {:?}", served.ports).into());
+        };
+        let curve = runtime.block_on(long_run(served.pid, port));
+        served.stop();
+        curves.push((label, curve?));
+    }
+    println!();
+    print!("| submits |");
+    for (label, _) in &curves {
+        print!(" RSS MiB, {label} |");
+    }
+    println!();
+    println!("|---:|{}", "---:|".repeat(curves.len()));
+    let samples = curves.first().map_or(0, |(_, c)| c.len());
+    for i in 0..samples {
+        print!("| {} |", curves[0].1[i].0);
+        for (_, curve) in &curves {
+            print!(" {:.1} |", curve[i].1 as f64 / 1024.0);
+        }
+        println!();
+    }
+    println!();
+    for (label, curve) in &curves {
+        // Flat means the last sample is no larger than the one after warm-up.
+        let (first, last) = (curve[1].1 as f64, curve[curve.len() - 1].1 as f64);
+        println!(
+            "{label}: RSS at {LONG_RUN} submits / RSS at {} = {:.2}",
+            curve[1].0,
+            last / first
+        );
+    }
+    Ok(())
+}
+
+/// Submits [`LONG_RUN`] requests (each completes at once), sampling the
+/// server's RSS in KiB before the first and every [`SAMPLE_EVERY`] submits.
+async fn long_run(pid: u32, port: u16) -> Result<Vec<(usize, u64)>, Failure> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(IN_FLIGHT)
+        .build()?;
+    let key = format!("Key {}", fal_testkit::DEFAULT_KEY);
+    let url = format!("http://127.0.0.1:{port}/queue/fal-ai/flux/dev");
+    let mut samples = vec![(0, rss(pid).0)];
+    for batch in 0..LONG_RUN / SAMPLE_EVERY {
+        futures::stream::iter(0..SAMPLE_EVERY)
+            .map(|i| {
+                let request = client
+                    .post(&url)
+                    .header("authorization", &key)
+                    .json(&serde_json::json!({"prompt": format!("long run {batch}/{i}")}));
+                async move { request.send().await?.error_for_status()?.bytes().await }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .try_for_each(|_| async { Ok(()) })
+            .await?;
+        samples.push(((batch + 1) * SAMPLE_EVERY, rss(pid).0));
+    }
+    Ok(samples)
 }
 
 async fn drive(pid: u32, kit_port: u16, baseline_port: u16) -> Result<(), Failure> {

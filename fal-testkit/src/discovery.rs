@@ -148,8 +148,8 @@ pub(crate) fn openapi(call: &Call) -> Response {
     let Some(id) = call.query_param("endpoint_id") else {
         return reply::validation(vec![reply::field_error(
             &["query", "endpoint_id"],
-            "field required",
-            "value_error.missing",
+            "Field required",
+            "missing",
         )]);
     };
     match call.shared.schemas.docs.get(&id) {

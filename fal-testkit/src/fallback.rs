@@ -1,9 +1,12 @@
-//! The examples' and the CLI's no-key default: with no fal credentials in the
-//! environment, start an embedded testkit instead of failing, and say so.
+//! The examples' no-key default: with no fal credentials in the environment,
+//! start an embedded testkit instead of failing, and say so.
 //!
 //! Only credentials decide (`FAL_KEY`, or `FAL_KEY_ID` with `FAL_KEY_SECRET`):
 //! a user who set a key expects the real service, and a user who did not
-//! cannot reach it anyway, so the first run still shows a typed call complete.
+//! cannot reach it anyway, so the first run of a demo still shows a typed call
+//! complete. Tools meant for scripts should not use this: a script that lost
+//! its key would silently get synthesized results (the `fal` command line
+//! starts a testkit only when asked with `--testkit`).
 
 use crate::{Testkit, TestkitBuilder, TestkitError};
 

@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
@@ -73,28 +74,39 @@ impl JournalEntry {
     }
 }
 
-/// How many entries the journal keeps; older ones are dropped first so a
-/// long-running `fal testkit` does not grow without bound.
+/// How many entries the journal keeps at most; older ones are dropped first.
 const CAPACITY: usize = 100_000;
 
-/// The shared, append-only (bounded) log.
-#[derive(Default)]
+/// The shared, append-only log, bounded twice so a long-running `fal testkit`
+/// does not grow: entries older than the testkit's retention (the one finished
+/// requests have) are dropped, and at most [`CAPACITY`] are kept.
 pub(crate) struct Journal {
-    entries: Mutex<VecDeque<JournalEntry>>,
+    entries: Mutex<VecDeque<(Instant, JournalEntry)>>,
+    retention: Duration,
 }
 
 impl Journal {
+    pub(crate) fn new(retention: Duration) -> Self {
+        Journal {
+            entries: Mutex::new(VecDeque::new()),
+            retention,
+        }
+    }
+
     pub(crate) fn push(&self, entry: JournalEntry) {
+        let now = Instant::now();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() == CAPACITY {
+        while entries.front().is_some_and(|(at, _)| {
+            entries.len() >= CAPACITY || now.saturating_duration_since(*at) > self.retention
+        }) {
             entries.pop_front();
         }
-        entries.push_back(entry);
+        entries.push_back((now, entry));
     }
 
     pub(crate) fn snapshot(&self) -> Vec<JournalEntry> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.iter().cloned().collect()
+        entries.iter().map(|(_, entry)| entry.clone()).collect()
     }
 
     pub(crate) fn clear(&self) {

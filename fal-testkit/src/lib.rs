@@ -49,7 +49,9 @@
 //! `FAL_QUEUE_URL=<base>/queue FAL_RUN_URL=<base>/run FAL_REST_URL=<base>/rest`
 //! points any client at the testkit; a request carrying `x-fal-target-url:
 //! https://queue.fal.run/...` is routed by that URL instead, and then gets
-//! real fal URLs back, as fal itself would answer.
+//! real fal queue URLs back, as fal itself would answer. Signed upload URLs and
+//! file URLs always name the testkit itself, since clients fetch those without
+//! their proxy.
 
 #![warn(missing_docs)]
 // Handlers return `Result<_, Response>` so an early error *is* the HTTP answer;
@@ -141,7 +143,11 @@ pub struct TestkitBuilder {
     keep_alive: Duration,
     webhook_policy: webhook::DeliveryPolicy,
     realtime_idle: Duration,
+    retention: Duration,
 }
+
+/// How long a finished request is remembered unless told otherwise (one hour).
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(3600);
 
 impl Default for TestkitBuilder {
     fn default() -> Self {
@@ -157,6 +163,7 @@ impl Default for TestkitBuilder {
             keep_alive: Duration::from_secs(5),
             webhook_policy: webhook::DeliveryPolicy::default(),
             realtime_idle: Duration::from_secs(30),
+            retention: DEFAULT_RETENTION,
         }
     }
 }
@@ -231,6 +238,16 @@ impl TestkitBuilder {
         self
     }
 
+    /// How long a finished request stays answerable (status, result) before the
+    /// testkit forgets it, counted from the latest its run could end (default
+    /// [`DEFAULT_RETENTION`]). Journal entries older than this are dropped too.
+    /// This is what keeps a long-running `fal testkit` at a flat memory use;
+    /// a forgotten request answers 404 like an unknown one.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
     /// Loads schemas and scenarios and builds the shared state.
     fn build_shared(self) -> Result<(Arc<Shared>, u16), TestkitError> {
         let mut scenarios = Vec::new();
@@ -246,6 +263,7 @@ impl TestkitBuilder {
             keep_alive: self.keep_alive,
             webhook_policy: self.webhook_policy,
             realtime_idle: self.realtime_idle,
+            retention: self.retention,
         };
         for scenario in &scenarios {
             if let Some(ms) = scenario.queue_delay_ms {
@@ -367,6 +385,28 @@ impl Testkit {
         format!("{}/cdn", self.base_url())
     }
 
+    /// Base URL of the web host (`…/web`: per-endpoint documents), for
+    /// `FAL_WEB_URL` (what `fal schemas fetch` reads).
+    pub fn web_url(&self) -> String {
+        format!("{}/web", self.base_url())
+    }
+
+    /// Base URL of the platform API host (`…/api`: the models listing), for
+    /// `FAL_API_URL`.
+    pub fn api_url(&self) -> String {
+        format!("{}/api", self.base_url())
+    }
+
+    /// Whether calls need `Authorization` (`require_auth`, on by default).
+    pub fn requires_auth(&self) -> bool {
+        self.shared.settings.require_auth
+    }
+
+    /// How long finished requests are kept ([`TestkitBuilder::retention`]).
+    pub fn retention(&self) -> Duration {
+        self.shared.settings.retention
+    }
+
     /// The accepted credential, for `FAL_KEY`.
     pub fn key(&self) -> &str {
         &self.shared.settings.key
@@ -432,7 +472,8 @@ impl Testkit {
         &self.shared.webhooks
     }
 
-    /// How many queue requests the testkit holds (any state).
+    /// How many queue requests the testkit holds (any state; those past their
+    /// retention are forgotten first).
     pub fn request_count(&self) -> usize {
         self.shared.store.len()
     }
@@ -440,6 +481,12 @@ impl Testkit {
     /// How many endpoint documents were loaded from the schema directory.
     pub fn schema_count(&self) -> usize {
         self.shared.schemas.len()
+    }
+
+    /// Which documents of the schema directory drive their endpoint and which
+    /// the parser refused, with its reasons.
+    pub fn schema_report(&self) -> &schema::Report {
+        self.shared.endpoints.report()
     }
 
     /// Stops accepting, ends open streams, and waits for the server to finish.

@@ -11,6 +11,14 @@
 //! passed; with one queue delay for all requests those instants are in submit
 //! order, so the count is exact. (Mixed start timeouts can leave an expired
 //! entry counted until the ones before it leave.)
+//!
+//! Memory stays bounded: a request is forgotten once the retention has passed
+//! since the latest instant its run could have ended (submit + queue delay +
+//! run duration). With one delay and one duration for all requests those
+//! instants are in submit order, so eviction is a FIFO swept on each submit:
+//! no timer, and a request is never forgotten before it finished. A request
+//! that ended early (rejected input, cancelled, start timeout) is kept up to
+//! that much longer than the retention.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -63,6 +71,8 @@ struct Record {
     cancelled_at: Option<Instant>,
     outcome: Outcome,
     webhook: Option<Box<str>>,
+    /// The app refused the input (422): it fails at its start and logs no progress.
+    rejected: bool,
 }
 
 struct Slot {
@@ -76,6 +86,8 @@ struct Inner {
     queues: HashMap<Arc<str>, VecDeque<Slot>>,
     names: HashSet<Arc<str>>,
     next_seq: u64,
+    /// When each request may be forgotten, in submit order (so in time order).
+    evictions: VecDeque<(Instant, Uuid)>,
 }
 
 impl Inner {
@@ -105,6 +117,17 @@ impl Inner {
             None
         };
         (index, next)
+    }
+
+    /// Forgets every request whose retention has passed.
+    fn evict(&mut self, now: Instant) {
+        while let Some(&(due, id)) = self.evictions.front() {
+            if due > now {
+                break;
+            }
+            self.evictions.pop_front();
+            self.requests.remove(&id);
+        }
     }
 
     fn leave_queue(&mut self, app: &str, seq: u64) {
@@ -166,14 +189,17 @@ pub(crate) struct Store {
     inner: Mutex<Inner>,
     queue_delay: Duration,
     run_duration: Duration,
+    /// How long a finished request is kept (see the module docs).
+    retention: Duration,
 }
 
 impl Store {
-    pub(crate) fn new(queue_delay: Duration, run_duration: Duration) -> Self {
+    pub(crate) fn new(queue_delay: Duration, run_duration: Duration, retention: Duration) -> Self {
         Store {
             inner: Mutex::new(Inner::default()),
             queue_delay,
             run_duration,
+            retention,
         }
     }
 
@@ -210,6 +236,13 @@ impl Store {
             new.outcome
         };
         let mut inner = self.lock();
+        inner.evict(now);
+        // The latest its run can end is `start_at + run_duration`; keep it the
+        // retention past that (saturating: a year-long delay keeps it forever).
+        let forget_at = (start_at + self.run_duration).checked_add(self.retention);
+        if let Some(due) = forget_at {
+            inner.evictions.push_back((due, id));
+        }
         let seq = inner.next_seq;
         inner.next_seq += 1;
         let endpoint = inner.intern(new.endpoint);
@@ -238,6 +271,7 @@ impl Store {
                 cancelled_at: None,
                 outcome,
                 webhook: new.webhook.map(String::into_boxed_str),
+                rejected,
             },
         );
         (id, ahead)
@@ -299,9 +333,12 @@ impl Store {
         CancelOutcome::Requested
     }
 
-    /// Number of requests held (for the load bench and tests).
+    /// Number of requests held (for the load bench and tests), after
+    /// forgetting those past their retention.
     pub(crate) fn len(&self) -> usize {
-        self.lock().requests.len()
+        let mut inner = self.lock();
+        inner.evict(Instant::now());
+        inner.requests.len()
     }
 }
 
@@ -350,7 +387,8 @@ impl Record {
         if let Phase::Queued { position: p } = &mut phase {
             *p = position;
         }
-        let ran = now >= self.start_at && self.timeout_at.is_none();
+        // Validation precedes the model: a refused input logs no progress.
+        let ran = now >= self.start_at && self.timeout_at.is_none() && !self.rejected;
         let horizon = match self.cancelled_at {
             Some(c) => c.min(now),
             None => now,
@@ -398,6 +436,8 @@ impl Record {
 mod tests {
     use super::*;
 
+    const HOUR: Duration = Duration::from_secs(3600);
+
     fn new<'a>(endpoint: &'a str) -> NewRequest<'a> {
         NewRequest {
             id: Uuid::new_v4(),
@@ -412,7 +452,7 @@ mod tests {
 
     #[test]
     fn zero_durations_complete_at_once_with_all_logs() {
-        let store = Store::new(Duration::ZERO, Duration::ZERO);
+        let store = Store::new(Duration::ZERO, Duration::ZERO, HOUR);
         let (id, ahead) = store.submit(new("a/b/c"));
         assert_eq!(ahead, 0);
         let snap = store.snapshot(id, Some("a/b")).expect("known");
@@ -424,7 +464,7 @@ mod tests {
 
     #[test]
     fn positions_count_requests_ahead_and_cancel_removes() {
-        let store = Store::new(Duration::from_secs(60), Duration::ZERO);
+        let store = Store::new(Duration::from_secs(60), Duration::ZERO, HOUR);
         let (a, pa) = store.submit(new("a/b"));
         let (b, pb) = store.submit(new("a/b"));
         let (_c, pc) = store.submit(new("a/b"));
@@ -435,5 +475,49 @@ mod tests {
         let snap = store.snapshot(b, None).expect("known");
         assert!(matches!(snap.phase, Phase::Queued { position: 0 }));
         assert_eq!(store.cancel(Uuid::new_v4(), "a/b"), CancelOutcome::NotFound);
+    }
+
+    #[test]
+    fn finished_requests_are_forgotten_after_the_retention_and_not_before() {
+        let store = Store::new(Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        let (first, _) = store.submit(new("a/b"));
+        let (second, _) = store.submit(new("a/b"));
+        assert!(
+            store.snapshot(first, None).is_none(),
+            "evicted by the next submit"
+        );
+        assert!(store.snapshot(second, None).is_some());
+        assert_eq!(store.len(), 0, "len sweeps too");
+
+        let running = Store::new(Duration::ZERO, Duration::from_secs(60), Duration::ZERO);
+        let (first, _) = running.submit(new("a/b"));
+        running.submit(new("a/b"));
+        assert!(
+            matches!(
+                running.snapshot(first, None).map(|s| s.phase),
+                Some(Phase::Running)
+            ),
+            "still running, so still held"
+        );
+
+        let kept = Store::new(Duration::ZERO, Duration::ZERO, HOUR);
+        let (first, _) = kept.submit(new("a/b"));
+        kept.submit(new("a/b"));
+        assert!(kept.snapshot(first, None).is_some());
+        assert_eq!(kept.len(), 2);
+    }
+
+    #[test]
+    fn a_refused_input_logs_no_progress() {
+        let store = Store::new(Duration::ZERO, Duration::ZERO, HOUR);
+        let mut request = new("a/b");
+        request.outcome = Outcome::Failed(Arc::new(Failure::app_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &serde_json::json!({"detail": []}),
+        )));
+        let (id, _) = store.submit(request);
+        let snap = store.snapshot(id, None).expect("known");
+        assert!(matches!(snap.phase, Phase::Completed { .. }));
+        assert!(snap.logs.is_empty(), "{:?}", snap.logs);
     }
 }

@@ -43,10 +43,12 @@ pub(crate) fn parse_input(body: &[u8]) -> Result<Value, Failure> {
         return Ok(Value::Object(Map::new()));
     }
     serde_json::from_slice(body).map_err(|e| {
+        // FastAPI's v2 shape for a body that is not JSON.
         let entry = json!({
             "loc": ["body", e.column()],
-            "msg": format!("Expecting value: line {} column {}", e.line(), e.column()),
-            "type": "value_error.jsondecode",
+            "msg": "JSON decode error",
+            "type": "json_invalid",
+            "ctx": {"error": format!("Expecting value: line {} column {}", e.line(), e.column())},
         });
         Failure::app_error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -232,10 +234,10 @@ fn logs_param(call: &Call) -> Result<bool, Response> {
     match call.query_param("logs").as_deref() {
         None | Some("0") | Some("false") | Some("False") => Ok(false),
         Some("1") | Some("true") | Some("True") => Ok(true),
-        Some(other) => Err(reply::validation(vec![reply::field_error(
+        Some(_) => Err(reply::validation(vec![reply::field_error(
             &["query", "logs"],
-            &format!("value could not be parsed to a boolean: {other:?}"),
-            "type_error.bool",
+            "Input should be a valid boolean, unable to interpret input",
+            "bool_parsing",
         )])),
     }
 }

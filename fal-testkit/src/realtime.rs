@@ -1,10 +1,17 @@
 //! The realtime side of the run host (spec 6): temporary tokens issued by the REST
 //! host, and `/run/<id>/realtime` WebSockets that behave like a fal runner.
 //!
-//! A session answers every msgpack input with one msgpack output frame: the input
-//! map echoed back with `seq` (1, 2, … per connection) added, so a test can tell
-//! which input an answer belongs to. After each output it sends the timings meta
-//! as a JSON text frame, as fal's runner SDK does. When no input arrives for the
+//! A session answers every msgpack input with one msgpack output frame: the
+//! endpoint's output for that input, as a direct run would synthesize it
+//! (schema-driven when the testkit has the endpoint's document, FLUX-like
+//! otherwise), which is what fal's realtime apps send and what fal's clients
+//! look for (`images[].url`). An input the app would refuse (fal's 422 for a
+//! run) ends the session the way a runner's input model does: an
+//! `x-fal-error` `INTERNAL_ERROR` naming the invalid fields, then a close.
+//! Endpoints whose alias is `echo` (`testkit/echo`) answer with the input map
+//! and `seq` (1, 2, … per connection), so a test can tell which input an answer
+//! belongs to. After each output the session sends the timings meta as a JSON
+//! text frame, as fal's runner SDK does. When no input arrives for the
 //! idle timeout ([`crate::TestkitBuilder::realtime_idle_timeout`]) it sends the
 //! `x-fal-error` `TIMEOUT` text frame and closes the socket, which is what makes
 //! clients reconnect. A text frame or undecodable input gets an `INTERNAL_ERROR`
@@ -21,7 +28,7 @@
 //! Python client can connect that way).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -34,8 +41,10 @@ use tokio::time::Instant;
 
 use crate::faults::Fault;
 use crate::queue::read_body;
-use crate::reply;
+use crate::reply::{self, Failure};
 use crate::router::Call;
+use crate::state::Shared;
+use crate::synth::{self, SynthCtx};
 
 /// fal's clients ask for 120 s tokens when they do not say.
 const DEFAULT_TOKEN_SECONDS: u64 = 120;
@@ -177,12 +186,165 @@ pub(crate) async fn handle(call: Call, endpoint: &str, request: Request) -> Resp
     };
     let idle = call.shared.settings.realtime_idle;
     let shutdown = call.shared.shutdown.clone();
+    let app = if alias_of(endpoint) == "echo" {
+        App::Echo
+    } else {
+        App::Model {
+            shared: call.shared.clone(),
+            endpoint: endpoint.to_owned(),
+            cdn_base: call.urls.cdn.clone(),
+        }
+    };
     upgrade.on_upgrade(move |socket| async move {
         tokio::select! {
-            () = session(socket, idle, fault) => {}
+            () = session(socket, idle, fault, app) => {}
             () = shutdown.cancelled() => {}
         }
     })
+}
+
+/// What answers the inputs of one connection.
+enum App {
+    /// The `echo` alias: the input and its sequence number.
+    Echo,
+    /// Any other endpoint: its synthesized output.
+    Model {
+        shared: Arc<Shared>,
+        endpoint: String,
+        /// Where output file URLs point (the testkit itself).
+        cdn_base: String,
+    },
+}
+
+impl App {
+    /// The output frame's value for input number `seq`, or the reason the app
+    /// refuses the input.
+    fn answer(&self, input: rmpv::Value, seq: u64) -> Result<rmpv::Value, String> {
+        let App::Model {
+            shared,
+            endpoint,
+            cdn_base,
+        } = self
+        else {
+            return Ok(echo(input, seq));
+        };
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let ctx = SynthCtx {
+            endpoint,
+            schema: shared.endpoints.get(endpoint).map(|s| &**s),
+            request_id: &request_id,
+            cdn_base,
+            run_duration: shared.settings.run_duration,
+        };
+        synth::output(&ctx, &to_json(input))
+            .map(|output| from_json(&output))
+            .map_err(|failure| refusal(&failure))
+    }
+}
+
+/// The `reason` of the `INTERNAL_ERROR` a runner sends when its input model
+/// refuses an input: each invalid field with pydantic's message and type.
+fn refusal(failure: &Failure) -> String {
+    let body: Value = serde_json::from_slice(&failure.body).unwrap_or(Value::Null);
+    let Some(errors) = body.get("detail").and_then(Value::as_array) else {
+        return failure.message.clone();
+    };
+    let fields: Vec<String> = errors
+        .iter()
+        .map(|error| {
+            let loc: Vec<String> = error
+                .get("loc")
+                .and_then(Value::as_array)
+                .map(|parts| {
+                    parts
+                        .iter()
+                        .skip(1) // "body": the input itself
+                        .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!(
+                "{}: {} [type={}]",
+                if loc.is_empty() {
+                    "input".to_owned()
+                } else {
+                    loc.join(".")
+                },
+                error
+                    .get("msg")
+                    .and_then(Value::as_str)
+                    .unwrap_or("invalid"),
+                error
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("value_error"),
+            )
+        })
+        .collect();
+    format!(
+        "{} validation error{} for the input: {}",
+        fields.len(),
+        if fields.len() == 1 { "" } else { "s" },
+        fields.join("; ")
+    )
+}
+
+/// A msgpack input as JSON, the form validation and synthesis read. Binary
+/// fields become base64 data URIs (how a file travels inside JSON input).
+fn to_json(value: rmpv::Value) -> Value {
+    use base64::Engine;
+    match value {
+        rmpv::Value::Nil => Value::Null,
+        rmpv::Value::Boolean(b) => Value::Bool(b),
+        rmpv::Value::Integer(n) => n
+            .as_u64()
+            .map(Value::from)
+            .or_else(|| n.as_i64().map(Value::from))
+            .unwrap_or(Value::Null),
+        rmpv::Value::F32(f) => {
+            serde_json::Number::from_f64(f64::from(f)).map_or(Value::Null, Value::Number)
+        }
+        rmpv::Value::F64(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        rmpv::Value::String(s) => Value::String(s.into_str().unwrap_or_default()),
+        rmpv::Value::Binary(bytes) | rmpv::Value::Ext(_, bytes) => Value::String(format!(
+            "data:application/octet-stream;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )),
+        rmpv::Value::Array(items) => Value::Array(items.into_iter().map(to_json).collect()),
+        rmpv::Value::Map(entries) => Value::Object(
+            entries
+                .into_iter()
+                .map(|(key, value)| {
+                    let key = match key {
+                        rmpv::Value::String(s) => s.into_str().unwrap_or_default(),
+                        other => other.to_string(),
+                    };
+                    (key, to_json(value))
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// A JSON output as the msgpack value of an output frame.
+fn from_json(value: &Value) -> rmpv::Value {
+    match value {
+        Value::Null => rmpv::Value::Nil,
+        Value::Bool(b) => rmpv::Value::Boolean(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => rmpv::Value::from(u),
+            (None, Some(i), _) => rmpv::Value::from(i),
+            (None, None, Some(f)) => rmpv::Value::F64(f),
+            (None, None, None) => rmpv::Value::Nil,
+        },
+        Value::String(s) => rmpv::Value::from(s.as_str()),
+        Value::Array(items) => rmpv::Value::Array(items.iter().map(from_json).collect()),
+        Value::Object(map) => rmpv::Value::Map(
+            map.iter()
+                .map(|(k, v)| (rmpv::Value::from(k.as_str()), from_json(v)))
+                .collect(),
+        ),
+    }
 }
 
 /// The alias of `[ns/]owner/alias[/path]` (spec 1.2), which tokens are issued for.
@@ -197,7 +359,7 @@ fn alias_of(endpoint_id: &str) -> &str {
     owner_skipped.unwrap_or_default()
 }
 
-async fn session(mut socket: WebSocket, idle: Duration, fault: Option<SessionFault>) {
+async fn session(mut socket: WebSocket, idle: Duration, fault: Option<SessionFault>, app: App) {
     let mut seq: u64 = 0;
     loop {
         let message = match tokio::time::timeout(idle, socket.recv()).await {
@@ -234,8 +396,12 @@ async fn session(mut socket: WebSocket, idle: Duration, fault: Option<SessionFau
         }
         seq += 1;
         let started = std::time::Instant::now();
+        let output = match app.answer(input, seq) {
+            Ok(output) => output,
+            Err(reason) => return fail(socket, "INTERNAL_ERROR", &reason).await,
+        };
         let mut frame = Vec::new();
-        if rmpv::encode::write_value(&mut frame, &echo(input, seq)).is_err() {
+        if rmpv::encode::write_value(&mut frame, &output).is_err() {
             return fail(socket, "INTERNAL_ERROR", "could not encode the output").await;
         }
         if socket.send(Message::Binary(frame.into())).await.is_err() {
@@ -266,8 +432,9 @@ fn decode_input(bytes: &[u8]) -> Result<rmpv::Value, String> {
     Ok(value)
 }
 
-/// The output for one input: the input's fields and the per-connection sequence
-/// number (a non-map input comes back as `{"input": …, "seq": …}`).
+/// The `echo` alias's output for one input: the input's fields and the
+/// per-connection sequence number (a non-map input comes back as
+/// `{"input": …, "seq": …}`).
 fn echo(input: rmpv::Value, seq: u64) -> rmpv::Value {
     let seq_entry = (rmpv::Value::from("seq"), rmpv::Value::from(seq));
     match input {

@@ -12,9 +12,16 @@
 //! | `/web` | `fal.ai` | `/api/openapi/queue/openapi.json` (spec 11.1) |
 //! | `/api` | `api.fal.ai` | `/v1/models` (spec 11.2) |
 //!
-//! Every URL handed out is absolute and uses the form the request came in:
+//! Every URL handed out is absolute ([`Urls`]). Queue URLs (`status_url`,
+//! `response_url`, `cancel_url`) use the form the request came in:
 //! `http://<Host>/queue/...` for the prefix form, `https://queue.fal.run/...`
-//! for a request that came by `x-fal-target-url` ([`Urls`]).
+//! for a request that came by `x-fal-target-url`, which the client sends
+//! through its proxy again. URLs a client fetches without a proxy (signed
+//! upload and part URLs, file URLs) always point at the testkit itself
+//! (`http://<Host>/cdn/...`), whichever way the request came: fal's own JS
+//! client PUTs upload bytes straight to the signed URL, never through the proxy.
+//! A `x-fal-target-url` that names the testkit itself is routed by its path
+//! prefix, so a client that does send those URLs through its proxy works too.
 //!
 //! Around every route, in this order: auth (queue, run, rest, and non-GET cdn;
 //! on by default), fault selection ([`crate::faults`]), the handler, then the
@@ -76,34 +83,31 @@ pub(crate) enum Service {
     Api,
 }
 
-/// Absolute base URLs to hand out, in the routing form of the request.
+/// Absolute base URLs to hand out for one request.
 #[derive(Clone, Debug)]
 pub(crate) struct Urls {
+    /// Queue URLs: the routing form of the request (fal's for a proxied one).
     pub queue: String,
-    #[allow(dead_code)] // read by the stream/realtime modules
-    pub run: String,
-    #[allow(dead_code)] // read by the storage module (upload URLs)
-    pub rest: String,
+    /// Files and signed uploads: always the testkit itself, since clients
+    /// fetch them without their proxy.
     pub cdn: String,
 }
 
 impl Urls {
+    /// For a request addressed to the testkit by path prefix.
     fn local(authority: &str) -> Self {
         let base = format!("http://{authority}");
         Urls {
             queue: format!("{base}/queue"),
-            run: format!("{base}/run"),
-            rest: format!("{base}/rest"),
             cdn: format!("{base}/cdn"),
         }
     }
 
-    fn real() -> Self {
+    /// For a request that came through a proxy (`x-fal-target-url`).
+    fn proxied(authority: &str) -> Self {
         Urls {
             queue: "https://queue.fal.run".into(),
-            run: "https://fal.run".into(),
-            rest: "https://rest.fal.ai".into(),
-            cdn: "https://v3.fal.media".into(),
+            cdn: format!("http://{authority}/cdn"),
         }
     }
 }
@@ -245,6 +249,7 @@ fn service_of_prefix(prefix: &str) -> Option<Service> {
 }
 
 fn resolve(shared: &Shared, request: &Request) -> Result<Target, Response> {
+    let own = authority(shared, request);
     if let Some(header) = request.headers().get(TARGET_URL) {
         let bad = |why: &str| {
             reply::detail(
@@ -254,30 +259,60 @@ fn resolve(shared: &Shared, request: &Request) -> Result<Target, Response> {
         };
         let text = header.to_str().map_err(|_| bad("not visible ASCII"))?;
         let url = url::Url::parse(text).map_err(|e| bad(&e.to_string()))?;
-        let host = url.host_str().unwrap_or_default();
-        let service = service_of_host(host)
-            .ok_or_else(|| bad(&format!("{host:?} is not a fal host this testkit serves")))?;
         let query = url
             .query()
             .map(str::to_owned)
             .or_else(|| request.uri().query().map(str::to_owned));
+        if names_this_testkit(shared, &own, &url) {
+            // A URL the testkit handed out, sent through a proxy anyway.
+            let (service, path) = by_prefix(url.path()).ok_or_else(|| bad("no such path"))?;
+            return Ok(Target {
+                service,
+                path,
+                query,
+                urls: Urls::local(&own),
+            });
+        }
+        let host = url.host_str().unwrap_or_default();
+        let service = service_of_host(host)
+            .ok_or_else(|| bad(&format!("{host:?} is not a fal host this testkit serves")))?;
         return Ok(Target {
             service,
             path: url.path().trim_start_matches('/').to_owned(),
             query,
-            urls: Urls::real(),
+            urls: Urls::proxied(&own),
         });
     }
-    let path = request.uri().path().trim_start_matches('/');
-    let (prefix, rest) = path.split_once('/').unwrap_or((path, ""));
-    let service =
-        service_of_prefix(prefix).ok_or_else(|| reply::path_not_found(request.uri().path()))?;
+    let (service, path) = by_prefix(request.uri().path())
+        .ok_or_else(|| reply::path_not_found(request.uri().path()))?;
     Ok(Target {
         service,
-        path: rest.to_owned(),
+        path,
         query: request.uri().query().map(str::to_owned),
-        urls: Urls::local(&authority(shared, request)),
+        urls: Urls::local(&own),
     })
+}
+
+/// The service and in-host path of a prefix-form path (`/queue/a/b` → queue, `a/b`).
+fn by_prefix(path: &str) -> Option<(Service, String)> {
+    let path = path.trim_start_matches('/');
+    let (prefix, rest) = path.split_once('/').unwrap_or((path, ""));
+    service_of_prefix(prefix).map(|service| (service, rest.to_owned()))
+}
+
+/// Whether `url` points at this testkit: the authority the request came to,
+/// or the address it is bound to.
+fn names_this_testkit(shared: &Shared, own: &str, url: &url::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let Some(port) = url.port_or_known_default() else {
+        return false;
+    };
+    let target = format!("{host}:{port}");
+    let bound = shared.fallback_host.get().map(String::as_str);
+    (url.scheme() == "http" || url.scheme() == "ws")
+        && (target == own || Some(target.as_str()) == bound)
 }
 
 /// `host:port` the client used, so handed-out URLs reach this server the same way.

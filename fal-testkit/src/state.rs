@@ -25,6 +25,8 @@ pub(crate) struct Settings {
     pub webhook_policy: crate::webhook::DeliveryPolicy,
     /// Realtime sockets without input for this long get `TIMEOUT` and are closed.
     pub realtime_idle: Duration,
+    /// How long finished requests (and journal entries) are kept.
+    pub retention: Duration,
 }
 
 /// The state behind the router.
@@ -55,13 +57,18 @@ impl Shared {
             settings.webhook_policy.clone(),
             shutdown.clone(),
         );
+        let journal = Journal::new(settings.retention);
         Shared {
             storage: crate::storage::Storage::new(),
             webhooks,
-            store: Store::new(settings.queue_delay, settings.run_duration),
+            store: Store::new(
+                settings.queue_delay,
+                settings.run_duration,
+                settings.retention,
+            ),
             settings,
             faults: Faults::default(),
-            journal: Journal::default(),
+            journal,
             endpoints: crate::schema::Registry::from_index(&schemas),
             schemas,
             shutdown,

@@ -47,8 +47,9 @@ struct Inner {
     cdn_routes: OnceLock<Router>,
 }
 
-/// The CDN base URL to hand out for one request (`http://127.0.0.1:PORT/cdn`,
-/// or `https://v3.fal.media` for a request routed by `x-fal-target-url`).
+/// The CDN base URL to hand out for one request: the testkit itself
+/// (`http://127.0.0.1:PORT/cdn`) however the request came, because clients
+/// PUT to signed URLs and fetch files without their proxy.
 #[derive(Clone)]
 struct CdnBase(String);
 

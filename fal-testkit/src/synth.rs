@@ -3,17 +3,20 @@
 //! (`crate::schema`); every other endpoint answers like FLUX (text-to-image).
 //! The queue and run routes only call [`output`].
 //!
-//! Validation follows FastAPI's 422 shape (spec 9.1): `prompt` is required and
-//! must be a string; `image_size` is a preset name or `{width, height}`;
-//! `num_images` is 1-4; `seed` an unsigned integer.
+//! FLUX-like validation is schema-driven too: the testkit carries a small input
+//! model of its own (`flux_like.json`: `prompt` required, `image_size` a preset
+//! or `{width, height}`, `num_images` 1-4, `seed` a non-negative integer), so
+//! every endpoint answers fal's pydantic v2 422 (spec 9.1) in one wording.
 
+use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use http::StatusCode;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::image;
-use crate::reply::{field_error, Failure};
+use crate::reply::Failure;
 use crate::schema::{EndpointSchema, SynthParams};
 
 /// What synthesis needs to know besides the input.
@@ -87,43 +90,57 @@ pub(crate) fn seed_of(request_id: &str) -> u64 {
     hash & ((1 << 53) - 1)
 }
 
-/// FLUX-like: every endpoint without a schema.
+/// The input model of the FLUX-like default, validated by the same code as a
+/// schema-driven endpoint so both answer fal's pydantic v2 422 in one wording.
+const FLUX_LIKE_DOCUMENT: &str = include_str!("flux_like.json");
+
+/// [`FLUX_LIKE_DOCUMENT`], parsed once (a unit test proves it parses).
+fn flux_like_schema() -> Option<&'static EndpointSchema> {
+    static SCHEMA: OnceLock<Option<EndpointSchema>> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            EndpointSchema::parse(
+                Path::new("fal-testkit/src/flux_like.json"),
+                FLUX_LIKE_DOCUMENT,
+            )
+            .map_err(|error| tracing::error!(%error, "the FLUX-like input model does not parse"))
+            .ok()
+        })
+        .as_ref()
+}
+
+/// FLUX-like: every endpoint without a schema. The input is validated first;
+/// the fields are then read as pydantic would have coerced them (lax: `"2"`
+/// is 2), with the model's defaults.
 fn flux_like(ctx: &SynthCtx<'_>, input: &Value) -> Result<Value, Failure> {
-    let Some(object) = input.as_object() else {
-        return Err(invalid(vec![field_error(
-            &["body"],
-            "value is not a valid dict",
-            "type_error.dict",
-        )]));
+    let Some(schema) = flux_like_schema() else {
+        return Err(Failure::request_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the testkit's FLUX-like input model does not parse",
+            "internal_error",
+        ));
     };
-    let mut errors = Vec::new();
-    let prompt = match object.get("prompt") {
-        Some(Value::String(p)) => Some(p.clone()),
-        Some(_) => {
-            errors.push(field_error(
-                &["body", "prompt"],
-                "str type expected",
-                "type_error.str",
-            ));
-            None
-        }
-        None => {
-            errors.push(field_error(
-                &["body", "prompt"],
-                "field required",
-                "value_error.missing",
-            ));
-            None
-        }
-    };
-    let size = image_size(object, &mut errors);
-    let count = num_images(object, &mut errors);
-    let seed = seed(object, &mut errors);
-    let (Some(prompt), Some((width, height)), Some(count), Some(seed)) =
-        (prompt, size, count, seed)
-    else {
-        return Err(invalid(errors));
-    };
+    let errors = schema.validate_input(input);
+    if !errors.is_empty() {
+        return Err(Failure::app_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &crate::schema::detail_body(&errors),
+        ));
+    }
+    let prompt = input
+        .get("prompt")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let (width, height) = image_size(input.get("image_size"));
+    let count = input
+        .get("num_images")
+        .and_then(lax_u64)
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(1);
+    let seed = input
+        .get("seed")
+        .and_then(lax_u64)
+        .unwrap_or_else(|| u64::from(rand::random::<u32>()));
     let images: Vec<Value> = (0..count)
         .map(|i| {
             json!({
@@ -144,107 +161,30 @@ fn flux_like(ctx: &SynthCtx<'_>, input: &Value) -> Result<Value, Failure> {
     }))
 }
 
-fn invalid(errors: Vec<Value>) -> Failure {
-    Failure::app_error(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &json!({ "detail": errors }),
-    )
+/// A validated, non-negative integer field (lax, as pydantic coerces it).
+fn lax_u64(value: &Value) -> Option<u64> {
+    value
+        .as_u64()
+        .or_else(|| crate::schema::lax_int(value).and_then(|n| u64::try_from(n).ok()))
 }
 
-fn image_size(object: &Map<String, Value>, errors: &mut Vec<Value>) -> Option<(u32, u32)> {
-    match object.get("image_size") {
-        None | Some(Value::Null) => Some((1024, 768)),
-        Some(Value::String(name)) => {
-            let found = PRESETS.iter().find(|(n, _, _)| n == name);
-            if found.is_none() {
-                let names: Vec<String> = PRESETS.iter().map(|(n, _, _)| format!("'{n}'")).collect();
-                errors.push(field_error(
-                    &["body", "image_size"],
-                    &format!(
-                        "value is not a valid enumeration member; permitted: {}",
-                        names.join(", ")
-                    ),
-                    "type_error.enum",
-                ));
-            }
-            found.map(|(_, w, h)| (*w, *h))
-        }
-        Some(Value::Object(size)) => {
-            let width = side(size, "width", errors);
-            let height = side(size, "height", errors);
-            Some((width?, height?))
-        }
-        Some(_) => {
-            errors.push(field_error(
-                &["body", "image_size"],
-                "value is not a valid dict",
-                "type_error.dict",
-            ));
-            None
-        }
-    }
-}
-
-fn side(size: &Map<String, Value>, name: &str, errors: &mut Vec<Value>) -> Option<u32> {
-    let loc = ["body", "image_size", name];
-    match size.get(name) {
-        None => {
-            errors.push(field_error(&loc, "field required", "value_error.missing"));
-            None
-        }
-        Some(value) => bounded(value, &loc, 1, u64::from(image::MAX_SIDE), errors)
-            .and_then(|v| u32::try_from(v).ok()),
-    }
-}
-
-fn num_images(object: &Map<String, Value>, errors: &mut Vec<Value>) -> Option<u32> {
-    match object.get("num_images") {
-        None | Some(Value::Null) => Some(1),
-        Some(value) => bounded(value, &["body", "num_images"], 1, 4, errors)
-            .and_then(|v| u32::try_from(v).ok()),
-    }
-}
-
-fn seed(object: &Map<String, Value>, errors: &mut Vec<Value>) -> Option<u64> {
-    match object.get("seed") {
-        None | Some(Value::Null) => Some(u64::from(rand::random::<u32>())),
-        Some(value) => bounded(value, &["body", "seed"], 0, u64::MAX, errors),
-    }
-}
-
-/// An integer in `min..=max`, or a FastAPI error entry.
-fn bounded(
-    value: &Value,
-    loc: &[&str],
-    min: u64,
-    max: u64,
-    errors: &mut Vec<Value>,
-) -> Option<u64> {
-    let Some(number) = value.as_u64().or_else(|| value.as_i64().map(|_| 0)) else {
-        errors.push(field_error(
-            loc,
-            "value is not a valid integer",
-            "type_error.integer",
-        ));
-        return None;
+/// A validated `image_size`: a preset name, or `{width, height}` whose missing
+/// sides take the model's default (512); absent or null is `landscape_4_3`.
+fn image_size(value: Option<&Value>) -> (u32, u32) {
+    let side = |size: &Value, name: &str| {
+        size.get(name)
+            .and_then(lax_u64)
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(512)
     };
-    if number < min || value.as_i64().is_some_and(|v| v < 0) {
-        errors.push(field_error(
-            loc,
-            &format!("ensure this value is greater than or equal to {min}"),
-            "value_error.number.not_ge",
-        ));
-        return None;
+    match value {
+        Some(Value::String(name)) => PRESETS
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map_or((1024, 768), |(_, w, h)| (*w, *h)),
+        Some(size @ Value::Object(_)) => (side(size, "width"), side(size, "height")),
+        _ => (1024, 768),
     }
-    if number > max {
-        errors.push(field_error(
-            loc,
-            &format!("ensure this value is less than or equal to {max}"),
-            "value_error.number.not_le",
-        ));
-        return None;
-    }
-    Some(number)
 }
 
 #[cfg(test)]
@@ -279,13 +219,18 @@ mod tests {
     }
 
     #[test]
-    fn missing_prompt_is_fal_422() {
+    fn the_flux_like_model_parses() {
+        assert!(flux_like_schema().is_some());
+    }
+
+    #[test]
+    fn missing_prompt_is_fal_422_in_pydantic_v2_wording() {
         let err = output(&ctx(), &json!({})).expect_err("no prompt");
         assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
         let body: Value = serde_json::from_slice(&err.body).expect("json");
         assert_eq!(
             body,
-            json!({"detail":[{"loc":["body","prompt"],"msg":"field required","type":"value_error.missing"}]})
+            json!({"detail":[{"loc":["body","prompt"],"msg":"Field required","type":"missing"}]})
         );
     }
 
@@ -297,18 +242,54 @@ mod tests {
         )
         .expect_err("invalid");
         let body: Value = serde_json::from_slice(&err.body).expect("json");
-        let locs: Vec<String> = body["detail"]
+        let entries: Vec<(String, String)> = body["detail"]
             .as_array()
-            .map(|a| a.iter().map(|e| e["loc"].to_string()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (
+                            e["loc"].to_string(),
+                            e["type"].as_str().unwrap_or("").to_owned(),
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
-        assert_eq!(
-            locs,
-            [
-                r#"["body","image_size","width"]"#,
-                r#"["body","image_size","height"]"#,
-                r#"["body","num_images"]"#,
-                r#"["body","seed"]"#
-            ]
+        let has = |loc: &str, kind: &str| entries.iter().any(|(l, k)| l == loc && k == kind);
+        assert!(
+            has(
+                r#"["body","image_size","ImageSize","width"]"#,
+                "greater_than"
+            ),
+            "{entries:?}"
         );
+        assert!(
+            has(
+                r#"["body","image_size","ImageSize","height"]"#,
+                "int_parsing"
+            ),
+            "{entries:?}"
+        );
+        assert!(
+            has(r#"["body","num_images"]"#, "less_than_equal"),
+            "{entries:?}"
+        );
+        assert!(
+            has(r#"["body","seed"]"#, "greater_than_equal"),
+            "{entries:?}"
+        );
+    }
+
+    #[test]
+    fn lax_values_and_defaults_shape_the_output() {
+        let out = output(
+            &ctx(),
+            &json!({"prompt": "x", "image_size": {"height": "64"}, "num_images": "2", "seed": 5.0}),
+        )
+        .expect("pydantic coerces these");
+        assert_eq!(out["images"].as_array().map(Vec::len), Some(2));
+        assert_eq!(out["images"][0]["width"], 512, "the model's default width");
+        assert_eq!(out["images"][0]["height"], 64);
+        assert_eq!(out["seed"], 5);
     }
 }

@@ -322,16 +322,23 @@ async fn start_timeout_expiring_in_queue_gives_user_504() {
 }
 
 #[tokio::test]
-async fn invalid_input_completes_with_the_apps_422() {
+async fn invalid_input_completes_with_the_apps_422_and_no_model_progress() {
     let kit = start(fast()).await;
     let sub = submit(&kit, "fal-ai/flux/dev", json!({"seed": 1})).await;
-    let status = wait_completed(&kit, sub["status_url"].as_str().expect("url")).await;
+    let status_url = sub["status_url"].as_str().expect("url");
+    let status = wait_completed(&kit, status_url).await;
     assert_eq!(status["error"], "Invalid status code: 422");
+    let with_logs = json(get(&kit, &format!("{status_url}?logs=1")).await).await;
+    assert_eq!(
+        with_logs["logs"],
+        json!([]),
+        "validation precedes the model: no progress was logged"
+    );
     let result = get(&kit, sub["response_url"].as_str().expect("url")).await;
     assert_eq!(result.status(), 422);
     assert_eq!(
         json(result).await,
-        json!({"detail":[{"loc":["body","prompt"],"msg":"field required","type":"value_error.missing"}]})
+        json!({"detail":[{"loc":["body","prompt"],"msg":"Field required","type":"missing"}]})
     );
 }
 

@@ -68,11 +68,26 @@ async fn target_url_header_routes_and_hands_out_real_fal_urls() {
         .expect("sent");
     let output = json(result).await;
     let url = output["images"][0]["url"].as_str().expect("image url");
-    assert!(url.starts_with("https://v3.fal.media/files/"), "{url}");
-    // The CDN URL itself is served through the header too.
+    // Clients fetch files without their proxy, so file URLs name the testkit.
+    assert!(
+        url.starts_with(&format!("{}/files/", kit.cdn_url())),
+        "{url}"
+    );
+    let png = client().get(url).send().await.expect("sent");
+    assert_eq!(png.status(), 200);
+    // Sent through a proxy anyway, a URL naming the testkit is routed by its path.
     let png = client()
         .get(kit.base_url())
         .header("x-fal-target-url", url)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(png.status(), 200);
+    // fal's real CDN host is still routed to the testkit's CDN.
+    let real_form = url.replace(&kit.cdn_url(), "https://v3.fal.media");
+    let png = client()
+        .get(kit.base_url())
+        .header("x-fal-target-url", real_form)
         .send()
         .await
         .expect("sent");
@@ -199,7 +214,7 @@ async fn direct_run_rejects_missing_prompt_with_fal_422() {
     assert_eq!(response.status(), 422);
     assert_eq!(
         json(response).await,
-        json!({"detail":[{"loc":["body","prompt"],"msg":"field required","type":"value_error.missing"}]})
+        json!({"detail":[{"loc":["body","prompt"],"msg":"Field required","type":"missing"}]})
     );
     let not_json = authed(
         &kit,

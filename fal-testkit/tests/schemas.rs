@@ -335,10 +335,13 @@ async fn a_testkit_with_schemas_validates_and_serves_real_files() {
         ]})
     );
 
-    // An endpoint without a schema keeps the FLUX-like default (v1-style 422).
+    // An endpoint without a schema keeps the FLUX-like default, in the same wording.
     let (status, body) = run(&client, &kit, "fal-ai/no-schema/here", json!({})).await;
     assert_eq!(status, 422);
-    assert_eq!(body["detail"][0]["type"], "value_error.missing");
+    assert_eq!(
+        body,
+        json!({"detail":[{"loc":["body","prompt"],"msg":"Field required","type":"missing"}]})
+    );
 }
 
 #[tokio::test]

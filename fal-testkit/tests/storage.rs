@@ -132,3 +132,69 @@ async fn cdn_multipart_accepts_parts_in_any_order() {
     assert_eq!(served.bytes().await.unwrap().to_vec(), parts.concat());
     assert_eq!(kit.storage().completed_multipart_uploads(), 1);
 }
+
+/// fal's JS client in proxy mode sends only the initiate call through its
+/// proxy and PUTs the bytes (single or parts) straight to the signed URL, so
+/// the signed, part and file URLs must name the testkit itself.
+#[tokio::test]
+async fn uploads_initiated_through_a_proxy_get_urls_of_the_testkit_itself() {
+    let kit = Testkit::builder().start().await.unwrap();
+    let http = reqwest::Client::new();
+    let initiate = |kind: &str| {
+        http.post(kit.base_url())
+            .header(
+                "x-fal-target-url",
+                format!("https://rest.fal.ai/storage/upload/{kind}?storage_type=fal-cdn-v3"),
+            )
+            .header("authorization", format!("Key {}", kit.key()))
+            .json(&json!({"content_type": "text/plain", "file_name": "a.txt"}))
+            .send()
+    };
+    let answer: Value = initiate("initiate").await.unwrap().json().await.unwrap();
+    let upload_url = answer["upload_url"].as_str().unwrap();
+    let file_url = answer["file_url"].as_str().unwrap();
+    for url in [upload_url, file_url] {
+        assert!(url.starts_with(&kit.cdn_url()), "{url}");
+    }
+    let put = http.put(upload_url).body("direct").send().await.unwrap();
+    assert!(put.status().is_success(), "{put:?}");
+    assert_eq!(
+        reqwest::get(file_url).await.unwrap().text().await.unwrap(),
+        "direct"
+    );
+
+    let answer: Value = initiate("initiate-multipart")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let upload_url = url::Url::parse(answer["upload_url"].as_str().unwrap()).unwrap();
+    let part_url = |suffix: &str| {
+        let mut url = upload_url.clone();
+        url.set_path(&format!("{}/{suffix}", upload_url.path()));
+        url
+    };
+    let part: Value = http
+        .put(part_url("1"))
+        .body("in parts")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let done = http
+        .post(part_url("complete"))
+        .json(&json!({"parts": [part]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(done.status().is_success(), "{done:?}");
+    let file_url = answer["file_url"].as_str().unwrap();
+    assert!(file_url.starts_with(&kit.cdn_url()), "{file_url}");
+    assert_eq!(
+        reqwest::get(file_url).await.unwrap().text().await.unwrap(),
+        "in parts"
+    );
+}

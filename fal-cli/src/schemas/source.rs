@@ -31,9 +31,9 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 /// how it was obtained.
 #[derive(Debug)]
 pub struct Fetched {
-    /// The document's bytes: as the web host sent them, or the models API's
-    /// `openapi` field pretty-printed.
-    pub bytes: Vec<u8>,
+    /// The parsed document, whichever service sent it; the store writes every
+    /// document in one format.
+    pub document: Value,
     /// Set when the fallback was used, saying why.
     pub note: Option<String>,
 }
@@ -159,11 +159,14 @@ impl Fetcher {
     async fn web_document(&self, id: &str) -> Result<Fetched, FetchError> {
         let url = web_document_url(&self.web, id);
         let bytes = self.get(&url).await?;
-        document::parse(&bytes, id).map_err(|problem| FetchError::Invalid {
+        let document = document::parse(&bytes, id).map_err(|problem| FetchError::Invalid {
             url: url.clone(),
             problem,
         })?;
-        Ok(Fetched { bytes, note: None })
+        Ok(Fetched {
+            document,
+            note: None,
+        })
     }
 
     /// `GET {api}/v1/models?endpoint_id=<id>&expand=openapi-3.0`, field `openapi`.
@@ -296,10 +299,10 @@ impl Fetcher {
 /// A document embedded in a models listing, checked and pretty-printed.
 fn listed_document(doc: &Value, id: &str) -> Result<Fetched, InvalidDocument> {
     document::check(doc, id)?;
-    let mut bytes =
-        serde_json::to_vec_pretty(doc).map_err(|e| InvalidDocument::NotJson(e.to_string()))?;
-    bytes.push(b'\n');
-    Ok(Fetched { bytes, note: None })
+    Ok(Fetched {
+        document: doc.clone(),
+        note: None,
+    })
 }
 
 /// Parses a base URL given by flag or environment; only http(s) makes sense.

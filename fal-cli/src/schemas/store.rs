@@ -1,5 +1,6 @@
 //! Writing fetched documents: the file naming shared with
-//! `../shared/fal-schemas` and `schemas/`, and atomic replacement so an
+//! `../shared/fal-schemas` and `schemas/`, one format for every source (pretty
+//! JSON, trailing newline, mode 0644), and atomic replacement so an
 //! interrupted fetch never leaves half a document behind.
 
 use std::collections::BTreeSet;
@@ -7,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use fal_runtime::EndpointId;
+use serde_json::Value;
 
 use crate::Failure;
 
@@ -32,10 +34,9 @@ impl OutDir {
         })
     }
 
-    /// Writes `bytes` as `id`'s document via a temporary file in the same
-    /// directory, then renames it into place.
-    pub fn write(&self, id: &EndpointId, bytes: &[u8]) -> std::io::Result<PathBuf> {
-        self.write_named(&file_name(id), bytes)
+    /// Writes `document` as `id`'s file, in the one format every source gets.
+    pub fn write(&self, id: &EndpointId, document: &Value) -> std::io::Result<PathBuf> {
+        self.write_named(&file_name(id), &document_bytes(document)?)
     }
 
     /// The directory as it is, possibly missing (for comparing, not writing).
@@ -95,14 +96,39 @@ impl OutDir {
         Ok(found)
     }
 
+    /// Writes via a temporary file in the same directory, then renames it into
+    /// place. The temporary file is created private (0600), so it gets the mode
+    /// of an ordinary document before the rename: 0644, as `schemas/` and
+    /// `git checkout` have them.
     fn write_named(&self, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
         let path = self.dir.join(name);
         let mut temp = tempfile::NamedTempFile::new_in(&self.dir)?;
         temp.write_all(bytes)?;
+        set_document_mode(temp.as_file())?;
         temp.as_file().sync_all()?;
         temp.persist(&path).map_err(|e| e.error)?;
         Ok(path)
     }
+}
+
+/// A document as written to disk: pretty JSON with a trailing newline.
+pub fn document_bytes(document: &Value) -> std::io::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(document)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// rw-r--r--: written by its owner, readable by the build that reads it.
+#[cfg(unix)]
+fn set_document_mode(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+/// Elsewhere the temporary file already has the platform's ordinary permissions.
+#[cfg(not(unix))]
+fn set_document_mode(_file: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// `fal-ai/flux/dev` -> `fal-ai__flux__dev.json`.
@@ -130,9 +156,22 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = OutDir::create(&dir.path().join("nested/out")).expect("create");
         let id = EndpointId::parse("fal-ai/flux/dev").expect("valid id");
-        let path = out.write(&id, b"{\"a\":1}").expect("first write");
-        out.write(&id, b"{\"a\":2}").expect("second write");
-        assert_eq!(std::fs::read(&path).expect("read back"), b"{\"a\":2}");
+        let path = out
+            .write(&id, &serde_json::json!({"a": 1}))
+            .expect("first write");
+        out.write(&id, &serde_json::json!({"a": {"b": [2]}}))
+            .expect("second write");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read back"),
+            "{\n  \"a\": {\n    \"b\": [\n      2\n    ]\n  }\n}\n",
+            "pretty JSON with a trailing newline"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
         let entries = std::fs::read_dir(path.parent().expect("parent"))
             .expect("list")
             .count();

@@ -132,10 +132,44 @@ impl EndpointSchema {
     }
 }
 
+/// What the schema directory yielded (what `fal testkit` prints at start).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Documents that drive their endpoint: served by the discovery routes,
+    /// validating inputs and synthesizing outputs. Sorted by endpoint id.
+    pub loaded: Vec<Loaded>,
+    /// Documents `fal-codegen`'s parser refused: still served by the discovery
+    /// routes, but their endpoint answers FLUX-like. Sorted by endpoint id.
+    pub rejected: Vec<Rejected>,
+}
+
+/// A document that drives its endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loaded {
+    /// The endpoint id it describes.
+    pub endpoint_id: String,
+    /// The file it came from.
+    pub file: std::path::PathBuf,
+    /// Whether it declares an output schema (without one outputs are FLUX-like).
+    pub has_output: bool,
+}
+
+/// A document the parser refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    /// The endpoint id the discovery index found in it.
+    pub endpoint_id: String,
+    /// The file it came from.
+    pub file: std::path::PathBuf,
+    /// The parser's error (file and JSON pointer).
+    pub reason: String,
+}
+
 /// Endpoint schemas by endpoint id.
 #[derive(Default)]
 pub(crate) struct Registry {
     by_id: HashMap<String, Arc<EndpointSchema>>,
+    report: Report,
 }
 
 impl Registry {
@@ -144,19 +178,35 @@ impl Registry {
     /// behaviour; it is logged, not fatal, so one odd file cannot stop a test.
     pub(crate) fn from_index(index: &crate::discovery::SchemaIndex) -> Registry {
         let mut by_id = HashMap::new();
+        let mut report = Report::default();
         for (id, file, doc) in index.documents() {
             match EndpointSchema::parse(file, &doc.to_string()) {
                 Ok(schema) => {
                     let schema = Arc::new(schema);
+                    report.loaded.push(Loaded {
+                        endpoint_id: id.to_owned(),
+                        file: file.to_owned(),
+                        has_output: schema.has_output(),
+                    });
                     by_id.insert(schema.endpoint_id().to_owned(), schema.clone());
                     by_id.entry(id.to_owned()).or_insert(schema);
                 }
                 Err(error) => {
                     tracing::warn!(%error, "schema not used for validation or synthesis");
+                    report.rejected.push(Rejected {
+                        endpoint_id: id.to_owned(),
+                        file: file.to_owned(),
+                        reason: error.to_string(),
+                    });
                 }
             }
         }
-        Registry { by_id }
+        Registry { by_id, report }
+    }
+
+    /// What was loaded and what was refused, and why.
+    pub(crate) fn report(&self) -> &Report {
+        &self.report
     }
 
     /// The schema of `endpoint` (a full id), if one was loaded.
