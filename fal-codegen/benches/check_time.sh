@@ -4,7 +4,8 @@
 #   fal-codegen/benches/check_time.sh [SCHEMA_CORPUS_DIR] [--base GIT_REV] [--head GIT_REV] [--rounds N]
 #
 # 1. Generation time for every bulk document (the codegen_bench example).
-# 2. `cargo check` wall time and peak RSS (GNU time -v) of a scratch crate
+# 2. `cargo check` CPU time (user+sys, which a loaded machine inflates far
+#    less than wall time), wall time and peak RSS (GNU time -v) of a scratch crate
 #    depending on fal-runtime, holding (a) nothing  (b) one endpoint
 #    (fal-ai/flux/dev)  (c) every bulk endpoint. Dependencies are compiled
 #    once beforehand and excluded; (a) is the same-run baseline.
@@ -78,10 +79,11 @@ measure() { # name, crate, lib.rs content
   export CARGO_TARGET_DIR="$targets/$2"
   printf '%s\n' "$3" > "$work/$2-user/src/lib.rs"
   /usr/bin/time -v cargo check -q --manifest-path "$work/$2-user/Cargo.toml" 2> "$work/time.txt" || { cat "$work/time.txt"; exit 1; }
-  local wall rss
+  local wall cpu rss
   wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$work/time.txt")
+  cpu=$(awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ { t += $2 } END { printf "%.1f s", t }' "$work/time.txt")
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt")
-  printf '| %s | %s | %s | %d MB |\n' "$2" "$1" "$wall" "$((rss / 1024))"
+  printf '| %s | %s | %s | %s | %d MB | %s |\n' "$2" "$1" "$cpu" "$wall" "$((rss / 1024))" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 
 echo "== warming dependencies (not measured)"
@@ -93,8 +95,8 @@ for entry in "${trees[@]}"; do
 done
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| tree | crate contents | cargo check wall | peak RSS |"
-echo "|---|---|---|---|"
+echo "| tree | crate contents | cargo check CPU (user+sys) | wall | peak RSS | load (1 min) |"
+echo "|---|---|---|---|---|---|"
 for _ in $(seq "$rounds"); do
   for entry in "${trees[@]}"; do
     name="${entry%%:*}"
