@@ -4,6 +4,7 @@
 //! turns the outcome into the exit status DESIGN.md promises (0 success,
 //! 1 the API or model failed, 2 bad usage or bad input).
 
+mod batch;
 mod call;
 mod codegen;
 mod failure;
@@ -58,6 +59,11 @@ enum Command {
     },
     /// Serve the local fal-compatible testkit and print its base URL.
     Testkit(testkit::TestkitArgs),
+    /// Run thousands of inputs through one endpoint, durably (resumable after any stop).
+    Batch {
+        #[command(subcommand)]
+        command: batch::BatchCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -122,6 +128,7 @@ fn main() -> ExitCode {
             command: SchemasCommand::Reduce(args),
         } => schemas::reduce::run(args),
         Command::Testkit(args) => testkit::serve(args),
+        Command::Batch { command } => batch::batch(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

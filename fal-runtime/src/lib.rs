@@ -80,6 +80,8 @@
 // Lets generated code and macro output name `fal_runtime::…` even inside this crate.
 extern crate self as fal_runtime;
 
+#[cfg(feature = "batch")]
+pub mod batch;
 pub mod calls;
 pub mod client;
 pub mod config;
