@@ -105,6 +105,12 @@ fn rules_tokens(rules: &Rules) -> TokenStream {
                 .map(|v| proc_macro2::Literal::f64_suffixed(*v));
             quote!(listed: Some(&[#(#values),*]),)
         }),
+        limits.literal.then(|| quote!(literal: true,)),
+        limits.text.as_ref().map(|t| quote!(text: Some(#t),)),
+        rules.any_text.as_ref().map(|text| {
+            let text = rules_tokens(text);
+            quote!(any_text: Some(#text),)
+        }),
         rules.items.as_ref().map(|items| {
             let items = rules_tokens(items);
             quote!(items: Some(#items),)
@@ -349,13 +355,14 @@ fn string_enum(role: Role, name: &Ident, docs: &TokenStream, variants: &[Variant
     let type_name = name.to_string();
     let expecting = format!("a `{name}` string");
     // Sending an unlisted value is possible (`from_wire`); validation says
-    // what fal would: it is not one of the listed values.
+    // what fal would: it is not one of the listed values (unless the schema
+    // also takes any string there).
     let validation = (role == Role::Input).then(|| {
         quote! {
             impl __fal::Validate for #name {
-                fn validate_at(&self, v: &mut __fal::Validator, _: &__fal::Rules<'_>) {
-                    if let Self::Other(_) = self {
-                        v.unlisted(Self::VALUES);
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    if let Self::Other(value) = self {
+                        v.unlisted(value.as_str(), Self::VALUES, rules);
                     }
                 }
             }

@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::docs::{docs_of, type_docs};
 use super::naming::{alternative, alternative_with, snake_ident, type_name, variant_name};
 use super::rules::rules_of;
-use super::{Docs, Endpoint, Field, Ir, Kind, Role, Ty, TypeDef, UnionArm, Variant};
+use super::{Docs, Endpoint, Field, Ir, Kind, Role, Ty, TypeDef, UnionArm, Variant, MAX_DEPTH};
 use crate::error::{pointer_token, Error};
 use crate::parse::{Document, COMPONENTS};
 
@@ -140,6 +140,10 @@ struct EndpointLowering<'a> {
     in_progress: BTreeSet<String>,
     /// Doc notes raised while lowering the current field.
     notes: Vec<String>,
+    /// How many schemas are being lowered, one inside the other.
+    depth: usize,
+    /// The pointer of the first schema nested deeper than [`MAX_DEPTH`].
+    too_deep: Option<String>,
 }
 
 impl<'a> EndpointLowering<'a> {
@@ -163,6 +167,8 @@ impl<'a> EndpointLowering<'a> {
             done: BTreeMap::new(),
             in_progress: BTreeSet::new(),
             notes: Vec::new(),
+            depth: 0,
+            too_deep: None,
         }
     }
 
@@ -269,6 +275,17 @@ impl<'a> EndpointLowering<'a> {
             None => Ty::Json,
         };
         self.notes.clear();
+        if let Some(pointer) = self.too_deep {
+            return Err(Error::Document {
+                file: doc.file.clone(),
+                location: crate::error::Location::Pointer(pointer),
+                message: format!(
+                    "schemas nest more than {MAX_DEPTH} deep here (counting every `$ref`, \
+                     `allOf`/`anyOf`/`oneOf` part, list item, map value and property on \
+                     the way)"
+                ),
+            });
+        }
         Ok(Endpoint {
             id: doc.endpoint_id.clone(),
             file: doc.file.clone(),
@@ -407,11 +424,13 @@ impl<'a> EndpointLowering<'a> {
         self.insert(name, def)
     }
 
-    /// Whether the type named `name` is `def` (same shape and docs).
+    /// Whether the type named `name` is `def` (same shape).
+    ///
+    /// Docs are not compared: a name never depends on prose, so a document
+    /// with its descriptions removed (`fal_codegen::reduce`) gets the same
+    /// types; the first definition's docs are kept.
     fn same(&self, name: &str, def: &TypeDef) -> bool {
-        self.types
-            .get(name)
-            .is_some_and(|t| t.kind == def.kind && t.docs == def.docs)
+        self.types.get(name).is_some_and(|t| t.kind == def.kind)
     }
 
     /// Stores `def` under `name`; a type both sent and received is an input type.
@@ -430,8 +449,18 @@ impl<'a> EndpointLowering<'a> {
         Ty::Named(name)
     }
 
+    /// Every nested schema passes through here, so this is where the depth is
+    /// bounded: past [`MAX_DEPTH`] the first pointer is kept (reported by
+    /// `run`) and nothing deeper is read, so no document can exhaust the
+    /// stack.
     fn shape(&mut self, schema: &SchemaObject, ctx: &Ctx) -> Shape {
+        if self.depth >= MAX_DEPTH {
+            self.too_deep.get_or_insert_with(|| ctx.pointer.clone());
+            return Shape::Ty(Ty::Json);
+        }
+        self.depth += 1;
         let shape = self.shape_inner(schema, ctx);
+        self.depth -= 1;
         let nullable = schema
             .extensions
             .get("nullable")
@@ -886,7 +915,8 @@ impl<'a> EndpointLowering<'a> {
 fn same_shape(a: &Shape, b: &Shape) -> bool {
     match (a, b) {
         (Shape::Ty(x), Shape::Ty(y)) => x == y,
-        (Shape::Def(k1, d1), Shape::Def(k2, d2)) => k1 == k2 && d1 == d2,
+        // Docs aside, as for names (see `same`).
+        (Shape::Def(k1, _), Shape::Def(k2, _)) => k1 == k2,
         _ => false,
     }
 }
@@ -937,10 +967,11 @@ fn is_null(schema: &Schema) -> bool {
 fn string_values(schema: &SchemaObject) -> Option<Vec<String>> {
     let values = schema.enum_values.as_ref()?;
     let mut out = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     for value in values {
         match value {
             Value::String(s) => {
-                if !out.contains(s) {
+                if seen.insert(s) {
                     out.push(s.clone());
                 }
             }
@@ -953,10 +984,10 @@ fn string_values(schema: &SchemaObject) -> Option<Vec<String>> {
 
 fn variants(values: &[String]) -> Vec<Variant> {
     let mut out: Vec<Variant> = Vec::with_capacity(values.len());
+    let mut names: BTreeSet<String> = BTreeSet::new();
     for value in values {
-        let rust_name = alternative(variant_name(value), |n| {
-            out.iter().any(|v| v.rust_name == n)
-        });
+        let rust_name = alternative(variant_name(value), |n| names.contains(n));
+        names.insert(rust_name.clone());
         out.push(Variant {
             value: value.clone(),
             rust_name,
@@ -972,15 +1003,17 @@ fn order_of<'s>(
     properties: &'s schemars::Map<String, Schema>,
 ) -> Vec<&'s str> {
     let mut order: Vec<&str> = Vec::with_capacity(properties.len());
+    // A set beside the list: checking the list itself would be quadratic.
+    let mut placed: BTreeSet<&str> = BTreeSet::new();
     if let Some(Value::Array(listed)) = schema.extensions.get("x-fal-order-properties") {
         for name in listed.iter().filter_map(Value::as_str) {
-            if properties.contains_key(name) && !order.contains(&name) {
+            if properties.contains_key(name) && placed.insert(name) {
                 order.push(name);
             }
         }
     }
     for name in properties.keys() {
-        if !order.contains(&name.as_str()) {
+        if placed.insert(name) {
             order.push(name);
         }
     }

@@ -23,6 +23,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use lower::lower;
+
+/// How deep schemas may nest, one inside the other, counting every `$ref`
+/// followed, `allOf`/`anyOf`/`oneOf` part, list item, map value and property
+/// on the way. A deeper document is refused with an error naming its file and
+/// the JSON pointer where the limit was crossed, so no document (a `$ref`
+/// chain thousands long, say) can exhaust the stack. fal's own documents nest
+/// at most 16 deep; the rules of a value ([`rules_of`]) are read within the
+/// same bound.
+pub const MAX_DEPTH: usize = 48;
 pub use rules::{rules_of, Limits, Rules};
 
 /// Everything to generate: endpoints, sorted by id.

@@ -13,8 +13,9 @@
 //!    union arms add `Preset`, `Object`…; list items `Item`). When that name is
 //!    taken by a different definition it tries the same with `Choice` (unions),
 //!    then qualified with its owner's name (`LoraWeightStyle`), then appends
-//!    `Alt` until free. An identical definition reuses the name, so an enum
-//!    written out in both the input and the output is one type.
+//!    `Alt` until free. An identical definition (the same shape: descriptions
+//!    are not compared, so names never depend on prose) reuses the name, so an
+//!    enum written out in both the input and the output is one type.
 //!
 //! Definitions are visited in a fixed order (input first, then output;
 //! properties in `x-fal-order-properties` order, then by name), so the result

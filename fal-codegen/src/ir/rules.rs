@@ -9,6 +9,7 @@
 use schemars::schema::{Schema, SchemaObject, SingleOrVec};
 use serde_json::Value;
 
+use super::MAX_DEPTH;
 use crate::parse::{Document, COMPONENTS};
 
 /// The rules a schema states about its own value (not its parts).
@@ -37,6 +38,11 @@ pub struct Limits {
     pub max_items: Option<u64>,
     /// The values of a numeric `enum` or `const` (string enums are typed).
     pub listed: Option<Vec<f64>>,
+    /// Whether `listed` is a `const` (pydantic reports `literal_error` for
+    /// it, `enum` for an `enum`).
+    pub literal: bool,
+    /// The value of a string `const` (string `enum`s are typed).
+    pub text: Option<String>,
 }
 
 impl Limits {
@@ -58,6 +64,11 @@ impl Limits {
             (None, Some(value)) => numbers(std::slice::from_ref(value)),
             (None, None) => None,
         };
+        let literal = schema.enum_values.is_none() && listed.is_some();
+        let text = match (&schema.enum_values, &schema.const_value) {
+            (None, Some(Value::String(text))) => Some(text.clone()),
+            _ => None,
+        };
         Limits {
             minimum: number.and_then(|n| n.minimum),
             exclusive_minimum: number.and_then(|n| n.exclusive_minimum),
@@ -70,6 +81,8 @@ impl Limits {
             min_items: array.and_then(|a| a.min_items).map(u64::from),
             max_items: array.and_then(|a| a.max_items).map(u64::from),
             listed,
+            literal,
+            text,
         }
     }
 
@@ -95,8 +108,12 @@ impl Limits {
             pattern,
             min_items,
             max_items,
-            listed
+            text
         );
+        if self.listed.is_none() {
+            self.listed = other.listed;
+            self.literal = other.literal;
+        }
     }
 }
 
@@ -110,12 +127,19 @@ pub struct Rules {
     pub items: Option<Box<Rules>>,
     /// The rules of each map value.
     pub values: Option<Box<Rules>>,
+    /// The rules of a plain string arm beside listed strings (`anyOf:
+    /// [{enum: [..]}, {type: string}]`, lowered to the enum alone): a value
+    /// the enum does not list is valid when it keeps these.
+    pub any_text: Option<Box<Rules>>,
 }
 
 impl Rules {
     /// Whether no rule applies here or below.
     pub fn is_empty(&self) -> bool {
-        self.own.is_empty() && self.items.is_none() && self.values.is_none()
+        self.own.is_empty()
+            && self.items.is_none()
+            && self.values.is_none()
+            && self.any_text.is_none()
     }
 
     fn merge(&mut self, other: Rules) {
@@ -126,12 +150,15 @@ impl Rules {
         if self.values.is_none() {
             self.values = other.values;
         }
+        if self.any_text.is_none() {
+            self.any_text = other.any_text;
+        }
     }
 }
 
-/// How deep `$ref`s, `allOf` parts and items are followed for rules; deeper
-/// (recursive) schemas keep the rules found so far.
-const MAX_DEPTH: usize = 32;
+// `$ref`s, `allOf` parts and items are followed for rules within the bound
+// lowering enforces (`super::MAX_DEPTH`), so only a recursive schema (whose
+// recursive part lowering cuts) reaches it; it keeps the rules found so far.
 
 /// The rules of the value at `schema`: its own limits, those of a `$ref`
 /// target, of `allOf` parts, of the single non-null arm of an `anyOf`/`oneOf`
@@ -169,6 +196,11 @@ fn rules_at(doc: &Document, schema: &Schema, depth: usize) -> Rules {
             let real: Vec<&Schema> = arms.iter().filter(|a| !is_null(a)).collect();
             if let [only] = real.as_slice() {
                 rules.merge(rules_at(doc, only, depth + 1));
+            } else if let Some(text) = real.iter().find_map(|arm| plain_text(doc, arm)) {
+                rules.any_text = Some(Box::new(Rules {
+                    own: Limits::of(text),
+                    ..Rules::default()
+                }));
             }
         }
     }
@@ -191,6 +223,33 @@ fn rules_at(doc: &Document, schema: &Schema, depth: usize) -> Rules {
         }
     }
     rules
+}
+
+/// A union arm taking any string (its own limits aside): `type: string`
+/// without `enum` or `const`, through one `$ref`.
+fn plain_text<'d>(doc: &'d Document, arm: &'d Schema) -> Option<&'d SchemaObject> {
+    let Schema::Object(obj) = arm else {
+        return None;
+    };
+    let obj = match obj
+        .reference
+        .as_deref()
+        .and_then(|r| r.strip_prefix(COMPONENTS))
+    {
+        Some(key) => match doc.components.get(key)? {
+            Schema::Object(target) => target,
+            Schema::Bool(_) => return None,
+        },
+        None => obj,
+    };
+    let string = Some(SingleOrVec::Single(Box::new(
+        schemars::schema::InstanceType::String,
+    )));
+    (obj.instance_type == string
+        && obj.enum_values.is_none()
+        && obj.const_value.is_none()
+        && obj.subschemas.is_none())
+    .then_some(obj)
 }
 
 fn is_null(schema: &Schema) -> bool {

@@ -39,13 +39,17 @@ pub(super) fn share(endpoints: &mut [Endpoint]) {
     }
 }
 
-/// Canonical text of a definition, with every type it refers to replaced by
-/// that type's canonical text (so two definitions are equal only when all
-/// they refer to is equal too). The input type is never shared: its key names
-/// its endpoint.
+/// A key per definition, equal for two definitions only when they and all
+/// they refer to are equal: the canonical text of a definition, with every
+/// type it refers to replaced by that type's key, numbered in the order first
+/// seen. Numbering (rather than nesting the texts of the types referred to)
+/// keeps every text as long as its own definition: a document whose types
+/// each refer to the next one twice would otherwise double the text at every
+/// level. The input type is never shared: its key names its endpoint.
 #[derive(Default)]
 struct Canon {
     keys: BTreeMap<(usize, String), String>,
+    numbers: BTreeMap<String, usize>,
 }
 
 impl Canon {
@@ -62,7 +66,9 @@ impl Canon {
                     role: def.role,
                     kind: self.kind(endpoints, index, &def.kind),
                 };
-                format!("{def:?}")
+                let text = format!("{def:?}");
+                let next = self.numbers.len();
+                format!("#{}", self.numbers.entry(text).or_insert(next))
             }
             // The input type (or an unknown name): unique to the endpoint.
             None => format!("{}#{name}", endpoint.id),

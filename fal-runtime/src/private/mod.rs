@@ -19,7 +19,7 @@ mod validate;
 
 use std::fmt;
 
-pub use rules::{choices, not_listed, number, Rules, Violation};
+pub use rules::{choices, not_listed, not_literal, number, Rules, Violation};
 pub use serde;
 pub use serde_json;
 pub use validate::{validate, Validate, Validator};

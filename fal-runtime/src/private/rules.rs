@@ -38,6 +38,16 @@ pub struct Rules<'a> {
     pub max_items: Option<u64>,
     /// The only values a number may take (an `enum` or `const` of numbers).
     pub listed: Option<&'a [f64]>,
+    /// Whether `listed` is a `const` (pydantic's `Literal`, reported as
+    /// `literal_error`) rather than an `enum` (reported as `enum`).
+    pub literal: bool,
+    /// The only value a string may take (a string `const`; string `enum`s are
+    /// generated types).
+    pub text: Option<&'a str>,
+    /// A plain string arm beside listed strings (`anyOf: [{enum: [..]},
+    /// {type: string}]`): a value of the position's string enum that is not
+    /// listed is checked against these rules instead of being refused.
+    pub any_text: Option<&'a Rules<'a>>,
     /// The rules of each list item.
     pub items: Option<&'a Rules<'a>>,
     /// The rules of each map value.
@@ -73,6 +83,9 @@ impl Rules<'static> {
         min_items: None,
         max_items: None,
         listed: None,
+        literal: false,
+        text: None,
+        any_text: None,
         items: None,
         values: None,
     };
@@ -85,7 +98,11 @@ impl Rules<'_> {
             if !listed.contains(&n) {
                 let values: Vec<serde_json::Value> =
                     listed.iter().map(|v| json_number(*v)).collect();
-                out.push(not_listed(&values));
+                out.push(if self.literal {
+                    not_literal(&values)
+                } else {
+                    not_listed(&values)
+                });
             }
             return;
         }
@@ -132,6 +149,12 @@ impl Rules<'_> {
 
     /// The length limits and pattern broken by a string.
     pub fn string(&self, text: &str, out: &mut Vec<Violation>) {
+        if let Some(only) = self.text {
+            if text != only {
+                out.push(not_literal(&[only.into()]));
+            }
+            return;
+        }
         let len = text.chars().count();
         let unit = |n: u64| if n == 1 { "character" } else { "characters" };
         if let Some(min) = self.min_length.filter(|m| (len as u64) < *m) {
@@ -183,6 +206,15 @@ impl Rules<'_> {
 /// The violation of a value outside a listed set (`values` as JSON).
 pub fn not_listed(values: &[serde_json::Value]) -> Violation {
     Violation::new("enum", format!("Input should be {}", choices(values)))
+}
+
+/// The violation of a value other than a `const` (pydantic's `Literal`;
+/// `values` as JSON).
+pub fn not_literal(values: &[serde_json::Value]) -> Violation {
+    Violation::new(
+        "literal_error",
+        format!("Input should be {}", choices(values)),
+    )
 }
 
 /// `'a', 'b' or 'c'`, as pydantic lists permitted values.
@@ -313,5 +345,29 @@ mod tests {
         rules.number(3.0, &mut out);
         assert_eq!(out[0].msg, "Input should be 1, 2 or 4");
         assert_eq!(kinds(&rules, |r, o| r.number(4.0, o)), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn constants_are_literals() {
+        let number = Rules {
+            listed: Some(&[2.0]),
+            literal: true,
+            ..Rules::NONE
+        };
+        assert_eq!(kinds(&number, |r, o| r.number(3.0, o)), ["literal_error"]);
+        assert_eq!(kinds(&number, |r, o| r.number(2.0, o)), Vec::<&str>::new());
+        let text = Rules {
+            text: Some("768x512"),
+            max_length: Some(1),
+            ..Rules::NONE
+        };
+        let mut out = Vec::new();
+        text.string("512x512", &mut out);
+        assert_eq!(out, [not_literal(&["768x512".into()])]);
+        assert_eq!(out[0].msg, "Input should be '768x512'");
+        assert_eq!(
+            kinds(&text, |r, o| r.string("768x512", o)),
+            Vec::<&str>::new()
+        );
     }
 }

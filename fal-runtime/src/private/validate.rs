@@ -54,10 +54,21 @@ impl Validator {
         self.at(name.to_owned(), |v| value.validate_at(v, rules));
     }
 
-    /// A string enum holding a value its schema does not list.
-    pub fn unlisted(&mut self, values: &[&str]) {
-        let values: Vec<serde_json::Value> = values.iter().map(|v| (*v).into()).collect();
-        self.push(not_listed(&values));
+    /// A string enum holding `value`, which its schema does not list: refused,
+    /// unless the position also takes any string (`rules.any_text`), whose
+    /// rules it is checked against then.
+    pub fn unlisted(&mut self, value: &str, values: &[&str], rules: &Rules<'_>) {
+        match rules.any_text {
+            Some(text) => {
+                let mut out = Vec::new();
+                text.string(value, &mut out);
+                self.push_all(out);
+            }
+            None => {
+                let values: Vec<serde_json::Value> = values.iter().map(|v| (*v).into()).collect();
+                self.push(not_listed(&values));
+            }
+        }
     }
 }
 

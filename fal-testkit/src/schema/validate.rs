@@ -3,7 +3,7 @@
 
 use fal_codegen::ir::Limits;
 use fal_codegen::parse::Document;
-use fal_runtime::__private::{not_listed, Rules, Violation};
+use fal_runtime::__private::{not_listed, not_literal, Rules, Violation};
 use schemars::schema::{InstanceType, Schema, SchemaObject};
 use serde_json::{Map, Value};
 
@@ -26,9 +26,9 @@ pub(super) fn rules(limits: &Limits) -> Rules<'_> {
         pattern: limits.pattern.as_deref(),
         min_items: limits.min_items,
         max_items: limits.max_items,
-        listed: None,
-        items: None,
-        values: None,
+        // Listed values and constants are checked for any JSON value below
+        // (with the same violations, `not_listed`/`not_literal`); unions too.
+        ..Rules::NONE
     }
 }
 
@@ -100,8 +100,7 @@ impl Checker<'_> {
         }
         if let Some(constant) = &o.const_value {
             if !same(constant, value) {
-                let violation = not_listed(std::slice::from_ref(constant));
-                self.push("literal_error", violation.msg);
+                self.violations(vec![not_literal(std::slice::from_ref(constant))]);
             }
             return;
         }

@@ -4,7 +4,7 @@
 //! reporting every broken rule the way fal's 422 would.
 
 use fal_bindings_all::fixtures::acme::chat::{
-    ChatInput, ChatInputRole, ChatOutput, Format, Message, Role,
+    ChatInput, ChatInputRole, ChatOutput, Format, Message, Role, Voice,
 };
 use fal_runtime::{Endpoint, FileInput, UnknownEnumValue};
 use serde_json::json;
@@ -123,7 +123,11 @@ fn validate_reports_every_broken_rule_like_a_422() {
         .with_steps(8)
         .with_tag("snake_case")
         .with_count(4)
-        .with_sizes([1, 99]);
+        .with_sizes([1, 99])
+        .with_mode("chat")
+        .with_version(2)
+        // Not listed, but the schema also takes any short string.
+        .with_voice(Voice::from_wire("whisper"));
     assert_eq!(ok.validate(), Ok(()));
     assert_eq!(Endpoint::validate(&ok), Ok(()));
 
@@ -140,7 +144,10 @@ fn validate_reports_every_broken_rule_like_a_422() {
         .with_count(3)
         .with_format(Format::from_wire("gif"))
         .with_sizes(Vec::<i64>::new())
-        .with_weights([("a".to_owned(), -1.0)]);
+        .with_weights([("a".to_owned(), -1.0)])
+        .with_mode("talk")
+        .with_version(3)
+        .with_voice(Voice::from_wire("a name far too long"));
     let err = match bad.validate() {
         Ok(()) => panic!("an invalid input validated"),
         Err(err) => err,
@@ -164,11 +171,15 @@ fn validate_reports_every_broken_rule_like_a_422() {
             ("body.format", Some("enum")),
             ("body.sizes", Some("too_short")),
             ("body.weights.a", Some("greater_than_equal")),
+            ("body.mode", Some("literal_error")),
+            ("body.version", Some("literal_error")),
+            ("body.voice", Some("string_too_long")),
         ]
     );
+    assert_eq!(err.errors()[11].message, "Input should be 'chat'");
     assert_eq!(err.errors()[4].message, "Input should be greater than 0");
     assert_eq!(err.errors()[7].message, "Input should be 1, 2 or 4");
     assert!(err
         .to_string()
-        .starts_with("the input breaks 11 rules of its schema"));
+        .starts_with("the input breaks 14 rules of its schema"));
 }
