@@ -79,15 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .images
         .first()
         .ok_or("the endpoint returned no image")?;
-    let bytes = fal
-        .client
-        .http()
-        .get(&image.url)
-        .send()
-        .await?
-        .error_for_status()?
-        .bytes()
-        .await?;
+    let bytes = fal.client.download(&image.url).await?;
     std::fs::write(&output_path, &bytes)?;
     println!(
         "saved {}x{} image ({} bytes, seed {}) to {output_path}",

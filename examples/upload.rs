@@ -39,25 +39,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .pointer("/images/0/url")
         .and_then(|url| url.as_str())
         .ok_or("no image in the output")?;
-    let picture = client
-        .http()
-        .get(made_url)
-        .send()
-        .await?
-        .error_for_status()?
-        .bytes()
-        .await?;
+    let picture = client.download(made_url).await?;
 
     // 1. Bytes from memory.
     let url = client.upload_bytes(picture.clone(), "image/png").await?;
-    let fetched = client
-        .http()
-        .get(&url)
-        .send()
-        .await?
-        .error_for_status()?
-        .bytes()
-        .await?;
+    let fetched = client.download(&url).await?;
     println!(
         "uploaded {} bytes to {url} (served back identical: {})",
         picture.len(),

@@ -18,6 +18,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== rustdoc (no warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
+echo "== fal-runtime public API against fal-runtime/public-api.txt"
+./scripts/public-api.sh
+
 if [ -f examples/Cargo.toml ]; then
   echo "== examples against the embedded testkit"
   cargo build -p fal-examples --examples --locked

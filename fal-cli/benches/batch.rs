@@ -367,16 +367,7 @@ fn baseline_child(args: &[String]) {
                     .enumerate()
                 {
                     if let Some(url) = image["url"].as_str() {
-                        let bytes = client
-                            .http()
-                            .get(url)
-                            .send()
-                            .await
-                            .and_then(|r| r.error_for_status())
-                            .expect("download")
-                            .bytes()
-                            .await
-                            .expect("body");
+                        let bytes = client.download(url).await.expect("download");
                         tokio::fs::write(files.join(format!("{}-{n}.png", index + 1)), bytes)
                             .await
                             .expect("write");

@@ -506,13 +506,17 @@ fn receive(args: ReceiveArgs) -> Result<(), Failure> {
     block_on(async move {
         let batch = Arc::new(Batch::open_read(&args.dir, args.state.as_deref()).await?);
         let client = Client::from_env().map_err(Failure::from)?;
-        let jwks = match &args.jwks_url {
-            Some(url) => url::Url::parse(url)
-                .map_err(|e| Failure::Usage(format!("--jwks-url: {url:?} is not a URL: {e}")))?,
-            None => jwks_on(client.rest_base()),
+        // Without --jwks-url, the key set the client's REST base publishes (fal's
+        // own for fal's host, the testkit's for a testkit).
+        let verifier = match &args.jwks_url {
+            Some(url) => {
+                let url = url::Url::parse(url).map_err(|e| {
+                    Failure::Usage(format!("--jwks-url: {url:?} is not a URL: {e}"))
+                })?;
+                fal_runtime::webhook::WebhookVerifier::with_jwks_url(reqwest::Client::new(), url)
+            }
+            None => client.webhook_verifier(),
         };
-        let verifier =
-            fal_runtime::webhook::WebhookVerifier::with_jwks_url(client.http().clone(), jwks);
         let app = fal_runtime::batch::receive_router(batch.clone(), verifier);
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -532,9 +536,4 @@ fn receive(args: ReceiveArgs) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::Api(format!("the webhook receiver failed: {e}")))
     })
-}
-
-/// `{rest}/.well-known/jwks.json`, keeping any path prefix of the REST base.
-fn jwks_on(rest: &url::Url) -> url::Url {
-    fal_runtime::http::join(rest, ".well-known/jwks.json")
 }

@@ -361,7 +361,7 @@ pub fn stream(args: StreamArgs) -> Result<(), Failure> {
                     slot.set(id);
                 }
                 while let Some(event) = events.next().await {
-                    let event = event.map_err(fal_runtime::Error::from)?;
+                    let event = event?;
                     print_json_line(&event)?;
                 }
                 Ok(())

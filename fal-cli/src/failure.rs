@@ -35,17 +35,71 @@ impl fmt::Display for Failure {
     }
 }
 
-/// What the user got wrong (endpoint id, input, configuration) is usage (exit 2);
-/// everything fal or the network reported is an API failure (exit 1). The runtime's
-/// messages already name the HTTP status and request id.
+/// What the user got wrong (endpoint or request id, input, a local file to upload,
+/// configuration) is usage (exit 2); everything fal or the network reported is an API
+/// failure (exit 1). The runtime's messages name the HTTP status and request id; the
+/// message here adds every cause in the error's source chain, because the top level
+/// alone ("upload part 3 failed") does not say why.
 impl From<fal_runtime::Error> for Failure {
     fn from(err: fal_runtime::Error) -> Self {
-        use fal_runtime::Error;
-        match &err {
-            Error::EndpointId(_) | Error::Input { .. } | Error::Config(_) => {
-                Failure::Usage(err.to_string())
-            }
-            _ => Failure::Api(err.to_string()),
+        use fal_runtime::ErrorKind;
+        let message = with_causes(&err);
+        match err.kind() {
+            ErrorKind::InvalidId | ErrorKind::Input | ErrorKind::Config => Failure::Usage(message),
+            _ => Failure::Api(message),
         }
+    }
+}
+
+/// `err` and each of its causes, joined with `: `; a cause whose text the message
+/// already holds is skipped, so nothing is said twice.
+pub fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Level(&'static str, Option<Box<Level>>);
+
+    impl fmt::Display for Level {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Level {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1
+                .as_deref()
+                .map(|l| l as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    #[test]
+    fn every_cause_is_said_once() {
+        let err = Level(
+            "upload part 3 failed",
+            Some(Box::new(Level(
+                "the connection failed",
+                Some(Box::new(Level("failed", None))),
+            ))),
+        );
+        assert_eq!(
+            with_causes(&err),
+            "upload part 3 failed: the connection failed"
+        );
     }
 }

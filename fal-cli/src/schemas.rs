@@ -101,7 +101,8 @@ pub fn fetch(args: FetchArgs) -> Result<(), Failure> {
             Ok(fetched) => match out.write(id, &fetched.document) {
                 Ok(path) => {
                     if let Some(note) = &fetched.note {
-                        eprintln!("note: {id}: {note}");
+                        // The note quotes the host's answer: shown, not obeyed.
+                        eprintln!("note: {id}: {}", crate::output::escape(note));
                     }
                     eprintln!("fetched {id} -> {}", path.display());
                 }

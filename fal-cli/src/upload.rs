@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use fal_runtime::storage::{UploadError, UploadOptions, UploadSource};
-use fal_runtime::{Error, Expiration, ObjectLifecycle};
+use fal_runtime::storage::{UploadOptions, UploadSource};
+use fal_runtime::{Expiration, ObjectLifecycle};
 
 use crate::interrupt::{self, Stop};
 use crate::output::print_text;
@@ -67,11 +67,9 @@ pub fn upload(args: UploadArgs) -> Result<(), Failure> {
                 .client
                 .upload(UploadSource::File(args.file.clone()), &options)
                 .await
-                .map_err(|err| match err {
-                    // The file vanished or became unreadable after the check above.
-                    Error::Upload(UploadError::Read { .. }) => Failure::Usage(err.to_string()),
-                    other => Failure::Api(other.to_string()),
-                })
+                // A file that vanished or became unreadable after the check above is
+                // an input error, so usage (exit 2).
+                .map_err(Failure::from)
         })
         .await?;
         print_text(&url)

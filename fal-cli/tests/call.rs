@@ -2,24 +2,9 @@
 
 use std::process::{Command, Output};
 
-/// `fal` with no fal variables in its environment (no key, no URLs).
-fn fal_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fal"));
-    command.args(args);
-    for name in [
-        "FAL_KEY",
-        "FAL_KEY_ID",
-        "FAL_KEY_SECRET",
-        "FAL_QUEUE_URL",
-        "FAL_RUN_URL",
-        "FAL_REST_URL",
-        "FAL_TESTKIT",
-    ] {
-        command.env_remove(name);
-    }
-    command.envs(env.iter().copied());
-    command.output().expect("fal runs")
-}
+mod common;
+
+use common::fal_with as fal_env;
 
 fn fal(args: &[&str]) -> Output {
     fal_env(args, &[])

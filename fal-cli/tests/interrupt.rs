@@ -54,6 +54,20 @@ fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
     receive
 }
 
+/// Everything still on stderr once the child has exited: the reader thread
+/// may not have passed the last lines on yet, so this waits for it to reach
+/// the end of the pipe (bounded, so a stuck pipe fails instead of hanging).
+fn rest_of(lines: &mpsc::Receiver<String>) -> Vec<String> {
+    let mut rest = Vec::new();
+    loop {
+        match lines.recv_timeout(PATIENCE) {
+            Ok(line) => rest.push(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return rest,
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!("stderr never closed; saw: {rest:?}"),
+        }
+    }
+}
+
 /// Collects stderr lines until one contains `needle`; everything seen so far.
 fn wait_for_line(lines: &mpsc::Receiver<String>, seen: &mut String, needle: &str) {
     while !seen.contains(needle) {
@@ -126,7 +140,7 @@ async fn ctrl_c_during_run_prints_the_id_cancels_and_exits_130() {
     let code = tokio::task::spawn_blocking(move || exit_code(&mut child))
         .await
         .expect("joined");
-    let stderr: String = lines.try_iter().collect::<Vec<_>>().join("\n");
+    let stderr: String = rest_of(&lines).join("\n");
     assert_eq!(code, Some(130), "{stderr}");
     assert!(
         stderr.contains(&format!("interrupted; request id: {id}")),
@@ -154,7 +168,7 @@ async fn a_second_ctrl_c_does_not_wait_for_the_cancel() {
     let code = tokio::task::spawn_blocking(move || exit_code(&mut child))
         .await
         .expect("joined");
-    seen.extend(lines.try_iter().map(|l| l + "\n"));
+    seen.extend(rest_of(&lines).into_iter().map(|l| l + "\n"));
     assert_eq!(code, Some(130), "{seen}");
     assert!(seen.contains(&id), "{seen}");
     assert!(
@@ -185,7 +199,7 @@ async fn timeout_cancels_prints_the_id_and_exits_1() {
     let code = tokio::task::spawn_blocking(move || exit_code(&mut child))
         .await
         .expect("joined");
-    let stderr: String = lines.try_iter().collect::<Vec<_>>().join("\n");
+    let stderr: String = rest_of(&lines).join("\n");
     let id = accepted_submit(&kit).await;
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
@@ -219,7 +233,7 @@ async fn ctrl_c_during_stream_prints_its_id_and_exits_130() {
     let code = tokio::task::spawn_blocking(move || exit_code(&mut child))
         .await
         .expect("joined");
-    let stderr: String = lines.try_iter().collect::<Vec<_>>().join("\n");
+    let stderr: String = rest_of(&lines).join("\n");
     let id = kit
         .journal()
         .into_iter()
@@ -228,6 +242,36 @@ async fn ctrl_c_during_stream_prints_its_id_and_exits_130() {
         .expect("the stream's id");
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains(&format!("request id: {id}")), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_upload_exits_130_and_serves_nothing() {
+    let kit = Testkit::builder().start().await.expect("testkit starts");
+    // The upload's first call is held long enough to be interrupted.
+    kit.inject(FaultRule::delay(Duration::from_secs(600)).on(RouteKind::Rest));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, b"never uploaded").expect("written");
+    let mut child = spawn(&kit, &["upload", file.to_str().expect("UTF-8 path")]);
+    let lines = stderr_lines(&mut child);
+    // The held request is journaled only once answered, but it takes its fault
+    // rule on arrival: then the upload is under way (and Ctrl-C handled).
+    let started = std::time::Instant::now();
+    while !kit.pending_faults().is_empty() {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the upload never reached the testkit"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    interrupt(&child);
+    let code = tokio::task::spawn_blocking(move || exit_code(&mut child))
+        .await
+        .expect("joined");
+    let stderr: String = rest_of(&lines).join("\n");
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(kit.storage().files().is_empty(), "nothing was stored");
 }
 
 /// What a hostile host says is printed, never obeyed: the error detail's

@@ -1,23 +1,15 @@
 //! `fal upload FILE` end to end: the URL on stdout serves the file back, and
 //! the exit codes of DESIGN.md (2 bad input, 1 API failure).
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 
 fn fal_upload(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fal"));
-    command.arg("upload").args(args);
-    for name in [
-        "FAL_KEY",
-        "FAL_KEY_ID",
-        "FAL_KEY_SECRET",
-        "FAL_QUEUE_URL",
-        "FAL_RUN_URL",
-        "FAL_REST_URL",
-    ] {
-        command.env_remove(name);
-    }
-    command.envs(env.iter().copied());
-    command.output().expect("fal runs")
+    let args: Vec<&str> = std::iter::once("upload")
+        .chain(args.iter().copied())
+        .collect();
+    common::fal_with(&args, env)
 }
 
 #[test]

@@ -33,7 +33,8 @@ const SUBSCRIBES: usize = 1_000;
 const IN_FLIGHT: usize = 64;
 const ROUNDS: usize = 5;
 const ENDPOINT: &str = "fal-ai/flux/dev";
-const AGENT: &str = fal_runtime::client::DEFAULT_USER_AGENT;
+/// The bare-reqwest baseline sends the user agent the client sends by default.
+const AGENT: &str = concat!("fal-rs/", env!("CARGO_PKG_VERSION"));
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

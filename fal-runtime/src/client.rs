@@ -73,7 +73,7 @@ impl Client {
     }
 
     /// The shared HTTP client.
-    pub fn http(&self) -> &reqwest::Client {
+    pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.http
     }
 
@@ -92,7 +92,8 @@ impl Client {
         &self.inner.rest
     }
 
-    /// The proxy every HTTP request goes through, if any ([`crate::proxy`]).
+    /// The proxy every HTTP request goes through, if any
+    /// ([`ClientBuilder::proxy_url`]).
     pub fn proxy_url(&self) -> Option<&Url> {
         self.inner.proxy.as_ref()
     }
@@ -110,7 +111,7 @@ impl Client {
     /// Adds `Authorization: Key …` (when a key is set) and the user agent. Use it
     /// only for fal's own hosts, never for signed upload URLs. Calling it twice is
     /// harmless: the headers replace, not append.
-    pub fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub(crate) fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.headers(self.inner.auth_headers.clone())
     }
 
@@ -196,8 +197,9 @@ impl ClientBuilder {
     /// Sends every HTTP request to this URL (e.g. your server's `/api/fal/proxy`)
     /// with the real fal URL in `x-fal-target-url`, fal's proxy convention (spec
     /// 2.4). The hosts above keep their meaning: they name the targets. Never
-    /// read from the environment. What is proxied and what is sent with it is
-    /// described in [`crate::proxy`].
+    /// read from the environment. The `Authorization` key is still sent when the
+    /// client has one; realtime WebSockets connect directly (fal's proxy does not
+    /// carry them), while their token is fetched through the proxy.
     pub fn proxy_url(mut self, url: impl Into<String>) -> Self {
         self.proxy_url = Some(url.into());
         self
@@ -278,13 +280,13 @@ impl ClientBuilder {
         auth_headers.insert(
             USER_AGENT,
             HeaderValue::from_str(agent).map_err(|_| {
-                Error::Config(format!("user agent {agent:?} is not a valid header value"))
+                Error::config(format!("user agent {agent:?} is not a valid header value"))
             })?,
         );
         if let Some(key) = &key {
             let mut value =
                 HeaderValue::from_str(&format!("Key {}", key.expose())).map_err(|_| {
-                    Error::Config("the API key contains characters not allowed in a header".into())
+                    Error::config("the API key contains characters not allowed in a header")
                 })?;
             value.set_sensitive(true);
             auth_headers.insert(AUTHORIZATION, value);
@@ -296,7 +298,7 @@ impl ClientBuilder {
                 .connect_timeout(Duration::from_secs(30))
                 .pool_idle_timeout(Duration::from_secs(90))
                 .build()
-                .map_err(|err| Error::Config(format!("could not build the HTTP client: {err}")))?,
+                .map_err(|err| Error::config_because("could not build the HTTP client", err))?,
         };
 
         Ok(Client {

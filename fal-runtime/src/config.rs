@@ -98,14 +98,14 @@ pub(crate) fn process_env() -> Env<impl Fn(&str) -> Option<String>> {
 /// make sense (realtime derives `ws`/`wss` from the run base).
 pub(crate) fn parse_base(setting: &str, value: &str) -> Result<Url> {
     let url = Url::parse(value.trim())
-        .map_err(|err| Error::Config(format!("{setting} {value:?} is not a URL: {err}")))?;
+        .map_err(|err| Error::config_because(format!("{setting} {value:?} is not a URL"), err))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "{setting} {value:?} must be an http or https URL"
         )));
     }
     if url.cannot_be_a_base() || url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "{setting} {value:?} must be a plain base URL (no query or fragment)"
         )));
     }

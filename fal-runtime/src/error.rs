@@ -1,10 +1,19 @@
 //! Every way a call to fal can fail, as one typed [`Error`].
 //!
+//! [`Error`] is opaque, like `std::io::Error` or `reqwest::Error`: callers ask it
+//! what happened ([`Error::kind`]), about which request ([`Error::request_id`]),
+//! with which HTTP status ([`Error::status`]), and reach the detail of a family
+//! (fal's error body, an upload, a stream, a realtime session, a webhook) through
+//! one accessor each. Its internals can then grow without breaking anyone.
+//!
 //! fal reports failures in several shapes (spec 9): a FastAPI `detail` string or a
 //! list of `{loc, msg, type}` objects, a top-level `message`, an `errors` list of
 //! `{field, message}`, plus headers (`x-fal-request-id`, `x-fal-error-type`,
 //! `x-fal-request-timeout-type`, `Retry-After`). [`ApiError`] folds all of them into
 //! one value so callers match on meaning, not on wire shapes.
+//!
+//! Display shows one level and [`std::error::Error::source`] the next, the
+//! convention error reporters rely on: print the chain to see every cause once.
 
 use std::fmt;
 use std::time::Duration;
@@ -14,183 +23,202 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::http::Operation;
+use crate::realtime::RealtimeError;
+use crate::storage::UploadError;
+use crate::stream::StreamError;
+use crate::webhook::WebhookError;
 use crate::InvalidEndpointId;
 
 /// `Result` with this crate's [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// How many bytes of a body an error message shows; the full body stays in the error.
+/// A cause of any type, for the few errors whose cause comes from a dependency
+/// that is not part of this crate's API.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How many bytes of a body an error message shows.
 const BODY_PREVIEW: usize = 512;
 
 /// A failed call to fal.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// fal answered with a non-2xx HTTP status.
-    #[error(transparent)]
-    Api(Box<ApiError>),
-    /// The request never got an HTTP answer (connect, reset, timeout…).
-    #[error("{operation} request to {url}{} failed: {}", request_suffix(.request_id.as_deref()), causes(.source))]
+///
+/// ```no_run
+/// # async fn demo(client: fal_runtime::Client) {
+/// use fal_runtime::ErrorKind;
+/// match client.endpoint("fal-ai/flux/dev").subscribe(serde_json::json!({})).await {
+///     Ok(output) => println!("{output}"),
+///     Err(err) if err.kind() == ErrorKind::Api => {
+///         eprintln!("fal refused (HTTP {:?}): {err}", err.status());
+///         for field in err.field_errors() {
+///             eprintln!("  {}: {}", field.path, field.message);
+///         }
+///     }
+///     Err(err) => eprintln!("request {:?} failed: {err}", err.request_id()),
+/// }
+/// # }
+/// ```
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    repr: Repr,
+    /// The request this failure concerns, when the client knows it (it was
+    /// following that request, or the failing response named it).
+    request_id: Option<String>,
+}
+
+/// What happened; private so that the public surface is the accessors.
+pub(crate) enum Repr {
+    Api(ApiError),
     Transport {
-        /// Which call failed.
         operation: Operation,
-        /// The URL (never carries a credential).
+        /// The URL meant (never carries a credential), and the proxy it went through.
         url: String,
-        /// What the HTTP stack reported.
-        #[source]
         source: reqwest::Error,
-        /// The request id, when known: a call on a queued request, or a
-        /// response whose body broke after its headers named the request.
-        request_id: Option<String>,
     },
-    /// fal answered 2xx but the body is not what the endpoint promised.
-    #[error("could not decode the {what}{} at `{path}`: {message}; body: {}", request_suffix(.request_id.as_deref()), preview(.body))]
     Decode {
-        /// What was being decoded, e.g. "endpoint output" or "queue status".
         what: &'static str,
         /// The serde path of the value that failed (`.` for the root).
         path: String,
-        /// Why it failed.
-        message: String,
-        /// The raw body, in full.
+        source: serde_json::Error,
+        /// A bounded preview of the body.
         body: String,
-        /// The request id, when known.
-        request_id: Option<String>,
     },
-    /// `subscribe` gave up waiting. The request was cancelled (best effort); with the
-    /// request id the caller can still check its status or fetch its result later.
-    #[error("client timed out after {after:?} waiting for request {}{}", .request_id.as_deref().unwrap_or("(not yet submitted)"), if *.cancelled { " (cancelled)" } else { "" })]
     Timeout {
-        /// The request id, when submit had returned before the deadline.
-        request_id: Option<String>,
-        /// The configured overall timeout.
         after: Duration,
-        /// Whether the cancel call fal received succeeded.
         cancelled: bool,
     },
-    /// The status stream ended or broke before the request completed.
-    #[error("status stream for request {request_id} {reason}")]
-    Stream {
-        /// The request being followed.
-        request_id: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The input could not be turned into JSON.
-    #[error("could not serialize the input at `{path}`: {message}")]
     Input {
-        /// The serde path of the field that failed.
         path: String,
-        /// Why it failed.
-        message: String,
+        source: serde_json::Error,
     },
-    /// The input breaks its schema's rules; found before anything was sent
-    /// ([`crate::Endpoint::validate`]). [`Error::field_errors`] lists them as
-    /// a 422 from fal would.
-    #[error(transparent)]
+    /// The input breaks its schema's rules, found before anything was sent.
     Validation(crate::ValidationError),
-    /// The endpoint id is malformed.
-    #[error(transparent)]
-    EndpointId(#[from] InvalidEndpointId),
-    /// A storage upload (explicit, or of a local file found in an input) failed.
-    #[error(transparent)]
-    Upload(#[from] crate::storage::UploadError),
-    /// The client or a request option is misconfigured (bad URL, bad header value…).
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    /// A `/stream` response failed after it was accepted (timeout, error event, bad or cut body).
-    #[error(transparent)]
-    EventStream(Box<crate::stream::StreamError>),
-    /// A realtime session failed.
-    #[error(transparent)]
-    Realtime(Box<crate::realtime::RealtimeError>),
+    EndpointId(InvalidEndpointId),
+    RequestId(String),
+    Config {
+        message: String,
+        source: Option<BoxError>,
+    },
+    Stream(StreamError),
+    Upload(UploadError),
+    Realtime(RealtimeError),
+    Webhook(WebhookError),
 }
 
-/// An error and its causes, joined: reqwest's own message alone ("error sending
-/// request") hides the useful part ("connection refused").
-fn causes(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut next = err.source();
-    while let Some(cause) = next {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        next = cause.source();
-    }
-    text
-}
-
-fn request_suffix(request_id: Option<&str>) -> String {
-    request_id
-        .map(|id| format!(" of request {id}"))
-        .unwrap_or_default()
-}
-
-fn preview(body: &str) -> String {
-    if body.len() <= BODY_PREVIEW {
-        return body.to_owned();
-    }
-    let mut end = BODY_PREVIEW;
-    while !body.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &body[..end], body.len())
+/// What kind of failure an [`Error`] is, for deciding what to do about it.
+///
+/// The kind says what went wrong, whichever part of the client it happened in:
+/// an upload part that timed out is [`ErrorKind::Timeout`] (and
+/// [`Error::upload`] tells which part).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// fal (or storage) answered with an HTTP error status; [`Error::api`] has
+    /// fal's message, field errors and error type.
+    Api,
+    /// fal reported a failure inside an accepted response: an error event on a
+    /// stream, an error frame on a realtime session.
+    Reported,
+    /// The connection failed or broke before a complete answer arrived.
+    Transport,
+    /// A wait exceeded its bound: a timeout of the client or of the call.
+    Timeout,
+    /// An answer arrived but is not what the protocol or the endpoint promised
+    /// (wrong JSON shape, not an event stream, a malformed event).
+    Decode,
+    /// A body, event or line was larger than the limit the client allows
+    /// for it; the message names the limit.
+    TooLarge,
+    /// The input could not be prepared: it does not serialize, or a local file
+    /// it names could not be read.
+    Input,
+    /// The input breaks its schema's rules ([`crate::Endpoint::validate`]),
+    /// found before anything was sent: [`Error::field_errors`] lists every
+    /// broken rule as a 422 from fal would.
+    Validation,
+    /// An endpoint id or request id is malformed.
+    InvalidId,
+    /// The client or a call is misconfigured (a bad URL, header value or option).
+    Config,
+    /// A webhook delivery failed verification: it is not from fal, or is stale.
+    Unverified,
 }
 
 impl Error {
-    /// The HTTP status fal answered with, for [`Error::Api`].
+    pub(crate) fn new(repr: Repr) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                repr,
+                request_id: None,
+            }),
+        }
+    }
+
+    /// What happened, for the crate's own decisions (the batch runner's).
+    #[cfg_attr(not(feature = "batch"), allow(dead_code))]
+    pub(crate) fn repr(&self) -> &Repr {
+        &self.inner.repr
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match &self.inner.repr {
+            Repr::Api(_) => ErrorKind::Api,
+            Repr::Transport { source, .. } if source.is_timeout() => ErrorKind::Timeout,
+            Repr::Transport { .. } => ErrorKind::Transport,
+            Repr::Decode { .. } => ErrorKind::Decode,
+            Repr::Timeout { .. } => ErrorKind::Timeout,
+            Repr::Input { .. } => ErrorKind::Input,
+            Repr::Validation(_) => ErrorKind::Validation,
+            Repr::EndpointId(_) | Repr::RequestId(_) => ErrorKind::InvalidId,
+            Repr::Config { .. } => ErrorKind::Config,
+            Repr::Stream(err) => err.kind(),
+            Repr::Upload(err) => err.kind(),
+            Repr::Realtime(err) => err.kind(),
+            Repr::Webhook(err) => err.kind(),
+        }
+    }
+
+    /// The HTTP status of the answer that failed, when there was one.
     pub fn status(&self) -> Option<StatusCode> {
-        match self {
-            Self::Api(api) => Some(api.status),
+        match &self.inner.repr {
+            Repr::Api(api) => Some(api.status),
+            Repr::Upload(err) => err.status(),
+            Repr::Realtime(err) => err.status(),
             _ => None,
         }
     }
 
-    /// The request id this error concerns, when fal or the client knows it.
+    /// The request id this error concerns: the request the client was following,
+    /// else the one the failing answer named.
     pub fn request_id(&self) -> Option<&str> {
-        match self {
-            Self::Api(api) => api.request_id.as_deref(),
-            Self::Decode { request_id, .. }
-            | Self::Timeout { request_id, .. }
-            | Self::Transport { request_id, .. } => request_id.as_deref(),
-            Self::Stream { request_id, .. } => Some(request_id),
-            Self::EventStream(err) => err.request_id.as_deref(),
+        if let Some(id) = &self.inner.request_id {
+            return Some(id);
+        }
+        match &self.inner.repr {
+            Repr::Api(api) => api.request_id.as_deref(),
+            Repr::Upload(UploadError::Initiate(inner)) => inner.request_id(),
             _ => None,
         }
     }
 
-    /// The same error, naming `id` as its request when it names none: calls on
-    /// a queued request use it so that no failure after submit loses the id.
-    pub(crate) fn with_request_id(mut self, id: &str) -> Error {
-        let slot = match &mut self {
-            Self::Api(api) => &mut api.request_id,
-            Self::Decode { request_id, .. } | Self::Transport { request_id, .. } => request_id,
-            _ => return self,
-        };
-        if slot.is_none() {
-            *slot = Some(id.to_owned());
-        }
-        self
-    }
-
-    /// The [`ApiError`] behind an HTTP failure.
+    /// fal's answer, when it answered with an HTTP error status.
     pub fn api(&self) -> Option<&ApiError> {
-        match self {
-            Self::Api(api) => Some(api),
+        match &self.inner.repr {
+            Repr::Api(api) => Some(api),
+            Repr::Upload(UploadError::Initiate(inner)) => inner.api(),
             _ => None,
         }
     }
 
     /// Field-level validation errors: those of a 422 (and friends) from fal, or
-    /// the same errors found before sending ([`Error::Validation`]); empty when
-    /// there are none.
+    /// the same errors found before sending ([`ErrorKind::Validation`]); empty
+    /// when there are none.
     pub fn field_errors(&self) -> &[FieldError] {
-        match self {
-            Self::Api(api) => &api.field_errors,
-            Self::Validation(err) => err.errors(),
-            _ => &[],
+        match &self.inner.repr {
+            Repr::Validation(err) => err.errors(),
+            _ => self.api().map_or(&[], |api| &api.field_errors),
         }
     }
 
@@ -200,33 +228,284 @@ impl Error {
         self.api().is_some_and(|api| api.user_timeout)
     }
 
-    /// Reads a non-2xx response into an [`Error::Api`]; code that reads responses
+    /// Whether the client cancelled the request it gave up on (an overall
+    /// timeout fires a cancel, which fal may or may not have accepted).
+    pub fn was_cancelled(&self) -> bool {
+        matches!(
+            self.inner.repr,
+            Repr::Timeout {
+                cancelled: true,
+                ..
+            }
+        )
+    }
+
+    /// The `/stream` or status-stream failure behind this error.
+    pub fn stream(&self) -> Option<&StreamError> {
+        match &self.inner.repr {
+            Repr::Stream(err) => Some(err),
+            _ => None,
+        }
+    }
+
+    /// The storage upload failure behind this error.
+    pub fn upload(&self) -> Option<&UploadError> {
+        match &self.inner.repr {
+            Repr::Upload(err) => Some(err),
+            _ => None,
+        }
+    }
+
+    /// The realtime session failure behind this error.
+    pub fn realtime(&self) -> Option<&RealtimeError> {
+        match &self.inner.repr {
+            Repr::Realtime(err) => Some(err),
+            _ => None,
+        }
+    }
+
+    /// The webhook failure behind this error.
+    pub fn webhook(&self) -> Option<&WebhookError> {
+        match &self.inner.repr {
+            Repr::Webhook(err) => Some(err),
+            _ => None,
+        }
+    }
+
+    /// The same error, naming `id` as its request: calls on a queued request use
+    /// it so that no failure after submit loses the id.
+    pub(crate) fn with_request_id(mut self, id: &str) -> Error {
+        if self.inner.request_id.is_none() {
+            self.inner.request_id = Some(id.to_owned());
+        }
+        self
+    }
+
+    /// A misconfiguration, described.
+    pub(crate) fn config(message: impl Into<String>) -> Error {
+        Error::new(Repr::Config {
+            message: message.into(),
+            source: None,
+        })
+    }
+
+    /// A misconfiguration and the error that revealed it.
+    pub(crate) fn config_because(message: impl Into<String>, source: impl Into<BoxError>) -> Error {
+        Error::new(Repr::Config {
+            message: message.into(),
+            source: Some(source.into()),
+        })
+    }
+
+    /// A request that never got a (complete) HTTP answer.
+    pub(crate) fn transport(operation: Operation, url: String, source: reqwest::Error) -> Error {
+        Error::new(Repr::Transport {
+            operation,
+            url,
+            source: source.without_url(),
+        })
+    }
+
+    /// The client's own deadline for a call expired.
+    pub(crate) fn timeout(after: Duration, request_id: Option<&str>, cancelled: bool) -> Error {
+        let mut err = Error::new(Repr::Timeout { after, cancelled });
+        err.inner.request_id = request_id.map(str::to_owned);
+        err
+    }
+
+    /// An input that does not serialize, at `path`.
+    pub(crate) fn validation(err: crate::ValidationError) -> Error {
+        Error::new(Repr::Validation(err))
+    }
+
+    pub(crate) fn input(path: String, source: serde_json::Error) -> Error {
+        Error::new(Repr::Input { path, source })
+    }
+
+    /// A request id that cannot name a request.
+    pub(crate) fn request_id_invalid(id: &str) -> Error {
+        Error::new(Repr::RequestId(id.to_owned()))
+    }
+
+    /// Whether the failure happened before any answer: a transport failure
+    /// (including a transport timeout), which a caller may retry.
+    pub(crate) fn is_transport(&self) -> bool {
+        matches!(self.inner.repr, Repr::Transport { .. })
+    }
+
+    /// Reads a non-2xx response into an API error; code that reads responses
     /// itself (streaming, storage) uses this so every failure looks the same.
-    pub async fn from_response(response: reqwest::Response) -> Error {
+    pub(crate) async fn from_response(response: reqwest::Response) -> Error {
         let status = response.status();
         let headers = response.headers().clone();
         let body = match response.bytes().await {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(err) => format!("(body could not be read: {err})"),
         };
-        Error::Api(Box::new(ApiError::parse(status, &headers, body)))
+        Error::new(Repr::Api(ApiError::parse(status, &headers, body)))
     }
 
-    /// An [`Error::Decode`] from a `serde_path_to_error` failure.
+    /// A decode error from a `serde_path_to_error` failure.
     pub(crate) fn decode(
         what: &'static str,
         err: serde_path_to_error::Error<serde_json::Error>,
         body: &[u8],
         request_id: Option<&str>,
     ) -> Error {
-        Error::Decode {
+        let path = err.path().to_string();
+        Error::decode_at(what, path, err.into_inner(), body, request_id)
+    }
+
+    /// A decode error at `path`.
+    pub(crate) fn decode_at(
+        what: &'static str,
+        path: String,
+        source: serde_json::Error,
+        body: &[u8],
+        request_id: Option<&str>,
+    ) -> Error {
+        let mut err = Error::new(Repr::Decode {
             what,
-            path: err.path().to_string(),
-            message: err.inner().to_string(),
-            body: String::from_utf8_lossy(body).into_owned(),
-            request_id: request_id.map(str::to_owned),
+            path,
+            source,
+            body: preview(&String::from_utf8_lossy(body)),
+        });
+        err.inner.request_id = request_id.map(str::to_owned);
+        err
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Error");
+        s.field("kind", &self.kind());
+        if let Some(id) = self.request_id() {
+            s.field("request_id", &id);
+        }
+        if let Some(status) = self.status() {
+            s.field("status", &status);
+        }
+        s.field("message", &self.to_string());
+        if let Some(source) = std::error::Error::source(self) {
+            s.field("source", &source);
+        }
+        s.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id = self.inner.request_id.as_deref();
+        match &self.inner.repr {
+            Repr::Api(api) => {
+                fmt::Display::fmt(api, f)?;
+                // The request being followed, when the answer named another one.
+                if let Some(id) = id.filter(|id| api.request_id.as_deref() != Some(*id)) {
+                    write!(f, " (following request {id})")?;
+                }
+                Ok(())
+            }
+            Repr::Transport { operation, url, .. } => {
+                write!(f, "{operation} request to {url}{} failed", of_request(id))
+            }
+            Repr::Decode {
+                what, path, body, ..
+            } => write!(
+                f,
+                "could not decode the {what}{} at `{path}`; body: {body}",
+                of_request(id)
+            ),
+            Repr::Timeout { after, cancelled } => write!(
+                f,
+                "client timed out after {after:?} waiting for request {}{}",
+                id.unwrap_or("(not yet submitted)"),
+                if *cancelled { " (cancelled)" } else { "" }
+            ),
+            Repr::Input { path, .. } => write!(f, "could not serialize the input at `{path}`"),
+            Repr::Validation(err) => fmt::Display::fmt(err, f),
+            Repr::EndpointId(err) => fmt::Display::fmt(err, f),
+            Repr::RequestId(bad) => write!(f, "{bad:?} is not a request id"),
+            Repr::Config { message, .. } => write!(f, "invalid configuration: {message}"),
+            Repr::Stream(err) => {
+                fmt::Display::fmt(err, f)?;
+                match id {
+                    Some(id) => write!(f, " (request {id})"),
+                    None => Ok(()),
+                }
+            }
+            Repr::Upload(err) => fmt::Display::fmt(err, f),
+            Repr::Realtime(err) => fmt::Display::fmt(err, f),
+            Repr::Webhook(err) => fmt::Display::fmt(err, f),
         }
     }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.inner.repr {
+            Repr::Api(_) | Repr::Timeout { .. } | Repr::RequestId(_) | Repr::Validation(_) => None,
+            Repr::Transport { source, .. } => Some(source),
+            Repr::Decode { source, .. } | Repr::Input { source, .. } => Some(source),
+            Repr::EndpointId(_) => None,
+            Repr::Config { source, .. } => source
+                .as_deref()
+                .map(|s| s as &(dyn std::error::Error + 'static)),
+            // Family errors are shown transparently: their own message above,
+            // their own cause here.
+            Repr::Stream(err) => err.source(),
+            Repr::Upload(err) => err.source(),
+            Repr::Realtime(err) => err.source(),
+            Repr::Webhook(err) => err.source(),
+        }
+    }
+}
+
+impl From<InvalidEndpointId> for Error {
+    fn from(err: InvalidEndpointId) -> Self {
+        Error::new(Repr::EndpointId(err))
+    }
+}
+
+impl From<StreamError> for Error {
+    fn from(err: StreamError) -> Self {
+        Error::new(Repr::Stream(err))
+    }
+}
+
+impl From<UploadError> for Error {
+    fn from(err: UploadError) -> Self {
+        Error::new(Repr::Upload(err))
+    }
+}
+
+impl From<RealtimeError> for Error {
+    fn from(err: RealtimeError) -> Self {
+        Error::new(Repr::Realtime(err))
+    }
+}
+
+impl From<WebhookError> for Error {
+    fn from(err: WebhookError) -> Self {
+        Error::new(Repr::Webhook(err))
+    }
+}
+
+fn of_request(request_id: Option<&str>) -> String {
+    request_id
+        .map(|id| format!(" of request {id}"))
+        .unwrap_or_default()
+}
+
+/// At most [`BODY_PREVIEW`] bytes of `body`, cut on a character boundary.
+pub(crate) fn preview(body: &str) -> String {
+    if body.len() <= BODY_PREVIEW {
+        return body.to_owned();
+    }
+    let mut end = BODY_PREVIEW;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &body[..end], body.len())
 }
 
 /// fal's answer to a request it refused or failed.
@@ -257,7 +536,7 @@ pub struct ApiError {
 
 impl ApiError {
     /// Builds the error from the parts of a non-2xx response.
-    pub fn parse(status: StatusCode, headers: &HeaderMap, body: String) -> ApiError {
+    pub(crate) fn parse(status: StatusCode, headers: &HeaderMap, body: String) -> ApiError {
         let json: Option<Value> = serde_json::from_str(&body).ok();
         let object = json.as_ref().and_then(Value::as_object);
         let field = |name: &str| object.and_then(|o| o.get(name));

@@ -169,6 +169,33 @@ impl Serialize for FileInput {
     }
 }
 
+impl crate::Client {
+    /// Downloads a file fal produced (the `url` of a [`File`] or [`Image`]).
+    ///
+    /// The request carries no credentials: file URLs are public or signed, and
+    /// the key goes only to fal's API hosts. It is retried like a result fetch.
+    pub async fn download(&self, url: &str) -> crate::Result<Bytes> {
+        let url = url::Url::parse(url).map_err(|err| {
+            crate::Error::config_because(format!("{url:?} is not a URL to download"), err)
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(crate::Error::config(format!(
+                "only http and https URLs can be downloaded, not {}:",
+                url.scheme()
+            )));
+        }
+        let operation = crate::http::Operation::Download;
+        let shown = crate::http::display_url(&url);
+        let read = |response: reqwest::Response| async {
+            response
+                .bytes()
+                .await
+                .map_err(|err| crate::Error::transport(operation, shown.clone(), err))
+        };
+        crate::http::exchange(self, operation, || self.http().get(url.clone()), read).await
+    }
+}
+
 impl<'de> Deserialize<'de> for FileInput {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self::Url)

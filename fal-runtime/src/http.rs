@@ -1,30 +1,8 @@
-//! Sending one HTTP call to fal: retries per spec 10, and non-2xx answers turned
-//! into [`Error::Api`].
-//!
-//! Which failures are retried depends on the operation:
-//!
-//! | operation | statuses retried | transport errors retried |
-//! |---|---|---|
-//! | status (poll, stream open) | 429, 500, 502, 503, 504 | any |
-//! | submit | 429, 503 | connect errors only |
-//! | direct run, `/stream`, uploads | 429, 502, 503, 504 | any but a timeout |
-//! | result, cancel, token, other | 429, 502, 503, 504 | any |
-//!
-//! A run whose connection broke was cancelled by fal (it cancels a run when the
-//! client goes away), so sending it again is safe; a run that merely *timed out*
-//! on our side may still be running, so, as in fal's JS client, timeouts are not
-//! retried there.
-//!
-//! A submit is retried only when the failure proves the queue did not take the
-//! request: a connect error means nothing was sent; 429 is the rate limiter turning
-//! the call away before it is queued; 503 is the service refusing work (fal's own
-//! platform treats 503 as "not processed" and retries it). A 502 or 504 is a
-//! gateway losing the upstream's answer, and a reset or timeout after the body was
-//! sent can hide an accepted request, so those are returned to the caller rather than
-//! risking a second, billed request. A 504 carrying `x-fal-request-timeout-type` is
-//! the caller's own start timeout and is never retried, for any operation.
+//! Sending one HTTP call to fal: retries per spec 10 (the table is on
+//! [`RetryPolicy`]), and non-2xx answers turned into API errors.
 
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use rand::Rng;
@@ -36,8 +14,7 @@ use crate::Client;
 
 /// Which kind of call is being made; it selects what may be retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Operation {
+pub(crate) enum Operation {
     /// Queue submit.
     Submit,
     /// Queue status poll or status-stream open.
@@ -54,8 +31,8 @@ pub enum Operation {
     Token,
     /// Storage upload calls.
     Upload,
-    /// Anything else.
-    Other,
+    /// Download of a file URL.
+    Download,
 }
 
 impl fmt::Display for Operation {
@@ -69,13 +46,13 @@ impl fmt::Display for Operation {
             Operation::Stream => "stream",
             Operation::Token => "token",
             Operation::Upload => "upload",
-            Operation::Other => "HTTP",
+            Operation::Download => "download",
         })
     }
 }
 
 impl Operation {
-    fn retries_status(self, status: StatusCode) -> bool {
+    pub(crate) fn retries_status(self, status: StatusCode) -> bool {
         match (self, status.as_u16()) {
             (Operation::Submit, code) => matches!(code, 429 | 503),
             (Operation::Status, code) => matches!(code, 429 | 500 | 502 | 503 | 504),
@@ -83,7 +60,22 @@ impl Operation {
         }
     }
 
-    fn retries_transport(self, err: &reqwest::Error) -> bool {
+    /// Whether a 2xx body cut short is worth asking for again: only for calls
+    /// whose repetition cannot run or bill anything twice. A submit whose body
+    /// broke is followed by the id its headers named instead, and a run's
+    /// output is not asked for twice.
+    fn retries_body(self) -> bool {
+        matches!(
+            self,
+            Operation::Status
+                | Operation::Result
+                | Operation::Token
+                | Operation::Upload
+                | Operation::Download
+        )
+    }
+
+    pub(crate) fn retries_transport(self, err: &reqwest::Error) -> bool {
         match self {
             Operation::Submit => err.is_connect(),
             Operation::Run | Operation::Stream | Operation::Upload => {
@@ -98,6 +90,35 @@ impl Operation {
 /// `base_delay`, doubled per retry, capped at `max_delay`, with ±25 % jitter;
 /// a server's `Retry-After` (header or body) replaces the backoff, capped at
 /// `max_retry_after`.
+///
+/// Which failures are retried depends on the call:
+///
+/// | call | statuses retried | transport errors retried | 2xx body cut short |
+/// |---|---|---|---|
+/// | status (poll, stream open) | 429, 500, 502, 503, 504 | any | retried (poll) |
+/// | submit | 429, 503 | connect errors only | followed by the id its headers named |
+/// | direct run, `/stream` | 429, 502, 503, 504 | any but a timeout | not retried |
+/// | uploads (initiate, PUT, parts, complete) | 429, 502, 503, 504 | any but a timeout | retried |
+/// | result, token, file download | 429, 502, 503, 504 | any | retried |
+/// | cancel | 429, 502, 503, 504 | any | (not read) |
+///
+/// Every call retries in one loop, with the body read inside the attempt, so
+/// `max_retries = N` means at most N + 1 requests for any one operation
+/// (`tests/retries.rs` counts them under each fault).
+///
+/// A run whose connection broke was cancelled by fal (it cancels a run when the
+/// client goes away), so sending it again is safe; a run that merely *timed out*
+/// on our side may still be running, so, as in fal's JS client, timeouts are not
+/// retried there.
+///
+/// A submit is retried only when the failure proves the queue did not take the
+/// request: a connect error means nothing was sent; 429 is the rate limiter turning
+/// the call away before it is queued; 503 is the service refusing work (fal's own
+/// platform treats 503 as "not processed" and retries it). A 502 or 504 is a
+/// gateway losing the upstream's answer, and a reset or timeout after the body was
+/// sent can hide an accepted request, so those are returned to the caller rather than
+/// risking a second, billed request. A 504 carrying `x-fal-request-timeout-type` is
+/// the caller's own start timeout and is never retried, for any call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_retries: u32,
@@ -186,61 +207,160 @@ impl RetryPolicy {
     }
 }
 
+/// One failed attempt, and whether the retry loop may try again.
+pub(crate) struct Failed<E> {
+    pub(crate) err: E,
+    /// The failure is one this call retries (per [`RetryPolicy`]'s table).
+    pub(crate) retryable: bool,
+    /// A server's `Retry-After`, which replaces the backoff (capped).
+    pub(crate) retry_after: Option<Duration>,
+}
+
+impl<E> Failed<E> {
+    /// A failure that ends the call at once.
+    pub(crate) fn fatal(err: E) -> Self {
+        Failed {
+            err,
+            retryable: false,
+            retry_after: None,
+        }
+    }
+
+    /// A failure worth another attempt, when the policy allows one.
+    pub(crate) fn retry(err: E) -> Self {
+        Failed {
+            err,
+            retryable: true,
+            retry_after: None,
+        }
+    }
+
+    /// The same verdict about another error type.
+    pub(crate) fn map<F>(self, f: impl FnOnce(E) -> F) -> Failed<F> {
+        Failed {
+            err: f(self.err),
+            retryable: self.retryable,
+            retry_after: self.retry_after,
+        }
+    }
+}
+
+impl<E> From<E> for Failed<E> {
+    fn from(err: E) -> Self {
+        Failed::fatal(err)
+    }
+}
+
+/// The client's one retry loop: runs `attempt` (given its 1-based number) until
+/// it succeeds, fails for good, or `policy` allows no more retries, sleeping the
+/// backoff (or the server's capped `Retry-After`) in between. Every call the
+/// client makes, API or signed storage URL, retries through here and nowhere
+/// else, so `max_retries = N` means at most N + 1 requests per operation.
+pub(crate) async fn retrying<T, E, Fut>(
+    policy: &RetryPolicy,
+    operation: Operation,
+    mut attempt: impl FnMut(u32) -> Fut,
+) -> std::result::Result<T, E>
+where
+    Fut: Future<Output = std::result::Result<T, Failed<E>>>,
+{
+    let mut retry = 0;
+    loop {
+        match attempt(retry + 1).await {
+            Ok(value) => return Ok(value),
+            Err(failed) if failed.retryable && retry < policy.max_retries => {
+                let delay = policy.delay_for(retry, failed.retry_after);
+                tracing::debug!(%operation, retry, ?delay, "retrying");
+                tokio::time::sleep(delay).await;
+                retry += 1;
+            }
+            Err(failed) => return Err(failed.err),
+        }
+    }
+}
+
 /// Sends a request built by `make` (called once per attempt), retrying per
 /// `operation` and the client's [`RetryPolicy`]; a non-2xx final answer becomes
-/// [`Error::Api`]. `make` should call [`Client::authorize`] for fal hosts. Each
+/// an API error. `make` should call [`Client::authorize`] for fal hosts. Each
 /// attempt goes through the client's proxy when one is set ([`crate::proxy`]).
-pub async fn send(
+/// The body is the caller's to read; [`exchange`] reads it inside the attempt.
+pub(crate) async fn send(
     client: &Client,
     operation: Operation,
     make: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response> {
-    let policy = client.retry_policy();
-    let mut retry = 0;
-    loop {
-        let request = make().build().map_err(|err| {
-            Error::Config(format!("could not build the {operation} request: {err}"))
-        })?;
-        // Errors name the fal URL meant, not the proxy it went through.
-        let url = request.url().clone();
-        let request = client.route(request);
-        let can_retry = retry < policy.max_retries;
-        match client.http().execute(request).await {
-            Ok(response) if response.status().is_success() => return Ok(response),
-            Ok(response) => {
-                let status = response.status();
-                let err = Error::from_response(response).await;
-                let api = err.api();
-                let timed_out_by_caller = status == StatusCode::GATEWAY_TIMEOUT
-                    && api.is_some_and(|a| a.timeout_type.is_some());
-                if !can_retry || timed_out_by_caller || !operation.retries_status(status) {
-                    return Err(err);
-                }
-                let delay = policy.delay_for(retry, api.and_then(|a| a.retry_after));
-                tracing::debug!(%operation, %status, retry, ?delay, "retrying after HTTP status");
-                tokio::time::sleep(delay).await;
-            }
-            Err(source) => {
-                if !can_retry || !operation.retries_transport(&source) {
-                    return Err(Error::Transport {
-                        operation,
-                        url: match client.proxy_url() {
-                            // A dead proxy must not look like a dead fal host.
-                            Some(proxy) => {
-                                format!("{} via proxy {}", display_url(&url), display_url(proxy))
-                            }
-                            None => display_url(&url),
-                        },
-                        source: source.without_url(),
-                        request_id: None,
-                    });
-                }
-                let delay = policy.delay_for(retry, None);
-                tracing::debug!(%operation, error = %source.without_url(), retry, ?delay, "retrying after transport error");
-                tokio::time::sleep(delay).await;
-            }
+    let make = &make;
+    retrying(client.retry_policy(), operation, |_| {
+        attempt(client, operation, make)
+    })
+    .await
+}
+
+/// [`send`], with the 2xx body read by `read` inside the same attempt: a body
+/// cut after the headers is retried like any transport failure when
+/// `operation` may be repeated (status, result, token, download, upload
+/// initiate), so one retry loop covers headers and body alike.
+pub(crate) async fn exchange<T, Fut>(
+    client: &Client,
+    operation: Operation,
+    make: impl Fn() -> reqwest::RequestBuilder,
+    read: impl Fn(reqwest::Response) -> Fut,
+) -> Result<T>
+where
+    Fut: Future<Output = Result<T>>,
+{
+    let (make, read) = (&make, &read);
+    retrying(client.retry_policy(), operation, |_| async move {
+        let response = attempt(client, operation, make).await?;
+        read(response).await.map_err(|err| Failed {
+            retryable: err.is_transport() && operation.retries_body(),
+            err,
+            retry_after: None,
+        })
+    })
+    .await
+}
+
+/// One request: a 2xx response, or the failure and whether `operation` retries it.
+pub(crate) async fn attempt(
+    client: &Client,
+    operation: Operation,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> std::result::Result<reqwest::Response, Failed<Error>> {
+    let request = make().build().map_err(|err| {
+        Error::config_because(format!("could not build the {operation} request"), err)
+    })?;
+    // Errors name the fal URL meant, not the proxy it went through.
+    let url = request.url().clone();
+    let request = client.route(request);
+    match client.http().execute(request).await {
+        Ok(response) if response.status().is_success() => Ok(response),
+        Ok(response) => {
+            let status = response.status();
+            let err = Error::from_response(response).await;
+            let api = err.api();
+            let timed_out_by_caller = status == StatusCode::GATEWAY_TIMEOUT
+                && api.is_some_and(|a| a.timeout_type.is_some());
+            let retry_after = api.and_then(|a| a.retry_after);
+            Err(Failed {
+                retryable: !timed_out_by_caller && operation.retries_status(status),
+                err,
+                retry_after,
+            })
         }
-        retry += 1;
+        Err(source) => {
+            let retryable = operation.retries_transport(&source);
+            let url = match client.proxy_url() {
+                // A dead proxy must not look like a dead fal host.
+                Some(proxy) => format!("{} via proxy {}", display_url(&url), display_url(proxy)),
+                None => display_url(&url),
+            };
+            Err(Failed {
+                err: Error::transport(operation, url, source),
+                retryable,
+                retry_after: None,
+            })
+        }
     }
 }
 
@@ -259,7 +379,7 @@ pub(crate) fn display_url(url: &Url) -> String {
 /// `base` + `path`, keeping any path prefix the base carries (`http://host/queue` +
 /// `fal-ai/flux/dev` = `http://host/queue/fal-ai/flux/dev`). A `?query` in `path`
 /// becomes the URL's query.
-pub fn join(base: &Url, path: &str) -> Url {
+pub(crate) fn join(base: &Url, path: &str) -> Url {
     let (path, query) = match path.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (path, None),

@@ -13,7 +13,7 @@ use crate::Client;
 /// Serializes `input` to JSON, naming the field that failed, after uploading
 /// every local [`crate::FileInput`] (bytes or path) in it to fal storage and
 /// putting the returned URL in its place. URLs and `data:` URIs are sent as is.
-pub async fn prepare(client: &Client, input: &(impl Serialize + ?Sized)) -> Result<Value> {
+pub(crate) async fn prepare(client: &Client, input: &(impl Serialize + ?Sized)) -> Result<Value> {
     // Fast path: outside the storage collector a local `FileInput` refuses to
     // serialize, so plain success means there is nothing to upload. Any failure
     // (a local file, or a real serialization error) takes the full path, which

@@ -56,23 +56,24 @@
 //!   with the endpoint's sub-path dropped (`fal-ai/flux/dev` → `fal-ai/flux/requests/…`).
 //! - **subscribe** follows the SSE status stream and falls back to polling when it
 //!   cannot open, breaks, or is silent too long; an overall
-//!   [`Subscribe::timeout`] cancels the request and returns [`Error::Timeout`] with
-//!   its id. Nothing is spawned, so dropping a call stops all of its traffic.
-//! - **Retries** ([`http`] has the table): 429/502/503/504 (plus 500 for status
+//!   [`Subscribe::timeout`] cancels the request and returns an
+//!   [`ErrorKind::Timeout`] error with its id. Nothing is spawned, so dropping a call stops all of its traffic.
+//! - **Retries** ([`RetryPolicy`] has the table): 429/502/503/504 (plus 500 for status
 //!   polls) and transport errors, exponential backoff with jitter, `Retry-After`
 //!   (header or body) honoured up to a cap, never a 504 carrying
 //!   `x-fal-request-timeout-type`, and a submit only when fal cannot have queued it.
 //! - **Validation before sending**: a typed call first checks its input against
 //!   the schema's rules ([`Endpoint::validate`]: bounds, lengths, patterns,
-//!   item counts, listed values); a broken rule fails with
-//!   [`Error::Validation`], whose [`Error::field_errors`] are exactly those a
-//!   422 from fal would carry, and nothing is sent. On by default (a refused
+//!   item counts, listed values); a broken rule fails with an error of kind
+//!   [`ErrorKind::Validation`], whose [`Error::field_errors`] are exactly those
+//!   a 422 from fal would carry, and nothing is sent. On by default (a refused
 //!   input then costs no request and no billing); off per client with
 //!   [`ClientBuilder::validate_inputs`] or per call with
 //!   [`RequestOptions::validate`].
-//! - **Errors** carry the HTTP status, fal's message and field paths
-//!   (`body.prompt`), the request id and error type; decode errors carry the serde
-//!   path and the raw body.
+//! - **Errors** are one [`Error`]: [`Error::kind`] says what went wrong,
+//!   [`Error::status`] and [`Error::request_id`] which answer and request,
+//!   [`Error::api`] fal's message, field paths (`body.prompt`) and error type;
+//!   decode errors name the serde path and show a preview of the body.
 //! - **tracing**: one span per call (`call`, `endpoint`, `request_id`); no header
 //!   or credential is ever recorded.
 #![warn(missing_docs)]
@@ -80,26 +81,31 @@
 // Lets generated code and macro output name `fal_runtime::…` even inside this crate.
 extern crate self as fal_runtime;
 
+// Plumbing stays private: the crate root re-exports what users name, and the
+// families whose many types a user names together (`realtime`, `storage`,
+// `stream`, `webhook`) are public modules, as `header` and `redirect` are in
+// reqwest. `public-api.txt` (checked by `scripts/public-api.sh`) lists the
+// resulting surface.
 #[cfg(feature = "batch")]
 pub mod batch;
-pub mod calls;
-pub mod client;
-pub mod config;
-pub mod endpoint;
+mod calls;
+mod client;
+mod config;
+mod endpoint;
 pub mod endpoints;
-pub mod error;
-pub mod file;
-pub mod http;
-pub mod input;
-pub mod options;
-pub mod proxy;
-pub mod queue;
+mod error;
+mod file;
+mod http;
+mod input;
+mod options;
+mod proxy;
+mod queue;
 pub mod realtime;
-pub mod run;
-pub mod status;
+mod run;
+mod status;
 pub mod storage;
 pub mod stream;
-pub mod subscribe;
+mod subscribe;
 mod validation;
 mod values;
 pub mod webhook;
@@ -108,9 +114,9 @@ pub use calls::Untyped;
 pub use client::{Client, ClientBuilder};
 pub use config::Key;
 pub use endpoint::{Endpoint, EndpointId, InvalidEndpointId};
-pub use error::{ApiError, Error, FieldError, Result};
+pub use error::{ApiError, Error, ErrorKind, FieldError, Result};
 pub use file::{File, FileInput, Image};
-pub use http::{Operation, RetryPolicy};
+pub use http::RetryPolicy;
 pub use options::{
     Acl, AclDecision, AclRule, Expiration, ObjectLifecycle, Priority, RequestOptions,
 };

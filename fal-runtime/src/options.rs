@@ -123,14 +123,14 @@ impl RequestOptions {
         if let Some(timeout) = self.start_timeout {
             let secs = timeout.as_secs_f64();
             if secs <= 0.1 {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "start timeout {timeout:?} is too short: fal requires more than 0.1 s"
                 )));
             }
             headers.insert(
                 "x-fal-request-timeout",
                 HeaderValue::from_str(&format_seconds(secs))
-                    .map_err(|err| Error::Config(format!("start timeout: {err}")))?,
+                    .map_err(|err| Error::config_because("start timeout", err))?,
             );
         }
         if let (true, Some(priority)) = (with_priority, self.priority) {
@@ -141,7 +141,7 @@ impl RequestOptions {
         }
         if let Some(hint) = &self.runner_hint {
             let value = HeaderValue::from_str(hint).map_err(|_| {
-                Error::Config(format!("runner hint {hint:?} is not a valid header value"))
+                Error::config(format!("runner hint {hint:?} is not a valid header value"))
             })?;
             headers.insert("x-fal-runner-hint", value);
         }
@@ -151,7 +151,7 @@ impl RequestOptions {
             .and_then(ObjectLifecycle::to_json)
         {
             let value = HeaderValue::from_str(&lifecycle)
-                .map_err(|err| Error::Config(format!("object lifecycle: {err}")))?;
+                .map_err(|err| Error::config_because("object lifecycle", err))?;
             headers.insert("x-fal-object-lifecycle-preference", value);
         }
         Ok(headers)
@@ -262,7 +262,7 @@ impl ObjectLifecycle {
     }
 
     /// Compact JSON, or `None` when empty (fal's clients omit the header then).
-    pub fn to_json(&self) -> Option<String> {
+    pub(crate) fn to_json(&self) -> Option<String> {
         if self.expiration_seconds.is_none() && self.initial_acl.is_none() {
             return None;
         }

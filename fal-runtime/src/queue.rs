@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::http::{self, Operation};
 use crate::options::RequestOptions;
 use crate::status::QueueStatus;
+use crate::stream::StreamError;
 use crate::{Client, EndpointId};
 
 /// How long a status stream may stay silent (no event, no keep-alive) before it is
@@ -94,7 +95,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     /// A handle for a request submitted earlier, from its endpoint and request id.
     /// The URLs follow spec 1.3: `[namespace/]owner/alias/requests/<id>` under the
     /// queue base, with the endpoint's sub-path dropped.
-    pub fn from_id(client: &Client, endpoint: &str, request_id: &str) -> Result<Self> {
+    pub(crate) fn from_id(client: &Client, endpoint: &str, request_id: &str) -> Result<Self> {
         let endpoint = EndpointId::parse(endpoint)?;
         Self::build(client, endpoint, request_id, None)
     }
@@ -106,7 +107,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         submitted: Option<&SubmitResponse>,
     ) -> Result<Self> {
         if request_id.trim().is_empty() || matches!(request_id, "." | "..") {
-            return Err(Error::Config(format!("{request_id:?} is not a request id")));
+            return Err(Error::request_id_invalid(request_id));
         }
         let base = endpoint.base();
         let response_url = http::join_segments(
@@ -178,31 +179,19 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     }
 
     /// A GET of this request's JSON (status or result). Both are idempotent, so
-    /// a body cut after the headers is retried like a transport failure, per the
-    /// retry policy; every error names the request.
+    /// a body cut after the headers is retried inside the same retry loop as
+    /// the request ([`http::exchange`]); every error names the request.
     async fn get_json<T: DeserializeOwned>(
         &self,
         operation: Operation,
         what: &'static str,
         make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<T> {
-        let policy = self.client.retry_policy();
-        let mut retry = 0;
-        loop {
-            let attempt = match http::send(&self.client, operation, &make).await {
-                Ok(response) => read_json(operation, response, what, Some(&self.request_id)).await,
-                Err(err) => Err(err),
-            };
-            match attempt {
-                Err(Error::Transport { .. }) if retry < policy.retries() => {
-                    let delay = policy.backoff(retry);
-                    tracing::debug!(%operation, retry, ?delay, "retrying after a broken body");
-                    tokio::time::sleep(delay).await;
-                    retry += 1;
-                }
-                other => return other.map_err(|err| err.with_request_id(&self.request_id)),
-            }
-        }
+        http::exchange(&self.client, operation, make, |response| {
+            read_json(operation, response, what, Some(&self.request_id))
+        })
+        .await
+        .map_err(|err| err.with_request_id(&self.request_id))
     }
 
     /// One status poll; `logs` asks for the runner's log lines.
@@ -221,7 +210,8 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     }
 
     /// The status as a stream of updates (SSE), ending after `COMPLETED`. A stream
-    /// that breaks or ends early yields an [`Error::Stream`] as its last item.
+    /// that breaks or ends early yields an error ([`Error::stream`] says how) as
+    /// its last item.
     pub async fn status_stream(&self, logs: bool) -> Result<StatusStream> {
         self.status_stream_idle(logs, STATUS_STREAM_IDLE_TIMEOUT)
             .await
@@ -245,7 +235,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     }
 
     /// The result of a completed request. A request that failed surfaces as the
-    /// [`Error::Api`] fal stored for it.
+    /// API error fal stored for it ([`Error::api`]).
     pub async fn result(&self) -> Result<O> {
         self.get_json(Operation::Result, "endpoint output", || {
             self.client
@@ -286,11 +276,12 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let request_id = request_id.or(header_id.as_deref());
-    let body = response.bytes().await.map_err(|source| Error::Transport {
-        operation,
-        url,
-        source: source.without_url(),
-        request_id: request_id.map(str::to_owned),
+    let body = response.bytes().await.map_err(|source| {
+        let err = Error::transport(operation, url, source);
+        match request_id {
+            Some(id) => err.with_request_id(id),
+            None => err,
+        }
     })?;
     decode(what, &body, request_id)
 }
@@ -307,13 +298,9 @@ pub(crate) fn decode<T: DeserializeOwned>(
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|err| Error::decode(what, err, body, request_id))?;
-    deserializer.end().map_err(|err| Error::Decode {
-        what,
-        path: ".".into(),
-        message: err.to_string(),
-        body: String::from_utf8_lossy(body).into_owned(),
-        request_id: request_id.map(str::to_owned),
-    })?;
+    deserializer
+        .end()
+        .map_err(|err| Error::decode_at(what, ".".into(), err, body, request_id))?;
     Ok(value)
 }
 
@@ -373,14 +360,28 @@ impl StatusStream {
                 }
                 loop {
                     let item = match events.next().await {
-                        None => Err(Error::Stream {
-                            request_id: request_id.clone(),
-                            reason: "ended before the request completed".into(),
-                        }),
-                        Some(Err(err)) => Err(Error::Stream {
-                            request_id: request_id.clone(),
-                            reason: err.to_string(),
-                        }),
+                        None => {
+                            Err(Error::from(StreamError::EndedEarly).with_request_id(&request_id))
+                        }
+                        Some(Err(err)) => Err(Error::from(match err {
+                            eventsource_stream::EventStreamError::Transport(BodyError::Idle(
+                                after,
+                            )) => StreamError::Idle(after),
+                            eventsource_stream::EventStreamError::Transport(BodyError::Read(
+                                err,
+                            )) => StreamError::Interrupted(err),
+                            eventsource_stream::EventStreamError::Utf8(_) => {
+                                StreamError::Malformed(crate::stream::SseError::InvalidUtf8 {
+                                    field: "data",
+                                })
+                            }
+                            eventsource_stream::EventStreamError::Parser(_) => {
+                                StreamError::Malformed(crate::stream::SseError::Unterminated {
+                                    pending_bytes: 0,
+                                })
+                            }
+                        })
+                        .with_request_id(&request_id)),
                         Some(Ok(event)) if event.data.trim().is_empty() => continue,
                         Some(Ok(event)) => decode::<QueueStatus>(
                             "queue status event",
@@ -502,7 +503,7 @@ pub(crate) async fn submit<O: DeserializeOwned>(
         Ok(submitted) => submitted,
         // fal answered 200 and named the request, so it is queued; only the
         // body broke. Follow it by id: submitting again would run the input twice.
-        Err(Error::Transport { .. }) if header_id.is_some() => {
+        Err(err) if err.is_transport() && header_id.is_some() => {
             let id = header_id.unwrap_or_default();
             tracing::debug!(request_id = %id, "submit body broke; following the request by its id");
             tracing::Span::current().record("request_id", id.as_str());
@@ -518,10 +519,7 @@ pub(crate) async fn submit<O: DeserializeOwned>(
 pub(crate) fn json_body(value: &Value) -> Result<Bytes> {
     serde_json::to_vec(value)
         .map(Bytes::from)
-        .map_err(|err| Error::Input {
-            path: ".".into(),
-            message: err.to_string(),
-        })
+        .map_err(|err| Error::input(".".into(), err))
 }
 
 #[cfg(test)]
@@ -569,7 +567,7 @@ mod tests {
                         "{id}: {path}"
                     );
                 }
-                Err(err) => assert!(matches!(err, Error::Config(_)), "{id}: {err}"),
+                Err(err) => assert_eq!(err.kind(), crate::ErrorKind::InvalidId, "{id}: {err}"),
             }
         }
         assert!(QueueHandle::<Value>::from_id(&client, "flux", "r").is_err());

@@ -127,7 +127,8 @@ impl<'a, I, O> Subscribe<'a, I, O> {
     }
 
     /// Gives up after `timeout` overall: the request is cancelled and
-    /// [`Error::Timeout`] carries its id, so its result can still be fetched later.
+    /// the error ([`ErrorKind::Timeout`](crate::ErrorKind::Timeout)) carries its id,
+    /// so its result can still be fetched later.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -288,9 +289,9 @@ fn timeout_error<O>(
 where
     O: DeserializeOwned,
 {
-    Error::Timeout {
-        request_id: handle.map(|h| h.request_id().to_owned()),
-        after: deadline.map(|(_, after)| after).unwrap_or_default(),
+    Error::timeout(
+        deadline.map(|(_, after)| after).unwrap_or_default(),
+        handle.map(QueueHandle::request_id),
         cancelled,
-    }
+    )
 }

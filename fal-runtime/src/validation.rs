@@ -88,7 +88,7 @@ pub(crate) fn before_sending(
         .validate_choice()
         .unwrap_or(client.validates_inputs())
     {
-        input.check().map_err(crate::Error::Validation)?;
+        input.check().map_err(crate::Error::validation)?;
     }
     Ok(())
 }

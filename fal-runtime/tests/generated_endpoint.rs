@@ -75,6 +75,7 @@ async fn inputs_are_validated_before_sending_like_a_422() {
         Err(e) => e,
     };
     assert!(kit.journal().is_empty(), "nothing may be sent");
+    assert_eq!(local.kind(), fal_runtime::ErrorKind::Validation);
     let shape = |e: &fal_runtime::Error| -> Vec<(String, Option<String>)> {
         e.field_errors()
             .iter()

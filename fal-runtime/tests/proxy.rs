@@ -10,10 +10,12 @@ mod common;
 use std::time::Duration;
 
 use common::{fast_retry, prompt, testkit};
-use fal_runtime::proxy::TARGET_URL_HEADER;
 use fal_runtime::storage::{UploadOptions, UploadSource};
 use fal_runtime::webhook::{WebhookError, DEFAULT_JWKS_URL};
 use fal_runtime::{Client, QueueStatus};
+
+/// fal's proxy convention: the header holding the real target URL.
+const TARGET_URL_HEADER: &str = "x-fal-target-url";
 use fal_testkit::{JournalEntry, RouteKind, Testkit};
 use futures::StreamExt;
 use reqwest::StatusCode;

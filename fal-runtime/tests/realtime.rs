@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fal_runtime::realtime::RealtimeError;
-use fal_runtime::{Client, Endpoint, Error};
+use fal_runtime::{Client, Endpoint};
 use fal_testkit::{FaultRule, JournalEntry, RouteKind, Testkit};
 use serde::{Deserialize, Serialize};
 
@@ -118,7 +118,7 @@ async fn bad_max_buffering_is_refused_before_any_network() {
             .await
             .expect_err("out of range");
         assert!(
-            matches!(&error, Error::Realtime(e) if matches!(**e, RealtimeError::InvalidMaxBuffering(m) if m == n)),
+            matches!(error.realtime(), Some(RealtimeError::InvalidMaxBuffering(m)) if *m == n),
             "{error:?}"
         );
     }
@@ -288,9 +288,13 @@ async fn a_refused_handshake_fails_connect_and_is_retried_on_reconnect() {
             .await
             .expect_err("refused");
         assert!(
-            matches!(&error, Error::Realtime(e) if matches!(&**e, RealtimeError::Connection(m) if m.contains("401"))),
+            matches!(
+                error.realtime(),
+                Some(RealtimeError::Refused { status: 401, .. })
+            ),
             "{error:?}"
         );
+        assert_eq!(error.status().map(|s| s.as_u16()), Some(401), "{error}");
         assert!(
             !error.to_string().contains("fal_jwt_token"),
             "the token stays out of messages"

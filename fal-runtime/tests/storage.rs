@@ -6,10 +6,18 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use fal_runtime::storage::{UploadError, UploadOptions, UploadSource};
-use fal_runtime::{Client, Error, Expiration, FileInput, ObjectLifecycle};
+use fal_runtime::{Client, ErrorKind, Expiration, FileInput, ObjectLifecycle, RetryPolicy};
 use fal_testkit::storage::Storage;
 use fal_testkit::{Fault, FaultRule, RouteKind, Testkit};
 use serde::Serialize;
+
+/// Retries without waiting, so the tests do not depend on time.
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy::default()
+        .base_delay(Duration::from_millis(1))
+        .max_delay(Duration::from_millis(5))
+        .jitter(false)
+}
 
 struct Kit {
     base: String,
@@ -31,11 +39,17 @@ async fn start() -> Kit {
 
 impl Kit {
     fn client(&self) -> Client {
+        self.client_with(fast_retry())
+    }
+
+    /// Storage calls retry through the client's one retry policy.
+    fn client_with(&self, retry: RetryPolicy) -> Client {
         Client::builder()
             .key(self.kit.key())
             .rest_url(self.kit.rest_url())
             .queue_url(self.kit.queue_url())
             .run_url(self.kit.run_url())
+            .retry(retry)
             .ignore_env()
             .build()
             .unwrap()
@@ -214,17 +228,15 @@ async fn a_part_that_keeps_failing_fails_the_upload_cleanly() {
     let kit = start().await;
     kit.storage().cut_next_parts(1000);
     let err = kit
-        .client()
-        .upload(
-            UploadSource::bytes(pattern(1_000_000, 7)),
-            &small_parts().part_attempts(2),
-        )
+        .client_with(fast_retry().max_retries(1))
+        .upload(UploadSource::bytes(pattern(1_000_000, 7)), &small_parts())
         .await
         .unwrap_err();
-    match &err {
-        Error::Upload(UploadError::Part { attempts: 2, .. }) => {}
-        other => panic!("expected a part failure after 2 attempts, got {other:?}"),
+    match err.upload() {
+        Some(UploadError::Part { attempts: 2, .. }) => {}
+        _ => panic!("expected a part failure after 2 attempts, got {err:?}"),
     }
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
     assert!(
         kit.storage().files().is_empty(),
         "a failed upload was completed"
@@ -257,9 +269,10 @@ async fn missing_files_and_refused_initiates_are_typed_errors() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Upload(UploadError::Read { .. })),
+        matches!(err.upload(), Some(UploadError::Read { .. })),
         "{err:?}"
     );
+    assert_eq!(err.kind(), ErrorKind::Input, "{err:?}");
 
     // A wrong key: initiate is refused with 401 and nothing is uploaded.
     let client = Client::builder()
@@ -269,12 +282,15 @@ async fn missing_files_and_refused_initiates_are_typed_errors() {
         .build()
         .unwrap();
     let err = client.upload_bytes("x", "text/plain").await.unwrap_err();
-    match &err {
-        Error::Upload(UploadError::Initiate(inner)) => {
+    match err.upload() {
+        Some(UploadError::Initiate(inner)) => {
             assert_eq!(inner.status().map(|s| s.as_u16()), Some(401), "{err}")
         }
-        other => panic!("expected a refused initiate, got {other:?}"),
+        _ => panic!("expected a refused initiate, got {err:?}"),
     }
+    // The family error's detail is reachable from the one error too.
+    assert_eq!(err.kind(), ErrorKind::Api, "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err}");
     assert!(kit.storage().files().is_empty());
 }
 
@@ -302,14 +318,19 @@ async fn local_file_inputs_are_uploaded_and_replaced_by_urls() {
             FileInput::url("https://example.com/a.png"),
         ],
     };
-    let client = kit.client();
-    let body = tokio::time::timeout(
-        Duration::from_secs(5),
-        fal_runtime::input::prepare(&client, &input),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    // The body the run host receives, echoed back: uploads go to the testkit,
+    // the run to a server that answers with what it was sent.
+    let client = Client::builder()
+        .key(kit.kit.key())
+        .rest_url(kit.kit.rest_url())
+        .run_url(echo_server().await)
+        .ignore_env()
+        .build()
+        .unwrap();
+    let body = tokio::time::timeout(Duration::from_secs(5), client.run(EchoEdit(input)))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(body["prompt"], "fal-upload://not-a-placeholder/0");
     assert_eq!(body["references"][0], data_uri);
     assert_eq!(body["references"][1], "https://example.com/a.png");
@@ -324,6 +345,27 @@ async fn local_file_inputs_are_uploaded_and_replaced_by_urls() {
         (Bytes::from(pattern(5000, 8)), "image/png".into())
     );
     assert_eq!(kit.storage().files().len(), 2);
+}
+
+/// `EditInput` sent to `acme/echo`, whose answer is the JSON it received.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct EchoEdit(EditInput);
+
+impl fal_runtime::Endpoint for EchoEdit {
+    const ENDPOINT_ID: &'static str = "acme/echo";
+    type Output = serde_json::Value;
+}
+
+/// A run host that answers every POST with its JSON body; returns its base URL.
+async fn echo_server() -> String {
+    let app = axum::Router::new().fallback(axum::routing::post(
+        |axum::Json(body): axum::Json<serde_json::Value>| async move { axum::Json(body) },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
 }
 
 #[derive(Serialize)]

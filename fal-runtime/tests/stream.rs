@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use fal_runtime::stream::{StreamError, StreamErrorKind};
-use fal_runtime::{Client, Endpoint, Error, Image};
+use fal_runtime::stream::StreamError;
+use fal_runtime::{Client, Endpoint, Error, ErrorKind, Image};
 use fal_testkit::{Fault, FaultRule, RouteKind, Testkit};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -49,11 +49,10 @@ async fn bounded<F: std::future::Future>(f: F) -> F::Output {
         .expect("the test finished in time")
 }
 
-fn stream_error(error: Error) -> StreamError {
-    match error {
-        Error::EventStream(e) => *e,
-        other => panic!("expected a stream error, got {other:?}"),
-    }
+fn stream_error(error: &Error) -> &StreamError {
+    error
+        .stream()
+        .unwrap_or_else(|| panic!("expected a stream error, got {error:?}"))
 }
 
 #[tokio::test]
@@ -128,9 +127,10 @@ async fn the_inactivity_timeout_fires_during_a_silent_gap() {
         events.next().await.expect("one event").expect("good");
         let started = Instant::now();
         let error = events.next().await.expect("an item").expect_err("timeout");
-        assert!(error.is_timeout(), "{error}");
+        assert!(stream_error(&error).is_timeout(), "{error}");
+        assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
         assert!(started.elapsed() < Duration::from_secs(3));
-        assert!(error.request_id.is_some(), "the error names the request");
+        assert!(error.request_id().is_some(), "the error names the request");
         assert!(events.next().await.is_none());
     })
     .await;
@@ -151,8 +151,9 @@ async fn an_error_event_is_a_typed_error() {
         assert_eq!(items.len(), 3);
         assert!(items[..2].iter().all(Result::is_ok));
         let error = items[2].as_ref().expect_err("error event");
-        match &error.kind {
-            StreamErrorKind::ErrorEvent {
+        assert_eq!(error.kind(), ErrorKind::Reported, "{error}");
+        match stream_error(error) {
+            StreamError::ErrorEvent {
                 message,
                 error_type,
                 ..
@@ -181,7 +182,7 @@ async fn non_json_data_is_a_typed_error() {
             .await
             .expect_err("bad data");
         assert!(
-            matches!(&error.kind, StreamErrorKind::InvalidEvent { excerpt, .. } if excerpt == "this is not json"),
+            matches!(stream_error(&error), StreamError::InvalidEvent { excerpt, .. } if excerpt == "this is not json"),
             "{error:?}"
         );
     })
@@ -209,7 +210,8 @@ async fn a_cut_stream_is_reported_as_cut_not_as_done() {
                 .await
                 .expect("stream starts");
             let error = events.final_output().await.expect_err("cut");
-            assert!(error.is_cut(), "{error:?}");
+            assert!(stream_error(&error).is_cut(), "{error:?}");
+            assert_eq!(error.kind(), ErrorKind::Transport, "{error:?}");
         }
     })
     .await;
@@ -250,9 +252,8 @@ async fn a_body_that_is_not_an_event_stream_is_a_typed_error() {
             .await
             .map(|_| ())
             .expect_err("not SSE");
-        let error = stream_error(error);
         assert!(
-            matches!(&error.kind, StreamErrorKind::NotEventStream { content_type: Some(ct) } if ct.contains("application/json")),
+            matches!(stream_error(&error), StreamError::NotEventStream { content_type: Some(ct) } if ct.contains("application/json")),
             "{error:?}"
         );
     })

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{client, entries, prompt, testkit};
-use fal_runtime::{Error, QueueStatus, WaitMode};
+use fal_runtime::{ErrorKind, QueueStatus, WaitMode};
 use fal_testkit::{FaultRule, RouteKind};
 
 const SHORT: Duration = Duration::from_millis(50);
@@ -153,19 +153,13 @@ async fn client_timeout_cancels_and_keeps_the_request_id() {
         .timeout(Duration::from_millis(200))
         .await
         .unwrap_err();
-    let Error::Timeout {
-        request_id: Some(id),
-        cancelled,
-        ..
-    } = &err
-    else {
-        panic!("expected a timeout with a request id, got {err:?}");
-    };
-    assert!(cancelled);
-    assert!(err.to_string().contains(id.as_str()));
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
+    let id = err.request_id().expect("the timeout names the request");
+    assert!(err.was_cancelled(), "{err}");
+    assert!(err.to_string().contains(id));
     let cancels = entries(&tk, RouteKind::Cancel);
     assert_eq!(cancels.len(), 1);
-    assert_eq!(cancels[0].request_id.as_deref(), Some(id.as_str()));
+    assert_eq!(cancels[0].request_id.as_deref(), Some(id));
     let status = client
         .endpoint("fal-ai/flux/dev")
         .request(id)

@@ -49,61 +49,29 @@ fn main() {
 /// Serves a testkit whose requests finish at once and are kept for
 /// `retention`, until stdin closes.
 fn retention_child(retention: Duration) {
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("child runtime: {e}");
-            std::process::exit(1);
-        }
-    };
-    runtime.block_on(async {
-        let kit = fal_testkit::Testkit::builder()
-            .queue_delay(Duration::ZERO)
-            .run_duration(Duration::ZERO)
-            .retention(retention)
-            .start()
-            .await;
-        let kit = match kit {
-            Ok(kit) => kit,
-            Err(e) => {
-                eprintln!("child testkit: {e}");
-                std::process::exit(1);
-            }
-        };
+    serve_until_stdin_closes(async move {
+        let kit = started(
+            fal_testkit::Testkit::builder()
+                .queue_delay(Duration::ZERO)
+                .run_duration(Duration::ZERO)
+                .retention(retention),
+        )
+        .await;
         println!("PORTS {}", kit.addr().port());
-        let _ = std::io::stdout().flush();
-        std::thread::spawn(|| {
-            let mut sink = Vec::new();
-            let _ = std::io::stdin().read_to_end(&mut sink);
-            std::process::exit(0);
-        });
-        futures::future::pending::<()>().await;
+        kit
     });
 }
 
 /// Serves the testkit and the baseline until stdin closes.
 fn child() {
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("child runtime: {e}");
-            std::process::exit(1);
-        }
-    };
-    runtime.block_on(async {
-        let kit = fal_testkit::Testkit::builder()
-            .queue_delay(Duration::from_secs(3600))
-            .run_duration(Duration::ZERO)
-            .keep_alive(Duration::from_secs(2))
-            .start()
-            .await;
-        let kit = match kit {
-            Ok(kit) => kit,
-            Err(e) => {
-                eprintln!("child testkit: {e}");
-                std::process::exit(1);
-            }
-        };
+    serve_until_stdin_closes(async {
+        let kit = started(
+            fal_testkit::Testkit::builder()
+                .queue_delay(Duration::from_secs(3600))
+                .run_duration(Duration::ZERO)
+                .keep_alive(Duration::from_secs(2)),
+        )
+        .await;
         let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
             Ok(l) => l,
             Err(e) => {
@@ -120,6 +88,33 @@ fn child() {
         });
         tokio::spawn(async move { axum::serve(listener, app).await });
         println!("PORTS {} {baseline_port}", kit.addr().port());
+        kit
+    });
+}
+
+/// The started testkit, or the process ends saying why.
+async fn started(builder: fal_testkit::TestkitBuilder) -> fal_testkit::Testkit {
+    match builder.start().await {
+        Ok(kit) => kit,
+        Err(e) => {
+            eprintln!("child testkit: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Runs `serve` (which prints the `PORTS` line and returns what must stay
+/// alive) and then serves until the parent closes stdin.
+fn serve_until_stdin_closes<T>(serve: impl std::future::Future<Output = T>) {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("child runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    runtime.block_on(async {
+        let _alive = serve.await;
         let _ = std::io::stdout().flush();
         std::thread::spawn(|| {
             let mut sink = Vec::new();

@@ -12,8 +12,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use fal_runtime::subscribe::WaitMode;
-use fal_runtime::{Client, Error, RetryPolicy};
+use fal_runtime::{Client, Error, ErrorKind, RetryPolicy, WaitMode};
 use fal_testkit::{FaultRule, RouteKind, Testkit};
 use serde_json::{json, Value};
 
@@ -81,9 +80,9 @@ impl Fault {
 enum Expect {
     /// The output.
     Output,
-    /// `Error::Api` with this status (and `error_type`, when given), never queued.
+    /// An `ErrorKind::Api` error with this status (and `error_type`, when given), never queued.
     RejectedAtSubmit(u16),
-    /// `Error::Api` with this status after the request was queued: carries its id.
+    /// An `ErrorKind::Api` error with this status after the request was queued: carries its id.
     Failed(u16, Option<&'static str>),
     /// A 504 with `x-fal-request-timeout-type: user`, never retried.
     UserTimeout { queued: bool },
@@ -327,7 +326,7 @@ async fn check(s: Scenario) -> Result<(), String> {
             }
         }
         (Expect::TransportWithId, Err(err)) => {
-            if !matches!(err, Error::Transport { .. }) {
+            if err.kind() != ErrorKind::Transport {
                 return fail(format!("got {err:?}"));
             }
             if run_id.is_none() || err.request_id() != run_id.as_deref() {

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::BatchError;
-use crate::http::{self, Operation};
+use crate::http::{self, Failed, Operation};
 use crate::Client;
 
 /// The directory (inside the batch directory) files go to.
@@ -250,55 +250,52 @@ fn percent_decode(text: &str) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// Fetches `url` into `target`, hashing as it writes. A cut body is fetched
-/// again, per the client's retry policy.
+/// Fetches `url` into `target`, hashing as it writes. The client's one retry
+/// loop covers the whole exchange: a failed request and a body cut short (or
+/// shorter than its `content-length`) are each one attempt.
 async fn download(client: &Client, url: &str, target: &Path) -> Result<(u64, String), FileError> {
     let remote = |message: String| FileError::Remote {
         url: url.to_owned(),
         message,
     };
     let parsed = url::Url::parse(url).map_err(|e| remote(format!("not a URL: {e}")))?;
-    let policy = client.retry_policy().clone();
     let temp = temp_path(target);
-    let mut retry = 0;
-    loop {
+    let (parsed, temp, remote) = (&parsed, &temp, &remote);
+    http::retrying(client.retry_policy(), Operation::Download, |_| async move {
         // No `authorize`: the key goes to fal's API hosts only.
-        let response = http::send(client, Operation::Other, || {
+        let response = http::attempt(client, Operation::Download, || {
             client.http().get(parsed.clone())
         })
         .await
-        .map_err(|e| remote(e.to_string()))?;
+        .map_err(|failed| failed.map(|e| remote(e.to_string())))?;
         let expected = response.content_length();
-        match write_body(response, &temp).await {
+        match write_body(response, temp).await {
             Ok((size, sha)) if expected.is_none_or(|n| n == size) => {
-                tokio::fs::rename(&temp, target)
+                tokio::fs::rename(temp, target)
                     .await
                     .map_err(|e| FileError::Local(BatchError::io(target, "rename into", e)))?;
-                return Ok((size, sha));
+                Ok((size, sha))
             }
             Ok((size, _)) => {
-                let _ = tokio::fs::remove_file(&temp).await;
-                if retry >= policy.retries() {
-                    return Err(remote(format!(
-                        "got {size} bytes of {}",
-                        expected.unwrap_or_default()
-                    )));
-                }
+                let _ = tokio::fs::remove_file(temp).await;
+                Err(Failed::retry(remote(format!(
+                    "got {size} bytes of {}",
+                    expected.unwrap_or_default()
+                ))))
             }
             Err(BodyError::Local(err)) => {
-                let _ = tokio::fs::remove_file(&temp).await;
-                return Err(FileError::Local(BatchError::io(target, "write", err)));
+                let _ = tokio::fs::remove_file(temp).await;
+                Err(Failed::fatal(FileError::Local(BatchError::io(
+                    target, "write", err,
+                ))))
             }
             Err(BodyError::Remote(err)) => {
-                let _ = tokio::fs::remove_file(&temp).await;
-                if retry >= policy.retries() {
-                    return Err(remote(format!("the download broke: {err}")));
-                }
+                let _ = tokio::fs::remove_file(temp).await;
+                Err(Failed::retry(remote(format!("the download broke: {err}"))))
             }
         }
-        tokio::time::sleep(policy.backoff(retry)).await;
-        retry += 1;
-    }
+    })
+    .await
 }
 
 enum BodyError {

@@ -24,6 +24,7 @@ use super::files::{self, FileError};
 use super::results::ResultsFile;
 use super::store::{ClaimedJob, Counts, JobState, Outcome, Store, StoreError};
 use super::{Batch, BatchError, BatchOptions, InDoubt, FIRST_POLL};
+use crate::error::Repr;
 use crate::{Client, Error, QueueHandle, QueueStatus};
 
 /// A snapshot of a run, for a progress display.
@@ -247,8 +248,8 @@ enum SubmitVerdict {
 }
 
 fn classify_submit(err: &Error) -> SubmitVerdict {
-    match err {
-        Error::Api(api) => match api.status.as_u16() {
+    match err.repr() {
+        Repr::Api(api) => match api.status.as_u16() {
             429 => SubmitVerdict::Refused {
                 retry_after: api.retry_after,
                 rate_limited: true,
@@ -261,21 +262,21 @@ fn classify_submit(err: &Error) -> SubmitVerdict {
             code if code >= 500 => SubmitVerdict::Doubtful,
             _ => SubmitVerdict::JobError,
         },
-        Error::Transport { source, .. } if source.is_connect() => SubmitVerdict::Refused {
+        Repr::Transport { source, .. } if source.is_connect() => SubmitVerdict::Refused {
             retry_after: None,
             rate_limited: false,
         },
-        Error::Transport { .. } | Error::Decode { .. } => SubmitVerdict::Doubtful,
-        Error::Config(_) | Error::EndpointId(_) => SubmitVerdict::Fatal,
+        Repr::Transport { .. } | Repr::Decode { .. } => SubmitVerdict::Doubtful,
+        Repr::Config { .. } | Repr::EndpointId(_) => SubmitVerdict::Fatal,
         _ => SubmitVerdict::JobError,
     }
 }
 
 /// Whether a failed poll or result fetch is worth trying again.
 fn transient(err: &Error) -> bool {
-    match err {
-        Error::Api(api) => matches!(api.status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504),
-        Error::Transport { .. } | Error::Stream { .. } => true,
+    match err.repr() {
+        Repr::Api(api) => matches!(api.status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504),
+        Repr::Transport { .. } | Repr::Stream(_) => true,
         _ => false,
     }
 }

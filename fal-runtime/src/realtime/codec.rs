@@ -29,7 +29,7 @@ pub(crate) enum Incoming<O> {
 
 /// Encodes an input as a msgpack map with named fields.
 pub(crate) fn encode<I: Serialize + ?Sized>(input: &I) -> Result<Vec<u8>, RealtimeError> {
-    rmp_serde::to_vec_named(input).map_err(|e| RealtimeError::Encode(e.to_string()))
+    rmp_serde::to_vec_named(input).map_err(|e| RealtimeError::Encode(Box::new(e)))
 }
 
 /// Decodes a binary (msgpack) frame.
@@ -48,7 +48,7 @@ pub(crate) fn decode_binary<O: DeserializeOwned>(frame: &[u8]) -> Incoming<O> {
         Ok(output) => Incoming::Output(output),
         Err(e) => Incoming::Error(RealtimeError::Decode {
             format: "msgpack",
-            detail: e.to_string(),
+            source: Box::new(e),
         }),
     }
 }
@@ -66,7 +66,7 @@ pub(crate) fn decode_text<O: DeserializeOwned>(frame: &str) -> Incoming<O> {
         Ok(output) => Incoming::Output(output),
         Err(e) => Incoming::Error(RealtimeError::Decode {
             format: "JSON",
-            detail: e.to_string(),
+            source: Box::new(e),
         }),
     }
 }

@@ -42,10 +42,7 @@ pub(crate) async fn open(url: &Url, tokens: &Tokens) -> Result<Socket, RealtimeE
     // Nagle off: realtime frames are small and latency is the point.
     let handshake = tokio_tungstenite::connect_async_with_config(url.as_str(), None, true);
     match tokio::time::timeout(OPEN_TIMEOUT, handshake).await {
-        Err(_) => Err(RealtimeError::Connection(format!(
-            "the handshake took longer than {} s",
-            OPEN_TIMEOUT.as_secs()
-        ))),
+        Err(_) => Err(RealtimeError::HandshakeTimeout(OPEN_TIMEOUT)),
         Ok(Err(error)) => Err(handshake_error(error)),
         Ok(Ok((socket, _response))) => Ok(socket),
     }
@@ -65,15 +62,15 @@ fn handshake_error(error: tungstenite::Error) -> RealtimeError {
                         .collect::<String>()
                 })
                 .unwrap_or_default();
-            RealtimeError::Connection(format!(
-                "the server refused the WebSocket upgrade with HTTP {}: {body}",
-                response.status()
-            ))
+            RealtimeError::Refused {
+                status: response.status().as_u16(),
+                body,
+            }
         }
         tungstenite::Error::Url(_) => {
-            RealtimeError::InvalidUrl("the realtime URL is not a valid WebSocket URL".into())
+            RealtimeError::InvalidUrl("the realtime URL is not a valid WebSocket URL")
         }
-        other => RealtimeError::Connection(other.to_string()),
+        other => RealtimeError::Connection(Box::new(other)),
     }
 }
 
@@ -228,7 +225,7 @@ impl<O: DeserializeOwned + Send + 'static> Session<O> {
                     failures += 1;
                     if failures > self.max_reconnects {
                         self.awaiting = false;
-                        let error = RealtimeError::Connection(error.to_string());
+                        let error = RealtimeError::Connection(Box::new(error));
                         return self.emit(Err(error)).await;
                     }
                 }

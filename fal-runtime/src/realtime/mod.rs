@@ -23,7 +23,7 @@
 //! - connects to `{run}/<id>/realtime` (`http`→`ws`, `https`→`wss`, `/realtime` not
 //!   doubled, `max_buffering` 1..=60) directly, even with a proxy set: fal's proxy
 //!   does not carry WebSockets; the token is fetched through it
-//!   ([`crate::proxy`]);
+//!   ([`ClientBuilder::proxy_url`](crate::ClientBuilder::proxy_url));
 //! - throttles sends, latest wins (128 ms by default, like fal's JS client);
 //! - ignores `x-fal-message` meta frames, turns `x-fal-error` into
 //!   [`RealtimeError::Server`], and treats `TIMEOUT` as the idle notice it is;
@@ -161,15 +161,14 @@ impl<I, O> RealtimeBuilder<I, O> {
         let scheme = match url.scheme() {
             "http" | "ws" => "ws",
             "https" | "wss" => "wss",
-            other => {
-                return Err(RealtimeError::InvalidUrl(format!(
-                    "the run URL has scheme {other:?}; expected http or https"
-                )))
+            _ => {
+                return Err(RealtimeError::InvalidUrl(
+                    "the run URL's scheme is neither http nor https",
+                ));
             }
         };
-        url.set_scheme(scheme).map_err(|()| {
-            RealtimeError::InvalidUrl("cannot switch to a WebSocket scheme".into())
-        })?;
+        url.set_scheme(scheme)
+            .map_err(|()| RealtimeError::InvalidUrl("cannot switch to a WebSocket scheme"))?;
         if let Some(n) = self.max_buffering {
             url.query_pairs_mut()
                 .append_pair("max_buffering", &n.to_string());
@@ -192,8 +191,8 @@ where
             }
         }
         if self.token_expiration < Duration::from_secs(1) {
-            return Err(crate::Error::Config(
-                "the realtime token expiration must be at least one second".into(),
+            return Err(crate::Error::config(
+                "the realtime token expiration must be at least one second",
             ));
         }
         let endpoint = EndpointId::parse(&self.endpoint)?;

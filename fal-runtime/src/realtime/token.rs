@@ -66,19 +66,27 @@ async fn fetch(
         "token_expiration": expiration.as_secs().max(1),
     })
     .to_string();
-    let response = http::send(client, Operation::Token, || {
-        client
-            .authorize(client.http().post(url.clone()))
-            .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body.clone())
-    })
+    let shown = crate::http::display_url(&url);
+    let read = |response: reqwest::Response| async {
+        response
+            .bytes()
+            .await
+            .map_err(|e| crate::Error::transport(Operation::Token, shown.clone(), e))
+    };
+    let bytes = http::exchange(
+        client,
+        Operation::Token,
+        || {
+            client
+                .authorize(client.http().post(url.clone()))
+                .header(ACCEPT, HeaderValue::from_static("application/json"))
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body.clone())
+        },
+        read,
+    )
     .await
     .map_err(|e| RealtimeError::Token(Box::new(e)))?;
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| RealtimeError::Token(Box::new(e.without_url())))?;
     parse_response(&bytes)
 }
 

@@ -98,9 +98,9 @@ pub(crate) fn collect(input: &(impl Serialize + ?Sized)) -> Result<Collected> {
         .map(|collector| collector.files)
         .unwrap_or_default();
     drop(guard);
-    let value = value.map_err(|err| Error::Input {
-        path: err.path().to_string(),
-        message: err.inner().to_string(),
+    let value = value.map_err(|err| {
+        let path = err.path().to_string();
+        Error::input(path, err.into_inner())
     })?;
     Ok(Collected {
         value,

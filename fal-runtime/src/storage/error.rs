@@ -2,11 +2,15 @@
 
 use std::path::PathBuf;
 
+use crate::http::{Failed, Operation};
+use crate::ErrorKind;
+
 /// One failed HTTP exchange with storage.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum UploadFailure {
     /// No usable response (connection refused or cut, body not fully sent).
-    #[error("transport error: {0}")]
+    #[error("the connection failed")]
     Transport(#[source] reqwest::Error),
     /// Storage answered with a non-2xx status.
     #[error("HTTP {status}: {body}")]
@@ -17,7 +21,7 @@ pub enum UploadFailure {
         body: String,
     },
     /// The part's local content could not be read.
-    #[error("reading the local content failed: {0}")]
+    #[error("reading the local content failed")]
     Local(#[source] std::io::Error),
     /// A 2xx answer that lacks what the protocol promises (e.g. no ETag).
     #[error("unexpected response: {0}")]
@@ -27,9 +31,10 @@ pub enum UploadFailure {
 /// Why an upload did not complete. An upload that returns this was not
 /// completed: no URL was handed out for it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum UploadError {
     /// The local content could not be read.
-    #[error("could not read {}: {source}", path.as_ref().map_or("the upload source".to_owned(), |p| p.display().to_string()))]
+    #[error("could not read {}", path.as_ref().map_or("the upload source".to_owned(), |p| p.display().to_string()))]
     Read {
         /// The file, when the source was one.
         path: Option<PathBuf>,
@@ -38,7 +43,7 @@ pub enum UploadError {
         source: std::io::Error,
     },
     /// The authenticated `initiate` call failed (after the client's retries).
-    #[error("storage upload initiation failed: {0}")]
+    #[error("storage upload initiation failed")]
     Initiate(#[source] Box<crate::Error>),
     /// `initiate` answered 2xx with something other than `{upload_url, file_url}`.
     #[error("storage upload initiation at {url} answered unexpectedly: {message}")]
@@ -49,7 +54,7 @@ pub enum UploadError {
         message: String,
     },
     /// The single PUT to the signed URL failed.
-    #[error("upload PUT failed after {attempts} attempt(s): {failure}")]
+    #[error("upload PUT failed after {attempts} attempt(s)")]
     Put {
         /// Attempts made.
         attempts: u32,
@@ -58,7 +63,7 @@ pub enum UploadError {
         failure: UploadFailure,
     },
     /// A multipart part failed on every attempt; the upload was abandoned.
-    #[error("upload part {part} failed after {attempts} attempt(s): {failure}")]
+    #[error("upload part {part} failed after {attempts} attempt(s)")]
     Part {
         /// The 1-based part number.
         part: u32,
@@ -69,7 +74,7 @@ pub enum UploadError {
         failure: UploadFailure,
     },
     /// Completing the multipart upload failed.
-    #[error("completing the multipart upload failed: {0}")]
+    #[error("completing the multipart upload failed")]
     Complete(#[source] UploadFailure),
     /// The content needs more parts than fal numbers (10,000).
     #[error(
@@ -83,6 +88,75 @@ pub enum UploadError {
         /// The part limit.
         max: u32,
     },
+}
+
+impl UploadFailure {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Transport(err) if err.is_timeout() => ErrorKind::Timeout,
+            Self::Transport(_) => ErrorKind::Transport,
+            Self::Status { .. } => ErrorKind::Api,
+            Self::Local(_) => ErrorKind::Input,
+            Self::Protocol(_) => ErrorKind::Decode,
+        }
+    }
+
+    fn status(&self) -> Option<http::StatusCode> {
+        match self {
+            Self::Status { status, .. } => http::StatusCode::from_u16(*status).ok(),
+            _ => None,
+        }
+    }
+}
+
+impl UploadError {
+    pub(crate) fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Read { .. } | Self::TooManyParts { .. } => ErrorKind::Input,
+            Self::Initiate(inner) => inner.kind(),
+            Self::InitiateAnswer { .. } => ErrorKind::Decode,
+            Self::Put { failure, .. } | Self::Part { failure, .. } | Self::Complete(failure) => {
+                failure.kind()
+            }
+        }
+    }
+
+    pub(crate) fn status(&self) -> Option<http::StatusCode> {
+        match self {
+            Self::Initiate(inner) => inner.status(),
+            Self::Put { failure, .. } | Self::Part { failure, .. } | Self::Complete(failure) => {
+                failure.status()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One request to a signed storage URL (no key): a 2xx response, or the
+/// failure and whether an upload call retries it ([`crate::RetryPolicy`] has
+/// the table). The retry loop itself is [`crate::http::retrying`].
+pub(crate) async fn signed_attempt(
+    client: &crate::Client,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, Failed<UploadFailure>> {
+    let operation = Operation::Upload;
+    match client.execute(request).await {
+        Ok(response) if response.status().is_success() => Ok(response),
+        Ok(response) => {
+            let retryable = operation.retries_status(response.status());
+            let failure = status_failure(response).await;
+            Err(Failed {
+                err: failure,
+                retryable,
+                retry_after: None,
+            })
+        }
+        Err(err) => Err(Failed {
+            retryable: operation.retries_transport(&err),
+            err: UploadFailure::Transport(err),
+            retry_after: None,
+        }),
+    }
 }
 
 /// Reads a failing response into an [`UploadFailure::Status`].

@@ -36,8 +36,6 @@ pub const DEFAULT_PART_SIZE: usize = 10 * 1024 * 1024;
 /// from disk; parts of bytes and readers are held while in flight, so for
 /// those memory stays near `(concurrency + 1) * part_size`.
 pub const DEFAULT_PART_CONCURRENCY: usize = 4;
-/// Attempts per part before the upload fails (fal's JS client makes 3).
-pub const DEFAULT_PART_ATTEMPTS: u32 = 3;
 
 /// How to upload: name, type, lifecycle and multipart tuning.
 #[derive(Clone, Debug)]
@@ -56,8 +54,6 @@ pub struct UploadOptions {
     pub part_size: usize,
     /// Parts uploaded at once (at least 1).
     pub part_concurrency: usize,
-    /// Attempts per part (at least 1).
-    pub part_attempts: u32,
 }
 
 impl Default for UploadOptions {
@@ -69,7 +65,6 @@ impl Default for UploadOptions {
             multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
             part_size: DEFAULT_PART_SIZE,
             part_concurrency: DEFAULT_PART_CONCURRENCY,
-            part_attempts: DEFAULT_PART_ATTEMPTS,
         }
     }
 }
@@ -108,12 +103,6 @@ impl UploadOptions {
     /// Sets how many parts are in flight at once (at least 1).
     pub fn part_concurrency(mut self, parts: usize) -> Self {
         self.part_concurrency = parts.max(1);
-        self
-    }
-
-    /// Sets the attempts per part (at least 1).
-    pub fn part_attempts(mut self, attempts: u32) -> Self {
-        self.part_attempts = attempts.max(1);
         self
     }
 }

@@ -20,10 +20,11 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 use url::Url;
 
-use super::error::{status_failure, UploadError, UploadFailure};
+use super::error::{signed_attempt, UploadError, UploadFailure};
 use super::source::PartReader;
-use super::upload::{backoff, initiate, Described, Flow};
+use super::upload::{initiate, Described, Flow};
 use super::UploadOptions;
+use crate::http::{retrying, Failed, Operation};
 use crate::Client;
 
 /// Part numbers run from 1 to 10,000 (the usual object-store limit).
@@ -126,19 +127,18 @@ pub(crate) async fn upload(
     };
     let initiated = initiate(client, Flow::Multipart, described, options).await?;
     let upload_url = &initiated.upload_url;
-    let attempts = options.part_attempts.max(1);
     let mut completed: Vec<CompletedPart> = bodies
-        .map_ok(|(number, body)| put_part(client, upload_url, number, body, attempts))
+        .map_ok(|(number, body)| put_part(client, upload_url, number, body))
         .try_buffer_unordered(options.part_concurrency.max(1))
         .try_collect()
         .await?;
     if completed.is_empty() {
         // Empty content: one empty part, so the upload still has an object.
         let empty = PartBody::Memory(Bytes::new());
-        completed.push(put_part(client, upload_url, 1, empty, attempts).await?);
+        completed.push(put_part(client, upload_url, 1, empty).await?);
     }
     completed.sort_by_key(|part| part.part_number);
-    complete(client, upload_url, &completed, attempts).await?;
+    complete(client, upload_url, &completed).await?;
     Ok(initiated.file_url)
 }
 
@@ -214,12 +214,12 @@ pub(crate) fn child_url(upload_url: &Url, suffix: &str) -> Result<Url, UploadFai
     Ok(url)
 }
 
+/// One part, retried on its own through the client's retry loop.
 async fn put_part(
     client: &Client,
     upload_url: &Url,
     number: u32,
     body: PartBody,
-    attempts: u32,
 ) -> Result<CompletedPart, UploadError> {
     let failed = |attempts, failure| UploadError::Part {
         part: number,
@@ -227,18 +227,17 @@ async fn put_part(
         failure,
     };
     let url = child_url(upload_url, &number.to_string()).map_err(|f| failed(0, f))?;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match try_part(client, &url, number, &body).await {
-            Ok(part) => return Ok(part),
-            Err(failure) if attempt >= attempts => return Err(failed(attempt, failure)),
-            Err(failure) => {
-                tracing::debug!(part = number, attempt, %failure, "retrying upload part");
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-        }
-    }
+    let (url, body) = (&url, &body);
+    retrying(
+        client.retry_policy(),
+        Operation::Upload,
+        |attempt| async move {
+            try_part(client, url, number, body)
+                .await
+                .map_err(|f| f.map(|failure| failed(attempt, failure)))
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -253,20 +252,14 @@ async fn try_part(
     url: &Url,
     number: u32,
     body: &PartBody,
-) -> Result<CompletedPart, UploadFailure> {
+) -> Result<CompletedPart, Failed<UploadFailure>> {
     let (body, len) = body.body().await?;
     let put = client
         .http()
         .put(url.clone())
         .header(CONTENT_LENGTH, len)
         .body(body);
-    let response = client
-        .execute(put)
-        .await
-        .map_err(UploadFailure::Transport)?;
-    if !response.status().is_success() {
-        return Err(status_failure(response).await);
-    }
+    let response = signed_attempt(client, put).await?;
     let header_etag = response
         .headers()
         .get(ETAG)
@@ -274,8 +267,11 @@ async fn try_part(
         .map(str::to_owned);
     // fal's JS flow answers with JSON {partNumber, etag}; S3-style stores send
     // an ETag header. Reading the body to its end also proves the answer was
-    // not cut.
-    let body = response.bytes().await.map_err(UploadFailure::Transport)?;
+    // not cut; a cut one is sent again (a part PUT may be repeated).
+    let body = response
+        .bytes()
+        .await
+        .map_err(|err| Failed::retry(UploadFailure::Transport(err)))?;
     let json_etag = serde_json::from_slice::<PartAnswer>(&body)
         .ok()
         .and_then(|answer| answer.etag);
@@ -292,33 +288,18 @@ async fn complete(
     client: &Client,
     upload_url: &Url,
     parts: &[CompletedPart],
-    attempts: u32,
 ) -> Result<(), UploadError> {
     let url = child_url(upload_url, "complete").map_err(UploadError::Complete)?;
     let body = json!({ "parts": parts });
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let failure = match client
-            .execute(client.http().post(url.clone()).json(&body))
+    let (url, body) = (&url, &body);
+    retrying(client.retry_policy(), Operation::Upload, |_| async move {
+        let request = client.http().post(url.clone()).json(body);
+        signed_attempt(client, request)
             .await
-        {
-            Ok(response) if response.status().is_success() => return Ok(()),
-            Ok(response) => {
-                let retryable = response.status().is_server_error();
-                let failure = status_failure(response).await;
-                if !retryable {
-                    return Err(UploadError::Complete(failure));
-                }
-                failure
-            }
-            Err(err) => UploadFailure::Transport(err),
-        };
-        if attempt >= attempts {
-            return Err(UploadError::Complete(failure));
-        }
-        tokio::time::sleep(backoff(attempt)).await;
-    }
+            .map_err(|f| f.map(UploadError::Complete))?;
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! one signed PUT, or multipart for large content.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -11,12 +11,12 @@ use serde_json::json;
 use tokio_util::io::ReaderStream;
 use url::Url;
 
-use super::error::{status_failure, UploadError, UploadFailure};
+use super::error::{signed_attempt, UploadError};
 use super::lifecycle::{LIFECYCLE_HEADER, LIFECYCLE_PREFERENCE_HEADER};
 use super::multipart::{self, Parts};
 use super::source::{PartReader, UploadSource};
 use super::UploadOptions;
-use crate::http::{join, send, Operation};
+use crate::http::{exchange, join, retrying, Operation};
 use crate::Client;
 
 /// Which initiate call to make.
@@ -46,9 +46,6 @@ struct InitiateResponse {
     file_url: String,
 }
 
-/// Attempts for the single PUT: the signed URL accepts a repeat, and a
-/// transient failure should not cost the caller the whole upload.
-const PUT_ATTEMPTS: u32 = 3;
 const FILE_READ_CHUNK: usize = 256 * 1024;
 
 /// Uploads `source` and returns the public URL fal serves it at.
@@ -175,7 +172,17 @@ pub(crate) async fn initiate(
         "content_type": described.content_type,
         "file_name": described.file_name,
     });
-    let response = send(client, Operation::Upload, || {
+    // The answer's body is read inside the attempt: a cut one is asked for
+    // again like any transport failure (initiating twice only leaves an unused
+    // signed URL).
+    let shown = crate::http::display_url(&url);
+    let read = |response: reqwest::Response| async {
+        response
+            .bytes()
+            .await
+            .map_err(|err| crate::Error::transport(Operation::Upload, shown.clone(), err))
+    };
+    let make = || {
         let mut request = client
             .authorize(client.http().post(url.clone()))
             .header(http::header::ACCEPT, "application/json")
@@ -186,16 +193,15 @@ pub(crate) async fn initiate(
                 .header(LIFECYCLE_PREFERENCE_HEADER, lifecycle);
         }
         request
-    })
-    .await
-    .map_err(|err| UploadError::Initiate(Box::new(err)))?;
+    };
+    let answer = exchange(client, Operation::Upload, make, read)
+        .await
+        .map_err(|err| UploadError::Initiate(Box::new(err)))?;
     let protocol = |message: String| UploadError::InitiateAnswer {
         url: url.to_string(),
         message,
     };
-    let answer: InitiateResponse = response
-        .json()
-        .await
+    let answer: InitiateResponse = serde_json::from_slice(&answer)
         .map_err(|err| protocol(format!("not JSON {{upload_url, file_url}}: {err}")))?;
     let upload_url = Url::parse(&answer.upload_url).map_err(|err| {
         protocol(format!(
@@ -207,11 +213,6 @@ pub(crate) async fn initiate(
         upload_url,
         file_url: answer.file_url,
     })
-}
-
-/// Exponential delay for the n-th retry (1-based), capped at a few seconds.
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(250u64.saturating_mul(1 << attempt.min(4)) / 2)
 }
 
 /// Content of a single PUT, re-creatable for each attempt.
@@ -246,42 +247,30 @@ async fn single(
     content: SingleBody,
 ) -> Result<String, UploadError> {
     let initiated = initiate(client, Flow::Single, described, options).await?;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let (body, len) = content.body().await?;
-        // No credentials: the signed URL is the authorization.
-        let put = client
-            .http()
-            .put(initiated.upload_url.clone())
-            .header(CONTENT_TYPE, &described.content_type)
-            .header(CONTENT_LENGTH, len)
-            .body(body);
-        let outcome = client.execute(put).await;
-        let failure = match outcome {
-            Ok(response) if response.status().is_success() => return Ok(initiated.file_url),
-            Ok(response) => {
-                let retryable = response.status().is_server_error()
-                    || response.status() == http::StatusCode::TOO_MANY_REQUESTS;
-                let failure = status_failure(response).await;
-                if !retryable {
-                    return Err(UploadError::Put {
-                        attempts: attempt,
-                        failure,
-                    });
-                }
-                failure
-            }
-            Err(err) => UploadFailure::Transport(err),
-        };
-        if attempt >= PUT_ATTEMPTS {
-            return Err(UploadError::Put {
-                attempts: attempt,
-                failure,
-            });
-        }
-        tokio::time::sleep(backoff(attempt)).await;
-    }
+    let (upload_url, content) = (&initiated.upload_url, &content);
+    retrying(
+        client.retry_policy(),
+        Operation::Upload,
+        |attempt| async move {
+            let (body, len) = content.body().await?;
+            // No credentials: the signed URL is the authorization.
+            let put = client
+                .http()
+                .put(upload_url.clone())
+                .header(CONTENT_TYPE, &described.content_type)
+                .header(CONTENT_LENGTH, len)
+                .body(body);
+            signed_attempt(client, put).await.map_err(|failed| {
+                failed.map(|failure| UploadError::Put {
+                    attempts: attempt,
+                    failure,
+                })
+            })?;
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(initiated.file_url)
 }
 
 #[cfg(test)]

@@ -1,30 +1,22 @@
-//! What can go wrong once a `/stream` response has started.
+//! What can go wrong once an event stream (a `/stream` response or a queue
+//! status stream) has started.
 
-use std::fmt;
 use std::time::Duration;
 
 use super::sse::SseError;
+use crate::ErrorKind;
 
-/// A failure of a `/stream` call after the server accepted it (HTTP errors before the
-/// first byte are the crate's ordinary [`crate::Error`]). Carries the request id fal
-/// assigned, when the response had one, so a failure can be reported to fal.
-#[derive(Debug, thiserror::Error)]
-#[error("{kind}{}", RequestIdSuffix(.request_id.as_deref()))]
-pub struct StreamError {
-    /// What went wrong.
-    pub kind: StreamErrorKind,
-    /// `x-fal-request-id` of the response, if it had one.
-    pub request_id: Option<String>,
-}
-
-/// The ways a stream fails.
+/// A failure of an event stream after the server accepted the call (HTTP errors
+/// before the first byte are ordinary API errors). It reaches callers inside a
+/// [`crate::Error`], which also carries the request id; [`crate::Error::stream`]
+/// gives it back.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum StreamErrorKind {
-    /// No event arrived within the inactivity timeout, so the call was abandoned
+pub enum StreamError {
+    /// Nothing arrived within the idle timeout, so the stream was abandoned
     /// rather than left hanging on a silent server.
-    #[error("no event arrived for {} s (inactivity timeout)", .0.as_secs_f64())]
-    InactivityTimeout(Duration),
+    #[error("nothing arrived for {} s (idle timeout)", .0.as_secs_f64())]
+    Idle(Duration),
     /// The server answered 2xx but not with `text/event-stream`.
     #[error("expected a text/event-stream response, got content type {}", .content_type.as_deref().unwrap_or("(none)"))]
     NotEventStream {
@@ -32,18 +24,19 @@ pub enum StreamErrorKind {
         content_type: Option<String>,
     },
     /// The connection failed while the body was being read.
-    #[error("the event stream was interrupted: {0}")]
+    #[error("the event stream was interrupted")]
     Interrupted(#[source] reqwest::Error),
-    /// The bytes were not a valid event stream (including a body cut mid-event).
+    /// The bytes were not a valid event stream (including a body cut mid-event
+    /// and an event over the size limit).
     #[error(transparent)]
     Malformed(SseError),
     /// An event's data was not JSON of the expected type.
-    #[error("event data is not the expected JSON ({source}); data starts with {excerpt:?}")]
+    #[error("event data is not the expected JSON; data starts with {excerpt:?}")]
     InvalidEvent {
         /// The JSON or type mismatch.
         #[source]
         source: serde_json::Error,
-        /// The first bytes of the offending data, for the error message.
+        /// The first characters of the offending data, escaped when shown.
         excerpt: String,
     },
     /// The server sent an error event (see [`crate::stream`] for the recognised shape).
@@ -59,45 +52,40 @@ pub enum StreamErrorKind {
     /// The stream ended without a single event, so there is no final output.
     #[error("the stream ended without any event")]
     NoEvents,
+    /// A status stream ended (cleanly, between events) before the request
+    /// completed.
+    #[error("the status stream ended before the request completed")]
+    EndedEarly,
 }
 
 impl StreamError {
-    pub(crate) fn new(kind: StreamErrorKind, request_id: Option<&str>) -> Self {
-        Self {
-            kind,
-            request_id: request_id.map(str::to_owned),
-        }
-    }
-
     /// True when the body stopped early: the connection broke, or it closed in the
-    /// middle of an event. The output received so far is then not the final one.
+    /// middle of an event, or a status stream closed before completion. What was
+    /// received so far is then not the whole story.
     pub fn is_cut(&self) -> bool {
         matches!(
-            self.kind,
-            StreamErrorKind::Interrupted(_)
-                | StreamErrorKind::Malformed(SseError::Unterminated { .. })
+            self,
+            Self::Interrupted(_)
+                | Self::Malformed(SseError::Unterminated { .. })
+                | Self::EndedEarly
         )
     }
 
-    /// True when the inactivity timeout fired.
+    /// True when the idle timeout fired.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.kind, StreamErrorKind::InactivityTimeout(_))
+        matches!(self, Self::Idle(_))
     }
-}
 
-impl From<StreamError> for crate::Error {
-    fn from(error: StreamError) -> Self {
-        crate::Error::EventStream(Box::new(error))
-    }
-}
-
-struct RequestIdSuffix<'a>(Option<&'a str>);
-
-impl fmt::Display for RequestIdSuffix<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(id) => write!(f, " (request id {id})"),
-            None => Ok(()),
+    pub(crate) fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Idle(_) => ErrorKind::Timeout,
+            Self::Interrupted(err) if err.is_timeout() => ErrorKind::Timeout,
+            Self::Interrupted(_) | Self::EndedEarly => ErrorKind::Transport,
+            Self::Malformed(SseError::Unterminated { .. }) => ErrorKind::Transport,
+            Self::Malformed(SseError::EventTooLarge { .. }) => ErrorKind::TooLarge,
+            Self::Malformed(_) | Self::NotEventStream { .. } => ErrorKind::Decode,
+            Self::InvalidEvent { .. } | Self::NoEvents => ErrorKind::Decode,
+            Self::ErrorEvent { .. } => ErrorKind::Reported,
         }
     }
 }

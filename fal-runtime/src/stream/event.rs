@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::error::StreamErrorKind;
+use super::error::StreamError;
 use super::sse::SseEvent;
 
 /// How many bytes of a bad event's data an error message quotes.
@@ -22,14 +22,14 @@ struct ErrorProbe {
 /// Decodes one event. An event is an *error event* when it is named `error`, or when
 /// its data is a JSON object whose `error` member is present and not `null` (the
 /// convention of fal's streaming apps, whose partial outputs carry `"error": null`).
-pub(crate) fn decode<T: DeserializeOwned>(event: &SseEvent) -> Result<T, StreamErrorKind> {
+pub(crate) fn decode<T: DeserializeOwned>(event: &SseEvent) -> Result<T, StreamError> {
     let named_error = event.name.as_deref() == Some("error");
     let has_error = may_carry_error(&event.data)
         && serde_json::from_str::<ErrorProbe>(&event.data).is_ok_and(|probe| probe.error.is_some());
     if named_error || has_error {
         return Err(error_event(&event.data));
     }
-    serde_json::from_str(&event.data).map_err(|source| StreamErrorKind::InvalidEvent {
+    serde_json::from_str(&event.data).map_err(|source| StreamError::InvalidEvent {
         source,
         excerpt: event.data.chars().take(EXCERPT_CHARS).collect(),
     })
@@ -51,10 +51,10 @@ fn may_carry_error(data: &str) -> bool {
     })
 }
 
-/// Builds [`StreamErrorKind::ErrorEvent`] from whatever the server put in the event:
+/// Builds [`StreamError::ErrorEvent`] from whatever the server put in the event:
 /// `{"error": "text"}`, `{"error": {"message"|"detail": …, "error_type": …}}`,
 /// `{"detail": …}`, or (for an `error`-named event) any JSON or plain text.
-fn error_event(data: &str) -> StreamErrorKind {
+fn error_event(data: &str) -> StreamError {
     let payload: serde_json::Value =
         serde_json::from_str(data).unwrap_or_else(|_| serde_json::Value::String(data.to_owned()));
     let inner = payload.get("error").filter(|v| !v.is_null());
@@ -84,7 +84,7 @@ fn error_event(data: &str) -> StreamErrorKind {
         .or_else(|| payload.get("error_type"))
         .and_then(|v| v.as_str())
         .map(str::to_owned);
-    StreamErrorKind::ErrorEvent {
+    StreamError::ErrorEvent {
         message,
         error_type,
         payload,
@@ -113,27 +113,21 @@ mod tests {
     #[test]
     fn error_shapes_are_recognised() {
         let kind = decode::<serde_json::Value>(&event(None, r#"{"error":"boom"}"#)).unwrap_err();
-        assert!(
-            matches!(kind, StreamErrorKind::ErrorEvent { ref message, .. } if message == "boom")
-        );
+        assert!(matches!(kind, StreamError::ErrorEvent { ref message, .. } if message == "boom"));
         let kind = decode::<serde_json::Value>(&event(
             None,
             r#"{"error":{"message":"bad","error_type":"runner_disconnected"}}"#,
         ))
         .unwrap_err();
         assert!(
-            matches!(kind, StreamErrorKind::ErrorEvent { ref message, ref error_type, .. }
+            matches!(kind, StreamError::ErrorEvent { ref message, ref error_type, .. }
             if message == "bad" && error_type.as_deref() == Some("runner_disconnected"))
         );
         let kind =
             decode::<serde_json::Value>(&event(Some("error"), r#"{"detail":"nope"}"#)).unwrap_err();
-        assert!(
-            matches!(kind, StreamErrorKind::ErrorEvent { ref message, .. } if message == "nope")
-        );
+        assert!(matches!(kind, StreamError::ErrorEvent { ref message, .. } if message == "nope"));
         let kind = decode::<serde_json::Value>(&event(Some("error"), "plain")).unwrap_err();
-        assert!(
-            matches!(kind, StreamErrorKind::ErrorEvent { ref message, .. } if message == "plain")
-        );
+        assert!(matches!(kind, StreamError::ErrorEvent { ref message, .. } if message == "plain"));
     }
 
     #[test]
@@ -174,7 +168,7 @@ mod tests {
     fn non_json_data_is_an_invalid_event() {
         let kind = decode::<serde_json::Value>(&event(None, "not json")).unwrap_err();
         assert!(
-            matches!(kind, StreamErrorKind::InvalidEvent { ref excerpt, .. } if excerpt == "not json")
+            matches!(kind, StreamError::InvalidEvent { ref excerpt, .. } if excerpt == "not json")
         );
     }
 }

@@ -5,7 +5,8 @@
 //! separate "done" event). [`EventStream`] yields the events typed, and
 //! [`EventStream::final_output`] drains it and returns the last one.
 //!
-//! Failures are typed ([`StreamError`]):
+//! Failures are typed: each is a [`crate::Error`] carrying the request id, whose
+//! [`crate::Error::stream`] is a [`StreamError`]:
 //! - an inactivity timeout (default 15 s, [`StreamOptions::inactivity_timeout`]) that
 //!   fires *during* a silent gap: every wait for the next event is bounded, unlike
 //!   fal's JS client which only checks after a chunk arrives;
@@ -32,7 +33,9 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
-pub use error::{StreamError, StreamErrorKind};
+use crate::error::{Error, Result};
+
+pub use error::StreamError;
 pub use request::StreamCall;
 pub use sse::SseError;
 
@@ -60,7 +63,7 @@ impl Default for StreamOptions {
 
 impl StreamOptions {
     /// Longest wait for the next event before the stream fails with
-    /// [`StreamErrorKind::InactivityTimeout`]. Default 15 s.
+    /// [`StreamError::Idle`]. Default 15 s.
     pub fn inactivity_timeout(mut self, timeout: Duration) -> Self {
         self.inactivity_timeout = timeout;
         self
@@ -80,7 +83,7 @@ impl StreamOptions {
 /// first error it yields.
 pub struct EventStream<T> {
     request_id: Option<String>,
-    inner: BoxStream<'static, Result<T, StreamError>>,
+    inner: BoxStream<'static, Result<T>>,
 }
 
 impl<T> std::fmt::Debug for EventStream<T> {
@@ -113,14 +116,11 @@ impl<T: DeserializeOwned + Send + 'static> EventStream<T> {
                 Ok(None) => return None,
                 Ok(Some(Ok(value))) => Ok(value),
                 Ok(Some(Err(kind))) => Err(kind),
-                Err(_) => Err(StreamErrorKind::InactivityTimeout(timeout)),
+                Err(_) => Err(StreamError::Idle(timeout)),
             };
             match item {
                 Ok(value) => Some((Ok(value), Some(state))),
-                Err(kind) => {
-                    let error = StreamError::new(kind, state.request_id.as_deref());
-                    Some((Err(error), None))
-                }
+                Err(kind) => Some((Err(state.error(kind)), None)),
             }
         })
         .boxed();
@@ -128,14 +128,14 @@ impl<T: DeserializeOwned + Send + 'static> EventStream<T> {
     }
 
     /// Reads every remaining event and returns the last one: the final output.
-    /// Fails with the first error, or with [`StreamErrorKind::NoEvents`] if the
+    /// Fails with the first error, or with [`StreamError::NoEvents`] if the
     /// stream had no event at all.
-    pub async fn final_output(mut self) -> Result<T, StreamError> {
+    pub async fn final_output(mut self) -> Result<T> {
         let mut last = None;
         while let Some(item) = self.inner.next().await {
             last = Some(item?);
         }
-        last.ok_or_else(|| StreamError::new(StreamErrorKind::NoEvents, self.request_id.as_deref()))
+        last.ok_or_else(|| stream_error(StreamError::NoEvents, self.request_id.as_deref()))
     }
 }
 
@@ -147,7 +147,7 @@ impl<T> EventStream<T> {
 }
 
 impl<T> Stream for EventStream<T> {
-    type Item = Result<T, StreamError>;
+    type Item = Result<T>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.inner.poll_next_unpin(cx)
@@ -169,8 +169,12 @@ where
     T: DeserializeOwned,
     S: Stream<Item = Result<Bytes, reqwest::Error>>,
 {
+    fn error(&self, kind: StreamError) -> Error {
+        stream_error(kind, self.request_id.as_deref())
+    }
+
     /// The next decoded event; `None` once the body ended cleanly.
-    async fn next_event(&mut self) -> Option<Result<T, StreamErrorKind>> {
+    async fn next_event(&mut self) -> Option<Result<T, StreamError>> {
         loop {
             if let Some(event) = self.ready.pop_front() {
                 return Some(event::decode(&event));
@@ -181,20 +185,31 @@ where
             match self.body.next().await {
                 Some(Ok(chunk)) => {
                     if let Err(error) = self.parser.push(&chunk, &mut self.ready) {
-                        return Some(Err(StreamErrorKind::Malformed(error)));
+                        return Some(Err(StreamError::Malformed(error)));
                     }
                 }
-                Some(Err(error)) => return Some(Err(StreamErrorKind::Interrupted(error))),
+                Some(Err(error)) => {
+                    return Some(Err(StreamError::Interrupted(error.without_url())))
+                }
                 None => {
                     self.finished = true;
                     // `ready` is empty here, so every complete event was delivered
                     // before an unterminated one is reported.
                     if let Err(error) = self.parser.finish() {
-                        return Some(Err(StreamErrorKind::Malformed(error)));
+                        return Some(Err(StreamError::Malformed(error)));
                     }
                 }
             }
         }
+    }
+}
+
+/// `kind` as the crate's error, naming the request.
+fn stream_error(kind: StreamError, request_id: Option<&str>) -> Error {
+    let error = Error::from(kind);
+    match request_id {
+        Some(id) => error.with_request_id(id),
+        None => error,
     }
 }
 
@@ -218,17 +233,14 @@ pub mod __bench {
     }
 
     /// Frames and decodes every event as `T`, as [`EventStream`] does.
-    pub fn decode<T: DeserializeOwned>(
-        body: &[u8],
-        chunk: usize,
-    ) -> Result<usize, StreamErrorKind> {
+    pub fn decode<T: DeserializeOwned>(body: &[u8], chunk: usize) -> Result<usize, StreamError> {
         let mut parser = SseParser::new(usize::MAX);
         let mut ready = VecDeque::new();
         let mut count = 0;
         for piece in body.chunks(chunk.max(1)) {
             parser
                 .push(piece, &mut ready)
-                .map_err(StreamErrorKind::Malformed)?;
+                .map_err(StreamError::Malformed)?;
             for event in ready.drain(..) {
                 std::hint::black_box(event::decode::<T>(&event)?);
                 count += 1;
@@ -244,7 +256,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// Feeds `chunks` through the whole typed pipeline, as a response body would.
-    fn collect(chunks: Vec<Vec<u8>>) -> Vec<Result<serde_json::Value, StreamError>> {
+    fn collect(chunks: Vec<Vec<u8>>) -> Vec<Result<serde_json::Value>> {
         let body = futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -288,7 +300,7 @@ mod tests {
             let items = collect(vec![body]);
             let (last, good) = items.split_last().unwrap();
             prop_assert_eq!(good.len(), values.len() - 1);
-            let cut_error = last.as_ref().err().is_some_and(|e| e.is_cut() && e.request_id.as_deref() == Some("req-1"));
+            let cut_error = last.as_ref().err().is_some_and(|e| e.stream().is_some_and(StreamError::is_cut) && e.request_id() == Some("req-1"));
             prop_assert!(cut_error);
         }
     }
@@ -301,7 +313,10 @@ mod tests {
         let mut events = EventStream::<u32>::from_body(body, None, &options);
         assert_eq!(events.next().await.unwrap().unwrap(), 1);
         let error = events.next().await.unwrap().unwrap_err();
-        assert!(error.is_timeout(), "{error}");
+        assert!(
+            error.stream().is_some_and(StreamError::is_timeout),
+            "{error}"
+        );
         assert!(
             events.next().await.is_none(),
             "the stream ends after its error"

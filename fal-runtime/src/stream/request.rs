@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{EventStream, StreamError, StreamErrorKind, StreamOptions};
+use super::{stream_error, EventStream, StreamError, StreamOptions};
 use crate::calls::Untyped;
 use crate::error::Result;
 use crate::http::{self, Operation};
@@ -138,8 +138,8 @@ where
                 .as_deref()
                 .is_some_and(|ct| ct.to_ascii_lowercase().contains("text/event-stream"));
             if !is_sse {
-                let kind = StreamErrorKind::NotEventStream { content_type };
-                return Err(StreamError::new(kind, request_id.as_deref()).into());
+                let kind = StreamError::NotEventStream { content_type };
+                return Err(stream_error(kind, request_id.as_deref()));
             }
             Ok(EventStream::from_body(
                 response.bytes_stream(),

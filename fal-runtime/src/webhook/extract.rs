@@ -59,7 +59,7 @@ pub enum WebhookRejection {
         limit: usize,
     },
     /// The body could not be read (connection cut, or longer than the limit).
-    #[error("could not read the webhook body: {0}")]
+    #[error("could not read the webhook body")]
     Body(#[source] axum::Error),
 }
 

@@ -34,9 +34,10 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the key set could not be obtained.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum JwksError {
     /// The JWKS request failed or returned a non-2xx status.
-    #[error("could not fetch webhook keys from {url}: {source}")]
+    #[error("could not fetch webhook keys from {url}")]
     Fetch {
         /// The JWKS URL.
         url: String,
@@ -45,7 +46,7 @@ pub enum JwksError {
         source: reqwest::Error,
     },
     /// The document is not a JWKS (`{"keys": [...]}`).
-    #[error("webhook key set is not a JWKS document: {0}")]
+    #[error("webhook key set is not a JWKS document")]
     Shape(#[source] serde_json::Error),
     /// The document holds no usable Ed25519 key.
     #[error(
@@ -96,8 +97,10 @@ pub fn parse_jwks(document: &[u8]) -> Result<Vec<VerifyingKey>, JwksError> {
     }
 }
 
-/// Why a delivery was refused.
+/// Why a delivery was refused. Converts into [`crate::Error`] (whose
+/// [`crate::Error::webhook`] gives it back) with `?`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WebhookError {
     /// The signature headers are missing, stale or do not verify: not from fal.
     #[error(transparent)]
@@ -108,6 +111,23 @@ pub enum WebhookError {
     /// Authentic, but the body is not what the endpoint returns.
     #[error(transparent)]
     Payload(#[from] PayloadError),
+}
+
+impl WebhookError {
+    pub(crate) fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            Self::Signature(_) => ErrorKind::Unverified,
+            Self::Jwks(JwksError::Fetch { source, .. }) if source.is_timeout() => {
+                ErrorKind::Timeout
+            }
+            Self::Jwks(JwksError::Fetch { source, .. }) if source.status().is_some() => {
+                ErrorKind::Api
+            }
+            Self::Jwks(JwksError::Fetch { .. }) => ErrorKind::Transport,
+            Self::Jwks(_) | Self::Payload(_) => ErrorKind::Decode,
+        }
+    }
 }
 
 struct Cached {

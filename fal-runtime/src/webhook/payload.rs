@@ -87,12 +87,13 @@ pub struct WebhookDelivery<T = Value> {
 
 /// Why a delivery body could not be parsed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PayloadError {
     /// The body is not JSON of the delivery shape (`request_id`, `status`, …).
-    #[error("webhook body is not a fal delivery: {0}")]
+    #[error("webhook body is not a fal delivery")]
     Shape(#[source] serde_json::Error),
     /// The delivery is fine but its `payload` is not the endpoint's output type.
-    #[error("webhook payload of request {request_id} does not match the endpoint's output type: {source}")]
+    #[error("webhook payload of request {request_id} does not match the endpoint's output type")]
     Output {
         /// The request the delivery is about.
         request_id: String,

@@ -34,6 +34,7 @@ pub struct VerifiedHeaders {
 
 /// Why a delivery's signature was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignatureError {
     /// One of the four signature headers is absent.
     #[error("webhook header {0} is missing")]
@@ -68,7 +69,7 @@ pub enum SignatureError {
 
 impl SignatureError {
     /// Whether fetching a fresh key set could change the verdict.
-    pub fn may_need_new_keys(&self) -> bool {
+    pub(crate) fn may_need_new_keys(&self) -> bool {
         matches!(self, Self::NoKeys | Self::Mismatch)
     }
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# fal-runtime's public API, compared with the checked-in listing
+# fal-runtime/public-api.txt, so that every change to the surface shows up in
+# review as a diff of that file.
+#
+#   scripts/public-api.sh          fail (exit 1, with the diff) when the surface changed
+#   scripts/public-api.sh --bless  rewrite the listing after an intended change
+#
+# The listing comes from rustdoc's JSON output, which is unstable: the stable
+# toolchain emits it only with RUSTC_BOOTSTRAP=1, and its format follows the
+# toolchain, so scripts/public_api.py reads the format the project's toolchain
+# writes. Generated bindings (fal_runtime::endpoints) have their own snapshots.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# A target directory of its own: RUSTC_BOOTSTRAP is part of what cargo
+# fingerprints, so sharing one would rebuild the dependencies' metadata each
+# time this and an ordinary build take turns.
+target="${CARGO_TARGET_DIR:-target}/public-api"
+RUSTC_BOOTSTRAP=1 cargo rustdoc -q -p fal-runtime --lib --features axum,batch-postgres --locked \
+  --target-dir "$target" -- -Z unstable-options --output-format json
+listing="$(mktemp)"
+trap 'rm -f "$listing"' EXIT
+python3 scripts/public_api.py --skip fal_runtime::endpoints "$target/doc/fal_runtime.json" >"$listing"
+
+if [ "${1:-}" = "--bless" ]; then
+  cp "$listing" fal-runtime/public-api.txt
+  echo "fal-runtime/public-api.txt updated ($(wc -l <"$listing") lines)"
+  exit 0
+fi
+if ! diff -u fal-runtime/public-api.txt "$listing"; then
+  echo "fal-runtime's public API changed (diff above: - listed, + now)." >&2
+  echo "If the change is intended, run scripts/public-api.sh --bless and commit the listing." >&2
+  exit 1
+fi
+echo "fal-runtime public API: unchanged ($(wc -l <"$listing") lines)"
