@@ -9,7 +9,10 @@
 # The listing comes from rustdoc's JSON output, which is unstable: the stable
 # toolchain emits it only with RUSTC_BOOTSTRAP=1, and its format follows the
 # toolchain, so scripts/public_api.py reads the format the project's toolchain
-# writes. Generated bindings (fal_runtime::endpoints) have their own snapshots.
+# writes. Generated bindings (fal_runtime::endpoints) have their own snapshots,
+# and so do the generated Platform API modules (one per operationId listed in
+# fal-runtime/platform/operations, checked by `fal codegen rest --check`): the
+# listing keeps the platform client's hand-written surface.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,11 +20,16 @@ cd "$(dirname "$0")/.."
 # fingerprints, so sharing one would rebuild the dependencies' metadata each
 # time this and an ordinary build take turns.
 target="${CARGO_TARGET_DIR:-target}/public-api"
-RUSTC_BOOTSTRAP=1 cargo rustdoc -q -p fal-runtime --lib --features axum,batch-postgres --locked \
+RUSTC_BOOTSTRAP=1 cargo rustdoc -q -p fal-runtime --lib --features axum,batch-postgres,platform --locked \
   --target-dir "$target" -- -Z unstable-options --output-format json
 listing="$(mktemp)"
 trap 'rm -f "$listing"' EXIT
-python3 scripts/public_api.py --skip fal_runtime::endpoints "$target/doc/fal_runtime.json" >"$listing"
+skips=(--skip fal_runtime::endpoints --skip fal_runtime::platform::__types)
+while read -r operation; do
+  # operationId → module: getModels → get_models
+  skips+=(--skip "fal_runtime::platform::$(sed -E 's/([A-Z])/_\L\1/g' <<<"$operation")")
+done < <(grep -v '^#' fal-runtime/platform/operations | grep .)
+python3 scripts/public_api.py "${skips[@]}" "$target/doc/fal_runtime.json" >"$listing"
 
 if [ "${1:-}" = "--bless" ]; then
   cp "$listing" fal-runtime/public-api.txt

@@ -251,7 +251,7 @@ pub fn submit(args: SubmitArgs) -> Result<(), Failure> {
 
 /// `work` under `--timeout` and Ctrl-C, for the verbs that make one quick call
 /// (nothing to cancel: the call is dropped).
-async fn within<T>(
+pub(crate) async fn within<T>(
     timeout: Option<Duration>,
     work: impl std::future::Future<Output = Result<T, Failure>> + Send,
 ) -> Result<T, Failure> {

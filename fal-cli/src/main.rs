@@ -10,6 +10,7 @@ mod codegen;
 mod failure;
 mod interrupt;
 mod output;
+mod platform;
 mod schemas;
 mod target;
 mod testkit;
@@ -59,6 +60,22 @@ enum Command {
     },
     /// Serve the local fal-compatible testkit and print its base URL.
     Testkit(testkit::TestkitArgs),
+    /// fal's models: search the catalogue, one model's metadata or OpenAPI document.
+    Models {
+        #[command(subcommand)]
+        command: platform::ModelsCommand,
+    },
+    /// Unit prices of endpoints.
+    Pricing(platform::PricingArgs),
+    /// What N units (or, with --calls, N calls) of endpoints would cost.
+    Estimate(platform::EstimateArgs),
+    /// What was spent, per endpoint and unit (needs an admin key).
+    Usage(platform::UsageArgs),
+    /// Request history of an endpoint, and deleting a request's stored payloads.
+    Requests {
+        #[command(subcommand)]
+        command: platform::RequestsCommand,
+    },
     /// Run thousands of inputs through one endpoint, durably (resumable after any stop).
     Batch {
         #[command(subcommand)]
@@ -72,6 +89,9 @@ enum CodegenCommand {
     Generate(CodegenArgs),
     /// Exit 1 if the bindings file is not what `generate` would write.
     Check(CodegenArgs),
+    /// Write (or with --check, verify) a typed client module for a REST
+    /// OpenAPI document, such as fal's Platform APIs.
+    Rest(codegen::RestArgs),
 }
 
 /// Where schemas come from and where bindings go.
@@ -121,6 +141,9 @@ fn main() -> ExitCode {
         Command::Codegen {
             command: CodegenCommand::Check(args),
         } => codegen::check(args),
+        Command::Codegen {
+            command: CodegenCommand::Rest(args),
+        } => codegen::rest(args),
         Command::Schemas {
             command: SchemasCommand::Fetch(args),
         } => schemas::fetch(args),
@@ -129,6 +152,11 @@ fn main() -> ExitCode {
         } => schemas::reduce::run(args),
         Command::Testkit(args) => testkit::serve(args),
         Command::Batch { command } => batch::batch(command),
+        Command::Models { command } => platform::models(command),
+        Command::Pricing(args) => platform::pricing(args),
+        Command::Estimate(args) => platform::estimate(args),
+        Command::Usage(args) => platform::usage(args),
+        Command::Requests { command } => platform::requests(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

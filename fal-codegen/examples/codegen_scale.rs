@@ -47,7 +47,10 @@ fn document(n: usize) -> String {
 }
 
 fn main() -> std::process::ExitCode {
-    let Some(n) = std::env::args().nth(1).and_then(|a| a.parse::<usize>().ok()) else {
+    let Some(n) = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse::<usize>().ok())
+    else {
         eprintln!("usage: codegen_scale PROPERTIES");
         return std::process::ExitCode::from(2);
     };

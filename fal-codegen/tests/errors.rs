@@ -128,3 +128,15 @@ fn a_filter_naming_an_unknown_endpoint_is_an_error() {
         only.inputs
     );
 }
+
+#[test]
+fn ids_that_climb_out_of_a_url_path_are_refused_naming_the_file() {
+    for id in ["acme/../x", "%2e%2e/%2e%2e/admin", r"x\\..\\..\\admin/y"] {
+        let text = minimal(r#"{"type":"object"}"#).replace("/a/b", &format!("/{id}"));
+        let error = error_of(&text).to_string();
+        assert!(
+            error.starts_with("broken.json#/paths/") && error.contains("invalid endpoint id"),
+            "{id}: {error}"
+        );
+    }
+}

@@ -78,8 +78,8 @@ fn parse_id(input: ParseStream<'_>) -> syn::Result<LitStr> {
             "the first argument must be the endpoint id as a string literal, e.g. \"fal-ai/flux/dev\"",
         )
     })?;
-    fal_codegen::endpoint_id::validate(&lit.value())
-        .map_err(|message| syn::Error::new(lit.span(), message))?;
+    fal_id::EndpointId::parse(&lit.value())
+        .map_err(|err| syn::Error::new(lit.span(), err.to_string()))?;
     Ok(lit)
 }
 

@@ -1,8 +1,8 @@
 //! `#[fal_endpoint]`: declare a fal endpoint on your own input type.
 //!
 //! Generated bindings and this attribute produce the same thing, an
-//! implementation of `fal_runtime::Endpoint` on the input type (the emission
-//! code is shared with `fal-codegen`), so every way of calling fal (queue,
+//! implementation of `fal_runtime::Endpoint` on the input type, with the id
+//! checked by the same grammar (the `fal-id` crate), so every way of calling fal (queue,
 //! subscribe, direct run, stream) works for a declared endpoint exactly as for
 //! a generated one. Use it through `fal_runtime::fal_endpoint` (default feature
 //! `macros`); the expansion names only `fal_runtime` paths, so the crate must
@@ -62,6 +62,8 @@
 //! unit or generic struct; a missing `output`; an id outside the grammar; an
 //! unknown or repeated option. The macro never panics.
 
+#[cfg(test)]
+mod agreement;
 mod args;
 mod item;
 
@@ -96,14 +98,15 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         Ok(args) => {
             let input = with_serialize(input.clone(), args.derive_serialize.as_ref());
             let ident = &input.ident;
-            let endpoint = fal_codegen::emit::endpoint_impl(
-                quote!(#ident),
-                &args.endpoint_id.value(),
-                args.output.to_token_stream(),
-            );
+            // The checked value, re-emitted without any literal suffix.
+            let id = syn::LitStr::new(&args.endpoint_id.value(), args.endpoint_id.span());
+            let output = &args.output;
             quote! {
                 #input
-                #endpoint
+                impl fal_runtime::Endpoint for #ident {
+                    const ENDPOINT_ID: &'static str = #id;
+                    type Output = #output;
+                }
             }
         }
         Err(e) => with_item(e, with_serialize(input.clone(), None).into_token_stream()),

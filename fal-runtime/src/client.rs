@@ -7,7 +7,10 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, USER_AGENT};
 use url::Url;
 
-use crate::config::{self, Key, DEFAULT_QUEUE_URL, DEFAULT_REST_URL, DEFAULT_RUN_URL};
+use crate::config::{
+    self, Key, DEFAULT_API_URL, DEFAULT_QUEUE_URL, DEFAULT_REST_URL, DEFAULT_RUN_URL,
+};
+use crate::destination::{KeyScope, Traffic};
 use crate::error::{Error, Result};
 use crate::http::RetryPolicy;
 
@@ -32,7 +35,10 @@ struct Inner {
     queue: Url,
     run: Url,
     rest: Url,
+    api: Url,
     proxy: Option<Url>,
+    /// Where the key may go ([`crate::destination`]).
+    scope: KeyScope,
     retry: RetryPolicy,
     validate_inputs: bool,
 }
@@ -44,6 +50,7 @@ impl fmt::Debug for Client {
             .field("queue_url", &crate::http::display_url(&self.inner.queue))
             .field("run_url", &crate::http::display_url(&self.inner.run))
             .field("rest_url", &crate::http::display_url(&self.inner.rest))
+            .field("api_url", &crate::http::display_url(&self.inner.api))
             .field(
                 "proxy_url",
                 &self.inner.proxy.as_ref().map(crate::http::display_url),
@@ -92,6 +99,12 @@ impl Client {
         &self.inner.rest
     }
 
+    /// Base URL of the Platform API host (`FAL_API_URL`; models, pricing,
+    /// usage, request history).
+    pub fn api_base(&self) -> &Url {
+        &self.inner.api
+    }
+
     /// The proxy every HTTP request goes through, if any
     /// ([`ClientBuilder::proxy_url`]).
     pub fn proxy_url(&self) -> Option<&Url> {
@@ -108,28 +121,59 @@ impl Client {
         &self.inner.retry
     }
 
-    /// Adds `Authorization: Key …` (when a key is set) and the user agent. Use it
-    /// only for fal's own hosts, never for signed upload URLs. Calling it twice is
-    /// harmless: the headers replace, not append.
-    pub(crate) fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        request.headers(self.inner.auth_headers.clone())
+    /// Readies a built request to leave, the one place where that is decided
+    /// ([`crate::destination`]): an API call is refused unless its URL may receive
+    /// the key, and then gets `Authorization: Key …` (when a key is set) and the
+    /// user agent; signed and public requests never carry the key. Then the
+    /// request is addressed to the proxy when this traffic goes through one.
+    pub(crate) fn prepare(
+        &self,
+        mut request: reqwest::Request,
+        traffic: Traffic,
+    ) -> Result<reqwest::Request> {
+        match traffic {
+            Traffic::Api(operation) => {
+                if !self.inner.scope.admits(request.url()) {
+                    return Err(Error::untrusted_url(operation, request.url(), false));
+                }
+                for (name, value) in &self.inner.auth_headers {
+                    request.headers_mut().insert(name, value.clone());
+                }
+            }
+            Traffic::Signed | Traffic::Public => request = unkeyed(request),
+        }
+        Ok(crate::proxy::route(self.proxy_for(traffic), request))
     }
 
-    /// `request` readdressed to the proxy when one is set ([`crate::proxy`]).
-    /// Every request the client makes passes here, so none can bypass the proxy.
-    pub(crate) fn route(&self, request: reqwest::Request) -> reqwest::Request {
-        crate::proxy::route(self.inner.proxy.as_ref(), request)
+    /// Where the key may go.
+    pub(crate) fn key_scope(&self) -> &KeyScope {
+        &self.inner.scope
     }
 
-    /// Builds, routes and sends one attempt, for the calls that handle their own
-    /// retries and errors (signed upload URLs) instead of [`crate::http::send`].
-    pub(crate) async fn execute(
+    /// The proxy this kind of request goes through, if any: every kind, when
+    /// one is set ([`crate::proxy`] says why).
+    pub(crate) fn proxy_for(&self, _traffic: Traffic) -> Option<&Url> {
+        self.inner.proxy.as_ref()
+    }
+
+    /// Builds, readies and sends one attempt to a signed storage URL (no key),
+    /// for the upload calls, which read their own failures
+    /// (`storage::error::signed_attempt`) inside the one retry loop.
+    pub(crate) async fn execute_signed(
         &self,
         request: reqwest::RequestBuilder,
     ) -> reqwest::Result<reqwest::Response> {
-        let request = request.build()?;
-        self.inner.http.execute(self.route(request)).await
+        let request = unkeyed(request.build()?);
+        let request = crate::proxy::route(self.proxy_for(Traffic::Signed), request);
+        self.inner.http.execute(request).await
     }
+}
+
+/// `request` without any `Authorization` header: signed and public requests
+/// never carry a credential, whatever a caller's per-request headers said.
+fn unkeyed(mut request: reqwest::Request) -> reqwest::Request {
+    request.headers_mut().remove(AUTHORIZATION);
+    request
 }
 
 /// Configures a [`Client`]. Explicit settings win over the environment.
@@ -139,6 +183,7 @@ pub struct ClientBuilder {
     queue_url: Option<String>,
     run_url: Option<String>,
     rest_url: Option<String>,
+    api_url: Option<String>,
     proxy_url: Option<String>,
     http: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
@@ -154,6 +199,7 @@ impl fmt::Debug for ClientBuilder {
             .field("queue_url", &shown(&self.queue_url))
             .field("run_url", &shown(&self.run_url))
             .field("rest_url", &shown(&self.rest_url))
+            .field("api_url", &shown(&self.api_url))
             .field("proxy_url", &shown(&self.proxy_url))
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
@@ -194,6 +240,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Base URL of the Platform API host (may carry a path prefix); the
+    /// operations add their `/v1/…` paths to it.
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = Some(url.into());
+        self
+    }
+
     /// Sends every HTTP request to this URL (e.g. your server's `/api/fal/proxy`)
     /// with the real fal URL in `x-fal-target-url`, fal's proxy convention (spec
     /// 2.4). The hosts above keep their meaning: they name the targets. Never
@@ -207,6 +260,13 @@ impl ClientBuilder {
 
     /// Uses this `reqwest::Client` (its proxy, TLS and timeout settings) instead of
     /// building one.
+    ///
+    /// Its redirect policy applies too. The client built otherwise follows a
+    /// redirect of a keyed call only to a URL the key may go to
+    /// (the [crate docs](crate) say where); reqwest's default policy keeps
+    /// `Authorization` on any redirect to the same host and port, even outside a
+    /// base URL's path. Give this client `reqwest::redirect::Policy::none()`
+    /// unless you trust every server it talks to.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -269,11 +329,18 @@ impl ClientBuilder {
         let queue = base(self.queue_url, "FAL_QUEUE_URL", DEFAULT_QUEUE_URL)?;
         let run = base(self.run_url, "FAL_RUN_URL", DEFAULT_RUN_URL)?;
         let rest = base(self.rest_url, "FAL_REST_URL", DEFAULT_REST_URL)?;
+        let api = base(self.api_url, "FAL_API_URL", DEFAULT_API_URL)?;
         let proxy = match self.proxy_url {
             Some(url) => Some(config::parse_base("the builder's proxy URL", &url)?),
             None => None,
         };
         let key = self.key.or_else(|| env.key());
+        let scope = KeyScope::new(
+            [&queue, &run, &rest, &api]
+                .into_iter()
+                .chain(proxy.as_ref())
+                .cloned(),
+        );
 
         let mut auth_headers = HeaderMap::new();
         let agent = self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
@@ -297,6 +364,7 @@ impl ClientBuilder {
             None => reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(30))
                 .pool_idle_timeout(Duration::from_secs(90))
+                .redirect(scope.redirect_policy())
                 .build()
                 .map_err(|err| Error::config_because("could not build the HTTP client", err))?,
         };
@@ -309,7 +377,9 @@ impl ClientBuilder {
                 queue,
                 run,
                 rest,
+                api,
                 proxy,
+                scope,
                 retry: self.retry.unwrap_or_default(),
                 validate_inputs: !self.skip_validation,
             }),
@@ -336,6 +406,7 @@ mod tests {
         assert_eq!(client.queue_base().as_str(), "https://queue.fal.run/");
         assert_eq!(client.run_base().as_str(), "https://fal.run/");
         assert_eq!(client.rest_base().as_str(), "https://rest.fal.ai/");
+        assert_eq!(client.api_base().as_str(), "https://api.fal.ai/");
         assert!(!client.has_key());
 
         let vars = env(&[
@@ -343,9 +414,11 @@ mod tests {
             ("FAL_QUEUE_URL", "http://127.0.0.1:1/queue/"),
             ("FAL_RUN_URL", "http://127.0.0.1:1/run"),
             ("FAL_REST_URL", "http://127.0.0.1:1/rest"),
+            ("FAL_API_URL", "http://127.0.0.1:1/api"),
         ]);
         let client = Client::builder().build_with(&vars).unwrap();
         assert!(client.has_key());
+        assert_eq!(client.api_base().as_str(), "http://127.0.0.1:1/api");
         assert_eq!(client.queue_base().as_str(), "http://127.0.0.1:1/queue/");
         assert_eq!(client.run_base().path(), "/run");
 

@@ -14,6 +14,9 @@ pub const DEFAULT_QUEUE_URL: &str = "https://queue.fal.run";
 pub const DEFAULT_RUN_URL: &str = "https://fal.run";
 /// fal's REST host (tokens, storage).
 pub const DEFAULT_REST_URL: &str = "https://rest.fal.ai";
+/// fal's Platform API host (models, pricing, usage, request history); its
+/// operations add their own `/v1/…` path.
+pub const DEFAULT_API_URL: &str = "https://api.fal.ai";
 
 /// A fal API key: either the whole `key_id:key_secret` string or a bare key.
 ///

@@ -104,6 +104,15 @@ pub(crate) enum Repr {
     Upload(UploadError),
     Realtime(RealtimeError),
     Webhook(WebhookError),
+    /// A call not sent, or a redirect not followed, because its URL lies outside
+    /// where the key may go.
+    UntrustedUrl {
+        operation: Operation,
+        /// The URL refused (never carries a credential).
+        url: String,
+        /// Whether it came from a redirect's `Location`.
+        redirected: bool,
+    },
 }
 
 /// What kind of failure an [`Error`] is, for deciding what to do about it.
@@ -143,6 +152,11 @@ pub enum ErrorKind {
     Config,
     /// A webhook delivery failed verification: it is not from fal, or is stale.
     Unverified,
+    /// A call was not sent, or a redirect not followed, because its URL lies
+    /// outside the configured base URLs and fal's own hosts, the only places the
+    /// API key may go (a URL named in a response or a `Location` is never
+    /// trusted with it).
+    UntrustedUrl,
 }
 
 impl Error {
@@ -173,6 +187,7 @@ impl Error {
             Repr::Validation(_) => ErrorKind::Validation,
             Repr::EndpointId(_) | Repr::RequestId(_) => ErrorKind::InvalidId,
             Repr::Config { .. } => ErrorKind::Config,
+            Repr::UntrustedUrl { .. } => ErrorKind::UntrustedUrl,
             Repr::Stream(err) => err.kind(),
             Repr::Upload(err) => err.kind(),
             Repr::Realtime(err) => err.kind(),
@@ -279,6 +294,15 @@ impl Error {
             self.inner.request_id = Some(id.to_owned());
         }
         self
+    }
+
+    /// A call to `url` refused by the key's scope ([`crate::destination`]).
+    pub(crate) fn untrusted_url(operation: Operation, url: &url::Url, redirected: bool) -> Error {
+        Error::new(Repr::UntrustedUrl {
+            operation,
+            url: crate::http::display_url(url),
+            redirected,
+        })
     }
 
     /// A misconfiguration, described.
@@ -426,6 +450,16 @@ impl fmt::Display for Error {
             Repr::EndpointId(err) => fmt::Display::fmt(err, f),
             Repr::RequestId(bad) => write!(f, "{bad:?} is not a request id"),
             Repr::Config { message, .. } => write!(f, "invalid configuration: {message}"),
+            Repr::UntrustedUrl {
+                operation,
+                url,
+                redirected,
+            } => write!(
+                f,
+                "{operation} request {} {url}{}: not sent, as it is outside the configured base URLs and fal's hosts, the only places the API key may go",
+                if *redirected { "was redirected to" } else { "to" },
+                of_request(id)
+            ),
             Repr::Stream(err) => {
                 fmt::Display::fmt(err, f)?;
                 match id {
@@ -444,6 +478,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.inner.repr {
             Repr::Api(_) | Repr::Timeout { .. } | Repr::RequestId(_) | Repr::Validation(_) => None,
+            Repr::UntrustedUrl { .. } => None,
             Repr::Transport { source, .. } => Some(source),
             Repr::Decode { source, .. } | Repr::Input { source, .. } => Some(source),
             Repr::EndpointId(_) => None,
@@ -520,9 +555,11 @@ pub struct ApiError {
     /// Field-level errors, from a `detail` list (`loc` turned into a path such as
     /// `body.prompt`) or an `errors` list of `{field, message}`.
     pub field_errors: Vec<FieldError>,
-    /// The request id: `x-fal-request-id`, else the body's `request_id`.
+    /// The request id: `x-fal-request-id`, else the body's `request_id` (or
+    /// the Platform APIs' `error.request_id`).
     pub request_id: Option<String>,
-    /// Machine-readable category: the body's `error_type`, else `x-fal-error-type`.
+    /// Machine-readable category: the body's `error_type`, else the Platform
+    /// APIs' `error.type` (`validation_error`, `not_found`, …), else `x-fal-error-type`.
     pub error_type: Option<String>,
     /// A 504 caused by the caller's own start timeout (`x-fal-request-timeout-type: user`).
     pub user_timeout: bool,
@@ -560,8 +597,19 @@ impl ApiError {
         if let Some(Value::Array(items)) = field("errors") {
             field_errors.extend(items.iter().filter_map(FieldError::from_errors_entry));
         }
+        // The Platform APIs' envelope: `{"error": {"type", "message", "docs_url", "request_id"}}`.
+        let envelope = field("error").and_then(Value::as_object);
+        let enveloped = |name: &str| {
+            envelope
+                .and_then(|e| e.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         if message.is_none() {
-            message = field("message").and_then(Value::as_str).map(str::to_owned);
+            message = field("message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| enveloped("message"));
         }
         let message = message
             .or_else(|| {
@@ -579,14 +627,17 @@ impl ApiError {
             })
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("no reason").to_owned());
 
-        let request_id = header("x-fal-request-id").or_else(|| {
-            field("request_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
+        let request_id = header("x-fal-request-id")
+            .or_else(|| {
+                field("request_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .or_else(|| enveloped("request_id"));
         let error_type = field("error_type")
             .and_then(Value::as_str)
             .map(str::to_owned)
+            .or_else(|| enveloped("type"))
             .or_else(|| header("x-fal-error-type"));
         let timeout_type = header("x-fal-request-timeout-type");
         let user_timeout = status == StatusCode::GATEWAY_TIMEOUT
@@ -810,6 +861,25 @@ mod tests {
         assert_eq!(err.message, "Service Unavailable");
         let err = parse(500, &[("x-fal-error-type", "h")], r#"{"error_type":"b"}"#);
         assert_eq!(err.error_type.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn the_platform_error_envelope_is_read() {
+        let err = parse(
+            404,
+            &[],
+            r#"{"error":{"type":"not_found","message":"Model not found","docs_url":"https://docs.fal.ai/x","request_id":"req-9"}}"#,
+        );
+        assert_eq!(err.message, "Model not found");
+        assert_eq!(err.error_type.as_deref(), Some("not_found"));
+        assert_eq!(err.request_id.as_deref(), Some("req-9"));
+        let err = parse(
+            429,
+            &[("x-fal-request-id", "from-header")],
+            r#"{"error":{"type":"rate_limited","message":"slow down","request_id":"req-1"}}"#,
+        );
+        assert_eq!(err.request_id.as_deref(), Some("from-header"));
+        assert_eq!(err.error_type.as_deref(), Some("rate_limited"));
     }
 
     proptest::proptest! {

@@ -172,8 +172,9 @@ impl Serialize for FileInput {
 impl crate::Client {
     /// Downloads a file fal produced (the `url` of a [`File`] or [`Image`]).
     ///
-    /// The request carries no credentials: file URLs are public or signed, and
-    /// the key goes only to fal's API hosts. It is retried like a result fetch.
+    /// The request carries no credentials, whatever host the URL names: file URLs
+    /// are public or signed, and the key goes only to fal's API hosts. It is
+    /// retried like a result fetch.
     pub async fn download(&self, url: &str) -> crate::Result<Bytes> {
         let url = url::Url::parse(url).map_err(|err| {
             crate::Error::config_because(format!("{url:?} is not a URL to download"), err)
@@ -192,7 +193,15 @@ impl crate::Client {
                 .await
                 .map_err(|err| crate::Error::transport(operation, shown.clone(), err))
         };
-        crate::http::exchange(self, operation, || self.http().get(url.clone()), read).await
+        let traffic = crate::destination::Traffic::Public;
+        crate::http::exchange_as(
+            self,
+            traffic,
+            operation,
+            || self.http().get(url.clone()),
+            read,
+        )
+        .await
     }
 }
 

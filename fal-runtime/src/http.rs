@@ -9,6 +9,7 @@ use rand::Rng;
 use reqwest::StatusCode;
 use url::Url;
 
+use crate::destination::Traffic;
 use crate::error::{Error, Result};
 use crate::Client;
 
@@ -33,6 +34,9 @@ pub(crate) enum Operation {
     Upload,
     /// Download of a file URL.
     Download,
+    /// A Platform API call that may be sent twice: a read, an idempotent
+    /// write (`PUT`, `DELETE`) or one carrying an `Idempotency-Key`.
+    Platform,
 }
 
 impl fmt::Display for Operation {
@@ -47,6 +51,7 @@ impl fmt::Display for Operation {
             Operation::Token => "token",
             Operation::Upload => "upload",
             Operation::Download => "download",
+            Operation::Platform => "platform",
         })
     }
 }
@@ -72,6 +77,7 @@ impl Operation {
                 | Operation::Token
                 | Operation::Upload
                 | Operation::Download
+                | Operation::Platform
         )
     }
 
@@ -101,6 +107,8 @@ impl Operation {
 /// | uploads (initiate, PUT, parts, complete) | 429, 502, 503, 504 | any but a timeout | retried |
 /// | result, token, file download | 429, 502, 503, 504 | any | retried |
 /// | cancel | 429, 502, 503, 504 | any | (not read) |
+/// | Platform API reads and idempotent writes | 429, 502, 503, 504 | any | retried |
+/// | other Platform API writes | as submit | as submit | not retried |
 ///
 /// Every call retries in one loop, with the body read inside the attempt, so
 /// `max_retries = N` means at most N + 1 requests for any one operation
@@ -281,9 +289,11 @@ where
 
 /// Sends a request built by `make` (called once per attempt), retrying per
 /// `operation` and the client's [`RetryPolicy`]; a non-2xx final answer becomes
-/// an API error. `make` should call [`Client::authorize`] for fal hosts. Each
-/// attempt goes through the client's proxy when one is set ([`crate::proxy`]).
-/// The body is the caller's to read; [`exchange`] reads it inside the attempt.
+/// an API error, a redirect that was not followed an
+/// [`crate::ErrorKind::UntrustedUrl`] one. Each attempt is an API call: the
+/// client attaches the key (only where it may go) and sends it through its
+/// proxy when one is set ([`crate::proxy`]). The body is the caller's to read;
+/// [`exchange`] reads it inside the attempt.
 pub(crate) async fn send(
     client: &Client,
     operation: Operation,
@@ -309,9 +319,25 @@ pub(crate) async fn exchange<T, Fut>(
 where
     Fut: Future<Output = Result<T>>,
 {
+    exchange_as(client, Traffic::Api(operation), operation, make, read).await
+}
+
+/// [`exchange`] for any kind of traffic: a public download (a file an output
+/// names) is retried like an API call of `operation` but carries no key and may
+/// go to any host.
+pub(crate) async fn exchange_as<T, Fut>(
+    client: &Client,
+    traffic: Traffic,
+    operation: Operation,
+    make: impl Fn() -> reqwest::RequestBuilder,
+    read: impl Fn(reqwest::Response) -> Fut,
+) -> Result<T>
+where
+    Fut: Future<Output = Result<T>>,
+{
     let (make, read) = (&make, &read);
     retrying(client.retry_policy(), operation, |_| async move {
-        let response = attempt(client, operation, make).await?;
+        let response = attempt_as(client, traffic, operation, make).await?;
         read(response).await.map_err(|err| Failed {
             retryable: err.is_transport() && operation.retries_body(),
             err,
@@ -321,9 +347,21 @@ where
     .await
 }
 
-/// One request: a 2xx response, or the failure and whether `operation` retries it.
+/// One API request: a 2xx response, or the failure and whether `operation`
+/// retries it.
 pub(crate) async fn attempt(
     client: &Client,
+    operation: Operation,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> std::result::Result<reqwest::Response, Failed<Error>> {
+    attempt_as(client, Traffic::Api(operation), operation, make).await
+}
+
+/// [`attempt`] for any kind of traffic ([`Traffic`] decides the key and the
+/// proxy, in [`Client::prepare`]).
+pub(crate) async fn attempt_as(
+    client: &Client,
+    traffic: Traffic,
     operation: Operation,
     make: impl Fn() -> reqwest::RequestBuilder,
 ) -> std::result::Result<reqwest::Response, Failed<Error>> {
@@ -332,10 +370,14 @@ pub(crate) async fn attempt(
     })?;
     // Errors name the fal URL meant, not the proxy it went through.
     let url = request.url().clone();
-    let request = client.route(request);
+    let request = client.prepare(request, traffic)?;
     match client.http().execute(request).await {
         Ok(response) if response.status().is_success() => Ok(response),
         Ok(response) => {
+            if let Some(err) = crate::destination::unfollowed_redirect(client, &response, operation)
+            {
+                return Err(Failed::fatal(err));
+            }
             let status = response.status();
             let err = Error::from_response(response).await;
             let api = err.api();

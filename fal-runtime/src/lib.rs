@@ -50,10 +50,18 @@
 //! - **Configuration**: builder settings win over `FAL_KEY` (or `FAL_KEY_ID` +
 //!   `FAL_KEY_SECRET`) and `FAL_QUEUE_URL` / `FAL_RUN_URL` / `FAL_REST_URL`, which
 //!   win over fal's hosts. A [`Key`] never prints itself.
+//! - **Where the key goes**: only to the configured queue, run and REST base URLs
+//!   (their host and path prefix, judged on the decoded path), the proxy, and
+//!   fal's own hosts (`fal.ai`, `fal.run` and subdomains, https only); never to a
+//!   URL named in a response or a redirect elsewhere. A call that would leave
+//!   those fails with an [`ErrorKind::UntrustedUrl`] error before anything is sent. Endpoint
+//!   ids are checked first ([`EndpointId`]: no `%`, `\`, `.` or `..` segment can
+//!   climb out of a base path). [`ClientBuilder::proxy_url`] has the details.
 //! - **Queue**: a [`QueueHandle`] keeps the `status_url`, `response_url` and
-//!   `cancel_url` submit returned when they are on the configured queue host
-//!   (so a proxy prefix is never bypassed), and otherwise builds them from the id
-//!   with the endpoint's sub-path dropped (`fal-ai/flux/dev` → `fal-ai/flux/requests/…`).
+//!   `cancel_url` submit returned when they lie under the configured queue base
+//!   (host and path prefix, so neither a prefix nor a proxy is ever bypassed), and
+//!   otherwise builds them from the id with the endpoint's sub-path dropped
+//!   (`fal-ai/flux/dev` → `fal-ai/flux/requests/…`).
 //! - **subscribe** follows the SSE status stream and falls back to polling when it
 //!   cannot open, breaks, or is silent too long; an overall
 //!   [`Subscribe::timeout`] cancels the request and returns an
@@ -82,7 +90,7 @@
 extern crate self as fal_runtime;
 
 // Plumbing stays private: the crate root re-exports what users name, and the
-// families whose many types a user names together (`realtime`, `storage`,
+// families whose many types a user names together (`batch`, `platform`, `realtime`, `storage`,
 // `stream`, `webhook`) are public modules, as `header` and `redirect` are in
 // reqwest. `public-api.txt` (checked by `scripts/public-api.sh`) lists the
 // resulting surface.
@@ -91,6 +99,7 @@ pub mod batch;
 mod calls;
 mod client;
 mod config;
+mod destination;
 mod endpoint;
 pub mod endpoints;
 mod error;
@@ -98,6 +107,8 @@ mod file;
 mod http;
 mod input;
 mod options;
+#[cfg(feature = "platform")]
+pub mod platform;
 mod proxy;
 mod queue;
 pub mod realtime;
@@ -113,7 +124,7 @@ pub mod webhook;
 pub use calls::Untyped;
 pub use client::{Client, ClientBuilder};
 pub use config::Key;
-pub use endpoint::{Endpoint, EndpointId, InvalidEndpointId};
+pub use endpoint::{Endpoint, EndpointId, IdProblem, InvalidEndpointId};
 pub use error::{ApiError, Error, ErrorKind, FieldError, Result};
 pub use file::{File, FileInput, Image};
 pub use http::RetryPolicy;

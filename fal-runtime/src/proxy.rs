@@ -11,13 +11,22 @@
 //!   that asked for one. A proxy built on fal's reference one must then allow the
 //!   REST and CDN hosts (`rest.fal.ai/**`, `v3.fal.media/**`), which its default
 //!   allow-list does not.
+//! - **Where the key goes**: only to the configured queue, run and REST base URLs
+//!   (their host and path prefix), the proxy, and fal's own hosts (`fal.ai`,
+//!   `fal.run` and their subdomains, https only). A call built for any other URL
+//!   is not sent ([`crate::ErrorKind::UntrustedUrl`]); a `status_url`,
+//!   `response_url` or `cancel_url` in a response is used only when it lies under
+//!   the queue base; a redirect is followed only to a URL the key may go to.
+//!   Judging "under the base" on the decoded path, so that `%2e%2e`, `%2F` or
+//!   `\` cannot climb out of a prefix, and keeping all of this in one function,
+//!   is the job of the crate's private `destination` module.
 //! - **`Authorization` is kept** when the client has a key. fal's JS client sends
 //!   none only because a browser holds no key; a Rust client that holds one is on
 //!   a trusted side, and the proxy it names is one its operator chose. A gateway
 //!   that forwards the caller's key needs it, and fal's reference proxy overwrites
-//!   it with its own anyway. To send no key, build the client without one.
-//!   Signed upload URLs still carry no key, as without a proxy: their signature is
-//!   the authorization.
+//!   it with its own only when the caller sent none. To send no key, build the
+//!   client without one. Signed upload URLs never carry the key, proxied or not:
+//!   their signature is the authorization.
 //! - **Realtime WebSockets are not proxied**: fal's proxy speaks plain HTTP
 //!   request/response and does not upgrade connections, so the socket goes to the
 //!   run host directly. The short-lived token it authenticates with is fetched by

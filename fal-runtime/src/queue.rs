@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
@@ -22,12 +21,8 @@ use crate::error::{Error, Result};
 use crate::http::{self, Operation};
 use crate::options::RequestOptions;
 use crate::status::QueueStatus;
-use crate::stream::StreamError;
+use crate::stream::{SseBody, StreamError, StreamOptions};
 use crate::{Client, EndpointId};
-
-/// How long a status stream may stay silent (no event, no keep-alive) before it is
-/// treated as broken; `subscribe` then falls back to polling.
-pub const STATUS_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Upper bound for one status poll or cancel: both are small, so a call that
 /// takes longer is stuck (and is retried), not slow.
@@ -109,16 +104,18 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         if request_id.trim().is_empty() || matches!(request_id, "." | "..") {
             return Err(Error::request_id_invalid(request_id));
         }
-        let base = endpoint.base();
         let response_url = http::join_segments(
             client.queue_base(),
-            base.split('/').chain(["requests", request_id]),
+            endpoint.base_segments().chain(["requests", request_id]),
         );
         let built_status = http::join_segments(&response_url, ["status"]);
         let built_cancel = http::join_segments(&response_url, ["cancel"]);
+        // A URL fal returned is used only under the configured queue base (its
+        // host and its path prefix): one elsewhere is not followed, with the key
+        // or without it, and the URL built from the id is used instead.
         let returned = |url: Option<&String>| {
             url.and_then(|u| Url::parse(u).ok())
-                .filter(|u| u.origin() == client.queue_base().origin())
+                .filter(|u| crate::destination::is_under(u, client.queue_base()))
         };
         let (response_url, status_url, cancel_url) = match submitted {
             Some(s) => (
@@ -201,7 +198,8 @@ impl<O: DeserializeOwned> QueueHandle<O> {
             .append_pair("logs", if logs { "1" } else { "0" });
         self.get_json(Operation::Status, "queue status", || {
             self.client
-                .authorize(self.client.http().get(url.clone()))
+                .http()
+                .get(url.clone())
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
                 .timeout(SHORT_CALL_TIMEOUT)
         })
@@ -209,29 +207,39 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         .await
     }
 
-    /// The status as a stream of updates (SSE), ending after `COMPLETED`. A stream
-    /// that breaks or ends early yields an error ([`Error::stream`] says how) as
-    /// its last item.
+    /// The status as a stream of updates (SSE), ending after `COMPLETED`, with
+    /// the default [`StreamOptions`]. A stream that breaks, ends early, goes
+    /// silent or sends an event over the limit yields an error
+    /// ([`Error::stream`] says how) as its last item.
     pub async fn status_stream(&self, logs: bool) -> Result<StatusStream> {
-        self.status_stream_idle(logs, STATUS_STREAM_IDLE_TIMEOUT)
+        self.status_stream_with(logs, &StreamOptions::default())
             .await
     }
 
-    /// [`Self::status_stream`] where a silence longer than `idle` (no event, no
-    /// keep-alive) ends the stream with an error.
-    pub async fn status_stream_idle(&self, logs: bool, idle: Duration) -> Result<StatusStream> {
+    /// [`Self::status_stream`] with its idle timeout and event size limit
+    /// chosen: the same SSE reader, limits and defaults as a `/stream` call.
+    pub async fn status_stream_with(
+        &self,
+        logs: bool,
+        options: &StreamOptions,
+    ) -> Result<StatusStream> {
         let mut url = http::join_segments(&self.status_url, ["stream"]);
         url.query_pairs_mut()
             .append_pair("logs", if logs { "1" } else { "0" });
         let response = http::send(&self.client, Operation::Status, || {
             self.client
-                .authorize(self.client.http().get(url.clone()))
+                .http()
+                .get(url.clone())
                 .header(ACCEPT, HeaderValue::from_static("text/event-stream"))
         })
         .instrument(self.span("status_stream"))
         .await
         .map_err(|err| err.with_request_id(&self.request_id))?;
-        Ok(StatusStream::new(response, self.request_id.clone(), idle))
+        Ok(StatusStream::new(
+            response,
+            self.request_id.clone(),
+            options,
+        ))
     }
 
     /// The result of a completed request. A request that failed surfaces as the
@@ -239,7 +247,8 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     pub async fn result(&self) -> Result<O> {
         self.get_json(Operation::Result, "endpoint output", || {
             self.client
-                .authorize(self.client.http().get(self.response_url.clone()))
+                .http()
+                .get(self.response_url.clone())
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
         })
         .instrument(self.span("result"))
@@ -251,7 +260,8 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     pub async fn cancel(&self) -> Result<()> {
         http::send(&self.client, Operation::Cancel, || {
             self.client
-                .authorize(self.client.http().put(self.cancel_url.clone()))
+                .http()
+                .put(self.cancel_url.clone())
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
                 .timeout(SHORT_CALL_TIMEOUT)
         })
@@ -315,46 +325,18 @@ impl fmt::Debug for StatusStream {
     }
 }
 
-/// Why the byte stream under the SSE parser stopped.
-#[derive(Debug)]
-enum BodyError {
-    Read(reqwest::Error),
-    Idle(Duration),
-}
-
-impl fmt::Display for BodyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BodyError::Read(err) => write!(f, "broke: {}", err),
-            BodyError::Idle(after) => write!(f, "was silent for {after:?}"),
-        }
-    }
-}
-
 impl StatusStream {
-    fn new(response: reqwest::Response, request_id: String, idle: Duration) -> Self {
-        let body = response.bytes_stream();
-        // A silent connection is a broken one: every chunk (events and keep-alive
-        // comments alike) must arrive within `idle`.
-        let guarded = stream::unfold(Some(body), move |body| async move {
-            let mut body = body?;
-            match tokio::time::timeout(idle, body.next()).await {
-                Ok(Some(Ok(chunk))) => Some((Ok::<Bytes, BodyError>(chunk), Some(body))),
-                Ok(Some(Err(err))) => Some((Err(BodyError::Read(err.without_url())), None)),
-                Ok(None) => None,
-                Err(_) => Some((Err(BodyError::Idle(idle)), None)),
-            }
-        });
-        let events = guarded.eventsource();
+    fn new(response: reqwest::Response, request_id: String, options: &StreamOptions) -> Self {
+        let events = SseBody::new(response.bytes_stream(), options);
         let inner = stream::unfold(
-            (Box::pin(events), request_id, false),
+            (events, request_id, false),
             |(mut events, request_id, done)| async move {
                 if done {
                     // Read the rest of the body (fal closes it right after
                     // COMPLETED) so the connection goes back to the pool instead
                     // of being torn down; a server that keeps it open gets
                     // `DRAIN_BUDGET`, then the connection is dropped.
-                    let drain = async { while events.next().await.is_some() {} };
+                    let drain = async { while let Some(Ok(_)) = events.next().await {} };
                     let _ = tokio::time::timeout(DRAIN_BUDGET, drain).await;
                     return None;
                 }
@@ -363,25 +345,7 @@ impl StatusStream {
                         None => {
                             Err(Error::from(StreamError::EndedEarly).with_request_id(&request_id))
                         }
-                        Some(Err(err)) => Err(Error::from(match err {
-                            eventsource_stream::EventStreamError::Transport(BodyError::Idle(
-                                after,
-                            )) => StreamError::Idle(after),
-                            eventsource_stream::EventStreamError::Transport(BodyError::Read(
-                                err,
-                            )) => StreamError::Interrupted(err),
-                            eventsource_stream::EventStreamError::Utf8(_) => {
-                                StreamError::Malformed(crate::stream::SseError::InvalidUtf8 {
-                                    field: "data",
-                                })
-                            }
-                            eventsource_stream::EventStreamError::Parser(_) => {
-                                StreamError::Malformed(crate::stream::SseError::Unterminated {
-                                    pending_bytes: 0,
-                                })
-                            }
-                        })
-                        .with_request_id(&request_id)),
+                        Some(Err(err)) => Err(Error::from(err).with_request_id(&request_id)),
                         Some(Ok(event)) if event.data.trim().is_empty() => continue,
                         Some(Ok(event)) => decode::<QueueStatus>(
                             "queue status event",
@@ -480,7 +444,8 @@ pub(crate) async fn submit<O: DeserializeOwned>(
     }
     let response = http::send(client, Operation::Submit, || {
         client
-            .authorize(client.http().post(url.clone()))
+            .http()
+            .post(url.clone())
             .headers(headers.clone())
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))

@@ -77,7 +77,8 @@ where
                 let url = http::join(client.run_base(), &endpoint.to_string());
                 let response = http::send(client, Operation::Run, || {
                     client
-                        .authorize(client.http().post(url.clone()))
+                        .http()
+                        .post(url.clone())
                         .headers(headers.clone())
                         .header(ACCEPT, HeaderValue::from_static("application/json"))
                         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))

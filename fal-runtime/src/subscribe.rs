@@ -18,8 +18,9 @@ use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::options::RequestOptions;
-use crate::queue::{self, QueueHandle, STATUS_STREAM_IDLE_TIMEOUT};
+use crate::queue::{self, QueueHandle};
 use crate::status::{LogCursor, QueueStatus};
+use crate::stream::StreamOptions;
 use crate::Client;
 
 /// How `subscribe` waits for completion.
@@ -69,7 +70,7 @@ pub struct Subscribe<'a, I, O> {
     logs: bool,
     mode: WaitMode,
     poll_interval: Duration,
-    stream_idle: Duration,
+    stream: StreamOptions,
     timeout: Option<Duration>,
     on_enqueue: Option<EnqueueFn<'a>>,
     on_update: Option<UpdateFn<'a>>,
@@ -86,7 +87,7 @@ impl<'a, I, O> Subscribe<'a, I, O> {
             logs: false,
             mode: WaitMode::default(),
             poll_interval: DEFAULT_POLL_INTERVAL,
-            stream_idle: STATUS_STREAM_IDLE_TIMEOUT,
+            stream: StreamOptions::default(),
             timeout: None,
             on_enqueue: None,
             on_update: None,
@@ -119,10 +120,19 @@ impl<'a, I, O> Subscribe<'a, I, O> {
         self
     }
 
-    /// How long the status stream may stay silent (no event, no keep-alive)
-    /// before it is given up for polling (default 30 s).
+    /// How long the status stream may go without a complete line (an event or
+    /// a keep-alive) before it is given up for polling (default
+    /// [`DEFAULT_IDLE_TIMEOUT`](crate::stream::DEFAULT_IDLE_TIMEOUT), as for
+    /// every event stream).
     pub fn stream_idle_timeout(mut self, idle: Duration) -> Self {
-        self.stream_idle = idle;
+        self.stream = self.stream.inactivity_timeout(idle);
+        self
+    }
+
+    /// The status stream's settings (idle timeout, event size limit). A status
+    /// stream that fails any of them is given up for polling.
+    pub fn stream_options(mut self, options: StreamOptions) -> Self {
+        self.stream = options;
         self
     }
 
@@ -157,7 +167,7 @@ impl<'a, I, O> Subscribe<'a, I, O> {
             logs: self.logs,
             mode: self.mode,
             poll_interval: self.poll_interval,
-            stream_idle: self.stream_idle,
+            stream: self.stream,
             timeout: self.timeout,
             on_enqueue: self.on_enqueue,
             on_update: self.on_update,
@@ -237,7 +247,7 @@ where
             done
         };
         if self.mode == WaitMode::Stream {
-            match handle.status_stream_idle(self.logs, self.stream_idle).await {
+            match handle.status_stream_with(self.logs, &self.stream).await {
                 Ok(mut stream) => {
                     while let Some(item) = stream.next().await {
                         match item {

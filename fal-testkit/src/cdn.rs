@@ -16,6 +16,10 @@ pub(crate) async fn handle(call: Call, method: &Method) -> Response {
     let Some(name) = call.path.strip_prefix("files/testkit/") else {
         return reply::path_not_found(&format!("/{}", call.path));
     };
+    // Output files of a request whose payloads were deleted (Platform APIs).
+    if call.shared.platform.ledger.is_deleted_file(&call.path) {
+        return reply::path_not_found(&format!("/{}", call.path));
+    }
     if let Some(media) = name.strip_prefix("media/") {
         return crate::media::serve(&call, media, method).await;
     }

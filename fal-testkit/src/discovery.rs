@@ -1,26 +1,19 @@
 //! Schema discovery (spec 11): the per-endpoint OpenAPI document
-//! (`fal.ai/api/openapi/queue/openapi.json?endpoint_id=`) and the models
-//! listing (`api.fal.ai/v1/models`), served from the documents in `schemas_dir`.
+//! (`fal.ai/api/openapi/queue/openapi.json?endpoint_id=`), served from the
+//! documents in `schemas_dir`; the models listing (`api.fal.ai/v1/models`) is
+//! one of the Platform API routes (`crate::platform`) and reads the same index.
 //!
 //! Documents are indexed by `info.x-fal-metadata.endpointId`, else by the path
 //! of their POST operation (`/fal-ai/flux/dev` → `fal-ai/flux/dev`). Only
 //! `*.json` files directly in the directory are read.
-//!
-//! Listing choices (spec 11.2 leaves them open): default `limit` 20, maximum
-//! 100; `cursor` is base64 of the 1-based page number (`Mg==` = page 2);
-//! `endpoint_id` (repeatable, 1-50) returns the known ones in the order asked
-//! and skips unknown ones; `q` matches id and description case-insensitively;
-//! `category` matches `x-fal-metadata.category`; every model is `active`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::response::Response;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use http::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::reply;
 use crate::router::Call;
@@ -158,133 +151,10 @@ pub(crate) fn openapi(call: &Call) -> Response {
     }
 }
 
-const DEFAULT_LIMIT: usize = 20;
-const MAX_LIMIT: usize = 100;
-const MAX_IDS: usize = 50;
-
-/// `GET api/v1/models`.
-pub(crate) fn models(call: &Call) -> Response {
-    let pairs = call.query_pairs();
-    let values = |name: &str| -> Vec<&str> {
-        pairs
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    };
-    let first = |name: &str| values(name).first().map(|s| s.to_string());
-    let bad = |message: String| reply::detail(StatusCode::BAD_REQUEST, &message);
-
-    let limit = match first("limit") {
-        None => DEFAULT_LIMIT,
-        Some(text) => match text.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                return bad(format!(
-                    "limit must be an integer from 1 to {MAX_LIMIT}, got {text:?}"
-                ))
-            }
-        },
-    };
-    let page = match first("cursor") {
-        None => 1,
-        Some(cursor) => match decode_cursor(&cursor) {
-            Some(page) => page,
-            None => return bad(format!("invalid cursor {cursor:?}")),
-        },
-    };
-    let ids = values("endpoint_id");
-    if ids.len() > MAX_IDS {
-        return bad(format!(
-            "at most {MAX_IDS} endpoint_id values are allowed, got {}",
-            ids.len()
-        ));
-    }
-    let docs = &call.shared.schemas.docs;
-    let mut selected: Vec<(&str, &Entry)> = if ids.is_empty() {
-        docs.iter().map(|(id, e)| (id.as_str(), e)).collect()
-    } else {
-        ids.iter()
-            .filter_map(|id| docs.get_key_value(*id).map(|(k, e)| (k.as_str(), e)))
-            .collect()
-    };
-    if let Some(q) = first("q").map(|q| q.to_lowercase()) {
-        selected.retain(|(id, e)| {
-            id.to_lowercase().contains(&q) || description(&e.doc).to_lowercase().contains(&q)
-        });
-    }
-    if let Some(category) = first("category") {
-        selected.retain(|(_, e)| category_of(&e.doc) == Some(category.as_str()));
-    }
-    if let Some(status) = first("status") {
-        if status != "active" {
-            selected.clear();
-        }
-    }
-    let expand = values("expand");
-    let offset = (page - 1).saturating_mul(limit);
-    let models: Vec<Value> = selected
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|(id, e)| model_json(id, &e.doc, &expand))
-        .collect();
-    let more = offset.saturating_add(limit) < selected.len();
-    let next_cursor = more.then(|| STANDARD.encode((page + 1).to_string()));
-    reply::json(
-        StatusCode::OK,
-        &json!({ "models": models, "next_cursor": next_cursor, "has_more": more }),
-    )
-}
-
-fn decode_cursor(cursor: &str) -> Option<usize> {
-    let bytes = STANDARD.decode(cursor).ok()?;
-    let page: usize = std::str::from_utf8(&bytes).ok()?.parse().ok()?;
-    (page >= 1).then_some(page)
-}
-
-fn description(doc: &Value) -> &str {
-    doc.pointer("/info/description")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
-fn category_of(doc: &Value) -> Option<&str> {
-    doc.pointer("/info/x-fal-metadata/category")
-        .and_then(Value::as_str)
-}
-
-fn model_json(id: &str, doc: &Value, expand: &[&str]) -> Value {
-    let mut metadata = json!({
-        "display_name": id,
-        "description": description(doc),
-        "status": "active",
-        "tags": [],
-        "model_url": format!("https://fal.run/{id}"),
-        "kind": "inference",
-    });
-    if let Some(category) = category_of(doc) {
-        metadata["category"] = json!(category);
-    }
-    if let Some(thumb) = doc
-        .pointer("/info/x-fal-metadata/thumbnailUrl")
-        .and_then(Value::as_str)
-    {
-        metadata["thumbnail_url"] = json!(thumb);
-    }
-    let mut model = json!({ "endpoint_id": id, "metadata": metadata });
-    if expand.contains(&"openapi-3.0") {
-        model["openapi"] = doc.clone();
-    }
-    if expand.contains(&"enterprise_status") {
-        model["enterprise_status"] = json!("ready");
-    }
-    model
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn ids_come_from_metadata_or_the_post_path() {
@@ -296,12 +166,5 @@ mod tests {
         }});
         assert_eq!(endpoint_id(&with_path).as_deref(), Some("a/b"));
         assert_eq!(endpoint_id(&json!({"paths": {}})), None);
-    }
-
-    #[test]
-    fn cursors_are_base64_page_numbers() {
-        assert_eq!(decode_cursor("Mg=="), Some(2));
-        assert_eq!(decode_cursor("MA=="), None);
-        assert_eq!(decode_cursor("!!"), None);
     }
 }

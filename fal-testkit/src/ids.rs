@@ -1,48 +1,34 @@
 //! Endpoint ids as they appear in request paths (spec 1.2).
 //!
 //! The testkit accepts any well-formed id (it has no catalogue of "real"
-//! endpoints), so the only rules enforced are the grammar and the split into
-//! the base app (`[namespace/]owner/alias`) that status, result and cancel use.
+//! endpoints). Well-formed means the one grammar the client, the generator and
+//! the macro use (the `fal-id` crate), written canonically: fal's clients rewrite
+//! the legacy `12345-my-app` form and drop stray slashes before sending, so a
+//! path still carrying them did not come from a client that follows the rules.
 
-/// Namespaces that take one extra leading segment (spec 1.2).
-const NAMESPACES: [&str; 2] = ["workflows", "comfy"];
+use fal_runtime::EndpointId;
+
+/// Parses `id`, a request path's endpoint part; the error says why it is not one.
+fn parse(id: &str) -> Result<EndpointId, String> {
+    let parsed =
+        EndpointId::parse(id).map_err(|err| format!("the endpoint id {}", err.problem()))?;
+    if parsed.to_string() != id {
+        return Err(format!(
+            "the endpoint id is not written canonically (a client sends {parsed})"
+        ));
+    }
+    Ok(parsed)
+}
 
 /// Checks `id` against `[namespace/]owner/alias[/path...]`; the error says why not.
-pub(crate) fn validate(id: &str) -> Result<(), &'static str> {
-    if id.is_empty() {
-        return Err("the endpoint id is empty");
-    }
-    let segments: Vec<&str> = id.split('/').collect();
-    if segments.iter().any(|s| s.is_empty()) {
-        return Err("the endpoint id has an empty segment");
-    }
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-    if segments.iter().any(|s| !s.chars().all(ok_char)) {
-        return Err("the endpoint id has a character outside [A-Za-z0-9._-]");
-    }
-    if segments.len() < base_len(&segments) {
-        return Err("the endpoint id needs at least owner/alias");
-    }
-    Ok(())
+pub(crate) fn validate(id: &str) -> Result<(), String> {
+    parse(id).map(drop)
 }
 
-/// How many leading segments form the base app.
-fn base_len(segments: &[&str]) -> usize {
-    match segments.first() {
-        Some(first) if NAMESPACES.contains(first) => 3,
-        _ => 2,
-    }
-}
-
-/// The base app of a valid id: the prefix status/result/cancel URLs use.
-pub(crate) fn base_app(id: &str) -> &str {
-    let segments: Vec<&str> = id.split('/').collect();
-    let n = base_len(&segments);
-    if segments.len() <= n {
-        return id;
-    }
-    let len: usize = segments[..n].iter().map(|s| s.len()).sum::<usize>() + (n - 1);
-    &id[..len]
+/// The base app of a valid id: the prefix status/result/cancel URLs use. An
+/// invalid id (never stored: submit validates first) is its own base.
+pub(crate) fn base_app(id: &str) -> String {
+    parse(id).map_or_else(|_| id.to_owned(), |parsed| parsed.base())
 }
 
 #[cfg(test)]
@@ -60,10 +46,17 @@ mod tests {
     #[test]
     fn validate_rejects_malformed_ids() {
         assert!(validate("fal-ai/flux/dev").is_ok());
-        assert!(validate("fal-ai").is_err());
-        assert!(validate("workflows/acme").is_err());
-        assert!(validate("fal-ai//dev").is_err());
-        assert!(validate("fal-ai/fl ux").is_err());
-        assert!(validate("").is_err());
+        for bad in [
+            "fal-ai",
+            "workflows/acme",
+            "fal-ai//dev",
+            "fal-ai/fl ux",
+            "",
+            "acme/../x",
+            "12345-my-app",
+            "fal-ai/flux/",
+        ] {
+            assert!(validate(bad).is_err(), "{bad:?}");
+        }
     }
 }

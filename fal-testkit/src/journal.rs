@@ -40,6 +40,8 @@ pub enum RouteKind {
     OpenApi,
     /// `GET api/v1/models` (spec 11.2).
     Models,
+    /// Any other Platform API route (`api/v1/…`: pricing, usage, requests, storage, meta).
+    Platform,
     /// A path no fal host serves.
     Unknown,
 }

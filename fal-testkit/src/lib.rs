@@ -68,6 +68,7 @@ mod image;
 mod journal;
 mod lifecycle;
 mod media;
+mod platform;
 mod queue;
 mod realtime;
 mod reply;
@@ -97,6 +98,7 @@ pub use fallback::{
 };
 pub use faults::{Fault, FaultRule};
 pub use journal::{JournalEntry, RouteKind};
+pub use platform::{Price, PricingTable};
 pub use scenario::{Scenario, ScenarioError};
 
 use state::{Settings, Shared};
@@ -144,6 +146,8 @@ pub struct TestkitBuilder {
     webhook_policy: webhook::DeliveryPolicy,
     realtime_idle: Duration,
     retention: Duration,
+    pricing: PricingTable,
+    admin_key: Option<String>,
 }
 
 /// How long a finished request is remembered unless told otherwise (one hour).
@@ -164,6 +168,8 @@ impl Default for TestkitBuilder {
             webhook_policy: webhook::DeliveryPolicy::default(),
             realtime_idle: Duration::from_secs(30),
             retention: DEFAULT_RETENTION,
+            pricing: PricingTable::default(),
+            admin_key: None,
         }
     }
 }
@@ -238,6 +244,21 @@ impl TestkitBuilder {
         self
     }
 
+    /// Prices the Platform APIs report and compute estimates, usage and
+    /// billing events from (default [`PricingTable::default`]).
+    pub fn pricing(mut self, table: PricingTable) -> Self {
+        self.pricing = table;
+        self
+    }
+
+    /// A separate admin key for the Platform APIs' admin operations (usage,
+    /// billing events, payload deletion), which then refuse the ordinary key
+    /// with 403. By default the ordinary key is also the admin key.
+    pub fn admin_key(mut self, key: impl Into<String>) -> Self {
+        self.admin_key = Some(key.into());
+        self
+    }
+
     /// How long a finished request stays answerable (status, result) before the
     /// testkit forgets it, counted from the latest its run could end (default
     /// [`DEFAULT_RETENTION`]). Journal entries older than this are dropped too.
@@ -264,6 +285,8 @@ impl TestkitBuilder {
             webhook_policy: self.webhook_policy,
             realtime_idle: self.realtime_idle,
             retention: self.retention,
+            pricing: self.pricing,
+            admin_key: self.admin_key,
         };
         for scenario in &scenarios {
             if let Some(ms) = scenario.queue_delay_ms {
@@ -391,8 +414,8 @@ impl Testkit {
         format!("{}/web", self.base_url())
     }
 
-    /// Base URL of the platform API host (`…/api`: the models listing), for
-    /// `FAL_API_URL`.
+    /// Base URL of the Platform API host (`…/api`: models, pricing, usage,
+    /// request history), for `FAL_API_URL`.
     pub fn api_url(&self) -> String {
         format!("{}/api", self.base_url())
     }
@@ -423,6 +446,7 @@ impl Testkit {
             .queue_url(self.queue_url())
             .run_url(self.run_url())
             .rest_url(self.rest_url())
+            .api_url(self.api_url())
     }
 
     /// An axum [`Router`] sharing this testkit's state (queue, faults, journal),

@@ -246,7 +246,7 @@ impl Store {
         let seq = inner.next_seq;
         inner.next_seq += 1;
         let endpoint = inner.intern(new.endpoint);
-        let app = inner.intern(ids::base_app(new.endpoint));
+        let app = inner.intern(&ids::base_app(new.endpoint));
         let queue_base = inner.intern(new.queue_base);
         let (ahead, _) = inner.position(&app, seq, now);
         if leave_at > now {
@@ -340,6 +340,58 @@ impl Store {
         inner.evict(Instant::now());
         inner.requests.len()
     }
+
+    /// A request's life in wall-clock time as of now, for the Platform APIs'
+    /// request history, usage and analytics.
+    pub(crate) fn timeline(&self, id: Uuid) -> Option<Timeline> {
+        let now = Instant::now();
+        let inner = self.lock();
+        let record = inner.requests.get(&id)?;
+        let wall = |at: Instant| record.submitted_wall + (at - record.submitted);
+        let stopped = record.cancelled_at.or(record.timeout_at);
+        let started = (now >= record.start_at
+            && record.timeout_at.is_none()
+            && stopped.is_none_or(|s| s >= record.start_at))
+        .then(|| wall(record.start_at));
+        let (ended, outcome) = match record.phase(now) {
+            Phase::Completed { outcome, .. } => {
+                let end = stopped.map_or(record.end_at, |s| s.min(record.end_at));
+                (Some(wall(end)), Some(outcome))
+            }
+            Phase::Queued { .. } | Phase::Running => (None, None),
+        };
+        Some(Timeline {
+            submitted: record.submitted_wall,
+            started,
+            ended,
+            outcome,
+        })
+    }
+
+    /// Replaces a request's stored output with `failure` (its payloads were
+    /// deleted); false when the id is unknown.
+    pub(crate) fn forget_output(&self, id: Uuid, failure: Failure) -> bool {
+        let mut inner = self.lock();
+        match inner.requests.get_mut(&id) {
+            Some(record) => {
+                record.outcome = Outcome::Failed(Arc::new(failure));
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// A request's life in wall-clock time ([`Store::timeline`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Timeline {
+    pub submitted: SystemTime,
+    /// When it started running; `None` if it has not (or never will).
+    pub started: Option<SystemTime>,
+    /// When it completed; `None` while queued or running.
+    pub ended: Option<SystemTime>,
+    /// What it ended as, once completed.
+    pub outcome: Option<Outcome>,
 }
 
 impl Record {

@@ -135,6 +135,7 @@ pub(crate) async fn submit(call: Call, endpoint: &str, request: Request) -> Resp
     };
     let id = Uuid::new_v4();
     let outcome = decide_for(&call, endpoint, &body, &id.to_string());
+    crate::platform::record_queued(&call, id, endpoint, &body, &outcome);
     let webhook = call.query_param("fal_webhook");
     let (id, position) = call.shared.store.submit(NewRequest {
         id,
@@ -148,7 +149,7 @@ pub(crate) async fn submit(call: Call, endpoint: &str, request: Request) -> Resp
     if let Some(url) = webhook {
         crate::webhook::watch(call.shared.clone(), id, url);
     }
-    let urls = RequestUrls::new(&call.urls.queue, ids::base_app(endpoint), id);
+    let urls = RequestUrls::new(&call.urls.queue, &ids::base_app(endpoint), id);
     let mut body = urls.fields(id);
     body.insert("status".into(), json!("IN_QUEUE"));
     body.insert("queue_position".into(), json!(position));

@@ -10,7 +10,7 @@
 //! | `/rest` | `rest.fal.ai`, `rest.alpha.fal.ai` | tokens, storage, JWKS |
 //! | `/cdn` | `v3.fal.media` | files |
 //! | `/web` | `fal.ai` | `/api/openapi/queue/openapi.json` (spec 11.1) |
-//! | `/api` | `api.fal.ai` | `/v1/models` (spec 11.2) |
+//! | `/api` | `api.fal.ai` | the Platform APIs, `/v1/…` (`crate::platform`) |
 //!
 //! Every URL handed out is absolute ([`Urls`]). Queue URLs (`status_url`,
 //! `response_url`, `cancel_url`) use the form the request came in:
@@ -190,6 +190,7 @@ enum Route {
     Cdn,
     OpenApi,
     Models,
+    Platform,
     Unknown,
 }
 
@@ -210,6 +211,7 @@ impl Route {
             Route::Cdn => RouteKind::Cdn,
             Route::OpenApi => RouteKind::OpenApi,
             Route::Models => RouteKind::Models,
+            Route::Platform => RouteKind::Platform,
             Route::Unknown => RouteKind::Unknown,
         }
     }
@@ -355,7 +357,8 @@ fn classify(service: Service, path: &str) -> Route {
         Service::Cdn => Route::Cdn,
         Service::Web if trimmed == "api/openapi/queue/openapi.json" => Route::OpenApi,
         Service::Api if trimmed == "v1/models" => Route::Models,
-        Service::Web | Service::Api => Route::Unknown,
+        Service::Api => Route::Platform,
+        Service::Web => Route::Unknown,
     }
 }
 
@@ -391,7 +394,8 @@ fn needs_auth(route: &Route, method: &Method, query: Option<&str>) -> bool {
         Route::Submit { .. } | Route::Request { .. } | Route::Run { .. } | Route::Rest => true,
         Route::Stream { .. } | Route::Realtime { .. } => !has_jwt,
         Route::Cdn => !matches!(*method, Method::GET | Method::HEAD),
-        Route::OpenApi | Route::Models | Route::Unknown => false,
+        // The Platform APIs answer auth failures in their own envelope.
+        Route::OpenApi | Route::Models | Route::Platform | Route::Unknown => false,
     }
 }
 
@@ -661,9 +665,9 @@ async fn dispatch(call: Call, route: Route, request: Request) -> Response {
                 .await
         }
         Route::Cdn => cdn::handle(call, &method).await,
-        Route::OpenApi | Route::Models if method != Method::GET => reply::method_not_allowed(),
+        Route::OpenApi if method != Method::GET => reply::method_not_allowed(),
         Route::OpenApi => discovery::openapi(&call),
-        Route::Models => discovery::models(&call),
+        Route::Models | Route::Platform => crate::platform::handle(call, request).await,
         Route::Unknown => reply::path_not_found(&format!("/{}", call.path)),
     }
 }

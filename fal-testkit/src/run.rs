@@ -30,6 +30,7 @@ pub(crate) async fn handle(call: Call, endpoint: &str, request: Request) -> Resp
         Ok(body) => body,
         Err(response) => return response,
     };
+    let started = std::time::SystemTime::now();
     let run = call.shared.settings.run_duration;
     let (outcome, takes) = if matches!(call.fault, Some(Fault::RunnerCancel)) {
         let failure = Failure::request_error(
@@ -55,6 +56,7 @@ pub(crate) async fn handle(call: Call, endpoint: &str, request: Request) -> Resp
             }
         }
     }
+    crate::platform::record_run(&call, endpoint, &body, started, &outcome);
     match outcome {
         Outcome::Output(bytes) => reply::json_bytes(StatusCode::OK, bytes),
         Outcome::Failed(failure) => failure.to_response(),

@@ -27,6 +27,10 @@ pub(crate) struct Settings {
     pub realtime_idle: Duration,
     /// How long finished requests (and journal entries) are kept.
     pub retention: Duration,
+    /// Prices of the Platform APIs' pricing, estimate, usage and billing routes.
+    pub pricing: crate::platform::PricingTable,
+    /// The key the Platform APIs' admin operations need (`None`: the ordinary key).
+    pub admin_key: Option<String>,
 }
 
 /// The state behind the router.
@@ -48,6 +52,8 @@ pub(crate) struct Shared {
     pub webhooks: crate::webhook::Webhooks,
     /// Realtime tokens issued by `/rest/tokens/`.
     pub tokens: crate::realtime::Tokens,
+    /// The Platform APIs' own state: pricing, the jobs ledger, storage settings.
+    pub platform: crate::platform::PlatformState,
 }
 
 impl Shared {
@@ -59,6 +65,11 @@ impl Shared {
         );
         let journal = Journal::new(settings.retention);
         Shared {
+            platform: crate::platform::PlatformState::new(
+                settings.pricing.clone(),
+                settings.admin_key.clone(),
+                settings.retention,
+            ),
             storage: crate::storage::Storage::new(),
             webhooks,
             store: Store::new(

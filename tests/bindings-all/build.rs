@@ -2,6 +2,7 @@
 //! and `../shared/fal-schemas` exists beside the repository) plus a table of
 //! round-trip cases: every `examples` value of every field.
 
+mod rest;
 mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,6 +68,21 @@ fn main() {
         println!("cargo:rerun-if-changed={}", input.display());
     }
     write(&out_dir.join("fixtures.rs"), &generated.code);
+    // REST client modules (always built: both documents are in the repository).
+    for (module, file) in [
+        (
+            "acme_admin_api",
+            "../../fal-codegen/tests/rest_fixtures/acme-admin-api.json",
+        ),
+        (
+            "platform_api",
+            "../../fal-runtime/platform/platform-apis-v1.openapi.json",
+        ),
+    ] {
+        let (code, cases) = rest::generate(module, &manifest.join(file));
+        write(&out_dir.join(format!("{module}.rs")), &code);
+        write(&out_dir.join(format!("{module}_cases.rs")), &cases);
+    }
     for (module, sub) in TIERS {
         let (code, cases) = if enabled {
             generate(module, &corpus.join(sub))

@@ -3,8 +3,9 @@
 use std::process::{Command, Output};
 
 /// The variables that point `fal` somewhere: a key, hosts, the testkit switch.
-const FAL_VARIABLES: [&str; 7] = [
+const FAL_VARIABLES: [&str; 8] = [
     "FAL_KEY",
+    "FAL_API_URL",
     "FAL_KEY_ID",
     "FAL_KEY_SECRET",
     "FAL_QUEUE_URL",

@@ -1,8 +1,9 @@
 //! The `impl fal_runtime::Endpoint` that ties an input type to its endpoint.
 //!
-//! Shared by generated bindings and `#[fal_endpoint]` so both produce the same
-//! impl; the trait is implemented on the INPUT type, which is what makes
-//! `client.subscribe(input)` typed without a turbofish.
+//! The trait is implemented on the INPUT type, which is what makes
+//! `client.subscribe(input)` typed without a turbofish. `#[fal_endpoint]` writes
+//! the same impl for a declared struct (fal-macros depends only on syn, quote and
+//! the id grammar, so it cannot call this).
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
@@ -10,7 +11,7 @@ use quote::{quote, ToTokens};
 /// `impl fal_runtime::Endpoint for <input_ty> { ENDPOINT_ID = endpoint_id; Output = output_ty }`.
 ///
 /// The id is emitted as given; callers check it first with
-/// [`crate::endpoint_id::validate`] so a bad id is a generation-time error.
+/// `fal_id::EndpointId::parse` so a bad id is a generation-time error.
 pub fn endpoint_impl(
     input_ty: impl ToTokens,
     endpoint_id: &str,

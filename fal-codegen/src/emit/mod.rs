@@ -11,6 +11,7 @@
 mod docs;
 mod endpoint;
 mod render;
+pub mod rest;
 mod types;
 
 use std::collections::BTreeMap;

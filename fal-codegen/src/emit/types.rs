@@ -10,7 +10,7 @@ use quote::{format_ident, quote};
 
 use super::docs::doc_attrs;
 use crate::ir::naming::unraw;
-use crate::ir::{Field, Kind, Role, Rules, Ty, TypeDef, UnionArm, Variant};
+use crate::ir::{Field, Kind, Role, Rules, Tagged, Ty, TypeDef, UnionArm, Variant};
 
 /// How named types are spelled where the code is emitted.
 pub trait Names {
@@ -66,6 +66,7 @@ pub(super) fn definition(def: &TypeDef, names: &dyn Names) -> TokenStream {
         Kind::Enum(variants) => string_enum(def.role, &name, &docs, variants),
         Kind::Union(arms) => union(def.role, &name, &docs, arms, names),
         Kind::Newtype(inner) => newtype(&name, &docs, inner, names),
+        Kind::Tagged(tagged) => tagged_union(def.role, &name, &docs, tagged, names),
     }
 }
 
@@ -142,6 +143,10 @@ fn struct_validation(name: &Ident, fields: &[Field]) -> TokenStream {
         .filter(|f| !f.rules.is_empty() || holds_named(&f.ty))
         .map(|field| {
             let ident = ident(&field.rust_name);
+            if field.additional {
+                // Flattened: each member is checked at its own name.
+                return quote!(__fal::Validate::validate_at(&self.#ident, v, &__fal::Rules::NONE););
+            }
             let json = &field.json_name;
             let rules = rules_tokens(&field.rules);
             quote!(v.field(#json, &self.#ident, #rules);)
@@ -191,6 +196,13 @@ fn structure(
     let writes = fields.iter().map(|field| {
         let ident = ident(&field.rust_name);
         let json = &field.json_name;
+        if field.additional {
+            return quote! {
+                for (name, value) in &self.#ident {
+                    map.serialize_entry(name, value)?;
+                }
+            };
+        }
         match (&field.ty, field.required) {
             (Ty::Option(_), false) => {
                 quote!(__fal::optional_entry(&mut map, #json, &self.#ident)?;)
@@ -199,9 +211,26 @@ fn structure(
         }
     });
     let locals: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("f{}", i)).collect();
-    let keys = fields.iter().map(|f| f.json_name.as_str());
+    // The members the schema does not name, when the struct keeps them (its
+    // last field); every other key is skipped.
+    let others = fields
+        .iter()
+        .zip(&locals)
+        .find(|(f, _)| f.additional)
+        .map(|(field, local)| (local, rust_type(&field.ty, names)));
+    let keys = fields
+        .iter()
+        .filter(|f| !f.additional)
+        .map(|f| f.json_name.as_str());
+    // `Some(i)` from `Key`, `Ok(i)` from `KeyOrName`.
+    let found = if others.is_some() {
+        quote!(Ok)
+    } else {
+        quote!(Some)
+    };
     let arms = fields
         .iter()
+        .filter(|f| !f.additional)
         .zip(&locals)
         .enumerate()
         .map(|(index, (field, local))| {
@@ -209,17 +238,60 @@ fn structure(
         })
         .map(|(index, field, local)| match &field.ty {
             // `null` reads as `None`, like an absent key.
-            Ty::Option(_) => quote!(Some(#index) => #local = map.next_value()?,),
-            _ => quote!(Some(#index) => #local = Some(map.next_value()?),),
+            Ty::Option(_) => quote!(#found(#index) => #local = map.next_value()?,),
+            _ => quote!(#found(#index) => #local = Some(map.next_value()?),),
         });
     let inits = fields.iter().zip(&locals).map(|(field, local)| {
         let ident = ident(&field.rust_name);
         let json = &field.json_name;
         match &field.ty {
+            _ if field.additional => quote!(#ident: #local,),
             Ty::Option(_) => quote!(#ident: #local,),
             _ => quote!(#ident: __fal::required(#local, #json)?,),
         }
     });
+    let named_locals = fields
+        .iter()
+        .zip(&locals)
+        .filter(|(f, _)| !f.additional)
+        .map(|(_, local)| local);
+    let visit = match others {
+        // No fields (a REST request without parameters): any object.
+        None if fields.is_empty() => quote! {
+            while map.next_key::<__fal::serde::de::IgnoredAny>()?.is_some() {
+                __fal::skip(&mut map)?;
+            }
+        },
+        None => quote! {
+            #( let mut #named_locals = None; )*
+            while let Some(key) = map.next_key_seed(__fal::Key(&[#(#keys),*]))? {
+                match key {
+                    #(#arms)*
+                    _ => __fal::skip(&mut map)?,
+                }
+            }
+        },
+        Some((others, others_ty)) => quote! {
+            #( let mut #named_locals = None; )*
+            let mut #others: #others_ty = ::std::default::Default::default();
+            while let Some(key) = map.next_key_seed(__fal::KeyOrName(&[#(#keys),*]))? {
+                match key {
+                    #(#arms)*
+                    Ok(_) => __fal::skip(&mut map)?,
+                    Err(name) => {
+                        #others.insert(name, map.next_value()?);
+                    }
+                }
+            }
+        },
+    };
+    // A struct without fields (a REST request with no parameters) writes an
+    // empty object.
+    let map_binding = if fields.is_empty() {
+        quote!(map)
+    } else {
+        quote!(mut map)
+    };
     let expecting = format!("a `{name}` object");
     let builders = (role == Role::Input).then(|| builders(name, fields, names));
     let validation = (role == Role::Input).then(|| struct_validation(name, fields));
@@ -232,7 +304,7 @@ fn structure(
         impl __fal::serde::Serialize for #name {
             fn serialize<S: __fal::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 use __fal::serde::ser::SerializeMap as _;
-                let mut map = serializer.serialize_map(None)?;
+                let #map_binding = serializer.serialize_map(None)?;
                 #(#writes)*
                 map.end()
             }
@@ -246,13 +318,7 @@ fn structure(
                         f.write_str(#expecting)
                     }
                     fn visit_map<A: __fal::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<#name, A::Error> {
-                        #( let mut #locals = None; )*
-                        while let Some(key) = map.next_key_seed(__fal::Key(&[#(#keys),*]))? {
-                            match key {
-                                #(#arms)*
-                                _ => __fal::skip(&mut map)?,
-                            }
-                        }
+                        #visit
                         Ok(#name { #(#inits)* })
                     }
                 }
@@ -297,6 +363,21 @@ fn builders(name: &Ident, fields: &[Field], names: &dyn Names) -> TokenStream {
         let member = ident(&field.rust_name);
         let arg = member.clone();
         let generic = format_ident!("I{}", index);
+        if field.additional {
+            inits.push(quote!(#member: ::std::default::Default::default()));
+            let value = match &field.ty {
+                Ty::Map(inner) => rust_type(inner, names),
+                _ => quote!(fal_runtime::__private::serde_json::Value),
+            };
+            setters.push(quote! {
+                /// Adds a member the schema does not name (`additionalProperties`).
+                pub fn with_extra_member(mut self, name: impl Into<String>, value: impl Into<#value>) -> Self {
+                    self.#member.insert(name.into(), value.into());
+                    self
+                }
+            });
+            continue;
+        }
         if field.required {
             let (param_ty, bound, convert) = param(&field.ty, &arg, &generic, names);
             args.push(quote!(#arg: #param_ty));
@@ -398,7 +479,7 @@ fn string_enum(role: Role, name: &Ident, docs: &TokenStream, variants: &[Variant
         }
         impl ::std::str::FromStr for #name {
             type Err = fal_runtime::UnknownEnumValue;
-            fn from_str(value: &str) -> Result<Self, Self::Err> {
+            fn from_str(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
                 match Self::from_wire(value) {
                     Self::Other(_) => Err(fal_runtime::UnknownEnumValue::new(#type_name, value, Self::VALUES)),
                     known => Ok(known),
@@ -407,7 +488,8 @@ fn string_enum(role: Role, name: &Ident, docs: &TokenStream, variants: &[Variant
         }
         impl TryFrom<&str> for #name {
             type Error = fal_runtime::UnknownEnumValue;
-            fn try_from(value: &str) -> Result<Self, Self::Error> {
+            // Spelled out: a variant named `Error` would make `Self::Error` ambiguous.
+            fn try_from(value: &str) -> Result<Self, fal_runtime::UnknownEnumValue> {
                 value.parse()
             }
         }
@@ -539,5 +621,127 @@ fn newtype(name: &Ident, docs: &TokenStream, inner: &Ty, names: &dyn Names) -> T
                 __fal::Validate::validate_at(&self.0, v, rules);
             }
         }
+    }
+}
+
+/// An internally tagged enum: the tag property picks the arm; an unknown tag
+/// keeps the whole object in `Other`, so bindings keep working when fal adds
+/// an arm. Reading buffers the object once (any self-describing format) to
+/// find the tag before reading the arm.
+fn tagged_union(
+    role: Role,
+    name: &Ident,
+    docs: &TokenStream,
+    tagged: &Tagged,
+    names: &dyn Names,
+) -> TokenStream {
+    let tag = tagged.tag.as_str();
+    let mut variants = Vec::new();
+    let mut writes = Vec::new();
+    let mut reads = Vec::new();
+    let mut values = Vec::new();
+    let mut checks = Vec::new();
+    let mut froms = Vec::new();
+    // `From` only for an arm type no other arm has (the impls would overlap).
+    let mut counts: std::collections::BTreeMap<&Ty, usize> = std::collections::BTreeMap::new();
+    for ty in tagged.arms.iter().filter_map(|a| a.ty.as_ref()) {
+        *counts.entry(ty).or_default() += 1;
+    }
+    for arm in &tagged.arms {
+        let ident = ident(&arm.rust_name);
+        let value = arm.value.as_str();
+        let doc = format!(" `{tag}` is `{value:?}`.");
+        match &arm.ty {
+            Some(arm_ty) => {
+                let ty = rust_type(arm_ty, names);
+                variants.push(quote!(#[doc = #doc] #ident(#ty),));
+                values.push(quote!(Self::#ident(_) => #value,));
+                checks.push(
+                    quote!(Self::#ident(value) => __fal::Validate::validate_at(value, v, rules),),
+                );
+                if arm.carries_tag {
+                    writes.push(
+                        quote!(Self::#ident(fields) => __fal::serde::Serialize::serialize(fields, serializer),),
+                    );
+                    reads.push(quote!(#value => value.arm(None).map(Self::#ident),));
+                } else {
+                    writes.push(quote!(Self::#ident(fields) => __fal::tagged_entry(serializer, #tag, #value, fields),));
+                    reads.push(quote!(#value => value.arm(Some(#tag)).map(Self::#ident),));
+                }
+                if role == Role::Input && counts.get(arm_ty) == Some(&1) {
+                    froms.push(quote! {
+                        impl From<#ty> for #name {
+                            fn from(value: #ty) -> Self {
+                                Self::#ident(value)
+                            }
+                        }
+                    });
+                }
+            }
+            None => {
+                variants.push(quote!(#[doc = #doc] #ident,));
+                values.push(quote!(Self::#ident => #value,));
+                checks.push(quote!(Self::#ident => {}));
+                writes.push(quote!(Self::#ident => {
+                    use __fal::serde::ser::SerializeMap as _;
+                    let mut map = serializer.serialize_map(Some(1))?;
+                    map.serialize_entry(#tag, #value)?;
+                    map.end()
+                }));
+                reads.push(quote!(#value => Ok(Self::#ident),));
+            }
+        }
+    }
+    let validation = (role == Role::Input).then(|| {
+        quote! {
+            impl __fal::Validate for #name {
+                fn validate_at(&self, v: &mut __fal::Validator, rules: &__fal::Rules<'_>) {
+                    match self {
+                        #(#checks)*
+                        Self::Other(_) => {}
+                    }
+                }
+            }
+        }
+    });
+    let other_doc =
+        format!(" A `{tag}` this binding does not know (yet): the whole object, kept as sent.");
+    quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant)]
+        pub enum #name {
+            #(#variants)*
+            #[doc = #other_doc]
+            Other(fal_runtime::__private::serde_json::Map<String, fal_runtime::__private::serde_json::Value>),
+        }
+        impl #name {
+            /// The value of the tag property on the wire.
+            pub fn tag(&self) -> &str {
+                match self {
+                    #(#values)*
+                    Self::Other(object) => object.get(#tag).and_then(|v| v.as_str()).unwrap_or_default(),
+                }
+            }
+        }
+        impl __fal::serde::Serialize for #name {
+            fn serialize<S: __fal::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    #(#writes)*
+                    Self::Other(object) => __fal::serde::Serialize::serialize(object, serializer),
+                }
+            }
+        }
+        impl<'de> __fal::serde::Deserialize<'de> for #name {
+            fn deserialize<D: __fal::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <__fal::Buffered as __fal::serde::Deserialize>::deserialize(deserializer)?;
+                match value.tag::<D::Error>(#tag)?.as_str() {
+                    #(#reads)*
+                    _ => value.arm(None).map(Self::Other),
+                }
+            }
+        }
+        #(#froms)*
+        #validation
     }
 }

@@ -12,9 +12,14 @@ pub(super) fn docs_of(schema: &SchemaObject) -> Docs {
     let default = metadata
         .and_then(|m| m.default.as_ref())
         .map(Value::to_string);
-    let examples = metadata
+    // JSON Schema's `examples` array (OpenAPI 3.1), else OpenAPI 3.0's single
+    // `example`, which schemars keeps among the extensions.
+    let mut examples: Vec<String> = metadata
         .map(|m| m.examples.iter().map(Value::to_string).collect())
         .unwrap_or_default();
+    if examples.is_empty() {
+        examples.extend(schema.extensions.get("example").map(Value::to_string));
+    }
     Docs {
         description,
         default,
@@ -242,5 +247,9 @@ mod tests {
         assert_eq!(docs.constraints, vec!["1 ≤ value ≤ 4".to_owned()]);
         assert_eq!(docs.default.as_deref(), Some("1"));
         assert_eq!(docs.examples, vec!["2".to_owned()]);
+        let single: SchemaObject =
+            serde_json::from_value(serde_json::json!({"type": "integer", "example": 3}))
+                .unwrap_or_default();
+        assert_eq!(docs_of(&single).examples, vec!["3".to_owned()]);
     }
 }

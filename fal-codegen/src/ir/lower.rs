@@ -23,7 +23,10 @@ use serde_json::Value;
 use super::docs::{docs_of, type_docs};
 use super::naming::{alternative, alternative_with, snake_ident, type_name, variant_name};
 use super::rules::rules_of;
-use super::{Docs, Endpoint, Field, Ir, Kind, Role, Ty, TypeDef, UnionArm, Variant, MAX_DEPTH};
+use super::{
+    Docs, Endpoint, Field, Ir, Kind, Role, Tagged, TaggedArm, Ty, TypeDef, UnionArm, Variant,
+    MAX_DEPTH,
+};
 use crate::error::{pointer_token, Error};
 use crate::parse::{Document, COMPONENTS};
 
@@ -41,7 +44,8 @@ pub fn lower(documents: &[Document]) -> Result<Ir, Error> {
                 second: doc.file.clone(),
             });
         }
-        let endpoint = EndpointLowering::new(doc).run()?;
+        let scope = EndpointLowering::new(&doc.components, [&doc.input], doc.output.iter());
+        let endpoint = scope.run(doc)?;
         ir.endpoints.push(endpoint);
     }
     unique_modules(&mut ir.endpoints);
@@ -126,8 +130,15 @@ enum Claim {
     Inline,
 }
 
-struct EndpointLowering<'a> {
-    doc: &'a Document,
+/// The lowering of one naming scope (an endpoint, or one REST operation):
+/// names are unique inside it; identical definitions across scopes are
+/// shared afterwards (see `share`).
+pub(super) struct EndpointLowering<'a> {
+    /// The document's components, which `$ref`s name.
+    components: &'a BTreeMap<String, Schema>,
+    /// Whether URL strings in request types become `fal_runtime::FileInput`
+    /// (queue inputs, where the client uploads local files), or stay strings.
+    file_inputs: bool,
     /// Every type defined so far, by name.
     types: BTreeMap<String, TypeDef>,
     /// Names taken in the module.
@@ -147,9 +158,20 @@ struct EndpointLowering<'a> {
 }
 
 impl<'a> EndpointLowering<'a> {
-    fn new(doc: &'a Document) -> Self {
-        let input_components = reachable(doc, [&doc.input]);
-        let all = reachable(doc, std::iter::once(&doc.input).chain(doc.output.as_ref()));
+    /// A scope whose request schemas are `inputs` and whose answers are
+    /// `outputs`: every component they reach gets its name here, and those
+    /// the inputs reach are input types.
+    pub(super) fn new<'s>(
+        components: &'a BTreeMap<String, Schema>,
+        inputs: impl IntoIterator<Item = &'s Schema>,
+        outputs: impl IntoIterator<Item = &'s Schema>,
+    ) -> Self
+    where
+        'a: 's,
+    {
+        let inputs: Vec<&Schema> = inputs.into_iter().collect();
+        let input_components = reachable(components, inputs.iter().copied());
+        let all = reachable(components, inputs.into_iter().chain(outputs));
         let mut claims = BTreeMap::new();
         let mut component_names = BTreeMap::new();
         // Key order decides who keeps a name when two keys spell the same one.
@@ -159,7 +181,8 @@ impl<'a> EndpointLowering<'a> {
             component_names.insert(key.clone(), name);
         }
         Self {
-            doc,
+            components,
+            file_inputs: true,
             types: BTreeMap::new(),
             claims,
             component_names,
@@ -182,17 +205,15 @@ impl<'a> EndpointLowering<'a> {
         name
     }
 
-    fn run(mut self) -> Result<Endpoint, Error> {
-        let doc = self.doc;
-        let parts =
-            crate::endpoint_id::parse(&doc.endpoint_id).map_err(|message| Error::Document {
-                file: doc.file.clone(),
-                location: crate::error::Location::Pointer("/paths".into()),
-                message,
-            })?;
+    fn run(mut self, doc: &Document) -> Result<Endpoint, Error> {
+        let parts = fal_id::EndpointId::parse(&doc.endpoint_id).map_err(|err| Error::Document {
+            file: doc.file.clone(),
+            location: crate::error::Location::Pointer("/paths".into()),
+            message: err.to_string(),
+        })?;
         let pascal: String = parts
             .segments()
-            .skip(usize::from(parts.namespace.is_some()) + 1)
+            .skip(usize::from(parts.namespace().is_some()) + 1)
             .map(type_name)
             .collect();
         let module: Vec<String> = parts.segments().map(snake_ident).collect();
@@ -275,17 +296,7 @@ impl<'a> EndpointLowering<'a> {
             None => Ty::Json,
         };
         self.notes.clear();
-        if let Some(pointer) = self.too_deep {
-            return Err(Error::Document {
-                file: doc.file.clone(),
-                location: crate::error::Location::Pointer(pointer),
-                message: format!(
-                    "schemas nest more than {MAX_DEPTH} deep here (counting every `$ref`, \
-                     `allOf`/`anyOf`/`oneOf` part, list item, map value and property on \
-                     the way)"
-                ),
-            });
-        }
+        self.depth_error(&doc.file)?;
         Ok(Endpoint {
             id: doc.endpoint_id.clone(),
             file: doc.file.clone(),
@@ -299,6 +310,81 @@ impl<'a> EndpointLowering<'a> {
         })
     }
 
+    /// The error for a schema nested deeper than [`MAX_DEPTH`] in `file`, if
+    /// lowering met one (what is deeper was not read).
+    pub(super) fn depth_error(&self, file: &std::path::Path) -> Result<(), Error> {
+        match &self.too_deep {
+            None => Ok(()),
+            Some(pointer) => Err(Error::Document {
+                file: file.to_owned(),
+                location: crate::error::Location::Pointer(pointer.clone()),
+                message: format!(
+                    "schemas nest more than {MAX_DEPTH} deep here (counting every `$ref`, \
+                     `allOf`/`anyOf`/`oneOf` part, list item, map value and property on \
+                     the way)"
+                ),
+            }),
+        }
+    }
+
+    /// Keeps URL strings in request types as strings: REST APIs take URLs, and
+    /// the client has nothing to upload for them.
+    pub(super) fn without_file_inputs(mut self) -> Self {
+        self.file_inputs = false;
+        self
+    }
+
+    /// Claims `preferred` (or, when taken, the first free name the collision
+    /// rule gives) for a type the caller defines itself: a REST request
+    /// struct, or the name of an answer. Returns the name.
+    pub(super) fn reserve(&mut self, preferred: &str) -> String {
+        self.root_name(None, preferred.to_owned())
+    }
+
+    /// Lowers a root schema found at `pointer`. An inline definition there is
+    /// named `name` (claimed with [`Self::reserve`] first) when `fixed`, else
+    /// it prefers `name` and follows the collision rule, qualified with
+    /// `owner`.
+    pub(super) fn lower_root(
+        &mut self,
+        schema: &Schema,
+        role: Role,
+        name: &str,
+        owner: &str,
+        fixed: bool,
+        pointer: &str,
+    ) -> Ty {
+        let ctx = Ctx {
+            role,
+            base: name.to_owned(),
+            owner: owner.to_owned(),
+            file_url: false,
+            fixed_name: fixed.then(|| name.to_owned()),
+            pointer: pointer.to_owned(),
+        };
+        self.lower(schema, &ctx)
+    }
+
+    /// The doc notes raised since the last call (missing refs, cycles, …).
+    pub(super) fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// A definition lowered so far, by name.
+    pub(super) fn definition(&self, name: &str) -> Option<&TypeDef> {
+        self.types.get(name)
+    }
+
+    /// The rules of the value at `schema` (see [`rules_of`]).
+    pub(super) fn rules(&self, schema: &Schema) -> super::Rules {
+        rules_of(self.components, schema)
+    }
+
+    /// Every type defined in the scope, by name.
+    pub(super) fn into_types(self) -> BTreeMap<String, TypeDef> {
+        self.types
+    }
+
     /// A root schema: the component it names (if a plain `$ref`) and its content.
     fn resolve_root(&mut self, schema: &Schema) -> (Option<String>, Option<SchemaObject>) {
         match schema {
@@ -307,7 +393,7 @@ impl<'a> EndpointLowering<'a> {
                 .as_deref()
                 .and_then(|r| r.strip_prefix(COMPONENTS))
             {
-                Some(key) => match self.doc.components.get(key) {
+                Some(key) => match self.components.get(key) {
                     Some(target) => (Some(key.to_owned()), Some(to_object(target))),
                     None => {
                         self.notes.push(missing_note(key));
@@ -338,7 +424,7 @@ impl<'a> EndpointLowering<'a> {
             ));
             return Ty::Json;
         };
-        let Some(target) = self.doc.components.get(key) else {
+        let Some(target) = self.components.get(key) else {
             self.notes.push(missing_note(key));
             return Ty::Json;
         };
@@ -393,7 +479,7 @@ impl<'a> EndpointLowering<'a> {
             return self.insert(name.clone(), def);
         }
         let suffix = match &def.kind {
-            Kind::Union(_) => "Choice",
+            Kind::Union(_) | Kind::Tagged(_) => "Choice",
             _ => "",
         };
         let mut candidates = vec![ctx.base.clone()];
@@ -522,6 +608,8 @@ impl<'a> EndpointLowering<'a> {
                     self.typed(schema, InstanceType::Object, ctx)
                 } else if schema.array.is_some() {
                     self.typed(schema, InstanceType::Array, ctx)
+                } else if let Some(t) = schema.const_value.as_ref().and_then(json_type) {
+                    self.typed(schema, t, ctx)
                 } else {
                     Shape::Ty(Ty::Json)
                 }
@@ -545,7 +633,8 @@ impl<'a> EndpointLowering<'a> {
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
                 let uri = schema.format.as_deref() == Some("uri");
-                if ctx.role == Role::Input && (file_flag || uri || ctx.file_url) {
+                if ctx.role == Role::Input && self.file_inputs && (file_flag || uri || ctx.file_url)
+                {
                     Shape::Ty(Ty::FileInput)
                 } else {
                     Shape::Ty(Ty::String)
@@ -637,7 +726,41 @@ impl<'a> EndpointLowering<'a> {
                 required: is_required,
                 docs,
                 pointer: field_ctx.pointer,
-                rules: rules_of(self.doc, property),
+                rules: rules_of(self.components, property),
+                additional: false,
+            });
+        }
+        // `additionalProperties` next to `properties`: the other members are
+        // kept in a map flattened into the object, never dropped.
+        let others = match object.and_then(|o| o.additional_properties.as_deref()) {
+            Some(Schema::Bool(true)) => Some(Ty::JsonObject),
+            Some(value @ Schema::Object(_)) => {
+                let value_ctx = ctx.child(format!("{}Value", ctx.base), "additionalProperties");
+                match self.lower(value, &value_ctx) {
+                    Ty::Json => Some(Ty::JsonObject),
+                    ty => Some(Ty::Map(Box::new(ty))),
+                }
+            }
+            Some(Schema::Bool(false)) | None => None,
+        };
+        if let Some(ty) = others {
+            let mut docs = Docs {
+                description: Some(
+                    "The object's other members (`additionalProperties`), kept as sent.".into(),
+                ),
+                ..Docs::default()
+            };
+            docs.notes.append(&mut self.notes);
+            let rust_name = alternative_with("extra".to_owned(), "_", |n| names.contains(n));
+            fields.push(Field {
+                json_name: String::new(),
+                rust_name,
+                ty,
+                required: false,
+                docs,
+                pointer: format!("{}/additionalProperties", ctx.pointer),
+                rules: super::Rules::default(),
+                additional: true,
             });
         }
         Shape::Def(Kind::Struct(fields), type_docs(schema))
@@ -678,7 +801,7 @@ impl<'a> EndpointLowering<'a> {
         let Schema::Object(obj) = schema else {
             return None;
         };
-        if depth > 8 || obj.enum_values.is_some() {
+        if depth > 8 || obj.enum_values.is_some() || obj.const_value.is_some() {
             return None;
         }
         if let Some(key) = obj
@@ -686,7 +809,7 @@ impl<'a> EndpointLowering<'a> {
             .as_deref()
             .and_then(|r| r.strip_prefix(COMPONENTS))
         {
-            return self.scalar_type(self.doc.components.get(key)?, depth + 1);
+            return self.scalar_type(self.components.get(key)?, depth + 1);
         }
         if let Some(sub) = obj.subschemas.as_deref() {
             let arms = sub
@@ -732,7 +855,7 @@ impl<'a> EndpointLowering<'a> {
                     .as_deref()
                     .and_then(|r| r.strip_prefix(COMPONENTS))
                 {
-                    Some(key) => self.doc.components.get(key).map(to_object),
+                    Some(key) => self.components.get(key).map(to_object),
                     None => Some(obj.clone()),
                 },
                 Schema::Bool(_) => None,
@@ -757,6 +880,14 @@ impl<'a> EndpointLowering<'a> {
     /// An `anyOf`/`oneOf`. Arm definitions are named only once the arms are
     /// folded: an arm left alone takes the union's own place (and name).
     fn union(&mut self, parent: &SchemaObject, arms: &[Schema], ctx: &Ctx) -> Shape {
+        if let Some((kind, nullable)) = self.tagged(parent, arms, ctx) {
+            let docs = type_docs(parent);
+            return if nullable {
+                Shape::Ty(option(self.define(kind, docs, ctx)))
+            } else {
+                Shape::Def(kind, docs)
+            };
+        }
         let parent_values = string_values(parent);
         let mut nullable = false;
         let mut shapes: Vec<Shape> = Vec::new();
@@ -824,7 +955,7 @@ impl<'a> EndpointLowering<'a> {
                     let suffix = match kind {
                         Kind::Enum(_) => "Preset",
                         Kind::Struct(_) => "Object",
-                        Kind::Union(_) => "Choice",
+                        Kind::Union(_) | Kind::Tagged(_) => "Choice",
                         Kind::Newtype(_) => "Value",
                     };
                     let arm_ctx = Ctx {
@@ -844,6 +975,153 @@ impl<'a> EndpointLowering<'a> {
             arms.push(UnionArm { rust_name, ty });
         }
         self.finish_union(arms, type_docs(parent), nullable, ctx)
+    }
+
+    /// A union of objects told apart by one property, when the arms allow it:
+    /// every non-null arm is an object (inline or a component) and either the
+    /// parent names the property (`discriminator.propertyName`, values from its
+    /// `mapping`, the arm's own fixed value, or the component name), or one
+    /// property is required by every arm and fixed by each to a distinct string.
+    /// Returns the union and whether a `null` arm makes it optional.
+    fn tagged(
+        &mut self,
+        parent: &SchemaObject,
+        arms: &[Schema],
+        ctx: &Ctx,
+    ) -> Option<(Kind, bool)> {
+        struct Arm {
+            index: usize,
+            reference: Option<String>,
+            component: Option<String>,
+            schema: SchemaObject,
+        }
+        let mut nullable = false;
+        let mut objects: Vec<Arm> = Vec::new();
+        for (index, arm) in arms.iter().enumerate() {
+            if is_null(arm) {
+                nullable = true;
+                continue;
+            }
+            let Schema::Object(obj) = arm else {
+                return None;
+            };
+            let (component, schema) = match obj.reference.as_deref() {
+                Some(reference) => {
+                    let key = reference.strip_prefix(COMPONENTS)?;
+                    (Some(key.to_owned()), to_object(self.components.get(key)?))
+                }
+                None => (None, obj.clone()),
+            };
+            let has_properties = schema
+                .object
+                .as_deref()
+                .is_some_and(|o| !o.properties.is_empty());
+            if !has_properties || schema.subschemas.is_some() {
+                return None;
+            }
+            objects.push(Arm {
+                index,
+                reference: obj.reference.clone(),
+                component,
+                schema,
+            });
+        }
+        if objects.len() < 2 {
+            return None;
+        }
+        let fixed = |arm: &Arm, property: &str| -> Option<String> {
+            let object = arm.schema.object.as_deref()?;
+            if !object.required.contains(property) {
+                return None;
+            }
+            match object.properties.get(property)? {
+                Schema::Object(p) => fixed_string(p),
+                Schema::Bool(_) => None,
+            }
+        };
+        let discriminator = parent.extensions.get("discriminator");
+        let explicit = discriminator
+            .and_then(|d| d.get("propertyName"))
+            .and_then(Value::as_str);
+        let (tag, values) = match explicit {
+            Some(tag) => {
+                let mapping = discriminator
+                    .and_then(|d| d.get("mapping"))
+                    .and_then(Value::as_object);
+                let mut values = Vec::with_capacity(objects.len());
+                for arm in &objects {
+                    let mapped = mapping.and_then(|m| {
+                        m.iter()
+                            .find(|(_, target)| {
+                                target.as_str().is_some()
+                                    && target.as_str() == arm.reference.as_deref()
+                            })
+                            .map(|(value, _)| value.clone())
+                    });
+                    values.push(
+                        mapped
+                            .or_else(|| fixed(arm, tag))
+                            .or_else(|| arm.component.clone())?,
+                    );
+                }
+                (tag.to_owned(), values)
+            }
+            None => {
+                let first = &objects[0];
+                let candidates =
+                    order_of(&first.schema, &first.schema.object.as_deref()?.properties);
+                let found = candidates.into_iter().find_map(|property| {
+                    let values: Option<Vec<String>> =
+                        objects.iter().map(|arm| fixed(arm, property)).collect();
+                    values.map(|v| (property.to_owned(), v))
+                });
+                found?
+            }
+        };
+        let distinct: BTreeSet<&String> = values.iter().collect();
+        if distinct.len() != values.len() {
+            return None;
+        }
+        let list_pointer = ctx.pointer.clone();
+        let mut out: Vec<TaggedArm> = Vec::with_capacity(objects.len());
+        let mut taken: BTreeSet<String> = BTreeSet::new();
+        for (arm, value) in objects.into_iter().zip(values) {
+            let rust_name = alternative(variant_name(&value), |n| taken.contains(n));
+            taken.insert(rust_name.clone());
+            let arm_ctx = Ctx {
+                role: ctx.role,
+                base: type_name(&value),
+                owner: ctx.base.clone(),
+                file_url: false,
+                fixed_name: None,
+                pointer: format!("{list_pointer}/{}", arm.index),
+            };
+            let (ty, carries_tag) = match &arm.reference {
+                Some(reference) => (Some(self.lower_ref(reference)), true),
+                None => {
+                    let mut stripped = arm.schema;
+                    let object = stripped.object();
+                    object.properties.remove(&tag);
+                    object.required.remove(&tag);
+                    let closed = !matches!(
+                        object.additional_properties.as_deref(),
+                        Some(Schema::Object(_))
+                    );
+                    if object.properties.is_empty() && closed {
+                        (None, false)
+                    } else {
+                        (Some(self.lower(&Schema::Object(stripped), &arm_ctx)), false)
+                    }
+                }
+            };
+            out.push(TaggedArm {
+                value,
+                rust_name,
+                ty,
+                carries_tag,
+            });
+        }
+        Some((Kind::Tagged(Tagged { tag, arms: out }), nullable))
     }
 
     fn finish_union(
@@ -868,7 +1146,7 @@ impl<'a> EndpointLowering<'a> {
     fn rank(&self, ty: &Ty) -> u8 {
         match ty {
             Ty::Named(key) => match self.types.get(key).map(|d| &d.kind) {
-                Some(Kind::Struct(_)) => 0,
+                Some(Kind::Struct(_) | Kind::Tagged(_)) => 0,
                 Some(Kind::Enum(_)) => 2,
                 _ => 4,
             },
@@ -890,7 +1168,7 @@ impl<'a> EndpointLowering<'a> {
                     ..
                 }) => "Preset".into(),
                 Some(TypeDef {
-                    kind: Kind::Union(_),
+                    kind: Kind::Union(_) | Kind::Tagged(_),
                     ..
                 }) => "Choice".into(),
                 Some(def) => def.name.clone(),
@@ -958,6 +1236,7 @@ fn is_null(schema: &Schema) -> bool {
                     .enum_values
                     .as_ref()
                     .is_some_and(|v| v.iter().all(Value::is_null) && !v.is_empty())
+                || obj.const_value == Some(Value::Null)
         }
         Schema::Bool(_) => false,
     }
@@ -980,6 +1259,31 @@ fn string_values(schema: &SchemaObject) -> Option<Vec<String>> {
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The one string a property is fixed to: a string `const` (JSON Schema
+/// 2019+, OpenAPI 3.1) or an `enum` of one string.
+fn fixed_string(schema: &SchemaObject) -> Option<String> {
+    if let Some(Value::String(value)) = &schema.const_value {
+        return Some(value.clone());
+    }
+    match string_values(schema)?.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    }
+}
+
+/// The JSON Schema type of a value (integers are numbers without a fraction).
+fn json_type(value: &Value) -> Option<InstanceType> {
+    Some(match value {
+        Value::Null => InstanceType::Null,
+        Value::Bool(_) => InstanceType::Boolean,
+        Value::Number(n) if n.is_i64() || n.is_u64() => InstanceType::Integer,
+        Value::Number(_) => InstanceType::Number,
+        Value::String(_) => InstanceType::String,
+        Value::Array(_) => InstanceType::Array,
+        Value::Object(_) => return None,
+    })
 }
 
 fn variants(values: &[String]) -> Vec<Variant> {
@@ -1024,7 +1328,7 @@ fn order_of<'s>(
 /// (an explicit stack), so a long chain of references cannot overflow the
 /// stack.
 fn reachable<'s>(
-    doc: &'s Document,
+    doc: &'s BTreeMap<String, Schema>,
     roots: impl IntoIterator<Item = &'s Schema>,
 ) -> BTreeSet<String> {
     let mut found: BTreeSet<String> = BTreeSet::new();
@@ -1038,7 +1342,7 @@ fn reachable<'s>(
             .as_deref()
             .and_then(|r| r.strip_prefix(COMPONENTS))
         {
-            if let Some(target) = doc.components.get(key) {
+            if let Some(target) = doc.get(key) {
                 if found.insert(key.to_owned()) {
                     stack.push(target);
                 }
@@ -1084,7 +1388,7 @@ fn reachable<'s>(
 
 /// `$ref`s inside raw JSON (schema parts schemars keeps as extensions).
 fn collect_raw_refs<'s>(
-    doc: &'s Document,
+    doc: &'s BTreeMap<String, Schema>,
     value: &Value,
     found: &mut BTreeSet<String>,
     stack: &mut Vec<&'s Schema>,
@@ -1098,7 +1402,7 @@ fn collect_raw_refs<'s>(
                     .and_then(Value::as_str)
                     .and_then(|r| r.strip_prefix(COMPONENTS))
                 {
-                    if let Some((key, target)) = doc.components.get_key_value(key) {
+                    if let Some((key, target)) = doc.get_key_value(key) {
                         if found.insert(key.clone()) {
                             stack.push(target);
                         }

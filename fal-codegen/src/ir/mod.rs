@@ -16,6 +16,7 @@
 mod docs;
 mod lower;
 pub mod naming;
+pub mod rest;
 pub mod rules;
 mod share;
 
@@ -133,6 +134,34 @@ pub enum Kind {
     Union(Vec<UnionArm>),
     /// A struct wrapping one value transparently (input types that are not objects).
     Newtype(Ty),
+    /// Objects told apart by the string value of one property: OpenAPI's
+    /// `discriminator`, or a property every arm requires and fixes to one value
+    /// (`const`, or an `enum` of one).
+    Tagged(Tagged),
+}
+
+/// A union of objects told apart by one property (an internally tagged enum).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Tagged {
+    /// The JSON name of the property holding the tag.
+    pub tag: String,
+    /// One arm per tag value, in the document's order.
+    pub arms: Vec<TaggedArm>,
+}
+
+/// One arm of a [`Tagged`] union.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TaggedArm {
+    /// The tag value on the wire.
+    pub value: String,
+    /// The Rust variant name, unique in the enum and never `Other`.
+    pub rust_name: String,
+    /// The arm's object type; `None` when the arm has no property but the tag.
+    pub ty: Option<Ty>,
+    /// Whether `ty` holds the tag property itself (an arm that is a `$ref` to a
+    /// component keeps that definition whole); otherwise the tag is written
+    /// and read by the union.
+    pub carries_tag: bool,
 }
 
 /// A struct field.
@@ -153,6 +182,11 @@ pub struct Field {
     pub pointer: String,
     /// The schema's value rules at this field (checked by `validate()`).
     pub rules: Rules,
+    /// This field holds the object's other members: `additionalProperties`
+    /// next to `properties`. Its type is a map (`Map` or `JsonObject`), it is
+    /// the struct's last field, its `json_name` is empty, and it is flattened
+    /// into the object on the wire.
+    pub additional: bool,
 }
 
 /// A string enum value.

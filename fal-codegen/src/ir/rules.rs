@@ -10,7 +10,10 @@ use schemars::schema::{Schema, SchemaObject, SingleOrVec};
 use serde_json::Value;
 
 use super::MAX_DEPTH;
-use crate::parse::{Document, COMPONENTS};
+use crate::parse::COMPONENTS;
+
+/// A document's components, which `$ref`s name.
+type Components = std::collections::BTreeMap<String, Schema>;
 
 /// The rules a schema states about its own value (not its parts).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -164,11 +167,11 @@ impl Rules {
 /// target, of `allOf` parts, of the single non-null arm of an `anyOf`/`oneOf`
 /// (pydantic's `Optional[X]`), and below it those of list items and map values.
 /// The arms of a real union keep their rules in their own types, if named.
-pub fn rules_of(doc: &Document, schema: &Schema) -> Rules {
-    rules_at(doc, schema, 0)
+pub fn rules_of(components: &Components, schema: &Schema) -> Rules {
+    rules_at(components, schema, 0)
 }
 
-fn rules_at(doc: &Document, schema: &Schema, depth: usize) -> Rules {
+fn rules_at(doc: &Components, schema: &Schema, depth: usize) -> Rules {
     let Schema::Object(obj) = schema else {
         return Rules::default();
     };
@@ -178,7 +181,7 @@ fn rules_at(doc: &Document, schema: &Schema, depth: usize) -> Rules {
     if let Some(reference) = &obj.reference {
         return match reference
             .strip_prefix(COMPONENTS)
-            .and_then(|key| doc.components.get(key))
+            .and_then(|key| doc.get(key))
         {
             Some(target) => rules_at(doc, target, depth + 1),
             None => Rules::default(),
@@ -227,7 +230,7 @@ fn rules_at(doc: &Document, schema: &Schema, depth: usize) -> Rules {
 
 /// A union arm taking any string (its own limits aside): `type: string`
 /// without `enum` or `const`, through one `$ref`.
-fn plain_text<'d>(doc: &'d Document, arm: &'d Schema) -> Option<&'d SchemaObject> {
+fn plain_text<'d>(doc: &'d Components, arm: &'d Schema) -> Option<&'d SchemaObject> {
     let Schema::Object(obj) = arm else {
         return None;
     };
@@ -236,7 +239,7 @@ fn plain_text<'d>(doc: &'d Document, arm: &'d Schema) -> Option<&'d SchemaObject
         .as_deref()
         .and_then(|r| r.strip_prefix(COMPONENTS))
     {
-        Some(key) => match doc.components.get(key)? {
+        Some(key) => match doc.get(key)? {
             Schema::Object(target) => target,
             Schema::Bool(_) => return None,
         },
@@ -270,16 +273,7 @@ mod tests {
             ]
         }))
         .unwrap_or(Schema::Bool(true));
-        let doc = crate::parse::Document {
-            file: "x.json".into(),
-            endpoint_id: "a/b".into(),
-            category: None,
-            input: Schema::Bool(true),
-            input_pointer: String::new(),
-            output: None,
-            components: Default::default(),
-        };
-        let rules = rules_of(&doc, &schema);
+        let rules = rules_of(&Components::new(), &schema);
         assert_eq!(rules.own.max_items, Some(4));
         assert_eq!(rules.items.map(|i| i.own.minimum), Some(Some(1.0)));
         let listed: SchemaObject =

@@ -9,19 +9,60 @@
 //! thousand endpoints compiles each shape once. The home is a real endpoint
 //! module: no generated name carries a hash or a counter, and adding an
 //! endpoint that does not define the same type changes nothing.
+//!
+//! The operations of a REST document are shared the same way, in document
+//! order: each is a module ([`Scope`]) like an endpoint.
 
 use std::collections::BTreeMap;
 
-use super::{Endpoint, Field, Kind, Ty, TypeDef, UnionArm};
+use super::{Endpoint, Field, Kind, Tagged, TaggedArm, Ty, TypeDef, UnionArm};
 
-/// Moves every definition shared with an endpoint earlier in `endpoints`
-/// (sorted by id) out of its module, recording where it lives instead.
-pub(super) fn share(endpoints: &mut [Endpoint]) {
+/// A module of generated types: an endpoint, or a REST operation.
+pub(super) trait Scope {
+    /// What makes the module unique (an endpoint id, an operation id).
+    fn id(&self) -> &str;
+    /// Its module path.
+    fn module(&self) -> &[String];
+    /// The types it defines, by name.
+    fn types(&self) -> &BTreeMap<String, TypeDef>;
+    /// Its types, and its re-exports of types defined in another module.
+    fn types_and_shared(
+        &mut self,
+    ) -> (
+        &mut BTreeMap<String, TypeDef>,
+        &mut BTreeMap<String, Vec<String>>,
+    );
+}
+
+impl Scope for Endpoint {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn module(&self) -> &[String] {
+        &self.module
+    }
+    fn types(&self) -> &BTreeMap<String, TypeDef> {
+        &self.types
+    }
+    fn types_and_shared(
+        &mut self,
+    ) -> (
+        &mut BTreeMap<String, TypeDef>,
+        &mut BTreeMap<String, Vec<String>>,
+    ) {
+        (&mut self.types, &mut self.shared)
+    }
+}
+
+/// Moves every definition shared with a scope earlier in `endpoints`
+/// (endpoints sorted by id, operations in document order) out of its module,
+/// recording where it lives instead.
+pub(super) fn share<S: Scope>(endpoints: &mut [S]) {
     let mut canon = Canon::default();
     let mut homes: BTreeMap<String, usize> = BTreeMap::new();
     let mut moves: Vec<(usize, String, usize)> = Vec::new();
     for (index, endpoint) in endpoints.iter().enumerate() {
-        for name in endpoint.types.keys() {
+        for name in endpoint.types().keys() {
             let key = canon.key(endpoints, index, name);
             match homes.get(&key) {
                 Some(&home) => moves.push((index, name.clone(), home)),
@@ -32,10 +73,10 @@ pub(super) fn share(endpoints: &mut [Endpoint]) {
         }
     }
     for (index, name, home) in moves {
-        let module = endpoints[home].module.clone();
-        let endpoint = &mut endpoints[index];
-        endpoint.types.remove(&name);
-        endpoint.shared.insert(name, module);
+        let module = endpoints[home].module().to_vec();
+        let (types, shared) = endpoints[index].types_and_shared();
+        types.remove(&name);
+        shared.insert(name, module);
     }
 }
 
@@ -53,12 +94,12 @@ struct Canon {
 }
 
 impl Canon {
-    fn key(&mut self, endpoints: &[Endpoint], index: usize, name: &str) -> String {
+    fn key(&mut self, endpoints: &[impl Scope], index: usize, name: &str) -> String {
         if let Some(key) = self.keys.get(&(index, name.to_owned())) {
             return key.clone();
         }
         let endpoint = &endpoints[index];
-        let key = match endpoint.types.get(name) {
+        let key = match endpoint.types().get(name) {
             Some(def) => {
                 let def = TypeDef {
                     name: def.name.clone(),
@@ -71,13 +112,13 @@ impl Canon {
                 format!("#{}", self.numbers.entry(text).or_insert(next))
             }
             // The input type (or an unknown name): unique to the endpoint.
-            None => format!("{}#{name}", endpoint.id),
+            None => format!("{}#{name}", endpoint.id()),
         };
         self.keys.insert((index, name.to_owned()), key.clone());
         key
     }
 
-    fn kind(&mut self, endpoints: &[Endpoint], index: usize, kind: &Kind) -> Kind {
+    fn kind(&mut self, endpoints: &[impl Scope], index: usize, kind: &Kind) -> Kind {
         match kind {
             Kind::Struct(fields) => Kind::Struct(
                 fields
@@ -98,10 +139,21 @@ impl Canon {
             ),
             Kind::Newtype(ty) => Kind::Newtype(self.ty(endpoints, index, ty)),
             Kind::Enum(variants) => Kind::Enum(variants.clone()),
+            Kind::Tagged(tagged) => Kind::Tagged(Tagged {
+                tag: tagged.tag.clone(),
+                arms: tagged
+                    .arms
+                    .iter()
+                    .map(|a| TaggedArm {
+                        ty: a.ty.as_ref().map(|ty| self.ty(endpoints, index, ty)),
+                        ..a.clone()
+                    })
+                    .collect(),
+            }),
         }
     }
 
-    fn ty(&mut self, endpoints: &[Endpoint], index: usize, ty: &Ty) -> Ty {
+    fn ty(&mut self, endpoints: &[impl Scope], index: usize, ty: &Ty) -> Ty {
         match ty {
             Ty::Named(name) => Ty::Named(self.key(endpoints, index, name)),
             Ty::List(inner) => Ty::List(Box::new(self.ty(endpoints, index, inner))),

@@ -11,6 +11,7 @@
 
 mod locate;
 mod normalize;
+pub mod rest;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -118,6 +119,7 @@ pub fn parse_document(file: &Path, text: &str) -> Result<Document, Error> {
         )
     })?;
     normalize::normalize(&mut value);
+    normalize::hoist_defs(&mut value);
     // Path tracking costs time on every document; only a failure needs it.
     let raw = match RawDocument::deserialize(&value) {
         Ok(raw) => raw,
@@ -168,8 +170,8 @@ pub fn parse_document(file: &Path, text: &str) -> Result<Document, Error> {
     } else {
         from_path.to_owned()
     };
-    crate::endpoint_id::validate(&endpoint_id)
-        .map_err(|e| fail(Location::Pointer(submit_pointer.clone()), e))?;
+    fal_id::EndpointId::parse(&endpoint_id)
+        .map_err(|e| fail(Location::Pointer(submit_pointer.clone()), e.to_string()))?;
 
     let (input_media, input) = submit
         .request_body

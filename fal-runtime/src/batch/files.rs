@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::BatchError;
+use crate::destination::Traffic;
 use crate::http::{self, Failed, Operation};
 use crate::Client;
 
@@ -262,8 +263,8 @@ async fn download(client: &Client, url: &str, target: &Path) -> Result<(u64, Str
     let temp = temp_path(target);
     let (parsed, temp, remote) = (&parsed, &temp, &remote);
     http::retrying(client.retry_policy(), Operation::Download, |_| async move {
-        // No `authorize`: the key goes to fal's API hosts only.
-        let response = http::attempt(client, Operation::Download, || {
+        // A public file: no key, whatever host the output names.
+        let response = http::attempt_as(client, Traffic::Public, Operation::Download, || {
             client.http().get(parsed.clone())
         })
         .await

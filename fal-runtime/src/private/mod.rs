@@ -4,8 +4,9 @@
 //!
 //! - [`serde`] and [`serde_json`]: re-exported so a user's crate needs no
 //!   dependency besides `fal-runtime` to compile generated code.
-//! - Serde helpers ([`Key`], [`skip`], [`required`], [`optional_entry`],
-//!   [`string_enum`], [`Buffered`]): generated impls read maps key by key
+//! - Serde helpers ([`Key`], [`KeyOrName`], [`skip`], [`required`],
+//!   [`optional_entry`], [`string_enum`], [`Buffered`], [`tagged_entry`]):
+//!   generated impls read maps key by key
 //!   (streaming, so `serde_path_to_error` reports `images[0].width` and any
 //!   self-describing format works, JSON or msgpack alike) instead of going
 //!   through a `serde_json::Map`.
@@ -69,6 +70,53 @@ impl<'de> Visitor<'de> for Key {
 
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
         Ok(None)
+    }
+}
+
+/// A map key seed for a struct that keeps the members it does not declare
+/// (`additionalProperties` next to `properties`): the position of a declared
+/// key, or the name of any other, which the struct stores with its value.
+#[derive(Clone, Copy)]
+pub struct KeyOrName(pub &'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for KeyOrName {
+    type Value = Result<usize, String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyOrName {
+    type Value = Result<usize, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(self
+            .0
+            .iter()
+            .position(|name| *name == key)
+            .ok_or_else(|| key.to_owned()))
+    }
+
+    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<Self::Value, E> {
+        match std::str::from_utf8(key) {
+            Ok(key) => self.visit_str(key),
+            Err(_) => Err(E::invalid_value(de::Unexpected::Bytes(key), &self)),
+        }
+    }
+
+    // A msgpack map may have number keys: kept under their decimal text, as
+    // JSON would spell them.
+    fn visit_u64<E: de::Error>(self, key: u64) -> Result<Self::Value, E> {
+        Ok(Err(key.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, key: i64) -> Result<Self::Value, E> {
+        Ok(Err(key.to_string()))
     }
 }
 
@@ -166,6 +214,72 @@ impl Buffered {
     pub fn mismatch<E: de::Error>(&self, expecting: &'static str) -> E {
         E::custom(format_args!("expected {expecting}"))
     }
+
+    /// The string value of member `tag` of a buffered object: what picks the
+    /// arm of a tagged union.
+    pub fn tag<E: de::Error>(&self, tag: &'static str) -> Result<String, E> {
+        let serde_value::Value::Map(map) = &self.0 else {
+            return Err(E::invalid_type(self.unexpected(), &"an object"));
+        };
+        match map.get(&serde_value::Value::String(tag.to_owned())) {
+            Some(serde_value::Value::String(value)) => Ok(value.clone()),
+            _ => Err(E::custom(format_args!(
+                "the object has no string `{tag}`, which tells its kind"
+            ))),
+        }
+    }
+
+    /// The buffered object as `T`, without member `drop` when given (the tag,
+    /// for an arm that does not hold it itself).
+    pub fn arm<T: de::DeserializeOwned, E: de::Error>(
+        &self,
+        drop: Option<&'static str>,
+    ) -> Result<T, E> {
+        let mut value = self.0.clone();
+        if let (serde_value::Value::Map(map), Some(drop)) = (&mut value, drop) {
+            map.remove(&serde_value::Value::String(drop.to_owned()));
+        }
+        T::deserialize(serde_value::ValueDeserializer::<
+            serde_value::DeserializerError,
+        >::new(value))
+        .map_err(E::custom)
+    }
+
+    fn unexpected(&self) -> de::Unexpected<'_> {
+        match &self.0 {
+            serde_value::Value::Bool(b) => de::Unexpected::Bool(*b),
+            serde_value::Value::String(s) => de::Unexpected::Str(s),
+            serde_value::Value::Seq(_) => de::Unexpected::Seq,
+            serde_value::Value::Unit | serde_value::Value::Option(None) => de::Unexpected::Unit,
+            _ => de::Unexpected::Other("a value"),
+        }
+    }
+}
+
+/// Writes an object with `tag: value` first, then the members of `fields`:
+/// an arm of a tagged union that does not hold its tag itself.
+pub fn tagged_entry<S, T>(
+    serializer: S,
+    tag: &'static str,
+    value: &'static str,
+    fields: &T,
+) -> Result<S::Ok, S::Error>
+where
+    S: serde::Serializer,
+    T: Serialize,
+{
+    use serde::ser::Error as _;
+    let mut object = serde_json::Map::new();
+    object.insert(tag.to_owned(), serde_json::Value::String(value.to_owned()));
+    match serde_json::to_value(fields).map_err(S::Error::custom)? {
+        serde_json::Value::Object(rest) => object.extend(rest),
+        _ => {
+            return Err(S::Error::custom(format_args!(
+                "the `{value}` arm is not an object"
+            )))
+        }
+    }
+    object.serialize(serializer)
 }
 
 #[cfg(test)]

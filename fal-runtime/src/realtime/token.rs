@@ -78,7 +78,8 @@ async fn fetch(
         Operation::Token,
         || {
             client
-                .authorize(client.http().post(url.clone()))
+                .http()
+                .post(url.clone())
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(body.clone())

@@ -140,7 +140,7 @@ pub(crate) async fn signed_attempt(
     request: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, Failed<UploadFailure>> {
     let operation = Operation::Upload;
-    match client.execute(request).await {
+    match client.execute_signed(request).await {
         Ok(response) if response.status().is_success() => Ok(response),
         Ok(response) => {
             let retryable = operation.retries_status(response.status());

@@ -184,7 +184,8 @@ pub(crate) async fn initiate(
     };
     let make = || {
         let mut request = client
-            .authorize(client.http().post(url.clone()))
+            .http()
+            .post(url.clone())
             .header(http::header::ACCEPT, "application/json")
             .json(&body);
         if let Some(lifecycle) = &lifecycle {

@@ -7,9 +7,11 @@
 //!
 //! Failures are typed: each is a [`crate::Error`] carrying the request id, whose
 //! [`crate::Error::stream`] is a [`StreamError`]:
-//! - an inactivity timeout (default 15 s, [`StreamOptions::inactivity_timeout`]) that
-//!   fires *during* a silent gap: every wait for the next event is bounded, unlike
-//!   fal's JS client which only checks after a chunk arrives;
+//! - an inactivity timeout ([`DEFAULT_IDLE_TIMEOUT`],
+//!   [`StreamOptions::inactivity_timeout`]) that fires *during* a silent gap, unlike
+//!   fal's JS client which only checks after a chunk arrives; only a complete line
+//!   resets it, so bytes that never end a line do not keep a stream alive;
+//! - an event over [`DEFAULT_MAX_EVENT_BYTES`] ([`StreamOptions::max_event_bytes`]);
 //! - an **error event**: an event named `error`, or whose data is a JSON object with a
 //!   non-null `error` member (`{"error": "message"}` or
 //!   `{"error": {"message": …, "error_type": …}}`), matching fal's streaming apps whose
@@ -22,8 +24,6 @@ mod event;
 mod request;
 pub(crate) mod sse;
 
-use std::collections::VecDeque;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -39,9 +39,23 @@ pub use error::StreamError;
 pub use request::StreamCall;
 pub use sse::SseError;
 
-use sse::{SseEvent, SseParser};
+pub(crate) use sse::SseBody;
 
-/// Settings of one `/stream` call.
+/// How long any event stream (a `/stream` call or a queue status stream) may
+/// go without a complete line (an event field or a keep-alive comment) before
+/// it fails with [`StreamError::Idle`]: fal's servers send one at least every
+/// 15 s, and fal's JS client gives up after the same 15 s.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The largest single event any event stream accepts by default, in bytes:
+/// partial outputs may embed previews as data URIs, and a status event may
+/// carry many log lines; 32 MiB leaves room for those while bounding what a
+/// misbehaving server can make the client buffer. A larger event fails the
+/// stream with [`SseError::EventTooLarge`] ([`crate::ErrorKind::TooLarge`]).
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 32 << 20;
+
+/// Settings of an event stream: a `/stream` call, or the queue status stream
+/// ([`crate::QueueHandle::status_stream_with`]).
 #[derive(Clone, Debug)]
 pub struct StreamOptions {
     inactivity_timeout: Duration,
@@ -51,25 +65,22 @@ pub struct StreamOptions {
 impl Default for StreamOptions {
     fn default() -> Self {
         Self {
-            // fal's JS client gives up after 15 s without a message; so do we, but
-            // the timer runs while waiting, not only after the next chunk.
-            inactivity_timeout: Duration::from_secs(15),
-            // Partial outputs may embed previews as data URIs; 32 MiB leaves room for
-            // those while still bounding what a misbehaving server can make us buffer.
-            max_event_bytes: 32 << 20,
+            inactivity_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
         }
     }
 }
 
 impl StreamOptions {
-    /// Longest wait for the next event before the stream fails with
-    /// [`StreamError::Idle`]. Default 15 s.
+    /// Longest wait for the next complete line (event field or keep-alive)
+    /// before the stream fails with [`StreamError::Idle`]. Default
+    /// [`DEFAULT_IDLE_TIMEOUT`].
     pub fn inactivity_timeout(mut self, timeout: Duration) -> Self {
         self.inactivity_timeout = timeout;
         self
     }
 
-    /// Largest event accepted, in bytes. Default 32 MiB.
+    /// Largest event accepted, in bytes. Default [`DEFAULT_MAX_EVENT_BYTES`].
     pub fn max_event_bytes(mut self, limit: usize) -> Self {
         self.max_event_bytes = limit;
         self
@@ -100,27 +111,19 @@ impl<T: DeserializeOwned + Send + 'static> EventStream<T> {
     where
         S: Stream<Item = Result<Bytes, reqwest::Error>> + Send + 'static,
     {
-        let state = Decoder::<T, S> {
-            body: Box::pin(body),
-            parser: SseParser::new(options.max_event_bytes),
-            ready: VecDeque::new(),
-            request_id: request_id.clone(),
-            finished: false,
-            _out: PhantomData,
-        };
-        let timeout = options.inactivity_timeout;
-        let inner = futures::stream::unfold(Some(state), move |state| async move {
-            let mut state = state?;
-            let outcome = tokio::time::timeout(timeout, state.next_event()).await;
-            let item = match outcome {
-                Ok(None) => return None,
-                Ok(Some(Ok(value))) => Ok(value),
-                Ok(Some(Err(kind))) => Err(kind),
-                Err(_) => Err(StreamError::Idle(timeout)),
-            };
-            match item {
-                Ok(value) => Some((Ok(value), Some(state))),
-                Err(kind) => Some((Err(state.error(kind)), None)),
+        let events = SseBody::new(body, options);
+        let id = request_id.clone();
+        let inner = futures::stream::unfold(Some(events), move |events| {
+            let id = id.clone();
+            async move {
+                let mut events = events?;
+                match events.next().await? {
+                    Ok(event) => match event::decode::<T>(&event) {
+                        Ok(value) => Some((Ok(value), Some(events))),
+                        Err(kind) => Some((Err(stream_error(kind, id.as_deref())), None)),
+                    },
+                    Err(kind) => Some((Err(stream_error(kind, id.as_deref())), None)),
+                }
             }
         })
         .boxed();
@@ -154,56 +157,6 @@ impl<T> Stream for EventStream<T> {
     }
 }
 
-/// The per-stream parsing state the unfold loop threads through.
-struct Decoder<T, S> {
-    body: Pin<Box<S>>,
-    parser: SseParser,
-    ready: VecDeque<SseEvent>,
-    request_id: Option<String>,
-    finished: bool,
-    _out: PhantomData<fn() -> T>,
-}
-
-impl<T, S> Decoder<T, S>
-where
-    T: DeserializeOwned,
-    S: Stream<Item = Result<Bytes, reqwest::Error>>,
-{
-    fn error(&self, kind: StreamError) -> Error {
-        stream_error(kind, self.request_id.as_deref())
-    }
-
-    /// The next decoded event; `None` once the body ended cleanly.
-    async fn next_event(&mut self) -> Option<Result<T, StreamError>> {
-        loop {
-            if let Some(event) = self.ready.pop_front() {
-                return Some(event::decode(&event));
-            }
-            if self.finished {
-                return None;
-            }
-            match self.body.next().await {
-                Some(Ok(chunk)) => {
-                    if let Err(error) = self.parser.push(&chunk, &mut self.ready) {
-                        return Some(Err(StreamError::Malformed(error)));
-                    }
-                }
-                Some(Err(error)) => {
-                    return Some(Err(StreamError::Interrupted(error.without_url())))
-                }
-                None => {
-                    self.finished = true;
-                    // `ready` is empty here, so every complete event was delivered
-                    // before an unterminated one is reported.
-                    if let Err(error) = self.parser.finish() {
-                        return Some(Err(StreamError::Malformed(error)));
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// `kind` as the crate's error, naming the request.
 fn stream_error(kind: StreamError, request_id: Option<&str>) -> Error {
     let error = Error::from(kind);
@@ -216,6 +169,9 @@ fn stream_error(kind: StreamError, request_id: Option<&str>) -> Error {
 /// Not public API: lets the benchmark drive the parsing layers without a socket.
 #[doc(hidden)]
 pub mod __bench {
+    use std::collections::VecDeque;
+
+    use super::sse::SseParser;
     use super::*;
 
     /// Frames `body` fed in `chunk`-byte pieces; returns the number of events.

@@ -117,7 +117,8 @@ where
             let url = http::join(client.run_base(), &stream_path(&endpoint));
             let response = http::send(client, Operation::Stream, || {
                 client
-                    .authorize(client.http().post(url.clone()))
+                    .http()
+                    .post(url.clone())
                     .headers(headers.clone())
                     .header(ACCEPT, HeaderValue::from_static("text/event-stream"))
                     .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))

@@ -1,7 +1,8 @@
 //! Incremental Server-Sent Events framing (the WHATWG `text/event-stream` rules).
 //!
-//! Written here rather than taken from a crate because `/stream` needs three things
-//! the SSE crates we looked at (eventsource-stream) do not give: a hard bound on the
+//! The one SSE reader of the crate: `/stream` and the queue status stream both read
+//! their bodies through [`SseBody`]. Written here rather than taken from a crate
+//! because both need three things the SSE crates we looked at do not give: a hard bound on the
 //! memory one event may take (a server that never sends a newline must not grow a
 //! buffer forever), a way to tell a stream that ended cleanly from one that was cut
 //! in the middle of an event (the last event is the final output, so silently
@@ -12,6 +13,14 @@
 //! accepted and ignored, as are comments and unknown fields.
 
 use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
+use tokio::time::Instant;
+
+use super::{StreamError, StreamOptions};
 
 /// One dispatched event: its `event:` name (if any) and its `data:` lines joined by `\n`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +74,10 @@ pub(crate) struct SseParser {
     /// Whether the current event has seen any field yet (for truncation detection).
     in_event: bool,
     max_event_bytes: usize,
+    /// Complete lines seen (fields, comments, blank lines): what the idle timer
+    /// counts as progress, so bytes that never finish a line cannot keep a
+    /// stream alive.
+    lines: u64,
 }
 
 impl SseParser {
@@ -78,7 +91,13 @@ impl SseParser {
             at_start: true,
             in_event: false,
             max_event_bytes,
+            lines: 0,
         }
+    }
+
+    /// How many complete lines the parser has seen.
+    pub(crate) fn lines(&self) -> u64 {
+        self.lines
     }
 
     /// Feeds the next chunk, appending every event it completes to `out`.
@@ -100,7 +119,7 @@ impl SseParser {
             let rest = head.strip_prefix(BOM).unwrap_or(&head).to_vec();
             return self.push(&rest, out);
         }
-        if self.after_cr {
+        if self.after_cr && !chunk.is_empty() {
             self.after_cr = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {
                 chunk = rest;
@@ -160,6 +179,7 @@ impl SseParser {
     }
 
     fn process_line(&mut self, line: &[u8], out: &mut VecDeque<SseEvent>) -> Result<(), SseError> {
+        self.lines += 1;
         if line.is_empty() {
             self.dispatch(out)?;
             return Ok(());
@@ -211,6 +231,82 @@ impl SseParser {
     }
 }
 
+/// The one adapter from a response body to SSE events, for `/stream` and the
+/// queue status stream alike: events bounded by the parser's limit, a cut
+/// body told from a finished one, and one idle timeout. The timer runs while
+/// waiting (not only after a chunk arrives) and is reset only by a complete
+/// line (an event field, a keep-alive comment, a blank line), so neither
+/// silence nor a server dripping bytes that never end a line holds a stream
+/// open past `idle`. Work is linear in the bytes received.
+pub(crate) struct SseBody {
+    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    parser: SseParser,
+    ready: VecDeque<SseEvent>,
+    idle: Duration,
+    finished: bool,
+}
+
+impl SseBody {
+    pub(crate) fn new<S>(body: S, options: &StreamOptions) -> Self
+    where
+        S: Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+    {
+        Self {
+            body: body.boxed(),
+            parser: SseParser::new(options.max_event_bytes),
+            ready: VecDeque::new(),
+            idle: options.inactivity_timeout,
+            finished: false,
+        }
+    }
+
+    /// The next event; `None` once the body ended cleanly. After an error the
+    /// body is not read further.
+    pub(crate) async fn next(&mut self) -> Option<Result<SseEvent, StreamError>> {
+        let mut deadline = Instant::now() + self.idle;
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Some(Ok(event));
+            }
+            if self.finished {
+                return None;
+            }
+            let lines = self.parser.lines();
+            let chunk = match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Ok(chunk) => chunk,
+                Err(_) => return self.fail(StreamError::Idle(self.idle)),
+            };
+            match chunk {
+                Some(Ok(chunk)) => {
+                    if let Err(error) = self.parser.push(&chunk, &mut self.ready) {
+                        return self.fail(StreamError::Malformed(error));
+                    }
+                    if self.parser.lines() != lines {
+                        deadline = Instant::now() + self.idle;
+                    }
+                }
+                Some(Err(error)) => {
+                    return self.fail(StreamError::Interrupted(error.without_url()))
+                }
+                None => {
+                    self.finished = true;
+                    // `ready` is empty here, so every complete event was
+                    // delivered before an unterminated one is reported.
+                    if let Err(error) = self.parser.finish() {
+                        return Some(Err(StreamError::Malformed(error)));
+                    }
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, error: StreamError) -> Option<Result<SseEvent, StreamError>> {
+        self.finished = true;
+        self.ready.clear();
+        Some(Err(error))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +347,10 @@ mod tests {
     fn crlf_split_between_chunks_is_one_terminator() {
         let events = parse_all(&[b"data: 1\r", b"\n\r", b"\ndata: 2\n\n"]).unwrap();
         assert_eq!(events, vec![ev(None, "1"), ev(None, "2")]);
+        // An empty chunk between the two halves does not end the `\r`'s wait
+        // for its `\n` (found by the round-trip property below).
+        let events = parse_all(&[b"event: aaa\r", b"", b"\ndata:  \r\n\r\n"]).unwrap();
+        assert_eq!(events, vec![ev(Some("aaa"), " ")]);
     }
 
     #[test]
@@ -282,6 +382,56 @@ mod tests {
             parse_all(&[b"data: \xff\xfe\n\n"]),
             Err(SseError::InvalidUtf8 { field: "data" })
         );
+    }
+
+    /// A body that sends `head`, then one byte of the same line every second, forever.
+    fn drip(head: &'static [u8]) -> impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static {
+        let head = futures::stream::iter([Ok(Bytes::from_static(head))]);
+        let bytes = futures::stream::unfold((), |()| async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Some((Ok(Bytes::from_static(b"x")), ()))
+        });
+        head.chain(bytes)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bytes_that_never_end_a_line_do_not_reset_the_idle_timer() {
+        let options = StreamOptions::default().inactivity_timeout(Duration::from_secs(5));
+        let mut events = SseBody::new(drip(b"data: 1\n\ndata: "), &options);
+        assert_eq!(events.next().await.unwrap().unwrap().data, "1");
+        let started = Instant::now();
+        let err = events.next().await.unwrap().unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        // Four or five drips arrived; none completed a line.
+        assert_eq!(started.elapsed(), Duration::from_secs(5));
+        assert!(events.next().await.is_none(), "nothing after the error");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keep_alive_comments_reset_the_idle_timer() {
+        let comments = futures::stream::unfold(0u32, |n| async move {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            let line: &'static [u8] = if n == 5 {
+                b"data: done\n\n"
+            } else {
+                b": ping\n"
+            };
+            Some((Ok(Bytes::from_static(line)), n + 1))
+        });
+        let options = StreamOptions::default().inactivity_timeout(Duration::from_secs(5));
+        let mut events = SseBody::new(comments, &options);
+        // Six lines four seconds apart: 24 s in all, never 5 s without a line.
+        assert_eq!(events.next().await.unwrap().unwrap().data, "done");
+    }
+
+    #[tokio::test]
+    async fn an_event_over_the_limit_ends_the_stream_with_too_large() {
+        let body =
+            futures::stream::iter([Ok(Bytes::from([&b"data: "[..], &[b'a'; 100][..]].concat()))]);
+        let options = StreamOptions::default().max_event_bytes(64);
+        let mut events = SseBody::new(body, &options);
+        let err = events.next().await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::TooLarge, "{err}");
     }
 
     /// Serializes events the way a server would, with a chosen line ending.

@@ -321,7 +321,8 @@ impl crate::Client {
     /// Against fal's real REST host it uses fal's published key set
     /// ([`DEFAULT_JWKS_URL`], on `rest.alpha.fal.ai`); against any other REST
     /// base (a testkit, a gateway) it uses `{rest}/.well-known/jwks.json`. The
-    /// key set is fetched through the client's proxy, if it has one.
+    /// key set is public: it is fetched without the key, through the client's
+    /// proxy if it has one.
     pub fn webhook_verifier(&self) -> WebhookVerifier {
         let rest = self.rest_base();
         let is_fal =
@@ -334,7 +335,7 @@ impl crate::Client {
         WebhookVerifier::from_source(Source::Remote {
             http: self.http().clone(),
             url,
-            proxy: self.proxy_url().cloned(),
+            proxy: self.proxy_for(crate::destination::Traffic::Public).cloned(),
         })
     }
 }

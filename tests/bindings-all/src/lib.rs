@@ -9,6 +9,18 @@ pub mod fixtures {
     include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
 }
 
+/// The client module of fal-codegen's REST fixture document (always built).
+pub mod acme_admin_api {
+    include!(concat!(env!("OUT_DIR"), "/acme_admin_api.rs"));
+}
+
+/// Every operation of fal's Platform API document, as the repository keeps it
+/// (reduced to facts), generated as one client module (always built; the
+/// runtime's `platform` feature holds a selection of these operations).
+pub mod platform_api {
+    include!(concat!(env!("OUT_DIR"), "/platform_api.rs"));
+}
+
 /// Tier A: complete fal queue documents.
 #[cfg(fal_corpus)]
 pub mod tier_a {

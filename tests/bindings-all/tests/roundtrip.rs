@@ -1,20 +1,15 @@
 //! Round trips: every `examples` value in the reference schemas deserializes
-//! into its generated type and serializes back to the same JSON. And one
-//! source of truth for the rules: generated `validate()` and fal-testkit's
-//! 422 validation agree on every corpus example and on generated inputs.
-//!
-//! "The same" ignores two differences that carry no meaning on the wire:
-//! an object key whose value is `null` equals an absent key (optional fields are
-//! `Option`s left out when `None`), and numbers compare by value (`5` = `5.0`,
-//! since a `number` field is an `f64`).
+//! into its generated type and serializes back to the same JSON (the check is
+//! `support::check`). And one source of truth for the rules: generated
+//! `validate()` and fal-testkit's 422 validation agree on every corpus example
+//! and on generated inputs.
 #![cfg(fal_corpus)]
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::Value;
+mod support;
+use support::{check, Case};
 
-/// Label, example JSON, checker.
-type Case = (&'static str, &'static str, fn(&str) -> Result<(), String>);
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// Endpoint id, document path, generated validation of a JSON input.
 type Validator = (
@@ -38,47 +33,6 @@ fn typed_errors<T: DeserializeOwned + fal_runtime::Endpoint>(
             .map(|e| (e.path.clone(), e.kind.clone().unwrap_or_default()))
             .collect(),
     })
-}
-
-fn check<T: DeserializeOwned + Serialize>(json: &str) -> Result<(), String> {
-    let original: Value =
-        serde_json::from_str(json).map_err(|e| format!("example is not JSON: {e}"))?;
-    let typed: T = serde_json::from_value(original.clone())
-        .map_err(|e| format!("does not deserialize: {e}"))?;
-    let back = serde_json::to_value(&typed).map_err(|e| format!("does not serialize: {e}"))?;
-    if same(&normalize(original.clone()), &normalize(back.clone())) {
-        Ok(())
-    } else {
-        Err(format!(
-            "changed in the round trip:\n  before: {original}\n  after:  {back}"
-        ))
-    }
-}
-
-fn normalize(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, normalize(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(normalize).collect()),
-        other => other,
-    }
-}
-
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        _ => a == b,
-    }
 }
 
 mod tier_a {
