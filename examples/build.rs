@@ -8,7 +8,7 @@ fn main() {
         .build();
     if let Err(error) = generated {
         // A build script reports failure by exiting non-zero; cargo shows stderr.
-        eprintln!("fal-codegen: {error}");
+        eprintln!("error: {error}");
         std::process::exit(1);
     }
 }

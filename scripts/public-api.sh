@@ -9,10 +9,12 @@
 # The listing comes from rustdoc's JSON output, which is unstable: the stable
 # toolchain emits it only with RUSTC_BOOTSTRAP=1, and its format follows the
 # toolchain, so scripts/public_api.py reads the format the project's toolchain
-# writes. Generated bindings (fal_runtime::endpoints) have their own snapshots,
-# and so do the generated Platform API modules (one per operationId listed in
-# fal-runtime/platform/operations, checked by `fal codegen rest --check`): the
-# listing keeps the platform client's hand-written surface.
+# writes. Every feature is on, so the listing is the whole surface (each item
+# behind a feature is listed once; the crate docs say which feature gives it).
+# Generated bindings have their own snapshots: the endpoints' in the
+# fal-endpoints crate, and the Platform API modules (one per operationId listed
+# in fal-runtime/platform/operations, checked by `fal codegen rest --check`):
+# the listing keeps the platform client's hand-written surface.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,11 +22,11 @@ cd "$(dirname "$0")/.."
 # fingerprints, so sharing one would rebuild the dependencies' metadata each
 # time this and an ordinary build take turns.
 target="${CARGO_TARGET_DIR:-target}/public-api"
-RUSTC_BOOTSTRAP=1 cargo rustdoc -q -p fal-runtime --lib --features axum,batch-postgres,platform --locked \
+RUSTC_BOOTSTRAP=1 cargo rustdoc -q -p fal-runtime --lib --all-features --locked \
   --target-dir "$target" -- -Z unstable-options --output-format json
 listing="$(mktemp)"
 trap 'rm -f "$listing"' EXIT
-skips=(--skip fal_runtime::endpoints --skip fal_runtime::platform::__types)
+skips=(--skip fal_runtime::platform::__types)
 while read -r operation; do
   # operationId → module: getModels → get_models
   skips+=(--skip "fal_runtime::platform::$(sed -E 's/([A-Z])/_\L\1/g' <<<"$operation")")

@@ -15,6 +15,37 @@ cargo fmt --all -- --check
 echo "== cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# fal-runtime's features, each combination that matters: the library alone,
+# cheap in check mode (the tests run below with the default and all features).
+echo "== fal-runtime feature combinations (clippy -D warnings)"
+for features in \
+  "--no-default-features" \
+  "--no-default-features --features rustls" \
+  "--no-default-features --features native-tls" \
+  "--no-default-features --features subscribe" \
+  "--no-default-features --features run" \
+  "--no-default-features --features stream" \
+  "--no-default-features --features storage" \
+  "--no-default-features --features macros" \
+  "--no-default-features --features realtime" \
+  "--no-default-features --features webhook" \
+  "--no-default-features --features axum" \
+  "--no-default-features --features batch" \
+  "--no-default-features --features platform" \
+  "" \
+  "--all-features"; do
+  echo "-- fal-runtime ${features:-(default features)}"
+  # shellcheck disable=SC2086 # the flags are meant to split
+  cargo clippy -p fal-runtime --lib --locked $features -- -D warnings
+done
+
+echo "== fal-endpoints is what the generator makes of schemas/ (fal codegen check)"
+cargo run -q -p fal-cli --locked -- codegen check --schemas schemas --crate fal-endpoints
+# Every feature is checked by the workspace clippy above (the crate's tests
+# enable `full`); here no endpoint at all, and one endpoint alone.
+cargo clippy -p fal-endpoints --lib --locked -- -D warnings
+cargo clippy -p fal-endpoints --lib --locked --features fal-ai__flux__dev -- -D warnings
+
 echo "== rustdoc (no warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
@@ -45,5 +76,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p fal-bindings-all --features corpus --no-
 echo "== fal's official clients against fal testkit (tests/interop/run.sh)"
 ./tests/interop/run.sh
 
-echo "== cargo test --workspace"
-cargo test --workspace --locked
+
+echo "== packages: cargo package --workspace, then an outside crate builds and calls them"
+./scripts/outside-consumer.sh
+
+echo "== cargo test: fal-runtime with its default and with all features, then the rest"
+cargo test -p fal-runtime --locked
+cargo test -p fal-runtime --all-features --locked
+cargo test --workspace --exclude fal-runtime --locked

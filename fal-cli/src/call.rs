@@ -48,18 +48,14 @@ pub struct SubmitArgs {
 /// `fal status`.
 #[derive(Args, Debug)]
 pub struct StatusArgs {
-    /// Endpoint id.
-    pub endpoint: String,
-    /// Request id.
-    pub request_id: String,
+    #[command(flatten)]
+    pub request: RequestArgs,
     /// Include log lines.
     #[arg(long)]
     pub logs: bool,
-    #[command(flatten)]
-    pub call: CallArgs,
 }
 
-/// `fal result` and `fal cancel`.
+/// An existing request: `fal result`, `fal cancel`, and `fal status` with `--logs`.
 #[derive(Args, Debug)]
 pub struct RequestArgs {
     /// Endpoint id.
@@ -280,37 +276,36 @@ fn url_arg(flag: &str, value: &str) -> Result<(), Failure> {
 
 /// `fal status`: one status, as JSON.
 pub fn status(args: StatusArgs) -> Result<(), Failure> {
-    endpoint_arg(&args.endpoint)?;
-    block_on(async move {
-        let target = args.call.connect(embedded()).await?;
-        let handle = target
-            .client
-            .endpoint(args.endpoint.as_str())
-            .request(&args.request_id)?;
-        let answer = within(args.call.timeout, async {
-            Ok(handle.status(args.logs).await?)
-        })
-        .await?;
+    let logs = args.logs;
+    on_request(args.request, move |handle, timeout| async move {
+        let answer = within(timeout, async { Ok(handle.status(logs).await?) }).await?;
         print_json(&answer)
     })
 }
 
 /// `fal result`: the result JSON of a completed request.
 pub fn result(args: RequestArgs) -> Result<(), Failure> {
-    endpoint_arg(&args.endpoint)?;
-    block_on(async move {
-        let target = args.call.connect(embedded()).await?;
-        let handle = target
-            .client
-            .endpoint(args.endpoint.as_str())
-            .request(&args.request_id)?;
-        let answer = within(args.call.timeout, async { Ok(handle.result().await?) }).await?;
+    on_request(args, |handle, timeout| async move {
+        let answer = within(timeout, async { Ok(handle.result().await?) }).await?;
         print_json(&answer)
     })
 }
 
 /// `fal cancel`: ask fal to cancel the request.
 pub fn cancel(args: RequestArgs) -> Result<(), Failure> {
+    on_request(args, |handle, timeout| async move {
+        within(timeout, async { Ok(handle.cancel().await?) }).await
+    })
+}
+
+/// Runs `verb` on the handle of an existing request (`fal status`, `result`,
+/// `cancel`) under `--timeout`; the target (and any embedded testkit) lives
+/// until the verb is done.
+fn on_request<F, Fut>(args: RequestArgs, verb: F) -> Result<(), Failure>
+where
+    F: FnOnce(fal_runtime::QueueHandle<Value>, Option<Duration>) -> Fut,
+    Fut: Future<Output = Result<(), Failure>>,
+{
     endpoint_arg(&args.endpoint)?;
     block_on(async move {
         let target = args.call.connect(embedded()).await?;
@@ -318,7 +313,7 @@ pub fn cancel(args: RequestArgs) -> Result<(), Failure> {
             .client
             .endpoint(args.endpoint.as_str())
             .request(&args.request_id)?;
-        within(args.call.timeout, async { Ok(handle.cancel().await?) }).await
+        verb(handle, args.call.timeout).await
     })
 }
 

@@ -85,9 +85,9 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum CodegenCommand {
-    /// Write bindings for every schema in a directory.
+    /// Write bindings for every schema in the directories.
     Generate(CodegenArgs),
-    /// Exit 1 if the bindings file is not what `generate` would write.
+    /// Exit 1 if the bindings (file or crate) are not what `generate` would write.
     Check(CodegenArgs),
     /// Write (or with --check, verify) a typed client module for a REST
     /// OpenAPI document, such as fal's Platform APIs.
@@ -96,13 +96,19 @@ enum CodegenCommand {
 
 /// Where schemas come from and where bindings go.
 #[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["out", "crate_dir"]))]
 pub struct CodegenArgs {
-    /// Directory of endpoint OpenAPI documents (`*.json`).
+    /// Directory of endpoint OpenAPI documents (`*.json`); repeat for several.
+    #[arg(long, required = true)]
+    pub schemas: Vec<PathBuf>,
+    /// The bindings file (one file, every endpoint).
     #[arg(long)]
-    pub schemas: PathBuf,
-    /// The bindings file.
-    #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
+    /// A crate of bundled bindings (such as `fal-endpoints`): one file and one
+    /// cargo feature per endpoint under its `src/generated/`, and the
+    /// `[features]` table at the end of its `Cargo.toml`.
+    #[arg(long = "crate", value_name = "DIR")]
+    pub crate_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -374,3 +374,46 @@ async fn all_narrows_by_category_and_reports_page_failures() {
     assert_eq!(web.status.code(), Some(2));
     assert!(stderr(&web).contains("--source web"), "{}", stderr(&web));
 }
+
+/// A schema host that answers with a document the generator would refuse (a
+/// `$ref` chain 1,000 long, past its nesting bound) gets it refused at fetch
+/// time, naming the file and JSON pointer, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_the_generator_refuses_is_not_written() {
+    let kit = testkit().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut schemas = serde_json::Map::new();
+    for i in 0..1_000 {
+        let next = serde_json::json!({ "$ref": format!("#/components/schemas/C{}", i + 1) });
+        schemas.insert(format!("C{i}"), next);
+    }
+    schemas.insert("C1000".into(), serde_json::json!({ "type": "string" }));
+    let deep = serde_json::json!({
+        "openapi": "3.0.4",
+        "info": { "x-fal-metadata": { "endpointId": "fal-ai/flux/dev" } },
+        "paths": { "/fal-ai/flux/dev": { "post": { "requestBody": { "content": {
+            "application/json": { "schema": { "$ref": "#/components/schemas/C0" } }
+        } } } } },
+        "components": { "schemas": schemas }
+    });
+    kit.inject(
+        FaultRule::new(Fault::Status {
+            status: 200,
+            retry_after: None,
+            body: Some(deep),
+            ingress: false,
+        })
+        .on(RouteKind::OpenApi),
+    );
+    let web_only = [hosts(&kit), vec!["--source".into(), "web".into()]].concat();
+    let output = fal(args(&["fal-ai/flux/dev"], dir.path(), &web_only), vec![]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("code generator cannot use it")
+            && err.contains("fal-ai__flux__dev.json")
+            && err.contains("#/components/schemas/C"),
+        "{err}"
+    );
+    assert!(!dir.path().join("fal-ai__flux__dev.json").exists());
+}

@@ -186,7 +186,7 @@ fn parse_all(files: &[PathBuf], texts: &[String]) -> Result<Vec<Document>, Error
 }
 
 /// The `*.json` files directly in `dir`, sorted by name.
-fn json_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+pub(crate) fn json_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let io = |source| Error::Io {
         path: dir.to_owned(),
         source,
@@ -202,7 +202,7 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-fn write_if_changed(path: &Path, code: &str) -> Result<(), Error> {
+pub(crate) fn write_if_changed(path: &Path, code: &str) -> Result<(), Error> {
     if fs::read_to_string(path).is_ok_and(|existing| existing == code) {
         return Ok(());
     }

@@ -54,6 +54,15 @@ pub enum Error {
     /// An endpoint filter names an endpoint none of the documents describe.
     #[error("endpoint {0} was requested but no schema describes it")]
     UnknownEndpoint(String),
+    /// Endpoints cannot be laid out as a crate of bundled bindings (a name they
+    /// would get is invalid or taken), or the crate's manifest lacks its marker.
+    #[error("{}: {message}", file.display())]
+    Bundle {
+        /// The document of the endpoint, or the manifest.
+        file: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The emitted code did not parse back (a bug in the generator, reported
     /// instead of writing broken code).
     #[error("internal error: generated code does not parse: {0}")]

@@ -3,8 +3,10 @@
 //! Three stages, each its own module: [`parse`] reads a fal queue OpenAPI
 //! document (no network), [`ir`] decides every type and name, [`emit`] writes
 //! formatted Rust. [`Builder`] drives them from a build script; the `fal codegen`
-//! CLI uses the same builder. [`reduce`] cuts fal's documents down to facts
-//! (no prose) before they are stored in the repository.
+//! CLI uses the same builder, and [`Bundle`] lays bindings out as a crate of their
+//! own with one cargo feature per endpoint (how `fal-endpoints` is generated).
+//! [`reduce`] cuts fal's documents down to facts (no prose) before they are
+//! stored in the repository.
 //!
 //! What the generated code looks like, and why:
 //! - One module per endpoint from its id (`fal-ai/flux/dev` → `fal_ai::flux::dev`)
@@ -40,6 +42,7 @@
 #![warn(missing_docs)]
 
 mod builder;
+pub mod bundle;
 pub mod emit;
 mod error;
 pub mod ir;
@@ -47,6 +50,7 @@ pub mod parse;
 pub mod reduce;
 
 pub use builder::{Builder, Generated, DEFAULT_OUT_FILE};
+pub use bundle::Bundle;
 pub use error::{Error, Location};
 
 /// Bindings for already parsed documents (one endpoint each).

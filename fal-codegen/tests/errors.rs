@@ -32,11 +32,36 @@ fn minimal(schema: &str) -> String {
 fn syntax_errors_name_line_and_column() {
     let error = error_of("{\n  \"openapi\": \"3.0.4\",\n  oops\n}");
     assert_eq!(location(&error), &Location::Line { line: 3, column: 3 });
-    assert!(
-        error
-            .to_string()
-            .starts_with("broken.json:3:3: not valid JSON"),
-        "{error}"
+    assert_eq!(
+        error.to_string(),
+        "broken.json:3:3: not valid JSON: key must be a string"
+    );
+}
+
+/// What a build script following the README prints (`error: {error}`), with
+/// the path as the script named it.
+#[test]
+fn a_build_script_gets_one_readable_line() {
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => panic!("tempdir: {e}"),
+    };
+    let schemas = dir.path().join("schemas");
+    if let Err(e) = std::fs::create_dir(&schemas)
+        .and_then(|()| std::fs::write(schemas.join("broken.json"), "{\n"))
+    {
+        panic!("writing the fixture: {e}");
+    }
+    let error = match fal_codegen::Builder::new().schema_dir(&schemas).generate() {
+        Ok(_) => panic!("a truncated document generated bindings"),
+        Err(e) => e,
+    };
+    assert_eq!(
+        format!("error: {error}"),
+        format!(
+            "error: {}:2:0: not valid JSON: EOF while parsing an object",
+            schemas.join("broken.json").display()
+        )
     );
 }
 

@@ -5,12 +5,15 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::queue::{QueueHandle, Submit};
+#[cfg(feature = "run")]
 use crate::run::Run;
+#[cfg(feature = "subscribe")]
 use crate::subscribe::Subscribe;
 use crate::{Client, Endpoint};
 
 impl Client {
     /// Direct run of a typed endpoint: `client.run(input).await`.
+    #[cfg(feature = "run")]
     pub fn run<E: Endpoint>(&self, input: E) -> Run<'_, E, E::Output> {
         Run::new(self, E::ENDPOINT_ID.to_owned(), input)
     }
@@ -21,6 +24,7 @@ impl Client {
     }
 
     /// Submit, wait with progress, and fetch the result of a typed endpoint.
+    #[cfg(feature = "subscribe")]
     pub fn subscribe<E: Endpoint>(&self, input: E) -> Subscribe<'_, E, E::Output> {
         Subscribe::new(self, E::ENDPOINT_ID.to_owned(), input)
     }
@@ -50,6 +54,7 @@ pub struct Untyped<'a> {
 
 impl<'a> Untyped<'a> {
     /// Direct run.
+    #[cfg(feature = "run")]
     pub fn run(&self, input: Value) -> Run<'a, Value, Value> {
         Run::new(self.client, self.endpoint.clone(), input)
     }
@@ -60,6 +65,7 @@ impl<'a> Untyped<'a> {
     }
 
     /// Submit, wait, fetch the result.
+    #[cfg(feature = "subscribe")]
     pub fn subscribe(&self, input: Value) -> Subscribe<'a, Value, Value> {
         Subscribe::new(self.client, self.endpoint.clone(), input)
     }

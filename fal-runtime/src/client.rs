@@ -159,6 +159,7 @@ impl Client {
     /// Builds, readies and sends one attempt to a signed storage URL (no key),
     /// for the upload calls, which read their own failures
     /// (`storage::error::signed_attempt`) inside the one retry loop.
+    #[cfg(feature = "storage")]
     pub(crate) async fn execute_signed(
         &self,
         request: reqwest::RequestBuilder,

@@ -47,6 +47,7 @@ pub(crate) enum Traffic {
     Api(Operation),
     /// A signed storage URL (upload PUT, part, `complete`): its signature is
     /// the authorization, so it never carries the key.
+    #[cfg_attr(not(feature = "storage"), allow(dead_code))]
     Signed,
     /// A public document (the webhook key set): no key.
     Public,

@@ -23,9 +23,12 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::http::Operation;
+#[cfg(feature = "realtime")]
 use crate::realtime::RealtimeError;
+#[cfg(feature = "storage")]
 use crate::storage::UploadError;
 use crate::stream::StreamError;
+#[cfg(feature = "webhook")]
 use crate::webhook::WebhookError;
 use crate::InvalidEndpointId;
 
@@ -84,6 +87,8 @@ pub(crate) enum Repr {
         /// A bounded preview of the body.
         body: String,
     },
+    // Only `subscribe` has a deadline of its own.
+    #[cfg_attr(not(feature = "subscribe"), allow(dead_code))]
     Timeout {
         after: Duration,
         cancelled: bool,
@@ -101,8 +106,11 @@ pub(crate) enum Repr {
         source: Option<BoxError>,
     },
     Stream(StreamError),
+    #[cfg(feature = "storage")]
     Upload(UploadError),
+    #[cfg(feature = "realtime")]
     Realtime(RealtimeError),
+    #[cfg(feature = "webhook")]
     Webhook(WebhookError),
     /// A call not sent, or a redirect not followed, because its URL lies outside
     /// where the key may go.
@@ -189,8 +197,11 @@ impl Error {
             Repr::Config { .. } => ErrorKind::Config,
             Repr::UntrustedUrl { .. } => ErrorKind::UntrustedUrl,
             Repr::Stream(err) => err.kind(),
+            #[cfg(feature = "storage")]
             Repr::Upload(err) => err.kind(),
+            #[cfg(feature = "realtime")]
             Repr::Realtime(err) => err.kind(),
+            #[cfg(feature = "webhook")]
             Repr::Webhook(err) => err.kind(),
         }
     }
@@ -199,7 +210,9 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match &self.inner.repr {
             Repr::Api(api) => Some(api.status),
+            #[cfg(feature = "storage")]
             Repr::Upload(err) => err.status(),
+            #[cfg(feature = "realtime")]
             Repr::Realtime(err) => err.status(),
             _ => None,
         }
@@ -213,6 +226,7 @@ impl Error {
         }
         match &self.inner.repr {
             Repr::Api(api) => api.request_id.as_deref(),
+            #[cfg(feature = "storage")]
             Repr::Upload(UploadError::Initiate(inner)) => inner.request_id(),
             _ => None,
         }
@@ -222,9 +236,15 @@ impl Error {
     pub fn api(&self) -> Option<&ApiError> {
         match &self.inner.repr {
             Repr::Api(api) => Some(api),
+            #[cfg(feature = "storage")]
             Repr::Upload(UploadError::Initiate(inner)) => inner.api(),
             _ => None,
         }
+    }
+
+    /// `x-fal-billable-units` of the failing answer, when fal sent it.
+    pub fn billable_units(&self) -> Option<f64> {
+        self.api().and_then(|api| api.billable_units)
     }
 
     /// Field-level validation errors: those of a 422 (and friends) from fal, or
@@ -264,6 +284,7 @@ impl Error {
     }
 
     /// The storage upload failure behind this error.
+    #[cfg(feature = "storage")]
     pub fn upload(&self) -> Option<&UploadError> {
         match &self.inner.repr {
             Repr::Upload(err) => Some(err),
@@ -272,6 +293,7 @@ impl Error {
     }
 
     /// The realtime session failure behind this error.
+    #[cfg(feature = "realtime")]
     pub fn realtime(&self) -> Option<&RealtimeError> {
         match &self.inner.repr {
             Repr::Realtime(err) => Some(err),
@@ -280,6 +302,7 @@ impl Error {
     }
 
     /// The webhook failure behind this error.
+    #[cfg(feature = "webhook")]
     pub fn webhook(&self) -> Option<&WebhookError> {
         match &self.inner.repr {
             Repr::Webhook(err) => Some(err),
@@ -331,6 +354,7 @@ impl Error {
     }
 
     /// The client's own deadline for a call expired.
+    #[cfg_attr(not(feature = "subscribe"), allow(dead_code))]
     pub(crate) fn timeout(after: Duration, request_id: Option<&str>, cancelled: bool) -> Error {
         let mut err = Error::new(Repr::Timeout { after, cancelled });
         err.inner.request_id = request_id.map(str::to_owned);
@@ -467,8 +491,11 @@ impl fmt::Display for Error {
                     None => Ok(()),
                 }
             }
+            #[cfg(feature = "storage")]
             Repr::Upload(err) => fmt::Display::fmt(err, f),
+            #[cfg(feature = "realtime")]
             Repr::Realtime(err) => fmt::Display::fmt(err, f),
+            #[cfg(feature = "webhook")]
             Repr::Webhook(err) => fmt::Display::fmt(err, f),
         }
     }
@@ -488,8 +515,11 @@ impl std::error::Error for Error {
             // Family errors are shown transparently: their own message above,
             // their own cause here.
             Repr::Stream(err) => err.source(),
+            #[cfg(feature = "storage")]
             Repr::Upload(err) => err.source(),
+            #[cfg(feature = "realtime")]
             Repr::Realtime(err) => err.source(),
+            #[cfg(feature = "webhook")]
             Repr::Webhook(err) => err.source(),
         }
     }
@@ -507,18 +537,21 @@ impl From<StreamError> for Error {
     }
 }
 
+#[cfg(feature = "storage")]
 impl From<UploadError> for Error {
     fn from(err: UploadError) -> Self {
         Error::new(Repr::Upload(err))
     }
 }
 
+#[cfg(feature = "realtime")]
 impl From<RealtimeError> for Error {
     fn from(err: RealtimeError) -> Self {
         Error::new(Repr::Realtime(err))
     }
 }
 
+#[cfg(feature = "webhook")]
 impl From<WebhookError> for Error {
     fn from(err: WebhookError) -> Self {
         Error::new(Repr::Webhook(err))
@@ -567,6 +600,9 @@ pub struct ApiError {
     pub timeout_type: Option<String>,
     /// How long fal asked us to wait: `Retry-After`, else the body's `retry_after`.
     pub retry_after: Option<Duration>,
+    /// `x-fal-billable-units`: what fal billed for the failed request, when it
+    /// said (fal apps send `0` for a refused input).
+    pub billable_units: Option<f64>,
     /// The raw body, in full.
     pub body: String,
 }
@@ -657,6 +693,7 @@ impl ApiError {
             user_timeout,
             timeout_type,
             retry_after,
+            billable_units: crate::http::billable_units(headers),
             body,
         }
     }

@@ -59,6 +59,9 @@ pub struct Image {
 ///
 /// Generated input types use this for every file-URL field, so the same field
 /// takes `"https://…"`, a `data:` URI, bytes in memory or a path on disk.
+/// Local content needs the `storage` feature (on by default); without it a
+/// call whose input holds bytes or a path fails before anything is sent, with
+/// an error of kind [`ErrorKind::Input`](crate::ErrorKind::Input).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileInput {
     /// An `http(s)` URL or `data:` URI, sent as is.
@@ -162,9 +165,15 @@ impl Serialize for FileInput {
             Self::Url(url) => serializer.serialize_str(url),
             // The client's input preparation collects local files here and
             // uploads them; anywhere else this is an error.
+            #[cfg(feature = "storage")]
             Self::Bytes { .. } | Self::Path(_) => {
                 crate::storage::auto::serialize_local(self, serializer)
             }
+            #[cfg(not(feature = "storage"))]
+            Self::Bytes { .. } | Self::Path(_) => Err(serde::ser::Error::custom(
+                "a local file input is uploaded to fal storage before the call, which needs \
+                 fal-runtime's `storage` feature; enable it or pass a URL",
+            )),
         }
     }
 }

@@ -25,17 +25,22 @@ pub(crate) enum Operation {
     /// Queue cancel.
     Cancel,
     /// Direct run.
+    #[cfg_attr(not(feature = "run"), allow(dead_code))]
     Run,
     /// `/stream` call.
+    #[cfg_attr(not(feature = "stream"), allow(dead_code))]
     Stream,
     /// Temporary token (realtime, streaming).
+    #[cfg_attr(not(feature = "realtime"), allow(dead_code))]
     Token,
     /// Storage upload calls.
+    #[cfg_attr(not(feature = "storage"), allow(dead_code))]
     Upload,
     /// Download of a file URL.
     Download,
     /// A Platform API call that may be sent twice: a read, an idempotent
     /// write (`PUT`, `DELETE`) or one carrying an `Idempotency-Key`.
+    #[cfg_attr(not(feature = "platform"), allow(dead_code))]
     Platform,
 }
 
@@ -235,6 +240,8 @@ impl<E> Failed<E> {
     }
 
     /// A failure worth another attempt, when the policy allows one.
+    // Used by storage uploads and the batch runner's downloads.
+    #[cfg_attr(not(any(feature = "storage", feature = "batch")), allow(dead_code))]
     pub(crate) fn retry(err: E) -> Self {
         Failed {
             err,
@@ -244,6 +251,7 @@ impl<E> Failed<E> {
     }
 
     /// The same verdict about another error type.
+    #[cfg_attr(not(any(feature = "storage", feature = "batch")), allow(dead_code))]
     pub(crate) fn map<F>(self, f: impl FnOnce(E) -> F) -> Failed<F> {
         Failed {
             err: f(self.err),
@@ -404,6 +412,18 @@ pub(crate) async fn attempt_as(
             })
         }
     }
+}
+
+/// `x-fal-billable-units`, when present and a finite, non-negative number.
+pub(crate) fn billable_units(headers: &reqwest::header::HeaderMap) -> Option<f64> {
+    headers
+        .get("x-fal-billable-units")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|units| units.is_finite() && *units >= 0.0)
 }
 
 /// A URL for messages: any `user:password@` part is dropped, so a credential put

@@ -21,5 +21,14 @@ pub(crate) async fn prepare(client: &Client, input: &(impl Serialize + ?Sized)) 
     if let Ok(value) = serde_json::to_value(input) {
         return Ok(value);
     }
-    crate::storage::auto::prepare(client, input).await
+    #[cfg(feature = "storage")]
+    return crate::storage::auto::prepare(client, input).await;
+    #[cfg(not(feature = "storage"))]
+    {
+        let _ = client;
+        serde_path_to_error::serialize(input, serde_json::value::Serializer).map_err(|err| {
+            let path = err.path().to_string();
+            crate::Error::input(path, err.into_inner())
+        })
+    }
 }

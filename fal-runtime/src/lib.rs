@@ -8,20 +8,31 @@
 //!
 //! ```no_run
 //! # async fn demo() -> fal_runtime::Result<()> {
-//! use fal_runtime::endpoints::fal_ai::flux::dev::FluxDevInput;
+//! /// What we send: the attribute implements `Endpoint`, so the input picks the endpoint.
+//! #[fal_runtime::fal_endpoint("fal-ai/flux/dev", output = Generated)]
+//! struct Draw {
+//!     prompt: String,
+//! }
+//!
+//! /// What comes back: any `Deserialize` type; fields it does not name are ignored.
+//! #[derive(serde::Deserialize)]
+//! struct Generated {
+//!     images: Vec<fal_runtime::Image>,
+//! }
 //!
 //! // FAL_KEY and FAL_*_URL from the environment; without a key fal answers 401.
 //! let client = fal_runtime::Client::from_env()?;
-//! // Typed: bundled bindings (`endpoints`), your own build.rs, or `#[fal_endpoint]`.
+//! // Typed: `#[fal_endpoint]`, the bundled bindings of the `fal-endpoints` crate,
+//! // or bindings your own build.rs generates with `fal-codegen`.
 //! let output = client
-//!     .subscribe(FluxDevInput::new("a lighthouse at dusk"))
+//!     .subscribe(Draw { prompt: "a lighthouse at dusk".into() })
 //!     .logs(true)
 //!     .on_update(|status| {
 //!         for line in status.logs() {
 //!             eprintln!("{}", line.message);
 //!         }
 //!     })
-//!     .await?; // a FluxDevOutput
+//!     .await?; // a `Generated`
 //! println!("{}", output.images[0].url);
 //!
 //! // Untyped: JSON in, JSON out.
@@ -33,6 +44,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Typed bindings for fal's endpoints (`FluxDevInput::new("…")` with every field
+//! documented) are in the `fal-endpoints` crate, one cargo feature per endpoint.
+//!
 //! The verbs on [`Client`]: [`subscribe`](Client::subscribe) (submit, wait with
 //! progress, fetch the result), [`submit`](Client::submit) (a [`QueueHandle`] to
 //! drive yourself), [`run`](Client::run) (one blocking HTTP call),
@@ -40,6 +54,20 @@
 //! (a WebSocket session, opened by `.connect()`) and
 //! [`upload_file`](Client::upload_file). `subscribe`, `submit`, `run` and
 //! `stream` return a builder for per-call options; awaiting it sends the request.
+//!
+//! # Features
+//!
+//! The default features give what most users want: `subscribe`, `run`,
+//! `stream`, `storage`, `macros` (the `#[fal_endpoint]` re-export), `rustls`
+//! (TLS) and `gzip` (compressed responses). `realtime` (WebSocket sessions),
+//! `webhook` (signature verification), `axum` (the webhook extractor; implies
+//! `webhook`), `batch` and `batch-postgres` (the durable bulk runner),
+//! `platform` (fal's Platform APIs), `native-tls` (the platform's TLS instead
+//! of rustls) and `http2` are opt-in.
+//! With `default-features = false` the crate is the queue client alone
+//! ([`Client::submit`] and the [`QueueHandle`] verbs) with no TLS backend, for a
+//! plain-HTTP proxy or a local testkit; add `rustls` or `native-tls` for fal's
+//! own hosts.
 //!
 //! To test code that uses a client, point it at `fal-testkit`, a local
 //! fal-compatible server: `let kit = fal_testkit::Testkit::builder().start().await?;`
@@ -82,6 +110,10 @@
 //!   [`Error::status`] and [`Error::request_id`] which answer and request,
 //!   [`Error::api`] fal's message, field paths (`body.prompt`) and error type;
 //!   decode errors name the serde path and show a preview of the body.
+//! - **Billing**: `x-fal-billable-units` is on [`Completed::billable_units`]
+//!   ([`QueueHandle::completed`]) and [`Error::billable_units`] when fal sends it.
+//! - **Compression**: responses may come gzip-compressed (`accept-encoding: gzip`;
+//!   the `gzip` feature, on by default).
 //! - **tracing**: one span per call (`call`, `endpoint`, `request_id`); no header
 //!   or credential is ever recorded.
 #![warn(missing_docs)]
@@ -101,7 +133,6 @@ mod client;
 mod config;
 mod destination;
 mod endpoint;
-pub mod endpoints;
 mod error;
 mod file;
 mod http;
@@ -111,14 +142,21 @@ mod options;
 pub mod platform;
 mod proxy;
 mod queue;
+#[cfg(feature = "realtime")]
 pub mod realtime;
+#[cfg(feature = "run")]
 mod run;
 mod status;
+#[cfg(feature = "storage")]
 pub mod storage;
+// Always compiled: the queue's status stream reports its failures as
+// `StreamError`s; the `/stream` verb in it is behind the `stream` feature.
 pub mod stream;
+#[cfg(feature = "subscribe")]
 mod subscribe;
 mod validation;
 mod values;
+#[cfg(feature = "webhook")]
 pub mod webhook;
 
 pub use calls::Untyped;
@@ -131,9 +169,11 @@ pub use http::RetryPolicy;
 pub use options::{
     Acl, AclDecision, AclRule, Expiration, ObjectLifecycle, Priority, RequestOptions,
 };
-pub use queue::{QueueHandle, StatusStream, Submit};
+pub use queue::{Completed, QueueHandle, StatusStream, Submit};
+#[cfg(feature = "run")]
 pub use run::Run;
 pub use status::{Log, Metrics, QueueStatus};
+#[cfg(feature = "subscribe")]
 pub use subscribe::{Subscribe, WaitMode};
 pub use validation::{Checkable, ValidationError};
 pub use values::{UnknownEnumValue, UnlistedValue};

@@ -101,6 +101,7 @@ impl RequestOptions {
     }
 
     /// The same options without the webhook (subscribe and run never register one).
+    #[cfg(feature = "subscribe")]
     pub(crate) fn without_webhook(mut self) -> Self {
         self.webhook_url = None;
         self

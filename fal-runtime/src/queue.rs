@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::stream::{self, BoxStream, Stream, StreamExt};
+use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -175,17 +175,20 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         tracing::info_span!("fal", call = name, endpoint = %self.endpoint, request_id = %self.request_id)
     }
 
-    /// A GET of this request's JSON (status or result). Both are idempotent, so
-    /// a body cut after the headers is retried inside the same retry loop as
-    /// the request ([`http::exchange`]); every error names the request.
+    /// A GET of this request's JSON (status or result), with the answer's
+    /// `x-fal-billable-units`. Both are idempotent, so a body cut after the
+    /// headers is retried inside the same retry loop as the request
+    /// ([`http::exchange`]); every error names the request.
     async fn get_json<T: DeserializeOwned>(
         &self,
         operation: Operation,
         what: &'static str,
         make: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<T> {
-        http::exchange(&self.client, operation, make, |response| {
-            read_json(operation, response, what, Some(&self.request_id))
+    ) -> Result<(T, Option<f64>)> {
+        http::exchange(&self.client, operation, make, |response| async move {
+            let units = http::billable_units(response.headers());
+            let value = read_json(operation, response, what, Some(&self.request_id)).await?;
+            Ok((value, units))
         })
         .await
         .map_err(|err| err.with_request_id(&self.request_id))
@@ -205,6 +208,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         })
         .instrument(self.span("status"))
         .await
+        .map(|(status, _)| status)
     }
 
     /// The status as a stream of updates (SSE), ending after `COMPLETED`, with
@@ -245,14 +249,26 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     /// The result of a completed request. A request that failed surfaces as the
     /// API error fal stored for it ([`Error::api`]).
     pub async fn result(&self) -> Result<O> {
-        self.get_json(Operation::Result, "endpoint output", || {
-            self.client
-                .http()
-                .get(self.response_url.clone())
-                .header(ACCEPT, HeaderValue::from_static("application/json"))
+        self.completed().await.map(|completed| completed.output)
+    }
+
+    /// [`Self::result`] with what fal said about it: the request id and the
+    /// billable units (`x-fal-billable-units`), when fal sent them.
+    pub async fn completed(&self) -> Result<Completed<O>> {
+        let (output, billable_units) = self
+            .get_json(Operation::Result, "endpoint output", || {
+                self.client
+                    .http()
+                    .get(self.response_url.clone())
+                    .header(ACCEPT, HeaderValue::from_static("application/json"))
+            })
+            .instrument(self.span("result"))
+            .await?;
+        Ok(Completed {
+            output,
+            request_id: self.request_id.clone(),
+            billable_units,
         })
-        .instrument(self.span("result"))
-        .await
     }
 
     /// Asks fal to cancel the request: a queued request never runs; a running one
@@ -312,6 +328,19 @@ pub(crate) fn decode<T: DeserializeOwned>(
         .end()
         .map_err(|err| Error::decode_at(what, ".".into(), err, body, request_id))?;
     Ok(value)
+}
+
+/// A request's output with what fal said about it alongside
+/// ([`QueueHandle::completed`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Completed<O> {
+    /// The decoded output.
+    pub output: O,
+    /// The request it belongs to.
+    pub request_id: String,
+    /// `x-fal-billable-units`: what fal billed for the request, when it said.
+    pub billable_units: Option<f64>,
 }
 
 /// Status updates of one request, read from fal's SSE status stream.

@@ -54,6 +54,7 @@ impl QueueStatus {
         }
     }
 
+    #[cfg(feature = "subscribe")]
     pub(crate) fn logs_mut(&mut self) -> Option<&mut Vec<Log>> {
         match self {
             QueueStatus::InQueue { .. } => None,
@@ -97,11 +98,13 @@ fn null_as_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Log>,
 /// Tracks which log lines a caller has already seen. Status polls repeat every line
 /// so far while a status stream may send only new ones; both reduce to "lines not
 /// seen before" here.
+#[cfg(feature = "subscribe")]
 #[derive(Debug, Default)]
 pub(crate) struct LogCursor {
     seen: Vec<Log>,
 }
 
+#[cfg(feature = "subscribe")]
 impl LogCursor {
     /// Replaces the status's logs with the lines not reported before.
     pub(crate) fn only_new(&mut self, status: &mut QueueStatus) {
@@ -166,6 +169,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "subscribe")]
     #[test]
     fn cursor_handles_cumulative_and_incremental_logs() {
         let mut cursor = LogCursor::default();
@@ -194,6 +198,7 @@ mod tests {
 
         /// Whether the queue repeats every line so far (polls) or sends only new
         /// ones (stream), each distinct line is reported exactly once, in order.
+        #[cfg(feature = "subscribe")]
         #[test]
         fn every_line_is_reported_once(
             cuts in proptest::collection::vec(0usize..4, 1..8),

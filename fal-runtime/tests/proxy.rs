@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::{fast_retry, prompt, testkit};
 use fal_runtime::storage::{UploadOptions, UploadSource};
+#[cfg(feature = "webhook")]
 use fal_runtime::webhook::{WebhookError, DEFAULT_JWKS_URL};
 use fal_runtime::{Client, QueueStatus};
 
@@ -251,6 +252,7 @@ async fn a_bad_key_through_the_proxy_is_still_a_typed_401() {
     assert_eq!(proxied_journal(&kit).len(), 1, "401 is not retried");
 }
 
+#[cfg(feature = "webhook")]
 #[tokio::test]
 async fn the_webhook_key_set_is_fetched_through_the_proxy() {
     let kit = testkit(ZERO, ZERO).await;
@@ -267,6 +269,7 @@ async fn the_webhook_key_set_is_fetched_through_the_proxy() {
     );
 }
 
+#[cfg(feature = "realtime")]
 #[tokio::test]
 async fn realtime_fetches_its_token_through_the_proxy_but_connects_directly() {
     let kit = testkit(ZERO, ZERO).await;

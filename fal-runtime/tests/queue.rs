@@ -183,3 +183,26 @@ async fn direct_run_returns_the_output() {
     assert_eq!(run.len(), 1);
     assert!(run[0].path.ends_with("/fal-ai/flux/dev"));
 }
+
+#[tokio::test]
+async fn billable_units_reach_results_and_errors() {
+    let tk = testkit(ZERO, ZERO).await;
+    let client = client(&tk);
+    let handle = client
+        .endpoint("fal-ai/flux/dev")
+        .submit(prompt())
+        .await
+        .unwrap();
+    let completed = handle.completed().await.unwrap();
+    assert_eq!(completed.billable_units, Some(1.0));
+    assert_eq!(completed.request_id, handle.request_id());
+    assert_eq!(completed.output["prompt"], "a lighthouse at dusk");
+
+    // A refused input bills nothing, and says so.
+    let err = client
+        .endpoint("fal-ai/flux/dev")
+        .run(serde_json::json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.billable_units(), Some(0.0), "{err}");
+}

@@ -5,7 +5,7 @@
 //! ```
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use fal_runtime::endpoints::fal_ai::flux::dev::FluxDevInput;
+//! use fal_endpoints::fal_ai::flux::dev::FluxDevInput;
 //! use fal_testkit::{FaultRule, RouteKind, Testkit};
 //!
 //! let kit = Testkit::builder()

@@ -204,7 +204,7 @@ pub(crate) fn request_op(call: Call, prefix: &str, raw_id: &str, op: RequestOp) 
                 Phase::Completed {
                     outcome: Outcome::Output(bytes),
                     ..
-                } => reply::json_bytes(StatusCode::OK, bytes),
+                } => reply::billed(reply::json_bytes(StatusCode::OK, bytes), "1"),
                 Phase::Completed {
                     outcome: Outcome::Failed(failure),
                     ..

@@ -15,6 +15,18 @@ pub(crate) const ERROR_TYPE: HeaderName = HeaderName::from_static("x-fal-error-t
 /// Marks a 504 caused by the caller's own start timeout; clients must not retry it.
 pub(crate) const TIMEOUT_TYPE: HeaderName = HeaderName::from_static("x-fal-request-timeout-type");
 
+/// What fal bills for a request (spec 9): fal apps set it to `0` on a refused
+/// input; the testkit bills one unit for every completed output.
+pub(crate) const BILLABLE_UNITS: HeaderName = HeaderName::from_static("x-fal-billable-units");
+
+/// `response` with `x-fal-billable-units: units`.
+pub(crate) fn billed(mut response: Response, units: &'static str) -> Response {
+    response
+        .headers_mut()
+        .insert(BILLABLE_UNITS, HeaderValue::from_static(units));
+    response
+}
+
 /// A JSON response with `status`.
 pub(crate) fn json(status: StatusCode, body: &Value) -> Response {
     json_bytes(status, Bytes::from(body.to_string()))
@@ -47,10 +59,11 @@ pub(crate) fn method_not_allowed() -> Response {
 
 /// 422 with FastAPI's validation list (spec 9.1).
 pub(crate) fn validation(errors: Vec<Value>) -> Response {
-    json(
+    let response = json(
         StatusCode::UNPROCESSABLE_ENTITY,
         &json!({ "detail": errors }),
-    )
+    );
+    billed(response, "0")
 }
 
 /// One FastAPI validation entry.
@@ -121,6 +134,10 @@ impl Failure {
             response
                 .headers_mut()
                 .insert(TIMEOUT_TYPE, HeaderValue::from_static("user"));
+        }
+        // A refused input bills nothing, as fal apps say.
+        if self.status == StatusCode::UNPROCESSABLE_ENTITY {
+            response = billed(response, "0");
         }
         response
     }

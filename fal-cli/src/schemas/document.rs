@@ -1,8 +1,14 @@
 //! What counts as an endpoint document worth writing to disk.
 //!
-//! The check is deliberately shallow: it proves the bytes are an OpenAPI 3
-//! document for the endpoint that was asked for, and leaves the schema
-//! constructs themselves to fal-codegen, which reports them with JSON pointers.
+//! Two steps: a quick shape check proves the bytes are an OpenAPI 3 document
+//! for the endpoint that was asked for (cheap, with errors a person reads at
+//! a glance), then fal-codegen's own parser and lowering run over it, so a
+//! file is written only if `fal codegen` will accept it. A hostile or broken
+//! schema host (a `$ref` chain thousands long, a construct the generator
+//! refuses) is caught at fetch time with the generator's file and JSON
+//! pointer, not later in somebody's build.
+
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -21,6 +27,10 @@ pub enum InvalidDocument {
     /// `paths` is missing, not an object, or empty.
     #[error("the document has no operations (`paths` is {0})")]
     NoPaths(String),
+    /// The generator refuses the document; the message names the file the
+    /// document would have been written to and the JSON pointer.
+    #[error("the code generator cannot use it: {0}")]
+    Unusable(String),
     /// The document describes another endpoint.
     #[error("the document describes endpoint {found:?}, not the one requested")]
     OtherEndpoint {
@@ -58,7 +68,18 @@ pub fn check(doc: &Value, endpoint_id: &str) -> Result<(), InvalidDocument> {
             });
         }
     }
-    Ok(())
+    generator_accepts(doc, endpoint_id)
+}
+
+/// Runs the document through the same parser and lowering as `fal codegen`
+/// (which bound nesting depth), naming it as the file it would be written to.
+fn generator_accepts(doc: &Value, endpoint_id: &str) -> Result<(), InvalidDocument> {
+    let file = format!("{}.json", endpoint_id.replace('/', "__"));
+    let parsed = fal_codegen::parse::parse_document(Path::new(&file), &doc.to_string())
+        .map_err(|e| InvalidDocument::Unusable(e.to_string()))?;
+    fal_codegen::ir::lower(std::slice::from_ref(&parsed))
+        .map(drop)
+        .map_err(|e| InvalidDocument::Unusable(e.to_string()))
 }
 
 /// A short, bounded rendering of an unexpected value for an error message.
@@ -86,7 +107,8 @@ mod tests {
     const ID: &str = "fal-ai/flux/dev";
 
     fn doc(extra: &str) -> String {
-        format!(r#"{{"openapi":"3.0.4","paths":{{"/fal-ai/flux/dev":{{}}}}{extra}}}"#)
+        let post = r#"{"post":{"requestBody":{"content":{"application/json":{"schema":{"type":"object","properties":{"prompt":{"type":"string"}}}}}}}}"#;
+        format!(r#"{{"openapi":"3.0.4","paths":{{"/fal-ai/flux/dev":{post}}}{extra}}}"#)
     }
 
     #[test]
@@ -94,6 +116,15 @@ mod tests {
         assert!(parse(doc("").as_bytes(), ID).is_ok());
         let with_meta = doc(r#","info":{"x-fal-metadata":{"endpointId":"fal-ai/flux/dev"}}"#);
         assert!(parse(with_meta.as_bytes(), ID).is_ok());
+    }
+
+    #[test]
+    fn a_document_without_operations_is_unusable() {
+        let bare = r#"{"openapi":"3.0.4","paths":{"/fal-ai/flux/dev":{}}}"#;
+        assert!(matches!(
+            parse(bare.as_bytes(), ID),
+            Err(InvalidDocument::Unusable(_))
+        ));
     }
 
     #[test]

@@ -102,6 +102,17 @@ struct RawComponents {
     schemas: BTreeMap<String, Schema>,
 }
 
+/// serde_json's message without the " at line L column C" it appends: the
+/// location is already in front (`file:L:C: not valid JSON: <reason>`).
+fn json_reason(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    match text.strip_suffix(&position) {
+        Some(reason) => reason.to_owned(),
+        None => text,
+    }
+}
+
 /// Parses one document's text; `file` only names it in errors.
 pub fn parse_document(file: &Path, text: &str) -> Result<Document, Error> {
     let fail = |location: Location, message: String| Error::Document {
@@ -115,7 +126,7 @@ pub fn parse_document(file: &Path, text: &str) -> Result<Document, Error> {
                 line: e.line(),
                 column: e.column(),
             },
-            format!("not valid JSON: {e}"),
+            format!("not valid JSON: {}", json_reason(&e)),
         )
     })?;
     normalize::normalize(&mut value);

@@ -62,7 +62,7 @@ mod operation;
 
 use std::collections::VecDeque;
 
-use futures::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::{self, BoxStream, StreamExt};
 use reqwest::header::CONTENT_TYPE;
 
 use crate::error::{Error, Result};

@@ -265,7 +265,7 @@ impl<I: Serialize, O> Realtime<I, O> {
 
 /// The outputs as a stream (the same items as [`Realtime::recv`]), for use with
 /// `StreamExt` combinators.
-impl<I, O> futures::Stream for Realtime<I, O> {
+impl<I, O> futures_util::Stream for Realtime<I, O> {
     type Item = std::result::Result<O, RealtimeError>;
 
     fn poll_next(

@@ -18,7 +18,7 @@
 
 use std::cell::RefCell;
 
-use futures::{stream, StreamExt, TryStreamExt};
+use futures_util::{stream, StreamExt, TryStreamExt};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::stream::BoxStream;
-use futures::{stream, StreamExt, TryStreamExt};
+use futures_util::stream::BoxStream;
+use futures_util::{stream, StreamExt, TryStreamExt};
 use http::header::{CONTENT_LENGTH, ETAG};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -148,7 +148,7 @@ fn sequential(
     reader: PartReader,
     first: Option<Bytes>,
     part_size: usize,
-) -> impl futures::Stream<Item = Result<(u32, PartBody), UploadError>> + Send + 'static {
+) -> impl futures_util::Stream<Item = Result<(u32, PartBody), UploadError>> + Send + 'static {
     let producer = Producer {
         reader,
         pending_first: first.filter(|f| !f.is_empty()),

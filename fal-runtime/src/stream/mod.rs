@@ -21,6 +21,9 @@
 
 mod error;
 mod event;
+// The verbs (`client.stream`, `StreamCall`); the types below are always
+// compiled, since the queue's status stream shares `StreamError`.
+#[cfg(feature = "stream")]
 mod request;
 pub(crate) mod sse;
 
@@ -29,13 +32,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::stream::BoxStream;
-use futures::{Stream, StreamExt};
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 
 pub use error::StreamError;
+#[cfg(feature = "stream")]
 pub use request::StreamCall;
 pub use sse::SseError;
 
@@ -107,13 +111,14 @@ impl<T> std::fmt::Debug for EventStream<T> {
 
 impl<T: DeserializeOwned + Send + 'static> EventStream<T> {
     /// Wraps a response body already known to be an event stream.
+    #[cfg_attr(not(feature = "stream"), allow(dead_code))]
     pub(crate) fn from_body<S>(body: S, request_id: Option<String>, options: &StreamOptions) -> Self
     where
         S: Stream<Item = Result<Bytes, reqwest::Error>> + Send + 'static,
     {
         let events = SseBody::new(body, options);
         let id = request_id.clone();
-        let inner = futures::stream::unfold(Some(events), move |events| {
+        let inner = futures_util::stream::unfold(Some(events), move |events| {
             let id = id.clone();
             async move {
                 let mut events = events?;
@@ -213,7 +218,7 @@ mod tests {
 
     /// Feeds `chunks` through the whole typed pipeline, as a response body would.
     fn collect(chunks: Vec<Vec<u8>>) -> Vec<Result<serde_json::Value>> {
-        let body = futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))));
+        let body = futures_util::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -263,8 +268,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_timeout_fires_during_a_silent_gap() {
-        let body = futures::stream::iter([Ok(Bytes::from_static(b"data: 1\n\n"))])
-            .chain(futures::stream::pending());
+        let body = futures_util::stream::iter([Ok(Bytes::from_static(b"data: 1\n\n"))])
+            .chain(futures_util::stream::pending());
         let options = StreamOptions::default().inactivity_timeout(Duration::from_secs(2));
         let mut events = EventStream::<u32>::from_body(body, None, &options);
         assert_eq!(events.next().await.unwrap().unwrap(), 1);

@@ -16,8 +16,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::stream::BoxStream;
-use futures::{Stream, StreamExt};
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
 use super::{StreamError, StreamOptions};
@@ -386,8 +386,8 @@ mod tests {
 
     /// A body that sends `head`, then one byte of the same line every second, forever.
     fn drip(head: &'static [u8]) -> impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static {
-        let head = futures::stream::iter([Ok(Bytes::from_static(head))]);
-        let bytes = futures::stream::unfold((), |()| async {
+        let head = futures_util::stream::iter([Ok(Bytes::from_static(head))]);
+        let bytes = futures_util::stream::unfold((), |()| async {
             tokio::time::sleep(Duration::from_secs(1)).await;
             Some((Ok(Bytes::from_static(b"x")), ()))
         });
@@ -409,7 +409,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn keep_alive_comments_reset_the_idle_timer() {
-        let comments = futures::stream::unfold(0u32, |n| async move {
+        let comments = futures_util::stream::unfold(0u32, |n| async move {
             tokio::time::sleep(Duration::from_secs(4)).await;
             let line: &'static [u8] = if n == 5 {
                 b"data: done\n\n"
@@ -426,8 +426,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_event_over_the_limit_ends_the_stream_with_too_large() {
-        let body =
-            futures::stream::iter([Ok(Bytes::from([&b"data: "[..], &[b'a'; 100][..]].concat()))]);
+        let body = futures_util::stream::iter([Ok(Bytes::from(
+            [&b"data: "[..], &[b'a'; 100][..]].concat(),
+        ))]);
         let options = StreamOptions::default().max_event_bytes(64);
         let mut events = SseBody::new(body, &options);
         let err = events.next().await.unwrap().unwrap_err();

@@ -16,9 +16,13 @@ use url::Url;
 use super::payload::{PayloadError, WebhookDelivery};
 use super::verify::{verify_signature, SignatureError, VerifiedHeaders};
 
-/// Where fal publishes its webhook keys. Note the host: `rest.alpha.fal.ai`,
-/// not the `rest.fal.ai` used for storage and tokens.
-pub const DEFAULT_JWKS_URL: &str = "https://rest.alpha.fal.ai/.well-known/jwks.json";
+/// Where fal publishes its webhook keys (since 2026; fal's webhook docs and
+/// both official clients use this host).
+pub const DEFAULT_JWKS_URL: &str = "https://rest.fal.ai/.well-known/jwks.json";
+
+/// The host fal published its key set on before 2026, asked only when
+/// [`DEFAULT_JWKS_URL`] cannot be fetched.
+pub const LEGACY_JWKS_URL: &str = "https://rest.alpha.fal.ai/.well-known/jwks.json";
 
 /// How long a fetched key set is trusted before it is fetched again (fal's
 /// docs allow caching for up to 24 hours).
@@ -135,10 +139,14 @@ struct Cached {
     fetched: Instant,
 }
 
+// One per verifier, behind its `Arc`: the size of a variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Source {
     Remote {
         http: reqwest::Client,
         url: Url,
+        /// Asked only when `url` cannot be fetched (fal's legacy host).
+        fallback: Option<Url>,
         /// The client's proxy ([`crate::proxy`]), when built by
         /// [`crate::Client::webhook_verifier`].
         proxy: Option<Url>,
@@ -176,11 +184,10 @@ impl std::fmt::Debug for WebhookVerifier {
 }
 
 impl WebhookVerifier {
-    /// Verifies against fal's real key set ([`DEFAULT_JWKS_URL`]).
+    /// Verifies against fal's real key set ([`DEFAULT_JWKS_URL`], falling back
+    /// to [`LEGACY_JWKS_URL`] only when that cannot be fetched).
     pub fn new(http: reqwest::Client) -> Self {
-        // The constant is a valid URL; a failure here would be a typo in this file.
-        let url = Url::parse(DEFAULT_JWKS_URL).unwrap_or_else(|_| unreachable!());
-        Self::with_jwks_url(http, url)
+        Self::from_source(fal_source(http, None))
     }
 
     /// Verifies against the key set at `url` (e.g. the testkit's
@@ -189,6 +196,7 @@ impl WebhookVerifier {
         Self::from_source(Source::Remote {
             http,
             url,
+            fallback: None,
             proxy: None,
         })
     }
@@ -268,9 +276,14 @@ impl WebhookVerifier {
 
     /// The key set and its age, fetching when absent, expired or `force`d.
     async fn keys(&self, force: bool) -> Result<(Arc<[VerifyingKey]>, Duration), JwksError> {
-        let (http, url, proxy) = match &self.inner.source {
+        let (http, url, fallback, proxy) = match &self.inner.source {
             Source::Fixed(keys) => return Ok((keys.clone(), Duration::ZERO)),
-            Source::Remote { http, url, proxy } => (http, url, proxy.as_ref()),
+            Source::Remote {
+                http,
+                url,
+                fallback,
+                proxy,
+            } => (http, url, fallback.as_ref(), proxy.as_ref()),
         };
         let mut cache = self.inner.cache.lock().await;
         if let Some(cached) = cache.as_ref() {
@@ -280,7 +293,16 @@ impl WebhookVerifier {
                 return Ok((cached.keys.clone(), age));
             }
         }
-        let keys: Arc<[VerifyingKey]> = fetch(http, url, proxy).await?.into();
+        let keys = match (fetch(http, url, proxy).await, fallback) {
+            (Ok(keys), _) => keys,
+            (Err(err), Some(fallback)) => {
+                tracing::debug!(error = %err, %fallback, "key set unavailable; trying the legacy host");
+                // The current host's failure is the one worth reporting.
+                fetch(http, fallback, proxy).await.map_err(|_| err)?
+            }
+            (Err(err), None) => return Err(err),
+        };
+        let keys: Arc<[VerifyingKey]> = keys.into();
         *cache = Some(Cached {
             keys: keys.clone(),
             fetched: Instant::now(),
@@ -319,7 +341,8 @@ impl crate::Client {
     /// A verifier for deliveries of requests this client submits.
     ///
     /// Against fal's real REST host it uses fal's published key set
-    /// ([`DEFAULT_JWKS_URL`], on `rest.alpha.fal.ai`); against any other REST
+    /// ([`DEFAULT_JWKS_URL`], falling back to [`LEGACY_JWKS_URL`] only when
+    /// that cannot be fetched); against any other REST
     /// base (a testkit, a gateway) it uses `{rest}/.well-known/jwks.json`. The
     /// key set is public: it is fetched without the key, through the client's
     /// proxy if it has one.
@@ -327,16 +350,28 @@ impl crate::Client {
         let rest = self.rest_base();
         let is_fal =
             rest.host_str() == Some("rest.fal.ai") && rest.path().trim_matches('/').is_empty();
-        let url = if is_fal {
-            Url::parse(DEFAULT_JWKS_URL).unwrap_or_else(|_| unreachable!())
-        } else {
-            crate::http::join(rest, ".well-known/jwks.json")
-        };
+        let proxy = self.proxy_for(crate::destination::Traffic::Public).cloned();
+        if is_fal {
+            return WebhookVerifier::from_source(fal_source(self.http().clone(), proxy));
+        }
         WebhookVerifier::from_source(Source::Remote {
             http: self.http().clone(),
-            url,
-            proxy: self.proxy_for(crate::destination::Traffic::Public).cloned(),
+            url: crate::http::join(rest, ".well-known/jwks.json"),
+            fallback: None,
+            proxy,
         })
+    }
+}
+
+/// fal's own key set: the current host, then the legacy one.
+fn fal_source(http: reqwest::Client, proxy: Option<Url>) -> Source {
+    // The constants are valid URLs; a failure here would be a typo in this file.
+    let parse = |url| Url::parse(url).unwrap_or_else(|_| unreachable!());
+    Source::Remote {
+        http,
+        url: parse(DEFAULT_JWKS_URL),
+        fallback: Some(parse(LEGACY_JWKS_URL)),
+        proxy,
     }
 }
 
@@ -355,6 +390,70 @@ mod tests {
                 {{"kty":"OKP","crv":"Ed25519","x":"{x}","kid":"k1"}}]}}"#
         );
         assert_eq!(parse_jwks(doc.as_bytes()).unwrap(), vec![key]);
+    }
+
+    /// Serves `doc` as JSON to every connection on a local port.
+    async fn serve(doc: String) -> Url {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{doc}",
+                    doc.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        Url::parse(&format!("http://{addr}/.well-known/jwks.json")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_legacy_host_is_asked_only_when_the_current_one_fails() {
+        let current = SigningKey::from_bytes(&[1; 32]).verifying_key();
+        let legacy = SigningKey::from_bytes(&[2; 32]).verifying_key();
+        let doc = |key: VerifyingKey| {
+            let x = URL_SAFE_NO_PAD.encode(key.as_bytes());
+            format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}]}}"#)
+        };
+        let (current_url, legacy_url) = (serve(doc(current)).await, serve(doc(legacy)).await);
+        let verifier = |url: Url| {
+            WebhookVerifier::from_source(Source::Remote {
+                http: reqwest::Client::new(),
+                url,
+                fallback: Some(legacy_url.clone()),
+                proxy: None,
+            })
+        };
+        let (keys, _) = verifier(current_url).keys(false).await.unwrap();
+        assert_eq!(keys.as_ref(), [current], "the current host answered");
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead = Url::parse(&format!(
+            "http://{}/jwks.json",
+            closed.local_addr().unwrap()
+        ))
+        .unwrap();
+        drop(closed);
+        let (keys, _) = verifier(dead).keys(false).await.unwrap();
+        assert_eq!(keys.as_ref(), [legacy], "the legacy host after a failure");
+    }
+
+    #[test]
+    fn fal_keys_come_from_rest_fal_ai_first() {
+        match fal_source(reqwest::Client::new(), None) {
+            Source::Remote { url, fallback, .. } => {
+                assert_eq!(url.as_str(), "https://rest.fal.ai/.well-known/jwks.json");
+                assert_eq!(
+                    fallback.map(String::from).as_deref(),
+                    Some("https://rest.alpha.fal.ai/.well-known/jwks.json")
+                );
+            }
+            Source::Fixed(_) => panic!("fal's keys are fetched"),
+        }
     }
 
     #[test]

@@ -15,7 +15,9 @@ mod verify;
 #[cfg(feature = "axum")]
 mod extract;
 
-pub use jwks::{parse_jwks, JwksError, WebhookError, WebhookVerifier, DEFAULT_JWKS_URL};
+pub use jwks::{
+    parse_jwks, JwksError, WebhookError, WebhookVerifier, DEFAULT_JWKS_URL, LEGACY_JWKS_URL,
+};
 pub use payload::{PayloadError, WebhookDelivery, WebhookOutcome, WebhookStatus};
 pub use verify::{
     signed_message, verify_signature, SignatureError, VerifiedHeaders, HEADER_REQUEST_ID,

@@ -1,10 +1,10 @@
-//! Bindings generated from `schemas/` (module `fal_runtime::endpoints`) called
+//! Bundled bindings (`fal_endpoints`, generated from `schemas/`) called
 //! end to end through the testkit: the input type picks the endpoint and the
 //! output type, with no ids or turbofish at the call site.
 
 use std::time::Duration;
 
-use fal_runtime::endpoints::fal_ai::flux::dev::{FluxDevInput, FluxDevOutput, ImageSizePreset};
+use fal_endpoints::fal_ai::flux::dev::{FluxDevInput, FluxDevOutput, ImageSizePreset};
 use fal_testkit::{RouteKind, Testkit};
 
 async fn kit() -> Testkit {
