@@ -178,9 +178,8 @@ pub use subscribe::{Subscribe, WaitMode};
 pub use validation::{Checkable, ValidationError};
 pub use values::{UnknownEnumValue, UnlistedValue};
 
-/// What generated code and macro output rely on (serde re-exports and the
-/// helpers of generated serde impls), so a user's crate needs no dependency
-/// besides `fal-runtime`. Not part of the stable API.
+// What generated code and macro output rely on; documented inside (an outer
+// doc here would make rustdoc resolve the module's links in this scope).
 #[doc(hidden)]
 #[path = "private/mod.rs"]
 pub mod __private;

@@ -12,7 +12,7 @@
 //!   through a `serde_json::Map`.
 //! - [`unlisted`]: the only way to build an [`crate::UnlistedValue`].
 //! - Validation: [`Rules`] (a schema position's rules and pydantic's way of
-//!   reporting them, shared with fal-testkit), [`Validate`] and [`validate`]
+//!   reporting them, shared with fal-testkit), [`Validate`] and [`validate()`](validate())
 //!   behind every generated input's `validate()`.
 
 mod rules;
