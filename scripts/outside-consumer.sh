@@ -4,12 +4,13 @@
 # crate outside the workspace that depends on them by version, as a user would
 # from crates.io, redirected to the unpacked sources by a [patch.crates-io]
 # section. Its test makes a typed bundled call (fal-endpoints) and a
-# macro-declared call through the testkit.
+# macro-declared call through the testkit, and checks that the packaged id
+# grammar (fal-id, a direct dependency) and client refuse the same bad id.
 #
 # `cargo package` runs with --no-verify because this script does the
 # verification's work itself, from the unpacked sources, once: the consumer's
-# test build compiles fal-runtime, fal-macros, fal-endpoints, fal-testkit and
-# fal-codegen, and the unpacked fal-cli (the one package the consumer does not
+# test build compiles fal-id, fal-runtime, fal-macros, fal-endpoints, fal-testkit
+# and fal-codegen, and the unpacked fal-cli (the one package the consumer does not
 # use) is type-checked (`cargo check`: a missing file or module fails it as a
 # build would, at a fraction of the time and disk of a second debug build).
 set -euo pipefail

@@ -124,6 +124,7 @@ fn env_for(command: &mut Command, kit: &Testkit) {
         .env("FAL_QUEUE_URL", kit.queue_url())
         .env("FAL_RUN_URL", kit.run_url())
         .env("FAL_REST_URL", kit.rest_url())
+        .env("FAL_API_URL", kit.api_url())
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -179,16 +180,35 @@ fn baseline(kit: &Testkit, input: &Path, out: &Path, concurrency: usize) -> Chil
     command.spawn().expect("baseline starts")
 }
 
-fn row(scenario: &str, client: &str, jobs: u64, m: &Measured, baseline: Option<&Measured>) {
+/// One table row; the ratios are against the baseline of the same scenario
+/// (throughput: higher is faster; RSS and sockets: lower is less).
+fn row(scenario: &str, client: &str, jobs: u64, m: &Measured, baseline: &Measured) {
     let rate = jobs as f64 / m.wall.as_secs_f64();
-    let ratio = baseline.map_or(1.0, |b| b.wall.as_secs_f64() / m.wall.as_secs_f64());
+    let ratio = |ours: f64, theirs: f64| {
+        if theirs > 0.0 {
+            format!("{:.2}", ours / theirs)
+        } else {
+            "-".to_owned()
+        }
+    };
     println!(
-        "| {scenario} | {client} | {jobs} | {:.1} | {rate:.0} | {ratio:.2} | {:.1} | {} |{}",
+        "| {scenario} | {client} | {jobs} | {:.1} | {rate:.0} | {} | {:.1} | {} | {} | {} |{}",
         m.wall.as_secs_f64(),
+        ratio(baseline.wall.as_secs_f64(), m.wall.as_secs_f64()),
         m.peak_rss_kib as f64 / 1024.0,
+        ratio(m.peak_rss_kib as f64, baseline.peak_rss_kib as f64),
         m.peak_sockets,
+        ratio(m.peak_sockets as f64, baseline.peak_sockets as f64),
         if m.ok { "" } else { " FAILED" }
     );
+}
+
+/// The machine's load, printed with the figures (they were measured on
+/// whatever else the machine was doing).
+fn uptime() {
+    if let Ok(out) = Command::new("uptime").output() {
+        print!("uptime: {}", String::from_utf8_lossy(&out.stdout));
+    }
 }
 
 async fn bench(s: Settings) {
@@ -196,8 +216,9 @@ async fn bench(s: Settings) {
         "{} jobs, concurrency {}; realistic = {} ms queued + {} ms running per request",
         s.jobs, s.concurrency, s.queue_delay_ms, s.run_ms
     );
-    println!("| scenario | client | jobs | wall s | jobs/s | throughput vs baseline | peak RSS MiB | peak sockets |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    uptime();
+    println!("| scenario | client | jobs | wall s | jobs/s | throughput vs baseline | peak RSS MiB | RSS vs baseline | peak sockets | sockets vs baseline |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let scenarios = [
         ("zero delays", Duration::ZERO, Duration::ZERO),
         (
@@ -234,11 +255,12 @@ async fn bench(s: Settings) {
             "semaphore + subscribe (baseline)",
             s.jobs,
             &base,
-            None,
+            &base,
         );
-        row(name, "fal batch run", s.jobs, &batch, Some(&base));
+        row(name, "fal batch run", s.jobs, &batch, &base);
     }
     resume_pickup(s.jobs).await;
+    uptime();
 }
 
 /// Time for `resume` to follow every recorded request again.

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand, ValueEnum};
 use fal_runtime::batch::{
-    Batch, BatchError, BatchOptions, BatchStatus, InDoubt, Progress, StateLocation, Summary,
-    RESULTS_FILE,
+    Batch, BatchError, BatchOptions, BatchStatus, Counts, InDoubt, Progress, StateLocation,
+    Summary, RESULTS_FILE,
 };
 use fal_runtime::Client;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -19,8 +19,14 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::call::block_on;
+use crate::failure::with_causes;
 use crate::output::print_line;
 use crate::Failure;
+
+/// How long the cost guard waits for fal's estimate. Without `--budget` a
+/// batch must not hang on an unreachable Platform API host; with it, no
+/// answer in this time is "no estimate", which refuses.
+const ESTIMATE_WAIT: Duration = Duration::from_secs(30);
 
 /// `fal batch …`.
 #[derive(Subcommand, Debug)]
@@ -60,6 +66,10 @@ pub struct RunFlags {
     /// PostgreSQL URL of a shared state: postgres://USER:PASSWORD@HOST:PORT/DB (password and port optional).
     #[arg(long, env = "FAL_BATCH_STATE")]
     pub state: Option<String>,
+    /// Refuse to start when fal's estimate for the unfinished jobs is above
+    /// this many US dollars, or when no estimate can be had.
+    #[arg(long, value_name = "USD")]
+    pub budget: Option<f64>,
 }
 
 /// `--in-doubt`.
@@ -162,6 +172,13 @@ fn seconds(flag: &str, value: f64) -> Result<Duration, Failure> {
 }
 
 fn options(flags: &RunFlags) -> Result<BatchOptions, Failure> {
+    if let Some(budget) = flags.budget {
+        if !budget.is_finite() || budget < 0.0 {
+            return Err(Failure::Usage(format!(
+                "--budget must be zero or more US dollars, got {budget}"
+            )));
+        }
+    }
     if flags.concurrency == 0 {
         return Err(Failure::Usage("--concurrency must be at least 1".into()));
     }
@@ -221,6 +238,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             batch.endpoint(),
             status.counts.done()
         );
+        let resume = format!("fal batch resume {}", args.out.display());
+        cost_guard(&batch, &client, &status.counts, args.flags.budget, &resume).await?;
         drive(&batch, &client, &options).await
     })
 }
@@ -238,8 +257,87 @@ fn resume(args: ResumeArgs) -> Result<(), Failure> {
             status.counts.done(),
             status.counts.total
         );
+        let resume = format!("fal batch resume {}", args.dir.display());
+        cost_guard(&batch, &client, &status.counts, args.flags.budget, &resume).await?;
         drive(&batch, &client, &options).await
     })
+}
+
+/// The cost guard: prints fal's estimate for the jobs not finished yet (one
+/// call each at the endpoint's historical price per call, the Platform API's
+/// `historical_api_price`: the number of calls is what a batch knows, while
+/// the units a call bills depend on its input) before anything is submitted.
+///
+/// With a budget, an estimate above it refuses, and so does no estimate at
+/// all: a budget is a promise not to overspend, which an unknown cost cannot
+/// keep. Without one, a missing estimate is a warning and the batch runs.
+/// Jobs already submitted count too, as finishing the batch pays for them.
+async fn cost_guard(
+    batch: &Batch,
+    client: &Client,
+    counts: &Counts,
+    budget: Option<f64>,
+    resume: &str,
+) -> Result<(), Failure> {
+    let jobs = counts.queued + counts.in_flight;
+    if jobs == 0 {
+        return Ok(());
+    }
+    let endpoint = batch.endpoint();
+    let platform = client.platform();
+    let asked = platform.estimate_calls([(endpoint, jobs)]);
+    let estimate = match tokio::time::timeout(ESTIMATE_WAIT, asked).await {
+        Ok(Ok(estimate)) => Ok(estimate),
+        Ok(Err(err)) => Err(with_causes(&err)),
+        Err(_) => Err(format!(
+            "the Platform API did not answer within {} s",
+            ESTIMATE_WAIT.as_secs()
+        )),
+    };
+    let estimate = match (estimate, budget) {
+        (Ok(estimate), _) => estimate,
+        (Err(why), None) => {
+            eprintln!("no cost estimate ({why}); running without one");
+            return Ok(());
+        }
+        (Err(why), Some(budget)) => {
+            return Err(Failure::Api(format!(
+                "refusing to start: --budget {budget} USD is set but fal gave no cost estimate \
+                 ({why}); nothing was submitted (`{resume}` without --budget runs unguarded)"
+            )))
+        }
+    };
+    let cost = money(estimate.total_cost);
+    eprintln!(
+        "estimated cost: {cost} {} for {jobs} call(s) of {endpoint} (fal's average price per call so far)",
+        estimate.currency
+    );
+    let Some(budget) = budget else {
+        return Ok(());
+    };
+    if estimate.currency != "USD" {
+        return Err(Failure::Api(format!(
+            "refusing to start: the estimate is in {}, --budget is in USD; nothing was submitted",
+            estimate.currency
+        )));
+    }
+    if estimate.total_cost > budget {
+        return Err(Failure::Usage(format!(
+            "refusing to start: the estimated {cost} USD is above --budget {budget} USD; nothing \
+             was submitted (`{resume} --budget USD` starts it with a higher budget)"
+        )));
+    }
+    Ok(())
+}
+
+/// An amount readable at any size: cents for sums of a dollar or more, four
+/// decimals below (a single call often costs a fraction of a cent).
+fn money(amount: f64) -> String {
+    if amount >= 1.0 {
+        format!("{amount:.2}")
+    } else {
+        format!("{amount:.4}")
+    }
 }
 
 fn state_location(state: Option<&str>, name: Option<String>) -> Result<StateLocation, Failure> {

@@ -32,11 +32,16 @@ pub fn generate(args: CodegenArgs) -> Result<(), Failure> {
             );
         }
         Target::Crate(dir) => {
-            let rendered = bundle(dir, &args.schemas).write().map_err(usage)?;
+            let rendered = bundle(dir, &args).write().map_err(usage)?;
+            let crates: Vec<String> = rendered
+                .crates
+                .iter()
+                .map(|c| c.dir.display().to_string())
+                .collect();
             eprintln!(
                 "wrote bundled bindings for {} endpoint(s) into {}",
                 rendered.endpoints.len(),
-                dir.display()
+                crates.join(", ")
             );
         }
     }
@@ -74,7 +79,7 @@ pub fn check(args: CodegenArgs) -> Result<(), Failure> {
             }
         }
         Target::Crate(dir) => {
-            let bundle = bundle(dir, &args.schemas);
+            let bundle = bundle(dir, &args);
             let staleness = bundle.check().map_err(usage)?;
             if staleness.is_fresh() {
                 eprintln!("{} is up to date", dir.display());
@@ -111,7 +116,12 @@ fn rerun(args: &CodegenArgs) -> String {
         .collect();
     match target(args) {
         Ok(Target::File(out)) => words.push(format!("--out {}", out.display())),
-        Ok(Target::Crate(dir)) => words.push(format!("--crate {}", dir.display())),
+        Ok(Target::Crate(dir)) => {
+            words.push(format!("--crate {}", dir.display()));
+            if args.in_parts {
+                words.push("--in-parts".to_owned());
+            }
+        }
         Err(_) => {}
     }
     words.join(" ")
@@ -125,12 +135,18 @@ fn builder(schemas: &[PathBuf]) -> fal_codegen::Builder {
         })
 }
 
-fn bundle(dir: &Path, schemas: &[PathBuf]) -> fal_codegen::Bundle {
-    schemas
+fn bundle(dir: &Path, args: &CodegenArgs) -> fal_codegen::Bundle {
+    let bundle = args
+        .schemas
         .iter()
         .fold(fal_codegen::Bundle::new(dir), |bundle, schemas| {
             bundle.schema_dir(schemas)
-        })
+        });
+    if args.in_parts {
+        bundle.in_parts(fal_codegen::bundle::CATALOGUE_PARTS)
+    } else {
+        bundle
+    }
 }
 
 /// `fal codegen rest`.

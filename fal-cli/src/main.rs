@@ -9,6 +9,7 @@ mod call;
 mod codegen;
 mod failure;
 mod interrupt;
+mod models;
 mod output;
 mod platform;
 mod schemas;
@@ -60,7 +61,8 @@ enum Command {
     },
     /// Serve the local fal-compatible testkit and print its base URL.
     Testkit(testkit::TestkitArgs),
-    /// fal's models: search the catalogue, one model's metadata or OpenAPI document.
+    /// fal's models: search them, one model's metadata or OpenAPI document, or list
+    /// the typed bindings of fal-endpoints (offline).
     Models {
         #[command(subcommand)]
         command: platform::ModelsCommand,
@@ -109,6 +111,12 @@ pub struct CodegenArgs {
     /// `[features]` table at the end of its `Cargo.toml`.
     #[arg(long = "crate", value_name = "DIR")]
     pub crate_dir: Option<PathBuf>,
+    /// With --crate: cut the bundle into the parts of the catalogue (the crates
+    /// DIR-a-e, DIR-f, … beside DIR, by the first letter of each endpoint's
+    /// alias), so that no crate has more features than crates.io accepts; DIR
+    /// then re-exports them and lists every endpoint.
+    #[arg(long, requires = "crate_dir")]
+    pub in_parts: bool,
 }
 
 #[derive(Subcommand, Debug)]

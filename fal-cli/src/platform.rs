@@ -5,7 +5,8 @@
 //! retries and proxy; the base URL from `FAL_API_URL`), printed as an aligned
 //! table by default or as the API's JSON with `--json`, for scripts. Like the
 //! other calling verbs they need `FAL_KEY`, or `--testkit` for an embedded
-//! testkit.
+//! testkit. `fal models list` shares the command and the table but calls
+//! nothing: it reads the catalogue compiled into the binary (`models.rs`).
 
 use clap::{Args, Subcommand};
 use futures::{StreamExt, TryStreamExt};
@@ -38,6 +39,9 @@ pub enum ModelsCommand {
     Search(SearchArgs),
     /// One model's metadata; with --openapi, its OpenAPI document (JSON).
     Get(GetArgs),
+    /// The endpoints fal-endpoints has typed bindings for, offline: id,
+    /// category and the cargo feature that enables each.
+    List(crate::models::ListArgs),
 }
 
 /// `fal models search`.
@@ -150,9 +154,10 @@ where
     })
 }
 
-/// `fal models search|get`.
+/// `fal models search|get|list` (`list` is offline: [`crate::models`]).
 pub fn models(command: ModelsCommand) -> Result<(), Failure> {
     match command {
+        ModelsCommand::List(args) => crate::models::list(args),
         ModelsCommand::Search(args) => with_platform(args.common.call, |platform| async move {
             let mut request = GetModels::new().with_q(args.query);
             if let Some(category) = args.category {
@@ -387,7 +392,7 @@ fn json_text(value: &impl Serialize) -> String {
 
 /// Prints `rows` under `header`, columns padded to their widest cell; every
 /// cell is escaped first (the text came from a server).
-fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<(), Failure> {
+pub(crate) fn table(header: &[&str], rows: Vec<Vec<String>>) -> Result<(), Failure> {
     let rows: Vec<Vec<String>> = rows
         .into_iter()
         .map(|row| row.iter().map(|c| escape(c).replace('\n', " ")).collect())

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use fal_runtime::batch::Batch;
-use fal_testkit::{RouteKind, Testkit};
+use fal_testkit::{PricingTable, RouteKind, Testkit};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -23,11 +23,41 @@ fn fal(kit: &Testkit) -> Command {
         .env("FAL_QUEUE_URL", kit.queue_url())
         .env("FAL_RUN_URL", kit.run_url())
         .env("FAL_REST_URL", kit.rest_url())
+        .env("FAL_API_URL", kit.api_url())
         .env_remove("FAL_KEY_ID")
         .env_remove("FAL_KEY_SECRET")
         .env_remove("FAL_BATCH_STATE")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null());
+    command
+}
+
+/// `fal batch run fal-ai/flux/dev --input INPUT --out OUT EXTRA…`, polling
+/// fast, stderr piped.
+fn batch_run(kit: &Testkit, input: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut command = fal(kit);
+    command
+        .args(["batch", "run", "fal-ai/flux/dev", "--input"])
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .args(["--poll-interval", "0.05"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// `fal batch resume OUT EXTRA…`, polling fast, stderr piped.
+fn batch_resume(kit: &Testkit, out: &Path, extra: &[&str]) -> Command {
+    let mut command = fal(kit);
+    command
+        .args(["batch", "resume"])
+        .arg(out)
+        .args(["--poll-interval", "0.05"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     command
 }
 
@@ -119,6 +149,8 @@ async fn check_invariants(kit: &Testkit, dirs: &[PathBuf], jobs: u64, state: Opt
                 "job {line} has more than one result line"
             );
             assert_eq!(record["status"], "ok", "{record}");
+            // The testkit bills one unit per completed result (x-fal-billable-units: 1).
+            assert_eq!(record["billable_units"], 1.0, "{record}");
             for file in record["files"].as_array().unwrap() {
                 let bytes = std::fs::read(dir.join(file["path"].as_str().unwrap())).unwrap();
                 assert_eq!(bytes.len() as u64, file["size"].as_u64().unwrap());
@@ -137,6 +169,8 @@ async fn check_invariants(kit: &Testkit, dirs: &[PathBuf], jobs: u64, state: Opt
     let batch = Batch::open_read(&dirs[0], state).await.unwrap();
     let status = batch.status().await.unwrap();
     assert!(status.counts.is_complete(), "{:?}", status.counts);
+    // The state holds the units of every job, once each (SQLite or PostgreSQL).
+    assert_eq!(status.billable_units, (jobs as f64, jobs));
     let doubtful: HashMap<u64, u64> = status.doubtful.iter().copied().collect();
     let mut recorded: HashMap<u64, Vec<String>> = HashMap::new();
     for (line, id) in batch.request_ids().await.unwrap() {
@@ -384,15 +418,9 @@ async fn ctrl_c_stops_submitting_and_resume_finishes() {
     let work = tempfile::tempdir().unwrap();
     let input = write_input(work.path(), JOBS);
     let out = work.path().join("out");
-    let mut run = fal(&kit);
-    run.args(["batch", "run", "fal-ai/flux/dev", "--input"])
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .args(["--concurrency", "2", "--poll-interval", "0.05"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let child = run.spawn().unwrap();
+    let child = batch_run(&kit, &input, &out, &["--concurrency", "2"])
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     while result_lines(&out).len() < 2 {
         assert!(Instant::now() < deadline, "no results");
@@ -417,14 +445,7 @@ async fn ctrl_c_stops_submitting_and_resume_finishes() {
         .count() as u64;
     assert!(submits_at_stop < JOBS, "it stopped submitting");
 
-    let mut resume = fal(&kit);
-    resume
-        .args(["batch", "resume"])
-        .arg(&out)
-        .args(["--poll-interval", "0.05"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let output = wait(resume.spawn().unwrap()).await;
+    let output = wait(batch_resume(&kit, &out, &[]).spawn().unwrap()).await;
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -466,4 +487,95 @@ fn a_bad_input_line_is_named_and_nothing_is_created() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{output:?}");
+}
+
+fn submits(kit: &Testkit) -> usize {
+    kit.journal()
+        .iter()
+        .filter(|e| e.route == RouteKind::Submit)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_estimate_is_printed_and_a_budget_below_it_refuses_to_start() {
+    const JOBS: u64 = 4;
+    let kit = Testkit::builder()
+        .pricing(PricingTable::new().endpoint("fal-ai/flux/dev", 0.5, "image"))
+        .start()
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let input = write_input(work.path(), JOBS);
+    let out = work.path().join("out");
+    let mut run = batch_run(&kit, &input, &out, &["--budget", "1.5"]);
+    let output = wait(run.spawn().unwrap()).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    // Four calls at the testkit's 0.5 USD per call (one image each, none run yet).
+    assert!(
+        stderr.contains("estimated cost: 2.00 USD for 4 call(s) of fal-ai/flux/dev"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("above --budget 1.5 USD"), "{stderr}");
+    assert!(stderr.contains("nothing was submitted"), "{stderr}");
+    assert_eq!(submits(&kit), 0, "refused before any submit");
+    assert!(result_lines(&out).is_empty());
+
+    // A budget equal to the estimate lets it run.
+    let mut resume = batch_resume(&kit, &out, &["--budget", "2"]);
+    let output = wait(resume.spawn().unwrap()).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("estimated cost: 2.00 USD for 4 call(s)"),
+        "{stderr}"
+    );
+    check_invariants(&kit, std::slice::from_ref(&out), JOBS, None).await;
+
+    // Nothing left to run: nothing to estimate, and the budget is not asked.
+    let mut again = batch_resume(&kit, &out, &["--budget", "0"]);
+    let output = wait(again.spawn().unwrap()).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("estimated cost"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_estimate_a_budget_refuses_and_no_budget_warns() {
+    const JOBS: u64 = 3;
+    let kit = Testkit::builder().start().await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let input = write_input(work.path(), JOBS);
+    let out = work.path().join("out");
+    // A Platform API base with no pricing routes: every estimate is a 404.
+    let without_pricing = |mut command: Command| {
+        command.env("FAL_API_URL", kit.rest_url());
+        command.spawn().unwrap()
+    };
+    let run = |extra: &str| {
+        let extra: Vec<&str> = extra.split_whitespace().collect();
+        without_pricing(batch_run(&kit, &input, &out, &extra))
+    };
+
+    let output = wait(run("--budget=-1")).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--budget must be zero or more"), "{stderr}");
+
+    let output = wait(run("--budget 100")).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("refusing to start: --budget 100 USD is set but fal gave no cost estimate"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("404"), "the reason is named: {stderr}");
+    assert_eq!(submits(&kit), 0, "refused before any submit");
+
+    // The refused run left its state: resume runs it, warning without a budget.
+    let output = wait(without_pricing(batch_resume(&kit, &out, &[]))).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("no cost estimate ("), "{stderr}");
+    check_invariants(&kit, std::slice::from_ref(&out), JOBS, None).await;
 }

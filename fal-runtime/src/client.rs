@@ -41,6 +41,7 @@ struct Inner {
     scope: KeyScope,
     retry: RetryPolicy,
     validate_inputs: bool,
+    max_response_bytes: u64,
 }
 
 impl fmt::Debug for Client {
@@ -56,6 +57,7 @@ impl fmt::Debug for Client {
                 &self.inner.proxy.as_ref().map(crate::http::display_url),
             )
             .field("retry", &self.inner.retry)
+            .field("max_response_bytes", &self.inner.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -119,6 +121,12 @@ impl Client {
     /// The retry policy every call follows.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    /// The most bytes of a result, status, output or Platform API answer this
+    /// client reads into memory ([`ClientBuilder::max_response_bytes`]).
+    pub fn max_response_bytes(&self) -> u64 {
+        self.inner.max_response_bytes
     }
 
     /// Readies a built request to leave, the one place where that is decided
@@ -189,6 +197,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
+    max_response_bytes: Option<u64>,
     ignore_env: bool,
     skip_validation: bool,
 }
@@ -204,6 +213,7 @@ impl fmt::Debug for ClientBuilder {
             .field("proxy_url", &shown(&self.proxy_url))
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -297,6 +307,17 @@ impl ClientBuilder {
         self
     }
 
+    /// The most bytes of one result, status, output or Platform API answer
+    /// the client reads into memory (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES),
+    /// 512 MiB); a larger answer fails with [`crate::ErrorKind::TooLarge`]
+    /// instead of exhausting memory. Error bodies, tokens and key sets have a
+    /// fixed 1 MiB bound; streams bound each event instead.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
+    }
+
     /// Ignore the environment: only builder settings and fal's defaults apply.
     /// Tests use it so a developer's `FAL_KEY` never leaks into them.
     pub fn ignore_env(mut self) -> Self {
@@ -383,6 +404,9 @@ impl ClientBuilder {
                 scope,
                 retry: self.retry.unwrap_or_default(),
                 validate_inputs: !self.skip_validation,
+                max_response_bytes: self
+                    .max_response_bytes
+                    .unwrap_or(crate::body::DEFAULT_MAX_RESPONSE_BYTES),
             }),
         })
     }

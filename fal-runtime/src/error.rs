@@ -112,6 +112,14 @@ pub(crate) enum Repr {
     Realtime(RealtimeError),
     #[cfg(feature = "webhook")]
     Webhook(WebhookError),
+    /// A response body over the limit the client reads into memory
+    /// ([`crate::body`]).
+    TooLarge {
+        operation: Operation,
+        /// The URL answered (never carries a credential).
+        url: String,
+        limit: u64,
+    },
     /// A call not sent, or a redirect not followed, because its URL lies outside
     /// where the key may go.
     UntrustedUrl {
@@ -196,6 +204,7 @@ impl Error {
             Repr::EndpointId(_) | Repr::RequestId(_) => ErrorKind::InvalidId,
             Repr::Config { .. } => ErrorKind::Config,
             Repr::UntrustedUrl { .. } => ErrorKind::UntrustedUrl,
+            Repr::TooLarge { .. } => ErrorKind::TooLarge,
             Repr::Stream(err) => err.kind(),
             #[cfg(feature = "storage")]
             Repr::Upload(err) => err.kind(),
@@ -353,6 +362,15 @@ impl Error {
         })
     }
 
+    /// A body over the limit the client reads into memory.
+    pub(crate) fn too_large(operation: Operation, url: String, limit: u64) -> Error {
+        Error::new(Repr::TooLarge {
+            operation,
+            url,
+            limit,
+        })
+    }
+
     /// The client's own deadline for a call expired.
     #[cfg_attr(not(feature = "subscribe"), allow(dead_code))]
     pub(crate) fn timeout(after: Duration, request_id: Option<&str>, cancelled: bool) -> Error {
@@ -386,9 +404,14 @@ impl Error {
     pub(crate) async fn from_response(response: reqwest::Response) -> Error {
         let status = response.status();
         let headers = response.headers().clone();
-        let body = match response.bytes().await {
+        let body = match crate::body::read_capped(response, crate::body::SMALL_BODY_LIMIT).await {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(err) => format!("(body could not be read: {err})"),
+            Err(crate::body::BodyError::Transport(err)) => {
+                format!("(body could not be read: {err})")
+            }
+            Err(crate::body::BodyError::TooLarge { limit }) => {
+                format!("(body over {limit} bytes, not read)")
+            }
         };
         Error::new(Repr::Api(ApiError::parse(status, &headers, body)))
     }
@@ -484,6 +507,15 @@ impl fmt::Display for Error {
                 if *redirected { "was redirected to" } else { "to" },
                 of_request(id)
             ),
+            Repr::TooLarge {
+                operation,
+                url,
+                limit,
+            } => write!(
+                f,
+                "the {operation} response from {url}{} is larger than {limit} bytes, the most this client reads into memory (see ClientBuilder::max_response_bytes)",
+                of_request(id)
+            ),
             Repr::Stream(err) => {
                 fmt::Display::fmt(err, f)?;
                 match id {
@@ -505,7 +537,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.inner.repr {
             Repr::Api(_) | Repr::Timeout { .. } | Repr::RequestId(_) | Repr::Validation(_) => None,
-            Repr::UntrustedUrl { .. } => None,
+            Repr::UntrustedUrl { .. } | Repr::TooLarge { .. } => None,
             Repr::Transport { source, .. } => Some(source),
             Repr::Decode { source, .. } | Repr::Input { source, .. } => Some(source),
             Repr::EndpointId(_) => None,
@@ -564,16 +596,26 @@ fn of_request(request_id: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// At most [`BODY_PREVIEW`] bytes of `body`, cut on a character boundary.
+/// At most [`BODY_PREVIEW`] bytes of `body`, cut on a character boundary,
+/// with control characters escaped: text from a host ends up in terminals and
+/// logs, where a raw `ESC[2J` or OSC sequence would act instead of showing.
 pub(crate) fn preview(body: &str) -> String {
-    if body.len() <= BODY_PREVIEW {
-        return body.to_owned();
+    let mut shown = String::with_capacity(body.len().min(BODY_PREVIEW) + 16);
+    for (at, c) in body.char_indices() {
+        if shown.len() >= BODY_PREVIEW {
+            return format!(
+                "{shown}… ({} bytes, {} not shown)",
+                body.len(),
+                body.len() - at
+            );
+        }
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
     }
-    let mut end = BODY_PREVIEW;
-    while !body.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &body[..end], body.len())
+    shown
 }
 
 /// fal's answer to a request it refused or failed.
@@ -701,16 +743,23 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "fal returned HTTP {}: {}", self.status, self.message)?;
+        // fal's text is shown bounded and escaped: it may be huge or hold
+        // terminal escapes; `message` and `field_errors` keep it as sent.
+        write!(
+            f,
+            "fal returned HTTP {}: {}",
+            self.status,
+            preview(&self.message)
+        )?;
         if !self.field_errors.is_empty() && !self.message.contains(&self.field_errors[0].message) {
             let fields: Vec<String> = self.field_errors.iter().map(ToString::to_string).collect();
-            write!(f, " [{}]", fields.join("; "))?;
+            write!(f, " [{}]", preview(&fields.join("; ")))?;
         }
         if let Some(id) = &self.request_id {
-            write!(f, " (request id {id})")?;
+            write!(f, " (request id {})", preview(id))?;
         }
         if let Some(kind) = &self.error_type {
-            write!(f, " (error type {kind})")?;
+            write!(f, " (error type {})", preview(kind))?;
         }
         if self.user_timeout {
             f.write_str(" (the request's own start timeout expired)")?;

@@ -195,13 +195,8 @@ impl crate::Client {
             )));
         }
         let operation = crate::http::Operation::Download;
-        let shown = crate::http::display_url(&url);
-        let read = |response: reqwest::Response| async {
-            response
-                .bytes()
-                .await
-                .map_err(|err| crate::Error::transport(operation, shown.clone(), err))
-        };
+        let limit = self.max_response_bytes();
+        let read = |response: reqwest::Response| crate::http::read_body(response, operation, limit);
         let traffic = crate::destination::Traffic::Public;
         crate::http::exchange_as(
             self,

@@ -414,6 +414,24 @@ pub(crate) async fn attempt_as(
     }
 }
 
+/// The whole body of a 2xx `response` to `operation`, at most `limit` bytes
+/// ([`crate::body`]); a cut body is a transport error (retried inside
+/// [`exchange`] when the operation allows), an oversized one is
+/// [`crate::ErrorKind::TooLarge`] (never retried: it would only come again).
+pub(crate) async fn read_body(
+    response: reqwest::Response,
+    operation: Operation,
+    limit: u64,
+) -> Result<bytes::Bytes> {
+    let url = display_url(response.url());
+    crate::body::read_capped(response, limit)
+        .await
+        .map_err(|err| match err {
+            crate::body::BodyError::Transport(source) => Error::transport(operation, url, source),
+            crate::body::BodyError::TooLarge { limit } => Error::too_large(operation, url, limit),
+        })
+}
+
 /// `x-fal-billable-units`, when present and a finite, non-negative number.
 pub(crate) fn billable_units(headers: &reqwest::header::HeaderMap) -> Option<f64> {
     headers

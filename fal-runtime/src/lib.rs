@@ -128,6 +128,7 @@ extern crate self as fal_runtime;
 // resulting surface.
 #[cfg(feature = "batch")]
 pub mod batch;
+mod body;
 mod calls;
 mod client;
 mod config;
@@ -159,6 +160,7 @@ mod values;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 
+pub use body::DEFAULT_MAX_RESPONSE_BYTES;
 pub use calls::Untyped;
 pub use client::{Client, ClientBuilder};
 pub use config::Key;

@@ -187,7 +187,14 @@ impl<O: DeserializeOwned> QueueHandle<O> {
     ) -> Result<(T, Option<f64>)> {
         http::exchange(&self.client, operation, make, |response| async move {
             let units = http::billable_units(response.headers());
-            let value = read_json(operation, response, what, Some(&self.request_id)).await?;
+            let value = read_json(
+                &self.client,
+                operation,
+                response,
+                what,
+                Some(&self.request_id),
+            )
+            .await?;
             Ok((value, units))
         })
         .await
@@ -290,25 +297,24 @@ impl<O: DeserializeOwned> QueueHandle<O> {
 
 /// Reads a 2xx body as JSON `T`, naming the path that failed and keeping the raw body.
 pub(crate) async fn read_json<T: DeserializeOwned>(
+    client: &Client,
     operation: Operation,
     response: reqwest::Response,
     what: &'static str,
     request_id: Option<&str>,
 ) -> Result<T> {
-    let url = http::display_url(response.url());
     let header_id = response
         .headers()
         .get("x-fal-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let request_id = request_id.or(header_id.as_deref());
-    let body = response.bytes().await.map_err(|source| {
-        let err = Error::transport(operation, url, source);
-        match request_id {
+    let body = http::read_body(response, operation, client.max_response_bytes())
+        .await
+        .map_err(|err| match request_id {
             Some(id) => err.with_request_id(id),
             None => err,
-        }
-    })?;
+        })?;
     decode(what, &body, request_id)
 }
 
@@ -487,6 +493,7 @@ pub(crate) async fn submit<O: DeserializeOwned>(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let submitted: SubmitResponse = match read_json(
+        client,
         Operation::Submit,
         response,
         "submit response",

@@ -92,7 +92,7 @@ where
                 {
                     tracing::Span::current().record("request_id", id);
                 }
-                read_json(Operation::Run, response, "endpoint output", None).await
+                read_json(client, Operation::Run, response, "endpoint output", None).await
             }
             .instrument(span),
         )

@@ -98,10 +98,17 @@ fn null_as_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Log>,
 /// Tracks which log lines a caller has already seen. Status polls repeat every line
 /// so far while a status stream may send only new ones; both reduce to "lines not
 /// seen before" here.
+///
+/// Lines are delivered once and not kept: a chatty job polled for hours must not
+/// grow the client's memory. The cursor holds a count and a digest of the lines
+/// reported so far, which is enough to recognise a poll that repeats them.
 #[cfg(feature = "subscribe")]
 #[derive(Debug, Default)]
 pub(crate) struct LogCursor {
-    seen: Vec<Log>,
+    /// How many lines have been reported.
+    count: usize,
+    /// [`LogCursor::chain`] over every reported line, in order.
+    digest: u64,
 }
 
 #[cfg(feature = "subscribe")]
@@ -111,17 +118,27 @@ impl LogCursor {
         let Some(logs) = status.logs_mut() else {
             return;
         };
-        let batch = std::mem::take(logs);
-        let repeats_seen = batch.len() >= self.seen.len()
-            && !self.seen.is_empty()
-            && batch[..self.seen.len()] == self.seen[..];
-        let fresh: Vec<Log> = if repeats_seen {
-            batch[self.seen.len()..].to_vec()
-        } else {
-            batch
-        };
-        self.seen.extend(fresh.iter().cloned());
-        *logs = fresh;
+        let repeats_seen = self.count > 0
+            && logs.len() >= self.count
+            && logs[..self.count].iter().fold(0, Self::chain) == self.digest;
+        if repeats_seen {
+            logs.drain(..self.count);
+        }
+        self.digest = logs.iter().fold(self.digest, Self::chain);
+        self.count += logs.len();
+    }
+
+    /// The digest of the lines so far, extended by `line`.
+    fn chain(digest: u64, line: &Log) -> u64 {
+        use std::hash::{Hash, Hasher};
+        // `new()` hashers all share fixed keys: digests agree across calls.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        digest.hash(&mut hasher);
+        line.message.hash(&mut hasher);
+        line.level.hash(&mut hasher);
+        line.source.hash(&mut hasher);
+        line.timestamp.hash(&mut hasher);
+        hasher.finish()
     }
 }
 
@@ -188,6 +205,21 @@ mod tests {
         };
         cursor.only_new(&mut s);
         assert_eq!(s.logs(), &[log("c")]);
+    }
+
+    #[cfg(feature = "subscribe")]
+    #[test]
+    fn the_cursor_keeps_no_lines() {
+        // Its size is fixed: nothing a job logs stays behind in the client.
+        assert!(std::mem::size_of::<LogCursor>() <= 2 * std::mem::size_of::<u64>());
+        let mut cursor = LogCursor::default();
+        let mut all = Vec::new();
+        for poll in 0..50 {
+            all.push(log(&format!("line {poll}")));
+            let mut s = QueueStatus::InProgress { logs: all.clone() };
+            cursor.only_new(&mut s);
+            assert_eq!(s.logs(), &all[poll..]);
+        }
     }
 
     proptest::proptest! {

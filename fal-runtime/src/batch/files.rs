@@ -233,6 +233,9 @@ async fn save_data_uri(uri: &str, target: &Path) -> Result<(u64, String), FileEr
     let mut out = tokio::fs::File::create(&temp).await.map_err(local)?;
     let written = async {
         out.write_all(&bytes).await?;
+        // tokio writes in the background: only flush reports the last
+        // write's error (a full disk); sync_all would swallow it.
+        out.flush().await?;
         out.sync_all().await?;
         tokio::fs::rename(&temp, target).await
     }
@@ -322,6 +325,10 @@ async fn write_body(
         size += chunk.len() as u64;
         out.write_all(&chunk).await.map_err(BodyError::Local)?;
     }
+    // tokio writes in the background: only flush reports the last write's
+    // error (a full disk); sync_all alone would swallow it and leave a short
+    // file recorded with the hash of the whole body.
+    out.flush().await.map_err(BodyError::Local)?;
     out.sync_all().await.map_err(BodyError::Local)?;
     Ok((size, hex::encode(hasher.finalize())))
 }

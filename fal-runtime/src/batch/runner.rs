@@ -432,10 +432,13 @@ async fn follow(ctx: &Ctx<'_>, line: u64, request_id: &str) -> Result<JobEnd, Ha
     loop {
         let result = {
             let _permit = ctx.net.acquire().await;
-            handle.result().await
+            handle.completed().await
         };
         match result {
-            Ok(output) => return finish_output(ctx, line, request_id, output).await,
+            Ok(completed) => {
+                let units = completed.billable_units;
+                return finish_output(ctx, line, request_id, completed.output, units).await;
+            }
             Err(err) if refused_everywhere(&err) => {
                 return Err(Halt::Fatal(BatchError::Refused(err)));
             }
@@ -456,12 +459,15 @@ async fn follow(ctx: &Ctx<'_>, line: u64, request_id: &str) -> Result<JobEnd, Ha
     }
 }
 
-/// Saves an output's files, then records its result line.
+/// Saves an output's files, then records its result line with the billable
+/// units fal reported for it (a result fetch's `x-fal-billable-units`; a
+/// webhook delivery does not carry them).
 async fn finish_output(
     ctx: &Ctx<'_>,
     line: u64,
     request_id: &str,
     output: Value,
+    billable_units: Option<f64>,
 ) -> Result<JobEnd, Halt> {
     let saved = {
         let _permit = ctx.net.acquire().await;
@@ -469,7 +475,7 @@ async fn finish_output(
     };
     match saved {
         Ok(saved) => {
-            ctx.finish(line, Some(request_id), Ok((output, saved)), None)
+            ctx.finish(line, Some(request_id), Ok((output, saved)), billable_units)
                 .await
         }
         Err(FileError::Local(err)) => Err(Halt::Fatal(err)),
@@ -480,7 +486,8 @@ async fn finish_output(
                 "message": message,
                 "output": output,
             });
-            ctx.finish(line, Some(request_id), Err(error), None).await
+            ctx.finish(line, Some(request_id), Err(error), billable_units)
+                .await
         }
     }
 }
@@ -495,7 +502,7 @@ async fn finish_delivery(
     use crate::webhook::{WebhookDelivery, WebhookOutcome};
     match WebhookDelivery::<Value>::parse(body.as_bytes()) {
         Ok(delivery) => match delivery.outcome {
-            WebhookOutcome::Ok(output) => finish_output(ctx, line, request_id, output).await,
+            WebhookOutcome::Ok(output) => finish_output(ctx, line, request_id, output, None).await,
             WebhookOutcome::OutputNotJson { payload_error } => {
                 let error = json!({"kind": "webhook", "message": payload_error});
                 ctx.finish(line, Some(request_id), Err(error), None).await

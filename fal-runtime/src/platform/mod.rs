@@ -143,16 +143,12 @@ impl Platform {
                 .get("x-fal-request-id")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let shown = http::display_url(response.url());
-            match response.bytes().await {
+            match http::read_body(response, retry_as, client.max_response_bytes()).await {
                 Ok(bytes) => Ok((bytes, request_id)),
-                Err(source) => {
-                    let err = Error::transport(retry_as, shown, source);
-                    Err(match &request_id {
-                        Some(id) => err.with_request_id(id),
-                        None => err,
-                    })
-                }
+                Err(err) => Err(match &request_id {
+                    Some(id) => err.with_request_id(id),
+                    None => err,
+                }),
             }
         })
         .await?;

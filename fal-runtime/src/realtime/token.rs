@@ -66,12 +66,8 @@ async fn fetch(
         "token_expiration": expiration.as_secs().max(1),
     })
     .to_string();
-    let shown = crate::http::display_url(&url);
-    let read = |response: reqwest::Response| async {
-        response
-            .bytes()
-            .await
-            .map_err(|e| crate::Error::transport(Operation::Token, shown.clone(), e))
+    let read = |response: reqwest::Response| {
+        http::read_body(response, Operation::Token, crate::body::SMALL_BODY_LIMIT)
     };
     let bytes = http::exchange(
         client,

@@ -162,7 +162,12 @@ pub(crate) async fn signed_attempt(
 /// Reads a failing response into an [`UploadFailure::Status`].
 pub(crate) async fn status_failure(response: reqwest::Response) -> UploadFailure {
     let status = response.status().as_u16();
-    let body = response.text().await.unwrap_or_default();
-    let body: String = body.chars().take(512).collect();
+    let body = match crate::body::read_capped(response, crate::body::SMALL_BODY_LIMIT).await {
+        Ok(bytes) => crate::error::preview(&String::from_utf8_lossy(&bytes)),
+        Err(crate::body::BodyError::Transport(_)) => String::new(),
+        Err(crate::body::BodyError::TooLarge { limit }) => {
+            format!("(body over {limit} bytes, not read)")
+        }
+    };
     UploadFailure::Status { status, body }
 }

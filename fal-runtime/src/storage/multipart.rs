@@ -268,10 +268,17 @@ async fn try_part(
     // fal's JS flow answers with JSON {partNumber, etag}; S3-style stores send
     // an ETag header. Reading the body to its end also proves the answer was
     // not cut; a cut one is sent again (a part PUT may be repeated).
-    let body = response
-        .bytes()
-        .await
-        .map_err(|err| Failed::retry(UploadFailure::Transport(err)))?;
+    let body = match crate::body::read_capped(response, crate::body::SMALL_BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(crate::body::BodyError::Transport(err)) => {
+            return Err(Failed::retry(UploadFailure::Transport(err)))
+        }
+        Err(crate::body::BodyError::TooLarge { limit }) => {
+            return Err(Failed::fatal(UploadFailure::Protocol(format!(
+                "part {number} answer is over {limit} bytes"
+            ))))
+        }
+    };
     let json_etag = serde_json::from_slice::<PartAnswer>(&body)
         .ok()
         .and_then(|answer| answer.etag);

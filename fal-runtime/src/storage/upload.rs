@@ -175,12 +175,8 @@ pub(crate) async fn initiate(
     // The answer's body is read inside the attempt: a cut one is asked for
     // again like any transport failure (initiating twice only leaves an unused
     // signed URL).
-    let shown = crate::http::display_url(&url);
-    let read = |response: reqwest::Response| async {
-        response
-            .bytes()
-            .await
-            .map_err(|err| crate::Error::transport(Operation::Upload, shown.clone(), err))
+    let read = |response: reqwest::Response| {
+        crate::http::read_body(response, Operation::Upload, crate::body::SMALL_BODY_LIMIT)
     };
     let make = || {
         let mut request = client

@@ -49,6 +49,15 @@ pub enum JwksError {
         #[source]
         source: reqwest::Error,
     },
+    /// The key set is larger than a key set can reasonably be (1 MiB); it
+    /// is not read further.
+    #[error("webhook key set from {url} is over {limit} bytes")]
+    TooLarge {
+        /// The JWKS URL.
+        url: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The document is not a JWKS (`{"keys": [...]}`).
     #[error("webhook key set is not a JWKS document")]
     Shape(#[source] serde_json::Error),
@@ -129,6 +138,7 @@ impl WebhookError {
                 ErrorKind::Api
             }
             Self::Jwks(JwksError::Fetch { .. }) => ErrorKind::Transport,
+            Self::Jwks(JwksError::TooLarge { .. }) => ErrorKind::TooLarge,
             Self::Jwks(_) | Self::Payload(_) => ErrorKind::Decode,
         }
     }
@@ -326,14 +336,21 @@ async fn fetch(
         .header(http::header::ACCEPT, "application/json")
         .build()
         .map_err(failed)?;
-    let body = http
+    let response = http
         .execute(crate::proxy::route(proxy, request))
         .await
         .and_then(reqwest::Response::error_for_status)
-        .map_err(failed)?
-        .bytes()
-        .await
         .map_err(failed)?;
+    let limit = crate::body::SMALL_BODY_LIMIT;
+    let body = crate::body::read_capped(response, limit)
+        .await
+        .map_err(|err| match err {
+            crate::body::BodyError::Transport(source) => failed(source),
+            crate::body::BodyError::TooLarge { limit } => JwksError::TooLarge {
+                url: url.to_string(),
+                limit,
+            },
+        })?;
     parse_jwks(&body)
 }
 

@@ -1,4 +1,5 @@
-//! Both kinds of typed call, from the packaged crates, through the testkit.
+//! Both kinds of typed call, from the packaged crates, through the testkit, and
+//! the packaged id grammar.
 
 use fal_outside_consumer::{FluxDevInput, Sketch};
 
@@ -35,4 +36,30 @@ async fn a_bundled_and_a_declared_endpoint_are_called_through_the_testkit() {
         .iter()
         .find(|e| e.endpoint.as_deref() == Some("acme/sketch/v2"));
     assert!(run.is_some(), "the testkit saw no call to acme/sketch/v2");
+}
+
+/// The packaged grammar (fal-id, used directly) and the packaged client refuse
+/// the same id, and the refused call sends nothing.
+#[tokio::test]
+async fn the_packaged_id_grammar_and_client_refuse_a_dot_segment() {
+    assert!(fal_id::EndpointId::parse("acme/../x").is_err());
+    assert!(fal_id::EndpointId::parse("acme/sketch/v2").is_ok());
+
+    let kit = match fal_testkit::Testkit::builder().start().await {
+        Ok(kit) => kit,
+        Err(e) => panic!("testkit starts: {e}"),
+    };
+    let client = match kit.client_builder().build() {
+        Ok(client) => client,
+        Err(e) => panic!("client: {e}"),
+    };
+    let refused = client
+        .endpoint("acme/../x")
+        .run(serde_json::json!({ "prompt": "a kite" }))
+        .await;
+    match refused {
+        Ok(_) => panic!("acme/../x was called"),
+        Err(e) => assert_eq!(e.kind(), fal_runtime::ErrorKind::InvalidId, "{e}"),
+    }
+    assert!(kit.journal().is_empty(), "a refused id reached the server");
 }

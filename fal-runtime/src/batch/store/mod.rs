@@ -34,15 +34,162 @@ pub(crate) enum JobState {
 }
 
 impl JobState {
+    const ALL: [JobState; 5] = [
+        JobState::Queued,
+        JobState::Submitting,
+        JobState::Running,
+        JobState::Finishing,
+        JobState::Done,
+    ];
+
     pub(crate) fn parse(text: &str) -> Option<JobState> {
-        Some(match text {
-            "queued" => JobState::Queued,
-            "submitting" => JobState::Submitting,
-            "running" => JobState::Running,
-            "finishing" => JobState::Finishing,
-            "done" => JobState::Done,
-            _ => return None,
-        })
+        JobState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The word both backends store.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Submitting => "submitting",
+            JobState::Running => "running",
+            JobState::Finishing => "finishing",
+            JobState::Done => "done",
+        }
+    }
+}
+
+/// A value bound to a statement; each backend converts it to its own type.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum SqlValue {
+    Int(i64),
+    Real(Option<f64>),
+    Text(String),
+}
+
+/// What differs between the backends' SQL for a [`Change`].
+pub(crate) struct Dialect {
+    /// The jobs table.
+    pub(crate) jobs: &'static str,
+    /// The expression `updated_at` is set to.
+    pub(crate) now: &'static str,
+    /// The placeholder of the `n`th bound value (from 1).
+    pub(crate) placeholder: fn(usize) -> String,
+}
+
+/// One change of a job's row, made only while its worker still leases it: the
+/// one description of each transition of the table above, which each backend
+/// renders in its own SQL ([`Change::update`]).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Change {
+    /// The states the job may be found in; any other means the lease was lost.
+    from: &'static [JobState],
+    to: JobState,
+    /// Added to the job's count of doubtful submits.
+    doubtful: i64,
+    /// Columns set along with the state.
+    set: Vec<(&'static str, SqlValue)>,
+}
+
+impl Change {
+    fn new(from: &'static [JobState], to: JobState) -> Change {
+        Change {
+            from,
+            to,
+            doubtful: 0,
+            set: Vec::new(),
+        }
+    }
+
+    /// `queued` → `submitting`, before the submit is sent.
+    pub(crate) fn submitting() -> Change {
+        Change::new(&[JobState::Queued], JobState::Submitting)
+    }
+
+    /// `submitting` → `running`, with the request id fal assigned.
+    pub(crate) fn submitted(request_id: &str) -> Change {
+        let mut change = Change::new(&[JobState::Submitting], JobState::Running);
+        change
+            .set
+            .push(("request_id", SqlValue::Text(request_id.to_owned())));
+        change
+    }
+
+    /// Back to `queued`; `doubtful` when the submit's answer was lost.
+    pub(crate) fn requeue(doubtful: bool) -> Change {
+        let mut change = Change::new(&[JobState::Queued, JobState::Submitting], JobState::Queued);
+        change.doubtful = i64::from(doubtful);
+        change
+    }
+
+    /// A `submitting` job whose worker died: `queued`, one doubtful submit.
+    pub(crate) fn found_in_doubt() -> Change {
+        let mut change = Change::new(&[JobState::Submitting], JobState::Queued);
+        change.doubtful = 1;
+        change
+    }
+
+    /// → `finishing`, with the result line for `dir_id` to write.
+    pub(crate) fn finish(
+        dir_id: &str,
+        outcome: Outcome,
+        result: &str,
+        billable_units: Option<f64>,
+    ) -> Change {
+        let mut change = Change::new(
+            &[JobState::Queued, JobState::Submitting, JobState::Running],
+            JobState::Finishing,
+        );
+        change.set = vec![
+            ("dir_id", SqlValue::Text(dir_id.to_owned())),
+            ("outcome", SqlValue::Text(outcome.as_str().to_owned())),
+            ("result", SqlValue::Text(result.to_owned())),
+            ("billable_units", SqlValue::Real(billable_units)),
+        ];
+        change
+    }
+
+    /// The `UPDATE` of job `line` leased to `owner` (and, for a table shared
+    /// by batches, in batch `scope`), and the values it binds, in order.
+    pub(crate) fn update(
+        &self,
+        dialect: &Dialect,
+        scope: Option<&str>,
+        line: u64,
+        owner: &str,
+    ) -> (String, Vec<SqlValue>) {
+        let mut values = Vec::new();
+        let mut bind = |value: SqlValue| {
+            values.push(value);
+            (dialect.placeholder)(values.len())
+        };
+        let mut sql = format!(
+            "UPDATE {} SET state = '{}', doubtful = doubtful + {}",
+            dialect.jobs,
+            self.to.as_str(),
+            bind(SqlValue::Int(self.doubtful))
+        );
+        for (column, value) in &self.set {
+            sql.push_str(&format!(", {column} = {}", bind(value.clone())));
+        }
+        sql.push_str(&format!(", updated_at = {} WHERE ", dialect.now));
+        if let Some(batch) = scope {
+            sql.push_str(&format!(
+                "batch = {} AND ",
+                bind(SqlValue::Text(batch.to_owned()))
+            ));
+        }
+        let from: Vec<String> = self
+            .from
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        sql.push_str(&format!(
+            "line = {} AND lease_owner = {} AND state IN ({})",
+            bind(SqlValue::Int(line as i64)),
+            bind(SqlValue::Text(owner.to_owned())),
+            from.join(", ")
+        ));
+        (sql, values)
     }
 }
 
@@ -55,6 +202,32 @@ pub(crate) struct ClaimedJob {
     pub(crate) request_id: Option<String>,
     /// The result line, for a job claimed in `finishing`.
     pub(crate) result: Option<String>,
+}
+
+/// A claimed row as both backends return it: `line, input, state,
+/// request_id, result`.
+pub(crate) type ClaimRow = (i64, String, String, Option<String>, Option<String>);
+
+impl ClaimedJob {
+    /// The job a claimed row holds; `store` names the state in the error for
+    /// a state this version does not know.
+    fn from_row(row: ClaimRow, store: &Store) -> Result<ClaimedJob, StoreError> {
+        let (line, input, state, request_id, result) = row;
+        let line = line as u64;
+        let state = JobState::parse(&state).ok_or_else(|| {
+            StoreError::new(format!(
+                "{}: job {line} has an unknown state {state:?}",
+                store.describe()
+            ))
+        })?;
+        Ok(ClaimedJob {
+            line,
+            input,
+            state,
+            request_id,
+            result,
+        })
+    }
 }
 
 /// How a finished job ended, for the counts.
@@ -170,11 +343,7 @@ pub(crate) enum Store {
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Store::Sqlite(s) => write!(f, "Store::Sqlite({})", s.path().display()),
-            #[cfg(feature = "batch-postgres")]
-            Store::Postgres(p) => write!(f, "Store::Postgres({})", p.display()),
-        }
+        write!(f, "Store({})", self.describe())
     }
 }
 
@@ -190,6 +359,15 @@ macro_rules! dispatch {
 }
 
 impl Store {
+    /// The state file, or the PostgreSQL URL without its password.
+    fn describe(&self) -> String {
+        match self {
+            Store::Sqlite(s) => format!("state file {}", s.path().display()),
+            #[cfg(feature = "batch-postgres")]
+            Store::Postgres(p) => format!("PostgreSQL state {}", p.display()),
+        }
+    }
+
     /// Before a run: SQLite clears the leases a dead runner left (the
     /// directory lock makes this process the only runner); PostgreSQL leases
     /// expire by themselves.
@@ -224,7 +402,13 @@ impl Store {
         n: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
-        dispatch!(self.claim(owner, dir_id, n, lease))
+        let rows = dispatch!(self.claim(owner, dir_id, n, lease))?;
+        let mut jobs = rows
+            .into_iter()
+            .map(|row| ClaimedJob::from_row(row, self))
+            .collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by_key(|j| (j.state == JobState::Queued, j.line));
+        Ok(jobs)
     }
 
     /// Extends every lease `owner` holds.
@@ -239,18 +423,19 @@ impl Store {
 
     /// `queued` → `submitting`, committed before the submit is sent.
     pub(crate) async fn submitting(&self, owner: &str, line: u64) -> Result<(), StoreError> {
-        dispatch!(self.submitting(owner, line))
+        self.change(owner, line, Change::submitting()).await
     }
 
     /// `submitting` → `running` with the request id fal assigned, committed
-    /// before anything waits on it.
+    /// before anything waits on it, and kept in the audit of every id ever
+    /// recorded for the job (so "was this job queued twice?" has an answer).
     pub(crate) async fn submitted(
         &self,
         owner: &str,
         line: u64,
         request_id: &str,
     ) -> Result<(), StoreError> {
-        dispatch!(self.submitted(owner, line, request_id))
+        dispatch!(self.submitted(owner, line, Change::submitted(request_id)))
     }
 
     /// Back to `queued`: fal refused the submit, or (with `doubtful`) its
@@ -261,13 +446,13 @@ impl Store {
         line: u64,
         doubtful: bool,
     ) -> Result<(), StoreError> {
-        dispatch!(self.requeue(owner, line, doubtful))
+        self.change(owner, line, Change::requeue(doubtful)).await
     }
 
     /// Counts one doubtful submit found by a claim (a `submitting` job whose
     /// worker died), leaving it `queued`.
     pub(crate) async fn found_in_doubt(&self, owner: &str, line: u64) -> Result<(), StoreError> {
-        dispatch!(self.found_in_doubt(owner, line))
+        self.change(owner, line, Change::found_in_doubt()).await
     }
 
     /// → `finishing`: the result line, for `dir_id` to write.
@@ -280,7 +465,14 @@ impl Store {
         result: &str,
         billable_units: Option<f64>,
     ) -> Result<(), StoreError> {
-        dispatch!(self.finish(owner, line, dir_id, outcome, result, billable_units))
+        let change = Change::finish(dir_id, outcome, result, billable_units);
+        self.change(owner, line, change).await
+    }
+
+    /// Makes `change` to job `line`; a job no longer leased to `owner`, or
+    /// not in a state the change starts from, is a lost lease.
+    async fn change(&self, owner: &str, line: u64, change: Change) -> Result<(), StoreError> {
+        dispatch!(self.change(owner, line, change))
     }
 
     /// `finishing` → `done`: the line is on disk in `dir_id`.

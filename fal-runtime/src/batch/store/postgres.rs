@@ -17,7 +17,9 @@ use std::time::Duration;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
-use super::{ClaimedJob, Counts, JobState, Meta, Outcome, StoreError};
+use tokio_postgres::types::ToSql;
+
+use super::{Change, ClaimRow, Counts, Dialect, Meta, SqlValue, StoreError};
 
 const SCHEMA: &str = "
 BEGIN;
@@ -64,6 +66,22 @@ CREATE TABLE IF NOT EXISTS fal_batch_deliveries (
 );
 COMMIT;
 ";
+
+/// The jobs table here: shared by every batch, each row scoped by `batch`.
+const DIALECT: Dialect = Dialect {
+    jobs: "fal_batch_jobs",
+    now: "now()",
+    placeholder: |n| format!("${n}"),
+};
+
+/// A bound value as tokio-postgres takes it.
+fn value(value: SqlValue) -> Box<dyn ToSql + Sync + Send> {
+    match value {
+        SqlValue::Int(n) => Box::new(n),
+        SqlValue::Real(x) => Box::new(x),
+        SqlValue::Text(text) => Box::new(text),
+    }
+}
 
 /// A connection to the shared state, for one batch.
 pub(crate) struct PgStore {
@@ -175,7 +193,7 @@ impl PgStore {
         dir_id: &str,
         n: usize,
         lease: Duration,
-    ) -> Result<Vec<ClaimedJob>, StoreError> {
+    ) -> Result<Vec<ClaimRow>, StoreError> {
         let rows = self
             .client
             .query(
@@ -199,26 +217,10 @@ impl PgStore {
             )
             .await
             .map_err(|e| self.err(e))?;
-        let mut jobs = Vec::with_capacity(rows.len());
-        for row in rows {
-            let line = row.get::<_, i64>(0) as u64;
-            let state: String = row.get(2);
-            let state = JobState::parse(&state).ok_or_else(|| {
-                StoreError::new(format!(
-                    "{}: job {line} has an unknown state {state:?}",
-                    self.display
-                ))
-            })?;
-            jobs.push(ClaimedJob {
-                line,
-                input: row.get(1),
-                state,
-                request_id: row.get(3),
-                result: row.get(4),
-            });
-        }
-        jobs.sort_by_key(|j| (j.state == JobState::Queued, j.line));
-        Ok(jobs)
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4)))
+            .collect())
     }
 
     pub(crate) async fn renew(&self, owner: &str, lease: Duration) -> Result<(), StoreError> {
@@ -246,16 +248,23 @@ impl PgStore {
             .map_err(|e| self.err(e))
     }
 
-    /// One state change that must find the job leased to `owner`.
-    async fn transition(
+    /// Runs `sql` (a change rendered by [`Change::update`], perhaps inside a
+    /// larger statement); a job it did not change was no longer leased to
+    /// this worker.
+    async fn run_change(
         &self,
         line: u64,
         sql: &str,
-        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        values: Vec<SqlValue>,
     ) -> Result<(), StoreError> {
+        let values: Vec<_> = values.into_iter().map(value).collect();
+        let params: Vec<&(dyn ToSql + Sync)> = values
+            .iter()
+            .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+            .collect();
         let changed = self
             .client
-            .execute(sql, params)
+            .execute(sql, &params)
             .await
             .map_err(|e| self.err(e))?;
         if changed == 0 {
@@ -264,94 +273,31 @@ impl PgStore {
         Ok(())
     }
 
-    pub(crate) async fn submitting(&self, owner: &str, line: u64) -> Result<(), StoreError> {
-        self.transition(
-            line,
-            "UPDATE fal_batch_jobs SET state = 'submitting', updated_at = now()
-             WHERE batch = $1 AND line = $2 AND lease_owner = $3 AND state = 'queued'",
-            &[&self.batch, &(line as i64), &owner],
-        )
-        .await
+    pub(crate) async fn change(
+        &self,
+        owner: &str,
+        line: u64,
+        change: Change,
+    ) -> Result<(), StoreError> {
+        let (sql, values) = change.update(&DIALECT, Some(&self.batch), line, owner);
+        self.run_change(line, &sql, values).await
     }
 
+    /// `change` (to `running`) and the id in the audit of every id ever
+    /// recorded, in one statement: both rows or neither.
     pub(crate) async fn submitted(
         &self,
         owner: &str,
         line: u64,
-        request_id: &str,
+        change: Change,
     ) -> Result<(), StoreError> {
-        // Both rows in one statement: the id is recorded for the job and in
-        // the audit of every id ever recorded, or neither.
-        let changed = self
-            .client
-            .execute(
-                "WITH job AS (
-                    UPDATE fal_batch_jobs SET state = 'running', request_id = $4, updated_at = now()
-                    WHERE batch = $1 AND line = $2 AND lease_owner = $3 AND state = 'submitting'
-                    RETURNING line)
-                 INSERT INTO fal_batch_submits (batch, request_id, line)
-                 SELECT $1, $4, line FROM job ON CONFLICT DO NOTHING",
-                &[&self.batch, &(line as i64), &owner, &request_id],
-            )
-            .await
-            .map_err(|e| self.err(e))?;
-        if changed == 0 {
-            return Err(StoreError::lease_lost(line));
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn requeue(
-        &self,
-        owner: &str,
-        line: u64,
-        doubtful: bool,
-    ) -> Result<(), StoreError> {
-        self.transition(
-            line,
-            "UPDATE fal_batch_jobs SET state = 'queued', doubtful = doubtful + $4, updated_at = now()
-             WHERE batch = $1 AND line = $2 AND lease_owner = $3 AND state IN ('queued', 'submitting')",
-            &[&self.batch, &(line as i64), &owner, &i64::from(doubtful)],
-        )
-        .await
-    }
-
-    pub(crate) async fn found_in_doubt(&self, owner: &str, line: u64) -> Result<(), StoreError> {
-        self.transition(
-            line,
-            "UPDATE fal_batch_jobs SET state = 'queued', doubtful = doubtful + 1, updated_at = now()
-             WHERE batch = $1 AND line = $2 AND lease_owner = $3 AND state = 'submitting'",
-            &[&self.batch, &(line as i64), &owner],
-        )
-        .await
-    }
-
-    pub(crate) async fn finish(
-        &self,
-        owner: &str,
-        line: u64,
-        dir_id: &str,
-        outcome: Outcome,
-        result: &str,
-        billable_units: Option<f64>,
-    ) -> Result<(), StoreError> {
-        self.transition(
-            line,
-            "UPDATE fal_batch_jobs SET state = 'finishing', dir_id = $4, outcome = $5, result = $6,
-                 billable_units = $7, updated_at = now()
-             WHERE batch = $1 AND line = $2 AND lease_owner = $3
-               AND state IN ('queued', 'submitting', 'running')",
-            &[
-                &self.batch,
-                &(line as i64),
-                &owner,
-                &dir_id,
-                &outcome.as_str(),
-                &result,
-                &billable_units,
-            ],
-        )
-        .await
+        let (update, values) = change.update(&DIALECT, Some(&self.batch), line, owner);
+        let sql = format!(
+            "WITH job AS ({update} RETURNING batch, request_id, line)
+             INSERT INTO fal_batch_submits (batch, request_id, line)
+             SELECT batch, request_id, line FROM job ON CONFLICT DO NOTHING"
+        );
+        self.run_change(line, &sql, values).await
     }
 
     pub(crate) async fn written(&self, lines: Vec<u64>, dir_id: &str) -> Result<(), StoreError> {

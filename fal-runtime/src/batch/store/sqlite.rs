@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use tokio::sync::oneshot;
 
-use super::{ClaimedJob, Counts, JobState, Meta, Outcome, StoreError};
+use super::{Change, ClaimRow, Counts, Dialect, Meta, SqlValue, StoreError};
 
 /// How many waiting operations one transaction takes at most.
 const GROUP_LIMIT: usize = 1024;
@@ -56,6 +56,34 @@ type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 /// An operation: run on the connection, or (when the transaction could not
 /// begin) told why it was not run.
 type Op = Box<dyn FnOnce(Result<&Connection, &StoreError>) -> Reply + Send>;
+
+/// The jobs table here: the file holds one batch.
+const DIALECT: Dialect = Dialect {
+    jobs: "jobs",
+    now: "unixepoch()",
+    placeholder: |n| format!("?{n}"),
+};
+
+/// A bound value as rusqlite takes it.
+fn value(value: SqlValue) -> rusqlite::types::Value {
+    match value {
+        SqlValue::Int(n) => n.into(),
+        SqlValue::Real(x) => x.map_or(rusqlite::types::Value::Null, Into::into),
+        SqlValue::Text(text) => text.into(),
+    }
+}
+
+/// Runs `change` of job `line`; the number of rows it changed (0 or 1).
+fn run_change(
+    conn: &Connection,
+    owner: &str,
+    line: u64,
+    change: &Change,
+) -> rusqlite::Result<usize> {
+    let (sql, values) = change.update(&DIALECT, None, line, owner);
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(values.into_iter().map(value)))
+}
 
 /// A handle on the writer thread; cheap to share behind the `Store`.
 pub(crate) struct SqliteStore {
@@ -227,7 +255,7 @@ impl SqliteStore {
         dir_id: &str,
         n: usize,
         _lease: Duration,
-    ) -> Result<Vec<ClaimedJob>, StoreError> {
+    ) -> Result<Vec<ClaimRow>, StoreError> {
         let owner = owner.to_owned();
         let dir_id = dir_id.to_owned();
         self.call(move |conn| {
@@ -240,34 +268,9 @@ impl SqliteStore {
                  RETURNING line, input, state, request_id, result",
             )?;
             let rows = claim.query_map(params![owner, dir_id, n as i64], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?;
-            let mut jobs = Vec::new();
-            for row in rows {
-                let (line, input, state, request_id, result) = row?;
-                let state = JobState::parse(&state).ok_or_else(|| {
-                    rusqlite::Error::InvalidColumnType(
-                        2,
-                        format!("state {state:?} of job {line}"),
-                        rusqlite::types::Type::Text,
-                    )
-                })?;
-                jobs.push(ClaimedJob {
-                    line: line as u64,
-                    input,
-                    state,
-                    request_id,
-                    result,
-                });
-            }
-            jobs.sort_by_key(|j| (j.state == JobState::Queued, j.line));
-            Ok(jobs)
+            rows.collect()
         })
         .await
     }
@@ -291,23 +294,15 @@ impl SqliteStore {
         .await
     }
 
-    /// Runs one state change that must find the job leased to `owner`.
-    async fn transition(
+    pub(crate) async fn change(
         &self,
         owner: &str,
         line: u64,
-        sql: &'static str,
-        extra: Vec<rusqlite::types::Value>,
+        change: Change,
     ) -> Result<(), StoreError> {
         let owner = owner.to_owned();
         let changed = self
-            .call(move |conn| {
-                let mut stmt = conn.prepare_cached(sql)?;
-                let mut values: Vec<rusqlite::types::Value> =
-                    vec![(line as i64).into(), owner.into(), now_secs().into()];
-                values.extend(extra);
-                stmt.execute(rusqlite::params_from_iter(values))
-            })
+            .call(move |conn| run_change(conn, &owner, line, &change))
             .await?;
         if changed == 0 {
             return Err(StoreError::lease_lost(line));
@@ -315,39 +310,25 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn submitting(&self, owner: &str, line: u64) -> Result<(), StoreError> {
-        self.transition(
-            owner,
-            line,
-            "UPDATE jobs SET state = 'submitting', updated_at = ?3
-             WHERE line = ?1 AND lease_owner = ?2 AND state = 'queued'",
-            vec![],
-        )
-        .await
-    }
-
+    /// `change` (to `running`) and the id in the audit of every id ever
+    /// recorded, in one transaction.
     pub(crate) async fn submitted(
         &self,
         owner: &str,
         line: u64,
-        request_id: &str,
+        change: Change,
     ) -> Result<(), StoreError> {
-        let owner_s = owner.to_owned();
-        let id = request_id.to_owned();
+        let owner = owner.to_owned();
         let changed = self
             .call(move |conn| {
-                let changed = conn
-                    .prepare_cached(
-                        "UPDATE jobs SET state = 'running', request_id = ?3, updated_at = ?4
-                         WHERE line = ?1 AND lease_owner = ?2 AND state = 'submitting'",
+                let changed = run_change(conn, &owner, line, &change)?;
+                if changed == 1 {
+                    conn.prepare_cached(
+                        "INSERT OR IGNORE INTO submits (request_id, line, at)
+                         SELECT request_id, line, ?2 FROM jobs WHERE line = ?1",
                     )?
-                    .execute(params![line as i64, owner_s, id, now_secs()])?;
-                // The audit of every id ever recorded, so "was this job queued
-                // twice?" has an answer.
-                conn.prepare_cached(
-                    "INSERT OR IGNORE INTO submits (request_id, line, at) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![id, line as i64, now_secs()])?;
+                    .execute(params![line as i64, now_secs()])?;
+                }
                 Ok(changed)
             })
             .await?;
@@ -355,58 +336,6 @@ impl SqliteStore {
             return Err(StoreError::lease_lost(line));
         }
         Ok(())
-    }
-
-    pub(crate) async fn requeue(
-        &self,
-        owner: &str,
-        line: u64,
-        doubtful: bool,
-    ) -> Result<(), StoreError> {
-        self.transition(
-            owner,
-            line,
-            "UPDATE jobs SET state = 'queued', doubtful = doubtful + ?4, updated_at = ?3
-             WHERE line = ?1 AND lease_owner = ?2 AND state IN ('queued', 'submitting')",
-            vec![i64::from(doubtful).into()],
-        )
-        .await
-    }
-
-    pub(crate) async fn found_in_doubt(&self, owner: &str, line: u64) -> Result<(), StoreError> {
-        self.transition(
-            owner,
-            line,
-            "UPDATE jobs SET state = 'queued', doubtful = doubtful + 1, updated_at = ?3
-             WHERE line = ?1 AND lease_owner = ?2 AND state = 'submitting'",
-            vec![],
-        )
-        .await
-    }
-
-    pub(crate) async fn finish(
-        &self,
-        owner: &str,
-        line: u64,
-        dir_id: &str,
-        outcome: Outcome,
-        result: &str,
-        billable_units: Option<f64>,
-    ) -> Result<(), StoreError> {
-        self.transition(
-            owner,
-            line,
-            "UPDATE jobs SET state = 'finishing', dir_id = ?4, outcome = ?5, result = ?6,
-                 billable_units = ?7, updated_at = ?3
-             WHERE line = ?1 AND lease_owner = ?2 AND state IN ('queued', 'submitting', 'running')",
-            vec![
-                dir_id.to_owned().into(),
-                outcome.as_str().to_owned().into(),
-                result.to_owned().into(),
-                billable_units.map_or(rusqlite::types::Value::Null, Into::into),
-            ],
-        )
-        .await
     }
 
     pub(crate) async fn written(&self, lines: Vec<u64>, dir_id: &str) -> Result<(), StoreError> {
