@@ -24,7 +24,11 @@ mod fal {
 use fal::fal_ai::flux::dev::{FluxDevInput, ImageSizePreset, OutputFormat};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    fal_examples::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let output_path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "fal-quickstart.png".to_owned());
@@ -46,7 +50,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?);
     progress.enable_steady_tick(Duration::from_millis(100));
     progress.set_message("submitting");
-    let mut logs_shown = 0;
 
     let output = fal
         .client
@@ -59,11 +62,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 progress.set_message(format!("in queue ({ahead} ahead)"));
             }
             QueueStatus::InProgress { logs } | QueueStatus::Completed { logs, .. } => {
-                // A status carries every line logged so far; show the new ones.
-                for log in logs.iter().skip(logs_shown) {
+                // subscribe hands each log line to on_update exactly once,
+                // whether fal repeated it or not: show every line it carries.
+                for log in logs {
                     progress.println(format!("  log: {}", log.message));
                 }
-                logs_shown = logs_shown.max(logs.len());
                 progress.set_message(if status.is_completed() {
                     "completed"
                 } else {

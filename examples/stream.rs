@@ -18,7 +18,11 @@ mod fal {
 use fal::fal_ai::flux::dev::FluxDevInput;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    fal_examples::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let fal = fal_testkit::client_from_env_or_testkit(
         Testkit::builder().run_duration(Duration::from_millis(400)),
     )

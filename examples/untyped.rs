@@ -10,7 +10,11 @@ use fal_testkit::Testkit;
 use serde_json::json;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    fal_examples::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let fal = fal_testkit::client_from_env_or_testkit(
         Testkit::builder()
             .queue_delay(Duration::ZERO)

@@ -41,7 +41,7 @@ if [ ! -x /usr/bin/time ]; then
   exit 2
 fi
 
-largest_file="$(ls -S fal-endpoints-*/src/generated/*.rs | grep -v '/mod.rs$' | head -1)"
+largest_file="$(ls -S fal-endpoints-*/src/generated/*.rs | grep -v '/mod.rs$' | sed -n 1p)"  # sed reads it all: no SIGPIPE under pipefail
 largest="${largest_file%%/*}/$(basename "$largest_file" .rs)"
 typical="fal-endpoints-f/fal-ai__flux__dev"
 parts=(fal-endpoints-*/)

@@ -68,6 +68,8 @@ if [ -f examples/Cargo.toml ]; then
     echo "-- example $example"
     timeout 120 cargo run -q -p fal-examples --example "$example" --locked >/dev/null
   done
+  echo "-- example quickstart under a pseudo-terminal (scripts/quickstart-pty.sh)"
+  timeout 300 ./scripts/quickstart-pty.sh
 fi
 
 # fal-codegen over the whole reference corpus (../shared/fal-schemas, about

@@ -203,6 +203,7 @@ async fn api_failures_exit_1_and_name_the_cause() {
         retry_after: None,
         body: Some(serde_json::json!({"detail": "maintenance"})),
         ingress: false,
+        request_id: None,
     }));
     let output = fal(args(&["fal-ai/flux/dev"], dir.path(), &web_only), vec![]).await;
     assert_eq!(output.status.code(), Some(1));
@@ -402,6 +403,7 @@ async fn a_document_the_generator_refuses_is_not_written() {
             retry_after: None,
             body: Some(deep),
             ingress: false,
+            request_id: None,
         })
         .on(RouteKind::OpenApi),
     );

@@ -37,6 +37,9 @@ struct Inner {
     rest: Url,
     api: Url,
     proxy: Option<Url>,
+    /// Whether signed and public traffic goes through the proxy too
+    /// ([`ClientBuilder::proxy_all_traffic`]).
+    proxy_all: bool,
     /// Where the key may go ([`crate::destination`]).
     scope: KeyScope,
     retry: RetryPolicy,
@@ -56,6 +59,7 @@ impl fmt::Debug for Client {
                 "proxy_url",
                 &self.inner.proxy.as_ref().map(crate::http::display_url),
             )
+            .field("proxy_all_traffic", &self.inner.proxy_all)
             .field("retry", &self.inner.retry)
             .field("max_response_bytes", &self.inner.max_response_bytes)
             .finish_non_exhaustive()
@@ -158,10 +162,15 @@ impl Client {
         &self.inner.scope
     }
 
-    /// The proxy this kind of request goes through, if any: every kind, when
-    /// one is set ([`crate::proxy`] says why).
-    pub(crate) fn proxy_for(&self, _traffic: Traffic) -> Option<&Url> {
-        self.inner.proxy.as_ref()
+    /// The proxy this kind of request goes through, if any: fal API calls,
+    /// and signed and public requests only when the builder asked for all
+    /// traffic ([`crate::proxy`] says why).
+    pub(crate) fn proxy_for(&self, traffic: Traffic) -> Option<&Url> {
+        match traffic {
+            Traffic::Api(_) => self.inner.proxy.as_ref(),
+            Traffic::Signed | Traffic::Public if self.inner.proxy_all => self.inner.proxy.as_ref(),
+            Traffic::Signed | Traffic::Public => None,
+        }
     }
 
     /// Builds, readies and sends one attempt to a signed storage URL (no key),
@@ -194,6 +203,7 @@ pub struct ClientBuilder {
     rest_url: Option<String>,
     api_url: Option<String>,
     proxy_url: Option<String>,
+    proxy_all: bool,
     http: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
@@ -211,6 +221,7 @@ impl fmt::Debug for ClientBuilder {
             .field("rest_url", &shown(&self.rest_url))
             .field("api_url", &shown(&self.api_url))
             .field("proxy_url", &shown(&self.proxy_url))
+            .field("proxy_all_traffic", &self.proxy_all)
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
             .field("max_response_bytes", &self.max_response_bytes)
@@ -258,14 +269,34 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends every HTTP request to this URL (e.g. your server's `/api/fal/proxy`)
-    /// with the real fal URL in `x-fal-target-url`, fal's proxy convention (spec
-    /// 2.4). The hosts above keep their meaning: they name the targets. Never
-    /// read from the environment. The `Authorization` key is still sent when the
-    /// client has one; realtime WebSockets connect directly (fal's proxy does not
-    /// carry them), while their token is fetched through the proxy.
+    /// Sends every call of fal's API to this URL (e.g. your server's
+    /// `/api/fal/proxy`) with the real fal URL in `x-fal-target-url`, fal's
+    /// proxy convention (spec 2.4). The hosts above keep their meaning: they
+    /// name the targets. Never read from the environment. The `Authorization`
+    /// key is still sent when the client has one.
+    ///
+    /// As in fal's own JS client, what is not an API call goes straight to its
+    /// host, without the key: signed upload, part and `complete` URLs (the
+    /// bytes go to the storage host, not through your server), file downloads
+    /// and the webhook key set. fal's reference proxy refuses those targets;
+    /// [`proxy_all_traffic`](Self::proxy_all_traffic) sends them through a
+    /// proxy that allows them. Realtime WebSockets always connect directly
+    /// (fal's proxy does not carry them), while their token is fetched through
+    /// the proxy.
     pub fn proxy_url(mut self, url: impl Into<String>) -> Self {
         self.proxy_url = Some(url.into());
+        self
+    }
+
+    /// With [`proxy_url`](Self::proxy_url) set, also sends signed upload,
+    /// part and `complete` URLs, file downloads and the webhook key set through
+    /// the proxy (default `false`: they go straight to their host). For
+    /// networks that reach nothing but the proxy; the proxy must then forward
+    /// the storage and CDN hosts, which fal's reference proxy does not. These
+    /// requests never carry the key, proxied or not: a signed URL's signature
+    /// is its authorization, and the others are public.
+    pub fn proxy_all_traffic(mut self, all: bool) -> Self {
+        self.proxy_all = all;
         self
     }
 
@@ -401,6 +432,7 @@ impl ClientBuilder {
                 rest,
                 api,
                 proxy,
+                proxy_all: self.proxy_all,
                 scope,
                 retry: self.retry.unwrap_or_default(),
                 validate_inputs: !self.skip_validation,

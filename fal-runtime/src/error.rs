@@ -68,6 +68,9 @@ struct Inner {
     /// The request this failure concerns, when the client knows it (it was
     /// following that request, or the failing response named it).
     request_id: Option<String>,
+    /// Request ids that earlier attempts of the same call were answered with
+    /// before the client retried (oldest first).
+    earlier_request_ids: Vec<String>,
 }
 
 /// What happened; private so that the public surface is the accessors.
@@ -181,6 +184,7 @@ impl Error {
             inner: Box::new(Inner {
                 repr,
                 request_id: None,
+                earlier_request_ids: Vec::new(),
             }),
         }
     }
@@ -239,6 +243,14 @@ impl Error {
             Repr::Upload(UploadError::Initiate(inner)) => inner.request_id(),
             _ => None,
         }
+    }
+
+    /// The request ids that earlier attempts of this call were answered with
+    /// before the client retried it, oldest first: a submit answered 503 names
+    /// a request id each time, and none of them is lost when the last attempt
+    /// fails too. Empty when the call was not retried or no answer named one.
+    pub fn earlier_request_ids(&self) -> &[String] {
+        &self.inner.earlier_request_ids
     }
 
     /// fal's answer, when it answered with an HTTP error status.
@@ -325,6 +337,13 @@ impl Error {
         if self.inner.request_id.is_none() {
             self.inner.request_id = Some(id.to_owned());
         }
+        self
+    }
+
+    /// The same error, listing the request ids earlier attempts of its call
+    /// were answered with ([`Error::earlier_request_ids`]).
+    pub(crate) fn with_earlier_request_ids(mut self, ids: Vec<String>) -> Error {
+        self.inner.earlier_request_ids = ids;
         self
     }
 
@@ -466,6 +485,21 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_repr(f)?;
+        match self.inner.earlier_request_ids.as_slice() {
+            [] => Ok(()),
+            ids => write!(
+                f,
+                " (after earlier attempts answered as request {})",
+                ids.join(", ")
+            ),
+        }
+    }
+}
+
+impl Error {
+    /// What happened, without the earlier attempts' ids.
+    fn fmt_repr(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let id = self.inner.request_id.as_deref();
         match &self.inner.repr {
             Repr::Api(api) => {

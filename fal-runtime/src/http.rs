@@ -117,7 +117,11 @@ impl Operation {
 ///
 /// Every call retries in one loop, with the body read inside the attempt, so
 /// `max_retries = N` means at most N + 1 requests for any one operation
-/// (`tests/retries.rs` counts them under each fault).
+/// (`tests/retries.rs` counts them under each fault). A submit answered 2xx
+/// whose body is cut short or is not the JSON promised is followed by the id
+/// its headers named, never sent again. The request ids that retried answers
+/// named are kept: in the final error ([`crate::Error::earlier_request_ids`]),
+/// or in a `tracing` warning when a later attempt succeeds.
 ///
 /// A run whose connection broke was cancelled by fal (it cancels a run when the
 /// client goes away), so sending it again is safe; a run that merely *timed out*
@@ -307,10 +311,12 @@ pub(crate) async fn send(
     operation: Operation,
     make: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response> {
-    let make = &make;
-    retrying(client.retry_policy(), operation, |_| {
-        attempt(client, operation, make)
-    })
+    exchange(
+        client,
+        operation,
+        make,
+        |response| async move { Ok(response) },
+    )
     .await
 }
 
@@ -333,6 +339,11 @@ where
 /// [`exchange`] for any kind of traffic: a public download (a file an output
 /// names) is retried like an API call of `operation` but carries no key and may
 /// go to any host.
+///
+/// No request id an answer named is lost to a retry: the ids of failed
+/// attempts that were retried go into the final error
+/// ([`Error::earlier_request_ids`]), or, when a later attempt succeeds, into
+/// one `tracing` warning.
 pub(crate) async fn exchange_as<T, Fut>(
     client: &Client,
     traffic: Traffic,
@@ -344,29 +355,63 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let (make, read) = (&make, &read);
-    retrying(client.retry_policy(), operation, |_| async move {
-        let response = attempt_as(client, traffic, operation, make).await?;
-        read(response).await.map_err(|err| Failed {
-            retryable: err.is_transport() && operation.retries_body(),
-            err,
-            retry_after: None,
-        })
+    // (attempt number, request id) of every failed attempt whose answer named one.
+    let answered = std::sync::Mutex::new(Vec::<(u32, String)>::new());
+    let answered = &answered;
+    let last_attempt = std::sync::atomic::AtomicU32::new(0);
+    let last_attempt = &last_attempt;
+    let outcome = retrying(client.retry_policy(), operation, |number| async move {
+        last_attempt.store(number, std::sync::atomic::Ordering::Relaxed);
+        let outcome = match attempt_as(client, traffic, operation, make).await {
+            Ok(response) => read(response).await.map_err(|err| Failed {
+                retryable: err.is_transport() && operation.retries_body(),
+                err,
+                retry_after: None,
+            }),
+            Err(failed) => Err(failed),
+        };
+        if let Err(Failed { err, .. }) = &outcome {
+            if let Some(id) = err.request_id() {
+                let mut ids = answered.lock().unwrap_or_else(|e| e.into_inner());
+                ids.push((number, id.to_owned()));
+            }
+        }
+        outcome
     })
-    .await
+    .await;
+    let last = last_attempt.load(std::sync::atomic::Ordering::Relaxed);
+    let mut earlier: Vec<String> = Vec::new();
+    for (number, id) in answered.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        // The last attempt's id is the error's own; a poll's answers all name
+        // the request it follows, said once.
+        if number != last && !earlier.contains(&id) {
+            earlier.push(id);
+        }
+    }
+    match outcome {
+        Err(err) => {
+            earlier.retain(|id| err.request_id() != Some(id.as_str()));
+            if earlier.is_empty() {
+                Err(err)
+            } else {
+                Err(err.with_earlier_request_ids(earlier))
+            }
+        }
+        Ok(value) if !earlier.is_empty() => {
+            tracing::warn!(
+                %operation,
+                earlier_request_ids = ?earlier,
+                "succeeded after retrying answers that named these request ids"
+            );
+            Ok(value)
+        }
+        Ok(value) => Ok(value),
+    }
 }
 
-/// One API request: a 2xx response, or the failure and whether `operation`
-/// retries it.
-pub(crate) async fn attempt(
-    client: &Client,
-    operation: Operation,
-    make: impl Fn() -> reqwest::RequestBuilder,
-) -> std::result::Result<reqwest::Response, Failed<Error>> {
-    attempt_as(client, Traffic::Api(operation), operation, make).await
-}
-
-/// [`attempt`] for any kind of traffic ([`Traffic`] decides the key and the
-/// proxy, in [`Client::prepare`]).
+/// One request of any kind of traffic ([`Traffic`] decides the key and the
+/// proxy, in [`Client::prepare`]): a 2xx response, or the failure and whether
+/// `operation` retries it.
 pub(crate) async fn attempt_as(
     client: &Client,
     traffic: Traffic,

@@ -1,16 +1,21 @@
 //! fal's proxy mode (spec 2.4): with [`crate::ClientBuilder::proxy_url`] set,
-//! every HTTP request is sent to the proxy instead, with the same method, body
-//! and headers, and the URL it was meant for in [`TARGET_URL_HEADER`].
+//! every call of fal's API is sent to the proxy instead, with the same method,
+//! body and headers, and the URL it was meant for in [`TARGET_URL_HEADER`].
 //!
 //! Choices, and why:
-//! - **Everything HTTP goes through the proxy**: fal's queue, run, `/stream` and
-//!   REST hosts, the webhook key set, and also the signed upload and multipart
-//!   part URLs. A client given a proxy is usually one that cannot or must not reach
-//!   fal itself (a locked-down network, a gateway that meters or audits traffic),
-//!   so sending the upload body around the proxy would break exactly the setups
-//!   that asked for one. A proxy built on fal's reference one must then allow the
-//!   REST and CDN hosts (`rest.fal.ai/**`, `v3.fal.media/**`), which its default
-//!   allow-list does not.
+//! - **API calls through the proxy, storage straight to its host** (as fal's
+//!   JS client does): queue, run, `/stream`, tokens and the storage `initiate`
+//!   call go through the proxy; the signed upload, part and `complete` URLs
+//!   that `initiate` returns, file downloads and the webhook key set go to
+//!   their own host. fal's reference proxy (`@fal-ai/server-proxy`) forwards
+//!   only `fal.run`, `queue.fal.run` and the `rest.fal.ai` storage initiate
+//!   URLs, answers 400 for any other target, and forces
+//!   `content-type: application/json`, so an upload body sent through it would
+//!   fail; and a proxy exists to keep the key on the server, which signed and
+//!   public URLs never need. A network that reaches nothing but its proxy sets
+//!   [`crate::ClientBuilder::proxy_all_traffic`], and its proxy must then allow
+//!   the storage and CDN hosts. Which traffic takes the proxy is decided in one
+//!   place (`Client::proxy_for`, from the request's `Traffic` kind).
 //! - **Where the key goes**: only to the configured queue, run and REST base URLs
 //!   (their host and path prefix), the proxy, and fal's own hosts (`fal.ai`,
 //!   `fal.run` and their subdomains, https only). A call built for any other URL

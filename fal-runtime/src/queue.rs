@@ -502,15 +502,20 @@ pub(crate) async fn submit<O: DeserializeOwned>(
     .await
     {
         Ok(submitted) => submitted,
-        // fal answered 200 and named the request, so it is queued; only the
-        // body broke. Follow it by id: submitting again would run the input twice.
-        Err(err) if err.is_transport() && header_id.is_some() => {
-            let id = header_id.unwrap_or_default();
-            tracing::debug!(request_id = %id, "submit body broke; following the request by its id");
-            tracing::Span::current().record("request_id", id.as_str());
-            return QueueHandle::build(client, endpoint, &id, None);
+        // fal answered 2xx and named the request in its headers, so it is
+        // queued; only the body broke (cut short, or not the JSON promised).
+        // Follow it by that id: submitting again would run the input twice.
+        Err(err) => {
+            let followed = header_id
+                .as_deref()
+                .and_then(|id| QueueHandle::build(client, endpoint, id, None).ok());
+            let Some(handle) = followed else {
+                return Err(err);
+            };
+            tracing::warn!(request_id = %handle.request_id, error = %err, "submit answer unreadable; following the request by the id its headers named");
+            tracing::Span::current().record("request_id", handle.request_id.as_str());
+            return Ok(handle);
         }
-        Err(err) => return Err(err),
     };
     tracing::Span::current().record("request_id", submitted.request_id.as_str());
     QueueHandle::build(client, endpoint, &submitted.request_id, Some(&submitted))

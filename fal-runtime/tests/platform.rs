@@ -426,6 +426,7 @@ async fn each_error_type_reaches_the_one_error() {
         retry_after: None,
         body: Some(json!({"error": {"type": "rate_limited", "message": "slow down", "request_id": "r-429"}})),
         ingress: false,
+        request_id: None,
     })
     .on(RouteKind::Platform)
     .times(5));
@@ -452,6 +453,7 @@ async fn each_error_type_reaches_the_one_error() {
             retry_after: None,
             body: Some(json!({"error": {"type": "server_error", "message": "boom"}})),
             ingress: false,
+            request_id: None,
         })
         .on(RouteKind::Platform),
     );

@@ -4,9 +4,14 @@
 //! for the queue, so every follow-up queue URL (status, result, cancel) must go
 //! through the proxy too for the flow to work. Signed upload and file URLs name
 //! the testkit itself, as fal's clients fetch those without a proxy.
+//!
+//! [`ReferenceProxy`] stands in front of the testkit the way fal's reference
+//! proxy stands in front of fal: it forwards only the targets that proxy
+//! allows, so a request the client wrongly sends through it is refused here.
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{fast_retry, prompt, testkit};
@@ -45,16 +50,134 @@ fn loopback_only() -> reqwest::Client {
 
 /// A client with fal's default hosts and the testkit as its proxy.
 fn proxied(kit: &Testkit, key: &str) -> Client {
+    through(&kit.base_url(), key, false)
+}
+
+/// A client with fal's default hosts and `proxy` as its proxy; `all` sends
+/// signed and public traffic through it too.
+fn through(proxy: &str, key: &str, all: bool) -> Client {
     let client = Client::builder()
         .ignore_env()
         .http_client(loopback_only())
         .key(key)
-        .proxy_url(kit.base_url())
+        .proxy_url(proxy)
+        .proxy_all_traffic(all)
         .retry(fast_retry())
         .build()
         .expect("client builds");
     assert_eq!(client.queue_base().as_str(), "https://queue.fal.run/");
     client
+}
+
+/// A proxy in front of the testkit that forwards what fal's reference proxy
+/// (`@fal-ai/server-proxy`) forwards and nothing else: targets on `fal.run`,
+/// `queue.fal.run` and the `rest.fal.ai` storage initiate URLs, with
+/// `content-type: application/json`; any other target is answered 400.
+struct ReferenceProxy {
+    url: String,
+    log: Arc<Mutex<ProxyLog>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct ProxyLog {
+    forwarded: Vec<String>,
+    refused: Vec<String>,
+}
+
+impl Drop for ReferenceProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl ReferenceProxy {
+    async fn start(upstream: String) -> ReferenceProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/fal/proxy", listener.local_addr().unwrap());
+        let log = Arc::new(Mutex::new(ProxyLog::default()));
+        let state = (upstream, log.clone(), reqwest::Client::new());
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let (upstream, log, http) = state.clone();
+            async move { forward(&upstream, &log, &http, request).await }
+        });
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        ReferenceProxy { url, log, task }
+    }
+
+    fn forwarded(&self) -> Vec<String> {
+        self.log.lock().unwrap().forwarded.clone()
+    }
+
+    fn refused(&self) -> Vec<String> {
+        self.log.lock().unwrap().refused.clone()
+    }
+}
+
+/// Whether fal's reference proxy forwards `target`.
+fn reference_allows(target: &str) -> bool {
+    let Ok(url) = url::Url::parse(target) else {
+        return false;
+    };
+    url.scheme() == "https"
+        && match url.host_str() {
+            Some("fal.run" | "queue.fal.run") => true,
+            Some("rest.fal.ai") => url.path().starts_with("/storage/upload/initiate"),
+            _ => false,
+        }
+}
+
+async fn forward(
+    upstream: &str,
+    log: &Mutex<ProxyLog>,
+    http: &reqwest::Client,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let target = request
+        .headers()
+        .get(TARGET_URL_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("(no target)")
+        .to_owned();
+    if !reference_allows(&target) {
+        log.lock().unwrap().refused.push(target);
+        return (StatusCode::BAD_REQUEST, "target not allowed").into_response();
+    }
+    log.lock().unwrap().forwarded.push(target);
+    let method = request.method().clone();
+    let mut headers = request.headers().clone();
+    headers.remove(http::header::HOST);
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    let Ok(answer) = http
+        .request(method, upstream)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+    else {
+        return StatusCode::BAD_GATEWAY.into_response();
+    };
+    let mut response = axum::response::Response::builder().status(answer.status());
+    for name in [
+        http::header::CONTENT_TYPE,
+        "x-fal-request-id".parse().unwrap(),
+    ] {
+        if let Some(value) = answer.headers().get(&name) {
+            response = response.header(name, value);
+        }
+    }
+    response
+        .body(axum::body::Body::from_stream(answer.bytes_stream()))
+        .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
 }
 
 /// The journal, after checking every request came by the proxy convention: to
@@ -193,10 +316,105 @@ async fn fetch_through(kit: &Testkit, url: &str) -> Vec<u8> {
     response.bytes().await.unwrap().to_vec()
 }
 
+/// The default: API calls through the proxy, signed upload, part and
+/// `complete` URLs and downloads straight to the storage host, without the
+/// key, so uploads work past a proxy that refuses those targets.
 #[tokio::test]
-async fn uploads_single_and_multipart_go_through_the_proxy() {
+async fn uploads_and_downloads_go_straight_to_storage_past_a_reference_proxy() {
     let kit = testkit(ZERO, ZERO).await;
-    let client = proxied(&kit, kit.key());
+    let proxy = ReferenceProxy::start(kit.base_url()).await;
+    let client = through(&proxy.url, kit.key(), false);
+
+    let small = b"straight to storage".to_vec();
+    let url = client
+        .upload_bytes(small.clone(), "text/plain")
+        .await
+        .unwrap();
+    assert_eq!(client.download(&url).await.unwrap(), small);
+    let large: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+    let options = UploadOptions::default()
+        .content_type("application/octet-stream")
+        .multipart_threshold(256 * 1024)
+        .part_size(256 * 1024);
+    let url = client
+        .upload(UploadSource::Bytes(large.clone().into()), &options)
+        .await
+        .unwrap();
+    assert!(client.download(&url).await.unwrap() == large);
+    assert_eq!(kit.storage().completed_multipart_uploads(), 1);
+    // The queue still goes through the proxy.
+    let output = client
+        .endpoint("fal-ai/flux/dev")
+        .subscribe(prompt())
+        .await
+        .unwrap();
+    assert_eq!(output["seed"], 7);
+
+    assert_eq!(proxy.refused(), Vec::<String>::new());
+    let forwarded = proxy.forwarded();
+    let initiates: Vec<&String> = forwarded
+        .iter()
+        .filter(|t| t.starts_with("https://rest.fal.ai/"))
+        .collect();
+    assert_eq!(initiates.len(), 2, "{forwarded:?}");
+    assert!(initiates[0].starts_with("https://rest.fal.ai/storage/upload/initiate?"));
+    assert!(initiates[1].starts_with("https://rest.fal.ai/storage/upload/initiate-multipart?"));
+    assert!(forwarded
+        .iter()
+        .any(|t| t == "https://queue.fal.run/fal-ai/flux/dev"));
+
+    let direct: Vec<JournalEntry> = kit
+        .journal()
+        .into_iter()
+        .filter(|e| e.route == RouteKind::Cdn)
+        .collect();
+    let puts = direct.iter().filter(|e| e.method == "PUT").count();
+    assert_eq!(puts, 1 + 3, "one single PUT and three parts: {direct:?}");
+    assert!(
+        direct.iter().any(|e| e.method == "POST"),
+        "complete: {direct:?}"
+    );
+    assert!(
+        direct.iter().any(|e| e.method == "GET"),
+        "downloads: {direct:?}"
+    );
+    for entry in &direct {
+        assert!(entry.path.starts_with("/cdn/"), "{entry:?}");
+        assert_eq!(entry.header(TARGET_URL_HEADER), None, "{entry:?}");
+        assert_eq!(entry.header("authorization"), None, "no key: {entry:?}");
+    }
+}
+
+/// `proxy_all_traffic` sends the signed URLs through the proxy too (without
+/// the key), which a reference proxy refuses: the upload fails with the
+/// proxy's 400, named as the upload's PUT.
+#[tokio::test]
+async fn with_all_traffic_a_reference_proxy_refuses_the_upload() {
+    let kit = testkit(ZERO, ZERO).await;
+    let proxy = ReferenceProxy::start(kit.base_url()).await;
+    let err = through(&proxy.url, kit.key(), true)
+        .upload_bytes(b"refused".to_vec(), "text/plain")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST), "{err}");
+    assert!(err.upload().is_some(), "{err}");
+    let refused = proxy.refused();
+    assert!(!refused.is_empty());
+    assert!(
+        refused.iter().all(|t| t.starts_with(&kit.cdn_url())),
+        "{refused:?}"
+    );
+    assert!(
+        kit.journal().iter().all(|e| e.route != RouteKind::Cdn),
+        "no PUT went around the proxy"
+    );
+}
+
+/// With `proxy_all_traffic`, a proxy that allows storage carries every byte.
+#[tokio::test]
+async fn uploads_single_and_multipart_go_through_the_proxy_when_asked() {
+    let kit = testkit(ZERO, ZERO).await;
+    let client = through(&kit.base_url(), kit.key(), true);
 
     let small = b"hello through the proxy".to_vec();
     let url = client
@@ -252,21 +470,43 @@ async fn a_bad_key_through_the_proxy_is_still_a_typed_401() {
     assert_eq!(proxied_journal(&kit).len(), 1, "401 is not retried");
 }
 
+/// The key set is public: fetched straight from the REST host by default,
+/// through the proxy with `proxy_all_traffic`; never with the key.
 #[cfg(feature = "webhook")]
 #[tokio::test]
-async fn the_webhook_key_set_is_fetched_through_the_proxy() {
+async fn the_webhook_key_set_is_fetched_directly_or_through_the_proxy_when_asked() {
     let kit = testkit(ZERO, ZERO).await;
-    let verifier = proxied(&kit, kit.key()).webhook_verifier();
+    let direct = Client::builder()
+        .ignore_env()
+        .http_client(loopback_only())
+        .key(kit.key())
+        .proxy_url(kit.base_url())
+        .rest_url(kit.rest_url())
+        .build()
+        .unwrap();
     // Unsigned: the keys are fetched first, then the signature is refused.
+    let err = direct
+        .webhook_verifier()
+        .verify(&http::HeaderMap::new(), b"{}")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WebhookError::Signature(_)), "{err}");
+    let journal = kit.journal();
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    assert_eq!(journal[0].path, "/rest/.well-known/jwks.json");
+    assert_eq!(journal[0].header(TARGET_URL_HEADER), None);
+    assert_eq!(journal[0].header("authorization"), None);
+
+    let kit = testkit(ZERO, ZERO).await;
+    let verifier = through(&kit.base_url(), kit.key(), true).webhook_verifier();
     let err = verifier
         .verify(&http::HeaderMap::new(), b"{}")
         .await
         .unwrap_err();
     assert!(matches!(err, WebhookError::Signature(_)), "{err}");
-    assert_eq!(
-        targets(&proxied_journal(&kit), RouteKind::Rest),
-        [DEFAULT_JWKS_URL]
-    );
+    let journal = proxied_journal(&kit);
+    assert_eq!(targets(&journal, RouteKind::Rest), [DEFAULT_JWKS_URL]);
+    assert!(journal.iter().all(|e| e.header("authorization").is_none()));
 }
 
 #[cfg(feature = "realtime")]

@@ -40,6 +40,10 @@ pub enum Fault {
         /// nginx and no `x-fal-request-id` (the case PY retries, spec 10.2).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         ingress: bool,
+        /// The `x-fal-request-id` to answer with instead of the request's own:
+        /// an answer about another request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
     },
     /// 504 with `x-fal-request-timeout-type: user`: the caller's start timeout expired.
     UserTimeout,
@@ -56,6 +60,10 @@ pub enum Fault {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after_bytes: Option<usize>,
     },
+    /// Handle the request normally (its effects happen: a submit is queued)
+    /// and answer with its status and headers, `x-fal-request-id` included,
+    /// but with a body that is not JSON.
+    MalformedBody,
     /// Cut an SSE stream (no terminating chunk) after this many events. On
     /// `/stream` half of the next event is sent before the cut.
     TruncateStream {
@@ -122,7 +130,8 @@ impl Fault {
             Fault::Status { .. }
             | Fault::UserTimeout
             | Fault::Delay { .. }
-            | Fault::DropConnection { .. } => true,
+            | Fault::DropConnection { .. }
+            | Fault::MalformedBody => true,
             Fault::TruncateStream { .. } => {
                 matches!(route, RouteKind::StatusStream | RouteKind::Stream)
             }
@@ -187,6 +196,7 @@ impl FaultRule {
             retry_after: None,
             body: None,
             ingress: false,
+            request_id: None,
         })
     }
 
@@ -204,6 +214,11 @@ impl FaultRule {
     /// Cut the connection half-way through the response body.
     pub fn drop_connection() -> Self {
         FaultRule::new(Fault::DropConnection { after_bytes: None })
+    }
+
+    /// Handle the request, then answer with a body that is not JSON.
+    pub fn malformed_body() -> Self {
+        FaultRule::new(Fault::MalformedBody)
     }
 
     /// Cut the status stream after `after_events` events.
@@ -311,6 +326,15 @@ impl FaultRule {
     pub fn ingress(mut self) -> Self {
         if let Fault::Status { ingress, .. } = &mut self.fault {
             *ingress = true;
+        }
+        self
+    }
+
+    /// Answer with this `x-fal-request-id` instead of the request's own, as
+    /// an answer about another request (only meaningful for [`Fault::Status`]).
+    pub fn answer_as_request(mut self, id: impl Into<String>) -> Self {
+        if let Fault::Status { request_id, .. } = &mut self.fault {
+            *request_id = Some(id.into());
         }
         self
     }

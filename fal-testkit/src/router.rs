@@ -477,9 +477,11 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, request: Request) -
             retry_after,
             body,
             ingress,
+            request_id,
         }) => {
             let response = status_fault(*status, *retry_after, body.as_ref(), *ingress);
-            return finish(&shared, seen, response, &own_id, !*ingress);
+            let answered_as = request_id.as_deref().unwrap_or(&own_id);
+            return finish(&shared, seen, response, answered_as, !*ingress);
         }
         Some(Fault::UserTimeout) => {
             let mut response = reply::json(
@@ -500,6 +502,7 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, request: Request) -
         Some(Fault::DropConnection { after_bytes }) => Some(*after_bytes),
         _ => None,
     };
+    let malformed = matches!(fault, Some(Fault::MalformedBody));
     let call = Call {
         shared: shared.clone(),
         service: target.service,
@@ -513,6 +516,11 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, request: Request) -
     let response = match drop_after {
         Some(after) => cut(response, after),
         None => response,
+    };
+    let response = if malformed {
+        malformed_body(response)
+    } else {
+        response
     };
     finish(&shared, seen, response, &own_id, true)
 }
@@ -585,6 +593,14 @@ fn status_fault(
         response = reply::with_retry_after(response, secs);
     }
     response
+}
+
+/// The same status and headers around a body that is not JSON (the length
+/// follows the new body).
+fn malformed_body(response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from("this is not json"))
 }
 
 /// Sends the status, headers and `after` body bytes (default half), then cuts

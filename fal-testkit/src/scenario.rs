@@ -154,6 +154,7 @@ fn fault_kind(fault: &Fault) -> &'static str {
         Fault::UserTimeout => "user_timeout",
         Fault::Delay { .. } => "delay",
         Fault::DropConnection { .. } => "drop_connection",
+        Fault::MalformedBody => "malformed_body",
         Fault::TruncateStream { .. } => "truncate_stream",
         Fault::StallStream { .. } => "stall_stream",
         Fault::StreamErrorEvent { .. } => "stream_error_event",

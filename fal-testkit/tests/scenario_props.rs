@@ -22,6 +22,7 @@ fn fault() -> impl Strategy<Value = Fault> {
                     retry_after,
                     body: None,
                     ingress,
+                    request_id: None,
                 }
             }
         ),
@@ -29,6 +30,7 @@ fn fault() -> impl Strategy<Value = Fault> {
         (0u64..10_000).prop_map(|ms| Fault::Delay { ms }),
         proptest::option::of(0usize..1000)
             .prop_map(|after_bytes| Fault::DropConnection { after_bytes }),
+        Just(Fault::MalformedBody),
     ]
 }
 

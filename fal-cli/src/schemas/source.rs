@@ -462,6 +462,7 @@ mod tests {
             retry_after: None,
             body: Some(Value::String("x".repeat(4096))),
             ingress: false,
+            request_id: None,
         }));
         let base = format!("{}/web", kit.base_url());
         let mut fetcher = Fetcher::new(&base, &base, None).expect("fetcher");
