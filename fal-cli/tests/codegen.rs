@@ -101,6 +101,45 @@ fn a_broken_schema_exits_2_naming_file_and_pointer() {
     assert!(!out.exists());
 }
 
+#[test]
+fn a_ref_chain_thousands_long_exits_2_naming_where() {
+    // The hostile document of issue 14: each component a `$ref` to the next.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut schemas = serde_json::Map::new();
+    for i in 0..10_000 {
+        schemas.insert(
+            format!("C{i}"),
+            serde_json::json!({ "$ref": format!("#/components/schemas/C{}", i + 1) }),
+        );
+    }
+    let document = serde_json::json!({
+        "openapi": "3.0.4",
+        "paths": { "/acme/deep": { "post": { "requestBody": { "content": {
+            "application/json": { "schema": { "$ref": "#/components/schemas/C0" } }
+        } } } } },
+        "components": { "schemas": schemas }
+    });
+    std::fs::write(dir.path().join("acme__deep.json"), document.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("bindings.rs");
+    let result = fal(&[
+        "codegen",
+        "generate",
+        "--schemas",
+        text(dir.path()),
+        "--out",
+        text(&out),
+    ]);
+    assert_eq!(result.status.code(), Some(2), "{result:?}");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("acme__deep.json#/components/schemas/C")
+            && stderr.contains("nest more than"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
 /// A crate of bundled bindings (`--crate`, how fal-endpoints is made): one
 /// file and one feature per endpoint, the features written at the end of the
 /// manifest, and `check` failing on any stale, extra or edited part.
