@@ -46,12 +46,11 @@ done
 # checked-in file differs. No compile: seconds, not minutes.
 echo "== fal-endpoints and its parts are what scripts/catalogue.sh makes of the documents (--check)"
 ./scripts/catalogue.sh --check
-# The catalogue's code is compiled here with no endpoint and with one; the
-# workspace clippy and tests above and below compile the endpoints its tests
-# call (one per category). Every endpoint at once (`--features full`) is NOT
-# compiled a second time beside the corpus gate below: that gate compiles the
-# same generator's output for the same documents (unreduced), so it is the one
-# compile of every endpoint CI pays for.
+# The catalogue's code is linted here with no endpoint and with one; the
+# workspace clippy above lints the endpoints the facade's tests call (one per
+# category). Every endpoint at once is compiled once, by the workspace tests at
+# the end (`--features fal-endpoints/full`), where each part's tests/examples.rs
+# round-trips every endpoint's examples (docs/catalogue.md).
 cargo clippy -p 'fal-endpoints*' --lib --locked -- -D warnings
 cargo clippy -p fal-endpoints -p fal-endpoints-f --lib --locked --features fal-endpoints-f/fal-ai__flux__dev -- -D warnings
 
@@ -94,4 +93,6 @@ echo "== packages: cargo package --workspace, then an outside crate builds and c
 echo "== cargo test: fal-runtime with its default and with all features, then the rest"
 cargo test -p fal-runtime --locked
 cargo test -p fal-runtime --all-features --locked
-cargo test --workspace --exclude fal-runtime --locked
+# fal-endpoints/full: the parts, built here anyway, are built with every
+# endpoint, so their examples tests cover the whole catalogue.
+cargo test --workspace --exclude fal-runtime --locked --features fal-endpoints/full

@@ -56,8 +56,11 @@ pub struct Summary {
     pub shadowed: Vec<(PathBuf, PathBuf)>,
     /// Files deleted (or, checking, that would be deleted) by --prune.
     pub pruned: Vec<PathBuf>,
-    /// Prose strings removed, over all documents.
+    /// Prose strings removed (or replaced by neutral text in examples),
+    /// over all documents.
     pub prose_removed: usize,
+    /// Examples their own schema refuses, dropped, over all documents.
+    pub contradicting_examples: usize,
     /// Keys no allowlist names, over all documents.
     pub dropped: BTreeMap<String, usize>,
 }
@@ -113,10 +116,12 @@ pub fn run(args: ReduceArgs) -> Result<(), Failure> {
         eprintln!("keys dropped (not on any allowlist): {}", keys.join(", "));
     }
     eprintln!(
-        "reduced {} document(s) into {} ({} prose string(s) removed)",
+        "reduced {} document(s) into {} ({} prose string(s) removed or made neutral, {} \
+         example(s) their own schema refuses dropped)",
         summary.written.len(),
         args.out.display(),
-        summary.prose_removed
+        summary.prose_removed,
+        summary.contradicting_examples
     );
     Ok(())
 }
@@ -182,6 +187,7 @@ pub fn reduce_into(
             summary.changed.push(name.clone());
         }
         summary.prose_removed += reduction.prose_removed;
+        summary.contradicting_examples += reduction.contradicting_examples;
         for (key, n) in reduction.dropped {
             *summary.dropped.entry(key).or_default() += n;
         }

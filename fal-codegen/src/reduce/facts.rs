@@ -127,6 +127,129 @@ pub(super) fn neutralize(
     }
 }
 
+/// Whether `value` is a value `schema` allows: its JSON type (`type`,
+/// `nullable`), listed values (`enum`, `const`), numeric bounds, lengths and
+/// item counts, required members, and the same of its members and items, with
+/// `$ref`s followed to `root` and compositions (`allOf` all, `anyOf`/`oneOf`
+/// one). `pattern` and `format` are not checked. An example it refuses
+/// contradicts its own document (fal's, not a fact about the endpoint).
+pub(super) fn conforms(value: &Value, schema: &Value, root: &Value, depth: usize) -> bool {
+    if depth > MAX_SCHEMA_DEPTH {
+        return true;
+    }
+    let Some(schema) = schema.as_object() else {
+        return schema.as_bool() != Some(false);
+    };
+    if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
+        return match target.strip_prefix('#').and_then(|p| root.pointer(p)) {
+            Some(target) => conforms(value, target, root, depth + 1),
+            None => true,
+        };
+    }
+    let arms = |key: &str| schema.get(key).and_then(Value::as_array);
+    if let Some(all) = arms("allOf") {
+        if !all.iter().all(|arm| conforms(value, arm, root, depth + 1)) {
+            return false;
+        }
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(any) = arms(key) {
+            if !any.iter().any(|arm| conforms(value, arm, root, depth + 1)) {
+                return false;
+            }
+        }
+    }
+    if value.is_null() && schema.get("nullable").and_then(Value::as_bool) == Some(true) {
+        return true;
+    }
+    let typed = match schema.get("type") {
+        Some(Value::String(t)) => has_type(value, t),
+        Some(Value::Array(types)) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|t| has_type(value, t)),
+        _ => true,
+    };
+    let listed = arms("enum").is_none_or(|values| values.contains(value))
+        && schema.get("const").is_none_or(|c| c == value);
+    typed && listed && within_limits(value, schema) && members_conform(value, schema, root, depth)
+}
+
+fn has_type(value: &Value, kind: &str) -> bool {
+    match kind {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "string" => value.is_string(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        "number" => value.is_number(),
+        "integer" => {
+            value.is_i64() || value.is_u64() || value.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
+        _ => true,
+    }
+}
+
+fn within_limits(value: &Value, schema: &serde_json::Map<String, Value>) -> bool {
+    let limit = |key: &str| schema.get(key).and_then(Value::as_f64);
+    let count = |key: &str| schema.get(key).and_then(Value::as_u64);
+    let size = match value {
+        Value::String(s) => Some(s.chars().count() as u64),
+        Value::Array(items) => Some(items.len() as u64),
+        _ => None,
+    };
+    let (min_size, max_size) = match value {
+        Value::String(_) => (count("minLength"), count("maxLength")),
+        Value::Array(_) => (count("minItems"), count("maxItems")),
+        _ => (None, None),
+    };
+    let sized =
+        size.is_none_or(|n| min_size.is_none_or(|m| n >= m) && max_size.is_none_or(|m| n <= m));
+    let bounded = value.as_f64().is_none_or(|x| {
+        limit("minimum").is_none_or(|m| x >= m)
+            && limit("maximum").is_none_or(|m| x <= m)
+            && limit("exclusiveMinimum").is_none_or(|m| x > m)
+            && limit("exclusiveMaximum").is_none_or(|m| x < m)
+    });
+    sized && bounded
+}
+
+fn members_conform(
+    value: &Value,
+    schema: &serde_json::Map<String, Value>,
+    root: &Value,
+    depth: usize,
+) -> bool {
+    match value {
+        Value::Object(members) => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            let required = schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str);
+            required.into_iter().all(|name| members.contains_key(name))
+                && members.iter().all(
+                    |(name, member)| match properties.and_then(|p| p.get(name)) {
+                        Some(property) => conforms(member, property, root, depth + 1),
+                        None => match schema.get("additionalProperties") {
+                            Some(extra) => conforms(member, extra, root, depth + 1),
+                            None => true,
+                        },
+                    },
+                )
+        }
+        Value::Array(items) => match schema.get("items") {
+            Some(each) if !each.is_array() => items
+                .iter()
+                .all(|item| conforms(item, each, root, depth + 1)),
+            _ => true,
+        },
+        _ => true,
+    }
+}
+
 /// [`NEUTRAL_TEXT`] repeated or cut to the nearest length the limits allow
 /// (lengths count characters, as JSON Schema does; the text is ASCII). A
 /// trailing space becomes a full stop.
@@ -327,8 +450,14 @@ mod tests {
             "Segment": {"type": "object", "properties": {"text": {"type": "string", "maxLength": 4}}}
         }}});
         let limited = json!({"anyOf": [{"type": "string", "minLength": 15, "maxLength": 20}, {"type": "null"}]});
-        let (out, n) = neutralize(&json!("a fox in snow"), Some("prompt"), Some(&limited), &root, &v)
-            .expect("no pattern");
+        let (out, n) = neutralize(
+            &json!("a fox in snow"),
+            Some("prompt"),
+            Some(&limited),
+            &root,
+            &v,
+        )
+        .expect("no pattern");
         assert_eq!((out, n), (json!("sample text sam"), 1));
         // Facts stay, prose inside structure is replaced where it sits, with
         // the limits of the schema a `$ref` leads to.
@@ -341,14 +470,53 @@ mod tests {
             &v,
         )
         .expect("no pattern");
-        assert_eq!(out, json!([{"text": "samp", "start": 0.5}, {"text": "golden hour", "start": 1}]));
+        assert_eq!(
+            out,
+            json!([{"text": "samp", "start": 0.5}, {"text": "golden hour", "start": 1}])
+        );
         assert_eq!(n, 1);
         // Already neutral: nothing replaced (reducing twice changes nothing).
         let again = neutralize(&json!("sample text"), Some("prompt"), None, &root, &v);
         assert_eq!(again, Some((json!("sample text"), 0)));
         // A pattern cannot be shown to match: the example goes.
         let patterned = json!({"type": "string", "pattern": "^[a-z]+$"});
-        assert_eq!(neutralize(&json!("two words"), None, Some(&patterned), &root, &v), None);
+        assert_eq!(
+            neutralize(&json!("two words"), None, Some(&patterned), &root, &v),
+            None
+        );
+    }
+
+    #[test]
+    fn examples_are_checked_against_their_schema() {
+        let root = json!({"components": {"schemas": {
+            "Word": {"type": "object", "required": ["text"], "properties": {
+                "text": {"type": "string"}, "start": {"type": "number", "minimum": 0}
+            }}
+        }}});
+        let words =
+            json!({"type": "array", "items": {"$ref": "#/components/schemas/Word"}, "maxItems": 2});
+        let ok = |v: Value, s: &Value| conforms(&v, s, &root, 0);
+        assert!(ok(json!([{"text": "a", "start": 0.5}]), &words));
+        // fal lists an item of a list as the list's example: refused.
+        assert!(!ok(json!({"text": "a", "start": 0.5}), &words));
+        assert!(
+            !ok(json!([{"start": 1}]), &words),
+            "required member missing"
+        );
+        assert!(
+            !ok(json!([{"text": "a", "start": -1}]), &words),
+            "below the minimum"
+        );
+        assert!(!ok(
+            json!([{"text": "a"}, {"text": "b"}, {"text": "c"}]),
+            &words
+        ));
+        let seed = json!({"anyOf": [{"type": "integer"}, {"type": "null"}]});
+        assert!(ok(json!(42), &seed) && ok(json!(null), &seed) && ok(json!(4.0), &seed));
+        assert!(!ok(json!(4.5), &seed) && !ok(json!("42"), &seed));
+        let mode = json!({"type": "string", "enum": ["fast", "slow"]});
+        assert!(ok(json!("fast"), &mode) && !ok(json!("medium"), &mode));
+        assert!(ok(json!("anything"), &json!({"$ref": "#/nowhere"})));
     }
 
     #[test]

@@ -42,9 +42,19 @@
 //!   numeric limits when fal states them on the schema itself
 //!   (`max_file_size`, `min_width` … `max_fps`, `timeout`, pydantic's `ge`,
 //!   `gt`, `le`, `lt`, and `min`, `max`, `step`);
-//! - `default`, `example`, `examples` (and an Example object's `value`) only
-//!   when they are facts (next section); a prose example is dropped, a prose
-//!   default is dropped (fal still applies it; bindings never send defaults).
+//! - `default` only when it is a fact (next section); a prose default is
+//!   dropped (fal still applies it; bindings never send defaults);
+//! - a schema's `example` and `examples`, every one, in a facts-only form:
+//!   each string in it that is not a fact (next section) is replaced by
+//!   [`NEUTRAL_TEXT`], cut or repeated to the nearest length the `minLength`
+//!   and `maxLength` of the schema it sits in allow (the property's, an arm
+//!   of its `anyOf`, its items' or members', `$ref`s followed). An example
+//!   with a prose string under a `pattern` is dropped (neutral text cannot be
+//!   shown to match), and so is an example its own schema refuses after that
+//!   (type, bounds, lengths, item counts, listed values, required members;
+//!   counted in [`Reduction::contradicting_examples`]);
+//! - the examples of media types and parameters (and an Example object's
+//!   `value`) only when they are facts; fal's queue documents have none.
 //!
 //! Always dropped: `description`, `summary`, `$comment`, `externalDocs`,
 //! `xml`, `links`, tag descriptions, `info.description`, `contact`,
@@ -55,7 +65,7 @@
 //!
 //! # What counts as a fact (non-prose) value
 //!
-//! A `default`, `example` or examples entry is kept only when all of it is a
+//! A `default` (or a media type's example) is kept only when all of it is a
 //! fact; an array or object is a fact when every element or member value is
 //! (object keys are names and are always facts). A scalar is a fact when it is:
 //!
@@ -98,7 +108,7 @@ use serde_json::Value;
 use crate::error::{Error, Location};
 
 pub use audit::{audit, Leak};
-pub use facts::FREE_TEXT_WORDS;
+pub use facts::{neutral_text, FREE_TEXT_WORDS, NEUTRAL_TEXT};
 
 /// The result of [`reduce`].
 #[derive(Clone, Debug, PartialEq)]
@@ -108,6 +118,10 @@ pub struct Reduction {
     /// How many prose strings were removed (descriptions, summaries, titles,
     /// examples and defaults judged prose).
     pub prose_removed: usize,
+    /// Examples dropped because their own schema refuses them (a value of
+    /// another type, out of bounds, not listed, missing a required member):
+    /// fal's documents contradicting themselves, not facts.
+    pub contradicting_examples: usize,
     /// Keys dropped because no allowlist names them (not counting the
     /// expected prose keys), by key, with how often each was dropped. A new
     /// key here after a refresh may be a new fact worth keeping.

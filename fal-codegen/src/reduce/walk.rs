@@ -21,6 +21,9 @@ enum Out {
     Prose,
     /// Removed because no allowlist names it (or its value has the wrong shape).
     Drop,
+    /// Removed and already counted (an example its schema refuses, a list of
+    /// examples left empty).
+    Omit,
 }
 
 struct Walker<'v> {
@@ -31,6 +34,8 @@ struct Walker<'v> {
     /// The enum/const strings seen (used after the first pass).
     collected: Vocabulary,
     prose_removed: usize,
+    /// Examples dropped because their own schema refuses them.
+    contradicting_examples: usize,
     dropped: BTreeMap<String, usize>,
 }
 
@@ -45,6 +50,7 @@ pub(super) fn reduce_document(doc: &Value) -> Reduction {
     Reduction {
         document,
         prose_removed: second.prose_removed,
+        contradicting_examples: second.contradicting_examples,
         dropped: second.dropped,
     }
 }
@@ -56,6 +62,7 @@ impl<'v> Walker<'v> {
             root,
             collected: Vocabulary::new(),
             prose_removed: 0,
+            contradicting_examples: 0,
             dropped: BTreeMap::new(),
         }
     }
@@ -75,6 +82,7 @@ impl<'v> Walker<'v> {
                 }
                 Out::Prose => self.prose_removed += 1,
                 Out::Drop => *self.dropped.entry(key.clone()).or_default() += 1,
+                Out::Omit => {}
             }
         }
         Some(Value::Object(out))
@@ -103,6 +111,7 @@ impl<'v> Walker<'v> {
                 Out::Keep(v) => out.push(v),
                 Out::Prose => self.prose_removed += 1,
                 Out::Drop => *self.dropped.entry("(array item)".into()).or_default() += 1,
+                Out::Omit => {}
             }
         }
         Out::Keep(Value::Array(out))
@@ -135,6 +144,10 @@ impl<'v> Walker<'v> {
             return Out::Keep(value.clone());
         };
         match facts::neutralize(value, field, Some(schema), self.root, vocabulary) {
+            Some((neutral, _)) if !facts::conforms(&neutral, schema, self.root, 0) => {
+                self.contradicting_examples += 1;
+                Out::Omit
+            }
             Some((neutral, replaced)) => {
                 self.prose_removed += replaced;
                 Out::Keep(neutral)
@@ -413,7 +426,7 @@ impl<'v> Walker<'v> {
             "example" => w.example(v, field, value),
             "examples" => match v {
                 Value::Array(_) => match w.array(v, |w, e| w.example(e, field, value)) {
-                    Out::Keep(Value::Array(kept)) if kept.is_empty() => Out::Prose,
+                    Out::Keep(Value::Array(kept)) if kept.is_empty() => Out::Omit,
                     other => other,
                 },
                 _ => w.example(v, field, value),

@@ -16,8 +16,6 @@ pub mod argil {
                 /// Example: `"Noemie car (UGC)"`.
                 pub avatar: Avatar,
                 /// The `audio_url` field.
-                ///
-                /// Example: `{"url":"https://argildotai.s3.us-east-1.amazonaws.com/fal-resource/example_fal.mp3"}`.
                 pub audio_url: fal_runtime::FileInput,
                 /// The `remove_background` field.
                 ///

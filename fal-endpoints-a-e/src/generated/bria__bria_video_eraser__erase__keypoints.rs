@@ -26,6 +26,8 @@ pub mod bria {
                     /// Default (applied by fal when the field is left unset): `true`.
                     pub preserve_audio: Option<bool>,
                     /// The `keypoints` field.
+                    ///
+                    /// Example: `["sample text","sample text"]`.
                     pub keypoints: Vec<String>,
                     /// The `video_url` field.
                     ///

@@ -28,6 +28,8 @@ pub mod fal_ai {
                 /// Limits: 0 ≤ value ≤ 240.
                 pub extend_after_duration: Option<f64>,
                 /// The `tags` field.
+                ///
+                /// Example: `"sample text"`.
                 pub tags: String,
                 /// The `lyrics` field.
                 ///
@@ -475,8 +477,12 @@ pub mod fal_ai {
                 /// Example: `42`.
                 pub seed: i64,
                 /// The `tags` field.
+                ///
+                /// Example: `"sample text"`.
                 pub tags: String,
                 /// The `lyrics` field.
+                ///
+                /// Example: `"sample text"`.
                 pub lyrics: String,
             }
             impl __fal::serde::Serialize for AceStepAudioOutpaintOutput {

@@ -21,6 +21,8 @@ pub mod fal_ai {
                 /// Example: `"remix"`.
                 pub edit_mode: Option<EditMode>,
                 /// The `original_tags` field.
+                ///
+                /// Example: `"sample text"`.
                 pub original_tags: String,
                 /// The `original_lyrics` field.
                 ///
@@ -28,6 +30,8 @@ pub mod fal_ai {
                 /// Example: `""`.
                 pub original_lyrics: Option<String>,
                 /// The `tags` field.
+                ///
+                /// Example: `"sample text"`.
                 pub tags: String,
                 /// The `lyrics` field.
                 ///
@@ -464,8 +468,12 @@ pub mod fal_ai {
                 /// Example: `42`.
                 pub seed: i64,
                 /// The `tags` field.
+                ///
+                /// Example: `"sample text"`.
                 pub tags: String,
                 /// The `lyrics` field.
+                ///
+                /// Example: `"sample text"`.
                 pub lyrics: String,
             }
             impl __fal::serde::Serialize for AceStepAudioToAudioOutput {

@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct AceStepPromptToAudioInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `instrumental` field.
                 ///
@@ -422,8 +424,12 @@ pub mod fal_ai {
                 /// Example: `42`.
                 pub seed: i64,
                 /// The `tags` field.
+                ///
+                /// Example: `"sample text"`.
                 pub tags: String,
                 /// The `lyrics` field.
+                ///
+                /// Example: `"sample text"`.
                 pub lyrics: String,
             }
             impl __fal::serde::Serialize for AceStepPromptToAudioOutput {

@@ -16,8 +16,12 @@ pub mod fal_ai {
                 /// Example: `"https://v3.fal.media/files/koala/vhkIF86hmgNTBll_lF1xI_3c7476642b19435aa763fe3b49cf99c7.png"`.
                 pub image_url: fal_runtime::FileInput,
                 /// The `first_text_input` field.
+                ///
+                /// Example: `"sample text"`.
                 pub first_text_input: String,
                 /// The `second_text_input` field.
+                ///
+                /// Example: `"sample text"`.
                 pub second_text_input: String,
                 /// The `voice1` field.
                 ///
@@ -28,6 +32,8 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"Roger"`.
                 pub voice2: Option<Voice2>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `num_frames` field.
                 ///

@@ -24,6 +24,8 @@ pub mod fal_ai {
                 /// Example: `"https://v3.fal.media/files/zebra/oVKyL8JZ1K2GreeIMxVzm_output.mp3"`.
                 pub second_audio_url: Option<fal_runtime::FileInput>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `num_frames` field.
                 ///

@@ -23,6 +23,8 @@ pub mod fal_ai {
                     /// Example: `"https://storage.googleapis.com/falserverless/bria/bria_bg_replace_bg.jpg"`.
                     pub ref_image_url: Option<fal_runtime::FileInput>,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `negative_prompt` field.
                     ///

@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Example: `"https://storage.googleapis.com/falserverless/bria/bria_product_fg.jpg"`.
                 pub image_url: fal_runtime::FileInput,
                 /// The `scene_description` field.
+                ///
+                /// Example: `"sample text"`.
                 pub scene_description: Option<String>,
                 /// The `ref_image_url` field.
                 ///

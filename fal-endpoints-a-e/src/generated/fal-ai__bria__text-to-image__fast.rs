@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct BriaTextToImageFastInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at least 1 characters.
                     pub prompt: String,
                     /// The `negative_prompt` field.

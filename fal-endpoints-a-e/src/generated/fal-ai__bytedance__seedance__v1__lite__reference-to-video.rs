@@ -18,6 +18,8 @@ pub mod fal_ai {
                         #[derive(Debug, Clone, PartialEq)]
                         pub struct BytedanceSeedanceV1LiteReferenceToVideoInput {
                             /// The `prompt` field.
+                            ///
+                            /// Example: `"sample text"`.
                             pub prompt: String,
                             /// The `aspect_ratio` field.
                             ///

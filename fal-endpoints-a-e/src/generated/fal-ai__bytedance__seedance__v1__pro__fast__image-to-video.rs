@@ -20,6 +20,8 @@ pub mod fal_ai {
                             #[derive(Debug, Clone, PartialEq)]
                             pub struct BytedanceSeedanceV1ProFastImageToVideoInput {
                                 /// The `prompt` field.
+                                ///
+                                /// Example: `"sample text"`.
                                 pub prompt: String,
                                 /// The `aspect_ratio` field.
                                 ///

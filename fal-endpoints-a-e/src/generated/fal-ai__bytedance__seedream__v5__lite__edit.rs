@@ -18,6 +18,8 @@ pub mod fal_ai {
                         #[derive(Debug, Clone, PartialEq)]
                         pub struct BytedanceSeedreamV5LiteEditInput {
                             /// The `prompt` field.
+                            ///
+                            /// Example: `"sample text"`.
                             pub prompt: String,
                             /// The `image_size` field.
                             ///

@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct BytedanceVideoStylizeInput {
                 /// The `style` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 100 characters.
                 pub style: String,
                 /// The `image_url` field.

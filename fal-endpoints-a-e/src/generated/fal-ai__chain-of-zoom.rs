@@ -200,8 +200,6 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct ChainOfZoomOutput {
             /// The `images` field.
-            ///
-            /// Example: `"https://storage.googleapis.com/falserverless/example_outputs/coz_example_output_5"`.
             pub images: Vec<fal_runtime::Image>,
             /// The `scale` field.
             pub scale: f64,

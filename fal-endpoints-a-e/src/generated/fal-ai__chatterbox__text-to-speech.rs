@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct ChatterboxTextToSpeechInput {
                 /// The `text` field.
+                ///
+                /// Example: `"sample text"`.
                 pub text: String,
                 /// The `audio_url` field.
                 ///

@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct ChatterboxTextToSpeechMultilingualInput {
                     /// The `text` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at most 300 characters.
                     pub text: String,
                     /// The `voice` field.

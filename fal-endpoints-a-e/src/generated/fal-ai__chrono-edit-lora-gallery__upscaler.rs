@@ -290,6 +290,8 @@ pub mod fal_ai {
                 /// Example: `[{"height":768,"file_name":"2_gRhwfsnmNKYtZ_dveyV.jpg","width":1152,"content_type":"image/jpeg","url":"https://v3b.fal.media/files/b/koala/2_gRhwfsnmNKYtZ_dveyV.jpg"}]`.
                 pub images: Vec<fal_runtime::Image>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `seed` field.
                 pub seed: i64,

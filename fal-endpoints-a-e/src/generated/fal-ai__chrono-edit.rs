@@ -14,6 +14,8 @@ pub mod fal_ai {
             /// Example: `"https://v3b.fal.media/files/b/zebra/yRvp9rTyDeDGHnbmtcsgK_original-wave.jpg"`.
             pub image_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `num_inference_steps` field.
             ///
@@ -340,6 +342,8 @@ pub mod fal_ai {
             /// Example: `[{"width":1152,"content_type":"image/jpeg","height":768,"url":"https://v3b.fal.media/files/b/koala/2_gRhwfsnmNKYtZ_dveyV.jpg","file_name":"2_gRhwfsnmNKYtZ_dveyV.jpg"}]`.
             pub images: Vec<fal_runtime::Image>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `seed` field.
             pub seed: i64,

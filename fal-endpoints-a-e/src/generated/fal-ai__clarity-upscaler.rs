@@ -14,6 +14,8 @@ pub mod fal_ai {
             /// Example: `"https://storage.googleapis.com/falserverless/gallery/NOCA_Mick-Thompson.resized.resized.jpg"`.
             pub image_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: Option<String>,
             /// The `upscale_factor` field.
             ///
@@ -21,6 +23,8 @@ pub mod fal_ai {
             /// Limits: 1 ≤ value ≤ 4.
             pub upscale_factor: Option<f64>,
             /// The `negative_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `creativity` field.
             ///

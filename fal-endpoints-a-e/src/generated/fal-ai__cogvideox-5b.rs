@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct Cogvideox5bInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `video_size` field.
             ///
@@ -18,6 +20,7 @@ pub mod fal_ai {
             /// The `negative_prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `loras` field.
             ///

@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Cogvideox5bVideoToVideoInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `video_size` field.
                 ///
@@ -20,6 +22,7 @@ pub mod fal_ai {
                 /// The `negative_prompt` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `""`.
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `loras` field.
                 ///

@@ -20,6 +20,8 @@ pub mod fal_ai {
                 /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/creatify/aurora/input.wav"`.
                 pub audio_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `guidance_scale` field.
                 ///

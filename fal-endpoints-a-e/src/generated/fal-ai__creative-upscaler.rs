@@ -43,6 +43,8 @@ pub mod fal_ai {
             /// The `prompt_suffix` field.
             pub prompt_suffix: Option<String>,
             /// The `negative_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `seed` field.
             ///

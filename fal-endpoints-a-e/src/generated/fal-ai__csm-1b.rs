@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct Csm1bInput {
             /// The `scene` field.
+            ///
+            /// Example: `[{"speaker_id":0,"text":"sample text"},{"speaker_id":1,"text":"sample text"},{"speaker_id":0,"text":"sample text"}]`.
             pub scene: Vec<Turn>,
             /// The `context` field.
             pub context: Option<Vec<Speaker>>,

@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct DiaTtsInput {
             /// The `text` field.
+            ///
+            /// Example: `"sample text"`.
             pub text: String,
         }
         impl __fal::serde::Serialize for DiaTtsInput {

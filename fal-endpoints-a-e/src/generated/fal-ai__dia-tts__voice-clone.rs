@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct DiaTtsVoiceCloneInput {
                 /// The `text` field.
+                ///
+                /// Example: `"sample text"`.
                 pub text: String,
             }
             impl __fal::serde::Serialize for DiaTtsVoiceCloneInput {

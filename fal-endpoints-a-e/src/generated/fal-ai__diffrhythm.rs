@@ -10,12 +10,16 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct DiffrhythmInput {
             /// The `lyrics` field.
+            ///
+            /// Example: `"sample text"`.
             pub lyrics: String,
             /// The `reference_audio_url` field.
             ///
             /// Example: `"https://storage.googleapis.com/falserverless/model_tests/diffrythm/rock_en.wav"`.
             pub reference_audio_url: Option<fal_runtime::FileInput>,
             /// The `style_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub style_prompt: Option<String>,
             /// The `music_duration` field.
             ///

@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct DreamoInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `first_image_url` field.
             ///
@@ -46,6 +48,7 @@ pub mod fal_ai {
             /// The `negative_prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `sync_mode` field.
             ///
@@ -376,6 +379,8 @@ pub mod fal_ai {
             /// The `has_nsfw_concepts` field.
             pub has_nsfw_concepts: Vec<bool>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
         }
         impl __fal::serde::Serialize for DreamoOutput {

@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Example: `["https://v3b.fal.media/files/b/koala/HB33rtG0ue7KzcIdQOTTX_dreamomni_ref_0.jpg","https://v3b.fal.media/files/b/koala/BJMlXeNzOgGzyoO7XyGxr_dreamomni_ref_1.jpg"]`.
                 pub image_urls: Vec<fal_runtime::FileInput>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
             }
             impl __fal::serde::Serialize for Dreamomni2EditInput {

@@ -51,6 +51,8 @@ pub mod fal_ai {
             /// Limits: 1 ≤ value ≤ 70.
             pub num_inference_steps: Option<i64>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `request_id` field.
             ///

@@ -18,6 +18,8 @@ pub mod fal_ai {
             /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/echo-mimic-input-audio.mp3"`.
             pub audio_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `negative_prompt` field.
             ///
@@ -233,8 +235,6 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct EchomimicV3Output {
             /// The `video` field.
-            ///
-            /// Example: `"https://storage.googleapis.com/falserverless/example_outputs/echo-mimic-output.mp4"`.
             pub video: fal_runtime::File,
         }
         impl __fal::serde::Serialize for EchomimicV3Output {

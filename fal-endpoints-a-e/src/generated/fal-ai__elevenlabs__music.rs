@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct ElevenlabsMusicInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `composition_plan` field.
                 pub composition_plan: Option<MusicCompositionPlan>,

@@ -14,6 +14,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ElevenlabsSoundEffectsV2Input {
                     /// The `text` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub text: String,
                     /// The `duration_seconds` field.
                     pub duration_seconds: Option<f64>,

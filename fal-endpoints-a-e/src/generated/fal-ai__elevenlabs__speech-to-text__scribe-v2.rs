@@ -170,6 +170,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ElevenlabsSpeechToTextScribeV2Output {
                     /// The `text` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub text: String,
                     /// The `language_code` field.
                     ///

@@ -14,6 +14,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct ElevenlabsTextToDialogueElevenV3Input {
                     /// The `inputs` field.
+                    ///
+                    /// Example: `[{"text":"sample text","voice":"Aria"},{"text":"sample text","voice":"Charlotte"}]`.
                     pub inputs: Vec<DialogueBlock>,
                     /// The `stability` field.
                     pub stability: Option<f64>,

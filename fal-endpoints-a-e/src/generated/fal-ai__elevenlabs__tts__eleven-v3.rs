@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct ElevenlabsTtsElevenV3Input {
                     /// The `text` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: 1 to 5000 characters.
                     pub text: String,
                     /// The `voice` field.

@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct ElevenlabsTtsMultilingualV2Input {
                     /// The `text` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at least 1 characters.
                     pub text: String,
                     /// The `voice` field.

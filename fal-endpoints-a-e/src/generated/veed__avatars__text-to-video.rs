@@ -14,6 +14,8 @@ pub mod veed {
                 /// The `avatar_id` field.
                 pub avatar_id: AvatarId,
                 /// The `text` field.
+                ///
+                /// Example: `"sample text"`.
                 pub text: String,
             }
             impl __fal::serde::Serialize for AvatarsTextToVideoInput {

@@ -12,6 +12,8 @@ pub mod bria {
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct FiboBbqPreviewGenerateInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `aspect_ratio` field.
                 ///

@@ -18,6 +18,8 @@ pub mod bria {
                 /// The `mask_url` field.
                 pub mask_url: Option<fal_runtime::FileInput>,
                 /// The `instruction` field.
+                ///
+                /// Example: `"sample text"`.
                 pub instruction: Option<String>,
                 /// The `structured_instruction` field.
                 pub structured_instruction: Option<StructuredInstruction>,

@@ -16,6 +16,8 @@ pub mod bria {
                 /// Example: `"https://bria-datasets.s3.us-east-1.amazonaws.com/Liza/a_bowl_of_fruits__should_have_a_red_apple.png"`.
                 pub image_url: fal_runtime::FileInput,
                 /// The `instruction` field.
+                ///
+                /// Example: `"sample text"`.
                 pub instruction: String,
             }
             impl __fal::serde::Serialize for FiboEditReplaceObjectByTextInput {

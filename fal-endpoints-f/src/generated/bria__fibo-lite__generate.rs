@@ -12,6 +12,8 @@ pub mod bria {
             #[derive(Debug, Clone, PartialEq, Default)]
             pub struct FiboLiteGenerateInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `structured_prompt` field.
                 pub structured_prompt: Option<StructuredPromptType2>,

@@ -16,6 +16,8 @@ pub mod bria {
                     #[derive(Debug, Clone, PartialEq, Default)]
                     pub struct FiboLiteGenerateStructuredPromptLiteInput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: Option<String>,
                         /// The `structured_prompt` field.
                         ///

@@ -14,6 +14,8 @@ pub mod bria {
                 #[derive(Debug, Clone, PartialEq, Default)]
                 pub struct FiboGenerateStructuredPromptInput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `structured_prompt` field.
                     pub structured_prompt: Option<StructuredPrompt>,

@@ -12,10 +12,13 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct FLiteTextureInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `negative_prompt` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `""`.
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `image_size` field.
                 ///

@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct F5TtsInput {
             /// The `gen_text` field.
+            ///
+            /// Example: `"sample text"`.
             pub gen_text: String,
             /// The `ref_audio_url` field.
             ///
@@ -18,6 +20,7 @@ pub mod fal_ai {
             /// The `ref_text` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub ref_text: Option<String>,
             /// The `model_type` field.
             pub model_type: ModelType,

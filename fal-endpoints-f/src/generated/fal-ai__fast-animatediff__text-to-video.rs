@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct FastAnimatediffTextToVideoInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `negative_prompt` field.
                 pub negative_prompt: Option<String>,

@@ -41,6 +41,7 @@ pub mod fal_ai {
             /// The `negative_prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `num_images` field.
             ///
@@ -53,6 +54,8 @@ pub mod fal_ai {
             /// Limits: 1 ≤ value ≤ 24.
             pub num_inference_steps: Option<i64>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `request_id` field.
             ///

@@ -33,6 +33,7 @@ pub mod fal_ai {
             /// The `negative_prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `num_images` field.
             ///
@@ -45,6 +46,8 @@ pub mod fal_ai {
             /// Limits: 1 ≤ value ≤ 32.
             pub num_inference_steps: Option<i64>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `request_id` field.
             ///

@@ -39,6 +39,8 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `"4"`.
             pub num_inference_steps: Option<NumInferenceSteps>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `request_id` field.
             ///

@@ -51,6 +51,7 @@ pub mod fal_ai {
                 /// The `negative_prompt` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `""`.
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `num_images` field.
                 ///
@@ -67,6 +68,8 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub preserve_aspect_ratio: Option<bool>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `request_id` field.
                 ///

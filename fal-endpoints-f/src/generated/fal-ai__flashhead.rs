@@ -14,6 +14,8 @@ pub mod fal_ai {
             /// Example: `"https://v3.fal.media/files/koala/gmpc0QevDF9bBsL1EAYVF_1c637094161147559f0910a68275dc34.png"`.
             pub image_url: fal_runtime::FileInput,
             /// The `text` field.
+            ///
+            /// Example: `"sample text"`.
             pub text: String,
             /// The `voice` field.
             ///

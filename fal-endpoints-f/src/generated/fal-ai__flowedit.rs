@@ -14,8 +14,12 @@ pub mod fal_ai {
             /// Example: `"https://storage.googleapis.com/falserverless/model_tests/FlowEdit/lighthouse.png"`.
             pub image_url: fal_runtime::FileInput,
             /// The `source_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub source_prompt: String,
             /// The `target_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub target_prompt: String,
             /// The `seed` field.
             pub seed: Option<i64>,

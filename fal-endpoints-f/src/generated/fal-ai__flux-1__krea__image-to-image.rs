@@ -28,6 +28,8 @@ pub mod fal_ai {
                     /// Limits: 10 ≤ value ≤ 50.
                     pub num_inference_steps: Option<i64>,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `seed` field.
                     pub seed: Option<i64>,

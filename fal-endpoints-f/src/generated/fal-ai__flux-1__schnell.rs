@@ -17,6 +17,8 @@ pub mod fal_ai {
                 /// Limits: 1 ≤ value ≤ 12.
                 pub num_inference_steps: Option<i64>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `image_size` field.
                 ///

@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Example: `["https://v3b.fal.media/files/b/penguin/SLhCyojehICmW3dW6U5F0.jpg"]`.
                 pub image_urls: Vec<fal_runtime::FileInput>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `image_size` field.
                 pub image_size: Option<ImageSizeChoice>,

@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Flux2EditInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `guidance_scale` field.
                 ///

@@ -20,6 +20,8 @@ pub mod fal_ai {
                             #[derive(Debug, Clone, PartialEq)]
                             pub struct Flux2Klein4bBaseEditLoraInput {
                                 /// The `prompt` field.
+                                ///
+                                /// Example: `"sample text"`.
                                 pub prompt: String,
                                 /// The `negative_prompt` field.
                                 ///

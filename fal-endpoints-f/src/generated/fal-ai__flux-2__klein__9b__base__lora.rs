@@ -18,6 +18,8 @@ pub mod fal_ai {
                         #[derive(Debug, Clone, PartialEq)]
                         pub struct Flux2Klein9bBaseLoraInput {
                             /// The `prompt` field.
+                            ///
+                            /// Example: `"sample text"`.
                             pub prompt: String,
                             /// The `negative_prompt` field.
                             ///

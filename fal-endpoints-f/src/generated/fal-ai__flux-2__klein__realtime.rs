@@ -34,6 +34,8 @@ pub mod fal_ai {
                     /// Limits: 0 ≤ value ≤ 1.
                     pub output_feedback_strength: Option<f64>,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `schedule_mu` field.
                     ///

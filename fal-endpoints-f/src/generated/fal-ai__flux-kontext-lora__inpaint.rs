@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/image_kontext_inpaint.jpeg"`.
                 pub image_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `num_inference_steps` field.
                 ///

@@ -12,6 +12,7 @@ pub mod fal_ai {
             /// The `prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub prompt: Option<String>,
             /// The `image_size` field.
             pub image_size: Option<ImageSizeChoice>,

@@ -18,6 +18,7 @@ pub mod veed {
                 pub image_url: fal_runtime::FileInput,
                 /// The `text` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 1 to 2000 characters.
                 pub text: String,
                 /// The `voice_description` field.

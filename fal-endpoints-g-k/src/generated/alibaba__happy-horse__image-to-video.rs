@@ -16,6 +16,8 @@ pub mod alibaba {
                 /// Example: `"https://help-static-aliyun-doc.aliyuncs.com/file-manage-files/zh-CN/20250925/wpimhv/rap.png"`.
                 pub image_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `resolution` field.
                 ///

@@ -13,6 +13,7 @@ pub mod alibaba {
             pub struct HappyHorseReferenceToVideoInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at least 1 characters.
                 pub prompt: String,
                 /// The `image_urls` field.

@@ -17,6 +17,7 @@ pub mod alibaba {
                 pub video_url: fal_runtime::FileInput,
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at least 1 characters.
                 pub prompt: String,
                 /// The `reference_image_urls` field.

@@ -11,6 +11,7 @@ pub mod fal_ai {
         pub struct Gemini3ProImagePreviewInput {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: 3 to 50000 characters.
             pub prompt: String,
             /// The `num_images` field.

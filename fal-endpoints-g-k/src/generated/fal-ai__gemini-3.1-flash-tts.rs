@@ -11,9 +11,12 @@ pub mod fal_ai {
         pub struct Gemini31FlashTtsInput {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: 1 to 50000 characters.
             pub prompt: String,
             /// The `style_instructions` field.
+            ///
+            /// Example: `"sample text"`.
             pub style_instructions: Option<String>,
             /// The `voice` field.
             ///

@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct GlmImageImageToImageInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `image_size` field.
                 ///
@@ -51,8 +53,6 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub enable_prompt_expansion: Option<bool>,
                 /// The `image_urls` field.
-                ///
-                /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/catwalk.png"`.
                 pub image_urls: Vec<fal_runtime::FileInput>,
             }
             impl __fal::serde::Serialize for GlmImageImageToImageInput {

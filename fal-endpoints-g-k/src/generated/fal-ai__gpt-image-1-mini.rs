@@ -11,6 +11,7 @@ pub mod fal_ai {
         pub struct GptImage1MiniInput {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: at least 2 characters.
             pub prompt: String,
             /// The `image_size` field.

@@ -11,6 +11,7 @@ pub mod fal_ai {
         pub struct GptImage15Input {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: 2 to 32000 characters.
             pub prompt: String,
             /// The `image_size` field.

@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct GptImage15EditInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 2 to 32000 characters.
                 pub prompt: String,
                 /// The `image_urls` field.

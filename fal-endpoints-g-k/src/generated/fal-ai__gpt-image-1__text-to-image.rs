@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct GptImage1TextToImageInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at least 2 characters.
                 pub prompt: String,
                 /// The `image_size` field.

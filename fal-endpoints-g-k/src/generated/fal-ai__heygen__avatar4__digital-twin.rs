@@ -7085,6 +7085,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq, Default)]
                 pub struct TextVoice {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `voice` field.
                     ///

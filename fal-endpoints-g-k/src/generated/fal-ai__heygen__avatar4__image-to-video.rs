@@ -18,10 +18,11 @@ pub mod fal_ai {
                     /// Example: `"https://v3b.fal.media/files/b/0a90062c/A7EIviZqNxZ2HAs0yHeZ6_77a05b99-8588-4ffc-90aa-be7f9d34e9d3.png"`.
                     pub image_url: fal_runtime::FileInput,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `voice` field.
                     ///
-                    /// Example: `"Melissa"`.
                     /// Limits: one of "Warm Pro Narrator", "Chill Brian", "Ivy", "John Doe", "Monika Sogam", "Hope ", "Archer ", "Brittney", "Patrick", "David Castlemore", "Michael C", "Adam Stone ", "Juniper", "Cassidy ", "Jessica Anne Bogart", "Arabella", "Andrew", "Spuds Oxley ", "Grace Elder", "Helen", "Canyon Rivers", "Derya - Lifelike - Excited 🤩", "Mellow Marcus", "Jack Sterling - Broadcaster 🎙️", "Brenda - UGC - 1.mp4", "Reid", "Reagan", "Terry", "Jenny", "Radio Rick", "Denise", "Tim in car - Excited 🤩", "Iskander", "Thompson", "Delicate Daisy - Excited 🤩", "Kingston", "George UGC 1", "Bold Blake", "Jane", "Expressive Evan", "Marianne - IA", "Aaron", "Modern Recipe Host - Voice 1", "Willow", "Cute Chloe - Friendly 😊", "Rafael", "June - Lifelike", "Crisp Chloe", "Slick Simon", "Nassim - Informative", "Baritone Ben", "Maxwell", "Ellie Faye - Excited 🤩", "Milani", "Feisty Fiona - Excited 🤩", "Professor Dean", "Rose - UGC - 1.mp4", "Shona", "Hudson Wilder", "Ann - IA", "Alastair Kensington", "Oxley", "Christina", "Andrew Rizz ", "Peyton", "Gerardo - Outdoor", "Chloe - Lifelike", "Stephanie", "Anthony - IA", "Signal - Voice 1", "Luca", "Lisa - Voice 1", "T.W.Tucker", "Jack Sullivan - Serious 😐", "Winter", "Mireia - Lifelike", "Georgia", "Stella", "Masha - Lifelike", "Charming Charles - Friendly 😊", "Serenity", "Annie - Excited", "Ralph", "Bethany", "Dominic", "Mason Finn", "Leena", "Veteran Victor", "Tamara", "Nik Public", "Calm Chloe", "Sevik", "Reilly", "Raul", "Imposing Ian", "Relaxed Ray", "Dexter - Professional", "Relaxed Rick", "Edwin", "Rupert Blackwood", "Ginny", "Hope".
                     pub voice: Option<Voice>,
                     /// The `audio_url` field.

@@ -12,8 +12,12 @@ pub mod fal_ai {
             /// The `target_image_description` field.
             pub target_image_description: Option<String>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: Option<String>,
             /// The `negative_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `image_url` field.
             ///

@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct HidreamO1ImageEditInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at least 1 characters.
                 pub prompt: String,
                 /// The `reference_image_urls` field.

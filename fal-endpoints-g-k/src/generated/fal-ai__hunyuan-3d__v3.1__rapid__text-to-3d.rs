@@ -17,6 +17,7 @@ pub mod fal_ai {
                     pub struct Hunyuan3dV31RapidTextTo3dInput {
                         /// The `prompt` field.
                         ///
+                        /// Example: `"sample text"`.
                         /// Limits: at most 200 characters.
                         pub prompt: String,
                         /// The `enable_pbr` field.

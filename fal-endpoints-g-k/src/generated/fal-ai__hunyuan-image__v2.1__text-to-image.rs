@@ -14,10 +14,13 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct HunyuanImageV21TextToImageInput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `negative_prompt` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `""`.
+                    /// Example: `"sample text"`.
                     pub negative_prompt: Option<String>,
                     /// The `image_size` field.
                     ///
@@ -305,8 +308,6 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct HunyuanImageV21TextToImageOutput {
                     /// The `images` field.
-                    ///
-                    /// Example: `{"content_type":"image/png","url":"https://v3.fal.media/files/zebra/WCrMfUTYp6mYCf6yRE3kw_generated_image_0.png"}`.
                     pub images: Vec<fal_runtime::Image>,
                     /// The `seed` field.
                     pub seed: i64,

@@ -14,6 +14,8 @@ pub mod fal_ai {
             /// Example: `"https://storage.googleapis.com/falserverless/model_tests/video_models/1_video.mp4"`.
             pub video_url: fal_runtime::FileInput,
             /// The `text_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub text_prompt: String,
             /// The `negative_prompt` field.
             pub negative_prompt: Option<String>,

@@ -11,6 +11,7 @@ pub mod fal_ai {
         pub struct HunyuanVideoImageToVideoInput {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: at most 1000 characters.
             pub prompt: String,
             /// The `image_url` field.

@@ -17,6 +17,7 @@ pub mod fal_ai {
                 pub input_image_url: fal_runtime::FileInput,
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 1024 characters.
                 pub prompt: String,
                 /// The `enable_pbr` field.

@@ -14,6 +14,8 @@ pub mod fal_ai {
             /// Example: `"https://v3.fal.media/files/penguin/_4oXlxt85dr0WY2o0I894_output.png"`.
             pub image_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
         }
         impl __fal::serde::Serialize for HunyuanWorldInput {

@@ -16,10 +16,16 @@ pub mod fal_ai {
                 /// Example: `"https://v3.fal.media/files/penguin/_4oXlxt85dr0WY2o0I894_output.png"`.
                 pub image_url: fal_runtime::FileInput,
                 /// The `labels_fg1` field.
+                ///
+                /// Example: `"sample text"`.
                 pub labels_fg1: String,
                 /// The `labels_fg2` field.
+                ///
+                /// Example: `"sample text"`.
                 pub labels_fg2: String,
                 /// The `classes` field.
+                ///
+                /// Example: `"sample text"`.
                 pub classes: String,
                 /// The `export_drc` field.
                 ///

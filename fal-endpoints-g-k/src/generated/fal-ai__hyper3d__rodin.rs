@@ -14,11 +14,10 @@ pub mod fal_ai {
                 /// The `prompt` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `""`.
+                /// Example: `"sample text"`.
                 /// Limits: at most 1024 characters.
                 pub prompt: Option<String>,
                 /// The `input_image_urls` field.
-                ///
-                /// Example: `"https://storage.googleapis.com/falserverless/model_tests/video_models/robot.png"`.
                 pub input_image_urls: Option<Vec<fal_runtime::FileInput>>,
                 /// The `condition_mode` field.
                 ///

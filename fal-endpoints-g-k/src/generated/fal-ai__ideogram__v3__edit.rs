@@ -41,6 +41,8 @@ pub mod fal_ai {
                     /// The `style_preset` field.
                     pub style_preset: Option<StylePreset>,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `image_url` field.
                     ///

@@ -14,10 +14,13 @@ pub mod fal_ai {
             /// Example: `"https://storage.googleapis.com/falserverless/illusion-examples/pattern.png"`.
             pub image_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `negative_prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `guidance_scale` field.
             ///

@@ -42,6 +42,8 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `false`.
                 pub sync_mode: Option<bool>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
             }
             impl __fal::serde::Serialize for ImageEditingTimeOfDayInput {

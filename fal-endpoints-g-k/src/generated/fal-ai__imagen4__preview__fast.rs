@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct Imagen4PreviewFastInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: 3 to 5000 characters.
                     pub prompt: String,
                     /// The `num_images` field.

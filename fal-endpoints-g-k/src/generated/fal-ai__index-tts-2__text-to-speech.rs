@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/index-tts-2/tts_in.mp3"`.
                 pub audio_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `emotional_audio_url` field.
                 pub emotional_audio_url: Option<fal_runtime::FileInput>,
@@ -34,6 +36,8 @@ pub mod fal_ai {
                 /// Example: `true`.
                 pub should_use_prompt_for_emotion: Option<bool>,
                 /// The `emotion_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub emotion_prompt: Option<String>,
             }
             impl __fal::serde::Serialize for IndexTts2TextToSpeechInput {
@@ -472,8 +476,6 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct IndexTts2TextToSpeechOutput {
                 /// The `audio` field.
-                ///
-                /// Example: `"https://storage.googleapis.com/falserverless/example_outputs/index-tts-2/tts_out.mp3"`.
                 pub audio: fal_runtime::File,
             }
             impl __fal::serde::Serialize for IndexTts2TextToSpeechOutput {

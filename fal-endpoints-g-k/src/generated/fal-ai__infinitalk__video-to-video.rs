@@ -20,6 +20,8 @@ pub mod fal_ai {
                 /// Example: `"https://v3.fal.media/files/penguin/PtiCYda53E9Dav25QmQYI_output.mp3"`.
                 pub audio_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `num_frames` field.
                 ///

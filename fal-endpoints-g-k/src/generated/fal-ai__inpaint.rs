@@ -14,10 +14,13 @@ pub mod fal_ai {
             /// Example: `"diffusers/stable-diffusion-xl-1.0-inpainting-0.1"`.
             pub model_name: String,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `negative_prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `image_url` field.
             ///

@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct InworldTtsInput {
             /// The `text` field.
+            ///
+            /// Example: `"sample text"`.
             pub text: String,
             /// The `voice` field.
             ///

@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct KlingImageO3TextToImageInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at most 2500 characters.
                     pub prompt: String,
                     /// The `elements` field.

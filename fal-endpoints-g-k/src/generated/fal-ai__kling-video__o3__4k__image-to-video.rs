@@ -16,6 +16,8 @@ pub mod fal_ai {
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct KlingVideoO34kImageToVideoInput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: Option<String>,
                         /// The `image_url` field.
                         ///

@@ -16,6 +16,8 @@ pub mod fal_ai {
                     #[derive(Debug, Clone, PartialEq, Default)]
                     pub struct KlingVideoO34kTextToVideoInput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: Option<String>,
                         /// The `duration` field.
                         ///

@@ -19,6 +19,7 @@ pub mod fal_ai {
                         pub struct KlingVideoO3ProVideoToVideoReferenceInput {
                             /// The `prompt` field.
                             ///
+                            /// Example: `"sample text"`.
                             /// Limits: at most 2500 characters.
                             pub prompt: String,
                             /// The `video_url` field.

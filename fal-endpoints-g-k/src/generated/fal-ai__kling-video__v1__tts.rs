@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct KlingVideoV1TtsInput {
                     /// The `text` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at most 500 characters.
                     pub text: String,
                     /// The `voice_id` field.

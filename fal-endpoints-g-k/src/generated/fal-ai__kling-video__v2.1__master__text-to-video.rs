@@ -17,6 +17,7 @@ pub mod fal_ai {
                     pub struct KlingVideoV21MasterTextToVideoInput {
                         /// The `prompt` field.
                         ///
+                        /// Example: `"sample text"`.
                         /// Limits: at most 2500 characters.
                         pub prompt: String,
                         /// The `duration` field.

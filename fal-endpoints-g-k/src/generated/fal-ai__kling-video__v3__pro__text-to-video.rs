@@ -16,6 +16,8 @@ pub mod fal_ai {
                     #[derive(Debug, Clone, PartialEq, Default)]
                     pub struct KlingVideoV3ProTextToVideoInput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: Option<String>,
                         /// The `duration` field.
                         ///

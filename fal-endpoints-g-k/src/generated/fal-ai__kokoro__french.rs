@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct KokoroFrenchInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `voice` field.
                 ///

@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct KreaWan14bTextToVideoInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `num_frames` field.
                 ///

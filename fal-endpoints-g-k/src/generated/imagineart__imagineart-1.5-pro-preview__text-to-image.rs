@@ -12,6 +12,8 @@ pub mod imagineart {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Imagineart15ProPreviewTextToImageInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `aspect_ratio` field.
                 ///

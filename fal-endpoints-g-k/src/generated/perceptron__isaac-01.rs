@@ -14,6 +14,8 @@ pub mod perceptron {
             /// Example: `"https://v3b.fal.media/files/b/penguin/BxDPafViqMBGfNyvcmG-C_image-1d100e9%20(4).jpg"`.
             pub image_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `response_style` field.
             ///
@@ -185,6 +187,8 @@ pub mod perceptron {
         #[derive(Debug, Clone, PartialEq)]
         pub struct Isaac01Output {
             /// The `output` field.
+            ///
+            /// Example: `"sample text"`.
             pub output: String,
             /// The `partial` field.
             ///

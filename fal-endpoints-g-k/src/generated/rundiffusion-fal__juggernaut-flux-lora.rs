@@ -10,6 +10,8 @@ pub mod rundiffusion_fal {
         #[derive(Debug, Clone, PartialEq)]
         pub struct JuggernautFluxLoraInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `image_size` field.
             ///

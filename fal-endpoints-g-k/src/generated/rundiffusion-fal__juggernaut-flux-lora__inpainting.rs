@@ -12,6 +12,8 @@ pub mod rundiffusion_fal {
             #[derive(Debug, Clone, PartialEq)]
             pub struct JuggernautFluxLoraInpaintingInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `image_size` field.
                 pub image_size: Option<ImageSizeChoice>,

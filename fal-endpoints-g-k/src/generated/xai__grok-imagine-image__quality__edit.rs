@@ -15,6 +15,7 @@ pub mod xai {
                 pub struct GrokImagineImageQualityEditInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at most 8000 characters.
                     pub prompt: String,
                     /// The `num_images` field.

@@ -13,6 +13,7 @@ pub mod xai {
             pub struct GrokImagineVideoEditVideoInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 4096 characters.
                 pub prompt: String,
                 /// The `video_url` field.

@@ -14,6 +14,8 @@ pub mod bytedance {
             /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/lynx/example_in.png"`.
             pub image_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `negative_prompt` field.
             pub negative_prompt: Option<String>,

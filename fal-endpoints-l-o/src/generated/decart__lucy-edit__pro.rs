@@ -13,6 +13,7 @@ pub mod decart {
             pub struct LucyEditProInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 1500 characters.
                 pub prompt: String,
                 /// The `video_url` field.

@@ -11,6 +11,7 @@ pub mod decart {
         pub struct LucyRestyleInput {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: at most 1500 characters.
             pub prompt: String,
             /// The `video_url` field.
@@ -174,8 +175,6 @@ pub mod decart {
         #[derive(Debug, Clone, PartialEq)]
         pub struct LucyRestyleOutput {
             /// The `video` field.
-            ///
-            /// Example: `"https://v3b.fal.media/files/b/0a86d478/2JM2_bD0iJOmfcKHUEudv_generated_video.mp4"`.
             pub video: fal_runtime::File,
         }
         impl __fal::serde::Serialize for LucyRestyleOutput {

@@ -267,8 +267,6 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct LightxRecameraOutput {
                 /// The `video` field.
-                ///
-                /// Example: `"https://v3b.fal.media/files/b/0a8715c9/x378fHboeiGD6j_0nbWlJ_gen.mp4"`.
                 pub video: fal_runtime::File,
                 /// The `seed` field.
                 pub seed: i64,

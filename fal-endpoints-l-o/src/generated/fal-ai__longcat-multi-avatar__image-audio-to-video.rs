@@ -24,6 +24,8 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"https://raw.githubusercontent.com/meituan-longcat/LongCat-Video/refs/heads/main/assets/avatar/multi/sing_woman.WAV"`.
                 pub audio_url_person2: Option<String>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `negative_prompt` field.
                 pub negative_prompt: Option<String>,

@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Example: `"https://v3b.fal.media/files/b/0a87a827/QDAEdCQOPXxYWPUl2fyTY_4421psm.mp3"`.
                 pub audio_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `negative_prompt` field.
                 pub negative_prompt: Option<String>,
@@ -316,8 +318,6 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct LongcatSingleAvatarAudioToVideoOutput {
                 /// The `video` field.
-                ///
-                /// Example: `"https://v3b.fal.media/files/b/0a879d5d/UfaJ-sridj9C6IjSNWLYk_output_27368fcd87a34a0fb2929ed926cd71f0.mp4"`.
                 pub video: fal_runtime::File,
                 /// The `seed` field.
                 ///

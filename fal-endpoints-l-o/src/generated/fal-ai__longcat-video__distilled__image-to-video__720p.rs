@@ -20,6 +20,8 @@ pub mod fal_ai {
                         /// Example: `"https://v3b.fal.media/files/b/zebra/trXRsbjJwy4Z3OEgbnB9a.jpg"`.
                         pub image_url: fal_runtime::FileInput,
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: Option<String>,
                         /// The `num_frames` field.
                         ///
@@ -353,6 +355,8 @@ pub mod fal_ai {
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct LongcatVideoDistilledImageToVideo720pOutput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                         /// The `seed` field.
                         ///

@@ -16,6 +16,8 @@ pub mod fal_ai {
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct LongcatVideoDistilledTextToVideo480pInput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                         /// The `num_frames` field.
                         ///
@@ -408,6 +410,8 @@ pub mod fal_ai {
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct LongcatVideoDistilledTextToVideo480pOutput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                         /// The `seed` field.
                         ///

@@ -16,6 +16,8 @@ pub mod fal_ai {
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct LongcatVideoDistilledTextToVideo720pInput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                         /// The `num_frames` field.
                         ///
@@ -440,6 +442,8 @@ pub mod fal_ai {
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct LongcatVideoDistilledTextToVideo720pOutput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                         /// The `seed` field.
                         ///

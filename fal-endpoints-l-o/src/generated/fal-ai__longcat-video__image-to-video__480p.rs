@@ -18,6 +18,8 @@ pub mod fal_ai {
                     /// Example: `"https://v3b.fal.media/files/b/zebra/trXRsbjJwy4Z3OEgbnB9a.jpg"`.
                     pub image_url: fal_runtime::FileInput,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `negative_prompt` field.
                     pub negative_prompt: Option<String>,
@@ -456,6 +458,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct LongcatVideoImageToVideo480pOutput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `seed` field.
                     ///

@@ -20,10 +20,13 @@ pub mod fal_ai {
                 /// The `variant` field.
                 pub variant: Option<String>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `negative_prompt` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `""`.
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `prompt_weighting` field.
                 ///

@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Ltx219bAudioToVideoInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `audio_url` field.
                 ///
@@ -895,6 +897,8 @@ pub mod fal_ai {
                 /// Example: `175932751`.
                 pub seed: i64,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
             }
             impl __fal::serde::Serialize for Ltx219bAudioToVideoOutput {

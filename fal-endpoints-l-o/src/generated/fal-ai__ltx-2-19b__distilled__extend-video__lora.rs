@@ -16,6 +16,8 @@ pub mod fal_ai {
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct Ltx219bDistilledExtendVideoLoraInput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                         /// The `video_url` field.
                         ///
@@ -1057,6 +1059,8 @@ pub mod fal_ai {
                         /// Example: `2078003885`.
                         pub seed: i64,
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                     }
                     impl __fal::serde::Serialize for Ltx219bDistilledExtendVideoLoraOutput {

@@ -16,6 +16,8 @@ pub mod fal_ai {
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct Ltx219bDistilledImageToVideoLoraInput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                         /// The `image_url` field.
                         ///
@@ -1001,6 +1003,8 @@ pub mod fal_ai {
                         /// Example: `866232447`.
                         pub seed: i64,
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                     }
                     impl __fal::serde::Serialize for Ltx219bDistilledImageToVideoLoraOutput {

@@ -14,6 +14,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Ltx219bDistilledTextToVideoInput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `num_frames` field.
                     ///
@@ -695,6 +697,8 @@ pub mod fal_ai {
                     /// Example: `149063119`.
                     pub seed: i64,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                 }
                 impl __fal::serde::Serialize for Ltx219bDistilledTextToVideoOutput {

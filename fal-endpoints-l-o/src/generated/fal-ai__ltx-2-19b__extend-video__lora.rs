@@ -14,6 +14,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Ltx219bExtendVideoLoraInput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `video_url` field.
                     ///
@@ -1112,6 +1114,8 @@ pub mod fal_ai {
                     /// Example: `2078003885`.
                     pub seed: i64,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                 }
                 impl __fal::serde::Serialize for Ltx219bExtendVideoLoraOutput {

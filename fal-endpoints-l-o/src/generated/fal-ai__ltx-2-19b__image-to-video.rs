@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Ltx219bImageToVideoInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `image_url` field.
                 ///
@@ -945,6 +947,8 @@ pub mod fal_ai {
                 /// Example: `866232447`.
                 pub seed: i64,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
             }
             impl __fal::serde::Serialize for Ltx219bImageToVideoOutput {

@@ -14,6 +14,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Ltx2322bAudioToVideoLoraInput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `audio_url` field.
                     ///
@@ -1346,6 +1348,8 @@ pub mod fal_ai {
                     /// Example: `175932751`.
                     pub seed: i64,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                 }
                 impl __fal::serde::Serialize for Ltx2322bAudioToVideoLoraOutput {

@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Ltx2322bImageToVideoInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `image_url` field.
                 ///
@@ -1285,6 +1287,8 @@ pub mod fal_ai {
                 /// Example: `866232447`.
                 pub seed: i64,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
             }
             impl __fal::serde::Serialize for Ltx2322bImageToVideoOutput {

@@ -14,6 +14,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Ltx2322bImageToVideoLoraInput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `image_url` field.
                     ///
@@ -1396,6 +1398,8 @@ pub mod fal_ai {
                     /// Example: `866232447`.
                     pub seed: i64,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                 }
                 impl __fal::serde::Serialize for Ltx2322bImageToVideoLoraOutput {

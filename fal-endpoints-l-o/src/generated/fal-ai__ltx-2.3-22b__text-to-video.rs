@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Ltx2322bTextToVideoInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `num_frames` field.
                 ///
@@ -1090,6 +1092,8 @@ pub mod fal_ai {
                 /// Example: `149063119`.
                 pub seed: i64,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
             }
             impl __fal::serde::Serialize for Ltx2322bTextToVideoOutput {

@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Ltx2322bVideoToVideoInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `video_url` field.
                 ///
@@ -1186,6 +1188,8 @@ pub mod fal_ai {
                 /// Example: `1490631192028410600`.
                 pub seed: i64,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
             }
             impl __fal::serde::Serialize for Ltx2322bVideoToVideoOutput {

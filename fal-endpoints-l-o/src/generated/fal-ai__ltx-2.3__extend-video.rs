@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Example: `"https://v3b.fal.media/files/b/0a90e01f/SWYdQyTBCPWYOLgfg5Jw2_004_video.mp4"`.
                 pub video_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `duration` field.
                 ///

@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct Ltx23TextToVideoInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 1 to 5000 characters.
                 pub prompt: String,
                 /// The `duration` field.

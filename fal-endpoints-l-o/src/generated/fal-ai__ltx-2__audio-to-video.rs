@@ -20,6 +20,8 @@ pub mod fal_ai {
                 /// Example: `"https://v3b.fal.media/files/b/0a90de1e/UY1yK7JVK3BJuJULcISI2_GnLc3bHv.png"`.
                 pub image_url: Option<fal_runtime::FileInput>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `guidance_scale` field.
                 pub guidance_scale: Option<f64>,

@@ -17,6 +17,7 @@ pub mod fal_ai {
                 pub video_url: fal_runtime::FileInput,
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 1 to 5000 characters.
                 pub prompt: String,
                 /// The `start_time` field.

@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct LtxVideo13bDevImageToVideoInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `negative_prompt` field.
                 pub negative_prompt: Option<String>,
@@ -710,6 +712,8 @@ pub mod fal_ai {
                 /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltxv-image-to-video-output.mp4"}`.
                 pub video: fal_runtime::File,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `seed` field.
                 pub seed: i64,

@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct LtxVideoLoraMulticonditioningInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `negative_prompt` field.
                 pub negative_prompt: Option<String>,
@@ -687,6 +689,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct LtxVideoLoraMulticonditioningOutput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `seed` field.
                 pub seed: i64,

@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct Ltxv13b098DistilledInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `negative_prompt` field.
             pub negative_prompt: Option<String>,
@@ -659,6 +661,8 @@ pub mod fal_ai {
             /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltxv-multiscale-text-to-video.mp4"}`.
             pub video: fal_runtime::File,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `seed` field.
             pub seed: i64,

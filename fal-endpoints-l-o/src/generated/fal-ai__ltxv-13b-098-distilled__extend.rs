@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Ltxv13b098DistilledExtendInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `negative_prompt` field.
                 pub negative_prompt: Option<String>,
@@ -927,6 +929,8 @@ pub mod fal_ai {
                 /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/ltx-v095_extend.mp4"}`.
                 pub video: fal_runtime::File,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `seed` field.
                 pub seed: i64,

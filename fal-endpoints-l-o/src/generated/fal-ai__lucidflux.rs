@@ -14,6 +14,8 @@ pub mod fal_ai {
             /// Example: `"https://v3.fal.media/files/elephant/6FLKRWYztzOKDKV-v1VfK_3.png"`.
             pub image_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `target_width` field.
             ///

@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct LumaDreamMachineRay2FlashImageToVideoInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: 3 to 5000 characters.
                     pub prompt: String,
                     /// The `image_url` field.

@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct LumaPhotonFlashInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 3 to 5000 characters.
                 pub prompt: String,
                 /// The `aspect_ratio` field.

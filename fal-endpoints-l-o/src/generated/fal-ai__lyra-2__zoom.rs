@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Example: `"https://v3b.fal.media/files/b/0a972579/6NsCexuhSlD8gcFYlpr1K_00.png"`.
                 pub image_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `zoom_direction` field.
                 ///

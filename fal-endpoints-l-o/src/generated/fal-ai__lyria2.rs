@@ -11,9 +11,12 @@ pub mod fal_ai {
         pub struct Lyria2Input {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: 1 to 2000 characters.
             pub prompt: String,
             /// The `negative_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `seed` field.
             pub seed: Option<i64>,

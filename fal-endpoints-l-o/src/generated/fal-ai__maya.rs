@@ -11,10 +11,12 @@ pub mod fal_ai {
         pub struct MayaInput {
             /// The `text` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: at most 5000 characters.
             pub text: String,
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: at most 500 characters.
             pub prompt: String,
             /// The `temperature` field.

@@ -11,6 +11,7 @@ pub mod fal_ai {
         pub struct MinimaxMusicInput {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: 1 to 600 characters.
             pub prompt: String,
             /// The `reference_audio_url` field.

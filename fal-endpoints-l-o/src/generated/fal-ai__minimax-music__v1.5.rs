@@ -13,12 +13,14 @@ pub mod fal_ai {
             pub struct MinimaxMusicV15Input {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 10 to 600 characters.
                 pub prompt: String,
                 /// The `audio_setting` field.
                 pub audio_setting: Option<AudioSetting>,
                 /// The `lyrics_prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 10 to 3000 characters.
                 pub lyrics_prompt: String,
             }

@@ -13,11 +13,13 @@ pub mod fal_ai {
             pub struct MinimaxMusicV26Input {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 10 to 2000 characters.
                 pub prompt: String,
                 /// The `lyrics` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `""`.
+                /// Example: `"sample text"`.
                 /// Limits: at most 3500 characters.
                 pub lyrics: Option<String>,
                 /// The `lyrics_optimizer` field.

@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct MinimaxHailuo02FastImageToVideoInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at most 2000 characters.
                     pub prompt: String,
                     /// The `image_url` field.

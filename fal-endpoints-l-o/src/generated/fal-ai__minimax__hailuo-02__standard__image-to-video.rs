@@ -17,6 +17,7 @@ pub mod fal_ai {
                     pub struct MinimaxHailuo02StandardImageToVideoInput {
                         /// The `prompt` field.
                         ///
+                        /// Example: `"sample text"`.
                         /// Limits: at most 2000 characters.
                         pub prompt: String,
                         /// The `image_url` field.

@@ -17,6 +17,7 @@ pub mod fal_ai {
                     pub struct MinimaxHailuo23StandardImageToVideoInput {
                         /// The `prompt` field.
                         ///
+                        /// Example: `"sample text"`.
                         /// Limits: 1 to 2000 characters.
                         pub prompt: String,
                         /// The `prompt_optimizer` field.

@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct MinimaxImage01Input {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 1 to 1500 characters.
                 pub prompt: String,
                 /// The `aspect_ratio` field.

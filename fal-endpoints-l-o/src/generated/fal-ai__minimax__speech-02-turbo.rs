@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct MinimaxSpeech02TurboInput {
                 /// The `text` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 1 to 5000 characters.
                 pub text: String,
                 /// The `voice_setting` field.

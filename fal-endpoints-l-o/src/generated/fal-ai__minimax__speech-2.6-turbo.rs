@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct MinimaxSpeech26TurboInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 1 to 10000 characters.
                 pub prompt: String,
                 /// The `voice_setting` field.

@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct MinimaxVideo01SubjectReferenceInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 2000 characters.
                 pub prompt: String,
                 /// The `subject_reference_image_url` field.

@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct MinimaxVideo01Input {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 2000 characters.
                 pub prompt: String,
                 /// The `prompt_optimizer` field.

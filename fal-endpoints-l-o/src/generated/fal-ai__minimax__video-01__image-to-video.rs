@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct MinimaxVideo01ImageToVideoInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at most 2000 characters.
                     pub prompt: String,
                     /// The `image_url` field.

@@ -26,6 +26,8 @@ pub mod fal_ai {
                 /// The `accuracy` field.
                 pub accuracy: Option<f64>,
                 /// The `text` field.
+                ///
+                /// Example: `"sample text"`.
                 pub text: Option<String>,
                 /// The `model` field.
                 ///

@@ -13,10 +13,12 @@ pub mod fal_ai {
             pub struct MinimaxVoiceDesignInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 2000 characters.
                 pub prompt: String,
                 /// The `preview_text` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 500 characters.
                 pub preview_text: String,
             }

@@ -14,6 +14,8 @@ pub mod fal_ai {
             /// Example: `"https://storage.googleapis.com/falserverless/model_tests/video_models/mmaudio_input.mp4"`.
             pub video_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `negative_prompt` field.
             ///

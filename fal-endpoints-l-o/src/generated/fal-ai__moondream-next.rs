@@ -18,6 +18,8 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `"caption"`.
             pub task_type: Option<TaskType>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `max_tokens` field.
             ///

@@ -18,6 +18,8 @@ pub mod fal_ai {
                 /// The `task_type` field.
                 pub task_type: TaskType,
                 /// The `detection_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub detection_prompt: String,
                 /// The `use_ensemble` field.
                 ///

@@ -17,6 +17,7 @@ pub mod fal_ai {
                 pub image_url: fal_runtime::FileInput,
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at least 1 characters.
                 pub prompt: String,
                 /// The `preview` field.

@@ -17,6 +17,7 @@ pub mod fal_ai {
                 pub image_url: fal_runtime::FileInput,
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at least 1 characters.
                 pub prompt: String,
                 /// The `reasoning` field.
@@ -178,8 +179,12 @@ pub mod fal_ai {
                 /// Example: `{"prefill_time_ms":54.45315001998097,"input_tokens":737,"output_tokens":23,"ttft_ms":91.87838807702065,"decode_time_ms":811.5944429300725}`.
                 pub usage_info: UsageInfo,
                 /// The `output` field.
+                ///
+                /// Example: `"sample text"`.
                 pub output: String,
                 /// The `reasoning` field.
+                ///
+                /// Example: `"sample text"`.
                 pub reasoning: Option<String>,
             }
             impl __fal::serde::Serialize for Moondream3PreviewQueryOutput {

@@ -175,6 +175,8 @@ pub mod fal_ai {
                 /// Example: `{"height":1024,"content_type":"image/png","file_name":"segmentation_out.png","width":1024,"url":"https://storage.googleapis.com/falserverless/example_outputs/moondream-3-preview/segmentation_out.png"}`.
                 pub image: Option<fal_runtime::Image>,
                 /// The `path` field.
+                ///
+                /// Example: `"sample text"`.
                 pub path: Option<String>,
                 /// The `bbox` field.
                 ///

@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"vikhyatk/moondream2"`.
                 pub model_id: Option<ModelId>,
                 /// The `inputs` field.
+                ///
+                /// Example: `[{"image_url":"https://github.com/vikhyat/moondream/raw/main/assets/demo-1.jpg","prompt":"sample text"}]`.
                 pub inputs: Vec<MoondreamInputParam>,
                 /// The `max_tokens` field.
                 ///
@@ -372,6 +374,8 @@ pub mod fal_ai {
                 /// Example: `"https://llava-vl.github.io/static/images/monalisa.jpg"`.
                 pub image_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
             }
             impl __fal::serde::Serialize for MoondreamInputParam {

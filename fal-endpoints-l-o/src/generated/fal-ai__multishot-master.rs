@@ -11,10 +11,12 @@ pub mod fal_ai {
         pub struct MultishotMasterInput {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: 1 to 2500 characters.
             pub prompt: String,
             /// The `shots` field.
             ///
+            /// Example: `[{"num_frames":65,"prompt":"sample text"},{"num_frames":65,"prompt":"sample text"},{"num_frames":65,"prompt":"sample text"}]`.
             /// Limits: 1 to 5 items.
             pub shots: Vec<Shot>,
             /// The `negative_prompt` field.
@@ -515,6 +517,7 @@ pub mod fal_ai {
         pub struct Shot {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: 1 to 2500 characters.
             pub prompt: String,
             /// The `num_frames` field.

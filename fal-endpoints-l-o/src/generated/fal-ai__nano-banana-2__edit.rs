@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct NanoBanana2EditInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 3 to 50000 characters.
                 pub prompt: String,
                 /// The `num_images` field.

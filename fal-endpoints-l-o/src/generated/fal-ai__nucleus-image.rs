@@ -10,10 +10,13 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct NucleusImageInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `negative_prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `aspect_ratio` field.
             ///

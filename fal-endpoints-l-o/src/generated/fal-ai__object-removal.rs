@@ -14,6 +14,8 @@ pub mod fal_ai {
             /// Example: `"https://v3.fal.media/files/zebra/o0DORfJawy-T9P_-NsvLY.png"`.
             pub image_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `model` field.
             ///

@@ -12,8 +12,12 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct OneToAllAnimation14bInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `negative_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub negative_prompt: String,
                 /// The `image_url` field.
                 ///

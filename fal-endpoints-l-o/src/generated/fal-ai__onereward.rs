@@ -18,6 +18,8 @@ pub mod fal_ai {
             /// Example: `"https://storage.googleapis.com/falserverless/flux-lora/example-images/mask_knight.jpeg"`.
             pub mask_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: Option<String>,
             /// The `negative_prompt` field.
             pub negative_prompt: Option<String>,

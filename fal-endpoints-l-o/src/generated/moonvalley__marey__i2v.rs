@@ -12,6 +12,8 @@ pub mod moonvalley {
             #[derive(Debug, Clone, PartialEq)]
             pub struct MareyI2vInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `dimensions` field.
                 ///

@@ -12,6 +12,8 @@ pub mod moonvalley {
             #[derive(Debug, Clone, PartialEq)]
             pub struct MareyPoseTransferInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `video_url` field.
                 ///

@@ -13,9 +13,12 @@ pub mod nvidia {
             pub struct Nemotron3NanoOmniVideoInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at least 1 characters.
                 pub prompt: String,
                 /// The `system_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub system_prompt: Option<String>,
                 /// The `reasoning_mode` field.
                 ///
@@ -224,6 +227,8 @@ pub mod nvidia {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Nemotron3NanoOmniVideoOutput {
                 /// The `output` field.
+                ///
+                /// Example: `"sample text"`.
                 pub output: String,
                 /// The `finish_reason` field.
                 ///

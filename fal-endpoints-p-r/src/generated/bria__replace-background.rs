@@ -10,6 +10,8 @@ pub mod bria {
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct ReplaceBackgroundInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: Option<String>,
             /// The `image_url` field.
             ///

@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct PersonaplexInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: Option<String>,
             /// The `voice` field.
             ///
@@ -252,10 +254,10 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct PersonaplexOutput {
             /// The `audio` field.
-            ///
-            /// Example: `"https://v3b.fal.media/files/b/0a8dd5a4/9vFUMdauY7vobpLtXq4Np_output.wav"`.
             pub audio: fal_runtime::File,
             /// The `text` field.
+            ///
+            /// Example: `"sample text"`.
             pub text: String,
             /// The `duration` field.
             ///

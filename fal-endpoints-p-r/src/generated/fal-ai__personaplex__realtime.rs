@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Limits: binary content (format `binary`).
                 pub audio: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `seed` field.
                 ///

@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct PhotaEditInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 8000 characters.
                 pub prompt: String,
                 /// The `num_images` field.

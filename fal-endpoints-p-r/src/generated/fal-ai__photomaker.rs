@@ -14,6 +14,8 @@ pub mod fal_ai {
             /// Example: `"https://storage.googleapis.com/falserverless/model_tests/photomaker/elon.zip"`.
             pub image_archive_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `base_pipeline` field.
             ///
@@ -33,6 +35,7 @@ pub mod fal_ai {
             /// The `negative_prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `num_inference_steps` field.
             ///

@@ -14,6 +14,8 @@ pub mod fal_ai {
             /// Example: `"https://v3b.fal.media/files/b/0a91d47e/NG382xuDf06EcPCaS2eW3_Signature_Ice_Sculptures-03.jpg"`.
             pub image_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `negative_prompt` field.
             ///

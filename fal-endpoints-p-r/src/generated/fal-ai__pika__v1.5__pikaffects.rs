@@ -22,6 +22,8 @@ pub mod fal_ai {
                     /// Example: `"Cake-ify"`.
                     pub pikaffect: Pikaffect,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `negative_prompt` field.
                     pub negative_prompt: Option<String>,

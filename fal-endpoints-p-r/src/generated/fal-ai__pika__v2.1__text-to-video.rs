@@ -14,6 +14,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct PikaV21TextToVideoInput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `seed` field.
                     pub seed: Option<i64>,

@@ -20,6 +20,8 @@ pub mod fal_ai {
                     /// The `transitions` field.
                     pub transitions: Option<Vec<KeyframeTransition>>,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `negative_prompt` field.
                     ///

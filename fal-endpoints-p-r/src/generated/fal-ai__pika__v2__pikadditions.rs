@@ -22,6 +22,8 @@ pub mod fal_ai {
                     /// Example: `"https://fal.media/files/zebra/V3_Kpw_eqbVoOAIpNKb3Z_c0f2425a9d224d8b9b8d9b800612b782.jpg"`.
                     pub image_url: fal_runtime::FileInput,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `negative_prompt` field.
                     pub negative_prompt: Option<String>,

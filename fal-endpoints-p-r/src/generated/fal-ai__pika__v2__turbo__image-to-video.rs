@@ -20,6 +20,8 @@ pub mod fal_ai {
                         /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/pika/pika_i2v_v2_turbo_input.png"`.
                         pub image_url: fal_runtime::FileInput,
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                         /// The `seed` field.
                         pub seed: Option<i64>,

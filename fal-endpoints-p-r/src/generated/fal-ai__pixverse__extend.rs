@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Example: `"https://v3.fal.media/files/rabbit/88-jI3VWXU4Q8kSNrWo3c_output.mp4"`.
                 pub video_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `negative_prompt` field.
                 ///

@@ -24,6 +24,8 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"Auto"`.
                 pub voice_id: Option<VoiceId>,
                 /// The `text` field.
+                ///
+                /// Example: `"sample text"`.
                 pub text: Option<String>,
             }
             impl __fal::serde::Serialize for PixverseLipsyncInput {

@@ -16,6 +16,8 @@ pub mod fal_ai {
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct PixverseV35ImageToVideoFastInput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                         /// The `resolution` field.
                         ///
@@ -24,6 +26,7 @@ pub mod fal_ai {
                         /// The `negative_prompt` field.
                         ///
                         /// Default (applied by fal when the field is left unset): `""`.
+                        /// Example: `"sample text"`.
                         pub negative_prompt: Option<String>,
                         /// The `style` field.
                         pub style: Option<Style>,

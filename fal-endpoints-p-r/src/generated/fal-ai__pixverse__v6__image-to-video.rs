@@ -14,6 +14,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct PixverseV6ImageToVideoInput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `resolution` field.
                     ///
@@ -27,6 +29,7 @@ pub mod fal_ai {
                     /// The `negative_prompt` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `""`.
+                    /// Example: `"sample text"`.
                     pub negative_prompt: Option<String>,
                     /// The `style` field.
                     pub style: Option<Style>,

@@ -11,6 +11,7 @@ pub mod fal_ai {
         pub struct Qwen3GuardInput {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: at most 131072 characters.
             pub prompt: String,
         }

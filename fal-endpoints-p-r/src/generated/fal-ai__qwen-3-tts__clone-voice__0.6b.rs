@@ -18,6 +18,8 @@ pub mod fal_ai {
                     /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/qwen3-tts/clone_in.mp3"`.
                     pub audio_url: fal_runtime::FileInput,
                     /// The `reference_text` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub reference_text: Option<String>,
                 }
                 impl __fal::serde::Serialize for Qwen3TtsCloneVoice06bInput {

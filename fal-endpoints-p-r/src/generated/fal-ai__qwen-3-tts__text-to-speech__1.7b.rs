@@ -14,8 +14,12 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Qwen3TtsTextToSpeech17bInput {
                     /// The `text` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub text: String,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `voice` field.
                     ///
@@ -31,6 +35,8 @@ pub mod fal_ai {
                     /// Example: `"https://storage.googleapis.com/falserverless/example_outputs/qwen3-tts/clone_out.safetensors"`.
                     pub speaker_voice_embedding_file_url: Option<fal_runtime::FileInput>,
                     /// The `reference_text` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub reference_text: Option<String>,
                     /// The `top_k` field.
                     ///

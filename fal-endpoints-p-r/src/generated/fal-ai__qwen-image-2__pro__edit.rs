@@ -15,11 +15,13 @@ pub mod fal_ai {
                 pub struct QwenImage2ProEditInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at least 1 characters.
                     pub prompt: String,
                     /// The `negative_prompt` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `""`.
+                    /// Example: `"sample text"`.
                     pub negative_prompt: Option<String>,
                     /// The `image_size` field.
                     pub image_size: Option<ImageSizeChoice>,

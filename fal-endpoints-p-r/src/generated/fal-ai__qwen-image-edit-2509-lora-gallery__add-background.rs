@@ -32,6 +32,8 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"regular"`.
                 pub acceleration: Option<Acceleration>,
                 /// The `negative_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `seed` field.
                 pub seed: Option<i64>,
@@ -53,6 +55,8 @@ pub mod fal_ai {
                 /// Limits: 1 ≤ value ≤ 4.
                 pub num_images: Option<i64>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `lora_scale` field.
                 ///

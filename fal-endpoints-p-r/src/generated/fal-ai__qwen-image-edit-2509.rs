@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct QwenImageEdit2509Input {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `image_size` field.
             ///
@@ -47,6 +49,8 @@ pub mod fal_ai {
             /// The `image_urls` field.
             pub image_urls: Vec<fal_runtime::FileInput>,
             /// The `negative_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `acceleration` field.
             ///

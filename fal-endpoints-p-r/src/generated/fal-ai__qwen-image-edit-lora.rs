@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct QwenImageEditLoraInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `image_size` field.
             pub image_size: Option<ImageSizeChoice>,
@@ -47,6 +49,8 @@ pub mod fal_ai {
             /// Example: `"https://v3.fal.media/files/koala/oei_-iPIYFnhdB8SxojND_qwen-edit-res.png"`.
             pub image_url: fal_runtime::FileInput,
             /// The `negative_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `acceleration` field.
             ///

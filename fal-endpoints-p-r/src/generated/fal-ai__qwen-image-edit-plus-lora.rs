@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct QwenImageEditPlusLoraInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `image_size` field.
             pub image_size: Option<ImageSizeChoice>,
@@ -45,6 +47,8 @@ pub mod fal_ai {
             /// The `image_urls` field.
             pub image_urls: Vec<fal_runtime::FileInput>,
             /// The `negative_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `acceleration` field.
             ///

@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct QwenImageEditInpaintInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `image_size` field.
                 pub image_size: Option<ImageSizeChoice>,
@@ -49,6 +51,8 @@ pub mod fal_ai {
                 /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/image_kontext_inpaint.jpeg"`.
                 pub image_url: fal_runtime::FileInput,
                 /// The `negative_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `acceleration` field.
                 ///

@@ -13,11 +13,13 @@ pub mod fal_ai {
             pub struct QwenImageMaxEditInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 1 to 800 characters.
                 pub prompt: String,
                 /// The `negative_prompt` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `""`.
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `image_size` field.
                 pub image_size: Option<ImageSizeChoice>,

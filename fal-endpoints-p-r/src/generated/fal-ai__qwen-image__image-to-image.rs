@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct QwenImageImageToImageInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `image_size` field.
                 pub image_size: Option<ImageSizeChoice>,
@@ -45,6 +47,8 @@ pub mod fal_ai {
                 /// Default (applied by fal when the field is left unset): `"png"`.
                 pub output_format: Option<OutputFormat>,
                 /// The `negative_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `acceleration` field.
                 ///

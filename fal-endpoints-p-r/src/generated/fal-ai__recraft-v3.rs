@@ -11,6 +11,7 @@ pub mod fal_ai {
         pub struct RecraftV3Input {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: 1 to 1000 characters.
             pub prompt: String,
             /// The `image_size` field.

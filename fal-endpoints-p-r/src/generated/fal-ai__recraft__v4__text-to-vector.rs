@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct RecraftV4TextToVectorInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: 1 to 10000 characters.
                     pub prompt: String,
                     /// The `image_size` field.

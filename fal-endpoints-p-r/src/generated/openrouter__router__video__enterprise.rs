@@ -18,8 +18,12 @@ pub mod openrouter {
                     /// Example: `["https://v3b.fal.media/files/b/0a8b3081/t4Jsy53x-Q8iQqg78_Vj__vid01.mp4","https://v3b.fal.media/files/b/0a8b3085/xWtbpb6pf4i-BSvR2oWbi_vid06.mp4"]`.
                     pub video_urls: Option<Vec<fal_runtime::FileInput>>,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `system_prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub system_prompt: Option<String>,
                     /// The `model` field.
                     ///
@@ -259,6 +263,8 @@ pub mod openrouter {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct RouterVideoEnterpriseOutput {
                     /// The `output` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub output: String,
                     /// The `usage` field.
                     ///

@@ -16,8 +16,12 @@ pub mod openrouter {
                 /// Example: `["https://fal.media/files/tiger/4Ew1xYW6oZCs6STQVC7V8_86440216d0fe42e4b826d03a2121468e.jpg"]`.
                 pub image_urls: Vec<fal_runtime::FileInput>,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `system_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub system_prompt: Option<String>,
                 /// The `model` field.
                 ///
@@ -253,6 +257,8 @@ pub mod openrouter {
             #[derive(Debug, Clone, PartialEq)]
             pub struct RouterVisionOutput {
                 /// The `output` field.
+                ///
+                /// Example: `"sample text"`.
                 pub output: String,
                 /// The `usage` field.
                 ///

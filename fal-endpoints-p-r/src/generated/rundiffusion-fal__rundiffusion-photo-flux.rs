@@ -14,6 +14,8 @@ pub mod rundiffusion_fal {
             /// Default (applied by fal when the field is left unset): `0.75`.
             pub photo_lora_scale: Option<f64>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `image_size` field.
             ///

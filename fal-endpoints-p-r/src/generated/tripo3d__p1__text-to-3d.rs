@@ -13,6 +13,7 @@ pub mod tripo3d {
             pub struct P1TextTo3dInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 1024 characters.
                 pub prompt: String,
                 /// The `face_limit` field.

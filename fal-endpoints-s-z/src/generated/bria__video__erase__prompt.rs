@@ -26,6 +26,8 @@ pub mod bria {
                     /// Default (applied by fal when the field is left unset): `true`.
                     pub preserve_audio: Option<bool>,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `video_url` field.
                     ///

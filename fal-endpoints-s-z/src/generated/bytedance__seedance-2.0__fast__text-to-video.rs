@@ -14,6 +14,8 @@ pub mod bytedance {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Seedance20FastTextToVideoInput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `resolution` field.
                     ///

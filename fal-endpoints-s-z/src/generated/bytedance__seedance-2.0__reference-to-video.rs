@@ -12,6 +12,8 @@ pub mod bytedance {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Seedance20ReferenceToVideoInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `image_urls` field.
                 ///

@@ -10,6 +10,8 @@ pub mod cassetteai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct SoundEffectsGeneratorInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `duration` field.
             ///

@@ -10,8 +10,6 @@ pub mod cassetteai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct VideoSoundEffectsGeneratorInput {
             /// The `video_url` field.
-            ///
-            /// Example: `"https://v3.fal.media/files/tiger/3NOa3BqrJfr3jJBMqGexs_final_with_sfx.mp4"`.
             pub video_url: fal_runtime::File,
         }
         impl __fal::serde::Serialize for VideoSoundEffectsGeneratorInput {

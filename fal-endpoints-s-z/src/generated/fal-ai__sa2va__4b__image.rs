@@ -14,6 +14,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Sa2va4bImageInput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `image_url` field.
                     ///
@@ -101,6 +103,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Sa2va4bImageOutput {
                     /// The `output` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub output: String,
                     /// The `masks` field.
                     pub masks: Vec<fal_runtime::Image>,

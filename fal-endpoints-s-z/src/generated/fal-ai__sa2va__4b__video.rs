@@ -14,6 +14,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Sa2va4bVideoInput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `video_url` field.
                     ///
@@ -132,6 +134,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct Sa2va4bVideoOutput {
                     /// The `output` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub output: String,
                     /// The `masks` field.
                     pub masks: Vec<fal_runtime::File>,

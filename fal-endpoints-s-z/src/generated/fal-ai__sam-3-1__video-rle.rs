@@ -20,6 +20,7 @@ pub mod fal_ai {
                 /// The `prompt` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `""`.
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `point_prompts` field.
                 ///
@@ -528,8 +529,6 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam31VideoRleOutput {
                 /// The `video` field.
-                ///
-                /// Example: `"https://fal.media/files/lion/gr-RSvy2e7_AWbjxAq4mJ_output.mp4"`.
                 pub video: fal_runtime::File,
                 /// The `boundingbox_frames_zip` field.
                 pub boundingbox_frames_zip: Option<fal_runtime::File>,

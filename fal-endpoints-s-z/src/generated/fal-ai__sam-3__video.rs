@@ -16,6 +16,7 @@ pub mod fal_ai {
                 /// The `prompt` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `""`.
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `text_prompt` field.
                 pub text_prompt: Option<String>,
@@ -455,8 +456,6 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct Sam3VideoOutput {
                 /// The `video` field.
-                ///
-                /// Example: `"https://fal.media/files/monkey/5BLHmbX3qxu5cD5gQzTqw_output.mp4"`.
                 pub video: fal_runtime::File,
                 /// The `boundingbox_frames_zip` field.
                 pub boundingbox_frames_zip: Option<fal_runtime::File>,

@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Example: `"https://v3b.fal.media/files/b/0a88511f/tUUCI9eDmeC2RqJEOXrZk_assets_avatar_multi_sing_woman.WAV"`.
                 pub audio_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `predict_spans` field.
                 ///

@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Example: `"https://v3b.fal.media/files/b/0a8853d1/T7zRmsiculA6u_V6RCF2c_man.mp3"`.
                 pub audio_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: Option<String>,
                 /// The `spans` field.
                 ///

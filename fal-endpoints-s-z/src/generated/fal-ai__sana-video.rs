@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct SanaVideoInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `negative_prompt` field.
             pub negative_prompt: Option<String>,

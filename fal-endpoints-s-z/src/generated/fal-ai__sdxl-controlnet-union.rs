@@ -65,6 +65,7 @@ pub mod fal_ai {
             /// The `negative_prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `normal_image_url` field.
             ///
@@ -95,6 +96,8 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `true`.
             pub openpose_preprocess: Option<bool>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `request_id` field.
             ///

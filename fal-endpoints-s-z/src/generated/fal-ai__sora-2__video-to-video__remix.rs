@@ -19,6 +19,7 @@ pub mod fal_ai {
                     pub video_id: String,
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: 1 to 5000 characters.
                     pub prompt: String,
                     /// The `delete_video` field.

@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct StableAudio25AudioToAudioInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `audio_url` field.
                 ///
@@ -241,8 +243,6 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct StableAudio25AudioToAudioOutput {
                 /// The `audio` field.
-                ///
-                /// Example: `"https://v3.fal.media/files/elephant/bJ-KIfIXsls5-pqSRXRwx_tmpdurmawkp.wav"`.
                 pub audio: fal_runtime::File,
                 /// The `seed` field.
                 pub seed: i64,

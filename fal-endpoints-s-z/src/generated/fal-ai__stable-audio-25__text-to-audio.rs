@@ -12,6 +12,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct StableAudio25TextToAudioInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `seconds_total` field.
                 ///
@@ -204,8 +206,6 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct StableAudio25TextToAudioOutput {
                 /// The `audio` field.
-                ///
-                /// Example: `"https://v3.fal.media/files/zebra/lGob9bN7VHfFXG4R1btQn_tmpabwhgi6n.wav"`.
                 pub audio: fal_runtime::File,
                 /// The `seed` field.
                 pub seed: i64,

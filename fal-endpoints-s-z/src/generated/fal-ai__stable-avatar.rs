@@ -18,6 +18,8 @@ pub mod fal_ai {
             /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/stable-avatar-input-audio.mp3"`.
             pub audio_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `aspect_ratio` field.
             ///
@@ -349,8 +351,6 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct StableAvatarOutput {
             /// The `video` field.
-            ///
-            /// Example: `"https://storage.googleapis.com/falserverless/example_outputs/stable-avatar-output.mp4"`.
             pub video: fal_runtime::File,
         }
         impl __fal::serde::Serialize for StableAvatarOutput {

@@ -16,6 +16,8 @@ pub mod fal_ai {
                 /// Example: `"https://fal.media/files/zebra/b52cVi3BhLDJcBrk6x0DL.png"`.
                 pub image_url: fal_runtime::FileInput,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `negative_prompt` field.
                 ///

@@ -185,6 +185,8 @@ pub mod fal_ai {
             /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/thinksound-output.mp4"}`.
             pub video: fal_runtime::File,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
         }
         impl __fal::serde::Serialize for ThinksoundOutput {

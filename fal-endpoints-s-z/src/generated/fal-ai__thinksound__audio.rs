@@ -187,6 +187,8 @@ pub mod fal_ai {
                 /// Example: `{"url":"https://storage.googleapis.com/falserverless/example_outputs/thinksound-audio.wav"}`.
                 pub audio: fal_runtime::File,
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
             }
             impl __fal::serde::Serialize for ThinksoundAudioOutput {

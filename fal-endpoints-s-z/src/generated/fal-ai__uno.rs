@@ -18,6 +18,8 @@ pub mod fal_ai {
             /// Default (applied by fal when the field is left unset): `"square_hd"`.
             pub image_size: Option<ImageSizeChoice>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `seed` field.
             pub seed: Option<i64>,
@@ -616,8 +618,6 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct UnoOutput {
             /// The `images` field.
-            ///
-            /// Example: `["https://storage.googleapis.com/falserverless/UNO/output.jpeg"]`.
             pub images: Vec<fal_runtime::Image>,
             /// The `timings` field.
             pub timings: ::std::collections::BTreeMap<String, f64>,
@@ -626,6 +626,8 @@ pub mod fal_ai {
             /// The `has_nsfw_concepts` field.
             pub has_nsfw_concepts: Vec<bool>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
         }
         impl __fal::serde::Serialize for UnoOutput {

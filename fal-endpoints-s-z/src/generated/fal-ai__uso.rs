@@ -12,6 +12,7 @@ pub mod fal_ai {
             /// The `prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub prompt: Option<String>,
             /// The `input_image_urls` field.
             ///
@@ -24,7 +25,7 @@ pub mod fal_ai {
             /// The `negative_prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
-            /// Example: `""`.
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `num_inference_steps` field.
             ///

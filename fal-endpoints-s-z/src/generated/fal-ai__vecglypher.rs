@@ -10,8 +10,12 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct VecglypherInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `style_description` field.
+            ///
+            /// Example: `"sample text"`.
             pub style_description: Option<String>,
             /// The `temperature` field.
             ///

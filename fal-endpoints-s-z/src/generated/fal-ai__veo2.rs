@@ -11,6 +11,7 @@ pub mod fal_ai {
         pub struct Veo2Input {
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: at least 1 characters.
             pub prompt: String,
             /// The `aspect_ratio` field.

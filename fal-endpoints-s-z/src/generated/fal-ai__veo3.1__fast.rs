@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct Veo31FastInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 20000 characters.
                 pub prompt: String,
                 /// The `aspect_ratio` field.

@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct Vibevoice05bInput {
                 /// The `script` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 90000 characters.
                 pub script: String,
                 /// The `speaker` field.

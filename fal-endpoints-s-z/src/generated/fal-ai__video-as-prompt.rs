@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct VideoAsPromptInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `video_url` field.
             ///
@@ -32,6 +34,8 @@ pub mod fal_ai {
             /// Limits: 1 ≤ value ≤ 60.
             pub fps: Option<i64>,
             /// The `video_description` field.
+            ///
+            /// Example: `"sample text"`.
             pub video_description: String,
             /// The `enable_safety_checker` field.
             ///

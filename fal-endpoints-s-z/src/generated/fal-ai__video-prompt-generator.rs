@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct VideoPromptGeneratorInput {
             /// The `input_concept` field.
+            ///
+            /// Example: `"sample text"`.
             pub input_concept: String,
             /// The `style` field.
             ///
@@ -1269,6 +1271,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct VideoPromptGeneratorOutput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
         }
         impl __fal::serde::Serialize for VideoPromptGeneratorOutput {

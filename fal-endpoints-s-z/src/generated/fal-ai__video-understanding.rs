@@ -15,6 +15,7 @@ pub mod fal_ai {
             pub video_url: fal_runtime::FileInput,
             /// The `prompt` field.
             ///
+            /// Example: `"sample text"`.
             /// Limits: 1 to 5000 characters.
             pub prompt: String,
             /// The `detailed_analysis` field.
@@ -125,6 +126,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct VideoUnderstandingOutput {
             /// The `output` field.
+            ///
+            /// Example: `"sample text"`.
             pub output: String,
         }
         impl __fal::serde::Serialize for VideoUnderstandingOutput {

@@ -17,6 +17,7 @@ pub mod fal_ai {
                     pub struct ViduQ2ImageToVideoTurboInput {
                         /// The `prompt` field.
                         ///
+                        /// Example: `"sample text"`.
                         /// Limits: at most 3000 characters.
                         pub prompt: String,
                         /// The `image_url` field.

@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct ViduQ2ReferenceToImageInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at most 1500 characters.
                     pub prompt: String,
                     /// The `reference_image_urls` field.

@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct ViduQ2TextToVideoInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at most 3000 characters.
                     pub prompt: String,
                     /// The `seed` field.

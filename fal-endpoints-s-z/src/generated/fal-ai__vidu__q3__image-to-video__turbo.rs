@@ -18,6 +18,7 @@ pub mod fal_ai {
                         /// The `prompt` field.
                         ///
                         /// Default (applied by fal when the field is left unset): `""`.
+                        /// Example: `"sample text"`.
                         /// Limits: at most 2000 characters.
                         pub prompt: Option<String>,
                         /// The `image_url` field.

@@ -17,6 +17,7 @@ pub mod fal_ai {
                     pub struct ViduQ3ReferenceToVideoMixInput {
                         /// The `prompt` field.
                         ///
+                        /// Example: `"sample text"`.
                         /// Limits: at most 2000 characters.
                         pub prompt: String,
                         /// The `reference_image_urls` field.

@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct ViduReferenceToImageInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at most 1500 characters.
                 pub prompt: String,
                 /// The `reference_image_urls` field.

@@ -19,8 +19,12 @@ pub mod fal_ai {
             /// Example: `"https://storage.googleapis.com/falserverless/kontext-blog/trimask_quadmask.mp4"`.
             pub quad_mask_video_url: Option<fal_runtime::FileInput>,
             /// The `mask_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub mask_prompt: Option<String>,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `enable_pass2_refinement` field.
             ///

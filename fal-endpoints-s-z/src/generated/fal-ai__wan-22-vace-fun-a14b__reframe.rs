@@ -17,6 +17,8 @@ pub mod fal_ai {
                 /// Example: `""`.
                 pub prompt: Option<String>,
                 /// The `negative_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `match_input_num_frames` field.
                 ///

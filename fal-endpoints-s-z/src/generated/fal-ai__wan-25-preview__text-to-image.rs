@@ -13,9 +13,12 @@ pub mod fal_ai {
             pub struct Wan25PreviewTextToImageInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at least 1 characters.
                 pub prompt: String,
                 /// The `negative_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `num_images` field.
                 ///
@@ -491,6 +494,8 @@ pub mod fal_ai {
                 /// Example: `[175932751]`.
                 pub seeds: Vec<i64>,
                 /// The `actual_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub actual_prompt: Option<String>,
             }
             impl __fal::serde::Serialize for Wan25PreviewTextToImageOutput {

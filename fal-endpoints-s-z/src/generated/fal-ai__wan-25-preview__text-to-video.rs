@@ -13,6 +13,7 @@ pub mod fal_ai {
             pub struct Wan25PreviewTextToVideoInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at least 1 characters.
                 pub prompt: String,
                 /// The `audio_url` field.
@@ -31,6 +32,8 @@ pub mod fal_ai {
                 /// Example: `"5"`.
                 pub duration: Option<Duration>,
                 /// The `negative_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `enable_prompt_expansion` field.
                 ///
@@ -611,6 +614,8 @@ pub mod fal_ai {
                 /// Example: `175932751`.
                 pub seed: i64,
                 /// The `actual_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub actual_prompt: Option<String>,
             }
             impl __fal::serde::Serialize for Wan25PreviewTextToVideoOutput {

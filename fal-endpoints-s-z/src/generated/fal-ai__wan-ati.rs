@@ -14,6 +14,8 @@ pub mod fal_ai {
             /// Example: `"https://v3b.fal.media/files/b/kangaroo/5kPPJAhdcXH6eO1Kniftc_human.jpg"`.
             pub image_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `track` field.
             pub track: Vec<Vec<TrackPoint>>,

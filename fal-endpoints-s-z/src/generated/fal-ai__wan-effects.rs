@@ -10,6 +10,8 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanEffectsInput {
             /// The `subject` field.
+            ///
+            /// Example: `"sample text"`.
             pub subject: String,
             /// The `image_url` field.
             ///

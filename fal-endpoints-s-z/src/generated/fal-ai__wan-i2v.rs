@@ -10,8 +10,12 @@ pub mod fal_ai {
         #[derive(Debug, Clone, PartialEq)]
         pub struct WanI2vInput {
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
             /// The `negative_prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub negative_prompt: Option<String>,
             /// The `image_url` field.
             ///

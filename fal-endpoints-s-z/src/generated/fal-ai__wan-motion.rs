@@ -20,6 +20,7 @@ pub mod fal_ai {
             /// The `prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub prompt: Option<String>,
             /// The `seed` field.
             pub seed: Option<i64>,
@@ -291,6 +292,7 @@ pub mod fal_ai {
             /// The `prompt` field.
             ///
             /// Default (applied by fal when the field is left unset): `""`.
+            /// Example: `"sample text"`.
             pub prompt: Option<String>,
             /// The `seed` field.
             ///

@@ -12,8 +12,12 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct WanVace14bOutpaintingInput {
                 /// The `prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub prompt: String,
                 /// The `negative_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `match_input_num_frames` field.
                 ///

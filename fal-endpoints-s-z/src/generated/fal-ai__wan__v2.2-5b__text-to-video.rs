@@ -14,6 +14,8 @@ pub mod fal_ai {
                 #[derive(Debug, Clone, PartialEq)]
                 pub struct WanV225bTextToVideoInput {
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `negative_prompt` field.
                     ///
@@ -908,6 +910,7 @@ pub mod fal_ai {
                     /// The `prompt` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `""`.
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `seed` field.
                     pub seed: i64,

@@ -16,6 +16,8 @@ pub mod fal_ai {
                     #[derive(Debug, Clone, PartialEq)]
                     pub struct WanV225bTextToVideoFastWanInput {
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                         /// The `negative_prompt` field.
                         ///
@@ -855,6 +857,7 @@ pub mod fal_ai {
                         /// The `prompt` field.
                         ///
                         /// Default (applied by fal when the field is left unset): `""`.
+                        /// Example: `"sample text"`.
                         pub prompt: Option<String>,
                         /// The `seed` field.
                         pub seed: i64,

@@ -18,6 +18,8 @@ pub mod fal_ai {
                     /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/wan-image-to-image-input.png"`.
                     pub image_url: fal_runtime::FileInput,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `strength` field.
                     ///
@@ -929,6 +931,7 @@ pub mod fal_ai {
                     /// The `prompt` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `""`.
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `seed` field.
                     pub seed: i64,

@@ -18,6 +18,8 @@ pub mod fal_ai {
                     /// Example: `"https://storage.googleapis.com/falserverless/model_tests/wan/dragon-warrior.jpg"`.
                     pub image_url: fal_runtime::FileInput,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `num_frames` field.
                     ///
@@ -1069,6 +1071,7 @@ pub mod fal_ai {
                     /// The `prompt` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `""`.
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `seed` field.
                     pub seed: i64,

@@ -20,6 +20,8 @@ pub mod fal_ai {
                         /// Example: `"https://storage.googleapis.com/falserverless/gallery/car_720p.png"`.
                         pub image_url: fal_runtime::FileInput,
                         /// The `prompt` field.
+                        ///
+                        /// Example: `"sample text"`.
                         pub prompt: String,
                         /// The `num_frames` field.
                         ///
@@ -1307,6 +1309,7 @@ pub mod fal_ai {
                         /// The `prompt` field.
                         ///
                         /// Default (applied by fal when the field is left unset): `""`.
+                        /// Example: `"sample text"`.
                         pub prompt: Option<String>,
                         /// The `seed` field.
                         pub seed: i64,

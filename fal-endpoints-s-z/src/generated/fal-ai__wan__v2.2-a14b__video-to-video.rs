@@ -18,6 +18,8 @@ pub mod fal_ai {
                     /// Example: `"https://storage.googleapis.com/falserverless/example_inputs/wan-2.2-v2v-input.mp4"`.
                     pub video_url: fal_runtime::FileInput,
                     /// The `prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub prompt: String,
                     /// The `strength` field.
                     ///
@@ -1095,6 +1097,7 @@ pub mod fal_ai {
                     /// The `prompt` field.
                     ///
                     /// Default (applied by fal when the field is left unset): `""`.
+                    /// Example: `"sample text"`.
                     pub prompt: Option<String>,
                     /// The `seed` field.
                     pub seed: i64,

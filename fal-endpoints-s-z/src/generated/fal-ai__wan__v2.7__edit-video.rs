@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct WanV27EditVideoInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at least 1 characters.
                     pub prompt: String,
                     /// The `video_url` field.

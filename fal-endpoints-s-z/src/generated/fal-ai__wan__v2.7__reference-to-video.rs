@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct WanV27ReferenceToVideoInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at least 1 characters.
                     pub prompt: String,
                     /// The `reference_image_urls` field.
@@ -22,6 +23,8 @@ pub mod fal_ai {
                     /// The `reference_video_urls` field.
                     pub reference_video_urls: Option<Vec<fal_runtime::FileInput>>,
                     /// The `negative_prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub negative_prompt: Option<String>,
                     /// The `aspect_ratio` field.
                     ///

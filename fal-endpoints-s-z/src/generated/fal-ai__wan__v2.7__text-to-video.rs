@@ -15,6 +15,7 @@ pub mod fal_ai {
                 pub struct WanV27TextToVideoInput {
                     /// The `prompt` field.
                     ///
+                    /// Example: `"sample text"`.
                     /// Limits: at least 1 characters.
                     pub prompt: String,
                     /// The `audio_url` field.
@@ -34,6 +35,8 @@ pub mod fal_ai {
                     /// Limits: one of 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15.
                     pub duration: Option<i64>,
                     /// The `negative_prompt` field.
+                    ///
+                    /// Example: `"sample text"`.
                     pub negative_prompt: Option<String>,
                     /// The `enable_prompt_expansion` field.
                     ///

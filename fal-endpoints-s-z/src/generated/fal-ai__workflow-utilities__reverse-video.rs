@@ -87,6 +87,8 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct WorkflowUtilitiesReverseVideoOutput {
                 /// The `video` field.
+                ///
+                /// Example: `{"content_type":"video/mp4","file_size":3456789,"url":"sample text","file_name":"output.mp4"}`.
                 pub video: fal_runtime::File,
             }
             impl __fal::serde::Serialize for WorkflowUtilitiesReverseVideoOutput {

@@ -12,8 +12,6 @@ pub mod fal_ai {
             #[derive(Debug, Clone, PartialEq)]
             pub struct XAilabNsfwInput {
                 /// The `image_urls` field.
-                ///
-                /// Example: `"https://storage.googleapis.com/falserverless/model_tests/remove_background/elephant.jpg"`.
                 pub image_urls: Vec<fal_runtime::FileInput>,
             }
             impl __fal::serde::Serialize for XAilabNsfwInput {

@@ -14,6 +14,8 @@ pub mod fal_ai {
             /// Example: `"https://storage.googleapis.com/falserverless/model_tests/zonos/demo_voice_zonos.wav"`.
             pub reference_audio_url: fal_runtime::FileInput,
             /// The `prompt` field.
+            ///
+            /// Example: `"sample text"`.
             pub prompt: String,
         }
         impl __fal::serde::Serialize for ZonosInput {

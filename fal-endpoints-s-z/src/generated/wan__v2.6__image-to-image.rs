@@ -13,6 +13,7 @@ pub mod wan {
             pub struct V26ImageToImageInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at least 1 characters.
                 pub prompt: String,
                 /// The `image_urls` field.
@@ -20,6 +21,7 @@ pub mod wan {
                 /// The `negative_prompt` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `""`.
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `image_size` field.
                 ///

@@ -13,6 +13,7 @@ pub mod wan {
             pub struct V26TextToVideoInput {
                 /// The `prompt` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: at least 1 characters.
                 pub prompt: String,
                 /// The `audio_url` field.
@@ -33,6 +34,7 @@ pub mod wan {
                 /// The `negative_prompt` field.
                 ///
                 /// Default (applied by fal when the field is left unset): `""`.
+                /// Example: `"sample text"`.
                 pub negative_prompt: Option<String>,
                 /// The `enable_prompt_expansion` field.
                 ///
@@ -517,6 +519,8 @@ pub mod wan {
                 /// Example: `175932751`.
                 pub seed: i64,
                 /// The `actual_prompt` field.
+                ///
+                /// Example: `"sample text"`.
                 pub actual_prompt: Option<String>,
             }
             impl __fal::serde::Serialize for V26TextToVideoOutput {

@@ -13,6 +13,7 @@ pub mod xai {
             pub struct TtsV1Input {
                 /// The `text` field.
                 ///
+                /// Example: `"sample text"`.
                 /// Limits: 1 to 15000 characters.
                 pub text: String,
                 /// The `voice` field.
