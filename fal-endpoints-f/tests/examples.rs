@@ -3,6 +3,7 @@
 //! keeps through its input and output types (docs/catalogue.md).
 
 #[path = "../../fal-endpoints/tests/support/examples.rs"]
+#[allow(dead_code)] // with no endpoint enabled, nothing of it is called
 mod examples;
 #[path = "../../tests/bindings-all/tests/support/mod.rs"]
 #[allow(dead_code)]
