@@ -13,6 +13,7 @@ use crate::config::{
 use crate::destination::{KeyScope, Traffic};
 use crate::error::{Error, Result};
 use crate::http::RetryPolicy;
+use crate::timeouts::Timeouts;
 
 /// The user agent fal sees unless the builder sets another.
 pub const DEFAULT_USER_AGENT: &str = concat!("fal-rs/", env!("CARGO_PKG_VERSION"));
@@ -44,6 +45,7 @@ struct Inner {
     scope: KeyScope,
     retry: RetryPolicy,
     max_response_bytes: u64,
+    timeouts: Timeouts,
 }
 
 impl fmt::Debug for Client {
@@ -61,6 +63,7 @@ impl fmt::Debug for Client {
             .field("proxy_all_traffic", &self.inner.proxy_all)
             .field("retry", &self.inner.retry)
             .field("max_response_bytes", &self.inner.max_response_bytes)
+            .field("timeouts", &self.inner.timeouts)
             .finish_non_exhaustive()
     }
 }
@@ -122,6 +125,11 @@ impl Client {
     /// client reads into memory ([`ClientBuilder::max_response_bytes`]).
     pub fn max_response_bytes(&self) -> u64 {
         self.inner.max_response_bytes
+    }
+
+    /// The bound of every wait this client makes ([`ClientBuilder::timeouts`]).
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.inner.timeouts
     }
 
     /// Readies a built request to leave, the one place where that is decided
@@ -199,6 +207,7 @@ pub struct ClientBuilder {
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
     max_response_bytes: Option<u64>,
+    timeouts: Option<Timeouts>,
     ignore_env: bool,
 }
 
@@ -215,6 +224,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
     }
 }
@@ -327,6 +337,16 @@ impl ClientBuilder {
         self
     }
 
+    /// The bound of every wait the client makes: connect, response headers,
+    /// idle bodies, each call's total, uploads, realtime handshakes, key-set
+    /// fetches (default [`Timeouts::default`]; [`Timeouts`] has the
+    /// table). The connect bound applies to the HTTP client built here, not
+    /// to one given with [`http_client`](Self::http_client).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+
     /// Ignore the environment: only builder settings and fal's defaults apply.
     /// Tests use it so a developer's `FAL_KEY` never leaks into them.
     pub fn ignore_env(mut self) -> Self {
@@ -390,10 +410,11 @@ impl ClientBuilder {
             auth_headers.insert(AUTHORIZATION, value);
         }
 
+        let timeouts = self.timeouts.unwrap_or_default();
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(30))
+                .connect_timeout(timeouts.connect)
                 .pool_idle_timeout(Duration::from_secs(90))
                 .redirect(scope.redirect_policy())
                 .build()
@@ -416,6 +437,7 @@ impl ClientBuilder {
                 max_response_bytes: self
                     .max_response_bytes
                     .unwrap_or(crate::body::DEFAULT_MAX_RESPONSE_BYTES),
+                timeouts,
             }),
         })
     }

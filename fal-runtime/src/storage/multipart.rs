@@ -257,6 +257,7 @@ async fn try_part(
     let put = client
         .http()
         .put(url.clone())
+        .timeout(client.timeouts().upload_part)
         .header(CONTENT_LENGTH, len)
         .body(body);
     let response = signed_attempt(client, put).await?;
@@ -268,10 +269,16 @@ async fn try_part(
     // fal's JS flow answers with JSON {partNumber, etag}; S3-style stores send
     // an ETag header. Reading the body to its end also proves the answer was
     // not cut; a cut one is sent again (a part PUT may be repeated).
-    let body = match crate::body::read_capped(response, crate::body::SMALL_BODY_LIMIT).await {
+    let limit = crate::body::SMALL_BODY_LIMIT;
+    let body = match crate::body::read_capped(response, limit, client.timeouts().idle_body).await {
         Ok(body) => body,
         Err(crate::body::BodyError::Transport(err)) => {
             return Err(Failed::retry(UploadFailure::Transport(err)))
+        }
+        Err(crate::body::BodyError::Idle { after }) => {
+            return Err(Failed::retry(UploadFailure::Protocol(format!(
+                "part {number} answer stalled: no bytes within {after:?}"
+            ))))
         }
         Err(crate::body::BodyError::TooLarge { limit }) => {
             return Err(Failed::fatal(UploadFailure::Protocol(format!(
@@ -300,7 +307,11 @@ async fn complete(
     let body = json!({ "parts": parts });
     let (url, body) = (&url, &body);
     retrying(client.retry_policy(), Operation::Upload, |_| async move {
-        let request = client.http().post(url.clone()).json(body);
+        let request = client
+            .http()
+            .post(url.clone())
+            .timeout(client.timeouts().upload_complete)
+            .json(body);
         signed_attempt(client, request)
             .await
             .map_err(|f| f.map(UploadError::Complete))?;

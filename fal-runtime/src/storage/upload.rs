@@ -176,7 +176,7 @@ pub(crate) async fn initiate(
     // again like any transport failure (initiating twice only leaves an unused
     // signed URL).
     let read = |response: reqwest::Response| {
-        crate::http::read_body(response, Operation::Upload, crate::body::SMALL_BODY_LIMIT)
+        crate::http::read_body(client, response, Operation::Upload, crate::body::SMALL_BODY_LIMIT)
     };
     let make = || {
         let mut request = client
@@ -254,6 +254,7 @@ async fn single(
             let put = client
                 .http()
                 .put(upload_url.clone())
+                .timeout(client.timeouts().upload_part)
                 .header(CONTENT_TYPE, &described.content_type)
                 .header(CONTENT_LENGTH, len)
                 .body(body);
