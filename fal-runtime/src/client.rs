@@ -46,6 +46,9 @@ struct Inner {
     retry: RetryPolicy,
     max_response_bytes: u64,
     timeouts: Timeouts,
+    /// Whether request totals come from `timeouts`: not for an HTTP client
+    /// given by the caller without `timeouts`, whose own settings stay.
+    totals: bool,
 }
 
 impl fmt::Debug for Client {
@@ -130,6 +133,27 @@ impl Client {
     /// The bound of every wait this client makes ([`ClientBuilder::timeouts`]).
     pub fn timeouts(&self) -> &Timeouts {
         &self.inner.timeouts
+    }
+
+    /// `request` bounded by `total` from sending to the end of its body
+    /// (reqwest's request timeout), unless this client was given an HTTP
+    /// client of its own and no [`ClientBuilder::timeouts`]: that client's
+    /// timeout settings then stay in force.
+    pub(crate) fn with_total(
+        &self,
+        request: reqwest::RequestBuilder,
+        total: Duration,
+    ) -> reqwest::RequestBuilder {
+        if self.inner.totals {
+            request.timeout(total)
+        } else {
+            request
+        }
+    }
+
+    /// Whether [`Self::with_total`] applies totals.
+    pub(crate) fn sets_totals(&self) -> bool {
+        self.inner.totals
     }
 
     /// Readies a built request to leave, the one place where that is decided
@@ -301,7 +325,10 @@ impl ClientBuilder {
     }
 
     /// Uses this `reqwest::Client` (its proxy, TLS and timeout settings) instead of
-    /// building one.
+    /// building one. Its own timeouts stay in force unless
+    /// [`timeouts`](Self::timeouts) is set too, in which case each request's
+    /// total comes from those; the other bounds of [`Timeouts`] (response
+    /// headers of streams, idle bodies, handshakes) apply either way.
     ///
     /// Its redirect policy applies too. The client built otherwise follows a
     /// redirect of a keyed call only to a URL the key may go to
@@ -410,6 +437,7 @@ impl ClientBuilder {
             auth_headers.insert(AUTHORIZATION, value);
         }
 
+        let totals = self.http.is_none() || self.timeouts.is_some();
         let timeouts = self.timeouts.unwrap_or_default();
         let http = match self.http {
             Some(http) => http,
@@ -438,6 +466,7 @@ impl ClientBuilder {
                     .max_response_bytes
                     .unwrap_or(crate::body::DEFAULT_MAX_RESPONSE_BYTES),
                 timeouts,
+                totals,
             }),
         })
     }

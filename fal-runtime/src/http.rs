@@ -446,7 +446,9 @@ pub(crate) async fn attempt_as(
     // or a download by the wait for its headers (its body has an idle timer).
     let sent = match client.timeouts().bound(operation) {
         Bound::Total(total) => {
-            request.timeout_mut().get_or_insert(total);
+            if client.sets_totals() {
+                request.timeout_mut().get_or_insert(total);
+            }
             client.http().execute(request).await
         }
         Bound::Headers(default) => {
@@ -455,7 +457,12 @@ pub(crate) async fn attempt_as(
                 Ok(sent) => sent,
                 Err(_) => {
                     return Err(Failed {
-                        err: Error::waited(operation, shown_url(client, &url), bound, Wait::Headers),
+                        err: Error::waited(
+                            operation,
+                            shown_url(client, &url),
+                            bound,
+                            Wait::Headers,
+                        ),
                         retryable: operation.retries_timeout(),
                         retry_after: None,
                     })

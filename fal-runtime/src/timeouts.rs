@@ -40,7 +40,11 @@ use crate::http::Operation;
 /// model may run for hours): [`Subscribe::timeout`](crate::Subscribe::timeout)
 /// gives one, which cancels the request when it fires.
 ///
-/// Per call, [`RequestOptions::timeout`](crate::RequestOptions::timeout)
+/// A client given its own HTTP client
+/// ([`http_client`](crate::ClientBuilder::http_client)) and no `timeouts`
+/// keeps that client's timeout settings in place of the totals above.
+///
+/// Per call, [`RequestOptions::client_timeout`](crate::RequestOptions::client_timeout)
 /// replaces the bound of one submit, run or `/stream` call, and
 /// [`StreamOptions::inactivity_timeout`](crate::stream::StreamOptions::inactivity_timeout)
 /// the idle gap of one event stream.
@@ -157,7 +161,7 @@ mod tests {
     #[test]
     fn the_docs_table_is_this_table() {
         let docs = include_str!("../../docs/timeouts.md");
-                let rows: Vec<String> = include_str!("timeouts.rs")
+        let rows: Vec<String> = include_str!("timeouts.rs")
             .lines()
             .filter_map(|line| line.strip_prefix("/// |"))
             .map(|row| unlinked(&format!("|{row}")))

@@ -74,7 +74,9 @@ async fn a_submit_never_answered_times_out_and_is_not_sent_again() {
     // A second submit would have been answered at once and queued a request.
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
-        entries(&tk, RouteKind::Submit).iter().all(|e| e.status != 200),
+        entries(&tk, RouteKind::Submit)
+            .iter()
+            .all(|e| e.status != 200),
         "a timed-out submit was sent again"
     );
 }

@@ -325,12 +325,13 @@ async fn write_body(
         .map_err(BodyError::Local)?;
     let mut hasher = Sha256::new();
     let mut size = 0u64;
-    while let Some(chunk) = crate::body::next_chunk(&mut response, idle)
-        .await
-        .map_err(|e| match e {
-            crate::body::ChunkError::Transport(e) => BodyError::Remote(e.without_url()),
-            crate::body::ChunkError::Idle(after) => BodyError::Stalled(after),
-        })?
+    while let Some(chunk) =
+        crate::body::next_chunk(&mut response, idle)
+            .await
+            .map_err(|e| match e {
+                crate::body::ChunkError::Transport(e) => BodyError::Remote(e.without_url()),
+                crate::body::ChunkError::Idle(after) => BodyError::Stalled(after),
+            })?
     {
         hasher.update(&chunk);
         size += chunk.len() as u64;

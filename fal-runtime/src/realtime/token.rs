@@ -67,7 +67,12 @@ async fn fetch(
     })
     .to_string();
     let read = |response: reqwest::Response| {
-        http::read_body(client, response, Operation::Token, crate::body::SMALL_BODY_LIMIT)
+        http::read_body(
+            client,
+            response,
+            Operation::Token,
+            crate::body::SMALL_BODY_LIMIT,
+        )
     };
     let bytes = http::exchange(
         client,

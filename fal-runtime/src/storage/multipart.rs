@@ -255,9 +255,10 @@ async fn try_part(
 ) -> Result<CompletedPart, Failed<UploadFailure>> {
     let (body, len) = body.body().await?;
     let put = client
-        .http()
-        .put(url.clone())
-        .timeout(client.timeouts().upload_part)
+        .with_total(
+            client.http().put(url.clone()),
+            client.timeouts().upload_part,
+        )
         .header(CONTENT_LENGTH, len)
         .body(body);
     let response = signed_attempt(client, put).await?;
@@ -307,10 +308,9 @@ async fn complete(
     let body = json!({ "parts": parts });
     let (url, body) = (&url, &body);
     retrying(client.retry_policy(), Operation::Upload, |_| async move {
+        let post = client.http().post(url.clone());
         let request = client
-            .http()
-            .post(url.clone())
-            .timeout(client.timeouts().upload_complete)
+            .with_total(post, client.timeouts().upload_complete)
             .json(body);
         signed_attempt(client, request)
             .await

@@ -484,7 +484,11 @@ mod tests {
 
     #[test]
     fn fal_keys_come_from_rest_fal_ai_first() {
-        match fal_source(reqwest::Client::new(), None, crate::Timeouts::default().jwks) {
+        match fal_source(
+            reqwest::Client::new(),
+            None,
+            crate::Timeouts::default().jwks,
+        ) {
             Source::Remote { url, fallback, .. } => {
                 assert_eq!(url.as_str(), "https://rest.fal.ai/.well-known/jwks.json");
                 assert_eq!(
