@@ -155,6 +155,7 @@ pub mod storage;
 pub mod stream;
 #[cfg(feature = "subscribe")]
 mod subscribe;
+mod timeouts;
 mod validation;
 mod values;
 #[cfg(feature = "webhook")]
@@ -177,6 +178,7 @@ pub use run::Run;
 pub use status::{Log, Metrics, QueueStatus};
 #[cfg(feature = "subscribe")]
 pub use subscribe::{Subscribe, WaitMode};
+pub use timeouts::Timeouts;
 pub use validation::{Checkable, ValidationError};
 pub use values::{UnknownEnumValue, UnlistedValue};
 
