@@ -487,6 +487,18 @@ fn a_bad_input_line_is_named_and_nothing_is_created() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{output:?}");
+    // A directory that was never made holds no batch, and says so (a run
+    // killed before it made `out/` leaves exactly this).
+    let output = Command::new(env!("CARGO_BIN_EXE_fal"))
+        .args(["batch", "resume"])
+        .arg(&out)
+        .env("FAL_KEY", "k")
+        .env("FAL_QUEUE_URL", "http://127.0.0.1:9/queue")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("holds no batch"), "{stderr}");
 }
 
 fn submits(kit: &Testkit) -> usize {

@@ -457,6 +457,16 @@ impl Batch {
         postgres: Option<&str>,
         lock: bool,
     ) -> Result<Batch, BatchError> {
+        // A directory that is not there holds no batch; say that rather than
+        // fail on the lock file the next line would create inside it.
+        match std::fs::metadata(dir) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(BatchError::NotABatch(dir.to_owned())),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(BatchError::NotABatch(dir.to_owned()))
+            }
+            Err(err) => return Err(BatchError::io(dir, "read", err)),
+        }
         let lock = if lock { Some(lock_dir(dir)?) } else { None };
         let manifest = match Manifest::read(dir) {
             Err(BatchError::NotABatch(_)) if lock.is_some() && dir.join(STATE_FILE).exists() => {
