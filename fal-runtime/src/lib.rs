@@ -148,6 +148,7 @@ pub mod storage;
 pub mod stream;
 #[cfg(feature = "subscribe")]
 mod subscribe;
+mod timeouts;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 
@@ -168,6 +169,7 @@ pub use run::Run;
 pub use status::{Log, Metrics, QueueStatus};
 #[cfg(feature = "subscribe")]
 pub use subscribe::{Subscribe, WaitMode};
+pub use timeouts::Timeouts;
 
 /// Re-exports that generated code and macro output rely on, so a user's crate
 /// needs no dependency besides `fal-runtime`. Not part of the stable API.

@@ -7,8 +7,9 @@
 //! behaviour. That is also how scenario files ([`crate::scenario`]) are played.
 //!
 //! Where each fault acts:
-//! - [`Fault::Status`], [`Fault::UserTimeout`], [`Fault::Delay`] and
-//!   [`Fault::DropConnection`] act on the HTTP exchange of any route.
+//! - [`Fault::Status`], [`Fault::UserTimeout`], [`Fault::Delay`],
+//!   [`Fault::DropConnection`], [`Fault::MalformedBody`] and [`Fault::Drip`]
+//!   act on the HTTP exchange of any route.
 //! - [`Fault::TruncateStream`] acts on SSE routes (status stream, and `/stream`
 //!   once that module reads [`crate::router::Call::fault`]).
 //! - [`Fault::CompleteWithError`] and [`Fault::RunnerCancel`] change the fate of
@@ -64,6 +65,13 @@ pub enum Fault {
     /// and answer with its status and headers, `x-fal-request-id` included,
     /// but with a body that is not JSON.
     MalformedBody,
+    /// Handle the request normally, send the status and headers at once, then
+    /// the body one byte at a time, `interval_ms` before each byte: a slow or
+    /// hostile host. A huge interval is a body that never comes.
+    Drip {
+        /// Milliseconds before each byte of the body.
+        interval_ms: u64,
+    },
     /// Cut an SSE stream (no terminating chunk) after this many events. On
     /// `/stream` half of the next event is sent before the cut.
     TruncateStream {
@@ -131,7 +139,8 @@ impl Fault {
             | Fault::UserTimeout
             | Fault::Delay { .. }
             | Fault::DropConnection { .. }
-            | Fault::MalformedBody => true,
+            | Fault::MalformedBody
+            | Fault::Drip { .. } => true,
             Fault::TruncateStream { .. } => {
                 matches!(route, RouteKind::StatusStream | RouteKind::Stream)
             }
@@ -219,6 +228,13 @@ impl FaultRule {
     /// Handle the request, then answer with a body that is not JSON.
     pub fn malformed_body() -> Self {
         FaultRule::new(Fault::MalformedBody)
+    }
+
+    /// Handle the request, send the headers, then the body one byte per
+    /// `interval` (a huge interval: headers, then silence).
+    pub fn drip(interval: Duration) -> Self {
+        let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        FaultRule::new(Fault::Drip { interval_ms })
     }
 
     /// Cut the status stream after `after_events` events.

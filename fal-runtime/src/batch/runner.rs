@@ -266,7 +266,9 @@ fn classify_submit(err: &Error) -> SubmitVerdict {
             retry_after: None,
             rate_limited: false,
         },
-        Repr::Transport { .. } | Repr::Decode { .. } => SubmitVerdict::Doubtful,
+        Repr::Transport { .. } | Repr::Waited { .. } | Repr::Decode { .. } => {
+            SubmitVerdict::Doubtful
+        }
         Repr::Config { .. } | Repr::EndpointId(_) => SubmitVerdict::Fatal,
         _ => SubmitVerdict::JobError,
     }
@@ -276,7 +278,7 @@ fn classify_submit(err: &Error) -> SubmitVerdict {
 fn transient(err: &Error) -> bool {
     match err.repr() {
         Repr::Api(api) => matches!(api.status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504),
-        Repr::Transport { .. } | Repr::Stream(_) => true,
+        Repr::Transport { .. } | Repr::Waited { .. } | Repr::Stream(_) => true,
         _ => false,
     }
 }

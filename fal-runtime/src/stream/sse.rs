@@ -267,7 +267,7 @@ impl SseBody {
             body: body.boxed(),
             parser: SseParser::new(options.max_event_bytes),
             ready: VecDeque::new(),
-            idle: options.inactivity_timeout,
+            idle: options.idle(),
             finished: false,
         }
     }
