@@ -139,6 +139,7 @@ impl Client {
     /// (reqwest's request timeout), unless this client was given an HTTP
     /// client of its own and no [`ClientBuilder::timeouts`]: that client's
     /// timeout settings then stay in force.
+    #[cfg_attr(not(feature = "storage"), allow(dead_code))]
     pub(crate) fn with_total(
         &self,
         request: reqwest::RequestBuilder,
