@@ -10,6 +10,8 @@
 //! - [`Fault::Status`], [`Fault::UserTimeout`], [`Fault::Delay`],
 //!   [`Fault::DropConnection`], [`Fault::MalformedBody`] and [`Fault::Drip`]
 //!   act on the HTTP exchange of any route.
+//! - [`Fault::EndlessLine`] answers an SSE route (status stream, `/stream`)
+//!   with one line that never ends.
 //! - [`Fault::TruncateStream`] acts on SSE routes (status stream, and `/stream`
 //!   once that module reads [`crate::router::Call::fault`]).
 //! - [`Fault::CompleteWithError`] and [`Fault::RunnerCancel`] change the fate of
@@ -78,6 +80,15 @@ pub enum Fault {
         /// Events sent before the cut.
         after_events: usize,
     },
+    /// An event stream (status stream or `/stream`) answered `200
+    /// text/event-stream` whose body is one line that never ends: `data: `,
+    /// then one `x` every `interval_ms`, never a newline, until the testkit
+    /// stops. Each chunk is news to a reader that resets its idle timer on
+    /// bytes rather than on lines.
+    EndlessLine {
+        /// Milliseconds between two bytes.
+        interval_ms: u64,
+    },
     /// `/stream` goes silent (connection open, nothing sent) after this many events.
     StallStream {
         /// Events sent before the silence.
@@ -141,7 +152,7 @@ impl Fault {
             | Fault::DropConnection { .. }
             | Fault::MalformedBody
             | Fault::Drip { .. } => true,
-            Fault::TruncateStream { .. } => {
+            Fault::TruncateStream { .. } | Fault::EndlessLine { .. } => {
                 matches!(route, RouteKind::StatusStream | RouteKind::Stream)
             }
             Fault::StallStream { .. }
@@ -240,6 +251,13 @@ impl FaultRule {
     /// Cut the status stream after `after_events` events.
     pub fn truncate_stream(after_events: usize) -> Self {
         FaultRule::new(Fault::TruncateStream { after_events }).on(RouteKind::StatusStream)
+    }
+
+    /// The next status stream is one endless line, a byte every `interval`
+    /// (`.on(RouteKind::Stream)` for `/stream`).
+    pub fn endless_line(interval: Duration) -> Self {
+        let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        FaultRule::new(Fault::EndlessLine { interval_ms }).on(RouteKind::StatusStream)
     }
 
     /// `/stream` goes silent after `after_events` events.

@@ -483,6 +483,11 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, request: Request) -
             let answered_as = request_id.as_deref().unwrap_or(&own_id);
             return finish(&shared, seen, response, answered_as, !*ingress);
         }
+        Some(Fault::EndlessLine { interval_ms }) => {
+            let response =
+                endless_line(Duration::from_millis(*interval_ms), shared.shutdown.clone());
+            return finish(&shared, seen, response, &own_id, true);
+        }
         Some(Fault::UserTimeout) => {
             let mut response = reply::json(
                 StatusCode::GATEWAY_TIMEOUT,
@@ -531,6 +536,25 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, request: Request) -
         None => response,
     };
     finish(&shared, seen, response, &own_id, true)
+}
+
+/// `200 text/event-stream` with a body that is one line without end: `data: `,
+/// then an `x` per `interval`, until the testkit shuts down.
+fn endless_line(interval: Duration, shutdown: tokio_util::sync::CancellationToken) -> Response {
+    let start =
+        futures::stream::once(async { Ok::<_, std::io::Error>(Bytes::from_static(b"data: ")) });
+    let rest = futures::stream::unfold(shutdown, move |shutdown| async move {
+        tokio::select! {
+            () = tokio::time::sleep(interval) => Some((Ok(Bytes::from_static(b"x")), shutdown)),
+            () = shutdown.cancelled() => None,
+        }
+    });
+    let mut response = Response::new(Body::from_stream(start.chain(rest)));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    response
 }
 
 /// The same status and headers at once, then the body one byte per

@@ -1,16 +1,13 @@
-//! The hostile-server suite: one test per way a broken or hostile fal host
-//! (here the testkit's fault injection, over real sockets) tries to hold,
-//! exhaust or trick the client. Each test fails if the protection it names is
-//! removed. Bounds are set short on the client ([`Timeouts`]), so nothing here
-//! waits out a default; every call is also wrapped in [`guard`], so a missing
-//! bound fails the test instead of hanging it.
-
-mod common;
+//! Waits without bound (issue 14 item 3): a host that never answers, never
+//! sends headers, drips or stalls a body, against each bound of [`Timeouts`].
+//! Bounds are set short on the client, so nothing here waits out a default;
+//! every call is also wrapped in [`guard`], so a missing bound fails the test
+//! instead of hanging it.
 
 use std::future::IntoFuture;
 use std::time::Duration;
 
-use common::{entries, prompt, testkit};
+use crate::common::{self, entries, prompt, testkit};
 use fal_runtime::{Client, ErrorKind, RequestOptions, RetryPolicy, Timeouts};
 use fal_testkit::{FaultRule, RouteKind, Testkit};
 
@@ -217,6 +214,41 @@ async fn a_cancel_never_answered_times_out() {
     tk.inject(FaultRule::delay(FOREVER).on(RouteKind::Cancel));
     let err = guard(handle.cancel()).await.unwrap_err();
     assert_timeout(&err, "cancel request to");
+}
+
+/// A request that stays queued past the caller's patience (the issue's
+/// "IN_PROGRESS forever"): `Subscribe::timeout` ends the wait, cancels the
+/// request and keeps its id.
+#[tokio::test]
+async fn in_progress_forever_ends_at_the_subscribe_timeout_which_cancels_and_keeps_the_id() {
+    let tk = testkit(Duration::from_secs(5), Duration::ZERO).await;
+    let client = common::client(&tk);
+    let err = guard(
+        client
+            .endpoint("fal-ai/flux/dev")
+            .subscribe(prompt())
+            .timeout(Duration::from_millis(200)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
+    let id = err.request_id().expect("the timeout names the request");
+    assert!(err.was_cancelled(), "{err}");
+    assert!(err.to_string().contains(id));
+    let cancels = entries(&tk, RouteKind::Cancel);
+    assert_eq!(cancels.len(), 1);
+    assert_eq!(cancels[0].request_id.as_deref(), Some(id));
+    let status = client
+        .endpoint("fal-ai/flux/dev")
+        .request(id)
+        .unwrap()
+        .status(false)
+        .await
+        .unwrap();
+    assert!(
+        status.is_completed(),
+        "cancelled request is finished: {status:?}"
+    );
 }
 
 #[cfg(feature = "storage")]
