@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
 
 /// Answers that carry a handful of fields: error bodies, realtime tokens,
 /// upload initiations and part answers, webhook key sets. fal's largest such
@@ -21,6 +22,24 @@ pub(crate) const SMALL_BODY_LIMIT: u64 = 1024 * 1024;
 /// so even a video's result is small; the high default leaves room for
 /// `sync_mode` answers that inline the file as a data URI.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The body of `response` as its chunks arrive, for the event streams (which
+/// bound each event themselves). What reqwest's `bytes_stream` gives, without
+/// reqwest's `stream` feature: that feature also builds tokio-util and tokio's
+/// file system module, which only the uploads (`storage`) need. The stream ends
+/// after the first error.
+pub(crate) fn chunks(
+    response: reqwest::Response,
+) -> impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static {
+    futures_util::stream::unfold(Some(response), |response| async move {
+        let mut response = response?;
+        match response.chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+}
 
 /// Why a body could not be read whole.
 #[derive(Debug)]

@@ -5,7 +5,6 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use rand::Rng;
 use reqwest::StatusCode;
 use url::Url;
 
@@ -227,7 +226,10 @@ impl RetryPolicy {
         if !self.jitter || delay.is_zero() {
             return delay;
         }
-        let spread: f64 = rand::thread_rng().gen_range(-0.25..=0.25);
+        let Some(unit) = crate::random::unit_spread() else {
+            return delay;
+        };
+        let spread = 0.25 * unit;
         // `try_from` rather than `mul_f64`, which panics when a huge configured
         // delay overflows.
         Duration::try_from_secs_f64(delay.as_secs_f64() * (1.0 + spread)).unwrap_or(delay)

@@ -143,6 +143,7 @@ mod options;
 pub mod platform;
 mod proxy;
 mod queue;
+mod random;
 #[cfg(feature = "realtime")]
 pub mod realtime;
 #[cfg(feature = "run")]

@@ -357,7 +357,7 @@ impl fmt::Debug for StatusStream {
 
 impl StatusStream {
     fn new(response: reqwest::Response, request_id: String, options: &StreamOptions) -> Self {
-        let events = SseBody::new(response.bytes_stream(), options);
+        let events = SseBody::new(crate::body::chunks(response), options);
         let inner = stream::unfold(
             (events, request_id, false),
             |(mut events, request_id, done)| async move {

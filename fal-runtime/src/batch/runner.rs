@@ -647,7 +647,7 @@ pub(crate) async fn run(
         store,
         client,
         options,
-        owner: format!("{}-{}", batch.manifest.dir_id, super::random_id()),
+        owner: format!("{}-{}", batch.manifest.dir_id, super::random_id()?),
         dir_id: batch.manifest.dir_id.clone(),
         net: Semaphore::new(options.connections.max(1)),
         paused_until: Mutex::new(None),

@@ -145,7 +145,7 @@ where
                 return Err(stream_error(kind, request_id.as_deref()));
             }
             Ok(EventStream::from_body(
-                response.bytes_stream(),
+                crate::body::chunks(response),
                 request_id,
                 &self.stream.or_idle(client.timeouts().stream_idle),
             ))
