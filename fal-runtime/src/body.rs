@@ -7,7 +7,10 @@
 //! limit (a `Content-Length` over it is refused before any byte is read).
 //! Streams (SSE, downloads to disk, WebSocket frames) have their own bounds.
 
+use std::time::Duration;
+
 use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
 
 /// Answers that carry a handful of fields: error bodies, realtime tokens,
 /// upload initiations and part answers, webhook key sets. fal's largest such
@@ -20,6 +23,24 @@ pub(crate) const SMALL_BODY_LIMIT: u64 = 1024 * 1024;
 /// `sync_mode` answers that inline the file as a data URI.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 512 * 1024 * 1024;
 
+/// The body of `response` as its chunks arrive, for the event streams (which
+/// bound each event themselves). What reqwest's `bytes_stream` gives, without
+/// reqwest's `stream` feature: that feature also builds tokio-util and tokio's
+/// file system module, which only the uploads (`storage`) need. The stream ends
+/// after the first error.
+pub(crate) fn chunks(
+    response: reqwest::Response,
+) -> impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static {
+    futures_util::stream::unfold(Some(response), |response| async move {
+        let mut response = response?;
+        match response.chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+}
+
 /// Why a body could not be read whole.
 #[derive(Debug)]
 pub(crate) enum BodyError {
@@ -27,14 +48,48 @@ pub(crate) enum BodyError {
     Transport(reqwest::Error),
     /// The body (or its announced length) is over `limit` bytes.
     TooLarge { limit: u64 },
+    /// No byte arrived for `after` ([`crate::Timeouts::idle_body`]).
+    Idle { after: Duration },
+}
+
+/// Why the next chunk of a body did not come.
+#[derive(Debug)]
+pub(crate) enum ChunkError {
+    /// The connection failed or the body was cut.
+    Transport(reqwest::Error),
+    /// No byte arrived for this long.
+    Idle(Duration),
+}
+
+impl From<ChunkError> for BodyError {
+    fn from(err: ChunkError) -> Self {
+        match err {
+            ChunkError::Transport(err) => BodyError::Transport(err),
+            ChunkError::Idle(after) => BodyError::Idle { after },
+        }
+    }
+}
+
+/// The next chunk of `response`'s body, waiting at most `idle` for it: the
+/// one idle timer of every body the client reads (whole, or to a file).
+pub(crate) async fn next_chunk(
+    response: &mut reqwest::Response,
+    idle: Duration,
+) -> Result<Option<Bytes>, ChunkError> {
+    match tokio::time::timeout(idle, response.chunk()).await {
+        Ok(chunk) => chunk.map_err(ChunkError::Transport),
+        Err(_) => Err(ChunkError::Idle(idle)),
+    }
 }
 
 /// The whole body of `response`, or [`BodyError::TooLarge`] as soon as it
 /// is known to exceed `limit` bytes (decoded size, so a small gzip body that
-/// inflates past the limit is refused too).
+/// inflates past the limit is refused too), or [`BodyError::Idle`] when no
+/// byte came for `idle`.
 pub(crate) async fn read_capped(
     mut response: reqwest::Response,
     limit: u64,
+    idle: Duration,
 ) -> Result<Bytes, BodyError> {
     if response.content_length().is_some_and(|len| len > limit) {
         return Err(BodyError::TooLarge { limit });
@@ -42,7 +97,7 @@ pub(crate) async fn read_capped(
     let mut first: Option<Bytes> = None;
     let mut rest = BytesMut::new();
     let mut total: u64 = 0;
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+    while let Some(chunk) = next_chunk(&mut response, idle).await? {
         total = total.saturating_add(chunk.len() as u64);
         if total > limit {
             return Err(BodyError::TooLarge { limit });
@@ -59,6 +114,20 @@ pub(crate) async fn read_capped(
         }
     }
     Ok(first.unwrap_or_else(|| rest.freeze()))
+}
+
+/// The text of a failed answer's body (at most [`SMALL_BODY_LIMIT`] bytes,
+/// lossy UTF-8), or a note saying why it could not be read: what an API
+/// error and an upload failure show, read the same way for both.
+pub(crate) async fn error_text(response: reqwest::Response, idle: Duration) -> String {
+    match read_capped(response, SMALL_BODY_LIMIT, idle).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(BodyError::Transport(err)) => format!("(body could not be read: {err})"),
+        Err(BodyError::TooLarge { limit }) => format!("(body over {limit} bytes, not read)"),
+        Err(BodyError::Idle { after }) => {
+            format!("(body not read: nothing arrived for {after:?})")
+        }
+    }
 }
 
 #[cfg(test)]
@@ -109,7 +178,7 @@ mod tests {
     ) -> Result<Bytes, BodyError> {
         let url = serve(chunks, length).await;
         let response = reqwest::get(url).await.unwrap();
-        read_capped(response, limit).await
+        read_capped(response, limit, Duration::from_secs(60)).await
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@ use crate::config::{
 use crate::destination::{KeyScope, Traffic};
 use crate::error::{Error, Result};
 use crate::http::RetryPolicy;
+use crate::timeouts::Timeouts;
 
 /// The user agent fal sees unless the builder sets another.
 pub const DEFAULT_USER_AGENT: &str = concat!("fal-rs/", env!("CARGO_PKG_VERSION"));
@@ -45,6 +46,10 @@ struct Inner {
     retry: RetryPolicy,
     validate_inputs: bool,
     max_response_bytes: u64,
+    timeouts: Timeouts,
+    /// Whether request totals come from `timeouts`: not for an HTTP client
+    /// given by the caller without `timeouts`, whose own settings stay.
+    totals: bool,
 }
 
 impl fmt::Debug for Client {
@@ -62,6 +67,7 @@ impl fmt::Debug for Client {
             .field("proxy_all_traffic", &self.inner.proxy_all)
             .field("retry", &self.inner.retry)
             .field("max_response_bytes", &self.inner.max_response_bytes)
+            .field("timeouts", &self.inner.timeouts)
             .finish_non_exhaustive()
     }
 }
@@ -131,6 +137,33 @@ impl Client {
     /// client reads into memory ([`ClientBuilder::max_response_bytes`]).
     pub fn max_response_bytes(&self) -> u64 {
         self.inner.max_response_bytes
+    }
+
+    /// The bound of every wait this client makes ([`ClientBuilder::timeouts`]).
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.inner.timeouts
+    }
+
+    /// `request` bounded by `total` from sending to the end of its body
+    /// (reqwest's request timeout), unless this client was given an HTTP
+    /// client of its own and no [`ClientBuilder::timeouts`]: that client's
+    /// timeout settings then stay in force.
+    #[cfg_attr(not(feature = "storage"), allow(dead_code))]
+    pub(crate) fn with_total(
+        &self,
+        request: reqwest::RequestBuilder,
+        total: Duration,
+    ) -> reqwest::RequestBuilder {
+        if self.inner.totals {
+            request.timeout(total)
+        } else {
+            request
+        }
+    }
+
+    /// Whether [`Self::with_total`] applies totals.
+    pub(crate) fn sets_totals(&self) -> bool {
+        self.inner.totals
     }
 
     /// Readies a built request to leave, the one place where that is decided
@@ -208,6 +241,7 @@ pub struct ClientBuilder {
     retry: Option<RetryPolicy>,
     user_agent: Option<String>,
     max_response_bytes: Option<u64>,
+    timeouts: Option<Timeouts>,
     ignore_env: bool,
     skip_validation: bool,
 }
@@ -225,6 +259,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("user_agent", &self.user_agent)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
     }
 }
@@ -301,7 +336,10 @@ impl ClientBuilder {
     }
 
     /// Uses this `reqwest::Client` (its proxy, TLS and timeout settings) instead of
-    /// building one.
+    /// building one. Its own timeouts stay in force unless
+    /// [`timeouts`](Self::timeouts) is set too, in which case each request's
+    /// total comes from those; the other bounds of [`Timeouts`] (response
+    /// headers of streams, idle bodies, handshakes) apply either way.
     ///
     /// Its redirect policy applies too. The client built otherwise follows a
     /// redirect of a keyed call only to a URL the key may go to
@@ -346,6 +384,16 @@ impl ClientBuilder {
     /// fixed 1 MiB bound; streams bound each event instead.
     pub fn max_response_bytes(mut self, limit: u64) -> Self {
         self.max_response_bytes = Some(limit);
+        self
+    }
+
+    /// The bound of every wait the client makes: connect, response headers,
+    /// idle bodies, each call's total, uploads, realtime handshakes, key-set
+    /// fetches (default [`Timeouts::default`]; [`Timeouts`] has the
+    /// table). The connect bound applies to the HTTP client built here, not
+    /// to one given with [`http_client`](Self::http_client).
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = Some(timeouts);
         self
     }
 
@@ -412,10 +460,12 @@ impl ClientBuilder {
             auth_headers.insert(AUTHORIZATION, value);
         }
 
+        let totals = self.http.is_none() || self.timeouts.is_some();
+        let timeouts = self.timeouts.unwrap_or_default();
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(30))
+                .connect_timeout(timeouts.connect)
                 .pool_idle_timeout(Duration::from_secs(90))
                 .redirect(scope.redirect_policy())
                 .build()
@@ -439,6 +489,8 @@ impl ClientBuilder {
                 max_response_bytes: self
                     .max_response_bytes
                     .unwrap_or(crate::body::DEFAULT_MAX_RESPONSE_BYTES),
+                timeouts,
+                totals,
             }),
         })
     }

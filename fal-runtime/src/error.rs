@@ -123,6 +123,15 @@ pub(crate) enum Repr {
         url: String,
         limit: u64,
     },
+    /// A wait of one attempt exceeded its bound ([`crate::Timeouts`]): the
+    /// response headers of a stream or download, or the next byte of a body.
+    Waited {
+        operation: Operation,
+        /// The URL meant (never carries a credential).
+        url: String,
+        after: Duration,
+        what: Wait,
+    },
     /// A call not sent, or a redirect not followed, because its URL lies outside
     /// where the key may go.
     UntrustedUrl {
@@ -132,6 +141,15 @@ pub(crate) enum Repr {
         /// Whether it came from a redirect's `Location`.
         redirected: bool,
     },
+}
+
+/// What a call was waiting for when its bound ran out ([`Repr::Waited`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// The response headers.
+    Headers,
+    /// The next bytes of a body.
+    Body,
 }
 
 /// What kind of failure an [`Error`] is, for deciding what to do about it.
@@ -202,7 +220,7 @@ impl Error {
             Repr::Transport { source, .. } if source.is_timeout() => ErrorKind::Timeout,
             Repr::Transport { .. } => ErrorKind::Transport,
             Repr::Decode { .. } => ErrorKind::Decode,
-            Repr::Timeout { .. } => ErrorKind::Timeout,
+            Repr::Timeout { .. } | Repr::Waited { .. } => ErrorKind::Timeout,
             Repr::Input { .. } => ErrorKind::Input,
             Repr::Validation(_) => ErrorKind::Validation,
             Repr::EndpointId(_) | Repr::RequestId(_) => ErrorKind::InvalidId,
@@ -381,6 +399,16 @@ impl Error {
         })
     }
 
+    /// One attempt waited past its bound ([`crate::Timeouts`]).
+    pub(crate) fn waited(operation: Operation, url: String, after: Duration, what: Wait) -> Error {
+        Error::new(Repr::Waited {
+            operation,
+            url,
+            after,
+            what,
+        })
+    }
+
     /// A body over the limit the client reads into memory.
     pub(crate) fn too_large(operation: Operation, url: String, limit: u64) -> Error {
         Error::new(Repr::TooLarge {
@@ -415,23 +443,18 @@ impl Error {
     /// Whether the failure happened before any answer: a transport failure
     /// (including a transport timeout), which a caller may retry.
     pub(crate) fn is_transport(&self) -> bool {
-        matches!(self.inner.repr, Repr::Transport { .. })
+        matches!(
+            self.inner.repr,
+            Repr::Transport { .. } | Repr::Waited { .. }
+        )
     }
 
     /// Reads a non-2xx response into an API error; code that reads responses
     /// itself (streaming, storage) uses this so every failure looks the same.
-    pub(crate) async fn from_response(response: reqwest::Response) -> Error {
+    pub(crate) async fn from_response(response: reqwest::Response, idle: Duration) -> Error {
         let status = response.status();
         let headers = response.headers().clone();
-        let body = match crate::body::read_capped(response, crate::body::SMALL_BODY_LIMIT).await {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(crate::body::BodyError::Transport(err)) => {
-                format!("(body could not be read: {err})")
-            }
-            Err(crate::body::BodyError::TooLarge { limit }) => {
-                format!("(body over {limit} bytes, not read)")
-            }
-        };
+        let body = crate::body::error_text(response, idle).await;
         Error::new(Repr::Api(ApiError::parse(status, &headers, body)))
     }
 
@@ -541,6 +564,20 @@ impl Error {
                 if *redirected { "was redirected to" } else { "to" },
                 of_request(id)
             ),
+            Repr::Waited {
+                operation,
+                url,
+                after,
+                what,
+            } => write!(
+                f,
+                "{operation} request to {url}{}: {} within {after:?} (see fal_runtime::Timeouts)",
+                of_request(id),
+                match what {
+                    Wait::Headers => "no response headers",
+                    Wait::Body => "the body stalled: no bytes",
+                }
+            ),
             Repr::TooLarge {
                 operation,
                 url,
@@ -571,7 +608,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.inner.repr {
             Repr::Api(_) | Repr::Timeout { .. } | Repr::RequestId(_) | Repr::Validation(_) => None,
-            Repr::UntrustedUrl { .. } | Repr::TooLarge { .. } => None,
+            Repr::UntrustedUrl { .. } | Repr::TooLarge { .. } | Repr::Waited { .. } => None,
             Repr::Transport { source, .. } => Some(source),
             Repr::Decode { source, .. } | Repr::Input { source, .. } => Some(source),
             Repr::EndpointId(_) => None,

@@ -196,7 +196,8 @@ impl crate::Client {
         }
         let operation = crate::http::Operation::Download;
         let limit = self.max_response_bytes();
-        let read = |response: reqwest::Response| crate::http::read_body(response, operation, limit);
+        let read =
+            |response: reqwest::Response| crate::http::read_body(self, response, operation, limit);
         let traffic = crate::destination::Traffic::Public;
         crate::http::exchange_as(
             self,

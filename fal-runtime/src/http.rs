@@ -5,12 +5,12 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use rand::Rng;
 use reqwest::StatusCode;
 use url::Url;
 
 use crate::destination::Traffic;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Wait};
+use crate::timeouts::Bound;
 use crate::Client;
 
 /// Which kind of call is being made; it selects what may be retried.
@@ -18,8 +18,10 @@ use crate::Client;
 pub(crate) enum Operation {
     /// Queue submit.
     Submit,
-    /// Queue status poll or status-stream open.
+    /// Queue status poll.
     Status,
+    /// Queue status stream (SSE): retried like a poll, bounded by its headers.
+    StatusStream,
     /// Queue result.
     Result,
     /// Queue cancel.
@@ -49,6 +51,7 @@ impl fmt::Display for Operation {
         f.write_str(match self {
             Operation::Submit => "submit",
             Operation::Status => "status",
+            Operation::StatusStream => "status stream",
             Operation::Result => "result",
             Operation::Cancel => "cancel",
             Operation::Run => "run",
@@ -65,7 +68,9 @@ impl Operation {
     pub(crate) fn retries_status(self, status: StatusCode) -> bool {
         match (self, status.as_u16()) {
             (Operation::Submit, code) => matches!(code, 429 | 503),
-            (Operation::Status, code) => matches!(code, 429 | 500 | 502 | 503 | 504),
+            (Operation::Status | Operation::StatusStream, code) => {
+                matches!(code, 429 | 500 | 502 | 503 | 504)
+            }
             (_, code) => matches!(code, 429 | 502 | 503 | 504),
         }
     }
@@ -87,13 +92,24 @@ impl Operation {
     }
 
     pub(crate) fn retries_transport(self, err: &reqwest::Error) -> bool {
+        // A connect timeout sent nothing: it is retried like any connect failure.
+        if err.is_timeout() && !err.is_connect() {
+            return self.retries_timeout();
+        }
         match self {
             Operation::Submit => err.is_connect(),
-            Operation::Run | Operation::Stream | Operation::Upload => {
-                err.is_connect() || (err.is_request() && !err.is_timeout())
-            }
-            _ => err.is_connect() || err.is_timeout() || err.is_request(),
+            _ => err.is_connect() || err.is_request(),
         }
+    }
+
+    /// Whether an attempt that exceeded its bound ([`crate::Timeouts`]) is
+    /// tried again: not when the server may still be working on it (a submit,
+    /// a run, a stream, an upload), as in fal's JS client.
+    pub(crate) fn retries_timeout(self) -> bool {
+        !matches!(
+            self,
+            Operation::Submit | Operation::Run | Operation::Stream | Operation::Upload
+        )
     }
 }
 
@@ -210,7 +226,10 @@ impl RetryPolicy {
         if !self.jitter || delay.is_zero() {
             return delay;
         }
-        let spread: f64 = rand::thread_rng().gen_range(-0.25..=0.25);
+        let Some(unit) = crate::random::unit_spread() else {
+            return delay;
+        };
+        let spread = 0.25 * unit;
         // `try_from` rather than `mul_f64`, which panics when a huge configured
         // delay overflows.
         Duration::try_from_secs_f64(delay.as_secs_f64() * (1.0 + spread)).unwrap_or(delay)
@@ -423,8 +442,37 @@ pub(crate) async fn attempt_as(
     })?;
     // Errors name the fal URL meant, not the proxy it went through.
     let url = request.url().clone();
-    let request = client.prepare(request, traffic)?;
-    match client.http().execute(request).await {
+    let mut request = client.prepare(request, traffic)?;
+    // Every attempt is bounded ([`crate::Timeouts`]): a call read whole by
+    // its total timeout (one the call set itself, per call, wins), a stream
+    // or a download by the wait for its headers (its body has an idle timer).
+    let sent = match client.timeouts().bound(operation) {
+        Bound::Total(total) => {
+            if client.sets_totals() {
+                request.timeout_mut().get_or_insert(total);
+            }
+            client.http().execute(request).await
+        }
+        Bound::Headers(default) => {
+            let bound = request.timeout_mut().take().unwrap_or(default);
+            match tokio::time::timeout(bound, client.http().execute(request)).await {
+                Ok(sent) => sent,
+                Err(_) => {
+                    return Err(Failed {
+                        err: Error::waited(
+                            operation,
+                            shown_url(client, &url),
+                            bound,
+                            Wait::Headers,
+                        ),
+                        retryable: operation.retries_timeout(),
+                        retry_after: None,
+                    })
+                }
+            }
+        }
+    };
+    match sent {
         Ok(response) if response.status().is_success() => Ok(response),
         Ok(response) => {
             if let Some(err) = crate::destination::unfollowed_redirect(client, &response, operation)
@@ -432,7 +480,7 @@ pub(crate) async fn attempt_as(
                 return Err(Failed::fatal(err));
             }
             let status = response.status();
-            let err = Error::from_response(response).await;
+            let err = Error::from_response(response, client.timeouts().idle_body).await;
             let api = err.api();
             let timed_out_by_caller = status == StatusCode::GATEWAY_TIMEOUT
                 && api.is_some_and(|a| a.timeout_type.is_some());
@@ -445,17 +493,21 @@ pub(crate) async fn attempt_as(
         }
         Err(source) => {
             let retryable = operation.retries_transport(&source);
-            let url = match client.proxy_url() {
-                // A dead proxy must not look like a dead fal host.
-                Some(proxy) => format!("{} via proxy {}", display_url(&url), display_url(proxy)),
-                None => display_url(&url),
-            };
             Err(Failed {
-                err: Error::transport(operation, url, source),
+                err: Error::transport(operation, shown_url(client, &url), source),
                 retryable,
                 retry_after: None,
             })
         }
+    }
+}
+
+/// The URL meant, for an error, with the proxy it went through: a dead proxy
+/// must not look like a dead fal host.
+fn shown_url(client: &Client, url: &Url) -> String {
+    match client.proxy_url() {
+        Some(proxy) => format!("{} via proxy {}", display_url(url), display_url(proxy)),
+        None => display_url(url),
     }
 }
 
@@ -464,16 +516,20 @@ pub(crate) async fn attempt_as(
 /// [`exchange`] when the operation allows), an oversized one is
 /// [`crate::ErrorKind::TooLarge`] (never retried: it would only come again).
 pub(crate) async fn read_body(
+    client: &Client,
     response: reqwest::Response,
     operation: Operation,
     limit: u64,
 ) -> Result<bytes::Bytes> {
     let url = display_url(response.url());
-    crate::body::read_capped(response, limit)
+    crate::body::read_capped(response, limit, client.timeouts().idle_body)
         .await
         .map_err(|err| match err {
             crate::body::BodyError::Transport(source) => Error::transport(operation, url, source),
             crate::body::BodyError::TooLarge { limit } => Error::too_large(operation, url, limit),
+            crate::body::BodyError::Idle { after } => {
+                Error::waited(operation, url, after, Wait::Body)
+            }
         })
 }
 

@@ -143,6 +143,7 @@ mod options;
 pub mod platform;
 mod proxy;
 mod queue;
+mod random;
 #[cfg(feature = "realtime")]
 pub mod realtime;
 #[cfg(feature = "run")]
@@ -155,6 +156,7 @@ pub mod storage;
 pub mod stream;
 #[cfg(feature = "subscribe")]
 mod subscribe;
+mod timeouts;
 mod validation;
 mod values;
 #[cfg(feature = "webhook")]
@@ -177,6 +179,7 @@ pub use run::Run;
 pub use status::{Log, Metrics, QueueStatus};
 #[cfg(feature = "subscribe")]
 pub use subscribe::{Subscribe, WaitMode};
+pub use timeouts::Timeouts;
 pub use validation::{Checkable, ValidationError};
 pub use values::{UnknownEnumValue, UnlistedValue};
 

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, Default)]
 pub struct RequestOptions {
     start_timeout: Option<Duration>,
+    client_timeout: Option<Duration>,
     priority: Option<Priority>,
     runner_hint: Option<String>,
     webhook_url: Option<String>,
@@ -67,6 +68,17 @@ impl RequestOptions {
         self
     }
 
+    /// This client's own bound on one attempt of this call, replacing the
+    /// client's [`Timeouts`](crate::Timeouts) for it: the whole submit
+    /// (`submit`), the whole direct run (`run`), or the wait for a `/stream`
+    /// call's response headers (`stream_headers`). Unlike
+    /// [`start_timeout`](Self::start_timeout) it is not sent to fal; when it
+    /// fires the call fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout).
+    pub fn client_timeout(mut self, timeout: Duration) -> Self {
+        self.client_timeout = Some(timeout);
+        self
+    }
+
     /// Queue priority; sent only when set (fal's default is normal).
     pub fn priority(mut self, priority: Priority) -> Self {
         self.priority = Some(priority);
@@ -115,6 +127,15 @@ impl RequestOptions {
     /// The start timeout, if any.
     pub fn start_timeout_value(&self) -> Option<Duration> {
         self.start_timeout
+    }
+
+    /// Puts the [`client_timeout`](Self::client_timeout), when set, on a
+    /// request: the retry loop uses a request's own timeout as its bound.
+    pub(crate) fn bound(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.client_timeout {
+            Some(timeout) => request.timeout(timeout),
+            None => request,
+        }
     }
 
     /// The headers these options put on a request (`priority` only on submit,

@@ -24,10 +24,6 @@ use crate::status::QueueStatus;
 use crate::stream::{SseBody, StreamError, StreamOptions};
 use crate::{Client, EndpointId};
 
-/// Upper bound for one status poll or cancel: both are small, so a call that
-/// takes longer is stuck (and is retried), not slow.
-const SHORT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// How long a finished status stream may take to close before its connection is
 /// dropped rather than reused.
 const DRAIN_BUDGET: Duration = Duration::from_millis(50);
@@ -211,7 +207,6 @@ impl<O: DeserializeOwned> QueueHandle<O> {
                 .http()
                 .get(url.clone())
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
-                .timeout(SHORT_CALL_TIMEOUT)
         })
         .instrument(self.span("status"))
         .await
@@ -237,7 +232,7 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         let mut url = http::join_segments(&self.status_url, ["stream"]);
         url.query_pairs_mut()
             .append_pair("logs", if logs { "1" } else { "0" });
-        let response = http::send(&self.client, Operation::Status, || {
+        let response = http::send(&self.client, Operation::StatusStream, || {
             self.client
                 .http()
                 .get(url.clone())
@@ -246,10 +241,11 @@ impl<O: DeserializeOwned> QueueHandle<O> {
         .instrument(self.span("status_stream"))
         .await
         .map_err(|err| err.with_request_id(&self.request_id))?;
+        let options = options.or_idle(self.client.timeouts().stream_idle);
         Ok(StatusStream::new(
             response,
             self.request_id.clone(),
-            options,
+            &options,
         ))
     }
 
@@ -286,7 +282,6 @@ impl<O: DeserializeOwned> QueueHandle<O> {
                 .http()
                 .put(self.cancel_url.clone())
                 .header(ACCEPT, HeaderValue::from_static("application/json"))
-                .timeout(SHORT_CALL_TIMEOUT)
         })
         .instrument(self.span("cancel"))
         .await
@@ -309,7 +304,7 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let request_id = request_id.or(header_id.as_deref());
-    let body = http::read_body(response, operation, client.max_response_bytes())
+    let body = http::read_body(client, response, operation, client.max_response_bytes())
         .await
         .map_err(|err| match request_id {
             Some(id) => err.with_request_id(id),
@@ -362,7 +357,7 @@ impl fmt::Debug for StatusStream {
 
 impl StatusStream {
     fn new(response: reqwest::Response, request_id: String, options: &StreamOptions) -> Self {
-        let events = SseBody::new(response.bytes_stream(), options);
+        let events = SseBody::new(crate::body::chunks(response), options);
         let inner = stream::unfold(
             (events, request_id, false),
             |(mut events, request_id, done)| async move {
@@ -478,13 +473,15 @@ pub(crate) async fn submit<O: DeserializeOwned>(
         url.query_pairs_mut().append_pair("fal_webhook", webhook);
     }
     let response = http::send(client, Operation::Submit, || {
-        client
-            .http()
-            .post(url.clone())
-            .headers(headers.clone())
-            .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body.clone())
+        options.bound(
+            client
+                .http()
+                .post(url.clone())
+                .headers(headers.clone())
+                .header(ACCEPT, HeaderValue::from_static("application/json"))
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body.clone()),
+        )
     })
     .await?;
     let header_id = response

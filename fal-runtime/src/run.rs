@@ -76,13 +76,15 @@ where
                 let headers = self.options.headers(false)?;
                 let url = http::join(client.run_base(), &endpoint.to_string());
                 let response = http::send(client, Operation::Run, || {
-                    client
-                        .http()
-                        .post(url.clone())
-                        .headers(headers.clone())
-                        .header(ACCEPT, HeaderValue::from_static("application/json"))
-                        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                        .body(body.clone())
+                    self.options.bound(
+                        client
+                            .http()
+                            .post(url.clone())
+                            .headers(headers.clone())
+                            .header(ACCEPT, HeaderValue::from_static("application/json"))
+                            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                            .body(body.clone()),
+                    )
                 })
                 .await?;
                 if let Some(id) = response

@@ -40,8 +40,9 @@ impl fmt::Display for UnlistedValue {
 
 /// A string that is not one of a generated enum's listed values (from its
 /// `FromStr` or `TryFrom<&str>`).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{value:?} is not a {type_name} value (expected one of: {})", expected_list(.expected))]
+// Display and Error written out: thiserror is only a dependency of the
+// opt-in feature families, and this type is always compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownEnumValue {
     /// The enum, e.g. `OutputFormat`.
     pub type_name: &'static str,
@@ -62,13 +63,24 @@ impl UnknownEnumValue {
     }
 }
 
-fn expected_list(values: &[&str]) -> String {
-    values
-        .iter()
-        .map(|v| format!("{v:?}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+impl fmt::Display for UnknownEnumValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not a {} value (expected one of: ",
+            self.value, self.type_name
+        )?;
+        for (i, value) in self.expected.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{value:?}")?;
+        }
+        f.write_str(")")
+    }
 }
+
+impl std::error::Error for UnknownEnumValue {}
 
 #[cfg(test)]
 mod tests {

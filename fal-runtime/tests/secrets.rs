@@ -2,35 +2,13 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{fast_retry, prompt};
+use common::{fast_retry, prompt, Capture};
 use fal_runtime::{Client, Key};
 use fal_testkit::Testkit;
 
 const SECRET: &str = "s3cr3t-value-never-printed";
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[tokio::test]
 async fn the_key_is_never_printed() {
@@ -80,7 +58,7 @@ async fn the_key_is_never_printed() {
     assert!(!format!("{err:?}").contains(SECRET), "{err:?}");
 
     drop(_guard);
-    let logged = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    let logged = capture.text();
     assert!(
         logged.contains("fal-ai/flux/dev"),
         "spans were recorded: {logged}"

@@ -7,8 +7,11 @@
 //! behaviour. That is also how scenario files ([`crate::scenario`]) are played.
 //!
 //! Where each fault acts:
-//! - [`Fault::Status`], [`Fault::UserTimeout`], [`Fault::Delay`] and
-//!   [`Fault::DropConnection`] act on the HTTP exchange of any route.
+//! - [`Fault::Status`], [`Fault::UserTimeout`], [`Fault::Delay`],
+//!   [`Fault::DropConnection`], [`Fault::MalformedBody`] and [`Fault::Drip`]
+//!   act on the HTTP exchange of any route.
+//! - [`Fault::EndlessLine`] answers an SSE route (status stream, `/stream`)
+//!   with one line that never ends.
 //! - [`Fault::TruncateStream`] acts on SSE routes (status stream, and `/stream`
 //!   once that module reads [`crate::router::Call::fault`]).
 //! - [`Fault::CompleteWithError`] and [`Fault::RunnerCancel`] change the fate of
@@ -64,11 +67,27 @@ pub enum Fault {
     /// and answer with its status and headers, `x-fal-request-id` included,
     /// but with a body that is not JSON.
     MalformedBody,
+    /// Handle the request normally, send the status and headers at once, then
+    /// the body one byte at a time, `interval_ms` before each byte: a slow or
+    /// hostile host. A huge interval is a body that never comes.
+    Drip {
+        /// Milliseconds before each byte of the body.
+        interval_ms: u64,
+    },
     /// Cut an SSE stream (no terminating chunk) after this many events. On
     /// `/stream` half of the next event is sent before the cut.
     TruncateStream {
         /// Events sent before the cut.
         after_events: usize,
+    },
+    /// An event stream (status stream or `/stream`) answered `200
+    /// text/event-stream` whose body is one line that never ends: `data: `,
+    /// then one `x` every `interval_ms`, never a newline, until the testkit
+    /// stops. Each chunk is news to a reader that resets its idle timer on
+    /// bytes rather than on lines.
+    EndlessLine {
+        /// Milliseconds between two bytes.
+        interval_ms: u64,
     },
     /// `/stream` goes silent (connection open, nothing sent) after this many events.
     StallStream {
@@ -131,8 +150,9 @@ impl Fault {
             | Fault::UserTimeout
             | Fault::Delay { .. }
             | Fault::DropConnection { .. }
-            | Fault::MalformedBody => true,
-            Fault::TruncateStream { .. } => {
+            | Fault::MalformedBody
+            | Fault::Drip { .. } => true,
+            Fault::TruncateStream { .. } | Fault::EndlessLine { .. } => {
                 matches!(route, RouteKind::StatusStream | RouteKind::Stream)
             }
             Fault::StallStream { .. }
@@ -221,9 +241,23 @@ impl FaultRule {
         FaultRule::new(Fault::MalformedBody)
     }
 
+    /// Handle the request, send the headers, then the body one byte per
+    /// `interval` (a huge interval: headers, then silence).
+    pub fn drip(interval: Duration) -> Self {
+        let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        FaultRule::new(Fault::Drip { interval_ms })
+    }
+
     /// Cut the status stream after `after_events` events.
     pub fn truncate_stream(after_events: usize) -> Self {
         FaultRule::new(Fault::TruncateStream { after_events }).on(RouteKind::StatusStream)
+    }
+
+    /// The next status stream is one endless line, a byte every `interval`
+    /// (`.on(RouteKind::Stream)` for `/stream`).
+    pub fn endless_line(interval: Duration) -> Self {
+        let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        FaultRule::new(Fault::EndlessLine { interval_ms }).on(RouteKind::StatusStream)
     }
 
     /// `/stream` goes silent after `after_events` events.

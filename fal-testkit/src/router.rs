@@ -483,6 +483,11 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, request: Request) -
             let answered_as = request_id.as_deref().unwrap_or(&own_id);
             return finish(&shared, seen, response, answered_as, !*ingress);
         }
+        Some(Fault::EndlessLine { interval_ms }) => {
+            let response =
+                endless_line(Duration::from_millis(*interval_ms), shared.shutdown.clone());
+            return finish(&shared, seen, response, &own_id, true);
+        }
         Some(Fault::UserTimeout) => {
             let mut response = reply::json(
                 StatusCode::GATEWAY_TIMEOUT,
@@ -503,6 +508,10 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, request: Request) -
         _ => None,
     };
     let malformed = matches!(fault, Some(Fault::MalformedBody));
+    let drip_every = match &fault {
+        Some(Fault::Drip { interval_ms }) => Some(Duration::from_millis(*interval_ms)),
+        _ => None,
+    };
     let call = Call {
         shared: shared.clone(),
         service: target.service,
@@ -522,7 +531,67 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, request: Request) -
     } else {
         response
     };
+    let response = match drip_every {
+        Some(interval) => drip(response, interval, shared.shutdown.clone()),
+        None => response,
+    };
     finish(&shared, seen, response, &own_id, true)
+}
+
+/// `200 text/event-stream` with a body that is one line without end: `data: `,
+/// then an `x` per `interval`, until the testkit shuts down.
+fn endless_line(interval: Duration, shutdown: tokio_util::sync::CancellationToken) -> Response {
+    let start =
+        futures::stream::once(async { Ok::<_, std::io::Error>(Bytes::from_static(b"data: ")) });
+    let rest = futures::stream::unfold(shutdown, move |shutdown| async move {
+        tokio::select! {
+            () = tokio::time::sleep(interval) => Some((Ok(Bytes::from_static(b"x")), shutdown)),
+            () = shutdown.cancelled() => None,
+        }
+    });
+    let mut response = Response::new(Body::from_stream(start.chain(rest)));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    response
+}
+
+/// The same status and headers at once, then the body one byte per
+/// `interval` (the length is announced when known, as a slow host would).
+/// Stops when the testkit shuts down.
+fn drip(
+    response: Response,
+    interval: Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Response {
+    let (mut parts, body) = response.into_parts();
+    if let Some(n) = body.size_hint().exact() {
+        parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    let bytes = futures::stream::once(async move {
+        axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default()
+    });
+    let stream = bytes.flat_map(move |whole| {
+        let shutdown = shutdown.clone();
+        futures::stream::unfold((whole, 0usize), move |(whole, at)| {
+            let shutdown = shutdown.clone();
+            async move {
+                if at >= whole.len() {
+                    return None;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(interval) => {}
+                    () = shutdown.cancelled() => return None,
+                }
+                let byte = whole.slice(at..at + 1);
+                Some((Ok::<_, std::io::Error>(byte), (whole, at + 1)))
+            }
+        })
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 /// Adds `x-fal-request-id` (unless the handler set one, or this mimics an

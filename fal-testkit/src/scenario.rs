@@ -155,6 +155,8 @@ fn fault_kind(fault: &Fault) -> &'static str {
         Fault::Delay { .. } => "delay",
         Fault::DropConnection { .. } => "drop_connection",
         Fault::MalformedBody => "malformed_body",
+        Fault::Drip { .. } => "drip",
+        Fault::EndlessLine { .. } => "endless_line",
         Fault::TruncateStream { .. } => "truncate_stream",
         Fault::StallStream { .. } => "stall_stream",
         Fault::StreamErrorEvent { .. } => "stream_error_event",

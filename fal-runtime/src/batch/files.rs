@@ -273,7 +273,7 @@ async fn download(client: &Client, url: &str, target: &Path) -> Result<(u64, Str
         .await
         .map_err(|failed| failed.map(|e| remote(e.to_string())))?;
         let expected = response.content_length();
-        match write_body(response, temp).await {
+        match write_body(response, temp, client.timeouts().idle_body).await {
             Ok((size, sha)) if expected.is_none_or(|n| n == size) => {
                 tokio::fs::rename(temp, target)
                     .await
@@ -297,6 +297,12 @@ async fn download(client: &Client, url: &str, target: &Path) -> Result<(u64, Str
                 let _ = tokio::fs::remove_file(temp).await;
                 Err(Failed::retry(remote(format!("the download broke: {err}"))))
             }
+            Err(BodyError::Stalled(after)) => {
+                let _ = tokio::fs::remove_file(temp).await;
+                Err(Failed::retry(remote(format!(
+                    "the download stalled: no bytes within {after:?}"
+                ))))
+            }
         }
     })
     .await
@@ -305,21 +311,27 @@ async fn download(client: &Client, url: &str, target: &Path) -> Result<(u64, Str
 enum BodyError {
     Local(std::io::Error),
     Remote(reqwest::Error),
+    /// No bytes for this long ([`crate::Timeouts::idle_body`]).
+    Stalled(std::time::Duration),
 }
 
 async fn write_body(
     mut response: reqwest::Response,
     temp: &Path,
+    idle: std::time::Duration,
 ) -> Result<(u64, String), BodyError> {
     let mut out = tokio::fs::File::create(temp)
         .await
         .map_err(BodyError::Local)?;
     let mut hasher = Sha256::new();
     let mut size = 0u64;
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| BodyError::Remote(e.without_url()))?
+    while let Some(chunk) =
+        crate::body::next_chunk(&mut response, idle)
+            .await
+            .map_err(|e| match e {
+                crate::body::ChunkError::Transport(e) => BodyError::Remote(e.without_url()),
+                crate::body::ChunkError::Idle(after) => BodyError::Stalled(after),
+            })?
     {
         hasher.update(&chunk);
         size += chunk.len() as u64;

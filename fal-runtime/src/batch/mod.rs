@@ -359,9 +359,9 @@ fn lock_dir(dir: &Path) -> Result<File, BatchError> {
     }
 }
 
-fn random_id() -> String {
-    let bytes: [u8; 8] = rand::random();
-    hex::encode(bytes)
+fn random_id() -> Result<String, BatchError> {
+    let bytes: [u8; 8] = crate::random::bytes().map_err(|e| BatchError::Config(e.to_string()))?;
+    Ok(hex::encode(bytes))
 }
 
 impl Batch {
@@ -421,7 +421,7 @@ impl Batch {
             input_sha256,
             jobs: meta.jobs,
             webhook,
-            dir_id: random_id(),
+            dir_id: random_id()?,
             state: match &state {
                 StateLocation::Sqlite => manifest::StateRecord::Sqlite,
                 #[cfg(feature = "batch-postgres")]
@@ -541,7 +541,7 @@ impl Batch {
             input_sha256: meta.input_sha256,
             jobs: meta.jobs,
             webhook: meta.webhook,
-            dir_id: random_id(),
+            dir_id: random_id()?,
             state: manifest::StateRecord::Sqlite,
         };
         manifest.write(dir)?;

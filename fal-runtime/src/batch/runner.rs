@@ -266,7 +266,9 @@ fn classify_submit(err: &Error) -> SubmitVerdict {
             retry_after: None,
             rate_limited: false,
         },
-        Repr::Transport { .. } | Repr::Decode { .. } => SubmitVerdict::Doubtful,
+        Repr::Transport { .. } | Repr::Waited { .. } | Repr::Decode { .. } => {
+            SubmitVerdict::Doubtful
+        }
         Repr::Config { .. } | Repr::EndpointId(_) => SubmitVerdict::Fatal,
         _ => SubmitVerdict::JobError,
     }
@@ -276,7 +278,7 @@ fn classify_submit(err: &Error) -> SubmitVerdict {
 fn transient(err: &Error) -> bool {
     match err.repr() {
         Repr::Api(api) => matches!(api.status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504),
-        Repr::Transport { .. } | Repr::Stream(_) => true,
+        Repr::Transport { .. } | Repr::Waited { .. } | Repr::Stream(_) => true,
         _ => false,
     }
 }
@@ -645,7 +647,7 @@ pub(crate) async fn run(
         store,
         client,
         options,
-        owner: format!("{}-{}", batch.manifest.dir_id, super::random_id()),
+        owner: format!("{}-{}", batch.manifest.dir_id, super::random_id()?),
         dir_id: batch.manifest.dir_id.clone(),
         net: Semaphore::new(options.connections.max(1)),
         paused_until: Mutex::new(None),

@@ -143,7 +143,7 @@ impl Platform {
                 .get("x-fal-request-id")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            match http::read_body(response, retry_as, client.max_response_bytes()).await {
+            match http::read_body(client, response, retry_as, client.max_response_bytes()).await {
                 Ok(bytes) => Ok((bytes, request_id)),
                 Err(err) => Err(match &request_id {
                     Some(id) => err.with_request_id(id),

@@ -11,7 +11,6 @@
 use std::fmt::Write as _;
 
 use bytes::Bytes;
-use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -186,7 +185,7 @@ impl RequestParts {
     pub fn idempotency_key(&mut self, name: &str, key: Option<&str>) -> Result<()> {
         let key = match key {
             Some(key) => key.to_owned(),
-            None => random_key(),
+            None => random_key()?,
         };
         self.header(name, &key)?;
         self.idempotency_key = Some(key);
@@ -253,9 +252,9 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
-/// 128 random bits in the UUID v4 text form.
-fn random_key() -> String {
-    let mut bytes: [u8; 16] = rand::thread_rng().gen();
+/// 122 random bits in the UUID v4 text form.
+fn random_key() -> Result<String> {
+    let mut bytes: [u8; 16] = crate::random::bytes()?;
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let mut out = String::with_capacity(36);
@@ -265,7 +264,7 @@ fn random_key() -> String {
         }
         let _ = write!(out, "{byte:02x}");
     }
-    out
+    Ok(out)
 }
 
 /// A successful answer's body, for [`Operation::read`].

@@ -31,9 +31,6 @@ use super::token::Tokens;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// How long a WebSocket handshake may take.
-const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Opens one connection with a token the session has not used before.
 pub(crate) async fn open(url: &Url, tokens: &Tokens) -> Result<Socket, RealtimeError> {
     let token = tokens.for_connection().await?;
@@ -41,8 +38,10 @@ pub(crate) async fn open(url: &Url, tokens: &Tokens) -> Result<Socket, RealtimeE
     url.query_pairs_mut().append_pair("fal_jwt_token", &token);
     // Nagle off: realtime frames are small and latency is the point.
     let handshake = tokio_tungstenite::connect_async_with_config(url.as_str(), None, true);
-    match tokio::time::timeout(OPEN_TIMEOUT, handshake).await {
-        Err(_) => Err(RealtimeError::HandshakeTimeout(OPEN_TIMEOUT)),
+    // How long a handshake may take: [`crate::Timeouts::realtime_handshake`].
+    let bound = tokens.client().timeouts().realtime_handshake;
+    match tokio::time::timeout(bound, handshake).await {
+        Err(_) => Err(RealtimeError::HandshakeTimeout(bound)),
         Ok(Err(error)) => Err(handshake_error(error)),
         Ok(Ok((socket, _response))) => Ok(socket),
     }

@@ -67,7 +67,12 @@ async fn fetch(
     })
     .to_string();
     let read = |response: reqwest::Response| {
-        http::read_body(response, Operation::Token, crate::body::SMALL_BODY_LIMIT)
+        http::read_body(
+            client,
+            response,
+            Operation::Token,
+            crate::body::SMALL_BODY_LIMIT,
+        )
     };
     let bytes = http::exchange(
         client,
@@ -106,6 +111,11 @@ pub(crate) struct Tokens {
 }
 
 impl Tokens {
+    /// The client the tokens are fetched with.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub(crate) fn new(client: Client, alias: String, expiration: Duration) -> Arc<Self> {
         Arc::new(Self {
             client,

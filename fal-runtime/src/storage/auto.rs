@@ -84,7 +84,7 @@ pub(crate) struct Collected {
 
 /// Serialises `input`, collecting its local files; a failure names the field.
 pub(crate) fn collect(input: &(impl Serialize + ?Sized)) -> Result<Collected> {
-    let nonce = format!("{:032x}", rand::random::<u128>());
+    let nonce = format!("{:032x}", u128::from_le_bytes(crate::random::bytes()?));
     COLLECTOR.with(|cell| {
         *cell.borrow_mut() = Some(Collector {
             nonce: nonce.clone(),

@@ -144,7 +144,7 @@ pub(crate) async fn signed_attempt(
         Ok(response) if response.status().is_success() => Ok(response),
         Ok(response) => {
             let retryable = operation.retries_status(response.status());
-            let failure = status_failure(response).await;
+            let failure = status_failure(response, client.timeouts().idle_body).await;
             Err(Failed {
                 err: failure,
                 retryable,
@@ -160,14 +160,11 @@ pub(crate) async fn signed_attempt(
 }
 
 /// Reads a failing response into an [`UploadFailure::Status`].
-pub(crate) async fn status_failure(response: reqwest::Response) -> UploadFailure {
+pub(crate) async fn status_failure(
+    response: reqwest::Response,
+    idle: std::time::Duration,
+) -> UploadFailure {
     let status = response.status().as_u16();
-    let body = match crate::body::read_capped(response, crate::body::SMALL_BODY_LIMIT).await {
-        Ok(bytes) => crate::error::preview(&String::from_utf8_lossy(&bytes)),
-        Err(crate::body::BodyError::Transport(_)) => String::new(),
-        Err(crate::body::BodyError::TooLarge { limit }) => {
-            format!("(body over {limit} bytes, not read)")
-        }
-    };
+    let body = crate::error::preview(&crate::body::error_text(response, idle).await);
     UploadFailure::Status { status, body }
 }

@@ -255,8 +255,10 @@ async fn try_part(
 ) -> Result<CompletedPart, Failed<UploadFailure>> {
     let (body, len) = body.body().await?;
     let put = client
-        .http()
-        .put(url.clone())
+        .with_total(
+            client.http().put(url.clone()),
+            client.timeouts().upload_part,
+        )
         .header(CONTENT_LENGTH, len)
         .body(body);
     let response = signed_attempt(client, put).await?;
@@ -268,10 +270,16 @@ async fn try_part(
     // fal's JS flow answers with JSON {partNumber, etag}; S3-style stores send
     // an ETag header. Reading the body to its end also proves the answer was
     // not cut; a cut one is sent again (a part PUT may be repeated).
-    let body = match crate::body::read_capped(response, crate::body::SMALL_BODY_LIMIT).await {
+    let limit = crate::body::SMALL_BODY_LIMIT;
+    let body = match crate::body::read_capped(response, limit, client.timeouts().idle_body).await {
         Ok(body) => body,
         Err(crate::body::BodyError::Transport(err)) => {
             return Err(Failed::retry(UploadFailure::Transport(err)))
+        }
+        Err(crate::body::BodyError::Idle { after }) => {
+            return Err(Failed::retry(UploadFailure::Protocol(format!(
+                "part {number} answer stalled: no bytes within {after:?}"
+            ))))
         }
         Err(crate::body::BodyError::TooLarge { limit }) => {
             return Err(Failed::fatal(UploadFailure::Protocol(format!(
@@ -300,7 +308,10 @@ async fn complete(
     let body = json!({ "parts": parts });
     let (url, body) = (&url, &body);
     retrying(client.retry_policy(), Operation::Upload, |_| async move {
-        let request = client.http().post(url.clone()).json(body);
+        let post = client.http().post(url.clone());
+        let request = client
+            .with_total(post, client.timeouts().upload_complete)
+            .json(body);
         signed_attempt(client, request)
             .await
             .map_err(|f| f.map(UploadError::Complete))?;

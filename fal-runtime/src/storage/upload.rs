@@ -176,7 +176,12 @@ pub(crate) async fn initiate(
     // again like any transport failure (initiating twice only leaves an unused
     // signed URL).
     let read = |response: reqwest::Response| {
-        crate::http::read_body(response, Operation::Upload, crate::body::SMALL_BODY_LIMIT)
+        crate::http::read_body(
+            client,
+            response,
+            Operation::Upload,
+            crate::body::SMALL_BODY_LIMIT,
+        )
     };
     let make = || {
         let mut request = client
@@ -252,8 +257,10 @@ async fn single(
             let (body, len) = content.body().await?;
             // No credentials: the signed URL is the authorization.
             let put = client
-                .http()
-                .put(upload_url.clone())
+                .with_total(
+                    client.http().put(upload_url.clone()),
+                    client.timeouts().upload_part,
+                )
                 .header(CONTENT_TYPE, &described.content_type)
                 .header(CONTENT_LENGTH, len)
                 .body(body);

@@ -62,14 +62,15 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = 32 << 20;
 /// ([`crate::QueueHandle::status_stream_with`]).
 #[derive(Clone, Debug)]
 pub struct StreamOptions {
-    inactivity_timeout: Duration,
+    /// `None`: the client's [`crate::Timeouts::stream_idle`].
+    inactivity_timeout: Option<Duration>,
     max_event_bytes: usize,
 }
 
 impl Default for StreamOptions {
     fn default() -> Self {
         Self {
-            inactivity_timeout: DEFAULT_IDLE_TIMEOUT,
+            inactivity_timeout: None,
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
         }
     }
@@ -77,11 +78,25 @@ impl Default for StreamOptions {
 
 impl StreamOptions {
     /// Longest wait for the next complete line (event field or keep-alive)
-    /// before the stream fails with [`StreamError::Idle`]. Default
-    /// [`DEFAULT_IDLE_TIMEOUT`].
+    /// before the stream fails with [`StreamError::Idle`]. Default: the
+    /// client's [`Timeouts::stream_idle`](crate::Timeouts::stream_idle)
+    /// ([`DEFAULT_IDLE_TIMEOUT`] unless the client sets another).
     pub fn inactivity_timeout(mut self, timeout: Duration) -> Self {
-        self.inactivity_timeout = timeout;
+        self.inactivity_timeout = Some(timeout);
         self
+    }
+
+    /// These options, with `idle` as the inactivity timeout unless one was set.
+    pub(crate) fn or_idle(&self, idle: Duration) -> StreamOptions {
+        StreamOptions {
+            inactivity_timeout: Some(self.inactivity_timeout.unwrap_or(idle)),
+            max_event_bytes: self.max_event_bytes,
+        }
+    }
+
+    /// The inactivity timeout in force.
+    pub(crate) fn idle(&self) -> Duration {
+        self.inactivity_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT)
     }
 
     /// Largest event accepted, in bytes. Default [`DEFAULT_MAX_EVENT_BYTES`].

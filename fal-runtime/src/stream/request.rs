@@ -116,13 +116,15 @@ where
             let headers = self.options.headers(false)?;
             let url = http::join(client.run_base(), &stream_path(&endpoint));
             let response = http::send(client, Operation::Stream, || {
-                client
-                    .http()
-                    .post(url.clone())
-                    .headers(headers.clone())
-                    .header(ACCEPT, HeaderValue::from_static("text/event-stream"))
-                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                    .body(body.clone())
+                self.options.bound(
+                    client
+                        .http()
+                        .post(url.clone())
+                        .headers(headers.clone())
+                        .header(ACCEPT, HeaderValue::from_static("text/event-stream"))
+                        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                        .body(body.clone()),
+                )
             })
             .await?;
             let request_id = response
@@ -143,9 +145,9 @@ where
                 return Err(stream_error(kind, request_id.as_deref()));
             }
             Ok(EventStream::from_body(
-                response.bytes_stream(),
+                crate::body::chunks(response),
                 request_id,
-                &self.stream,
+                &self.stream.or_idle(client.timeouts().stream_idle),
             ))
         })
     }

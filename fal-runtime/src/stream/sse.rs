@@ -32,30 +32,42 @@ pub(crate) struct SseEvent {
 }
 
 /// Why a byte stream is not a well-formed event stream.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SseError {
     /// A `data:` or `event:` value was not UTF-8.
-    #[error("an SSE {field} field is not valid UTF-8")]
     InvalidUtf8 {
         /// `data` or `event`.
         field: &'static str,
     },
     /// One event (or one line) grew past the configured limit.
-    #[error("an SSE event exceeds the limit of {limit} bytes")]
     EventTooLarge {
         /// The limit in bytes.
         limit: usize,
     },
     /// The body ended after part of an event had arrived, without the blank line that
     /// completes it.
-    #[error(
-        "the event stream ended in the middle of an event ({pending_bytes} bytes unterminated)"
-    )]
     Unterminated {
         /// How many bytes of the unfinished event were received.
         pending_bytes: usize,
     },
 }
+
+impl std::fmt::Display for SseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InvalidUtf8 { field } => write!(f, "an SSE {field} field is not valid UTF-8"),
+            Self::EventTooLarge { limit } => {
+                write!(f, "an SSE event exceeds the limit of {limit} bytes")
+            }
+            Self::Unterminated { pending_bytes } => write!(
+                f,
+                "the event stream ended in the middle of an event ({pending_bytes} bytes unterminated)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SseError {}
 
 const BOM: &[u8] = "\u{feff}".as_bytes();
 
@@ -255,7 +267,7 @@ impl SseBody {
             body: body.boxed(),
             parser: SseParser::new(options.max_event_bytes),
             ready: VecDeque::new(),
-            idle: options.inactivity_timeout,
+            idle: options.idle(),
             finished: false,
         }
     }

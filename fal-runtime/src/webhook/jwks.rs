@@ -32,10 +32,6 @@ const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// often, so forged deliveries cannot make the receiver hammer fal's JWKS.
 const DEFAULT_MIN_REFRESH: Duration = Duration::from_secs(60);
 
-/// A key-set fetch that takes longer fails, so a stuck JWKS host cannot hold
-/// deliveries (and the receiver's handlers) indefinitely.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Why the key set could not be obtained.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -57,6 +53,14 @@ pub enum JwksError {
         url: String,
         /// The limit, in bytes.
         limit: u64,
+    },
+    /// The key set's body stalled: no bytes for `after`.
+    #[error("webhook key set from {url} stalled: no bytes within {after:?}")]
+    Stalled {
+        /// The JWKS URL.
+        url: String,
+        /// The bound that expired.
+        after: Duration,
     },
     /// The document is not a JWKS (`{"keys": [...]}`).
     #[error("webhook key set is not a JWKS document")]
@@ -139,6 +143,7 @@ impl WebhookError {
             }
             Self::Jwks(JwksError::Fetch { .. }) => ErrorKind::Transport,
             Self::Jwks(JwksError::TooLarge { .. }) => ErrorKind::TooLarge,
+            Self::Jwks(JwksError::Stalled { .. }) => ErrorKind::Timeout,
             Self::Jwks(_) | Self::Payload(_) => ErrorKind::Decode,
         }
     }
@@ -160,6 +165,9 @@ enum Source {
         /// The client's proxy ([`crate::proxy`]), when built by
         /// [`crate::Client::webhook_verifier`].
         proxy: Option<Url>,
+        /// The bound of one fetch ([`crate::Timeouts::jwks`]), so a stuck
+        /// JWKS host cannot hold deliveries (and the receiver's handlers).
+        timeout: Duration,
     },
     Fixed(Arc<[VerifyingKey]>),
 }
@@ -197,7 +205,7 @@ impl WebhookVerifier {
     /// Verifies against fal's real key set ([`DEFAULT_JWKS_URL`], falling back
     /// to [`LEGACY_JWKS_URL`] only when that cannot be fetched).
     pub fn new(http: reqwest::Client) -> Self {
-        Self::from_source(fal_source(http, None))
+        Self::from_source(fal_source(http, None, crate::Timeouts::default().jwks))
     }
 
     /// Verifies against the key set at `url` (e.g. the testkit's
@@ -208,6 +216,7 @@ impl WebhookVerifier {
             url,
             fallback: None,
             proxy: None,
+            timeout: crate::Timeouts::default().jwks,
         })
     }
 
@@ -286,14 +295,15 @@ impl WebhookVerifier {
 
     /// The key set and its age, fetching when absent, expired or `force`d.
     async fn keys(&self, force: bool) -> Result<(Arc<[VerifyingKey]>, Duration), JwksError> {
-        let (http, url, fallback, proxy) = match &self.inner.source {
+        let (http, url, fallback, proxy, timeout) = match &self.inner.source {
             Source::Fixed(keys) => return Ok((keys.clone(), Duration::ZERO)),
             Source::Remote {
                 http,
                 url,
                 fallback,
                 proxy,
-            } => (http, url, fallback.as_ref(), proxy.as_ref()),
+                timeout,
+            } => (http, url, fallback.as_ref(), proxy.as_ref(), *timeout),
         };
         let mut cache = self.inner.cache.lock().await;
         if let Some(cached) = cache.as_ref() {
@@ -303,12 +313,14 @@ impl WebhookVerifier {
                 return Ok((cached.keys.clone(), age));
             }
         }
-        let keys = match (fetch(http, url, proxy).await, fallback) {
+        let keys = match (fetch(http, url, proxy, timeout).await, fallback) {
             (Ok(keys), _) => keys,
             (Err(err), Some(fallback)) => {
                 tracing::debug!(error = %err, %fallback, "key set unavailable; trying the legacy host");
                 // The current host's failure is the one worth reporting.
-                fetch(http, fallback, proxy).await.map_err(|_| err)?
+                fetch(http, fallback, proxy, timeout)
+                    .await
+                    .map_err(|_| err)?
             }
             (Err(err), None) => return Err(err),
         };
@@ -325,6 +337,7 @@ async fn fetch(
     http: &reqwest::Client,
     url: &Url,
     proxy: Option<&Url>,
+    timeout: Duration,
 ) -> Result<Vec<VerifyingKey>, JwksError> {
     let failed = |source| JwksError::Fetch {
         url: url.to_string(),
@@ -332,7 +345,7 @@ async fn fetch(
     };
     let request = http
         .get(url.clone())
-        .timeout(FETCH_TIMEOUT)
+        .timeout(timeout)
         .header(http::header::ACCEPT, "application/json")
         .build()
         .map_err(failed)?;
@@ -342,10 +355,16 @@ async fn fetch(
         .and_then(reqwest::Response::error_for_status)
         .map_err(failed)?;
     let limit = crate::body::SMALL_BODY_LIMIT;
-    let body = crate::body::read_capped(response, limit)
+    // The fetch's total timeout bounds the body as well; the same bound serves
+    // as its idle gap.
+    let body = crate::body::read_capped(response, limit, timeout)
         .await
         .map_err(|err| match err {
             crate::body::BodyError::Transport(source) => failed(source),
+            crate::body::BodyError::Idle { after } => JwksError::Stalled {
+                url: url.to_string(),
+                after,
+            },
             crate::body::BodyError::TooLarge { limit } => JwksError::TooLarge {
                 url: url.to_string(),
                 limit,
@@ -369,19 +388,21 @@ impl crate::Client {
             rest.host_str() == Some("rest.fal.ai") && rest.path().trim_matches('/').is_empty();
         let proxy = self.proxy_for(crate::destination::Traffic::Public).cloned();
         if is_fal {
-            return WebhookVerifier::from_source(fal_source(self.http().clone(), proxy));
+            let timeout = self.timeouts().jwks;
+            return WebhookVerifier::from_source(fal_source(self.http().clone(), proxy, timeout));
         }
         WebhookVerifier::from_source(Source::Remote {
             http: self.http().clone(),
             url: crate::http::join(rest, ".well-known/jwks.json"),
             fallback: None,
             proxy,
+            timeout: self.timeouts().jwks,
         })
     }
 }
 
 /// fal's own key set: the current host, then the legacy one.
-fn fal_source(http: reqwest::Client, proxy: Option<Url>) -> Source {
+fn fal_source(http: reqwest::Client, proxy: Option<Url>, timeout: Duration) -> Source {
     // The constants are valid URLs; a failure here would be a typo in this file.
     let parse = |url| Url::parse(url).unwrap_or_else(|_| unreachable!());
     Source::Remote {
@@ -389,6 +410,7 @@ fn fal_source(http: reqwest::Client, proxy: Option<Url>) -> Source {
         url: parse(DEFAULT_JWKS_URL),
         fallback: Some(parse(LEGACY_JWKS_URL)),
         proxy,
+        timeout,
     }
 }
 
@@ -444,6 +466,7 @@ mod tests {
                 url,
                 fallback: Some(legacy_url.clone()),
                 proxy: None,
+                timeout: crate::Timeouts::default().jwks,
             })
         };
         let (keys, _) = verifier(current_url).keys(false).await.unwrap();
@@ -461,7 +484,11 @@ mod tests {
 
     #[test]
     fn fal_keys_come_from_rest_fal_ai_first() {
-        match fal_source(reqwest::Client::new(), None) {
+        match fal_source(
+            reqwest::Client::new(),
+            None,
+            crate::Timeouts::default().jwks,
+        ) {
             Source::Remote { url, fallback, .. } => {
                 assert_eq!(url.as_str(), "https://rest.fal.ai/.well-known/jwks.json");
                 assert_eq!(

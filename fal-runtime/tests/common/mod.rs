@@ -2,6 +2,8 @@
 //! near-zero retry delays, so fault tests stay fast.
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fal_runtime::{Client, RetryPolicy};
@@ -44,4 +46,33 @@ pub fn entries(tk: &Testkit, route: RouteKind) -> Vec<JournalEntry> {
 /// The FLUX-like input the testkit accepts.
 pub fn prompt() -> serde_json::Value {
     serde_json::json!({"prompt": "a lighthouse at dusk", "seed": 7})
+}
+
+/// A `tracing` writer that keeps everything written, for asserting on log
+/// output (`tracing_subscriber::fmt().with_writer(capture.clone())`).
+#[derive(Clone, Default)]
+pub struct Capture(pub Arc<Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }

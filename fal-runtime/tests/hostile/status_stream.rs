@@ -110,3 +110,38 @@ async fn an_oversized_status_event_is_too_large_and_subscribe_polls_instead() {
         "one poll after the stream failed"
     );
 }
+
+/// A status stream that is one line without end, a byte at a time (the
+/// testkit's `endless_line`): every chunk is news, no line ever completes.
+/// Only a timer reset by complete lines gives it up, and `subscribe` then
+/// polls to the result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_line_that_never_ends_is_given_up_for_polling() {
+    let tk = crate::common::testkit(
+        std::time::Duration::from_millis(20),
+        std::time::Duration::from_millis(20),
+    )
+    .await;
+    tk.inject(fal_testkit::FaultRule::endless_line(
+        std::time::Duration::from_millis(20),
+    ));
+    let mut timeouts = fal_runtime::Timeouts::default();
+    timeouts.stream_idle = std::time::Duration::from_millis(400);
+    let client = tk
+        .client_builder()
+        .retry(RetryPolicy::none())
+        .timeouts(timeouts)
+        .build()
+        .unwrap();
+    let subscribed = client
+        .endpoint("fal-ai/flux/dev")
+        .subscribe(crate::common::prompt())
+        .poll_interval(std::time::Duration::from_millis(10));
+    let output = tokio::time::timeout(std::time::Duration::from_secs(20), subscribed)
+        .await
+        .expect("the endless line was given up, not followed forever")
+        .unwrap();
+    assert_eq!(output["seed"], 7);
+    let polled = crate::common::entries(&tk, fal_testkit::RouteKind::Status);
+    assert!(!polled.is_empty(), "subscribe polled after the stream");
+}

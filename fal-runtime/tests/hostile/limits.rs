@@ -3,8 +3,6 @@
 //! error `detail` is neither read whole nor printed whole, and text from the
 //! host is shown escaped.
 
-mod common;
-
 use std::time::Duration;
 
 use fal_runtime::{ErrorKind, DEFAULT_MAX_RESPONSE_BYTES};
@@ -14,38 +12,38 @@ const ENDPOINT: &str = "fal-ai/flux/dev";
 
 #[tokio::test]
 async fn an_answer_over_the_clients_cap_is_too_large_and_names_the_limit() {
-    let tk = common::testkit(Duration::ZERO, Duration::ZERO).await;
+    let tk = crate::common::testkit(Duration::ZERO, Duration::ZERO).await;
     let small = tk
         .client_builder()
-        .retry(common::fast_retry())
+        .retry(crate::common::fast_retry())
         .max_response_bytes(64)
         .build()
         .unwrap();
     assert_eq!(small.max_response_bytes(), 64);
     let err = small
         .endpoint(ENDPOINT)
-        .run(common::prompt())
+        .run(crate::common::prompt())
         .await
         .expect_err("the output is larger than 64 bytes");
     assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
     assert!(err.to_string().contains("64 bytes"), "{err}");
     // Not retried: the same answer would only come again.
-    assert_eq!(common::entries(&tk, RouteKind::Run).len(), 1);
+    assert_eq!(crate::common::entries(&tk, RouteKind::Run).len(), 1);
 
     // The default cap is high enough for the same call.
-    let client = common::client(&tk);
+    let client = crate::common::client(&tk);
     assert_eq!(client.max_response_bytes(), DEFAULT_MAX_RESPONSE_BYTES);
     client
         .endpoint(ENDPOINT)
-        .run(common::prompt())
+        .run(crate::common::prompt())
         .await
         .expect("default cap");
 }
 
 #[tokio::test]
 async fn a_huge_hostile_error_detail_is_bounded_and_escaped() {
-    let tk = common::testkit(Duration::ZERO, Duration::ZERO).await;
-    let client = common::client(&tk);
+    let tk = crate::common::testkit(Duration::ZERO, Duration::ZERO).await;
+    let client = crate::common::client(&tk);
 
     // 5 MB of detail, with terminal escapes (clear screen, window title).
     let detail = format!(
@@ -59,7 +57,7 @@ async fn a_huge_hostile_error_detail_is_bounded_and_escaped() {
     );
     let err = client
         .endpoint(ENDPOINT)
-        .submit(common::prompt())
+        .submit(crate::common::prompt())
         .await
         .expect_err("refused");
     assert_eq!(err.kind(), ErrorKind::Api, "{err}");
@@ -80,7 +78,7 @@ async fn a_huge_hostile_error_detail_is_bounded_and_escaped() {
     );
     let err = client
         .endpoint(ENDPOINT)
-        .submit(common::prompt())
+        .submit(crate::common::prompt())
         .await
         .expect_err("refused");
     let shown = err.to_string();

@@ -5,13 +5,9 @@
 //! followed and the id its answer named, each in its own place. Over real
 //! sockets against the testkit, whose fault rules answer with fresh ids.
 
-mod common;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{entries, fast_retry, prompt, testkit};
+use crate::common::{entries, fast_retry, prompt, testkit, Capture};
 use fal_runtime::{Client, ErrorKind};
 use fal_testkit::{FaultRule, RouteKind, Testkit};
 
@@ -52,26 +48,6 @@ async fn every_id_a_retried_submit_was_answered_with_is_in_the_error() {
     }
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn ids_of_retried_answers_are_logged_when_a_later_attempt_succeeds() {
     let capture = Capture::default();
@@ -92,7 +68,7 @@ async fn ids_of_retried_answers_are_logged_when_a_later_attempt_succeeds() {
     let ids = submit_ids(&kit);
     assert_eq!(ids.len(), 3);
     assert_eq!(handle.request_id(), ids[2]);
-    let logged = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logged = capture.text();
     for id in &ids[..2] {
         assert!(logged.contains(id.as_str()), "{id} not logged: {logged}");
     }
